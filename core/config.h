@@ -1,0 +1,86 @@
+/* devid configuration: one file read by the PKCS#11 module, the provider and devid-enroll.
+ *
+ * File: $DEVID_CONF, else /etc/devid/devid.conf (a missing default file means defaults; a
+ * missing file named by DEVID_CONF is an error). Environment variables override the file:
+ * DEVID_TCTI, DEVID_STORE, DEVID_LOG.
+ *
+ * Syntax: `key = value` lines, `#`/`;` comments, optional "double quotes" around values, and
+ * `[section]` headers that prefix the keys below them (`[idevid]` + `key = ...` is the same as
+ * `idevid.key = ...`). Unknown keys and bad values are errors naming file:line.
+ *
+ *   tcti = swtpm:host=127.0.0.1,port=2321    # tpm2-tss TCTI string; default: tpm2-tss's search
+ *   store = /var/lib/devid                   # the object store directory
+ *   log = none|error|warn|info|debug
+ *   token_label = DevID                      # PKCS#11 token label
+ *   trust_anchors = /etc/devid/trust.pem     # CA certificates the DevID chains are checked to
+ *   idevid.key = 0x81020000                  # persistent key handle, or "none"
+ *   idevid.cert_nv = 0x01C90000              # NV index holding the DER certificate, or "none"
+ *   idevid.cert_nv_alt = 0x01C90200          # probed when cert_nv is absent
+ *   idevid.chain = /path/intermediates.pem   # optional CA chain certificates
+ *   ldevid.cert = store | /path/chain.pem    # "store": <store>/ldevid-chain.pem
+ * Map entries: ek_rsa, ek_ecc, idevid, iak, ldevid (see devid_map_entry).
+ */
+#ifndef DEVID_CONFIG_H
+#define DEVID_CONFIG_H
+
+#include "error.h"
+#include "log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DEVID_DEFAULT_CONF  "/etc/devid/devid.conf"
+#define DEVID_DEFAULT_STORE "/var/lib/devid"
+#define DEVID_DEFAULT_TOKEN_LABEL "DevID"
+
+/* The well-known DevID objects (DESIGN.md "The DevID map"). */
+typedef enum devid_map_id {
+    DEVID_MAP_EK_RSA = 0,
+    DEVID_MAP_EK_ECC,
+    DEVID_MAP_IDEVID,
+    DEVID_MAP_IAK,
+    DEVID_MAP_LDEVID,
+    DEVID_MAP_COUNT
+} devid_map_id;
+
+typedef enum devid_cert_source {
+    DEVID_CERT_NONE = 0,
+    DEVID_CERT_NV,      /* DER certificate in an NV index (factory) */
+    DEVID_CERT_FILE,    /* PEM file: leaf first, then chain (owner identities) */
+} devid_cert_source;
+
+typedef struct devid_map_entry {
+    const char *name;        /* config prefix: "idevid" */
+    const char *label;       /* object label: "IDevID" */
+    uint32_t key_handle;     /* persistent handle, 0 = none */
+    devid_cert_source cert_source;
+    uint32_t cert_nv;        /* DEVID_CERT_NV: index */
+    uint32_t cert_nv_alt;    /* probed when cert_nv is absent, 0 = none */
+    char *cert_file;         /* DEVID_CERT_FILE: path ("store" resolved at load) */
+    char *chain_file;        /* optional CA chain, NULL = none */
+    bool factory;            /* created at the factory: never modified or destroyed */
+} devid_map_entry;
+
+typedef struct devid_config {
+    char *tcti;              /* NULL: tpm2-tss default search */
+    char *store;
+    devid_log_level log_level;
+    char *token_label;
+    char *trust_anchors;     /* NULL: none configured */
+    devid_map_entry map[DEVID_MAP_COUNT];
+} devid_config;
+
+/* A config with every default filled in. */
+devid_rc devid_config_new(devid_config **out);
+/* Applies `text` (the syntax above) on top of cfg. `origin` names it in errors. */
+devid_rc devid_config_parse(devid_config *cfg, const char *text, size_t len, const char *origin);
+/* Reads the file at path into cfg. */
+devid_rc devid_config_read_file(devid_config *cfg, const char *path);
+/* Applies DEVID_TCTI / DEVID_STORE / DEVID_LOG. */
+devid_rc devid_config_apply_env(devid_config *cfg);
+/* Default + file ($DEVID_CONF or the default path) + environment, then resolves derived paths. */
+devid_rc devid_config_load(devid_config **out);
+void devid_config_free(devid_config *cfg);
+
+#endif

@@ -1,0 +1,53 @@
+#include "core.h"
+#include "log.h"
+#include "tpm.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+static pthread_mutex_t core_mutex = PTHREAD_MUTEX_INITIALIZER;
+static unsigned init_count;
+static devid_config *config;
+
+/* tpm2-tss 3.x logs its own warnings to stderr (e.g. for every absent handle we probe) and has
+ * no API to redirect them; its only switch is TSS2_LOG, read when it first logs. Unless the
+ * user set it, make it follow our level: silent unless devid logs at debug. */
+static void quiet_tss2_log(devid_log_level level)
+{
+    if (!getenv("TSS2_LOG"))
+        setenv("TSS2_LOG", level >= DEVID_LOG_DEBUG ? "all+WARNING" : "all+NONE", 0);
+}
+
+devid_rc devid_core_init(void)
+{
+    pthread_mutex_lock(&core_mutex);
+    devid_rc rc = DEVID_OK;
+    if (init_count == 0) {
+        rc = devid_config_load(&config);
+        /* On error nothing is printed: the caller reports devid_last_error(). */
+        if (rc == DEVID_OK) {
+            devid_log_set_level(config->log_level);
+            quiet_tss2_log(config->log_level);
+        }
+    }
+    if (rc == DEVID_OK)
+        init_count++;
+    pthread_mutex_unlock(&core_mutex);
+    return rc;
+}
+
+void devid_core_fini(void)
+{
+    pthread_mutex_lock(&core_mutex);
+    if (init_count > 0 && --init_count == 0) {
+        devid_tpm_disconnect();
+        devid_config_free(config);
+        config = NULL;
+    }
+    pthread_mutex_unlock(&core_mutex);
+}
+
+const devid_config *devid_core_config(void)
+{
+    return config;
+}

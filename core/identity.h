@@ -1,0 +1,47 @@
+/* Device identities: the DevID map entries (EK, IDevID, IAK, LDevID) as they exist on this
+ * device, each with its key, certificate and CA chain. Front-ends and devid-enroll see the
+ * identities through this one view, so they always agree on what the device holds. */
+#ifndef DEVID_IDENTITY_H
+#define DEVID_IDENTITY_H
+
+#include "config.h"
+#include "error.h"
+#include "key.h"
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+
+typedef struct devid_identity {
+    devid_map_id id;
+    const devid_map_entry *entry;  /* from the configuration */
+    devid_key *key;                /* NULL: no key at entry->key_handle */
+    X509 *cert;                    /* NULL: no certificate (see cert_error) */
+    STACK_OF(X509) *chain;         /* CA certificates that came with it; never NULL */
+    uint32_t cert_nv;              /* index the certificate was read from, 0 if not NV */
+    char cert_error[256];          /* why a configured certificate could not be read */
+} devid_identity;
+
+/* Loads map entry `id`. DEVID_ERR_NOT_FOUND when the device has neither its key nor its
+ * certificate; other errors (no TPM) are returned as such. A missing or unreadable
+ * certificate alone is not an error: cert is NULL and cert_error says why. */
+devid_rc devid_identity_load(devid_map_id id, devid_identity **out);
+void devid_identity_free(devid_identity *ident);
+
+typedef enum devid_chain_status {
+    DEVID_CHAIN_VALID = 0,      /* key matches, chain verifies to a trust anchor, in validity */
+    DEVID_CHAIN_NO_CERT,
+    DEVID_CHAIN_KEY_MISMATCH,   /* the certificate is not for this key */
+    DEVID_CHAIN_NO_ANCHORS,     /* no trust_anchors configured: not checked */
+    DEVID_CHAIN_EXPIRED,
+    DEVID_CHAIN_NOT_YET_VALID,
+    DEVID_CHAIN_UNTRUSTED,      /* does not chain to a trust anchor (detail says why) */
+} devid_chain_status;
+
+const char *devid_chain_status_name(devid_chain_status st);
+
+/* Checks the identity's certificate against its key and the configured trust anchors
+ * (config trust_anchors), with the identity's own chain as untrusted intermediates. */
+devid_chain_status devid_identity_verify(const devid_identity *ident, char *detail,
+                                         size_t detail_len);
+
+#endif

@@ -1,0 +1,64 @@
+/* TPM-resident keys: the public part as an OpenSSL EVP_PKEY, and private-key operations done
+ * by the TPM. No private-key byte ever leaves the TPM.
+ *
+ * Hashing is done by the caller in software; the TPM only signs digests (no TPM hash sequences:
+ * they cost round trips and object slots). A devid_key keeps its TPM object resolved between
+ * calls, so a signature with an empty-auth key is exactly one TPM command; after a reconnect
+ * (fork, TPM restart) it re-resolves on its own.
+ */
+#ifndef DEVID_KEY_H
+#define DEVID_KEY_H
+
+#include "error.h"
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct devid_key devid_key;
+
+typedef enum devid_key_type { DEVID_KEY_EC = 1, DEVID_KEY_RSA = 2 } devid_key_type;
+
+/* Key attributes, from the TPM object's TPMA_OBJECT. */
+enum {
+    DEVID_KEY_CAN_SIGN    = 1u << 0,
+    DEVID_KEY_CAN_DECRYPT = 1u << 1,
+    DEVID_KEY_RESTRICTED  = 1u << 2, /* attestation/storage key: no arbitrary digests */
+    DEVID_KEY_FIXED_TPM   = 1u << 3,
+    DEVID_KEY_TPM_GENERATED = 1u << 4, /* sensitiveDataOrigin: never existed outside a TPM */
+    DEVID_KEY_NEEDS_AUTH  = 1u << 5, /* an auth value has been set on this handle */
+};
+
+typedef enum devid_sig_scheme {
+    DEVID_SIG_ECDSA,      /* tbs: a digest of any length (truncated/padded to the curve order
+                             as ECDSA does); sig: r||s, each the size of the order */
+    DEVID_SIG_RSA_PKCS1,  /* md given: tbs is that digest. md NID_undef: tbs is a DigestInfo, or
+                             other data padded in software (needs a decrypt-capable key) */
+    DEVID_SIG_RSA_PSS,    /* tbs: digest of md; salt length = digest length (TLS 1.3) */
+    DEVID_SIG_RSA_RAW,    /* tbs: a block of exactly the modulus size; raw RSA (X.509) */
+} devid_sig_scheme;
+
+/* Opens the persistent key at `handle` (0x81xxxxxx). DEVID_ERR_NOT_FOUND if absent. */
+devid_rc devid_key_open_persistent(uint32_t handle, devid_key **out);
+void devid_key_free(devid_key *key);
+
+/* Sets the auth value used for private-key operations; a non-empty value switches them to a
+ * salted, encrypted session. The copy is cleansed on free. */
+devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len);
+
+devid_key_type devid_key_get_type(const devid_key *key);
+unsigned devid_key_get_flags(const devid_key *key);
+uint32_t devid_key_get_handle(const devid_key *key);
+int devid_key_get_bits(const devid_key *key);
+/* The public key (borrowed; valid as long as the key). */
+EVP_PKEY *devid_key_get_public(const devid_key *key);
+/* Largest signature devid_key_sign can produce. */
+size_t devid_key_sig_size(const devid_key *key);
+
+/* Signs tbs (see devid_sig_scheme). On DEVID_ERR_BUFFER, *siglen holds the size needed;
+ * sig == NULL asks only for the size. */
+devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
+                        const unsigned char *tbs, size_t tbslen, unsigned char *sig,
+                        size_t *siglen);
+
+#endif

@@ -1,0 +1,34 @@
+/* devid logging: silent by default.
+ *
+ * The level comes from DEVID_LOG (error|warn|info|debug|none), else from the config's `log`
+ * key, else none. Messages go to stderr prefixed "devid: LEVEL:"; a daemon can route them to
+ * syslog with devid_log_use_syslog(). Callers never pass secrets (PINs, auth values,
+ * passwords, header secrets): there is no redaction layer, the rule is not to log them.
+ */
+#ifndef DEVID_LOG_H
+#define DEVID_LOG_H
+
+#include <stdbool.h>
+
+typedef enum devid_log_level {
+    DEVID_LOG_NONE = 0,
+    DEVID_LOG_ERROR,
+    DEVID_LOG_WARN,
+    DEVID_LOG_INFO,
+    DEVID_LOG_DEBUG,
+} devid_log_level;
+
+/* Parses "none|error|warn|info|debug"; false if the name is unknown. */
+bool devid_log_level_parse(const char *name, devid_log_level *out);
+void devid_log_set_level(devid_log_level level);
+devid_log_level devid_log_get_level(void);
+void devid_log_use_syslog(const char *ident);
+
+void devid_log(devid_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define devid_err(...)   devid_log(DEVID_LOG_ERROR, __VA_ARGS__)
+#define devid_warn(...)  devid_log(DEVID_LOG_WARN, __VA_ARGS__)
+#define devid_info(...)  devid_log(DEVID_LOG_INFO, __VA_ARGS__)
+#define devid_debug(...) devid_log(DEVID_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,99 @@
+#include "nv.h"
+#include "log.h"
+#include "session.h"
+#include "tpm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static devid_rc read_chunks(ESYS_CONTEXT *ctx, ESYS_TR auth, ESYS_TR nv, uint16_t size,
+                            uint16_t chunk, unsigned char *buf)
+{
+    for (uint16_t off = 0; off < size;) {
+        uint16_t n = (uint16_t)(size - off) < chunk ? (uint16_t)(size - off) : chunk;
+        TPM2B_MAX_NV_BUFFER *data = NULL;
+        devid_tpm_count_command();
+        TSS2_RC rc = Esys_NV_Read(ctx, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n,
+                                  off, &data);
+        devid_rc drc = devid_tpm_check(rc, "TPM2_NV_Read");
+        if (drc != DEVID_OK)
+            return drc;
+        if (data->size != n) {
+            Esys_Free(data);
+            return devid_fail(DEVID_ERR_TPM, "TPM2_NV_Read returned %u bytes, asked %u",
+                              data->size, n);
+        }
+        memcpy(buf + off, data->buffer, n);
+        Esys_Free(data);
+        off = (uint16_t)(off + n);
+    }
+    return DEVID_OK;
+}
+
+static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char **data,
+                               size_t *len)
+{
+    ESYS_TR nv;
+    devid_rc rc = devid_tpm_resolve(ctx, index, &nv);
+    if (rc != DEVID_OK)
+        return rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM
+                   ? devid_fail(DEVID_ERR_NOT_FOUND, "NV index 0x%08x is not defined", index)
+                   : rc;
+    TPM2B_NV_PUBLIC *pub = NULL;
+    devid_tpm_count_command();
+    rc = devid_tpm_check(Esys_NV_ReadPublic(ctx, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                            &pub, NULL),
+                         "TPM2_NV_ReadPublic");
+    if (rc != DEVID_OK) {
+        if (rc != DEVID_ERR_NO_TPM)
+            Esys_TR_Close(ctx, &nv);
+        return rc;
+    }
+    uint16_t size = pub->nvPublic.dataSize;
+    TPMA_NV attrs = pub->nvPublic.attributes;
+    Esys_Free(pub);
+
+    uint16_t chunk = 0;
+    unsigned char *buf = NULL;
+    if (!(attrs & TPMA_NV_WRITTEN))
+        rc = devid_fail(DEVID_ERR_NOT_FOUND, "NV index 0x%08x was never written", index);
+    else if (size == 0 || size > DEVID_NV_MAX_SIZE)
+        rc = devid_fail(DEVID_ERR_FORMAT, "NV index 0x%08x has an implausible size %u", index,
+                        size);
+    else if ((rc = devid_tpm_nv_buffer_max(ctx, &chunk)) == DEVID_OK && !(buf = malloc(size)))
+        rc = devid_fail(DEVID_ERR_MEMORY, "NV buffer");
+
+    if (rc == DEVID_OK) {
+        rc = DEVID_ERR_AUTH;
+        if (attrs & TPMA_NV_AUTHREAD)
+            rc = read_chunks(ctx, nv, nv, size, chunk, buf);
+        if ((rc == DEVID_ERR_AUTH || rc == DEVID_ERR_KEY_USAGE || rc == DEVID_ERR_TPM) &&
+            (attrs & TPMA_NV_OWNERREAD))
+            rc = read_chunks(ctx, ESYS_TR_RH_OWNER, nv, size, chunk, buf);
+        if (rc == DEVID_ERR_AUTH && !(attrs & (TPMA_NV_AUTHREAD | TPMA_NV_OWNERREAD)))
+            rc = devid_fail(DEVID_ERR_AUTH, "NV index 0x%08x is readable neither with its own "
+                            "auth nor by the owner", index);
+    }
+    if (rc != DEVID_ERR_NO_TPM)
+        Esys_TR_Close(ctx, &nv);
+    if (rc != DEVID_OK) {
+        free(buf);
+        return rc;
+    }
+    *data = buf;
+    *len = size;
+    return DEVID_OK;
+}
+
+devid_rc devid_nv_read(uint32_t index, unsigned char **data, size_t *len)
+{
+    if ((index >> 24) != TPM2_HT_NV_INDEX)
+        return devid_fail(DEVID_ERR_ARG, "0x%08x is not an NV index", index);
+    ESYS_CONTEXT *ctx;
+    devid_rc rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = nv_read_locked(ctx, index, data, len);
+    devid_tpm_unlock();
+    return rc;
+}

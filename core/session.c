@@ -1,0 +1,140 @@
+#include "session.h"
+#include "log.h"
+#include "tpm.h"
+
+#include <stdatomic.h>
+
+/* Candidates to salt with, in order: the SRK, then the EKs. All are decrypt keys whose
+ * private part never leaves the TPM. */
+static const uint32_t salt_key_handles[] = { 0x81000001, 0x81010001, 0x81010002 };
+
+static struct {
+    ESYS_TR session;      /* ESYS_TR_NONE when none */
+    ESYS_TR salt_key;
+    bool salt_transient;  /* created by us: flush on close */
+    uint64_t generation;
+} kept = { ESYS_TR_NONE, ESYS_TR_NONE, false, 0 };
+
+static atomic_ulong started;
+
+unsigned long devid_session_started_count(void)
+{
+    return atomic_load(&started);
+}
+
+void devid_session_forget(void)
+{
+    kept.session = ESYS_TR_NONE;
+    kept.salt_key = ESYS_TR_NONE;
+    kept.salt_transient = false;
+}
+
+void devid_session_close(ESYS_CONTEXT *ctx)
+{
+    if (ctx && kept.generation == devid_tpm_generation()) {
+        if (kept.session != ESYS_TR_NONE)
+            Esys_FlushContext(ctx, kept.session);
+        if (kept.salt_key != ESYS_TR_NONE && kept.salt_transient)
+            Esys_FlushContext(ctx, kept.salt_key);
+        else if (kept.salt_key != ESYS_TR_NONE)
+            Esys_TR_Close(ctx, &kept.salt_key);
+    }
+    devid_session_forget();
+}
+
+/* A transient ECC P-256 decrypt key in the null hierarchy, when the device has no SRK or EK. */
+static devid_rc create_salt_key(ESYS_CONTEXT *ctx, ESYS_TR *out)
+{
+    TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+    TPM2B_PUBLIC tmpl = {
+        .publicArea = {
+            .type = TPM2_ALG_ECC,
+            .nameAlg = TPM2_ALG_SHA256,
+            .objectAttributes = TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED |
+                                TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
+                                TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                TPMA_OBJECT_NODA,
+            .parameters.eccDetail = {
+                .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+                               .mode.aes = TPM2_ALG_CFB },
+                .scheme = { .scheme = TPM2_ALG_NULL },
+                .curveID = TPM2_ECC_NIST_P256,
+                .kdf = { .scheme = TPM2_ALG_NULL },
+            },
+        },
+    };
+    TPM2B_DATA outside = { 0 };
+    TPML_PCR_SELECTION pcrs = { 0 };
+    devid_tpm_count_command();
+    TSS2_RC rc = Esys_CreatePrimary(ctx, ESYS_TR_RH_NULL, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                    ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL,
+                                    NULL, NULL, NULL);
+    return devid_tpm_check(rc, "creating a salt key in the null hierarchy");
+}
+
+static devid_rc find_salt_key(ESYS_CONTEXT *ctx)
+{
+    for (size_t i = 0; i < sizeof(salt_key_handles) / sizeof(salt_key_handles[0]); i++) {
+        ESYS_TR tr;
+        devid_rc rc = devid_tpm_resolve(ctx, salt_key_handles[i], &tr);
+        if (rc == DEVID_OK) {
+            kept.salt_key = tr;
+            kept.salt_transient = false;
+            return DEVID_OK;
+        }
+        if (rc != DEVID_ERR_NOT_FOUND && rc != DEVID_ERR_TPM)
+            return rc; /* connection trouble: do not keep probing */
+    }
+    devid_rc rc = create_salt_key(ctx, &kept.salt_key);
+    kept.salt_transient = rc == DEVID_OK;
+    return rc;
+}
+
+static devid_rc start_session(ESYS_CONTEXT *ctx)
+{
+    if (kept.generation != devid_tpm_generation())
+        devid_session_forget(); /* handles from an earlier connection are meaningless */
+    kept.generation = devid_tpm_generation();
+    if (kept.session != ESYS_TR_NONE)
+        return DEVID_OK;
+    if (kept.salt_key == ESYS_TR_NONE) {
+        devid_rc rc = find_salt_key(ctx);
+        if (rc != DEVID_OK)
+            return rc;
+    }
+    TPMT_SYM_DEF symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+                               .mode.aes = TPM2_ALG_CFB };
+    devid_tpm_count_command();
+    TSS2_RC rc = Esys_StartAuthSession(ctx, kept.salt_key, ESYS_TR_NONE, ESYS_TR_NONE,
+                                       ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &symmetric,
+                                       TPM2_ALG_SHA256, &kept.session);
+    devid_rc drc = devid_tpm_check(rc, "starting a salted HMAC session");
+    if (drc != DEVID_OK) {
+        kept.session = ESYS_TR_NONE;
+        return drc;
+    }
+    atomic_fetch_add(&started, 1);
+    return DEVID_OK;
+}
+
+devid_rc devid_session_for(ESYS_CONTEXT *ctx, devid_cmd_shape shape, ESYS_TR *session)
+{
+    if (!shape.carries_secret) {
+        *session = ESYS_TR_PASSWORD;
+        return DEVID_OK;
+    }
+    devid_rc rc = start_session(ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    TPMA_SESSION attrs = TPMA_SESSION_CONTINUESESSION;
+    if (shape.first_in_sized)
+        attrs |= TPMA_SESSION_DECRYPT;
+    if (shape.first_out_sized)
+        attrs |= TPMA_SESSION_ENCRYPT;
+    TSS2_RC trc = Esys_TRSess_SetAttributes(ctx, kept.session, attrs, 0xff);
+    rc = devid_tpm_check(trc, "setting session attributes");
+    if (rc != DEVID_OK)
+        return rc;
+    *session = kept.session;
+    return DEVID_OK;
+}

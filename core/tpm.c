@@ -1,0 +1,262 @@
+#include "tpm.h"
+#include "core.h"
+#include "log.h"
+#include "session.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+#include <unistd.h>
+
+static pthread_mutex_t tpm_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static struct {
+    ESYS_CONTEXT *esys;
+    TSS2_TCTI_CONTEXT *tcti;
+    pid_t pid;               /* process that opened the connection */
+    uint64_t generation;
+    uint16_t nv_buffer_max;  /* 0 = not read yet */
+} tpm;
+
+static atomic_uint_fast64_t command_count;
+
+/* The child of a fork must not talk over the parent's connection: forget it without sending
+ * anything (finalizing the TCTI could send a session-end over the shared socket). ESYS memory
+ * is freed; the TCTI's small allocation is abandoned on purpose. */
+static void forget_connection(void)
+{
+    if (tpm.esys)
+        Esys_Finalize(&tpm.esys);
+    tpm.esys = NULL;
+    tpm.tcti = NULL;
+    tpm.nv_buffer_max = 0;
+    devid_session_forget();
+}
+
+static void atfork_prepare(void) { pthread_mutex_lock(&tpm_mutex); }
+static void atfork_parent(void) { pthread_mutex_unlock(&tpm_mutex); }
+static void atfork_child(void)
+{
+    pthread_mutex_unlock(&tpm_mutex);
+    if (tpm.esys)
+        forget_connection();
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* graceful: flush what we loaded; otherwise the connection is broken and only forgotten. */
+static void close_connection(bool graceful)
+{
+    if (graceful)
+        devid_session_close(tpm.esys);
+    else
+        devid_session_forget();
+    if (tpm.esys)
+        Esys_Finalize(&tpm.esys);
+    if (tpm.tcti)
+        Tss2_TctiLdr_Finalize(&tpm.tcti);
+    tpm.esys = NULL;
+    tpm.tcti = NULL;
+    tpm.nv_buffer_max = 0;
+}
+
+static devid_rc connect_tpm(void)
+{
+    const devid_config *cfg = devid_core_config();
+    const char *conf = cfg ? cfg->tcti : NULL;
+    TSS2_RC rc = Tss2_TctiLdr_Initialize(conf, &tpm.tcti);
+    if (rc != TSS2_RC_SUCCESS) {
+        tpm.tcti = NULL;
+        return devid_fail(DEVID_ERR_NO_TPM, "no TPM reachable through TCTI '%s': %s",
+                          conf ? conf : "(default)", Tss2_RC_Decode(rc));
+    }
+    rc = Esys_Initialize(&tpm.esys, tpm.tcti, NULL);
+    if (rc != TSS2_RC_SUCCESS) {
+        Tss2_TctiLdr_Finalize(&tpm.tcti);
+        tpm.esys = NULL;
+        tpm.tcti = NULL;
+        return devid_fail(DEVID_ERR_NO_TPM, "ESAPI initialisation failed: %s", Tss2_RC_Decode(rc));
+    }
+    tpm.pid = getpid();
+    tpm.generation++;
+    devid_debug("connected to the TPM (%s), generation %llu", conf ? conf : "default TCTI",
+                (unsigned long long)tpm.generation);
+    return DEVID_OK;
+}
+
+devid_rc devid_tpm_lock(ESYS_CONTEXT **ctx)
+{
+    pthread_once(&atfork_once, install_atfork);
+    pthread_mutex_lock(&tpm_mutex);
+    if (tpm.esys && tpm.pid != getpid())
+        forget_connection(); /* forked without our atfork handler having run (vfork/clone) */
+    if (!tpm.esys) {
+        devid_rc rc = connect_tpm();
+        if (rc != DEVID_OK) {
+            pthread_mutex_unlock(&tpm_mutex);
+            return rc;
+        }
+    }
+    *ctx = tpm.esys;
+    return DEVID_OK;
+}
+
+void devid_tpm_unlock(void)
+{
+    pthread_mutex_unlock(&tpm_mutex);
+}
+
+uint64_t devid_tpm_generation(void)
+{
+    return tpm.generation;
+}
+
+void devid_tpm_disconnect(void)
+{
+    pthread_mutex_lock(&tpm_mutex);
+    if (tpm.esys && tpm.pid != getpid())
+        forget_connection();
+    close_connection(true);
+    pthread_mutex_unlock(&tpm_mutex);
+}
+
+uint64_t devid_tpm_command_count(void)
+{
+    return atomic_load(&command_count);
+}
+
+void devid_tpm_count_command(void)
+{
+    atomic_fetch_add(&command_count, 1);
+}
+
+/* Connection-level failures: the context cannot be trusted any more. */
+static bool is_connection_failure(TSS2_RC rc)
+{
+    TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+    if (layer == TSS2_TCTI_RC_LAYER)
+        return true;
+    return rc == TSS2_ESYS_RC_BAD_SEQUENCE || rc == TSS2_ESYS_RC_MALFORMED_RESPONSE ||
+           rc == TSS2_ESYS_RC_INSUFFICIENT_RESPONSE || rc == TSS2_ESYS_RC_BAD_TCTI_STRUCTURE ||
+           rc == TSS2_ESYS_RC_IO_ERROR;
+}
+
+static devid_rc classify_tpm_rc(TSS2_RC rc)
+{
+    TSS2_RC code = rc & 0xFFF;
+    if (code & TPM2_RC_FMT1) {
+        switch (code & (TPM2_RC_FMT1 | 0x3F)) {
+        case TPM2_RC_AUTH_FAIL:
+        case TPM2_RC_BAD_AUTH:
+            return DEVID_ERR_AUTH;
+        case TPM2_RC_HANDLE:
+            return DEVID_ERR_NOT_FOUND;
+        case TPM2_RC_SCHEME:
+        case TPM2_RC_HASH:
+        case TPM2_RC_CURVE:
+        case TPM2_RC_KEY_SIZE:
+        case TPM2_RC_ASYMMETRIC:
+        case TPM2_RC_SYMMETRIC:
+            return DEVID_ERR_UNSUPPORTED;
+        case TPM2_RC_ATTRIBUTES:
+        case TPM2_RC_KEY:
+        case TPM2_RC_TYPE:
+            return DEVID_ERR_KEY_USAGE;
+        case TPM2_RC_SIZE:
+        case TPM2_RC_VALUE:
+            return DEVID_ERR_ARG;
+        default:
+            return DEVID_ERR_TPM;
+        }
+    }
+    switch (code) {
+    case TPM2_RC_LOCKOUT:
+        return DEVID_ERR_LOCKOUT;
+    case TPM2_RC_RETRY:
+    case TPM2_RC_YIELDED:
+    case TPM2_RC_TESTING:
+    case TPM2_RC_CANCELED:
+    case TPM2_RC_NV_RATE:
+    case TPM2_RC_NV_UNAVAILABLE:
+    case TPM2_RC_OBJECT_MEMORY:
+    case TPM2_RC_SESSION_MEMORY:
+    case TPM2_RC_MEMORY:
+        return DEVID_ERR_RETRY;
+    case TPM2_RC_COMMAND_CODE:
+        return DEVID_ERR_UNSUPPORTED;
+    default:
+        return DEVID_ERR_TPM;
+    }
+}
+
+devid_rc devid_tpm_check(TSS2_RC rc, const char *what)
+{
+    if (rc == TSS2_RC_SUCCESS)
+        return DEVID_OK;
+    TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+    devid_rc mapped;
+    if (is_connection_failure(rc)) {
+        mapped = DEVID_ERR_NO_TPM;
+        close_connection(false);
+    } else if (layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER) {
+        mapped = classify_tpm_rc(rc);
+        if ((rc & 0xFFF) == TPM2_RC_INITIALIZE && tpm.esys) {
+            /* The TPM was reset and nobody ran TPM2_Startup (a bare simulator): do it, the
+             * caller retries. Real platforms' firmware has always done this already. */
+            devid_tpm_count_command();
+            Esys_Startup(tpm.esys, TPM2_SU_CLEAR);
+            mapped = DEVID_ERR_RETRY;
+        }
+    } else if ((rc & 0xFFFF) == TSS2_BASE_RC_TRY_AGAIN) {
+        mapped = DEVID_ERR_RETRY;
+    } else if ((rc & 0xFFFF) == TSS2_BASE_RC_MEMORY) {
+        mapped = DEVID_ERR_MEMORY;
+    } else {
+        mapped = DEVID_ERR_TPM;
+    }
+    return devid_fail(mapped, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc), rc);
+}
+
+devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out)
+{
+    if (!tpm.nv_buffer_max) {
+        TPMI_YES_NO more = 0;
+        TPMS_CAPABILITY_DATA *cap = NULL;
+        devid_tpm_count_command();
+        TSS2_RC rc = Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                        TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &more,
+                                        &cap);
+        devid_rc drc = devid_tpm_check(rc, "reading TPM2_PT_NV_BUFFER_MAX");
+        if (drc != DEVID_OK)
+            return drc;
+        uint16_t max = 512; /* the PC Client minimum, if the TPM does not say */
+        if (cap->data.tpmProperties.count == 1 &&
+            cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX)
+            max = (uint16_t)cap->data.tpmProperties.tpmProperty[0].value;
+        Esys_Free(cap);
+        tpm.nv_buffer_max = max ? max : 512;
+    }
+    *out = tpm.nv_buffer_max;
+    return DEVID_OK;
+}
+
+devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out)
+{
+    devid_tpm_count_command();
+    TSS2_RC rc = Esys_TR_FromTPMPublic(ctx, tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                       out);
+    if (rc == TSS2_RC_SUCCESS)
+        return DEVID_OK;
+    char what[64];
+    snprintf(what, sizeof(what), "handle 0x%08x", tpm_handle);
+    devid_rc drc = devid_tpm_check(rc, what);
+    /* Absent handles come back as TPM_RC_HANDLE or (NV) TPM_RC_HANDLE|P1 */
+    return drc;
+}

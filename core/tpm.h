@@ -1,0 +1,43 @@
+/* The process's one connection to the TPM (core-internal: front-ends never include this).
+ *
+ * ESAPI is not thread-safe, so every TPM command runs between devid_tpm_lock() and
+ * devid_tpm_unlock(). The context is created lazily on the first lock, re-created after fork
+ * (the child never reuses the parent's connection) and after a lost connection (swtpm
+ * restarted, resource manager gone): devid_tpm_check() drops a broken context, the next lock
+ * reconnects. Every (re)connect bumps the generation; anything that caches ESYS_TR handles
+ * stores the generation it got them in and re-resolves when it changed.
+ */
+#ifndef DEVID_TPM_H
+#define DEVID_TPM_H
+
+#include "error.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <tss2/tss2_esys.h>
+
+/* Locks the TPM and returns a connected context. On failure the lock is NOT held. */
+devid_rc devid_tpm_lock(ESYS_CONTEXT **ctx);
+void devid_tpm_unlock(void);
+
+/* Generation of the current connection (valid while locked). */
+uint64_t devid_tpm_generation(void);
+
+/* Maps a tpm2-tss return code to a devid_rc with detail "what: <decoded rc>". Connection
+ * failures drop the context (must be called with the lock held). TSS2_RC_SUCCESS → DEVID_OK. */
+devid_rc devid_tpm_check(TSS2_RC rc, const char *what);
+
+/* The TPM's NV buffer size (TPM2_PT_NV_BUFFER_MAX), cached per connection. Lock held. */
+devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out);
+
+/* ESYS_TR for a persistent handle or NV index. Lock held. */
+devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out);
+
+/* Closes the connection (finalize / tests). Safe to call when not connected. */
+void devid_tpm_disconnect(void);
+
+/* Number of TPM commands sent by this process (for tests and benchmarks). */
+uint64_t devid_tpm_command_count(void);
+void devid_tpm_count_command(void);
+
+#endif

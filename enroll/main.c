@@ -1,0 +1,61 @@
+/* devid-enroll: obtains, renews and reports the device's identity certificates. */
+#include "commands.h"
+
+#include "devid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(const enroll_options *opt, int argc, char **argv);
+    const char *help;
+} commands[] = {
+    { "status", cmd_status, "show the device's identities (EK, IDevID, IAK, LDevID) and their health" },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: devid-enroll [--json] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "\noptions:\n  --json     machine-readable output\n  --help     this text\n"
+                 "\nexit codes: 0 healthy, 1 an identity needs attention, 2 usage or "
+                 "configuration error,\n            3 TPM not reachable, 4 operation failed\n");
+}
+
+int main(int argc, char **argv)
+{
+    enroll_options opt = { 0 };
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            opt.json = true;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return EXIT_HEALTHY;
+        } else {
+            fprintf(stderr, "devid-enroll: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
+        if (strcmp(argv[i], commands[c].name) != 0)
+            continue;
+        if (devid_core_init() != DEVID_OK) {
+            fprintf(stderr, "devid-enroll: %s\n", devid_last_error());
+            return EXIT_USAGE;
+        }
+        int rc = commands[c].run(&opt, argc - i - 1, argv + i + 1);
+        devid_core_fini();
+        return rc;
+    }
+    fprintf(stderr, "devid-enroll: unknown command '%s'\n", argv[i]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

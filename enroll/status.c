@@ -1,0 +1,211 @@
+/* devid-enroll status: what identities this device holds and whether they are healthy. */
+#include "commands.h"
+#include "json.h"
+
+#include "devid.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Everything one row of the report shows, gathered first so both formats print the same. */
+typedef struct {
+    const devid_map_entry *entry;
+    bool present;
+    char key_type[48];          /* "EC P-256", "RSA 2048" or "" */
+    uint32_t key_handle;        /* 0 if no key */
+    bool restricted;
+    char cert_source[64];       /* "NV 0x01c90000", "/path", "" */
+    char subject[512], issuer[512], serial[128];
+    char not_before[32], not_after[32];
+    long days_left;
+    bool has_cert;
+    devid_chain_status chain;
+    char chain_detail[256];
+} status_row;
+
+static void name_to_string(const X509_NAME *name, char *buf, size_t n)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    buf[0] = '\0';
+    if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+        int len = BIO_read(bio, buf, (int)n - 1);
+        buf[len > 0 ? len : 0] = '\0';
+    }
+    BIO_free(bio);
+}
+
+static void time_to_string(const ASN1_TIME *t, char *buf, size_t n)
+{
+    struct tm tm;
+    if (ASN1_TIME_to_tm(t, &tm) == 1)
+        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    else
+        snprintf(buf, n, "invalid");
+}
+
+static void describe_key(status_row *row, const devid_key *key)
+{
+    row->key_handle = devid_key_get_handle(key);
+    row->restricted = devid_key_get_flags(key) & DEVID_KEY_RESTRICTED;
+    EVP_PKEY *pk = devid_key_get_public(key);
+    if (devid_key_get_type(key) == DEVID_KEY_EC) {
+        char group[32] = "";
+        EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL);
+        snprintf(row->key_type, sizeof(row->key_type), "EC %s",
+                 strcmp(group, "prime256v1") == 0 ? "P-256"
+                 : strcmp(group, "secp384r1") == 0 ? "P-384" : group);
+    } else {
+        snprintf(row->key_type, sizeof(row->key_type), "RSA %d", devid_key_get_bits(key));
+    }
+}
+
+static void describe_cert(status_row *row, const devid_identity *id)
+{
+    X509 *c = id->cert;
+    row->has_cert = true;
+    if (id->cert_nv)
+        snprintf(row->cert_source, sizeof(row->cert_source), "NV 0x%08x", id->cert_nv);
+    else
+        snprintf(row->cert_source, sizeof(row->cert_source), "%s", id->entry->cert_file);
+    name_to_string(X509_get_subject_name(c), row->subject, sizeof(row->subject));
+    name_to_string(X509_get_issuer_name(c), row->issuer, sizeof(row->issuer));
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    snprintf(row->serial, sizeof(row->serial), "%s", hex ? hex : "?");
+    OPENSSL_free(hex);
+    BN_free(bn);
+    time_to_string(X509_get0_notBefore(c), row->not_before, sizeof(row->not_before));
+    time_to_string(X509_get0_notAfter(c), row->not_after, sizeof(row->not_after));
+    int days = 0, secs = 0;
+    if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(c)) == 1)
+        row->days_left = days;
+}
+
+static int gather(status_row *rows)
+{
+    int result = EXIT_HEALTHY;
+    for (int i = 0; i < DEVID_MAP_COUNT; i++) {
+        status_row *row = &rows[i];
+        memset(row, 0, sizeof(*row));
+        row->entry = &devid_core_config()->map[i];
+        devid_identity *id = NULL;
+        devid_rc rc = devid_identity_load((devid_map_id)i, &id);
+        if (rc == DEVID_ERR_NOT_FOUND)
+            continue;
+        if (rc != DEVID_OK) {
+            fprintf(stderr, "devid-enroll: %s: %s\n", row->entry->label, devid_last_error());
+            return rc == DEVID_ERR_NO_TPM ? EXIT_NO_TPM : EXIT_FAILED;
+        }
+        row->present = true;
+        if (id->key)
+            describe_key(row, id->key);
+        if (id->cert)
+            describe_cert(row, id);
+        row->chain = devid_identity_verify(id, row->chain_detail, sizeof(row->chain_detail));
+        if (row->chain != DEVID_CHAIN_VALID && row->chain != DEVID_CHAIN_NO_ANCHORS)
+            result = EXIT_ATTENTION;
+        if (!id->key)
+            result = EXIT_ATTENTION;
+        devid_identity_free(id);
+    }
+    ERR_clear_error();
+    return result;
+}
+
+static void print_text(const status_row *rows)
+{
+    const devid_config *cfg = devid_core_config();
+    printf("TPM:   %s\nstore: %s\n", cfg->tcti ? cfg->tcti : "(tpm2-tss default)", cfg->store);
+    for (int i = 0; i < DEVID_MAP_COUNT; i++) {
+        const status_row *r = &rows[i];
+        const char *label = r->entry->label;
+        const char *tag = i == DEVID_MAP_EK_RSA ? " (RSA)" : i == DEVID_MAP_EK_ECC ? " (ECC)" : "";
+        if (!r->present) {
+            printf("\n%s%s: absent\n", label, tag);
+            continue;
+        }
+        printf("\n%s%s:\n", label, tag);
+        if (r->key_handle)
+            printf("  key:      %s, persistent handle 0x%08x%s\n", r->key_type, r->key_handle,
+                   r->restricted ? ", restricted" : "");
+        else
+            printf("  key:      missing (expected at 0x%08x)\n", r->entry->key_handle);
+        if (r->has_cert) {
+            printf("  cert:     %s\n", r->cert_source);
+            printf("  subject:  %s\n  issuer:   %s\n  serial:   %s\n", r->subject, r->issuer,
+                   r->serial);
+            printf("  validity: %s .. %s (%ld days left)\n", r->not_before, r->not_after,
+                   r->days_left);
+        }
+        printf("  chain:    %s (%s)\n", devid_chain_status_name(r->chain), r->chain_detail);
+    }
+}
+
+static void print_json(const status_row *rows, int result)
+{
+    const devid_config *cfg = devid_core_config();
+    json_writer w = { .out = stdout };
+    json_begin_object(&w, NULL);
+    json_string(&w, "tcti", cfg->tcti);
+    json_string(&w, "store", cfg->store);
+    json_bool(&w, "healthy", result == EXIT_HEALTHY);
+    json_begin_array(&w, "identities");
+    for (int i = 0; i < DEVID_MAP_COUNT; i++) {
+        const status_row *r = &rows[i];
+        json_begin_object(&w, NULL);
+        json_string(&w, "name", r->entry->name);
+        json_string(&w, "label", r->entry->label);
+        json_bool(&w, "present", r->present);
+        if (r->present) {
+            if (r->key_handle) {
+                char handle[16];
+                snprintf(handle, sizeof(handle), "0x%08x", r->key_handle);
+                json_begin_object(&w, "key");
+                json_string(&w, "type", r->key_type);
+                json_string(&w, "handle", handle);
+                json_bool(&w, "restricted", r->restricted);
+                json_end_object(&w);
+            }
+            if (r->has_cert) {
+                json_begin_object(&w, "certificate");
+                json_string(&w, "source", r->cert_source);
+                json_string(&w, "subject", r->subject);
+                json_string(&w, "issuer", r->issuer);
+                json_string(&w, "serial", r->serial);
+                json_string(&w, "not_before", r->not_before);
+                json_string(&w, "not_after", r->not_after);
+                json_int(&w, "days_left", r->days_left);
+                json_end_object(&w);
+            }
+            json_begin_object(&w, "chain");
+            json_string(&w, "status", devid_chain_status_name(r->chain));
+            json_string(&w, "detail", r->chain_detail);
+            json_end_object(&w);
+        }
+        json_end_object(&w);
+    }
+    json_end_array(&w);
+    json_end_object(&w);
+}
+
+int cmd_status(const enroll_options *opt, int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 0) {
+        fprintf(stderr, "devid-enroll status: unexpected argument '%s'\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    status_row rows[DEVID_MAP_COUNT];
+    int result = gather(rows);
+    if (result == EXIT_NO_TPM || result == EXIT_FAILED)
+        return result;
+    if (opt->json)
+        print_json(rows, result);
+    else
+        print_text(rows);
+    return result;
+}

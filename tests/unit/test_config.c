@@ -1,0 +1,165 @@
+/* Unit tests of the configuration parser and environment overrides. */
+#include "../check.h"
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static devid_rc parse(devid_config **cfg, const char *text)
+{
+    devid_rc rc = devid_config_new(cfg);
+    if (rc != DEVID_OK)
+        return rc;
+    return devid_config_parse(*cfg, text, strlen(text), "test.conf");
+}
+
+static void test_defaults(void)
+{
+    devid_config *cfg = NULL;
+    CHECK_RC(devid_config_new(&cfg), DEVID_OK);
+    CHECK(strcmp(cfg->store, "/var/lib/devid") == 0, "store %s", cfg->store);
+    CHECK(strcmp(cfg->token_label, "DevID") == 0, "label %s", cfg->token_label);
+    CHECK(cfg->tcti == NULL, "tcti set by default");
+    CHECK(cfg->map[DEVID_MAP_IDEVID].key_handle == 0x81020000, "idevid handle");
+    CHECK(cfg->map[DEVID_MAP_IDEVID].cert_nv == 0x01C90000, "idevid nv");
+    CHECK(cfg->map[DEVID_MAP_IDEVID].cert_nv_alt == 0x01C90200, "idevid alt nv");
+    CHECK(cfg->map[DEVID_MAP_IAK].cert_nv_alt == 0x01C90100, "iak alt nv");
+    CHECK(cfg->map[DEVID_MAP_EK_RSA].cert_nv == 0x01C00002, "ek rsa nv");
+    CHECK(cfg->map[DEVID_MAP_EK_ECC].cert_nv == 0x01C0000A, "ek ecc nv");
+    CHECK(cfg->map[DEVID_MAP_LDEVID].key_handle == 0x81000002, "ldevid handle");
+    CHECK(cfg->map[DEVID_MAP_LDEVID].cert_source == DEVID_CERT_FILE, "ldevid cert in a file");
+    CHECK(cfg->map[DEVID_MAP_IDEVID].factory && !cfg->map[DEVID_MAP_LDEVID].factory, "factory");
+    devid_config_free(cfg);
+}
+
+static void test_valid_file(void)
+{
+    devid_config *cfg = NULL;
+    CHECK_RC(parse(&cfg,
+                   "# comment\n"
+                   "; other comment\n"
+                   "tcti = swtpm:host=127.0.0.1,port=2321\n"
+                   "  store=/tmp/devid-store  \n"
+                   "log = debug\n"
+                   "token_label = \"My Token\"\n"
+                   "idevid.key = 0x81020010\n"
+                   "[ldevid]\n"
+                   "key = 0x81000003\n"
+                   "cert = /etc/devid/ldevid.pem\n"
+                   "[iak]\n"
+                   "cert_nv = none\n"
+                   "key = none\n"),
+             DEVID_OK);
+    CHECK(cfg->tcti && strcmp(cfg->tcti, "swtpm:host=127.0.0.1,port=2321") == 0, "tcti");
+    CHECK(strcmp(cfg->store, "/tmp/devid-store") == 0, "store trimmed: '%s'", cfg->store);
+    CHECK(cfg->log_level == DEVID_LOG_DEBUG, "log level");
+    CHECK(strcmp(cfg->token_label, "My Token") == 0, "quoted label '%s'", cfg->token_label);
+    CHECK(cfg->map[DEVID_MAP_IDEVID].key_handle == 0x81020010, "dotted key");
+    CHECK(cfg->map[DEVID_MAP_LDEVID].key_handle == 0x81000003, "section key");
+    CHECK(strcmp(cfg->map[DEVID_MAP_LDEVID].cert_file, "/etc/devid/ldevid.pem") == 0, "cert");
+    CHECK(cfg->map[DEVID_MAP_IAK].key_handle == 0, "none disables key");
+    CHECK(cfg->map[DEVID_MAP_IAK].cert_source == DEVID_CERT_NONE, "none disables cert");
+    devid_config_free(cfg);
+}
+
+/* Each bad input must fail with DEVID_ERR_CONFIG and name the line. */
+static void test_errors(void)
+{
+    static const struct {
+        const char *text;
+        const char *where;
+        const char *what;
+    } cases[] = {
+        { "bogus = 1\n", "test.conf:1", "unknown key 'bogus'" },
+        { "\n\nlog = loud\n", "test.conf:3", "log level 'loud'" },
+        { "idevid.key = 0x01C90000\n", "test.conf:1", "not a persistent key handle" },
+        { "idevid.cert_nv = 0x81000001\n", "test.conf:1", "not a NV index" },
+        { "idevid.key = 12abc\n", "test.conf:1", "persistent key handle" },
+        { "idevid.key = -1\n", "test.conf:1", "persistent key handle" },
+        { "idevid.key = 0x1810000000\n", "test.conf:1", "persistent key handle" },
+        { "store = relative/path\n", "test.conf:1", "not an absolute path" },
+        { "[nosuch]\nkey = 0x81000001\n", "test.conf:2", "unknown section" },
+        { "[idevid\n", "test.conf:1", "malformed section header" },
+        { "just words\n", "test.conf:1", "expected 'key = value'" },
+        { "token_label = \"unterminated\n", "test.conf:1", "unterminated" },
+        { "ldevid.cert = somewhere\n", "test.conf:1", "expected \"store\"" },
+        { "tcti =\n", "test.conf:1", "empty value" },
+        { "= value\n", "test.conf:1", "invalid key name" },
+        { "idevid.bogus = 1\n", "test.conf:1", "unknown key 'idevid.bogus'" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        devid_config *cfg = NULL;
+        devid_rc rc = parse(&cfg, cases[i].text);
+        CHECK(rc == DEVID_ERR_CONFIG, "case %zu: %s", i, devid_rc_name(rc));
+        CHECK(strstr(devid_last_error(), cases[i].where) != NULL, "case %zu: '%s' lacks %s", i,
+              devid_last_error(), cases[i].where);
+        CHECK(strstr(devid_last_error(), cases[i].what) != NULL, "case %zu: '%s' lacks %s", i,
+              devid_last_error(), cases[i].what);
+        devid_config_free(cfg);
+    }
+    devid_config *cfg = NULL;
+    const char nul[] = "log = debug\0junk\n";
+    CHECK_RC(devid_config_new(&cfg), DEVID_OK);
+    CHECK_RC(devid_config_parse(cfg, nul, sizeof(nul) - 1, "nul.conf"), DEVID_ERR_CONFIG);
+    devid_config_free(cfg);
+}
+
+static void test_env_and_files(void)
+{
+    char dir[] = "/tmp/devid-conf-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char path[256];
+    snprintf(path, sizeof(path), "%s/devid.conf", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL, "create %s", path);
+    if (!f)
+        return;
+    fputs("store = /from/file\nlog = warn\ntcti = device:/dev/tpmrm0\n", f);
+    fclose(f);
+
+    setenv("DEVID_CONF", path, 1);
+    setenv("DEVID_STORE", "/from/env", 1);
+    unsetenv("DEVID_TCTI");
+    unsetenv("DEVID_LOG");
+    devid_config *cfg = NULL;
+    CHECK_RC(devid_config_load(&cfg), DEVID_OK);
+    if (cfg) {
+        CHECK(strcmp(cfg->store, "/from/env") == 0, "env overrides file: %s", cfg->store);
+        CHECK(cfg->log_level == DEVID_LOG_WARN, "file value kept");
+        CHECK(strcmp(cfg->tcti, "device:/dev/tpmrm0") == 0, "tcti from file");
+        CHECK(strcmp(cfg->map[DEVID_MAP_LDEVID].cert_file, "/from/env/ldevid-chain.pem") == 0,
+              "store cert resolved against the final store: %s",
+              cfg->map[DEVID_MAP_LDEVID].cert_file);
+        devid_config_free(cfg);
+        cfg = NULL;
+    }
+
+    setenv("DEVID_LOG", "chatty", 1);
+    CHECK_RC(devid_config_load(&cfg), DEVID_ERR_CONFIG);
+    CHECK(strstr(devid_last_error(), "DEVID_LOG") != NULL, "names the variable: %s",
+          devid_last_error());
+    unsetenv("DEVID_LOG");
+
+    /* A config file named explicitly must exist; the default one may be absent. */
+    snprintf(path, sizeof(path), "%s/missing.conf", dir);
+    setenv("DEVID_CONF", path, 1);
+    CHECK_RC(devid_config_load(&cfg), DEVID_ERR_NOT_FOUND);
+    CHECK(strstr(devid_last_error(), "missing.conf") != NULL, "names the file: %s",
+          devid_last_error());
+
+    snprintf(path, sizeof(path), "%s/devid.conf", dir);
+    unlink(path);
+    rmdir(dir);
+    unsetenv("DEVID_CONF");
+    unsetenv("DEVID_STORE");
+}
+
+int main(void)
+{
+    test_defaults();
+    test_valid_file();
+    test_errors();
+    test_env_and_files();
+    return check_summary("test_config");
+}
