@@ -10,5 +10,6 @@
 #include "log.h"
 #include "nv.h"
 #include "cert.h"
+#include "store.h"
 
 #endif

@@ -4,6 +4,7 @@
 #include "tpm_pub.h"
 
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,4 +139,18 @@ EVP_PKEY *devid_key_get_public(const devid_key *key) { return key->pkey; }
 size_t devid_key_sig_size(const devid_key *key)
 {
     return key->type == DEVID_KEY_EC ? 2 * key->size : key->size;
+}
+
+devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20])
+{
+    X509_PUBKEY *xpk = NULL;
+    const unsigned char *bits = NULL;
+    int len = 0;
+    devid_rc rc = DEVID_ERR_FORMAT;
+    if (X509_PUBKEY_set(&xpk, pub) == 1 &&
+        X509_PUBKEY_get0_param(NULL, &bits, &len, NULL, xpk) == 1 &&
+        EVP_Digest(bits, (size_t)len, id, NULL, EVP_sha1(), NULL) == 1)
+        rc = DEVID_OK;
+    X509_PUBKEY_free(xpk);
+    return rc == DEVID_OK ? rc : devid_fail(rc, "cannot encode the public key");
 }

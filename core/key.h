@@ -52,6 +52,10 @@ uint32_t devid_key_get_handle(const devid_key *key);
 int devid_key_get_bits(const devid_key *key);
 /* The public key (borrowed; valid as long as the key). */
 EVP_PKEY *devid_key_get_public(const devid_key *key);
+/* A stable 20-byte identifier of a public key: SHA-1 of its subjectPublicKey bits (RFC 5280
+ * key identifier method 1). Used as CKA_ID for factory objects, shared by key and cert. */
+devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20]);
+
 /* Largest signature devid_key_sign can produce. */
 size_t devid_key_sig_size(const devid_key *key);
 
@@ -60,5 +64,30 @@ size_t devid_key_sig_size(const devid_key *key);
 devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
                         const unsigned char *tbs, size_t tbslen, unsigned char *sig,
                         size_t *siglen);
+
+typedef enum devid_dec_scheme {
+    DEVID_DEC_RSA_OAEP,   /* md_nid: OAEP hash (MGF1 uses the same); label optional */
+    DEVID_DEC_RSA_PKCS1,  /* PKCS#1 v1.5 encryption padding */
+    DEVID_DEC_RSA_RAW,    /* no padding: out is the modulus-size block */
+} devid_dec_scheme;
+
+/* RSA decryption in the TPM (keys with the decrypt attribute). out == NULL asks for the
+ * maximum size; DEVID_ERR_BUFFER reports the needed size in *outlen. */
+devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
+                           const unsigned char *label, size_t label_len,
+                           const unsigned char *in, size_t inlen, unsigned char *out,
+                           size_t *outlen);
+
+/* ECDH (TPM2_ECDH_ZGen): the x-coordinate of d*peer, for an EC key with the decrypt
+ * attribute. peer is an uncompressed point (04 || X || Y). */
+devid_rc devid_key_ecdh(devid_key *key, const unsigned char *peer, size_t peer_len,
+                        unsigned char *secret, size_t *secret_len);
+
+/* Loads a key from a TSS2 PRIVATE KEY (PEM or DER), under the parent it names. The key stays
+ * loaded in the TPM while the devid_key lives (re-loaded after a reconnect). */
+devid_rc devid_key_load_tss2(const unsigned char *data, size_t len, devid_key **out);
+
+/* Random bytes from the TPM's generator (TPM2_GetRandom), for callers that ask the token. */
+devid_rc devid_tpm_random(unsigned char *buf, size_t len);
 
 #endif

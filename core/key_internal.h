@@ -20,6 +20,15 @@ struct devid_key {
     uint64_t generation;
 };
 
+/* One TPM operation on a key, run with the lock held and key->tr bound; `session` is what the
+ * session policy chose for `shape`. */
+#include "session.h"
+typedef devid_rc (*devid_key_op)(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, void *arg);
+
+/* Runs op: binds the key, picks the session, retries once on a fresh connection if the old
+ * one died and a few times on transient TPM_RC_RETRY/TESTING. */
+devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg);
+
 /* With the TPM lock held: makes key->tr valid for the current connection and sets its auth. */
 devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key);
 

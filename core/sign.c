@@ -13,12 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-/* One TPM operation on a key: the request is prepared once, then run with the lock held.
- * A connection that died since the last call (TPM restarted) is retried once on a fresh
- * connection; transient TPM_RC_RETRY/TESTING conditions a few times. */
-typedef devid_rc (*key_op_fn)(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, void *arg);
-
-static devid_rc run_key_op(devid_key *key, devid_cmd_shape shape, key_op_fn op, void *arg)
+devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg)
 {
     devid_rc rc = DEVID_ERR_INTERNAL;
     for (int attempt = 0; attempt < 4; attempt++) {
@@ -85,7 +80,7 @@ static devid_cmd_shape sign_shape(const devid_key *key)
 static devid_rc tpm_sign(devid_key *key, sign_req *req)
 {
     req->out = NULL;
-    return run_key_op(key, sign_shape(key), tpm_sign_op, req);
+    return devid_key_run(key, sign_shape(key), tpm_sign_op, req);
 }
 
 /* Raw RSA private operation on a modulus-size block; the result is left-padded to k bytes. */
@@ -100,7 +95,7 @@ static devid_rc tpm_raw_rsa(devid_key *key, const unsigned char *block, unsigned
     memcpy(req.in.buffer, block, key->size);
     devid_cmd_shape shape = { .carries_secret = key->auth.size > 0, .first_in_sized = true,
                               .first_out_sized = true };
-    devid_rc rc = run_key_op(key, shape, tpm_raw_op, &req);
+    devid_rc rc = devid_key_run(key, shape, tpm_raw_op, &req);
     if (rc != DEVID_OK)
         return rc;
     if (req.out->size > key->size) {
