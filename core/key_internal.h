@@ -3,12 +3,16 @@
 #define DEVID_KEY_INTERNAL_H
 
 #include "key.h"
+#include "tss2_file.h"
 
 #include <stdbool.h>
 #include <tss2/tss2_esys.h>
 
 struct devid_key {
-    uint32_t handle;        /* persistent handle */
+    uint32_t handle;        /* persistent handle; 0 for a loadable (store/file) key */
+    bool loadable;
+    devid_tss2_key blob;    /* loadable keys: public, wrapped private, parent */
+    devid_key *lru_prev, *lru_next; /* loaded loadable keys, most recently used first */
     TPMT_PUBLIC pub;        /* public area as read from the TPM */
     EVP_PKEY *pkey;         /* its OpenSSL form */
     devid_key_type type;
@@ -28,6 +32,11 @@ typedef devid_rc (*devid_key_op)(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR sess
 /* Runs op: binds the key, picks the session, retries once on a fresh connection if the old
  * one died and a few times on transient TPM_RC_RETRY/TESTING. */
 devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg);
+
+/* Lock held: flushes every loaded loadable key (graceful disconnect), or forgets them without
+ * TPM commands (broken connection, fork). */
+void devid_keys_flush_loaded(ESYS_CONTEXT *ctx);
+void devid_keys_forget_loaded(void);
 
 /* With the TPM lock held: makes key->tr valid for the current connection and sets its auth. */
 devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key);
