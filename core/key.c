@@ -89,6 +89,11 @@ static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
     return true;
 }
 
+bool devid_keys_evict_one(ESYS_CONTEXT *ctx)
+{
+    return evict_one(ctx, NULL);
+}
+
 static devid_rc load_blob(ESYS_CONTEXT *ctx, devid_key *key)
 {
     ESYS_TR parent;
@@ -97,7 +102,7 @@ static devid_rc load_blob(ESYS_CONTEXT *ctx, devid_key *key)
         devid_tpm_count_command();
         TSS2_RC trc = Esys_Load(ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                                 &key->blob.priv, &key->blob.pub, &key->tr);
-        bool full = (trc & 0xFFF) == TPM2_RC_OBJECT_MEMORY;
+        bool full = DEVID_TPM_OBJECT_MEMORY(trc);
         if (full && tries < 8 && evict_one(ctx, key))
             continue;
         rc = devid_tpm_check(trc, "loading the key (TPM2_Load)");

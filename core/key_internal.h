@@ -37,6 +37,11 @@ devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, v
  * TPM commands (broken connection, fork). */
 void devid_keys_flush_loaded(ESYS_CONTEXT *ctx);
 void devid_keys_forget_loaded(void);
+/* Lock held: flushes the least recently used loaded key to free a TPM object slot (a TPM
+ * without resource manager has only a few). False if there was none to flush. */
+bool devid_keys_evict_one(ESYS_CONTEXT *ctx);
+/* True if rc is the TPM's "out of object memory" warning. */
+#define DEVID_TPM_OBJECT_MEMORY(rc) (((rc) & 0xFFF) == TPM2_RC_OBJECT_MEMORY)
 
 /* With the TPM lock held: makes key->tr valid for the current connection and sets its auth. */
 devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key);

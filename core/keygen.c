@@ -1,4 +1,5 @@
 #include "keygen.h"
+#include "key_internal.h"
 #include "session.h"
 #include "srk.h"
 #include "tpm.h"
@@ -87,11 +88,13 @@ devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
     if (rc == DEVID_OK) {
         TPM2B_DATA outside = { 0 };
         TPML_PCR_SELECTION pcrs = { 0 };
-        devid_tpm_count_command();
-        rc = devid_tpm_check(Esys_Create(ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE,
-                                         &sensitive, &tmpl, &outside, &pcrs, &priv, &pub, NULL,
-                                         NULL, NULL),
-                             "creating the key (TPM2_Create)");
+        TSS2_RC trc;
+        do { /* creating needs a free object slot: make room among our loaded keys */
+            devid_tpm_count_command();
+            trc = Esys_Create(ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                              &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+        } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
+        rc = devid_tpm_check(trc, "creating the key (TPM2_Create)");
     }
     devid_tpm_unlock();
     OPENSSL_cleanse(&sensitive, sizeof(sensitive));

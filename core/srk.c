@@ -1,4 +1,5 @@
 #include "srk.h"
+#include "key_internal.h"
 #include "tpm.h"
 
 #include <string.h>
@@ -54,10 +55,13 @@ static devid_rc create_standard_srk(ESYS_CONTEXT *ctx, ESYS_TR *out)
     };
     TPM2B_DATA outside = { 0 };
     TPML_PCR_SELECTION pcrs = { 0 };
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_CreatePrimary(ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                    ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL,
-                                    NULL, NULL, NULL);
+    TSS2_RC rc;
+    do {
+        devid_tpm_count_command();
+        rc = Esys_CreatePrimary(ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL, NULL,
+                                NULL, NULL);
+    } while (DEVID_TPM_OBJECT_MEMORY(rc) && devid_keys_evict_one(ctx));
     return devid_tpm_check(rc, "creating the standard SRK (owner hierarchy)");
 }
 
