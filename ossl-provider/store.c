@@ -53,9 +53,23 @@ static bool id_matches(const dp_uri *u, EVP_PKEY *pub)
            memcmp(id, u->id, sizeof(id)) == 0;
 }
 
-/* Applies the URI's PIN, wraps the key. Returns NULL (raised) on failure. */
-static dp_key *wrap_key(dp_ctx *ctx, const dp_uri *u, devid_key *k)
+/* Applies the URI's PIN, wraps the key. Returns NULL (raised) on failure. A public key is
+ * asked for (type=public, or the application expects one): hand out only the public part,
+ * which OpenSSL then reports as a public key. */
+static dp_key *wrap_key(dp_ctx *ctx, const dp_uri *u, int expect, devid_key *k)
 {
+    if (u->type == DP_URI_PUBLIC || expect == OSSL_STORE_INFO_PUBKEY) {
+        EVP_PKEY *pub = EVP_PKEY_dup(devid_key_get_public(k));
+        devid_key_type type = devid_key_get_type(k);
+        devid_key_free(k);
+        if (!pub) {
+            dp_raise(ctx, DP_R_OPENSSL, "copying the public key");
+            return NULL;
+        }
+        return dp_key_from_soft(ctx, type, pub,
+                                OSSL_KEYMGMT_SELECT_PUBLIC_KEY |
+                                    OSSL_KEYMGMT_SELECT_ALL_PARAMETERS);
+    }
     if (u->pin) {
         devid_rc rc = devid_key_set_auth(k, u->pin, u->pin_len);
         if (rc != DEVID_OK) {
@@ -116,7 +130,7 @@ static bool collect_identities(loader *l, bool *handle_seen)
         bool ok = true;
         if (id_matches(u, pub)) {
             if (ident->key && want_keys(l)) {
-                dp_key *k = wrap_key(l->ctx, u, ident->key);
+                dp_key *k = wrap_key(l->ctx, u, l->expect, ident->key);
                 ident->key = NULL;
                 ok = k && add(l, k, NULL);
             }
@@ -156,7 +170,7 @@ static bool collect_store(loader *l)
                 ok = false;
                 break;
             }
-            dp_key *dk = wrap_key(l->ctx, u, k);
+            dp_key *dk = wrap_key(l->ctx, u, l->expect, k);
             if (dk)
                 snprintf(dk->uid, sizeof(dk->uid), "%s", e->uid);
             ok = dk && add(l, dk, NULL);
@@ -196,7 +210,7 @@ static bool collect(loader *l)
         if (!id_matches(&l->uri, devid_key_get_public(k))) {
             devid_key_free(k);
         } else {
-            dp_key *dk = wrap_key(l->ctx, &l->uri, k);
+            dp_key *dk = wrap_key(l->ctx, &l->uri, l->expect, k);
             if (!dk || !add(l, dk, NULL))
                 return false;
         }
