@@ -5,6 +5,16 @@ set -euo pipefail
 : "${DEVID_PROVIDER_DIR:?set by meson}"
 : "${DEVID_FIXTURE:?run under tests/fixture/with-swtpm}"
 
+# An ASan/UBSan build of the provider loaded into the (uninstrumented) openssl, curl and
+# mosquitto binaries needs the sanitizer runtime preloaded. Their own allocations are not
+# ours to judge, so leak checking is off there (our C tests keep it on).
+if [[ $(ldd "$DEVID_PROVIDER_DIR/devid.so") == *libasan* ]]; then
+    LD_PRELOAD=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)
+    export LD_PRELOAD
+    export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=134
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=134
+fi
+
 work=$(mktemp -d)
 server_pids=()
 cleanup_lib() {
