@@ -16,6 +16,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
+#include <openssl/core_object.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -232,6 +233,47 @@ static int der_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBAC
     return ok < 0 ? 1 : ok;
 }
 
+/* TSS2 PRIVATE KEY PEM -> DER, for decoder chains that start from PEM and build keys from
+ * DER (the OSSL_STORE "file:" loader: `openssl pkey -in key.pem`). The default provider's
+ * PEM decoder passes on only the PEM types it knows. */
+static int tss2_pem2der_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb,
+                               void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    (void)selection;
+    (void)pw_cb;
+    (void)pw_cbarg;
+    dec_ctx *d = vctx;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (!dp_bio_read_all(d->ctx, in, DP_DEC_MAX_INPUT, &data, &len))
+        return 1;
+    int ok = 1;
+    const char *begin = strstr((const char *)data, "-----BEGIN " TSS2_PEM_NAME "-----");
+    BIO *mem = begin ? BIO_new_mem_buf(begin, (int)(len - (size_t)(begin - (char *)data))) : NULL;
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long derlen = 0;
+    if (mem && PEM_read_bio(mem, &name, &header, &der, &derlen) == 1 &&
+        strcmp(name, TSS2_PEM_NAME) == 0) {
+        int objtype = OSSL_OBJECT_PKEY;
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &objtype),
+            OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)"TSS2", 4),
+            OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_DATA, der, (size_t)derlen),
+            OSSL_PARAM_END,
+        };
+        ok = cb(params, cbarg);
+    } else if (begin) {
+        ERR_clear_error(); /* malformed: the key decoders report it */
+    }
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    BIO_free(mem);
+    free(data);
+    return ok;
+}
+
 static void *dec_newctx(dp_ctx *ctx, devid_key_type type)
 {
     dec_ctx *d = calloc(1, sizeof(*d));
@@ -243,6 +285,7 @@ static void *dec_newctx(dp_ctx *ctx, devid_key_type type)
     d->type = type;
     return d;
 }
+static void *der_newctx(void *provctx) { return dec_newctx(provctx, DEVID_KEY_EC); }
 static void *ec_newctx(void *provctx) { return dec_newctx(provctx, DEVID_KEY_EC); }
 static void *rsa_newctx(void *provctx) { return dec_newctx(provctx, DEVID_KEY_RSA); }
 static void dec_freectx(void *vctx) { free(vctx); }
@@ -266,3 +309,4 @@ DECODER(dp_pem_ec_decoder_functions, ec_newctx, pem_decode);
 DECODER(dp_pem_rsa_decoder_functions, rsa_newctx, pem_decode);
 DECODER(dp_der_ec_decoder_functions, ec_newctx, der_decode);
 DECODER(dp_der_rsa_decoder_functions, rsa_newctx, der_decode);
+DECODER(dp_tss2_pem2der_decoder_functions, der_newctx, tss2_pem2der_decode);

@@ -47,6 +47,19 @@ int dp_keygen_parse(dp_ctx *ctx, devid_key_type type, dp_keygen_req *req,
     }
     if ((p = OSSL_PARAM_locate_const(params, DP_GEN_AUTH)) && !dup_string(ctx, p, &req->auth))
         return 0;
+    /* remembered for TPM generation (the software generator has no way to report them) */
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME))) {
+        char *g = req->group;
+        if (!OSSL_PARAM_get_utf8_string(p, &g, sizeof(req->group))) {
+            dp_raise(ctx, DP_R_ARG, "bad EC group name");
+            return 0;
+        }
+    }
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_BITS)) &&
+        !OSSL_PARAM_get_size_t(p, &req->bits)) {
+        dp_raise(ctx, DP_R_ARG, "bad RSA key size");
+        return 0;
+    }
     if ((p = OSSL_PARAM_locate_const(params, DP_GEN_DECRYPT))) {
         if (!OSSL_PARAM_get_int(p, &req->decrypt)) {
             /* -pkeyopt passes strings for int parameters it cannot type: accept 0/1 */
@@ -69,34 +82,26 @@ void dp_keygen_req_clear(dp_keygen_req *req)
     memset(req, 0, sizeof(*req));
 }
 
-dp_key *dp_keygen_tpm(dp_ctx *ctx, devid_key_type type, const dp_keygen_req *req,
-                      EVP_PKEY_CTX *sw)
+dp_key *dp_keygen_tpm(dp_ctx *ctx, devid_key_type type, const dp_keygen_req *req)
 {
     if (!dp_core_ready(ctx))
         return NULL;
-    devid_keygen p = { .type = type, .sign = true, .decrypt = req->decrypt != 0 };
+    /* auth is never NULL: core memcpy()s it even when empty (UBSan: null argument) */
+    devid_keygen p = { .type = type, .sign = true, .decrypt = req->decrypt != 0, .auth = "" };
     if (req->auth) {
         p.auth = req->auth;
         p.auth_len = strlen(req->auth);
     }
     if (type == DEVID_KEY_EC) {
-        char group[64] = "";
-        OSSL_PARAM gp[] = { OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                                   sizeof(group)),
-                            OSSL_PARAM_END };
-        if (EVP_PKEY_CTX_get_params(sw, gp) != 1 || !group[0]) {
+        if (!req->group[0]) {
             dp_raise(ctx, DP_R_ARG, "no EC group given (use -pkeyopt group:P-256)");
             return NULL;
         }
-        p.curve_nid = OBJ_txt2nid(group);
+        p.curve_nid = EC_curve_nist2nid(req->group);
         if (p.curve_nid == NID_undef)
-            p.curve_nid = EC_curve_nist2nid(group);
+            p.curve_nid = OBJ_txt2nid(req->group);
     } else {
-        size_t bits = 0;
-        OSSL_PARAM bp[] = { OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, &bits), OSSL_PARAM_END };
-        if (EVP_PKEY_CTX_get_params(sw, bp) != 1 || bits == 0)
-            bits = 2048;
-        p.bits = (int)bits;
+        p.bits = req->bits ? (int)req->bits : 2048;
     }
     devid_store_attrs attrs = { 0 };
     snprintf(attrs.label, sizeof(attrs.label), "%s", req->label);

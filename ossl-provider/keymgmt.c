@@ -372,7 +372,7 @@ static void *gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     (void)cbarg;
     gen_ctx *g = genctx;
     if (g->tpm.requested)
-        return dp_keygen_tpm(g->ctx, g->type, &g->tpm, g->sw);
+        return dp_keygen_tpm(g->ctx, g->type, &g->tpm);
     EVP_PKEY *pkey = NULL;
     if (EVP_PKEY_generate(g->sw, &pkey) != 1) {
         dp_raise(g->ctx, DP_R_OPENSSL, "generating a %s key", dp_key_type_name(g->type));

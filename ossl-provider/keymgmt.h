@@ -16,6 +16,8 @@ typedef struct dp_keygen_req {
     char *label;
     char *auth;
     int decrypt;
+    char group[64];      /* EC group name as given to the generator */
+    size_t bits;         /* RSA modulus size as given to the generator */
 } dp_keygen_req;
 
 extern const OSSL_PARAM dp_keygen_settable[];
@@ -24,9 +26,8 @@ extern const OSSL_PARAM dp_keygen_settable[];
 int dp_keygen_parse(dp_ctx *ctx, devid_key_type type, dp_keygen_req *req,
                     const OSSL_PARAM params[]);
 void dp_keygen_req_clear(dp_keygen_req *req);
-/* Generates the key in the TPM and the store; group/bits are read from the software
- * generator context sw (so -pkeyopt group:P-384 / rsa_keygen_bits work as usual). */
-dp_key *dp_keygen_tpm(dp_ctx *ctx, devid_key_type type, const dp_keygen_req *req,
-                      EVP_PKEY_CTX *sw);
+/* Generates the key in the TPM and the store (group / bits as given with the usual
+ * -pkeyopt group:P-384 / rsa_keygen_bits:3072). */
+dp_key *dp_keygen_tpm(dp_ctx *ctx, devid_key_type type, const dp_keygen_req *req);
 
 #endif

@@ -53,6 +53,15 @@ static const OSSL_ALGORITHM encoder_algs[] = {
       dp_spki_pem_rsa_encoder_functions, NULL },
     { DP_NAMES_EC, DP_PROPS ",output=text", dp_text_ec_encoder_functions, NULL },
     { DP_NAMES_RSA, DP_PROPS ",output=text", dp_text_rsa_encoder_functions, NULL },
+    /* what reloads a TPM key: TSS2 PRIVATE KEY or a reference file */
+    { DP_NAMES_EC, DP_PROPS ",output=pem,structure=PrivateKeyInfo",
+      dp_priv_pem_ec_encoder_functions, NULL },
+    { DP_NAMES_RSA, DP_PROPS ",output=pem,structure=PrivateKeyInfo",
+      dp_priv_pem_rsa_encoder_functions, NULL },
+    { DP_NAMES_EC, DP_PROPS ",output=der,structure=PrivateKeyInfo",
+      dp_priv_der_ec_encoder_functions, NULL },
+    { DP_NAMES_RSA, DP_PROPS ",output=der,structure=PrivateKeyInfo",
+      dp_priv_der_rsa_encoder_functions, NULL },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -61,8 +70,10 @@ static const OSSL_ALGORITHM decoder_algs[] = {
     { DP_NAMES_EC, DP_PROPS ",input=pem", dp_pem_ec_decoder_functions, NULL },
     { DP_NAMES_RSA, DP_PROPS ",input=pem", dp_pem_rsa_decoder_functions, NULL },
     /* TSS2 PRIVATE KEY DER */
-    { DP_NAMES_EC, DP_PROPS ",input=der", dp_der_ec_decoder_functions, NULL },
-    { DP_NAMES_RSA, DP_PROPS ",input=der", dp_der_rsa_decoder_functions, NULL },
+    { DP_NAMES_EC, DP_PROPS ",input=der,structure=TSS2", dp_der_ec_decoder_functions, NULL },
+    { DP_NAMES_RSA, DP_PROPS ",input=der,structure=TSS2", dp_der_rsa_decoder_functions, NULL },
+    /* TSS2 PRIVATE KEY PEM -> DER (for the file: store loader) */
+    { "DER", DP_PROPS ",input=pem", dp_tss2_pem2der_decoder_functions, NULL },
     { NULL, NULL, NULL, NULL },
 };
 

@@ -118,10 +118,15 @@ extern const OSSL_DISPATCH dp_spki_pem_ec_encoder_functions[];
 extern const OSSL_DISPATCH dp_spki_pem_rsa_encoder_functions[];
 extern const OSSL_DISPATCH dp_text_ec_encoder_functions[];
 extern const OSSL_DISPATCH dp_text_rsa_encoder_functions[];
+extern const OSSL_DISPATCH dp_priv_pem_ec_encoder_functions[];
+extern const OSSL_DISPATCH dp_priv_pem_rsa_encoder_functions[];
+extern const OSSL_DISPATCH dp_priv_der_ec_encoder_functions[];
+extern const OSSL_DISPATCH dp_priv_der_rsa_encoder_functions[];
 extern const OSSL_DISPATCH dp_pem_ec_decoder_functions[];
 extern const OSSL_DISPATCH dp_pem_rsa_decoder_functions[];
 extern const OSSL_DISPATCH dp_der_ec_decoder_functions[];
 extern const OSSL_DISPATCH dp_der_rsa_decoder_functions[];
+extern const OSSL_DISPATCH dp_tss2_pem2der_decoder_functions[];
 extern const OSSL_DISPATCH dp_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH dp_rsa_asym_cipher_functions[];
 
