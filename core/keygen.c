@@ -64,7 +64,8 @@ devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
     TPM2B_SENSITIVE_CREATE sensitive = { 0 };
     if (p->auth_len > sizeof(sensitive.sensitive.userAuth.buffer))
         return devid_fail(DEVID_ERR_ARG, "auth value too long");
-    memcpy(sensitive.sensitive.userAuth.buffer, p->auth, p->auth_len);
+    if (p->auth_len)
+        memcpy(sensitive.sensitive.userAuth.buffer, p->auth, p->auth_len);
     sensitive.sensitive.userAuth.size = (UINT16)p->auth_len;
 
     ESYS_CONTEXT *ctx;
