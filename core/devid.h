@@ -11,5 +11,6 @@
 #include "nv.h"
 #include "cert.h"
 #include "store.h"
+#include "token.h"
 
 #endif
