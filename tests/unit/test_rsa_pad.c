@@ -44,9 +44,9 @@ static void test_pss(unsigned bits, const char *md, int nid)
 static void test_pkcs1(void)
 {
     EVP_PKEY *key = EVP_RSA_gen(2048);
-    unsigned char t[36], em[256], sig[256], back[256];
+    unsigned char t[256], em[256], sig[256], back[256];
     memset(t, 0x33, sizeof(t));
-    CHECK_RC(devid_rsa_pad_pkcs1(t, sizeof(t), em, 256), DEVID_OK);
+    CHECK_RC(devid_rsa_pad_pkcs1(t, 36, em, 256), DEVID_OK);
     CHECK(raw_private(key, em, 256, sig), "raw RSA");
     size_t backlen = sizeof(back);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
