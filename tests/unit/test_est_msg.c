@@ -2,6 +2,7 @@
  * PKCS#10 construction, Retry-After and back-off arithmetic. */
 #include "../check.h"
 #include "est_msg.h"
+#include "renewal.h"
 #include "retry.h"
 
 #include <curl/curl.h>
@@ -164,8 +165,25 @@ static void test_retry_math(void)
     CHECK(est_parse_retry_after("-5", 0) == -1, "negative");
 }
 
+static void test_renewal_due(void)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *c = self_signed(key, "due", NULL);
+    time_t from = time(NULL) - 10 * 86400;
+    ASN1_TIME_set(X509_getm_notBefore(c), from);
+    ASN1_TIME_set(X509_getm_notAfter(c), from + 100 * 86400);
+    CHECK(renewal_due(c, 80, 10, 0.0) == from + 80 * 86400, "80%% of the lifetime");
+    CHECK(renewal_due(c, 80, 10, 0.5) == from + 85 * 86400, "plus half the jitter");
+    CHECK(renewal_due(c, 99, 50, 0.9) == from + 100 * 86400, "never after notAfter");
+    ASN1_TIME_set(X509_getm_notAfter(c), from - 1);
+    CHECK(renewal_due(c, 80, 10, 0.0) == (time_t)-1, "inverted validity");
+    X509_free(c);
+    EVP_PKEY_free(key);
+}
+
 int main(void)
 {
+    test_renewal_due();
     test_base64();
     test_pkcs7();
     test_csr();
