@@ -55,6 +55,8 @@ static bool valid_name(const char *name)
     return !strstr(name, PENDING) && name[0] != '.';
 }
 
+static devid_rc recover_pending(void);
+
 static void chain_path(const char *name, char *path, size_t len)
 {
     snprintf(path, len, "%s/%s-chain.pem", devid_core_config()->store, name);
