@@ -552,6 +552,17 @@ sec_misc() {
     req o4 cacerts
     check "--fault-on cacerts,simplereenroll: those faulted, enroll untouched, then normal" eval '
         status o0 500 && issued o1 dev && status o2 500 && issued o3 dev && status o4 200'
+    req o5 csrattrs
+    check "/csrattrs without --csrattrs-file: 204, no body, no Content-Length" eval '
+        status o5 204 && not test -s "$work/o5.body" && same "$(header o5 Content-Length)" ""'
+    stop
+
+    start --no-cte --b64-wrap 0
+    req n0 cacerts
+    enroll n1 simpleenroll dev
+    check "--no-cte --b64-wrap 0: no Content-Transfer-Encoding, one base64 line" eval '
+        status n0 200 && same "$(header n0 Content-Transfer-Encoding)" "" &&
+        same "$(wc -l <"$work/n0.body")" 1 && issued n1 dev && same "$(wc -l <"$work/n1.body")" 1'
     stop
 
     "$server" --make-server-cert "$work/srv" --hostname est.test --ca-cert "$pki/other.pem" \
