@@ -158,6 +158,25 @@ key rsa rsa
 cert device device client "$subj" leaf
 cert stranger stranger other "/O=est-server selftest/CN=stranger" leaf
 cert cur dev issuing "$subj" device
+# expired: dev's certificate from the issuing CA that expired yesterday
+# (openssl 3.0's x509 command cannot backdate, so python3-cryptography makes it)
+/usr/bin/python3 - "$pki" <<'EOF'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+pki = sys.argv[1]
+cur = x509.load_pem_x509_certificate(open(f"{pki}/cur.pem", "rb").read())
+ca_key = serialization.load_pem_private_key(open(f"{pki}/issuing.key", "rb").read(), None)
+now = datetime.datetime.utcnow()
+b = (x509.CertificateBuilder().subject_name(cur.subject).issuer_name(cur.issuer)
+     .public_key(cur.public_key()).serial_number(x509.random_serial_number())
+     .not_valid_before(now - datetime.timedelta(days=3))
+     .not_valid_after(now - datetime.timedelta(days=1)))
+for ext in cur.extensions:
+    b = b.add_extension(ext.value, ext.critical)
+cert = b.sign(ca_key, hashes.SHA256())
+open(f"{pki}/expired.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+EOF
 csr dev dev "$subj" -addext "$san"
 csr rekey dev2 "$subj" -addext "$san"
 csr othersubj dev "/O=est-server selftest/CN=device-2/serialNumber=SN1" -addext "$san"
@@ -269,10 +288,11 @@ sec_routing() {
         grep -Eq '^127\.0\.0\.1 [0-9]+$' "$work/ready"
 
     req cacerts cacerts
-    check "/cacerts: 200 application/pkcs7-mime, base64" eval '
+    check "/cacerts: 200 application/pkcs7-mime, base64 in lines of 76" eval '
         status cacerts 200 &&
         header_is cacerts Content-Type application/pkcs7-mime &&
-        header_is cacerts Content-Transfer-Encoding base64'
+        header_is cacerts Content-Transfer-Encoding base64 &&
+        grep -q "^.\{76\}\$" "$work/cacerts.body" && not grep -q ".\{77\}" "$work/cacerts.body"'
     check "/cacerts parses (openssl pkcs7 -print_certs): the CA, then --ca-chain" eval '
         certs cacerts && same "$(ncerts cacerts)" 2 &&
         same "$(fingerprint "$work/cacerts.pem")" "$(fingerprint "$pki/issuing.pem")"'
@@ -452,6 +472,22 @@ sec_reenroll() {
     check "reenroll dropping the subjectAltName: 400" status r8 400
     enroll r9 simplereenroll dev "${cur[@]}" --tls-max 1.2
     check "reenroll over TLS 1.2: issued" issued r9 dev
+    enroll r10 simplereenroll dev --cert "$pki/expired.pem" --key "$pki/dev.key"
+    check "reenroll with an expired cert: the TLS handshake is refused" eval '
+        status r10 000 && not curl_rc r10 0'
+    stop
+
+    start --reenroll-expired --client-ca "$pki/issuing.pem" --require tls
+    enroll x0 simplereenroll dev --cert "$pki/expired.pem" --key "$pki/dev.key"
+    check "--reenroll-expired: reenroll with the expired cert: issued, logged" eval '
+        issued x0 dev &&
+        jq -e -s "any(.[]; .op == \"simplereenroll\" and .client_cert_expired == true)" \
+            "$work/log.json"'
+    enroll x1 simpleenroll dev --cert "$pki/expired.pem" --key "$pki/dev.key"
+    check "--reenroll-expired: enroll with the expired cert as credential: 403" eval '
+        status x1 403 && grep -q expired "$work/x1.body"'
+    enroll x2 simpleenroll dev --cert "$pki/stranger.pem" --key "$pki/stranger.key"
+    check "--reenroll-expired: a cert of an unknown CA is still refused by TLS" status x2 000
     stop
 }
 
