@@ -16,6 +16,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 server=$here/est-server
+. "$here/lib.sh"
 top=$(mktemp -d)
 pki=$top/pki
 mkdir -p "$pki"
@@ -63,10 +64,6 @@ quiet() {
         return 1
     }
 }
-
-# nap SECONDS: sleep without spawning a process.
-exec {nap_fd}<> <(:)
-nap() { read -rt "$1" -u "$nap_fd" || true; }
 
 # ms_since T0: milliseconds since $EPOCHREALTIME was T0
 ms_since() {
@@ -186,26 +183,15 @@ csr rsa rsa "/CN=rsa device"
 
 # --- helpers for requests --------------------------------------------------------------
 
-# start [ARGS...]: a server with the issuing CA and ARGS; sets $port and $pid.
-# Its log is $work/log.json (cleared first).
+# start [ARGS...]: a server (lib.sh) with the issuing CA and ARGS; sets $port
+# and $pid. Its log is $work/log.json (cleared first).
 start() {
-    rm -f "$work/ready" "$work/log.json"
-    "$server" --ca-cert "$pki/issuing.pem" --ca-key "$pki/issuing.key" \
-        --ready-file "$work/ready" --log "$work/log.json" "$@" 2>"$work/server.err" &
-    pid=$!
+    rm -f "$work/log.json"
+    est_server_start "$work" --ca-cert "$pki/issuing.pem" --ca-key "$pki/issuing.key" \
+        --log "$work/log.json" "$@" || return 1
+    pid=$EST_PID
+    port=$EST_PORT
     echo "$pid" >>"$top/pids"
-    local i
-    for ((i = 0; i < 500; i++)); do
-        [[ -s $work/ready ]] && break
-        kill -0 "$pid" 2>/dev/null || break
-        nap 0.02
-    done
-    if [[ ! -s $work/ready ]]; then
-        echo "est-server did not start: $*" >&2
-        cat "$work/server.err" >&2
-        return 1
-    fi
-    read -r _ port <"$work/ready"
 }
 
 stop() {
@@ -285,7 +271,7 @@ sec_routing() {
     start --ca-chain "$pki/other.pem" --csrattrs-file "$work/csrattrs.der" \
         --label "lbl=$pki/label.pem:$pki/label.key" --stats
     check "ready file names 127.0.0.1 and a port" \
-        grep -Eq '^127\.0\.0\.1 [0-9]+$' "$work/ready"
+        grep -Eq '^127\.0\.0\.1 [0-9]+$' "$work/est-server.ready"
 
     req cacerts cacerts
     check "/cacerts: 200 application/pkcs7-mime, base64 in lines of 76" eval '
@@ -376,7 +362,7 @@ open(sys.argv[2], "wb").write(d)' "$pki/dev.der" "$pki/badsig.der"
             "$work/stats.body")" "[5,3,5]"'
     stop
     check "--stats: counts printed on exit" \
-        grep -q '^est-server stats: {.*"requests"' "$work/server.err"
+        grep -q '^est-server stats: {.*"requests"' "$work/est-server.err"
     check "--log: a JSON line per request: time, method, path, auth, cert, status, fault" eval '
         same "$(jq -s length "$work/log.json")" 22 &&
         same "$(jq -s "[.[] | select(.op == \"simpleenroll\" and .status == 200)] | length" \
@@ -580,7 +566,8 @@ sec_faults() {
 # --- section: --fault-on, server certificate, TLS version, signals, errors -----------------
 
 sec_misc() {
-    start --fault server-error --fault-on cacerts,simplereenroll --fault-count 2
+    start --fault server-error --fault-on cacerts,simplereenroll --fault-count 2 \
+        --no-cte --b64-wrap 0
     req o0 cacerts
     enroll o1 simpleenroll dev
     enroll o2 simplereenroll dev --cert "$pki/cur.pem" --key "$pki/dev.key"
@@ -588,17 +575,12 @@ sec_misc() {
     req o4 cacerts
     check "--fault-on cacerts,simplereenroll: those faulted, enroll untouched, then normal" eval '
         status o0 500 && issued o1 dev && status o2 500 && issued o3 dev && status o4 200'
+    check "--no-cte --b64-wrap 0: no Content-Transfer-Encoding, one base64 line" eval '
+        same "$(header o4 Content-Transfer-Encoding)" "" && same "$(wc -l <"$work/o4.body")" 1 &&
+        same "$(header o1 Content-Transfer-Encoding)" "" && same "$(wc -l <"$work/o1.body")" 1'
     req o5 csrattrs
     check "/csrattrs without --csrattrs-file: 204, no body, no Content-Length" eval '
         status o5 204 && not test -s "$work/o5.body" && same "$(header o5 Content-Length)" ""'
-    stop
-
-    start --no-cte --b64-wrap 0
-    req n0 cacerts
-    enroll n1 simpleenroll dev
-    check "--no-cte --b64-wrap 0: no Content-Transfer-Encoding, one base64 line" eval '
-        status n0 200 && same "$(header n0 Content-Transfer-Encoding)" "" &&
-        same "$(wc -l <"$work/n0.body")" 1 && issued n1 dev && same "$(wc -l <"$work/n1.body")" 1'
     stop
 
     "$server" --make-server-cert "$work/srv" --hostname est.test --ca-cert "$pki/other.pem" \
