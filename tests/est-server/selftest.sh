@@ -12,6 +12,7 @@
 # and directory; their output is printed in order afterwards. Prints one line
 # per check and finally "est-server selftest: N passed, M failed"; exits
 # non-zero if any check failed.
+# shellcheck disable=SC2016  # the eval'd checks are single-quoted on purpose
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
