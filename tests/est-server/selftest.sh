@@ -12,7 +12,7 @@
 # and directory; their output is printed in order afterwards. Prints one line
 # per check and finally "est-server selftest: N passed, M failed"; exits
 # non-zero if any check failed.
-# shellcheck disable=SC2016  # the eval'd checks are single-quoted on purpose
+# shellcheck disable=SC2016,SC2030,SC2031  # eval'd checks are single-quoted; work= per subshell on purpose
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -481,14 +481,23 @@ sec_reenroll() {
 # --- section: fault modes ---------------------------------------------------------------
 
 sec_faults() {
-    # hang: its own server, its request in the background while the rest runs.
-    local hang_pid hang_job
-    start --fault hang
-    hang_pid=$pid
+    # hang: its own server and directory; its request runs in the background
+    # while the rest of the section goes on.
+    local hang_job
+    mkdir -p "$work/hang"
     (
+        work=$work/hang
+        start --fault hang
         t0=$EPOCHREALTIME
         enroll hang simpleenroll dev --max-time 2
         ms_since "$t0" >"$work/hang.ms"
+        # The server logs the request once it sees the client go.
+        exec {nap}<> <(:)
+        for ((i = 0; i < 100; i++)); do
+            [[ -s $work/log.json ]] && break
+            read -rt 0.05 -u "$nap" || true
+        done
+        stop
     ) &
     hang_job=$!
 
@@ -559,9 +568,10 @@ sec_faults() {
 
     wait "$hang_job" || true
     check "hang: no answer; curl --max-time 2 gives up (exit 28) after 2 s" eval '
-        curl_rc hang 28 && status hang 000 && (($(<"$work/hang.ms") >= 1900))'
-    pid=$hang_pid
-    stop
+        curl_rc hang/hang 28 && status hang/hang 000 && (($(<"$work/hang/hang.ms") >= 1900))'
+    check "hang: the server got the request and logged it unanswered" \
+        jq -e -s '.[0] | .fault == "hang" and .status == null and .op == "simpleenroll"' \
+        "$work/hang/log.json"
 }
 
 # --- section: --fault-on, server certificate, TLS version, signals, errors -----------------
