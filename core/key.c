@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static unsigned flags_from_attrs(TPMA_OBJECT a)
 {
@@ -75,13 +76,44 @@ void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
     devid_keys_forget_loaded();
 }
 
+/* Without a resource manager (swtpm, a bare /dev/tpm0), objects a crashed or careless process
+ * left loaded stay in the TPM's few slots for good. When we have nothing of our own to give
+ * back, flush the transient objects that are not ours: behind a resource manager we only see
+ * our own connection's, so this never touches another process's objects there. */
+static bool flush_orphans(ESYS_CONTEXT *ctx)
+{
+    TPMI_YES_NO more = 0;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    devid_tpm_count_command();
+    if (Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                           TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap) != 0)
+        return false;
+    int flushed = 0;
+    for (UINT32 i = 0; i < cap->data.handles.count; i++) {
+        TPM2_HANDLE h = cap->data.handles.handle[i];
+        if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h))
+            continue;
+        ESYS_TR tr;
+        devid_tpm_count_command();
+        if (Esys_TR_FromTPMPublic(ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) == 0) {
+            devid_tpm_count_command();
+            if (Esys_FlushContext(ctx, tr) == 0)
+                flushed++;
+        }
+    }
+    Esys_Free(cap);
+    if (flushed)
+        devid_warn("flushed %d transient TPM object(s) left behind by other processes", flushed);
+    return flushed > 0;
+}
+
 static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
 {
     devid_key *victim = lru_tail;
     while (victim == keep && victim)
         victim = victim->lru_prev;
     if (!victim)
-        return false;
+        return lru_head == NULL && flush_orphans(ctx);
     devid_tpm_count_command();
     Esys_FlushContext(ctx, victim->tr);
     victim->tr = ESYS_TR_NONE;
@@ -94,25 +126,25 @@ bool devid_keys_evict_one(ESYS_CONTEXT *ctx)
     return evict_one(ctx, NULL);
 }
 
-static devid_rc load_blob(ESYS_CONTEXT *ctx, devid_key *key)
+devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, const devid_key *keep,
+                             ESYS_TR *out)
 {
     ESYS_TR parent;
-    devid_rc rc = devid_srk_resolve(ctx, key->blob.parent, &parent);
+    devid_rc rc = devid_srk_resolve(ctx, blob->parent, &parent);
     for (int tries = 0; rc == DEVID_OK; tries++) {
         devid_tpm_count_command();
         TSS2_RC trc = Esys_Load(ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                &key->blob.priv, &key->blob.pub, &key->tr);
-        bool full = DEVID_TPM_OBJECT_MEMORY(trc);
-        if (full && tries < 8 && evict_one(ctx, key))
+                                &blob->priv, &blob->pub, out);
+        if (DEVID_TPM_OBJECT_MEMORY(trc) && tries < 8 && evict_one(ctx, keep))
             continue;
-        rc = devid_tpm_check(trc, "loading the key (TPM2_Load)");
+        rc = devid_tpm_check(trc, "loading an object (TPM2_Load)");
         break;
     }
-    if (key->blob.parent != TPM2_RH_OWNER && key->blob.parent != DEVID_SRK_PERSISTENT &&
+    if (blob->parent != TPM2_RH_OWNER && blob->parent != DEVID_SRK_PERSISTENT &&
         rc != DEVID_ERR_NO_TPM)
         Esys_TR_Close(ctx, &parent);
     if (rc != DEVID_OK)
-        key->tr = ESYS_TR_NONE;
+        *out = ESYS_TR_NONE;
     return rc;
 }
 
@@ -122,7 +154,7 @@ devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
         if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE) {
             if (lru_member(key))
                 lru_unlink(key);
-            devid_rc rc = load_blob(ctx, key);
+            devid_rc rc = devid_tpm_load_blob(ctx, &key->blob, key, &key->tr);
             if (rc != DEVID_OK)
                 return rc;
             key->generation = devid_tpm_generation();
@@ -276,6 +308,7 @@ devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len)
     return DEVID_OK;
 }
 
+bool devid_key_needs_auth(const devid_key *key) { return key->loadable && !key->blob.empty_auth; }
 devid_key_type devid_key_get_type(const devid_key *key) { return key->type; }
 unsigned devid_key_get_flags(const devid_key *key) { return key->flags; }
 uint32_t devid_key_get_handle(const devid_key *key) { return key->handle; }
@@ -299,4 +332,37 @@ devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20])
         rc = DEVID_OK;
     X509_PUBKEY_free(xpk);
     return rc == DEVID_OK ? rc : devid_fail(rc, "cannot encode the public key");
+}
+
+devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg)
+{
+    devid_rc rc;
+    int retries = 0, evictions = 0;
+    for (int attempt = 0;; attempt++) {
+        ESYS_CONTEXT *ctx;
+        rc = devid_tpm_lock(&ctx);
+        if (rc != DEVID_OK)
+            return rc; /* cannot (re)connect: the TPM really is gone */
+        ESYS_TR session;
+        rc = devid_key_bind(ctx, key);
+        if (rc == DEVID_OK)
+            rc = devid_session_for(ctx, shape, &session);
+        if (rc == DEVID_OK)
+            rc = op(ctx, key, session, arg);
+        /* Even a persistent key needs an object slot while it is used: make room. */
+        bool made_room = rc == DEVID_ERR_RETRY && DEVID_TPM_OBJECT_MEMORY(devid_tpm_last_rc()) &&
+                         evictions < 8 && evict_one(ctx, key);
+        devid_tpm_unlock();
+        if (made_room) {
+            evictions++;
+            continue;
+        }
+        if (rc == DEVID_ERR_NO_TPM && attempt == 0)
+            continue; /* stale connection: one more try on a new one */
+        if (rc == DEVID_ERR_RETRY && retries++ < 3) {
+            nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+            continue;
+        }
+        return rc;
+    }
 }
