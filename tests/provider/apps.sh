@@ -39,14 +39,20 @@ curl_get() { # curl_get CERT KEY
     OPENSSL_CONF=$cnf curl -sS --fail --max-time 20 --cacert srv.pem --cert "$1" --key "$2" \
         "https://127.0.0.1:$port/" -o page.html && grep -q "Client certificate" page.html
 }
-check "curl with the IDevID reference file" curl_get idevid.pem idevid.ref
-check "curl with the TSS2 key file" curl_get tpmkey.crt tpmkey.pem
-check_fails "curl without the provider cannot use the reference file" \
-    env OPENSSL_CONF=/dev/null curl -sS --fail --max-time 20 --cacert srv.pem --cert idevid.pem \
-    --key idevid.ref "https://127.0.0.1:$port/" -o /dev/null
+if [[ -n ${asan_preloaded:-} ]]; then
+    # curl deadlocks in setlocale() at start-up with the ASan runtime preloaded (with or
+    # without the provider): the curl checks run in the normal build only.
+    skip "curl (ASan runtime cannot be preloaded into curl)"
+else
+    check "curl with the IDevID reference file" curl_get idevid.pem idevid.ref
+    check "curl with the TSS2 key file" curl_get tpmkey.crt tpmkey.pem
+    check_fails "curl without the provider cannot use the reference file" \
+        env OPENSSL_CONF=/dev/null curl -sS --fail --max-time 20 --cacert srv.pem \
+        --cert idevid.pem --key idevid.ref "https://127.0.0.1:$port/" -o /dev/null
+fi
 
 # mosquitto broker that requires client certificates
-mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mport=$(free_port)
 # (run as root, mosquitto would drop to its own user, which cannot read our temp dir)
 cat >mosquitto.conf <<CONF
 user $(id -un)
@@ -57,20 +63,16 @@ keyfile $work/srv.key
 require_certificate true
 use_identity_as_username true
 allow_anonymous true
-log_dest stdout
+log_dest file $work/mosquitto.log
 log_type all
 CONF
-mosquitto -c mosquitto.conf >mosquitto.log 2>&1 &
+mosquitto -c mosquitto.conf >mosquitto.out 2>&1 &
 server_pids+=($!)
-for _ in $(seq 100); do
-    grep -q "Opening ipv4 listen socket" mosquitto.log 2>/dev/null && break
-    sleep 0.05
-done
-sleep 0.2
+wait_listen "$mport" || cat mosquitto.out mosquitto.log
 pub() { # pub CERT KEY TOPIC
     OPENSSL_CONF=$cnf mosquitto_pub -h 127.0.0.1 -p "$mport" --cafile srv.pem --cert "$1" \
         --key "$2" -t "$3" -m "hello from the TPM" -q 1 &&
-        for _ in $(seq 50); do grep -q "Received PUBLISH .*'$3'" mosquitto.log && return 0; sleep 0.1; done
+        for _ in $(seq 50); do grep -q "Received PUBLISH .*'$3'" mosquitto.log && return 0; sleep 0.05; done
 }
 check "mosquitto_pub with the IDevID reference file" pub idevid.pem idevid.ref devid/idevid
 check "mosquitto_pub with the TSS2 key file" pub tpmkey.crt tpmkey.pem devid/tss2

@@ -13,6 +13,7 @@ if [[ $(ldd "$DEVID_PROVIDER_DIR/devid.so") == *libasan* ]]; then
     export LD_PRELOAD
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=134
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=134
+    asan_preloaded=1
 fi
 
 work=$(mktemp -d)
@@ -54,6 +55,7 @@ check_fails() {
         sed 's/^/    /' "$work/check.log" | tail -25
     fi
 }
+skip() { echo "skip - $*"; }
 summary() {
     echo "$passed passed, $failed failed"
     [[ $failed -eq 0 ]]
@@ -95,23 +97,30 @@ make_server_cert() {
     fi
 }
 
+# free_port: a free TCP port on 127.0.0.1 (for servers that cannot pick one themselves).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# wait_listen PORT: until something listens on 127.0.0.1:PORT (5 s at most).
+wait_listen() {
+    local i
+    for i in $(seq 100); do
+        [[ -n $(ss -Hltn "sport = :$1") ]] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # start_s_server LOG ARGS...: openssl s_server on a free loopback port; sets $port.
 start_s_server() {
     local log=$1
     shift
-    # s_server quits when its stdin closes: give it a FIFO we hold open (fd 7+).
+    port=$(free_port)
+    # s_server quits when its stdin closes: give it a FIFO we hold open.
     local fifo=$work/stdin.${#server_pids[@]}
     mkfifo "$fifo"
-    openssl s_server -accept 127.0.0.1:0 "$@" <"$fifo" >"$log" 2>&1 &
+    openssl s_server -accept "127.0.0.1:$port" "$@" <"$fifo" >"$log" 2>&1 &
     server_pids+=($!)
     exec {server_fd}>"$fifo"
-    local i
-    for i in $(seq 100); do
-        port=$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$log" 2>/dev/null)
-        [[ -n $port ]] && return 0
-        sleep 0.05
-    done
-    echo "s_server did not start:" >&2
-    cat "$log" >&2
-    return 1
+    wait_listen "$port" || { echo "s_server did not start:" >&2; cat "$log" >&2; return 1; }
 }
