@@ -11,6 +11,13 @@ cd "$work"
 cnf=$(make_openssl_cnf)
 variant=$(<"$DEVID_FIXTURE/variant")
 
+# the provider's openssl.cnf section configures core (here: the TCTI, with DEVID_TCTI unset)
+make_openssl_cnf "$work/tcti.cnf" "tcti = $DEVID_TCTI" >/dev/null
+check "tcti from the provider's openssl.cnf section" sh -c \
+    "env -u DEVID_TCTI OPENSSL_CONF=tcti.cnf openssl pkey -in devid:object=IDevID -pubout | grep -q 'BEGIN PUBLIC KEY'"
+check_fails "without any TCTI the swtpm is not found" \
+    env -u DEVID_TCTI OPENSSL_CONF="$cnf" openssl pkey -in devid:object=IDevID -pubout
+
 # the IDevID: its certificate and a reference file
 openssl storeutl "${PFIRST[@]}" -certs 'devid:object=IDevID;type=cert' | sed -n '/BEGIN/,/END/p' >idevid.pem
 printf '# the factory IDevID (the key stays in the TPM)\ndevid:object=IDevID\n' >idevid.ref

@@ -66,9 +66,12 @@ PFIRST=(-provider-path "$DEVID_PROVIDER_DIR" -provider devid -provider default)
 PSECOND=(-provider-path "$DEVID_PROVIDER_DIR" -provider default -provider devid)
 trust=$DEVID_FIXTURE/pki/trust.pem
 
-# An openssl.cnf that activates devid and default (for path-only applications).
+# make_openssl_cnf [FILE [DEVID-SECTION-LINE...]]: an openssl.cnf that activates devid and
+# default (for path-only applications); prints its path.
 make_openssl_cnf() {
-    cat >"$work/openssl.cnf" <<CNF
+    local file=${1:-$work/openssl.cnf}
+    shift || true
+    cat >"$file" <<CNF
 openssl_conf = openssl_init
 [openssl_init]
 providers = provider_sect
@@ -81,7 +84,11 @@ activate = 1
 [default_sect]
 activate = 1
 CNF
-    echo "$work/openssl.cnf"
+    local line
+    for line in "$@"; do
+        sed -i "/^\[devid_sect\]/a $line" "$file"
+    done
+    echo "$file"
 }
 
 # A software server key and certificate (P-256, or RSA with "rsa").
