@@ -581,8 +581,9 @@ static void print_table(const bench_result *rs, size_t n, const run_opts *ro)
     char b[8][32];
     printf("\nECDSA P-256 signatures/s, same swtpm, one run (%s per row)\n",
            ro->iterations ? "fixed iterations" : "time-boxed");
-    printf("  %-17s %-44s %8s %11s %6s %6s %7s %7s %7s %7s %5s %5s\n", "row", "what", "sig/s",
-           "rounds", "/floor", "/enc", "p50 us", "p99 us", "cpu us", "tpm us", "cmds", "core");
+    printf("  %-17s %-44s %7s %11s %6s %6s %7s %6s %7s %7s %6s %6s %5s %5s\n", "row", "what",
+           "sig/s", "rounds", "/floor", "/enc", "1/p50", "/floor", "p50 us", "p99 us", "cpu us",
+           "tpm us", "cmds", "core");
     for (size_t i = 0; i < n; i++) {
         const bench_result *r = &rs[i];
         const phase_def *d = def_of(r);
@@ -598,16 +599,18 @@ static void print_table(const bench_result *rs, size_t n, const run_opts *ro)
         fmt_num(b[3], 32, r->wire_cmds, "%.2f");
         fmt_num(b[4], 32, r->core_cmds, "%.2f");
         fmt_range(b[5], 32, r);
-        printf("  %-17s %-44s %8.0f %11s %6s %6s %7.0f %7.0f %7.0f %7s %5s %5s\n", r->name,
-               d->label, r->ops_per_s, b[5], b[0], b[1], r->p50_us, r->p99_us, r->client_cpu_us,
-               b[2], b[3], b[4]);
+        fmt_num(b[6], 32, floor ? floor->p50_us / r->p50_us : -1, "%.2f");
+        printf("  %-17s %-44s %7.0f %11s %6s %6s %7.0f %6s %7.0f %7.0f %6.0f %6s %5s %5s\n",
+               r->name, d->label, r->ops_per_s, b[5], b[0], b[1], 1e6 / r->p50_us, b[6],
+               r->p50_us, r->p99_us, r->client_cpu_us, b[2], b[3], b[4]);
         if (r->note[0])
             printf("  %-17s   note: %s\n", "", r->note);
     }
     printf("  sig/s: median round; rounds: slowest-fastest round; /floor, /enc: sig/s relative to "
-           "floor-pw, floor-enc;\n  p50/p99: latency of one op; cpu us: this process's user+sys "
-           "per op; tpm us: the swtpm process's;\n  cmds: TPM commands per op counted on the wire; "
-           "core: devid_tpm_command_count() per op\n");
+           "floor-pw, floor-enc;\n  1/p50: the rate the median latency implies (robust to "
+           "stalls from other load), /floor: that relative to floor-pw;\n  p50/p99: latency of "
+           "one op; cpu us: this process's user+sys per op; tpm us: the swtpm process's;\n  cmds: "
+           "TPM commands per op counted on the wire; core: devid_tpm_command_count() per op\n");
 
     printf("\nCold start, fresh process each (median of %d): dlopen → C_Initialize → "
            "C_OpenSession → C_Login → find key → first C_Sign\n", ro->coldstart_runs);
@@ -636,8 +639,9 @@ static void print_table(const bench_result *rs, size_t n, const run_opts *ro)
 
     printf("\nMutual TLS 1.3 full handshakes/s, one process (server thread: software P-256, "
            "client certificate required)\n");
-    printf("  %-17s %-44s %8s %11s %6s %7s %7s %7s %7s %5s %5s\n", "row", "client key", "hs/s",
-           "rounds", "/soft", "p50 us", "p99 us", "cpu us", "tpm us", "cmds", "core");
+    printf("  %-17s %-44s %7s %11s %6s %7s %6s %7s %7s %6s %6s %5s %5s\n", "row", "client key",
+           "hs/s", "rounds", "/soft", "1/p50", "/soft", "p50 us", "p99 us", "cpu us", "tpm us",
+           "cmds", "core");
     for (size_t i = 0; i < n; i++) {
         const bench_result *r = &rs[i];
         const phase_def *d = def_of(r);
@@ -652,9 +656,10 @@ static void print_table(const bench_result *rs, size_t n, const run_opts *ro)
         fmt_num(b[3], 32, r->wire_cmds, "%.2f");
         fmt_num(b[4], 32, r->core_cmds, "%.2f");
         fmt_range(b[5], 32, r);
-        printf("  %-17s %-44s %8.0f %11s %6s %7.0f %7.0f %7.0f %7s %5s %5s\n", r->name, d->label,
-               r->ops_per_s, b[5], b[0], r->p50_us, r->p99_us, r->client_cpu_us, b[2], b[3],
-               b[4]);
+        fmt_num(b[6], 32, soft ? soft->p50_us / r->p50_us : -1, "%.2f");
+        printf("  %-17s %-44s %7.0f %11s %6s %7.0f %6s %7.0f %7.0f %6.0f %6s %5s %5s\n", r->name,
+               d->label, r->ops_per_s, b[5], b[0], 1e6 / r->p50_us, b[6], r->p50_us, r->p99_us,
+               r->client_cpu_us, b[2], b[3], b[4]);
         if (r->note[0])
             printf("  %-17s   note: %s\n", "", r->note);
     }
@@ -733,6 +738,10 @@ static void write_json(FILE *f, const bench_result *rs, size_t n, const run_opts
                 fprintf(f, "%s%.6g", k ? "," : "", r->round_ops_per_s[k]);
             fprintf(f, "]");
             json_num(f, "p50_us", r->p50_us);
+            json_num(f, "ops_per_s_at_p50", r->p50_us > 0 ? 1e6 / r->p50_us : -1);
+            if (ref && r->p50_us > 0)
+                json_num(f, d && d->kind == K_TLS ? "p50_ratio_to_soft" : "p50_ratio_to_floor",
+                         ref->p50_us / r->p50_us);
             json_num(f, "p99_us", r->p99_us);
             json_num(f, "client_cpu_us_per_op", r->client_cpu_us);
             json_num(f, "swtpm_cpu_us_per_op", r->tpm_cpu_us);

@@ -6,6 +6,8 @@
 #   --build-dir DIR  the meson build directory (default: build/ at the top of the tree)
 #   --quick          smoke mode: 20 iterations a row, every signature verified, no timing
 #                    claims (the bench-smoke test)
+#   --nice N         run everything (swtpm included) at this nice value, e.g. -10 on a machine
+#                    busy with other work (needs root for negative values)
 # Other options go to devid-bench (e.g. --seconds 5, --only floor,core,p11).
 #
 # Around devid-bench it sets up what the peer rows need: a private D-Bus session bus (for
@@ -21,6 +23,7 @@ while [[ $# -gt 0 ]]; do
     case $1 in
     --build-dir) build=$2; shift 2 ;;
     --json) json=$2; shift 2 ;;
+    --nice) renice -n "$2" -p $$ >/dev/null; shift 2 ;;
     *) args+=("$1"); shift ;;
     esac
 done
