@@ -104,6 +104,7 @@ int main(int argc, char **argv)
         bench_proxy_snapshot(&c[CS_STEPS]);
         for (int s = 0; s < CS_STEPS; s++)
             r.step_cmds[s] = (double)(c[s + 1].total - c[s].total);
+        bench_counts_apply(&r, &c[0], &c[CS_STEPS], 1); /* the whole cold start's mix */
     }
     if (r.status == BENCH_OK) {
         r.sig_len = (uint32_t)sig_len;

@@ -503,8 +503,11 @@ static void run_coldstart(bench_result *r, const phase_def *d, const run_opts *r
     snprintf(r->name, sizeof(r->name), "%s", d->name);
     r->verified = ok;
     r->ops = (uint64_t)ok;
-    if (ro->count_ops)
+    if (ro->count_ops) {
         memcpy(r->step_cmds, counted.step_cmds, sizeof(r->step_cmds));
+        memcpy(r->mix, counted.mix, sizeof(r->mix));
+        r->wire_cmds = counted.wire_cmds; /* the whole cold start */
+    }
 out:
     free(all);
     EVP_PKEY_free(pub);
@@ -555,16 +558,21 @@ static void print_mix(const bench_result *r)
 {
     if (r->wire_cmds < 0)
         return;
-    printf("  %-17s %5.2f/op:", r->name, r->wire_cmds);
+    const phase_def *d = def_of(r);
+    if (d && d->kind == K_COLD)
+        printf("  %-17s %5.0f in all:", r->name, r->wire_cmds);
+    else
+        printf("  %-17s %5.2f/op:", r->name, r->wire_cmds);
     for (int k = 0; k < BENCH_MIX_MAX && r->mix[k].per_op > 0; k++) {
         const char *nm = r->mix[k].cc ? bench_cc_name(r->mix[k].cc) : NULL;
+        int prec = d && d->kind == K_COLD ? 0 : 2;
         if (nm)
-            printf(" %s %.2f", nm, r->mix[k].per_op);
+            printf(" %s %.*f", nm, prec, r->mix[k].per_op);
         else
-            printf(" 0x%x %.2f", r->mix[k].cc, r->mix[k].per_op);
+            printf(" 0x%x %.*f", r->mix[k].cc, prec, r->mix[k].per_op);
     }
     if (r->setup_wire_cmds >= 0)
-        printf("  (setup: %.0f)", r->setup_wire_cmds);
+        printf("  (before the first op: %.0f)", r->setup_wire_cmds);
     printf("\n");
 }
 
@@ -692,6 +700,20 @@ static void json_num(FILE *f, const char *k, double v)
         fprintf(f, ",\"%s\":%.6g", k, v);
 }
 
+static void json_mix(FILE *f, const bench_result *r)
+{
+    fprintf(f, ",\"tpm_cmd_mix\":{");
+    for (int k = 0, first = 1; k < BENCH_MIX_MAX && r->mix[k].per_op > 0; k++, first = 0) {
+        const char *nm = r->mix[k].cc ? bench_cc_name(r->mix[k].cc) : NULL;
+        char hex[16];
+        snprintf(hex, sizeof(hex), "0x%x", r->mix[k].cc);
+        fprintf(f, "%s", first ? "" : ",");
+        json_str(f, nm ? nm : hex);
+        fprintf(f, ":%.4g", r->mix[k].per_op);
+    }
+    fprintf(f, "}");
+}
+
 static void write_json(FILE *f, const bench_result *rs, size_t n, const run_opts *ro,
                        const char *date, const char *swtpm)
 {
@@ -726,6 +748,8 @@ static void write_json(FILE *f, const bench_result *rs, size_t n, const run_opts
             }
             json_num(f, "total_ms", r->total_ms);
             fprintf(f, ",\"peak_rss_kb\":%ld,\"base_rss_kb\":%ld", r->rss_peak_kb, r->rss_base_kb);
+            json_num(f, "tpm_cmds", r->wire_cmds);
+            json_mix(f, r);
         } else if (r->status == BENCH_OK) {
             const bench_result *ref = d && d->kind == K_TLS ? soft : floor;
             fprintf(f, ",\"ops\":%llu", (unsigned long long)r->ops);
@@ -748,16 +772,7 @@ static void write_json(FILE *f, const bench_result *rs, size_t n, const run_opts
             json_num(f, "tpm_cmds_per_op", r->wire_cmds);
             json_num(f, "core_cmds_per_op", r->core_cmds);
             json_num(f, "setup_tpm_cmds", r->setup_wire_cmds);
-            fprintf(f, ",\"tpm_cmd_mix\":{");
-            for (int k = 0, first = 1; k < BENCH_MIX_MAX && r->mix[k].per_op > 0; k++, first = 0) {
-                const char *nm = r->mix[k].cc ? bench_cc_name(r->mix[k].cc) : NULL;
-                char hex[16];
-                snprintf(hex, sizeof(hex), "0x%x", r->mix[k].cc);
-                fprintf(f, "%s", first ? "" : ",");
-                json_str(f, nm ? nm : hex);
-                fprintf(f, ":%.4g", r->mix[k].per_op);
-            }
-            fprintf(f, "}");
+            json_mix(f, r);
         }
         fprintf(f, ",\"verified\":%d}", r->verified);
     }
