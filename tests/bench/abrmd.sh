@@ -17,11 +17,14 @@ stop() {
     pid=$(cat "$pid_file" 2>/dev/null) || return 0
     rm -f "$pid_file"
     kill "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
+    # abrmd takes ~2 s to wind down after SIGTERM; whatever it leaves loaded in the TPM,
+    # devid-bench's sweep flushes
+    for _ in $(seq 5); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
     kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null && sleep 0.05 || break; done
 }
 
 owned() {

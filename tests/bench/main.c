@@ -99,6 +99,8 @@ static int child_main(int argc, char **argv)
             o.count_ops = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--verify-all"))
             o.verify_all = true;
+        else if (!strcmp(a, "--warmup"))
+            o.warmup = atoi(v), i++;
     }
     const phase_def *d = NULL;
     for (size_t i = 0; name && i < NPHASES; i++)
@@ -152,6 +154,28 @@ static void child_log(bench_result *r, FILE *log)
     last[strcspn(last, "\n")] = 0;
     if (r->status == BENCH_FAILED && last[0])
         note_append(r, "log: %s", last);
+}
+
+/* Peer rows run with LeakSanitizer off in sanitizer builds: tpm2-pkcs11 1.9 leaks 66 bytes
+ * per C_Sign (README), which is not ours to report on every run. */
+static void peer_env(const phase_def *d, bool enter)
+{
+    static char saved[1024];
+    static bool had;
+    if (!d->peer)
+        return;
+    if (enter) {
+        const char *v = getenv("ASAN_OPTIONS");
+        had = v != NULL;
+        snprintf(saved, sizeof(saved), "%s", v ? v : "");
+        char opts[1100];
+        snprintf(opts, sizeof(opts), "%s%sdetect_leaks=0", saved, saved[0] ? ":" : "");
+        setenv("ASAN_OPTIONS", opts, 1);
+    } else if (had) {
+        setenv("ASAN_OPTIONS", saved, 1);
+    } else {
+        unsetenv("ASAN_OPTIONS");
+    }
 }
 
 /* Runs argv with its fd 3 on a pipe, reads one bench_result from it. */
@@ -250,7 +274,7 @@ static void sweep(bench_result *r)
         fprintf(stderr, "devid-bench: %s\n", err);
 }
 
-static void phase_argv(const phase_def *d, const run_opts *ro, bool count, char *buf[16],
+static void phase_argv(const phase_def *d, const run_opts *ro, bool count, char *buf[20],
                        char store[4][32])
 {
     int k = 0;
@@ -272,8 +296,11 @@ static void phase_argv(const phase_def *d, const run_opts *ro, bool count, char 
         buf[k++] = "--count";
         buf[k++] = store[2];
     }
-    if (ro->quick)
+    if (ro->quick) {
         buf[k++] = "--verify-all";
+        buf[k++] = "--warmup";
+        buf[k++] = "1";
+    }
     buf[k] = NULL;
 }
 
@@ -309,7 +336,7 @@ static int abrmd(const char *action, const char *upstream, char *tcti, size_t le
  * (abrmd's own context swapping included: that is what the TPM sees). */
 static void count_through_abrmd(bench_result *r, const phase_def *d, const run_opts *ro)
 {
-    char conf[96], err[256], tcti[512], *argv[16], store[4][32];
+    char conf[96], err[256], tcti[512], *argv[20], store[4][32];
     if (bench_proxy_listen(conf, sizeof(conf), err, sizeof(err)) ||
         abrmd("start", conf, tcti, sizeof(tcti))) {
         note_append(r, "TPM commands not counted (%s)", err);
@@ -345,8 +372,8 @@ static void count_through_abrmd(bench_result *r, const phase_def *d, const run_o
             r->wire_cmds = (cmds[1] - cmds[0]) / (double)ro->count_ops;
             for (int m = 0; m < BENCH_MIX_MAX; m++)
                 r->mix[m].per_op = total > 0 ? r->mix[m].per_op / total * r->wire_cmds : 0;
-            /* setup: the short run less its ops (warm-up 5 + 2 timed) */
-            r->setup_wire_cmds = cmds[0] - 7 * r->wire_cmds;
+            /* setup: the short run less its ops (warm-up + 2 timed) */
+            r->setup_wire_cmds = cmds[0] - (double)(n[0] + 1) * r->wire_cmds;
             if (r->setup_wire_cmds < 0)
                 r->setup_wire_cmds = 0;
         }
@@ -358,11 +385,19 @@ static void count_through_abrmd(bench_result *r, const phase_def *d, const run_o
 
 static void run_throughput(bench_result *r, const phase_def *d, const run_opts *ro, bool count)
 {
-    char *argv[16], store[4][32];
+    char *argv[20], store[4][32];
     double t_fork, timeout = ro->seconds * 3 + 90;
     bench_result_init(r, d->name);
     char saved_tcti[512] = "";
     bool via_abrmd = !strcmp(d->name, "tls-tpm2-abrmd");
+    run_opts slow;
+    if (via_abrmd && ro->quick) {
+        /* a few handshakes/s: keep the smoke test short */
+        slow = *ro;
+        slow.iterations = 5;
+        slow.count_ops = 0;
+        ro = &slow;
+    }
     if (via_abrmd) {
         char tcti[512];
         if (abrmd("start", NULL, tcti, sizeof(tcti)) || !tcti[0]) {
@@ -903,21 +938,25 @@ int main(int argc, char **argv)
                 continue;
             fprintf(stderr, "devid-bench: %s%s ...\n", d->name,
                     ro.rounds > 1 ? (round == 0 ? " (round 1)" : " (next round)") : "");
+            double t0 = bench_now();
+            peer_env(d, true);
             if (d->kind == K_COLD)
                 run_coldstart(r, d, &ro);
             else
                 run_throughput(r, d, &ro, round == 0);
+            peer_env(d, false);
+            t0 = bench_now() - t0;
             if (round == 0)
                 all[k][0] = *r;
             else if (r->status != BENCH_OK)
                 rs[k] = *r; /* a later round failed: the row failed */
             if (r->status == BENCH_OK && r->ops)
-                fprintf(stderr, "devid-bench: %s: %.0f/s%s\n", d->name,
+                fprintf(stderr, "devid-bench: %s: %.0f/s%s [%.1f s]\n", d->name,
                         d->kind == K_COLD ? 1e3 / r->total_ms : r->ops_per_s,
-                        d->kind == K_COLD ? " (1/total time)" : "");
+                        d->kind == K_COLD ? " (1/total time)" : "", t0);
             else
-                fprintf(stderr, "devid-bench: %s: %s %s\n", d->name,
-                        r->status == BENCH_SKIPPED ? "skipped:" : "FAILED:", r->note);
+                fprintf(stderr, "devid-bench: %s: %s %s [%.1f s]\n", d->name,
+                        r->status == BENCH_SKIPPED ? "skipped:" : "FAILED:", r->note, t0);
         }
     }
     for (size_t k = 0; k < n; k++) {

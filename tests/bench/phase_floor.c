@@ -144,7 +144,8 @@ int bench_tpm_sweep(char *err, size_t errlen)
         goto out;
     }
     flushed = 0;
-    const TPM2_HANDLE firsts[] = { TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST };
+    /* TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST (the tss2 macros shift a signed int) */
+    const TPM2_HANDLE firsts[] = { 0x80000000u, 0x02000000u };
     for (size_t k = 0; k < 2; k++) {
         TPMS_CAPABILITY_DATA cap = { 0 };
         TPMI_YES_NO more;
