@@ -9,6 +9,7 @@
 #include "key.h"
 #include "log.h"
 #include "nv.h"
+#include "provision.h"
 #include "cert.h"
 #include "store.h"
 #include "token.h"

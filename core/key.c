@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static unsigned flags_from_attrs(TPMA_OBJECT a)
 {
@@ -300,4 +301,37 @@ devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20])
         rc = DEVID_OK;
     X509_PUBKEY_free(xpk);
     return rc == DEVID_OK ? rc : devid_fail(rc, "cannot encode the public key");
+}
+
+devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg)
+{
+    devid_rc rc;
+    int retries = 0, evictions = 0;
+    for (int attempt = 0;; attempt++) {
+        ESYS_CONTEXT *ctx;
+        rc = devid_tpm_lock(&ctx);
+        if (rc != DEVID_OK)
+            return rc; /* cannot (re)connect: the TPM really is gone */
+        ESYS_TR session;
+        rc = devid_key_bind(ctx, key);
+        if (rc == DEVID_OK)
+            rc = devid_session_for(ctx, shape, &session);
+        if (rc == DEVID_OK)
+            rc = op(ctx, key, session, arg);
+        /* Even a persistent key needs an object slot while it is used: make room. */
+        bool made_room = rc == DEVID_ERR_RETRY && DEVID_TPM_OBJECT_MEMORY(devid_tpm_last_rc()) &&
+                         evictions < 8 && evict_one(ctx, key);
+        devid_tpm_unlock();
+        if (made_room) {
+            evictions++;
+            continue;
+        }
+        if (rc == DEVID_ERR_NO_TPM && attempt == 0)
+            continue; /* stale connection: one more try on a new one */
+        if (rc == DEVID_ERR_RETRY && retries++ < 3) {
+            nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+            continue;
+        }
+        return rc;
+    }
 }

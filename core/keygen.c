@@ -8,7 +8,7 @@
 #include <openssl/obj_mac.h>
 #include <string.h>
 
-static devid_rc build_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
+devid_rc devid_keygen_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
 {
     memset(tmpl, 0, sizeof(*tmpl));
     TPMT_PUBLIC *t = &tmpl->publicArea;
@@ -102,7 +102,7 @@ devid_rc devid_tpm_create(const TPM2B_PUBLIC *tmpl, const TPM2B_SENSITIVE_CREATE
 devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
 {
     TPM2B_PUBLIC tmpl;
-    devid_rc rc = build_template(p, &tmpl);
+    devid_rc rc = devid_keygen_template(p, &tmpl);
     if (rc != DEVID_OK)
         return rc;
     TPM2B_SENSITIVE_CREATE sensitive = { 0 };

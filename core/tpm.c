@@ -25,6 +25,12 @@ static struct {
 } tpm;
 
 static atomic_uint_fast64_t command_count;
+static _Thread_local TSS2_RC last_rc;
+
+TSS2_RC devid_tpm_last_rc(void)
+{
+    return last_rc;
+}
 
 /* The child of a fork must not talk over the parent's connection: forget it without sending
  * anything (finalizing the TCTI could send a session-end over the shared socket). ESYS memory
@@ -216,6 +222,7 @@ static devid_rc classify_tpm_rc(TSS2_RC rc)
 
 devid_rc devid_tpm_check(TSS2_RC rc, const char *what)
 {
+    last_rc = rc;
     if (rc == TSS2_RC_SUCCESS)
         return DEVID_OK;
     TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
