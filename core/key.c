@@ -76,13 +76,44 @@ void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
     devid_keys_forget_loaded();
 }
 
+/* Without a resource manager (swtpm, a bare /dev/tpm0), objects a crashed or careless process
+ * left loaded stay in the TPM's few slots for good. When we have nothing of our own to give
+ * back, flush the transient objects that are not ours: behind a resource manager we only see
+ * our own connection's, so this never touches another process's objects there. */
+static bool flush_orphans(ESYS_CONTEXT *ctx)
+{
+    TPMI_YES_NO more = 0;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    devid_tpm_count_command();
+    if (Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                           TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap) != 0)
+        return false;
+    int flushed = 0;
+    for (UINT32 i = 0; i < cap->data.handles.count; i++) {
+        TPM2_HANDLE h = cap->data.handles.handle[i];
+        if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h))
+            continue;
+        ESYS_TR tr;
+        devid_tpm_count_command();
+        if (Esys_TR_FromTPMPublic(ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) == 0) {
+            devid_tpm_count_command();
+            if (Esys_FlushContext(ctx, tr) == 0)
+                flushed++;
+        }
+    }
+    Esys_Free(cap);
+    if (flushed)
+        devid_warn("flushed %d transient TPM object(s) left behind by other processes", flushed);
+    return flushed > 0;
+}
+
 static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
 {
     devid_key *victim = lru_tail;
     while (victim == keep && victim)
         victim = victim->lru_prev;
     if (!victim)
-        return false;
+        return lru_head == NULL && flush_orphans(ctx);
     devid_tpm_count_command();
     Esys_FlushContext(ctx, victim->tr);
     victim->tr = ESYS_TR_NONE;

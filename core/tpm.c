@@ -151,6 +151,19 @@ void devid_tpm_disconnect(void)
     pthread_mutex_unlock(&tpm_mutex);
 }
 
+/* At exit or unload, give back what we loaded: without a resource manager (swtpm, a bare
+ * /dev/tpm0) nobody else would, and the TPM's few object slots would stay taken. Hosts do not
+ * always finalize us (an OpenSSL provider is rarely torn down at exit). Only TPM2_FlushContext
+ * is sent: it needs no crypto, which may already be shut down at this point. */
+__attribute__((destructor)) static void flush_at_unload(void)
+{
+    if (pthread_mutex_trylock(&tpm_mutex) != 0)
+        return; /* another thread is mid-command: leave it */
+    if (tpm.esys && tpm.pid == getpid())
+        close_connection(true);
+    pthread_mutex_unlock(&tpm_mutex);
+}
+
 uint64_t devid_tpm_command_count(void)
 {
     return atomic_load(&command_count);
