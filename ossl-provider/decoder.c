@@ -177,6 +177,15 @@ static int decode_reference(dec_ctx *d, char *text, size_t len, OSSL_CALLBACK *c
     return ok;
 }
 
+/* Reads the input; anything too large for a key file is not ours (no error left behind). */
+static bool read_input(dec_ctx *d, OSSL_CORE_BIO *in, unsigned char **data, size_t *len)
+{
+    ERR_set_mark();
+    bool ok = dp_bio_read_all(d->ctx, in, DP_DEC_MAX_INPUT, data, len);
+    ERR_pop_to_mark();
+    return ok;
+}
+
 static int pem_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb,
                       void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
@@ -184,7 +193,7 @@ static int pem_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBAC
     dec_ctx *d = vctx;
     unsigned char *data = NULL;
     size_t len = 0;
-    if (!dp_bio_read_all(d->ctx, in, DP_DEC_MAX_INPUT, &data, &len))
+    if (!read_input(d, in, &data, &len))
         return 1; /* too large or unreadable: not ours, let others try */
     int ok = 1;
     const char *begin = strstr((const char *)data, "-----BEGIN " TSS2_PEM_NAME "-----");
@@ -226,7 +235,7 @@ static int der_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBAC
     dec_ctx *d = vctx;
     unsigned char *data = NULL;
     size_t len = 0;
-    if (!dp_bio_read_all(d->ctx, in, DP_DEC_MAX_INPUT, &data, &len))
+    if (!read_input(d, in, &data, &len))
         return 1;
     int ok = decode_tss2(d, data, len, cb, cbarg, pw_cb, pw_cbarg);
     free(data);
@@ -245,7 +254,7 @@ static int tss2_pem2der_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSS
     dec_ctx *d = vctx;
     unsigned char *data = NULL;
     size_t len = 0;
-    if (!dp_bio_read_all(d->ctx, in, DP_DEC_MAX_INPUT, &data, &len))
+    if (!read_input(d, in, &data, &len))
         return 1;
     int ok = 1;
     const char *begin = strstr((const char *)data, "-----BEGIN " TSS2_PEM_NAME "-----");

@@ -37,6 +37,10 @@ check "CSR signed by the key file" \
     openssl req "${PFIRST[@]}" -new -key tpmkey.pem -subj /CN=apps-client -out tpmkey.csr
 openssl x509 -req -in tpmkey.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out tpmkey.crt 2>/dev/null
 cat "$trust" ca.pem >clients-ca.pem
+# and an ordinary software client key, which must keep working with devid active
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout soft.key \
+    -subj /CN=soft-client -out soft.csr 2>/dev/null
+openssl x509 -req -in soft.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out soft.crt 2>/dev/null
 
 make_server_cert ec
 start_s_server "$work/srv.log" -cert srv.pem -key srv.key -Verify 1 -CAfile clients-ca.pem \
@@ -53,6 +57,7 @@ if [[ -n ${asan_preloaded:-} ]]; then
 else
     check "curl with the IDevID reference file" curl_get idevid.pem idevid.ref
     check "curl with the TSS2 key file" curl_get tpmkey.crt tpmkey.pem
+    check "curl with a software key file, devid active" curl_get soft.crt soft.key
     check_fails "curl without the provider cannot use the reference file" \
         env OPENSSL_CONF=/dev/null curl -sS --fail --max-time 20 --cacert srv.pem \
         --cert idevid.pem --key idevid.ref "https://127.0.0.1:$port/" -o /dev/null
@@ -83,6 +88,7 @@ pub() { # pub CERT KEY TOPIC
 }
 check "mosquitto_pub with the IDevID reference file" pub idevid.pem idevid.ref devid/idevid
 check "mosquitto_pub with the TSS2 key file" pub tpmkey.crt tpmkey.pem devid/tss2
+check "mosquitto_pub with a software key file, devid active" pub soft.crt soft.key devid/soft
 
 [[ $failed -eq 0 ]] || cat mosquitto.log
 summary
