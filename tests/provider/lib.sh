@@ -12,7 +12,7 @@ if [[ $(ldd "$DEVID_PROVIDER_DIR/devid.so") == *libasan* ]]; then
     LD_PRELOAD=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)
     export LD_PRELOAD
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=134
-    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=134
+    export UBSAN_OPTIONS=${DEVID_TEST_UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:exitcode=134}
     asan_preloaded=1
 fi
 

@@ -4,7 +4,7 @@
  *   - 8 threads x 200 signatures with one key, each verified;
  *   - fork: a key loaded in the parent signs in the child;
  *   - bad input: malformed URIs, corrupted key files, wrong PINs are errors, not crashes.
- * usage: test_provider PROVIDER_DIR */
+ * usage: test_provider PROVIDER_DIR [bench]   (bench: handshakes/s, TPM key vs software key) */
 #include "../check.h"
 #include "tpm.h" /* devid_tpm_command_count (core-internal; tests only) */
 
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *fixture;
@@ -231,6 +232,79 @@ static void test_tls(const char *obj)
     X509_free(cert);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Full mutual-TLS 1.3 handshakes per second in one process: client key in the TPM vs a
+ * software client key (both sides in this process, so the server's work is included). */
+static void bench(void)
+{
+    bool no_tpm = getenv("DEVID_BENCH_SOFTWARE_ONLY") != NULL; /* devid not loaded */
+    EVP_PKEY *tpm = no_tpm ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                           : load_key("devid:object=IDevID");
+    X509 *tcert = no_tpm ? X509_new() : load_cert("devid:object=IDevID;type=cert");
+    EVP_PKEY *soft = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *scert = X509_new();
+    CHECK(tpm && tcert && soft && scert, "bench keys");
+    if (!tpm || !tcert || !soft || !scert)
+        return;
+    /* the software client certificate: self-signed, so the server accepts it via its store */
+    X509_set_version(scert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(scert), 2);
+    X509_gmtime_adj(X509_getm_notBefore(scert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(scert), 3600);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(scert), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"soft", -1, -1, 0);
+    X509_set_issuer_name(scert, X509_get_subject_name(scert));
+    X509_set_pubkey(scert, soft);
+    X509_sign(scert, soft, EVP_sha256());
+    if (!no_tpm) {
+        /* signatures/s through the provider (digest-sign: software SHA-256 + one TPM2_Sign) */
+        EVP_MD_CTX *m = EVP_MD_CTX_new();
+        unsigned char sig[600];
+        int n = 0;
+        double t0 = now_s();
+        while (now_s() - t0 < 2.0) {
+            size_t siglen = sizeof(sig);
+            n += EVP_DigestSignInit_ex(m, NULL, "SHA256", NULL, NULL, tpm, NULL) == 1 &&
+                 EVP_DigestSign(m, sig, &siglen, (const unsigned char *)"x", 1) == 1;
+        }
+        printf("TPM key: %.0f signatures/s through the provider\n", n / (now_s() - t0));
+        EVP_MD_CTX_free(m);
+    }
+    SSL_CTX *sctx = server_ctx();
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(sctx), scert);
+    double rate[2];
+    for (int k = no_tpm ? 1 : 0; k < 2; k++) {
+        SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_use_certificate(cctx, k ? scert : tcert);
+        SSL_CTX_use_PrivateKey(cctx, k ? soft : tpm);
+        SSL_CTX_set_min_proto_version(cctx, TLS1_3_VERSION);
+        handshake(sctx, cctx);
+        int n = 0;
+        uint64_t cmds = devid_tpm_command_count();
+        double t0 = now_s();
+        while (now_s() - t0 < 3.0)
+            n += handshake(sctx, cctx);
+        rate[k] = n / (now_s() - t0);
+        printf("%s key: %.0f handshakes/s, %.2f TPM commands per handshake\n",
+               k ? "software" : "TPM", rate[k],
+               n ? (double)(devid_tpm_command_count() - cmds) / n : 0.0);
+        SSL_CTX_free(cctx);
+    }
+    if (!no_tpm)
+        printf("ratio TPM/software: %.2f\n", rate[0] / rate[1]);
+    SSL_CTX_free(sctx);
+    EVP_PKEY_free(tpm);
+    EVP_PKEY_free(soft);
+    X509_free(tcert);
+    X509_free(scert);
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_uris(void)
@@ -256,12 +330,13 @@ static void test_bad_uris(void)
 int main(int argc, char **argv)
 {
     fixture = getenv("DEVID_FIXTURE");
-    if (argc != 2 || !fixture) {
+    if (argc < 2 || !fixture) {
         fprintf(stderr, "usage: test_provider PROVIDER_DIR (under with-swtpm)\n");
         return 2;
     }
     CHECK(OSSL_PROVIDER_set_default_search_path(NULL, argv[1]) == 1, "search path");
-    OSSL_PROVIDER *devid = OSSL_PROVIDER_load(NULL, "devid");
+    OSSL_PROVIDER *devid = getenv("DEVID_BENCH_SOFTWARE_ONLY") ? OSSL_PROVIDER_load(NULL, "base")
+                                                              : OSSL_PROVIDER_load(NULL, "devid");
     OSSL_PROVIDER *dflt = OSSL_PROVIDER_load(NULL, "default");
     CHECK(devid && dflt, "providers load");
     if (!devid || !dflt) {
@@ -269,6 +344,10 @@ int main(int argc, char **argv)
         return check_summary("test_provider");
     }
 
+    if (argc > 2 && strcmp(argv[2], "bench") == 0) {
+        bench();
+        return check_summary("test_provider bench");
+    }
     test_tls("IDevID");
     test_tls("LDevID");
 
