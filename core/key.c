@@ -94,25 +94,25 @@ bool devid_keys_evict_one(ESYS_CONTEXT *ctx)
     return evict_one(ctx, NULL);
 }
 
-static devid_rc load_blob(ESYS_CONTEXT *ctx, devid_key *key)
+devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, const devid_key *keep,
+                             ESYS_TR *out)
 {
     ESYS_TR parent;
-    devid_rc rc = devid_srk_resolve(ctx, key->blob.parent, &parent);
+    devid_rc rc = devid_srk_resolve(ctx, blob->parent, &parent);
     for (int tries = 0; rc == DEVID_OK; tries++) {
         devid_tpm_count_command();
         TSS2_RC trc = Esys_Load(ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                &key->blob.priv, &key->blob.pub, &key->tr);
-        bool full = DEVID_TPM_OBJECT_MEMORY(trc);
-        if (full && tries < 8 && evict_one(ctx, key))
+                                &blob->priv, &blob->pub, out);
+        if (DEVID_TPM_OBJECT_MEMORY(trc) && tries < 8 && evict_one(ctx, keep))
             continue;
-        rc = devid_tpm_check(trc, "loading the key (TPM2_Load)");
+        rc = devid_tpm_check(trc, "loading an object (TPM2_Load)");
         break;
     }
-    if (key->blob.parent != TPM2_RH_OWNER && key->blob.parent != DEVID_SRK_PERSISTENT &&
+    if (blob->parent != TPM2_RH_OWNER && blob->parent != DEVID_SRK_PERSISTENT &&
         rc != DEVID_ERR_NO_TPM)
         Esys_TR_Close(ctx, &parent);
     if (rc != DEVID_OK)
-        key->tr = ESYS_TR_NONE;
+        *out = ESYS_TR_NONE;
     return rc;
 }
 
@@ -122,7 +122,7 @@ devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
         if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE) {
             if (lru_member(key))
                 lru_unlink(key);
-            devid_rc rc = load_blob(ctx, key);
+            devid_rc rc = devid_tpm_load_blob(ctx, &key->blob, key, &key->tr);
             if (rc != DEVID_OK)
                 return rc;
             key->generation = devid_tpm_generation();
@@ -276,6 +276,7 @@ devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len)
     return DEVID_OK;
 }
 
+bool devid_key_needs_auth(const devid_key *key) { return key->loadable && !key->blob.empty_auth; }
 devid_key_type devid_key_get_type(const devid_key *key) { return key->type; }
 unsigned devid_key_get_flags(const devid_key *key) { return key->flags; }
 uint32_t devid_key_get_handle(const devid_key *key) { return key->handle; }

@@ -40,6 +40,10 @@ void devid_keys_forget_loaded(void);
 /* Lock held: flushes the least recently used loaded key to free a TPM object slot (a TPM
  * without resource manager has only a few). False if there was none to flush. */
 bool devid_keys_evict_one(ESYS_CONTEXT *ctx);
+/* Lock held: loads a TSS2 blob under its parent, evicting our least recently used keys (but
+ * not `keep`) when the TPM is out of object memory. */
+devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, const devid_key *keep,
+                             ESYS_TR *out);
 /* True if rc is the TPM's "out of object memory" warning. */
 #define DEVID_TPM_OBJECT_MEMORY(rc) (((rc) & 0xFFF) == TPM2_RC_OBJECT_MEMORY)
 

@@ -8,7 +8,7 @@
 #include <openssl/obj_mac.h>
 #include <string.h>
 
-static devid_rc build_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
+devid_rc devid_keygen_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
 {
     memset(tmpl, 0, sizeof(*tmpl));
     TPMT_PUBLIC *t = &tmpl->publicArea;
@@ -19,10 +19,10 @@ static devid_rc build_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
         t->objectAttributes |= TPMA_OBJECT_SIGN_ENCRYPT;
     if (p->decrypt)
         t->objectAttributes |= TPMA_OBJECT_DECRYPT;
-    /* Without an auth value there is nothing to guess: keep it out of dictionary-attack
-     * accounting, so failures elsewhere never lock it out. */
-    if (p->auth_len == 0)
-        t->objectAttributes |= TPMA_OBJECT_NODA;
+    /* Key auth values are empty or the token's random 32-byte secret (token.h), never a
+     * guessable PIN: PINs are checked on DA-protected seal objects. So keys stay out of
+     * dictionary-attack accounting and a lockout never blocks signing. */
+    t->objectAttributes |= TPMA_OBJECT_NODA;
     if (!p->sign && !p->decrypt)
         return devid_fail(DEVID_ERR_ARG, "a key must allow signing or decryption");
 
@@ -55,25 +55,13 @@ static devid_rc build_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
     return DEVID_OK;
 }
 
-devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
+devid_rc devid_tpm_create(const TPM2B_PUBLIC *tmpl, const TPM2B_SENSITIVE_CREATE *sensitive,
+                          devid_tss2_key *out)
 {
-    TPM2B_PUBLIC tmpl;
-    devid_rc rc = build_template(p, &tmpl);
+    ESYS_CONTEXT *ctx;
+    devid_rc rc = devid_tpm_lock(&ctx);
     if (rc != DEVID_OK)
         return rc;
-    TPM2B_SENSITIVE_CREATE sensitive = { 0 };
-    if (p->auth_len > sizeof(sensitive.sensitive.userAuth.buffer))
-        return devid_fail(DEVID_ERR_ARG, "auth value too long");
-    if (p->auth_len)
-        memcpy(sensitive.sensitive.userAuth.buffer, p->auth, p->auth_len);
-    sensitive.sensitive.userAuth.size = (UINT16)p->auth_len;
-
-    ESYS_CONTEXT *ctx;
-    rc = devid_tpm_lock(&ctx);
-    if (rc != DEVID_OK) {
-        OPENSSL_cleanse(&sensitive, sizeof(sensitive));
-        return rc;
-    }
     uint32_t parent_handle = 0;
     ESYS_TR parent, session;
     TPM2B_PRIVATE *priv = NULL;
@@ -81,8 +69,9 @@ devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
     rc = devid_srk_default_parent(ctx, &parent_handle);
     if (rc == DEVID_OK)
         rc = devid_srk_resolve(ctx, parent_handle, &parent);
-    /* TPM2_Create: inSensitive (sized, secret when an auth value is set) first. */
-    devid_cmd_shape shape = { .carries_secret = p->auth_len > 0, .first_in_sized = true,
+    /* TPM2_Create: inSensitive first (sized); secret when it carries an auth value or data. */
+    bool secret = sensitive->sensitive.userAuth.size || sensitive->sensitive.data.size;
+    devid_cmd_shape shape = { .carries_secret = secret, .first_in_sized = true,
                               .first_out_sized = true };
     if (rc == DEVID_OK)
         rc = devid_session_for(ctx, shape, &session);
@@ -92,21 +81,37 @@ devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
         TSS2_RC trc;
         do { /* creating needs a free object slot: make room among our loaded keys */
             devid_tpm_count_command();
-            trc = Esys_Create(ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
-                              &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+            trc = Esys_Create(ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE, sensitive, tmpl,
+                              &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
         } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
-        rc = devid_tpm_check(trc, "creating the key (TPM2_Create)");
+        rc = devid_tpm_check(trc, "creating an object (TPM2_Create)");
     }
     devid_tpm_unlock();
-    OPENSSL_cleanse(&sensitive, sizeof(sensitive));
     if (rc != DEVID_OK)
         return rc;
     memset(out, 0, sizeof(*out));
-    out->empty_auth = p->auth_len == 0;
+    out->empty_auth = sensitive->sensitive.userAuth.size == 0;
     out->parent = parent_handle;
     out->pub = *pub;
     out->priv = *priv;
     Esys_Free(pub);
     Esys_Free(priv);
     return DEVID_OK;
+}
+
+devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
+{
+    TPM2B_PUBLIC tmpl;
+    devid_rc rc = devid_keygen_template(p, &tmpl);
+    if (rc != DEVID_OK)
+        return rc;
+    TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+    if (p->auth_len > sizeof(sensitive.sensitive.userAuth.buffer))
+        return devid_fail(DEVID_ERR_ARG, "auth value too long");
+    if (p->auth_len)
+        memcpy(sensitive.sensitive.userAuth.buffer, p->auth, p->auth_len);
+    sensitive.sensitive.userAuth.size = (UINT16)p->auth_len;
+    rc = devid_tpm_create(&tmpl, &sensitive, out);
+    OPENSSL_cleanse(&sensitive, sizeof(sensitive));
+    return rc;
 }

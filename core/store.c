@@ -4,6 +4,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "log.h"
+#include "token.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -290,7 +291,18 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
                               char uid[DEVID_UID_LEN + 1])
 {
     devid_tss2_key blob;
-    devid_rc rc = devid_keygen_create(params, &blob);
+    devid_keygen p = *params;
+    unsigned char secret[32];
+    size_t secret_len = 0;
+    devid_rc rc = DEVID_OK;
+    if (p.auth_len == 0) { /* the token secret while PINs are set (token.h) */
+        rc = devid_token_key_auth(secret, &secret_len);
+        p.auth = secret;
+        p.auth_len = secret_len;
+    }
+    if (rc == DEVID_OK)
+        rc = devid_keygen_create(&p, &blob);
+    OPENSSL_cleanse(secret, sizeof(secret));
     if (rc != DEVID_OK)
         return rc;
     char *pem = NULL, path[4096];
@@ -372,6 +384,16 @@ devid_rc devid_store_open_key(const char *uid, devid_key **key)
             rc = devid_fail(rc, "%s: %s", path, devid_last_error());
     }
     free(pem);
+    if (rc == DEVID_OK && devid_key_needs_auth(*key)) {
+        unsigned char secret[32];
+        size_t n = 0;
+        /* Not logged in: the key opens (its public part is public) but the TPM will refuse
+         * to use it. */
+        if (devid_token_key_auth(secret, &n) == DEVID_OK && n)
+            devid_key_set_auth(*key, secret, n);
+        OPENSSL_cleanse(secret, sizeof(secret));
+        devid_clear_error();
+    }
     return rc;
 }
 

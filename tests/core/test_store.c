@@ -166,6 +166,9 @@ static void test_ecdh(void)
     size_t plen = 0, zlen = sizeof(z_tpm), swlen = sizeof(z_sw);
     EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &plen);
     CHECK_RC(devid_key_ecdh(key, point, plen, z_tpm, &zlen), DEVID_OK);
+    unsigned char d48[48] = { 3 };
+    CHECK(ecdsa_verifies(key, d48, 48), "P-384 ECDSA over a SHA-384 digest");
+    CHECK(ecdsa_verifies(key, d48, 32), "P-384 ECDSA over a shorter digest");
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
     CHECK(ctx && EVP_PKEY_derive_init(ctx) == 1 &&
               EVP_PKEY_derive_set_peer(ctx, devid_key_get_public(key)) == 1 &&

@@ -155,8 +155,19 @@ static void test_env_and_files(void)
     unsetenv("DEVID_STORE");
 }
 
-int main(void)
+/* The shipped example must stay a valid configuration. */
+static void test_example(const char *path)
 {
+    devid_config *cfg = NULL;
+    CHECK_RC(devid_config_new(&cfg), DEVID_OK);
+    CHECK_RC(devid_config_read_file(cfg, path), DEVID_OK);
+    devid_config_free(cfg);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        test_example(argv[1]);
     test_defaults();
     test_valid_file();
     test_errors();
