@@ -2,12 +2,22 @@
  * tpm2-tss unmarshalling of the public area and private blob).
  *
  * Properties: a decoded key encodes (devid_tss2_encode_pem), the encoding decodes to the same
- * key, and encoding that gives the same PEM again (decode -> encode -> decode is stable). */
+ * key, and encoding that gives the same PEM again (decode -> encode -> decode is stable).
+ * A decoded key also goes where loading takes it before the TPM sees it: its public area
+ * becomes an EVP_PKEY (devid_tpm_public_to_evp).
+ *
+ * Inputs that start like neither PEM nor DER (0x30) are also taken as the raw TPM blobs
+ * TPM2B_PUBLIC || TPM2B_PRIVATE (the first size field says where the public area ends) and
+ * wrapped in a valid TPMKey, so mutations reach the unmarshalling and the round trip without
+ * having to keep the ASN.1 intact: libcrypto and libtss2-mu are not instrumented, so libFuzzer
+ * gets no coverage guidance inside them. */
 #include "fuzz.h"
 
+#include "tpm_pub.h"
 #include "tss2_file.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <string.h>
 #include <tss2/tss2_mu.h>
@@ -24,7 +34,7 @@ static size_t wire(const devid_tss2_key *k, uint8_t *buf, size_t cap)
     return off;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void check(const uint8_t *data, size_t size)
 {
     static devid_tss2_key k1, k2, k3;
     static uint8_t w1[sizeof(devid_tss2_key) + 16], w2[sizeof(w1)];
@@ -34,8 +44,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(rc == DEVID_ERR_FORMAT || rc == DEVID_ERR_UNSUPPORTED ||
                         rc == DEVID_ERR_MEMORY,
                     "rc %s", devid_rc_name(rc));
-        return 0;
+        return;
     }
+    EVP_PKEY *pkey = NULL;
+    rc = devid_tpm_public_to_evp(&k1.pub.publicArea, &pkey);
+    FUZZ_ASSERT(rc == DEVID_OK || rc == DEVID_ERR_FORMAT || rc == DEVID_ERR_UNSUPPORTED ||
+                    rc == DEVID_ERR_MEMORY,
+                "public key: rc %s", devid_rc_name(rc));
+    FUZZ_ASSERT((rc == DEVID_OK) == (pkey != NULL), "public key: rc and key disagree");
+    EVP_PKEY_free(pkey);
+    ERR_clear_error();
+
     char *pem1 = NULL, *pem2 = NULL;
     size_t len1 = 0, len2 = 0;
     FUZZ_ASSERT(devid_tss2_encode_pem(&k1, &pem1, &len1) == DEVID_OK, "encode: %s",
@@ -67,5 +86,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     OPENSSL_free(der);
     OPENSSL_free(pem1);
     OPENSSL_free(pem2);
+}
+
+static size_t der_len(uint8_t *out, size_t n)
+{
+    if (n < 0x80) {
+        out[0] = (uint8_t)n;
+        return 1;
+    }
+    out[0] = 0x82; /* inputs are far below 64 KiB */
+    out[1] = (uint8_t)(n >> 8);
+    out[2] = (uint8_t)n;
+    return 3;
+}
+
+static size_t der_tlv(uint8_t *out, uint8_t tag, const uint8_t *v, size_t n)
+{
+    out[0] = tag;
+    size_t h = 1 + der_len(out + 1, n);
+    memcpy(out + h, v, n);
+    return h + n;
+}
+
+/* TPMKey { loadable OID, emptyAuth TRUE, parent 0x81000001, pub, priv } around raw blobs. */
+static void check_blobs(const uint8_t *data, size_t size)
+{
+    static const uint8_t head[] = { 0x06, 0x06, 0x67, 0x81, 0x05, 0x0a, 0x01, 0x03,
+                                    0xa0, 0x03, 0x01, 0x01, 0xff,
+                                    0x02, 0x05, 0x00, 0x81, 0x00, 0x00, 0x01 };
+    size_t publen = 2 + ((size_t)data[0] << 8 | data[1]);
+    if (publen > size)
+        publen = size;
+    uint8_t *body = malloc(sizeof(head) + size + 8), *der = malloc(sizeof(head) + size + 12);
+    FUZZ_ASSERT(body && der, "malloc");
+    memcpy(body, head, sizeof(head));
+    size_t n = sizeof(head);
+    n += der_tlv(body + n, 0x04, data, publen);
+    n += der_tlv(body + n, 0x04, data + publen, size - publen);
+    check(der, der_tlv(der, 0x30, body, n));
+    free(body);
+    free(der);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    check(data, size);
+    if (size >= 2 && size < 16384 && data[0] != 0x30 && data[0] != '-')
+        check_blobs(data, size);
     return 0;
 }
