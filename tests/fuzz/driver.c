@@ -4,9 +4,9 @@
  *
  * Runs LLVMFuzzerTestOneInput on every file named (a directory: every regular file in it not
  * starting with '.', in name order), then on every proper prefix of each file, so a plain
- * build exercises truncated inputs too. Each input is copied into a buffer of exactly its
- * size, so a sanitizer build catches reads past the end. Exits non-zero if no input was found;
- * a crash or a violated property aborts. */
+ * build exercises truncated inputs too (FUZZ_REPLAY_PREFIXES=0: whole inputs only). Each
+ * input is copied into a buffer of exactly its size, so a sanitizer build catches reads past
+ * the end. Exits non-zero if no input was found; a crash or a violated property aborts. */
 #include "fuzz.h"
 
 #include <dirent.h>
@@ -17,6 +17,7 @@
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static size_t runs;
+static int prefixes = 1;
 
 static void run_one(const unsigned char *data, size_t len)
 {
@@ -64,7 +65,7 @@ static int run_file(const char *path)
         return -1;
     }
     run_one(data, len);
-    for (size_t n = 0; n < len; n++)
+    for (size_t n = 0; prefixes && n < len; n++)
         run_one(data, n);
     free(data);
     return 0;
@@ -109,6 +110,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
         return 2;
     }
+    const char *p = getenv("FUZZ_REPLAY_PREFIXES");
+    prefixes = !(p && strcmp(p, "0") == 0);
     if (LLVMFuzzerInitialize)
         LLVMFuzzerInitialize(&argc, &argv);
     int inputs = 0;
@@ -118,7 +121,8 @@ int main(int argc, char **argv)
             return 1;
         inputs += n;
     }
-    printf("%s: %d inputs, %zu runs (with prefixes): no crash\n", argv[0], inputs, runs);
+    printf("%s: %d inputs, %zu runs%s: no crash\n", argv[0], inputs, runs,
+           prefixes ? " (with prefixes)" : "");
     if (inputs == 0) {
         fprintf(stderr, "%s: no inputs found\n", argv[0]);
         return 1;
