@@ -3,6 +3,11 @@
 #include "keygen.h"
 #include "log.h"
 #include "srk.h"
+#include "store.h"
+#include "fsutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 #include "tpm.h"
 
 #include <string.h>
@@ -98,6 +103,34 @@ devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out)
         return rc;
     devid_info("created a key at persistent handle 0x%08x", spec->handle);
     return devid_key_open_persistent(spec->handle, out);
+}
+
+devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle)
+{
+    char path[4096];
+    unsigned char *pem = NULL;
+    size_t len = 0;
+    devid_tss2_key blob;
+    devid_rc rc = devid_store_key_path(uid, path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_read_file(path, 64 * 1024, &pem, &len);
+    if (rc == DEVID_OK)
+        rc = devid_tss2_decode(pem, len, &blob);
+    free(pem);
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_CONTEXT *ctx;
+    rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_TR obj = ESYS_TR_NONE;
+    rc = handle_free(ctx, handle);
+    if (rc == DEVID_OK)
+        rc = devid_tpm_load_blob(ctx, &blob, NULL, &obj);
+    if (rc == DEVID_OK)
+        rc = make_persistent(ctx, obj, handle);
+    devid_tpm_unlock();
+    return rc;
 }
 
 devid_rc devid_provision_remove_key(uint32_t handle)

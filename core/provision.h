@@ -28,6 +28,10 @@ typedef struct devid_provision_spec {
  * is never overwritten: DEVID_ERR_PROHIBITED ("handle in use"). Returns the opened key. */
 devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out);
 
+/* Makes the store key `uid` persistent at `handle` (a re-keyed LDevID taking over the LDevID
+ * handle once the old key is removed). The store copy stays until the caller deletes it. */
+devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle);
+
 /* Removes the persistent key at handle (owner authorisation). */
 devid_rc devid_provision_remove_key(uint32_t handle);
 
