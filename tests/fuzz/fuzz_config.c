@@ -4,7 +4,8 @@
  *  - every failure names "<origin>:<line>:" with a line that exists in the input;
  *  - applying an accepted text again changes nothing (the parse is idempotent);
  *  - the parsed config, written back out as `key = "value"` lines, parses into the same
- *    config (every value the parser accepts can be expressed in the syntax). */
+ *    config (every value the parser accepts can be expressed in the syntax). Fields added to
+ *    devid_config need a line in check_same() and dump(). */
 #include "fuzz.h"
 
 #include "config.h"
@@ -28,6 +29,20 @@ static void check_same(const devid_config *a, const devid_config *b, const char 
     FUZZ_ASSERT(a->log_level == b->log_level, "%s: log", what);
     FUZZ_ASSERT(same_str(a->token_label, b->token_label), "%s: token_label", what);
     FUZZ_ASSERT(same_str(a->trust_anchors, b->trust_anchors), "%s: trust_anchors", what);
+    const devid_est_config *ea = &a->est, *eb = &b->est;
+    FUZZ_ASSERT(same_str(ea->server, eb->server) && same_str(ea->ca_label, eb->ca_label) &&
+                    same_str(ea->trust_anchor, eb->trust_anchor) &&
+                    same_str(ea->fingerprint, eb->fingerprint) &&
+                    same_str(ea->username, eb->username) &&
+                    same_str(ea->password_file, eb->password_file) &&
+                    same_str(ea->header_file, eb->header_file),
+                "%s: est strings", what);
+    FUZZ_ASSERT(ea->timeout == eb->timeout && ea->max_attempts == eb->max_attempts &&
+                    ea->retry_base_ms == eb->retry_base_ms && ea->retry_cap_ms == eb->retry_cap_ms,
+                "%s: est numbers", what);
+    FUZZ_ASSERT(a->renew.threshold == b->renew.threshold && a->renew.jitter == b->renew.jitter &&
+                    same_str(a->renew.hook, b->renew.hook),
+                "%s: renew", what);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         const devid_map_entry *x = &a->map[i], *y = &b->map[i];
         FUZZ_ASSERT(x->key_handle == y->key_handle, "%s: %s.key", what, x->name);
@@ -47,6 +62,12 @@ static void put_handle(FILE *f, const char *key, uint32_t v)
         fprintf(f, "%s = none\n", key);
 }
 
+static void put_string(FILE *f, const char *key, const char *v)
+{
+    if (v)
+        fprintf(f, "%s = \"%s\"\n", key, v);
+}
+
 /* The config as text. The entry's deciding key (cert or cert_nv, whichever set cert_source)
  * goes last; quotes keep values' inner and edge characters as they are. */
 static char *dump(const devid_config *c, size_t *len)
@@ -62,6 +83,19 @@ static char *dump(const devid_config *c, size_t *len)
     fprintf(f, "token_label = \"%s\"\n", c->token_label);
     if (c->trust_anchors)
         fprintf(f, "trust_anchors = \"%s\"\n", c->trust_anchors);
+    const devid_est_config *est = &c->est;
+    fprintf(f, "[est]\n");
+    put_string(f, "server", est->server);
+    put_string(f, "ca_label", est->ca_label);
+    put_string(f, "trust_anchor", est->trust_anchor);
+    put_string(f, "fingerprint", est->fingerprint);
+    put_string(f, "username", est->username);
+    put_string(f, "password_file", est->password_file);
+    put_string(f, "header_file", est->header_file);
+    fprintf(f, "timeout = %ld\nmax_attempts = %ld\nretry_base_ms = %ld\nretry_cap_ms = %ld\n",
+            est->timeout, est->max_attempts, est->retry_base_ms, est->retry_cap_ms);
+    fprintf(f, "[renew]\nthreshold = %ld\njitter = %ld\n", c->renew.threshold, c->renew.jitter);
+    put_string(f, "hook", c->renew.hook);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         const devid_map_entry *e = &c->map[i];
         fprintf(f, "[ %s ]\n", e->name);
