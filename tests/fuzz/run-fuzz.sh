@@ -101,7 +101,7 @@ for t in "${targets[@]}"; do
         failed=$((failed + 1))
         printf 'fuzz %-12s FAIL  (log: %s)\n' "$t" "$log"
         grep -vE '^(INFO:|#[0-9]+[[:space:]])' "$log" | tail -40 | sed 's/^/    /' >&2
-        ls "$build/fuzz-artifacts/$t-"* 2>/dev/null | sed 's/^/    input: /' >&2 || true
+        find "$build/fuzz-artifacts" -name "$t-*" -printf '    input: %p\n' >&2
     fi
     printf '{"name": "fuzz-run-%s", "result": "%s"}\n' "$t" "$result" >>"$build/fuzz-results.json"
 done
