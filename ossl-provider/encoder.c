@@ -124,6 +124,11 @@ static int write_private(dp_ctx *ctx, BIO *mem, const dp_key *key, bool der)
         dp_raise(ctx, DP_R_UNSUPPORTED, "not a TPM key");
         return 0;
     }
+    if (!key->uid[0] && (devid_key_get_handle(key->tpm) >> 24) != 0x81) {
+        dp_raise(ctx, DP_R_UNSUPPORTED,
+                 "this TPM key was loaded from a key file: use that file (it is what loads it)");
+        return 0;
+    }
     if (!key->uid[0]) {
         if (der) {
             dp_raise(ctx, DP_R_UNSUPPORTED, "a persistent key has no DER form: use PEM");

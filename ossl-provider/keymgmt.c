@@ -358,6 +358,8 @@ static int gen_set_template(void *genctx, void *templ)
     dp_key *t = templ;
     if (!t || !t->pub)
         return 0;
+    if (t->type == DEVID_KEY_RSA)
+        return 1; /* RSA has no domain parameters to copy */
     OSSL_PARAM *params = NULL;
     if (EVP_PKEY_todata(t->pub, EVP_PKEY_KEY_PARAMETERS, &params) != 1)
         return 0;
