@@ -52,6 +52,13 @@ if [[ $(<"$DEVID_FIXTURE/variant") == rsa ]]; then
         openssl pkeyutl "${PFIRST[@]}" -sign -inkey devid:object=IDevID -in data.sha256 -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:max -out /dev/null
 fi
 
+# A certificate comes with its CA chain: the LDevID's chain file holds the leaf and the owner CA.
+check "LDevID type=cert returns the chain" sh -c \
+    "test \$(openssl storeutl ${PFIRST[*]} -certs 'devid:object=LDevID;type=cert' | grep -c 'BEGIN CERTIFICATE') -eq 2"
+check "the chain verifies" sh -c \
+    "openssl storeutl ${PFIRST[*]} -certs 'devid:object=LDevID;type=cert' | sed -n '/BEGIN/,/END/p' >chain.pem &&
+     openssl verify -CAfile '$trust' -untrusted chain.pem LDevID.pem"
+
 # handle= and id= address the same key.
 check "handle= URI" sh -c "openssl pkey ${PFIRST[*]} -in 'devid:handle=0x81020000' -pubout | cmp - IDevID.certpub.pem"
 id=$(openssl x509 -in IDevID.pem -noout -ext subjectKeyIdentifier 2>/dev/null | tail -1 | tr -d ' :\n' | sed 's/../%&/g')
