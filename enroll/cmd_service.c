@@ -228,7 +228,7 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
         subject = X509_NAME_dup(X509_get_subject_name(ldevid->cert));
         int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
         if (i >= 0)
-            X509_NAME_delete_entry(subject, i);
+            X509_NAME_ENTRY_free(X509_NAME_delete_entry(subject, i));
         X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
                                    (const unsigned char *)name, -1, -1, 0);
     }

@@ -1,5 +1,6 @@
 /* devid-enroll: obtains, renews and reports the device's identity certificates. */
 #include "commands.h"
+#include "tpmkey.h"
 
 #include "devid.h"
 
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         int rc = commands[c].run(&opt, argc - i - 1, argv + i + 1);
+        enroll_providers_unload();
         devid_core_fini();
         return rc;
     }

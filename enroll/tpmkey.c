@@ -9,19 +9,31 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static devid_rc load_rc = DEVID_OK;
 static char load_err[256];
+static OSSL_PROVIDER *loaded[2]; /* what we loaded (not what openssl.cnf had) */
 
 static void load_once(void)
 {
-    if (!OSSL_PROVIDER_available(NULL, "devid") && !OSSL_PROVIDER_load(NULL, "devid")) {
+    if (!OSSL_PROVIDER_available(NULL, "devid") &&
+        !(loaded[0] = OSSL_PROVIDER_load(NULL, "devid"))) {
         unsigned long e = ERR_peek_last_error();
         snprintf(load_err, sizeof(load_err), "cannot load the devid OpenSSL provider (%s); set "
                  "OPENSSL_MODULES to its directory", e ? ERR_reason_error_string(e) : "?");
         load_rc = DEVID_ERR_CONFIG;
-    } else if (!OSSL_PROVIDER_available(NULL, "default") && !OSSL_PROVIDER_load(NULL, "default")) {
+    } else if (!OSSL_PROVIDER_available(NULL, "default") &&
+               !(loaded[1] = OSSL_PROVIDER_load(NULL, "default"))) {
         snprintf(load_err, sizeof(load_err), "cannot load OpenSSL's default provider");
         load_rc = DEVID_ERR_CONFIG;
     }
     ERR_clear_error();
+}
+
+void enroll_providers_unload(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (loaded[i])
+            OSSL_PROVIDER_unload(loaded[i]);
+        loaded[i] = NULL;
+    }
 }
 
 devid_rc enroll_providers_load(void)

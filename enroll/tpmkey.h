@@ -14,6 +14,10 @@
  * module is found in OPENSSL_MODULES or OpenSSL's modules directory. */
 devid_rc enroll_providers_load(void);
 
+/* Unloads what enroll_providers_load loaded (before exit: providers are not torn down
+ * otherwise). Keys obtained through them must be freed first. */
+void enroll_providers_unload(void);
+
 /* The private key at a persistent handle, or of a store object by its CKA_ID. */
 devid_rc enroll_key_by_handle(uint32_t handle, EVP_PKEY **out);
 devid_rc enroll_key_by_id(const unsigned char *id, size_t id_len, EVP_PKEY **out);

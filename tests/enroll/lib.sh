@@ -11,7 +11,19 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 modules=$build/ossl-provider
 enroll_bin=$build/enroll/devid-enroll
 enroll() { OPENSSL_MODULES=$modules "$enroll_bin" "$@"; }
-ossl() { OPENSSL_MODULES=$modules openssl "$@"; }
+# An ASan build of the provider inside the uninstrumented openssl needs the sanitizer runtime
+# preloaded; openssl's own allocations are not ours to judge (devid-enroll keeps leak checks).
+ossl_preload=
+if [[ $(ldd "$modules/devid.so") == *libasan* ]]; then
+    ossl_preload=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)
+fi
+ossl() {
+    if [ -n "$ossl_preload" ]; then
+        LD_PRELOAD=$ossl_preload ASAN_OPTIONS=detect_leaks=0 OPENSSL_MODULES=$modules openssl "$@"
+    else
+        OPENSSL_MODULES=$modules openssl "$@"
+    fi
+}
 pki=$DEVID_FIXTURE/pki
 work=$DEVID_FIXTURE/est
 mkdir -p "$work"
