@@ -142,7 +142,7 @@ devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, cons
     }
     if (blob->parent != TPM2_RH_OWNER && blob->parent != DEVID_SRK_PERSISTENT &&
         rc != DEVID_ERR_NO_TPM)
-        Esys_TR_Close(ctx, &parent);
+        devid_tpm_release(ctx, parent);
     if (rc != DEVID_OK)
         *out = ESYS_TR_NONE;
     return rc;
@@ -163,7 +163,11 @@ devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
             lru_unlink(key);
             lru_push_front(key);
         }
-    } else if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE) {
+    } else if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE ||
+               key->tr_epoch != devid_tpm_tr_epoch()) {
+        if (key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation())
+            devid_tpm_release(ctx, key->tr);
+        key->tr_epoch = devid_tpm_tr_epoch();
         devid_rc rc = devid_tpm_resolve(ctx, key->handle, &key->tr);
         if (rc != DEVID_OK) {
             key->tr = ESYS_TR_NONE;
@@ -244,18 +248,19 @@ void devid_key_free(devid_key *key)
 {
     if (!key)
         return;
-    if (key->loadable) {
-        /* Give its object slot back. (Persistent keys' ESYS_TRs go with the connection.) */
-        ESYS_CONTEXT *ctx;
-        devid_tpm_lock_noconnect(&ctx);
-        if (ctx && key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation()) {
-            devid_tpm_count_command();
-            Esys_FlushContext(ctx, key->tr);
-        }
-        if (lru_member(key))
-            lru_unlink(key);
-        devid_tpm_unlock();
+    ESYS_CONTEXT *ctx;
+    devid_tpm_lock_noconnect(&ctx);
+    bool live = ctx && key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation();
+    if (live && key->loadable) {
+        /* give its object slot back */
+        devid_tpm_count_command();
+        Esys_FlushContext(ctx, key->tr);
+    } else if (live) {
+        devid_tpm_release(ctx, key->tr);
     }
+    if (lru_member(key))
+        lru_unlink(key);
+    devid_tpm_unlock();
     EVP_PKEY_free(key->pkey);
     OPENSSL_cleanse(&key->auth, sizeof(key->auth));
     free(key);

@@ -22,6 +22,7 @@ struct devid_key {
     TPM2B_AUTH auth;        /* cleansed on free */
     ESYS_TR tr;             /* resolved object, valid for `generation` */
     uint64_t generation;
+    uint64_t tr_epoch;      /* persistent keys: devid_tpm_tr_epoch() when resolved */
 };
 
 /* One TPM operation on a key, run with the lock held and key->tr bound; `session` is what the

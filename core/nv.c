@@ -46,7 +46,7 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
                          "TPM2_NV_ReadPublic");
     if (rc != DEVID_OK) {
         if (rc != DEVID_ERR_NO_TPM)
-            Esys_TR_Close(ctx, &nv);
+            devid_tpm_release(ctx, nv);
         return rc;
     }
     uint16_t size = pub->nvPublic.dataSize;
@@ -87,7 +87,7 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
                             "auth nor by the owner", index);
     }
     if (rc != DEVID_ERR_NO_TPM)
-        Esys_TR_Close(ctx, &nv);
+        devid_tpm_release(ctx, nv);
     if (rc != DEVID_OK) {
         free(buf);
         return rc;

@@ -17,7 +17,7 @@ static devid_rc handle_free(ESYS_CONTEXT *ctx, uint32_t handle)
     ESYS_TR tr;
     devid_rc rc = devid_tpm_resolve(ctx, handle, &tr);
     if (rc == DEVID_OK) {
-        Esys_TR_Close(ctx, &tr);
+        devid_tpm_release(ctx, tr);
         return devid_fail(DEVID_ERR_PROHIBITED, "handle 0x%08x is in use: devid never "
                                                 "overwrites an occupied handle", handle);
     }
@@ -37,8 +37,8 @@ static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
                                                     &persistent),
                                   "making the key persistent (TPM2_EvictControl)");
     if (rc == DEVID_OK)
-        Esys_TR_Close(ctx, &persistent);
-    devid_tpm_handles_changed();
+        Esys_TR_Close(ctx, &persistent); /* from EvictControl itself, not resolved */
+    devid_tpm_handles_changed(handle);
     if (rc != DEVID_ERR_NO_TPM) {
         devid_tpm_count_command();
         Esys_FlushContext(ctx, obj);
@@ -149,7 +149,14 @@ devid_rc devid_provision_remove_key(uint32_t handle)
         rc = devid_tpm_check(Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
                                                ESYS_TR_NONE, ESYS_TR_NONE, handle, &none),
                              "removing the persistent key (TPM2_EvictControl)");
-        devid_tpm_handles_changed();
+        if (rc == DEVID_OK) {
+            /* the ESYS object of the removed key must not outlive it: a new key at the same
+             * handle would clash with it */
+            Esys_TR_Close(ctx, &tr);
+            devid_tpm_handles_changed(handle);
+        }
+        else if (rc != DEVID_ERR_NO_TPM)
+            devid_tpm_release(ctx, tr);
     }
     devid_tpm_unlock();
     return rc;
@@ -185,6 +192,12 @@ static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
     rc = devid_tpm_check(Esys_NV_UndefineSpace(ctx, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                                ESYS_TR_NONE),
                          "removing the old certificate index");
+    if (rc == DEVID_OK) {
+        Esys_TR_Close(ctx, &nv); /* harmless if ESAPI already dropped it with the index */
+        devid_tpm_handles_changed(index);
+    }
+    else if (rc != DEVID_ERR_NO_TPM)
+        devid_tpm_release(ctx, nv);
     return rc == DEVID_OK ? rc : devid_fail(rc, "NV 0x%08x: %s", index, devid_last_error());
 }
 
@@ -227,7 +240,7 @@ static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsign
                              "write-locking the certificate index");
     }
     if (nv != ESYS_TR_NONE && rc != DEVID_ERR_NO_TPM)
-        Esys_TR_Close(ctx, &nv);
+        Esys_TR_Close(ctx, &nv); /* from DefineSpace itself, not resolved */
     return rc;
 }
 
@@ -245,7 +258,7 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
         if (replace)
             rc = undefine(ctx, nv, index);
         else {
-            Esys_TR_Close(ctx, &nv);
+            devid_tpm_release(ctx, nv);
             rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
                             index);
         }
@@ -255,7 +268,7 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
     }
     if (rc == DEVID_OK)
         rc = define_and_write(ctx, index, der, len);
-    devid_tpm_handles_changed();
+    devid_tpm_handles_changed(index);
     devid_tpm_unlock();
     return rc;
 }

@@ -44,7 +44,7 @@ void devid_session_close(ESYS_CONTEXT *ctx)
         if (kept.salt_key != ESYS_TR_NONE && kept.salt_transient)
             Esys_FlushContext(ctx, kept.salt_key);
         else if (kept.salt_key != ESYS_TR_NONE)
-            Esys_TR_Close(ctx, &kept.salt_key);
+            devid_tpm_release(ctx, kept.salt_key);
     }
     devid_session_forget();
 }

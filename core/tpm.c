@@ -32,6 +32,14 @@ static struct {
         uint32_t *handles;
         size_t count;
     } present;
+    /* ESAPI keeps one ESYS_TR per TPM handle and hands the same one to every resolver, so
+     * resolved handles are reference-counted here and closed with their last user. */
+    struct {
+        uint64_t generation;
+        uint64_t epoch;          /* bumped when a persistent handle or NV index changes */
+        struct { uint32_t handle; ESYS_TR tr; unsigned refs; } *list;
+        size_t count, cap;
+    } refs;
 } tpm;
 
 static atomic_uint_fast64_t command_count;
@@ -40,6 +48,13 @@ static _Thread_local TSS2_RC last_rc;
 TSS2_RC devid_tpm_last_rc(void)
 {
     return last_rc;
+}
+
+static void forget_refs(void)
+{
+    free(tpm.refs.list);
+    tpm.refs.list = NULL;
+    tpm.refs.count = tpm.refs.cap = 0;
 }
 
 static void forget_present(void)
@@ -61,6 +76,7 @@ static void forget_connection(void)
     tpm.tcti = NULL;
     tpm.nv_buffer_max = 0;
     forget_present();
+    forget_refs();
     devid_session_forget();
     devid_srk_forget();
     devid_keys_forget_loaded();
@@ -84,6 +100,7 @@ static void install_atfork(void)
 static void close_connection(bool graceful)
 {
     forget_present();
+    forget_refs();
     if (graceful && tpm.esys) {
         devid_keys_flush_loaded(tpm.esys);
         devid_session_close(tpm.esys);
@@ -305,9 +322,36 @@ devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out)
     return DEVID_OK;
 }
 
-void devid_tpm_handles_changed(void)
+void devid_tpm_handles_changed(uint32_t handle)
 {
     forget_present();
+    for (size_t i = 0; i < tpm.refs.count; i++) {
+        if (tpm.refs.list[i].handle == handle) { /* its ESYS object is gone or stale */
+            tpm.refs.list[i] = tpm.refs.list[--tpm.refs.count];
+            break;
+        }
+    }
+    tpm.refs.epoch++;
+}
+
+uint64_t devid_tpm_tr_epoch(void)
+{
+    return tpm.refs.epoch;
+}
+
+void devid_tpm_release(ESYS_CONTEXT *ctx, ESYS_TR tr)
+{
+    if (tpm.refs.generation != tpm.generation)
+        return;
+    for (size_t i = 0; i < tpm.refs.count; i++) {
+        if (tpm.refs.list[i].tr == tr) {
+            if (--tpm.refs.list[i].refs == 0) {
+                Esys_TR_Close(ctx, &tr);
+                tpm.refs.list[i] = tpm.refs.list[--tpm.refs.count];
+            }
+            return;
+        }
+    }
 }
 
 static devid_rc list_handles(ESYS_CONTEXT *ctx, uint32_t first, uint32_t **list, size_t *n)
@@ -379,11 +423,35 @@ devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out)
         if (!present)
             return devid_fail(DEVID_ERR_NOT_FOUND, "handle 0x%08x: not defined", tpm_handle);
     }
+    if (tpm.refs.generation != tpm.generation) { /* a new connection: a new ESYS context */
+        tpm.refs.count = 0;
+        tpm.refs.generation = tpm.generation;
+    }
+    for (size_t i = 0; i < tpm.refs.count; i++) {
+        if (tpm.refs.list[i].handle == tpm_handle) {
+            tpm.refs.list[i].refs++;
+            *out = tpm.refs.list[i].tr;
+            return DEVID_OK;
+        }
+    }
+    if (tpm.refs.count == tpm.refs.cap) {
+        size_t cap = tpm.refs.cap ? 2 * tpm.refs.cap : 16;
+        void *grown = realloc(tpm.refs.list, cap * sizeof(*tpm.refs.list));
+        if (!grown)
+            return devid_fail(DEVID_ERR_MEMORY, "handle table");
+        tpm.refs.list = grown;
+        tpm.refs.cap = cap;
+    }
     devid_tpm_count_command();
     TSS2_RC rc = Esys_TR_FromTPMPublic(ctx, tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                        out);
-    if (rc == TSS2_RC_SUCCESS)
+    if (rc == TSS2_RC_SUCCESS) {
+        tpm.refs.list[tpm.refs.count].handle = tpm_handle;
+        tpm.refs.list[tpm.refs.count].tr = *out;
+        tpm.refs.list[tpm.refs.count].refs = 1;
+        tpm.refs.count++;
         return DEVID_OK;
+    }
     char what[64];
     snprintf(what, sizeof(what), "handle 0x%08x", tpm_handle);
     devid_rc drc = devid_tpm_check(rc, what);

@@ -35,12 +35,16 @@ TSS2_RC devid_tpm_last_rc(void);
 /* The TPM's NV buffer size (TPM2_PT_NV_BUFFER_MAX), cached per connection. Lock held. */
 devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out);
 
-/* Call after creating or removing persistent handles or NV indices. Lock held. */
-void devid_tpm_handles_changed(void);
+/* Call after creating or removing the persistent handle or NV index `handle`: holders of its
+ * ESYS_TR re-resolve (see devid_tpm_tr_epoch). Lock held. */
+void devid_tpm_handles_changed(uint32_t handle);
+uint64_t devid_tpm_tr_epoch(void);
 
 /* ESYS_TR for a persistent handle or NV index (DEVID_ERR_NOT_FOUND, without a TPM command,
- * if the TPM's handle list does not have it). Lock held. */
+ * if the TPM's handle list does not have it). Every successful resolve holds a reference:
+ * give it back with devid_tpm_release(), never Esys_TR_Close. Lock held. */
 devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out);
+void devid_tpm_release(ESYS_CONTEXT *ctx, ESYS_TR tr);
 
 /* Closes the connection (finalize / tests). Safe to call when not connected. */
 void devid_tpm_disconnect(void);
