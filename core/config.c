@@ -9,7 +9,7 @@
 #define MAX_CONF_SIZE (256 * 1024)
 #define MAX_KEY_LEN 64
 
-typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT } value_kind;
+typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT, V_INT } value_kind;
 
 /* Where a key's value goes: a field of the config, or of map entry `map`. */
 typedef struct {
@@ -17,22 +17,37 @@ typedef struct {
     value_kind kind;
     size_t offset;
     bool per_map_entry;
+    long min, max;          /* V_INT range */
 } key_spec;
 
 #define CFG(f) offsetof(devid_config, f)
 #define MAP(f) offsetof(devid_map_entry, f)
 
 static const key_spec key_table[] = {
-    { "tcti",          V_STRING,     CFG(tcti),          false },
-    { "store",         V_PATH,       CFG(store),         false },
-    { "log",           V_LOG,        CFG(log_level),     false },
-    { "token_label",   V_STRING,     CFG(token_label),   false },
-    { "trust_anchors", V_PATH,       CFG(trust_anchors), false },
-    { "key",           V_KEY_HANDLE, MAP(key_handle),    true },
-    { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true },
-    { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true },
-    { "cert",          V_CERT,       MAP(cert_file),     true },
-    { "chain",         V_PATH,       MAP(chain_file),    true },
+    { "tcti",          V_STRING,     CFG(tcti),          false, 0, 0 },
+    { "store",         V_PATH,       CFG(store),         false, 0, 0 },
+    { "log",           V_LOG,        CFG(log_level),     false, 0, 0 },
+    { "token_label",   V_STRING,     CFG(token_label),   false, 0, 0 },
+    { "trust_anchors", V_PATH,       CFG(trust_anchors), false, 0, 0 },
+    { "key",           V_KEY_HANDLE, MAP(key_handle),    true, 0, 0 },
+    { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true, 0, 0 },
+    { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true, 0, 0 },
+    { "cert",          V_CERT,       MAP(cert_file),     true, 0, 0 },
+    { "chain",         V_PATH,       MAP(chain_file),    true, 0, 0 },
+    { "est.server",        V_STRING, CFG(est.server),        false, 0, 0 },
+    { "est.ca_label",      V_STRING, CFG(est.ca_label),      false, 0, 0 },
+    { "est.trust_anchor",  V_PATH,   CFG(est.trust_anchor),  false, 0, 0 },
+    { "est.fingerprint",   V_STRING, CFG(est.fingerprint),   false, 0, 0 },
+    { "est.username",      V_STRING, CFG(est.username),      false, 0, 0 },
+    { "est.password_file", V_PATH,   CFG(est.password_file), false, 0, 0 },
+    { "est.header_file",   V_PATH,   CFG(est.header_file),   false, 0, 0 },
+    { "est.timeout",       V_INT,    CFG(est.timeout),       false, 1, 3600 },
+    { "est.max_attempts",  V_INT,    CFG(est.max_attempts),  false, 1, 1000 },
+    { "est.retry_base_ms", V_INT,    CFG(est.retry_base_ms), false, 1, 3600000 },
+    { "est.retry_cap_ms",  V_INT,    CFG(est.retry_cap_ms),  false, 1, 86400000 },
+    { "renew.threshold",   V_INT,    CFG(renew.threshold),   false, 1, 99 },
+    { "renew.jitter",      V_INT,    CFG(renew.jitter),      false, 0, 50 },
+    { "renew.hook",        V_STRING, CFG(renew.hook),        false, 0, 0 },
 };
 
 static const devid_map_entry map_defaults[DEVID_MAP_COUNT] = {
@@ -60,6 +75,12 @@ devid_rc devid_config_new(devid_config **out)
         return devid_fail(DEVID_ERR_MEMORY, "config allocation");
     }
     cfg->log_level = DEVID_LOG_NONE;
+    cfg->est.timeout = 30;
+    cfg->est.max_attempts = 8;
+    cfg->est.retry_base_ms = 2000;
+    cfg->est.retry_cap_ms = 300000;
+    cfg->renew.threshold = 80;
+    cfg->renew.jitter = 10;
     *out = cfg;
     return DEVID_OK;
 }
@@ -76,6 +97,11 @@ void devid_config_free(devid_config *cfg)
         free(cfg->map[i].cert_file);
         free(cfg->map[i].chain_file);
     }
+    char **strings[] = { &cfg->est.server, &cfg->est.ca_label, &cfg->est.trust_anchor,
+                         &cfg->est.fingerprint, &cfg->est.username, &cfg->est.password_file,
+                         &cfg->est.header_file, &cfg->renew.hook };
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        free(*strings[i]);
     free(cfg);
 }
 
@@ -124,6 +150,16 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
                               where, value);
         entry->cert_source = DEVID_CERT_FILE;
         return set_string(field, value, where);
+    case V_INT: {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || errno || v < spec->min || v > spec->max)
+            return devid_fail(DEVID_ERR_CONFIG, "%s: '%s' is not a whole number from %ld to %ld",
+                              where, value, spec->min, spec->max);
+        *(long *)field = v;
+        return DEVID_OK;
+    }
     case V_LOG:
         if (!devid_log_level_parse(value, field))
             return devid_fail(DEVID_ERR_CONFIG,
@@ -148,6 +184,10 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
 
 static devid_rc apply_key(devid_config *cfg, const char *key, const char *value, const char *where)
 {
+    for (size_t i = 0; i < sizeof(key_table) / sizeof(key_table[0]); i++)
+        if (!key_table[i].per_map_entry && strchr(key_table[i].key, '.') &&
+            strcmp(key_table[i].key, key) == 0)
+            return set_value(cfg, &key_table[i], NULL, value, where);
     const char *dot = strchr(key, '.');
     devid_map_entry *entry = NULL;
     const char *leaf = key;
@@ -159,7 +199,7 @@ static devid_rc apply_key(devid_config *cfg, const char *key, const char *value,
                 entry = &cfg->map[i];
         }
         if (!entry)
-            return devid_fail(DEVID_ERR_CONFIG, "%s: unknown section in key '%s'", where, key);
+            return devid_fail(DEVID_ERR_CONFIG, "%s: unknown key '%s'", where, key);
         leaf = dot + 1;
     }
     for (size_t i = 0; i < sizeof(key_table) / sizeof(key_table[0]); i++) {

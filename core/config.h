@@ -19,6 +19,9 @@
  *   idevid.chain = /path/intermediates.pem   # optional CA chain certificates
  *   ldevid.cert = store | /path/chain.pem    # "store": <store>/ldevid-chain.pem
  * Map entries: ek_rsa, ek_ecc, idevid, iak, ldevid (see devid_map_entry).
+ *   [est]   server, ca_label, trust_anchor, fingerprint, username, password_file, header_file,
+ *           timeout (s), max_attempts, retry_base_ms, retry_cap_ms
+ *   [renew] threshold (% of lifetime, default 80), jitter (%, default 10), hook (command)
  */
 #ifndef DEVID_CONFIG_H
 #define DEVID_CONFIG_H
@@ -62,6 +65,27 @@ typedef struct devid_map_entry {
     bool factory;            /* created at the factory: never modified or destroyed */
 } devid_map_entry;
 
+/* [est]: the enrollment server (devid-enroll). Secrets come from files, never the config. */
+typedef struct devid_est_config {
+    char *server;            /* https://host[:port] */
+    char *ca_label;          /* optional CA label path segment */
+    char *trust_anchor;      /* PEM file of CAs that may issue the server's certificate */
+    char *fingerprint;       /* SHA-256 of the CA certificate, for bootstrapping /cacerts */
+    char *username;          /* HTTP Basic user */
+    char *password_file;     /* file holding the HTTP Basic password */
+    char *header_file;       /* file holding an extra "Name: value" header (a secret) */
+    long timeout;            /* seconds per request */
+    long max_attempts;
+    long retry_base_ms, retry_cap_ms;
+} devid_est_config;
+
+/* [renew]: when and how certificates are renewed. */
+typedef struct devid_renew_config {
+    long threshold;          /* percent of the lifetime after which to renew */
+    long jitter;             /* percent of the lifetime added at random (fleet spread) */
+    char *hook;              /* command run after a renewal (sh -c), e.g. restart a service */
+} devid_renew_config;
+
 typedef struct devid_config {
     char *tcti;              /* NULL: tpm2-tss default search */
     char *store;
@@ -69,6 +93,8 @@ typedef struct devid_config {
     char *token_label;
     char *trust_anchors;     /* NULL: none configured */
     devid_map_entry map[DEVID_MAP_COUNT];
+    devid_est_config est;
+    devid_renew_config renew;
 } devid_config;
 
 /* A config with every default filled in. */

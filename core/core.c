@@ -1,5 +1,6 @@
 #include "core.h"
 #include "log.h"
+#include "token.h"
 #include "tpm.h"
 
 #include <pthread.h>
@@ -40,6 +41,7 @@ void devid_core_fini(void)
 {
     pthread_mutex_lock(&core_mutex);
     if (init_count > 0 && --init_count == 0) {
+        devid_token_logout();
         devid_tpm_disconnect();
         devid_config_free(config);
         config = NULL;

@@ -9,7 +9,9 @@
 #include "key.h"
 #include "log.h"
 #include "nv.h"
+#include "provision.h"
 #include "cert.h"
 #include "store.h"
+#include "token.h"
 
 #endif

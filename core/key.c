@@ -1,5 +1,6 @@
 #include "key_internal.h"
 #include "log.h"
+#include "srk.h"
 #include "tpm.h"
 #include "tpm_pub.h"
 
@@ -24,9 +25,113 @@ static unsigned flags_from_attrs(TPMA_OBJECT a)
     return f;
 }
 
+/* Loaded loadable keys, most recently used first. The TPM has few object slots (3 on swtpm),
+ * so when a load fails for lack of memory the least recently used one is flushed.
+ * Protected by the TPM lock. */
+static devid_key *lru_head, *lru_tail;
+
+static void lru_unlink(devid_key *key)
+{
+    if (key->lru_prev)
+        key->lru_prev->lru_next = key->lru_next;
+    else if (lru_head == key)
+        lru_head = key->lru_next;
+    if (key->lru_next)
+        key->lru_next->lru_prev = key->lru_prev;
+    else if (lru_tail == key)
+        lru_tail = key->lru_prev;
+    key->lru_prev = key->lru_next = NULL;
+}
+
+static void lru_push_front(devid_key *key)
+{
+    key->lru_next = lru_head;
+    if (lru_head)
+        lru_head->lru_prev = key;
+    lru_head = key;
+    if (!lru_tail)
+        lru_tail = key;
+}
+
+static bool lru_member(const devid_key *key)
+{
+    return key->lru_prev || lru_head == key;
+}
+
+void devid_keys_forget_loaded(void)
+{
+    while (lru_head) {
+        devid_key *k = lru_head;
+        k->tr = ESYS_TR_NONE;
+        lru_unlink(k);
+    }
+}
+
+void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
+{
+    for (devid_key *k = lru_head; k; k = k->lru_next)
+        if (k->tr != ESYS_TR_NONE && k->generation == devid_tpm_generation())
+            Esys_FlushContext(ctx, k->tr);
+    devid_keys_forget_loaded();
+}
+
+static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
+{
+    devid_key *victim = lru_tail;
+    while (victim == keep && victim)
+        victim = victim->lru_prev;
+    if (!victim)
+        return false;
+    devid_tpm_count_command();
+    Esys_FlushContext(ctx, victim->tr);
+    victim->tr = ESYS_TR_NONE;
+    lru_unlink(victim);
+    return true;
+}
+
+bool devid_keys_evict_one(ESYS_CONTEXT *ctx)
+{
+    return evict_one(ctx, NULL);
+}
+
+devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, const devid_key *keep,
+                             ESYS_TR *out)
+{
+    ESYS_TR parent;
+    devid_rc rc = devid_srk_resolve(ctx, blob->parent, &parent);
+    for (int tries = 0; rc == DEVID_OK; tries++) {
+        devid_tpm_count_command();
+        TSS2_RC trc = Esys_Load(ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                &blob->priv, &blob->pub, out);
+        if (DEVID_TPM_OBJECT_MEMORY(trc) && tries < 8 && evict_one(ctx, keep))
+            continue;
+        rc = devid_tpm_check(trc, "loading an object (TPM2_Load)");
+        break;
+    }
+    if (blob->parent != TPM2_RH_OWNER && blob->parent != DEVID_SRK_PERSISTENT &&
+        rc != DEVID_ERR_NO_TPM)
+        Esys_TR_Close(ctx, &parent);
+    if (rc != DEVID_OK)
+        *out = ESYS_TR_NONE;
+    return rc;
+}
+
 devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
 {
-    if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE) {
+    if (key->loadable) {
+        if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE) {
+            if (lru_member(key))
+                lru_unlink(key);
+            devid_rc rc = devid_tpm_load_blob(ctx, &key->blob, key, &key->tr);
+            if (rc != DEVID_OK)
+                return rc;
+            key->generation = devid_tpm_generation();
+            lru_push_front(key);
+        } else if (lru_head != key) {
+            lru_unlink(key);
+            lru_push_front(key);
+        }
+    } else if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE) {
         devid_rc rc = devid_tpm_resolve(ctx, key->handle, &key->tr);
         if (rc != DEVID_OK) {
             key->tr = ESYS_TR_NONE;
@@ -107,11 +212,52 @@ void devid_key_free(devid_key *key)
 {
     if (!key)
         return;
-    /* The ESYS_TR is released with the connection; closing it here would need the TPM lock
-     * and a live connection for no TPM-side effect. */
+    if (key->loadable) {
+        /* Give its object slot back. (Persistent keys' ESYS_TRs go with the connection.) */
+        ESYS_CONTEXT *ctx;
+        devid_tpm_lock_noconnect(&ctx);
+        if (ctx && key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation()) {
+            devid_tpm_count_command();
+            Esys_FlushContext(ctx, key->tr);
+        }
+        if (lru_member(key))
+            lru_unlink(key);
+        devid_tpm_unlock();
+    }
     EVP_PKEY_free(key->pkey);
     OPENSSL_cleanse(&key->auth, sizeof(key->auth));
     free(key);
+}
+
+devid_rc devid_key_load_tss2(const unsigned char *data, size_t len, devid_key **out)
+{
+    devid_key *key = calloc(1, sizeof(*key));
+    if (!key)
+        return devid_fail(DEVID_ERR_MEMORY, "key allocation");
+    devid_rc rc = devid_tss2_decode(data, len, &key->blob);
+    if (rc != DEVID_OK) {
+        free(key);
+        return rc;
+    }
+    key->loadable = true;
+    key->tr = ESYS_TR_NONE;
+    key->pub = key->blob.pub.publicArea;
+    rc = describe(key);
+    if (rc == DEVID_OK) {
+        /* Load now, so a key that does not belong to this TPM fails here, not at first use. */
+        ESYS_CONTEXT *ctx;
+        rc = devid_tpm_lock(&ctx);
+        if (rc == DEVID_OK) {
+            rc = devid_key_bind(ctx, key);
+            devid_tpm_unlock();
+        }
+    }
+    if (rc != DEVID_OK) {
+        devid_key_free(key);
+        return rc;
+    }
+    *out = key;
+    return DEVID_OK;
 }
 
 devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len)
@@ -130,6 +276,7 @@ devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len)
     return DEVID_OK;
 }
 
+bool devid_key_needs_auth(const devid_key *key) { return key->loadable && !key->blob.empty_auth; }
 devid_key_type devid_key_get_type(const devid_key *key) { return key->type; }
 unsigned devid_key_get_flags(const devid_key *key) { return key->flags; }
 uint32_t devid_key_get_handle(const devid_key *key) { return key->handle; }

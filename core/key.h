@@ -12,6 +12,7 @@
 #include "error.h"
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,9 @@ void devid_key_free(devid_key *key);
 /* Sets the auth value used for private-key operations; a non-empty value switches them to a
  * salted, encrypted session. The copy is cleansed on free. */
 devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len);
+
+/* True for a loaded key whose file says it has an auth value (not emptyAuth). */
+bool devid_key_needs_auth(const devid_key *key);
 
 devid_key_type devid_key_get_type(const devid_key *key);
 unsigned devid_key_get_flags(const devid_key *key);

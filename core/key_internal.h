@@ -3,12 +3,16 @@
 #define DEVID_KEY_INTERNAL_H
 
 #include "key.h"
+#include "tss2_file.h"
 
 #include <stdbool.h>
 #include <tss2/tss2_esys.h>
 
 struct devid_key {
-    uint32_t handle;        /* persistent handle */
+    uint32_t handle;        /* persistent handle; 0 for a loadable (store/file) key */
+    bool loadable;
+    devid_tss2_key blob;    /* loadable keys: public, wrapped private, parent */
+    devid_key *lru_prev, *lru_next; /* loaded loadable keys, most recently used first */
     TPMT_PUBLIC pub;        /* public area as read from the TPM */
     EVP_PKEY *pkey;         /* its OpenSSL form */
     devid_key_type type;
@@ -28,6 +32,20 @@ typedef devid_rc (*devid_key_op)(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR sess
 /* Runs op: binds the key, picks the session, retries once on a fresh connection if the old
  * one died and a few times on transient TPM_RC_RETRY/TESTING. */
 devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg);
+
+/* Lock held: flushes every loaded loadable key (graceful disconnect), or forgets them without
+ * TPM commands (broken connection, fork). */
+void devid_keys_flush_loaded(ESYS_CONTEXT *ctx);
+void devid_keys_forget_loaded(void);
+/* Lock held: flushes the least recently used loaded key to free a TPM object slot (a TPM
+ * without resource manager has only a few). False if there was none to flush. */
+bool devid_keys_evict_one(ESYS_CONTEXT *ctx);
+/* Lock held: loads a TSS2 blob under its parent, evicting our least recently used keys (but
+ * not `keep`) when the TPM is out of object memory. */
+devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, const devid_key *keep,
+                             ESYS_TR *out);
+/* True if rc is the TPM's "out of object memory" warning. */
+#define DEVID_TPM_OBJECT_MEMORY(rc) (((rc) & 0xFFF) == TPM2_RC_OBJECT_MEMORY)
 
 /* With the TPM lock held: makes key->tr valid for the current connection and sets its auth. */
 devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key);

@@ -64,15 +64,25 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
         rc = devid_fail(DEVID_ERR_MEMORY, "NV buffer");
 
     if (rc == DEVID_OK) {
-        rc = DEVID_ERR_AUTH;
-        if (attrs & TPMA_NV_AUTHREAD)
-            rc = read_chunks(ctx, nv, nv, size, chunk, buf);
-        if ((rc == DEVID_ERR_AUTH || rc == DEVID_ERR_KEY_USAGE || rc == DEVID_ERR_TPM) &&
-            (attrs & TPMA_NV_OWNERREAD))
-            rc = read_chunks(ctx, ESYS_TR_RH_OWNER, nv, size, chunk, buf);
-        if (rc == DEVID_ERR_AUTH && !(attrs & (TPMA_NV_AUTHREAD | TPMA_NV_OWNERREAD)))
-            rc = devid_fail(DEVID_ERR_AUTH, "NV index 0x%08x is readable neither with its own "
-                            "auth nor by the owner", index);
+        /* Try the index's own (empty) auth, then the owner's. When a wrong guess would count
+         * against the dictionary-attack lockout (index without NO_DA), ask the owner first. */
+        ESYS_TR order[2] = { ESYS_TR_NONE, ESYS_TR_NONE };
+        bool own = attrs & TPMA_NV_AUTHREAD, owner = attrs & TPMA_NV_OWNERREAD;
+        bool owner_first = owner && !(attrs & TPMA_NV_NO_DA);
+        int n = 0;
+        if (owner_first)
+            order[n++] = ESYS_TR_RH_OWNER;
+        if (own)
+            order[n++] = nv;
+        if (owner && !owner_first)
+            order[n++] = ESYS_TR_RH_OWNER;
+        rc = devid_fail(DEVID_ERR_AUTH, "NV index 0x%08x is readable neither with its own "
+                        "auth nor by the owner", index);
+        for (int i = 0; i < n; i++) {
+            rc = read_chunks(ctx, order[i], nv, size, chunk, buf);
+            if (rc != DEVID_ERR_AUTH && rc != DEVID_ERR_KEY_USAGE && rc != DEVID_ERR_TPM)
+                break;
+        }
     }
     if (rc != DEVID_ERR_NO_TPM)
         Esys_TR_Close(ctx, &nv);

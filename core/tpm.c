@@ -1,7 +1,9 @@
 #include "tpm.h"
 #include "core.h"
 #include "log.h"
+#include "key_internal.h"
 #include "session.h"
+#include "srk.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +37,8 @@ static void forget_connection(void)
     tpm.tcti = NULL;
     tpm.nv_buffer_max = 0;
     devid_session_forget();
+    devid_srk_forget();
+    devid_keys_forget_loaded();
 }
 
 static void atfork_prepare(void) { pthread_mutex_lock(&tpm_mutex); }
@@ -54,10 +58,15 @@ static void install_atfork(void)
 /* graceful: flush what we loaded; otherwise the connection is broken and only forgotten. */
 static void close_connection(bool graceful)
 {
-    if (graceful)
+    if (graceful && tpm.esys) {
+        devid_keys_flush_loaded(tpm.esys);
         devid_session_close(tpm.esys);
-    else
+        devid_srk_close(tpm.esys);
+    } else {
+        devid_keys_forget_loaded();
         devid_session_forget();
+        devid_srk_forget();
+    }
     if (tpm.esys)
         Esys_Finalize(&tpm.esys);
     if (tpm.tcti)
@@ -89,6 +98,15 @@ static devid_rc connect_tpm(void)
     devid_debug("connected to the TPM (%s), generation %llu", conf ? conf : "default TCTI",
                 (unsigned long long)tpm.generation);
     return DEVID_OK;
+}
+
+void devid_tpm_lock_noconnect(ESYS_CONTEXT **ctx)
+{
+    pthread_once(&atfork_once, install_atfork);
+    pthread_mutex_lock(&tpm_mutex);
+    if (tpm.esys && tpm.pid != getpid())
+        forget_connection();
+    *ctx = tpm.esys;
 }
 
 devid_rc devid_tpm_lock(ESYS_CONTEXT **ctx)

@@ -19,6 +19,8 @@
 /* Locks the TPM and returns a connected context. On failure the lock is NOT held. */
 devid_rc devid_tpm_lock(ESYS_CONTEXT **ctx);
 void devid_tpm_unlock(void);
+/* Locks without connecting: *ctx is NULL when there is no connection. Always unlock after. */
+void devid_tpm_lock_noconnect(ESYS_CONTEXT **ctx);
 
 /* Generation of the current connection (valid while locked). */
 uint64_t devid_tpm_generation(void);

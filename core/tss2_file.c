@@ -50,7 +50,7 @@ devid_rc devid_tss2_encode_pem(const devid_tss2_key *key, char **pem, size_t *le
     BIO *bio = NULL;
     TPM_KEY_ASN1 *asn = TPM_KEY_ASN1_new();
     if (asn && (asn->type = OBJ_txt2obj(OID_LOADABLE_KEY, 1)) &&
-        (asn->parent = ASN1_INTEGER_new()) && ASN1_INTEGER_set_uint64(asn->parent, key->parent) &&
+        ASN1_INTEGER_set_uint64(asn->parent, key->parent) &&
         ASN1_OCTET_STRING_set(asn->pubkey, pub, (int)publen) &&
         ASN1_OCTET_STRING_set(asn->privkey, priv, (int)privlen)) {
         asn->empty_auth = key->empty_auth ? 0xff : -1; /* FBOOLEAN: absent means FALSE */

@@ -1,4 +1,4 @@
-/* devid-enroll subcommands. Each returns a process exit code (see exit codes in main.c). */
+/* devid-enroll subcommands. Each returns a process exit code. */
 #ifndef DEVID_ENROLL_COMMANDS_H
 #define DEVID_ENROLL_COMMANDS_H
 
@@ -10,13 +10,28 @@ enum {
     EXIT_ATTENTION = 1,     /* an identity needs attention (missing/mismatched/expired/untrusted) */
     EXIT_USAGE = 2,         /* bad command line or configuration */
     EXIT_NO_TPM = 3,        /* the TPM could not be reached */
-    EXIT_FAILED = 4,        /* an operation failed */
+    EXIT_FAILED = 4,        /* an operation failed (nothing was changed) */
+    EXIT_RETRY = 5,         /* the EST server was unavailable or kept us waiting: try later */
 };
 
+/* Global options (before the command). */
 typedef struct enroll_options {
     bool json;
+    const char *server;      /* overrides est.server */
+    const char *trust;       /* overrides est.trust_anchor */
+    const char *ca_label;    /* overrides est.ca_label */
 } enroll_options;
 
 int cmd_status(const enroll_options *opt, int argc, char **argv);
+int cmd_cacerts(const enroll_options *opt, int argc, char **argv);
+int cmd_idevid(const enroll_options *opt, int argc, char **argv);
+int cmd_ldevid(const enroll_options *opt, int argc, char **argv);
+int cmd_enroll(const enroll_options *opt, int argc, char **argv);
+int cmd_renew(const enroll_options *opt, int argc, char **argv);
+int cmd_run(const enroll_options *opt, int argc, char **argv);
+int cmd_retire(const enroll_options *opt, int argc, char **argv);
+
+/* The exit code for a failed devid_rc (after printing devid_last_error()). */
+int exit_code_for(int devid_rc_value);
 
 #endif

@@ -12,6 +12,13 @@ static const struct {
     const char *help;
 } commands[] = {
     { "status", cmd_status, "show the device's identities (EK, IDevID, IAK, LDevID) and their health" },
+    { "cacerts", cmd_cacerts, "fetch the EST CA certificates [--fingerprint SHA256] [--out FILE]" },
+    { "idevid", cmd_idevid, "factory: create and enroll the IDevID --subject DN [--rsa] [--out CHAIN]" },
+    { "ldevid", cmd_ldevid, "owner: create and enroll the LDevID, authenticated by the IDevID [--subject DN] [--rsa]" },
+    { "enroll", cmd_enroll, "enroll a service identity NAME, authenticated by the LDevID [--subject DN] [--rsa]" },
+    { "renew", cmd_renew, "renew what is due [NAME...] [--rekey] [--force]" },
+    { "run", cmd_run, "renew as a daemon [--rekey] [--interval SECONDS]" },
+    { "retire", cmd_retire, "remove the LDevID and all service identities (never the IDevID)" },
 };
 
 static void usage(FILE *out)
@@ -19,9 +26,13 @@ static void usage(FILE *out)
     fprintf(out, "usage: devid-enroll [--json] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(out, "\noptions:\n  --json     machine-readable output\n  --help     this text\n"
-                 "\nexit codes: 0 healthy, 1 an identity needs attention, 2 usage or "
-                 "configuration error,\n            3 TPM not reachable, 4 operation failed\n");
+    fprintf(out, "\noptions:\n  --json          machine-readable output (status)\n"
+                 "  --server URL    EST server (est.server)\n"
+                 "  --trust FILE    EST trust anchors (est.trust_anchor)\n"
+                 "  --ca-label L    EST CA label (est.ca_label)\n  --help          this text\n"
+                 "\nexit codes: 0 done/healthy, 1 an identity needs attention, 2 usage or "
+                 "configuration error,\n            3 TPM not reachable, 4 operation failed, "
+                 "5 EST server unavailable (try later)\n");
 }
 
 int main(int argc, char **argv)
@@ -29,7 +40,17 @@ int main(int argc, char **argv)
     enroll_options opt = { 0 };
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--json") == 0)
+        const char **value = strcmp(argv[i], "--server") == 0     ? &opt.server
+                             : strcmp(argv[i], "--trust") == 0    ? &opt.trust
+                             : strcmp(argv[i], "--ca-label") == 0 ? &opt.ca_label
+                                                                  : NULL;
+        if (value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "devid-enroll: %s needs a value\n", argv[i]);
+                return EXIT_USAGE;
+            }
+            *value = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0)
             opt.json = true;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);

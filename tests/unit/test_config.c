@@ -49,8 +49,16 @@ static void test_valid_file(void)
                    "cert = /etc/devid/ldevid.pem\n"
                    "[iak]\n"
                    "cert_nv = none\n"
-                   "key = none\n"),
+                   "key = none\n"
+                   "[est]\n"
+                   "server = https://est.example:8443\n"
+                   "timeout = 5\n"
+                   "[renew]\n"
+                   "threshold = 66\n"),
              DEVID_OK);
+    CHECK(cfg->est.server && strcmp(cfg->est.server, "https://est.example:8443") == 0, "est");
+    CHECK(cfg->est.timeout == 5 && cfg->est.max_attempts == 8, "est ints and defaults");
+    CHECK(cfg->renew.threshold == 66 && cfg->renew.jitter == 10, "renew");
     CHECK(cfg->tcti && strcmp(cfg->tcti, "swtpm:host=127.0.0.1,port=2321") == 0, "tcti");
     CHECK(strcmp(cfg->store, "/tmp/devid-store") == 0, "store trimmed: '%s'", cfg->store);
     CHECK(cfg->log_level == DEVID_LOG_DEBUG, "log level");
@@ -79,7 +87,11 @@ static void test_errors(void)
         { "idevid.key = -1\n", "test.conf:1", "persistent key handle" },
         { "idevid.key = 0x1810000000\n", "test.conf:1", "persistent key handle" },
         { "store = relative/path\n", "test.conf:1", "not an absolute path" },
-        { "[nosuch]\nkey = 0x81000001\n", "test.conf:2", "unknown section" },
+        { "[nosuch]\nkey = 0x81000001\n", "test.conf:2", "unknown key 'nosuch.key'" },
+        { "[est]\ntimeout = 0\n", "test.conf:2", "whole number from 1 to 3600" },
+        { "renew.threshold = 80%\n", "test.conf:1", "whole number" },
+        { "est.trust_anchor = trust.pem\n", "test.conf:1", "absolute path" },
+        { "est.bogus = 1\n", "test.conf:1", "unknown key 'est.bogus'" },
         { "[idevid\n", "test.conf:1", "malformed section header" },
         { "just words\n", "test.conf:1", "expected 'key = value'" },
         { "token_label = \"unterminated\n", "test.conf:1", "unterminated" },
@@ -155,8 +167,19 @@ static void test_env_and_files(void)
     unsetenv("DEVID_STORE");
 }
 
-int main(void)
+/* The shipped example must stay a valid configuration. */
+static void test_example(const char *path)
 {
+    devid_config *cfg = NULL;
+    CHECK_RC(devid_config_new(&cfg), DEVID_OK);
+    CHECK_RC(devid_config_read_file(cfg, path), DEVID_OK);
+    devid_config_free(cfg);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        test_example(argv[1]);
     test_defaults();
     test_valid_file();
     test_errors();

@@ -1,0 +1,23 @@
+/* Crash-safe file helpers (core-internal). */
+#ifndef DEVID_FSUTIL_H
+#define DEVID_FSUTIL_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes data to path atomically: a temp file in the same directory, fsync, rename over path,
+ * fsync the directory. A crash leaves the old content or the new, never a mix. */
+devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Reads a whole regular file (at most max bytes) into a malloc'd, NUL-terminated buffer. */
+devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
+
+/* Creates dir (one level) with mode if absent. */
+devid_rc devid_ensure_dir(const char *dir, mode_t mode);
+
+/* fsyncs a directory, so renames and unlinks in it are durable. */
+devid_rc devid_sync_dir(const char *dir);
+
+#endif

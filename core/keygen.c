@@ -1,0 +1,117 @@
+#include "keygen.h"
+#include "key_internal.h"
+#include "session.h"
+#include "srk.h"
+#include "tpm.h"
+
+#include <openssl/crypto.h>
+#include <openssl/obj_mac.h>
+#include <string.h>
+
+devid_rc devid_keygen_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
+{
+    memset(tmpl, 0, sizeof(*tmpl));
+    TPMT_PUBLIC *t = &tmpl->publicArea;
+    t->nameAlg = TPM2_ALG_SHA256;
+    t->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH;
+    if (p->sign)
+        t->objectAttributes |= TPMA_OBJECT_SIGN_ENCRYPT;
+    if (p->decrypt)
+        t->objectAttributes |= TPMA_OBJECT_DECRYPT;
+    /* Key auth values are empty or the token's random 32-byte secret (token.h), never a
+     * guessable PIN: PINs are checked on DA-protected seal objects. So keys stay out of
+     * dictionary-attack accounting and a lockout never blocks signing. */
+    t->objectAttributes |= TPMA_OBJECT_NODA;
+    if (!p->sign && !p->decrypt)
+        return devid_fail(DEVID_ERR_ARG, "a key must allow signing or decryption");
+
+    if (p->type == DEVID_KEY_EC) {
+        t->type = TPM2_ALG_ECC;
+        TPMS_ECC_PARMS *e = &t->parameters.eccDetail;
+        e->symmetric.algorithm = TPM2_ALG_NULL;
+        e->scheme.scheme = TPM2_ALG_NULL;
+        e->kdf.scheme = TPM2_ALG_NULL;
+        if (p->curve_nid == NID_X9_62_prime256v1)
+            e->curveID = TPM2_ECC_NIST_P256;
+        else if (p->curve_nid == NID_secp384r1)
+            e->curveID = TPM2_ECC_NIST_P384;
+        else
+            return devid_fail(DEVID_ERR_UNSUPPORTED, "curve %s: only P-256 and P-384",
+                              OBJ_nid2sn(p->curve_nid));
+    } else if (p->type == DEVID_KEY_RSA) {
+        t->type = TPM2_ALG_RSA;
+        TPMS_RSA_PARMS *r = &t->parameters.rsaDetail;
+        r->symmetric.algorithm = TPM2_ALG_NULL;
+        r->scheme.scheme = TPM2_ALG_NULL; /* any scheme per operation; raw RSA if decrypt */
+        if (p->bits != 2048 && p->bits != 3072 && p->bits != 4096)
+            return devid_fail(DEVID_ERR_UNSUPPORTED, "RSA %d: only 2048, 3072 and 4096 bits",
+                              p->bits);
+        r->keyBits = (TPMI_RSA_KEY_BITS)p->bits;
+        r->exponent = 0; /* 65537 */
+    } else {
+        return devid_fail(DEVID_ERR_ARG, "unknown key type %d", (int)p->type);
+    }
+    return DEVID_OK;
+}
+
+devid_rc devid_tpm_create(const TPM2B_PUBLIC *tmpl, const TPM2B_SENSITIVE_CREATE *sensitive,
+                          devid_tss2_key *out)
+{
+    ESYS_CONTEXT *ctx;
+    devid_rc rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    uint32_t parent_handle = 0;
+    ESYS_TR parent, session;
+    TPM2B_PRIVATE *priv = NULL;
+    TPM2B_PUBLIC *pub = NULL;
+    rc = devid_srk_default_parent(ctx, &parent_handle);
+    if (rc == DEVID_OK)
+        rc = devid_srk_resolve(ctx, parent_handle, &parent);
+    /* TPM2_Create: inSensitive first (sized); secret when it carries an auth value or data. */
+    bool secret = sensitive->sensitive.userAuth.size || sensitive->sensitive.data.size;
+    devid_cmd_shape shape = { .carries_secret = secret, .first_in_sized = true,
+                              .first_out_sized = true };
+    if (rc == DEVID_OK)
+        rc = devid_session_for(ctx, shape, &session);
+    if (rc == DEVID_OK) {
+        TPM2B_DATA outside = { 0 };
+        TPML_PCR_SELECTION pcrs = { 0 };
+        TSS2_RC trc;
+        do { /* creating needs a free object slot: make room among our loaded keys */
+            devid_tpm_count_command();
+            trc = Esys_Create(ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE, sensitive, tmpl,
+                              &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+        } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
+        rc = devid_tpm_check(trc, "creating an object (TPM2_Create)");
+    }
+    devid_tpm_unlock();
+    if (rc != DEVID_OK)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    out->empty_auth = sensitive->sensitive.userAuth.size == 0;
+    out->parent = parent_handle;
+    out->pub = *pub;
+    out->priv = *priv;
+    Esys_Free(pub);
+    Esys_Free(priv);
+    return DEVID_OK;
+}
+
+devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
+{
+    TPM2B_PUBLIC tmpl;
+    devid_rc rc = devid_keygen_template(p, &tmpl);
+    if (rc != DEVID_OK)
+        return rc;
+    TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+    if (p->auth_len > sizeof(sensitive.sensitive.userAuth.buffer))
+        return devid_fail(DEVID_ERR_ARG, "auth value too long");
+    if (p->auth_len)
+        memcpy(sensitive.sensitive.userAuth.buffer, p->auth, p->auth_len);
+    sensitive.sensitive.userAuth.size = (UINT16)p->auth_len;
+    rc = devid_tpm_create(&tmpl, &sensitive, out);
+    OPENSSL_cleanse(&sensitive, sizeof(sensitive));
+    return rc;
+}

@@ -1,0 +1,258 @@
+#include "provision.h"
+#include "key_internal.h"
+#include "keygen.h"
+#include "log.h"
+#include "srk.h"
+#include "store.h"
+#include "fsutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include "tpm.h"
+
+#include <string.h>
+
+static devid_rc handle_free(ESYS_CONTEXT *ctx, uint32_t handle)
+{
+    ESYS_TR tr;
+    devid_rc rc = devid_tpm_resolve(ctx, handle, &tr);
+    if (rc == DEVID_OK) {
+        Esys_TR_Close(ctx, &tr);
+        return devid_fail(DEVID_ERR_PROHIBITED, "handle 0x%08x is in use: devid never "
+                                                "overwrites an occupied handle", handle);
+    }
+    if (rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM) {
+        devid_clear_error();
+        return DEVID_OK;
+    }
+    return rc;
+}
+
+static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
+{
+    ESYS_TR persistent = ESYS_TR_NONE;
+    devid_tpm_count_command();
+    devid_rc rc = devid_tpm_check(Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, obj, ESYS_TR_PASSWORD,
+                                                    ESYS_TR_NONE, ESYS_TR_NONE, handle,
+                                                    &persistent),
+                                  "making the key persistent (TPM2_EvictControl)");
+    if (rc == DEVID_OK)
+        Esys_TR_Close(ctx, &persistent);
+    if (rc != DEVID_ERR_NO_TPM) {
+        devid_tpm_count_command();
+        Esys_FlushContext(ctx, obj);
+    }
+    return rc;
+}
+
+static devid_rc create_endorsement_primary(ESYS_CONTEXT *ctx, const TPM2B_PUBLIC *tmpl,
+                                           ESYS_TR *obj)
+{
+    TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+    TPM2B_DATA outside = { 0 };
+    TPML_PCR_SELECTION pcrs = { 0 };
+    TSS2_RC trc;
+    do {
+        devid_tpm_count_command();
+        trc = Esys_CreatePrimary(ctx, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                 ESYS_TR_NONE, &sensitive, tmpl, &outside, &pcrs, obj, NULL, NULL,
+                                 NULL, NULL);
+    } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
+    return devid_tpm_check(trc, "creating the key in the endorsement hierarchy");
+}
+
+devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out)
+{
+    if ((spec->handle >> 24) != TPM2_HT_PERSISTENT)
+        return devid_fail(DEVID_ERR_ARG, "0x%08x is not a persistent handle", spec->handle);
+    devid_keygen kg = { .type = spec->type, .curve_nid = spec->curve_nid, .bits = spec->bits,
+                        .sign = true, .decrypt = spec->type == DEVID_KEY_RSA };
+    TPM2B_PUBLIC tmpl;
+    devid_rc rc = devid_keygen_template(&kg, &tmpl);
+    if (rc != DEVID_OK)
+        return rc;
+
+    ESYS_CONTEXT *ctx;
+    rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = handle_free(ctx, spec->handle);
+    devid_tpm_unlock();
+    if (rc != DEVID_OK)
+        return rc;
+
+    devid_tss2_key blob;
+    if (spec->hierarchy == DEVID_HIER_OWNER) {
+        TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+        rc = devid_tpm_create(&tmpl, &sensitive, &blob); /* takes the lock itself */
+        if (rc != DEVID_OK)
+            return rc;
+    }
+    rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_TR obj = ESYS_TR_NONE;
+    if (spec->hierarchy == DEVID_HIER_OWNER)
+        rc = devid_tpm_load_blob(ctx, &blob, NULL, &obj);
+    else
+        rc = create_endorsement_primary(ctx, &tmpl, &obj);
+    if (rc == DEVID_OK)
+        rc = make_persistent(ctx, obj, spec->handle);
+    devid_tpm_unlock();
+    if (rc != DEVID_OK)
+        return rc;
+    devid_info("created a key at persistent handle 0x%08x", spec->handle);
+    return devid_key_open_persistent(spec->handle, out);
+}
+
+devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle)
+{
+    char path[4096];
+    unsigned char *pem = NULL;
+    size_t len = 0;
+    devid_tss2_key blob;
+    devid_rc rc = devid_store_key_path(uid, path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_read_file(path, 64 * 1024, &pem, &len);
+    if (rc == DEVID_OK)
+        rc = devid_tss2_decode(pem, len, &blob);
+    free(pem);
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_CONTEXT *ctx;
+    rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_TR obj = ESYS_TR_NONE;
+    rc = handle_free(ctx, handle);
+    if (rc == DEVID_OK)
+        rc = devid_tpm_load_blob(ctx, &blob, NULL, &obj);
+    if (rc == DEVID_OK)
+        rc = make_persistent(ctx, obj, handle);
+    devid_tpm_unlock();
+    return rc;
+}
+
+devid_rc devid_provision_remove_key(uint32_t handle)
+{
+    if ((handle >> 24) != TPM2_HT_PERSISTENT)
+        return devid_fail(DEVID_ERR_ARG, "0x%08x is not a persistent handle", handle);
+    ESYS_CONTEXT *ctx;
+    devid_rc rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_TR tr, none = ESYS_TR_NONE;
+    rc = devid_tpm_resolve(ctx, handle, &tr);
+    if (rc == DEVID_OK) {
+        devid_tpm_count_command();
+        rc = devid_tpm_check(Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
+                                               ESYS_TR_NONE, ESYS_TR_NONE, handle, &none),
+                             "removing the persistent key (TPM2_EvictControl)");
+    }
+    devid_tpm_unlock();
+    return rc;
+}
+
+/* TCG certificate index, as a platform writes it at the factory; or the owner's version. */
+static TPM2B_NV_PUBLIC cert_index(uint32_t index, size_t len, bool platform)
+{
+    TPMA_NV attrs = TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA;
+    attrs |= platform ? TPMA_NV_PPWRITE | TPMA_NV_PPREAD | TPMA_NV_WRITEDEFINE |
+                            TPMA_NV_PLATFORMCREATE
+                      : TPMA_NV_OWNERWRITE;
+    TPM2B_NV_PUBLIC pub = {
+        .nvPublic = { .nvIndex = index, .nameAlg = TPM2_ALG_SHA256, .attributes = attrs,
+                      .dataSize = (UINT16)len },
+    };
+    return pub;
+}
+
+static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
+{
+    TPM2B_NV_PUBLIC *pub = NULL;
+    devid_tpm_count_command();
+    devid_rc rc = devid_tpm_check(Esys_NV_ReadPublic(ctx, nv, ESYS_TR_NONE, ESYS_TR_NONE,
+                                                     ESYS_TR_NONE, &pub, NULL),
+                                  "TPM2_NV_ReadPublic");
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_TR auth = (pub->nvPublic.attributes & TPMA_NV_PLATFORMCREATE) ? ESYS_TR_RH_PLATFORM
+                                                                       : ESYS_TR_RH_OWNER;
+    Esys_Free(pub);
+    devid_tpm_count_command();
+    rc = devid_tpm_check(Esys_NV_UndefineSpace(ctx, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                               ESYS_TR_NONE),
+                         "removing the old certificate index");
+    return rc == DEVID_OK ? rc : devid_fail(rc, "NV 0x%08x: %s", index, devid_last_error());
+}
+
+static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsigned char *der,
+                                 size_t len)
+{
+    TPM2B_AUTH empty = { 0 };
+    ESYS_TR nv = ESYS_TR_NONE, hierarchy = ESYS_TR_RH_PLATFORM;
+    TPM2B_NV_PUBLIC pub = cert_index(index, len, true);
+    devid_tpm_count_command();
+    TSS2_RC trc = Esys_NV_DefineSpace(ctx, ESYS_TR_RH_PLATFORM, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                      ESYS_TR_NONE, &empty, &pub, &nv);
+    if (trc != TSS2_RC_SUCCESS && (trc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER) {
+        /* No platform authorisation (a deployed device): the owner defines it. */
+        devid_debug("platform cannot define NV 0x%08x (0x%x); using the owner", index, trc);
+        hierarchy = ESYS_TR_RH_OWNER;
+        pub = cert_index(index, len, false);
+        devid_tpm_count_command();
+        trc = Esys_NV_DefineSpace(ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                  ESYS_TR_NONE, &empty, &pub, &nv);
+    }
+    devid_rc rc = devid_tpm_check(trc, "defining the certificate index (TPM2_NV_DefineSpace)");
+    uint16_t chunk = 0;
+    if (rc == DEVID_OK)
+        rc = devid_tpm_nv_buffer_max(ctx, &chunk);
+    for (size_t off = 0; rc == DEVID_OK && off < len;) {
+        TPM2B_MAX_NV_BUFFER data = { .size = (UINT16)(len - off < chunk ? len - off : chunk) };
+        memcpy(data.buffer, der + off, data.size);
+        devid_tpm_count_command();
+        rc = devid_tpm_check(Esys_NV_Write(ctx, hierarchy, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                           ESYS_TR_NONE, &data, (UINT16)off),
+                             "writing the certificate (TPM2_NV_Write)");
+        off += data.size;
+    }
+    if (rc == DEVID_OK && hierarchy == ESYS_TR_RH_PLATFORM) {
+        /* factory certificates are immutable until the platform redefines the index */
+        devid_tpm_count_command();
+        rc = devid_tpm_check(Esys_NV_WriteLock(ctx, hierarchy, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                               ESYS_TR_NONE),
+                             "write-locking the certificate index");
+    }
+    if (nv != ESYS_TR_NONE && rc != DEVID_ERR_NO_TPM)
+        Esys_TR_Close(ctx, &nv);
+    return rc;
+}
+
+devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t len, bool replace)
+{
+    if ((index >> 24) != TPM2_HT_NV_INDEX || !der || len == 0 || len > UINT16_MAX)
+        return devid_fail(DEVID_ERR_ARG, "bad NV index or certificate");
+    ESYS_CONTEXT *ctx;
+    devid_rc rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_TR nv;
+    rc = devid_tpm_resolve(ctx, index, &nv);
+    if (rc == DEVID_OK) {
+        if (replace)
+            rc = undefine(ctx, nv, index);
+        else {
+            Esys_TR_Close(ctx, &nv);
+            rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
+                            index);
+        }
+    } else if (rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM) {
+        rc = DEVID_OK;
+        devid_clear_error();
+    }
+    if (rc == DEVID_OK)
+        rc = define_and_write(ctx, index, der, len);
+    devid_tpm_unlock();
+    return rc;
+}

@@ -1,0 +1,483 @@
+#include "store.h"
+#include "cert.h"
+#include "core.h"
+#include "fsutil.h"
+#include "keygen.h"
+#include "log.h"
+#include "token.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_KEY_FILE (64 * 1024)
+#define MAX_ATTR_FILE 4096
+
+static const char *store_dir(void)
+{
+    const devid_config *cfg = devid_core_config();
+    return cfg ? cfg->store : NULL;
+}
+
+static bool valid_uid(const char *uid)
+{
+    if (!uid || strlen(uid) != DEVID_UID_LEN)
+        return false;
+    for (const char *p = uid; *p; p++)
+        if (!isxdigit((unsigned char)*p) || isupper((unsigned char)*p))
+            return false;
+    return true;
+}
+
+static devid_rc part_path(const char *uid, const char *ext, char *path, size_t len)
+{
+    const char *dir = store_dir();
+    if (!dir)
+        return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
+    if (!valid_uid(uid))
+        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
+    if ((size_t)snprintf(path, len, "%s/%s.%s", dir, uid, ext) >= len)
+        return devid_fail(DEVID_ERR_ARG, "store path too long");
+    return DEVID_OK;
+}
+
+devid_rc devid_store_key_path(const char *uid, char *path, size_t len)
+{
+    return part_path(uid, "key", path, len);
+}
+
+static bool part_exists(const char *uid, const char *ext)
+{
+    char path[4096];
+    return part_path(uid, ext, path, sizeof(path)) == DEVID_OK && access(path, F_OK) == 0;
+}
+
+/* Mutations hold an exclusive flock on <store>/.lock (readers rely on atomic renames). */
+static devid_rc lock_store(int *fd)
+{
+    const char *dir = store_dir();
+    char path[4096];
+    if (!dir)
+        return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
+    devid_rc rc = devid_ensure_dir(dir, 0700);
+    if (rc != DEVID_OK)
+        return rc;
+    snprintf(path, sizeof(path), "%s/.lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return devid_fail(errno == EROFS ? DEVID_ERR_IO : DEVID_ERR_IO, "store %s: %s", dir,
+                          strerror(errno));
+    while (flock(*fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            close(*fd);
+            return devid_fail(DEVID_ERR_IO, "locking store %s: %s", dir, strerror(errno));
+        }
+    }
+    return DEVID_OK;
+}
+
+static void unlock_store(int fd)
+{
+    flock(fd, LOCK_UN);
+    close(fd);
+}
+
+static devid_rc new_uid(char uid[DEVID_UID_LEN + 1])
+{
+    unsigned char r[DEVID_UID_LEN / 2];
+    if (RAND_bytes(r, sizeof(r)) != 1)
+        return devid_fail(DEVID_ERR_INTERNAL, "no randomness for an object id");
+    for (size_t i = 0; i < sizeof(r); i++)
+        snprintf(uid + 2 * i, 3, "%02x", r[i]);
+    return DEVID_OK;
+}
+
+/* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1" ---- */
+
+static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
+{
+    size_t n = (size_t)snprintf(out, len, "# devid store object\nlabel=");
+    for (const unsigned char *p = (const unsigned char *)a->label; *p && n + 4 < len; p++) {
+        if (isalnum(*p) || strchr(" -_.:@/", *p))
+            out[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(out + n, len - n, "%%%02X", *p);
+    }
+    n += (size_t)snprintf(out + n, len - n, "\nid=");
+    for (size_t i = 0; i < a->id_len && n + 3 < len; i++)
+        n += (size_t)snprintf(out + n, len - n, "%02x", a->id[i]);
+    n += (size_t)snprintf(out + n, len - n, "\npublic_hidden=%d\n", a->public_hidden ? 1 : 0);
+    if (n >= len)
+        return devid_fail(DEVID_ERR_ARG, "attributes too long");
+    return DEVID_OK;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static bool decode_label(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; *s; s++) {
+        int c = (unsigned char)*s;
+        if (c == '%') {
+            int hi = hexval(s[1]), lo = hi >= 0 ? hexval(s[2]) : -1;
+            if (lo < 0)
+                return false;
+            c = hi * 16 + lo;
+            s += 2;
+        }
+        if (c == 0 || n + 1 >= len)
+            return false;
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+static bool decode_hex(const char *s, unsigned char *out, size_t max, size_t *len)
+{
+    size_t n = strlen(s);
+    if (n % 2 || n / 2 > max)
+        return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (unsigned char)(hi * 16 + lo);
+    }
+    *len = n / 2;
+    return true;
+}
+
+devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs *a)
+{
+    memset(a, 0, sizeof(*a));
+    char *copy = strndup(text, len);
+    if (!copy)
+        return devid_fail(DEVID_ERR_MEMORY, "attributes");
+    devid_rc rc = DEVID_OK;
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line && rc == DEVID_OK;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#')
+            continue;
+        char *eq = strchr(line, '=');
+        if (!eq) {
+            rc = devid_fail(DEVID_ERR_FORMAT, "attribute line without '='");
+            break;
+        }
+        *eq = '\0';
+        const char *v = eq + 1;
+        if (strcmp(line, "label") == 0) {
+            if (!decode_label(v, a->label, sizeof(a->label)))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad label encoding");
+        } else if (strcmp(line, "id") == 0) {
+            if (!decode_hex(v, a->id, sizeof(a->id), &a->id_len))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad id encoding");
+        } else if (strcmp(line, "public_hidden") == 0) {
+            if (strcmp(v, "0") && strcmp(v, "1"))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad public_hidden value");
+            a->public_hidden = v[0] == '1';
+        } else {
+            rc = devid_fail(DEVID_ERR_FORMAT, "unknown attribute '%s'", line);
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+static devid_rc write_attrs(const char *uid, const devid_store_attrs *a)
+{
+    char path[4096], text[1024];
+    devid_rc rc = part_path(uid, "attr", path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = encode_attrs(a, text, sizeof(text));
+    if (rc == DEVID_OK)
+        rc = devid_write_file_atomic(path, text, strlen(text), 0600);
+    return rc;
+}
+
+devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *a)
+{
+    char path[4096];
+    unsigned char *text = NULL;
+    size_t len = 0;
+    devid_rc rc = part_path(uid, "attr", path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_read_file(path, MAX_ATTR_FILE, &text, &len);
+    if (rc == DEVID_OK) {
+        rc = devid_store_parse_attrs((const char *)text, len, a);
+        if (rc != DEVID_OK)
+            rc = devid_fail(rc, "%s: %s", path, devid_last_error());
+    }
+    free(text);
+    return rc;
+}
+
+/* ---- listing ---- */
+
+devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
+{
+    *entries = NULL;
+    *count = 0;
+    const char *dir = store_dir();
+    if (!dir)
+        return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return DEVID_OK; /* no store yet: empty */
+        return devid_fail(DEVID_ERR_IO, "store %s: %s", dir, strerror(errno));
+    }
+    size_t cap = 0;
+    devid_rc rc = DEVID_OK;
+    struct dirent *de;
+    while ((de = readdir(d)) && rc == DEVID_OK) {
+        const char *name = de->d_name;
+        size_t n = strlen(name);
+        if (n != DEVID_UID_LEN + 5 || strcmp(name + DEVID_UID_LEN, ".attr") != 0)
+            continue;
+        devid_store_entry e = { 0 };
+        memcpy(e.uid, name, DEVID_UID_LEN);
+        if (!valid_uid(e.uid))
+            continue;
+        if (devid_store_get_attrs(e.uid, &e.attrs) != DEVID_OK) {
+            devid_warn("skipping store object %s: %s", e.uid, devid_last_error());
+            continue; /* one corrupted object must not hide the others */
+        }
+        e.has_key = part_exists(e.uid, "key");
+        e.has_cert = part_exists(e.uid, "crt");
+        if (!e.has_key && !e.has_cert)
+            continue;
+        if (*count == cap) {
+            cap = cap ? 2 * cap : 8;
+            devid_store_entry *grown = realloc(*entries, cap * sizeof(**entries));
+            if (!grown) {
+                rc = devid_fail(DEVID_ERR_MEMORY, "store listing");
+                break;
+            }
+            *entries = grown;
+        }
+        (*entries)[(*count)++] = e;
+    }
+    closedir(d);
+    if (rc != DEVID_OK) {
+        free(*entries);
+        *entries = NULL;
+        *count = 0;
+    }
+    return rc;
+}
+
+/* ---- creating ---- */
+
+devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attrs *attrs,
+                              char uid[DEVID_UID_LEN + 1])
+{
+    devid_tss2_key blob;
+    devid_keygen p = *params;
+    unsigned char secret[32];
+    size_t secret_len = 0;
+    devid_rc rc = DEVID_OK;
+    if (p.auth_len == 0) { /* the token secret while PINs are set (token.h) */
+        rc = devid_token_key_auth(secret, &secret_len);
+        p.auth = secret;
+        p.auth_len = secret_len;
+    }
+    if (rc == DEVID_OK)
+        rc = devid_keygen_create(&p, &blob);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    if (rc != DEVID_OK)
+        return rc;
+    char *pem = NULL, path[4096];
+    size_t pemlen = 0;
+    int lock = -1;
+    rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
+    if (rc == DEVID_OK)
+        rc = new_uid(uid);
+    if (rc == DEVID_OK)
+        rc = lock_store(&lock);
+    if (rc == DEVID_OK) {
+        /* key first, attributes last: a listing only sees complete objects */
+        rc = part_path(uid, "key", path, sizeof(path));
+        if (rc == DEVID_OK)
+            rc = devid_write_file_atomic(path, pem, pemlen, 0600);
+        if (rc == DEVID_OK)
+            rc = write_attrs(uid, attrs);
+        if (rc != DEVID_OK)
+            unlink(path);
+        unlock_store(lock);
+    }
+    OPENSSL_free(pem);
+    OPENSSL_cleanse(&blob, sizeof(blob));
+    if (rc == DEVID_OK)
+        devid_info("generated store key %s", uid);
+    return rc;
+}
+
+devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_store_attrs *attrs,
+                              char uid_out[DEVID_UID_LEN + 1])
+{
+    char uid[DEVID_UID_LEN + 1], path[4096];
+    devid_rc rc = DEVID_OK;
+    if (uid_or_null) {
+        if (!valid_uid(uid_or_null))
+            return devid_fail(DEVID_ERR_ARG, "invalid store object id");
+        memcpy(uid, uid_or_null, sizeof(uid));
+    } else if ((rc = new_uid(uid)) != DEVID_OK) {
+        return rc;
+    }
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    long pemlen = 0;
+    if (!bio || PEM_write_bio_X509(bio, cert) != 1 || (pemlen = BIO_get_mem_data(bio, &pem)) <= 0)
+        rc = devid_fail(DEVID_ERR_FORMAT, "cannot encode the certificate");
+    int lock = -1;
+    if (rc == DEVID_OK)
+        rc = lock_store(&lock);
+    if (rc == DEVID_OK) {
+        if (uid_or_null && !part_exists(uid, "attr"))
+            rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
+        if (rc == DEVID_OK)
+            rc = part_path(uid, "crt", path, sizeof(path));
+        if (rc == DEVID_OK)
+            rc = devid_write_file_atomic(path, pem, (size_t)pemlen, 0640);
+        if (rc == DEVID_OK && attrs)
+            rc = write_attrs(uid, attrs);
+        unlock_store(lock);
+    }
+    BIO_free(bio);
+    if (rc == DEVID_OK && uid_out)
+        memcpy(uid_out, uid, sizeof(uid));
+    return rc;
+}
+
+/* ---- reading ---- */
+
+devid_rc devid_store_open_key(const char *uid, devid_key **key)
+{
+    char path[4096];
+    unsigned char *pem = NULL;
+    size_t len = 0;
+    devid_rc rc = part_path(uid, "key", path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_read_file(path, MAX_KEY_FILE, &pem, &len);
+    if (rc == DEVID_OK) {
+        rc = devid_key_load_tss2(pem, len, key);
+        if (rc != DEVID_OK && rc != DEVID_ERR_NO_TPM)
+            rc = devid_fail(rc, "%s: %s", path, devid_last_error());
+    }
+    free(pem);
+    if (rc == DEVID_OK && devid_key_needs_auth(*key)) {
+        unsigned char secret[32];
+        size_t n = 0;
+        /* Not logged in: the key opens (its public part is public) but the TPM will refuse
+         * to use it. */
+        if (devid_token_key_auth(secret, &n) == DEVID_OK && n)
+            devid_key_set_auth(*key, secret, n);
+        OPENSSL_cleanse(secret, sizeof(secret));
+        devid_clear_error();
+    }
+    return rc;
+}
+
+devid_rc devid_store_read_cert(const char *uid, X509 **cert)
+{
+    char path[4096];
+    devid_rc rc = part_path(uid, "crt", path, sizeof(path));
+    return rc == DEVID_OK ? devid_cert_read_pem(path, cert, NULL) : rc;
+}
+
+/* ---- changing and deleting ---- */
+
+devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs)
+{
+    int lock = -1;
+    devid_rc rc = lock_store(&lock);
+    if (rc != DEVID_OK)
+        return rc;
+    if (!part_exists(uid, "attr"))
+        rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
+    else
+        rc = write_attrs(uid, attrs);
+    unlock_store(lock);
+    return rc;
+}
+
+static devid_rc unlink_part(const char *uid, const char *ext)
+{
+    char path[4096];
+    devid_rc rc = part_path(uid, ext, path, sizeof(path));
+    if (rc == DEVID_OK && unlink(path) != 0 && errno != ENOENT)
+        rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", path, strerror(errno));
+    return rc;
+}
+
+static devid_rc delete_locked(const char *uid, unsigned parts)
+{
+    if (!part_exists(uid, "attr"))
+        return devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
+    bool keep_key = !(parts & DEVID_STORE_KEY) && part_exists(uid, "key");
+    bool keep_cert = !(parts & DEVID_STORE_CERT) && part_exists(uid, "crt");
+    devid_rc rc = DEVID_OK;
+    if (!keep_key && !keep_cert)
+        rc = unlink_part(uid, "attr"); /* the group vanishes from listings first */
+    if (rc == DEVID_OK && (parts & DEVID_STORE_KEY))
+        rc = unlink_part(uid, "key");
+    if (rc == DEVID_OK && (parts & DEVID_STORE_CERT))
+        rc = unlink_part(uid, "crt");
+    return rc;
+}
+
+devid_rc devid_store_delete(const char *uid, unsigned parts)
+{
+    if (!valid_uid(uid))
+        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
+    int lock = -1;
+    devid_rc rc = lock_store(&lock);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = delete_locked(uid, parts);
+    if (rc == DEVID_OK)
+        rc = devid_sync_dir(store_dir());
+    unlock_store(lock);
+    return rc;
+}
+
+devid_rc devid_store_clear(void)
+{
+    devid_store_entry *entries = NULL;
+    size_t n = 0;
+    devid_rc rc = devid_store_list(&entries, &n);
+    if (rc != DEVID_OK || n == 0)
+        return rc;
+    int lock = -1;
+    rc = lock_store(&lock);
+    for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
+        rc = delete_locked(entries[i].uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
+        if (rc == DEVID_ERR_NOT_FOUND)
+            rc = DEVID_OK; /* removed meanwhile by another process */
+    }
+    if (rc == DEVID_OK)
+        rc = devid_sync_dir(store_dir());
+    if (lock >= 0)
+        unlock_store(lock);
+    free(entries);
+    return rc;
+}

@@ -1,0 +1,249 @@
+#include "token.h"
+#include "core.h"
+#include "fsutil.h"
+#include "key_internal.h"
+#include "keygen.h"
+#include "log.h"
+#include "session.h"
+#include "store.h"
+#include "tpm.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SECRET_LEN 32
+
+static pthread_mutex_t token_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    unsigned char secret[SECRET_LEN]; /* T, while somebody is logged in */
+    bool have_secret;
+    bool logged_in[2];
+} token;
+
+static const char *const seal_names[2] = { "token-user.seal", "token-so.seal" };
+
+static devid_rc seal_path(devid_role role, char *path, size_t len)
+{
+    const devid_config *cfg = devid_core_config();
+    if (!cfg)
+        return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
+    snprintf(path, len, "%s/%s", cfg->store, seal_names[role]);
+    return DEVID_OK;
+}
+
+static bool seal_exists(devid_role role)
+{
+    char path[4096];
+    return seal_path(role, path, sizeof(path)) == DEVID_OK && access(path, F_OK) == 0;
+}
+
+static void forget_secret(void)
+{
+    OPENSSL_cleanse(token.secret, sizeof(token.secret));
+    token.have_secret = false;
+    token.logged_in[0] = token.logged_in[1] = false;
+}
+
+/* Seals T under `pin` (a DA-protected keyed-hash object) and writes it for `role`. */
+static devid_rc write_seal(devid_role role, const void *pin, size_t pin_len)
+{
+    TPM2B_PUBLIC tmpl = {
+        .publicArea = {
+            .type = TPM2_ALG_KEYEDHASH,
+            .nameAlg = TPM2_ALG_SHA256,
+            .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                TPMA_OBJECT_USERWITHAUTH,
+            .parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
+        },
+    };
+    TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+    if (pin_len == 0 || pin_len > sizeof(sensitive.sensitive.userAuth.buffer))
+        return devid_fail(DEVID_ERR_ARG, "PIN must be 1 to %zu bytes",
+                          sizeof(sensitive.sensitive.userAuth.buffer));
+    memcpy(sensitive.sensitive.userAuth.buffer, pin, pin_len);
+    sensitive.sensitive.userAuth.size = (UINT16)pin_len;
+    memcpy(sensitive.sensitive.data.buffer, token.secret, SECRET_LEN);
+    sensitive.sensitive.data.size = SECRET_LEN;
+
+    devid_tss2_key blob;
+    devid_rc rc = devid_tpm_create(&tmpl, &sensitive, &blob);
+    OPENSSL_cleanse(&sensitive, sizeof(sensitive));
+    char *pem = NULL, path[4096];
+    size_t len = 0;
+    if (rc == DEVID_OK)
+        rc = devid_tss2_encode_pem(&blob, &pem, &len);
+    if (rc == DEVID_OK)
+        rc = seal_path(role, path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_ensure_dir(devid_core_config()->store, 0700);
+    if (rc == DEVID_OK)
+        rc = devid_write_file_atomic(path, pem, len, 0600);
+    OPENSSL_free(pem);
+    return rc;
+}
+
+typedef struct {
+    ESYS_TR obj;
+    TPM2B_SENSITIVE_DATA *out;
+} unseal_req;
+
+/* Loads role's seal and unseals T with `pin`. Lock taken here. */
+static devid_rc unseal(devid_role role, const void *pin, size_t pin_len, unsigned char *secret)
+{
+    char path[4096];
+    unsigned char *pem = NULL;
+    size_t len = 0;
+    devid_tss2_key blob;
+    devid_rc rc = seal_path(role, path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_read_file(path, 64 * 1024, &pem, &len);
+    if (rc == DEVID_ERR_NOT_FOUND)
+        return devid_fail(rc, "no %s PIN is set", role == DEVID_ROLE_SO ? "SO" : "user");
+    if (rc == DEVID_OK)
+        rc = devid_tss2_decode(pem, len, &blob);
+    free(pem);
+    if (rc != DEVID_OK)
+        return rc;
+    if (pin_len > sizeof(((TPM2B_AUTH *)0)->buffer))
+        return devid_fail(DEVID_ERR_AUTH, "PIN too long");
+
+    ESYS_CONTEXT *ctx;
+    rc = devid_tpm_lock(&ctx);
+    if (rc != DEVID_OK)
+        return rc;
+    ESYS_TR obj = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    TPM2B_SENSITIVE_DATA *out = NULL;
+    rc = devid_tpm_load_blob(ctx, &blob, NULL, &obj);
+    if (rc == DEVID_OK) {
+        TPM2B_AUTH auth = { .size = (UINT16)pin_len };
+        memcpy(auth.buffer, pin, pin_len);
+        rc = devid_tpm_check(Esys_TR_SetAuth(ctx, obj, &auth), "setting the PIN");
+        OPENSSL_cleanse(&auth, sizeof(auth));
+    }
+    /* TPM2_Unseal: no parameters in, the secret out (sized): encrypt the response. */
+    devid_cmd_shape shape = { .carries_secret = true, .first_out_sized = true };
+    if (rc == DEVID_OK)
+        rc = devid_session_for(ctx, shape, &session);
+    if (rc == DEVID_OK) {
+        devid_tpm_count_command();
+        rc = devid_tpm_check(Esys_Unseal(ctx, obj, session, ESYS_TR_NONE, ESYS_TR_NONE, &out),
+                             "checking the PIN (TPM2_Unseal)");
+    }
+    if (rc != DEVID_ERR_NO_TPM && obj != ESYS_TR_NONE) {
+        devid_tpm_count_command();
+        Esys_FlushContext(ctx, obj);
+    }
+    devid_tpm_unlock();
+    if (rc == DEVID_OK && out->size != SECRET_LEN)
+        rc = devid_fail(DEVID_ERR_FORMAT, "%s holds a secret of the wrong size", path);
+    if (rc == DEVID_OK)
+        memcpy(secret, out->buffer, SECRET_LEN);
+    if (out) {
+        OPENSSL_cleanse(out, sizeof(*out));
+        Esys_Free(out);
+    }
+    if (rc == DEVID_ERR_AUTH)
+        devid_fail(rc, "incorrect %s PIN", role == DEVID_ROLE_SO ? "SO" : "user");
+    return rc;
+}
+
+devid_rc devid_token_state_get(devid_token_state *st)
+{
+    pthread_mutex_lock(&token_mutex);
+    st->so_pin_set = seal_exists(DEVID_ROLE_SO);
+    st->user_pin_set = seal_exists(DEVID_ROLE_USER);
+    st->logged_in[0] = token.logged_in[0];
+    st->logged_in[1] = token.logged_in[1];
+    pthread_mutex_unlock(&token_mutex);
+    return DEVID_OK;
+}
+
+devid_rc devid_token_login(devid_role role, const void *pin, size_t len)
+{
+    if ((unsigned)role > DEVID_ROLE_SO || (!pin && len))
+        return devid_fail(DEVID_ERR_ARG, "bad login arguments");
+    unsigned char secret[SECRET_LEN];
+    pthread_mutex_lock(&token_mutex);
+    devid_rc rc = unseal(role, pin, len, secret);
+    if (rc == DEVID_OK) {
+        memcpy(token.secret, secret, SECRET_LEN);
+        token.have_secret = true;
+        token.logged_in[role] = true;
+    }
+    pthread_mutex_unlock(&token_mutex);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return rc;
+}
+
+void devid_token_logout(void)
+{
+    pthread_mutex_lock(&token_mutex);
+    forget_secret();
+    pthread_mutex_unlock(&token_mutex);
+}
+
+devid_rc devid_token_init(const void *so_pin, size_t len)
+{
+    if (!so_pin || len == 0)
+        return devid_fail(DEVID_ERR_ARG, "an SO PIN is required");
+    pthread_mutex_lock(&token_mutex);
+    unsigned char check[SECRET_LEN];
+    devid_rc rc = DEVID_OK;
+    if (seal_exists(DEVID_ROLE_SO))
+        rc = unseal(DEVID_ROLE_SO, so_pin, len, check); /* re-initialisation: prove the SO */
+    OPENSSL_cleanse(check, sizeof(check));
+    char path[4096];
+    if (rc == DEVID_OK)
+        rc = devid_store_clear();
+    if (rc == DEVID_OK && seal_path(DEVID_ROLE_USER, path, sizeof(path)) == DEVID_OK &&
+        unlink(path) != 0 && errno != ENOENT)
+        rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", path, strerror(errno));
+    if (rc == DEVID_OK && RAND_bytes(token.secret, SECRET_LEN) != 1)
+        rc = devid_fail(DEVID_ERR_INTERNAL, "no randomness for the token secret");
+    if (rc == DEVID_OK)
+        rc = write_seal(DEVID_ROLE_SO, so_pin, len);
+    forget_secret(); /* the SO logs in afterwards, as PKCS#11 sessions require */
+    pthread_mutex_unlock(&token_mutex);
+    if (rc == DEVID_OK)
+        devid_info("token initialised: store cleared, SO PIN set");
+    return rc;
+}
+
+devid_rc devid_token_set_pin(devid_role role, const void *pin, size_t len)
+{
+    if ((unsigned)role > DEVID_ROLE_SO || !pin)
+        return devid_fail(DEVID_ERR_ARG, "bad PIN arguments");
+    pthread_mutex_lock(&token_mutex);
+    devid_rc rc = DEVID_OK;
+    bool allowed = token.have_secret &&
+                   (token.logged_in[DEVID_ROLE_SO] ||
+                    (role == DEVID_ROLE_USER && token.logged_in[DEVID_ROLE_USER]));
+    if (!allowed)
+        rc = devid_fail(DEVID_ERR_AUTH, "setting the %s PIN needs a login",
+                        role == DEVID_ROLE_SO ? "SO" : "user");
+    else
+        rc = write_seal(role, pin, len);
+    pthread_mutex_unlock(&token_mutex);
+    return rc;
+}
+
+devid_rc devid_token_key_auth(unsigned char auth[32], size_t *len)
+{
+    pthread_mutex_lock(&token_mutex);
+    devid_rc rc = DEVID_OK;
+    *len = 0;
+    if (token.have_secret) {
+        memcpy(auth, token.secret, SECRET_LEN);
+        *len = SECRET_LEN;
+    } else if (seal_exists(DEVID_ROLE_SO) || seal_exists(DEVID_ROLE_USER)) {
+        rc = devid_fail(DEVID_ERR_AUTH, "PINs are set: log in first");
+    }
+    pthread_mutex_unlock(&token_mutex);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/* Token PINs, checked by the TPM (DESIGN.md "Interfaces", PIN model).
+ *
+ * A factory-fresh device has no PINs: nothing needs a login and store keys have no auth value.
+ * Setting PINs works like a smart card: C_InitToken sets the SO PIN (and clears the store),
+ * C_InitPIN the user PIN. Underneath, a random 32-byte token secret T is sealed in the TPM
+ * twice — once under the user PIN, once under the SO PIN (files token-user.seal and
+ * token-so.seal in the store). Logging in unseals T: the TPM checks the PIN, and its
+ * dictionary-attack lockout limits guessing. Keys generated while PINs are set get T as their
+ * auth value, so the TPM refuses them to anyone who has not logged in, even with the store
+ * files in hand. Changing a PIN re-seals T; keys are untouched. T only ever crosses the bus
+ * in encrypted sessions and is cleansed from memory at logout.
+ */
+#ifndef DEVID_TOKEN_H
+#define DEVID_TOKEN_H
+
+#include "error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum devid_role { DEVID_ROLE_USER = 0, DEVID_ROLE_SO = 1 } devid_role;
+
+typedef struct devid_token_state {
+    bool so_pin_set;
+    bool user_pin_set;
+    bool logged_in[2];        /* by role, in this process */
+} devid_token_state;
+
+devid_rc devid_token_state_get(devid_token_state *st);
+
+/* Checks pin for role in the TPM and, on success, keeps T for this process.
+ * DEVID_ERR_AUTH: wrong PIN (counted by the TPM). DEVID_ERR_LOCKOUT: the TPM refuses PIN
+ * checks for now. DEVID_ERR_NOT_FOUND: no PIN of that role is set. */
+devid_rc devid_token_login(devid_role role, const void *pin, size_t len);
+/* Forgets T (cleansed). */
+void devid_token_logout(void);
+
+/* Token (re)initialisation with the SO PIN: the first call sets it; later calls must present
+ * it. Clears the store and the user PIN; new T. Factory objects are never touched. */
+devid_rc devid_token_init(const void *so_pin, size_t len);
+
+/* Sets role's PIN to pin. Needs a login that unsealed T (SO for the user PIN after
+ * C_InitToken; the user or SO themselves for C_SetPIN). */
+devid_rc devid_token_set_pin(devid_role role, const void *pin, size_t len);
+
+/* The auth value new keys get: T when PINs are set and a login holds it (copied to auth,
+ * *len set), else empty (*len = 0). DEVID_ERR_AUTH if PINs are set but nobody logged in. */
+devid_rc devid_token_key_auth(unsigned char auth[32], size_t *len);
+
+#endif

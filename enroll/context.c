@@ -1,0 +1,209 @@
+#include "context.h"
+#include "est_msg.h"
+#include "fsutil.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads a secret from its file: trailing newlines dropped. */
+static devid_rc read_secret(const char *path, char **out)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    devid_rc rc = devid_read_file(path, 4096, &data, &len);
+    if (rc != DEVID_OK)
+        return rc;
+    while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+        data[--len] = '\0';
+    if (memchr(data, '\n', len) || memchr(data, '\0', len)) {
+        OPENSSL_cleanse(data, len);
+        free(data);
+        return devid_fail(DEVID_ERR_CONFIG, "%s: a secret file holds one line", path);
+    }
+    *out = (char *)data;
+    return DEVID_OK;
+}
+
+devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->cfg = devid_core_config();
+    const devid_est_config *e = &ctx->cfg->est;
+    ctx->est.server = opt->server ? opt->server : e->server;
+    ctx->est.label = opt->ca_label ? opt->ca_label : e->ca_label;
+    ctx->est.trust_file = opt->trust ? opt->trust : e->trust_anchor;
+    ctx->est.timeout = e->timeout;
+    ctx->retry.max_attempts = (unsigned)e->max_attempts;
+    ctx->retry.base_ms = e->retry_base_ms;
+    ctx->retry.cap_ms = e->retry_cap_ms;
+    if (!ctx->est.server)
+        return devid_fail(DEVID_ERR_CONFIG, "no EST server: set est.server or --server");
+    devid_rc rc = DEVID_OK;
+    if (e->username) {
+        ctx->est.basic_user = e->username;
+        if (e->password_file)
+            rc = read_secret(e->password_file, &ctx->password);
+        ctx->est.basic_pass = ctx->password;
+    }
+    if (rc == DEVID_OK && e->header_file) {
+        rc = read_secret(e->header_file, &ctx->header);
+        if (rc == DEVID_OK && !strchr(ctx->header, ':'))
+            rc = devid_fail(DEVID_ERR_CONFIG, "%s: expected 'Name: value'", e->header_file);
+        ctx->est.header = ctx->header;
+    }
+    return rc;
+}
+
+static void free_secret(char *s)
+{
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+void enroll_ctx_free(enroll_ctx *ctx)
+{
+    free_secret(ctx->password);
+    free_secret(ctx->header);
+    memset(ctx, 0, sizeof(*ctx));
+}
+
+void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert,
+                                 STACK_OF(X509) *chain)
+{
+    ctx->est.tls_key = key;
+    ctx->est.tls_cert = cert;
+    ctx->est.tls_chain = chain;
+}
+
+/* The issued certificate must be for our key, chain to the explicit trust anchor and be
+ * valid now: nothing is written otherwise. */
+static devid_rc verify_issued(const enroll_ctx *ctx, X509 *leaf, STACK_OF(X509) *chain)
+{
+    if (!ctx->est.trust_file)
+        return devid_fail(DEVID_ERR_CONFIG, "no trust anchor to verify the issued certificate");
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *vctx = X509_STORE_CTX_new();
+    devid_rc rc = DEVID_OK;
+    if (!store || !vctx || X509_STORE_load_file(store, ctx->est.trust_file) != 1)
+        rc = devid_fail(DEVID_ERR_CONFIG, "cannot load trust anchors from %s",
+                        ctx->est.trust_file);
+    else if (X509_STORE_CTX_init(vctx, store, leaf, chain) != 1)
+        rc = devid_fail(DEVID_ERR_INTERNAL, "certificate verification setup");
+    else if (X509_verify_cert(vctx) != 1)
+        rc = devid_fail(DEVID_ERR_FORMAT, "the issued certificate does not verify: %s",
+                        X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
+    X509_STORE_CTX_free(vctx);
+    X509_STORE_free(store);
+    ERR_clear_error();
+    return rc;
+}
+
+static devid_rc reply_error(const est_reply *r)
+{
+    devid_rc rc = r->outcome == EST_UNAUTHORIZED ? DEVID_ERR_AUTH
+                  : r->outcome == EST_TRANSIENT || r->outcome == EST_WAIT ? DEVID_ERR_RETRY
+                                                                          : DEVID_ERR_FORMAT;
+    return devid_fail(rc, "EST server %s: %s (%s)", r->outcome == EST_WAIT ? "kept us waiting"
+                      : r->outcome == EST_UNAUTHORIZED ? "refused our credentials"
+                      : r->outcome == EST_TRANSIENT ? "unavailable" : "request failed",
+                      r->detail, est_outcome_name(r->outcome));
+}
+
+devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
+                         const X509 *like, X509 **leaf, STACK_OF(X509) **chain)
+{
+    unsigned char *csr = NULL;
+    size_t csr_len = 0;
+    devid_rc rc = est_build_csr(key, subject, like, &csr, &csr_len);
+    if (rc != DEVID_OK)
+        return rc;
+    est_reply reply;
+    rc = est_request_retry(&ctx->est, &ctx->retry, op, csr, csr_len, &reply);
+    OPENSSL_free(csr);
+    if (rc != DEVID_OK)
+        return rc;
+    if (reply.outcome != EST_DONE) {
+        rc = reply_error(&reply);
+        est_reply_clear(&reply);
+        return rc;
+    }
+    X509 *mine = est_find_cert_for_key(reply.certs, key);
+    if (!mine) {
+        est_reply_clear(&reply);
+        return devid_fail(DEVID_ERR_FORMAT,
+                          "the EST server returned no certificate for our public key");
+    }
+    STACK_OF(X509) *cas = sk_X509_new_null();
+    for (int i = 0; cas && i < sk_X509_num(reply.certs); i++) {
+        X509 *c = sk_X509_value(reply.certs, i);
+        if (c != mine && X509_up_ref(c) && !sk_X509_push(cas, c))
+            X509_free(c);
+    }
+    X509_up_ref(mine);
+    est_reply_clear(&reply);
+    rc = cas ? verify_issued(ctx, mine, cas) : devid_fail(DEVID_ERR_MEMORY, "chain");
+    if (rc != DEVID_OK) {
+        X509_free(mine);
+        sk_X509_pop_free(cas, X509_free);
+        return rc;
+    }
+    *leaf = mine;
+    *chain = cas;
+    return DEVID_OK;
+}
+
+devid_rc enroll_write_chain(const char *path, X509 *leaf, STACK_OF(X509) *chain)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    devid_rc rc = bio && PEM_write_bio_X509(bio, leaf) == 1 ? DEVID_OK : DEVID_ERR_MEMORY;
+    for (int i = 0; rc == DEVID_OK && chain && i < sk_X509_num(chain); i++)
+        if (PEM_write_bio_X509(bio, sk_X509_value(chain, i)) != 1)
+            rc = DEVID_ERR_MEMORY;
+    char *data = NULL;
+    long len = bio ? BIO_get_mem_data(bio, &data) : 0;
+    if (rc == DEVID_OK)
+        rc = devid_write_file_atomic(path, data, (size_t)len, 0644);
+    else
+        devid_fail(rc, "encoding %s", path);
+    BIO_free(bio);
+    return rc;
+}
+
+devid_rc enroll_parse_subject(const char *text, X509_NAME **out)
+{
+    X509_NAME *name = X509_NAME_new();
+    char *copy = strdup(text);
+    devid_rc rc = name && copy ? DEVID_OK : devid_fail(DEVID_ERR_MEMORY, "subject");
+    char *save = NULL;
+    bool slash = text[0] == '/';
+    for (char *part = copy ? strtok_r(copy, slash ? "/" : ",", &save) : NULL;
+         part && rc == DEVID_OK; part = strtok_r(NULL, slash ? "/" : ",", &save)) {
+        while (*part == ' ')
+            part++;
+        char *eq = strchr(part, '=');
+        if (!eq || eq == part || !eq[1]) {
+            rc = devid_fail(DEVID_ERR_ARG, "subject part '%s' is not NAME=value", part);
+            break;
+        }
+        *eq = '\0';
+        if (X509_NAME_add_entry_by_txt(name, part, MBSTRING_UTF8, (unsigned char *)eq + 1, -1,
+                                       -1, 0) != 1)
+            rc = devid_fail(DEVID_ERR_ARG, "unknown subject attribute '%s'", part);
+    }
+    if (rc == DEVID_OK && X509_NAME_entry_count(name) == 0)
+        rc = devid_fail(DEVID_ERR_ARG, "empty subject");
+    free(copy);
+    ERR_clear_error();
+    if (rc != DEVID_OK) {
+        X509_NAME_free(name);
+        return rc;
+    }
+    *out = name;
+    return DEVID_OK;
+}

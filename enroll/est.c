@@ -1,0 +1,304 @@
+#include "est.h"
+#include "est_msg.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_REPLY (1024 * 1024)
+
+static const char *const op_paths[] = {
+    [EST_CACERTS] = "cacerts",
+    [EST_SIMPLEENROLL] = "simpleenroll",
+    [EST_SIMPLEREENROLL] = "simplereenroll",
+    [EST_CSRATTRS] = "csrattrs",
+};
+
+const char *est_outcome_name(est_outcome o)
+{
+    static const char *const names[] = { "done", "wait", "unauthorized", "transient", "failed" };
+    return (unsigned)o < 5 ? names[o] : "?";
+}
+
+typedef struct {
+    char *body;
+    size_t len;
+    bool too_big;
+    char content_type[128];
+    char retry_after[128];
+    char location[256];
+} reply_buf;
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    reply_buf *r = arg;
+    size_t add = size * n;
+    if (r->len + add > MAX_REPLY) {
+        r->too_big = true;
+        return 0;
+    }
+    char *grown = realloc(r->body, r->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + r->len, data, add);
+    r->body = grown;
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+/* Copies a header's value (trimmed) if the line is that header. */
+static void header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
+{
+    size_t n = strlen(name);
+    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return;
+    const char *v = line + n + 1, *end = line + len;
+    while (v < end && isspace((unsigned char)*v))
+        v++;
+    while (end > v && isspace((unsigned char)end[-1]))
+        end--;
+    size_t vlen = (size_t)(end - v) < outlen - 1 ? (size_t)(end - v) : outlen - 1;
+    memcpy(out, v, vlen);
+    out[vlen] = '\0';
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+    reply_buf *r = arg;
+    size_t len = size * n;
+    header_value(line, len, "Content-Type", r->content_type, sizeof(r->content_type));
+    header_value(line, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
+    header_value(line, len, "Location", r->location, sizeof(r->location));
+    return len;
+}
+
+/* TLS client authentication with a key that may live in the TPM: hand curl's SSL_CTX the
+ * EVP_PKEY (a devid provider key signs in the TPM; nothing is exported). */
+static CURLcode on_ssl_ctx(CURL *curl, void *sslctx, void *arg)
+{
+    (void)curl;
+    const est_client_cfg *cfg = arg;
+    SSL_CTX *ctx = sslctx;
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+        return CURLE_SSL_CERTPROBLEM;
+    if (cfg->tls_key && cfg->tls_cert) {
+        if (SSL_CTX_use_certificate(ctx, cfg->tls_cert) != 1 ||
+            SSL_CTX_use_PrivateKey(ctx, cfg->tls_key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+            return CURLE_SSL_CERTPROBLEM;
+        for (int i = 0; cfg->tls_chain && i < sk_X509_num(cfg->tls_chain); i++)
+            if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(cfg->tls_chain, i)) != 1)
+                return CURLE_SSL_CERTPROBLEM;
+    }
+    return CURLE_OK;
+}
+
+long est_parse_retry_after(const char *value, long now)
+{
+    if (!value || !*value)
+        return -1;
+    bool digits = true;
+    for (const char *p = value; *p; p++)
+        digits = digits && isdigit((unsigned char)*p);
+    if (digits) {
+        if (strlen(value) > 9)
+            return -1;
+        return strtol(value, NULL, 10);
+    }
+    time_t when = curl_getdate(value, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    return when > now ? (long)(when - now) : 0;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void classify_http(est_op op, const reply_buf *rb, long status, est_reply *reply)
+{
+    reply->http_status = status;
+    if (status == 200 || (status == 204 && op == EST_CSRATTRS)) {
+        if (status == 204) {
+            reply->outcome = EST_DONE;
+            return;
+        }
+        const char *want = op == EST_CSRATTRS ? "application/csrattrs" : "application/pkcs7-mime";
+        if (strncasecmp(rb->content_type, want, strlen(want)) != 0) {
+            reply->outcome = EST_FAILED;
+            snprintf(reply->detail, sizeof(reply->detail), "unexpected content type '%s'",
+                     rb->content_type);
+            return;
+        }
+        devid_rc rc = op == EST_CSRATTRS
+                          ? est_base64_decode(rb->body ? rb->body : "", rb->len, &reply->csrattrs,
+                                              &reply->csrattrs_len)
+                          : est_parse_certs_only(rb->body ? rb->body : "", rb->len, &reply->certs);
+        reply->outcome = rc == DEVID_OK ? EST_DONE : EST_FAILED;
+        if (rc != DEVID_OK)
+            snprintf(reply->detail, sizeof(reply->detail), "bad response body: %s",
+                     devid_last_error());
+        return;
+    }
+    if (status == 202) {
+        reply->outcome = EST_WAIT;
+        reply->retry_after = est_parse_retry_after(rb->retry_after, (long)time(NULL));
+        snprintf(reply->detail, sizeof(reply->detail), "202 Accepted, Retry-After '%s'",
+                 rb->retry_after);
+        return;
+    }
+    if (status >= 300 && status < 400) {
+        reply->outcome = EST_FAILED;
+        snprintf(reply->detail, sizeof(reply->detail),
+                 "HTTP %ld redirect to '%s' refused (EST credentials stay with the configured "
+                 "server)", status, rb->location);
+        return;
+    }
+    reply->outcome = status == 401 ? EST_UNAUTHORIZED
+                     : status >= 500 ? EST_TRANSIENT
+                                     : EST_FAILED;
+    if (rb->retry_after[0] && status >= 500)
+        reply->retry_after = est_parse_retry_after(rb->retry_after, (long)time(NULL));
+    /* a short, printable excerpt of the server's explanation */
+    char excerpt[160] = "";
+    size_t n = 0;
+    for (size_t i = 0; rb->body && i < rb->len && n < sizeof(excerpt) - 1; i++)
+        excerpt[n++] = isprint((unsigned char)rb->body[i]) ? rb->body[i] : ' ';
+    excerpt[n] = '\0';
+    snprintf(reply->detail, sizeof(reply->detail), "HTTP %ld%s%s", status, n ? ": " : "",
+             excerpt);
+}
+
+static void classify_curl(CURLcode cc, const char *errbuf, const reply_buf *rb, est_reply *reply)
+{
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        reply->outcome = EST_TRANSIENT;
+        break;
+    default:
+        /* TLS verification failures, refused protocols, oversized replies: not retried */
+        reply->outcome = EST_FAILED;
+    }
+    snprintf(reply->detail, sizeof(reply->detail), "%s%s%s", curl_easy_strerror(cc),
+             errbuf[0] ? ": " : "", rb->too_big ? "reply too large" : errbuf);
+}
+
+devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *csr_der,
+                     size_t csr_len, est_reply *reply)
+{
+    memset(reply, 0, sizeof(*reply));
+    reply->retry_after = -1;
+    if (!cfg->server || strncmp(cfg->server, "https://", 8) != 0)
+        return devid_fail(DEVID_ERR_CONFIG, "EST server must be an https:// URL");
+    if (!cfg->trust_file && !cfg->system_trust && !cfg->bootstrap)
+        return devid_fail(DEVID_ERR_CONFIG, "no trust anchor for the EST server (set "
+                          "est.trust_anchor, or bootstrap /cacerts with a fingerprint)");
+    if (cfg->bootstrap && op != EST_CACERTS)
+        return devid_fail(DEVID_ERR_ARG, "only /cacerts may be fetched unauthenticated");
+    bool post = op == EST_SIMPLEENROLL || op == EST_SIMPLEREENROLL;
+    pthread_once(&curl_once, curl_init_once);
+
+    char url[1024];
+    size_t base = strlen(cfg->server);
+    while (base > 0 && cfg->server[base - 1] == '/')
+        base--;
+    if ((size_t)snprintf(url, sizeof(url), "%.*s/.well-known/est/%s%s%s", (int)base, cfg->server,
+                         cfg->label ? cfg->label : "", cfg->label ? "/" : "",
+                         op_paths[op]) >= sizeof(url))
+        return devid_fail(DEVID_ERR_CONFIG, "EST URL too long");
+
+    char *body = NULL;
+    size_t body_len = 0;
+    if (post) {
+        devid_rc rc = est_base64_encode(csr_der, csr_len, &body, &body_len);
+        if (rc != DEVID_OK)
+            return rc;
+    }
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    reply_buf rb = { 0 };
+    char errbuf[CURL_ERROR_SIZE] = "";
+    if (!curl) {
+        free(body);
+        return devid_fail(DEVID_ERR_MEMORY, "curl");
+    }
+    long timeout = cfg->timeout > 0 ? cfg->timeout : 30;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &rb);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &rb);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "devid-enroll/0.1");
+    if (cfg->bootstrap) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (cfg->system_trust)
+            curl_easy_setopt(curl, CURLOPT_CAPATH, "/etc/ssl/certs");
+        else
+            curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->trust_file);
+    }
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, (void *)cfg);
+    if (cfg->basic_user) {
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(curl, CURLOPT_USERNAME, cfg->basic_user);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, cfg->basic_pass ? cfg->basic_pass : "");
+    }
+    if (cfg->header)
+        headers = curl_slist_append(headers, cfg->header);
+    if (post) {
+        headers = curl_slist_append(headers, "Content-Type: application/pkcs10");
+        headers = curl_slist_append(headers, "Content-Transfer-Encoding: base64");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+    CURLcode cc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (cc == CURLE_OK)
+        classify_http(op, &rb, status, reply);
+    else
+        classify_curl(cc, errbuf, &rb, reply);
+    devid_debug("EST %s %s: HTTP %ld, %s (%s)", post ? "POST" : "GET", op_paths[op], status,
+                est_outcome_name(reply->outcome), reply->detail);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    free(rb.body);
+    free(body);
+    ERR_clear_error();
+    return DEVID_OK;
+}
+
+void est_reply_clear(est_reply *reply)
+{
+    sk_X509_pop_free(reply->certs, X509_free);
+    free(reply->csrattrs);
+    memset(reply, 0, sizeof(*reply));
+}

@@ -1,0 +1,65 @@
+/* An EST client (RFC 7030) over libcurl: one request, one classified reply. Retries and
+ * backoff live in retry.h; what to enroll and where the result goes in the commands.
+ *
+ * Server authentication is strict: an explicit trust anchor file (and optionally the system
+ * store), RFC 6125 host name check, https only, no redirects followed (a redirect is reported,
+ * never obeyed: it could lead the device's credentials to another origin). The one exception
+ * is the bootstrap /cacerts request, made without server authentication and checked by the
+ * caller against a configured fingerprint (RFC 7030 4.1.1).
+ */
+#ifndef DEVID_EST_H
+#define DEVID_EST_H
+
+#include "error.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+
+typedef struct est_client_cfg {
+    const char *server;         /* "https://host[:port]" (/.well-known/est is appended) */
+    const char *label;          /* optional CA label path segment */
+    const char *trust_file;     /* PEM trust anchors for the server's certificate */
+    bool system_trust;          /* also trust the system store */
+    bool bootstrap;             /* unauthenticated server: /cacerts only */
+    long timeout;               /* seconds per request (default 30) */
+    /* client authentication, any combination */
+    EVP_PKEY *tls_key;          /* TLS client key (a TPM key through the devid provider) */
+    X509 *tls_cert;
+    STACK_OF(X509) *tls_chain;
+    const char *basic_user, *basic_pass;
+    const char *header;         /* an extra "Name: value" header carrying a secret */
+} est_client_cfg;
+
+typedef enum est_op { EST_CACERTS, EST_SIMPLEENROLL, EST_SIMPLEREENROLL, EST_CSRATTRS } est_op;
+
+typedef enum est_outcome {
+    EST_DONE = 0,     /* 200 (or 204 for csrattrs) with a well-formed body */
+    EST_WAIT,         /* 202: try again after retry_after seconds, with the same request */
+    EST_UNAUTHORIZED, /* 401 */
+    EST_TRANSIENT,    /* 5xx, time-out, connection trouble, truncated reply: retry later */
+    EST_FAILED,       /* anything else: rejected request, bad reply, redirect, TLS failure */
+} est_outcome;
+
+typedef struct est_reply {
+    est_outcome outcome;
+    long http_status;           /* 0 if no HTTP answer */
+    long retry_after;           /* seconds from now, -1 if the server sent none */
+    char detail[512];           /* why, for logs and errors (never secrets) */
+    STACK_OF(X509) *certs;      /* EST_DONE for cacerts / (re)enroll */
+    unsigned char *csrattrs;    /* EST_DONE for csrattrs: DER (NULL on 204) */
+    size_t csrattrs_len;
+} est_reply;
+
+/* Performs one request. Returns DEVID_OK when the exchange was classified (see
+ * reply->outcome), an error only for local failures (memory, bad configuration). */
+devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *csr_der,
+                     size_t csr_len, est_reply *reply);
+void est_reply_clear(est_reply *reply);
+
+const char *est_outcome_name(est_outcome o);
+
+/* Seconds from `now` until a Retry-After value (delta-seconds or HTTP-date); -1 if invalid. */
+long est_parse_retry_after(const char *value, long now);
+
+#endif

@@ -1,0 +1,176 @@
+#include "est_msg.h"
+
+#include <ctype.h>
+#include <openssl/err.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509v3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BODY (1024 * 1024)
+
+devid_rc est_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
+{
+    if (len > MAX_BODY)
+        return devid_fail(DEVID_ERR_FORMAT, "base64 body larger than %d bytes", MAX_BODY);
+    char *clean = malloc(len + 1);
+    if (!clean)
+        return devid_fail(DEVID_ERR_MEMORY, "base64");
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (isspace(c))
+            continue;
+        if (!isalnum(c) && c != '+' && c != '/' && c != '=') {
+            free(clean);
+            return devid_fail(DEVID_ERR_FORMAT, "invalid character 0x%02x in base64", c);
+        }
+        clean[n++] = (char)c;
+    }
+    if (n == 0 || n % 4) {
+        free(clean);
+        return devid_fail(DEVID_ERR_FORMAT, "base64 length %zu is not a multiple of 4", n);
+    }
+    unsigned char *buf = malloc(n / 4 * 3 + 1);
+    int got = buf ? EVP_DecodeBlock(buf, (unsigned char *)clean, (int)n) : -1;
+    /* padding: EVP_DecodeBlock counts '=' as zero bytes */
+    size_t pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
+    bool pad_ok = true;
+    for (size_t i = 0; i + 2 < n; i++)
+        if (clean[i] == '=')
+            pad_ok = false;
+    free(clean);
+    if (got < 0 || !pad_ok || (size_t)got < pad) {
+        free(buf);
+        return devid_fail(DEVID_ERR_FORMAT, "malformed base64");
+    }
+    *out = buf;
+    *outlen = (size_t)got - pad;
+    return DEVID_OK;
+}
+
+devid_rc est_base64_encode(const unsigned char *in, size_t len, char **out, size_t *outlen)
+{
+    if (len > MAX_BODY)
+        return devid_fail(DEVID_ERR_ARG, "too large to encode");
+    size_t b64 = 4 * ((len + 2) / 3);
+    size_t lines = (b64 + 63) / 64;
+    char *buf = malloc(b64 + 1);
+    char *res = malloc(b64 + 2 * lines + 1);
+    if (!buf || !res) {
+        free(buf);
+        free(res);
+        return devid_fail(DEVID_ERR_MEMORY, "base64");
+    }
+    EVP_EncodeBlock((unsigned char *)buf, in, (int)len);
+    size_t n = 0;
+    for (size_t i = 0; i < b64; i += 64) {
+        size_t chunk = b64 - i < 64 ? b64 - i : 64;
+        memcpy(res + n, buf + i, chunk);
+        n += chunk;
+        res[n++] = '\r';
+        res[n++] = '\n';
+    }
+    res[n] = '\0';
+    free(buf);
+    *out = res;
+    *outlen = n;
+    return DEVID_OK;
+}
+
+devid_rc est_parse_certs_only(const char *body, size_t len, STACK_OF(X509) **certs)
+{
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    devid_rc rc = est_base64_decode(body, len, &der, &derlen);
+    if (rc != DEVID_OK)
+        return rc;
+    const unsigned char *p = der;
+    PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)derlen);
+    STACK_OF(X509) *found = NULL;
+    if (!p7 || p != der + derlen)
+        rc = devid_fail(DEVID_ERR_FORMAT, "response is not a DER PKCS#7");
+    else if (!PKCS7_type_is_signed(p7) || !p7->d.sign)
+        rc = devid_fail(DEVID_ERR_FORMAT, "PKCS#7 is not SignedData (certs-only)");
+    else if (!(found = p7->d.sign->cert) || sk_X509_num(found) == 0)
+        rc = devid_fail(DEVID_ERR_FORMAT, "PKCS#7 carries no certificates");
+    if (rc == DEVID_OK) {
+        *certs = sk_X509_new_null();
+        for (int i = 0; *certs && i < sk_X509_num(found); i++) {
+            X509 *c = sk_X509_value(found, i);
+            if (!X509_up_ref(c) || !sk_X509_push(*certs, c)) {
+                X509_free(c);
+                rc = devid_fail(DEVID_ERR_MEMORY, "certificates");
+                break;
+            }
+        }
+        if (!*certs)
+            rc = devid_fail(DEVID_ERR_MEMORY, "certificates");
+        if (rc != DEVID_OK) {
+            sk_X509_pop_free(*certs, X509_free);
+            *certs = NULL;
+        }
+    }
+    PKCS7_free(p7);
+    free(der);
+    ERR_clear_error();
+    return rc;
+}
+
+static devid_rc add_san(X509_REQ *req, const X509 *like)
+{
+    int crit = 0;
+    GENERAL_NAMES *san = X509_get_ext_d2i(like, NID_subject_alt_name, &crit, NULL);
+    if (!san)
+        return DEVID_OK;
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    X509_EXTENSION *ext = X509V3_EXT_i2d(NID_subject_alt_name, crit, san);
+    devid_rc rc = DEVID_OK;
+    if (!exts || !ext || !sk_X509_EXTENSION_push(exts, ext) ||
+        X509_REQ_add_extensions(req, exts) != 1) {
+        if (ext && exts && sk_X509_EXTENSION_num(exts) == 0)
+            X509_EXTENSION_free(ext);
+        rc = devid_fail(DEVID_ERR_INTERNAL, "cannot add the subjectAltName");
+    }
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    GENERAL_NAMES_free(san);
+    return rc;
+}
+
+devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like,
+                       unsigned char **der, size_t *len)
+{
+    X509_REQ *req = X509_REQ_new();
+    devid_rc rc = DEVID_OK;
+    const X509_NAME *name = like ? X509_get_subject_name(like) : subject;
+    if (!req || !name || X509_REQ_set_version(req, 0) != 1 ||
+        X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, key) != 1)
+        rc = devid_fail(DEVID_ERR_ARG, "cannot build the certificate request");
+    if (rc == DEVID_OK && like)
+        rc = add_san(req, like);
+    if (rc == DEVID_OK && X509_REQ_sign(req, key, EVP_sha256()) <= 0) {
+        unsigned long e = ERR_peek_last_error();
+        rc = devid_fail(DEVID_ERR_TPM, "signing the certificate request failed: %s",
+                        e ? ERR_reason_error_string(e) : "unknown");
+    }
+    int n = rc == DEVID_OK ? i2d_X509_REQ(req, der) : -1;
+    if (rc == DEVID_OK && n <= 0)
+        rc = devid_fail(DEVID_ERR_INTERNAL, "cannot encode the certificate request");
+    if (rc == DEVID_OK)
+        *len = (size_t)n;
+    X509_REQ_free(req);
+    ERR_clear_error();
+    return rc;
+}
+
+X509 *est_find_cert_for_key(STACK_OF(X509) *certs, EVP_PKEY *key)
+{
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *c = sk_X509_value(certs, i);
+        if (EVP_PKEY_eq(X509_get0_pubkey(c), key) == 1)
+            return c;
+    }
+    ERR_clear_error();
+    return NULL;
+}

@@ -1,0 +1,29 @@
+/* EST message formats (RFC 7030, RFC 8951): base64 bodies, certs-only PKCS#7 and PKCS#10
+ * requests. Pure functions over OpenSSL, no I/O: fuzzed and unit-tested on their own. */
+#ifndef DEVID_EST_MSG_H
+#define DEVID_EST_MSG_H
+
+#include "error.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stddef.h>
+
+/* Decodes base64 that may contain any whitespace (RFC 8951 2.1) into a malloc'd buffer. */
+devid_rc est_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
+
+/* Encodes as base64 wrapped at 64 columns with CRLF line ends (malloc'd, NUL-terminated). */
+devid_rc est_base64_encode(const unsigned char *in, size_t len, char **out, size_t *outlen);
+
+/* Parses a base64 certs-only PKCS#7 (the body of /cacerts and /simpleenroll responses). */
+devid_rc est_parse_certs_only(const char *body, size_t len, STACK_OF(X509) **certs);
+
+/* Builds a DER PKCS#10 request for `key` (signed with it, SHA-256 for EC and RSA), with the
+ * subject and, if given, the subjectAltName of `like` (a certificate to renew) or `subject`. */
+devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like,
+                       unsigned char **der, size_t *len);
+
+/* Picks the certificate for `key` out of a response (the issued one). NULL if none matches. */
+X509 *est_find_cert_for_key(STACK_OF(X509) *certs, EVP_PKEY *key);
+
+#endif

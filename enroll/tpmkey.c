@@ -1,0 +1,74 @@
+#include "tpmkey.h"
+
+#include <openssl/err.h>
+#include <openssl/provider.h>
+#include <openssl/store.h>
+#include <pthread.h>
+#include <stdio.h>
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static devid_rc load_rc = DEVID_OK;
+static char load_err[256];
+
+static void load_once(void)
+{
+    if (!OSSL_PROVIDER_available(NULL, "devid") && !OSSL_PROVIDER_load(NULL, "devid")) {
+        unsigned long e = ERR_peek_last_error();
+        snprintf(load_err, sizeof(load_err), "cannot load the devid OpenSSL provider (%s); set "
+                 "OPENSSL_MODULES to its directory", e ? ERR_reason_error_string(e) : "?");
+        load_rc = DEVID_ERR_CONFIG;
+    } else if (!OSSL_PROVIDER_available(NULL, "default") && !OSSL_PROVIDER_load(NULL, "default")) {
+        snprintf(load_err, sizeof(load_err), "cannot load OpenSSL's default provider");
+        load_rc = DEVID_ERR_CONFIG;
+    }
+    ERR_clear_error();
+}
+
+devid_rc enroll_providers_load(void)
+{
+    pthread_once(&once, load_once);
+    return load_rc == DEVID_OK ? DEVID_OK : devid_fail(load_rc, "%s", load_err);
+}
+
+static devid_rc load_uri(const char *uri, EVP_PKEY **out)
+{
+    devid_rc rc = enroll_providers_load();
+    if (rc != DEVID_OK)
+        return rc;
+    *out = NULL;
+    OSSL_STORE_CTX *st = OSSL_STORE_open_ex(uri, NULL, "provider=devid", NULL, NULL, NULL, NULL,
+                                            NULL);
+    while (st && !*out && !OSSL_STORE_eof(st)) {
+        OSSL_STORE_INFO *info = OSSL_STORE_load(st);
+        if (info && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+            *out = OSSL_STORE_INFO_get1_PKEY(info);
+        OSSL_STORE_INFO_free(info);
+        if (!info && OSSL_STORE_error(st))
+            break;
+    }
+    unsigned long e = ERR_peek_last_error();
+    char why[256];
+    ERR_error_string_n(e, why, sizeof(why));
+    OSSL_STORE_close(st);
+    ERR_clear_error();
+    if (!*out)
+        return devid_fail(DEVID_ERR_NOT_FOUND, "no TPM key at %s%s%s", uri, e ? ": " : "",
+                          e ? why : "");
+    return DEVID_OK;
+}
+
+devid_rc enroll_key_by_handle(uint32_t handle, EVP_PKEY **out)
+{
+    char uri[64];
+    snprintf(uri, sizeof(uri), "devid:handle=0x%08x;type=private", handle);
+    return load_uri(uri, out);
+}
+
+devid_rc enroll_key_by_id(const unsigned char *id, size_t id_len, EVP_PKEY **out)
+{
+    char uri[32 + 3 * 64];
+    size_t n = (size_t)snprintf(uri, sizeof(uri), "devid:type=private;id=");
+    for (size_t i = 0; i < id_len && n + 4 < sizeof(uri); i++)
+        n += (size_t)snprintf(uri + n, sizeof(uri) - n, "%%%02X", id[i]);
+    return load_uri(uri, out);
+}

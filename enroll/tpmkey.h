@@ -1,0 +1,21 @@
+/* TPM keys as OpenSSL EVP_PKEYs, through the devid provider: the enrollment signs its CSRs
+ * and TLS handshakes exactly as any other OpenSSL application would, and no key leaves the
+ * TPM. */
+#ifndef DEVID_ENROLL_TPMKEY_H
+#define DEVID_ENROLL_TPMKEY_H
+
+#include "error.h"
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Loads the devid and default providers into the default library context (once). The devid
+ * module is found in OPENSSL_MODULES or OpenSSL's modules directory. */
+devid_rc enroll_providers_load(void);
+
+/* The private key at a persistent handle, or of a store object by its CKA_ID. */
+devid_rc enroll_key_by_handle(uint32_t handle, EVP_PKEY **out);
+devid_rc enroll_key_by_id(const unsigned char *id, size_t id_len, EVP_PKEY **out);
+
+#endif

@@ -1,0 +1,365 @@
+/* The store against a real (software) TPM: run under tests/fixture/with-swtpm VARIANT.
+ * usage: test_store ecc|ek-only   (ek-only has no persistent SRK: the standard one is made) */
+#include "../check.h"
+#include "devid.h"
+#include "tpm.h"
+
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static size_t store_count(void)
+{
+    devid_store_entry *e = NULL;
+    size_t n = 0;
+    CHECK_RC(devid_store_list(&e, &n), DEVID_OK);
+    free(e);
+    return n;
+}
+
+static devid_store_attrs attrs_of(const char *label, unsigned char id)
+{
+    devid_store_attrs a = { .id = { id }, .id_len = 1 };
+    snprintf(a.label, sizeof(a.label), "%s", label);
+    return a;
+}
+
+static bool ecdsa_verifies(devid_key *key, const unsigned char *d, size_t dlen)
+{
+    unsigned char sig[132], *der = NULL;
+    size_t siglen = sizeof(sig);
+    if (devid_key_sign(key, DEVID_SIG_ECDSA, 0, d, dlen, sig, &siglen) != DEVID_OK)
+        return false;
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)siglen / 2, NULL),
+                   BN_bin2bn(sig + siglen / 2, (int)siglen / 2, NULL));
+    int derlen = i2d_ECDSA_SIG(es, &der);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, devid_key_get_public(key), NULL);
+    bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+              EVP_PKEY_verify(ctx, der, (size_t)derlen, d, dlen) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    ECDSA_SIG_free(es);
+    OPENSSL_free(der);
+    return ok;
+}
+
+static void gen(devid_key_type type, int size, bool decrypt, const char *auth, const char *label,
+                unsigned char id, char uid[DEVID_UID_LEN + 1])
+{
+    devid_keygen p = { .type = type, .sign = true, .decrypt = decrypt, .auth = auth,
+                       .auth_len = auth ? strlen(auth) : 0 };
+    if (type == DEVID_KEY_EC)
+        p.curve_nid = size;
+    else
+        p.bits = size;
+    devid_store_attrs a = attrs_of(label, id);
+    CHECK_RC(devid_store_generate(&p, &a, uid), DEVID_OK);
+}
+
+static void test_ec_and_file(void)
+{
+    char uid[DEVID_UID_LEN + 1] = "";
+    gen(DEVID_KEY_EC, NID_X9_62_prime256v1, false, NULL, "ec key", 1, uid);
+    CHECK(store_count() == 1, "one object after generate");
+    char path[4096];
+    CHECK_RC(devid_store_key_path(uid, path, sizeof(path)), DEVID_OK);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "key file mode %o",
+          st.st_mode & 0777);
+    FILE *f = fopen(path, "r");
+    char line[64] = "";
+    CHECK(f && fgets(line, sizeof(line), f), "key file readable");
+    if (f)
+        fclose(f);
+    CHECK(strcmp(line, "-----BEGIN TSS2 PRIVATE KEY-----\n") == 0, "TSS2 PEM: %s", line);
+
+    devid_key *key = NULL;
+    CHECK_RC(devid_store_open_key(uid, &key), DEVID_OK);
+    if (key) {
+        unsigned char d[32] = { 1 };
+        CHECK(ecdsa_verifies(key, d, 32), "store EC key signs");
+        /* Interop: Debian's tpm2-openssl reads our file and finds the same public key. */
+        BIO *mine = BIO_new(BIO_s_mem());
+        PEM_write_bio_PUBKEY(mine, devid_key_get_public(key));
+        char *mine_pem = NULL;
+        long mine_len = BIO_get_mem_data(mine, &mine_pem);
+        devid_tpm_disconnect(); /* swtpm serves one connection at a time */
+        char cmd[8192];
+        snprintf(cmd, sizeof(cmd),
+                 "TPM2OPENSSL_TCTI=\"$DEVID_TCTI\" openssl pkey -provider tpm2 -provider default "
+                 "-in '%s' -pubout 2>/dev/null",
+                 path);
+        FILE *p = popen(cmd, "r");
+        char theirs[4096] = "";
+        size_t n = p ? fread(theirs, 1, sizeof(theirs) - 1, p) : 0;
+        int st2 = p ? pclose(p) : -1;
+        CHECK(st2 == 0 && n == (size_t)mine_len && memcmp(theirs, mine_pem, n) == 0,
+              "tpm2-openssl loads the store key file (exit %d, %zu bytes)", st2, n);
+        BIO_free(mine);
+        CHECK(ecdsa_verifies(key, d, 32), "key reloads after reconnect");
+        devid_key_free(key);
+    }
+}
+
+static void test_rsa_decrypt(void)
+{
+    char uid[DEVID_UID_LEN + 1] = "";
+    gen(DEVID_KEY_RSA, 2048, true, NULL, "rsa key", 2, uid);
+    devid_key *key = NULL;
+    CHECK_RC(devid_store_open_key(uid, &key), DEVID_OK);
+    if (!key)
+        return;
+    CHECK((devid_key_get_flags(key) & (DEVID_KEY_CAN_SIGN | DEVID_KEY_CAN_DECRYPT)) ==
+              (DEVID_KEY_CAN_SIGN | DEVID_KEY_CAN_DECRYPT),
+          "sign+decrypt");
+    const unsigned char msg[] = "secret for the TPM";
+    unsigned char ct[256], pt[256];
+    size_t ctlen = sizeof(ct), ptlen = sizeof(pt);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, devid_key_get_public(key), NULL);
+    CHECK(ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+              EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) == 1 &&
+              EVP_PKEY_encrypt(ctx, ct, &ctlen, msg, sizeof(msg)) == 1,
+          "OAEP encrypt");
+    EVP_PKEY_CTX_free(ctx);
+    CHECK_RC(devid_key_decrypt(key, DEVID_DEC_RSA_OAEP, NID_sha256, NULL, 0, ct, ctlen, pt,
+                               &ptlen),
+             DEVID_OK);
+    CHECK(ptlen == sizeof(msg) && memcmp(pt, msg, ptlen) == 0, "OAEP round trip");
+
+    ctlen = sizeof(ct);
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, devid_key_get_public(key), NULL);
+    CHECK(ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+              EVP_PKEY_encrypt(ctx, ct, &ctlen, msg, sizeof(msg)) == 1,
+          "PKCS#1 encrypt");
+    EVP_PKEY_CTX_free(ctx);
+    ptlen = sizeof(pt);
+    CHECK_RC(devid_key_decrypt(key, DEVID_DEC_RSA_PKCS1, 0, NULL, 0, ct, ctlen, pt, &ptlen),
+             DEVID_OK);
+    CHECK(ptlen == sizeof(msg) && memcmp(pt, msg, ptlen) == 0, "PKCS#1 round trip");
+    ptlen = 3;
+    CHECK_RC(devid_key_decrypt(key, DEVID_DEC_RSA_PKCS1, 0, NULL, 0, ct, ctlen, pt, &ptlen),
+             DEVID_ERR_BUFFER);
+    CHECK_RC(devid_key_decrypt(key, DEVID_DEC_RSA_PKCS1, 0, NULL, 0, ct, ctlen - 1, pt, &ptlen),
+             DEVID_ERR_ARG);
+    devid_key_free(key);
+}
+
+static void test_ecdh(void)
+{
+    char uid[DEVID_UID_LEN + 1] = "";
+    gen(DEVID_KEY_EC, NID_secp384r1, true, NULL, "ecdh key", 3, uid);
+    devid_key *key = NULL;
+    CHECK_RC(devid_store_open_key(uid, &key), DEVID_OK);
+    if (!key)
+        return;
+    EVP_PKEY *peer = EVP_EC_gen("P-384");
+    unsigned char point[97], z_tpm[48], z_sw[48];
+    size_t plen = 0, zlen = sizeof(z_tpm), swlen = sizeof(z_sw);
+    EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &plen);
+    CHECK_RC(devid_key_ecdh(key, point, plen, z_tpm, &zlen), DEVID_OK);
+    unsigned char d48[48] = { 3 };
+    CHECK(ecdsa_verifies(key, d48, 48), "P-384 ECDSA over a SHA-384 digest");
+    CHECK(ecdsa_verifies(key, d48, 32), "P-384 ECDSA over a shorter digest");
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+    CHECK(ctx && EVP_PKEY_derive_init(ctx) == 1 &&
+              EVP_PKEY_derive_set_peer(ctx, devid_key_get_public(key)) == 1 &&
+              EVP_PKEY_derive(ctx, z_sw, &swlen) == 1,
+          "software ECDH");
+    CHECK(zlen == 48 && swlen == 48 && memcmp(z_tpm, z_sw, 48) == 0, "TPM and software agree");
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(peer);
+    point[0] = 0x02;
+    CHECK_RC(devid_key_ecdh(key, point, plen, z_tpm, &zlen), DEVID_ERR_ARG);
+    devid_key_free(key);
+}
+
+static void test_auth_and_slots(void)
+{
+    char uid[DEVID_UID_LEN + 1] = "";
+    gen(DEVID_KEY_EC, NID_X9_62_prime256v1, false, "1234", "pin key", 4, uid);
+    devid_key *key = NULL;
+    CHECK_RC(devid_store_open_key(uid, &key), DEVID_OK);
+    unsigned char d[32] = { 2 }, sig[64];
+    size_t siglen = sizeof(sig);
+    if (key) {
+        CHECK_RC(devid_key_sign(key, DEVID_SIG_ECDSA, 0, d, 32, sig, &siglen), DEVID_ERR_AUTH);
+        devid_key_set_auth(key, "1234", 4);
+        CHECK(ecdsa_verifies(key, d, 32), "key with auth signs once authorised");
+        devid_key_free(key);
+    }
+    /* More loaded keys than the TPM has object slots: the least recently used is evicted. */
+    enum { N = 6 };
+    devid_key *keys[N] = { 0 };
+    for (int i = 0; i < N; i++) {
+        char label[16];
+        snprintf(label, sizeof(label), "slot %d", i);
+        gen(DEVID_KEY_EC, NID_X9_62_prime256v1, false, NULL, label, (unsigned char)(10 + i), uid);
+        CHECK_RC(devid_store_open_key(uid, &keys[i]), DEVID_OK);
+    }
+    int ok = 0;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < N; i++)
+            ok += keys[i] && ecdsa_verifies(keys[i], d, 32);
+    CHECK(ok == 3 * N, "%d of %d round-robin signatures over %d keys", ok, 3 * N, N);
+    for (int i = 0; i < N; i++)
+        devid_key_free(keys[i]);
+}
+
+static X509 *issue_cert(EVP_PKEY *subject_key)
+{
+    EVP_PKEY *ca = EVP_EC_gen("P-256");
+    X509 *c = X509_new();
+    X509_NAME *n = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"store test", -1, -1,
+                               0);
+    X509_set_version(c, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(c), 7);
+    X509_set_subject_name(c, n);
+    X509_set_issuer_name(c, n);
+    X509_gmtime_adj(X509_getm_notBefore(c), 0);
+    X509_gmtime_adj(X509_getm_notAfter(c), 3600);
+    X509_set_pubkey(c, subject_key);
+    X509_sign(c, ca, EVP_sha256());
+    X509_NAME_free(n);
+    EVP_PKEY_free(ca);
+    return c;
+}
+
+static void test_certs_attrs_delete(void)
+{
+    char uid[DEVID_UID_LEN + 1] = "";
+    gen(DEVID_KEY_EC, NID_X9_62_prime256v1, false, NULL, "with cert", 20, uid);
+    devid_key *key = NULL;
+    CHECK_RC(devid_store_open_key(uid, &key), DEVID_OK);
+    if (!key)
+        return;
+    X509 *cert = issue_cert(devid_key_get_public(key));
+    CHECK_RC(devid_store_put_cert(uid, cert, NULL, NULL), DEVID_OK);
+    X509 *back = NULL;
+    CHECK_RC(devid_store_read_cert(uid, &back), DEVID_OK);
+    CHECK(back && X509_cmp(back, cert) == 0, "certificate round trip");
+    X509_free(back);
+    char lone[DEVID_UID_LEN + 1];
+    devid_store_attrs la = attrs_of("lone cert", 30);
+    CHECK_RC(devid_store_put_cert(NULL, cert, &la, lone), DEVID_OK);
+    CHECK_RC(devid_store_put_cert("0123456789abcdef0123456789abcdef", cert, NULL, NULL),
+             DEVID_ERR_NOT_FOUND);
+
+    /* relabel: persisted, visible to a fresh listing (as another process would see it) */
+    devid_store_attrs a;
+    CHECK_RC(devid_store_get_attrs(uid, &a), DEVID_OK);
+    snprintf(a.label, sizeof(a.label), "renamed %% = label\n");
+    CHECK_RC(devid_store_set_attrs(uid, &a), DEVID_OK);
+    devid_store_attrs b;
+    CHECK_RC(devid_store_get_attrs(uid, &b), DEVID_OK);
+    CHECK(strcmp(b.label, "renamed % = label\n") == 0, "label round trip: '%s'", b.label);
+    CHECK(b.id_len == 1 && b.id[0] == 20, "id kept");
+
+    CHECK_RC(devid_store_delete(uid, DEVID_STORE_KEY), DEVID_OK);
+    devid_store_entry *e = NULL;
+    size_t n = 0;
+    devid_store_list(&e, &n);
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].uid, uid) == 0)
+            found = !e[i].has_key && e[i].has_cert;
+    free(e);
+    CHECK(found, "certificate stays when its key is deleted");
+    CHECK_RC(devid_store_delete(uid, DEVID_STORE_CERT), DEVID_OK);
+    CHECK_RC(devid_store_get_attrs(uid, &b), DEVID_ERR_NOT_FOUND);
+    CHECK_RC(devid_store_delete(uid, DEVID_STORE_CERT), DEVID_ERR_NOT_FOUND);
+    CHECK_RC(devid_store_delete("../../etc/passwd", DEVID_STORE_KEY), DEVID_ERR_ARG);
+    X509_free(cert);
+    devid_key_free(key);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_corruption(void)
+{
+    size_t before = store_count();
+    char uid[DEVID_UID_LEN + 1] = "", uid2[DEVID_UID_LEN + 1] = "", path[4096];
+    gen(DEVID_KEY_EC, NID_X9_62_prime256v1, false, NULL, "victim", 40, uid);
+    gen(DEVID_KEY_EC, NID_X9_62_prime256v1, false, NULL, "bystander", 41, uid2);
+    /* a corrupted attribute file hides that object only */
+    snprintf(path, sizeof(path), "%s/%s.attr", getenv("DEVID_STORE"), uid);
+    write_text(path, "label=%zz\n");
+    CHECK(store_count() == before + 1, "corrupted object skipped, the other listed");
+    /* a corrupted key file is an error, not a crash */
+    CHECK_RC(devid_store_key_path(uid2, path, sizeof(path)), DEVID_OK);
+    write_text(path, "-----BEGIN TSS2 PRIVATE KEY-----\nAAAA\n-----END TSS2 PRIVATE KEY-----\n");
+    devid_key *key = NULL;
+    CHECK_RC(devid_store_open_key(uid2, &key), DEVID_ERR_FORMAT);
+    write_text(path, "garbage");
+    CHECK_RC(devid_store_open_key(uid2, &key), DEVID_ERR_FORMAT);
+    devid_store_attrs a;
+    CHECK_RC(devid_store_parse_attrs("label=x\nbogus=1\n", 17, &a), DEVID_ERR_FORMAT);
+    CHECK_RC(devid_store_parse_attrs("id=abc\n", 7, &a), DEVID_ERR_FORMAT);
+    CHECK_RC(devid_store_parse_attrs("label=a%00b\n", 12, &a), DEVID_ERR_FORMAT);
+}
+
+/* Several processes creating objects at once: every object complete, none lost. */
+static void test_concurrent_writers(void)
+{
+    size_t before = store_count();
+    for (int p = 0; p < 4; p++) {
+        if (fork() == 0) {
+            X509 *cert = issue_cert(EVP_EC_gen("P-256"));
+            int bad = 0;
+            for (int i = 0; i < 10; i++) {
+                char label[32], uid[DEVID_UID_LEN + 1];
+                snprintf(label, sizeof(label), "proc %d cert %d", p, i);
+                devid_store_attrs a = attrs_of(label, (unsigned char)i);
+                bad += devid_store_put_cert(NULL, cert, &a, uid) != DEVID_OK;
+            }
+            _exit(bad);
+        }
+    }
+    int failed = 0;
+    for (int p = 0; p < 4; p++) {
+        int st;
+        wait(&st);
+        failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    CHECK(failed == 0, "%d writer processes failed", failed);
+    CHECK(store_count() == before + 40, "all 40 objects present: %zu", store_count() - before);
+}
+
+int main(int argc, char **argv)
+{
+    const char *variant = argc > 1 ? argv[1] : "ecc";
+    if (devid_core_init() != DEVID_OK) {
+        fprintf(stderr, "core init: %s\n", devid_last_error());
+        return 1;
+    }
+    CHECK(store_count() == 0, "fresh store is empty (ldevid-chain.pem is no store object)");
+    test_ec_and_file();
+    test_rsa_decrypt();
+    test_ecdh();
+    test_auth_and_slots();
+    test_certs_attrs_delete();
+    test_corruption();
+    test_concurrent_writers();
+    CHECK_RC(devid_store_clear(), DEVID_OK);
+    CHECK(store_count() == 0, "clear empties the store");
+    devid_core_fini();
+    char name[64];
+    snprintf(name, sizeof(name), "test_store[%s]", variant);
+    return check_summary(name);
+}

@@ -1,0 +1,192 @@
+/* EST message handling without a network: base64 (RFC 8951 whitespace), certs-only PKCS#7,
+ * PKCS#10 construction, Retry-After and back-off arithmetic. */
+#include "../check.h"
+#include "est_msg.h"
+#include "renewal.h"
+#include "retry.h"
+
+#include <curl/curl.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+static X509 *self_signed(EVP_PKEY *key, const char *cn, const char *san)
+{
+    X509 *c = X509_new();
+    X509_NAME *n = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "serialNumber", MBSTRING_ASC, (const unsigned char *)"SN-1", -1,
+                               -1, 0);
+    X509_set_version(c, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
+    X509_set_subject_name(c, n);
+    X509_set_issuer_name(c, n);
+    X509_gmtime_adj(X509_getm_notBefore(c), 0);
+    X509_gmtime_adj(X509_getm_notAfter(c), 3600);
+    X509_set_pubkey(c, key);
+    if (san) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, c, c, NULL, NULL, 0);
+        X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+        X509_add_ext(c, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    X509_sign(c, key, EVP_sha256());
+    X509_NAME_free(n);
+    return c;
+}
+
+static char *certs_only_b64(X509 **certs, int n, size_t *len)
+{
+    PKCS7 *p7 = PKCS7_new();
+    PKCS7_set_type(p7, NID_pkcs7_signed);
+    PKCS7_content_new(p7, NID_pkcs7_data);
+    for (int i = 0; i < n; i++)
+        PKCS7_add_certificate(p7, certs[i]);
+    unsigned char *der = NULL;
+    int derlen = i2d_PKCS7(p7, &der);
+    char *b64 = NULL;
+    est_base64_encode(der, (size_t)derlen, &b64, len);
+    OPENSSL_free(der);
+    PKCS7_free(p7);
+    return b64;
+}
+
+static void test_base64(void)
+{
+    unsigned char *out = NULL;
+    size_t n = 0;
+    CHECK_RC(est_base64_decode("aGVs\r\nbG8=\n", 11, &out, &n), DEVID_OK);
+    CHECK(n == 5 && memcmp(out, "hello", 5) == 0, "whitespace ignored");
+    free(out);
+    CHECK_RC(est_base64_decode(" a G V s b G 8 h\t", 17, &out, &n), DEVID_OK);
+    CHECK(n == 6 && memcmp(out, "hello!", 6) == 0, "spaces everywhere");
+    free(out);
+    CHECK_RC(est_base64_decode("aGVsbG8", 7, &out, &n), DEVID_ERR_FORMAT);
+    CHECK_RC(est_base64_decode("aGV*bG8=", 8, &out, &n), DEVID_ERR_FORMAT);
+    CHECK_RC(est_base64_decode("aG=sbG8=", 8, &out, &n), DEVID_ERR_FORMAT);
+    CHECK_RC(est_base64_decode("", 0, &out, &n), DEVID_ERR_FORMAT);
+    CHECK_RC(est_base64_decode("\r\n", 2, &out, &n), DEVID_ERR_FORMAT);
+
+    unsigned char data[200];
+    for (int i = 0; i < 200; i++)
+        data[i] = (unsigned char)i;
+    char *b64 = NULL;
+    size_t blen = 0;
+    CHECK_RC(est_base64_encode(data, sizeof(data), &b64, &blen), DEVID_OK);
+    CHECK(b64 && strlen(b64) == blen && b64[64] == '\r' && b64[65] == '\n', "64 columns, CRLF");
+    CHECK_RC(est_base64_decode(b64, blen, &out, &n), DEVID_OK);
+    CHECK(n == 200 && memcmp(out, data, 200) == 0, "round trip");
+    free(out);
+    free(b64);
+}
+
+static void test_pkcs7(void)
+{
+    EVP_PKEY *k1 = EVP_EC_gen("P-256"), *k2 = EVP_EC_gen("P-256");
+    X509 *certs[2] = { self_signed(k1, "one", NULL), self_signed(k2, "two", NULL) };
+    size_t len = 0;
+    char *b64 = certs_only_b64(certs, 2, &len);
+    STACK_OF(X509) *got = NULL;
+    CHECK_RC(est_parse_certs_only(b64, len, &got), DEVID_OK);
+    CHECK(got && sk_X509_num(got) == 2, "two certificates");
+    CHECK(got && est_find_cert_for_key(got, k2) == sk_X509_value(got, 1), "finds the key's cert");
+    EVP_PKEY *k3 = EVP_EC_gen("P-256");
+    CHECK(got && est_find_cert_for_key(got, k3) == NULL, "no cert for another key");
+    sk_X509_pop_free(got, X509_free);
+    got = NULL;
+    b64[len / 2] = '!';
+    CHECK_RC(est_parse_certs_only(b64, len, &got), DEVID_ERR_FORMAT);
+    free(b64);
+    b64 = certs_only_b64(certs, 0, &len);
+    CHECK_RC(est_parse_certs_only(b64, len, &got), DEVID_ERR_FORMAT);
+    free(b64);
+    /* a certificate where a PKCS#7 belongs */
+    unsigned char *der = NULL;
+    int derlen = i2d_X509(certs[0], &der);
+    est_base64_encode(der, (size_t)derlen, &b64, &len);
+    CHECK_RC(est_parse_certs_only(b64, len, &got), DEVID_ERR_FORMAT);
+    free(b64);
+    OPENSSL_free(der);
+    X509_free(certs[0]);
+    X509_free(certs[1]);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    EVP_PKEY_free(k3);
+}
+
+static void test_csr(void)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *old = self_signed(key, "device-7", "DNS:device-7.example,IP:10.0.0.7");
+    EVP_PKEY *newkey = EVP_EC_gen("P-256");
+    unsigned char *der = NULL;
+    size_t len = 0;
+    CHECK_RC(est_build_csr(newkey, NULL, old, &der, &len), DEVID_OK);
+    const unsigned char *p = der;
+    X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+    CHECK(req && X509_REQ_verify(req, newkey) == 1, "CSR signed by its key");
+    CHECK(req && X509_NAME_cmp(X509_REQ_get_subject_name(req), X509_get_subject_name(old)) == 0,
+          "subject kept on renewal");
+    STACK_OF(X509_EXTENSION) *exts = req ? X509_REQ_get_extensions(req) : NULL;
+    bool san = false;
+    for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++)
+        san |= OBJ_obj2nid(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, i))) ==
+               NID_subject_alt_name;
+    CHECK(san, "subjectAltName kept on renewal");
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_REQ_free(req);
+    OPENSSL_free(der);
+    CHECK_RC(est_build_csr(newkey, NULL, NULL, &der, &len), DEVID_ERR_ARG);
+    X509_free(old);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(newkey);
+}
+
+static void test_retry_math(void)
+{
+    est_retry_policy p = { .base_ms = 1000, .cap_ms = 8000 };
+    est_retry_defaults(&p);
+    CHECK(p.max_attempts == 8 && p.base_ms == 1000 && p.cap_ms == 8000, "defaults fill gaps");
+    CHECK(est_backoff_ms(&p, 1, 0.0) == 500 && est_backoff_ms(&p, 1, 0.999) < 1000, "first");
+    CHECK(est_backoff_ms(&p, 2, 0.0) == 1000, "doubles");
+    CHECK(est_backoff_ms(&p, 4, 0.0) == 4000 && est_backoff_ms(&p, 4, 0.999) < 8000, "capped");
+    CHECK(est_backoff_ms(&p, 60, 0.5) == 6000, "stays capped, no overflow");
+
+    CHECK(est_parse_retry_after("120", 0) == 120, "delta-seconds");
+    CHECK(est_parse_retry_after("0", 0) == 0, "zero");
+    long when = (long)curl_getdate("Wed, 21 Oct 2015 07:28:00 GMT", NULL);
+    CHECK(est_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", when - 60) == 60, "HTTP-date");
+    CHECK(est_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", when + 60) == 0, "in the past");
+    CHECK(est_parse_retry_after("soon", 0) == -1, "garbage");
+    CHECK(est_parse_retry_after("", 0) == -1, "empty");
+    CHECK(est_parse_retry_after("99999999999", 0) == -1, "absurd");
+    CHECK(est_parse_retry_after("-5", 0) == -1, "negative");
+}
+
+static void test_renewal_due(void)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *c = self_signed(key, "due", NULL);
+    time_t from = time(NULL) - 10 * 86400;
+    ASN1_TIME_set(X509_getm_notBefore(c), from);
+    ASN1_TIME_set(X509_getm_notAfter(c), from + 100 * 86400);
+    CHECK(renewal_due(c, 80, 10, 0.0) == from + 80 * 86400, "80%% of the lifetime");
+    CHECK(renewal_due(c, 80, 10, 0.5) == from + 85 * 86400, "plus half the jitter");
+    CHECK(renewal_due(c, 99, 50, 0.9) == from + 100 * 86400, "never after notAfter");
+    ASN1_TIME_set(X509_getm_notAfter(c), from - 1);
+    CHECK(renewal_due(c, 80, 10, 0.0) == (time_t)-1, "inverted validity");
+    X509_free(c);
+    EVP_PKEY_free(key);
+}
+
+int main(void)
+{
+    test_renewal_due();
+    test_base64();
+    test_pkcs7();
+    test_csr();
+    test_retry_math();
+    return check_summary("test_est_msg");
+}

@@ -1,0 +1,99 @@
+/* The software RSA encodings used with the TPM's raw RSA operation, checked against OpenSSL
+ * with a software key standing in for the TPM. */
+#include "../check.h"
+#include "error.h"
+#include "rsa_pad.h"
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <stdbool.h>
+#include <string.h>
+
+static bool raw_private(EVP_PKEY *key, const unsigned char *in, size_t k, unsigned char *out)
+{
+    size_t outlen = k;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    bool ok = ctx && EVP_PKEY_sign_init(ctx) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
+              EVP_PKEY_sign(ctx, out, &outlen, in, k) == 1 && outlen == k;
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+static void test_pss(unsigned bits, const char *md, int nid)
+{
+    EVP_PKEY *key = EVP_RSA_gen(bits);
+    size_t k = (size_t)EVP_PKEY_get_size(key);
+    unsigned char digest[64], em[512], sig[512];
+    unsigned int dlen = 0;
+    EVP_Digest("pss", 3, digest, &dlen, EVP_get_digestbyname(md), NULL);
+    CHECK_RC(devid_rsa_pad_pss(nid, digest, dlen, (int)bits, em, k), DEVID_OK);
+    CHECK(raw_private(key, em, k, sig), "raw RSA %u", bits);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    CHECK(ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+              EVP_PKEY_CTX_set_signature_md(ctx, EVP_get_digestbyname(md)) == 1 &&
+              EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, (int)dlen) == 1 &&
+              EVP_PKEY_verify(ctx, sig, k, digest, dlen) == 1,
+          "PSS %s/%u bits with salt = digest length verifies", md, bits);
+    EVP_PKEY_CTX_free(ctx);
+    CHECK_RC(devid_rsa_pad_pss(nid, digest, dlen - 1, (int)bits, em, k), DEVID_ERR_ARG);
+    EVP_PKEY_free(key);
+}
+
+static void test_pkcs1(void)
+{
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    unsigned char t[256], em[256], sig[256], back[256];
+    memset(t, 0x33, sizeof(t));
+    CHECK_RC(devid_rsa_pad_pkcs1(t, 36, em, 256), DEVID_OK);
+    CHECK(raw_private(key, em, 256, sig), "raw RSA");
+    size_t backlen = sizeof(back);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    CHECK(ctx && EVP_PKEY_verify_recover_init(ctx) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+              EVP_PKEY_verify_recover(ctx, back, &backlen, sig, 256) == 1 && backlen == 36 &&
+              memcmp(back, t, 36) == 0,
+          "PKCS#1 type 1 block recovers");
+    EVP_PKEY_CTX_free(ctx);
+    CHECK_RC(devid_rsa_pad_pkcs1(t, 246, em, 256), DEVID_ERR_ARG);
+    CHECK_RC(devid_rsa_pad_pkcs1(t, 245, em, 256), DEVID_OK);
+    EVP_PKEY_free(key);
+}
+
+static void test_digestinfo(void)
+{
+    static const unsigned char sha256_di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
+                                               0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+                                               0x00, 0x04, 0x20 };
+    unsigned char in[sizeof(sha256_di) + 33], out[64];
+    memcpy(in, sha256_di, sizeof(sha256_di));
+    memset(in + sizeof(sha256_di), 0xab, 33);
+    int nid = 0;
+    size_t dlen = 0;
+    CHECK_RC(devid_rsa_parse_digestinfo(in, sizeof(sha256_di) + 32, &nid, out, &dlen), DEVID_OK);
+    CHECK(nid == NID_sha256 && dlen == 32 && out[31] == 0xab, "SHA-256 DigestInfo");
+    CHECK_RC(devid_rsa_parse_digestinfo(in, sizeof(in), &nid, out, &dlen), DEVID_ERR_FORMAT);
+    CHECK_RC(devid_rsa_parse_digestinfo(in, sizeof(sha256_di) + 31, &nid, out, &dlen),
+             DEVID_ERR_FORMAT);
+    in[1] = 0x30; /* wrong inner length */
+    CHECK_RC(devid_rsa_parse_digestinfo(in, sizeof(sha256_di) + 32, &nid, out, &dlen),
+             DEVID_ERR_FORMAT);
+    static const unsigned char md5_di[] = { 0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86,
+                                            0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05, 0x05, 0x00,
+                                            0x04, 0x10, 1, 2, 3, 4, 5, 6, 7, 8,
+                                            9, 10, 11, 12, 13, 14, 15, 16 };
+    CHECK_RC(devid_rsa_parse_digestinfo(md5_di, sizeof(md5_di), &nid, out, &dlen),
+             DEVID_ERR_FORMAT);
+    CHECK_RC(devid_rsa_parse_digestinfo(md5_di, 0, &nid, out, &dlen), DEVID_ERR_FORMAT);
+}
+
+int main(void)
+{
+    test_pss(2048, "SHA256", NID_sha256);
+    test_pss(3072, "SHA384", NID_sha384);
+    test_pss(4096, "SHA512", NID_sha512);
+    test_pkcs1();
+    test_digestinfo();
+    return check_summary("test_rsa_pad");
+}
