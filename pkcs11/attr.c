@@ -241,8 +241,10 @@ static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_LOCAL:
         return val_bool(v, f & DEVID_KEY_TPM_GENERATED);
     case CKA_KEY_GEN_MECHANISM:
-        return val_ulong(v, obj->item->gen_mech ? obj->item->gen_mech
-                                                : CK_UNAVAILABLE_INFORMATION);
+        /* Store keys were all made by the TPM's key generation; factory keys: unknown. */
+        if (obj->item->src != P11_ITEM_STORE)
+            return val_ulong(v, CK_UNAVAILABLE_INFORMATION);
+        return val_ulong(v, ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
     case CKA_SUBJECT:
         return key_subject(obj, v);
     case CKA_PUBLIC_KEY_INFO:

@@ -209,7 +209,7 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                    (unsigned long)rv);
         return p11_leave(rv);
     }
-    rv = p11_store_generate(&r.gen, &r.attrs, mech->type, phPublicKey, phPrivateKey);
+    rv = p11_store_generate(&r.gen, &r.attrs, phPublicKey, phPrivateKey);
     return p11_leave(rv);
 }
 

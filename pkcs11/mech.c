@@ -226,6 +226,8 @@ CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
         return CKR_KEY_SIZE_RANGE;
     if (!p11_mech_allowed(op->mech, key))
         return CKR_MECHANISM_INVALID; /* not in the key's CKA_ALLOWED_MECHANISMS */
+    if (cls == CKO_PRIVATE_KEY && (rv = p11_key_auth(key)) != CKR_OK)
+        return rv;
     op->item = it;
     p11_item_ref(it);
     if (cls == CKO_PRIVATE_KEY)

@@ -54,8 +54,6 @@ typedef struct p11_item {
     char uid[DEVID_UID_LEN + 1];
     devid_store_attrs attrs;
     bool has_key, has_cert;
-    bool generated;             /* created by C_GenerateKeyPair in this process */
-    CK_MECHANISM_TYPE gen_mech;
     devid_key *key;             /* opened on first use */
     X509 *cert;                 /* read on first use */
 } p11_item;
@@ -92,9 +90,12 @@ X509 *p11_item_chain_cert(p11_item *item, int n);
 void p11_item_ref(p11_item *item);
 void p11_item_unref(p11_item *item);
 
-/* Removes an item from the token (its objects' handles become invalid). */
-void p11_token_drop_item(p11_item *item);
+/* Removes an item from the token; its objects go at the next p11_token_rebuild(). */
+void p11_token_remove_item(p11_item *item);
+/* Recomputes the object table from the items (keeping the handles of objects that remain). */
 void p11_token_rebuild(void);
+/* The handle of an item's own object of class cls (CK_INVALID_HANDLE if none). */
+CK_OBJECT_HANDLE p11_object_handle(const p11_item *item, CK_OBJECT_CLASS cls);
 
 /* The store (store.c): re-listing, and reading a group's key / certificate on first use. */
 CK_RV p11_store_sync(void);
@@ -106,7 +107,7 @@ CK_RV p11_store_destroy(p11_object *obj);
 CK_RV p11_store_set_attrs(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 CK_RV p11_store_create_cert(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs,
-                         CK_MECHANISM_TYPE mech, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
+                         CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 /* The token's items, for the store to update. */
 size_t p11_item_count(void);
 p11_item *p11_item_at(size_t i);
@@ -146,8 +147,10 @@ CK_RV p11_tmpl_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 /* CKU_USER, CKU_SO, or CK_UNAVAILABLE_INFORMATION when nobody is logged in. */
 CK_USER_TYPE p11_login_user(void);
 void p11_login_reset(void);
-/* Whether a user PIN protects the token (not yet: needs core's PIN API). */
+/* Whether a user PIN protects the token. */
 bool p11_pin_set(void);
+/* Gives a store key bound to the login its auth value (CKR_USER_NOT_LOGGED_IN without one). */
+CK_RV p11_key_auth(devid_key *key);
 
 /* ---- sessions (session.c) ---------------------------------------------------------------- */
 

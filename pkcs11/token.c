@@ -309,18 +309,25 @@ const char *p11_token_serial(void)
     return tok.loaded ? tok.serial : "0000000000000000";
 }
 
-void p11_token_drop_item(p11_item *item)
+void p11_token_remove_item(p11_item *item)
 {
     for (size_t i = 0; i < tok.nitems; i++) {
         if (tok.items[i] == item) {
             memmove(&tok.items[i], &tok.items[i + 1], (tok.nitems - i - 1) * sizeof(*tok.items));
             tok.nitems--;
             item->listed = false;
-            p11_token_rebuild();
-            p11_item_unref(item);
+            p11_item_unref(item); /* the token's reference; operations may hold more */
             return;
         }
     }
+}
+
+CK_OBJECT_HANDLE p11_object_handle(const p11_item *item, CK_OBJECT_CLASS cls)
+{
+    for (size_t i = 0; i < tok.nobjs; i++)
+        if (tok.objs[i].item == item && tok.objs[i].cls == cls && tok.objs[i].chain < 0)
+            return tok.objs[i].handle;
+    return CK_INVALID_HANDLE;
 }
 
 void p11_token_free(void)
