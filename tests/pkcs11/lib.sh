@@ -72,6 +72,11 @@ p11() {
     tool pkcs11-tool --module "$M" "$@"
 }
 
+# GnuTLS's p11tool on the module directly (p11-kit registration: p11tool.sh).
+p11t() {
+    tool p11tool --provider "$M" "$@"
+}
+
 # The CKA_ID devid gives a key and its certificate: SHA-1 of the subjectPublicKey bits
 # (RFC 5280 key identifier method 1), as hex.
 cert_id() {
