@@ -60,12 +60,12 @@ check_out() {
 
 # Runs a tool that loads the module (with the sanitizer runtime first in sanitizer builds;
 # leaks in the tools themselves are not ours to find).
+tool_env=()
+if [[ -n ${DEVID_TEST_PRELOAD:-} ]]; then
+    tool_env=(env "LD_PRELOAD=$DEVID_TEST_PRELOAD" ASAN_OPTIONS=detect_leaks=0)
+fi
 tool() {
-    if [[ -n ${DEVID_TEST_PRELOAD:-} ]]; then
-        LD_PRELOAD=$DEVID_TEST_PRELOAD ASAN_OPTIONS=detect_leaks=0 "$@"
-    else
-        "$@"
-    fi
+    "${tool_env[@]}" "$@"
 }
 
 p11() {
