@@ -4,6 +4,7 @@
 # p11tool (GnuTLS) by pkcs11: URIs, signatures through GnuTLS, and the p11-kit proxy module.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
+needs_unsanitized_tools "p11-kit and p11tool"
 
 # p11-kit ignores user configuration for root; a user namespace makes root look like nobody
 # while keeping its access to the fixture's files.
@@ -25,7 +26,7 @@ for m in /usr/share/p11-kit/modules/*.module /etc/pkcs11/modules/*.module; do
     [[ -f $m && ${m##*/} != p11-kit-trust.module ]] || continue
     echo "disable-in: p11-kit p11tool gnutls-cli pkcs11-tool" >"$mods/${m##*/}"
 done
-kit() { tool user "$@"; }
+kit() { user "${tool_env[@]}" "$@"; }
 
 check_out "devid.module: module path" "^module: $M\$" cat "$mods/devid.module"
 check_out "devid.module: not critical" '^critical: no$' cat "$mods/devid.module"

@@ -26,8 +26,8 @@ check "certificates: $(count 'Certificate Object') = $want_cert" \
     test "$(count 'Certificate Object')" -eq $want_cert
 
 # ---- randomness and digests (any variant with a TPM) -------------------------------------
-check_out "generate random" '^64$' bash -c "$(declare -f tool p11); M=$M; \
-    p11 --generate-random 64 2>/dev/null | wc -c"
+p11 --generate-random 64 -o "$work/random" >/dev/null 2>&1 || true
+check "generate random" test "$(stat -c %s "$work/random" 2>/dev/null)" = 64
 head -c 1000 /dev/urandom >"$work/data"
 for h in SHA-1 SHA256 SHA384 SHA512; do
     alg=$(tr -d '-' <<<"$h" | tr 'A-Z' 'a-z')
@@ -61,9 +61,15 @@ for ident in idevid ldevid; do
 
     check "$ident: certificate by id" p11 --read-object --type cert --id "$id" -o "$work/c.der"
     check "$ident: certificate value" cmp "$work/c.der" <(openssl x509 -in "$cert" -outform DER)
-    check "$ident: public key by id" p11 --read-object --type pubkey --id "$id" -o "$work/p.der"
-    check "$ident: public key value" cmp <(openssl pkey -pubin -inform DER -in "$work/p.der") \
-        "$work/$ident.pub"
+    check "$ident: public key by id" bash -c "$(declare -p tool_env M); \
+        $(declare -f tool p11_pubkey); p11_pubkey $id >'$work/p.pem'"
+    check "$ident: public key value" cmp "$work/p.pem" "$work/$ident.pub"
+    if [[ $variant == rsa ]]; then # (pkcs11-tool 0.23 rebuilds EC public keys from freed memory)
+        check "$ident: pkcs11-tool reads the public key" p11 --read-object --type pubkey \
+            --id "$id" -o "$work/p.der"
+        check "$ident: pkcs11-tool's public key" cmp \
+            <(openssl pkey -pubin -inform DER -in "$work/p.der") "$work/$ident.pub"
+    fi
 
     sign() { # sign MECH IN OUT [pkcs11-tool options]
         local mech=$1 in=$2 out=$3

@@ -5,6 +5,7 @@
 # server (software key) and gnutls-cli (the TPM) never share the swtpm.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
+needs_unsanitized_tools "gnutls-cli"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -keyout "$work/srv.key" \
     -out "$work/srv.pem" -subj /CN=localhost -addext subjectAltName=DNS:localhost -days 1 \
