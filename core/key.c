@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static unsigned flags_from_attrs(TPMA_OBJECT a)
 {
@@ -75,13 +76,44 @@ void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
     devid_keys_forget_loaded();
 }
 
+/* Without a resource manager (swtpm, a bare /dev/tpm0), objects a crashed or careless process
+ * left loaded stay in the TPM's few slots for good. When we have nothing of our own to give
+ * back, flush the transient objects that are not ours: behind a resource manager we only see
+ * our own connection's, so this never touches another process's objects there. */
+static bool flush_orphans(ESYS_CONTEXT *ctx)
+{
+    TPMI_YES_NO more = 0;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    devid_tpm_count_command();
+    if (Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                           TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap) != 0)
+        return false;
+    int flushed = 0;
+    for (UINT32 i = 0; i < cap->data.handles.count; i++) {
+        TPM2_HANDLE h = cap->data.handles.handle[i];
+        if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h))
+            continue;
+        ESYS_TR tr;
+        devid_tpm_count_command();
+        if (Esys_TR_FromTPMPublic(ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) == 0) {
+            devid_tpm_count_command();
+            if (Esys_FlushContext(ctx, tr) == 0)
+                flushed++;
+        }
+    }
+    Esys_Free(cap);
+    if (flushed)
+        devid_warn("flushed %d transient TPM object(s) left behind by other processes", flushed);
+    return flushed > 0;
+}
+
 static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
 {
     devid_key *victim = lru_tail;
     while (victim == keep && victim)
         victim = victim->lru_prev;
     if (!victim)
-        return false;
+        return lru_head == NULL && flush_orphans(ctx);
     devid_tpm_count_command();
     Esys_FlushContext(ctx, victim->tr);
     victim->tr = ESYS_TR_NONE;
@@ -300,4 +332,37 @@ devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20])
         rc = DEVID_OK;
     X509_PUBKEY_free(xpk);
     return rc == DEVID_OK ? rc : devid_fail(rc, "cannot encode the public key");
+}
+
+devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg)
+{
+    devid_rc rc;
+    int retries = 0, evictions = 0;
+    for (int attempt = 0;; attempt++) {
+        ESYS_CONTEXT *ctx;
+        rc = devid_tpm_lock(&ctx);
+        if (rc != DEVID_OK)
+            return rc; /* cannot (re)connect: the TPM really is gone */
+        ESYS_TR session;
+        rc = devid_key_bind(ctx, key);
+        if (rc == DEVID_OK)
+            rc = devid_session_for(ctx, shape, &session);
+        if (rc == DEVID_OK)
+            rc = op(ctx, key, session, arg);
+        /* Even a persistent key needs an object slot while it is used: make room. */
+        bool made_room = rc == DEVID_ERR_RETRY && DEVID_TPM_OBJECT_MEMORY(devid_tpm_last_rc()) &&
+                         evictions < 8 && evict_one(ctx, key);
+        devid_tpm_unlock();
+        if (made_room) {
+            evictions++;
+            continue;
+        }
+        if (rc == DEVID_ERR_NO_TPM && attempt == 0)
+            continue; /* stale connection: one more try on a new one */
+        if (rc == DEVID_ERR_RETRY && retries++ < 3) {
+            nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+            continue;
+        }
+        return rc;
+    }
 }

@@ -76,13 +76,15 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
             order[n++] = nv;
         if (owner && !owner_first)
             order[n++] = ESYS_TR_RH_OWNER;
-        rc = devid_fail(DEVID_ERR_AUTH, "NV index 0x%08x is readable neither with its own "
-                        "auth nor by the owner", index);
+        rc = DEVID_ERR_AUTH;
         for (int i = 0; i < n; i++) {
             rc = read_chunks(ctx, order[i], nv, size, chunk, buf);
             if (rc != DEVID_ERR_AUTH && rc != DEVID_ERR_KEY_USAGE && rc != DEVID_ERR_TPM)
                 break;
         }
+        if (n == 0)
+            rc = devid_fail(DEVID_ERR_AUTH, "NV index 0x%08x is readable neither with its own "
+                            "auth nor by the owner", index);
     }
     if (rc != DEVID_ERR_NO_TPM)
         Esys_TR_Close(ctx, &nv);

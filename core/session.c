@@ -22,6 +22,13 @@ unsigned long devid_session_started_count(void)
     return atomic_load(&started);
 }
 
+bool devid_session_owns_transient(ESYS_CONTEXT *ctx, uint32_t h)
+{
+    TPM2_HANDLE mine = 0;
+    return kept.salt_transient && kept.salt_key != ESYS_TR_NONE &&
+           Esys_TR_GetTpmHandle(ctx, kept.salt_key, &mine) == 0 && mine == h;
+}
+
 void devid_session_forget(void)
 {
     kept.session = ESYS_TR_NONE;

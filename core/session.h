@@ -32,6 +32,9 @@ void devid_session_close(ESYS_CONTEXT *ctx);
 /* Forgets them without TPM commands (after fork: they belong to the parent's connection). */
 void devid_session_forget(void);
 
+/* True if TPM handle h is our transient salt key. Lock held. */
+bool devid_session_owns_transient(ESYS_CONTEXT *ctx, uint32_t h);
+
 /* Number of salted sessions started (tests assert sessions are reused). */
 unsigned long devid_session_started_count(void);
 

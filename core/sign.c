@@ -11,33 +11,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rsa.h>
 #include <string.h>
-#include <time.h>
-
-devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg)
-{
-    devid_rc rc = DEVID_ERR_INTERNAL;
-    for (int attempt = 0; attempt < 4; attempt++) {
-        ESYS_CONTEXT *ctx;
-        rc = devid_tpm_lock(&ctx);
-        if (rc != DEVID_OK)
-            return rc; /* cannot (re)connect: the TPM really is gone */
-        ESYS_TR session;
-        rc = devid_key_bind(ctx, key);
-        if (rc == DEVID_OK)
-            rc = devid_session_for(ctx, shape, &session);
-        if (rc == DEVID_OK)
-            rc = op(ctx, key, session, arg);
-        devid_tpm_unlock();
-        if (rc == DEVID_ERR_NO_TPM && attempt == 0)
-            continue; /* stale connection: one more try on a new one */
-        if (rc == DEVID_ERR_RETRY && attempt < 3) {
-            nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
-            continue;
-        }
-        break;
-    }
-    return rc;
-}
 
 typedef struct {
     TPM2B_DIGEST digest;

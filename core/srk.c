@@ -8,14 +8,23 @@ static struct {
     uint64_t generation;
     ESYS_TR persistent;  /* resolved DEVID_SRK_PERSISTENT, or ESYS_TR_NONE */
     ESYS_TR created;     /* transient standard SRK, or ESYS_TR_NONE */
+    uint32_t created_handle; /* its TPM handle */
     int has_persistent;  /* -1 unknown, 0 no, 1 yes */
-} srk = { 0, ESYS_TR_NONE, ESYS_TR_NONE, -1 };
+} srk = { 0, ESYS_TR_NONE, ESYS_TR_NONE, 0, -1 };
 
 void devid_srk_forget(void)
 {
     srk.persistent = ESYS_TR_NONE;
     srk.created = ESYS_TR_NONE;
+    srk.created_handle = 0;
     srk.has_persistent = -1;
+}
+
+bool devid_srk_owns_transient(uint32_t h)
+{
+    if (srk.created == ESYS_TR_NONE || srk.generation != devid_tpm_generation())
+        return false;
+    return srk.created_handle == h;
 }
 
 void devid_srk_close(ESYS_CONTEXT *ctx)
@@ -99,6 +108,9 @@ devid_rc devid_srk_resolve(ESYS_CONTEXT *ctx, uint32_t parent, ESYS_TR *out)
                 srk.created = ESYS_TR_NONE;
                 return rc;
             }
+            TPM2_HANDLE h = 0;
+            if (Esys_TR_GetTpmHandle(ctx, srk.created, &h) == 0)
+                srk.created_handle = h;
         }
         *out = srk.created;
         return DEVID_OK;

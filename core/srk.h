@@ -6,6 +6,8 @@
 
 #include "error.h"
 
+#include <stdbool.h>
+
 #include <tss2/tss2_esys.h>
 
 #define DEVID_SRK_PERSISTENT 0x81000001u
@@ -19,6 +21,9 @@ devid_rc devid_srk_default_parent(ESYS_CONTEXT *ctx, uint32_t *parent);
 
 /* Flushes the created SRK (graceful disconnect). Lock held. */
 void devid_srk_close(ESYS_CONTEXT *ctx);
+
+/* True if TPM handle h is the standard SRK we created on this connection. Lock held. */
+bool devid_srk_owns_transient(uint32_t h);
 
 /* Drops cached handles (new connection or fork). */
 void devid_srk_forget(void);

@@ -25,6 +25,12 @@ static struct {
 } tpm;
 
 static atomic_uint_fast64_t command_count;
+static _Thread_local TSS2_RC last_rc;
+
+TSS2_RC devid_tpm_last_rc(void)
+{
+    return last_rc;
+}
 
 /* The child of a fork must not talk over the parent's connection: forget it without sending
  * anything (finalizing the TCTI could send a session-end over the shared socket). ESYS memory
@@ -145,6 +151,19 @@ void devid_tpm_disconnect(void)
     pthread_mutex_unlock(&tpm_mutex);
 }
 
+/* At exit or unload, give back what we loaded: without a resource manager (swtpm, a bare
+ * /dev/tpm0) nobody else would, and the TPM's few object slots would stay taken. Hosts do not
+ * always finalize us (an OpenSSL provider is rarely torn down at exit). Only TPM2_FlushContext
+ * is sent: it needs no crypto, which may already be shut down at this point. */
+__attribute__((destructor)) static void flush_at_unload(void)
+{
+    if (pthread_mutex_trylock(&tpm_mutex) != 0)
+        return; /* another thread is mid-command: leave it */
+    if (tpm.esys && tpm.pid == getpid())
+        close_connection(true);
+    pthread_mutex_unlock(&tpm_mutex);
+}
+
 uint64_t devid_tpm_command_count(void)
 {
     return atomic_load(&command_count);
@@ -216,6 +235,7 @@ static devid_rc classify_tpm_rc(TSS2_RC rc)
 
 devid_rc devid_tpm_check(TSS2_RC rc, const char *what)
 {
+    last_rc = rc;
     if (rc == TSS2_RC_SUCCESS)
         return DEVID_OK;
     TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;

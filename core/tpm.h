@@ -29,6 +29,9 @@ uint64_t devid_tpm_generation(void);
  * failures drop the context (must be called with the lock held). TSS2_RC_SUCCESS → DEVID_OK. */
 devid_rc devid_tpm_check(TSS2_RC rc, const char *what);
 
+/* The tpm2-tss code most recently passed to devid_tpm_check in this thread. */
+TSS2_RC devid_tpm_last_rc(void);
+
 /* The TPM's NV buffer size (TPM2_PT_NV_BUFFER_MAX), cached per connection. Lock held. */
 devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out);
 

@@ -33,6 +33,17 @@ static int fail(const char *what, devid_rc rc)
     return exit_code_for(rc);
 }
 
+/* Fault injection for the crash tests: DEVID_ENROLL_CRASH_AT=<point> makes the process die by
+ * SIGKILL at that point of a rotation, as a power cut would. */
+static void crash_point(const char *point)
+{
+    const char *at = getenv("DEVID_ENROLL_CRASH_AT");
+    if (at && strcmp(at, point) == 0) {
+        fflush(NULL);
+        raise(SIGKILL);
+    }
+}
+
 static bool valid_name(const char *name)
 {
     size_t n = strlen(name);
@@ -43,6 +54,8 @@ static bool valid_name(const char *name)
             return false;
     return !strstr(name, PENDING) && name[0] != '.';
 }
+
+static devid_rc recover_pending(void);
 
 static void chain_path(const char *name, char *path, size_t len)
 {
@@ -190,6 +203,9 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *name = argv[0];
+    devid_rc rec = recover_pending();
+    if (rec != DEVID_OK)
+        return fail("enroll", rec);
     devid_store_entry existing;
     if (find_group(name, &existing) == DEVID_OK && existing.has_cert) {
         printf("%s: already enrolled; renewal: devid-enroll renew %s\n", name, name);
@@ -265,6 +281,52 @@ static bool is_due(const X509 *cert, bool force, time_t *due)
     return force || *due == (time_t)-1 || time(NULL) >= *due;
 }
 
+/* Makes the chain file at path lead with cert: unchanged if it already does, else cert
+ * followed by the CA certificates the file had (a rotation keeps its CA). */
+static devid_rc ensure_chain_leaf(const char *path, X509 *cert)
+{
+    X509 *leaf = NULL;
+    STACK_OF(X509) *cas = NULL;
+    devid_rc rc = devid_cert_read_pem(path, &leaf, &cas);
+    if (rc == DEVID_OK && X509_cmp(leaf, cert) == 0) {
+        X509_free(leaf);
+        sk_X509_pop_free(cas, X509_free);
+        return DEVID_OK;
+    }
+    devid_clear_error();
+    rc = enroll_write_chain(path, cert, cas);
+    X509_free(leaf);
+    sk_X509_pop_free(cas, X509_free);
+    return rc;
+}
+
+/* After a crash between relabelling and deleting, two groups carry one name: keep the one the
+ * chain file names (the newer), remove the other. */
+static devid_rc drop_duplicates(const devid_store_entry *e, size_t n)
+{
+    devid_rc rc = DEVID_OK;
+    for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
+        for (size_t j = i + 1; rc == DEVID_OK && j < n; j++) {
+            if (strcmp(e[i].attrs.label, e[j].attrs.label) != 0 || !valid_name(e[i].attrs.label))
+                continue;
+            char path[4096];
+            chain_path(e[i].attrs.label, path, sizeof(path));
+            X509 *leaf = NULL, *ci = NULL;
+            if (devid_cert_read_pem(path, &leaf, NULL) != DEVID_OK)
+                continue;
+            bool keep_i = devid_store_read_cert(e[i].uid, &ci) == DEVID_OK &&
+                          X509_cmp(ci, leaf) == 0;
+            fprintf(stderr, "devid-enroll: completing the interrupted rotation of %s\n",
+                    e[i].attrs.label);
+            rc = devid_store_delete(keep_i ? e[j].uid : e[i].uid,
+                                    DEVID_STORE_KEY | DEVID_STORE_CERT);
+            X509_free(ci);
+            X509_free(leaf);
+        }
+    }
+    return rc;
+}
+
 /* Finishes or discards what a crashed rotation left: pending groups with a certificate
  * replace their target, those without are removed. */
 static devid_rc recover_pending(void)
@@ -275,7 +337,7 @@ static devid_rc recover_pending(void)
     for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
         if (!ends_with(e[i].attrs.label, PENDING))
             continue;
-        char target[DEVID_LABEL_MAX + 1];
+        char target[DEVID_LABEL_MAX + 1], path[4096];
         snprintf(target, sizeof(target), "%.*s", (int)(strlen(e[i].attrs.label) - strlen(PENDING)),
                  e[i].attrs.label);
         if (!e[i].has_cert || !e[i].has_key) {
@@ -293,31 +355,37 @@ static devid_rc recover_pending(void)
             bool same = have == DEVID_OK &&
                         EVP_PKEY_eq(devid_key_get_public(cur), X509_get0_pubkey(cert)) == 1;
             devid_key_free(cur);
+            devid_clear_error();
             if (have == DEVID_OK && !same)
                 rc = devid_provision_remove_key(m->key_handle);
             if (rc == DEVID_OK && !same)
                 rc = devid_provision_persist_store_key(e[i].uid, m->key_handle);
             if (rc == DEVID_OK)
-                rc = enroll_write_chain(m->cert_file, cert, NULL);
+                rc = ensure_chain_leaf(m->cert_file, cert);
+            if (rc == DEVID_OK)
+                rc = devid_store_delete(e[i].uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
         } else if (rc == DEVID_OK) {
-            char path[4096];
             devid_store_entry old;
             chain_path(target, path, sizeof(path));
-            rc = enroll_write_chain(path, cert, NULL);
-            if (rc == DEVID_OK && find_group(target, &old) == DEVID_OK)
-                rc = devid_store_delete(old.uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
+            rc = ensure_chain_leaf(path, cert);
             devid_store_attrs attrs = e[i].attrs;
             snprintf(attrs.label, sizeof(attrs.label), "%s", target);
+            bool had_old = find_group(target, &old) == DEVID_OK;
             if (rc == DEVID_OK)
                 rc = devid_store_set_attrs(e[i].uid, &attrs);
-            X509_free(cert);
-            continue;
+            if (rc == DEVID_OK && had_old)
+                rc = devid_store_delete(old.uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
         }
         X509_free(cert);
-        if (rc == DEVID_OK)
-            rc = devid_store_delete(e[i].uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
     }
     free(e);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = devid_store_list(&e, &n);
+    if (rc == DEVID_OK)
+        rc = drop_duplicates(e, n);
+    free(e);
+    devid_clear_error();
     return rc;
 }
 
@@ -405,25 +473,37 @@ static devid_rc renew_one(enroll_ctx *ctx, const renewable *r, bool rekey)
         rc = new_store_key(pending, EVP_PKEY_is_a(cur_key, "RSA"), uid, &new_key);
     }
     if (rc == DEVID_OK)
+        crash_point("pending-key");
+    if (rc == DEVID_OK)
         rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, rekey ? new_key : cur_key, NULL, cur,
                              &leaf, &chain);
     const devid_map_entry *m = &devid_core_config()->map[DEVID_MAP_LDEVID];
     if (rc == DEVID_OK && rekey) {
         rc = devid_store_put_cert(uid, leaf, NULL, NULL); /* the pending pair is complete */
+        if (rc == DEVID_OK)
+            crash_point("pending-cert");
         if (rc == DEVID_OK && r->ldevid) {
             EVP_PKEY_free(cur_key); /* the provider's handle on the old key */
             cur_key = NULL;
             ctx->est.tls_key = NULL;
             rc = devid_provision_remove_key(m->key_handle);
             if (rc == DEVID_OK)
+                crash_point("old-key-removed");
+            if (rc == DEVID_OK)
                 rc = devid_provision_persist_store_key(uid, m->key_handle);
             if (rc == DEVID_OK)
+                crash_point("new-key-persisted");
+            if (rc == DEVID_OK)
                 rc = enroll_write_chain(m->cert_file, leaf, chain);
+            if (rc == DEVID_OK)
+                crash_point("chain-written");
             if (rc == DEVID_OK)
                 rc = devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
         } else if (rc == DEVID_OK) {
             chain_path(r->name, path, sizeof(path));
             rc = enroll_write_chain(path, leaf, chain);
+            if (rc == DEVID_OK)
+                crash_point("chain-written");
             devid_store_attrs attrs;
             if (rc == DEVID_OK)
                 rc = devid_store_get_attrs(uid, &attrs);
@@ -431,9 +511,12 @@ static devid_rc renew_one(enroll_ctx *ctx, const renewable *r, bool rekey)
             if (rc == DEVID_OK) /* two groups named NAME for a moment: never none */
                 rc = devid_store_set_attrs(uid, &attrs);
             if (rc == DEVID_OK)
+                crash_point("relabelled");
+            if (rc == DEVID_OK)
                 rc = devid_store_delete(r->group.uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
         }
     } else if (rc == DEVID_OK) {
+        crash_point("reenrolled");
         if (r->ldevid) {
             rc = enroll_write_chain(m->cert_file, leaf, chain);
         } else {

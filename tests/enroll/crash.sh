@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# kill -9 at every step of a renewal with a new key, for a service identity and for the
+# LDevID: afterwards the device holds a usable identity (the old one or the new one, key and
+# certificate matching), and the next devid-enroll run finishes or discards the rotation.
+# usage (under with-swtpm ecc): crash.sh BUILD_DIR
+set -uo pipefail
+. "$(dirname "$0")/lib.sh" "$1"
+chain=$DEVID_STORE/device-id-chain.pem
+
+# The key behind a label signs, and the certificate verifies that signature: the certificate
+# the token holds for the label (what PKCS#11 and provider consumers see: consistent at every
+# step), or a chain file (what file consumers see: consistent once a run has recovered).
+usable() { # usable LABEL [CHAIN_FILE]
+    local cert=${2:-devid:object=$1;type=cert}
+    echo "crash test" >"$work/msg"
+    rm -f "$work/sig"
+    ossl pkeyutl -provider devid -provider default -sign -inkey "devid:object=$1" -rawin \
+        -digest sha256 -in "$work/msg" -out "$work/sig" 2>/dev/null &&
+        ossl pkeyutl -provider devid -provider default -verify -certin -inkey "$cert" -rawin \
+            -digest sha256 -in "$work/msg" -sigfile "$work/sig" >/dev/null 2>&1
+}
+count_label() { grep -l "^label=$1\$" "$DEVID_STORE"/*.attr 2>/dev/null | wc -l; }
+
+owner_server
+enroll --server "$server" enroll device-id >/dev/null 2>&1
+check "device-id enrolled" usable device-id "$chain"
+
+for point in pending-key pending-cert chain-written relabelled; do
+    DEVID_ENROLL_CRASH_AT=$point enroll --server "$server" renew --force --rekey device-id >/dev/null 2>&1
+    rc=$?
+    check "device-id: killed at $point (exit $rc)" test $rc -eq 137
+    check "device-id: usable right after a crash at $point" usable device-id
+    out=$(enroll --server "$server" renew device-id 2>&1)
+    check "device-id: the next run recovers after $point ($out)" test "$(count_label device-id)" -eq 1
+    check "device-id: no pending object after $point" test "$(count_label 'device-id.pending')" -eq 0
+    check "device-id: usable after recovery from $point" usable device-id "$chain"
+done
+DEVID_ENROLL_CRASH_AT=reenrolled enroll --server "$server" renew --force device-id >/dev/null 2>&1
+check "device-id: usable after a crash right after re-enrolling" usable device-id
+enroll --server "$server" renew device-id >/dev/null 2>&1
+check "device-id: chain file consistent after the next run" usable device-id "$chain"
+
+for point in pending-key pending-cert old-key-removed new-key-persisted chain-written; do
+    DEVID_ENROLL_CRASH_AT=$point enroll --server "$server" renew --force --rekey LDevID >/dev/null 2>&1
+    rc=$?
+    check "LDevID: killed at $point (exit $rc)" test $rc -eq 137
+    out=$(enroll --server "$server" renew LDevID 2>&1)
+    check "LDevID: valid after recovery from $point ($out)" test "$(status_of ldevid)" = valid
+    check "LDevID: no pending object after $point" test "$(count_label 'LDevID.pending')" -eq 0
+    check "LDevID: usable after $point" usable LDevID "$DEVID_STORE/ldevid-chain.pem"
+done
+summary crash

@@ -1,0 +1,67 @@
+# shellcheck shell=bash
+# Shared by the enrollment tests (run under tests/fixture/with-swtpm): counters, the EST
+# client configuration, and starting the two test EST servers of the zero-touch story.
+#   . tests/enroll/lib.sh BUILD_DIR
+build=$(cd "$1" && pwd)
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../est-server/lib.sh
+. "$src/tests/est-server/lib.sh"
+# The devid provider is found through OPENSSL_MODULES, given only to the commands that load it
+# (the Python test server's own OpenSSL must not see it).
+modules=$build/ossl-provider
+enroll_bin=$build/enroll/devid-enroll
+enroll() { OPENSSL_MODULES=$modules "$enroll_bin" "$@"; }
+ossl() { OPENSSL_MODULES=$modules openssl "$@"; }
+pki=$DEVID_FIXTURE/pki
+work=$DEVID_FIXTURE/est
+mkdir -p "$work"
+pass=0
+fail=0
+
+check() { # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
+}
+
+summary() { # summary NAME
+    echo "$1: $pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
+
+# The device trusts the OEM and owner roots for its identities, and the EST servers'
+# certificates are issued by those same CAs.
+cat "$pki/oem-ca.pem" "$pki/owner-ca.pem" >"$work/est-trust.pem"
+printf 'station-secret\n' >"$work/password"
+printf 'X-Station-Token: t0k3n\n' >"$work/header"
+chmod 600 "$work/password" "$work/header"
+write_conf() { # extra lines on stdin are appended
+    {
+        printf 'trust_anchors = %s\n' "$pki/trust.pem"
+        printf '[est]\ntrust_anchor = %s\nusername = station\npassword_file = %s\n' \
+            "$work/est-trust.pem" "$work/password"
+        printf 'header_file = %s\ntimeout = 3\nmax_attempts = 3\n' "$work/header"
+        printf 'retry_base_ms = 100\nretry_cap_ms = 400\n'
+        cat
+    } >"$DEVID_FIXTURE/devid.conf"
+}
+write_conf </dev/null
+
+factory_server() { # the OEM's station server: HTTP Basic + a header secret
+    est_server_start "$work" --ca-cert "$pki/oem-ca.pem" --ca-key "$pki/oem-ca.key" \
+        --basic station:station-secret --header 'X-Station-Token: t0k3n' "$@"
+    server=https://localhost:$EST_PORT
+}
+
+owner_server() { # the owner's server: TLS client certificates from the IDevID or LDevID
+    est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
+        --client-ca "$pki/oem-ca.pem" --client-ca "$pki/owner-ca.pem" --require tls "$@"
+    server=https://localhost:$EST_PORT
+}
+trap est_server_stop EXIT
+
+pubkey_of_cert() { openssl x509 -in "$1" -noout -pubkey; }
+serial_of_cert() { openssl x509 -in "$1" -noout -serial; }
+status_of() { # status_of NAME → chain status from devid-enroll --json status
+    enroll --json status | jq -r ".identities[] | select(.name==\"$1\") | if .present then .chain.status else \"absent\" end"
+}
