@@ -401,11 +401,65 @@ static CK_RV cert_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     }
 }
 
+/* ---- session secrets (ECDH results) ------------------------------------------------------------ */
+
+static CK_RV secret_attr(const p11_secret *sec, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    switch (type) {
+    case CKA_CLASS:
+        return val_ulong(v, CKO_SECRET_KEY);
+    case CKA_KEY_TYPE:
+        return val_ulong(v, CKK_GENERIC_SECRET);
+    case CKA_TOKEN:
+    case CKA_PRIVATE:
+    case CKA_MODIFIABLE:
+    case CKA_COPYABLE:
+    case CKA_LOCAL:
+    case CKA_ENCRYPT:
+    case CKA_DECRYPT:
+    case CKA_SIGN:
+    case CKA_VERIFY:
+    case CKA_WRAP:
+    case CKA_UNWRAP:
+    case CKA_DERIVE:
+    case CKA_TRUSTED:
+        return val_bool(v, false);
+    case CKA_DESTROYABLE:
+        return val_bool(v, true);
+    case CKA_SENSITIVE:
+    case CKA_ALWAYS_SENSITIVE:
+        return val_bool(v, sec->sensitive);
+    case CKA_EXTRACTABLE:
+        return val_bool(v, sec->extractable);
+    case CKA_NEVER_EXTRACTABLE:
+        return val_bool(v, !sec->extractable);
+    case CKA_LABEL:
+        return val_ref(v, sec->label, strlen(sec->label));
+    case CKA_ID:
+        return val_ref(v, sec->id, sec->id_len);
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return val_ref(v, NULL, 0);
+    case CKA_KEY_GEN_MECHANISM:
+        return val_ulong(v, CK_UNAVAILABLE_INFORMATION);
+    case CKA_VALUE_LEN:
+        return val_ulong(v, sec->len);
+    case CKA_VALUE:
+        if (sec->sensitive || !sec->extractable)
+            return CKR_ATTRIBUTE_SENSITIVE;
+        return val_ref(v, sec->value, sec->len);
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
 /* ---- lookups --------------------------------------------------------------------------------- */
 
 CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 {
     memset(v, 0, sizeof(*v));
+    if (obj->secret)
+        return secret_attr(obj->secret, type, v);
     CK_RV rv = common_attr(obj, type, v);
     if (rv != CKR_ATTRIBUTE_TYPE_INVALID)
         return rv;

@@ -15,6 +15,7 @@ static const struct {
     { p11_mech_rsa, &p11_mech_rsa_count },
     { p11_mech_digest, &p11_mech_digest_count },
     { p11_mech_keygen, &p11_mech_keygen_count },
+    { p11_mech_derive, &p11_mech_derive_count },
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -96,7 +97,8 @@ bool p11_mech_allowed(const p11_mech *m, devid_key *key)
     if (m->needs_raw && !p11_key_can_decrypt(key))
         return false;
     return ((m->flags & CKF_SIGN) && p11_key_can_sign(key)) ||
-           ((m->flags & CKF_DECRYPT) && p11_key_can_decrypt(key));
+           ((m->flags & CKF_DECRYPT) && p11_key_can_decrypt(key)) ||
+           ((m->flags & CKF_DERIVE) && p11_key_can_derive(key));
 }
 
 size_t p11_mech_allowed_list(devid_key *key, CK_MECHANISM_TYPE *out, size_t max)
@@ -159,6 +161,7 @@ void p11_op_free(p11_op *op)
         OPENSSL_cleanse(op->buf, op->cap);
     free(op->buf);
     free(op->label);
+    free(op->peer);
     if (op->result)
         OPENSSL_cleanse(op->result, op->result_len);
     free(op->result);

@@ -62,6 +62,8 @@ static CK_RV writable_object(p11_session *s, CK_OBJECT_HANDLE h, p11_object **ou
     p11_object *obj = p11_object_get(h);
     if (!obj)
         return CKR_OBJECT_HANDLE_INVALID;
+    if (obj->secret)
+        return CKR_ACTION_PROHIBITED; /* session secrets are not modifiable */
     if (obj->item->factory) {
         devid_info("pkcs11: object %lu (%s) belongs to a factory identity: read-only",
                    (unsigned long)h, obj->item->label);
@@ -79,7 +81,11 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
     CK_RV rv = p11_enter_session(hSession, &s);
     if (rv != CKR_OK)
         return rv;
-    p11_object *obj;
+    p11_object *obj = p11_object_get(hObject);
+    if (obj && obj->secret) { /* a session object: any session of the application */
+        p11_token_remove_secret(hObject);
+        return p11_leave(CKR_OK);
+    }
     rv = writable_object(s, hObject, &obj);
     if (rv == CKR_OK)
         rv = p11_store_destroy(obj);

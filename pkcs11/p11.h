@@ -58,11 +58,24 @@ typedef struct p11_item {
     X509 *cert;                 /* read on first use */
 } p11_item;
 
+/* A session object: a secret derived in a session (ECDH), gone with that session. */
+typedef struct p11_secret {
+    CK_SESSION_HANDLE session;
+    unsigned char *value;
+    size_t len;
+    char label[DEVID_LABEL_MAX + 1];
+    unsigned char id[DEVID_ID_MAX];
+    size_t id_len;
+    bool sensitive, extractable;
+} p11_secret;
+
 typedef struct p11_object {
     CK_OBJECT_HANDLE handle;
-    CK_OBJECT_CLASS cls;        /* CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE */
-    p11_item *item;
+    CK_OBJECT_CLASS cls;        /* CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE,
+                                   CKO_SECRET_KEY (session secrets) */
+    p11_item *item;             /* NULL for a session secret */
     int chain;                  /* -1: the item's own; n >= 0: the item's n-th CA certificate */
+    p11_secret *secret;         /* a session secret */
 } p11_object;
 
 /* Brings the token up to date: loads the DevID identities once (the first TPM access) and
@@ -96,6 +109,12 @@ void p11_token_remove_item(p11_item *item);
 void p11_token_rebuild(void);
 /* The handle of an item's own object of class cls (CK_INVALID_HANDLE if none). */
 CK_OBJECT_HANDLE p11_object_handle(const p11_item *item, CK_OBJECT_CLASS cls);
+
+/* Session secrets (token.c): added with a new handle (taking ownership), destroyed one by
+ * one or with their session. */
+CK_RV p11_token_add_secret(p11_secret *sec, CK_OBJECT_HANDLE *h);
+void p11_token_remove_secret(CK_OBJECT_HANDLE h);
+void p11_token_drop_secrets(CK_SESSION_HANDLE session);
 
 /* The store (store.c): re-listing, and reading a group's key / certificate on first use. */
 CK_RV p11_store_sync(void);
@@ -198,6 +217,8 @@ struct p11_op {
     size_t salt_len;
     unsigned char *label;       /* OAEP label */
     size_t label_len;
+    unsigned char *peer;        /* ECDH: the other party's uncompressed point */
+    size_t peer_len;
     unsigned char *result;      /* decryption result kept for a repeated call */
     size_t result_len;
 };
@@ -233,6 +254,8 @@ extern const p11_mech p11_mech_digest[];
 extern const size_t p11_mech_digest_count;
 extern const p11_mech p11_mech_keygen[];
 extern const size_t p11_mech_keygen_count;
+extern const p11_mech p11_mech_derive[];
+extern const size_t p11_mech_derive_count;
 
 /* The mechanism `type` supporting operation `flag` (CKF_SIGN, ...), or NULL. */
 const p11_mech *p11_mech_find(CK_MECHANISM_TYPE type, CK_FLAGS flag);

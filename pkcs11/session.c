@@ -116,6 +116,7 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 
 static void close_at(size_t i)
 {
+    p11_token_drop_secrets(ss.list[i]->handle); /* its session objects go with it */
     session_free(ss.list[i]);
     ss.list[i] = ss.list[--ss.n];
     if (ss.n == 0)

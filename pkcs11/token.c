@@ -14,6 +14,8 @@ static struct {
     size_t nitems, items_cap;
     p11_object *objs;
     size_t nobjs;
+    p11_object *secrets;         /* session objects (p11_object.secret set) */
+    size_t nsecrets;
     CK_OBJECT_HANDLE next_handle;
     char serial[17];
 } tok;
@@ -274,7 +276,8 @@ void p11_token_rebuild(void)
         size_t k = item_objects(it, want, MAX_ITEM_OBJECTS);
         for (size_t j = 0; j < k; j++) {
             CK_OBJECT_HANDLE h = old_handle(it, want[j]);
-            objs[n++] = (p11_object){ h ? h : ++tok.next_handle, want[j].cls, it, want[j].chain };
+            objs[n++] = (p11_object){ .handle = h ? h : ++tok.next_handle, .cls = want[j].cls,
+                                      .item = it, .chain = want[j].chain };
         }
     }
     free(tok.objs);
@@ -330,8 +333,58 @@ CK_OBJECT_HANDLE p11_object_handle(const p11_item *item, CK_OBJECT_CLASS cls)
     return CK_INVALID_HANDLE;
 }
 
+static void secret_free(p11_secret *sec)
+{
+    if (!sec)
+        return;
+    if (sec->value)
+        OPENSSL_cleanse(sec->value, sec->len);
+    free(sec->value);
+    free(sec);
+}
+
+CK_RV p11_token_add_secret(p11_secret *sec, CK_OBJECT_HANDLE *h)
+{
+    p11_object *n = realloc(tok.secrets, (tok.nsecrets + 1) * sizeof(*n));
+    if (!n) {
+        secret_free(sec);
+        return CKR_HOST_MEMORY;
+    }
+    tok.secrets = n;
+    tok.secrets[tok.nsecrets++] = (p11_object){ .handle = ++tok.next_handle,
+                                                .cls = CKO_SECRET_KEY, .chain = -1,
+                                                .secret = sec };
+    *h = tok.next_handle;
+    return CKR_OK;
+}
+
+static void remove_secret_at(size_t i)
+{
+    secret_free(tok.secrets[i].secret);
+    tok.secrets[i] = tok.secrets[--tok.nsecrets];
+}
+
+void p11_token_remove_secret(CK_OBJECT_HANDLE h)
+{
+    for (size_t i = 0; i < tok.nsecrets; i++)
+        if (tok.secrets[i].handle == h) {
+            remove_secret_at(i);
+            return;
+        }
+}
+
+void p11_token_drop_secrets(CK_SESSION_HANDLE session)
+{
+    for (size_t i = tok.nsecrets; i-- > 0;)
+        if (tok.secrets[i].secret->session == session)
+            remove_secret_at(i);
+}
+
 void p11_token_free(void)
 {
+    while (tok.nsecrets)
+        remove_secret_at(tok.nsecrets - 1);
+    free(tok.secrets);
     for (size_t i = 0; i < tok.nitems; i++) {
         tok.items[i]->listed = false;
         p11_item_unref(tok.items[i]);
@@ -351,20 +404,25 @@ bool p11_object_visible(const p11_object *obj)
 
 p11_object *p11_object_get(CK_OBJECT_HANDLE h)
 {
-    for (size_t i = 0; i < tok.nobjs; i++)
-        if (tok.objs[i].handle == h)
-            return p11_object_visible(&tok.objs[i]) ? &tok.objs[i] : NULL;
+    for (size_t i = 0; i < p11_object_count(); i++) {
+        p11_object *o = p11_object_at(i);
+        if (o->handle == h)
+            return p11_object_visible(o) ? o : NULL;
+    }
     return NULL;
 }
 
+/* Token objects first, then session secrets. */
 size_t p11_object_count(void)
 {
-    return tok.nobjs;
+    return tok.nobjs + tok.nsecrets;
 }
 
 p11_object *p11_object_at(size_t i)
 {
-    return i < tok.nobjs ? &tok.objs[i] : NULL;
+    if (i < tok.nobjs)
+        return &tok.objs[i];
+    return i - tok.nobjs < tok.nsecrets ? &tok.secrets[i - tok.nobjs] : NULL;
 }
 
 size_t p11_item_count(void)

@@ -75,15 +75,6 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     return unsupported(hSession);
 }
 
-CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-                  CK_OBJECT_HANDLE_PTR phKey)
-{
-    UNUSED(pMechanism), UNUSED(hBaseKey), UNUSED(pTemplate), UNUSED(ulAttributeCount),
-        UNUSED(phKey);
-    return unsupported(hSession);
-}
-
 /* ---- PKCS#11 3.0 message-based functions: no AEAD or message signing here --------------- */
 
 CK_RV C_MessageEncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE key)

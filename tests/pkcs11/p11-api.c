@@ -475,7 +475,7 @@ static void misc(CK_SESSION_HANDLE s)
 
     CHECK_RV(f->C_GetOperationState(s, NULL, &len), CKR_FUNCTION_NOT_SUPPORTED);
     CHECK_RV(f->C_WrapKey(s, NULL, 0, 0, NULL, &len), CKR_FUNCTION_NOT_SUPPORTED);
-    CHECK_RV(f->C_DeriveKey(s, NULL, 0, NULL, 0, NULL), CKR_FUNCTION_NOT_SUPPORTED);
+    CHECK_RV(f->C_DeriveKey(s, NULL, 0, NULL, 0, NULL), CKR_ARGUMENTS_BAD);
     CHECK_RV(f->C_SignRecoverInit(s, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED);
     CHECK_RV(f->C_DigestEncryptUpdate(s, NULL, 0, NULL, &len), CKR_FUNCTION_NOT_SUPPORTED);
     CHECK_RV(f->C_GetFunctionStatus(s), CKR_FUNCTION_NOT_PARALLEL);
@@ -563,6 +563,82 @@ static void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
              CKR_OBJECT_HANDLE_INVALID); /* the public half goes with its key */
 }
 
+/* ---- ECDH: the shared secret as a session object ----------------------------------------- */
+
+static void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+{
+    static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE pubt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+                            { CKA_LABEL, "dh", 2 } };
+    CK_ATTRIBUTE privt[] = { { CKA_DERIVE, &yes, sizeof(yes) }, { CKA_SIGN, &no, sizeof(no) } };
+    CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+    CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
+    CHECK_RV(f->C_GenerateKeyPair(rw, &gen, pubt, 2, privt, 2, &pub, &priv), CKR_OK);
+
+    /* the peer: a software key; its point raw, ours from CKA_EC_POINT */
+    EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    unsigned char point[65];
+    size_t plen = 0;
+    CHECK(peer && EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                                  sizeof(point), &plen) == 1 && plen == 65,
+          "peer key");
+    CK_ECDH1_DERIVE_PARAMS dp = { CKD_NULL, 0, NULL, plen, point };
+    CK_MECHANISM m = { CKM_ECDH1_DERIVE, &dp, sizeof(dp) };
+    CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
+    CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+    CK_ATTRIBUTE st[] = { { CKA_CLASS, &secret, sizeof(secret) },
+                          { CKA_KEY_TYPE, &generic, sizeof(generic) },
+                          { CKA_TOKEN, &no, sizeof(no) },
+                          { CKA_SENSITIVE, &no, sizeof(no) },
+                          { CKA_EXTRACTABLE, &yes, sizeof(yes) } };
+    CK_OBJECT_HANDLE idevid = one(rw, CKO_PRIVATE_KEY, "IDevID");
+    if (idevid) /* a signing-only key (or an RSA one) */
+        CHECK_RV(f->C_DeriveKey(rw, &m, idevid, st, 5, &z),
+                 !strcmp(variant, "rsa") ? CKR_KEY_TYPE_INCONSISTENT
+                                         : CKR_KEY_FUNCTION_NOT_PERMITTED);
+    CHECK_RV(f->C_DeriveKey(rw, &m, pub, st, 5, &z), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    dp.kdf = CKD_SHA256_KDF;
+    CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_MECHANISM_PARAM_INVALID);
+    dp = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 33, point };
+    CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_MECHANISM_PARAM_INVALID);
+    dp.ulPublicDataLen = plen;
+    st[2].pValue = &yes;
+    CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_TEMPLATE_INCONSISTENT);
+    st[2].pValue = &no;
+    CHECK_RV(f->C_DeriveKey(ro, &m, priv, st, 5, &z), CKR_OK); /* session objects: RO is fine */
+    CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_OK);
+
+    /* the secret equals OpenSSL's ECDH of the peer with our public key */
+    CK_ULONG zlen = 0;
+    unsigned char *value = attr(f, rw, z, CKA_VALUE, &zlen);
+    EVP_PKEY *ours = pub_from_attrs(f, rw, pub);
+    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+    unsigned char want[32];
+    size_t wlen = sizeof(want);
+    CHECK(value && ours && dctx && EVP_PKEY_derive_init(dctx) == 1 &&
+              EVP_PKEY_derive_set_peer(dctx, ours) == 1 &&
+              EVP_PKEY_derive(dctx, want, &wlen) == 1 && zlen == wlen &&
+              !memcmp(value, want, wlen),
+          "ECDH secret differs from OpenSSL's");
+    EVP_PKEY_CTX_free(dctx);
+    EVP_PKEY_free(ours);
+    EVP_PKEY_free(peer);
+    free(value);
+    CHECK(attr_ulong(f, rw, z, CKA_VALUE_LEN) == 32, "CKA_VALUE_LEN");
+    CK_OBJECT_HANDLE found[4];
+    CHECK(find(f, ro, CKO_SECRET_KEY, NULL, found, 4) == 2, "secrets seen from every session");
+    CHECK_RV(f->C_DestroyObject(ro, z), CKR_OK);
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 1, "secret destroyed");
+    CHECK_RV(f->C_CloseSession(ro), CKR_OK); /* takes its session object along */
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 0, "session secret outlived its session");
+
+    CK_OBJECT_HANDLE h;
+    if (find(f, rw, CKO_PUBLIC_KEY, "dh", &h, 1) == 1)
+        f->C_DestroyObject(rw, h);
+    CHECK_RV(f->C_DestroyObject(rw, priv), CKR_OK);
+}
+
 /* ---- the TPM restarts under an open session ------------------------------------------------- */
 
 static void tpm_restart(CK_SESSION_HANDLE s)
@@ -605,6 +681,7 @@ int main(int argc, char **argv)
     }
     misc(rw);
     changes(rw, ro);
+    ecdh(rw, ro);
     if (ids)
         tpm_restart(rw);
     CHECK_RV(f->C_CloseAllSessions(0), CKR_OK);

@@ -50,6 +50,16 @@ check "key a3: decryption" cmp "$work/msg" \
 check_fails "key a4 (sign only): RSA-X-509 refused" "CKR_MECHANISM_INVALID" \
     p11 --sign -m RSA-X-509 --id a4 -i <(printf '\0\1'; head -c 382 /dev/zero) -o "$work/sig"
 
+# ECDH with a key generated for derivation, checked against openssl's
+check "generate EC P-256 for ECDH" gen EC:prime256v1 gen-dh d1 --usage-derive
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/peer.key" 2>/dev/null
+openssl pkey -in "$work/peer.key" -pubout -outform DER -out "$work/peer.der"
+check "ECDH1-DERIVE" p11 --derive -m ECDH1-DERIVE --id d1 -i "$work/peer.der" -o "$work/z"
+p11_pubkey d1 >"$work/d1.pub" 2>/dev/null || true
+check "ECDH secret equals openssl's" cmp "$work/z" <(openssl pkeyutl -derive \
+    -inkey "$work/peer.key" -peerkey "$work/d1.pub")
+check "delete the ECDH key" p11 --delete-object --type privkey --id d1
+
 # a certificate for key a1, issued by the fixture's owner CA, goes next to its key
 openssl req -new -key <(openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256) \
     -subj "/CN=generated key a1" -out "$work/a1.csr" 2>/dev/null
