@@ -38,6 +38,7 @@ static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
                                   "making the key persistent (TPM2_EvictControl)");
     if (rc == DEVID_OK)
         Esys_TR_Close(ctx, &persistent);
+    devid_tpm_handles_changed();
     if (rc != DEVID_ERR_NO_TPM) {
         devid_tpm_count_command();
         Esys_FlushContext(ctx, obj);
@@ -148,6 +149,7 @@ devid_rc devid_provision_remove_key(uint32_t handle)
         rc = devid_tpm_check(Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
                                                ESYS_TR_NONE, ESYS_TR_NONE, handle, &none),
                              "removing the persistent key (TPM2_EvictControl)");
+        devid_tpm_handles_changed();
     }
     devid_tpm_unlock();
     return rc;
@@ -253,6 +255,7 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
     }
     if (rc == DEVID_OK)
         rc = define_and_write(ctx, index, der, len);
+    devid_tpm_handles_changed();
     devid_tpm_unlock();
     return rc;
 }

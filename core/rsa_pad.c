@@ -88,7 +88,14 @@ devid_rc devid_rsa_parse_digestinfo(const unsigned char *in, size_t len, int *md
         X509_SIG_get0(sig, &alg, &os);
         int nid = OBJ_obj2nid(alg->algorithm);
         size_t want = devid_tpm_hash_size(devid_tpm_hash_from_nid(nid));
-        if (want && (size_t)ASN1_STRING_length(os) == want) {
+        /* Only the DER the TPM's RSASSA signs (NULL parameters): for any other encoding of
+         * the digest the signature would cover other bytes than `in`. */
+        unsigned char *der = NULL;
+        int derlen = i2d_X509_SIG(sig, &der);
+        int canonical = alg->parameter && ASN1_TYPE_get(alg->parameter) == V_ASN1_NULL &&
+                        derlen > 0 && (size_t)derlen == len && memcmp(der, in, len) == 0;
+        OPENSSL_free(der);
+        if (want && canonical && (size_t)ASN1_STRING_length(os) == want) {
             memcpy(digest, ASN1_STRING_get0_data(os), want);
             *dlen = want;
             *md_nid = nid;

@@ -17,7 +17,8 @@ devid_rc devid_rsa_pad_pss(int md_nid, const unsigned char *mhash, size_t hlen, 
                            unsigned char *em, size_t k);
 
 /* Splits a DER DigestInfo into its digest NID and digest. DEVID_ERR_FORMAT if `in` is not
- * exactly one DigestInfo with a known digest of the right length. */
+ * exactly one DigestInfo with a known digest of the right length, DER-encoded with NULL
+ * parameters (the bytes a TPM RSASSA signature covers). */
 devid_rc devid_rsa_parse_digestinfo(const unsigned char *in, size_t len, int *md_nid,
                                     unsigned char *digest, size_t *dlen);
 

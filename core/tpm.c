@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 #include <unistd.h>
@@ -22,6 +24,14 @@ static struct {
     pid_t pid;               /* process that opened the connection */
     uint64_t generation;
     uint16_t nv_buffer_max;  /* 0 = not read yet */
+    /* Persistent handles and NV indices that exist, listed with two GetCapability calls so
+     * that probing the DevID map for absent entries costs no TPM command each. */
+    struct {
+        uint64_t generation;
+        struct timespec when;
+        uint32_t *handles;
+        size_t count;
+    } present;
 } tpm;
 
 static atomic_uint_fast64_t command_count;
@@ -30,6 +40,14 @@ static _Thread_local TSS2_RC last_rc;
 TSS2_RC devid_tpm_last_rc(void)
 {
     return last_rc;
+}
+
+static void forget_present(void)
+{
+    free(tpm.present.handles);
+    tpm.present.handles = NULL;
+    tpm.present.count = 0;
+    tpm.present.generation = 0;
 }
 
 /* The child of a fork must not talk over the parent's connection: forget it without sending
@@ -42,6 +60,7 @@ static void forget_connection(void)
     tpm.esys = NULL;
     tpm.tcti = NULL;
     tpm.nv_buffer_max = 0;
+    forget_present();
     devid_session_forget();
     devid_srk_forget();
     devid_keys_forget_loaded();
@@ -64,6 +83,7 @@ static void install_atfork(void)
 /* graceful: flush what we loaded; otherwise the connection is broken and only forgotten. */
 static void close_connection(bool graceful)
 {
+    forget_present();
     if (graceful && tpm.esys) {
         devid_keys_flush_loaded(tpm.esys);
         devid_session_close(tpm.esys);
@@ -285,8 +305,80 @@ devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out)
     return DEVID_OK;
 }
 
+void devid_tpm_handles_changed(void)
+{
+    forget_present();
+}
+
+static devid_rc list_handles(ESYS_CONTEXT *ctx, uint32_t first, uint32_t **list, size_t *n)
+{
+    for (TPMI_YES_NO more = 1; more;) {
+        TPMS_CAPABILITY_DATA *cap = NULL;
+        devid_tpm_count_command();
+        devid_rc rc = devid_tpm_check(Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE,
+                                                         ESYS_TR_NONE, TPM2_CAP_HANDLES, first,
+                                                         TPM2_MAX_CAP_HANDLES, &more, &cap),
+                                      "listing TPM handles");
+        if (rc != DEVID_OK)
+            return rc;
+        uint32_t count = cap->data.handles.count;
+        uint32_t *grown = count ? realloc(*list, (*n + count) * sizeof(**list)) : *list;
+        if (count && !grown) {
+            Esys_Free(cap);
+            return devid_fail(DEVID_ERR_MEMORY, "handle list");
+        }
+        *list = grown;
+        for (uint32_t i = 0; i < count; i++)
+            (*list)[(*n)++] = cap->data.handles.handle[i];
+        if (count) /* the TPM lists handles of first's type only */
+            first = cap->data.handles.handle[count - 1] + 1;
+        else
+            more = 0;
+        Esys_Free(cap);
+    }
+    return DEVID_OK;
+}
+
+/* Is this persistent handle / NV index defined? From a list at most a second old (other
+ * processes may provision meanwhile). Lock held. */
+static devid_rc handle_present(ESYS_CONTEXT *ctx, uint32_t handle, bool *present)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (tpm.present.generation != tpm.generation || now.tv_sec - tpm.present.when.tv_sec > 1) {
+        forget_present();
+        uint32_t *list = NULL;
+        size_t n = 0;
+        devid_rc rc = list_handles(ctx, TPM2_PERSISTENT_FIRST, &list, &n);
+        if (rc == DEVID_OK)
+            rc = list_handles(ctx, TPM2_NV_INDEX_FIRST, &list, &n);
+        if (rc != DEVID_OK) {
+            free(list);
+            return rc;
+        }
+        tpm.present.handles = list;
+        tpm.present.count = n;
+        tpm.present.generation = tpm.generation;
+        tpm.present.when = now;
+    }
+    *present = false;
+    for (size_t i = 0; i < tpm.present.count; i++)
+        if (tpm.present.handles[i] == handle)
+            *present = true;
+    return DEVID_OK;
+}
+
 devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out)
 {
+    uint8_t type = (uint8_t)(tpm_handle >> 24);
+    if (type == TPM2_HT_PERSISTENT || type == TPM2_HT_NV_INDEX) {
+        bool present = false;
+        devid_rc rc = handle_present(ctx, tpm_handle, &present);
+        if (rc != DEVID_OK)
+            return rc;
+        if (!present)
+            return devid_fail(DEVID_ERR_NOT_FOUND, "handle 0x%08x: not defined", tpm_handle);
+    }
     devid_tpm_count_command();
     TSS2_RC rc = Esys_TR_FromTPMPublic(ctx, tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                        out);

@@ -35,7 +35,11 @@ TSS2_RC devid_tpm_last_rc(void);
 /* The TPM's NV buffer size (TPM2_PT_NV_BUFFER_MAX), cached per connection. Lock held. */
 devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out);
 
-/* ESYS_TR for a persistent handle or NV index. Lock held. */
+/* Call after creating or removing persistent handles or NV indices. Lock held. */
+void devid_tpm_handles_changed(void);
+
+/* ESYS_TR for a persistent handle or NV index (DEVID_ERR_NOT_FOUND, without a TPM command,
+ * if the TPM's handle list does not have it). Lock held. */
 devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out);
 
 /* Closes the connection (finalize / tests). Safe to call when not connected. */

@@ -128,7 +128,7 @@ devid_rc devid_tss2_decode(const unsigned char *data, size_t len, devid_tss2_key
     if (rc == DEVID_OK &&
         Tss2_MU_TPM2B_PUBLIC_Unmarshal(asn->pubkey->data, (size_t)asn->pubkey->length, &off,
                                        &key->pub) == TSS2_RC_SUCCESS &&
-        off == (size_t)asn->pubkey->length) {
+        off == (size_t)asn->pubkey->length && key->pub.size != 0) { /* tss2-mu takes size 0 */
         off = 0;
         if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(asn->privkey->data, (size_t)asn->privkey->length,
                                             &off, &key->priv) != TSS2_RC_SUCCESS ||
