@@ -293,11 +293,10 @@ CK_RV p11_token_sync(bool relist_store)
             return rv;
         relist_store = true;
     }
-    if (relist_store) {
-        CK_RV rv = p11_store_sync();
-        if (rv != CKR_OK)
-            return rv;
-    }
+    /* An unreadable store (permissions, I/O) must not hide the DevIDs: the store objects stay
+     * as last listed, and the reason is logged (p11_rv). */
+    if (relist_store)
+        (void)p11_store_sync();
     p11_token_rebuild();
     return CKR_OK;
 }
