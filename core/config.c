@@ -257,6 +257,16 @@ static devid_rc parse_line(devid_config *cfg, char *line, char *section, size_t 
     if (!valid_name(key, true) || strlen(key) >= MAX_KEY_LEN)
         return devid_fail(DEVID_ERR_CONFIG, "%s: invalid key name", where);
     size_t vlen = strlen(value);
+    if (vlen && value[0] != '"') { /* "value   # comment": the comment is not the value */
+        for (char *p = value + 1; *p; p++) {
+            if ((*p == '#' || *p == ';') && isspace((unsigned char)p[-1])) {
+                *p = '\0';
+                value = trim(value);
+                vlen = strlen(value);
+                break;
+            }
+        }
+    }
     if (vlen && value[0] == '"') {
         if (vlen < 2 || value[vlen - 1] != '"')
             return devid_fail(DEVID_ERR_CONFIG, "%s: unterminated quoted value", where);

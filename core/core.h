@@ -11,8 +11,13 @@
 #include "config.h"
 #include "error.h"
 
+#include <stdint.h>
+
 devid_rc devid_core_init(void);
 void devid_core_fini(void);
+
+/* Number of TPM commands this process has sent (tests and benchmarks assert on it). */
+uint64_t devid_tpm_command_count(void);
 
 /* The loaded configuration (NULL before init). */
 const devid_config *devid_core_config(void);

@@ -59,13 +59,11 @@ devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
     default:
         return devid_fail(DEVID_ERR_ARG, "unknown decryption scheme %d", (int)scheme);
     }
-    /* The TPM wants a NUL-terminated label for OAEP (TPM 2.0 Part 1, B.4). */
-    if (label_len) {
-        if (label_len + 1 > sizeof(req.label.buffer) || memchr(label, 0, label_len))
-            return devid_fail(DEVID_ERR_ARG, "OAEP label too long or contains NUL");
-        memcpy(req.label.buffer, label, label_len);
-        req.label.size = (UINT16)(label_len + 1);
-    }
+    /* The TPM hashes an OAEP label with a terminating zero byte (TPM 2.0 Part 1, B.4) that
+     * other implementations do not include, so labelled ciphertexts never decrypt: refuse. */
+    if (label_len)
+        return devid_fail(DEVID_ERR_UNSUPPORTED, "OAEP labels are not supported by TPM decryption");
+    (void)label;
     devid_cmd_shape shape = { .carries_secret = true, .first_in_sized = true,
                               .first_out_sized = true };
     devid_rc rc = devid_key_run(key, shape, rsa_decrypt_op, &req);

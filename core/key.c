@@ -86,7 +86,7 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
     TPMS_CAPABILITY_DATA *cap = NULL;
     devid_tpm_count_command();
     if (Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                           TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap) != 0)
+                           0x80000000u /* TPM2_TRANSIENT_FIRST */, TPM2_MAX_CAP_HANDLES, &more, &cap) != 0)
         return false;
     int flushed = 0;
     for (UINT32 i = 0; i < cap->data.handles.count; i++) {

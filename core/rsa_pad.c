@@ -1,6 +1,7 @@
 #include "rsa_pad.h"
 #include "tpm_pub.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -80,7 +81,9 @@ devid_rc devid_rsa_parse_digestinfo(const unsigned char *in, size_t len, int *md
                                     unsigned char *digest, size_t *dlen)
 {
     const unsigned char *p = in;
+    ERR_set_mark(); /* a failed parse is an answer here, not an error for the caller's queue */
     X509_SIG *sig = d2i_X509_SIG(NULL, &p, (long)len);
+    ERR_pop_to_mark();
     devid_rc rc = DEVID_ERR_FORMAT;
     if (sig && p == in + len) {
         const X509_ALGOR *alg = NULL;

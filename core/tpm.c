@@ -349,9 +349,9 @@ static devid_rc handle_present(ESYS_CONTEXT *ctx, uint32_t handle, bool *present
         forget_present();
         uint32_t *list = NULL;
         size_t n = 0;
-        devid_rc rc = list_handles(ctx, TPM2_PERSISTENT_FIRST, &list, &n);
+        devid_rc rc = list_handles(ctx, 0x81000000u /* TPM2_PERSISTENT_FIRST */, &list, &n);
         if (rc == DEVID_OK)
-            rc = list_handles(ctx, TPM2_NV_INDEX_FIRST, &list, &n);
+            rc = list_handles(ctx, 0x01000000u /* TPM2_NV_INDEX_FIRST */, &list, &n);
         if (rc != DEVID_OK) {
             free(list);
             return rc;

@@ -36,9 +36,9 @@ devid_rc est_base64_decode(const char *in, size_t len, unsigned char **out, size
     int got = buf ? EVP_DecodeBlock(buf, (unsigned char *)clean, (int)n) : -1;
     /* padding: EVP_DecodeBlock counts '=' as zero bytes */
     size_t pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
-    bool pad_ok = true;
-    for (size_t i = 0; i + 2 < n; i++)
-        if (clean[i] == '=')
+    bool pad_ok = true; /* '=' only as the last one or two characters */
+    for (size_t i = 0; i < n; i++)
+        if (clean[i] == '=' && (i + 2 < n || (i + 1 < n && clean[i + 1] != '=')))
             pad_ok = false;
     free(clean);
     if (got < 0 || !pad_ok || (size_t)got < pad) {

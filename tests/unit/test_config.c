@@ -40,7 +40,7 @@ static void test_valid_file(void)
                    "# comment\n"
                    "; other comment\n"
                    "tcti = swtpm:host=127.0.0.1,port=2321\n"
-                   "  store=/tmp/devid-store  \n"
+                   "  store=/tmp/devid-store  # where the keys live\n"
                    "log = debug\n"
                    "token_label = \"My Token\"\n"
                    "idevid.key = 0x81020010\n"

@@ -66,6 +66,10 @@ static void test_base64(void)
     CHECK_RC(est_base64_decode("aGVsbG8", 7, &out, &n), DEVID_ERR_FORMAT);
     CHECK_RC(est_base64_decode("aGV*bG8=", 8, &out, &n), DEVID_ERR_FORMAT);
     CHECK_RC(est_base64_decode("aG=sbG8=", 8, &out, &n), DEVID_ERR_FORMAT);
+    CHECK_RC(est_base64_decode("QU=D", 4, &out, &n), DEVID_ERR_FORMAT);
+    CHECK_RC(est_base64_decode("QQ==", 4, &out, &n), DEVID_OK);
+    CHECK(n == 1 && out[0] == 'A', "two padding characters");
+    free(out);
     CHECK_RC(est_base64_decode("", 0, &out, &n), DEVID_ERR_FORMAT);
     CHECK_RC(est_base64_decode("\r\n", 2, &out, &n), DEVID_ERR_FORMAT);
 

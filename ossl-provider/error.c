@@ -1,0 +1,96 @@
+/* OpenSSL errors for the provider: one table maps core's devid_rc onto our reason codes; the
+ * detail text is core's devid_last_error(), so the message says what failed. */
+#include "provider.h"
+
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+const OSSL_ITEM dp_reason_strings[] = {
+    { DP_R_NO_TPM, "no TPM reachable" },
+    { DP_R_TPM, "TPM error" },
+    { DP_R_RETRY, "TPM busy, try again" },
+    { DP_R_NOT_FOUND, "no such key, certificate or object" },
+    { DP_R_ARG, "invalid argument" },
+    { DP_R_CONFIG, "invalid devid configuration" },
+    { DP_R_AUTH, "wrong auth value or password" },
+    { DP_R_LOCKOUT, "TPM dictionary-attack lockout active" },
+    { DP_R_UNSUPPORTED, "algorithm, scheme or feature not supported" },
+    { DP_R_KEY_USAGE, "key attributes forbid this operation" },
+    { DP_R_BUFFER, "output buffer too small" },
+    { DP_R_MEMORY, "out of memory" },
+    { DP_R_IO, "file system error" },
+    { DP_R_FORMAT, "malformed input data" },
+    { DP_R_PROHIBITED, "object is read-only" },
+    { DP_R_INTERNAL, "internal error" },
+    { DP_R_BAD_URI, "malformed devid URI" },
+    { DP_R_OPENSSL, "libcrypto operation failed" },
+    { DP_R_NOT_INITIALISED, "devid provider not initialised" },
+    { 0, NULL },
+};
+
+/* The one table: core result → reason. */
+static int reason_of(devid_rc rc)
+{
+    static const int map[DEVID_RC_COUNT] = {
+        [DEVID_OK] = DP_R_INTERNAL, /* never raised */
+        [DEVID_ERR_NO_TPM] = DP_R_NO_TPM,
+        [DEVID_ERR_TPM] = DP_R_TPM,
+        [DEVID_ERR_RETRY] = DP_R_RETRY,
+        [DEVID_ERR_NOT_FOUND] = DP_R_NOT_FOUND,
+        [DEVID_ERR_ARG] = DP_R_ARG,
+        [DEVID_ERR_CONFIG] = DP_R_CONFIG,
+        [DEVID_ERR_AUTH] = DP_R_AUTH,
+        [DEVID_ERR_LOCKOUT] = DP_R_LOCKOUT,
+        [DEVID_ERR_UNSUPPORTED] = DP_R_UNSUPPORTED,
+        [DEVID_ERR_KEY_USAGE] = DP_R_KEY_USAGE,
+        [DEVID_ERR_BUFFER] = DP_R_BUFFER,
+        [DEVID_ERR_MEMORY] = DP_R_MEMORY,
+        [DEVID_ERR_IO] = DP_R_IO,
+        [DEVID_ERR_FORMAT] = DP_R_FORMAT,
+        [DEVID_ERR_PROHIBITED] = DP_R_PROHIBITED,
+        [DEVID_ERR_INTERNAL] = DP_R_INTERNAL,
+    };
+    if ((unsigned)rc >= DEVID_RC_COUNT || map[rc] == 0)
+        return DP_R_INTERNAL;
+    return map[rc];
+}
+
+static void raise_v(const dp_ctx *ctx, int reason, const char *fmt, va_list ap)
+{
+    if (ctx && ctx->new_error && ctx->vset_error) {
+        ctx->new_error(ctx->handle);
+        if (ctx->set_error_debug)
+            ctx->set_error_debug(ctx->handle, NULL, 0, NULL);
+        ctx->vset_error(ctx->handle, (uint32_t)reason, fmt, ap);
+        return;
+    }
+    /* No core handle (cannot happen once initialised): fall back to a plain library error. */
+    char buf[512];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    ERR_raise_data(ERR_LIB_PROV, ERR_R_INTERNAL_ERROR, "devid: %s", buf);
+}
+
+void dp_raise(const dp_ctx *ctx, int reason, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    raise_v(ctx, reason, fmt, ap);
+    va_end(ap);
+}
+
+void dp_raise_rc(const dp_ctx *ctx, devid_rc rc, const char *what)
+{
+    const char *detail = devid_last_error();
+    if (!detail || !*detail)
+        detail = devid_rc_text(rc);
+    dp_raise(ctx, reason_of(rc), "%s: %s", what, detail);
+}
+
+bool dp_core_ready(const dp_ctx *ctx)
+{
+    if (ctx->core_ok)
+        return true;
+    dp_raise(ctx, DP_R_NOT_INITIALISED, "devid core did not start: %s", ctx->core_error);
+    return false;
+}

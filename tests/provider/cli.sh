@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The openssl command line with DevIDs: pkey -pubout / -text, pkeyutl -sign and dgst -sign
+# (verified with the certificate's public key by OpenSSL alone), req -new (checked with
+# req -verify), cms -sign (checked with cms -verify against the fixture's roots), storeutl.
+# usage (under with-swtpm ecc|rsa): cli.sh
+. "$(dirname "$0")/lib.sh"
+cd "$work"
+echo "some data to sign" >data
+openssl dgst -sha256 -binary data >data.sha256
+# RSA keys without the decrypt attribute cannot pad arbitrary data: say which digest it is.
+md=()
+[[ $(<"$DEVID_FIXTURE/variant") == rsa ]] && md=(-pkeyopt digest:sha256)
+
+for obj in IDevID LDevID; do
+    # the certificate and its public key, loaded through the provider
+    check "$obj storeutl cert" sh -c "openssl storeutl ${PFIRST[*]} -certs 'devid:object=$obj;type=cert' | sed -n '/BEGIN/,/END/p' >$obj.pem && test -s $obj.pem"
+    openssl x509 -in $obj.pem -pubkey -noout >$obj.certpub.pem
+    check "$obj pkey -pubout matches the certificate" \
+        sh -c "openssl pkey ${PFIRST[*]} -in 'devid:object=$obj' -pubout -out $obj.pub.pem && cmp $obj.pub.pem $obj.certpub.pem"
+    check "$obj type=public" \
+        sh -c "openssl pkey ${PSECOND[*]} -pubin -in 'devid:object=$obj;type=public' -pubout | cmp - $obj.certpub.pem"
+    check "$obj pkey -text says the key is in the TPM" \
+        sh -c "openssl pkey ${PFIRST[*]} -in 'devid:object=$obj' -text -noout | grep -q 'private key: in the TPM'"
+    check "$obj x509 -checkend / key matches cert (s_client style)" \
+        sh -c "openssl x509 -in $obj.pem -noout -checkend 0"
+
+    for order in PFIRST PSECOND; do
+        declare -n P=$order
+        check "$obj pkeyutl -sign (digest input) $order" \
+            sh -c "openssl pkeyutl ${P[*]} -sign -inkey 'devid:object=$obj' ${md[*]} -in data.sha256 -out sig.$obj && openssl pkeyutl -verify -pubin -inkey $obj.certpub.pem ${md[*]} -in data.sha256 -sigfile sig.$obj"
+        check "$obj pkeyutl -sign -rawin -digest sha384 $order" \
+            sh -c "openssl pkeyutl ${P[*]} -sign -inkey 'devid:object=$obj' -rawin -digest sha384 -in data -out sig2.$obj && openssl pkeyutl -verify -pubin -inkey $obj.certpub.pem -rawin -digest sha384 -in data -sigfile sig2.$obj"
+        check "$obj dgst -sha512 -sign $order" \
+            sh -c "openssl dgst ${P[*]} -sha512 -sign 'devid:object=$obj' -out sig3.$obj data && openssl dgst -sha512 -verify $obj.certpub.pem -signature sig3.$obj data"
+        check "$obj req -new + req -verify $order" \
+            sh -c "openssl req ${P[*]} -new -key 'devid:object=$obj' -subj /CN=csr-$obj -out $obj.csr && openssl req -verify -in $obj.csr -noout && openssl req -in $obj.csr -pubkey -noout | cmp - $obj.certpub.pem"
+        check "$obj cms -sign + cms -verify $order" \
+            sh -c "openssl cms ${P[*]} -sign -binary -nodetach -signer $obj.pem -inkey 'devid:object=$obj' -in data -outform PEM -out $obj.cms && openssl cms -verify -inform PEM -in $obj.cms -CAfile '$trust' -purpose any -out cms.out && cmp cms.out data"
+        unset -n P
+    done
+done
+
+# RSA only: PSS with salt = digest length, verified by OpenSSL with that exact salt length.
+if [[ $(<"$DEVID_FIXTURE/variant") == rsa ]]; then
+    check "RSA-PSS pkeyutl sign (saltlen digest)" \
+        sh -c "openssl pkeyutl ${PFIRST[*]} -sign -inkey devid:object=IDevID -in data.sha256 -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:digest -out pss.sig && openssl pkeyutl -verify -pubin -inkey IDevID.certpub.pem -in data.sha256 -sigfile pss.sig -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32"
+    check "RSA-PSS dgst sign (default saltlen)" \
+        sh -c "openssl dgst ${PFIRST[*]} -sha256 -sign devid:object=IDevID -sigopt rsa_padding_mode:pss -out pss2.sig data && openssl dgst -sha256 -verify IDevID.certpub.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -signature pss2.sig data"
+    check "RSA-PSS CSR (req -sigopt) verifies" \
+        sh -c "openssl req ${PFIRST[*]} -new -key devid:object=LDevID -subj /CN=pss -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -out pss.csr && openssl req -verify -in pss.csr -noout && openssl req -in pss.csr -text -noout | grep -q 'Salt Length: 0x20'"
+    check_fails "RSA-PSS saltlen max is refused" \
+        openssl pkeyutl "${PFIRST[@]}" -sign -inkey devid:object=IDevID -in data.sha256 -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:max -out /dev/null
+fi
+
+# A certificate comes with its CA chain: the LDevID's chain file holds the leaf and the owner CA.
+check "LDevID type=cert returns the chain" sh -c \
+    "test \$(openssl storeutl ${PFIRST[*]} -certs 'devid:object=LDevID;type=cert' | grep -c 'BEGIN CERTIFICATE') -eq 2"
+check "the chain verifies" sh -c \
+    "openssl storeutl ${PFIRST[*]} -certs 'devid:object=LDevID;type=cert' | sed -n '/BEGIN/,/END/p' >chain.pem &&
+     openssl verify -CAfile '$trust' -untrusted chain.pem LDevID.pem"
+
+# handle= and id= address the same key.
+check "handle= URI" sh -c "openssl pkey ${PFIRST[*]} -in 'devid:handle=0x81020000' -pubout | cmp - IDevID.certpub.pem"
+id=$(openssl x509 -in IDevID.pem -noout -ext subjectKeyIdentifier 2>/dev/null | tail -1 | tr -d ' :\n' | sed 's/../%&/g')
+if [[ -n $id ]]; then
+    check "id= URI (percent-encoded key id)" sh -c "openssl pkey ${PFIRST[*]} -in 'devid:id=$id' -pubout | cmp - IDevID.certpub.pem"
+fi
+# the key with an auth value: right PIN signs, wrong PIN is refused by the TPM
+check "auth key with pin-value signs" \
+    sh -c "openssl pkeyutl ${PFIRST[*]} -sign -inkey 'devid:handle=0x81000010?pin-value=devid-test-auth' ${md[*]} -in data.sha256 -out auth.sig && openssl pkeyutl ${PFIRST[*]} -verify -inkey 'devid:handle=0x81000010' ${md[*]} -in data.sha256 -sigfile auth.sig"
+echo -n devid-test-auth >pin.txt
+check "auth key with pin-source signs" \
+    openssl pkeyutl "${PFIRST[@]}" -sign -inkey "devid:handle=0x81000010?pin-source=file:$work/pin.txt" "${md[@]}" -in data.sha256 -out auth2.sig
+check_fails "auth key with a wrong pin fails" \
+    openssl pkeyutl "${PFIRST[@]}" -sign -inkey 'devid:handle=0x81000010?pin-value=wrong' "${md[@]}" -in data.sha256 -out /dev/null
+
+summary

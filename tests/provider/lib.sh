@@ -1,0 +1,133 @@
+# Shared helpers for the provider tests (sourced). Runs under tests/fixture/with-swtpm, which
+# exports DEVID_FIXTURE etc.; DEVID_PROVIDER_DIR is the build directory holding devid.so.
+set -euo pipefail
+
+: "${DEVID_PROVIDER_DIR:?set by meson}"
+: "${DEVID_FIXTURE:?run under tests/fixture/with-swtpm}"
+
+# An ASan/UBSan build of the provider loaded into the (uninstrumented) openssl, curl and
+# mosquitto binaries needs the sanitizer runtime preloaded. Their own allocations are not
+# ours to judge, so leak checking is off there (our C tests keep it on).
+if [[ $(ldd "$DEVID_PROVIDER_DIR/devid.so") == *libasan* ]]; then
+    LD_PRELOAD=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)
+    export LD_PRELOAD
+    export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=134
+    export UBSAN_OPTIONS=${DEVID_TEST_UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:exitcode=134}
+    asan_preloaded=1
+fi
+
+work=$(mktemp -d)
+server_pids=()
+cleanup_lib() {
+    local pid
+    for pid in "${server_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup_lib EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+# check NAME CMD...: runs CMD, counts it
+check() {
+    local name=$1
+    shift
+    if "$@" >"$work/check.log" 2>&1; then
+        ok "$name"
+    else
+        not_ok "$name"
+        sed 's/^/    /' "$work/check.log" | tail -25
+    fi
+}
+# check_fails NAME CMD...: CMD must fail cleanly (exit 1..125: not a crash or sanitizer abort)
+check_fails() {
+    local name=$1 rc=0
+    shift
+    "$@" >"$work/check.log" 2>&1 || rc=$?
+    if [[ $rc -ge 1 && $rc -le 125 ]] && ! grep -q -E "AddressSanitizer|runtime error|LeakSanitizer" "$work/check.log"; then
+        ok "$name"
+    else
+        not_ok "$name (exit $rc)"
+        sed 's/^/    /' "$work/check.log" | tail -25
+    fi
+}
+skip() { echo "skip - $*"; }
+summary() {
+    echo "$passed passed, $failed failed"
+    [[ $failed -eq 0 ]]
+}
+
+# The provider on the command line, loaded before or after default.
+PFIRST=(-provider-path "$DEVID_PROVIDER_DIR" -provider devid -provider default)
+PSECOND=(-provider-path "$DEVID_PROVIDER_DIR" -provider default -provider devid)
+trust=$DEVID_FIXTURE/pki/trust.pem
+
+# make_openssl_cnf [FILE [DEVID-SECTION-LINE...]]: an openssl.cnf that activates devid and
+# default (for path-only applications); prints its path.
+make_openssl_cnf() {
+    local file=${1:-$work/openssl.cnf}
+    shift || true
+    cat >"$file" <<CNF
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+devid = devid_sect
+default = default_sect
+[devid_sect]
+module = $DEVID_PROVIDER_DIR/devid.so
+activate = 1
+[default_sect]
+activate = 1
+CNF
+    local line
+    for line in "$@"; do
+        sed -i "/^\[devid_sect\]/a $line" "$file"
+    done
+    echo "$file"
+}
+
+# A software server key and certificate (P-256, or RSA with "rsa").
+make_server_cert() {
+    local kind=${1:-ec}
+    if [[ $kind == rsa ]]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/srv.key" -out "$work/srv.pem" \
+            -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -days 2 2>/dev/null
+    else
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout "$work/srv.key" -out "$work/srv.pem" -subj /CN=localhost \
+            -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -days 2 2>/dev/null
+    fi
+}
+
+# free_port: a free TCP port on 127.0.0.1 (for servers that cannot pick one themselves).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# wait_listen PORT: until something listens on 127.0.0.1:PORT (5 s at most).
+wait_listen() {
+    local i
+    for i in $(seq 100); do
+        [[ -n $(ss -Hltn "sport = :$1") ]] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_s_server LOG ARGS...: openssl s_server on a free loopback port; sets $port.
+start_s_server() {
+    local log=$1
+    shift
+    port=$(free_port)
+    # s_server quits when its stdin closes: give it a FIFO we hold open.
+    local fifo=$work/stdin.${#server_pids[@]}
+    mkfifo "$fifo"
+    openssl s_server -accept "127.0.0.1:$port" "$@" <"$fifo" >"$log" 2>&1 &
+    server_pids+=($!)
+    exec {server_fd}>"$fifo"
+    wait_listen "$port" || { echo "s_server did not start:" >&2; cat "$log" >&2; return 1; }
+}

@@ -1,0 +1,369 @@
+/* The provider in-process, against the swtpm fixture (run under tests/fixture/with-swtpm):
+ *   - TPM commands per mutual-TLS handshake (TLS 1.2 and 1.3): exactly one after the key is
+ *     loaded (the CertificateVerify signature);
+ *   - 8 threads x 200 signatures with one key, each verified;
+ *   - fork: a key loaded in the parent signs in the child;
+ *   - bad input: malformed URIs, corrupted key files, wrong PINs are errors, not crashes.
+ * usage: test_provider PROVIDER_DIR [bench]   (bench: handshakes/s, TPM key vs software key) */
+#include "../check.h"
+#include "tpm.h" /* devid_tpm_command_count (core-internal; tests only) */
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/ssl.h>
+#include <openssl/store.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *fixture;
+
+static EVP_PKEY *load_key(const char *uri)
+{
+    OSSL_STORE_CTX *st = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
+    EVP_PKEY *pk = NULL;
+    if (!st)
+        return NULL;
+    OSSL_STORE_expect(st, OSSL_STORE_INFO_PKEY);
+    while (!pk && !OSSL_STORE_eof(st)) {
+        OSSL_STORE_INFO *info = OSSL_STORE_load(st);
+        if (!info)
+            break;
+        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+            pk = OSSL_STORE_INFO_get1_PKEY(info);
+        OSSL_STORE_INFO_free(info);
+    }
+    OSSL_STORE_close(st);
+    return pk;
+}
+
+static X509 *load_cert(const char *uri)
+{
+    OSSL_STORE_CTX *st = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
+    X509 *c = NULL;
+    if (!st)
+        return NULL;
+    while (!c && !OSSL_STORE_eof(st)) {
+        OSSL_STORE_INFO *info = OSSL_STORE_load(st);
+        if (!info)
+            break;
+        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_CERT)
+            c = OSSL_STORE_INFO_get1_CERT(info);
+        OSSL_STORE_INFO_free(info);
+    }
+    OSSL_STORE_close(st);
+    return c;
+}
+
+/* ---- signatures ---- */
+
+static bool sign_verify(EVP_PKEY *key, EVP_PKEY *pub, const char *msg)
+{
+    unsigned char sig[600];
+    size_t siglen = sizeof(sig);
+    EVP_MD_CTX *s = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
+    bool ok = s && v &&
+              EVP_DigestSignInit_ex(s, NULL, "SHA256", NULL, NULL, key, NULL) == 1 &&
+              EVP_DigestSign(s, sig, &siglen, (const unsigned char *)msg, strlen(msg)) == 1 &&
+              EVP_DigestVerifyInit_ex(v, NULL, "SHA256", NULL, "provider=default", pub, NULL) == 1 &&
+              EVP_DigestVerify(v, sig, siglen, (const unsigned char *)msg, strlen(msg)) == 1;
+    EVP_MD_CTX_free(s);
+    EVP_MD_CTX_free(v);
+    return ok;
+}
+
+typedef struct thread_arg {
+    EVP_PKEY *key, *pub;
+    int good;
+} thread_arg;
+
+static void *signer(void *p)
+{
+    thread_arg *a = p;
+    char msg[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(msg, sizeof(msg), "message %d from %p", i, p);
+        if (sign_verify(a->key, a->pub, msg))
+            a->good++;
+    }
+    ERR_clear_error();
+    return NULL;
+}
+
+static void test_threads(EVP_PKEY *key, EVP_PKEY *pub)
+{
+    pthread_t t[8];
+    thread_arg a[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (thread_arg){ key, pub, 0 };
+        CHECK(pthread_create(&t[i], NULL, signer, &a[i]) == 0, "thread %d", i);
+    }
+    int total = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        total += a[i].good;
+    }
+    CHECK(total == 8 * 200, "%d of 1600 signatures from 8 threads verified", total);
+}
+
+static void test_fork(EVP_PKEY *key, EVP_PKEY *pub)
+{
+    CHECK(sign_verify(key, pub, "parent before fork"), "parent signs");
+    pid_t pid = fork();
+    if (pid == 0) {
+        int bad = 0;
+        for (int i = 0; i < 5; i++)
+            bad += !sign_verify(key, pub, "child");
+        _exit(bad ? 1 : 0);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "child signs with the key loaded in the parent (status %d)", st);
+    CHECK(sign_verify(key, pub, "parent after fork"), "parent still signs after the fork");
+}
+
+/* ---- mutual TLS in memory ---- */
+
+static SSL_CTX *server_ctx(void)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *c = X509_new();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    X509_STORE *ts = ctx ? SSL_CTX_get_cert_store(ctx) : NULL;
+    char trust[512];
+    snprintf(trust, sizeof(trust), "%s/pki/trust.pem", fixture);
+    bool ok = k && c && ctx && X509_set_version(c, 2) && ASN1_INTEGER_set(X509_get_serialNumber(c), 1) &&
+              X509_gmtime_adj(X509_getm_notBefore(c), -60) &&
+              X509_gmtime_adj(X509_getm_notAfter(c), 3600) &&
+              X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC,
+                                         (const unsigned char *)"server", -1, -1, 0) &&
+              X509_set_issuer_name(c, X509_get_subject_name(c)) && X509_set_pubkey(c, k) &&
+              X509_sign(c, k, EVP_sha256()) > 0 && SSL_CTX_use_certificate(ctx, c) == 1 &&
+              SSL_CTX_use_PrivateKey(ctx, k) == 1 && X509_STORE_load_file(ts, trust) == 1;
+    CHECK(ok, "server context");
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    EVP_PKEY_free(k);
+    X509_free(c);
+    return ctx;
+}
+
+static bool handshake(SSL_CTX *sctx, SSL_CTX *cctx)
+{
+    SSL *s = SSL_new(sctx), *c = SSL_new(cctx);
+    BIO *sb = NULL, *cb = NULL;
+    bool ok = s && c && BIO_new_bio_pair(&sb, 0, &cb, 0) == 1;
+    if (ok) {
+        SSL_set_bio(s, sb, sb);
+        SSL_set_bio(c, cb, cb);
+        SSL_set_accept_state(s);
+        SSL_set_connect_state(c);
+        int sdone = 0, cdone = 0;
+        for (int i = 0; i < 100 && !(sdone && cdone); i++) {
+            if (!cdone) {
+                int r = SSL_do_handshake(c);
+                if (r == 1)
+                    cdone = 1;
+                else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ)
+                    break;
+            }
+            if (!sdone) {
+                int r = SSL_do_handshake(s);
+                if (r == 1)
+                    sdone = 1;
+                else if (SSL_get_error(s, r) != SSL_ERROR_WANT_READ)
+                    break;
+            }
+        }
+        /* TLS 1.3: the server's verdict on the client certificate arrives after the client
+         * has finished; a byte each way settles it. */
+        char buf[1];
+        ok = sdone && cdone && SSL_write(c, "x", 1) == 1 && SSL_read(s, buf, 1) == 1 &&
+             SSL_get_verify_result(s) == X509_V_OK && SSL_get0_peer_certificate(s) != NULL;
+    }
+    if (!ok)
+        ERR_print_errors_fp(stderr);
+    SSL_free(s);
+    SSL_free(c);
+    return ok;
+}
+
+static void test_tls(const char *obj)
+{
+    char uri[128];
+    snprintf(uri, sizeof(uri), "devid:object=%s", obj);
+    EVP_PKEY *key = load_key(uri);
+    snprintf(uri, sizeof(uri), "devid:object=%s;type=cert", obj);
+    X509 *cert = load_cert(uri);
+    CHECK(key && cert, "%s key and certificate load", obj);
+    SSL_CTX *sctx = server_ctx();
+    for (int v = 0; v < 2; v++) {
+        int ver = v ? TLS1_3_VERSION : TLS1_2_VERSION;
+        SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+        CHECK(cctx && SSL_CTX_use_certificate(cctx, cert) == 1 &&
+                  SSL_CTX_use_PrivateKey(cctx, key) == 1 &&
+                  SSL_CTX_set_min_proto_version(cctx, ver) &&
+                  SSL_CTX_set_max_proto_version(cctx, ver),
+              "client context");
+        SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_OFF);
+        CHECK(handshake(sctx, cctx), "%s first handshake, TLS 1.%d", obj, 2 + v);
+        int exact = 0;
+        for (int i = 0; i < 10; i++) {
+            uint64_t before = devid_tpm_command_count();
+            bool ok = handshake(sctx, cctx);
+            uint64_t n = devid_tpm_command_count() - before;
+            exact += ok && n == 1;
+            if (!ok || n != 1)
+                fprintf(stderr, "%s TLS 1.%d handshake %d: ok=%d, %llu TPM commands\n", obj,
+                        2 + v, i, ok, (unsigned long long)n);
+        }
+        CHECK(exact == 10, "%s TLS 1.%d: %d of 10 handshakes with exactly one TPM command", obj,
+              2 + v, exact);
+        SSL_CTX_free(cctx);
+    }
+    SSL_CTX_free(sctx);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Full mutual-TLS 1.3 handshakes per second in one process: client key in the TPM vs a
+ * software client key (both sides in this process, so the server's work is included). */
+static void bench(void)
+{
+    bool no_tpm = getenv("DEVID_BENCH_SOFTWARE_ONLY") != NULL; /* devid not loaded */
+    EVP_PKEY *tpm = no_tpm ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                           : load_key("devid:object=IDevID");
+    X509 *tcert = no_tpm ? X509_new() : load_cert("devid:object=IDevID;type=cert");
+    EVP_PKEY *soft = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *scert = X509_new();
+    CHECK(tpm && tcert && soft && scert, "bench keys");
+    if (!tpm || !tcert || !soft || !scert)
+        return;
+    /* the software client certificate: self-signed, so the server accepts it via its store */
+    X509_set_version(scert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(scert), 2);
+    X509_gmtime_adj(X509_getm_notBefore(scert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(scert), 3600);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(scert), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"soft", -1, -1, 0);
+    X509_set_issuer_name(scert, X509_get_subject_name(scert));
+    X509_set_pubkey(scert, soft);
+    X509_sign(scert, soft, EVP_sha256());
+    if (!no_tpm) {
+        /* signatures/s through the provider (digest-sign: software SHA-256 + one TPM2_Sign) */
+        EVP_MD_CTX *m = EVP_MD_CTX_new();
+        unsigned char sig[600];
+        int n = 0;
+        double t0 = now_s();
+        while (now_s() - t0 < 2.0) {
+            size_t siglen = sizeof(sig);
+            n += EVP_DigestSignInit_ex(m, NULL, "SHA256", NULL, NULL, tpm, NULL) == 1 &&
+                 EVP_DigestSign(m, sig, &siglen, (const unsigned char *)"x", 1) == 1;
+        }
+        printf("TPM key: %.0f signatures/s through the provider\n", n / (now_s() - t0));
+        EVP_MD_CTX_free(m);
+    }
+    SSL_CTX *sctx = server_ctx();
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(sctx), scert);
+    double rate[2];
+    for (int k = no_tpm ? 1 : 0; k < 2; k++) {
+        SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_use_certificate(cctx, k ? scert : tcert);
+        SSL_CTX_use_PrivateKey(cctx, k ? soft : tpm);
+        SSL_CTX_set_min_proto_version(cctx, TLS1_3_VERSION);
+        handshake(sctx, cctx);
+        int n = 0;
+        uint64_t cmds = devid_tpm_command_count();
+        double t0 = now_s();
+        while (now_s() - t0 < 3.0)
+            n += handshake(sctx, cctx);
+        rate[k] = n / (now_s() - t0);
+        printf("%s key: %.0f handshakes/s, %.2f TPM commands per handshake\n",
+               k ? "software" : "TPM", rate[k],
+               n ? (double)(devid_tpm_command_count() - cmds) / n : 0.0);
+        SSL_CTX_free(cctx);
+    }
+    if (!no_tpm)
+        printf("ratio TPM/software: %.2f\n", rate[0] / rate[1]);
+    SSL_CTX_free(sctx);
+    EVP_PKEY_free(tpm);
+    EVP_PKEY_free(soft);
+    X509_free(tcert);
+    X509_free(scert);
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_uris(void)
+{
+    static const char *const bad[] = {
+        "devid:object", "devid:=x", "devid:object=IDevID;object=LDevID", "devid:foo=bar",
+        "devid:type=secret", "devid:handle=0x01c90000", "devid:handle=zz", "devid:id=%zz",
+        "devid:id=%4", "devid:object=%00x", "devid:object=a b", "devid:object=IDevID?pin=1",
+        "devid:object=IDevID?pin-value=a&pin-value=b", "devid:object=nosuchobject",
+        "devid:handle=0x81ffffff", "devid:object=IDevID;type=cert?pin-source=/nonexistent",
+        "devid:id=%01%02", "devid:object=" /* empty */,
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ERR_clear_error();
+        EVP_PKEY *k = load_key(bad[i]);
+        unsigned long e = ERR_peek_last_error();
+        CHECK(!k && e != 0, "bad URI %s: key %p, error %lx", bad[i], (void *)k, e);
+        EVP_PKEY_free(k);
+    }
+    ERR_clear_error();
+}
+
+int main(int argc, char **argv)
+{
+    fixture = getenv("DEVID_FIXTURE");
+    if (argc < 2 || !fixture) {
+        fprintf(stderr, "usage: test_provider PROVIDER_DIR (under with-swtpm)\n");
+        return 2;
+    }
+    CHECK(OSSL_PROVIDER_set_default_search_path(NULL, argv[1]) == 1, "search path");
+    OSSL_PROVIDER *devid = getenv("DEVID_BENCH_SOFTWARE_ONLY") ? OSSL_PROVIDER_load(NULL, "base")
+                                                              : OSSL_PROVIDER_load(NULL, "devid");
+    OSSL_PROVIDER *dflt = OSSL_PROVIDER_load(NULL, "default");
+    CHECK(devid && dflt, "providers load");
+    if (!devid || !dflt) {
+        ERR_print_errors_fp(stderr);
+        return check_summary("test_provider");
+    }
+
+    if (argc > 2 && strcmp(argv[2], "bench") == 0) {
+        bench();
+        return check_summary("test_provider bench");
+    }
+    test_tls("IDevID");
+    test_tls("LDevID");
+
+    EVP_PKEY *key = load_key("devid:object=IDevID");
+    X509 *cert = load_cert("devid:object=IDevID;type=cert");
+    EVP_PKEY *pub = cert ? X509_get0_pubkey(cert) : NULL;
+    CHECK(key && pub && EVP_PKEY_eq(key, pub) == 1, "IDevID key matches its certificate");
+    if (key && pub) {
+        test_threads(key, pub);
+        test_fork(key, pub);
+    }
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    test_bad_uris();
+
+    OSSL_PROVIDER_unload(devid);
+    OSSL_PROVIDER_unload(dflt);
+    return check_summary("test_provider");
+}
