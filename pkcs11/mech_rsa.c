@@ -47,13 +47,11 @@ static CK_RV oaep_param(p11_op *op, const CK_MECHANISM *m)
     if (p->ulSourceDataLen) {
         if (!p->pSourceData || p->ulSourceDataLen > 1024)
             return CKR_MECHANISM_PARAM_INVALID;
-        /* The TPM hashes its label as a NUL-terminated string (TPM 2.0 Part 1, B.4): it can
-         * only decrypt for senders whose label was one, "text\0". */
-        const unsigned char *l = p->pSourceData;
-        size_t n = p->ulSourceDataLen;
-        if (op->purpose == CKF_DECRYPT && (l[n - 1] != 0 || memchr(l, 0, n - 1))) {
-            devid_info("pkcs11: OAEP label is not a NUL-terminated string: the TPM cannot "
-                       "use it");
+        /* The TPM hashes its label with a terminating zero byte (TPM 2.0 Part 1, B.4), so it
+         * cannot decrypt what others encrypt with a label: core refuses labels; say so at
+         * once. (Encryption in software takes any label.) */
+        if (op->purpose == CKF_DECRYPT) {
+            devid_info("pkcs11: OAEP labels cannot be used for TPM decryption");
             return CKR_MECHANISM_PARAM_INVALID;
         }
         if (!(op->label = malloc(p->ulSourceDataLen)))
@@ -204,10 +202,7 @@ static CK_RV rsa_decrypt(p11_op *op, const unsigned char *in, size_t inlen, unsi
     devid_dec_scheme scheme = op->mech->type == CKM_RSA_PKCS_OAEP ? DEVID_DEC_RSA_OAEP
                               : op->mech->type == CKM_RSA_X_509   ? DEVID_DEC_RSA_RAW
                                                                   : DEVID_DEC_RSA_PKCS1;
-    /* core appends the label's terminating NUL itself */
-    size_t label_len = op->label_len ? op->label_len - 1 : 0;
-    devid_rc rc = devid_key_decrypt(op->key, scheme, op->md_nid, op->label, label_len, in, inlen,
-                                    out, outlen);
+    devid_rc rc = devid_key_decrypt(op->key, scheme, op->md_nid, NULL, 0, in, inlen, out, outlen);
     /* The lengths were checked: a value the TPM refuses is bad ciphertext (padding). */
     if (rc == DEVID_ERR_ARG) {
         p11_rv(rc, "RSA decryption");

@@ -416,8 +416,7 @@ static void signatures(CK_SESSION_HANDLE s)
     CK_RV rv = f->C_Decrypt(s, ct, ctlen, pt, &ptlen);
     CHECK(rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_DEVICE_ERROR,
           "decrypting bad padding: 0x%lx", (unsigned long)rv);
-    static unsigned char lbl[] = "label"; /* with its NUL: what the TPM hashes */
-    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, lbl, 6 };
+    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0 };
     CK_MECHANISM m_oaep = { CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep) };
     ctlen = sizeof(ct);
     CHECK_RV(f->C_EncryptInit(s, &m_oaep, pub), CKR_OK);
@@ -430,8 +429,14 @@ static void signatures(CK_SESSION_HANDLE s)
     CHECK_RV(f->C_Decrypt(s, ct, ctlen, pt, &ptlen), CKR_BUFFER_TOO_SMALL);
     CHECK(ptlen == 4, "decrypted length %lu", (unsigned long)ptlen);
     CHECK_RV(f->C_Decrypt(s, ct, ctlen, pt, &ptlen), CKR_OK);
-    CHECK(ptlen == 4 && !memcmp(pt, "oaep", 4), "OAEP round trip with a label");
-    oaep.ulSourceDataLen = 5; /* no NUL: the TPM could never match it */
+    CHECK(ptlen == 4 && !memcmp(pt, "oaep", 4), "OAEP round trip");
+    /* labels: the TPM hashes them with a zero byte nobody else adds, so it cannot decrypt */
+    static unsigned char lbl[] = "label";
+    oaep.pSourceData = lbl;
+    oaep.ulSourceDataLen = 5;
+    CHECK_RV(f->C_EncryptInit(s, &m_oaep, pub), CKR_OK); /* software: any label */
+    ctlen = sizeof(ct);
+    CHECK_RV(f->C_Encrypt(s, (CK_BYTE *)"oaep", 4, ct, &ctlen), CKR_OK);
     CHECK_RV(f->C_DecryptInit(s, &m_oaep, priv), CKR_MECHANISM_PARAM_INVALID);
     oaep = (CK_RSA_PKCS_OAEP_PARAMS){ CKM_SHA256, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
     CHECK_RV(f->C_DecryptInit(s, &m_oaep, priv), CKR_MECHANISM_PARAM_INVALID);
