@@ -1,0 +1,521 @@
+/* Object attributes, computed from the item's key and certificates each time they are asked
+ * for (nothing is copied, so a relabelled store object or a renewed certificate shows at once).
+ */
+#include "p11.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- values ---------------------------------------------------------------------------------- */
+
+void p11_val_free(p11_val *v)
+{
+    OPENSSL_free(v->heap);
+    v->heap = NULL;
+    v->ptr = NULL;
+    v->len = 0;
+}
+
+static CK_RV val_ulong(p11_val *v, CK_ULONG x)
+{
+    memcpy(v->inl, &x, sizeof(x));
+    v->ptr = v->inl;
+    v->len = sizeof(x);
+    return CKR_OK;
+}
+
+static CK_RV val_bool(p11_val *v, bool b)
+{
+    v->inl[0] = b ? CK_TRUE : CK_FALSE;
+    v->ptr = v->inl;
+    v->len = sizeof(CK_BBOOL);
+    return CKR_OK;
+}
+
+static CK_RV val_ref(p11_val *v, const void *p, size_t n)
+{
+    v->ptr = n ? p : v->inl;
+    v->len = n;
+    return CKR_OK;
+}
+
+/* Takes ownership of an OPENSSL_malloc'd buffer (as i2d_* returns), n < 0 meaning failure. */
+static CK_RV val_take(p11_val *v, unsigned char *p, int n)
+{
+    if (n < 0 || (n > 0 && !p)) {
+        OPENSSL_free(p);
+        return CKR_HOST_MEMORY;
+    }
+    v->heap = p;
+    return val_ref(v, p, (size_t)n);
+}
+
+static CK_RV val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
+{
+    BIGNUM *bn = NULL;
+    if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    int n = BN_num_bytes(bn);
+    unsigned char *p = OPENSSL_malloc(n ? (size_t)n : 1);
+    if (p)
+        BN_bn2bin(bn, p);
+    BN_free(bn);
+    return val_take(v, p, p ? n : -1);
+}
+
+/* ---- key values ------------------------------------------------------------------------------ */
+
+static int ec_curve_nid(EVP_PKEY *pkey)
+{
+    char name[64];
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
+                                       NULL) != 1)
+        return NID_undef;
+    int nid = OBJ_sn2nid(name);
+    if (nid == NID_undef)
+        nid = EC_curve_nist2nid(name);
+    return nid;
+}
+
+/* CKA_EC_PARAMS: the DER OID of the named curve. */
+static CK_RV val_ec_params(p11_val *v, EVP_PKEY *pkey)
+{
+    ASN1_OBJECT *oid = OBJ_nid2obj(ec_curve_nid(pkey));
+    if (!oid)
+        return CKR_GENERAL_ERROR;
+    unsigned char *p = NULL;
+    int n = i2d_ASN1_OBJECT(oid, &p);
+    return val_take(v, p, n);
+}
+
+/* CKA_EC_POINT: DER OCTET STRING around the uncompressed point 04 || X || Y. */
+static CK_RV val_ec_point(p11_val *v, EVP_PKEY *pkey)
+{
+    BIGNUM *x = NULL, *y = NULL;
+    size_t flen = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
+    CK_RV rv = CKR_GENERAL_ERROR;
+    if (flen > 0 && flen <= 66 && EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+        EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1) {
+        size_t plen = 1 + 2 * flen, hdr = plen < 128 ? 2 : 3;
+        unsigned char *p = OPENSSL_malloc(hdr + plen);
+        if (!p) {
+            rv = CKR_HOST_MEMORY;
+        } else {
+            p[0] = 0x04; /* OCTET STRING */
+            if (hdr == 2) {
+                p[1] = (unsigned char)plen;
+            } else {
+                p[1] = 0x81;
+                p[2] = (unsigned char)plen;
+            }
+            p[hdr] = 0x04; /* uncompressed */
+            if (BN_bn2binpad(x, p + hdr + 1, (int)flen) < 0 ||
+                BN_bn2binpad(y, p + hdr + 1 + flen, (int)flen) < 0) {
+                OPENSSL_free(p);
+            } else {
+                rv = val_take(v, p, (int)(hdr + plen));
+            }
+        }
+    }
+    BN_free(x);
+    BN_free(y);
+    return rv;
+}
+
+static CK_RV val_spki(p11_val *v, EVP_PKEY *pkey)
+{
+    unsigned char *p = NULL;
+    int n = i2d_PUBKEY(pkey, &p);
+    return val_take(v, p, n);
+}
+
+static CK_RV val_name(p11_val *v, const X509_NAME *name)
+{
+    unsigned char *p = NULL;
+    int n = i2d_X509_NAME(name, &p);
+    return val_take(v, p, n);
+}
+
+/* ---- common attributes ----------------------------------------------------------------------- */
+
+static bool writable(const p11_object *obj)
+{
+    return !obj->item->factory;
+}
+
+static X509 *object_cert(p11_object *obj, CK_RV *rv)
+{
+    if (obj->chain >= 0) {
+        X509 *c = p11_item_chain_cert(obj->item, obj->chain);
+        *rv = c ? CKR_OK : CKR_OBJECT_HANDLE_INVALID;
+        return c;
+    }
+    X509 *c = NULL;
+    *rv = p11_item_cert(obj->item, &c);
+    return c;
+}
+
+static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    p11_item *it = obj->item;
+    switch (type) {
+    case CKA_CLASS:
+        return val_ulong(v, obj->cls);
+    case CKA_TOKEN:
+        return val_bool(v, true);
+    case CKA_PRIVATE:
+        return val_bool(v, obj->cls == CKO_PRIVATE_KEY);
+    case CKA_MODIFIABLE:
+    case CKA_DESTROYABLE:
+        return val_bool(v, writable(obj));
+    case CKA_COPYABLE:
+        return val_bool(v, false);
+    case CKA_LABEL:
+        if (obj->chain >= 0) {
+            int n = snprintf(NULL, 0, "%s-CA-%d", it->label, obj->chain + 1);
+            unsigned char *p = OPENSSL_malloc((size_t)n + 1);
+            if (!p)
+                return CKR_HOST_MEMORY;
+            snprintf((char *)p, (size_t)n + 1, "%s-CA-%d", it->label, obj->chain + 1);
+            return val_take(v, p, n);
+        }
+        return val_ref(v, it->label, strlen(it->label));
+    case CKA_ID:
+        if (obj->chain >= 0) {
+            CK_RV rv;
+            X509 *c = object_cert(obj, &rv);
+            EVP_PKEY *cpub = c ? X509_get0_pubkey(c) : NULL;
+            unsigned char *id = OPENSSL_malloc(20);
+            if (!cpub || !id || devid_pubkey_id(cpub, id) != DEVID_OK) {
+                OPENSSL_free(id);
+                return rv != CKR_OK ? rv : CKR_GENERAL_ERROR;
+            }
+            return val_take(v, id, 20);
+        }
+        return val_ref(v, it->id, it->id_len);
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+static CK_RV key_subject(p11_object *obj, p11_val *v)
+{
+    p11_item *it = obj->item;
+    bool has_cert = it->src == P11_ITEM_MAP ? it->ident->cert != NULL : it->has_cert;
+    if (!has_cert)
+        return val_ref(v, NULL, 0);
+    X509 *cert;
+    CK_RV rv = p11_item_cert(it, &cert);
+    return rv == CKR_OK ? val_name(v, X509_get_subject_name(cert)) : rv;
+}
+
+static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    devid_key *key;
+    CK_RV rv = p11_item_key(obj->item, &key);
+    if (rv != CKR_OK)
+        return rv;
+    EVP_PKEY *pkey = devid_key_get_public(key);
+    bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
+    bool priv = obj->cls == CKO_PRIVATE_KEY;
+    unsigned f = devid_key_get_flags(key);
+    bool tpm_made = (f & DEVID_KEY_TPM_GENERATED) && (f & DEVID_KEY_FIXED_TPM);
+
+    switch (type) {
+    case CKA_KEY_TYPE:
+        return val_ulong(v, ec ? CKK_EC : CKK_RSA);
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return val_ref(v, NULL, 0);
+    case CKA_DERIVE:
+        return val_bool(v, priv && p11_key_can_derive(key));
+    case CKA_LOCAL:
+        return val_bool(v, f & DEVID_KEY_TPM_GENERATED);
+    case CKA_KEY_GEN_MECHANISM:
+        /* Store keys were all made by the TPM's key generation; factory keys: unknown. */
+        if (obj->item->src != P11_ITEM_STORE)
+            return val_ulong(v, CK_UNAVAILABLE_INFORMATION);
+        return val_ulong(v, ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
+    case CKA_SUBJECT:
+        return key_subject(obj, v);
+    case CKA_PUBLIC_KEY_INFO:
+        return val_spki(v, pkey);
+    case CKA_EC_PARAMS:
+        return ec ? val_ec_params(v, pkey) : CKR_ATTRIBUTE_TYPE_INVALID;
+    case CKA_EC_POINT:
+        /* Not a private-key attribute in the specification, but consumers (libp11, gnutls)
+         * read it there; it is public. */
+        return ec ? val_ec_point(v, pkey) : CKR_ATTRIBUTE_TYPE_INVALID;
+    case CKA_MODULUS:
+        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_N);
+    case CKA_PUBLIC_EXPONENT:
+        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_E);
+    case CKA_MODULUS_BITS:
+        return ec ? CKR_ATTRIBUTE_TYPE_INVALID
+                  : val_ulong(v, (CK_ULONG)devid_key_get_bits(key));
+    case CKA_ALLOWED_MECHANISMS: {
+        size_t n = p11_mech_allowed_list(key, NULL, 0);
+        CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
+        if (!list)
+            return CKR_HOST_MEMORY;
+        p11_mech_allowed_list(key, list, n);
+        return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
+    }
+    default:
+        break;
+    }
+    if (!priv) {
+        switch (type) {
+        case CKA_VERIFY:
+            return val_bool(v, p11_key_can_sign(key));
+        case CKA_ENCRYPT:
+            return val_bool(v, p11_key_can_decrypt(key));
+        case CKA_VERIFY_RECOVER:
+        case CKA_WRAP:
+        case CKA_TRUSTED:
+            return val_bool(v, false);
+        default:
+            return CKR_ATTRIBUTE_TYPE_INVALID;
+        }
+    }
+    switch (type) {
+    case CKA_SIGN:
+        return val_bool(v, p11_key_can_sign(key));
+    case CKA_DECRYPT:
+        return val_bool(v, p11_key_can_decrypt(key));
+    case CKA_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE:
+        return val_bool(v, true);
+    case CKA_ALWAYS_SENSITIVE:
+        return val_bool(v, tpm_made);
+    case CKA_SIGN_RECOVER:
+    case CKA_UNWRAP:
+    case CKA_EXTRACTABLE:
+    case CKA_WRAP_WITH_TRUSTED:
+    case CKA_ALWAYS_AUTHENTICATE:
+        return val_bool(v, false);
+    case CKA_VALUE:
+        return ec ? CKR_ATTRIBUTE_SENSITIVE : CKR_ATTRIBUTE_TYPE_INVALID;
+    case CKA_PRIVATE_EXPONENT:
+    case CKA_PRIME_1:
+    case CKA_PRIME_2:
+    case CKA_EXPONENT_1:
+    case CKA_EXPONENT_2:
+    case CKA_COEFFICIENT:
+        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : CKR_ATTRIBUTE_SENSITIVE;
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+/* ---- certificates ---------------------------------------------------------------------------- */
+
+static CK_RV val_date(p11_val *v, const ASN1_TIME *t)
+{
+    struct tm tm;
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return val_ref(v, NULL, 0);
+    char buf[16];
+    snprintf(buf, sizeof(buf), "%04d%02d%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+             tm.tm_mday % 100);
+    unsigned char *p = OPENSSL_malloc(sizeof(CK_DATE));
+    if (!p)
+        return CKR_HOST_MEMORY;
+    memcpy(p, buf, sizeof(CK_DATE));
+    return val_take(v, p, (int)sizeof(CK_DATE));
+}
+
+static CK_RV cert_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    CK_RV rv;
+    X509 *cert = object_cert(obj, &rv);
+    if (!cert)
+        return rv;
+    unsigned char *p = NULL;
+    int n;
+    switch (type) {
+    case CKA_CERTIFICATE_TYPE:
+        return val_ulong(v, CKC_X_509);
+    case CKA_TRUSTED:
+        return val_bool(v, false);
+    case CKA_CERTIFICATE_CATEGORY:
+        /* 1 = token user (the certificate of a key held here), 2 = authority */
+        return val_ulong(v, obj->chain >= 0 ? 2 : 1);
+    case CKA_VALUE:
+        n = i2d_X509(cert, &p);
+        return val_take(v, p, n);
+    case CKA_CHECK_VALUE: {
+        unsigned char md[SHA_DIGEST_LENGTH];
+        n = i2d_X509(cert, &p);
+        if (n <= 0 || !EVP_Digest(p, (size_t)n, md, NULL, EVP_sha1(), NULL)) {
+            OPENSSL_free(p);
+            return CKR_GENERAL_ERROR;
+        }
+        OPENSSL_free(p);
+        unsigned char *cv = OPENSSL_malloc(3);
+        if (cv)
+            memcpy(cv, md, 3);
+        return val_take(v, cv, cv ? 3 : -1);
+    }
+    case CKA_SUBJECT:
+        return val_name(v, X509_get_subject_name(cert));
+    case CKA_ISSUER:
+        return val_name(v, X509_get_issuer_name(cert));
+    case CKA_SERIAL_NUMBER:
+        n = i2d_ASN1_INTEGER((ASN1_INTEGER *)X509_get0_serialNumber(cert), &p);
+        return val_take(v, p, n);
+    case CKA_START_DATE:
+        return val_date(v, X509_get0_notBefore(cert));
+    case CKA_END_DATE:
+        return val_date(v, X509_get0_notAfter(cert));
+    case CKA_PUBLIC_KEY_INFO:
+        n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &p);
+        return val_take(v, p, n);
+    case CKA_HASH_OF_SUBJECT_PUBLIC_KEY: {
+        EVP_PKEY *cpub = X509_get0_pubkey(cert);
+        unsigned char *id = OPENSSL_malloc(20);
+        if (!cpub || !id || devid_pubkey_id(cpub, id) != DEVID_OK) {
+            OPENSSL_free(id);
+            return CKR_GENERAL_ERROR;
+        }
+        return val_take(v, id, 20);
+    }
+    case CKA_URL:
+    case CKA_HASH_OF_ISSUER_PUBLIC_KEY:
+        return val_ref(v, NULL, 0);
+    case CKA_JAVA_MIDP_SECURITY_DOMAIN:
+        return val_ulong(v, 0 /* CK_SECURITY_DOMAIN_UNSPECIFIED */);
+    case CKA_NAME_HASH_ALGORITHM:
+        return val_ulong(v, CKM_SHA_1);
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+/* ---- session secrets (ECDH results) ------------------------------------------------------------ */
+
+static CK_RV secret_attr(const p11_secret *sec, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    switch (type) {
+    case CKA_CLASS:
+        return val_ulong(v, CKO_SECRET_KEY);
+    case CKA_KEY_TYPE:
+        return val_ulong(v, CKK_GENERIC_SECRET);
+    case CKA_TOKEN:
+    case CKA_PRIVATE:
+    case CKA_MODIFIABLE:
+    case CKA_COPYABLE:
+    case CKA_LOCAL:
+    case CKA_ENCRYPT:
+    case CKA_DECRYPT:
+    case CKA_SIGN:
+    case CKA_VERIFY:
+    case CKA_WRAP:
+    case CKA_UNWRAP:
+    case CKA_DERIVE:
+    case CKA_TRUSTED:
+        return val_bool(v, false);
+    case CKA_DESTROYABLE:
+        return val_bool(v, true);
+    case CKA_SENSITIVE:
+    case CKA_ALWAYS_SENSITIVE:
+        return val_bool(v, sec->sensitive);
+    case CKA_EXTRACTABLE:
+        return val_bool(v, sec->extractable);
+    case CKA_NEVER_EXTRACTABLE:
+        return val_bool(v, !sec->extractable);
+    case CKA_LABEL:
+        return val_ref(v, sec->label, strlen(sec->label));
+    case CKA_ID:
+        return val_ref(v, sec->id, sec->id_len);
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return val_ref(v, NULL, 0);
+    case CKA_KEY_GEN_MECHANISM:
+        return val_ulong(v, CK_UNAVAILABLE_INFORMATION);
+    case CKA_VALUE_LEN:
+        return val_ulong(v, sec->len);
+    case CKA_VALUE:
+        if (sec->sensitive || !sec->extractable)
+            return CKR_ATTRIBUTE_SENSITIVE;
+        return val_ref(v, sec->value, sec->len);
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+/* ---- lookups --------------------------------------------------------------------------------- */
+
+CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (obj->secret)
+        return secret_attr(obj->secret, type, v);
+    CK_RV rv = common_attr(obj, type, v);
+    if (rv != CKR_ATTRIBUTE_TYPE_INVALID)
+        return rv;
+    if (obj->cls == CKO_CERTIFICATE)
+        return cert_attr(obj, type, v);
+    return key_attr(obj, type, v);
+}
+
+bool p11_attr_match(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    for (CK_ULONG i = 0; i < n; i++) {
+        p11_val v;
+        if (p11_attr_get(obj, tmpl[i].type, &v) != CKR_OK)
+            return false;
+        bool same = v.len == tmpl[i].ulValueLen &&
+                    (v.len == 0 || memcmp(v.ptr, tmpl[i].pValue, v.len) == 0);
+        p11_val_free(&v);
+        if (!same)
+            return false;
+    }
+    return true;
+}
+
+const CK_ATTRIBUTE *p11_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
+{
+    for (CK_ULONG i = 0; i < n; i++)
+        if (tmpl[i].type == type)
+            return &tmpl[i];
+    return NULL;
+}
+
+CK_RV p11_tmpl_bool(const CK_ATTRIBUTE *a, CK_BBOOL *out)
+{
+    if (!a->pValue || a->ulValueLen != sizeof(CK_BBOOL))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    CK_BBOOL b = *(const CK_BBOOL *)a->pValue;
+    if (b != CK_TRUE && b != CK_FALSE)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    *out = b;
+    return CKR_OK;
+}
+
+CK_RV p11_tmpl_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out)
+{
+    if (!a->pValue || a->ulValueLen != sizeof(CK_ULONG))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    memcpy(out, a->pValue, sizeof(*out));
+    return CKR_OK;
+}
+
+CK_RV p11_tmpl_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    if (n && !tmpl)
+        return CKR_ARGUMENTS_BAD;
+    for (CK_ULONG i = 0; i < n; i++)
+        if (!tmpl[i].pValue && tmpl[i].ulValueLen)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+    return CKR_OK;
+}

@@ -1,0 +1,231 @@
+/* Key generation: C_GenerateKeyPair creates a key in the TPM and stores it (core's store);
+ * C_GenerateKey has no mechanism (secret keys would leave the TPM for AES-GCM, so consumers
+ * such as keyd fall back to their own on CKR_MECHANISM_INVALID). */
+#include "p11.h"
+
+#include <openssl/objects.h>
+#include <string.h>
+
+const p11_mech p11_mech_keygen[] = {
+    { .type = CKM_EC_KEY_PAIR_GEN, .name = "CKM_EC_KEY_PAIR_GEN", .key_type = CKK_EC,
+      .min_bits = 256, .max_bits = 384,
+      .flags = CKF_HW | CKF_GENERATE_KEY_PAIR | CKF_EC_F_P | CKF_EC_NAMEDCURVE |
+               CKF_EC_UNCOMPRESS },
+    { .type = CKM_RSA_PKCS_KEY_PAIR_GEN, .name = "CKM_RSA_PKCS_KEY_PAIR_GEN",
+      .key_type = CKK_RSA, .min_bits = 2048, .max_bits = 4096,
+      .flags = CKF_HW | CKF_GENERATE_KEY_PAIR },
+};
+const size_t p11_mech_keygen_count = sizeof(p11_mech_keygen) / sizeof(p11_mech_keygen[0]);
+
+/* What a key pair template may say, and what we make of it. */
+typedef struct {
+    devid_keygen gen;
+    devid_store_attrs attrs;
+    bool have_label, have_id;
+} keygen_req;
+
+static CK_RV tmpl_bytes(const CK_ATTRIBUTE *a, void *dst, size_t max, size_t *len)
+{
+    if (a->ulValueLen > max)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    if (a->ulValueLen)
+        memcpy(dst, a->pValue, a->ulValueLen);
+    *len = a->ulValueLen;
+    return CKR_OK;
+}
+
+static CK_RV curve_from_params(const CK_ATTRIBUTE *a, int *nid)
+{
+    const unsigned char *p = a->pValue;
+    ASN1_OBJECT *oid = a->pValue ? d2i_ASN1_OBJECT(NULL, &p, (long)a->ulValueLen) : NULL;
+    if (!oid || p != (const unsigned char *)a->pValue + a->ulValueLen) {
+        ASN1_OBJECT_free(oid);
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    }
+    int n = OBJ_obj2nid(oid);
+    ASN1_OBJECT_free(oid);
+    if (n != NID_X9_62_prime256v1 && n != NID_secp384r1)
+        return CKR_CURVE_NOT_SUPPORTED;
+    *nid = n;
+    return CKR_OK;
+}
+
+static CK_RV exponent_ok(const CK_ATTRIBUTE *a)
+{
+    const unsigned char *e = a->pValue;
+    size_t n = a->ulValueLen, i = 0;
+    while (i < n && e[i] == 0)
+        i++;
+    /* The TPM's default exponent is 65537 (01 00 01); others are not worth the trouble. */
+    return n - i == 3 && e[i] == 1 && e[i + 1] == 0 && e[i + 2] == 1 ? CKR_OK
+                                                                      : CKR_ATTRIBUTE_VALUE_INVALID;
+}
+
+/* One attribute of either template. `priv`: it came from the private-key template. */
+static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_TYPE kt)
+{
+    CK_BBOOL b = CK_FALSE;
+    CK_ULONG u = 0;
+    size_t len;
+    switch (a->type) {
+    case CKA_CLASS:
+        if (p11_tmpl_ulong(a, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        return u == (priv ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY) ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_KEY_TYPE:
+        if (p11_tmpl_ulong(a, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        return u == kt ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_LABEL:
+        if (r->have_label && priv == false)
+            return CKR_OK; /* the private key's label wins: one label per store object */
+        if (tmpl_bytes(a, r->attrs.label, DEVID_LABEL_MAX, &len) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        r->attrs.label[len] = '\0';
+        if (strlen(r->attrs.label) != len)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        r->have_label = true;
+        return CKR_OK;
+    case CKA_ID:
+        if (r->have_id && priv == false)
+            return CKR_OK;
+        if (tmpl_bytes(a, r->attrs.id, DEVID_ID_MAX, &r->attrs.id_len) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        r->have_id = r->attrs.id_len > 0;
+        return CKR_OK;
+    case CKA_EC_PARAMS:
+        return kt == CKK_EC ? curve_from_params(a, &r->gen.curve_nid) : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_MODULUS_BITS:
+        if (kt != CKK_RSA)
+            return CKR_TEMPLATE_INCONSISTENT;
+        if (p11_tmpl_ulong(a, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        if (u != 2048 && u != 3072 && u != 4096)
+            return CKR_KEY_SIZE_RANGE;
+        r->gen.bits = (int)u;
+        return CKR_OK;
+    case CKA_PUBLIC_EXPONENT:
+        return kt == CKK_RSA ? exponent_ok(a) : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_SUBJECT:
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return CKR_OK; /* accepted; the certificate says these */
+    default:
+        break;
+    }
+    /* The rest are flags. */
+    if (p11_tmpl_bool(a, &b) != CKR_OK)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    switch (a->type) {
+    case CKA_TOKEN:
+        return b ? CKR_OK : CKR_TEMPLATE_INCONSISTENT; /* TPM keys live in the store */
+    case CKA_PRIVATE:
+    case CKA_MODIFIABLE:
+    case CKA_DESTROYABLE:
+    case CKA_VERIFY:
+    case CKA_ENCRYPT:
+        return CKR_OK; /* follow from the private key's usage */
+    case CKA_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE:
+        return b ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_EXTRACTABLE:
+    case CKA_COPYABLE:
+    case CKA_ALWAYS_AUTHENTICATE:
+    case CKA_WRAP:
+    case CKA_UNWRAP:
+    case CKA_SIGN_RECOVER:
+    case CKA_VERIFY_RECOVER:
+    case CKA_TRUSTED:
+    case CKA_WRAP_WITH_TRUSTED:
+        return b ? CKR_TEMPLATE_INCONSISTENT : CKR_OK;
+    case CKA_SIGN:
+        if (priv)
+            r->gen.sign = b;
+        return CKR_OK;
+    case CKA_DECRYPT:
+        /* keyd asks DECRYPT on EC keys too: meaningless there, accepted. RSA: raw RSA and
+         * OAEP/PKCS#1 decryption (keyd's TLS 1.3 PSS path needs CKM_RSA_X_509). */
+        if (priv && kt == CKK_RSA)
+            r->gen.decrypt = b;
+        return CKR_OK;
+    case CKA_DERIVE:
+        if (priv && kt == CKK_EC)
+            r->gen.decrypt = b; /* ECDH */
+        return CKR_OK;
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+static CK_RV parse(keygen_req *r, CK_KEY_TYPE kt, const CK_ATTRIBUTE *pub, CK_ULONG npub,
+                   const CK_ATTRIBUTE *priv, CK_ULONG npriv)
+{
+    memset(r, 0, sizeof(*r));
+    r->gen.type = kt == CKK_EC ? DEVID_KEY_EC : DEVID_KEY_RSA;
+    r->gen.sign = true;
+    CK_RV rv = CKR_OK;
+    for (CK_ULONG i = 0; rv == CKR_OK && i < npriv; i++)
+        rv = parse_attr(r, &priv[i], true, kt);
+    for (CK_ULONG i = 0; rv == CKR_OK && i < npub; i++)
+        rv = parse_attr(r, &pub[i], false, kt);
+    if (rv != CKR_OK)
+        return rv;
+    if (kt == CKK_EC && !r->gen.curve_nid)
+        return CKR_TEMPLATE_INCOMPLETE;
+    if (kt == CKK_RSA && !r->gen.bits)
+        return CKR_TEMPLATE_INCOMPLETE;
+    if (!r->gen.sign && !r->gen.decrypt)
+        return CKR_TEMPLATE_INCONSISTENT;
+    return CKR_OK;
+}
+
+CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                        CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+                        CK_ATTRIBUTE_PTR pPrivateKeyTemplate,
+                        CK_ULONG ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey,
+                        CK_OBJECT_HANDLE_PTR phPrivateKey)
+{
+    p11_session *s;
+    CK_RV rv = p11_enter_session(hSession, &s);
+    if (rv != CKR_OK)
+        return rv;
+    if (!pMechanism || !phPublicKey || !phPrivateKey)
+        return p11_leave(CKR_ARGUMENTS_BAD);
+    if ((rv = p11_tmpl_check(pPublicKeyTemplate, ulPublicKeyAttributeCount)) != CKR_OK ||
+        (rv = p11_tmpl_check(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)) != CKR_OK)
+        return p11_leave(rv);
+    const p11_mech *mech = p11_mech_find(pMechanism->mechanism, CKF_GENERATE_KEY_PAIR);
+    if (!mech)
+        return p11_leave(CKR_MECHANISM_INVALID);
+    if (pMechanism->pParameter || pMechanism->ulParameterLen)
+        return p11_leave(CKR_MECHANISM_PARAM_INVALID);
+    if (!(s->flags & CKF_RW_SESSION))
+        return p11_leave(CKR_SESSION_READ_ONLY);
+    keygen_req r;
+    rv = parse(&r, mech->key_type, pPublicKeyTemplate, ulPublicKeyAttributeCount,
+               pPrivateKeyTemplate, ulPrivateKeyAttributeCount);
+    if (rv != CKR_OK) {
+        devid_warn("pkcs11: C_GenerateKeyPair(%s): template refused (0x%lx)", mech->name,
+                   (unsigned long)rv);
+        return p11_leave(rv);
+    }
+    rv = p11_store_generate(&r.gen, &r.attrs, phPublicKey, phPrivateKey);
+    return p11_leave(rv);
+}
+
+CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
+{
+    p11_session *s;
+    CK_RV rv = p11_enter_session(hSession, &s);
+    if (rv != CKR_OK)
+        return rv;
+    (void)pTemplate;
+    (void)ulCount;
+    if (!pMechanism || !phKey)
+        return p11_leave(CKR_ARGUMENTS_BAD);
+    /* No secret-key mechanism: keyd then keeps its symmetric keys itself. */
+    devid_debug("pkcs11: C_GenerateKey(0x%lx): no secret-key mechanisms",
+                (unsigned long)pMechanism->mechanism);
+    return p11_leave(CKR_MECHANISM_INVALID);
+}

@@ -1,0 +1,71 @@
+/* ECDSA mechanisms: the TPM signs a digest; r||s out, never DER. Verification is software. */
+#include "p11.h"
+
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+
+/* The largest digest core accepts (SHA-512). */
+#define MAX_ECDSA_INPUT 64
+
+static CK_RV ecdsa_sign(p11_op *op, const unsigned char *in, size_t inlen, unsigned char *sig,
+                        size_t *siglen)
+{
+    if (inlen == 0 || inlen > MAX_ECDSA_INPUT)
+        return CKR_DATA_LEN_RANGE;
+    return p11_rv(devid_key_sign(op->key, DEVID_SIG_ECDSA, 0, in, inlen, sig, siglen),
+                  "ECDSA signature");
+}
+
+/* r||s (each the size of the order) → DER ECDSA-Sig-Value. */
+static int rs_to_der(const unsigned char *sig, size_t half, unsigned char **der)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *s = BN_bin2bn(sig + half, (int)half, NULL);
+    int n = -1;
+    if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
+        r = s = NULL;
+        n = i2d_ECDSA_SIG(es, der);
+    }
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    return n;
+}
+
+static CK_RV ecdsa_verify(p11_op *op, const unsigned char *in, size_t inlen,
+                          const unsigned char *sig, size_t siglen)
+{
+    size_t half = ((size_t)EVP_PKEY_get_bits(op->pub) + 7) / 8;
+    if (siglen != 2 * half)
+        return CKR_SIGNATURE_LEN_RANGE;
+    if (inlen == 0 || inlen > MAX_ECDSA_INPUT)
+        return CKR_DATA_LEN_RANGE;
+    unsigned char *der = NULL;
+    int n = rs_to_der(sig, half, &der);
+    EVP_PKEY_CTX *ctx = n > 0 ? EVP_PKEY_CTX_new_from_pkey(NULL, op->pub, P11_SW_PROPQ) : NULL;
+    CK_RV rv = CKR_SIGNATURE_INVALID;
+    if (!ctx)
+        rv = CKR_HOST_MEMORY;
+    else if (EVP_PKEY_verify_init(ctx) == 1 &&
+             EVP_PKEY_verify(ctx, der, (size_t)n, in, inlen) == 1)
+        rv = CKR_OK;
+    EVP_PKEY_CTX_free(ctx);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return rv;
+}
+
+#define EC_FLAGS (CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define ECDSA(ck, nid, nm)                                                                  \
+    { .type = ck, .name = nm, .key_type = CKK_EC, .min_bits = 256, .max_bits = 521,         \
+      .flags = EC_FLAGS, .hash_nid = nid, .sign = ecdsa_sign, .verify = ecdsa_verify }
+
+const p11_mech p11_mech_ecdsa[] = {
+    ECDSA(CKM_ECDSA, 0, "CKM_ECDSA"),
+    ECDSA(CKM_ECDSA_SHA1, NID_sha1, "CKM_ECDSA_SHA1"),
+    ECDSA(CKM_ECDSA_SHA224, NID_sha224, "CKM_ECDSA_SHA224"),
+    ECDSA(CKM_ECDSA_SHA256, NID_sha256, "CKM_ECDSA_SHA256"),
+    ECDSA(CKM_ECDSA_SHA384, NID_sha384, "CKM_ECDSA_SHA384"),
+    ECDSA(CKM_ECDSA_SHA512, NID_sha512, "CKM_ECDSA_SHA512"),
+};
+const size_t p11_mech_ecdsa_count = sizeof(p11_mech_ecdsa) / sizeof(p11_mech_ecdsa[0]);

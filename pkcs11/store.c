@@ -1,0 +1,370 @@
+/* Store-backed objects: the owner's keys and certificates in the devid store (core/store.h).
+ *
+ * A store group holds a key, a certificate or both, with ONE label and ONE CKA_ID: renaming
+ * the private key renames its public key and certificate too (what key rotation wants).
+ * Destroying the public-key object only hides it (the key stays usable); destroying the private
+ * key deletes the key from the store. Every change is written at once and seen by other
+ * processes at their next C_FindObjectsInit.
+ */
+#include "p11.h"
+
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+
+static p11_item *find_item(const char *uid)
+{
+    for (size_t i = 0; i < p11_item_count(); i++) {
+        p11_item *it = p11_item_at(i);
+        if (it->src == P11_ITEM_STORE && strcmp(it->uid, uid) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+static void apply_attrs(p11_item *it, const devid_store_attrs *a)
+{
+    it->attrs = *a;
+    memcpy(it->label, a->label, sizeof(it->label));
+    memcpy(it->id, a->id, a->id_len);
+    it->id_len = a->id_len;
+}
+
+static void apply_entry(p11_item *it, const devid_store_entry *e)
+{
+    apply_attrs(it, &e->attrs);
+    it->has_key = e->has_key;
+    /* Certificates are re-read after every listing: another process may have replaced one.
+     * (Keys stay loaded: a group's key never changes; a new key is a new group.) */
+    X509_free(it->cert);
+    it->cert = NULL;
+    it->has_cert = e->has_cert;
+}
+
+static CK_RV add_item(const devid_store_entry *e, p11_item **out)
+{
+    p11_item *it = p11_item_new(P11_ITEM_STORE);
+    if (!it)
+        return CKR_HOST_MEMORY;
+    memcpy(it->uid, e->uid, sizeof(it->uid));
+    apply_entry(it, e);
+    CK_RV rv = p11_token_add_item(it);
+    if (rv != CKR_OK) {
+        p11_item_unref(it);
+        return rv;
+    }
+    if (out)
+        *out = it;
+    return CKR_OK;
+}
+
+CK_RV p11_store_sync(void)
+{
+    devid_store_entry *entries = NULL;
+    size_t n = 0;
+    devid_rc rc = devid_store_list(&entries, &n);
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "listing the store");
+    CK_RV rv = CKR_OK;
+    /* Groups that are gone (deleted by anyone) leave the token. */
+    for (size_t i = p11_item_count(); i-- > 0;) {
+        p11_item *it = p11_item_at(i);
+        if (it->src != P11_ITEM_STORE)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(entries[k].uid, it->uid) == 0;
+        if (!seen)
+            p11_token_remove_item(it);
+    }
+    for (size_t k = 0; k < n && rv == CKR_OK; k++) {
+        p11_item *it = find_item(entries[k].uid);
+        if (it)
+            apply_entry(it, &entries[k]);
+        else
+            rv = add_item(&entries[k], NULL);
+    }
+    free(entries);
+    return rv;
+}
+
+CK_RV p11_store_open_key(p11_item *item)
+{
+    return p11_rv(devid_store_open_key(item->uid, &item->key), "opening a store key");
+}
+
+CK_RV p11_store_read_cert(p11_item *item)
+{
+    return p11_rv(devid_store_read_cert(item->uid, &item->cert), "reading a store certificate");
+}
+
+/* ---- changes --------------------------------------------------------------------------------- */
+
+/* The group's attributes as stored now (another process may have changed them). */
+static CK_RV fresh_attrs(p11_item *it, devid_store_attrs *a)
+{
+    devid_rc rc = devid_store_get_attrs(it->uid, a);
+    return rc == DEVID_ERR_NOT_FOUND ? CKR_OBJECT_HANDLE_INVALID
+                                     : p11_rv(rc, "reading store attributes");
+}
+
+CK_RV p11_store_destroy(p11_object *obj)
+{
+    p11_item *it = obj->item;
+    devid_store_attrs a;
+    CK_RV rv = CKR_OK;
+    devid_rc rc = DEVID_OK;
+    switch (obj->cls) {
+    case CKO_PUBLIC_KEY:
+        /* The public half of a TPM key cannot go on its own: hide its object. */
+        rv = fresh_attrs(it, &a);
+        if (rv != CKR_OK)
+            return rv;
+        a.public_hidden = true;
+        rc = devid_store_set_attrs(it->uid, &a);
+        if (rc == DEVID_OK)
+            apply_attrs(it, &a);
+        break;
+    case CKO_PRIVATE_KEY:
+        rc = devid_store_delete(it->uid, DEVID_STORE_KEY);
+        if (rc == DEVID_OK)
+            it->has_key = false; /* the loaded key stays until no operation holds it */
+        break;
+    case CKO_CERTIFICATE:
+        rc = devid_store_delete(it->uid, DEVID_STORE_CERT);
+        if (rc == DEVID_OK) {
+            it->has_cert = false;
+            X509_free(it->cert);
+            it->cert = NULL;
+        }
+        break;
+    default:
+        return CKR_OBJECT_HANDLE_INVALID;
+    }
+    if (rc == DEVID_ERR_NOT_FOUND)
+        rc = DEVID_OK; /* already gone (another process): the result is the same */
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "destroying a store object");
+    if (!it->has_key && !it->has_cert)
+        p11_token_remove_item(it);
+    p11_token_rebuild();
+    return CKR_OK;
+}
+
+static CK_RV label_from(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1])
+{
+    if (a->ulValueLen > DEVID_LABEL_MAX || (a->ulValueLen && !a->pValue) ||
+        (a->ulValueLen && memchr(a->pValue, 0, a->ulValueLen)))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    memset(label, 0, DEVID_LABEL_MAX + 1);
+    if (a->ulValueLen)
+        memcpy(label, a->pValue, a->ulValueLen);
+    return CKR_OK;
+}
+
+static CK_RV id_from(const CK_ATTRIBUTE *a, unsigned char id[DEVID_ID_MAX], size_t *len)
+{
+    if (a->ulValueLen > DEVID_ID_MAX || (a->ulValueLen && !a->pValue))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    if (a->ulValueLen)
+        memcpy(id, a->pValue, a->ulValueLen);
+    *len = a->ulValueLen;
+    return CKR_OK;
+}
+
+CK_RV p11_store_set_attrs(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    p11_item *it = obj->item;
+    devid_store_attrs a;
+    CK_RV rv = fresh_attrs(it, &a);
+    for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
+        switch (tmpl[i].type) {
+        case CKA_LABEL:
+            rv = label_from(&tmpl[i], a.label);
+            break;
+        case CKA_ID:
+            rv = id_from(&tmpl[i], a.id, &a.id_len);
+            break;
+        default: {
+            /* Everything else is fixed; setting it to what it is already is harmless. */
+            p11_val v;
+            rv = p11_attr_get(obj, tmpl[i].type, &v);
+            if (rv == CKR_OK || rv == CKR_ATTRIBUTE_SENSITIVE)
+                rv = rv == CKR_OK && v.len == tmpl[i].ulValueLen &&
+                             (!v.len || memcmp(v.ptr, tmpl[i].pValue, v.len) == 0)
+                         ? CKR_OK
+                         : CKR_ATTRIBUTE_READ_ONLY;
+            p11_val_free(&v);
+        }
+        }
+    }
+    if (rv != CKR_OK)
+        return rv;
+    devid_rc rc = devid_store_set_attrs(it->uid, &a);
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "writing store attributes");
+    apply_attrs(it, &a);
+    return CKR_OK;
+}
+
+/* ---- certificates -------------------------------------------------------------------------- */
+
+/* A store group with a key for this certificate and no certificate yet: found by CKA_ID, then
+ * checked by comparing the public keys. */
+static p11_item *key_group_for(X509 *cert, const unsigned char *id, size_t id_len)
+{
+    for (size_t i = 0; i < p11_item_count(); i++) {
+        p11_item *it = p11_item_at(i);
+        if (it->src != P11_ITEM_STORE || !it->has_key || it->has_cert || it->id_len != id_len ||
+            memcmp(it->id, id, id_len) != 0)
+            continue;
+        devid_key *key;
+        if (p11_item_key(it, &key) == CKR_OK &&
+            EVP_PKEY_eq(devid_key_get_public(key), X509_get0_pubkey(cert)) == 1)
+            return it;
+    }
+    return NULL;
+}
+
+static CK_RV cert_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, X509 **cert,
+                           devid_store_attrs *a, bool *have_id)
+{
+    CK_RV rv = CKR_OK;
+    CK_ULONG u;
+    CK_BBOOL b;
+    *have_id = false;
+    for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
+        const CK_ATTRIBUTE *t = &tmpl[i];
+        switch (t->type) {
+        case CKA_CLASS:
+            break; /* checked by the caller */
+        case CKA_CERTIFICATE_TYPE:
+            if (p11_tmpl_ulong(t, &u) != CKR_OK || u != CKC_X_509)
+                rv = CKR_ATTRIBUTE_VALUE_INVALID;
+            break;
+        case CKA_TOKEN:
+            /* certificates live in the store: no session objects */
+            if (p11_tmpl_bool(t, &b) != CKR_OK || !b)
+                rv = CKR_TEMPLATE_INCONSISTENT;
+            break;
+        case CKA_VALUE: {
+            const unsigned char *p = t->pValue;
+            X509_free(*cert);
+            *cert = p ? d2i_X509(NULL, &p, (long)t->ulValueLen) : NULL;
+            if (!*cert || p != (const unsigned char *)t->pValue + t->ulValueLen)
+                rv = CKR_ATTRIBUTE_VALUE_INVALID;
+            break;
+        }
+        case CKA_LABEL:
+            rv = label_from(t, a->label);
+            break;
+        case CKA_ID:
+            rv = id_from(t, a->id, &a->id_len);
+            *have_id = a->id_len > 0;
+            break;
+        case CKA_TRUSTED:
+            /* trust is not ours to grant */
+            if (p11_tmpl_bool(t, &b) != CKR_OK || b)
+                rv = CKR_TEMPLATE_INCONSISTENT;
+            break;
+        case CKA_PRIVATE:
+        case CKA_MODIFIABLE:
+        case CKA_DESTROYABLE:
+        case CKA_SUBJECT:
+        case CKA_ISSUER:
+        case CKA_SERIAL_NUMBER:
+        case CKA_CERTIFICATE_CATEGORY:
+        case CKA_START_DATE:
+        case CKA_END_DATE:
+        case CKA_URL:
+        case CKA_CHECK_VALUE:
+            break; /* the certificate itself says these */
+        default:
+            rv = CKR_ATTRIBUTE_TYPE_INVALID;
+        }
+    }
+    if (rv == CKR_OK && !*cert)
+        rv = CKR_TEMPLATE_INCOMPLETE;
+    return rv;
+}
+
+CK_RV p11_store_create_cert(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+    X509 *cert = NULL;
+    devid_store_attrs a;
+    memset(&a, 0, sizeof(a));
+    bool have_id;
+    CK_RV rv = cert_template(tmpl, n, &cert, &a, &have_id);
+    EVP_PKEY *pub = cert ? X509_get0_pubkey(cert) : NULL;
+    if (rv == CKR_OK && !have_id) {
+        /* no CKA_ID: the key identifier, as for every other object */
+        if (!pub || devid_pubkey_id(pub, a.id) != DEVID_OK)
+            rv = CKR_ATTRIBUTE_VALUE_INVALID;
+        a.id_len = 20;
+    }
+    if (rv == CKR_OK)
+        rv = p11_token_sync(true);
+    if (rv != CKR_OK) {
+        X509_free(cert);
+        return rv;
+    }
+    /* Next to its key when the store has it (the key's label and ID stay), else its own. */
+    p11_item *group = key_group_for(cert, a.id, a.id_len);
+    char uid[DEVID_UID_LEN + 1];
+    devid_rc rc = devid_store_put_cert(group ? group->uid : NULL, cert, group ? NULL : &a, uid);
+    X509_free(cert);
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "storing a certificate");
+    rv = p11_token_sync(true);
+    p11_item *it = find_item(uid);
+    if (rv == CKR_OK && !(it && (*out = p11_object_handle(it, CKO_CERTIFICATE))))
+        rv = CKR_GENERAL_ERROR;
+    return rv;
+}
+
+/* ---- key pairs ----------------------------------------------------------------------------- */
+
+CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs,
+                         CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
+    char uid[DEVID_UID_LEN + 1];
+    devid_rc rc = devid_store_generate(gen, attrs, uid);
+    if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
+        p11_rv(rc, "generating a key");
+        return CKR_USER_NOT_LOGGED_IN;
+    }
+    if (rc == DEVID_ERR_ARG || rc == DEVID_ERR_UNSUPPORTED) {
+        /* the TPM refused the key template: this TPM lacks that size or curve */
+        p11_rv(rc, "generating a key");
+        return gen->type == DEVID_KEY_EC ? CKR_CURVE_NOT_SUPPORTED : CKR_KEY_SIZE_RANGE;
+    }
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "generating a key");
+    CK_RV rv = p11_token_sync(true);
+    p11_item *it = rv == CKR_OK ? find_item(uid) : NULL;
+    if (rv == CKR_OK && !it)
+        rv = CKR_GENERAL_ERROR; /* deleted already by someone else */
+    devid_key *key = NULL;
+    if (rv == CKR_OK)
+        rv = p11_item_key(it, &key);
+    if (rv == CKR_OK && it->id_len == 0) {
+        /* no CKA_ID asked for: the key identifier, like every other key here */
+        devid_store_attrs a = it->attrs;
+        if (devid_pubkey_id(devid_key_get_public(key), a.id) == DEVID_OK) {
+            a.id_len = 20;
+            rc = devid_store_set_attrs(uid, &a);
+            if (rc == DEVID_OK)
+                apply_attrs(it, &a);
+            else
+                rv = p11_rv(rc, "writing store attributes");
+        }
+    }
+    if (rv != CKR_OK)
+        return rv;
+    p11_token_rebuild();
+    *pub = p11_object_handle(it, CKO_PUBLIC_KEY);
+    *priv = p11_object_handle(it, CKO_PRIVATE_KEY);
+    devid_info("pkcs11: generated %s key '%s' (store object %s)",
+               gen->type == DEVID_KEY_EC ? "EC" : "RSA", it->label, uid);
+    return *pub && *priv ? CKR_OK : CKR_GENERAL_ERROR;
+}

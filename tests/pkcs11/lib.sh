@@ -1,0 +1,112 @@
+# Shared by the PKCS#11 tool tests; sourced, run under tests/fixture/with-swtpm.
+# Environment (tests/pkcs11/meson.build): DEVID_PKCS11_MODULE (the module in the build tree),
+# DEVID_TEST_PRELOAD (the ASan runtime in sanitizer builds, so uninstrumented tools can
+# dlopen the instrumented module), plus the fixture's DEVID_FIXTURE, DEVID_TCTI, ...
+set -euo pipefail
+
+M=${DEVID_PKCS11_MODULE:?DEVID_PKCS11_MODULE not set}
+variant=$(<"$DEVID_FIXTURE/variant")
+pki=$DEVID_FIXTURE/pki
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL: $*" >&2
+}
+
+# check WHAT CMD...: CMD must succeed (its output is shown if it does not).
+check() {
+    local what=$1
+    shift
+    if "$@" >"$work/check.out" 2>&1; then
+        passed=$((passed + 1))
+    else
+        bad "$what"
+        sed 's/^/    /' "$work/check.out" >&2
+    fi
+}
+
+# check_fails WHAT PATTERN CMD...: CMD must fail, and its output contain PATTERN.
+check_fails() {
+    local what=$1 pattern=$2
+    shift 2
+    if "$@" >"$work/check.out" 2>&1; then
+        bad "$what (succeeded)"
+    elif [[ -n $pattern ]] && ! grep -q -- "$pattern" "$work/check.out"; then
+        bad "$what (no '$pattern')"
+        sed 's/^/    /' "$work/check.out" >&2
+    else
+        passed=$((passed + 1))
+    fi
+}
+
+# check_out WHAT PATTERN CMD...: CMD must succeed with PATTERN (grep -E) in its output.
+check_out() {
+    local what=$1 pattern=$2
+    shift 2
+    if ! "$@" >"$work/check.out" 2>&1; then
+        bad "$what (exit status)"
+        sed 's/^/    /' "$work/check.out" >&2
+    elif ! grep -Eq -- "$pattern" "$work/check.out"; then
+        bad "$what (no '$pattern')"
+        sed 's/^/    /' "$work/check.out" >&2
+    else
+        passed=$((passed + 1))
+    fi
+}
+
+# Runs a tool that loads the module (with the sanitizer runtime first in sanitizer builds;
+# leaks in the tools themselves are not ours to find).
+tool_env=()
+if [[ -n ${DEVID_TEST_PRELOAD:-} ]]; then
+    tool_env=(env "LD_PRELOAD=$DEVID_TEST_PRELOAD" ASAN_OPTIONS=detect_leaks=0)
+fi
+tool() {
+    "${tool_env[@]}" "$@"
+}
+
+p11() {
+    tool pkcs11-tool --module "$M" "$@"
+}
+
+
+
+# The CKA_ID devid gives a key and its certificate: SHA-1 of the subjectPublicKey bits
+# (RFC 5280 key identifier method 1), as hex.
+cert_id() {
+    openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER -out "$work/spki.der"
+    local line off hl len
+    line=$(openssl asn1parse -inform DER -in "$work/spki.der" | grep 'd=1 .*BIT STRING')
+    read -r off hl len < <(sed -E 's/^ *([0-9]+):d=1 +hl= *([0-9]+) +l= *([0-9]+).*/\1 \2 \3/' \
+        <<<"$line")
+    tail -c +$((off + hl + 2)) "$work/spki.der" | head -c $((len - 1)) | sha1sum | cut -c1-40
+}
+
+# The certificate's public key as PEM.
+cert_pub() {
+    openssl x509 -in "$1" -noout -pubkey
+}
+
+# The public key of the object with CKA_ID $1 (hex), PEM (tests/pkcs11/p11-pubkey.c).
+p11_pubkey() {
+    tool "${DEVID_P11_PUBKEY:?}" "$M" "$1"
+}
+
+# Tools that link libp11-kit (p11tool, gnutls-cli, p11-kit) hang in libp11-kit's exit-time
+# destructor when the ASan runtime is preloaded (glibc's setlocale lock; with or without this
+# module), and setgid ssh-agent ignores LD_PRELOAD: sanitizer builds skip those tools. The
+# module's own code runs under the sanitizers in keyd-replay, p11-api and the pkcs11-tool tests.
+needs_unsanitized_tools() {
+    if [[ -n ${DEVID_TEST_PRELOAD:-} ]]; then
+        echo "SKIP: $1 cannot run with the ASan runtime preloaded"
+        exit 77
+    fi
+}
+
+summary() {
+    echo "$1: $passed passed, $failed failed"
+    [[ $failed -eq 0 ]]
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The PIN model through pkcs11-tool: a fresh token needs no login (and accepts any PIN);
+# C_InitToken sets the SO PIN and clears the store but never the factory identities;
+# C_InitPIN sets the user PIN; from then on the TPM checks PINs, private objects need a login,
+# and generated keys are bound to it; C_SetPIN changes a PIN without touching keys.
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+so=87654321
+user=1234
+echo data >"$work/data"
+idevid=$(cert_id "$pki/idevid.pem")
+privkeys() { p11 "$@" --list-objects --type privkey 2>/dev/null | grep -c '^Private Key Object' || true; }
+
+# fresh token: no PIN, no login needed, any PIN accepted
+check_out "fresh: no login required" 'token flags +: rng, token initialized$' p11 --list-slots
+check "fresh: login with any PIN" p11 --login --pin 0000 --list-objects
+check "fresh: a store key" p11 --keypairgen --key-type EC:prime256v1 --label before --id c0
+check "fresh: factory keys visible without login" test "$(privkeys)" -eq 3
+
+# C_InitToken: SO PIN set, store cleared, factory objects kept
+check "init token" p11 --init-token --label DevID --so-pin $so
+check "store cleared" test "$(find "$DEVID_STORE" -name '*.attr' | wc -l)" -eq 0
+check "factory identities kept" p11 --read-object --type cert --id "$idevid" -o "$work/c"
+check_fails "user login before the user PIN exists" "CKR_USER_PIN_NOT_INITIALIZED" \
+    p11 --login --pin $user --list-objects
+check_fails "C_InitPIN with a wrong SO PIN" "CKR_PIN_INCORRECT" \
+    p11 --init-pin --pin $user --so-pin 11111111
+check "init user PIN" p11 --init-pin --pin $user --so-pin $so
+check_out "login required now" 'token flags +:.*login required.*PIN initialized' p11 --list-slots
+
+# private objects need the login; the TPM checks the PIN
+check "private keys hidden without login" test "$(privkeys)" -eq 0
+check "private keys visible after login" test "$(privkeys --login --pin $user)" -eq 2
+check_fails "wrong user PIN" "CKR_PIN_INCORRECT" p11 --login --pin 9999 --list-objects
+check "factory key signs after login" p11 --login --pin $user --sign -m ECDSA-SHA256 \
+    --id "$idevid" -i "$work/data" -o "$work/sig"
+
+# keys generated now are bound to the login (their TPM auth value is the token secret)
+check "generate with login" p11 --login --pin $user --keypairgen --key-type EC:prime256v1 \
+    --label bound --id c1
+check "bound key signs after login" p11 --login --pin $user --sign -m ECDSA-SHA256 --id c1 \
+    -i "$work/data" -o "$work/sig"
+check_fails "bound key unusable without login" "" p11 --sign -m ECDSA-SHA256 --id c1 \
+    -i "$work/data" -o "$work/sig"
+check_fails "no key generation without login" "CKR_USER_NOT_LOGGED_IN" \
+    p11 --keypairgen --key-type EC:prime256v1 --label nologin
+
+# C_SetPIN: the old PIN stops working, the new one opens the same keys
+check "change user PIN" p11 --change-pin --pin $user --new-pin 5678
+check_fails "old PIN refused" "CKR_PIN_INCORRECT" p11 --login --pin $user --list-objects
+check "bound key signs with the new PIN" p11 --login --pin 5678 --sign -m ECDSA-SHA256 \
+    --id c1 -i "$work/data" -o "$work/sig"
+check_out "pkcs11-tool --test with login" '^No errors' p11 --test --login --pin 5678
+
+# re-initialisation needs the SO PIN
+check_fails "re-init with a wrong SO PIN" "CKR_PIN_INCORRECT" \
+    p11 --init-token --label DevID --so-pin 00000000
+check "re-init with the SO PIN" p11 --init-token --label DevID --so-pin $so
+check "store cleared again" test "$(find "$DEVID_STORE" -name '*.key' | wc -l)" -eq 0
+
+summary "pkcs11-pins-$variant"
