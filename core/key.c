@@ -141,7 +141,7 @@ devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, cons
         break;
     }
     if (blob->parent != TPM2_RH_OWNER && blob->parent != DEVID_SRK_PERSISTENT &&
-        rc != DEVID_ERR_NO_TPM)
+        devid_tpm_alive(ctx))
         devid_tpm_release(ctx, parent);
     if (rc != DEVID_OK)
         *out = ESYS_TR_NONE;

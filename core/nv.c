@@ -45,7 +45,7 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
                                             &pub, NULL),
                          "TPM2_NV_ReadPublic");
     if (rc != DEVID_OK) {
-        if (rc != DEVID_ERR_NO_TPM)
+        if (devid_tpm_alive(ctx))
             devid_tpm_release(ctx, nv);
         return rc;
     }
@@ -86,7 +86,7 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
             rc = devid_fail(DEVID_ERR_AUTH, "NV index 0x%08x is readable neither with its own "
                             "auth nor by the owner", index);
     }
-    if (rc != DEVID_ERR_NO_TPM)
+    if (devid_tpm_alive(ctx))
         devid_tpm_release(ctx, nv);
     if (rc != DEVID_OK) {
         free(buf);

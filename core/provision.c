@@ -39,7 +39,7 @@ static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
     if (rc == DEVID_OK)
         Esys_TR_Close(ctx, &persistent); /* from EvictControl itself, not resolved */
     devid_tpm_handles_changed(handle);
-    if (rc != DEVID_ERR_NO_TPM) {
+    if (devid_tpm_alive(ctx)) {
         devid_tpm_count_command();
         Esys_FlushContext(ctx, obj);
     }
@@ -155,7 +155,7 @@ devid_rc devid_provision_remove_key(uint32_t handle)
             Esys_TR_Close(ctx, &tr);
             devid_tpm_handles_changed(handle);
         }
-        else if (rc != DEVID_ERR_NO_TPM)
+        else if (devid_tpm_alive(ctx))
             devid_tpm_release(ctx, tr);
     }
     devid_tpm_unlock();
@@ -196,7 +196,7 @@ static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
         Esys_TR_Close(ctx, &nv); /* harmless if ESAPI already dropped it with the index */
         devid_tpm_handles_changed(index);
     }
-    else if (rc != DEVID_ERR_NO_TPM)
+    else if (devid_tpm_alive(ctx))
         devid_tpm_release(ctx, nv);
     return rc == DEVID_OK ? rc : devid_fail(rc, "NV 0x%08x: %s", index, devid_last_error());
 }
@@ -239,7 +239,7 @@ static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsign
                                                ESYS_TR_NONE),
                              "write-locking the certificate index");
     }
-    if (nv != ESYS_TR_NONE && rc != DEVID_ERR_NO_TPM)
+    if (nv != ESYS_TR_NONE && devid_tpm_alive(ctx))
         Esys_TR_Close(ctx, &nv); /* from DefineSpace itself, not resolved */
     return rc;
 }

@@ -135,7 +135,7 @@ static devid_rc unseal(devid_role role, const void *pin, size_t pin_len, unsigne
         rc = devid_tpm_check(Esys_Unseal(ctx, obj, session, ESYS_TR_NONE, ESYS_TR_NONE, &out),
                              "checking the PIN (TPM2_Unseal)");
     }
-    if (rc != DEVID_ERR_NO_TPM && obj != ESYS_TR_NONE) {
+    if (devid_tpm_alive(ctx) && obj != ESYS_TR_NONE) {
         devid_tpm_count_command();
         Esys_FlushContext(ctx, obj);
     }

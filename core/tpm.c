@@ -123,7 +123,20 @@ static devid_rc connect_tpm(void)
 {
     const devid_config *cfg = devid_core_config();
     const char *conf = cfg ? cfg->tcti : NULL;
-    TSS2_RC rc = Tss2_TctiLdr_Initialize(conf, &tpm.tcti);
+    TSS2_RC rc = TSS2_TCTI_RC_IO_ERROR;
+    if (conf) {
+        rc = Tss2_TctiLdr_Initialize(conf, &tpm.tcti);
+    } else {
+        /* tpm2-tss's own search tries tabrmd first, whose D-Bus client prints to stderr when
+         * there is no bus: search ourselves, silently (tabrmd only when configured). */
+        static const char *const defaults[] = { "device:/dev/tpmrm0", "device:/dev/tpm0",
+                                                "swtpm", "mssim" };
+        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && rc; i++) {
+            if (strncmp(defaults[i], "device:", 7) == 0 && access(defaults[i] + 7, F_OK) != 0)
+                continue;
+            rc = Tss2_TctiLdr_Initialize(defaults[i], &tpm.tcti);
+        }
+    }
     if (rc != TSS2_RC_SUCCESS) {
         tpm.tcti = NULL;
         return devid_fail(DEVID_ERR_NO_TPM, "no TPM reachable through TCTI '%s': %s",
@@ -172,6 +185,11 @@ devid_rc devid_tpm_lock(ESYS_CONTEXT **ctx)
 void devid_tpm_unlock(void)
 {
     pthread_mutex_unlock(&tpm_mutex);
+}
+
+bool devid_tpm_alive(ESYS_CONTEXT *ctx)
+{
+    return ctx && tpm.esys == ctx;
 }
 
 uint64_t devid_tpm_generation(void)
@@ -282,11 +300,18 @@ devid_rc devid_tpm_check(TSS2_RC rc, const char *what)
         close_connection(false);
     } else if (layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER) {
         mapped = classify_tpm_rc(rc);
-        if ((rc & 0xFFF) == TPM2_RC_INITIALIZE && tpm.esys) {
-            /* The TPM was reset and nobody ran TPM2_Startup (a bare simulator): do it, the
-             * caller retries. Real platforms' firmware has always done this already. */
+        TSS2_RC code = rc & 0xFFF;
+        if (code == TPM2_RC_INITIALIZE && tpm.esys) {
+            /* The TPM was reset and nobody ran TPM2_Startup (a bare simulator): do it. Real
+             * platforms' firmware has always done this already. */
             devid_tpm_count_command();
             Esys_Startup(tpm.esys, TPM2_SU_CLEAR);
+        }
+        if (code == TPM2_RC_INITIALIZE ||
+            (code >= TPM2_RC_REFERENCE_H0 && code <= TPM2_RC_REFERENCE_S6)) {
+            /* A reset TPM lost our sessions and loaded objects: start over on a new
+             * connection (everything re-resolves), the caller retries. */
+            close_connection(false);
             mapped = DEVID_ERR_RETRY;
         }
     } else if ((rc & 0xFFFF) == TSS2_BASE_RC_TRY_AGAIN) {

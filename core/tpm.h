@@ -22,6 +22,10 @@ void devid_tpm_unlock(void);
 /* Locks without connecting: *ctx is NULL when there is no connection. Always unlock after. */
 void devid_tpm_lock_noconnect(ESYS_CONTEXT **ctx);
 
+/* False once a failed command made core drop the connection ctx belonged to: ctx must not be
+ * used any more (lock held). */
+bool devid_tpm_alive(ESYS_CONTEXT *ctx);
+
 /* Generation of the current connection (valid while locked). */
 uint64_t devid_tpm_generation(void);
 

@@ -330,6 +330,18 @@ static void test_tpm_restart(void)
     CHECK(sign_once(key), "sign after restart: %s", devid_last_error());
     CHECK(sign_once(key), "and again");
     devid_key_free(key);
+
+    /* A salted session kept across a TPM reset is gone in the TPM: core starts a new one. */
+    devid_key *authkey = NULL;
+    CHECK_RC(devid_key_open_persistent(0x81000010, &authkey), DEVID_OK);
+    if (!authkey)
+        return;
+    devid_key_set_auth(authkey, "devid-test-auth", 15);
+    CHECK(sign_once(authkey), "protected signature before the reset");
+    CHECK(run("\"$DEVID_FIXTURE/swtpm-ctl\" restart") == 0, "swtpm restarted");
+    CHECK(sign_once(authkey), "protected signature after the reset: %s", devid_last_error());
+    CHECK(sign_once(authkey), "and again");
+    devid_key_free(authkey);
 }
 
 static void test_fork(void)
