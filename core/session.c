@@ -1,5 +1,6 @@
 #include "session.h"
 #include "log.h"
+#include "srk.h"
 #include "tpm.h"
 
 #include <stdatomic.h>
@@ -49,36 +50,6 @@ void devid_session_close(ESYS_CONTEXT *ctx)
     devid_session_forget();
 }
 
-/* A transient ECC P-256 decrypt key in the null hierarchy, when the device has no SRK or EK. */
-static devid_rc create_salt_key(ESYS_CONTEXT *ctx, ESYS_TR *out)
-{
-    TPM2B_SENSITIVE_CREATE sensitive = { 0 };
-    TPM2B_PUBLIC tmpl = {
-        .publicArea = {
-            .type = TPM2_ALG_ECC,
-            .nameAlg = TPM2_ALG_SHA256,
-            .objectAttributes = TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED |
-                                TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
-                                TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                TPMA_OBJECT_NODA,
-            .parameters.eccDetail = {
-                .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
-                               .mode.aes = TPM2_ALG_CFB },
-                .scheme = { .scheme = TPM2_ALG_NULL },
-                .curveID = TPM2_ECC_NIST_P256,
-                .kdf = { .scheme = TPM2_ALG_NULL },
-            },
-        },
-    };
-    TPM2B_DATA outside = { 0 };
-    TPML_PCR_SELECTION pcrs = { 0 };
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_CreatePrimary(ctx, ESYS_TR_RH_NULL, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                    ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL,
-                                    NULL, NULL, NULL);
-    return devid_tpm_check(rc, "creating a salt key in the null hierarchy");
-}
-
 static devid_rc find_salt_key(ESYS_CONTEXT *ctx)
 {
     for (size_t i = 0; i < sizeof(salt_key_handles) / sizeof(salt_key_handles[0]); i++) {
@@ -92,7 +63,8 @@ static devid_rc find_salt_key(ESYS_CONTEXT *ctx)
         if (rc != DEVID_ERR_NOT_FOUND && rc != DEVID_ERR_TPM)
             return rc; /* connection trouble: do not keep probing */
     }
-    devid_rc rc = create_salt_key(ctx, &kept.salt_key);
+    /* no SRK or EK: a transient storage key in the null hierarchy (needs no authorisation) */
+    devid_rc rc = devid_create_storage_primary(ctx, ESYS_TR_RH_NULL, &kept.salt_key);
     kept.salt_transient = rc == DEVID_OK;
     return rc;
 }

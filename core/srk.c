@@ -42,8 +42,7 @@ static void sync_generation(void)
     }
 }
 
-/* TCG standard ECC P-256 storage key template (restricted decrypt, AES-128-CFB). */
-static devid_rc create_standard_srk(ESYS_CONTEXT *ctx, ESYS_TR *out)
+devid_rc devid_create_storage_primary(ESYS_CONTEXT *ctx, ESYS_TR hierarchy, ESYS_TR *out)
 {
     TPM2B_SENSITIVE_CREATE sensitive = { 0 };
     TPM2B_PUBLIC tmpl = {
@@ -67,11 +66,13 @@ static devid_rc create_standard_srk(ESYS_CONTEXT *ctx, ESYS_TR *out)
     TSS2_RC rc;
     do {
         devid_tpm_count_command();
-        rc = Esys_CreatePrimary(ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+        rc = Esys_CreatePrimary(ctx, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                 ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL, NULL,
                                 NULL, NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(rc) && devid_keys_evict_one(ctx));
-    return devid_tpm_check(rc, "creating the standard SRK (owner hierarchy)");
+    return devid_tpm_check(rc, hierarchy == ESYS_TR_RH_OWNER
+                                   ? "creating the standard SRK (owner hierarchy)"
+                                   : "creating a storage key in the null hierarchy");
 }
 
 static devid_rc probe_persistent(ESYS_CONTEXT *ctx)
@@ -103,7 +104,7 @@ devid_rc devid_srk_resolve(ESYS_CONTEXT *ctx, uint32_t parent, ESYS_TR *out)
     sync_generation();
     if (parent == TPM2_RH_OWNER) {
         if (srk.created == ESYS_TR_NONE) {
-            devid_rc rc = create_standard_srk(ctx, &srk.created);
+            devid_rc rc = devid_create_storage_primary(ctx, ESYS_TR_RH_OWNER, &srk.created);
             if (rc != DEVID_OK) {
                 srk.created = ESYS_TR_NONE;
                 return rc;

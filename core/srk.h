@@ -16,6 +16,11 @@
  * Lock held. */
 devid_rc devid_srk_resolve(ESYS_CONTEXT *ctx, uint32_t parent, ESYS_TR *out);
 
+/* Creates a primary with the TCG standard ECC P-256 storage key template (restricted decrypt,
+ * AES-128-CFB) in `hierarchy` (ESYS_TR_RH_OWNER: the standard SRK; ESYS_TR_RH_NULL: a salt key
+ * that needs no owner authorisation). Lock held. */
+devid_rc devid_create_storage_primary(ESYS_CONTEXT *ctx, ESYS_TR hierarchy, ESYS_TR *out);
+
 /* The parent new keys go under: DEVID_SRK_PERSISTENT if present, else TPM2_RH_OWNER. */
 devid_rc devid_srk_default_parent(ESYS_CONTEXT *ctx, uint32_t *parent);
 
