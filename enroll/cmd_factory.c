@@ -157,19 +157,18 @@ static bool identity_valid(devid_map_id id)
 }
 
 /* The key at entry's handle, made if absent. */
-static devid_rc ensure_key(const devid_map_entry *entry, devid_hierarchy hier, bool rsa,
-                           EVP_PKEY **pkey)
+static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
+                           devid_hierarchy hier, bool rsa, EVP_PKEY **pkey)
 {
     devid_key *key = NULL;
     devid_rc rc = devid_key_open_persistent(entry->key_handle, &key);
     if (rc == DEVID_ERR_NOT_FOUND) {
-        devid_provision_spec spec = { .handle = entry->key_handle, .hierarchy = hier,
-                                      .type = rsa ? DEVID_KEY_RSA : DEVID_KEY_EC,
-                                      .curve_nid = NID_X9_62_prime256v1, .bits = 2048 };
+        devid_provision_spec spec = { .handle = entry->key_handle, .hierarchy = hier };
+        enroll_key_choice(ctx, rsa, &spec.type, &spec.curve_nid, &spec.bits);
         rc = devid_provision_key(&spec, &key);
         if (rc == DEVID_OK)
-            printf("%s: created key at 0x%08x (%s)\n", entry->label, entry->key_handle,
-                   rsa ? "RSA 2048" : "EC P-256");
+            printf("%s: created key at 0x%08x (%s %d)\n", entry->label, entry->key_handle,
+                   spec.type == DEVID_KEY_RSA ? "RSA" : "EC", devid_key_get_bits(key));
     }
     devid_key_free(key);
     return rc == DEVID_OK ? enroll_key_by_handle(entry->key_handle, pkey) : rc;
@@ -213,8 +212,10 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     devid_rc rc = enroll_ctx_init(&ctx, opt);
     if (rc == DEVID_OK)
         rc = enroll_parse_subject(a.subject, &subject);
-    if (rc == DEVID_OK)
-        rc = ensure_key(entry, DEVID_HIER_ENDORSEMENT, a.rsa, &pkey);
+    if (rc == DEVID_OK) {
+        enroll_fetch_wishes(&ctx);
+        rc = ensure_key(&ctx, entry, DEVID_HIER_ENDORSEMENT, a.rsa, &pkey);
+    }
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK) {
@@ -280,8 +281,10 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
         else
             subject = X509_NAME_dup(X509_get_subject_name(idevid->cert));
     }
-    if (rc == DEVID_OK)
-        rc = ensure_key(entry, DEVID_HIER_OWNER, a.rsa, &pkey);
+    if (rc == DEVID_OK) {
+        enroll_fetch_wishes(&ctx);
+        rc = ensure_key(&ctx, entry, DEVID_HIER_OWNER, a.rsa, &pkey);
+    }
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK)

@@ -88,12 +88,12 @@ static devid_rc find_group(const char *label, devid_store_entry *out)
 }
 
 /* A new store key labelled `label`, with CKA_ID = its public key id; opened as EVP_PKEY. */
-static devid_rc new_store_key(const char *label, bool rsa, char uid[DEVID_UID_LEN + 1],
-                              EVP_PKEY **pkey)
+static devid_rc new_store_key(const enroll_ctx *ctx, const char *label, bool rsa,
+                              char uid[DEVID_UID_LEN + 1], EVP_PKEY **pkey)
 {
-    devid_keygen p = { .type = rsa ? DEVID_KEY_RSA : DEVID_KEY_EC,
-                       .curve_nid = NID_X9_62_prime256v1, .bits = 2048, .sign = true,
-                       .decrypt = rsa };
+    devid_keygen p = { .sign = true };
+    enroll_key_choice(ctx, rsa, &p.type, &p.curve_nid, &p.bits);
+    p.decrypt = p.type == DEVID_KEY_RSA;
     devid_store_attrs attrs = { 0 };
     snprintf(attrs.label, sizeof(attrs.label), "%s", label);
     devid_rc rc = devid_store_generate(&p, &attrs, uid);
@@ -232,8 +232,10 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
         X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
                                    (const unsigned char *)name, -1, -1, 0);
     }
-    if (rc == DEVID_OK)
-        rc = new_store_key(pending, a.rsa, uid, &pkey);
+    if (rc == DEVID_OK) {
+        enroll_fetch_wishes(&ctx);
+        rc = new_store_key(&ctx, pending, a.rsa, uid, &pkey);
+    }
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK)
@@ -470,7 +472,8 @@ static devid_rc renew_one(enroll_ctx *ctx, const renewable *r, bool rekey)
         enroll_ctx_use_tls_identity(ctx, cur_key, cur, cur_chain);
     if (rc == DEVID_OK && rekey) {
         snprintf(pending, sizeof(pending), "%s%s", r->name, PENDING);
-        rc = new_store_key(pending, EVP_PKEY_is_a(cur_key, "RSA"), uid, &new_key);
+        enroll_fetch_wishes(ctx);
+        rc = new_store_key(ctx, pending, EVP_PKEY_is_a(cur_key, "RSA"), uid, &new_key);
     }
     if (rc == DEVID_OK)
         crash_point("pending-key");

@@ -3,6 +3,7 @@
 #include "fsutil.h"
 
 #include <openssl/crypto.h>
+#include <openssl/obj_mac.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
@@ -120,7 +121,7 @@ devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_N
 {
     unsigned char *csr = NULL;
     size_t csr_len = 0;
-    devid_rc rc = est_build_csr(key, subject, like, &csr, &csr_len);
+    devid_rc rc = est_build_csr(key, subject, like, ctx->wishes.md_nid, &csr, &csr_len);
     if (rc != DEVID_OK)
         return rc;
     est_reply reply;
@@ -206,4 +207,46 @@ devid_rc enroll_parse_subject(const char *text, X509_NAME **out)
     }
     *out = name;
     return DEVID_OK;
+}
+
+void enroll_fetch_wishes(enroll_ctx *ctx)
+{
+    est_reply reply;
+    memset(&ctx->wishes, 0, sizeof(ctx->wishes));
+    ctx->wishes.md_nid = NID_undef;
+    if (est_request(&ctx->est, EST_CSRATTRS, NULL, 0, &reply) != DEVID_OK)
+        return;
+    if (reply.outcome == EST_DONE && reply.csrattrs &&
+        est_parse_csrattrs(reply.csrattrs, reply.csrattrs_len, &ctx->wishes) == DEVID_OK) {
+        if (ctx->wishes.challenge_password)
+            devid_warn("the EST server asks for proof-of-possession (challengePassword with "
+                       "tls-unique), which devid-enroll does not provide");
+        if (ctx->wishes.ignored)
+            devid_info("/csrattrs: %d item(s) not acted on", ctx->wishes.ignored);
+    } else {
+        devid_debug("/csrattrs: %s (%s): no wishes", est_outcome_name(reply.outcome),
+                    reply.detail);
+    }
+    est_reply_clear(&reply);
+}
+
+void enroll_key_choice(const enroll_ctx *ctx, bool rsa, devid_key_type *type, int *curve_nid,
+                       int *bits)
+{
+    const est_csr_wishes *w = &ctx->wishes;
+    *type = rsa ? DEVID_KEY_RSA : DEVID_KEY_EC;
+    *curve_nid = NID_X9_62_prime256v1;
+    *bits = 2048;
+    if (w->key_type == EVP_PKEY_EC && (w->curve_nid == NID_X9_62_prime256v1 ||
+                                       w->curve_nid == NID_secp384r1)) {
+        *type = DEVID_KEY_EC;
+        *curve_nid = w->curve_nid;
+    } else if (w->key_type == EVP_PKEY_RSA) {
+        *type = DEVID_KEY_RSA;
+        if (w->rsa_bits == 3072 || w->rsa_bits == 4096)
+            *bits = w->rsa_bits;
+    } else if (w->key_type) {
+        devid_warn("/csrattrs asks for a key devid cannot make; using %s",
+                   rsa ? "RSA 2048" : "EC P-256");
+    }
 }

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "est.h"
+#include "est_msg.h"
 #include "retry.h"
 
 #include "devid.h"
@@ -14,6 +15,7 @@ typedef struct enroll_ctx {
     const devid_config *cfg;
     est_client_cfg est;
     est_retry_policy retry;
+    est_csr_wishes wishes;     /* what /csrattrs asked for (enroll_fetch_wishes) */
     char *password;            /* cleansed on free */
     char *header;              /* cleansed on free */
 } enroll_ctx;
@@ -27,6 +29,16 @@ void enroll_ctx_free(enroll_ctx *ctx);
  * explicit trust anchor and be within its validity. *chain gets the CA certificates. */
 devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain);
+
+/* Asks the server's /csrattrs what it wants in requests (key type and size, signature hash),
+ * with the authentication set so far. Optional for servers (RFC 7030 4.5): no answer means
+ * no wishes. */
+void enroll_fetch_wishes(enroll_ctx *ctx);
+
+/* The key a new identity gets: the server's wish if it is one devid can make (EC P-256/P-384,
+ * RSA 2048/3072/4096), else EC P-256, or RSA 2048 with --rsa. */
+void enroll_key_choice(const enroll_ctx *ctx, bool rsa, devid_key_type *type, int *curve_nid,
+                       int *bits);
 
 /* Uses key + cert (+ chain) as the TLS client identity for the next requests (not owned). */
 void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert,

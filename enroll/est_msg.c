@@ -138,7 +138,7 @@ static devid_rc add_san(X509_REQ *req, const X509 *like)
     return rc;
 }
 
-devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like,
+devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
                        unsigned char **der, size_t *len)
 {
     X509_REQ *req = X509_REQ_new();
@@ -149,7 +149,10 @@ devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like
         rc = devid_fail(DEVID_ERR_ARG, "cannot build the certificate request");
     if (rc == DEVID_OK && like)
         rc = add_san(req, like);
-    if (rc == DEVID_OK && X509_REQ_sign(req, key, EVP_sha256()) <= 0) {
+    const EVP_MD *md = md_nid != NID_undef ? EVP_get_digestbynid(md_nid) : EVP_sha256();
+    if (rc == DEVID_OK && !md)
+        rc = devid_fail(DEVID_ERR_UNSUPPORTED, "digest %s", OBJ_nid2sn(md_nid));
+    if (rc == DEVID_OK && X509_REQ_sign(req, key, md) <= 0) {
         unsigned long e = ERR_peek_last_error();
         rc = devid_fail(DEVID_ERR_TPM, "signing the certificate request failed: %s",
                         e ? ERR_reason_error_string(e) : "unknown");
@@ -173,4 +176,71 @@ X509 *est_find_cert_for_key(STACK_OF(X509) *certs, EVP_PKEY *key)
     }
     ERR_clear_error();
     return NULL;
+}
+
+/* One Attribute of a CsrAttrs: the key type (and its parameter) or a request we note. */
+static void csrattr_attribute(const unsigned char *der, long len, est_csr_wishes *w)
+{
+    const unsigned char *p = der;
+    X509_ATTRIBUTE *attr = d2i_X509_ATTRIBUTE(NULL, &p, len);
+    if (!attr) {
+        w->ignored++;
+        return;
+    }
+    int nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr));
+    ASN1_TYPE *v = X509_ATTRIBUTE_count(attr) > 0 ? X509_ATTRIBUTE_get0_type(attr, 0) : NULL;
+    if (nid == NID_X9_62_id_ecPublicKey && v && v->type == V_ASN1_OBJECT) {
+        w->key_type = EVP_PKEY_EC;
+        w->curve_nid = OBJ_obj2nid(v->value.object);
+    } else if (nid == NID_rsaEncryption && v && v->type == V_ASN1_INTEGER) {
+        long bits = ASN1_INTEGER_get(v->value.integer);
+        w->key_type = EVP_PKEY_RSA;
+        w->rsa_bits = bits > 0 && bits <= 16384 ? (int)bits : 0;
+    } else if (nid == NID_pkcs9_challengePassword) {
+        w->challenge_password = true;
+    } else {
+        w->ignored++;
+    }
+    X509_ATTRIBUTE_free(attr);
+}
+
+static int md_of_sigalg(int nid)
+{
+    int md = NID_undef, pkey = NID_undef;
+    if (OBJ_find_sigid_algs(nid, &md, &pkey) != 1)
+        return NID_undef;
+    return md;
+}
+
+devid_rc est_parse_csrattrs(const unsigned char *der, size_t len, est_csr_wishes *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->md_nid = NID_undef;
+    const unsigned char *p = der;
+    STACK_OF(ASN1_TYPE) *items = d2i_ASN1_SEQUENCE_ANY(NULL, &p, (long)len);
+    if (!items || p != der + len) {
+        sk_ASN1_TYPE_pop_free(items, ASN1_TYPE_free);
+        ERR_clear_error();
+        return devid_fail(DEVID_ERR_FORMAT, "/csrattrs is not a DER SEQUENCE");
+    }
+    for (int i = 0; i < sk_ASN1_TYPE_num(items); i++) {
+        ASN1_TYPE *t = sk_ASN1_TYPE_value(items, i);
+        if (t->type == V_ASN1_OBJECT) {
+            int nid = OBJ_obj2nid(t->value.object);
+            int md = md_of_sigalg(nid);
+            if (md != NID_undef)
+                w->md_nid = md;
+            else if (nid == NID_pkcs9_challengePassword)
+                w->challenge_password = true;
+            else
+                w->ignored++;
+        } else if (t->type == V_ASN1_SEQUENCE) {
+            csrattr_attribute(t->value.sequence->data, t->value.sequence->length, w);
+        } else {
+            w->ignored++;
+        }
+    }
+    sk_ASN1_TYPE_pop_free(items, ASN1_TYPE_free);
+    ERR_clear_error();
+    return DEVID_OK;
 }

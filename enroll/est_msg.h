@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Decodes base64 that may contain any whitespace (RFC 8951 2.1) into a malloc'd buffer. */
@@ -18,10 +19,24 @@ devid_rc est_base64_encode(const unsigned char *in, size_t len, char **out, size
 /* Parses a base64 certs-only PKCS#7 (the body of /cacerts and /simpleenroll responses). */
 devid_rc est_parse_certs_only(const char *body, size_t len, STACK_OF(X509) **certs);
 
-/* Builds a DER PKCS#10 request for `key` (signed with it, SHA-256 for EC and RSA), with the
- * subject and, if given, the subjectAltName of `like` (a certificate to renew) or `subject`. */
-devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like,
+/* Builds a DER PKCS#10 request for `key` (signed with it using digest md_nid, SHA-256 when
+ * NID_undef), with the subject and, if given, the subjectAltName of `like` (a certificate to
+ * renew) or `subject`. */
+devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
                        unsigned char **der, size_t *len);
+
+/* What a server's /csrattrs (RFC 7030 4.5) asks for, as far as devid-enroll can honour it. */
+typedef struct est_csr_wishes {
+    int md_nid;              /* signature digest (from ecdsa-with-SHAx / shaxWithRSAEncryption) */
+    int key_type;            /* EVP_PKEY_EC or EVP_PKEY_RSA, 0 if not asked */
+    int curve_nid;           /* id-ecPublicKey attribute: the curve */
+    int rsa_bits;            /* rsaEncryption attribute: the modulus size */
+    bool challenge_password; /* proof-of-possession asked (challengePassword): not provided */
+    int ignored;             /* items devid-enroll does not act on */
+} est_csr_wishes;
+
+/* Parses a DER CsrAttrs (SEQUENCE OF (OID | Attribute)). */
+devid_rc est_parse_csrattrs(const unsigned char *der, size_t len, est_csr_wishes *wishes);
 
 /* Picks the certificate for `key` out of a response (the issued one). NULL if none matches. */
 X509 *est_find_cert_for_key(STACK_OF(X509) *certs, EVP_PKEY *key);

@@ -65,6 +65,26 @@ check "LDevID valid after re-key" test "$(status_of ldevid)" = valid
 out=$(enroll --server "$server" renew 2>&1); rc=$?
 check "nothing due: nothing done ($out)" bash -c "test $rc -eq 0 && grep -q 'not due' <<<'$out'"
 
+# --- /csrattrs: a server that wants P-384 keys and SHA-384 signatures gets them
+est_server_stop
+cat >"$work/csrattrs.cnf" <<'CNF'
+asn1=SEQUENCE:attrs
+[attrs]
+md=OID:ecdsa-with-SHA384
+key=SEQUENCE:ec
+[ec]
+type=OID:id-ecPublicKey
+curves=SET:curves
+[curves]
+c=OID:secp384r1
+CNF
+openssl asn1parse -genconf "$work/csrattrs.cnf" -out "$work/csrattrs.der" >/dev/null
+owner_server --csrattrs-file "$work/csrattrs.der"
+out=$(enroll --server "$server" enroll device-p384 2>&1); rc=$?
+check "enroll under /csrattrs wishes ($out)" test $rc -eq 0
+check "the key is P-384, as asked" grep -q "NIST CURVE: P-384" \
+    <<<"$(openssl x509 -in "$DEVID_STORE/device-p384-chain.pem" -noout -text 2>/dev/null)"
+
 # --- retirement: owner identities go, the IDevID stays
 out=$(enroll retire 2>&1); rc=$?
 check "retire ($out)" test $rc -eq 0

@@ -127,10 +127,14 @@ static void test_csr(void)
     EVP_PKEY *newkey = EVP_EC_gen("P-256");
     unsigned char *der = NULL;
     size_t len = 0;
-    CHECK_RC(est_build_csr(newkey, NULL, old, &der, &len), DEVID_OK);
+    CHECK_RC(est_build_csr(newkey, NULL, old, NID_sha384, &der, &len), DEVID_OK);
     const unsigned char *p = der;
     X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
     CHECK(req && X509_REQ_verify(req, newkey) == 1, "CSR signed by its key");
+    const X509_ALGOR *alg = NULL;
+    if (req)
+        X509_REQ_get0_signature(req, NULL, &alg);
+    CHECK(alg && OBJ_obj2nid(alg->algorithm) == NID_ecdsa_with_SHA384, "signed with SHA-384");
     CHECK(req && X509_NAME_cmp(X509_REQ_get_subject_name(req), X509_get_subject_name(old)) == 0,
           "subject kept on renewal");
     STACK_OF(X509_EXTENSION) *exts = req ? X509_REQ_get_extensions(req) : NULL;
@@ -142,7 +146,7 @@ static void test_csr(void)
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_REQ_free(req);
     OPENSSL_free(der);
-    CHECK_RC(est_build_csr(newkey, NULL, NULL, &der, &len), DEVID_ERR_ARG);
+    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, &der, &len), DEVID_ERR_ARG);
     X509_free(old);
     EVP_PKEY_free(key);
     EVP_PKEY_free(newkey);
@@ -185,8 +189,29 @@ static void test_renewal_due(void)
     EVP_PKEY_free(key);
 }
 
-int main(void)
+static void test_csrattrs(const char *path)
 {
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    unsigned char der[512];
+    size_t n = f ? fread(der, 1, sizeof(der), f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(n > 0, "read %s", path ? path : "(no path)");
+    est_csr_wishes w;
+    CHECK_RC(est_parse_csrattrs(der, n, &w), DEVID_OK);
+    CHECK(w.md_nid == NID_sha384, "ecdsa-with-SHA384 asks for SHA-384");
+    CHECK(w.key_type == EVP_PKEY_RSA && w.rsa_bits == 3072, "the last key wish: RSA 3072");
+    CHECK(w.challenge_password, "challengePassword noticed");
+    static const unsigned char empty[] = { 0x30, 0x00 }, junk[] = { 0x04, 0x01, 0x00 };
+    CHECK_RC(est_parse_csrattrs(empty, sizeof(empty), &w), DEVID_OK);
+    CHECK(w.key_type == 0 && w.md_nid == NID_undef && !w.challenge_password, "no wishes");
+    CHECK_RC(est_parse_csrattrs(junk, sizeof(junk), &w), DEVID_ERR_FORMAT);
+    CHECK_RC(est_parse_csrattrs(der, n - 1, &w), DEVID_ERR_FORMAT);
+}
+
+int main(int argc, char **argv)
+{
+    test_csrattrs(argc > 1 ? argv[1] : NULL);
     test_renewal_due();
     test_base64();
     test_pkcs7();
