@@ -1,4 +1,5 @@
 #include "key_internal.h"
+#include "core.h"
 #include "log.h"
 #include "srk.h"
 #include "tpm.h"
@@ -314,6 +315,19 @@ devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len)
 }
 
 bool devid_key_needs_auth(const devid_key *key) { return key->loadable && !key->blob.empty_auth; }
+bool devid_key_token_bound(const devid_key *key) { return key->token_bound; }
+
+bool devid_key_takes_pin_as_auth(const devid_key *key)
+{
+    if (key->loadable)
+        return !key->blob.empty_auth && !key->token_bound;
+    const devid_config *cfg = devid_core_config();
+    for (int i = 0; cfg && i < DEVID_MAP_COUNT; i++)
+        if (cfg->map[i].key_handle == key->handle)
+            return false;
+    return true;
+}
+void devid_key_mark_token_bound(devid_key *key) { key->token_bound = true; }
 devid_key_type devid_key_get_type(const devid_key *key) { return key->type; }
 unsigned devid_key_get_flags(const devid_key *key) { return key->flags; }
 uint32_t devid_key_get_handle(const devid_key *key) { return key->handle; }

@@ -49,6 +49,15 @@ devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len);
 
 /* True for a loaded key whose file says it has an auth value (not emptyAuth). */
 bool devid_key_needs_auth(const devid_key *key);
+/* Should a PIN given for this key be used as its auth value? Loadable keys: if their file says
+ * they have one. Persistent keys: unless they are DevID map keys (EK, IDevID, IAK, LDevID),
+ * which by design have none, so that a wrong PIN never counts against the TPM's lockout. */
+bool devid_key_takes_pin_as_auth(const devid_key *key);
+
+/* True for a store key whose auth value is the token secret: a front-end given the user PIN
+ * logs in to the token (devid_token_login) instead of using the PIN as the key's auth. */
+bool devid_key_token_bound(const devid_key *key);
+void devid_key_mark_token_bound(devid_key *key);
 
 devid_key_type devid_key_get_type(const devid_key *key);
 unsigned devid_key_get_flags(const devid_key *key);

@@ -11,6 +11,7 @@
 struct devid_key {
     uint32_t handle;        /* persistent handle; 0 for a loadable (store/file) key */
     bool loadable;
+    bool token_bound;       /* auth value is the token secret (token.h) */
     devid_tss2_key blob;    /* loadable keys: public, wrapped private, parent */
     devid_key *lru_prev, *lru_next; /* loaded loadable keys, most recently used first */
     TPMT_PUBLIC pub;        /* public area as read from the TPM */

@@ -19,10 +19,11 @@ devid_rc devid_keygen_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
         t->objectAttributes |= TPMA_OBJECT_SIGN_ENCRYPT;
     if (p->decrypt)
         t->objectAttributes |= TPMA_OBJECT_DECRYPT;
-    /* Key auth values are empty or the token's random 32-byte secret (token.h), never a
-     * guessable PIN: PINs are checked on DA-protected seal objects. So keys stay out of
-     * dictionary-attack accounting and a lockout never blocks signing. */
-    t->objectAttributes |= TPMA_OBJECT_NODA;
+    /* An empty auth value or the token's random 32-byte secret (token.h) cannot be guessed:
+     * such keys stay out of dictionary-attack accounting, so a lockout never blocks them. A
+     * password the user chose can: the TPM's lockout must rate-limit guesses at it. */
+    if (p->auth_len == 0 || p->auth_is_secret)
+        t->objectAttributes |= TPMA_OBJECT_NODA;
     if (!p->sign && !p->decrypt)
         return devid_fail(DEVID_ERR_ARG, "a key must allow signing or decryption");
 

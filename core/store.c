@@ -117,6 +117,8 @@ static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
     for (size_t i = 0; i < a->id_len && n + 3 < len; i++)
         n += (size_t)snprintf(out + n, len - n, "%02x", a->id[i]);
     n += (size_t)snprintf(out + n, len - n, "\npublic_hidden=%d\n", a->public_hidden ? 1 : 0);
+    if (a->token_bound)
+        n += (size_t)snprintf(out + n, len - n, "token_bound=1\n");
     if (n >= len)
         return devid_fail(DEVID_ERR_ARG, "attributes too long");
     return DEVID_OK;
@@ -190,6 +192,10 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
         } else if (strcmp(line, "id") == 0) {
             if (!decode_hex(v, a->id, sizeof(a->id), &a->id_len))
                 rc = devid_fail(DEVID_ERR_FORMAT, "bad id encoding");
+        } else if (strcmp(line, "token_bound") == 0) {
+            if (strcmp(v, "1"))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad token_bound value");
+            a->token_bound = true;
         } else if (strcmp(line, "public_hidden") == 0) {
             if (strcmp(v, "0") && strcmp(v, "1"))
                 rc = devid_fail(DEVID_ERR_FORMAT, "bad public_hidden value");
@@ -295,10 +301,13 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     unsigned char secret[32];
     size_t secret_len = 0;
     devid_rc rc = DEVID_OK;
+    devid_store_attrs a = *attrs;
     if (p.auth_len == 0) { /* the token secret while PINs are set (token.h) */
         rc = devid_token_key_auth(secret, &secret_len);
         p.auth = secret;
         p.auth_len = secret_len;
+        p.auth_is_secret = secret_len > 0;
+        a.token_bound = secret_len > 0;
     }
     if (rc == DEVID_OK)
         rc = devid_keygen_create(&p, &blob);
@@ -319,7 +328,7 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
         if (rc == DEVID_OK)
             rc = devid_write_file_atomic(path, pem, pemlen, 0600);
         if (rc == DEVID_OK)
-            rc = write_attrs(uid, attrs);
+            rc = write_attrs(uid, &a);
         if (rc != DEVID_OK)
             unlink(path);
         unlock_store(lock);
@@ -384,6 +393,9 @@ devid_rc devid_store_open_key(const char *uid, devid_key **key)
             rc = devid_fail(rc, "%s: %s", path, devid_last_error());
     }
     free(pem);
+    devid_store_attrs attrs;
+    if (rc == DEVID_OK && devid_store_get_attrs(uid, &attrs) == DEVID_OK && attrs.token_bound)
+        devid_key_mark_token_bound(*key);
     if (rc == DEVID_OK && devid_key_needs_auth(*key)) {
         unsigned char secret[32];
         size_t n = 0;

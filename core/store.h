@@ -26,8 +26,10 @@ typedef struct devid_keygen {
     int curve_nid;            /* EC: NID_X9_62_prime256v1, NID_secp384r1 */
     bool sign;
     bool decrypt;             /* RSA: raw/OAEP decrypt (needed for CKM_RSA_X_509); EC: ECDH */
-    const void *auth;         /* auth value (PIN), NULL/0 for none */
+    const void *auth;         /* auth value (a password the user chose), NULL/0 for none: then
+                                 the token secret while PINs are set */
     size_t auth_len;
+    bool auth_is_secret;      /* core: auth is the random token secret, not guessable */
 } devid_keygen;
 
 typedef struct devid_store_attrs {
@@ -35,6 +37,8 @@ typedef struct devid_store_attrs {
     unsigned char id[DEVID_ID_MAX];
     size_t id_len;
     bool public_hidden;       /* the PKCS#11 public-key object was destroyed, the key kept */
+    bool token_bound;         /* the key's auth value is the token secret (token.h): log in
+                                 with the user PIN to use it; set by core */
 } devid_store_attrs;
 
 /* One object group as listed: what it has, its attributes. */

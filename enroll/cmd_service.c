@@ -99,6 +99,8 @@ static devid_rc new_store_key(const enroll_ctx *ctx, const char *label, bool rsa
     devid_rc rc = devid_store_generate(&p, &attrs, uid);
     devid_key *key = NULL;
     if (rc == DEVID_OK)
+        rc = devid_store_get_attrs(uid, &attrs); /* as core wrote them (token_bound) */
+    if (rc == DEVID_OK)
         rc = devid_store_open_key(uid, &key);
     if (rc == DEVID_OK && (rc = devid_pubkey_id(devid_key_get_public(key), attrs.id)) == DEVID_OK) {
         attrs.id_len = 20;

@@ -3,6 +3,8 @@
  * is followed by the CA certificates that came with it). */
 #include "store.h"
 
+#include <openssl/crypto.h>
+
 #include <openssl/core_names.h>
 #include <openssl/core_object.h>
 #include <openssl/params.h>
@@ -70,13 +72,26 @@ static dp_key *wrap_key(dp_ctx *ctx, const dp_uri *u, int expect, devid_key *k)
                                 OSSL_KEYMGMT_SELECT_PUBLIC_KEY |
                                     OSSL_KEYMGMT_SELECT_ALL_PARAMETERS);
     }
-    if (u->pin) {
-        devid_rc rc = devid_key_set_auth(k, u->pin, u->pin_len);
-        if (rc != DEVID_OK) {
-            devid_key_free(k);
-            dp_raise_rc(ctx, rc, "setting the key's PIN");
-            return NULL;
-        }
+    /* Core decides what a PIN is for: the token's user PIN for token-bound keys, the key's own
+     * password for keys made with one; keys without an auth value ignore it, so a wrong PIN
+     * never reaches the TPM's dictionary-attack counter for them. */
+    devid_rc rc = DEVID_OK;
+    if (u->pin && devid_key_token_bound(k)) {
+        unsigned char secret[32];
+        size_t n = 0;
+        rc = devid_token_login(DEVID_ROLE_USER, u->pin, u->pin_len);
+        if (rc == DEVID_OK)
+            rc = devid_token_key_auth(secret, &n);
+        if (rc == DEVID_OK)
+            rc = devid_key_set_auth(k, secret, n);
+        OPENSSL_cleanse(secret, sizeof(secret));
+    } else if (u->pin && devid_key_takes_pin_as_auth(k)) {
+        rc = devid_key_set_auth(k, u->pin, u->pin_len);
+    }
+    if (rc != DEVID_OK) {
+        devid_key_free(k);
+        dp_raise_rc(ctx, rc, "using the PIN");
+        return NULL;
     }
     return dp_key_from_tpm(ctx, k);
 }
