@@ -371,6 +371,9 @@ devid_rc devid_config_load(devid_config **out)
         rc = DEVID_OK; /* no config file: defaults */
     if (rc == DEVID_OK)
         rc = devid_config_apply_env(cfg);
+    if (rc == DEVID_OK && cfg->renew.threshold + cfg->renew.jitter > 95)
+        rc = devid_fail(DEVID_ERR_CONFIG, "renew.threshold + renew.jitter must stay at or below "
+                        "95%% of the lifetime, or a certificate may expire before it is renewed");
     if (rc == DEVID_OK)
         rc = resolve_paths(cfg);
     if (rc != DEVID_OK) {

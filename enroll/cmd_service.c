@@ -278,10 +278,22 @@ static double random01(void)
     return (double)r / 4294967296.0;
 }
 
+/* The jitter of a certificate's renewal is drawn once: from its own bytes, so every pass (and
+ * every restart) agrees on its due time while certificates across a fleet spread evenly. */
+static double jitter_of(const X509 *cert)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n < 4)
+        return random01();
+    uint32_t v = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+    return (double)v / 4294967296.0;
+}
+
 static bool is_due(const X509 *cert, bool force, time_t *due)
 {
     const devid_renew_config *rc = &devid_core_config()->renew;
-    *due = renewal_due(cert, rc->threshold, rc->jitter, random01());
+    *due = renewal_due(cert, rc->threshold, rc->jitter, jitter_of(cert));
     return force || *due == (time_t)-1 || time(NULL) >= *due;
 }
 

@@ -147,6 +147,20 @@ static void test_env_and_files(void)
         cfg = NULL;
     }
 
+    f = fopen(path, "w");
+    if (f) {
+        fputs("[renew]\nthreshold = 90\njitter = 10\n", f);
+        fclose(f);
+    }
+    CHECK_RC(devid_config_load(&cfg), DEVID_ERR_CONFIG);
+    CHECK(strstr(devid_last_error(), "95%") != NULL, "renewal past 95%% refused: %s",
+          devid_last_error());
+    f = fopen(path, "w");
+    if (f) {
+        fputs("store = /from/file\n", f);
+        fclose(f);
+    }
+
     setenv("DEVID_LOG", "chatty", 1);
     CHECK_RC(devid_config_load(&cfg), DEVID_ERR_CONFIG);
     CHECK(strstr(devid_last_error(), "DEVID_LOG") != NULL, "names the variable: %s",
