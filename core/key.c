@@ -195,6 +195,20 @@ static devid_rc read_public(ESYS_CONTEXT *ctx, devid_key *key)
 
 static devid_rc describe(devid_key *key)
 {
+    if (key->pub.type == TPM2_ALG_KEYEDHASH) {
+        /* a secret key: no public part; HMAC-SHA256 with the sign attribute only */
+        const TPMT_KEYEDHASH_SCHEME *s = &key->pub.parameters.keyedHashDetail.scheme;
+        if (s->scheme != TPM2_ALG_HMAC || s->details.hmac.hashAlg != TPM2_ALG_SHA256 ||
+            !(key->pub.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) ||
+            (key->pub.objectAttributes & TPMA_OBJECT_DECRYPT))
+            return devid_fail(DEVID_ERR_UNSUPPORTED,
+                              "keyed-hash object: only HMAC-SHA256 signing keys are supported");
+        key->flags = flags_from_attrs(key->pub.objectAttributes);
+        key->type = DEVID_KEY_HMAC;
+        key->bits = 8 * DEVID_HMAC_SIZE;
+        key->size = DEVID_HMAC_SIZE;
+        return DEVID_OK;
+    }
     devid_rc rc = devid_tpm_public_to_evp(&key->pub, &key->pkey);
     if (rc != DEVID_OK)
         return rc;
@@ -322,7 +336,7 @@ EVP_PKEY *devid_key_get_public(const devid_key *key) { return key->pkey; }
 
 size_t devid_key_sig_size(const devid_key *key)
 {
-    return key->type == DEVID_KEY_EC ? 2 * key->size : key->size;
+    return key->type == DEVID_KEY_EC ? 2 * key->size : key->size; /* HMAC: 32 */
 }
 
 devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20])

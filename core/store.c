@@ -102,7 +102,8 @@ static devid_rc new_uid(char uid[DEVID_UID_LEN + 1])
     return DEVID_OK;
 }
 
-/* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1" ---- */
+/* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1",
+ * "secret=1" (HMAC keys only) ---- */
 
 static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
 {
@@ -117,6 +118,8 @@ static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
     for (size_t i = 0; i < a->id_len && n + 3 < len; i++)
         n += (size_t)snprintf(out + n, len - n, "%02x", a->id[i]);
     n += (size_t)snprintf(out + n, len - n, "\npublic_hidden=%d\n", a->public_hidden ? 1 : 0);
+    if (a->secret && n < len) /* only when set: older readers refuse unknown attributes */
+        n += (size_t)snprintf(out + n, len - n, "secret=1\n");
     if (n >= len)
         return devid_fail(DEVID_ERR_ARG, "attributes too long");
     return DEVID_OK;
@@ -194,6 +197,10 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
             if (strcmp(v, "0") && strcmp(v, "1"))
                 rc = devid_fail(DEVID_ERR_FORMAT, "bad public_hidden value");
             a->public_hidden = v[0] == '1';
+        } else if (strcmp(line, "secret") == 0) {
+            if (strcmp(v, "0") && strcmp(v, "1"))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad secret value");
+            a->secret = v[0] == '1';
         } else {
             rc = devid_fail(DEVID_ERR_FORMAT, "unknown attribute '%s'", line);
         }
@@ -308,6 +315,8 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     char *pem = NULL, path[4096];
     size_t pemlen = 0;
     int lock = -1;
+    devid_store_attrs a = *attrs;
+    a.secret = params->type == DEVID_KEY_HMAC;
     rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
     if (rc == DEVID_OK)
         rc = new_uid(uid);
@@ -319,7 +328,7 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
         if (rc == DEVID_OK)
             rc = devid_write_file_atomic(path, pem, pemlen, 0600);
         if (rc == DEVID_OK)
-            rc = write_attrs(uid, attrs);
+            rc = write_attrs(uid, &a);
         if (rc != DEVID_OK)
             unlink(path);
         unlock_store(lock);
