@@ -80,6 +80,16 @@ void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
  * left loaded stay in the TPM's few slots for good. When we have nothing of our own to give
  * back, flush the transient objects that are not ours: behind a resource manager we only see
  * our own connection's, so this never touches another process's objects there. */
+static bool ours(ESYS_CONTEXT *ctx, TPM2_HANDLE h)
+{
+    for (devid_key *k = lru_head; k; k = k->lru_next) {
+        TPM2_HANDLE kh = 0;
+        if (k->tr != ESYS_TR_NONE && Esys_TR_GetTpmHandle(ctx, k->tr, &kh) == 0 && kh == h)
+            return true;
+    }
+    return false;
+}
+
 static bool flush_orphans(ESYS_CONTEXT *ctx)
 {
     TPMI_YES_NO more = 0;
@@ -91,7 +101,7 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
     int flushed = 0;
     for (UINT32 i = 0; i < cap->data.handles.count; i++) {
         TPM2_HANDLE h = cap->data.handles.handle[i];
-        if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h))
+        if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h) || ours(ctx, h))
             continue;
         ESYS_TR tr;
         devid_tpm_count_command();
@@ -112,8 +122,8 @@ static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
     devid_key *victim = lru_tail;
     while (victim == keep && victim)
         victim = victim->lru_prev;
-    if (!victim)
-        return lru_head == NULL && flush_orphans(ctx);
+    if (!victim) /* nothing of ours but `keep` (a key starting an HMAC sequence needs two) */
+        return devid_session_release_salt(ctx) || flush_orphans(ctx);
     devid_tpm_count_command();
     Esys_FlushContext(ctx, victim->tr);
     victim->tr = ESYS_TR_NONE;
