@@ -81,6 +81,16 @@ void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
  * left loaded stay in the TPM's few slots for good. When we have nothing of our own to give
  * back, flush the transient objects that are not ours: behind a resource manager we only see
  * our own connection's, so this never touches another process's objects there. */
+static bool ours(ESYS_CONTEXT *ctx, TPM2_HANDLE h)
+{
+    for (devid_key *k = lru_head; k; k = k->lru_next) {
+        TPM2_HANDLE kh = 0;
+        if (k->tr != ESYS_TR_NONE && Esys_TR_GetTpmHandle(ctx, k->tr, &kh) == 0 && kh == h)
+            return true;
+    }
+    return false;
+}
+
 static bool flush_orphans(ESYS_CONTEXT *ctx)
 {
     TPMI_YES_NO more = 0;
@@ -92,7 +102,7 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
     int flushed = 0;
     for (UINT32 i = 0; i < cap->data.handles.count; i++) {
         TPM2_HANDLE h = cap->data.handles.handle[i];
-        if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h))
+        if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h) || ours(ctx, h))
             continue;
         ESYS_TR tr;
         devid_tpm_count_command();
@@ -113,8 +123,8 @@ static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
     devid_key *victim = lru_tail;
     while (victim == keep && victim)
         victim = victim->lru_prev;
-    if (!victim)
-        return lru_head == NULL && flush_orphans(ctx);
+    if (!victim) /* nothing of ours but `keep` (a key starting an HMAC sequence needs two) */
+        return devid_session_release_salt(ctx) || flush_orphans(ctx);
     devid_tpm_count_command();
     Esys_FlushContext(ctx, victim->tr);
     victim->tr = ESYS_TR_NONE;
@@ -196,6 +206,20 @@ static devid_rc read_public(ESYS_CONTEXT *ctx, devid_key *key)
 
 static devid_rc describe(devid_key *key)
 {
+    if (key->pub.type == TPM2_ALG_KEYEDHASH) {
+        /* a secret key: no public part; HMAC-SHA256 with the sign attribute only */
+        const TPMT_KEYEDHASH_SCHEME *s = &key->pub.parameters.keyedHashDetail.scheme;
+        if (s->scheme != TPM2_ALG_HMAC || s->details.hmac.hashAlg != TPM2_ALG_SHA256 ||
+            !(key->pub.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) ||
+            (key->pub.objectAttributes & TPMA_OBJECT_DECRYPT))
+            return devid_fail(DEVID_ERR_UNSUPPORTED,
+                              "keyed-hash object: only HMAC-SHA256 signing keys are supported");
+        key->flags = flags_from_attrs(key->pub.objectAttributes);
+        key->type = DEVID_KEY_HMAC;
+        key->bits = 8 * DEVID_HMAC_SIZE;
+        key->size = DEVID_HMAC_SIZE;
+        return DEVID_OK;
+    }
     devid_rc rc = devid_tpm_public_to_evp(&key->pub, &key->pkey);
     if (rc != DEVID_OK)
         return rc;
@@ -336,7 +360,7 @@ EVP_PKEY *devid_key_get_public(const devid_key *key) { return key->pkey; }
 
 size_t devid_key_sig_size(const devid_key *key)
 {
-    return key->type == DEVID_KEY_EC ? 2 * key->size : key->size;
+    return key->type == DEVID_KEY_EC ? 2 * key->size : key->size; /* HMAC: 32 */
 }
 
 devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20])

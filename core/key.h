@@ -18,7 +18,9 @@
 
 typedef struct devid_key devid_key;
 
-typedef enum devid_key_type { DEVID_KEY_EC = 1, DEVID_KEY_RSA = 2 } devid_key_type;
+/* DEVID_KEY_HMAC: a TPM KEYEDHASH object with the sign attribute and the HMAC-SHA256 scheme;
+ * a secret key, so it has no public part (devid_key_get_public returns NULL). */
+typedef enum devid_key_type { DEVID_KEY_EC = 1, DEVID_KEY_RSA = 2, DEVID_KEY_HMAC = 3 } devid_key_type;
 
 /* Key attributes, from the TPM object's TPMA_OBJECT. */
 enum {
@@ -99,6 +101,19 @@ devid_rc devid_key_ecdh(devid_key *key, const unsigned char *peer, size_t peer_l
 /* Loads a key from a TSS2 PRIVATE KEY (PEM or DER), under the parent it names. The key stays
  * loaded in the TPM while the devid_key lives (re-loaded after a reconnect). */
 devid_rc devid_key_load_tss2(const unsigned char *data, size_t len, devid_key **out);
+
+/* HMAC-SHA256 computed by the TPM with an HMAC key (DEVID_KEY_HMAC). Up to
+ * DEVID_HMAC_ONESHOT_MAX bytes take one TPM2_HMAC; longer data goes through an HMAC sequence
+ * (TPM2_HMAC_Start, TPM2_SequenceUpdate..., TPM2_SequenceComplete), which needs a second
+ * object slot while it runs. */
+#define DEVID_HMAC_SIZE 32
+#define DEVID_HMAC_ONESHOT_MAX 1024
+devid_rc devid_key_hmac(devid_key *key, const unsigned char *data, size_t len,
+                        unsigned char mac[DEVID_HMAC_SIZE]);
+/* Recomputes the HMAC in the TPM and compares in constant time; *match says whether mac (of
+ * any length: a wrong length never matches) is the HMAC of data. */
+devid_rc devid_key_hmac_verify(devid_key *key, const unsigned char *data, size_t len,
+                               const unsigned char *mac, size_t mac_len, bool *match);
 
 /* Random bytes from the TPM's generator (TPM2_GetRandom), for callers that ask the token. */
 devid_rc devid_tpm_random(unsigned char *buf, size_t len);

@@ -49,6 +49,11 @@ devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, cons
 /* True if rc is the TPM's "out of object memory" warning. */
 #define DEVID_TPM_OBJECT_MEMORY(rc) (((rc) & 0xFFF) == TPM2_RC_OBJECT_MEMORY)
 
+/* devid_key_hmac with the path chosen: an HMAC sequence even for short data (tests compare the
+ * two paths). */
+devid_rc devid_key_hmac_path(devid_key *key, const unsigned char *data, size_t len,
+                             unsigned char mac[DEVID_HMAC_SIZE], bool sequence);
+
 /* With the TPM lock held: makes key->tr valid for the current connection and sets its auth. */
 devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key);
 

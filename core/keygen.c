@@ -27,7 +27,15 @@ devid_rc devid_keygen_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
     if (!p->sign && !p->decrypt)
         return devid_fail(DEVID_ERR_ARG, "a key must allow signing or decryption");
 
-    if (p->type == DEVID_KEY_EC) {
+    if (p->type == DEVID_KEY_HMAC) {
+        /* a TPM-generated HMAC-SHA256 key: sign only, its scheme fixed */
+        if (p->decrypt)
+            return devid_fail(DEVID_ERR_ARG, "an HMAC key only signs");
+        t->type = TPM2_ALG_KEYEDHASH;
+        TPMS_KEYEDHASH_PARMS *k = &t->parameters.keyedHashDetail;
+        k->scheme.scheme = TPM2_ALG_HMAC;
+        k->scheme.details.hmac.hashAlg = TPM2_ALG_SHA256;
+    } else if (p->type == DEVID_KEY_EC) {
         t->type = TPM2_ALG_ECC;
         TPMS_ECC_PARMS *e = &t->parameters.eccDetail;
         e->symmetric.algorithm = TPM2_ALG_NULL;

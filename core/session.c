@@ -37,6 +37,19 @@ void devid_session_forget(void)
     kept.salt_transient = false;
 }
 
+bool devid_session_release_salt(ESYS_CONTEXT *ctx)
+{
+    if (!kept.salt_transient || kept.salt_key == ESYS_TR_NONE ||
+        kept.generation != devid_tpm_generation())
+        return false;
+    devid_tpm_count_command();
+    if (Esys_FlushContext(ctx, kept.salt_key) != 0)
+        return false;
+    kept.salt_key = ESYS_TR_NONE;
+    kept.salt_transient = false;
+    return true;
+}
+
 void devid_session_close(ESYS_CONTEXT *ctx)
 {
     if (ctx && kept.generation == devid_tpm_generation()) {

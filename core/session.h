@@ -32,6 +32,10 @@ void devid_session_close(ESYS_CONTEXT *ctx);
 /* Forgets them without TPM commands (after fork: they belong to the parent's connection). */
 void devid_session_forget(void);
 
+/* Lock held: flushes our transient salt key to free an object slot (the kept session does
+ * not need it; the next session start makes a new one). False if there was none. */
+bool devid_session_release_salt(ESYS_CONTEXT *ctx);
+
 /* True if TPM handle h is our transient salt key. Lock held. */
 bool devid_session_owns_transient(ESYS_CONTEXT *ctx, uint32_t h);
 

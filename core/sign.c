@@ -263,6 +263,8 @@ devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
         *siglen = need;
         return devid_fail(DEVID_ERR_BUFFER, "signature needs %zu bytes", need);
     }
+    if (key->type == DEVID_KEY_HMAC)
+        return devid_fail(DEVID_ERR_KEY_USAGE, "an HMAC key signs with devid_key_hmac");
     if (key->flags & DEVID_KEY_RESTRICTED)
         return devid_fail(DEVID_ERR_KEY_USAGE,
                           "key 0x%08x is restricted (an attestation key): it only signs "

@@ -102,7 +102,8 @@ static devid_rc new_uid(char uid[DEVID_UID_LEN + 1])
     return DEVID_OK;
 }
 
-/* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1" ---- */
+/* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1",
+ * "secret=1" (HMAC keys only) ---- */
 
 static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
 {
@@ -117,8 +118,10 @@ static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
     for (size_t i = 0; i < a->id_len && n + 3 < len; i++)
         n += (size_t)snprintf(out + n, len - n, "%02x", a->id[i]);
     n += (size_t)snprintf(out + n, len - n, "\npublic_hidden=%d\n", a->public_hidden ? 1 : 0);
-    if (a->token_bound)
+    if (a->token_bound && n < len) /* only when set: older readers refuse unknown ones */
         n += (size_t)snprintf(out + n, len - n, "token_bound=1\n");
+    if (a->secret && n < len)
+        n += (size_t)snprintf(out + n, len - n, "secret=1\n");
     if (n >= len)
         return devid_fail(DEVID_ERR_ARG, "attributes too long");
     return DEVID_OK;
@@ -200,6 +203,10 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
             if (strcmp(v, "0") && strcmp(v, "1"))
                 rc = devid_fail(DEVID_ERR_FORMAT, "bad public_hidden value");
             a->public_hidden = v[0] == '1';
+        } else if (strcmp(line, "secret") == 0) {
+            if (strcmp(v, "0") && strcmp(v, "1"))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad secret value");
+            a->secret = v[0] == '1';
         } else {
             rc = devid_fail(DEVID_ERR_FORMAT, "unknown attribute '%s'", line);
         }
@@ -317,6 +324,7 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     char *pem = NULL, path[4096];
     size_t pemlen = 0;
     int lock = -1;
+    a.secret = params->type == DEVID_KEY_HMAC;
     rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
     if (rc == DEVID_OK)
         rc = new_uid(uid);

@@ -39,6 +39,8 @@ typedef struct devid_store_attrs {
     bool public_hidden;       /* the PKCS#11 public-key object was destroyed, the key kept */
     bool token_bound;         /* the key's auth value is the token secret (token.h): log in
                                  with the user PIN to use it; set by core */
+    bool secret;              /* the key is a secret (HMAC) key: no public part. Set by
+                                 devid_store_generate from the key type. */
 } devid_store_attrs;
 
 /* One object group as listed: what it has, its attributes. */
@@ -52,7 +54,8 @@ typedef struct devid_store_entry {
 /* Lists the store (an absent store directory is an empty store). *entries is malloc'd. */
 devid_rc devid_store_list(devid_store_entry **entries, size_t *count);
 
-/* Creates a key in the TPM under the storage root key and writes it to the store. */
+/* Creates a key in the TPM under the storage root key and writes it to the store (also an
+ * HMAC key: params->type DEVID_KEY_HMAC; attrs->secret then says so in the listing). */
 devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attrs *attrs,
                               char uid[DEVID_UID_LEN + 1]);
 /* Adds a certificate: to the group `uid` if given (must exist), else as a new group. */

@@ -177,7 +177,7 @@ static bool collect_store(loader *l)
         if (u->has_id && (e->attrs.id_len != u->id_len ||
                           memcmp(e->attrs.id, u->id, u->id_len) != 0))
             continue;
-        if (e->has_key && want_keys(l)) {
+        if (e->has_key && !e->attrs.secret && want_keys(l)) { /* HMAC keys: PKCS#11 only */
             devid_key *k = NULL;
             rc = devid_store_open_key(e->uid, &k);
             if (rc != DEVID_OK) {

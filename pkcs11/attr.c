@@ -171,7 +171,7 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_TOKEN:
         return val_bool(v, true);
     case CKA_PRIVATE:
-        return val_bool(v, obj->cls == CKO_PRIVATE_KEY);
+        return val_bool(v, obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY);
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
         return val_bool(v, writable(obj));
@@ -453,6 +453,64 @@ static CK_RV secret_attr(const p11_secret *sec, CK_ATTRIBUTE_TYPE type, p11_val 
     }
 }
 
+/* ---- store secret keys (HMAC-SHA256 in the TPM) ------------------------------------------- */
+
+static CK_RV store_secret_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    switch (type) { /* what needs no key */
+    case CKA_KEY_TYPE:
+        return val_ulong(v, CKK_GENERIC_SECRET);
+    case CKA_VALUE_LEN:
+        return val_ulong(v, DEVID_HMAC_SIZE);
+    case CKA_VALUE:
+        return CKR_ATTRIBUTE_SENSITIVE; /* it never leaves the TPM */
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return val_ref(v, NULL, 0);
+    case CKA_KEY_GEN_MECHANISM:
+        return val_ulong(v, CKM_GENERIC_SECRET_KEY_GEN);
+    case CKA_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE:
+        return val_bool(v, true);
+    case CKA_ENCRYPT:
+    case CKA_DECRYPT:
+    case CKA_WRAP:
+    case CKA_UNWRAP:
+    case CKA_DERIVE:
+    case CKA_TRUSTED:
+    case CKA_WRAP_WITH_TRUSTED:
+    case CKA_EXTRACTABLE:
+    case CKA_ALWAYS_AUTHENTICATE:
+        return val_bool(v, false);
+    default:
+        break;
+    }
+    devid_key *key;
+    CK_RV rv = p11_item_key(obj->item, &key);
+    if (rv != CKR_OK)
+        return rv;
+    unsigned f = devid_key_get_flags(key);
+    switch (type) {
+    case CKA_SIGN:
+    case CKA_VERIFY:
+        return val_bool(v, p11_key_can_sign(key));
+    case CKA_LOCAL:
+        return val_bool(v, f & DEVID_KEY_TPM_GENERATED);
+    case CKA_ALWAYS_SENSITIVE:
+        return val_bool(v, (f & DEVID_KEY_TPM_GENERATED) && (f & DEVID_KEY_FIXED_TPM));
+    case CKA_ALLOWED_MECHANISMS: {
+        size_t n = p11_mech_allowed_list(key, NULL, 0);
+        CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
+        if (!list)
+            return CKR_HOST_MEMORY;
+        p11_mech_allowed_list(key, list, n);
+        return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
+    }
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
 /* ---- lookups --------------------------------------------------------------------------------- */
 
 CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
@@ -465,6 +523,8 @@ CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         return rv;
     if (obj->cls == CKO_CERTIFICATE)
         return cert_attr(obj, type, v);
+    if (obj->cls == CKO_SECRET_KEY)
+        return store_secret_attr(obj, type, v);
     return key_attr(obj, type, v);
 }
 

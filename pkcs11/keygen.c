@@ -1,6 +1,7 @@
-/* Key generation: C_GenerateKeyPair creates a key in the TPM and stores it (core's store);
- * C_GenerateKey has no mechanism (secret keys would leave the TPM for AES-GCM, so consumers
- * such as keyd fall back to their own on CKR_MECHANISM_INVALID). */
+/* Key generation: C_GenerateKeyPair creates a key pair in the TPM and stores it (core's
+ * store); C_GenerateKey creates HMAC-SHA256 keys in the TPM (CKM_GENERIC_SECRET_KEY_GEN).
+ * AES keys would have to leave the TPM for AES-GCM, so CKM_AES_KEY_GEN is no mechanism here
+ * and consumers such as keyd fall back to their own on CKR_MECHANISM_INVALID. */
 #include "p11.h"
 
 #include <openssl/objects.h>
@@ -14,6 +15,9 @@ const p11_mech p11_mech_keygen[] = {
     { .type = CKM_RSA_PKCS_KEY_PAIR_GEN, .name = "CKM_RSA_PKCS_KEY_PAIR_GEN",
       .key_type = CKK_RSA, .min_bits = 2048, .max_bits = 4096,
       .flags = CKF_HW | CKF_GENERATE_KEY_PAIR },
+    { .type = CKM_GENERIC_SECRET_KEY_GEN, .name = "CKM_GENERIC_SECRET_KEY_GEN",
+      .key_type = CKK_GENERIC_SECRET, .min_bits = 256, .max_bits = 256,
+      .flags = CKF_HW | CKF_GENERATE },
 };
 const size_t p11_mech_keygen_count = sizeof(p11_mech_keygen) / sizeof(p11_mech_keygen[0]);
 
@@ -213,6 +217,84 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     return p11_leave(rv);
 }
 
+/* A secret-key template: an HMAC-SHA256 key of 32 bytes, in the TPM, on the token. */
+static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *a)
+{
+    memset(a, 0, sizeof(*a));
+    for (CK_ULONG i = 0; i < n; i++) {
+        CK_BBOOL b = CK_FALSE;
+        CK_ULONG u = 0;
+        size_t len;
+        switch (t[i].type) {
+        case CKA_CLASS:
+            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
+                return CKR_ATTRIBUTE_VALUE_INVALID;
+            if (u != CKO_SECRET_KEY)
+                return CKR_TEMPLATE_INCONSISTENT;
+            continue;
+        case CKA_KEY_TYPE:
+            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
+                return CKR_ATTRIBUTE_VALUE_INVALID;
+            if (u != CKK_GENERIC_SECRET)
+                return CKR_TEMPLATE_INCONSISTENT;
+            continue;
+        case CKA_VALUE_LEN:
+            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
+                return CKR_ATTRIBUTE_VALUE_INVALID;
+            if (u != DEVID_HMAC_SIZE)
+                return CKR_KEY_SIZE_RANGE; /* HMAC-SHA256 keys of the hash's size only */
+            continue;
+        case CKA_LABEL:
+            if (tmpl_bytes(&t[i], a->label, DEVID_LABEL_MAX, &len) != CKR_OK)
+                return CKR_ATTRIBUTE_VALUE_INVALID;
+            a->label[len] = '\0';
+            if (strlen(a->label) != len)
+                return CKR_ATTRIBUTE_VALUE_INVALID;
+            continue;
+        case CKA_ID:
+            if (tmpl_bytes(&t[i], a->id, DEVID_ID_MAX, &a->id_len) != CKR_OK)
+                return CKR_ATTRIBUTE_VALUE_INVALID;
+            continue;
+        case CKA_START_DATE:
+        case CKA_END_DATE:
+            continue;
+        default:
+            break;
+        }
+        if (p11_tmpl_bool(&t[i], &b) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        switch (t[i].type) {
+        case CKA_TOKEN:       /* it lives in the store */
+        case CKA_SENSITIVE:   /* its value never leaves the TPM */
+        case CKA_SIGN:
+        case CKA_VERIFY:
+            if (!b)
+                return CKR_TEMPLATE_INCONSISTENT;
+            break;
+        case CKA_PRIVATE:
+        case CKA_MODIFIABLE:
+        case CKA_DESTROYABLE:
+            break;
+        case CKA_EXTRACTABLE:
+        case CKA_COPYABLE:
+        case CKA_ENCRYPT:
+        case CKA_DECRYPT:
+        case CKA_WRAP:
+        case CKA_UNWRAP:
+        case CKA_DERIVE:
+        case CKA_TRUSTED:
+        case CKA_WRAP_WITH_TRUSTED:
+        case CKA_ALWAYS_AUTHENTICATE:
+            if (b)
+                return CKR_TEMPLATE_INCONSISTENT;
+            break;
+        default:
+            return CKR_ATTRIBUTE_TYPE_INVALID;
+        }
+    }
+    return CKR_OK;
+}
+
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
 {
@@ -220,12 +302,28 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     CK_RV rv = p11_enter_session(hSession, &s);
     if (rv != CKR_OK)
         return rv;
-    (void)pTemplate;
-    (void)ulCount;
     if (!pMechanism || !phKey)
         return p11_leave(CKR_ARGUMENTS_BAD);
-    /* No secret-key mechanism: keyd then keeps its symmetric keys itself. */
-    devid_debug("pkcs11: C_GenerateKey(0x%lx): no secret-key mechanisms",
-                (unsigned long)pMechanism->mechanism);
-    return p11_leave(CKR_MECHANISM_INVALID);
+    if ((rv = p11_tmpl_check(pTemplate, ulCount)) != CKR_OK)
+        return p11_leave(rv);
+    /* Only HMAC-SHA256 keys: the TPM has no AES-GCM, so CKM_AES_KEY_GEN stays
+     * CKR_MECHANISM_INVALID and consumers such as keyd keep AES keys themselves. */
+    const p11_mech *mech = p11_mech_find(pMechanism->mechanism, CKF_GENERATE);
+    if (!mech) {
+        devid_debug("pkcs11: C_GenerateKey(0x%lx): no such secret-key mechanism",
+                    (unsigned long)pMechanism->mechanism);
+        return p11_leave(CKR_MECHANISM_INVALID);
+    }
+    if (pMechanism->pParameter || pMechanism->ulParameterLen)
+        return p11_leave(CKR_MECHANISM_PARAM_INVALID);
+    if (!(s->flags & CKF_RW_SESSION))
+        return p11_leave(CKR_SESSION_READ_ONLY);
+    devid_store_attrs a;
+    rv = parse_secret(pTemplate, ulCount, &a);
+    if (rv != CKR_OK) {
+        devid_warn("pkcs11: C_GenerateKey(%s): template refused (0x%lx)", mech->name,
+                   (unsigned long)rv);
+        return p11_leave(rv);
+    }
+    return p11_leave(p11_store_generate_secret(&a, phKey));
 }

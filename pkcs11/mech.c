@@ -16,6 +16,7 @@ static const struct {
     { p11_mech_digest, &p11_mech_digest_count },
     { p11_mech_keygen, &p11_mech_keygen_count },
     { p11_mech_derive, &p11_mech_derive_count },
+    { p11_mech_hmac, &p11_mech_hmac_count },
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -87,8 +88,7 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
 
 bool p11_mech_allowed(const p11_mech *m, devid_key *key)
 {
-    bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
-    if (m->key_type != (ec ? CKK_EC : CKK_RSA))
+    if (m->key_type != p11_key_type(key))
         return false;
     CK_ULONG bits = (CK_ULONG)devid_key_get_bits(key);
     if (bits < m->min_bits || bits > m->max_bits)
@@ -107,7 +107,8 @@ size_t p11_mech_allowed_list(devid_key *key, CK_MECHANISM_TYPE *out, size_t max)
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; i < *tables[t].count; i++) {
             const p11_mech *m = &tables[t].table[i];
-            if (!(m->flags & CKF_GENERATE_KEY_PAIR) && p11_mech_allowed(m, key)) {
+            if (!(m->flags & (CKF_GENERATE_KEY_PAIR | CKF_GENERATE)) &&
+                p11_mech_allowed(m, key)) {
                 if (out && n < max)
                     out[n] = m->type;
                 n++;
@@ -206,17 +207,20 @@ CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
                       CK_ATTRIBUTE_TYPE usage)
 {
     p11_object *obj = p11_object_get(h);
-    if (!obj || (obj->cls != CKO_PRIVATE_KEY && obj->cls != CKO_PUBLIC_KEY))
+    /* A store secret key (HMAC in the TPM) serves both directions. */
+    bool secret = obj && obj->cls == CKO_SECRET_KEY && obj->item;
+    if (!obj || (obj->cls != CKO_PRIVATE_KEY && obj->cls != CKO_PUBLIC_KEY && !secret))
         return CKR_KEY_HANDLE_INVALID;
-    if (obj->cls != cls)
+    if (secret)
+        cls = CKO_SECRET_KEY;
+    else if (obj->cls != cls)
         return CKR_KEY_FUNCTION_NOT_PERMITTED; /* e.g. signing with a public key */
     p11_item *it = obj->item;
     devid_key *key = NULL;
     CK_RV rv = p11_item_key(it, &key);
     if (rv != CKR_OK)
         return rv;
-    CK_KEY_TYPE kt = devid_key_get_type(key) == DEVID_KEY_EC ? CKK_EC : CKK_RSA;
-    if (kt != op->mech->key_type)
+    if (p11_key_type(key) != op->mech->key_type)
         return CKR_KEY_TYPE_INCONSISTENT;
     bool allowed = false;
     rv = attr_bool(obj, usage, &allowed);
@@ -229,11 +233,11 @@ CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
         return CKR_KEY_SIZE_RANGE;
     if (!p11_mech_allowed(op->mech, key))
         return CKR_MECHANISM_INVALID; /* not in the key's CKA_ALLOWED_MECHANISMS */
-    if (cls == CKO_PRIVATE_KEY && (rv = p11_key_auth(key)) != CKR_OK)
+    if (cls != CKO_PUBLIC_KEY && (rv = p11_key_auth(key)) != CKR_OK)
         return rv;
     op->item = it;
     p11_item_ref(it);
-    if (cls == CKO_PRIVATE_KEY)
+    if (cls != CKO_PUBLIC_KEY)
         op->key = key;
     op->pub = devid_key_get_public(key);
     return CKR_OK;

@@ -72,7 +72,7 @@ typedef struct p11_secret {
 typedef struct p11_object {
     CK_OBJECT_HANDLE handle;
     CK_OBJECT_CLASS cls;        /* CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE,
-                                   CKO_SECRET_KEY (session secrets) */
+                                   CKO_SECRET_KEY (session secrets, store HMAC keys) */
     p11_item *item;             /* NULL for a session secret */
     int chain;                  /* -1: the item's own; n >= 0: the item's n-th CA certificate */
     p11_secret *secret;         /* a session secret */
@@ -127,12 +127,16 @@ CK_RV p11_store_set_attrs(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 CK_RV p11_store_create_cert(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs,
                          CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
+/* Generates an HMAC-SHA256 key in the TPM, stored: one CKO_SECRET_KEY object. */
+CK_RV p11_store_generate_secret(const devid_store_attrs *attrs, CK_OBJECT_HANDLE *key);
 /* The token's items, for the store to update. */
 size_t p11_item_count(void);
 p11_item *p11_item_at(size_t i);
 CK_RV p11_token_add_item(p11_item *item);
 p11_item *p11_item_new(p11_item_src src);
 
+/* A key's PKCS#11 type: CKK_EC, CKK_RSA, or CKK_GENERIC_SECRET (an HMAC key in the TPM). */
+CK_KEY_TYPE p11_key_type(devid_key *key);
 /* Whether a key item may sign / decrypt / derive (from core's key flags). */
 bool p11_key_can_sign(devid_key *key);
 bool p11_key_can_decrypt(devid_key *key);
@@ -205,7 +209,7 @@ struct p11_op {
     const p11_mech *mech;
     CK_FLAGS purpose;           /* CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_DIGEST */
     p11_item *item;             /* the key's item (a reference is held) */
-    devid_key *key;             /* private-key operations */
+    devid_key *key;             /* private-key and secret-key operations */
     EVP_PKEY *pub;              /* public-key operations (borrowed from the item) */
     EVP_MD_CTX *md;             /* mechanisms that hash in software */
     unsigned char *buf;         /* input collected for single-shot mechanisms */
@@ -254,6 +258,8 @@ extern const p11_mech p11_mech_digest[];
 extern const size_t p11_mech_digest_count;
 extern const p11_mech p11_mech_keygen[];
 extern const size_t p11_mech_keygen_count;
+extern const p11_mech p11_mech_hmac[];
+extern const size_t p11_mech_hmac_count;
 extern const p11_mech p11_mech_derive[];
 extern const size_t p11_mech_derive_count;
 

@@ -126,6 +126,7 @@ CK_RV p11_store_destroy(p11_object *obj)
             apply_attrs(it, &a);
         break;
     case CKO_PRIVATE_KEY:
+    case CKO_SECRET_KEY:
         rc = devid_store_delete(it->uid, DEVID_STORE_KEY);
         if (rc == DEVID_OK)
             it->has_key = false; /* the loaded key stays until no operation holds it */
@@ -215,7 +216,8 @@ static p11_item *key_group_for(X509 *cert, const unsigned char *id, size_t id_le
 {
     for (size_t i = 0; i < p11_item_count(); i++) {
         p11_item *it = p11_item_at(i);
-        if (it->src != P11_ITEM_STORE || !it->has_key || it->has_cert || it->id_len != id_len ||
+        if (it->src != P11_ITEM_STORE || !it->has_key || it->attrs.secret || it->has_cert ||
+            it->id_len != id_len ||
             memcmp(it->id, id, id_len) != 0)
             continue;
         devid_key *key;
@@ -367,4 +369,26 @@ CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs
     devid_info("pkcs11: generated %s key '%s' (store object %s)",
                gen->type == DEVID_KEY_EC ? "EC" : "RSA", it->label, uid);
     return *pub && *priv ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+/* ---- secret keys ----------------------------------------------------------------------------- */
+
+CK_RV p11_store_generate_secret(const devid_store_attrs *attrs, CK_OBJECT_HANDLE *key)
+{
+    devid_keygen gen = { .type = DEVID_KEY_HMAC, .sign = true };
+    char uid[DEVID_UID_LEN + 1];
+    devid_rc rc = devid_store_generate(&gen, attrs, uid);
+    if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
+        p11_rv(rc, "generating an HMAC key");
+        return CKR_USER_NOT_LOGGED_IN;
+    }
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "generating an HMAC key");
+    CK_RV rv = p11_token_sync(true);
+    p11_item *it = rv == CKR_OK ? find_item(uid) : NULL;
+    if (rv == CKR_OK && !(it && (*key = p11_object_handle(it, CKO_SECRET_KEY))))
+        rv = CKR_GENERAL_ERROR; /* deleted already by someone else */
+    if (rv == CKR_OK)
+        devid_info("pkcs11: generated HMAC-SHA256 key '%s' (store object %s)", it->label, uid);
+    return rv;
 }

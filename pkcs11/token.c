@@ -117,6 +117,15 @@ X509 *p11_item_chain_cert(p11_item *item, int n)
     return sk_X509_value(item->ident->chain, n);
 }
 
+CK_KEY_TYPE p11_key_type(devid_key *key)
+{
+    switch (devid_key_get_type(key)) {
+    case DEVID_KEY_EC: return CKK_EC;
+    case DEVID_KEY_RSA: return CKK_RSA;
+    default: return CKK_GENERIC_SECRET;
+    }
+}
+
 bool p11_key_can_sign(devid_key *key)
 {
     unsigned f = devid_key_get_flags(key);
@@ -239,9 +248,11 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
         for (int i = 0; i < sk_X509_num(id->chain) && n < max; i++)
             out[n++] = (obj_want){ CKO_CERTIFICATE, i };
     } else {
-        if (it->has_key && n < max)
+        if (it->has_key && it->attrs.secret && n < max)
+            out[n++] = (obj_want){ CKO_SECRET_KEY, -1 }; /* an HMAC key: nothing public */
+        if (it->has_key && !it->attrs.secret && n < max)
             out[n++] = (obj_want){ CKO_PRIVATE_KEY, -1 };
-        if (it->has_key && !it->attrs.public_hidden && n < max)
+        if (it->has_key && !it->attrs.secret && !it->attrs.public_hidden && n < max)
             out[n++] = (obj_want){ CKO_PUBLIC_KEY, -1 };
         if (it->has_cert && n < max)
             out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };
@@ -398,7 +409,8 @@ void p11_token_free(void)
 bool p11_object_visible(const p11_object *obj)
 {
     /* Private objects need a login once a user PIN protects the token. */
-    return obj->cls != CKO_PRIVATE_KEY || !p11_pin_set() || p11_login_user() == CKU_USER;
+    bool private = obj->cls == CKO_PRIVATE_KEY || (obj->cls == CKO_SECRET_KEY && obj->item);
+    return !private || !p11_pin_set() || p11_login_user() == CKU_USER;
 }
 
 p11_object *p11_object_get(CK_OBJECT_HANDLE h)

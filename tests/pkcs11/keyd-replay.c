@@ -269,8 +269,45 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
                           { CKA_TOKEN, &yes, sizeof(yes) } };
     CK_MECHANISM hmac = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
     CK_MECHANISM aes = { CKM_AES_KEY_GEN, NULL, 0 };
-    CHECK_RV(f->C_GenerateKey(s, &hmac, st, 2, &key), CKR_MECHANISM_INVALID);
-    CHECK_RV(f->C_GenerateKey(s, &aes, st, 2, &key), CKR_MECHANISM_INVALID);
+    CHECK_RV(f->C_GenerateKey(s, &aes, st, 2, &key), CKR_MECHANISM_INVALID); /* keyd's own */
+    /* HMAC-SHA256 keys live in the TPM */
+    key = CK_INVALID_HANDLE;
+    CHECK_RV(f->C_GenerateKey(s, &hmac, st, 2, &key), CKR_OK);
+    CHECK(key != CK_INVALID_HANDLE, "HMAC key handle");
+    CK_OBJECT_CLASS scls = CKO_SECRET_KEY;
+    CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+    CK_ATTRIBUTE kt[] = { { CKA_CLASS, &scls, sizeof(scls) },
+                          { CKA_KEY_TYPE, &generic, sizeof(generic) },
+                          { CKA_VALUE_LEN, &len32, sizeof(len32) },
+                          { CKA_TOKEN, &yes, sizeof(yes) },
+                          { CKA_PRIVATE, &yes, sizeof(yes) },
+                          { CKA_SENSITIVE, &yes, sizeof(yes) },
+                          { CKA_SIGN, &yes, sizeof(yes) },
+                          { CKA_VERIFY, &yes, sizeof(yes) },
+                          { CKA_LABEL, "keyd-hmac", 9 } };
+    CK_OBJECT_HANDLE named = CK_INVALID_HANDLE;
+    CHECK_RV(f->C_GenerateKey(s, &hmac, kt, 9, &named), CKR_OK);
+    CHECK(find(f, s, CKO_SECRET_KEY, "keyd-hmac", h, 4) == 1 && h[0] == named,
+          "the HMAC key is found by class and label");
+    CHECK(find(f, s, CKO_SECRET_KEY, NULL, h, 4) == 2, "two secret keys");
+    CK_MECHANISM mac = { CKM_SHA256_HMAC, NULL, 0 };
+    unsigned char m1[32], m2[32];
+    CK_ULONG l1 = sizeof(m1), l2 = sizeof(m2);
+    CHECK_RV(f->C_SignInit(s, &mac, named), CKR_OK);
+    CHECK_RV(f->C_Sign(s, (CK_BYTE *)"keyd data", 9, m1, &l1), CKR_OK);
+    CHECK(l1 == 32, "HMAC-SHA256 is 32 bytes");
+    CHECK_RV(f->C_SignInit(s, &mac, key), CKR_OK);
+    CHECK_RV(f->C_Sign(s, (CK_BYTE *)"keyd data", 9, m2, &l2), CKR_OK);
+    CHECK(memcmp(m1, m2, 32) != 0, "two keys, two MACs");
+    CHECK_RV(f->C_VerifyInit(s, &mac, named), CKR_OK);
+    CHECK_RV(f->C_Verify(s, (CK_BYTE *)"keyd data", 9, m1, 32), CKR_OK);
+    CHECK_RV(f->C_VerifyInit(s, &mac, named), CKR_OK);
+    CHECK_RV(f->C_Verify(s, (CK_BYTE *)"keyd data", 9, m2, 32), CKR_SIGNATURE_INVALID);
+    CK_ATTRIBUTE value = { CKA_VALUE, NULL, 0 };
+    CHECK_RV(f->C_GetAttributeValue(s, named, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
+    CHECK_RV(f->C_DestroyObject(s, named), CKR_OK);
+    CHECK_RV(f->C_DestroyObject(s, key), CKR_OK);
+    CHECK(find(f, s, CKO_SECRET_KEY, NULL, h, 4) == 0, "no secret keys left");
 
     if (!identities)
         return;

@@ -46,6 +46,19 @@ check_fails "bound key unusable without login" "" p11 --sign -m ECDSA-SHA256 --i
 check_fails "no key generation without login" "CKR_USER_NOT_LOGGED_IN" \
     p11 --keypairgen --key-type EC:prime256v1 --label nologin
 
+# HMAC keys in the TPM likewise: bound to the login, hidden and unusable without it
+check "HMAC key with login" p11 --login --pin $user --keygen --key-type GENERIC:32 \
+    --usage-sign --sensitive --label mac --id c2
+check "HMAC with login" p11 --login --pin $user --sign -m SHA256-HMAC --id c2 \
+    -i "$work/data" -o "$work/mac"
+check "HMAC is 32 bytes" test "$(stat -c %s "$work/mac")" -eq 32
+check "HMAC verifies in the TPM" p11 --login --pin $user --verify -m SHA256-HMAC --id c2 \
+    -i "$work/data" --signature-file "$work/mac"
+check_fails "HMAC key unusable without login" "" p11 --sign -m SHA256-HMAC --id c2 \
+    -i "$work/data" -o "$work/mac2"
+check_fails "no HMAC key generation without login" "CKR_USER_NOT_LOGGED_IN" \
+    p11 --keygen --key-type GENERIC:32 --usage-sign --sensitive --label nologin
+
 # C_SetPIN: the old PIN stops working, the new one opens the same keys
 check "change user PIN" p11 --change-pin --pin $user --new-pin 5678
 check_fails "old PIN refused" "CKR_PIN_INCORRECT" p11 --login --pin $user --list-objects

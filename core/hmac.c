@@ -1,0 +1,139 @@
+/* HMAC-SHA256 with TPM-resident keyed-hash keys (DEVID_KEY_HMAC). The key never leaves the
+ * TPM: short data takes one TPM2_HMAC; longer data an HMAC sequence, started, fed and finished
+ * under one hold of the TPM lock and flushed if anything fails half-way. */
+#include "key_internal.h"
+#include "session.h"
+#include "tpm.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#define CHUNK sizeof(((TPM2B_MAX_BUFFER *)0)->buffer)
+
+typedef struct {
+    const unsigned char *data;
+    size_t len;
+    unsigned char *mac;
+} hmac_req;
+
+static devid_rc copy_mac(const TPM2B_DIGEST *d, unsigned char *mac)
+{
+    if (d->size != DEVID_HMAC_SIZE)
+        return devid_fail(DEVID_ERR_TPM, "TPM returned a %u-byte HMAC-SHA256", d->size);
+    memcpy(mac, d->buffer, DEVID_HMAC_SIZE);
+    return DEVID_OK;
+}
+
+static devid_rc oneshot_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, void *arg)
+{
+    hmac_req *req = arg;
+    TPM2B_MAX_BUFFER buf = { .size = (UINT16)req->len };
+    if (req->len)
+        memcpy(buf.buffer, req->data, req->len);
+    TPM2B_DIGEST *out = NULL;
+    devid_tpm_count_command();
+    TSS2_RC trc = Esys_HMAC(ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &buf,
+                            TPM2_ALG_SHA256, &out);
+    devid_rc rc = devid_tpm_check(trc, "TPM2_HMAC");
+    if (rc == DEVID_OK)
+        rc = copy_mac(out, req->mac);
+    if (out)
+        OPENSSL_cleanse(out, sizeof(*out));
+    Esys_Free(out);
+    OPENSSL_cleanse(&buf, sizeof(buf));
+    return rc;
+}
+
+/* The sequence object has an empty auth value: its updates need only a password session. */
+static devid_rc sequence_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, void *arg)
+{
+    hmac_req *req = arg;
+    TPM2B_AUTH seq_auth = { 0 };
+    ESYS_TR seq = ESYS_TR_NONE;
+    devid_tpm_count_command();
+    TSS2_RC trc = Esys_HMAC_Start(ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &seq_auth,
+                                  TPM2_ALG_SHA256, &seq);
+    devid_rc rc = devid_tpm_check(trc, "TPM2_HMAC_Start");
+    if (rc != DEVID_OK)
+        return rc;
+    Esys_TR_SetAuth(ctx, seq, &seq_auth);
+    TPM2B_MAX_BUFFER buf;
+    size_t off = 0;
+    /* every full chunk but the last goes by update; the rest with the completion */
+    while (rc == DEVID_OK && req->len - off > CHUNK) {
+        buf.size = (UINT16)CHUNK;
+        memcpy(buf.buffer, req->data + off, CHUNK);
+        off += CHUNK;
+        devid_tpm_count_command();
+        trc = Esys_SequenceUpdate(ctx, seq, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &buf);
+        rc = devid_tpm_check(trc, "TPM2_SequenceUpdate");
+    }
+    if (rc != DEVID_OK) {
+        if (devid_tpm_alive(ctx)) {
+            devid_tpm_count_command();
+            Esys_FlushContext(ctx, seq);
+        }
+        OPENSSL_cleanse(&buf, sizeof(buf));
+        return rc;
+    }
+    buf.size = (UINT16)(req->len - off);
+    memcpy(buf.buffer, req->data + off, buf.size);
+    TPM2B_DIGEST *out = NULL;
+    TPMT_TK_HASHCHECK *ticket = NULL;
+    devid_tpm_count_command();
+    trc = Esys_SequenceComplete(ctx, seq, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &buf,
+                                ESYS_TR_RH_NULL, &out, &ticket);
+    rc = devid_tpm_check(trc, "TPM2_SequenceComplete");
+    if (rc != DEVID_OK && devid_tpm_alive(ctx)) {
+        devid_tpm_count_command();
+        Esys_FlushContext(ctx, seq); /* a failed completion leaves the sequence loaded */
+    }
+    if (rc == DEVID_OK)
+        rc = copy_mac(out, req->mac);
+    if (out)
+        OPENSSL_cleanse(out, sizeof(*out));
+    Esys_Free(out);
+    Esys_Free(ticket);
+    OPENSSL_cleanse(&buf, sizeof(buf));
+    return rc;
+}
+
+devid_rc devid_key_hmac(devid_key *key, const unsigned char *data, size_t len,
+                        unsigned char mac[DEVID_HMAC_SIZE])
+{
+    return devid_key_hmac_path(key, data, len, mac, len > DEVID_HMAC_ONESHOT_MAX || len > CHUNK);
+}
+
+devid_rc devid_key_hmac_path(devid_key *key, const unsigned char *data, size_t len,
+                             unsigned char mac[DEVID_HMAC_SIZE], bool sequence)
+{
+    if (!key || !mac || (!data && len))
+        return devid_fail(DEVID_ERR_ARG, "devid_key_hmac: NULL argument");
+    if (key->type != DEVID_KEY_HMAC || !(key->flags & DEVID_KEY_CAN_SIGN))
+        return devid_fail(DEVID_ERR_KEY_USAGE, "not an HMAC key");
+    hmac_req req = { .data = data, .len = len, .mac = mac };
+    bool secret = key->auth.size > 0;
+    if (!sequence && len <= CHUNK) {
+        /* TPM2_HMAC: buffer in (sized), HMAC out (sized) */
+        devid_cmd_shape shape = { .carries_secret = secret, .first_in_sized = true,
+                                  .first_out_sized = true };
+        return devid_key_run(key, shape, oneshot_op, &req);
+    }
+    /* TPM2_HMAC_Start: the sequence's auth in (sized), a handle out */
+    devid_cmd_shape shape = { .carries_secret = secret, .first_in_sized = true };
+    return devid_key_run(key, shape, sequence_op, &req);
+}
+
+devid_rc devid_key_hmac_verify(devid_key *key, const unsigned char *data, size_t len,
+                               const unsigned char *mac, size_t mac_len, bool *match)
+{
+    if (!match || (!mac && mac_len))
+        return devid_fail(DEVID_ERR_ARG, "devid_key_hmac_verify: NULL argument");
+    *match = false;
+    unsigned char want[DEVID_HMAC_SIZE];
+    devid_rc rc = devid_key_hmac(key, data, len, want);
+    if (rc == DEVID_OK)
+        *match = mac_len == DEVID_HMAC_SIZE && CRYPTO_memcmp(want, mac, DEVID_HMAC_SIZE) == 0;
+    OPENSSL_cleanse(want, sizeof(want));
+    return rc;
+}
