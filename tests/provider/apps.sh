@@ -9,7 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 cd "$work"
 cnf=$(make_openssl_cnf)
-variant=$(<"$DEVID_FIXTURE/variant")
 
 # the provider's openssl.cnf section configures core (here: the TCTI, with DEVID_TCTI unset)
 make_openssl_cnf "$work/tcti.cnf" "tcti = $DEVID_TCTI" >/dev/null
@@ -19,28 +18,18 @@ check_fails "without any TCTI the swtpm is not found" \
     env -u DEVID_TCTI OPENSSL_CONF="$cnf" openssl pkey -in devid:object=IDevID -pubout
 
 # the IDevID: its certificate and a reference file
-openssl storeutl "${PFIRST[@]}" -certs 'devid:object=IDevID;type=cert' | sed -n '/BEGIN/,/END/p' >idevid.pem
-printf '# the factory IDevID (the key stays in the TPM)\ndevid:object=IDevID\n' >idevid.ref
+idevid_files
 
 # a store key as a TSS2 PRIVATE KEY file, with a certificate from a test CA
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-    -subj /CN=apps-test-ca -days 2 2>/dev/null
-if [[ $variant == rsa ]]; then
-    gen=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
-else
-    gen=(-algorithm EC -pkeyopt group:P-256)
-fi
-check "genpkey in the TPM store" \
-    openssl genpkey "${PFIRST[@]}" "${gen[@]}" -pkeyopt devid-label:apps-test -out tpmkey.pem
+make_test_ca apps-test-ca
+check "genpkey in the TPM store" genpkey_tpm apps-test tpmkey.pem
 check "the key file is a TSS2 PRIVATE KEY" grep -q "BEGIN TSS2 PRIVATE KEY" tpmkey.pem
 check "CSR signed by the key file" \
     openssl req "${PFIRST[@]}" -new -key tpmkey.pem -subj /CN=apps-client -out tpmkey.csr
-openssl x509 -req -in tpmkey.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out tpmkey.crt 2>/dev/null
+issue_cert tpmkey.csr tpmkey.crt
 cat "$trust" ca.pem >clients-ca.pem
 # and an ordinary software client key, which must keep working with devid active
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout soft.key \
-    -subj /CN=soft-client -out soft.csr 2>/dev/null
-openssl x509 -req -in soft.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out soft.crt 2>/dev/null
+make_soft_cert soft soft-client
 
 make_server_cert ec
 start_s_server "$work/srv.log" -cert srv.pem -key srv.key -Verify 1 -CAfile clients-ca.pem \

@@ -131,3 +131,33 @@ start_s_server() {
     exec {server_fd}>"$fifo"
     wait_listen "$port" || { echo "s_server did not start:" >&2; cat "$log" >&2; return 1; }
 }
+
+# make_test_ca CN: a software test CA in $work/ca.key, $work/ca.pem.
+make_test_ca() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" \
+        -out "$work/ca.pem" -subj "/CN=$1" -days 2 2>/dev/null
+}
+# issue_cert CSR OUT [EXTFILE]: OUT signed by the test CA.
+issue_cert() {
+    openssl x509 -req -in "$1" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
+        ${3:+-extfile "$3"} -out "$2" 2>/dev/null
+}
+# make_soft_cert NAME CN: a software P-256 key NAME.key with NAME.crt from the test CA.
+make_soft_cert() {
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/$1.key" \
+        -subj "/CN=$2" -out "$work/$1.csr" 2>/dev/null && issue_cert "$work/$1.csr" "$work/$1.crt"
+}
+# genpkey_tpm LABEL OUT: a key of the fixture variant's type (RSA 2048 or EC P-256) generated in
+# the TPM store through the provider, written as a TSS2 PRIVATE KEY file.
+genpkey_tpm() {
+    local gen=(-algorithm EC -pkeyopt group:P-256)
+    [[ $(<"$DEVID_FIXTURE/variant") == rsa ]] && gen=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
+    openssl genpkey "${PFIRST[@]}" "${gen[@]}" -pkeyopt "devid-label:$1" -out "$2"
+}
+# idevid_files: the IDevID's certificate ($work/idevid.pem) and a reference file for its key
+# ($work/idevid.ref), for applications that take only file paths.
+idevid_files() {
+    openssl storeutl "${PFIRST[@]}" -certs 'devid:object=IDevID;type=cert' |
+        sed -n '/BEGIN/,/END/p' >"$work/idevid.pem"
+    printf '# the factory IDevID (the key stays in the TPM)\ndevid:object=IDevID\n' >"$work/idevid.ref"
+}

@@ -18,36 +18,23 @@ if [[ -n ${asan_preloaded:-} ]]; then
     skip "nginx (ASan runtime cannot be preloaded into nginx)"
     exit 77
 fi
-variant=$(<"$DEVID_FIXTURE/variant")
 cnf=$(make_openssl_cnf "$work/openssl.cnf" "tcti = $DEVID_TCTI")
 
 # a test CA, a server key generated in the TPM store (TSS2 file) with a certificate for
 # 127.0.0.1, and a software client key for the server test
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-    -subj /CN=nginx-test-ca -days 2 2>/dev/null
-if [[ $variant == rsa ]]; then
-    gen=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
-else
-    gen=(-algorithm EC -pkeyopt group:P-256)
-fi
-check "server key generated in the TPM store" \
-    openssl genpkey "${PFIRST[@]}" "${gen[@]}" -pkeyopt devid-label:nginx-server -out tpmsrv.key
+make_test_ca nginx-test-ca
+check "server key generated in the TPM store" genpkey_tpm nginx-server tpmsrv.key
 openssl req "${PFIRST[@]}" -new -key tpmsrv.key -subj /CN=localhost -out tpmsrv.csr
 printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
-openssl x509 -req -in tpmsrv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
-    -extfile san.ext -out tpmsrv.crt 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key \
-    -subj /CN=nginx-test-client -out client.csr 2>/dev/null
-openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
-    -out client.crt 2>/dev/null
+issue_cert tpmsrv.csr tpmsrv.crt san.ext
+make_soft_cert client nginx-test-client
 
 # the upstream for the proxy: requires a client certificate from the fixture's PKI and prints it
 make_server_cert ec
 start_s_server "$work/upstream.log" -cert srv.pem -key srv.key -Verify 1 -CAfile "$trust" \
     -verify_return_error -www
 upstream_port=$port
-openssl storeutl "${PFIRST[@]}" -certs 'devid:object=IDevID;type=cert' | sed -n '/BEGIN/,/END/p' >idevid.pem
-printf '# the factory IDevID (the key stays in the TPM)\ndevid:object=IDevID\n' >idevid.ref
+idevid_files
 idevid_cn=$(openssl x509 -in idevid.pem -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= *//p')
 
 nginx_pid=
