@@ -19,7 +19,6 @@ usable() { # usable LABEL [CHAIN_FILE]
         ossl pkeyutl -provider devid -provider default -verify -certin -inkey "$cert" -rawin \
             -digest sha256 -in "$work/msg" -sigfile "$work/sig" >/dev/null 2>&1
 }
-count_label() { grep -l "^label=$1\$" "$DEVID_STORE"/*.attr 2>/dev/null | wc -l; }
 
 owner_server
 enroll --server "$server" enroll device-id >/dev/null 2>&1
