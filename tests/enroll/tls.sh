@@ -57,6 +57,17 @@ out=$(enroll --server "$server" enroll pop-unlisted 2>&1); rc=$?
 check "est.pop = always: enrolled ($out)" test $rc -eq 0
 est_server_stop
 
+# --- a server that closes the connection after /csrattrs: the bound CSR is never sent on
+# another connection; devid-enroll retries (a new connection, a new binding) and gives up
+owner_server --tls-version 1.2 --pop --fault close --fault-on csrattrs --log "$log.close"
+out=$(enroll --server "$server" enroll pop-closed 2>&1); rc=$?
+check "connection closed after /csrattrs: exit 5 ($out)" test $rc -eq 5
+check "... says the bound connection was closed" grep -q "closed the TLS connection this request is bound to" <<<"$out"
+check "... the CSR never went out on another connection" \
+    test "$(jq -s '[.[] | select(.op=="simpleenroll")] | length' "$log.close")" -eq 0
+check "... no pop-closed identity left" absent pop-closed
+est_server_stop
+
 # --- TLS 1.3 only: tls-unique does not exist there. devid-enroll limits PoP connections to
 # TLS 1.2, so the handshake fails and it says why.
 owner_server --tls-version 1.3 --pop

@@ -671,6 +671,14 @@ sec_pop() {
     check "--pop-unlisted: /csrattrs is the file's, unchanged; the CSR is still checked" eval '
         same "$(<"$work/u1.attrs")" "MAsGCSqGSIb3DQEJBw==" && status u1 400'
     stop
+    local url n0 n1
+    start --fault close --fault-on cacerts --fault-count 1
+    url="https://localhost:$port/.well-known/est/cacerts"
+    n0=$(curl -sS --cacert "$pki/issuing.pem" -o /dev/null -o /dev/null -w '%{http_code}:%{num_connects} ' "$url" "$url")
+    n1=$(curl -sS --cacert "$pki/issuing.pem" -o /dev/null -o /dev/null -w '%{http_code}:%{num_connects} ' "$url" "$url")
+    check "fault close: answered, then closed (the next request connects anew); unfaulted: reused" \
+        same "$n0/$n1" "200:1 200:1 /200:1 200:0 "
+    stop
     rc=0
     "$server" --ca-cert "$pki/issuing.pem" --ca-key "$pki/issuing.key" --pop-unlisted \
         2>"$work/err" || rc=$?
