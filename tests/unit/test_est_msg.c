@@ -2,11 +2,13 @@
  * PKCS#10 construction, Retry-After and back-off arithmetic. */
 #include "../check.h"
 #include "est_msg.h"
+#include "est_tls.h"
 #include "renewal.h"
 #include "retry.h"
 
 #include <curl/curl.h>
 #include <openssl/pkcs7.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <string.h>
 
@@ -225,6 +227,24 @@ static void test_csrattrs(const char *path)
     CHECK_RC(est_parse_csrattrs(der, n - 1, &w), DEVID_ERR_FORMAT);
 }
 
+/* Which fatal alerts mean "the server refused our client certificate" (exit 4, not
+ * retried) rather than trouble that may pass (exit 5). */
+static void test_alerts(void)
+{
+    const int refusing[] = { SSL_AD_CERTIFICATE_EXPIRED, SSL_AD_BAD_CERTIFICATE,
+                             SSL_AD_UNKNOWN_CA,          SSL_AD_CERTIFICATE_REVOKED,
+                             SSL_AD_CERTIFICATE_REQUIRED, SSL_AD_ACCESS_DENIED };
+    for (size_t i = 0; i < sizeof(refusing) / sizeof(refusing[0]); i++)
+        CHECK(est_tls_alert_refuses_cert(refusing[i]), "alert refuses the certificate");
+    const int other[] = { -1, SSL_AD_HANDSHAKE_FAILURE, SSL_AD_PROTOCOL_VERSION,
+                          SSL_AD_INTERNAL_ERROR, SSL_AD_DECODE_ERROR };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        CHECK(!est_tls_alert_refuses_cert(other[i]), "alert says nothing about our certificate");
+    CHECK(strcmp(est_tls_alert_text(SSL_AD_CERTIFICATE_EXPIRED), "certificate expired") == 0,
+          "alert text");
+    CHECK(strcmp(est_outcome_name(EST_REFUSED), "refused") == 0, "outcome name");
+}
+
 int main(int argc, char **argv)
 {
     test_csrattrs(argc > 1 ? argv[1] : NULL);
@@ -233,5 +253,6 @@ int main(int argc, char **argv)
     test_pkcs7();
     test_csr();
     test_retry_math();
+    test_alerts();
     return check_summary("test_est_msg");
 }
