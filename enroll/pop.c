@@ -26,8 +26,8 @@ devid_rc est_pop_attempt(void *arg, est_reply *reply)
         if (rc == DEVID_OK && reply->outcome == EST_FAILED) {
             size_t n = strlen(reply->detail);
             snprintf(reply->detail + n, sizeof(reply->detail) - n, "%s",
-                     " [proof-of-possession needs TLS 1.2 (tls-unique), which the connection "
-                     "is limited to]");
+                     " [this connection was limited to TLS 1.2: proof-of-possession needs "
+                     "tls-unique, which TLS 1.3 does not have]");
         }
         est_conn_close(conn);
         return rc;

@@ -74,7 +74,7 @@ owner_server --tls-version 1.3 --pop
 write_conf <<<'timeout = 5'
 out=$(enroll --server "$server" enroll pop-tls13 2>&1); rc=$?
 check "PoP against a TLS 1.3-only server: exit 4 ($out)" test $rc -eq 4
-check "... says PoP needs TLS 1.2" grep -q "proof-of-possession needs TLS 1.2" <<<"$out"
+check "... says PoP needs TLS 1.2" grep -q "limited to TLS 1.2: proof-of-possession needs tls-unique" <<<"$out"
 check "... no pop-tls13 identity left" absent pop-tls13
 est_server_stop
 
