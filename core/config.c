@@ -45,6 +45,7 @@ static const key_spec key_table[] = {
     { "est.max_attempts",  V_INT,    CFG(est.max_attempts),  false, 1, 1000 },
     { "est.retry_base_ms", V_INT,    CFG(est.retry_base_ms), false, 1, 3600000 },
     { "est.retry_cap_ms",  V_INT,    CFG(est.retry_cap_ms),  false, 1, 86400000 },
+    { "est.pop",           V_STRING, CFG(est.pop),           false, 0, 0 },
     { "renew.threshold",   V_INT,    CFG(renew.threshold),   false, 1, 99 },
     { "renew.jitter",      V_INT,    CFG(renew.jitter),      false, 0, 50 },
     { "renew.hook",        V_STRING, CFG(renew.hook),        false, 0, 0 },
@@ -99,7 +100,7 @@ void devid_config_free(devid_config *cfg)
     }
     char **strings[] = { &cfg->est.server, &cfg->est.ca_label, &cfg->est.trust_anchor,
                          &cfg->est.fingerprint, &cfg->est.username, &cfg->est.password_file,
-                         &cfg->est.header_file, &cfg->renew.hook };
+                         &cfg->est.header_file, &cfg->est.pop, &cfg->renew.hook };
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         free(*strings[i]);
     free(cfg);

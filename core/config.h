@@ -20,7 +20,7 @@
  *   ldevid.cert = store | /path/chain.pem    # "store": <store>/ldevid-chain.pem
  * Map entries: ek_rsa, ek_ecc, idevid, iak, ldevid (see devid_map_entry).
  *   [est]   server, ca_label, trust_anchor, fingerprint, username, password_file, header_file,
- *           timeout (s), max_attempts, retry_base_ms, retry_cap_ms
+ *           timeout (s), max_attempts, retry_base_ms, retry_cap_ms, pop (auto|always|never)
  *   [renew] threshold (% of lifetime, default 80), jitter (%, default 10), hook (command)
  */
 #ifndef DEVID_CONFIG_H
@@ -77,6 +77,8 @@ typedef struct devid_est_config {
     long timeout;            /* seconds per request */
     long max_attempts;
     long retry_base_ms, retry_cap_ms;
+    char *pop;               /* proof-of-possession: auto (when /csrattrs asks), always, never;
+                                checked by devid-enroll */
 } devid_est_config;
 
 /* [renew]: when and how certificates are renewed. */

@@ -3,6 +3,7 @@
 #include "core.h"
 #include "log.h"
 #include "nv.h"
+#include "store.h"
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
@@ -67,6 +68,49 @@ static devid_rc load_cert(devid_identity *ident)
     return DEVID_OK;
 }
 
+/* The identity's rotation in progress, if its own key is missing or not its certificate's
+ * (see identity.h): the pending store pair replaces both. Anything unusable leaves the
+ * identity as it was. */
+static void use_rotation_in_progress(devid_identity *ident)
+{
+    const devid_map_entry *e = ident->entry;
+    if (e->cert_source != DEVID_CERT_FILE || !e->key_handle || !ident->cert)
+        return; /* (a first enrollment is no rotation) */
+    if (ident->key && EVP_PKEY_eq(X509_get0_pubkey(ident->cert),
+                                  devid_key_get_public(ident->key)) == 1)
+        return;
+    char label[DEVID_LABEL_MAX + 1];
+    snprintf(label, sizeof(label), "%s%s", e->label, DEVID_ROTATION_SUFFIX);
+    devid_store_entry *list = NULL;
+    size_t n = 0;
+    if (devid_store_list(&list, &n) != DEVID_OK)
+        n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i].attrs.label, label) != 0 || !list[i].has_key || !list[i].has_cert)
+            continue;
+        devid_key *key = NULL;
+        X509 *cert = NULL;
+        if (devid_store_read_cert(list[i].uid, &cert) == DEVID_OK &&
+            devid_store_open_key(list[i].uid, &key) == DEVID_OK &&
+            EVP_PKEY_eq(X509_get0_pubkey(cert), devid_key_get_public(key)) == 1) {
+            devid_info("%s: the handle 0x%08x is being re-keyed: using the new key and "
+                       "certificate (%s)", e->label, e->key_handle, label);
+            devid_key_free(ident->key);
+            X509_free(ident->cert);
+            ident->key = key;
+            ident->cert = cert;
+            ident->cert_error[0] = '\0';
+            ident->rotating = true;
+            break;
+        }
+        devid_key_free(key);
+        X509_free(cert);
+    }
+    free(list);
+    devid_clear_error();
+    ERR_clear_error();
+}
+
 devid_rc devid_identity_load(devid_map_id id, devid_identity **out)
 {
     const devid_config *cfg = devid_core_config();
@@ -90,6 +134,8 @@ devid_rc devid_identity_load(devid_map_id id, devid_identity **out)
     }
     if (rc == DEVID_OK)
         rc = load_cert(ident);
+    if (rc == DEVID_OK)
+        use_rotation_in_progress(ident);
     if (rc == DEVID_OK && !ident->key && !ident->cert)
         rc = devid_fail(DEVID_ERR_NOT_FOUND, "%s: no key at 0x%08x and no certificate",
                         ident->entry->label, ident->entry->key_handle);

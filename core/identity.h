@@ -19,11 +19,24 @@ typedef struct devid_identity {
     STACK_OF(X509) *chain;         /* CA certificates that came with it; never NULL */
     uint32_t cert_nv;              /* index the certificate was read from, 0 if not NV */
     char cert_error[256];          /* why a configured certificate could not be read */
+    bool rotating;                 /* key and cert are the new pair of a rotation in progress
+                                      (store object LABEL.pending; see devid_identity_load) */
 } devid_identity;
+
+/* Label suffix of the store object holding an identity's next key and certificate while
+ * devid-enroll rotates it (e.g. "LDevID.pending"). */
+#define DEVID_ROTATION_SUFFIX ".pending"
 
 /* Loads map entry `id`. DEVID_ERR_NOT_FOUND when the device has neither its key nor its
  * certificate; other errors (no TPM) are returned as such. A missing or unreadable
- * certificate alone is not an error: cert is NULL and cert_error says why. */
+ * certificate alone is not an error: cert is NULL and cert_error says why.
+ *
+ * An owner identity (certificate in a file) being re-keyed goes through two states the
+ * consumers must not see as broken: its persistent handle empty (the old key evicted, the new
+ * one not yet persisted: TPM2_EvictControl cannot replace a key in one step), and the new key
+ * at the handle while the file still holds the old certificate. In both, when the store holds
+ * the complete and matching new pair labelled LABEL.pending, that pair is the identity
+ * (rotating = true); devid-enroll completes the rotation on its next run. */
 devid_rc devid_identity_load(devid_map_id id, devid_identity **out);
 void devid_identity_free(devid_identity *ident);
 

@@ -113,8 +113,7 @@ int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK)
         rc = est_request_retry(&ctx.est, &ctx.retry, EST_CACERTS, NULL, 0, &reply);
     if (rc == DEVID_OK && reply.outcome != EST_DONE)
-        rc = devid_fail(reply.outcome == EST_FAILED ? DEVID_ERR_FORMAT : DEVID_ERR_RETRY,
-                        "/cacerts: %s", reply.detail);
+        rc = enroll_reply_error(&reply, "/cacerts");
     if (rc == DEVID_OK && fp) {
         bool found = false;
         for (int i = 0; i < sk_X509_num(reply.certs) && !found; i++) {

@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PENDING ".pending"
+#define PENDING DEVID_ROTATION_SUFFIX
 
 static int fail(const char *what, devid_rc rc)
 {

@@ -1,6 +1,7 @@
 #include "context.h"
 #include "est_msg.h"
 #include "fsutil.h"
+#include "pop.h"
 
 #include <openssl/crypto.h>
 #include <openssl/obj_mac.h>
@@ -44,6 +45,21 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
     ctx->retry.cap_ms = e->retry_cap_ms;
     if (!ctx->est.server)
         return devid_fail(DEVID_ERR_CONFIG, "no EST server: set est.server or --server");
+    static const struct {
+        const char *name;
+        enroll_pop_mode mode;
+    } pop_modes[] = { { "auto", ENROLL_POP_AUTO },
+                      { "always", ENROLL_POP_ALWAYS },
+                      { "never", ENROLL_POP_NEVER } };
+    bool known = !e->pop;
+    for (size_t i = 0; e->pop && i < sizeof(pop_modes) / sizeof(pop_modes[0]); i++)
+        if (strcmp(e->pop, pop_modes[i].name) == 0) {
+            ctx->pop = pop_modes[i].mode;
+            known = true;
+        }
+    if (!known)
+        return devid_fail(DEVID_ERR_CONFIG, "est.pop = %s: expected auto, always or never",
+                          e->pop);
     devid_rc rc = DEVID_OK;
     if (e->username) {
         ctx->est.basic_user = e->username;
@@ -126,32 +142,51 @@ static devid_rc verify_issued(const enroll_ctx *ctx, X509 *leaf, STACK_OF(X509) 
     return rc;
 }
 
-static devid_rc reply_error(const est_reply *r)
+devid_rc enroll_reply_error(const est_reply *r, const char *what)
 {
-    devid_rc rc = r->outcome == EST_UNAUTHORIZED ? DEVID_ERR_AUTH
-                  : r->outcome == EST_TRANSIENT || r->outcome == EST_WAIT ? DEVID_ERR_RETRY
-                                                                          : DEVID_ERR_FORMAT;
-    return devid_fail(rc, "EST server %s: %s (%s)", r->outcome == EST_WAIT ? "kept us waiting"
-                      : r->outcome == EST_UNAUTHORIZED ? "refused our credentials"
-                      : r->outcome == EST_TRANSIENT ? "unavailable" : "request failed",
-                      r->detail, est_outcome_name(r->outcome));
+    static const struct {
+        devid_rc rc;
+        const char *says;
+    } by_outcome[] = {
+        [EST_DONE] = { DEVID_OK, "answered" },
+        [EST_WAIT] = { DEVID_ERR_RETRY, "kept us waiting" },
+        [EST_UNAUTHORIZED] = { DEVID_ERR_AUTH, "refused our credentials" },
+        [EST_TRANSIENT] = { DEVID_ERR_RETRY, "unavailable" },
+        [EST_FAILED] = { DEVID_ERR_FORMAT, "request failed" },
+        [EST_REFUSED] = { DEVID_ERR_AUTH, "refused our credentials (authentication refused)" },
+    };
+    unsigned o = (unsigned)r->outcome < sizeof(by_outcome) / sizeof(by_outcome[0])
+                     ? (unsigned)r->outcome : EST_FAILED;
+    return devid_fail(by_outcome[o].rc, "EST server %s%s%s: %s (%s)", by_outcome[o].says,
+                      what ? ", " : "", what ? what : "", r->detail, est_outcome_name(r->outcome));
 }
 
 devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain)
 {
-    unsigned char *csr = NULL;
-    size_t csr_len = 0;
-    devid_rc rc = est_build_csr(key, subject, like, ctx->wishes.md_nid, &csr, &csr_len);
-    if (rc != DEVID_OK)
-        return rc;
+    if (ctx->pop == ENROLL_POP_AUTO && !ctx->wishes_fetched)
+        enroll_fetch_wishes(ctx);
+    bool pop = ctx->pop == ENROLL_POP_ALWAYS ||
+               (ctx->pop == ENROLL_POP_AUTO && ctx->wishes.challenge_password);
     est_reply reply;
-    rc = est_request_retry(&ctx->est, &ctx->retry, op, csr, csr_len, &reply);
-    OPENSSL_free(csr);
+    devid_rc rc;
+    if (pop) {
+        est_pop_request r = { &ctx->est, op, key, subject, like, ctx->wishes.md_nid };
+        rc = est_retry_run(&ctx->retry, "enroll (proof-of-possession)", est_pop_attempt, &r,
+                           &reply);
+    } else {
+        unsigned char *csr = NULL;
+        size_t csr_len = 0;
+        rc = est_build_csr(key, subject, like, ctx->wishes.md_nid, NULL, &csr, &csr_len);
+        if (rc != DEVID_OK)
+            return rc;
+        rc = est_request_retry(&ctx->est, &ctx->retry, op, csr, csr_len, &reply);
+        OPENSSL_free(csr);
+    }
     if (rc != DEVID_OK)
         return rc;
     if (reply.outcome != EST_DONE) {
-        rc = reply_error(&reply);
+        rc = enroll_reply_error(&reply, NULL);
         est_reply_clear(&reply);
         return rc;
     }
@@ -235,13 +270,17 @@ void enroll_fetch_wishes(enroll_ctx *ctx)
     est_reply reply;
     memset(&ctx->wishes, 0, sizeof(ctx->wishes));
     ctx->wishes.md_nid = NID_undef;
+    ctx->wishes_fetched = true;
     if (est_request(&ctx->est, EST_CSRATTRS, NULL, 0, &reply) != DEVID_OK)
         return;
     if (reply.outcome == EST_DONE && reply.csrattrs &&
         est_parse_csrattrs(reply.csrattrs, reply.csrattrs_len, &ctx->wishes) == DEVID_OK) {
-        if (ctx->wishes.challenge_password)
+        if (ctx->wishes.challenge_password && ctx->pop == ENROLL_POP_NEVER)
             devid_warn("the EST server asks for proof-of-possession (challengePassword with "
-                       "tls-unique), which devid-enroll does not provide");
+                       "tls-unique), which est.pop = never leaves out");
+        else if (ctx->wishes.challenge_password)
+            devid_info("/csrattrs asks for proof-of-possession: requests go with tls-unique "
+                       "over TLS 1.2");
         if (ctx->wishes.ignored)
             devid_info("/csrattrs: %d item(s) not acted on", ctx->wishes.ignored);
     } else {

@@ -11,11 +11,20 @@
 
 #include "devid.h"
 
+/* When CSRs carry proof-of-possession (est.pop). */
+typedef enum enroll_pop_mode {
+    ENROLL_POP_AUTO = 0,       /* when the server's /csrattrs asks for challengePassword */
+    ENROLL_POP_ALWAYS,
+    ENROLL_POP_NEVER,
+} enroll_pop_mode;
+
 typedef struct enroll_ctx {
     const devid_config *cfg;
     est_client_cfg est;
     est_retry_policy retry;
+    enroll_pop_mode pop;
     est_csr_wishes wishes;     /* what /csrattrs asked for (enroll_fetch_wishes) */
+    bool wishes_fetched;
     char *password;            /* cleansed on free */
     char *header;              /* cleansed on free */
 } enroll_ctx;
@@ -24,11 +33,18 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt);
 void enroll_ctx_free(enroll_ctx *ctx);
 
 /* Requests a certificate for `key` (a CSR with `subject`, or the subject and SAN of `like`),
- * authenticating with whatever ctx->est carries, retrying per policy. The answer is checked
+ * authenticating with whatever ctx->est carries, retrying per policy; with
+ * proof-of-possession (pop.h) when est.pop is always, or auto and /csrattrs asks for it. The answer is checked
  * before it is returned: the issued certificate must carry key's public key, chain to the
  * explicit trust anchor and be within its validity. *chain gets the CA certificates. */
 devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain);
+
+/* Records the failure a reply that is not EST_DONE stands for: DEVID_ERR_AUTH when the
+ * server refused our credentials (401, or a TLS alert refusing our client certificate, which
+ * devid-enroll reports as exit 4), DEVID_ERR_RETRY when it was unavailable or kept us waiting
+ * (exit 5), DEVID_ERR_FORMAT otherwise. `what` (optional) names the request. */
+devid_rc enroll_reply_error(const est_reply *r, const char *what);
 
 /* Asks the server's /csrattrs what it wants in requests (key type and size, signature hash),
  * with the authentication set so far. Optional for servers (RFC 7030 4.5): no answer means

@@ -1,8 +1,10 @@
 #include "est.h"
 #include "est_msg.h"
+#include "est_tls.h"
 #include "log.h"
 
 #include <ctype.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -23,11 +25,23 @@ static const char *const op_paths[] = {
 
 const char *est_outcome_name(est_outcome o)
 {
-    static const char *const names[] = { "done", "wait", "unauthorized", "transient", "failed" };
-    return (unsigned)o < 5 ? names[o] : "?";
+    static const char *const names[] = { "done",      "wait",   "unauthorized",
+                                         "transient", "failed", "refused" };
+    return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
 }
 
+struct est_conn {
+    CURL *curl;
+    const est_client_cfg *cfg;
+    est_tls_setup tls;
+    est_tls_watch watch;      /* of the connection the last request went on */
+    bool bound;               /* the current request may not open a new connection */
+    bool refused_socket;      /* ... and tried to */
+};
+
 typedef struct {
+    est_conn *conn;
+    bool captured;            /* the TLS state of this transfer is in conn->watch */
     char *body;
     size_t len;
     bool too_big;
@@ -74,30 +88,14 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
     reply_buf *r = arg;
     size_t len = size * n;
+    if (!r->captured) { /* the connection is in use now: its SSL* is valid */
+        est_tls_capture(r->conn->curl, &r->conn->watch);
+        r->captured = true;
+    }
     header_value(line, len, "Content-Type", r->content_type, sizeof(r->content_type));
     header_value(line, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
     header_value(line, len, "Location", r->location, sizeof(r->location));
     return len;
-}
-
-/* TLS client authentication with a key that may live in the TPM: hand curl's SSL_CTX the
- * EVP_PKEY (a devid provider key signs in the TPM; nothing is exported). */
-static CURLcode on_ssl_ctx(CURL *curl, void *sslctx, void *arg)
-{
-    (void)curl;
-    const est_client_cfg *cfg = arg;
-    SSL_CTX *ctx = sslctx;
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-        return CURLE_SSL_CERTPROBLEM;
-    if (cfg->tls_key && cfg->tls_cert) {
-        if (SSL_CTX_use_certificate(ctx, cfg->tls_cert) != 1 ||
-            SSL_CTX_use_PrivateKey(ctx, cfg->tls_key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-            return CURLE_SSL_CERTPROBLEM;
-        for (int i = 0; cfg->tls_chain && i < sk_X509_num(cfg->tls_chain); i++)
-            if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(cfg->tls_chain, i)) != 1)
-                return CURLE_SSL_CERTPROBLEM;
-    }
-    return CURLE_OK;
 }
 
 long est_parse_retry_after(const char *value, long now)
@@ -178,8 +176,41 @@ static void classify_http(est_op op, const reply_buf *rb, long status, est_reply
              excerpt);
 }
 
-static void classify_curl(CURLcode cc, const char *errbuf, const reply_buf *rb, est_reply *reply)
+/* Why the server refused our TLS client certificate, with what we know of it. */
+static void describe_refusal(const est_conn *c, est_reply *reply)
 {
+    const X509 *cert = c->cfg->tls_cert;
+    char mine[200] = "we sent no client certificate";
+    if (cert) {
+        char subject[128] = "";
+        X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+        int expired = X509_cmp_current_time(X509_get0_notAfter(cert)) < 0;
+        int early = X509_cmp_current_time(X509_get0_notBefore(cert)) > 0;
+        snprintf(mine, sizeof(mine), "our certificate %s %s", subject,
+                 expired ? "has expired" : early ? "is not valid yet" : "is within its validity");
+    }
+    snprintf(reply->detail, sizeof(reply->detail),
+             "the server refused our TLS client certificate with the TLS alert '%s' (%s)",
+             est_tls_alert_text(c->watch.alert), mine);
+}
+
+static void classify_curl(const est_conn *c, CURLcode cc, const char *errbuf,
+                          const reply_buf *rb, est_reply *reply)
+{
+    if (est_tls_alert_refuses_cert(c->watch.alert)) {
+        /* under TLS 1.3 this alert arrives at the first read (CURLE_RECV_ERROR), which would
+         * otherwise look like a dropped connection */
+        reply->outcome = EST_REFUSED;
+        describe_refusal(c, reply);
+        return;
+    }
+    if (c->refused_socket) {
+        reply->outcome = EST_TRANSIENT;
+        snprintf(reply->detail, sizeof(reply->detail),
+                 "the server closed the TLS connection this request is bound to "
+                 "(proof-of-possession: tls-unique); not sent on another");
+        return;
+    }
     switch (cc) {
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_COULDNT_CONNECT:
@@ -194,25 +225,104 @@ static void classify_curl(CURLcode cc, const char *errbuf, const reply_buf *rb, 
         /* TLS verification failures, refused protocols, oversized replies: not retried */
         reply->outcome = EST_FAILED;
     }
-    snprintf(reply->detail, sizeof(reply->detail), "%s%s%s", curl_easy_strerror(cc),
-             errbuf[0] ? ": " : "", rb->too_big ? "reply too large" : errbuf);
+    char alert[80] = "";
+    if (c->watch.alert >= 0)
+        snprintf(alert, sizeof(alert), " (TLS alert from the server: %s)",
+                 est_tls_alert_text(c->watch.alert));
+    snprintf(reply->detail, sizeof(reply->detail), "%s%s%s%s", curl_easy_strerror(cc),
+             errbuf[0] ? ": " : "", rb->too_big ? "reply too large" : errbuf, alert);
 }
 
-devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *csr_der,
-                     size_t csr_len, est_reply *reply)
+/* New connections are made here so that a request bound to the previous connection cannot
+ * silently go out on a new one. */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {
-    memset(reply, 0, sizeof(*reply));
-    reply->retry_after = -1;
+    est_conn *c = arg;
+    (void)purpose;
+    if (c->bound) {
+        c->refused_socket = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+devid_rc est_conn_open(const est_client_cfg *cfg, bool tls12_only, est_conn **out)
+{
     if (!cfg->server || strncmp(cfg->server, "https://", 8) != 0)
         return devid_fail(DEVID_ERR_CONFIG, "EST server must be an https:// URL");
     if (!cfg->trust_file && !cfg->system_trust && !cfg->bootstrap)
         return devid_fail(DEVID_ERR_CONFIG, "no trust anchor for the EST server (set "
                           "est.trust_anchor, or bootstrap /cacerts with a fingerprint)");
+    pthread_once(&curl_once, curl_init_once);
+    est_conn *c = calloc(1, sizeof(*c));
+    if (!c || !(c->curl = curl_easy_init())) {
+        free(c);
+        return devid_fail(DEVID_ERR_MEMORY, "curl");
+    }
+    c->cfg = cfg;
+    c->watch.alert = -1;
+    c->tls = (est_tls_setup){ .cfg = cfg, .tls12_only = tls12_only, .watch = &c->watch };
+    CURL *curl = c->curl;
+    long timeout = cfg->timeout > 0 ? cfg->timeout : 30;
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, c);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "devid-enroll/0.1");
+    if (cfg->bootstrap) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (cfg->system_trust)
+            curl_easy_setopt(curl, CURLOPT_CAPATH, "/etc/ssl/certs");
+        else
+            curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->trust_file);
+    }
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, est_tls_on_ssl_ctx);
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, &c->tls);
+    if (cfg->basic_user) {
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(curl, CURLOPT_USERNAME, cfg->basic_user);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, cfg->basic_pass ? cfg->basic_pass : "");
+    }
+    *out = c;
+    return DEVID_OK;
+}
+
+void est_conn_close(est_conn *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->curl);
+    free(c);
+    ERR_clear_error();
+}
+
+void est_conn_tls_unique(const est_conn *c, const unsigned char **data, size_t *len,
+                         int *version)
+{
+    *data = c->watch.tls_unique;
+    *len = c->watch.tls_unique_len;
+    *version = c->watch.version;
+}
+
+devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
+                          size_t csr_len, bool bound, est_reply *reply)
+{
+    const est_client_cfg *cfg = c->cfg;
+    memset(reply, 0, sizeof(*reply));
+    reply->retry_after = -1;
     if (cfg->bootstrap && op != EST_CACERTS)
         return devid_fail(DEVID_ERR_ARG, "only /cacerts may be fetched unauthenticated");
     bool post = op == EST_SIMPLEENROLL || op == EST_SIMPLEREENROLL;
-    pthread_once(&curl_once, curl_init_once);
-
     char url[1024];
     size_t base = strlen(cfg->server);
     while (base > 0 && cfg->server[base - 1] == '/')
@@ -229,46 +339,14 @@ devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *
         if (rc != DEVID_OK)
             return rc;
     }
-    CURL *curl = curl_easy_init();
+    CURL *curl = c->curl;
     struct curl_slist *headers = NULL;
-    reply_buf rb = { 0 };
+    reply_buf rb = { .conn = c };
     char errbuf[CURL_ERROR_SIZE] = "";
-    if (!curl) {
-        free(body);
-        return devid_fail(DEVID_ERR_MEMORY, "curl");
-    }
-    long timeout = cfg->timeout > 0 ? cfg->timeout : 30;
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &rb);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &rb);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "devid-enroll/0.1");
-    if (cfg->bootstrap) {
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (cfg->system_trust)
-            curl_easy_setopt(curl, CURLOPT_CAPATH, "/etc/ssl/certs");
-        else
-            curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
-        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->trust_file);
-    }
-    curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, (void *)cfg);
-    if (cfg->basic_user) {
-        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(curl, CURLOPT_USERNAME, cfg->basic_user);
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, cfg->basic_pass ? cfg->basic_pass : "");
-    }
     if (cfg->header)
         headers = curl_slist_append(headers, cfg->header);
     if (post) {
@@ -276,24 +354,50 @@ devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *
         headers = curl_slist_append(headers, "Content-Transfer-Encoding: base64");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    c->watch.alert = -1;
+    c->bound = bound;
+    c->refused_socket = false;
 
     CURLcode cc = curl_easy_perform(curl);
-    long status = 0;
+    long status = 0, connects = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    if (cc == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
+    if (cc == CURLE_OK && bound && connects != 0) { /* (on_open_socket prevents this) */
+        reply->outcome = EST_FAILED;
+        snprintf(reply->detail, sizeof(reply->detail),
+                 "the request bound to the previous TLS connection went on a new one");
+    } else if (cc == CURLE_OK) {
         classify_http(op, &rb, status, reply);
-    else
-        classify_curl(cc, errbuf, &rb, reply);
+    } else {
+        classify_curl(c, cc, errbuf, &rb, reply);
+    }
     devid_debug("EST %s %s: HTTP %ld, %s (%s)", post ? "POST" : "GET", op_paths[op], status,
                 est_outcome_name(reply->outcome), reply->detail);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
     curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
     free(rb.body);
     free(body);
     ERR_clear_error();
     return DEVID_OK;
+}
+
+devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *csr_der,
+                     size_t csr_len, est_reply *reply)
+{
+    memset(reply, 0, sizeof(*reply));
+    reply->retry_after = -1;
+    est_conn *c = NULL;
+    devid_rc rc = est_conn_open(cfg, false, &c);
+    if (rc == DEVID_OK)
+        rc = est_conn_request(c, op, csr_der, csr_len, false, reply);
+    est_conn_close(c);
+    return rc;
 }
 
 void est_reply_clear(est_reply *reply)

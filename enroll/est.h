@@ -39,6 +39,8 @@ typedef enum est_outcome {
     EST_UNAUTHORIZED, /* 401 */
     EST_TRANSIENT,    /* 5xx, time-out, connection trouble, truncated reply: retry later */
     EST_FAILED,       /* anything else: rejected request, bad reply, redirect, TLS failure */
+    EST_REFUSED,      /* the server refused our TLS client certificate (a fatal TLS alert:
+                         expired, unknown CA, revoked...): not retried */
 } est_outcome;
 
 typedef struct est_reply {
@@ -51,10 +53,33 @@ typedef struct est_reply {
     size_t csrattrs_len;
 } est_reply;
 
-/* Performs one request. Returns DEVID_OK when the exchange was classified (see
- * reply->outcome), an error only for local failures (memory, bad configuration). */
+/* Performs one request on a connection of its own. Returns DEVID_OK when the exchange was
+ * classified (see reply->outcome), an error only for local failures (memory, bad
+ * configuration). */
 devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *csr_der,
                      size_t csr_len, est_reply *reply);
+
+/* Several requests on one TLS connection (libcurl keeps it open between them), for
+ * proof-of-possession: the CSR carries the tls-unique of the connection it is sent on, so it
+ * can only be built once that connection's handshake is done. */
+typedef struct est_conn est_conn;
+
+/* tls12_only caps the connection at TLS 1.2 (TLS 1.3 has no tls-unique). cfg must outlive
+ * the connection. */
+devid_rc est_conn_open(const est_client_cfg *cfg, bool tls12_only, est_conn **out);
+
+/* One request on the connection. `bound`: the request must go on the connection the previous
+ * request used; libcurl is not allowed to open another one (the request then fails as
+ * EST_TRANSIENT, saying so, and was not sent). */
+devid_rc est_conn_request(est_conn *conn, est_op op, const unsigned char *csr_der,
+                          size_t csr_len, bool bound, est_reply *reply);
+
+/* The tls-unique channel binding (RFC 5929) of the connection the last request went on, and
+ * its TLS version (TLS1_2_VERSION...). *len is 0 when it has none (TLS 1.3, no connection). */
+void est_conn_tls_unique(const est_conn *conn, const unsigned char **data, size_t *len,
+                         int *version);
+
+void est_conn_close(est_conn *conn);
 void est_reply_clear(est_reply *reply);
 
 const char *est_outcome_name(est_outcome o);

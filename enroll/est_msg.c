@@ -139,7 +139,7 @@ static devid_rc add_san(X509_REQ *req, const X509 *like)
 }
 
 devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
-                       unsigned char **der, size_t *len)
+                       const char *challenge, unsigned char **der, size_t *len)
 {
     X509_REQ *req = X509_REQ_new();
     devid_rc rc = DEVID_OK;
@@ -149,6 +149,11 @@ devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like
         rc = devid_fail(DEVID_ERR_ARG, "cannot build the certificate request");
     if (rc == DEVID_OK && like)
         rc = add_san(req, like);
+    /* a PrintableString, as RFC 2985 5.4.1 asks (base64 fits its alphabet) */
+    if (rc == DEVID_OK && challenge &&
+        X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, V_ASN1_PRINTABLESTRING,
+                                  (const unsigned char *)challenge, (int)strlen(challenge)) != 1)
+        rc = devid_fail(DEVID_ERR_ARG, "cannot add the challengePassword");
     const EVP_MD *md = md_nid != NID_undef ? EVP_get_digestbynid(md_nid) : EVP_sha256();
     if (rc == DEVID_OK && !md)
         rc = devid_fail(DEVID_ERR_UNSUPPORTED, "digest %s", OBJ_nid2sn(md_nid));

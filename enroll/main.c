@@ -32,8 +32,8 @@ static void usage(FILE *out)
                  "  --trust FILE    EST trust anchors (est.trust_anchor)\n"
                  "  --ca-label L    EST CA label (est.ca_label)\n  --help          this text\n"
                  "\nexit codes: 0 done/healthy, 1 an identity needs attention, 2 usage or "
-                 "configuration error,\n            3 TPM not reachable, 4 operation failed, "
-                 "5 EST server unavailable (try later)\n");
+                 "configuration error,\n            3 TPM not reachable, 4 operation failed or "
+                 "authentication refused,\n            5 EST server unavailable (try later)\n");
 }
 
 int main(int argc, char **argv)

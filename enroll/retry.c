@@ -41,18 +41,18 @@ static void sleep_ms(long ms)
         ;
 }
 
-devid_rc est_request_retry(const est_client_cfg *cfg, const est_retry_policy *policy, est_op op,
-                           const unsigned char *csr, size_t csr_len, est_reply *reply)
+devid_rc est_retry_run(const est_retry_policy *policy, const char *what, est_attempt_fn attempt,
+                       void *arg, est_reply *reply)
 {
     est_retry_policy p = *policy;
     est_retry_defaults(&p);
     unsigned failures = 0;
-    for (unsigned attempt = 1;; attempt++) {
-        devid_rc rc = est_request(cfg, op, csr, csr_len, reply);
+    for (unsigned n = 1;; n++) {
+        devid_rc rc = attempt(arg, reply);
         if (rc != DEVID_OK)
             return rc;
         if (reply->outcome == EST_DONE || reply->outcome == EST_FAILED ||
-            attempt >= p.max_attempts)
+            reply->outcome == EST_REFUSED || n >= p.max_attempts)
             return DEVID_OK;
         long wait;
         if (reply->outcome == EST_WAIT && reply->retry_after >= 0) {
@@ -62,10 +62,30 @@ devid_rc est_request_retry(const est_client_cfg *cfg, const est_retry_policy *po
         } else {
             wait = est_backoff_ms(&p, ++failures, jitter());
         }
-        devid_info("EST %s: %s (%s); attempt %u of %u in %ld ms",
-                   op == EST_CACERTS ? "cacerts" : "enroll", est_outcome_name(reply->outcome),
-                   reply->detail, attempt + 1, p.max_attempts, wait);
+        devid_info("EST %s: %s (%s); attempt %u of %u in %ld ms", what,
+                   est_outcome_name(reply->outcome), reply->detail, n + 1, p.max_attempts, wait);
         est_reply_clear(reply);
         sleep_ms(wait);
     }
+}
+
+typedef struct {
+    const est_client_cfg *cfg;
+    est_op op;
+    const unsigned char *csr;
+    size_t csr_len;
+} plain_request;
+
+static devid_rc plain_attempt(void *arg, est_reply *reply)
+{
+    const plain_request *r = arg;
+    return est_request(r->cfg, r->op, r->csr, r->csr_len, reply);
+}
+
+devid_rc est_request_retry(const est_client_cfg *cfg, const est_retry_policy *policy, est_op op,
+                           const unsigned char *csr, size_t csr_len, est_reply *reply)
+{
+    plain_request r = { cfg, op, csr, csr_len };
+    return est_retry_run(policy, op == EST_CACERTS ? "cacerts" : "enroll", plain_attempt, &r,
+                         reply);
 }

@@ -1,7 +1,7 @@
 /* Retrying EST requests: 202 + Retry-After is honoured (capped), 401, time-outs, 5xx and
  * connection trouble back off exponentially with jitter, so a fleet recovering from an outage
- * does not hit the server in lockstep. Definitive failures (TLS verification, 4xx, bad
- * replies, redirects) are not retried. */
+ * does not hit the server in lockstep. Definitive failures (TLS verification, a refused client
+ * certificate, 4xx, bad replies, redirects) are not retried. */
 #ifndef DEVID_RETRY_H
 #define DEVID_RETRY_H
 
@@ -20,6 +20,15 @@ void est_retry_defaults(est_retry_policy *p);
 /* Back-off before attempt n+1 after n failures (n >= 1), with jitter r in [0,1):
  * d = min(cap, base * 2^(n-1)); wait d/2 + r * d/2 ("equal jitter"). */
 long est_backoff_ms(const est_retry_policy *p, unsigned failures, double r);
+
+/* One attempt: fills *reply (DEVID_OK when classified, an error for local failures). */
+typedef devid_rc (*est_attempt_fn)(void *arg, est_reply *reply);
+
+/* Runs attempts until one is done or definitively failed (EST_FAILED, EST_REFUSED) or
+ * attempts run out, waiting per policy in between; the last reply is left in *reply. `what`
+ * names the request in logs. */
+devid_rc est_retry_run(const est_retry_policy *policy, const char *what, est_attempt_fn attempt,
+                       void *arg, est_reply *reply);
 
 /* Runs the request until it is done or definitively failed or attempts run out; the last
  * reply is left in *reply. */

@@ -18,6 +18,7 @@ typedef struct {
     char key_type[48];          /* "EC P-256", "RSA 2048" or "" */
     uint32_t key_handle;        /* 0 if no key */
     bool restricted;
+    bool rotating;              /* the new key of a re-key in progress (identity.h) */
     char cert_source[64];       /* "NV 0x01c90000", "/path", "" */
     char subject[512], issuer[512], serial[128];
     char not_before[32], not_after[32];
@@ -103,12 +104,13 @@ static int gather(status_row *rows)
         row->present = true;
         if (id->key)
             describe_key(row, id->key);
+        row->rotating = id->rotating;
         if (id->cert)
             describe_cert(row, id);
         row->chain = devid_identity_verify(id, row->chain_detail, sizeof(row->chain_detail));
         if (row->chain != DEVID_CHAIN_VALID && row->chain != DEVID_CHAIN_NO_ANCHORS)
             result = EXIT_ATTENTION;
-        if (!id->key)
+        if (!id->key || id->rotating) /* (usable, but the rotation is to be completed) */
             result = EXIT_ATTENTION;
         devid_identity_free(id);
     }
@@ -129,7 +131,11 @@ static void print_text(const status_row *rows)
             continue;
         }
         printf("\n%s%s:\n", label, tag);
-        if (r->key_handle)
+        if (r->rotating)
+            printf("  key:      %s, the new key of a re-key in progress (store object %s%s; "
+                   "handle 0x%08x being replaced: devid-enroll renew completes it)\n",
+                   r->key_type, label, DEVID_ROTATION_SUFFIX, r->entry->key_handle);
+        else if (r->key_handle)
             printf("  key:      %s, persistent handle 0x%08x%s\n", r->key_type, r->key_handle,
                    r->restricted ? ", restricted" : "");
         else
@@ -160,6 +166,8 @@ static void print_json(const status_row *rows, int result)
         json_string(&w, "name", r->entry->name);
         json_string(&w, "label", r->entry->label);
         json_bool(&w, "present", r->present);
+        if (r->present)
+            json_bool(&w, "rotation_in_progress", r->rotating);
         if (r->present) {
             if (r->key_handle) {
                 char handle[16];

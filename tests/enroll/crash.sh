@@ -19,7 +19,6 @@ usable() { # usable LABEL [CHAIN_FILE]
         ossl pkeyutl -provider devid -provider default -verify -certin -inkey "$cert" -rawin \
             -digest sha256 -in "$work/msg" -sigfile "$work/sig" >/dev/null 2>&1
 }
-count_label() { grep -l "^label=$1\$" "$DEVID_STORE"/*.attr 2>/dev/null | wc -l; }
 
 owner_server
 enroll --server "$server" enroll device-id >/dev/null 2>&1
@@ -40,10 +39,22 @@ check "device-id: usable after a crash right after re-enrolling" usable device-i
 enroll --server "$server" renew device-id >/dev/null 2>&1
 check "device-id: chain file consistent after the next run" usable device-id "$chain"
 
+# old-key-removed is the window between the two TPM commands of a re-key (evict the old key,
+# persist the new one) where the LDevID handle is empty; at new-key-persisted the handle has
+# the new key and the chain file still the old certificate. Consumers (the provider here)
+# still get a matching key and certificate: the pending pair (core/identity.h).
 for point in pending-key pending-cert old-key-removed new-key-persisted chain-written; do
     DEVID_ENROLL_CRASH_AT=$point enroll --server "$server" renew --force --rekey LDevID >/dev/null 2>&1
     rc=$?
     check "LDevID: killed at $point (exit $rc)" test $rc -eq 137
+    check "LDevID: a consumer signs with it right after a crash at $point" usable LDevID
+    case $point in
+    old-key-removed | new-key-persisted)
+        check "LDevID: status says the re-key is in progress at $point" \
+            test "$(enroll --json status | jq -r '.identities[] | select(.name=="ldevid") | .rotation_in_progress')" = true
+        check "LDevID: status exit 1 (attention) at $point" bash -c "OPENSSL_MODULES='$modules' '$enroll_bin' status >/dev/null; test \$? -eq 1"
+        ;;
+    esac
     out=$(enroll --server "$server" renew LDevID 2>&1)
     check "LDevID: valid after recovery from $point ($out)" test "$(status_of ldevid)" = valid
     check "LDevID: no pending object after $point" test "$(count_label 'LDevID.pending')" -eq 0

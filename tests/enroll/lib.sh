@@ -72,6 +72,7 @@ owner_server() { # the owner's server: TLS client certificates from the IDevID o
 }
 trap est_server_stop EXIT
 
+count_label() { grep -l "^label=$1\$" "$DEVID_STORE"/*.attr 2>/dev/null | wc -l; }
 pubkey_of_cert() { openssl x509 -in "$1" -noout -pubkey; }
 serial_of_cert() { openssl x509 -in "$1" -noout -serial; }
 status_of() { # status_of NAME → chain status from devid-enroll --json status

@@ -628,10 +628,67 @@ sec_misc() {
     check "unknown fault mode: exit 2" same "$rc" 2
 }
 
+# --- section: proof-of-possession (--pop) --------------------------------------------------
+
+# pop OUT MODE TLS: pop-client against the server; $work/OUT.attrs (the /csrattrs base64),
+# OUT.code (the enrollment's status), OUT.body (its answer)
+pop() {
+    local line
+    line=$(/usr/bin/python3 "$here/pop-client" "$port" "$pki/issuing.pem" "$pki/dev.key" "$2" \
+        "$3" 2>"$work/$1.body") || line="error error"
+    echo "${line% *}" >"$work/$1.attrs"
+    echo "${line##* }" >"$work/$1.code"
+}
+lists_challenge() { base64 -d "$work/$1.attrs" | openssl asn1parse -inform DER | grep -q challengePassword; }
+
+sec_pop() {
+    start --pop
+    pop p1 bound 1.2
+    pop p2 replay 1.2
+    pop p3 none 1.2
+    pop p4 bound 1.3
+    check "--pop: /csrattrs lists challengePassword" lists_challenge p1
+    check "--pop, TLS 1.2: a CSR bound to its connection is issued" status p1 200
+    check "--pop: a CSR bound to another connection is refused (400, tls-unique)" eval '
+        status p2 400 && grep -q "not this TLS connection.s tls-unique" "$work/p2.body"'
+    check "--pop: a CSR without challengePassword is refused (400)" eval '
+        status p3 400 && grep -q "no challengePassword" "$work/p3.body"'
+    check "--pop, TLS 1.3: refused, tls-unique is not defined there (400)" eval '
+        status p4 400 && grep -q "not defined for TLS 1.3" "$work/p4.body"'
+    local i # (the log line is written once the answer has gone out)
+    for ((i = 0; i < 40; i++)); do
+        [[ $(grep -c '"op": "simpleenroll"' "$work/log.json") -ge 4 ]] && break
+        sleep 0.05
+    done
+    check "--pop: the log says ok, mismatch, missing and keeps the CSR" eval '
+        same "$(jq -r "select(.op==\"simpleenroll\") | .pop" "$work/log.json" | LC_ALL=C sort | tr "\n" " ")" \
+            "mismatch missing null ok " &&
+        jq -s -e "[.[] | select(.pop==\"ok\")][0].csr | length > 100" "$work/log.json"'
+    stop
+    printf 'MAsGCSqGSIb3DQEJBw==\n' >"$work/only-cp.b64" # SEQUENCE { challengePassword }
+    start --pop --pop-unlisted --csrattrs-file "$work/only-cp.b64"
+    pop u1 none 1.2
+    check "--pop-unlisted: /csrattrs is the file's, unchanged; the CSR is still checked" eval '
+        same "$(<"$work/u1.attrs")" "MAsGCSqGSIb3DQEJBw==" && status u1 400'
+    stop
+    local url n0 n1
+    start --fault close --fault-on cacerts --fault-count 1
+    url="https://localhost:$port/.well-known/est/cacerts"
+    n0=$(curl -sS --cacert "$pki/issuing.pem" -o /dev/null -o /dev/null -w '%{http_code}:%{num_connects} ' "$url" "$url")
+    n1=$(curl -sS --cacert "$pki/issuing.pem" -o /dev/null -o /dev/null -w '%{http_code}:%{num_connects} ' "$url" "$url")
+    check "fault close: answered, then closed (the next request connects anew); unfaulted: reused" \
+        same "$n0/$n1" "200:1 200:1 /200:1 200:0 "
+    stop
+    rc=0
+    "$server" --ca-cert "$pki/issuing.pem" --ca-key "$pki/issuing.key" --pop-unlisted \
+        2>"$work/err" || rc=$?
+    check "--pop-unlisted without --pop: exit 2" same "$rc" 2
+}
+
 # --- run ------------------------------------------------------------------------------
 
 echo "est-server selftest with $mode"
-sections=(routing auth reenroll faults misc)
+sections=(routing auth reenroll faults misc pop)
 jobs_=()
 for s in "${sections[@]}"; do
     mkdir -p "$top/$s"

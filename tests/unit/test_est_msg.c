@@ -2,11 +2,13 @@
  * PKCS#10 construction, Retry-After and back-off arithmetic. */
 #include "../check.h"
 #include "est_msg.h"
+#include "est_tls.h"
 #include "renewal.h"
 #include "retry.h"
 
 #include <curl/curl.h>
 #include <openssl/pkcs7.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <string.h>
 
@@ -127,7 +129,7 @@ static void test_csr(void)
     EVP_PKEY *newkey = EVP_EC_gen("P-256");
     unsigned char *der = NULL;
     size_t len = 0;
-    CHECK_RC(est_build_csr(newkey, NULL, old, NID_sha384, &der, &len), DEVID_OK);
+    CHECK_RC(est_build_csr(newkey, NULL, old, NID_sha384, NULL, &der, &len), DEVID_OK);
     const unsigned char *p = der;
     X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
     CHECK(req && X509_REQ_verify(req, newkey) == 1, "CSR signed by its key");
@@ -146,7 +148,23 @@ static void test_csr(void)
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_REQ_free(req);
     OPENSSL_free(der);
-    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, &der, &len), DEVID_ERR_ARG);
+    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, NULL, &der, &len), DEVID_ERR_ARG);
+
+    /* proof-of-possession: the challengePassword attribute carries the given text */
+    const char *binding = "q83vEjRWeJCrze8S";
+    der = NULL;
+    CHECK_RC(est_build_csr(newkey, NULL, old, NID_undef, binding, &der, &len), DEVID_OK);
+    p = der;
+    req = d2i_X509_REQ(NULL, &p, (long)len);
+    int at = req ? X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1) : -1;
+    ASN1_TYPE *v = at >= 0 ? X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(req, at), 0) : NULL;
+    CHECK(v && v->type == V_ASN1_PRINTABLESTRING &&
+          ASN1_STRING_length(v->value.printablestring) == (int)strlen(binding) &&
+          memcmp(ASN1_STRING_get0_data(v->value.printablestring), binding, strlen(binding)) == 0,
+          "challengePassword: the binding, as a PrintableString");
+    CHECK(req && X509_REQ_verify(req, newkey) == 1, "PoP CSR signed by its key");
+    X509_REQ_free(req);
+    OPENSSL_free(der);
     X509_free(old);
     EVP_PKEY_free(key);
     EVP_PKEY_free(newkey);
@@ -209,6 +227,24 @@ static void test_csrattrs(const char *path)
     CHECK_RC(est_parse_csrattrs(der, n - 1, &w), DEVID_ERR_FORMAT);
 }
 
+/* Which fatal alerts mean "the server refused our client certificate" (exit 4, not
+ * retried) rather than trouble that may pass (exit 5). */
+static void test_alerts(void)
+{
+    const int refusing[] = { SSL_AD_CERTIFICATE_EXPIRED, SSL_AD_BAD_CERTIFICATE,
+                             SSL_AD_UNKNOWN_CA,          SSL_AD_CERTIFICATE_REVOKED,
+                             SSL_AD_CERTIFICATE_REQUIRED, SSL_AD_ACCESS_DENIED };
+    for (size_t i = 0; i < sizeof(refusing) / sizeof(refusing[0]); i++)
+        CHECK(est_tls_alert_refuses_cert(refusing[i]), "alert refuses the certificate");
+    const int other[] = { -1, SSL_AD_HANDSHAKE_FAILURE, SSL_AD_PROTOCOL_VERSION,
+                          SSL_AD_INTERNAL_ERROR, SSL_AD_DECODE_ERROR };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        CHECK(!est_tls_alert_refuses_cert(other[i]), "alert says nothing about our certificate");
+    CHECK(strcmp(est_tls_alert_text(SSL_AD_CERTIFICATE_EXPIRED), "certificate expired") == 0,
+          "alert text");
+    CHECK(strcmp(est_outcome_name(EST_REFUSED), "refused") == 0, "outcome name");
+}
+
 int main(int argc, char **argv)
 {
     test_csrattrs(argc > 1 ? argv[1] : NULL);
@@ -217,5 +253,6 @@ int main(int argc, char **argv)
     test_pkcs7();
     test_csr();
     test_retry_math();
+    test_alerts();
     return check_summary("test_est_msg");
 }

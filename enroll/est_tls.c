@@ -1,0 +1,94 @@
+#include "est_tls.h"
+
+#include <openssl/ssl.h>
+#include <pthread.h>
+
+static int watch_index = -1;
+static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+static void watch_index_once(void)
+{
+    watch_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* OpenSSL's info callback: fatal alerts from the server (during the handshake, or under
+ * TLS 1.3 after it, when the server has looked at our certificate). */
+static void on_tls_info(const SSL *ssl, int where, int ret)
+{
+    if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_READ) || (ret >> 8) != SSL3_AL_FATAL)
+        return;
+    est_tls_watch *w = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), watch_index);
+    if (w)
+        w->alert = ret & 0xff;
+}
+
+CURLcode est_tls_on_ssl_ctx(CURL *curl, void *sslctx, void *arg)
+{
+    (void)curl;
+    const est_tls_setup *setup = arg;
+    const est_client_cfg *cfg = setup->cfg;
+    SSL_CTX *ctx = sslctx;
+    pthread_once(&watch_once, watch_index_once);
+    if (watch_index < 0 || SSL_CTX_set_ex_data(ctx, watch_index, setup->watch) != 1)
+        return CURLE_SSL_CERTPROBLEM;
+    SSL_CTX_set_info_callback(ctx, on_tls_info);
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+        return CURLE_SSL_CERTPROBLEM;
+    if (setup->tls12_only) {
+        /* tls-unique: TLS 1.2 only, and no renegotiation that would change it under us */
+        if (SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1)
+            return CURLE_SSL_CERTPROBLEM;
+        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    }
+    if (cfg->tls_key && cfg->tls_cert) {
+        if (SSL_CTX_use_certificate(ctx, cfg->tls_cert) != 1 ||
+            SSL_CTX_use_PrivateKey(ctx, cfg->tls_key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+            return CURLE_SSL_CERTPROBLEM;
+        for (int i = 0; cfg->tls_chain && i < sk_X509_num(cfg->tls_chain); i++)
+            if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(cfg->tls_chain, i)) != 1)
+                return CURLE_SSL_CERTPROBLEM;
+    }
+    return CURLE_OK;
+}
+
+void est_tls_capture(CURL *curl, est_tls_watch *w)
+{
+    struct curl_tlssessioninfo *info = NULL;
+    w->version = 0;
+    w->tls_unique_len = 0;
+    if (curl_easy_getinfo(curl, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+        info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+        return;
+    SSL *ssl = info->internals;
+    w->version = SSL_version(ssl);
+    if (w->version != TLS1_2_VERSION)
+        return; /* RFC 5929 tls-unique is defined up to TLS 1.2 only */
+    /* The first Finished of the latest handshake: ours in a full handshake (the client
+     * finishes first), the server's in a resumed one (RFC 5929 3.1). */
+    size_t n = SSL_session_reused(ssl) ? SSL_get_peer_finished(ssl, w->tls_unique,
+                                                               sizeof(w->tls_unique))
+                                       : SSL_get_finished(ssl, w->tls_unique,
+                                                          sizeof(w->tls_unique));
+    w->tls_unique_len = n <= sizeof(w->tls_unique) ? n : 0;
+}
+
+bool est_tls_alert_refuses_cert(int alert)
+{
+    switch (alert) {
+    case SSL_AD_BAD_CERTIFICATE:
+    case SSL_AD_UNSUPPORTED_CERTIFICATE:
+    case SSL_AD_CERTIFICATE_REVOKED:
+    case SSL_AD_CERTIFICATE_EXPIRED:
+    case SSL_AD_CERTIFICATE_UNKNOWN:
+    case SSL_AD_UNKNOWN_CA:
+    case SSL_AD_ACCESS_DENIED:
+    case SSL_AD_CERTIFICATE_REQUIRED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+const char *est_tls_alert_text(int alert)
+{
+    return SSL_alert_desc_string_long(alert);
+}
