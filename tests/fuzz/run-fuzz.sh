@@ -61,10 +61,19 @@ fi
 ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz_}" >"$build/fuzz-logs/ninja.log" 2>&1 ||
     { cat "$build/fuzz-logs/ninja.log" >&2; exit 1; }
 
+# Targets that need a TPM (fuzz_tpm_targets in tests/fuzz/meson.build): each fuzzing process
+# gets its own swtpm from the test fixture, started once (the target resets its own state
+# between inputs).
+declare -A tpm_variant=([pkcs11_template]=ecc)
+export DEVID_FIXTURE_CACHE=${DEVID_FIXTURE_CACHE:-$root/$build/fixture-cache}
+
 fuzz() { # fuzz TARGET: one libFuzzer run; its exit status goes to fuzz-logs/TARGET.status
-    local t=$1 corpus=$build/fuzz-corpus/$1 status=0
+    local t=$1 corpus=$build/fuzz-corpus/$1 status=0 wrap=()
     mkdir -p "$corpus"
-    "$build/tests/fuzz/fuzz_$t" "$corpus" "tests/fuzz/corpus/$t" \
+    if [[ -n ${tpm_variant[$t]:-} ]]; then
+        wrap=(tests/fixture/with-swtpm "${tpm_variant[$t]}" --)
+    fi
+    "${wrap[@]}" "$build/tests/fuzz/fuzz_$t" "$corpus" "tests/fuzz/corpus/$t" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$build/fuzz-artifacts/$t-" "${extra[@]}" \
         >"$build/fuzz-logs/$t.log" 2>&1 || status=$?
