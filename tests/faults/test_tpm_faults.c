@@ -1,8 +1,8 @@
 /* Transient TPM conditions against a real swtpm (ecc fixture), through the fault-injecting
  * TCTI (tcti_fault.c) wrapped around the fixture's TCTI:
  *   - TPM_RC_RETRY, TPM_RC_TESTING, TPM_RC_YIELDED a few times: signing, key generation, NV
- *     reads and GetRandom still succeed (ESAPI's own resubmissions, then core's backoff), and
- *     the signatures verify;
+ *     reads, GetRandom and PIN checks (token login) still succeed (ESAPI's own
+ *     resubmissions, then core's backoff), and the signatures verify;
  *   - a TPM that answers RETRY for ever: a clear DEVID_ERR_RETRY within a bounded time, after
  *     a bounded number of attempts; the next call works once the TPM does;
  *   - TPM_RC_LOCKOUT: DEVID_ERR_LOCKOUT at once (no retry, which would only add failures), and
@@ -13,6 +13,7 @@
 #include "keygen.h"
 #include "nv.h"
 #include "store.h"
+#include "token.h"
 #include "tpm.h"
 
 #include <dlfcn.h>
@@ -27,6 +28,7 @@
 #define CC_NV_READ 0x14Eu
 #define CC_SIGN 0x15Du
 #define CC_GET_RANDOM 0x17Bu
+#define CC_UNSEAL 0x15Eu
 #define RC_YIELDED 0x908u
 #define RC_TESTING 0x90Au
 #define RC_LOCKOUT 0x921u
@@ -89,6 +91,15 @@ static devid_rc get_random(void)
 {
     unsigned char buf[48];
     return devid_tpm_random(buf, sizeof(buf));
+}
+
+/* PIN check (TPM2_Unseal of the token secret): a busy TPM counts no failed authorisation,
+ * so retrying is safe. */
+static devid_rc login(void)
+{
+    devid_rc rc = devid_token_login(DEVID_ROLE_USER, "1234", 4);
+    devid_token_logout();
+    return rc;
 }
 
 static devid_key *idevid;
@@ -157,6 +168,13 @@ static void lockout_then_recover(void)
     fault_set(CC_SIGN, 0, 0); /* the lockout clears (its recovery time passed) */
     CHECK_RC(sign_idevid(), DEVID_OK);
     CHECK_RC(sign_idevid(), DEVID_OK);
+
+    /* a PIN check during the lockout: the lockout error, not "wrong PIN" */
+    fault_set(CC_UNSEAL, RC_LOCKOUT, -1);
+    CHECK_RC(login(), DEVID_ERR_LOCKOUT);
+    CHECK(fault_injected() == 1, "login in lockout not retried (%lu)", fault_injected());
+    fault_set(CC_UNSEAL, 0, 0);
+    CHECK_RC(login(), DEVID_OK);
 }
 
 int main(int argc, char **argv)
@@ -193,7 +211,13 @@ int main(int argc, char **argv)
         { "keygen", CC_CREATE, keygen },
         { "nv-read", CC_NV_READ, nv_read },
         { "random", CC_GET_RANDOM, get_random },
+        { "login", CC_UNSEAL, login },
     };
+    /* PINs for the login case (the store is the fixture's private copy). */
+    CHECK_RC(devid_token_init("so-pin", 6), DEVID_OK);
+    CHECK_RC(devid_token_login(DEVID_ROLE_SO, "so-pin", 6), DEVID_OK);
+    CHECK_RC(devid_token_set_pin(DEVID_ROLE_USER, "1234", 4), DEVID_OK);
+    devid_token_logout();
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         transient_then_ok(&ops[i], RC_RETRY, "TPM_RC_RETRY", 3);
         transient_then_ok(&ops[i], RC_RETRY, "TPM_RC_RETRY", 12);
