@@ -142,7 +142,8 @@ static void retry_forever(const op *o)
     CHECK(strstr(devid_last_error(), "still busy after 6 retries") &&
               strstr(devid_last_error(), "(0x922)"),
           "%s: the error says the TPM stayed busy: '%s'", o->name, devid_last_error());
-    CHECK(took > 0.5 && took < 3.0, "%s: gave up after %.2f s (backoff ~0.63 s)", o->name, took);
+    /* the backoff sleeps 0.63 s in all; the upper bound only says "bounded" (loaded CI) */
+    CHECK(took > 0.6 && took < 5.0, "%s: gave up after %.2f s (backoff ~0.63 s)", o->name, took);
     /* 7 attempts by core (1 + DEVID_TPM_RETRIES), each resubmitted by ESAPI up to 5 times */
     CHECK(attempts >= 7 && attempts <= 7 * 5, "%s: %lu commands sent (bounded)", o->name,
           attempts);
@@ -154,14 +155,12 @@ static void retry_forever(const op *o)
 static void lockout_then_recover(void)
 {
     fault_set(CC_SIGN, RC_LOCKOUT, -1);
-    double t0 = now_s();
     devid_rc r = sign_idevid();
     CHECK(r == DEVID_ERR_LOCKOUT, "sign in lockout: %s (%s)", devid_rc_name(r),
           devid_last_error());
     CHECK(strstr(devid_last_error(), "TPM2_Sign") && strstr(devid_last_error(), "lockout"),
           "the lockout error names the command and the lockout: '%s'", devid_last_error());
     CHECK(fault_injected() == 1, "lockout is not retried (%lu commands sent)", fault_injected());
-    CHECK(now_s() - t0 < 0.5, "lockout reported at once");
     printf("lockout    %s: %s\n", devid_rc_name(r), devid_last_error());
     r = sign_idevid();
     CHECK(r == DEVID_ERR_LOCKOUT, "still locked out: %s", devid_rc_name(r));
