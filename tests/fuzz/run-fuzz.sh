@@ -107,12 +107,12 @@ for t in "${targets[@]}"; do
         corp=$(sed -nE 's/.* corp: ([0-9]+)\/.*/\1/p' <<<"$done_line")
         execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
         rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$log")
-        printf 'fuzz %-12s OK    %9s execs (%s/s) in %ss, cov %s, corpus %s\n' \
+        printf 'fuzz %-16s OK    %9s execs (%s/s) in %ss, cov %s, corpus %s\n' \
             "$t" "${execs:-?}" "${rate:-?}" "$seconds" "${cov:-?}" "${corp:-?}"
     else
         result=FAIL
         failed=$((failed + 1))
-        printf 'fuzz %-12s FAIL  (log: %s)\n' "$t" "$log"
+        printf 'fuzz %-16s FAIL  (log: %s)\n' "$t" "$log"
         grep -vE '^(INFO:|#[0-9]+[[:space:]])' "$log" | tail -40 | sed 's/^/    /' >&2
         find "$build/fuzz-artifacts" -name "$t-*" -printf '    input: %p\n' >&2
     fi
