@@ -144,32 +144,35 @@ devid_rc devid_key_ecdh(devid_key *key, const unsigned char *peer, size_t peer_l
     return out;
 }
 
-typedef struct {
+typedef struct random_out {
     unsigned char *buf;
     size_t len;
-} random_req;
+} random_out;
 
-devid_rc devid_tpm_random(unsigned char *buf, size_t len)
+static devid_rc random_op(ESYS_CONTEXT *ctx, void *arg)
 {
-    ESYS_CONTEXT *ctx;
-    devid_rc rc = devid_tpm_lock(&ctx);
-    if (rc != DEVID_OK)
-        return rc;
-    for (size_t done = 0; rc == DEVID_OK && done < len;) {
+    random_out *out = arg;
+    devid_rc rc = DEVID_OK;
+    for (size_t done = 0; rc == DEVID_OK && done < out->len;) {
         TPM2B_DIGEST *r = NULL;
-        UINT16 want = (UINT16)(len - done > sizeof(r->buffer) ? sizeof(r->buffer) : len - done);
+        UINT16 want = (UINT16)(out->len - done > sizeof(r->buffer) ? sizeof(r->buffer)
+                                                                  : out->len - done);
         devid_tpm_count_command();
         rc = devid_tpm_check(Esys_GetRandom(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, want,
                                             &r),
                              "TPM2_GetRandom");
         if (rc == DEVID_OK) {
-            memcpy(buf + done, r->buffer, r->size);
+            memcpy(out->buf + done, r->buffer, r->size);
             done += r->size;
             if (r->size == 0)
                 rc = devid_fail(DEVID_ERR_TPM, "TPM2_GetRandom returned nothing");
             Esys_Free(r);
         }
     }
-    devid_tpm_unlock();
     return rc;
+}
+
+devid_rc devid_tpm_random(unsigned char *buf, size_t len)
+{
+    return devid_tpm_run(random_op, &(random_out){ .buf = buf, .len = len });
 }

@@ -55,7 +55,12 @@ void devid_clear_error(void)
 
 devid_rc devid_failv(devid_rc rc, const char *fmt, va_list ap)
 {
-    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    /* Formatted aside first: callers wrap the previous detail, passing devid_last_error()
+     * as an argument, and vsnprintf into the buffer it reads from is undefined (it came out
+     * as "path: path: " with the detail lost). */
+    char msg[sizeof(last_error)];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    memcpy(last_error, msg, sizeof(msg));
     devid_log(DEVID_LOG_DEBUG, "%s: %s", devid_rc_name(rc), last_error);
     return rc;
 }

@@ -9,7 +9,6 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static unsigned flags_from_attrs(TPMA_OBJECT a)
 {
@@ -380,7 +379,8 @@ devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20])
 devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg)
 {
     devid_rc rc;
-    int retries = 0, evictions = 0;
+    unsigned retries = 0;
+    int evictions = 0;
     for (int attempt = 0;; attempt++) {
         ESYS_CONTEXT *ctx;
         rc = devid_tpm_lock(&ctx);
@@ -402,10 +402,8 @@ devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, v
         }
         if (rc == DEVID_ERR_NO_TPM && attempt == 0)
             continue; /* stale connection: one more try on a new one */
-        if (rc == DEVID_ERR_RETRY && retries++ < 3) {
-            nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+        if (devid_tpm_retry_wait(rc, &retries))
             continue;
-        }
         return rc;
     }
 }

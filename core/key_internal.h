@@ -32,7 +32,7 @@ struct devid_key {
 typedef devid_rc (*devid_key_op)(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, void *arg);
 
 /* Runs op: binds the key, picks the session, retries once on a fresh connection if the old
- * one died and a few times on transient TPM_RC_RETRY/TESTING. */
+ * one died, and on transient TPM conditions as devid_tpm_retry_wait (tpm.h) says. */
 devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, void *arg);
 
 /* Lock held: flushes every loaded loadable key (graceful disconnect), or forgets them without

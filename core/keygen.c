@@ -64,47 +64,55 @@ devid_rc devid_keygen_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
     return DEVID_OK;
 }
 
-devid_rc devid_tpm_create(const TPM2B_PUBLIC *tmpl, const TPM2B_SENSITIVE_CREATE *sensitive,
-                          devid_tss2_key *out)
+typedef struct create_req {
+    const TPM2B_PUBLIC *tmpl;
+    const TPM2B_SENSITIVE_CREATE *sensitive;
+    uint32_t parent_handle;
+    TPM2B_PRIVATE *priv;
+    TPM2B_PUBLIC *pub;
+} create_req;
+
+static devid_rc create_op(ESYS_CONTEXT *ctx, void *arg)
 {
-    ESYS_CONTEXT *ctx;
-    devid_rc rc = devid_tpm_lock(&ctx);
-    if (rc != DEVID_OK)
-        return rc;
-    uint32_t parent_handle = 0;
+    create_req *req = arg;
     ESYS_TR parent, session;
-    TPM2B_PRIVATE *priv = NULL;
-    TPM2B_PUBLIC *pub = NULL;
-    rc = devid_srk_default_parent(ctx, &parent_handle);
+    devid_rc rc = devid_srk_default_parent(ctx, &req->parent_handle);
     if (rc == DEVID_OK)
-        rc = devid_srk_resolve(ctx, parent_handle, &parent);
+        rc = devid_srk_resolve(ctx, req->parent_handle, &parent);
     /* TPM2_Create: inSensitive first (sized); secret when it carries an auth value or data. */
+    const TPM2B_SENSITIVE_CREATE *sensitive = req->sensitive;
     bool secret = sensitive->sensitive.userAuth.size || sensitive->sensitive.data.size;
     devid_cmd_shape shape = { .carries_secret = secret, .first_in_sized = true,
                               .first_out_sized = true };
     if (rc == DEVID_OK)
         rc = devid_session_for(ctx, shape, &session);
-    if (rc == DEVID_OK) {
-        TPM2B_DATA outside = { 0 };
-        TPML_PCR_SELECTION pcrs = { 0 };
-        TSS2_RC trc;
-        do { /* creating needs a free object slot: make room among our loaded keys */
-            devid_tpm_count_command();
-            trc = Esys_Create(ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE, sensitive, tmpl,
-                              &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
-        } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
-        rc = devid_tpm_check(trc, "creating an object (TPM2_Create)");
-    }
-    devid_tpm_unlock();
+    if (rc != DEVID_OK)
+        return rc;
+    TPM2B_DATA outside = { 0 };
+    TPML_PCR_SELECTION pcrs = { 0 };
+    TSS2_RC trc;
+    do { /* creating needs a free object slot: make room among our loaded keys */
+        devid_tpm_count_command();
+        trc = Esys_Create(ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE, sensitive, req->tmpl,
+                          &outside, &pcrs, &req->priv, &req->pub, NULL, NULL, NULL);
+    } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
+    return devid_tpm_check(trc, "creating an object (TPM2_Create)");
+}
+
+devid_rc devid_tpm_create(const TPM2B_PUBLIC *tmpl, const TPM2B_SENSITIVE_CREATE *sensitive,
+                          devid_tss2_key *out)
+{
+    create_req req = { .tmpl = tmpl, .sensitive = sensitive };
+    devid_rc rc = devid_tpm_run(create_op, &req);
     if (rc != DEVID_OK)
         return rc;
     memset(out, 0, sizeof(*out));
     out->empty_auth = sensitive->sensitive.userAuth.size == 0;
-    out->parent = parent_handle;
-    out->pub = *pub;
-    out->priv = *priv;
-    Esys_Free(pub);
-    Esys_Free(priv);
+    out->parent = req.parent_handle;
+    out->pub = *req.pub;
+    out->priv = *req.priv;
+    Esys_Free(req.pub);
+    Esys_Free(req.priv);
     return DEVID_OK;
 }
 

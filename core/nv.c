@@ -97,15 +97,22 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
     return DEVID_OK;
 }
 
+typedef struct nv_read_req {
+    uint32_t index;
+    unsigned char **data;
+    size_t *len;
+} nv_read_req;
+
+static devid_rc nv_read_op(ESYS_CONTEXT *ctx, void *arg)
+{
+    nv_read_req *req = arg;
+    return nv_read_locked(ctx, req->index, req->data, req->len);
+}
+
 devid_rc devid_nv_read(uint32_t index, unsigned char **data, size_t *len)
 {
     if ((index >> 24) != TPM2_HT_NV_INDEX)
         return devid_fail(DEVID_ERR_ARG, "0x%08x is not an NV index", index);
-    ESYS_CONTEXT *ctx;
-    devid_rc rc = devid_tpm_lock(&ctx);
-    if (rc != DEVID_OK)
-        return rc;
-    rc = nv_read_locked(ctx, index, data, len);
-    devid_tpm_unlock();
-    return rc;
+    nv_read_req req = { .index = index, .data = data, .len = len };
+    return devid_tpm_run(nv_read_op, &req);
 }

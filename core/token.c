@@ -88,10 +88,42 @@ static devid_rc write_seal(devid_role role, const void *pin, size_t pin_len)
     return rc;
 }
 
-typedef struct {
-    ESYS_TR obj;
+typedef struct unseal_req {
+    const devid_tss2_key *blob;
+    const void *pin;
+    size_t pin_len;
     TPM2B_SENSITIVE_DATA *out;
 } unseal_req;
+
+/* One attempt (devid_tpm_run retries it when the TPM is busy: a command the TPM did not start
+ * counts no failed authorisation). */
+static devid_rc unseal_op(ESYS_CONTEXT *ctx, void *arg)
+{
+    unseal_req *req = arg;
+    ESYS_TR obj = ESYS_TR_NONE, session = ESYS_TR_NONE;
+    devid_rc rc = devid_tpm_load_blob(ctx, req->blob, NULL, &obj);
+    if (rc == DEVID_OK) {
+        TPM2B_AUTH auth = { .size = (UINT16)req->pin_len };
+        memcpy(auth.buffer, req->pin, req->pin_len);
+        rc = devid_tpm_check(Esys_TR_SetAuth(ctx, obj, &auth), "setting the PIN");
+        OPENSSL_cleanse(&auth, sizeof(auth));
+    }
+    /* TPM2_Unseal: no parameters in, the secret out (sized): encrypt the response. */
+    devid_cmd_shape shape = { .carries_secret = true, .first_out_sized = true };
+    if (rc == DEVID_OK)
+        rc = devid_session_for(ctx, shape, &session);
+    if (rc == DEVID_OK) {
+        devid_tpm_count_command();
+        rc = devid_tpm_check(Esys_Unseal(ctx, obj, session, ESYS_TR_NONE, ESYS_TR_NONE,
+                                         &req->out),
+                             "checking the PIN (TPM2_Unseal)");
+    }
+    if (devid_tpm_alive(ctx) && obj != ESYS_TR_NONE) {
+        devid_tpm_count_command();
+        Esys_FlushContext(ctx, obj);
+    }
+    return rc;
+}
 
 /* Loads role's seal and unseals T with `pin`. Lock taken here. */
 static devid_rc unseal(devid_role role, const void *pin, size_t pin_len, unsigned char *secret)
@@ -113,33 +145,9 @@ static devid_rc unseal(devid_role role, const void *pin, size_t pin_len, unsigne
     if (pin_len > sizeof(((TPM2B_AUTH *)0)->buffer))
         return devid_fail(DEVID_ERR_AUTH, "PIN too long");
 
-    ESYS_CONTEXT *ctx;
-    rc = devid_tpm_lock(&ctx);
-    if (rc != DEVID_OK)
-        return rc;
-    ESYS_TR obj = ESYS_TR_NONE, session = ESYS_TR_NONE;
-    TPM2B_SENSITIVE_DATA *out = NULL;
-    rc = devid_tpm_load_blob(ctx, &blob, NULL, &obj);
-    if (rc == DEVID_OK) {
-        TPM2B_AUTH auth = { .size = (UINT16)pin_len };
-        memcpy(auth.buffer, pin, pin_len);
-        rc = devid_tpm_check(Esys_TR_SetAuth(ctx, obj, &auth), "setting the PIN");
-        OPENSSL_cleanse(&auth, sizeof(auth));
-    }
-    /* TPM2_Unseal: no parameters in, the secret out (sized): encrypt the response. */
-    devid_cmd_shape shape = { .carries_secret = true, .first_out_sized = true };
-    if (rc == DEVID_OK)
-        rc = devid_session_for(ctx, shape, &session);
-    if (rc == DEVID_OK) {
-        devid_tpm_count_command();
-        rc = devid_tpm_check(Esys_Unseal(ctx, obj, session, ESYS_TR_NONE, ESYS_TR_NONE, &out),
-                             "checking the PIN (TPM2_Unseal)");
-    }
-    if (devid_tpm_alive(ctx) && obj != ESYS_TR_NONE) {
-        devid_tpm_count_command();
-        Esys_FlushContext(ctx, obj);
-    }
-    devid_tpm_unlock();
+    unseal_req req = { .blob = &blob, .pin = pin, .pin_len = pin_len };
+    rc = devid_tpm_run(unseal_op, &req);
+    TPM2B_SENSITIVE_DATA *out = req.out;
     if (rc == DEVID_OK && out->size != SECRET_LEN)
         rc = devid_fail(DEVID_ERR_FORMAT, "%s holds a secret of the wrong size", path);
     if (rc == DEVID_OK)

@@ -5,6 +5,7 @@
 #include "session.h"
 #include "srk.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -322,6 +323,45 @@ devid_rc devid_tpm_check(TSS2_RC rc, const char *what)
         mapped = DEVID_ERR_TPM;
     }
     return devid_fail(mapped, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc), rc);
+}
+
+bool devid_tpm_retry_wait(devid_rc rc, unsigned *retries)
+{
+    if (rc != DEVID_ERR_RETRY)
+        return false;
+    if (*retries >= DEVID_TPM_RETRIES) {
+        char detail[256];
+        snprintf(detail, sizeof(detail), "%s", devid_last_error());
+        devid_fail(DEVID_ERR_RETRY, "the TPM is still busy after %u retries over %u ms: %s",
+                   *retries, DEVID_TPM_RETRY_FIRST_MS * ((1u << *retries) - 1), detail);
+        return false;
+    }
+    long ms = (long)DEVID_TPM_RETRY_FIRST_MS << *retries;
+    (*retries)++;
+    devid_debug("TPM busy (%s): retry %u of %u in %ld ms", devid_last_error(), *retries,
+                DEVID_TPM_RETRIES, ms);
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return true;
+}
+
+devid_rc devid_tpm_run(devid_tpm_op op, void *arg)
+{
+    unsigned retries = 0;
+    for (int attempt = 0;; attempt++) {
+        ESYS_CONTEXT *ctx;
+        devid_rc rc = devid_tpm_lock(&ctx);
+        if (rc != DEVID_OK)
+            return rc; /* cannot (re)connect: the TPM really is gone */
+        rc = op(ctx, arg);
+        devid_tpm_unlock();
+        if (rc == DEVID_ERR_NO_TPM && attempt == 0)
+            continue; /* stale connection: one more try on a new one */
+        if (devid_tpm_retry_wait(rc, &retries))
+            continue;
+        return rc;
+    }
 }
 
 devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out)

@@ -33,6 +33,26 @@ uint64_t devid_tpm_generation(void);
  * failures drop the context (must be called with the lock held). TSS2_RC_SUCCESS → DEVID_OK. */
 devid_rc devid_tpm_check(TSS2_RC rc, const char *what);
 
+/* Retry policy for transient TPM conditions, the one place it lives. DEVID_ERR_RETRY means the
+ * TPM said "not now" (TPM_RC_RETRY, TESTING, YIELDED, NV_RATE, out of object memory, a TPM that
+ * was reset under us): ESAPI itself resubmits RETRY/TESTING/YIELDED a few times at once; on
+ * top of that core waits and tries again DEVID_TPM_RETRIES times with a doubling backoff from
+ * DEVID_TPM_RETRY_FIRST_MS (10 ms → 320 ms, ~0.6 s in all). A TPM still busy after that is a
+ * DEVID_ERR_RETRY whose message says so. Other errors (LOCKOUT included: waiting would not
+ * help within a call) are returned at once.
+ *
+ * devid_tpm_retry_wait: call without the lock after a failed attempt; sleeps and returns true
+ * when rc is worth another attempt (*retries counts them, start at 0). */
+#define DEVID_TPM_RETRIES 6
+#define DEVID_TPM_RETRY_FIRST_MS 10
+bool devid_tpm_retry_wait(devid_rc rc, unsigned *retries);
+
+/* Runs op with the lock held on a connected context, under the policy above; also retries once
+ * on a new connection when the old one turns out dead (DEVID_ERR_NO_TPM on the first attempt).
+ * op must be safe to run again from the start. */
+typedef devid_rc (*devid_tpm_op)(ESYS_CONTEXT *ctx, void *arg);
+devid_rc devid_tpm_run(devid_tpm_op op, void *arg);
+
 /* The tpm2-tss code most recently passed to devid_tpm_check in this thread. */
 TSS2_RC devid_tpm_last_rc(void);
 

@@ -61,10 +61,23 @@ fi
 ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz_}" >"$build/fuzz-logs/ninja.log" 2>&1 ||
     { cat "$build/fuzz-logs/ninja.log" >&2; exit 1; }
 
+# Targets that need a TPM (fuzz_tpm_targets in tests/fuzz/meson.build): each fuzzing process
+# gets its own swtpm from the test fixture, started once (the target resets its own state
+# between inputs).
+declare -A tpm_variant=([pkcs11_template]=ecc)
+export DEVID_FIXTURE_CACHE=${DEVID_FIXTURE_CACHE:-$root/$build/fixture-cache}
+
 fuzz() { # fuzz TARGET: one libFuzzer run; its exit status goes to fuzz-logs/TARGET.status
-    local t=$1 corpus=$build/fuzz-corpus/$1 status=0
+    local t=$1 corpus=$build/fuzz-corpus/$1 status=0 wrap=()
     mkdir -p "$corpus"
-    "$build/tests/fuzz/fuzz_$t" "$corpus" "tests/fuzz/corpus/$t" \
+    if [[ -n ${tpm_variant[$t]:-} ]]; then
+        # the fixture (swtpm state, store) on tmpfs when there is one: every created object
+        # is fsynced, which halves the execs/s on a disk
+        local tmp=${TMPDIR:-/tmp}
+        [[ -d /dev/shm && -w /dev/shm ]] && tmp=/dev/shm
+        wrap=(env "TMPDIR=$tmp" tests/fixture/with-swtpm "${tpm_variant[$t]}" --)
+    fi
+    "${wrap[@]}" "$build/tests/fuzz/fuzz_$t" "$corpus" "tests/fuzz/corpus/$t" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$build/fuzz-artifacts/$t-" "${extra[@]}" \
         >"$build/fuzz-logs/$t.log" 2>&1 || status=$?
@@ -94,12 +107,12 @@ for t in "${targets[@]}"; do
         corp=$(sed -nE 's/.* corp: ([0-9]+)\/.*/\1/p' <<<"$done_line")
         execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
         rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$log")
-        printf 'fuzz %-12s OK    %9s execs (%s/s) in %ss, cov %s, corpus %s\n' \
+        printf 'fuzz %-16s OK    %9s execs (%s/s) in %ss, cov %s, corpus %s\n' \
             "$t" "${execs:-?}" "${rate:-?}" "$seconds" "${cov:-?}" "${corp:-?}"
     else
         result=FAIL
         failed=$((failed + 1))
-        printf 'fuzz %-12s FAIL  (log: %s)\n' "$t" "$log"
+        printf 'fuzz %-16s FAIL  (log: %s)\n' "$t" "$log"
         grep -vE '^(INFO:|#[0-9]+[[:space:]])' "$log" | tail -40 | sed 's/^/    /' >&2
         find "$build/fuzz-artifacts" -name "$t-*" -printf '    input: %p\n' >&2
     fi

@@ -50,5 +50,25 @@ int main(void)
             CHECK(strstr(devid_last_error(), "unit: ") == devid_last_error(),
                   "detail names the operation: %s", devid_last_error());
     }
+
+    /* Wrapping the previous detail (callers pass devid_last_error() as an argument): the
+     * detail must survive (regression: it came out as "path: path: "). */
+    devid_fail(DEVID_ERR_FORMAT, "not a TSS2 key: %s", "truncated");
+    devid_fail(DEVID_ERR_FORMAT, "%s: %s", "/store/x.key", devid_last_error());
+    CHECK(strcmp(devid_last_error(), "/store/x.key: not a TSS2 key: truncated") == 0,
+          "wrapped detail: '%s'", devid_last_error());
+
+    /* The retry policy: only DEVID_ERR_RETRY, at most DEVID_TPM_RETRIES times, then the
+     * message says the TPM stayed busy and keeps the TPM's own detail. */
+    unsigned retries = 0;
+    CHECK(!devid_tpm_retry_wait(DEVID_ERR_LOCKOUT, &retries) && retries == 0, "no retry on lockout");
+    CHECK(!devid_tpm_retry_wait(DEVID_ERR_AUTH, &retries) && retries == 0, "no retry on auth");
+    devid_tpm_check(TPM2_RC_RETRY, "unit sign");
+    unsigned n = 0;
+    while (devid_tpm_retry_wait(DEVID_ERR_RETRY, &retries))
+        n++;
+    CHECK(n == DEVID_TPM_RETRIES && retries == DEVID_TPM_RETRIES, "%u retries", n);
+    CHECK(strstr(devid_last_error(), "still busy after 6 retries over 630 ms: unit sign: ") != NULL,
+          "give-up message: '%s'", devid_last_error());
     return check_summary("test_errors");
 }

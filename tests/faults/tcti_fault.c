@@ -1,0 +1,206 @@
+/* libtss2-tcti-devidfault.so: a TCTI for tests that wraps a real one and answers chosen
+ * commands with a chosen TPM response code instead of sending them, so core's handling of
+ * TPM_RC_RETRY, TPM_RC_TESTING, TPM_RC_YIELDED and TPM_RC_LOCKOUT can be exercised against a
+ * real (software) TPM. A test fake: it is built under tests/ and never installed.
+ *
+ * TCTI configuration:   devidfault:<inner TCTI configuration>
+ *   e.g. DEVID_TCTI="/path/libtss2-tcti-devidfault.so:swtpm:host=127.0.0.1,port=2321"
+ *
+ * What to inject, read when the TCTI is initialised:
+ *   DEVID_FAULT="cc=0x15d rc=0x922 count=3"
+ *     cc     command code to answer (hex; "any" for every command)
+ *     rc     the response code to answer with (hex, e.g. 0x922 TPM_RC_RETRY)
+ *     count  how many times (-1: for ever); then commands pass through again
+ * In-process tests change it at run time through the exported devid_fault_set() (found with
+ * dlopen(path, RTLD_NOLOAD) + dlsym) and read devid_fault_injected(). */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tss2/tss2_tcti.h>
+#include <tss2/tss2_tctildr.h>
+
+#define FAULT_MAGIC 0x646576696466746cULL /* "devidftl" */
+#define CC_ANY 0xFFFFFFFFu
+
+typedef struct fault_ctx {
+    TSS2_TCTI_CONTEXT_COMMON_V2 common;
+    TSS2_TCTI_CONTEXT *inner;
+    bool pending;      /* the last command was answered here: receive returns `pending_rc` */
+    uint32_t pending_rc;
+} fault_ctx;
+
+/* Process-wide, like core's one TPM connection. */
+static pthread_mutex_t fault_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    uint32_t cc, rc;
+    long remaining;    /* -1: for ever */
+    unsigned long injected;
+} fault = { .cc = CC_ANY, .remaining = 0 };
+
+/* The build hides symbols by default: these three are the library's interface. */
+#define EXPORT __attribute__((visibility("default")))
+EXPORT void devid_fault_set(uint32_t cc, uint32_t rc, long count);
+EXPORT unsigned long devid_fault_injected(void);
+EXPORT const TSS2_TCTI_INFO *Tss2_Tcti_Info(void);
+
+void devid_fault_set(uint32_t cc, uint32_t rc, long count)
+{
+    pthread_mutex_lock(&fault_mutex);
+    fault.cc = cc;
+    fault.rc = rc;
+    fault.remaining = count;
+    fault.injected = 0;
+    pthread_mutex_unlock(&fault_mutex);
+}
+
+unsigned long devid_fault_injected(void)
+{
+    pthread_mutex_lock(&fault_mutex);
+    unsigned long n = fault.injected;
+    pthread_mutex_unlock(&fault_mutex);
+    return n;
+}
+
+static void read_env_once(void)
+{
+    const char *spec = getenv("DEVID_FAULT");
+    if (!spec || !*spec)
+        return;
+    char cc[16] = "any";
+    unsigned rc = 0;
+    long count = -1;
+    const char *p = strstr(spec, "cc=");
+    if (p)
+        sscanf(p, "cc=%15s", cc);
+    p = strstr(spec, "rc=");
+    if (!p || sscanf(p, "rc=%x", &rc) != 1) {
+        fprintf(stderr, "devidfault: DEVID_FAULT needs rc=HEX: '%s'\n", spec);
+        return;
+    }
+    p = strstr(spec, "count=");
+    if (p)
+        sscanf(p, "count=%ld", &count);
+    devid_fault_set(strcmp(cc, "any") == 0 ? CC_ANY : (uint32_t)strtoul(cc, NULL, 16), rc, count);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static TSS2_RC fault_transmit(TSS2_TCTI_CONTEXT *tcti, size_t size, const uint8_t *command)
+{
+    fault_ctx *c = (fault_ctx *)tcti;
+    if (size >= 10 && command) {
+        uint32_t cc = be32(command + 6);
+        pthread_mutex_lock(&fault_mutex);
+        bool hit = fault.remaining != 0 && (fault.cc == CC_ANY || fault.cc == cc);
+        if (hit) {
+            if (fault.remaining > 0)
+                fault.remaining--;
+            fault.injected++;
+            c->pending = true;
+            c->pending_rc = fault.rc;
+        }
+        pthread_mutex_unlock(&fault_mutex);
+        if (hit)
+            return TSS2_RC_SUCCESS; /* never reaches the TPM, as a TPM refusing it would */
+    }
+    return Tss2_Tcti_Transmit(c->inner, size, command);
+}
+
+static TSS2_RC fault_receive(TSS2_TCTI_CONTEXT *tcti, size_t *size, uint8_t *response,
+                             int32_t timeout)
+{
+    fault_ctx *c = (fault_ctx *)tcti;
+    if (!c->pending)
+        return Tss2_Tcti_Receive(c->inner, size, response, timeout);
+    if (!response) {
+        *size = 10;
+        return TSS2_RC_SUCCESS;
+    }
+    if (*size < 10)
+        return TSS2_TCTI_RC_INSUFFICIENT_BUFFER;
+    /* TPM_ST_NO_SESSIONS, size 10, the response code: a bare error response. */
+    const uint8_t hdr[10] = { 0x80, 0x01, 0, 0, 0, 10, (uint8_t)(c->pending_rc >> 24),
+                              (uint8_t)(c->pending_rc >> 16), (uint8_t)(c->pending_rc >> 8),
+                              (uint8_t)c->pending_rc };
+    memcpy(response, hdr, sizeof(hdr));
+    *size = 10;
+    c->pending = false;
+    return TSS2_RC_SUCCESS;
+}
+
+static void fault_finalize(TSS2_TCTI_CONTEXT *tcti)
+{
+    fault_ctx *c = (fault_ctx *)tcti;
+    Tss2_TctiLdr_Finalize(&c->inner);
+}
+
+static TSS2_RC fault_cancel(TSS2_TCTI_CONTEXT *tcti)
+{
+    return Tss2_Tcti_Cancel(((fault_ctx *)tcti)->inner);
+}
+
+static TSS2_RC fault_get_poll_handles(TSS2_TCTI_CONTEXT *tcti, TSS2_TCTI_POLL_HANDLE *handles,
+                                      size_t *num)
+{
+    return Tss2_Tcti_GetPollHandles(((fault_ctx *)tcti)->inner, handles, num);
+}
+
+static TSS2_RC fault_set_locality(TSS2_TCTI_CONTEXT *tcti, uint8_t locality)
+{
+    return Tss2_Tcti_SetLocality(((fault_ctx *)tcti)->inner, locality);
+}
+
+static TSS2_RC fault_make_sticky(TSS2_TCTI_CONTEXT *tcti, TPM2_HANDLE *handle, uint8_t sticky)
+{
+    return Tss2_Tcti_MakeSticky(((fault_ctx *)tcti)->inner, handle, sticky);
+}
+
+static TSS2_RC fault_init(TSS2_TCTI_CONTEXT *tcti, size_t *size, const char *conf)
+{
+    if (!size)
+        return TSS2_TCTI_RC_BAD_VALUE;
+    if (!tcti) {
+        *size = sizeof(fault_ctx);
+        return TSS2_RC_SUCCESS;
+    }
+    if (!conf || !*conf) {
+        fprintf(stderr, "devidfault: needs the inner TCTI: devidfault:<tcti>:<conf>\n");
+        return TSS2_TCTI_RC_BAD_VALUE;
+    }
+    fault_ctx *c = (fault_ctx *)tcti;
+    memset(c, 0, sizeof(*c));
+    TSS2_RC rc = Tss2_TctiLdr_Initialize(conf, &c->inner);
+    if (rc != TSS2_RC_SUCCESS)
+        return rc;
+    c->common.v1.magic = FAULT_MAGIC;
+    c->common.v1.version = 2;
+    c->common.v1.transmit = fault_transmit;
+    c->common.v1.receive = fault_receive;
+    c->common.v1.finalize = fault_finalize;
+    c->common.v1.cancel = fault_cancel;
+    c->common.v1.getPollHandles = fault_get_poll_handles;
+    c->common.v1.setLocality = fault_set_locality;
+    c->common.makeSticky = fault_make_sticky;
+    static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+    pthread_once(&env_once, read_env_once); /* not again on core's reconnects */
+    return TSS2_RC_SUCCESS;
+}
+
+static const TSS2_TCTI_INFO info = {
+    .version = 2,
+    .name = "devidfault",
+    .description = "devid test TCTI: injects TPM response codes in front of another TCTI",
+    .config_help = "<inner tcti>:<inner conf>; DEVID_FAULT=\"cc=HEX|any rc=HEX count=N\"",
+    .init = fault_init,
+};
+
+const TSS2_TCTI_INFO *Tss2_Tcti_Info(void)
+{
+    return &info;
+}
