@@ -55,7 +55,12 @@ void devid_clear_error(void)
 
 devid_rc devid_failv(devid_rc rc, const char *fmt, va_list ap)
 {
-    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    /* Callers often wrap the previous message (devid_fail(rc, "%s: %s", path,
+     * devid_last_error())): format into a copy, as vsnprintf's source and destination must
+     * not overlap. */
+    char msg[sizeof(last_error)];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    memcpy(last_error, msg, sizeof(last_error));
     devid_log(DEVID_LOG_DEBUG, "%s: %s", devid_rc_name(rc), last_error);
     return rc;
 }
