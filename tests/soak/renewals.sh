@@ -81,6 +81,7 @@ for ((i = 1; i <= count; i++)); do
         lost=$((lost + 1))
         check "$what: identity usable afterwards ($out)" false
     fi
+    ((i % 100 == 0)) && echo "... $i attempts: $ok renewed, $((i - ok)) failed cleanly, $lost lost"
 done
 elapsed=$((SECONDS - start))
 check "device-id usable at the end" usable device-id
