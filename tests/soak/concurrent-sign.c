@@ -14,8 +14,8 @@
  *       signature is a fresh EVP_MD_CTX with EVP_DigestSign (SHA-256, DER signature).
  * Thread t uses key t mod (number of keys). PEM is the key's certificate or its public key.
  *
- * Prints "<mode>: N signatures, E errors, B bad signatures, S s" and exits 0 only if every
- * signature was made and verified; the first few failures are printed. */
+ * Prints "MODE: N signatures made and verified of WANTED, E errors, B bad signatures, S s" and
+ * exits 0 only if every signature was made and verified; the first few failures are printed. */
 #include <dlfcn.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
