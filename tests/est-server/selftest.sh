@@ -594,6 +594,24 @@ sec_misc() {
         status o5 204 && not test -s "$work/o5.body" && same "$(header o5 Content-Length)" ""'
     stop
 
+    # random mode: a seeded draw per request, the same for the same seed
+    local i run codes=()
+    for run in 1 2; do
+        start --fault server-error --fault unavailable:0 --fault-rate 0.5 --fault-seed 7 \
+            --fault-on cacerts
+        for i in $(seq 12); do req "r$run.$i" cacerts; done
+        codes[run]=$(for i in $(seq 12); do printf '%s ' "$(<"$work/r$run.$i.code")"; done)
+        stop
+    done
+    check "--fault-rate 0.5 --fault-seed 7: some faulted (500, 503), some not (200)" eval '
+        grep -q 500 <<<"${codes[1]}" && grep -q 503 <<<"${codes[1]}" && grep -q 200 <<<"${codes[1]}"'
+    check "--fault-seed: the same seed gives the same faults (${codes[1]})" \
+        same "${codes[1]}" "${codes[2]}"
+    rc=0
+    "$server" --ca-cert "$pki/issuing.pem" --ca-key "$pki/issuing.key" --fault-rate 0.5 \
+        2>"$work/err" || rc=$?
+    check "--fault-rate without --fault: exit 2" same "$rc" 2
+
     "$server" --make-server-cert "$work/srv" --hostname est.test --ca-cert "$pki/other.pem" \
         --ca-key "$pki/other.key" >/dev/null
     check "--make-server-cert: SAN DNS:est.test, DNS:localhost, IP 127.0.0.1 and ::1" eval '

@@ -559,21 +559,27 @@ static bool one_cycle(void)
 
 static void cycles(void)
 {
+    /* Under valgrind (tests/soak/valgrind.sh sets DEVID_TEST_VALGRIND) memcheck finds a leak
+     * per cycle in 20 cycles as well as in 100, at a fifth of the time, and the RSS is
+     * valgrind's own (its shadow memory and the freed blocks it holds back). */
+    bool valgrind = getenv("DEVID_TEST_VALGRIND") != NULL;
+    int measured = valgrind ? 15 : 95;
     int failures = 0;
     for (int i = 0; i < 5; i++)
         failures += !one_cycle();
     int fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
     long rss = rss_kib();
-    for (int i = 0; i < 95; i++)
+    for (int i = 0; i < measured; i++)
         failures += !one_cycle();
-    CHECK(failures == 0, "%d of 100 load/operate/unload cycles failed", failures);
+    CHECK(failures == 0, "%d of %d load/operate/unload cycles failed", failures, 5 + measured);
     CHECK(count_dir("/proc/self/fd") == fds, "file descriptors: %d before, %d after", fds,
           count_dir("/proc/self/fd"));
     CHECK(count_dir("/proc/self/task") == tasks, "threads: %d before, %d after", tasks,
           count_dir("/proc/self/task"));
 #if !defined(__SANITIZE_ADDRESS__) /* (ASan's quarantine grows; LeakSanitizer checks) */
     long grown = rss_kib() - rss;
-    CHECK(grown < 1024, "RSS grew by %ld KiB over 95 cycles", grown);
+    if (!valgrind)
+        CHECK(grown < 1024, "RSS grew by %ld KiB over 95 cycles", grown);
 #else
     (void)rss;
 #endif
