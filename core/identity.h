@@ -19,12 +19,23 @@ typedef struct devid_identity {
     STACK_OF(X509) *chain;         /* CA certificates that came with it; never NULL */
     uint32_t cert_nv;              /* index the certificate was read from, 0 if not NV */
     char cert_error[256];          /* why a configured certificate could not be read */
+    bool key_present;              /* the TPM has a persistent object at entry->key_handle */
+    bool key_loaded, cert_loaded;  /* the parts read so far (see devid_identity_probe) */
 } devid_identity;
 
 /* Loads map entry `id`. DEVID_ERR_NOT_FOUND when the device has neither its key nor its
  * certificate; other errors (no TPM) are returned as such. A missing or unreadable
  * certificate alone is not an error: cert is NULL and cert_error says why. */
 devid_rc devid_identity_load(devid_map_id id, devid_identity **out);
+
+/* Lazy loading, for front-ends that must start fast: devid_identity_probe only learns whether
+ * the key exists (key_present, from the TPM's list of persistent handles: one
+ * TPM2_GetCapability, shared by all entries) and reads nothing; devid_identity_load_key opens
+ * the key (one TPM2_ReadPublic) and devid_identity_load_cert reads the certificate and chain,
+ * each at most once. The probed identity may turn out to have neither (not an error here). */
+devid_rc devid_identity_probe(devid_map_id id, devid_identity **out);
+devid_rc devid_identity_load_key(devid_identity *ident);
+devid_rc devid_identity_load_cert(devid_identity *ident);
 void devid_identity_free(devid_identity *ident);
 
 typedef enum devid_chain_status {

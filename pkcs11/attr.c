@@ -199,7 +199,12 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
             }
             return val_take(v, id, 20);
         }
-        return val_ref(v, it->id, it->id_len);
+        {
+            const unsigned char *id;
+            size_t len;
+            CK_RV rv = p11_item_id(it, &id, &len);
+            return rv == CKR_OK ? val_ref(v, id, len) : rv;
+        }
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }
@@ -210,8 +215,7 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 static CK_RV key_subject(p11_object *obj, p11_val *v)
 {
     p11_item *it = obj->item;
-    bool has_cert = it->src == P11_ITEM_MAP ? it->ident->cert != NULL : it->has_cert;
-    if (!has_cert)
+    if (!p11_item_has_cert(it))
         return val_ref(v, NULL, 0);
     X509 *cert;
     CK_RV rv = p11_item_cert(it, &cert);
@@ -224,7 +228,21 @@ static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     CK_RV rv = p11_item_key(obj->item, &key);
     if (rv != CKR_OK)
         return rv;
-    EVP_PKEY *pkey = devid_key_get_public(key);
+    /* OpenSSL's form of the public key only for the attributes that show it: its first use
+     * costs milliseconds that a signature does not need to pay. */
+    EVP_PKEY *pkey = NULL;
+    switch (type) {
+    case CKA_PUBLIC_KEY_INFO:
+    case CKA_EC_PARAMS:
+    case CKA_EC_POINT:
+    case CKA_MODULUS:
+    case CKA_PUBLIC_EXPONENT:
+        if (!(pkey = devid_key_get_public(key)))
+            return CKR_GENERAL_ERROR;
+        break;
+    default:
+        break;
+    }
     bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
     bool priv = obj->cls == CKO_PRIVATE_KEY;
     unsigned f = devid_key_get_flags(key);

@@ -78,7 +78,8 @@ typedef struct p11_object {
     p11_secret *secret;         /* a session secret */
 } p11_object;
 
-/* Brings the token up to date: loads the DevID identities once (the first TPM access) and
+/* Brings the token up to date: probes the DevID identities once (the first TPM access: which
+ * keys exist; keys are opened and certificates read on first use) and
  * re-lists the store when `relist_store`. CKR_TOKEN_NOT_PRESENT when no TPM is reachable. */
 CK_RV p11_token_sync(bool relist_store);
 /* Whether a TPM answered (identities loaded); tries to reach it if not yet. */
@@ -100,6 +101,13 @@ CK_RV p11_item_key(p11_item *item, devid_key **key);
 CK_RV p11_item_cert(p11_item *item, X509 **cert);
 CK_RV p11_item_pub(p11_item *item, EVP_PKEY **pub);
 X509 *p11_item_chain_cert(p11_item *item, int n);
+/* Whether the item has its own certificate (a factory one is read now if not yet). */
+bool p11_item_has_cert(p11_item *item);
+/* The item's CKA_ID (a factory item's is computed from its public key on first use). */
+CK_RV p11_item_id(p11_item *item, const unsigned char **id, size_t *len);
+/* Reads the factory certificates (once; the first search that may match a certificate) and
+ * adds their objects. CKR_TOKEN_NOT_PRESENT when the TPM is gone. */
+CK_RV p11_token_load_certs(void);
 void p11_item_ref(p11_item *item);
 void p11_item_unref(p11_item *item);
 
@@ -210,7 +218,8 @@ struct p11_op {
     CK_FLAGS purpose;           /* CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_DIGEST */
     p11_item *item;             /* the key's item (a reference is held) */
     devid_key *key;             /* private-key and secret-key operations */
-    EVP_PKEY *pub;              /* public-key operations (borrowed from the item) */
+    EVP_PKEY *pub;              /* borrowed from the key: public-key operations; private-key
+                                   ones fetch it when needed (p11_op_pub) */
     EVP_MD_CTX *md;             /* mechanisms that hash in software */
     unsigned char *buf;         /* input collected for single-shot mechanisms */
     size_t len, cap;
@@ -281,6 +290,9 @@ CK_RV p11_op_append(p11_op *op, const unsigned char *in, size_t len);
  * whose attribute `usage` (CKA_SIGN, ...) is true. Sets op->item (+ref) and op->key/op->pub. */
 CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
                       CK_ATTRIBUTE_TYPE usage);
+/* The operation's public key in OpenSSL's form; for a private-key operation converted on first
+ * use (a plain signature never needs it). */
+EVP_PKEY *p11_op_pub(const p11_op *op);
 
 /* Starts a key operation in a session slot: mechanism (supporting `flag`), parameters, key of
  * class `cls` with attribute `usage` true. CKR_OPERATION_ACTIVE if the slot is busy. */
