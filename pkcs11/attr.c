@@ -478,17 +478,15 @@ static CK_RV store_secret_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val 
     switch (type) { /* what needs no key */
     case CKA_KEY_TYPE:
         return val_ulong(v, CKK_GENERIC_SECRET);
-    case CKA_VALUE_LEN:
-        return val_ulong(v, DEVID_HMAC_SIZE);
+    case CKA_VALUE_LEN: /* imported keys: their length; generated ones: the hash's */
+        return val_ulong(v, obj->item->attrs.value_len ? obj->item->attrs.value_len
+                                                       : DEVID_HMAC_SIZE);
     case CKA_VALUE:
         return CKR_ATTRIBUTE_SENSITIVE; /* it never leaves the TPM */
     case CKA_START_DATE:
     case CKA_END_DATE:
         return val_ref(v, NULL, 0);
-    case CKA_KEY_GEN_MECHANISM:
-        return val_ulong(v, CKM_GENERIC_SECRET_KEY_GEN);
     case CKA_SENSITIVE:
-    case CKA_NEVER_EXTRACTABLE:
         return val_bool(v, true);
     case CKA_ENCRYPT:
     case CKA_DECRYPT:
@@ -514,7 +512,11 @@ static CK_RV store_secret_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val 
         return val_bool(v, p11_key_can_sign(key));
     case CKA_LOCAL:
         return val_bool(v, f & DEVID_KEY_TPM_GENERATED);
+    case CKA_KEY_GEN_MECHANISM: /* an imported value was not generated here */
+        return val_ulong(v, (f & DEVID_KEY_TPM_GENERATED) ? CKM_GENERIC_SECRET_KEY_GEN
+                                                          : CK_UNAVAILABLE_INFORMATION);
     case CKA_ALWAYS_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE: /* an imported value existed outside the TPM */
         return val_bool(v, (f & DEVID_KEY_TPM_GENERATED) && (f & DEVID_KEY_FIXED_TPM));
     case CKA_ALLOWED_MECHANISMS: {
         size_t n = p11_mech_allowed_list(key, NULL, 0);

@@ -137,6 +137,11 @@ CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs
                          CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 /* Generates an HMAC-SHA256 key in the TPM, stored: one CKO_SECRET_KEY object. */
 CK_RV p11_store_generate_secret(const devid_store_attrs *attrs, CK_OBJECT_HANDLE *key);
+/* Imports an HMAC key value into the TPM (core), stored like a generated one. */
+CK_RV p11_store_import_secret(const void *value, size_t len, const devid_store_attrs *attrs,
+                              CK_OBJECT_HANDLE *key);
+/* C_CreateObject of a CKO_SECRET_KEY (keygen.c): checks the template, imports the value. */
+CK_RV p11_create_secret(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key);
 /* The token's items, for the store to update. */
 size_t p11_item_count(void);
 p11_item *p11_item_at(size_t i);
@@ -298,6 +303,27 @@ EVP_PKEY *p11_op_pub(const p11_op *op);
  * class `cls` with attribute `usage` true. CKR_OPERATION_ACTIVE if the slot is busy. */
 CK_RV p11_op_init(p11_op **slot, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_FLAGS flag,
                   CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage);
+
+/* Single- and multi-part operations (multipart.c), shared by C_Sign*, C_Verify*, C_Digest*. */
+typedef enum p11_part_call {
+    P11_PART_SINGLE,            /* C_Sign, C_Verify, C_Digest: refused after an update */
+    P11_PART_UPDATE,
+    P11_PART_FINAL,
+} p11_part_call;
+/* The start of each such call: enters the session (module lock), finds the operation of
+ * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST) in progress or answers
+ * CKR_OPERATION_NOT_INITIALIZED; args_ok false ends it with CKR_ARGUMENTS_BAD. On CKR_OK the
+ * lock is held and *slot is the session's operation; otherwise the lock is released. */
+CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, bool args_ok,
+                     p11_op ***slot);
+/* Adds a part (hashed, or collected for single-shot mechanisms); an error ends the operation. */
+CK_RV p11_part_update(p11_op **slot, const unsigned char *part, size_t len);
+/* The bytes the operation ends on: the digest of everything so far plus `more` for hashing
+ * mechanisms (on a copy of the state), else the collected input plus `more`. */
+CK_RV p11_part_input(p11_op *op, const unsigned char *more, size_t more_len,
+                     unsigned char dig[EVP_MAX_MD_SIZE], const unsigned char **in, size_t *inlen);
+/* Ends the operation (frees it, empties the slot). */
+void p11_part_end(p11_op **slot);
 
 /* Digest helpers (mech_digest.c). Software hashing always uses OpenSSL's default provider,
  * never a provider that might route back into the TPM. */
