@@ -70,6 +70,17 @@ static CK_RV val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
     return val_take(v, p, p ? n : -1);
 }
 
+/* CKA_ALLOWED_MECHANISMS: the key's list, sized first, then filled. */
+static CK_RV val_allowed_mechs(p11_val *v, devid_key *key)
+{
+    size_t n = p11_mech_allowed_list(key, NULL, 0);
+    CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
+    if (!list)
+        return CKR_HOST_MEMORY;
+    p11_mech_allowed_list(key, list, n);
+    return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
+}
+
 /* ---- key values ------------------------------------------------------------------------------ */
 
 static int ec_curve_nid(EVP_PKEY *pkey)
@@ -280,14 +291,8 @@ static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_MODULUS_BITS:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID
                   : val_ulong(v, (CK_ULONG)devid_key_get_bits(key));
-    case CKA_ALLOWED_MECHANISMS: {
-        size_t n = p11_mech_allowed_list(key, NULL, 0);
-        CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
-        if (!list)
-            return CKR_HOST_MEMORY;
-        p11_mech_allowed_list(key, list, n);
-        return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
-    }
+    case CKA_ALLOWED_MECHANISMS:
+        return val_allowed_mechs(v, key);
     default:
         break;
     }
@@ -518,14 +523,8 @@ static CK_RV store_secret_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val 
     case CKA_ALWAYS_SENSITIVE:
     case CKA_NEVER_EXTRACTABLE: /* an imported value existed outside the TPM */
         return val_bool(v, (f & DEVID_KEY_TPM_GENERATED) && (f & DEVID_KEY_FIXED_TPM));
-    case CKA_ALLOWED_MECHANISMS: {
-        size_t n = p11_mech_allowed_list(key, NULL, 0);
-        CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
-        if (!list)
-            return CKR_HOST_MEMORY;
-        p11_mech_allowed_list(key, list, n);
-        return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
-    }
+    case CKA_ALLOWED_MECHANISMS:
+        return val_allowed_mechs(v, key);
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }

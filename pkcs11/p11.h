@@ -316,8 +316,10 @@ typedef enum p11_part_call {
  * lock is held and *slot is the session's operation; otherwise the lock is released. */
 CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, bool args_ok,
                      p11_op ***slot);
-/* Adds a part (hashed, or collected for single-shot mechanisms); an error ends the operation. */
-CK_RV p11_part_update(p11_op **slot, const unsigned char *part, size_t len);
+/* A whole C_SignUpdate / C_VerifyUpdate / C_DigestUpdate: adds a part (hashed, or collected
+ * for single-shot mechanisms); an error ends the operation. */
+CK_RV p11_part_update(CK_SESSION_HANDLE h, CK_FLAGS purpose, const unsigned char *part,
+                      CK_ULONG len);
 /* The bytes the operation ends on: the digest of everything so far plus `more` for hashing
  * mechanisms (on a copy of the state), else the collected input plus `more`. */
 CK_RV p11_part_input(p11_op *op, const unsigned char *more, size_t more_len,
