@@ -329,6 +329,8 @@ int main(int argc, char **argv)
         mod_unload(&m);
         return rc;
     }
+    if (!strcmp(variant, "ecc"))
+        lazy_discovery(); /* first: a fresh process, as a cold start is */
     life_cycle(&m);
     interfaces(&m);
     CHECK_RV(f->C_Initialize(NULL), CKR_OK);

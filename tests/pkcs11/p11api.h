@@ -17,5 +17,6 @@ void signatures(CK_SESSION_HANDLE s);                     /* p11-api-crypto.c */
 void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
 void hmac(CK_SESSION_HANDLE rw);                          /* p11-api-hmac.c */
 void hmac_import(CK_SESSION_HANDLE rw);
+void lazy_discovery(void);                                /* p11-api-lazy.c */
 
 #endif
