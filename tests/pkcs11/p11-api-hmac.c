@@ -6,6 +6,31 @@
 
 /* ---- HMAC-SHA256 keys in the TPM ------------------------------------------------------------ */
 
+/* A secret key's attributes, read in one C_GetAttributeValue. */
+typedef struct {
+    CK_ULONG cls, ktype, vlen, kgm;
+    CK_BBOOL sens, extr, sign, verify, local, decrypt, priv, never, always;
+} secret_attrs;
+
+static CK_RV read_secret(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k, secret_attrs *a)
+{
+    memset(a, 0, sizeof(*a));
+    CK_ATTRIBUTE q[] = { { CKA_CLASS, &a->cls, sizeof(a->cls) },
+                         { CKA_KEY_TYPE, &a->ktype, sizeof(a->ktype) },
+                         { CKA_VALUE_LEN, &a->vlen, sizeof(a->vlen) },
+                         { CKA_KEY_GEN_MECHANISM, &a->kgm, sizeof(a->kgm) },
+                         { CKA_SENSITIVE, &a->sens, sizeof(a->sens) },
+                         { CKA_EXTRACTABLE, &a->extr, sizeof(a->extr) },
+                         { CKA_SIGN, &a->sign, sizeof(a->sign) },
+                         { CKA_VERIFY, &a->verify, sizeof(a->verify) },
+                         { CKA_LOCAL, &a->local, sizeof(a->local) },
+                         { CKA_DECRYPT, &a->decrypt, sizeof(a->decrypt) },
+                         { CKA_PRIVATE, &a->priv, sizeof(a->priv) },
+                         { CKA_NEVER_EXTRACTABLE, &a->never, sizeof(a->never) },
+                         { CKA_ALWAYS_SENSITIVE, &a->always, sizeof(a->always) } };
+    return f->C_GetAttributeValue(s, k, q, sizeof(q) / sizeof(q[0]));
+}
+
 void hmac(CK_SESSION_HANDLE rw)
 {
     CK_SESSION_HANDLE ro = 0;
@@ -77,22 +102,11 @@ void hmac(CK_SESSION_HANDLE rw)
           "an HMAC key has no private/public key objects");
 
     /* attributes */
-    CK_ULONG cls = 0, ktype = 0, vlen = 0, kgm = 0;
-    CK_BBOOL sens = 0, extr = 1, sign = 0, verify = 0, local = 0, decrypt = 1, priv = 0;
-    CK_ATTRIBUTE q[] = { { CKA_CLASS, &cls, sizeof(cls) },
-                         { CKA_KEY_TYPE, &ktype, sizeof(ktype) },
-                         { CKA_VALUE_LEN, &vlen, sizeof(vlen) },
-                         { CKA_SENSITIVE, &sens, sizeof(sens) },
-                         { CKA_EXTRACTABLE, &extr, sizeof(extr) },
-                         { CKA_SIGN, &sign, sizeof(sign) },
-                         { CKA_VERIFY, &verify, sizeof(verify) },
-                         { CKA_LOCAL, &local, sizeof(local) },
-                         { CKA_DECRYPT, &decrypt, sizeof(decrypt) },
-                         { CKA_PRIVATE, &priv, sizeof(priv) },
-                         { CKA_KEY_GEN_MECHANISM, &kgm, sizeof(kgm) } };
-    CHECK_RV(f->C_GetAttributeValue(rw, k, q, sizeof(q) / sizeof(q[0])), CKR_OK);
-    CHECK(cls == CKO_SECRET_KEY && ktype == CKK_GENERIC_SECRET && vlen == 32 && sens && !extr &&
-              sign && verify && local && !decrypt && priv && kgm == CKM_GENERIC_SECRET_KEY_GEN,
+    secret_attrs sa;
+    CHECK_RV(read_secret(rw, k, &sa), CKR_OK);
+    CHECK(sa.cls == CKO_SECRET_KEY && sa.ktype == CKK_GENERIC_SECRET && sa.vlen == 32 && sa.sens &&
+              !sa.extr && sa.sign && sa.verify && sa.local && !sa.decrypt && sa.priv &&
+              sa.never && sa.always && sa.kgm == CKM_GENERIC_SECRET_KEY_GEN,
           "HMAC key attributes");
     CK_ATTRIBUTE value = { CKA_VALUE, NULL, 0 };
     CHECK_RV(f->C_GetAttributeValue(rw, k, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
@@ -275,22 +289,11 @@ void hmac_import(CK_SESSION_HANDLE rw)
     CHECK_RV(f->C_CreateObject(rw, t, nt, &k), CKR_OK);
     CHECK(memcmp(key, copy, sizeof(key)) == 0, "the caller's value is left as it was");
     CHECK(find(f, ro, CKO_SECRET_KEY, "imported", h, 4) == 1 && h[0] == k, "found by label");
-    CK_ULONG cls = 0, ktype = 0, vlen = 0, kgm = 0;
-    CK_BBOOL sens = 0, extr = 1, local = 1, never = 1, always = 1, sign = 0, priv = 0;
-    CK_ATTRIBUTE q[] = { { CKA_CLASS, &cls, sizeof(cls) },
-                         { CKA_KEY_TYPE, &ktype, sizeof(ktype) },
-                         { CKA_VALUE_LEN, &vlen, sizeof(vlen) },
-                         { CKA_SENSITIVE, &sens, sizeof(sens) },
-                         { CKA_EXTRACTABLE, &extr, sizeof(extr) },
-                         { CKA_LOCAL, &local, sizeof(local) },
-                         { CKA_NEVER_EXTRACTABLE, &never, sizeof(never) },
-                         { CKA_ALWAYS_SENSITIVE, &always, sizeof(always) },
-                         { CKA_SIGN, &sign, sizeof(sign) },
-                         { CKA_PRIVATE, &priv, sizeof(priv) },
-                         { CKA_KEY_GEN_MECHANISM, &kgm, sizeof(kgm) } };
-    CHECK_RV(f->C_GetAttributeValue(rw, k, q, sizeof(q) / sizeof(q[0])), CKR_OK);
-    CHECK(cls == CKO_SECRET_KEY && ktype == CKK_GENERIC_SECRET && vlen == 32 && sens && !extr &&
-              !local && !never && !always && sign && priv && kgm == CK_UNAVAILABLE_INFORMATION,
+    secret_attrs sa;
+    CHECK_RV(read_secret(rw, k, &sa), CKR_OK);
+    CHECK(sa.cls == CKO_SECRET_KEY && sa.ktype == CKK_GENERIC_SECRET && sa.vlen == 32 && sa.sens &&
+              !sa.extr && !sa.local && !sa.never && !sa.always && sa.sign && sa.verify &&
+              sa.priv && sa.kgm == CK_UNAVAILABLE_INFORMATION,
           "imported key attributes (not local, was extractable once, no generation mechanism)");
     unsigned char out[64];
     CK_ATTRIBUTE value = { CKA_VALUE, out, sizeof(out) };
@@ -299,9 +302,8 @@ void hmac_import(CK_SESSION_HANDLE rw)
     same_mac(ro, k, key, 32, "32-byte key");
     CK_ATTRIBUTE relabel = { CKA_LABEL, "imported2", 9 };
     CHECK_RV(f->C_SetAttributeValue(rw, k, &relabel, 1), CKR_OK);
-    vlen = 0;
-    CHECK_RV(f->C_GetAttributeValue(rw, k, &q[2], 1), CKR_OK);
-    CHECK(vlen == 32, "CKA_VALUE_LEN kept across a relabel");
+    CHECK_RV(read_secret(rw, k, &sa), CKR_OK);
+    CHECK(sa.vlen == 32, "CKA_VALUE_LEN kept across a relabel");
 
     /* other sizes: shorter than the hash, one hash block (the most the TPM takes), longer
      * (imported as their hash, which HMAC does with such keys), the largest devid takes */
@@ -310,9 +312,9 @@ void hmac_import(CK_SESSION_HANDLE rw)
         CK_OBJECT_HANDLE k2 = 0;
         CK_ATTRIBUTE t2[] = { t[0], t[1], { CKA_VALUE, key, lens[i] } };
         CHECK_RV(f->C_CreateObject(rw, t2, 3, &k2), CKR_OK);
-        vlen = 0;
-        CHECK_RV(f->C_GetAttributeValue(rw, k2, &q[2], 1), CKR_OK);
-        CHECK(vlen == lens[i], "CKA_VALUE_LEN %lu, imported %zu", (unsigned long)vlen, lens[i]);
+        CHECK_RV(read_secret(rw, k2, &sa), CKR_OK);
+        CHECK(sa.vlen == lens[i] && !sa.local, "CKA_VALUE_LEN %lu, imported %zu",
+              (unsigned long)sa.vlen, lens[i]);
         char what[32];
         snprintf(what, sizeof(what), "%zu-byte key", lens[i]);
         same_mac(rw, k2, key, lens[i], what);
