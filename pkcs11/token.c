@@ -243,8 +243,8 @@ static bool serial_pick(int pass, unsigned char out[8])
 static void set_serial(void)
 {
     /* A stable per-device serial number, computed when first asked for: from the EK's TPM
-     * name (the EK's public area was read anyway: no further TPM command, no OpenSSL);
-     * certificates are read only on a device without a persistent EK. */
+     * name (opening the EK costs one TPM2_ReadPublic and no OpenSSL); certificates are read
+     * only on a device without a persistent EK. */
     unsigned char b[8];
     bool found = serial_pick(0, b);
     if (!found) {
