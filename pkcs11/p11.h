@@ -4,10 +4,11 @@
  * keys and the TPM. Every entry point runs under one module lock (p11_enter, p11_leave); core
  * has its own TPM lock underneath.
  *
- * The token's objects are views of "items": an item is one DevID map identity (from
- * devid_identity_load) or one store group (from devid_store_list). An item yields up to a
- * private key, a public key, a certificate and (map identities) CA certificates; each of those
- * gets a handle that stays the same while the item exists.
+ * The token's objects are views of "items": an item is one DevID map identity (probed with
+ * devid_identity_probe; its key opened and certificates read on first use, so that a cold
+ * start costs a few TPM commands) or one store group (from devid_store_list). An item yields
+ * up to a private key, a public key, a certificate and (map identities) CA certificates; each
+ * of those gets a handle that stays the same while the item exists.
  */
 #ifndef DEVID_P11_H
 #define DEVID_P11_H
@@ -49,7 +50,7 @@ typedef struct p11_item {
     unsigned char id[DEVID_ID_MAX];
     size_t id_len;
     /* P11_ITEM_MAP */
-    devid_identity *ident;
+    devid_identity *ident;      /* probed; key and certificate loaded on first use */
     /* P11_ITEM_STORE */
     char uid[DEVID_UID_LEN + 1];
     devid_store_attrs attrs;
