@@ -2,10 +2,15 @@
  * TPM: short data takes one TPM2_HMAC; longer data an HMAC sequence, started, fed and finished
  * under one hold of the TPM lock and flushed if anything fails half-way. */
 #include "key_internal.h"
+#include "log.h"
+#include "store.h"
 #include "session.h"
 #include "tpm.h"
 
+#include "tpm_pub.h"
+
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 #define CHUNK sizeof(((TPM2B_MAX_BUFFER *)0)->buffer)
@@ -135,5 +140,38 @@ devid_rc devid_key_hmac_verify(devid_key *key, const unsigned char *data, size_t
     if (rc == DEVID_OK)
         *match = mac_len == DEVID_HMAC_SIZE && CRYPTO_memcmp(want, mac, DEVID_HMAC_SIZE) == 0;
     OPENSSL_cleanse(want, sizeof(want));
+    return rc;
+}
+
+/* ---- importing a key value ----------------------------------------------------------------- */
+
+devid_rc devid_store_import_hmac(const unsigned char *value, size_t len,
+                                 const devid_store_attrs *attrs, char uid[DEVID_UID_LEN + 1])
+{
+    if (!value || len == 0 || len > DEVID_HMAC_IMPORT_MAX)
+        return devid_fail(DEVID_ERR_ARG, "an HMAC key value of %zu bytes: 1 to %d are possible",
+                          len, DEVID_HMAC_IMPORT_MAX);
+    /* A key longer than the hash's block is hashed first by HMAC itself: the TPM takes only
+     * a block, so give it the hash (same MACs). */
+    unsigned char hashed[DEVID_HMAC_SIZE];
+    if (len > DEVID_HMAC_BLOCK_SIZE) {
+        EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", DEVID_SW_PROPQ);
+        bool ok = md && EVP_Digest(value, len, hashed, NULL, md, NULL) == 1;
+        EVP_MD_free(md);
+        if (!ok)
+            return devid_fail(DEVID_ERR_INTERNAL, "hashing a long HMAC key");
+    }
+    /* TPM2_Create with the value as the keyed-hash object's sensitive data: the command
+     * carries a secret, so the session policy sends it in a salted session with parameter
+     * encryption (core/session.h); devid_keygen_create cleanses its copy. */
+    devid_keygen gen = { .type = DEVID_KEY_HMAC, .sign = true,
+                         .hmac_value = len > DEVID_HMAC_BLOCK_SIZE ? hashed : value,
+                         .hmac_value_len = len > DEVID_HMAC_BLOCK_SIZE ? sizeof(hashed) : len };
+    devid_store_attrs a = *attrs;
+    a.value_len = len;
+    devid_rc rc = devid_store_generate(&gen, &a, uid);
+    OPENSSL_cleanse(hashed, sizeof(hashed));
+    if (rc == DEVID_OK)
+        devid_info("imported an HMAC-SHA256 key (%zu bytes) as store object %s", len, uid);
     return rc;
 }

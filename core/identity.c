@@ -4,6 +4,7 @@
 #include "log.h"
 #include "nv.h"
 #include "store.h"
+#include "tpm.h"
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
@@ -111,7 +112,7 @@ static void use_rotation_in_progress(devid_identity *ident)
     ERR_clear_error();
 }
 
-devid_rc devid_identity_load(devid_map_id id, devid_identity **out)
+devid_rc devid_identity_probe(devid_map_id id, devid_identity **out)
 {
     const devid_config *cfg = devid_core_config();
     if (!cfg)
@@ -125,16 +126,65 @@ devid_rc devid_identity_load(devid_map_id id, devid_identity **out)
     }
     ident->id = id;
     ident->entry = &cfg->map[id];
-
     devid_rc rc = DEVID_OK;
     if (ident->entry->key_handle) {
-        rc = devid_key_open_persistent(ident->entry->key_handle, &ident->key);
-        if (rc == DEVID_ERR_NOT_FOUND)
-            rc = DEVID_OK;
+        ESYS_CONTEXT *ctx;
+        rc = devid_tpm_lock(&ctx);
+        if (rc == DEVID_OK) {
+            rc = devid_tpm_handle_present(ctx, ident->entry->key_handle, &ident->key_present);
+            devid_tpm_unlock();
+        }
     }
+    /* An owner identity whose handle is empty may be mid-rotation: then its pending pair is
+     * the identity (reading the certificate file is cheap and this state is rare). */
+    if (rc == DEVID_OK && ident->entry->key_handle && !ident->key_present &&
+        ident->entry->cert_source == DEVID_CERT_FILE) {
+        rc = devid_identity_load_cert(ident);
+        if (rc == DEVID_OK)
+            use_rotation_in_progress(ident);
+        if (ident->rotating)
+            ident->key_present = ident->key_loaded = true;
+    }
+    if (rc != DEVID_OK) {
+        devid_identity_free(ident);
+        return rc;
+    }
+    *out = ident;
+    return DEVID_OK;
+}
+
+devid_rc devid_identity_load_key(devid_identity *ident)
+{
+    if (ident->key_loaded || !ident->key_present)
+        return DEVID_OK;
+    devid_rc rc = devid_key_open_persistent(ident->entry->key_handle, &ident->key);
+    if (rc == DEVID_ERR_NOT_FOUND) { /* removed since the probe */
+        ident->key_present = false;
+        rc = DEVID_OK;
+    }
+    ident->key_loaded = rc == DEVID_OK;
+    return rc;
+}
+
+devid_rc devid_identity_load_cert(devid_identity *ident)
+{
+    if (ident->cert_loaded)
+        return DEVID_OK;
+    devid_rc rc = load_cert(ident);
+    ident->cert_loaded = rc == DEVID_OK;
+    return rc;
+}
+
+devid_rc devid_identity_load(devid_map_id id, devid_identity **out)
+{
+    devid_identity *ident = NULL;
+    devid_rc rc = devid_identity_probe(id, &ident);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = devid_identity_load_key(ident);
     if (rc == DEVID_OK)
-        rc = load_cert(ident);
-    if (rc == DEVID_OK)
+        rc = devid_identity_load_cert(ident);
+    if (rc == DEVID_OK && !ident->rotating)
         use_rotation_in_progress(ident);
     if (rc == DEVID_OK && !ident->key && !ident->cert)
         rc = devid_fail(DEVID_ERR_NOT_FOUND, "%s: no key at 0x%08x and no certificate",

@@ -21,6 +21,8 @@ typedef struct devid_identity {
     char cert_error[256];          /* why a configured certificate could not be read */
     bool rotating;                 /* key and cert are the new pair of a rotation in progress
                                       (store object LABEL.pending; see devid_identity_load) */
+    bool key_present;              /* the TPM has a persistent object at entry->key_handle */
+    bool key_loaded, cert_loaded;  /* the parts read so far (see devid_identity_probe) */
 } devid_identity;
 
 /* Label suffix of the store object holding an identity's next key and certificate while
@@ -38,6 +40,18 @@ typedef struct devid_identity {
  * the complete and matching new pair labelled LABEL.pending, that pair is the identity
  * (rotating = true); devid-enroll completes the rotation on its next run. */
 devid_rc devid_identity_load(devid_map_id id, devid_identity **out);
+
+/* Lazy loading, for front-ends that must start fast: devid_identity_probe only learns whether
+ * the key exists (key_present, from the TPM's list of persistent handles: one
+ * TPM2_GetCapability, shared by all entries) and reads nothing; devid_identity_load_key opens
+ * the key (one TPM2_ReadPublic) and devid_identity_load_cert reads the certificate and chain,
+ * each at most once. The probed identity may turn out to have neither (not an error here).
+ * A rotation in progress with the handle empty is found by the probe (which then loads the
+ * pending pair); the state "new key at the handle, old certificate in the file" only by
+ * devid_identity_load, which compares the two. */
+devid_rc devid_identity_probe(devid_map_id id, devid_identity **out);
+devid_rc devid_identity_load_key(devid_identity *ident);
+devid_rc devid_identity_load_cert(devid_identity *ident);
 void devid_identity_free(devid_identity *ident);
 
 typedef enum devid_chain_status {

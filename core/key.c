@@ -9,6 +9,9 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <time.h>
+#include <tss2/tss2_mu.h>
 
 static unsigned flags_from_attrs(TPMA_OBJECT a)
 {
@@ -189,17 +192,53 @@ devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
     return devid_tpm_check(trc, "setting the key's auth value");
 }
 
+/* The public area ESAPI already read when it resolved the persistent handle
+ * (Esys_TR_FromTPMPublic), from the ESYS_TR's serialised form: TPM handle, name, resource type
+ * (1 = key) and the TPM2B_PUBLIC. ESAPI keeps that format stable (Esys_TR_Deserialize reads
+ * older output), and anything unexpected falls back to a TPM2_ReadPublic: opening a persistent
+ * key then costs one ReadPublic instead of two. */
+static bool tr_public(ESYS_CONTEXT *ctx, devid_key *key)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0, off = 0;
+    if (Esys_TR_Serialize(ctx, key->tr, &buf, &len) != TSS2_RC_SUCCESS)
+        return false;
+    TPM2_HANDLE handle = 0;
+    TPM2B_NAME name;
+    UINT32 type = 0;
+    TPM2B_PUBLIC pub;
+    memset(&pub, 0, sizeof(pub));
+    bool ok = Tss2_MU_TPM2_HANDLE_Unmarshal(buf, len, &off, &handle) == TSS2_RC_SUCCESS &&
+              handle == key->handle &&
+              Tss2_MU_TPM2B_NAME_Unmarshal(buf, len, &off, &name) == TSS2_RC_SUCCESS &&
+              name.size <= sizeof(name.name) &&
+              Tss2_MU_UINT32_Unmarshal(buf, len, &off, &type) == TSS2_RC_SUCCESS && type == 1 &&
+              Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &pub) == TSS2_RC_SUCCESS &&
+              pub.size > 0 && off == len;
+    Esys_Free(buf);
+    if (ok) {
+        key->pub = pub.publicArea;
+        key->name = name;
+    }
+    return ok;
+}
+
 static devid_rc read_public(ESYS_CONTEXT *ctx, devid_key *key)
 {
+    if (tr_public(ctx, key))
+        return DEVID_OK;
     TPM2B_PUBLIC *pub = NULL;
+    TPM2B_NAME *name = NULL;
     devid_tpm_count_command();
     TSS2_RC rc = Esys_ReadPublic(ctx, key->tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
-                                 NULL, NULL);
+                                 &name, NULL);
     devid_rc drc = devid_tpm_check(rc, "reading the key's public area");
     if (drc != DEVID_OK)
         return drc;
     key->pub = pub->publicArea;
+    key->name = *name;
     Esys_Free(pub);
+    Esys_Free(name);
     return DEVID_OK;
 }
 
@@ -219,17 +258,24 @@ static devid_rc describe(devid_key *key)
         key->size = DEVID_HMAC_SIZE;
         return DEVID_OK;
     }
-    devid_rc rc = devid_tpm_public_to_evp(&key->pub, &key->pkey);
-    if (rc != DEVID_OK)
-        return rc;
+    /* Checked here, converted to OpenSSL's form only when someone asks for it. */
     key->flags = flags_from_attrs(key->pub.objectAttributes);
-    key->bits = EVP_PKEY_get_bits(key->pkey);
     if (key->pub.type == TPM2_ALG_ECC) {
+        TPMI_ECC_CURVE curve = key->pub.parameters.eccDetail.curveID;
         key->type = DEVID_KEY_EC;
-        key->size = devid_tpm_curve_order_len(key->pub.parameters.eccDetail.curveID);
-    } else {
+        key->size = devid_tpm_curve_order_len(curve);
+        key->bits = devid_tpm_curve_bits(curve);
+        if (!key->size)
+            return devid_fail(DEVID_ERR_UNSUPPORTED, "TPM key on unsupported curve 0x%04x", curve);
+        if (key->pub.unique.ecc.x.size > key->size || key->pub.unique.ecc.y.size > key->size)
+            return devid_fail(DEVID_ERR_FORMAT, "TPM ECC point larger than its curve");
+    } else if (key->pub.type == TPM2_ALG_RSA) {
+        key->bits = key->pub.parameters.rsaDetail.keyBits;
         key->type = DEVID_KEY_RSA;
         key->size = key->pub.unique.rsa.size;
+    } else {
+        return devid_fail(DEVID_ERR_UNSUPPORTED, "TPM key of type 0x%04x is neither ECC nor RSA",
+                          key->pub.type);
     }
     return DEVID_OK;
 }
@@ -355,7 +401,30 @@ devid_key_type devid_key_get_type(const devid_key *key) { return key->type; }
 unsigned devid_key_get_flags(const devid_key *key) { return key->flags; }
 uint32_t devid_key_get_handle(const devid_key *key) { return key->handle; }
 int devid_key_get_bits(const devid_key *key) { return key->bits; }
-EVP_PKEY *devid_key_get_public(const devid_key *key) { return key->pkey; }
+/* Built on first use under its own lock: keys are shared between threads (the provider). */
+static pthread_mutex_t pkey_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+EVP_PKEY *devid_key_get_public(const devid_key *key)
+{
+    if (key->type != DEVID_KEY_EC && key->type != DEVID_KEY_RSA)
+        return NULL;
+    pthread_mutex_lock(&pkey_mutex);
+    devid_key *k = (devid_key *)key; /* a cache: the key's value does not change */
+    if (!k->pkey && devid_tpm_public_to_evp(&k->pub, &k->pkey) != DEVID_OK)
+        devid_warn("key 0x%08x: %s", k->handle, devid_last_error());
+    EVP_PKEY *pkey = k->pkey;
+    pthread_mutex_unlock(&pkey_mutex);
+    return pkey;
+}
+
+devid_rc devid_key_get_name(const devid_key *key, const unsigned char **name, size_t *len)
+{
+    if (!key->name.size)
+        return devid_fail(DEVID_ERR_NOT_FOUND, "the key's TPM name is not known");
+    *name = key->name.name;
+    *len = key->name.size;
+    return DEVID_OK;
+}
 
 size_t devid_key_sig_size(const devid_key *key)
 {

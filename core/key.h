@@ -65,8 +65,12 @@ devid_key_type devid_key_get_type(const devid_key *key);
 unsigned devid_key_get_flags(const devid_key *key);
 uint32_t devid_key_get_handle(const devid_key *key);
 int devid_key_get_bits(const devid_key *key);
-/* The public key (borrowed; valid as long as the key). */
+/* The public key (borrowed; valid as long as the key), converted to OpenSSL's form on first
+ * use. NULL for an HMAC key (or if OpenSSL cannot build it: logged). */
 EVP_PKEY *devid_key_get_public(const devid_key *key);
+/* The TPM's name of a persistent key's object (nameAlg || digest of its public area): a
+ * stable identifier that needs no OpenSSL. DEVID_ERR_NOT_FOUND for other keys. */
+devid_rc devid_key_get_name(const devid_key *key, const unsigned char **name, size_t *len);
 /* A stable 20-byte identifier of a public key: SHA-1 of its subjectPublicKey bits (RFC 5280
  * key identifier method 1). Used as CKA_ID for factory objects, shared by key and cert. */
 devid_rc devid_pubkey_id(EVP_PKEY *pub, unsigned char id[20]);

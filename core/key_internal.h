@@ -15,7 +15,9 @@ struct devid_key {
     devid_tss2_key blob;    /* loadable keys: public, wrapped private, parent */
     devid_key *lru_prev, *lru_next; /* loaded loadable keys, most recently used first */
     TPMT_PUBLIC pub;        /* public area as read from the TPM */
-    EVP_PKEY *pkey;         /* its OpenSSL form */
+    TPM2B_NAME name;        /* persistent keys: the TPM's name of the object */
+    EVP_PKEY *pkey;         /* its OpenSSL form, built on first use (devid_key_get_public):
+                               signing needs none, and OpenSSL's first use costs milliseconds */
     devid_key_type type;
     unsigned flags;
     int bits;

@@ -14,7 +14,11 @@ devid_rc devid_keygen_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
     TPMT_PUBLIC *t = &tmpl->publicArea;
     t->nameAlg = TPM2_ALG_SHA256;
     t->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH;
+                          TPMA_OBJECT_USERWITHAUTH;
+    if (!p->hmac_value_len) /* an imported value did not originate in the TPM */
+        t->objectAttributes |= TPMA_OBJECT_SENSITIVEDATAORIGIN;
+    if (p->hmac_value_len && p->type != DEVID_KEY_HMAC)
+        return devid_fail(DEVID_ERR_ARG, "only HMAC key values can be imported");
     if (p->sign)
         t->objectAttributes |= TPMA_OBJECT_SIGN_ENCRYPT;
     if (p->decrypt)
@@ -125,9 +129,15 @@ devid_rc devid_keygen_create(const devid_keygen *p, devid_tss2_key *out)
     TPM2B_SENSITIVE_CREATE sensitive = { 0 };
     if (p->auth_len > sizeof(sensitive.sensitive.userAuth.buffer))
         return devid_fail(DEVID_ERR_ARG, "auth value too long");
+    if (p->hmac_value_len > DEVID_HMAC_BLOCK_SIZE || (p->hmac_value_len && !p->hmac_value))
+        return devid_fail(DEVID_ERR_ARG, "key value of %zu bytes: at most %d", p->hmac_value_len,
+                          DEVID_HMAC_BLOCK_SIZE);
     if (p->auth_len)
         memcpy(sensitive.sensitive.userAuth.buffer, p->auth, p->auth_len);
     sensitive.sensitive.userAuth.size = (UINT16)p->auth_len;
+    if (p->hmac_value_len)
+        memcpy(sensitive.sensitive.data.buffer, p->hmac_value, p->hmac_value_len);
+    sensitive.sensitive.data.size = (UINT16)p->hmac_value_len;
     rc = devid_tpm_create(&tmpl, &sensitive, out);
     OPENSSL_cleanse(&sensitive, sizeof(sensitive));
     return rc;

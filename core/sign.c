@@ -188,7 +188,7 @@ static devid_rc tpm_rsa_sign(devid_key *key, TPM2_ALG_ID scheme, int md_nid,
 static bool pss_salt_is_digest_len(devid_key *key, int md_nid, const unsigned char *digest,
                                    size_t dlen, const unsigned char *sig)
 {
-    EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, DEVID_SW_PROPQ);
+    EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new_from_pkey(NULL, devid_key_get_public(key), DEVID_SW_PROPQ);
     const EVP_MD *md = EVP_get_digestbynid(md_nid);
     bool ok = vctx && md && EVP_PKEY_verify_init(vctx) == 1 &&
               EVP_PKEY_CTX_set_rsa_padding(vctx, RSA_PKCS1_PSS_PADDING) == 1 &&

@@ -103,7 +103,7 @@ static devid_rc new_uid(char uid[DEVID_UID_LEN + 1])
 }
 
 /* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1",
- * "secret=1" (HMAC keys only) ---- */
+ * "secret=1" (HMAC keys only), "value_len=N" (imported HMAC keys only) ---- */
 
 static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
 {
@@ -122,6 +122,8 @@ static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
         n += (size_t)snprintf(out + n, len - n, "token_bound=1\n");
     if (a->secret && n < len)
         n += (size_t)snprintf(out + n, len - n, "secret=1\n");
+    if (a->value_len && n < len)
+        n += (size_t)snprintf(out + n, len - n, "value_len=%zu\n", a->value_len);
     if (n >= len)
         return devid_fail(DEVID_ERR_ARG, "attributes too long");
     return DEVID_OK;
@@ -207,6 +209,12 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
             if (strcmp(v, "0") && strcmp(v, "1"))
                 rc = devid_fail(DEVID_ERR_FORMAT, "bad secret value");
             a->secret = v[0] == '1';
+        } else if (strcmp(line, "value_len") == 0) {
+            char *end = NULL;
+            unsigned long n = strtoul(v, &end, 10);
+            if (!isdigit((unsigned char)v[0]) || *end || n == 0 || n > DEVID_HMAC_IMPORT_MAX)
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad value_len value");
+            a->value_len = n;
         } else {
             rc = devid_fail(DEVID_ERR_FORMAT, "unknown attribute '%s'", line);
         }
@@ -325,6 +333,8 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     size_t pemlen = 0;
     int lock = -1;
     a.secret = params->type == DEVID_KEY_HMAC;
+    if (!a.secret)
+        a.value_len = 0;
     rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
     if (rc == DEVID_OK)
         rc = new_uid(uid);

@@ -30,6 +30,9 @@ typedef struct devid_keygen {
                                  the token secret while PINs are set */
     size_t auth_len;
     bool auth_is_secret;      /* core: auth is the random token secret, not guessable */
+    const unsigned char *hmac_value; /* HMAC: import this key value (sensitive data of the
+                                        TPM object) instead of letting the TPM generate one */
+    size_t hmac_value_len;
 } devid_keygen;
 
 typedef struct devid_store_attrs {
@@ -41,6 +44,8 @@ typedef struct devid_store_attrs {
                                  with the user PIN to use it; set by core */
     bool secret;              /* the key is a secret (HMAC) key: no public part. Set by
                                  devid_store_generate from the key type. */
+    size_t value_len;         /* secret keys: the key's length in bytes; 0 for a key the TPM
+                                 generated (DEVID_HMAC_SIZE). Set by devid_store_import_hmac. */
 } devid_store_attrs;
 
 /* One object group as listed: what it has, its attributes. */
@@ -58,6 +63,16 @@ devid_rc devid_store_list(devid_store_entry **entries, size_t *count);
  * HMAC key: params->type DEVID_KEY_HMAC; attrs->secret then says so in the listing). */
 devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attrs *attrs,
                               char uid[DEVID_UID_LEN + 1]);
+/* Imports an HMAC-SHA256 key value (1 to DEVID_HMAC_IMPORT_MAX bytes) into the TPM: a
+ * keyed-hash object created under the SRK with the value as its sensitive data (sent in a
+ * salted, parameter-encrypted session; every copy devid makes is cleansed), written to the
+ * store like a generated HMAC key. The object is not sensitiveDataOrigin (CKA_LOCAL false).
+ * The TPM takes at most one hash block (64 bytes) of key: a longer value is imported as its
+ * SHA-256, which HMAC (RFC 2104) does with such keys anyway, so the MACs are the same. */
+#define DEVID_HMAC_IMPORT_MAX 4096
+#define DEVID_HMAC_BLOCK_SIZE 64
+devid_rc devid_store_import_hmac(const unsigned char *value, size_t len,
+                                 const devid_store_attrs *attrs, char uid[DEVID_UID_LEN + 1]);
 /* Adds a certificate: to the group `uid` if given (must exist), else as a new group. */
 devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_store_attrs *attrs,
                               char uid_out[DEVID_UID_LEN + 1]);

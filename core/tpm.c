@@ -25,14 +25,15 @@ static struct {
     pid_t pid;               /* process that opened the connection */
     uint64_t generation;
     uint16_t nv_buffer_max;  /* 0 = not read yet */
-    /* Persistent handles and NV indices that exist, listed with two GetCapability calls so
-     * that probing the DevID map for absent entries costs no TPM command each. */
+    /* Persistent handles ([0]) and NV indices ([1]) that exist, each listed with one
+     * GetCapability when first asked about, so that probing the DevID map for absent entries
+     * costs no TPM command each, and finding keys costs no NV listing. */
     struct {
         uint64_t generation;
         struct timespec when;
         uint32_t *handles;
         size_t count;
-    } present;
+    } present[2];
     /* ESAPI keeps one ESYS_TR per TPM handle and hands the same one to every resolver, so
      * resolved handles are reference-counted here and closed with their last user. */
     struct {
@@ -60,10 +61,12 @@ static void forget_refs(void)
 
 static void forget_present(void)
 {
-    free(tpm.present.handles);
-    tpm.present.handles = NULL;
-    tpm.present.count = 0;
-    tpm.present.generation = 0;
+    for (int i = 0; i < 2; i++) {
+        free(tpm.present[i].handles);
+        tpm.present[i].handles = NULL;
+        tpm.present[i].count = 0;
+        tpm.present[i].generation = 0;
+    }
 }
 
 /* The child of a fork must not talk over the parent's connection: forget it without sending
@@ -453,31 +456,37 @@ static devid_rc list_handles(ESYS_CONTEXT *ctx, uint32_t first, uint32_t **list,
     return DEVID_OK;
 }
 
-/* Is this persistent handle / NV index defined? From a list at most a second old (other
- * processes may provision meanwhile). Lock held. */
-static devid_rc handle_present(ESYS_CONTEXT *ctx, uint32_t handle, bool *present)
+/* Is this persistent handle / NV index defined? From a list of its type at most a second old
+ * (other processes may provision meanwhile). Lock held. */
+devid_rc devid_tpm_handle_present(ESYS_CONTEXT *ctx, uint32_t handle, bool *present)
 {
+    uint8_t type = (uint8_t)(handle >> 24);
+    if (type != TPM2_HT_PERSISTENT && type != TPM2_HT_NV_INDEX)
+        return devid_fail(DEVID_ERR_ARG, "0x%08x is neither persistent nor an NV index", handle);
+    int k = type == TPM2_HT_NV_INDEX;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (tpm.present.generation != tpm.generation || now.tv_sec - tpm.present.when.tv_sec > 1) {
-        forget_present();
+    if (tpm.present[k].generation != tpm.generation ||
+        now.tv_sec - tpm.present[k].when.tv_sec > 1) {
+        free(tpm.present[k].handles);
+        tpm.present[k].handles = NULL;
+        tpm.present[k].count = 0;
+        tpm.present[k].generation = 0;
         uint32_t *list = NULL;
         size_t n = 0;
-        devid_rc rc = list_handles(ctx, 0x81000000u /* TPM2_PERSISTENT_FIRST */, &list, &n);
-        if (rc == DEVID_OK)
-            rc = list_handles(ctx, 0x01000000u /* TPM2_NV_INDEX_FIRST */, &list, &n);
+        devid_rc rc = list_handles(ctx, (uint32_t)type << 24, &list, &n);
         if (rc != DEVID_OK) {
             free(list);
             return rc;
         }
-        tpm.present.handles = list;
-        tpm.present.count = n;
-        tpm.present.generation = tpm.generation;
-        tpm.present.when = now;
+        tpm.present[k].handles = list;
+        tpm.present[k].count = n;
+        tpm.present[k].generation = tpm.generation;
+        tpm.present[k].when = now;
     }
     *present = false;
-    for (size_t i = 0; i < tpm.present.count; i++)
-        if (tpm.present.handles[i] == handle)
+    for (size_t i = 0; i < tpm.present[k].count; i++)
+        if (tpm.present[k].handles[i] == handle)
             *present = true;
     return DEVID_OK;
 }
@@ -487,7 +496,7 @@ devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out)
     uint8_t type = (uint8_t)(tpm_handle >> 24);
     if (type == TPM2_HT_PERSISTENT || type == TPM2_HT_NV_INDEX) {
         bool present = false;
-        devid_rc rc = handle_present(ctx, tpm_handle, &present);
+        devid_rc rc = devid_tpm_handle_present(ctx, tpm_handle, &present);
         if (rc != DEVID_OK)
             return rc;
         if (!present)

@@ -64,6 +64,9 @@ devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out);
 void devid_tpm_handles_changed(uint32_t handle);
 uint64_t devid_tpm_tr_epoch(void);
 
+/* Whether a persistent handle or NV index is defined, from a per-type list that costs one
+ * TPM2_GetCapability when older than a second (or on a new connection). Lock held. */
+devid_rc devid_tpm_handle_present(ESYS_CONTEXT *ctx, uint32_t handle, bool *present);
 /* ESYS_TR for a persistent handle or NV index (DEVID_ERR_NOT_FOUND, without a TPM command,
  * if the TPM's handle list does not have it). Every successful resolve holds a reference:
  * give it back with devid_tpm_release(), never Esys_TR_Close. Lock held. */

@@ -9,10 +9,11 @@ static const struct {
     TPMI_ECC_CURVE curve;
     const char *name;
     size_t order_len;
+    int bits;
 } curves[] = {
-    { TPM2_ECC_NIST_P256, "P-256", 32 },
-    { TPM2_ECC_NIST_P384, "P-384", 48 },
-    { TPM2_ECC_NIST_P521, "P-521", 66 },
+    { TPM2_ECC_NIST_P256, "P-256", 32, 256 },
+    { TPM2_ECC_NIST_P384, "P-384", 48, 384 },
+    { TPM2_ECC_NIST_P521, "P-521", 66, 521 },
 };
 
 static const struct {
@@ -31,6 +32,14 @@ size_t devid_tpm_curve_order_len(TPMI_ECC_CURVE curve)
     for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
         if (curves[i].curve == curve)
             return curves[i].order_len;
+    return 0;
+}
+
+int devid_tpm_curve_bits(TPMI_ECC_CURVE curve)
+{
+    for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+        if (curves[i].curve == curve)
+            return curves[i].bits;
     return 0;
 }
 

@@ -23,5 +23,7 @@ size_t devid_tpm_hash_size(TPM2_ALG_ID alg);
 /* Byte size of the curve order (0 if the curve is unknown) and OpenSSL group name. */
 size_t devid_tpm_curve_order_len(TPMI_ECC_CURVE curve);
 const char *devid_tpm_curve_name(TPMI_ECC_CURVE curve);
+/* Size of the curve in bits as OpenSSL reports it (EVP_PKEY_get_bits), 0 if unknown. */
+int devid_tpm_curve_bits(TPMI_ECC_CURVE curve);
 
 #endif

@@ -70,6 +70,17 @@ static CK_RV val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
     return val_take(v, p, p ? n : -1);
 }
 
+/* CKA_ALLOWED_MECHANISMS: the key's list, sized first, then filled. */
+static CK_RV val_allowed_mechs(p11_val *v, devid_key *key)
+{
+    size_t n = p11_mech_allowed_list(key, NULL, 0);
+    CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
+    if (!list)
+        return CKR_HOST_MEMORY;
+    p11_mech_allowed_list(key, list, n);
+    return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
+}
+
 /* ---- key values ------------------------------------------------------------------------------ */
 
 static int ec_curve_nid(EVP_PKEY *pkey)
@@ -199,7 +210,12 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
             }
             return val_take(v, id, 20);
         }
-        return val_ref(v, it->id, it->id_len);
+        {
+            const unsigned char *id;
+            size_t len;
+            CK_RV rv = p11_item_id(it, &id, &len);
+            return rv == CKR_OK ? val_ref(v, id, len) : rv;
+        }
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }
@@ -210,8 +226,7 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 static CK_RV key_subject(p11_object *obj, p11_val *v)
 {
     p11_item *it = obj->item;
-    bool has_cert = it->src == P11_ITEM_MAP ? it->ident->cert != NULL : it->has_cert;
-    if (!has_cert)
+    if (!p11_item_has_cert(it))
         return val_ref(v, NULL, 0);
     X509 *cert;
     CK_RV rv = p11_item_cert(it, &cert);
@@ -224,7 +239,21 @@ static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     CK_RV rv = p11_item_key(obj->item, &key);
     if (rv != CKR_OK)
         return rv;
-    EVP_PKEY *pkey = devid_key_get_public(key);
+    /* OpenSSL's form of the public key only for the attributes that show it: its first use
+     * costs milliseconds that a signature does not need to pay. */
+    EVP_PKEY *pkey = NULL;
+    switch (type) {
+    case CKA_PUBLIC_KEY_INFO:
+    case CKA_EC_PARAMS:
+    case CKA_EC_POINT:
+    case CKA_MODULUS:
+    case CKA_PUBLIC_EXPONENT:
+        if (!(pkey = devid_key_get_public(key)))
+            return CKR_GENERAL_ERROR;
+        break;
+    default:
+        break;
+    }
     bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
     bool priv = obj->cls == CKO_PRIVATE_KEY;
     unsigned f = devid_key_get_flags(key);
@@ -262,14 +291,8 @@ static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_MODULUS_BITS:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID
                   : val_ulong(v, (CK_ULONG)devid_key_get_bits(key));
-    case CKA_ALLOWED_MECHANISMS: {
-        size_t n = p11_mech_allowed_list(key, NULL, 0);
-        CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
-        if (!list)
-            return CKR_HOST_MEMORY;
-        p11_mech_allowed_list(key, list, n);
-        return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
-    }
+    case CKA_ALLOWED_MECHANISMS:
+        return val_allowed_mechs(v, key);
     default:
         break;
     }
@@ -460,17 +483,15 @@ static CK_RV store_secret_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val 
     switch (type) { /* what needs no key */
     case CKA_KEY_TYPE:
         return val_ulong(v, CKK_GENERIC_SECRET);
-    case CKA_VALUE_LEN:
-        return val_ulong(v, DEVID_HMAC_SIZE);
+    case CKA_VALUE_LEN: /* imported keys: their length; generated ones: the hash's */
+        return val_ulong(v, obj->item->attrs.value_len ? obj->item->attrs.value_len
+                                                       : DEVID_HMAC_SIZE);
     case CKA_VALUE:
         return CKR_ATTRIBUTE_SENSITIVE; /* it never leaves the TPM */
     case CKA_START_DATE:
     case CKA_END_DATE:
         return val_ref(v, NULL, 0);
-    case CKA_KEY_GEN_MECHANISM:
-        return val_ulong(v, CKM_GENERIC_SECRET_KEY_GEN);
     case CKA_SENSITIVE:
-    case CKA_NEVER_EXTRACTABLE:
         return val_bool(v, true);
     case CKA_ENCRYPT:
     case CKA_DECRYPT:
@@ -496,16 +517,14 @@ static CK_RV store_secret_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val 
         return val_bool(v, p11_key_can_sign(key));
     case CKA_LOCAL:
         return val_bool(v, f & DEVID_KEY_TPM_GENERATED);
+    case CKA_KEY_GEN_MECHANISM: /* an imported value was not generated here */
+        return val_ulong(v, (f & DEVID_KEY_TPM_GENERATED) ? CKM_GENERIC_SECRET_KEY_GEN
+                                                          : CK_UNAVAILABLE_INFORMATION);
     case CKA_ALWAYS_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE: /* an imported value existed outside the TPM */
         return val_bool(v, (f & DEVID_KEY_TPM_GENERATED) && (f & DEVID_KEY_FIXED_TPM));
-    case CKA_ALLOWED_MECHANISMS: {
-        size_t n = p11_mech_allowed_list(key, NULL, 0);
-        CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
-        if (!list)
-            return CKR_HOST_MEMORY;
-        p11_mech_allowed_list(key, list, n);
-        return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
-    }
+    case CKA_ALLOWED_MECHANISMS:
+        return val_allowed_mechs(v, key);
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }

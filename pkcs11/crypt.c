@@ -16,7 +16,7 @@ static void end(p11_op **slot)
 
 static size_t block_size(const p11_op *op)
 {
-    return ((size_t)EVP_PKEY_get_bits(op->pub) + 7) / 8;
+    return ((size_t)EVP_PKEY_get_bits(p11_op_pub(op)) + 7) / 8;
 }
 
 /* Runs the operation on `in` (once) and hands out the result per the two-call convention. */

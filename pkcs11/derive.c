@@ -28,7 +28,7 @@ static CK_RV ecdh_param(p11_op *op, const CK_MECHANISM *m)
  * DER OCTET STRING that CKA_EC_POINT holds. */
 static CK_RV peer_point(p11_op *op, const unsigned char **pt, size_t *len)
 {
-    size_t want = 1 + 2 * (((size_t)EVP_PKEY_get_bits(op->pub) + 7) / 8);
+    size_t want = 1 + 2 * (((size_t)EVP_PKEY_get_bits(p11_op_pub(op)) + 7) / 8);
     const unsigned char *p = op->peer;
     size_t n = op->peer_len;
     if (n == want + 2 && p[0] == 0x04 && p[1] == want) {

@@ -1,11 +1,7 @@
-/* C_Digest*: software digests. */
+/* C_Digest*: software digests (operation life: multipart.c). */
 #include "p11.h"
 
-static void end_op(p11_session *s)
-{
-    p11_op_free(s->digest);
-    s->digest = NULL;
-}
+#include <string.h>
 
 CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 {
@@ -23,65 +19,41 @@ CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
     return p11_leave(p11_op_new(mech, pMechanism, CKF_DIGEST, &s->digest));
 }
 
-/* Finishes: writes the digest (or its size) per the two-call convention. */
-static CK_RV finish(p11_session *s, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+/* Finishes: writes the digest of everything so far plus `more` (or its size) per the two-call
+ * convention; a length query consumes nothing. */
+static CK_RV digest_final(p11_op **slot, const unsigned char *more, size_t more_len,
+                          CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-    size_t need = (size_t)EVP_MD_CTX_get_size(s->digest->md);
     bool done;
-    CK_RV rv = p11_out_check(out, outlen, need, &done);
+    CK_RV rv = p11_out_check(out, outlen, (size_t)EVP_MD_CTX_get_size((*slot)->md), &done);
     if (rv != CKR_OK || !done)
         return rv;
-    unsigned int n = 0;
-    rv = EVP_DigestFinal_ex(s->digest->md, out, &n) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
-    *outlen = n;
-    end_op(s);
+    unsigned char dig[EVP_MAX_MD_SIZE];
+    const unsigned char *in;
+    size_t inlen;
+    rv = p11_part_input(*slot, more, more_len, dig, &in, &inlen);
+    if (rv == CKR_OK) {
+        memcpy(out, in, inlen);
+        *outlen = inlen;
+    }
+    p11_part_end(slot);
     return rv;
 }
 
 CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
+    p11_op **op;
+    CK_RV rv = p11_part_begin(hSession, CKF_DIGEST, P11_PART_SINGLE,
+                              (pData || !ulDataLen) && pulDigestLen, &op);
     if (rv != CKR_OK)
         return rv;
-    if (!s->digest)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if ((!pData && ulDataLen) || !pulDigestLen) {
-        end_op(s);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
-    if (s->digest->updated)
-        return p11_leave(CKR_OPERATION_ACTIVE); /* multi-part: finish with C_DigestFinal */
-    if (pDigest) {
-        /* The length query must not consume the data: hash only when writing the result. */
-        if (*pulDigestLen >= (CK_ULONG)EVP_MD_CTX_get_size(s->digest->md) &&
-            EVP_DigestUpdate(s->digest->md, pData, ulDataLen) != 1) {
-            end_op(s);
-            return p11_leave(CKR_FUNCTION_FAILED);
-        }
-    }
-    return p11_leave(finish(s, pDigest, pulDigestLen));
+    return p11_leave(digest_final(op, pData, ulDataLen, pDigest, pulDigestLen));
 }
 
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    if (!s->digest)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if (!pPart && ulPartLen) {
-        end_op(s);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
-    s->digest->updated = true;
-    if (EVP_DigestUpdate(s->digest->md, pPart, ulPartLen) != 1) {
-        end_op(s);
-        return p11_leave(CKR_FUNCTION_FAILED);
-    }
-    return p11_leave(CKR_OK);
+    return p11_part_update(hSession, CKF_DIGEST, pPart, ulPartLen);
 }
 
 CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
@@ -92,21 +64,15 @@ CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
         return rv;
     if (!s->digest)
         return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    (void)hKey; /* only secret keys can be digested, and the token has none */
+    /* Secret keys here live in the TPM: their value cannot be digested. */
     return p11_leave(p11_object_get(hKey) ? CKR_KEY_INDIGESTIBLE : CKR_KEY_HANDLE_INVALID);
 }
 
 CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
+    p11_op **op;
+    CK_RV rv = p11_part_begin(hSession, CKF_DIGEST, P11_PART_FINAL, pulDigestLen != NULL, &op);
     if (rv != CKR_OK)
         return rv;
-    if (!s->digest)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if (!pulDigestLen) {
-        end_op(s);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
-    return p11_leave(finish(s, pDigest, pulDigestLen));
+    return p11_leave(digest_final(op, NULL, 0, pDigest, pulDigestLen));
 }

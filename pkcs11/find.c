@@ -18,12 +18,22 @@ void p11_find_free(p11_find *f)
     free(f);
 }
 
-/* Attributes that cost nothing to compare (no key to open): tried first, so a search by
- * class and label never loads keys that do not match. */
+/* Attributes that cost nothing to compare (no key to open, no certificate to read): tried
+ * first, so a search by class and label never loads keys that do not match. (A factory
+ * object's CKA_ID is its public key's identifier: it costs the key.) */
 static bool cheap(CK_ATTRIBUTE_TYPE t)
 {
-    return t == CKA_CLASS || t == CKA_LABEL || t == CKA_ID || t == CKA_TOKEN || t == CKA_PRIVATE ||
+    return t == CKA_CLASS || t == CKA_LABEL || t == CKA_TOKEN || t == CKA_PRIVATE ||
            t == CKA_MODIFIABLE || t == CKA_DESTROYABLE;
+}
+
+/* Whether a template can match a certificate: then the factory certificates must have been
+ * read (they are not, until a search wants them). */
+static bool may_match_cert(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    const CK_ATTRIBUTE *cls = p11_tmpl_find(tmpl, n, CKA_CLASS);
+    CK_ULONG c;
+    return !cls || p11_tmpl_ulong(cls, &c) != CKR_OK || c == CKO_CERTIFICATE;
 }
 
 static bool matches(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
@@ -47,6 +57,8 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
     if (rv != CKR_OK)
         return p11_leave(rv);
     rv = p11_token_sync(true);
+    if (rv == CKR_OK && may_match_cert(pTemplate, ulCount))
+        rv = p11_token_load_certs();
     if (rv != CKR_OK)
         return p11_leave(rv == CKR_TOKEN_NOT_PRESENT ? CKR_DEVICE_REMOVED : rv);
     p11_find *f = calloc(1, sizeof(*f));

@@ -217,11 +217,24 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     return p11_leave(rv);
 }
 
-/* A secret-key template: an HMAC-SHA256 key of 32 bytes, in the TPM, on the token. */
-static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *a)
+/* A secret-key template: an HMAC-SHA256 key in the TPM, on the token. Generated (value NULL):
+ * 32 bytes; imported (C_CreateObject: value set): CKA_KEY_TYPE and CKA_VALUE required,
+ * CKA_VALUE_LEN not allowed (PKCS#11 2.40, generic secret keys). */
+static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *a,
+                          const CK_ATTRIBUTE **value)
 {
     memset(a, 0, sizeof(*a));
+    bool have_type = false;
+    if (value)
+        *value = NULL;
     for (CK_ULONG i = 0; i < n; i++) {
+        if (value && t[i].type == CKA_VALUE) {
+            *value = &t[i];
+            continue;
+        }
+        if (value && t[i].type == CKA_VALUE_LEN)
+            return CKR_TEMPLATE_INCONSISTENT;
+        have_type |= t[i].type == CKA_KEY_TYPE;
         CK_BBOOL b = CK_FALSE;
         CK_ULONG u = 0;
         size_t len;
@@ -235,8 +248,10 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
         case CKA_KEY_TYPE:
             if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
                 return CKR_ATTRIBUTE_VALUE_INVALID;
+            /* Only generic secrets: a CKK_SHA256_HMAC object would have to report that type,
+             * and the store keeps one kind of secret key. */
             if (u != CKK_GENERIC_SECRET)
-                return CKR_TEMPLATE_INCONSISTENT;
+                return value ? CKR_ATTRIBUTE_VALUE_INVALID : CKR_TEMPLATE_INCONSISTENT;
             continue;
         case CKA_VALUE_LEN:
             if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
@@ -292,7 +307,24 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
             return CKR_ATTRIBUTE_TYPE_INVALID;
         }
     }
+    if (value && (!have_type || !*value))
+        return CKR_TEMPLATE_INCOMPLETE;
+    if (value && ((*value)->ulValueLen == 0 || (*value)->ulValueLen > DEVID_HMAC_IMPORT_MAX))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
     return CKR_OK;
+}
+
+CK_RV p11_create_secret(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key)
+{
+    devid_store_attrs a;
+    const CK_ATTRIBUTE *value = NULL;
+    CK_RV rv = parse_secret(tmpl, n, &a, &value);
+    if (rv != CKR_OK) {
+        devid_warn("pkcs11: C_CreateObject(CKO_SECRET_KEY): template refused (0x%lx)",
+                   (unsigned long)rv);
+        return rv;
+    }
+    return p11_store_import_secret(value->pValue, value->ulValueLen, &a, key);
 }
 
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -319,7 +351,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     if (!(s->flags & CKF_RW_SESSION))
         return p11_leave(CKR_SESSION_READ_ONLY);
     devid_store_attrs a;
-    rv = parse_secret(pTemplate, ulCount, &a);
+    rv = parse_secret(pTemplate, ulCount, &a, NULL);
     if (rv != CKR_OK) {
         devid_warn("pkcs11: C_GenerateKey(%s): template refused (0x%lx)", mech->name,
                    (unsigned long)rv);

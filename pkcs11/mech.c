@@ -239,8 +239,17 @@ CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
     p11_item_ref(it);
     if (cls != CKO_PUBLIC_KEY)
         op->key = key;
-    op->pub = devid_key_get_public(key);
+    else if (!(op->pub = devid_key_get_public(key)))
+        return CKR_GENERAL_ERROR;
     return CKR_OK;
+}
+
+EVP_PKEY *p11_op_pub(const p11_op *op)
+{
+    p11_op *o = (p11_op *)op; /* a cache: the key's public part does not change */
+    if (!o->pub && o->key)
+        o->pub = devid_key_get_public(o->key);
+    return o->pub;
 }
 
 CK_RV p11_op_init(p11_op **slot, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_FLAGS flag,

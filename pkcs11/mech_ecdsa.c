@@ -35,14 +35,14 @@ static int rs_to_der(const unsigned char *sig, size_t half, unsigned char **der)
 static CK_RV ecdsa_verify(p11_op *op, const unsigned char *in, size_t inlen,
                           const unsigned char *sig, size_t siglen)
 {
-    size_t half = ((size_t)EVP_PKEY_get_bits(op->pub) + 7) / 8;
+    size_t half = ((size_t)EVP_PKEY_get_bits(p11_op_pub(op)) + 7) / 8;
     if (siglen != 2 * half)
         return CKR_SIGNATURE_LEN_RANGE;
     if (inlen == 0 || inlen > MAX_ECDSA_INPUT)
         return CKR_DATA_LEN_RANGE;
     unsigned char *der = NULL;
     int n = rs_to_der(sig, half, &der);
-    EVP_PKEY_CTX *ctx = n > 0 ? EVP_PKEY_CTX_new_from_pkey(NULL, op->pub, P11_SW_PROPQ) : NULL;
+    EVP_PKEY_CTX *ctx = n > 0 ? EVP_PKEY_CTX_new_from_pkey(NULL, p11_op_pub(op), P11_SW_PROPQ) : NULL;
     CK_RV rv = CKR_SIGNATURE_INVALID;
     if (!ctx)
         rv = CKR_HOST_MEMORY;

@@ -10,7 +10,7 @@
 
 static size_t modulus_len(const p11_op *op)
 {
-    return ((size_t)EVP_PKEY_get_bits(op->pub) + 7) / 8;
+    return ((size_t)EVP_PKEY_get_bits(p11_op_pub(op)) + 7) / 8;
 }
 
 /* ---- parameters ------------------------------------------------------------------------------ */
@@ -96,7 +96,7 @@ static CK_RV raw_block(const p11_op *op, const unsigned char *in, size_t inlen,
     memcpy(block + k - inlen, in, inlen);
     BIGNUM *n = NULL, *x = BN_bin2bn(block, (int)k, NULL);
     CK_RV rv = CKR_HOST_MEMORY;
-    if (x && EVP_PKEY_get_bn_param(op->pub, "n", &n) == 1)
+    if (x && EVP_PKEY_get_bn_param(p11_op_pub(op), "n", &n) == 1)
         rv = BN_cmp(x, n) < 0 ? CKR_OK : CKR_DATA_INVALID;
     BN_free(n);
     BN_free(x);
@@ -122,7 +122,7 @@ static CK_RV x509_sign(p11_op *op, const unsigned char *in, size_t inlen, unsign
 
 static EVP_PKEY_CTX *verify_ctx(p11_op *op, int padding)
 {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, op->pub, P11_SW_PROPQ);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, p11_op_pub(op), P11_SW_PROPQ);
     if (ctx && EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, padding) == 1 &&
         (!op->md_nid || EVP_PKEY_CTX_set_signature_md(ctx, p11_md_get(op->md_nid)) == 1))
         return ctx;
@@ -177,7 +177,7 @@ static CK_RV x509_verify(p11_op *op, const unsigned char *in, size_t inlen,
     CK_RV rv = raw_block(op, in, inlen, want, k);
     if (rv != CKR_OK)
         return rv;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, op->pub, P11_SW_PROPQ);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, p11_op_pub(op), P11_SW_PROPQ);
     size_t glen = sizeof(got);
     rv = CKR_SIGNATURE_INVALID;
     if (!ctx)
@@ -233,7 +233,7 @@ static CK_RV rsa_encrypt(p11_op *op, const unsigned char *in, size_t inlen, unsi
     } else if (inlen + 11 > k) {
         return CKR_DATA_LEN_RANGE;
     }
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, op->pub, P11_SW_PROPQ);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, p11_op_pub(op), P11_SW_PROPQ);
     CK_RV rv = CKR_FUNCTION_FAILED;
     bool ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
               EVP_PKEY_CTX_set_rsa_padding(ctx, padding) == 1;

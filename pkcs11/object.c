@@ -129,10 +129,13 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
         return p11_leave(CKR_TEMPLATE_INCOMPLETE);
     if (p11_tmpl_ulong(cls, &c) != CKR_OK)
         return p11_leave(CKR_ATTRIBUTE_VALUE_INVALID);
+    if (c == CKO_SECRET_KEY) /* an HMAC key value, imported into the TPM */
+        return p11_leave(p11_create_secret(pTemplate, ulCount, phObject));
     if (c != CKO_CERTIFICATE) {
-        /* Keys come into being in the TPM (C_GenerateKeyPair); nothing else is stored. */
-        devid_info("pkcs11: C_CreateObject: only certificates can be created (class %lu)",
-                   (unsigned long)c);
+        /* Key pairs come into being in the TPM (C_GenerateKeyPair): no private key is
+         * imported. */
+        devid_info("pkcs11: C_CreateObject: only certificates and HMAC keys can be created "
+                   "(class %lu)", (unsigned long)c);
         return p11_leave(CKR_ATTRIBUTE_VALUE_INVALID);
     }
     return p11_leave(p11_store_create_cert(pTemplate, ulCount, phObject));

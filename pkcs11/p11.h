@@ -4,10 +4,11 @@
  * keys and the TPM. Every entry point runs under one module lock (p11_enter, p11_leave); core
  * has its own TPM lock underneath.
  *
- * The token's objects are views of "items": an item is one DevID map identity (from
- * devid_identity_load) or one store group (from devid_store_list). An item yields up to a
- * private key, a public key, a certificate and (map identities) CA certificates; each of those
- * gets a handle that stays the same while the item exists.
+ * The token's objects are views of "items": an item is one DevID map identity (probed with
+ * devid_identity_probe; its key opened and certificates read on first use, so that a cold
+ * start costs a few TPM commands) or one store group (from devid_store_list). An item yields
+ * up to a private key, a public key, a certificate and (map identities) CA certificates; each
+ * of those gets a handle that stays the same while the item exists.
  */
 #ifndef DEVID_P11_H
 #define DEVID_P11_H
@@ -49,7 +50,7 @@ typedef struct p11_item {
     unsigned char id[DEVID_ID_MAX];
     size_t id_len;
     /* P11_ITEM_MAP */
-    devid_identity *ident;
+    devid_identity *ident;      /* probed; key and certificate loaded on first use */
     /* P11_ITEM_STORE */
     char uid[DEVID_UID_LEN + 1];
     devid_store_attrs attrs;
@@ -78,7 +79,8 @@ typedef struct p11_object {
     p11_secret *secret;         /* a session secret */
 } p11_object;
 
-/* Brings the token up to date: loads the DevID identities once (the first TPM access) and
+/* Brings the token up to date: probes the DevID identities once (the first TPM access: which
+ * keys exist; keys are opened and certificates read on first use) and
  * re-lists the store when `relist_store`. CKR_TOKEN_NOT_PRESENT when no TPM is reachable. */
 CK_RV p11_token_sync(bool relist_store);
 /* Whether a TPM answered (identities loaded); tries to reach it if not yet. */
@@ -100,6 +102,13 @@ CK_RV p11_item_key(p11_item *item, devid_key **key);
 CK_RV p11_item_cert(p11_item *item, X509 **cert);
 CK_RV p11_item_pub(p11_item *item, EVP_PKEY **pub);
 X509 *p11_item_chain_cert(p11_item *item, int n);
+/* Whether the item has its own certificate (a factory one is read now if not yet). */
+bool p11_item_has_cert(p11_item *item);
+/* The item's CKA_ID (a factory item's is computed from its public key on first use). */
+CK_RV p11_item_id(p11_item *item, const unsigned char **id, size_t *len);
+/* Reads the factory certificates (once; the first search that may match a certificate) and
+ * adds their objects. CKR_TOKEN_NOT_PRESENT when the TPM is gone. */
+CK_RV p11_token_load_certs(void);
 void p11_item_ref(p11_item *item);
 void p11_item_unref(p11_item *item);
 
@@ -129,6 +138,11 @@ CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs
                          CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 /* Generates an HMAC-SHA256 key in the TPM, stored: one CKO_SECRET_KEY object. */
 CK_RV p11_store_generate_secret(const devid_store_attrs *attrs, CK_OBJECT_HANDLE *key);
+/* Imports an HMAC key value into the TPM (core), stored like a generated one. */
+CK_RV p11_store_import_secret(const void *value, size_t len, const devid_store_attrs *attrs,
+                              CK_OBJECT_HANDLE *key);
+/* C_CreateObject of a CKO_SECRET_KEY (keygen.c): checks the template, imports the value. */
+CK_RV p11_create_secret(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key);
 /* The token's items, for the store to update. */
 size_t p11_item_count(void);
 p11_item *p11_item_at(size_t i);
@@ -210,7 +224,8 @@ struct p11_op {
     CK_FLAGS purpose;           /* CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_DIGEST */
     p11_item *item;             /* the key's item (a reference is held) */
     devid_key *key;             /* private-key and secret-key operations */
-    EVP_PKEY *pub;              /* public-key operations (borrowed from the item) */
+    EVP_PKEY *pub;              /* borrowed from the key: public-key operations; private-key
+                                   ones fetch it when needed (p11_op_pub) */
     EVP_MD_CTX *md;             /* mechanisms that hash in software */
     unsigned char *buf;         /* input collected for single-shot mechanisms */
     size_t len, cap;
@@ -281,11 +296,37 @@ CK_RV p11_op_append(p11_op *op, const unsigned char *in, size_t len);
  * whose attribute `usage` (CKA_SIGN, ...) is true. Sets op->item (+ref) and op->key/op->pub. */
 CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
                       CK_ATTRIBUTE_TYPE usage);
+/* The operation's public key in OpenSSL's form; for a private-key operation converted on first
+ * use (a plain signature never needs it). */
+EVP_PKEY *p11_op_pub(const p11_op *op);
 
 /* Starts a key operation in a session slot: mechanism (supporting `flag`), parameters, key of
  * class `cls` with attribute `usage` true. CKR_OPERATION_ACTIVE if the slot is busy. */
 CK_RV p11_op_init(p11_op **slot, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_FLAGS flag,
                   CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage);
+
+/* Single- and multi-part operations (multipart.c), shared by C_Sign*, C_Verify*, C_Digest*. */
+typedef enum p11_part_call {
+    P11_PART_SINGLE,            /* C_Sign, C_Verify, C_Digest: refused after an update */
+    P11_PART_UPDATE,
+    P11_PART_FINAL,
+} p11_part_call;
+/* The start of each such call: enters the session (module lock), finds the operation of
+ * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST) in progress or answers
+ * CKR_OPERATION_NOT_INITIALIZED; args_ok false ends it with CKR_ARGUMENTS_BAD. On CKR_OK the
+ * lock is held and *slot is the session's operation; otherwise the lock is released. */
+CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, bool args_ok,
+                     p11_op ***slot);
+/* A whole C_SignUpdate / C_VerifyUpdate / C_DigestUpdate: adds a part (hashed, or collected
+ * for single-shot mechanisms); an error ends the operation. */
+CK_RV p11_part_update(CK_SESSION_HANDLE h, CK_FLAGS purpose, const unsigned char *part,
+                      CK_ULONG len);
+/* The bytes the operation ends on: the digest of everything so far plus `more` for hashing
+ * mechanisms (on a copy of the state), else the collected input plus `more`. */
+CK_RV p11_part_input(p11_op *op, const unsigned char *more, size_t more_len,
+                     unsigned char dig[EVP_MAX_MD_SIZE], const unsigned char **in, size_t *inlen);
+/* Ends the operation (frees it, empties the slot). */
+void p11_part_end(p11_op **slot);
 
 /* Digest helpers (mech_digest.c). Software hashing always uses OpenSSL's default provider,
  * never a provider that might route back into the TPM. */

@@ -4,49 +4,6 @@
 #include "p11.h"
 
 #include <openssl/crypto.h>
-#include <string.h>
-
-/* The bytes the key operation works on: the digest of everything so far for hashing
- * mechanisms (finished on a copy of the state, so a length query consumes nothing), else the
- * collected input. `more` is data of a single-part call not yet added. */
-static CK_RV op_input(p11_op *op, const unsigned char *more, size_t more_len,
-                      unsigned char dig[EVP_MAX_MD_SIZE], const unsigned char **in, size_t *inlen)
-{
-    if (op->md) {
-        EVP_MD_CTX *c = EVP_MD_CTX_new();
-        unsigned int n = 0;
-        bool ok = c && EVP_MD_CTX_copy_ex(c, op->md) == 1 &&
-                  EVP_DigestUpdate(c, more, more_len) == 1 && EVP_DigestFinal_ex(c, dig, &n) == 1;
-        EVP_MD_CTX_free(c);
-        if (!ok)
-            return CKR_FUNCTION_FAILED;
-        *in = dig;
-        *inlen = n;
-        return CKR_OK;
-    }
-    if (more_len) {
-        CK_RV rv = p11_op_append(op, more, more_len);
-        if (rv != CKR_OK)
-            return rv;
-    }
-    *in = op->buf ? op->buf : dig;
-    *inlen = op->len;
-    return CKR_OK;
-}
-
-static CK_RV op_update(p11_op *op, const unsigned char *part, size_t len)
-{
-    op->updated = true;
-    if (op->md)
-        return EVP_DigestUpdate(op->md, part, len) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
-    return p11_op_append(op, part, len);
-}
-
-static void end(p11_op **slot)
-{
-    p11_op_free(*slot);
-    *slot = NULL;
-}
 
 /* ---- signing --------------------------------------------------------------------------------- */
 
@@ -60,10 +17,10 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
 }
 
 /* Signs what the operation has (plus `more`), following the two-call convention. */
-static CK_RV sign_final(p11_session *s, const unsigned char *more, size_t more_len,
+static CK_RV sign_final(p11_op **slot, const unsigned char *more, size_t more_len,
                         CK_BYTE_PTR sig, CK_ULONG_PTR siglen)
 {
-    p11_op *op = s->sign;
+    p11_op *op = *slot;
     bool done;
     CK_RV rv = p11_out_check(sig, siglen, devid_key_sig_size(op->key), &done);
     if (rv != CKR_OK || !done)
@@ -71,62 +28,40 @@ static CK_RV sign_final(p11_session *s, const unsigned char *more, size_t more_l
     unsigned char dig[EVP_MAX_MD_SIZE];
     const unsigned char *in;
     size_t inlen, outlen = *siglen;
-    rv = op_input(op, more, more_len, dig, &in, &inlen);
+    rv = p11_part_input(op, more, more_len, dig, &in, &inlen);
     if (rv == CKR_OK)
         rv = op->mech->sign(op, in, inlen, sig, &outlen);
     if (rv == CKR_OK)
         *siglen = outlen;
     OPENSSL_cleanse(dig, sizeof(dig));
-    end(&s->sign);
+    p11_part_end(slot);
     return rv;
 }
 
 CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
              CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
+    p11_op **op;
+    CK_RV rv = p11_part_begin(hSession, CKF_SIGN, P11_PART_SINGLE,
+                              (pData || !ulDataLen) && pulSignatureLen, &op);
     if (rv != CKR_OK)
         return rv;
-    if (!s->sign)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if ((!pData && ulDataLen) || !pulSignatureLen) {
-        end(&s->sign);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
-    if (s->sign->updated)
-        return p11_leave(CKR_OPERATION_ACTIVE); /* multi-part: finish with C_SignFinal */
-    return p11_leave(sign_final(s, pData, ulDataLen, pSignature, pulSignatureLen));
+    return p11_leave(sign_final(op, pData, ulDataLen, pSignature, pulSignatureLen));
 }
 
 CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    if (!s->sign)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    rv = (!pPart && ulPartLen) ? CKR_ARGUMENTS_BAD : op_update(s->sign, pPart, ulPartLen);
-    if (rv != CKR_OK)
-        end(&s->sign);
-    return p11_leave(rv);
+    return p11_part_update(hSession, CKF_SIGN, pPart, ulPartLen);
 }
 
 CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
                   CK_ULONG_PTR pulSignatureLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
+    p11_op **op;
+    CK_RV rv = p11_part_begin(hSession, CKF_SIGN, P11_PART_FINAL, pulSignatureLen != NULL, &op);
     if (rv != CKR_OK)
         return rv;
-    if (!s->sign)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if (!pulSignatureLen) {
-        end(&s->sign);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
-    return p11_leave(sign_final(s, NULL, 0, pSignature, pulSignatureLen));
+    return p11_leave(sign_final(op, NULL, 0, pSignature, pulSignatureLen));
 }
 
 /* ---- verification ------------------------------------------------------------------------- */
@@ -141,65 +76,44 @@ CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_O
         p11_op_init(&s->verify, pMechanism, hKey, CKF_VERIFY, CKO_PUBLIC_KEY, CKA_VERIFY));
 }
 
-static CK_RV verify_final(p11_session *s, const unsigned char *more, size_t more_len,
+static CK_RV verify_final(p11_op **slot, const unsigned char *more, size_t more_len,
                           const unsigned char *sig, size_t siglen)
 {
-    p11_op *op = s->verify;
+    p11_op *op = *slot;
     unsigned char dig[EVP_MAX_MD_SIZE];
     const unsigned char *in;
     size_t inlen;
-    CK_RV rv = op_input(op, more, more_len, dig, &in, &inlen);
+    CK_RV rv = p11_part_input(op, more, more_len, dig, &in, &inlen);
     if (rv == CKR_OK)
         rv = op->mech->verify(op, in, inlen, sig, siglen);
-    end(&s->verify);
+    p11_part_end(slot);
     return rv;
 }
 
 CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
+    p11_op **op;
+    CK_RV rv = p11_part_begin(hSession, CKF_VERIFY, P11_PART_SINGLE,
+                              (pData || !ulDataLen) && (pSignature || !ulSignatureLen), &op);
     if (rv != CKR_OK)
         return rv;
-    if (!s->verify)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if ((!pData && ulDataLen) || (!pSignature && ulSignatureLen)) {
-        end(&s->verify);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
-    if (s->verify->updated)
-        return p11_leave(CKR_OPERATION_ACTIVE);
-    return p11_leave(verify_final(s, pData, ulDataLen, pSignature, ulSignatureLen));
+    return p11_leave(verify_final(op, pData, ulDataLen, pSignature, ulSignatureLen));
 }
 
 CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    if (!s->verify)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    rv = (!pPart && ulPartLen) ? CKR_ARGUMENTS_BAD : op_update(s->verify, pPart, ulPartLen);
-    if (rv != CKR_OK)
-        end(&s->verify);
-    return p11_leave(rv);
+    return p11_part_update(hSession, CKF_VERIFY, pPart, ulPartLen);
 }
 
 CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
+    p11_op **op;
+    CK_RV rv = p11_part_begin(hSession, CKF_VERIFY, P11_PART_FINAL,
+                              pSignature || !ulSignatureLen, &op);
     if (rv != CKR_OK)
         return rv;
-    if (!s->verify)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if (!pSignature && ulSignatureLen) {
-        end(&s->verify);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
-    return p11_leave(verify_final(s, NULL, 0, pSignature, ulSignatureLen));
+    return p11_leave(verify_final(op, NULL, 0, pSignature, ulSignatureLen));
 }
 
 /* ---- recovery: no mechanism here recovers data from a signature --------------------------- */

@@ -373,22 +373,36 @@ CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs
 
 /* ---- secret keys ----------------------------------------------------------------------------- */
 
-CK_RV p11_store_generate_secret(const devid_store_attrs *attrs, CK_OBJECT_HANDLE *key)
+/* The new store object `uid` made by core (rc) as a CKO_SECRET_KEY handle. */
+static CK_RV secret_made(devid_rc rc, const char *uid, const char *what, CK_OBJECT_HANDLE *key)
 {
-    devid_keygen gen = { .type = DEVID_KEY_HMAC, .sign = true };
-    char uid[DEVID_UID_LEN + 1];
-    devid_rc rc = devid_store_generate(&gen, attrs, uid);
     if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
-        p11_rv(rc, "generating an HMAC key");
+        p11_rv(rc, what);
         return CKR_USER_NOT_LOGGED_IN;
     }
     if (rc != DEVID_OK)
-        return p11_rv(rc, "generating an HMAC key");
+        return p11_rv(rc, what);
     CK_RV rv = p11_token_sync(true);
     p11_item *it = rv == CKR_OK ? find_item(uid) : NULL;
     if (rv == CKR_OK && !(it && (*key = p11_object_handle(it, CKO_SECRET_KEY))))
         rv = CKR_GENERAL_ERROR; /* deleted already by someone else */
     if (rv == CKR_OK)
-        devid_info("pkcs11: generated HMAC-SHA256 key '%s' (store object %s)", it->label, uid);
+        devid_info("pkcs11: %s: '%s' (store object %s)", what, it->label, uid);
     return rv;
+}
+
+CK_RV p11_store_generate_secret(const devid_store_attrs *attrs, CK_OBJECT_HANDLE *key)
+{
+    devid_keygen gen = { .type = DEVID_KEY_HMAC, .sign = true };
+    char uid[DEVID_UID_LEN + 1];
+    devid_rc rc = devid_store_generate(&gen, attrs, uid);
+    return secret_made(rc, uid, "generating an HMAC-SHA256 key", key);
+}
+
+CK_RV p11_store_import_secret(const void *value, size_t len, const devid_store_attrs *attrs,
+                              CK_OBJECT_HANDLE *key)
+{
+    char uid[DEVID_UID_LEN + 1];
+    devid_rc rc = devid_store_import_hmac(value, len, attrs, uid);
+    return secret_made(rc, uid, "importing an HMAC-SHA256 key", key);
 }

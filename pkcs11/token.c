@@ -9,7 +9,9 @@
 #include <string.h>
 
 static struct {
-    bool loaded;                 /* map identities loaded: a TPM answered */
+    bool loaded;                 /* map identities probed: a TPM answered */
+    bool certs_loaded;           /* map certificates read (on the first search that wants them) */
+    bool serial_set;
     p11_item **items;
     size_t nitems, items_cap;
     p11_object *objs;
@@ -68,6 +70,9 @@ CK_RV p11_token_add_item(p11_item *item)
 CK_RV p11_item_key(p11_item *item, devid_key **key)
 {
     if (item->src == P11_ITEM_MAP) {
+        devid_rc rc = devid_identity_load_key(item->ident);
+        if (rc != DEVID_OK)
+            return p11_rv(rc, "opening a DevID key");
         *key = item->ident->key;
         return *key ? CKR_OK : CKR_KEY_HANDLE_INVALID;
     }
@@ -82,6 +87,9 @@ CK_RV p11_item_key(p11_item *item, devid_key **key)
 CK_RV p11_item_cert(p11_item *item, X509 **cert)
 {
     if (item->src == P11_ITEM_MAP) {
+        devid_rc rc = devid_identity_load_cert(item->ident);
+        if (rc != DEVID_OK)
+            return p11_rv(rc, "reading a DevID certificate");
         *cert = item->ident->cert;
         return *cert ? CKR_OK : CKR_OBJECT_HANDLE_INVALID;
     }
@@ -95,7 +103,7 @@ CK_RV p11_item_cert(p11_item *item, X509 **cert)
 
 CK_RV p11_item_pub(p11_item *item, EVP_PKEY **pub)
 {
-    bool has_key = item->src == P11_ITEM_MAP ? item->ident->key != NULL : item->has_key;
+    bool has_key = item->src == P11_ITEM_MAP ? item->ident->key_present : item->has_key;
     if (has_key) {
         devid_key *key;
         CK_RV rv = p11_item_key(item, &key);
@@ -115,6 +123,32 @@ X509 *p11_item_chain_cert(p11_item *item, int n)
     if (item->src != P11_ITEM_MAP || n < 0 || n >= sk_X509_num(item->ident->chain))
         return NULL;
     return sk_X509_value(item->ident->chain, n);
+}
+
+bool p11_item_has_cert(p11_item *item)
+{
+    if (item->src == P11_ITEM_STORE)
+        return item->has_cert;
+    X509 *cert;
+    return p11_item_cert(item, &cert) == CKR_OK;
+}
+
+CK_RV p11_item_id(p11_item *item, const unsigned char **id, size_t *len)
+{
+    if (item->src == P11_ITEM_MAP && !item->id_len) {
+        /* A factory object's CKA_ID is its public key's identifier: the key's (opened now)
+         * or, without a key, the certificate's. */
+        EVP_PKEY *pub;
+        CK_RV rv = p11_item_pub(item, &pub);
+        if (rv != CKR_OK)
+            return rv;
+        if (devid_pubkey_id(pub, item->id) != DEVID_OK)
+            return CKR_GENERAL_ERROR;
+        item->id_len = 20;
+    }
+    *id = item->id;
+    *len = item->id_len;
+    return CKR_OK;
 }
 
 CK_KEY_TYPE p11_key_type(devid_key *key)
@@ -166,43 +200,74 @@ static CK_RV add_identity(devid_identity *ident)
     item->ident = ident;
     item->factory = true; /* map objects are never modified or destroyed through PKCS#11 */
     snprintf(item->label, sizeof(item->label), "%s", ident->entry->label);
-    EVP_PKEY *pub = ident->key ? devid_key_get_public(ident->key)
-                               : X509_get0_pubkey(ident->cert);
-    if (pub && devid_pubkey_id(pub, item->id) == DEVID_OK)
-        item->id_len = 20;
     CK_RV rv = p11_token_add_item(item);
     if (rv != CKR_OK)
         p11_item_unref(item);
     return rv;
 }
 
+/* Eight bytes that identify an identity for good: the digest in its key's TPM name (no
+ * OpenSSL needed), else its certificate's key identifier. */
+static bool serial_bytes(p11_item *it, unsigned char out[8])
+{
+    devid_key *key;
+    const unsigned char *name;
+    size_t len;
+    if (it->ident->key_present) {
+        if (p11_item_key(it, &key) != CKR_OK || devid_key_get_name(key, &name, &len) != DEVID_OK ||
+            len < 2 + 8)
+            return false;
+        memcpy(out, name + 2, 8); /* after the 2-byte name algorithm */
+        return true;
+    }
+    if (!p11_item_has_cert(it) || p11_item_id(it, &name, &len) != CKR_OK || len < 8)
+        return false;
+    memcpy(out, name, 8);
+    return true;
+}
+
+/* Pass 0: EKs with a key; 1: EKs (certificates read); 2: any identity. */
+static bool serial_pick(int pass, unsigned char out[8])
+{
+    for (size_t i = 0; i < tok.nitems; i++) {
+        p11_item *it = tok.items[i];
+        if (it->src != P11_ITEM_MAP || (pass < 2 && !is_ek(it->ident->id)) ||
+            (pass == 0 && !it->ident->key_present))
+            continue;
+        if (serial_bytes(it, out))
+            return true;
+    }
+    return false;
+}
+
 static void set_serial(void)
 {
-    /* A stable per-device serial number: the start of the EK's (else the first identity's)
-     * key identifier. */
-    const p11_item *pick = NULL;
-    for (size_t i = 0; i < tok.nitems; i++) {
-        const p11_item *it = tok.items[i];
-        if (it->src == P11_ITEM_MAP && it->id_len >= 8 && (!pick || is_ek(it->ident->id))) {
-            if (!pick || !is_ek(pick->ident->id))
-                pick = it;
-        }
+    /* A stable per-device serial number, computed when first asked for: from the EK's TPM
+     * name (opening the EK costs one TPM2_ReadPublic and no OpenSSL); certificates are read
+     * only on a device without a persistent EK. */
+    unsigned char b[8];
+    bool found = serial_pick(0, b);
+    if (!found) {
+        (void)p11_token_load_certs();
+        found = serial_pick(1, b) || serial_pick(2, b);
     }
-    if (!pick) {
+    tok.serial_set = true;
+    if (!found) {
         snprintf(tok.serial, sizeof(tok.serial), "0000000000000000");
         return;
     }
     for (int i = 0; i < 8; i++)
-        snprintf(tok.serial + 2 * i, 3, "%02X", pick->id[i]);
+        snprintf(tok.serial + 2 * i, 3, "%02X", b[i]);
 }
 
+/* Probes the DevID map: which keys exist (one TPM2_GetCapability). Keys are opened and
+ * certificates read when first needed. */
 static CK_RV load_identities(void)
 {
+    bool any_key = false;
     for (int id = 0; id < DEVID_MAP_COUNT; id++) {
         devid_identity *ident = NULL;
-        devid_rc rc = devid_identity_load((devid_map_id)id, &ident);
-        if (rc == DEVID_ERR_NOT_FOUND)
-            continue;
+        devid_rc rc = devid_identity_probe((devid_map_id)id, &ident);
         if (rc == DEVID_ERR_NO_TPM) {
             devid_debug("pkcs11: no TPM: %s", devid_last_error());
             p11_token_free();
@@ -213,8 +278,7 @@ static CK_RV load_identities(void)
             devid_warn("pkcs11: identity %d skipped: %s", id, devid_last_error());
             continue;
         }
-        if (ident->cert_error[0])
-            devid_info("pkcs11: %s certificate: %s", ident->entry->label, ident->cert_error);
+        any_key |= ident->entry->key_handle != 0;
         CK_RV rv = add_identity(ident);
         if (rv != CKR_OK) {
             p11_token_free();
@@ -222,7 +286,31 @@ static CK_RV load_identities(void)
         }
     }
     tok.loaded = true;
-    set_serial();
+    if (!any_key) /* nothing asked the TPM yet: its certificates say whether it is there */
+        return p11_token_load_certs();
+    return CKR_OK;
+}
+
+CK_RV p11_token_load_certs(void)
+{
+    if (!tok.loaded || tok.certs_loaded)
+        return CKR_OK;
+    for (size_t i = 0; i < tok.nitems; i++) {
+        p11_item *it = tok.items[i];
+        if (it->src != P11_ITEM_MAP)
+            continue;
+        devid_rc rc = devid_identity_load_cert(it->ident);
+        if (rc == DEVID_ERR_NO_TPM) {
+            devid_debug("pkcs11: no TPM: %s", devid_last_error());
+            return CKR_TOKEN_NOT_PRESENT;
+        }
+        if (rc != DEVID_OK)
+            devid_warn("pkcs11: %s certificate skipped: %s", it->label, devid_last_error());
+        else if (it->ident->cert_error[0])
+            devid_info("pkcs11: %s certificate: %s", it->label, it->ident->cert_error);
+    }
+    tok.certs_loaded = true;
+    p11_token_rebuild();
     return CKR_OK;
 }
 
@@ -238,12 +326,14 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
 {
     size_t n = 0;
     if (it->src == P11_ITEM_MAP) {
+        /* Key objects once the key is known to exist; certificate objects once the
+         * certificates have been read (p11_token_load_certs). */
         const devid_identity *id = it->ident;
-        if (id->key && !is_ek(id->id) && n < max)
+        if (id->key_present && !is_ek(id->id) && n < max)
             out[n++] = (obj_want){ CKO_PRIVATE_KEY, -1 };
-        if (id->key && n < max)
+        if (id->key_present && n < max)
             out[n++] = (obj_want){ CKO_PUBLIC_KEY, -1 };
-        if (id->cert && n < max)
+        if (id->cert_loaded && id->cert && n < max)
             out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };
         for (int i = 0; i < sk_X509_num(id->chain) && n < max; i++)
             out[n++] = (obj_want){ CKO_CERTIFICATE, i };
@@ -319,6 +409,8 @@ bool p11_token_present(void)
 
 const char *p11_token_serial(void)
 {
+    if (tok.loaded && !tok.serial_set)
+        set_serial();
     return tok.loaded ? tok.serial : "0000000000000000";
 }
 

@@ -6,7 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef CHECK_COUNTERS_EXTERN /* a test program in several files: one of them defines these */
+extern int check_passed, check_failed;
+#else
 static int check_passed, check_failed;
+#endif
 
 #define CHECK(cond, ...)                                                        \
     do {                                                                        \

@@ -1,12 +1,13 @@
 /* HMAC-SHA256 keys in the TPM (core/hmac.c), against swtpm: run under
  * tests/fixture/with-swtpm ecc. Generated keys are unknown, so they are checked for
- * determinism, key separation and verification; a key made from a known value (test-only
- * import through TPM2_Create with sensitive data) is checked against OpenSSL's HMAC, on both
- * the one-command path and the sequence path. */
+ * determinism, key separation and verification; keys imported from known values
+ * (devid_store_import_hmac) are checked against OpenSSL's HMAC, on both the one-command path
+ * and the sequence path. */
 #include "../check.h"
 #include "devid.h"
 #include "key_internal.h"
 #include "keygen.h"
+#include "session.h"
 #include "tpm.h"
 
 #include <openssl/crypto.h>
@@ -34,24 +35,19 @@ static devid_key *gen_hmac(const char *label, const char *auth, char uid[DEVID_U
     return key;
 }
 
-/* An HMAC key holding `value`: the template of a generated one, minus sensitiveDataOrigin. */
+/* An HMAC key holding `value`, imported (devid_store_import_hmac) and opened from the store. */
 static devid_key *known_key(const unsigned char *value, size_t len)
 {
-    devid_keygen p = { .type = DEVID_KEY_HMAC, .sign = true };
-    TPM2B_PUBLIC tmpl;
-    CHECK_RC(devid_keygen_template(&p, &tmpl), DEVID_OK);
-    tmpl.publicArea.objectAttributes &= ~(TPMA_OBJECT)TPMA_OBJECT_SENSITIVEDATAORIGIN;
-    TPM2B_SENSITIVE_CREATE s = { 0 };
-    memcpy(s.sensitive.data.buffer, value, len);
-    s.sensitive.data.size = (UINT16)len;
-    devid_tss2_key blob;
-    char *pem = NULL;
-    size_t pemlen = 0;
+    devid_store_attrs a = attrs_of("known");
+    char uid[DEVID_UID_LEN + 1];
     devid_key *key = NULL;
-    CHECK_RC(devid_tpm_create(&tmpl, &s, &blob), DEVID_OK);
-    CHECK_RC(devid_tss2_encode_pem(&blob, &pem, &pemlen), DEVID_OK);
-    CHECK_RC(devid_key_load_tss2((unsigned char *)pem, pemlen, &key), DEVID_OK);
-    OPENSSL_free(pem);
+    unsigned long sessions = devid_session_started_count();
+    CHECK_RC(devid_store_import_hmac(value, len, &a, uid), DEVID_OK);
+    CHECK(devid_session_started_count() > sessions || sessions > 0,
+          "the key value travelled in a salted, encrypted session");
+    CHECK_RC(devid_store_get_attrs(uid, &a), DEVID_OK);
+    CHECK(a.secret && a.value_len == len, "stored as a secret key of %zu bytes", len);
+    CHECK_RC(devid_store_open_key(uid, &key), DEVID_OK);
     return key;
 }
 
@@ -59,6 +55,36 @@ static void fill(unsigned char *b, size_t n, unsigned seed)
 {
     for (size_t i = 0; i < n; i++)
         b[i] = (unsigned char)(i * 31 + seed);
+}
+
+static void test_import_limits(void)
+{
+    unsigned char k[DEVID_HMAC_IMPORT_MAX + 1] = { 0 };
+    devid_store_attrs a = attrs_of("bad");
+    char uid[DEVID_UID_LEN + 1];
+    CHECK_RC(devid_store_import_hmac(k, 0, &a, uid), DEVID_ERR_ARG);
+    CHECK_RC(devid_store_import_hmac(NULL, 32, &a, uid), DEVID_ERR_ARG);
+    CHECK_RC(devid_store_import_hmac(k, sizeof(k), &a, uid), DEVID_ERR_ARG);
+    devid_store_entry *e = NULL;
+    size_t n = 0;
+    CHECK_RC(devid_store_list(&e, &n), DEVID_OK);
+    CHECK(n == 0, "refused imports store nothing");
+    free(e);
+}
+
+/* A key longer than the hash block goes in as its hash: the MAC is still OpenSSL's. */
+static void test_long_key(void)
+{
+    unsigned char k[200], want[32], got[32];
+    fill(k, sizeof(k), 11);
+    devid_key *key = known_key(k, sizeof(k));
+    if (!key)
+        return;
+    unsigned int wl = 0;
+    HMAC(EVP_sha256(), k, sizeof(k), (const unsigned char *)"abc", 3, want, &wl);
+    CHECK_RC(devid_key_hmac(key, (const unsigned char *)"abc", 3, got), DEVID_OK);
+    CHECK(memcmp(got, want, 32) == 0, "a 200-byte key: HMAC equals OpenSSL's");
+    devid_key_free(key);
 }
 
 static void test_known_value(void)
@@ -236,7 +262,10 @@ int main(void)
         fprintf(stderr, "core init: %s\n", devid_last_error());
         return 1;
     }
+    test_import_limits();
     test_known_value();
+    test_long_key();
+    CHECK_RC(devid_store_clear(), DEVID_OK);
     test_generated();
     test_auth();
     test_slots();

@@ -1,0 +1,87 @@
+/* What C_Sign*, C_Verify* and C_Digest* share: the life of a single- or multi-part operation in
+ * a session (PKCS#11 2.40 section 5.2: an error other than CKR_BUFFER_TOO_SMALL, or a
+ * successful final call, ends the operation; a single-part call after an update is refused),
+ * and the input it collects: the running hash of hashing mechanisms, else the data itself. */
+#include "p11.h"
+
+#include <openssl/crypto.h>
+
+static p11_op **slot_of(p11_session *s, CK_FLAGS purpose)
+{
+    switch (purpose) {
+    case CKF_SIGN: return &s->sign;
+    case CKF_VERIFY: return &s->verify;
+    case CKF_DIGEST: return &s->digest;
+    default: return NULL;
+    }
+}
+
+void p11_part_end(p11_op **slot)
+{
+    p11_op_free(*slot);
+    *slot = NULL;
+}
+
+CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, bool args_ok,
+                     p11_op ***slot)
+{
+    p11_session *s;
+    CK_RV rv = p11_enter_session(h, &s);
+    if (rv != CKR_OK)
+        return rv;
+    p11_op **op = slot_of(s, purpose);
+    if (!op || !*op)
+        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
+    if (!args_ok) {
+        p11_part_end(op);
+        return p11_leave(CKR_ARGUMENTS_BAD);
+    }
+    if (call == P11_PART_SINGLE && (*op)->updated)
+        return p11_leave(CKR_OPERATION_ACTIVE); /* multi-part: finish with the Final call */
+    *slot = op;
+    return CKR_OK;
+}
+
+CK_RV p11_part_update(CK_SESSION_HANDLE h, CK_FLAGS purpose, const unsigned char *part,
+                      CK_ULONG len)
+{
+    p11_op **slot;
+    CK_RV rv = p11_part_begin(h, purpose, P11_PART_UPDATE, part || !len, &slot);
+    if (rv != CKR_OK)
+        return rv;
+    p11_op *op = *slot;
+    op->updated = true;
+    if (op->md)
+        rv = EVP_DigestUpdate(op->md, part, len) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
+    else
+        rv = p11_op_append(op, part, len);
+    if (rv != CKR_OK)
+        p11_part_end(slot);
+    return p11_leave(rv);
+}
+
+CK_RV p11_part_input(p11_op *op, const unsigned char *more, size_t more_len,
+                     unsigned char dig[EVP_MAX_MD_SIZE], const unsigned char **in, size_t *inlen)
+{
+    if (op->md) {
+        /* finished on a copy of the state, so that a length query consumes nothing */
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        unsigned int n = 0;
+        bool ok = c && EVP_MD_CTX_copy_ex(c, op->md) == 1 &&
+                  EVP_DigestUpdate(c, more, more_len) == 1 && EVP_DigestFinal_ex(c, dig, &n) == 1;
+        EVP_MD_CTX_free(c);
+        if (!ok)
+            return CKR_FUNCTION_FAILED;
+        *in = dig;
+        *inlen = n;
+        return CKR_OK;
+    }
+    if (more_len) {
+        CK_RV rv = p11_op_append(op, more, more_len);
+        if (rv != CKR_OK)
+            return rv;
+    }
+    *in = op->buf ? op->buf : dig;
+    *inlen = op->len;
+    return CKR_OK;
+}

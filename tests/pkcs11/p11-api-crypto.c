@@ -1,0 +1,224 @@
+/* p11-api: signatures (wrong keys, mechanisms, lengths, operation state) and ECDH. */
+#include "p11api.h"
+
+/* ---- signatures: wrong keys, mechanisms, lengths, state ----------------------------------- */
+
+void signatures(CK_SESSION_HANDLE s)
+{
+    bool rsa = !strcmp(variant, "rsa");
+    CK_OBJECT_HANDLE priv = one(s, CKO_PRIVATE_KEY, "LDevID");
+    CK_OBJECT_HANDLE pub = one(s, CKO_PUBLIC_KEY, "LDevID");
+    CK_OBJECT_HANDLE cert = one(s, CKO_CERTIFICATE, "LDevID");
+    CK_OBJECT_HANDLE ek = one(s, CKO_PUBLIC_KEY, "EK");
+    CK_MECHANISM own = { rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA_SHA256, NULL, 0 };
+    CK_MECHANISM other = { rsa ? CKM_ECDSA : CKM_RSA_PKCS, NULL, 0 };
+    CK_MECHANISM unknown = { CKM_AES_GCM, NULL, 0 };
+    unsigned char sig[512], data[300] = { 0 };
+    CK_ULONG siglen = sizeof(sig);
+
+    CHECK_RV(f->C_SignInit(s, NULL, priv), CKR_ARGUMENTS_BAD);
+    CHECK_RV(f->C_SignInit(s, &unknown, priv), CKR_MECHANISM_INVALID);
+    CHECK_RV(f->C_SignInit(s, &(CK_MECHANISM){ CKM_SHA256, NULL, 0 }, priv),
+             CKR_MECHANISM_INVALID); /* a digest, not a signature */
+    CHECK_RV(f->C_SignInit(s, &own, 0xdead), CKR_KEY_HANDLE_INVALID);
+    CHECK_RV(f->C_SignInit(s, &own, cert), CKR_KEY_HANDLE_INVALID);
+    CHECK_RV(f->C_SignInit(s, &own, pub), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    CHECK_RV(f->C_SignInit(s, &other, priv), CKR_KEY_TYPE_INCONSISTENT);
+    CHECK_RV(f->C_SignInit(s, &(CK_MECHANISM){ own.mechanism, data, 4 }, priv),
+             CKR_MECHANISM_PARAM_INVALID);
+    CHECK_RV(f->C_Sign(s, data, 32, sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
+    CHECK_RV(f->C_SignFinal(s, sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
+    CHECK_RV(f->C_VerifyInit(s, &own, ek), rsa ? CKR_KEY_FUNCTION_NOT_PERMITTED
+                                              : CKR_KEY_TYPE_INCONSISTENT); /* restricted EK */
+
+    /* two-call and too-small: the operation survives both */
+    CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
+    CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OPERATION_ACTIVE);
+    CK_ULONG need = 0;
+    CHECK_RV(f->C_Sign(s, data, 100, NULL, &need), CKR_OK);
+    CHECK(need == (rsa ? 256u : 64u), "signature size %lu", (unsigned long)need);
+    siglen = need - 1;
+    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_BUFFER_TOO_SMALL);
+    CHECK(siglen == need, "size reported with CKR_BUFFER_TOO_SMALL: %lu", (unsigned long)siglen);
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OK);
+    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
+    /* an argument error ends the operation */
+    CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
+    CHECK_RV(f->C_Sign(s, data, 100, sig, NULL), CKR_ARGUMENTS_BAD);
+    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
+    /* multi-part and single-part give signatures that verify, and C_Sign cannot end
+     * a multi-part operation */
+    CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
+    CHECK_RV(f->C_SignUpdate(s, data, 60), CKR_OK);
+    CHECK_RV(f->C_SignUpdate(s, data + 60, 40), CKR_OK);
+    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_ACTIVE);
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_SignFinal(s, sig, &siglen), CKR_OK);
+    CHECK_RV(f->C_VerifyInit(s, &own, pub), CKR_OK);
+    CHECK_RV(f->C_VerifyUpdate(s, data, 100), CKR_OK);
+    CHECK_RV(f->C_VerifyFinal(s, sig, siglen), CKR_OK);
+    sig[siglen / 2] ^= 1;
+    CHECK_RV(f->C_VerifyInit(s, &own, pub), CKR_OK);
+    CHECK_RV(f->C_Verify(s, data, 100, sig, siglen), CKR_SIGNATURE_INVALID);
+    CHECK_RV(f->C_VerifyInit(s, &own, pub), CKR_OK);
+    CHECK_RV(f->C_Verify(s, data, 100, sig, siglen - 1), CKR_SIGNATURE_LEN_RANGE);
+    CHECK_RV(f->C_VerifyInit(s, &own, priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
+
+    if (!rsa) {
+        CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 };
+        CHECK_RV(f->C_SignInit(s, &ecdsa, priv), CKR_OK);
+        CHECK_RV(f->C_Sign(s, data, 0, sig, &siglen), CKR_DATA_LEN_RANGE);
+        CHECK_RV(f->C_SignInit(s, &ecdsa, priv), CKR_OK);
+        siglen = sizeof(sig);
+        CHECK_RV(f->C_Sign(s, data, 65, sig, &siglen), CKR_DATA_LEN_RANGE);
+        CHECK_RV(f->C_DecryptInit(s, &(CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 }, priv),
+                 CKR_KEY_TYPE_INCONSISTENT);
+        return;
+    }
+    /* RSA: lengths, values, PSS parameters */
+    CK_MECHANISM pkcs = { CKM_RSA_PKCS, NULL, 0 }, raw = { CKM_RSA_X_509, NULL, 0 };
+    CHECK_RV(f->C_SignInit(s, &pkcs, priv), CKR_OK);
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_Sign(s, data, 246, sig, &siglen), CKR_DATA_LEN_RANGE);
+    CHECK_RV(f->C_SignInit(s, &raw, priv), CKR_OK);
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_Sign(s, data, 257, sig, &siglen), CKR_DATA_LEN_RANGE);
+    memset(data, 0xff, 256);
+    CHECK_RV(f->C_SignInit(s, &raw, priv), CKR_OK);
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_Sign(s, data, 256, sig, &siglen), CKR_DATA_INVALID); /* above the modulus */
+    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
+    CK_MECHANISM m_pss = { CKM_RSA_PKCS_PSS, &pss, sizeof(pss) };
+    CHECK_RV(f->C_SignInit(s, &m_pss, priv), CKR_OK);
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_Sign(s, data, 20, sig, &siglen), CKR_DATA_LEN_RANGE); /* not a SHA-256 */
+    pss.sLen = 20;
+    CHECK_RV(f->C_SignInit(s, &m_pss, priv), CKR_MECHANISM_PARAM_INVALID);
+    pss = (CK_RSA_PKCS_PSS_PARAMS){ CKM_SHA256, CKG_MGF1_SHA1, 32 };
+    CHECK_RV(f->C_SignInit(s, &m_pss, priv), CKR_MECHANISM_PARAM_INVALID);
+    m_pss.ulParameterLen = 3;
+    CHECK_RV(f->C_SignInit(s, &m_pss, priv), CKR_MECHANISM_PARAM_INVALID);
+    CK_MECHANISM sha384_pss = { CKM_SHA384_RSA_PKCS_PSS, &pss, sizeof(pss) };
+    pss = (CK_RSA_PKCS_PSS_PARAMS){ CKM_SHA256, CKG_MGF1_SHA256, 32 };
+    CHECK_RV(f->C_SignInit(s, &sha384_pss, priv), CKR_MECHANISM_PARAM_INVALID);
+
+    /* decryption: lengths, padding, OAEP labels as the TPM takes them */
+    unsigned char ct[256], pt[256];
+    CK_ULONG ctlen = sizeof(ct), ptlen = sizeof(pt);
+    CHECK_RV(f->C_DecryptInit(s, &pkcs, pub), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    CHECK_RV(f->C_DecryptInit(s, &pkcs, priv), CKR_OK);
+    CHECK_RV(f->C_Decrypt(s, ct, 100, pt, &ptlen), CKR_ENCRYPTED_DATA_LEN_RANGE);
+    CHECK_RV(f->C_EncryptInit(s, &raw, pub), CKR_OK);
+    memset(data, 0x11, 256);
+    data[0] = 0; /* a block without PKCS#1 padding */
+    CHECK_RV(f->C_Encrypt(s, data, 256, ct, &ctlen), CKR_OK);
+    CHECK_RV(f->C_DecryptInit(s, &pkcs, priv), CKR_OK);
+    ptlen = sizeof(pt);
+    CK_RV rv = f->C_Decrypt(s, ct, ctlen, pt, &ptlen);
+    CHECK(rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_DEVICE_ERROR,
+          "decrypting bad padding: 0x%lx", (unsigned long)rv);
+    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0 };
+    CK_MECHANISM m_oaep = { CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep) };
+    ctlen = sizeof(ct);
+    CHECK_RV(f->C_EncryptInit(s, &m_oaep, pub), CKR_OK);
+    CHECK_RV(f->C_Encrypt(s, (CK_BYTE *)"oaep", 4, ct, &ctlen), CKR_OK);
+    CHECK_RV(f->C_DecryptInit(s, &m_oaep, priv), CKR_OK);
+    ptlen = 0;
+    CHECK_RV(f->C_Decrypt(s, ct, ctlen, NULL, &ptlen), CKR_OK);
+    CHECK(ptlen == 256, "decryption size bound %lu", (unsigned long)ptlen);
+    ptlen = 2;
+    CHECK_RV(f->C_Decrypt(s, ct, ctlen, pt, &ptlen), CKR_BUFFER_TOO_SMALL);
+    CHECK(ptlen == 4, "decrypted length %lu", (unsigned long)ptlen);
+    CHECK_RV(f->C_Decrypt(s, ct, ctlen, pt, &ptlen), CKR_OK);
+    CHECK(ptlen == 4 && !memcmp(pt, "oaep", 4), "OAEP round trip");
+    /* labels: the TPM hashes them with a zero byte nobody else adds, so it cannot decrypt */
+    static unsigned char lbl[] = "label";
+    oaep.pSourceData = lbl;
+    oaep.ulSourceDataLen = 5;
+    CHECK_RV(f->C_EncryptInit(s, &m_oaep, pub), CKR_OK); /* software: any label */
+    ctlen = sizeof(ct);
+    CHECK_RV(f->C_Encrypt(s, (CK_BYTE *)"oaep", 4, ct, &ctlen), CKR_OK);
+    CHECK_RV(f->C_DecryptInit(s, &m_oaep, priv), CKR_MECHANISM_PARAM_INVALID);
+    oaep = (CK_RSA_PKCS_OAEP_PARAMS){ CKM_SHA256, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
+    CHECK_RV(f->C_DecryptInit(s, &m_oaep, priv), CKR_MECHANISM_PARAM_INVALID);
+    CHECK_RV(f->C_EncryptInit(s, &pkcs, pub), CKR_OK);
+    ctlen = sizeof(ct);
+    CHECK_RV(f->C_Encrypt(s, data, 250, ct, &ctlen), CKR_DATA_LEN_RANGE);
+}
+
+/* ---- ECDH: the shared secret as a session object ----------------------------------------- */
+
+void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+{
+    static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE pubt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+                            { CKA_LABEL, "dh", 2 } };
+    CK_ATTRIBUTE privt[] = { { CKA_DERIVE, &yes, sizeof(yes) }, { CKA_SIGN, &no, sizeof(no) } };
+    CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+    CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
+    CHECK_RV(f->C_GenerateKeyPair(rw, &gen, pubt, 2, privt, 2, &pub, &priv), CKR_OK);
+
+    /* the peer: a software key; its point raw, ours from CKA_EC_POINT */
+    EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    unsigned char point[65];
+    size_t plen = 0;
+    CHECK(peer && EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                                  sizeof(point), &plen) == 1 && plen == 65,
+          "peer key");
+    CK_ECDH1_DERIVE_PARAMS dp = { CKD_NULL, 0, NULL, plen, point };
+    CK_MECHANISM m = { CKM_ECDH1_DERIVE, &dp, sizeof(dp) };
+    CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
+    CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+    CK_ATTRIBUTE st[] = { { CKA_CLASS, &secret, sizeof(secret) },
+                          { CKA_KEY_TYPE, &generic, sizeof(generic) },
+                          { CKA_TOKEN, &no, sizeof(no) },
+                          { CKA_SENSITIVE, &no, sizeof(no) },
+                          { CKA_EXTRACTABLE, &yes, sizeof(yes) } };
+    CK_OBJECT_HANDLE idevid = one(rw, CKO_PRIVATE_KEY, "IDevID");
+    if (idevid) /* a signing-only key (or an RSA one) */
+        CHECK_RV(f->C_DeriveKey(rw, &m, idevid, st, 5, &z),
+                 !strcmp(variant, "rsa") ? CKR_KEY_TYPE_INCONSISTENT
+                                         : CKR_KEY_FUNCTION_NOT_PERMITTED);
+    CHECK_RV(f->C_DeriveKey(rw, &m, pub, st, 5, &z), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    dp.kdf = CKD_SHA256_KDF;
+    CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_MECHANISM_PARAM_INVALID);
+    dp = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 33, point };
+    CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_MECHANISM_PARAM_INVALID);
+    dp.ulPublicDataLen = plen;
+    st[2].pValue = &yes;
+    CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_TEMPLATE_INCONSISTENT);
+    st[2].pValue = &no;
+    CHECK_RV(f->C_DeriveKey(ro, &m, priv, st, 5, &z), CKR_OK); /* session objects: RO is fine */
+    CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_OK);
+
+    /* the secret equals OpenSSL's ECDH of the peer with our public key */
+    CK_ULONG zlen = 0;
+    unsigned char *value = attr(f, rw, z, CKA_VALUE, &zlen);
+    EVP_PKEY *ours = pub_from_attrs(f, rw, pub);
+    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+    unsigned char want[32];
+    size_t wlen = sizeof(want);
+    CHECK(value && ours && dctx && EVP_PKEY_derive_init(dctx) == 1 &&
+              EVP_PKEY_derive_set_peer(dctx, ours) == 1 &&
+              EVP_PKEY_derive(dctx, want, &wlen) == 1 && zlen == wlen &&
+              !memcmp(value, want, wlen),
+          "ECDH secret differs from OpenSSL's");
+    EVP_PKEY_CTX_free(dctx);
+    EVP_PKEY_free(ours);
+    EVP_PKEY_free(peer);
+    free(value);
+    CHECK(attr_ulong(f, rw, z, CKA_VALUE_LEN) == 32, "CKA_VALUE_LEN");
+    CK_OBJECT_HANDLE found[4];
+    CHECK(find(f, ro, CKO_SECRET_KEY, NULL, found, 4) == 2, "secrets seen from every session");
+    CHECK_RV(f->C_DestroyObject(ro, z), CKR_OK);
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 1, "secret destroyed");
+    CHECK_RV(f->C_CloseSession(ro), CKR_OK); /* takes its session object along */
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 0, "session secret outlived its session");
+
+    CK_OBJECT_HANDLE h;
+    if (find(f, rw, CKO_PUBLIC_KEY, "dh", &h, 1) == 1)
+        f->C_DestroyObject(rw, h);
+    CHECK_RV(f->C_DestroyObject(rw, priv), CKR_OK);
+}

@@ -1,0 +1,22 @@
+/* The p11-api test, split by concern: what the files share. */
+#ifndef DEVID_P11API_H
+#define DEVID_P11API_H
+
+#define CHECK_COUNTERS_EXTERN /* one summary for all files: p11-api.c defines the counters */
+#include "p11test.h"
+
+extern const char *variant;     /* ecc, rsa, empty, no-tpm */
+extern CK_FUNCTION_LIST *f;
+
+/* The one object of class cls labelled label (CK_INVALID_HANDLE if not exactly one). */
+CK_OBJECT_HANDLE one(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label);
+
+void attributes(CK_SESSION_HANDLE s);                     /* p11-api-objects.c */
+void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
+void signatures(CK_SESSION_HANDLE s);                     /* p11-api-crypto.c */
+void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
+void hmac(CK_SESSION_HANDLE rw);                          /* p11-api-hmac.c */
+void hmac_import(CK_SESSION_HANDLE rw);
+void lazy_discovery(void);                                /* p11-api-lazy.c */
+
+#endif
