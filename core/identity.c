@@ -112,6 +112,24 @@ static void use_rotation_in_progress(devid_identity *ident)
     ERR_clear_error();
 }
 
+/* Whether the store holds a complete pending pair for the identity (a directory read, no TPM
+ * command): only then can a probe find the identity mid-rotation. */
+static bool rotation_pending(const devid_identity *ident)
+{
+    char label[DEVID_LABEL_MAX + 1];
+    snprintf(label, sizeof(label), "%s%s", ident->entry->label, DEVID_ROTATION_SUFFIX);
+    devid_store_entry *list = NULL;
+    size_t n = 0;
+    bool found = false;
+    if (devid_store_list(&list, &n) != DEVID_OK)
+        n = 0;
+    for (size_t i = 0; i < n && !found; i++)
+        found = strcmp(list[i].attrs.label, label) == 0 && list[i].has_key && list[i].has_cert;
+    free(list);
+    devid_clear_error();
+    return found;
+}
+
 devid_rc devid_identity_probe(devid_map_id id, devid_identity **out)
 {
     const devid_config *cfg = devid_core_config();
@@ -135,11 +153,15 @@ devid_rc devid_identity_probe(devid_map_id id, devid_identity **out)
             devid_tpm_unlock();
         }
     }
-    /* An owner identity whose handle is empty may be mid-rotation: then its pending pair is
-     * the identity (reading the certificate file is cheap and this state is rare). */
-    if (rc == DEVID_OK && ident->entry->key_handle && !ident->key_present &&
-        ident->entry->cert_source == DEVID_CERT_FILE) {
-        rc = devid_identity_load_cert(ident);
+    /* An owner identity with a pending pair in the store may be mid-rotation (its handle
+     * empty, or holding the new key while the file has the old certificate): then the pending
+     * pair is the identity. Decided here, from both halves, so that lazy consumers never pair
+     * a key with the other key's certificate. */
+    if (rc == DEVID_OK && ident->entry->key_handle &&
+        ident->entry->cert_source == DEVID_CERT_FILE && rotation_pending(ident)) {
+        rc = devid_identity_load_key(ident);
+        if (rc == DEVID_OK)
+            rc = devid_identity_load_cert(ident);
         if (rc == DEVID_OK)
             use_rotation_in_progress(ident);
         if (ident->rotating)

@@ -46,9 +46,8 @@ devid_rc devid_identity_load(devid_map_id id, devid_identity **out);
  * TPM2_GetCapability, shared by all entries) and reads nothing; devid_identity_load_key opens
  * the key (one TPM2_ReadPublic) and devid_identity_load_cert reads the certificate and chain,
  * each at most once. The probed identity may turn out to have neither (not an error here).
- * A rotation in progress with the handle empty is found by the probe (which then loads the
- * pending pair); the state "new key at the handle, old certificate in the file" only by
- * devid_identity_load, which compares the two. */
+ * When the store holds a pending pair for an owner identity, the probe loads both halves at
+ * once and decides whether the identity is mid-rotation (see devid_identity_load). */
 devid_rc devid_identity_probe(devid_map_id id, devid_identity **out);
 devid_rc devid_identity_load_key(devid_identity *ident);
 devid_rc devid_identity_load_cert(devid_identity *ident);

@@ -20,9 +20,28 @@ usable() { # usable LABEL [CHAIN_FILE]
             -digest sha256 -in "$work/msg" -sigfile "$work/sig" >/dev/null 2>&1
 }
 
+# The same through the PKCS#11 module: pkcs11-tool signs with the private key labelled LABEL
+# (by its CKA_ID: pkcs11-tool 0.23 ignores --label when it picks a signing key), and the
+# certificate the token holds under that label verifies the signature (ECC fixture).
+p11_usable() { # p11_usable LABEL
+    local p11=(pkcs11-tool --module "$build/pkcs11/devid-pkcs11.so") id
+    [ -n "$ossl_preload" ] && p11=(env "LD_PRELOAD=$ossl_preload" ASAN_OPTIONS=detect_leaks=0 "${p11[@]}")
+    echo "crash test" >"$work/msg"
+    rm -f "$work/p11sig" "$work/p11cert.der"
+    id=$("${p11[@]}" --list-objects --type privkey 2>/dev/null |
+        awk -v l="$1" '$1 == "label:" { hit = ($2 == l) } hit && $1 == "ID:" { print $2; exit }')
+    [ -n "$id" ] &&
+        "${p11[@]}" --sign --id "$id" -m ECDSA-SHA256 --signature-format openssl \
+            -i "$work/msg" -o "$work/p11sig" >/dev/null 2>&1 &&
+        "${p11[@]}" --read-object --type cert --label "$1" -o "$work/p11cert.der" >/dev/null 2>&1 &&
+        openssl x509 -inform DER -in "$work/p11cert.der" -pubkey -noout >"$work/p11pub.pem" &&
+        openssl dgst -sha256 -verify "$work/p11pub.pem" -signature "$work/p11sig" "$work/msg" >/dev/null
+}
+
 owner_server
 enroll --server "$server" enroll device-id >/dev/null 2>&1
 check "device-id enrolled" usable device-id "$chain"
+check "LDevID: a PKCS#11 consumer signs with it" p11_usable LDevID
 
 for point in pending-key pending-cert chain-written relabelled; do
     DEVID_ENROLL_CRASH_AT=$point enroll --server "$server" renew --force --rekey device-id >/dev/null 2>&1
@@ -41,13 +60,14 @@ check "device-id: chain file consistent after the next run" usable device-id "$c
 
 # old-key-removed is the window between the two TPM commands of a re-key (evict the old key,
 # persist the new one) where the LDevID handle is empty; at new-key-persisted the handle has
-# the new key and the chain file still the old certificate. Consumers (the provider here)
-# still get a matching key and certificate: the pending pair (core/identity.h).
+# the new key and the chain file still the old certificate. Consumers (the provider and the
+# PKCS#11 module) still get a matching key and certificate: the pending pair (core/identity.h).
 for point in pending-key pending-cert old-key-removed new-key-persisted chain-written; do
     DEVID_ENROLL_CRASH_AT=$point enroll --server "$server" renew --force --rekey LDevID >/dev/null 2>&1
     rc=$?
     check "LDevID: killed at $point (exit $rc)" test $rc -eq 137
     check "LDevID: a consumer signs with it right after a crash at $point" usable LDevID
+    check "LDevID: a PKCS#11 consumer signs with it right after a crash at $point" p11_usable LDevID
     case $point in
     old-key-removed | new-key-persisted)
         check "LDevID: status says the re-key is in progress at $point" \
