@@ -201,6 +201,19 @@ static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
     return rc == DEVID_OK ? rc : devid_fail(rc, "NV 0x%08x: %s", index, devid_last_error());
 }
 
+static devid_rc index_written(ESYS_CONTEXT *ctx, ESYS_TR nv, bool *written)
+{
+    TPM2B_NV_PUBLIC *pub = NULL;
+    devid_tpm_count_command();
+    devid_rc rc = devid_tpm_check(Esys_NV_ReadPublic(ctx, nv, ESYS_TR_NONE, ESYS_TR_NONE,
+                                                     ESYS_TR_NONE, &pub, NULL),
+                                  "TPM2_NV_ReadPublic");
+    if (rc == DEVID_OK)
+        *written = pub->nvPublic.attributes & TPMA_NV_WRITTEN;
+    Esys_Free(pub);
+    return rc;
+}
+
 static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsigned char *der,
                                  size_t len)
 {
@@ -252,19 +265,27 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
     devid_rc rc = devid_tpm_lock(&ctx);
     if (rc != DEVID_OK)
         return rc;
-    ESYS_TR nv;
+    ESYS_TR nv = ESYS_TR_NONE;
     rc = devid_tpm_resolve(ctx, index, &nv);
-    if (rc == DEVID_OK) {
-        if (replace)
-            rc = undefine(ctx, nv, index);
-        else {
-            devid_tpm_release(ctx, nv);
-            rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
-                            index);
-        }
-    } else if (rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM) {
+    if (rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM) { /* not defined: define it */
         rc = DEVID_OK;
         devid_clear_error();
+    } else if (rc == DEVID_OK) {
+        /* An index defined but never written is what a write interrupted between
+         * TPM2_NV_DefineSpace and TPM2_NV_Write (TPM reset, power loss) leaves: it holds no
+         * certificate, so finishing the job is not overwriting one. */
+        bool written = true;
+        if (!replace)
+            rc = index_written(ctx, nv, &written);
+        if (rc == DEVID_OK && (replace || !written)) {
+            rc = undefine(ctx, nv, index); /* gives nv back */
+        } else {
+            if (devid_tpm_alive(ctx))
+                devid_tpm_release(ctx, nv);
+            if (rc == DEVID_OK)
+                rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
+                                index);
+        }
     }
     if (rc == DEVID_OK)
         rc = define_and_write(ctx, index, der, len);
