@@ -1,7 +1,9 @@
 #include "provision.h"
+#include "cert.h"
 #include "key_internal.h"
 #include "keygen.h"
 #include "log.h"
+#include "nv.h"
 #include "srk.h"
 #include "store.h"
 #include "fsutil.h"
@@ -201,19 +203,6 @@ static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
     return rc == DEVID_OK ? rc : devid_fail(rc, "NV 0x%08x: %s", index, devid_last_error());
 }
 
-static devid_rc index_written(ESYS_CONTEXT *ctx, ESYS_TR nv, bool *written)
-{
-    TPM2B_NV_PUBLIC *pub = NULL;
-    devid_tpm_count_command();
-    devid_rc rc = devid_tpm_check(Esys_NV_ReadPublic(ctx, nv, ESYS_TR_NONE, ESYS_TR_NONE,
-                                                     ESYS_TR_NONE, &pub, NULL),
-                                  "TPM2_NV_ReadPublic");
-    if (rc == DEVID_OK)
-        *written = pub->nvPublic.attributes & TPMA_NV_WRITTEN;
-    Esys_Free(pub);
-    return rc;
-}
-
 static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsigned char *der,
                                  size_t len)
 {
@@ -261,6 +250,29 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
 {
     if ((index >> 24) != TPM2_HT_NV_INDEX || !der || len == 0 || len > UINT16_MAX)
         return devid_fail(DEVID_ERR_ARG, "bad NV index or certificate");
+    if (!replace) {
+        /* Only a certificate is protected from being overwritten. What an interrupted write
+         * (TPM reset, power loss) leaves - an index defined but never written, or written
+         * in part (the rest reads 0xFF) - holds none: finishing the job overwrites nothing. */
+        unsigned char *cur = NULL;
+        size_t curlen = 0;
+        X509 *held = NULL;
+        devid_rc rc = devid_nv_read(index, &cur, &curlen);
+        if (rc == DEVID_OK && devid_cert_from_der(cur, curlen, &held) == DEVID_OK)
+            rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
+                            index);
+        else if (rc == DEVID_OK || rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_FORMAT) {
+            if (rc == DEVID_OK)
+                devid_warn("NV 0x%08x holds no complete certificate (an interrupted write?): "
+                           "writing it again", index);
+            rc = DEVID_OK;
+            devid_clear_error();
+        }
+        X509_free(held);
+        free(cur);
+        if (rc != DEVID_OK)
+            return rc; /* a certificate, or an index we cannot read: left alone */
+    }
     ESYS_CONTEXT *ctx;
     devid_rc rc = devid_tpm_lock(&ctx);
     if (rc != DEVID_OK)
@@ -271,21 +283,7 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
         rc = DEVID_OK;
         devid_clear_error();
     } else if (rc == DEVID_OK) {
-        /* An index defined but never written is what a write interrupted between
-         * TPM2_NV_DefineSpace and TPM2_NV_Write (TPM reset, power loss) leaves: it holds no
-         * certificate, so finishing the job is not overwriting one. */
-        bool written = true;
-        if (!replace)
-            rc = index_written(ctx, nv, &written);
-        if (rc == DEVID_OK && (replace || !written)) {
-            rc = undefine(ctx, nv, index); /* gives nv back */
-        } else {
-            if (devid_tpm_alive(ctx))
-                devid_tpm_release(ctx, nv);
-            if (rc == DEVID_OK)
-                rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
-                                index);
-        }
+        rc = undefine(ctx, nv, index); /* gives nv back */
     }
     if (rc == DEVID_OK)
         rc = define_and_write(ctx, index, der, len);

@@ -12,7 +12,10 @@
  *     clear error (no automatic retry: the sequence changes the TPM), after which the index
  *     holds the old certificate, the complete new one, or none (never written: NOT_FOUND),
  *     never anything else; the next write completes, also without `replace`, when the index
- *     was left defined but never written.
+ *     was left defined but never written;
+ *   - a certificate larger than the TPM's NV buffer, the TPM killed between two NV_Writes:
+ *     the index never parses as a certificate (the unwritten rest reads 0xFF), and the retry
+ *     completes without `replace` (it holds no certificate to protect).
  * argv[1]: the built libtss2-tcti-devidfault.so. */
 #include "../check.h"
 #include "devid.h"
@@ -27,6 +30,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,7 +170,8 @@ static void keygen_through_kill(void)
     devid_key_free(key);
 }
 
-static unsigned char *make_cert_der(const char *cn, int *len)
+/* A certificate of about `pad` + 400 bytes (a comment extension pads it). */
+static unsigned char *make_cert_der(const char *cn, size_t pad, int *len)
 {
     EVP_PKEY *k = EVP_EC_gen("P-256");
     X509 *c = X509_new();
@@ -179,6 +184,17 @@ static unsigned char *make_cert_der(const char *cn, int *len)
     X509_gmtime_adj(X509_getm_notBefore(c), 0);
     X509_gmtime_adj(X509_getm_notAfter(c), 86400);
     X509_set_pubkey(c, k);
+    if (pad) {
+        char *text = malloc(pad + 1);
+        if (text) {
+            memset(text, 'x', pad);
+            text[pad] = 0;
+            X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_netscape_comment, text);
+            X509_add_ext(c, ext, -1);
+            X509_EXTENSION_free(ext);
+            free(text);
+        }
+    }
     X509_sign(c, k, EVP_sha256());
     unsigned char *der = NULL;
     *len = i2d_X509(c, &der);
@@ -221,7 +237,7 @@ static void nv_write_through_kill(void)
             int newlen = 0;
             char cn[64];
             snprintf(cn, sizeof(cn), "new %zu %d", i, before_response);
-            unsigned char *new = make_cert_der(cn, &newlen);
+            unsigned char *new = make_cert_der(cn, 0, &newlen);
             fault_kill(steps[i].cc, before_response, 0, NULL);
             devid_rc rc = devid_nv_write_cert(IDEVID_NV, new, (size_t)newlen, true);
             const char *when = before_response ? "before the response" : "before the command";
@@ -249,6 +265,47 @@ static void nv_write_through_kill(void)
         }
     }
     free(old);
+}
+
+/* A certificate larger than the TPM's NV buffer is written in several TPM2_NV_Write
+ * commands: the TPM dies between them. */
+static void nv_write_chunks_through_kill(void)
+{
+    int newlen = 0, oldlen = 0;
+    unsigned char *old = NULL;
+    size_t len = 0;
+    CHECK_RC(devid_nv_read(IDEVID_NV, &old, &len), DEVID_OK);
+    oldlen = (int)len;
+    unsigned char *new = make_cert_der("large", 1200, &newlen);
+    uint16_t chunk = 0;
+    ESYS_CONTEXT *ctx;
+    CHECK_RC(devid_tpm_lock(&ctx), DEVID_OK);
+    CHECK_RC(devid_tpm_nv_buffer_max(ctx, &chunk), DEVID_OK);
+    devid_tpm_unlock();
+    CHECK(chunk && newlen > chunk, "a %d-byte certificate takes several writes of %u", newlen,
+          chunk);
+    fault_kill(CC_NV_WRITE, 0, 1, NULL); /* the second write never executes */
+    devid_rc rc = devid_nv_write_cert(IDEVID_NV, new, (size_t)newlen, true);
+    CHECK(rc == DEVID_ERR_NO_TPM && fault_injected() == 1,
+          "NV write killed between two chunks: %s (%s)", devid_rc_name(rc), devid_last_error());
+    unsigned char *data = NULL;
+    rc = devid_nv_read(IDEVID_NV, &data, &len);
+    X509 *parsed = NULL;
+    if (rc == DEVID_OK) {
+        const unsigned char *p = data;
+        parsed = d2i_X509(NULL, &p, (long)len);
+    }
+    printf("NV write killed between two chunks: read %s (%s), %s\n", devid_rc_name(rc),
+           devid_last_error(), parsed ? "PARSES" : "does not parse");
+    CHECK((rc == DEVID_OK && !parsed) || rc == DEVID_ERR_NOT_FOUND,
+          "a partly written index never parses as a certificate");
+    free(data);
+    X509_free(parsed);
+    /* it holds no certificate: the retry may write it without `replace` */
+    CHECK_RC(devid_nv_write_cert(IDEVID_NV, new, (size_t)newlen, false), DEVID_OK);
+    CHECK(nv_state(old, oldlen, new, newlen) == 'n', "the retry wrote it");
+    free(old);
+    OPENSSL_free(new);
 }
 
 int main(int argc, char **argv)
@@ -283,6 +340,7 @@ int main(int argc, char **argv)
     sign_through_kill(idevid, "IDevID");
     keygen_through_kill();
     nv_write_through_kill();
+    nv_write_chunks_through_kill();
     fault_set(0, 0, 0);
     CHECK_RC(sign_and_verify(idevid, "IDevID at the end"), DEVID_OK);
 
