@@ -16,10 +16,11 @@
  *
  * Or kill the TPM with a command in flight, as a crash or power loss of the TPM would:
  *   DEVID_FAULT="cc=0x120 action=kill-before-response skip=1 count=1"
- *     action  kill-before-command: run the kill command, then send the command (to a dead
- *               TPM: it never executes);
+ *     action  kill-before-command: run the kill command; the command is never sent (it
+ *               never executes) and fails with a TCTI I/O error;
  *             kill-before-response: send the command, wait until the TPM has answered (so it
- *               did execute it), then run the kill command and let the response be lost
+ *               did execute it), then run the kill command: the response is lost (a TCTI
+ *               I/O error)
  *     skip    let this many matching commands through first (0)
  *     count   how many times (1)
  *   DEVID_FAULT_KILL  the kill command, run with /bin/sh -c (default
@@ -34,13 +35,12 @@
 #include <string.h>
 #include <poll.h>
 #include <spawn.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <tss2/tss2_tcti.h>
+#include <tss2/tss2_tctildr.h>
 #include <unistd.h>
 
 extern char **environ;
-#include <tss2/tss2_tctildr.h>
 
 #define FAULT_MAGIC 0x646576696466746cULL /* "devidftl" */
 #define CC_ANY 0xFFFFFFFFu
@@ -107,6 +107,7 @@ void devid_fault_kill(uint32_t cc, int before_response, long skip, const char *c
     set_kill_command(command ? command : getenv("DEVID_FAULT_KILL"));
     pthread_mutex_unlock(&fault_mutex);
 }
+
 unsigned long devid_fault_injected(void)
 {
     pthread_mutex_lock(&fault_mutex);
@@ -209,9 +210,9 @@ static TSS2_RC fault_transmit(TSS2_TCTI_CONTEXT *tcti, size_t size, const uint8_
             hit = false;
         }
         fault_action action = fault.action;
-        char kill_cmd[sizeof(fault.kill_cmd)];
-        memcpy(kill_cmd, fault.kill_cmd, sizeof(kill_cmd));
+        char kill_cmd[sizeof(fault.kill_cmd)] = "";
         if (hit) {
+            memcpy(kill_cmd, fault.kill_cmd, sizeof(kill_cmd));
             if (fault.remaining > 0)
                 fault.remaining--;
             fault.injected++;
