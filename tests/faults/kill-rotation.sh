@@ -11,6 +11,7 @@
 # comes back at once is retried by core: that re-key just completes.
 # usage (under with-swtpm ecc): kill-rotation.sh BUILD_DIR LIBTSS2_TCTI_DEVIDFAULT
 set -uo pipefail
+# shellcheck source=../enroll/lib.sh
 . "$(dirname "$0")/../enroll/lib.sh" "$1"
 fault_tcti=$2:$DEVID_TCTI
 
