@@ -1,7 +1,9 @@
 #include "provision.h"
+#include "cert.h"
 #include "key_internal.h"
 #include "keygen.h"
 #include "log.h"
+#include "nv.h"
 #include "srk.h"
 #include "store.h"
 #include "fsutil.h"
@@ -248,23 +250,40 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
 {
     if ((index >> 24) != TPM2_HT_NV_INDEX || !der || len == 0 || len > UINT16_MAX)
         return devid_fail(DEVID_ERR_ARG, "bad NV index or certificate");
+    if (!replace) {
+        /* Only a certificate is protected from being overwritten. What an interrupted write
+         * (TPM reset, power loss) leaves - an index defined but never written, or written
+         * in part (the rest reads 0xFF) - holds none: finishing the job overwrites nothing. */
+        unsigned char *cur = NULL;
+        size_t curlen = 0;
+        X509 *held = NULL;
+        devid_rc rc = devid_nv_read(index, &cur, &curlen);
+        if (rc == DEVID_OK && devid_cert_from_der(cur, curlen, &held) == DEVID_OK)
+            rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
+                            index);
+        else if (rc == DEVID_OK || rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_FORMAT) {
+            if (rc == DEVID_OK)
+                devid_warn("NV 0x%08x holds no complete certificate (an interrupted write?): "
+                           "writing it again", index);
+            rc = DEVID_OK;
+            devid_clear_error();
+        }
+        X509_free(held);
+        free(cur);
+        if (rc != DEVID_OK)
+            return rc; /* a certificate, or an index we cannot read: left alone */
+    }
     ESYS_CONTEXT *ctx;
     devid_rc rc = devid_tpm_lock(&ctx);
     if (rc != DEVID_OK)
         return rc;
-    ESYS_TR nv;
+    ESYS_TR nv = ESYS_TR_NONE;
     rc = devid_tpm_resolve(ctx, index, &nv);
-    if (rc == DEVID_OK) {
-        if (replace)
-            rc = undefine(ctx, nv, index);
-        else {
-            devid_tpm_release(ctx, nv);
-            rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
-                            index);
-        }
-    } else if (rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM) {
+    if (rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM) { /* not defined: define it */
         rc = DEVID_OK;
         devid_clear_error();
+    } else if (rc == DEVID_OK) {
+        rc = undefine(ctx, nv, index); /* gives nv back */
     }
     if (rc == DEVID_OK)
         rc = define_and_write(ctx, index, der, len);

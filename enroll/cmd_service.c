@@ -604,8 +604,18 @@ static int renew_pass(const enroll_options *opt, const service_args *a, int argc
             printf("%s: renewed%s\n", list[i].name, a->rekey ? " with a new key" : "");
             run_hook(list[i].name);
         } else {
-            fprintf(stderr, "devid-enroll renew: %s: %s (the current identity is unchanged)\n",
-                    list[i].name, devid_last_error());
+            /* A failure after the new pair was stored (e.g. the TPM lost between evicting
+             * the old LDevID and persisting the new one) leaves the rotation half done, the
+             * pending pair being the identity: say so rather than "unchanged". */
+            char detail[512], pending[DEVID_LABEL_MAX + 16];
+            snprintf(detail, sizeof(detail), "%s", devid_last_error());
+            snprintf(pending, sizeof(pending), "%s%s", list[i].name, PENDING);
+            devid_store_entry g;
+            bool half_done = find_group(pending, &g) == DEVID_OK && g.has_key && g.has_cert;
+            fprintf(stderr, "devid-enroll renew: %s: %s (%s)\n", list[i].name, detail,
+                    half_done ? "the re-key is in progress: the new key and certificate are "
+                                "kept, the next devid-enroll run completes it"
+                              : "the current identity is unchanged");
             result = exit_code_for(rrc);
         }
     }

@@ -12,15 +12,35 @@
  *     rc     the response code to answer with (hex, e.g. 0x922 TPM_RC_RETRY)
  *     count  how many times (-1: for ever); then commands pass through again
  * In-process tests change it at run time through the exported devid_fault_set() (found with
- * dlopen(path, RTLD_NOLOAD) + dlsym) and read devid_fault_injected(). */
+ * dlopen(path, RTLD_NOLOAD) + dlsym) and read devid_fault_injected().
+ *
+ * Or kill the TPM with a command in flight, as a crash or power loss of the TPM would:
+ *   DEVID_FAULT="cc=0x120 action=kill-before-response skip=1 count=1"
+ *     action  kill-before-command: run the kill command; the command is never sent (it
+ *               never executes) and fails with a TCTI I/O error;
+ *             kill-before-response: send the command, wait until the TPM has answered (so it
+ *               did execute it), then run the kill command: the response is lost (a TCTI
+ *               I/O error)
+ *     skip    let this many matching commands through first (0)
+ *     count   how many times (1)
+ *   DEVID_FAULT_KILL  the kill command, run with /bin/sh -c (default
+ *             "$DEVID_FIXTURE/swtpm-ctl restart": SIGKILL swtpm and start it again from its
+ *             saved NV state, i.e. a TPM reset; "... stop" leaves it dead)
+ * In-process: devid_fault_kill(cc, before_response, skip, command). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <tss2/tss2_tcti.h>
 #include <tss2/tss2_tctildr.h>
+#include <unistd.h>
+
+extern char **environ;
 
 #define FAULT_MAGIC 0x646576696466746cULL /* "devidftl" */
 #define CC_ANY 0xFFFFFFFFu
@@ -30,19 +50,25 @@ typedef struct fault_ctx {
     TSS2_TCTI_CONTEXT *inner;
     bool pending;      /* the last command was answered here: receive returns `pending_rc` */
     uint32_t pending_rc;
+    bool lost;         /* the TPM was killed with the last command in flight: no response */
 } fault_ctx;
 
 /* Process-wide, like core's one TPM connection. */
 static pthread_mutex_t fault_mutex = PTHREAD_MUTEX_INITIALIZER;
+typedef enum { ACT_RC, ACT_KILL_BEFORE_COMMAND, ACT_KILL_BEFORE_RESPONSE } fault_action;
 static struct {
     uint32_t cc, rc;
+    fault_action action;
+    long skip;         /* matching commands still to let through */
     long remaining;    /* -1: for ever */
     unsigned long injected;
+    char kill_cmd[1024];
 } fault = { .cc = CC_ANY, .remaining = 0 };
 
-/* The build hides symbols by default: these three are the library's interface. */
+/* The build hides symbols by default: these are the library's interface. */
 #define EXPORT __attribute__((visibility("default")))
 EXPORT void devid_fault_set(uint32_t cc, uint32_t rc, long count);
+EXPORT void devid_fault_kill(uint32_t cc, int before_response, long skip, const char *command);
 EXPORT unsigned long devid_fault_injected(void);
 EXPORT const TSS2_TCTI_INFO *Tss2_Tcti_Info(void);
 
@@ -51,8 +77,34 @@ void devid_fault_set(uint32_t cc, uint32_t rc, long count)
     pthread_mutex_lock(&fault_mutex);
     fault.cc = cc;
     fault.rc = rc;
+    fault.action = ACT_RC;
+    fault.skip = 0;
     fault.remaining = count;
     fault.injected = 0;
+    pthread_mutex_unlock(&fault_mutex);
+}
+
+static void set_kill_command(const char *command)
+{
+    const char *dir = getenv("DEVID_FIXTURE");
+    if (command && *command)
+        snprintf(fault.kill_cmd, sizeof(fault.kill_cmd), "%s", command);
+    else
+        snprintf(fault.kill_cmd, sizeof(fault.kill_cmd), "'%s/swtpm-ctl' restart",
+                 dir ? dir : ".");
+}
+
+/* Kill the TPM once, at the (skip+1)-th command `cc` (CC_ANY: any). command NULL: the
+ * default (DEVID_FAULT_KILL, else restart the fixture's swtpm). */
+void devid_fault_kill(uint32_t cc, int before_response, long skip, const char *command)
+{
+    pthread_mutex_lock(&fault_mutex);
+    fault.cc = cc;
+    fault.action = before_response ? ACT_KILL_BEFORE_RESPONSE : ACT_KILL_BEFORE_COMMAND;
+    fault.skip = skip;
+    fault.remaining = 1;
+    fault.injected = 0;
+    set_kill_command(command ? command : getenv("DEVID_FAULT_KILL"));
     pthread_mutex_unlock(&fault_mutex);
 }
 
@@ -69,12 +121,33 @@ static void read_env_once(void)
     const char *spec = getenv("DEVID_FAULT");
     if (!spec || !*spec)
         return;
-    char cc[16] = "any";
+    char cc[16] = "any", action[32] = "";
     unsigned rc = 0;
-    long count = -1;
+    long count = -1, skip = 0;
     const char *p = strstr(spec, "cc=");
     if (p)
         sscanf(p, "cc=%15s", cc);
+    uint32_t code = strcmp(cc, "any") == 0 ? CC_ANY : (uint32_t)strtoul(cc, NULL, 16);
+    p = strstr(spec, "action=");
+    if (p && sscanf(p, "action=%31s", action) == 1) {
+        bool before_response = strcmp(action, "kill-before-response") == 0;
+        if (!before_response && strcmp(action, "kill-before-command") != 0) {
+            fprintf(stderr, "devidfault: unknown action '%s'\n", action);
+            return;
+        }
+        p = strstr(spec, "skip=");
+        if (p)
+            sscanf(p, "skip=%ld", &skip);
+        count = 1;
+        p = strstr(spec, "count=");
+        if (p)
+            sscanf(p, "count=%ld", &count);
+        devid_fault_kill(code, before_response, skip, NULL);
+        pthread_mutex_lock(&fault_mutex);
+        fault.remaining = count;
+        pthread_mutex_unlock(&fault_mutex);
+        return;
+    }
     p = strstr(spec, "rc=");
     if (!p || sscanf(p, "rc=%x", &rc) != 1) {
         fprintf(stderr, "devidfault: DEVID_FAULT needs rc=HEX: '%s'\n", spec);
@@ -83,7 +156,41 @@ static void read_env_once(void)
     p = strstr(spec, "count=");
     if (p)
         sscanf(p, "count=%ld", &count);
-    devid_fault_set(strcmp(cc, "any") == 0 ? CC_ANY : (uint32_t)strtoul(cc, NULL, 16), rc, count);
+    devid_fault_set(code, rc, count);
+}
+
+/* Runs the kill command and waits for it. posix_spawn, not fork: fork runs core's atfork
+ * handler, which takes the TPM lock this thread holds. The child gets none of our
+ * descriptors (a restarted swtpm must not inherit the test's sockets or pipes). */
+static void run_kill_command(const char *cmd)
+{
+    fflush(NULL);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    char *const argv[] = { "sh", "-c", (char *)cmd, NULL };
+    pid_t pid = -1;
+    int status = 0;
+    int err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        fprintf(stderr, "devidfault: kill command '%s' failed (error %d, status 0x%x)\n", cmd,
+                err, status);
+}
+
+/* Waits (up to 10 s) until the TPM's response can be read: it executed the command. */
+static void wait_response_ready(TSS2_TCTI_CONTEXT *inner)
+{
+    TSS2_TCTI_POLL_HANDLE h[4];
+    size_t n = 4;
+    if (Tss2_Tcti_GetPollHandles(inner, h, &n) != TSS2_RC_SUCCESS || n == 0 || n > 4) {
+        usleep(200 * 1000); /* no poll handles: give the TPM time to execute it */
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        h[i].events = POLLIN;
+    poll(h, n, 10000);
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -98,16 +205,41 @@ static TSS2_RC fault_transmit(TSS2_TCTI_CONTEXT *tcti, size_t size, const uint8_
         uint32_t cc = be32(command + 6);
         pthread_mutex_lock(&fault_mutex);
         bool hit = fault.remaining != 0 && (fault.cc == CC_ANY || fault.cc == cc);
+        if (hit && fault.skip > 0) {
+            fault.skip--;
+            hit = false;
+        }
+        fault_action action = fault.action;
+        char kill_cmd[sizeof(fault.kill_cmd)] = "";
         if (hit) {
+            memcpy(kill_cmd, fault.kill_cmd, sizeof(kill_cmd));
             if (fault.remaining > 0)
                 fault.remaining--;
             fault.injected++;
-            c->pending = true;
+            c->pending = action == ACT_RC;
             c->pending_rc = fault.rc;
         }
         pthread_mutex_unlock(&fault_mutex);
-        if (hit)
+        if (hit && action == ACT_RC)
             return TSS2_RC_SUCCESS; /* never reaches the TPM, as a TPM refusing it would */
+        /* The command dies with the TPM: never executed, or executed with its response
+         * lost. Either way this connection reports an I/O error, as a TCTI whose TPM went
+         * away does (swtpm's TCTI opens a new socket per command: forwarding the command
+         * after the kill would reach the restarted TPM instead). */
+        if (hit && action == ACT_KILL_BEFORE_COMMAND) {
+            fprintf(stderr, "devidfault: killing the TPM before command 0x%x\n", cc);
+            run_kill_command(kill_cmd);
+            return TSS2_TCTI_RC_IO_ERROR;
+        }
+        if (hit && action == ACT_KILL_BEFORE_RESPONSE) {
+            TSS2_RC rc = Tss2_Tcti_Transmit(c->inner, size, command);
+            if (rc == TSS2_RC_SUCCESS)
+                wait_response_ready(c->inner); /* the TPM executed it */
+            fprintf(stderr, "devidfault: killing the TPM before the response to 0x%x\n", cc);
+            run_kill_command(kill_cmd);
+            c->lost = true;
+            return rc;
+        }
     }
     return Tss2_Tcti_Transmit(c->inner, size, command);
 }
@@ -116,6 +248,10 @@ static TSS2_RC fault_receive(TSS2_TCTI_CONTEXT *tcti, size_t *size, uint8_t *res
                              int32_t timeout)
 {
     fault_ctx *c = (fault_ctx *)tcti;
+    if (c->lost) {
+        c->lost = false;
+        return TSS2_TCTI_RC_IO_ERROR;
+    }
     if (!c->pending)
         return Tss2_Tcti_Receive(c->inner, size, response, timeout);
     if (!response) {
@@ -196,7 +332,8 @@ static const TSS2_TCTI_INFO info = {
     .version = 2,
     .name = "devidfault",
     .description = "devid test TCTI: injects TPM response codes in front of another TCTI",
-    .config_help = "<inner tcti>:<inner conf>; DEVID_FAULT=\"cc=HEX|any rc=HEX count=N\"",
+    .config_help = "<inner tcti>:<inner conf>; DEVID_FAULT=\"cc=HEX|any rc=HEX count=N\" or "
+                   "\"cc=HEX action=kill-before-command|kill-before-response skip=N\"",
     .init = fault_init,
 };
 
