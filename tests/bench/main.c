@@ -59,6 +59,7 @@ static const phase_def phases[] = {
     { "cold-p11-devid", K_COLD, "devid", false, false, "devid-pkcs11.so" },
     { "cold-p11-tpm2", K_COLD, "tpm2", false, true, "libtpm2_pkcs11.so" },
     { "tls-soft", K_TLS, "soft", false, false, "software client key (ceiling)" },
+    { "tls-soft-devid", K_TLS, "soft-devid", false, false, "software key, devid+default loaded" },
     { "tls-devid", K_TLS, "devid", false, false, "devid provider client key" },
     { "tls-tpm2", K_TLS, "tpm2", false, true, "tpm2-openssl client key, no RM" },
     { "tls-tpm2-abrmd", K_TLS, "tpm2", false, true, "tpm2-openssl client key, tpm2-abrmd" },
