@@ -97,8 +97,10 @@ p11_pubkey() {
 
 # Tools that link libp11-kit (p11tool, gnutls-cli, p11-kit) hang in libp11-kit's exit-time
 # destructor when the ASan runtime is preloaded (glibc's setlocale lock; with or without this
-# module), and setgid ssh-agent ignores LD_PRELOAD: sanitizer builds skip those tools. The
-# module's own code runs under the sanitizers in keyd-replay, p11-api and the pkcs11-tool tests.
+# module), and setgid ssh-agent ignores LD_PRELOAD: meson registers the tests of those tools in
+# the normal build only (tests/pkcs11/meson.build); this guard stops a manual run in a sanitizer
+# build. The module's own code runs under the sanitizers in keyd-replay, p11-api and the
+# pkcs11-tool tests.
 needs_unsanitized_tools() {
     if [[ -n ${DEVID_TEST_PRELOAD:-} ]]; then
         echo "SKIP: $1 cannot run with the ASan runtime preloaded"
