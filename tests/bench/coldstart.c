@@ -2,15 +2,18 @@
  * RSS is the module's and its dependencies', not the benchmark's).
  *
  * usage: devid-coldstart --module PATH --key LABEL --digest HEX [--token LABEL] [--pin PIN]
- *                        [--count]
+ *                        [--count] [--with-libcrypto]
  * Times dlopen+C_GetFunctionList, C_Initialize, C_GetSlotList+C_OpenSession, C_Login,
  * C_FindObjects and the first C_SignInit+C_Sign (CKM_ECDSA over the digest), takes
  * getrusage()'s ru_maxrss, and writes a bench_result (with the signature and the key's
  * CKA_EC_POINT, for devid-bench to verify) to fd 3. --count runs through the TPM command
- * counter (proxy.c) and fills the per-step command counts instead.
+ * counter (proxy.c) and fills the per-step command counts instead. --with-libcrypto maps
+ * libcrypto before the clock starts, as in the module's usual hosts (keyd, pkcs11-tool, curl,
+ * any OpenSSL application): then dlopen is the module's own cost.
  */
 #include "bench.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +38,8 @@ static int unhex(const char *s, unsigned char *out, size_t max)
 int main(int argc, char **argv)
 {
     double t_main = bench_now();
-    long rss_base = bench_maxrss_kb();
     const char *module = NULL, *key = NULL, *token = NULL, *pin = NULL, *hex = "";
-    bool count = false;
+    bool count = false, with_libcrypto = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--module") && v)
@@ -52,6 +54,8 @@ int main(int argc, char **argv)
             hex = v, i++;
         else if (!strcmp(a, "--count"))
             count = true;
+        else if (!strcmp(a, "--with-libcrypto"))
+            with_libcrypto = true;
         else
             module = NULL, i = argc;
     }
@@ -59,9 +63,14 @@ int main(int argc, char **argv)
     int dlen = unhex(hex, dgst, sizeof(dgst));
     if (!module || !key || dlen <= 0) {
         fprintf(stderr, "usage: devid-coldstart --module PATH --key LABEL --digest HEX "
-                        "[--token LABEL] [--pin PIN] [--count]\n");
+                        "[--token LABEL] [--pin PIN] [--count] [--with-libcrypto]\n");
         return 2;
     }
+    if (with_libcrypto && !dlopen("libcrypto.so.3", RTLD_NOW | RTLD_GLOBAL)) {
+        fprintf(stderr, "devid-coldstart: %s\n", dlerror());
+        return 1;
+    }
+    long rss_base = bench_maxrss_kb();
 
     bench_result r;
     bench_result_init(&r, "coldstart");

@@ -40,7 +40,8 @@ typedef struct {
     const char *name;
     enum kind kind;
     const char *which; /* module / provider / TLS client */
-    bool flag;         /* floor: encrypted; core: auth key; prov: digest-sign */
+    bool flag;         /* floor: encrypted; core: auth key; prov: digest-sign;
+                          cold: libcrypto already mapped (as in an OpenSSL application) */
     bool peer;         /* a peer project's row: its failure is reported, not fatal */
     const char *label;
 } phase_def;
@@ -58,6 +59,8 @@ static const phase_def phases[] = {
     { "prov-tpm2-dsign", K_PROV, "tpm2", true, true, "tpm2-openssl EVP_DigestSign" },
     { "cold-p11-devid", K_COLD, "devid", false, false, "devid-pkcs11.so" },
     { "cold-p11-tpm2", K_COLD, "tpm2", false, true, "libtpm2_pkcs11.so" },
+    { "cold-p11-devid-ossl", K_COLD, "devid", true, false, "devid, ossl mapped" },
+    { "cold-p11-tpm2-ossl", K_COLD, "tpm2", true, true, "tpm2, ossl mapped" },
     { "tls-soft", K_TLS, "soft", false, false, "software client key (ceiling)" },
     { "tls-soft-devid", K_TLS, "soft-devid", false, false, "software key, devid+default loaded" },
     { "tls-devid", K_TLS, "devid", false, false, "devid provider client key" },
@@ -504,6 +507,8 @@ static void run_coldstart(bench_result *r, const phase_def *d, const run_opts *r
         }
         if (count)
             argv[k++] = "--count";
+        if (d->flag)
+            argv[k++] = "--with-libcrypto";
         argv[k] = NULL;
         bench_result *x = count ? &counted : &all[ok];
         bench_result_init(x, d->name);
@@ -658,7 +663,7 @@ static void print_table(const bench_result *rs, size_t n, const run_opts *ro)
 
     printf("\nCold start, fresh process each (median of %d): dlopen → C_Initialize → "
            "C_OpenSession → C_Login → find key → first C_Sign\n", ro->coldstart_runs);
-    printf("  %-17s %-18s %7s %7s %7s %7s %7s %7s %7s %8s %9s %9s  %s\n", "row", "module",
+    printf("  %-19s %-18s %7s %7s %7s %7s %7s %7s %7s %8s %9s %9s  %s\n", "row", "module",
            "exec", "dlopen", "init", "open", "login", "find", "sign", "total ms", "peak RSS",
            "base RSS", "TPM cmds init/open/login/find/sign");
     for (size_t i = 0; i < n; i++) {
@@ -675,7 +680,7 @@ static void print_table(const bench_result *rs, size_t n, const run_opts *ro)
             snprintf(cmds, sizeof(cmds), "%.0f/%.0f/%.0f/%.0f/%.0f", r->step_cmds[CS_INITIALIZE],
                      r->step_cmds[CS_OPEN], r->step_cmds[CS_LOGIN], r->step_cmds[CS_FIND],
                      r->step_cmds[CS_SIGN]);
-        printf("  %-17s %-18s %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %8.1f %6ld kB %6ld kB  %s\n",
+        printf("  %-19s %-18s %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %8.1f %6ld kB %6ld kB  %s\n",
                r->name, d->label, r->exec_ms, r->step_ms[CS_DLOPEN], r->step_ms[CS_INITIALIZE],
                r->step_ms[CS_OPEN], r->step_ms[CS_LOGIN], r->step_ms[CS_FIND],
                r->step_ms[CS_SIGN], r->total_ms, r->rss_peak_kb, r->rss_base_kb, cmds);
