@@ -1,6 +1,7 @@
 #include "est.h"
 #include "est_msg.h"
 #include "est_tls.h"
+#include "http_headers.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -45,9 +46,7 @@ typedef struct {
     char *body;
     size_t len;
     bool too_big;
-    char content_type[128];
-    char retry_after[128];
-    char location[256];
+    est_headers hdr;
 } reply_buf;
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -68,22 +67,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return add;
 }
 
-/* Copies a header's value (trimmed) if the line is that header. */
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
-{
-    size_t n = strlen(name);
-    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-        return;
-    const char *v = line + n + 1, *end = line + len;
-    while (v < end && isspace((unsigned char)*v))
-        v++;
-    while (end > v && isspace((unsigned char)end[-1]))
-        end--;
-    size_t vlen = (size_t)(end - v) < outlen - 1 ? (size_t)(end - v) : outlen - 1;
-    memcpy(out, v, vlen);
-    out[vlen] = '\0';
-}
-
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
     reply_buf *r = arg;
@@ -92,28 +75,8 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
         est_tls_capture(r->conn->curl, &r->conn->watch);
         r->captured = true;
     }
-    header_value(line, len, "Content-Type", r->content_type, sizeof(r->content_type));
-    header_value(line, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
-    header_value(line, len, "Location", r->location, sizeof(r->location));
+    est_parse_header_line(line, len, &r->hdr);
     return len;
-}
-
-long est_parse_retry_after(const char *value, long now)
-{
-    if (!value || !*value)
-        return -1;
-    bool digits = true;
-    for (const char *p = value; *p; p++)
-        digits = digits && isdigit((unsigned char)*p);
-    if (digits) {
-        if (strlen(value) > 9)
-            return -1;
-        return strtol(value, NULL, 10);
-    }
-    time_t when = curl_getdate(value, NULL);
-    if (when == (time_t)-1)
-        return -1;
-    return when > now ? (long)(when - now) : 0;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -131,10 +94,10 @@ static void classify_http(est_op op, const reply_buf *rb, long status, est_reply
             return;
         }
         const char *want = op == EST_CSRATTRS ? "application/csrattrs" : "application/pkcs7-mime";
-        if (strncasecmp(rb->content_type, want, strlen(want)) != 0) {
+        if (strncasecmp(rb->hdr.content_type, want, strlen(want)) != 0) {
             reply->outcome = EST_FAILED;
             snprintf(reply->detail, sizeof(reply->detail), "unexpected content type '%s'",
-                     rb->content_type);
+                     rb->hdr.content_type);
             return;
         }
         devid_rc rc = op == EST_CSRATTRS
@@ -149,23 +112,23 @@ static void classify_http(est_op op, const reply_buf *rb, long status, est_reply
     }
     if (status == 202) {
         reply->outcome = EST_WAIT;
-        reply->retry_after = est_parse_retry_after(rb->retry_after, (long)time(NULL));
+        reply->retry_after = est_parse_retry_after(rb->hdr.retry_after, (long)time(NULL));
         snprintf(reply->detail, sizeof(reply->detail), "202 Accepted, Retry-After '%s'",
-                 rb->retry_after);
+                 rb->hdr.retry_after);
         return;
     }
     if (status >= 300 && status < 400) {
         reply->outcome = EST_FAILED;
         snprintf(reply->detail, sizeof(reply->detail),
                  "HTTP %ld redirect to '%s' refused (EST credentials stay with the configured "
-                 "server)", status, rb->location);
+                 "server)", status, rb->hdr.location);
         return;
     }
     reply->outcome = status == 401 ? EST_UNAUTHORIZED
                      : status >= 500 ? EST_TRANSIENT
                                      : EST_FAILED;
-    if (rb->retry_after[0] && status >= 500)
-        reply->retry_after = est_parse_retry_after(rb->retry_after, (long)time(NULL));
+    if (rb->hdr.retry_after[0] && status >= 500)
+        reply->retry_after = est_parse_retry_after(rb->hdr.retry_after, (long)time(NULL));
     /* a short, printable excerpt of the server's explanation */
     char excerpt[160] = "";
     size_t n = 0;

@@ -84,7 +84,4 @@ void est_reply_clear(est_reply *reply);
 
 const char *est_outcome_name(est_outcome o);
 
-/* Seconds from `now` until a Retry-After value (delta-seconds or HTTP-date); -1 if invalid. */
-long est_parse_retry_after(const char *value, long now);
-
 #endif

@@ -2,6 +2,7 @@
  * PKCS#10 construction, Retry-After and back-off arithmetic. */
 #include "../check.h"
 #include "est_msg.h"
+#include "http_headers.h"
 #include "est_tls.h"
 #include "renewal.h"
 #include "retry.h"
