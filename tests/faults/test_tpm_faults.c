@@ -9,6 +9,7 @@
  *     the same process signs again once the lockout is gone, without reconnecting by hand.
  * argv[1]: the built libtss2-tcti-devidfault.so. */
 #include "../check.h"
+#include "sign_check.h"
 #include "devid.h"
 #include "keygen.h"
 #include "nv.h"
@@ -42,31 +43,6 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* Signs a fresh digest with the IDevID (P-256) and checks the signature with OpenSSL. */
-static devid_rc sign_and_verify(devid_key *key, const char *what)
-{
-    unsigned char digest[32], sig[64];
-    size_t siglen = sizeof(sig);
-    RAND_bytes(digest, sizeof(digest));
-    devid_rc rc = devid_key_sign(key, DEVID_SIG_ECDSA, NID_sha256, digest, sizeof(digest), sig,
-                                 &siglen);
-    if (rc != DEVID_OK)
-        return rc;
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    unsigned char *der = NULL;
-    int derlen = -1;
-    if (es && ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)) == 1)
-        derlen = i2d_ECDSA_SIG(es, &der);
-    EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new(devid_key_get_public(key), NULL);
-    int ok = siglen == 64 && derlen > 0 && vctx && EVP_PKEY_verify_init(vctx) == 1 &&
-             EVP_PKEY_verify(vctx, der, (size_t)derlen, digest, sizeof(digest)) == 1;
-    CHECK(ok, "%s: the signature verifies", what);
-    EVP_PKEY_CTX_free(vctx);
-    OPENSSL_free(der);
-    ECDSA_SIG_free(es);
-    return rc;
 }
 
 static devid_rc keygen(void)
