@@ -93,13 +93,19 @@ typedef struct unseal_req {
     const void *pin;
     size_t pin_len;
     TPM2B_SENSITIVE_DATA *out;
+    bool lost; /* a TPM2_Unseal went out and its answer was lost with the connection */
 } unseal_req;
 
 /* One attempt (devid_tpm_run retries it when the TPM is busy: a command the TPM did not start
- * counts no failed authorisation). */
+ * counts no failed authorisation). A PIN check whose answer was lost with the connection is
+ * not sent again on the new one: the TPM may have counted it, and a wrong PIN sent twice
+ * would count twice against the dictionary-attack lockout. */
 static devid_rc unseal_op(ESYS_CONTEXT *ctx, void *arg)
 {
     unseal_req *req = arg;
+    if (req->lost)
+        return devid_fail(DEVID_ERR_NO_TPM, "the connection to the TPM was lost while it "
+                                            "checked the PIN; not sent again: log in again");
     ESYS_TR obj = ESYS_TR_NONE, session = ESYS_TR_NONE;
     devid_rc rc = devid_tpm_load_blob(ctx, req->blob, NULL, &obj);
     if (rc == DEVID_OK) {
@@ -114,9 +120,20 @@ static devid_rc unseal_op(ESYS_CONTEXT *ctx, void *arg)
         rc = devid_session_for(ctx, shape, &session);
     if (rc == DEVID_OK) {
         devid_tpm_count_command();
-        rc = devid_tpm_check(Esys_Unseal(ctx, obj, session, ESYS_TR_NONE, ESYS_TR_NONE,
-                                         &req->out),
-                             "checking the PIN (TPM2_Unseal)");
+        /* Sent and answered in two steps, as Esys_Unseal does, to tell a command that never
+         * left (the send failed: safe to send again) from one whose answer was lost. */
+        bool sent = false;
+        TSS2_RC r = Esys_Unseal_Async(ctx, obj, session, ESYS_TR_NONE, ESYS_TR_NONE);
+        if (r == TSS2_RC_SUCCESS) {
+            sent = true;
+            do /* TRY_AGAIN: ESAPI resubmitted after TPM_RC_RETRY/TESTING/YIELDED */
+                r = Esys_Unseal_Finish(ctx, &req->out);
+            while (r == TSS2_ESYS_RC_TRY_AGAIN);
+        }
+        rc = devid_tpm_check(r, "checking the PIN (TPM2_Unseal)");
+        /* lost in transport (the TCTI layer), not refused by the TPM */
+        req->lost = sent && rc == DEVID_ERR_NO_TPM &&
+                    (r & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER;
     }
     if (devid_tpm_alive(ctx) && obj != ESYS_TR_NONE) {
         devid_tpm_count_command();

@@ -23,6 +23,7 @@
 #include "nv.h"
 #include "provision.h"
 #include "store.h"
+#include "token.h"
 #include "tpm.h"
 
 #include <dirent.h>
@@ -41,6 +42,7 @@
 #define CC_NV_WRITELOCK 0x138u
 #define CC_CREATE 0x153u
 #define CC_SIGN 0x15Du
+#define CC_UNSEAL 0x15Eu
 #define IDEVID_NV 0x01C90000u
 
 static void (*fault_kill)(uint32_t cc, int before_response, long skip, const char *command);
@@ -71,6 +73,35 @@ static void sign_through_kill(devid_key *key, const char *what)
     CHECK_RC(sign_and_verify(key, what), DEVID_ERR_NO_TPM); /* still gone: still clear */
     swtpm_start();
     CHECK_RC(sign_and_verify(key, what), DEVID_OK);
+}
+
+/* A PIN check (TPM2_Unseal) through a kill: killed before the command, it is sent again on
+ * the new connection; killed after the TPM got it, it is not (the TPM may have counted a
+ * failed authorisation: a wrong PIN sent twice would count twice against the lockout), and
+ * the caller gets a clear error; the next login works. */
+static void login_through_kill(void)
+{
+    CHECK_RC(devid_token_init("so-pin", 6), DEVID_OK);
+    CHECK_RC(devid_token_login(DEVID_ROLE_SO, "so-pin", 6), DEVID_OK);
+    CHECK_RC(devid_token_set_pin(DEVID_ROLE_USER, "1234", 4), DEVID_OK);
+    devid_token_logout();
+
+    fault_kill(CC_UNSEAL, 0, 0, NULL);
+    CHECK_RC(devid_token_login(DEVID_ROLE_USER, "1234", 4), DEVID_OK);
+    CHECK(fault_injected() == 1, "login: the kill before the command happened (%lu)",
+          fault_injected());
+    devid_token_logout();
+
+    fault_kill(CC_UNSEAL, 1, 0, NULL);
+    devid_rc rc = devid_token_login(DEVID_ROLE_USER, "1234", 4);
+    CHECK(rc == DEVID_ERR_NO_TPM && strstr(devid_last_error(), "not sent again"),
+          "login, answer lost: not replayed: %s (%s)", devid_rc_name(rc), devid_last_error());
+    CHECK(fault_injected() == 1, "login: the kill before the response happened (%lu)",
+          fault_injected());
+    printf("login, answer lost: %s: %s\n", devid_rc_name(rc), devid_last_error());
+    fault_set(0, 0, 0);
+    CHECK_RC(devid_token_login(DEVID_ROLE_USER, "1234", 4), DEVID_OK);
+    devid_token_logout();
 }
 
 /* The store directory's file names, sorted and joined. */
@@ -317,6 +348,7 @@ int main(int argc, char **argv)
     keygen_through_kill();
     nv_write_through_kill();
     nv_write_chunks_through_kill();
+    login_through_kill();
     fault_set(0, 0, 0);
     CHECK_RC(sign_and_verify(idevid, "IDevID at the end"), DEVID_OK);
 
