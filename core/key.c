@@ -450,17 +450,24 @@ devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, v
     devid_rc rc;
     unsigned retries = 0;
     int evictions = 0;
+    /* A command with a password the TPM counts (dictionary-attack protected) is not sent again
+     * when its answer may have been lost with the connection: a wrong password would count
+     * twice against the lockout. */
+    bool replay_safe = key->auth.size == 0 || (key->pub.objectAttributes & TPMA_OBJECT_NODA);
     for (int attempt = 0;; attempt++) {
         ESYS_CONTEXT *ctx;
         rc = devid_tpm_lock(&ctx);
         if (rc != DEVID_OK)
             return rc; /* cannot (re)connect: the TPM really is gone */
         ESYS_TR session;
+        bool op_ran = false;
         rc = devid_key_bind(ctx, key);
         if (rc == DEVID_OK)
             rc = devid_session_for(ctx, shape, &session);
-        if (rc == DEVID_OK)
+        if (rc == DEVID_OK) {
+            op_ran = true;
             rc = op(ctx, key, session, arg);
+        }
         /* Even a persistent key needs an object slot while it is used: make room. */
         bool made_room = rc == DEVID_ERR_RETRY && DEVID_TPM_OBJECT_MEMORY(devid_tpm_last_rc()) &&
                          evictions < 8 && evict_one(ctx, key);
@@ -469,8 +476,13 @@ devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, v
             evictions++;
             continue;
         }
-        if (rc == DEVID_ERR_NO_TPM && attempt == 0)
-            continue; /* stale connection: one more try on a new one */
+        if (rc == DEVID_ERR_NO_TPM && attempt == 0) {
+            if (replay_safe || !op_ran ||
+                (devid_tpm_last_rc() & TSS2_RC_LAYER_MASK) != TSS2_TCTI_RC_LAYER)
+                continue; /* stale connection: one more try on a new one */
+            return devid_fail(rc, "the connection to the TPM was lost during an operation with "
+                                  "the key's password; not sent again: try again");
+        }
         if (devid_tpm_retry_wait(rc, &retries))
             continue;
         return rc;

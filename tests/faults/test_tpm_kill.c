@@ -104,6 +104,35 @@ static void login_through_kill(void)
     devid_token_logout();
 }
 
+/* A signature with a key that has a password (dictionary-attack protected): killed after
+ * the TPM got the command, it is not sent again (a wrong password would count twice against
+ * the lockout): a clear error, and the next signature works. */
+static void auth_sign_through_kill(void)
+{
+    devid_keygen p = { .type = DEVID_KEY_EC, .curve_nid = NID_X9_62_prime256v1, .sign = true,
+                       .auth = "s3cret", .auth_len = 6 };
+    devid_store_attrs a = { 0 };
+    snprintf(a.label, sizeof(a.label), "with-password");
+    char uid[DEVID_UID_LEN + 1];
+    CHECK_RC(devid_store_generate(&p, &a, uid), DEVID_OK);
+    devid_key *key = NULL;
+    CHECK_RC(devid_store_open_key(uid, &key), DEVID_OK);
+    if (!key)
+        return;
+    CHECK_RC(devid_key_set_auth(key, "s3cret", 6), DEVID_OK);
+    CHECK_RC(sign_and_verify(key, "password key"), DEVID_OK);
+    fault_kill(CC_SIGN, 1, 0, NULL);
+    devid_rc rc = sign_and_verify(key, "password key");
+    CHECK(rc == DEVID_ERR_NO_TPM && strstr(devid_last_error(), "not sent again"),
+          "password key, answer lost: not replayed: %s (%s)", devid_rc_name(rc),
+          devid_last_error());
+    CHECK(fault_injected() == 1, "password key: the kill happened (%lu)", fault_injected());
+    printf("sign with a password, answer lost: %s: %s\n", devid_rc_name(rc), devid_last_error());
+    fault_set(0, 0, 0);
+    CHECK_RC(sign_and_verify(key, "password key after the kill"), DEVID_OK);
+    devid_key_free(key);
+}
+
 /* The store directory's file names, sorted and joined. */
 static char *store_files(void)
 {
@@ -349,6 +378,7 @@ int main(int argc, char **argv)
     nv_write_through_kill();
     nv_write_chunks_through_kill();
     login_through_kill();
+    auth_sign_through_kill();
     fault_set(0, 0, 0);
     CHECK_RC(sign_and_verify(idevid, "IDevID at the end"), DEVID_OK);
 
