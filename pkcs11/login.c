@@ -194,13 +194,9 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
                   CK_UTF8CHAR_PTR pLabel)
 {
-    CK_RV rv = p11_enter();
+    CK_RV rv = p11_enter_slot(slotID, true, true);
     if (rv != CKR_OK)
         return rv;
-    if (slotID != P11_SLOT_ID)
-        return p11_leave(CKR_SLOT_ID_INVALID);
-    if (!p11_token_present())
-        return p11_leave(CKR_TOKEN_NOT_PRESENT);
     if (p11_session_count(false) > 0)
         return p11_leave(CKR_SESSION_EXISTS);
     if (!pPin && ulPinLen)

@@ -38,15 +38,9 @@ const p11_mech *p11_mech_find(CK_MECHANISM_TYPE type, CK_FLAGS flag)
 CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
                          CK_ULONG_PTR pulCount)
 {
-    CK_RV rv = p11_enter();
+    CK_RV rv = p11_enter_slot(slotID, pulCount != NULL, true);
     if (rv != CKR_OK)
         return rv;
-    if (!pulCount)
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    if (slotID != P11_SLOT_ID)
-        return p11_leave(CKR_SLOT_ID_INVALID);
-    if (!p11_token_present())
-        return p11_leave(CKR_TOKEN_NOT_PRESENT);
     CK_ULONG n = 0;
     for (size_t t = 0; t < N_TABLES; t++)
         n += *tables[t].count;
@@ -68,15 +62,9 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
 
 CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
 {
-    CK_RV rv = p11_enter();
+    CK_RV rv = p11_enter_slot(slotID, pInfo != NULL, true);
     if (rv != CKR_OK)
         return rv;
-    if (!pInfo)
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    if (slotID != P11_SLOT_ID)
-        return p11_leave(CKR_SLOT_ID_INVALID);
-    if (!p11_token_present())
-        return p11_leave(CKR_TOKEN_NOT_PRESENT);
     const p11_mech *m = lookup(type);
     if (!m)
         return p11_leave(CKR_MECHANISM_INVALID);

@@ -66,6 +66,20 @@ CK_RV p11_enter(void)
     return CKR_OK;
 }
 
+CK_RV p11_enter_slot(CK_SLOT_ID slot, bool arg_ok, bool need_token)
+{
+    CK_RV rv = p11_enter();
+    if (rv != CKR_OK)
+        return rv;
+    if (!arg_ok)
+        return p11_leave(CKR_ARGUMENTS_BAD);
+    if (slot != P11_SLOT_ID)
+        return p11_leave(CKR_SLOT_ID_INVALID);
+    if (need_token && !p11_token_present())
+        return p11_leave(CKR_TOKEN_NOT_PRESENT);
+    return CKR_OK;
+}
+
 CK_RV p11_leave(CK_RV rv)
 {
     unlock();

@@ -29,6 +29,10 @@
 /* Takes the module lock; CKR_CRYPTOKI_NOT_INITIALIZED (lock not held) if the module is not
  * initialised in this process (also in the child of a fork). */
 CK_RV p11_enter(void);
+/* p11_enter for the slot-level entry points, checking in this order: the caller's pointer
+ * arguments (arg_ok false: CKR_ARGUMENTS_BAD), the slot id, and with need_token a present
+ * token. On error the lock is released. */
+CK_RV p11_enter_slot(CK_SLOT_ID slot, bool arg_ok, bool need_token);
 /* Releases the module lock and returns rv (so entry points end `return p11_leave(rv);`). */
 CK_RV p11_leave(CK_RV rv);
 

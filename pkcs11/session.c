@@ -83,13 +83,9 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 {
     (void)pApplication;
     (void)Notify; /* no callbacks: nothing here ever blocks for long enough */
-    CK_RV rv = p11_enter();
+    CK_RV rv = p11_enter_slot(slotID, phSession != NULL, false);
     if (rv != CKR_OK)
         return rv;
-    if (!phSession)
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    if (slotID != P11_SLOT_ID)
-        return p11_leave(CKR_SLOT_ID_INVALID);
     if (!(flags & CKF_SERIAL_SESSION))
         return p11_leave(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
     if (!p11_token_present())
@@ -139,11 +135,9 @@ CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
 
 CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
 {
-    CK_RV rv = p11_enter();
+    CK_RV rv = p11_enter_slot(slotID, true, false);
     if (rv != CKR_OK)
         return rv;
-    if (slotID != P11_SLOT_ID)
-        return p11_leave(CKR_SLOT_ID_INVALID);
     while (ss.n)
         close_at(ss.n - 1);
     return p11_leave(CKR_OK);

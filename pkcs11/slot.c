@@ -28,13 +28,9 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PT
 
 CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
-    CK_RV rv = p11_enter();
+    CK_RV rv = p11_enter_slot(slotID, pInfo != NULL, false);
     if (rv != CKR_OK)
         return rv;
-    if (!pInfo)
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    if (slotID != P11_SLOT_ID)
-        return p11_leave(CKR_SLOT_ID_INVALID);
     memset(pInfo, 0, sizeof(*pInfo));
     p11_pad(pInfo->slotDescription, sizeof(pInfo->slotDescription), "devid TPM 2.0");
     p11_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "devid");
@@ -51,15 +47,9 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 
 CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
-    CK_RV rv = p11_enter();
+    CK_RV rv = p11_enter_slot(slotID, pInfo != NULL, true);
     if (rv != CKR_OK)
         return rv;
-    if (!pInfo)
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    if (slotID != P11_SLOT_ID)
-        return p11_leave(CKR_SLOT_ID_INVALID);
-    if (!p11_token_present())
-        return p11_leave(CKR_TOKEN_NOT_PRESENT);
     const devid_config *cfg = devid_core_config();
     memset(pInfo, 0, sizeof(*pInfo));
     /* Blank-padded, never NUL-padded: keyd trims whitespace before comparing labels. */
