@@ -271,17 +271,22 @@ static const char *ec_query_operation_name(int operation_id)
 {
     switch (operation_id) {
     case OSSL_OP_SIGNATURE:
-        return "ECDSA";
+        return DP_OP_ECDSA;
     case OSSL_OP_KEYEXCH:
-        return "ECDH";
+        return DP_OP_ECDH;
     default:
         return NULL;
     }
 }
 static const char *rsa_query_operation_name(int operation_id)
 {
-    (void)operation_id;
-    return "RSA";
+    switch (operation_id) {
+    case OSSL_OP_SIGNATURE:
+    case OSSL_OP_ASYM_CIPHER:
+        return DP_OP_RSA;
+    default:
+        return NULL;
+    }
 }
 
 /* ---- generation ---- */

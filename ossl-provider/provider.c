@@ -22,18 +22,18 @@ static const OSSL_ALGORITHM keymgmt_algs[] = {
 };
 
 static const OSSL_ALGORITHM signature_algs[] = {
-    { DP_NAMES_ECDSA, DP_PROPS, dp_ecdsa_signature_functions, "ECDSA in the TPM" },
-    { DP_NAMES_RSA, DP_PROPS, dp_rsa_signature_functions, "RSA PKCS#1 v1.5 / PSS in the TPM" },
+    { DP_OP_ECDSA, DP_PROPS, dp_ecdsa_signature_functions, "ECDSA in the TPM" },
+    { DP_OP_RSA, DP_PROPS, dp_rsa_signature_functions, "RSA PKCS#1 v1.5 / PSS in the TPM" },
     { NULL, NULL, NULL, NULL },
 };
 
 static const OSSL_ALGORITHM keyexch_algs[] = {
-    { DP_NAMES_ECDH, DP_PROPS, dp_ecdh_keyexch_functions, "ECDH in the TPM" },
+    { DP_OP_ECDH, DP_PROPS, dp_ecdh_keyexch_functions, "ECDH in the TPM" },
     { NULL, NULL, NULL, NULL },
 };
 
 static const OSSL_ALGORITHM asym_cipher_algs[] = {
-    { DP_NAMES_RSA, DP_PROPS, dp_rsa_asym_cipher_functions, "RSA decryption in the TPM" },
+    { DP_OP_RSA, DP_PROPS, dp_rsa_asym_cipher_functions, "RSA decryption in the TPM" },
     { NULL, NULL, NULL, NULL },
 };
 

@@ -130,12 +130,20 @@ extern const OSSL_DISPATCH dp_tss2_pem2der_decoder_functions[];
 extern const OSSL_DISPATCH dp_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH dp_rsa_asym_cipher_functions[];
 
-/* Algorithm names, identical to the default provider's (names are global per library context:
- * a different alias set would conflict). */
+/* Key manager names, identical to the default provider's (names are global per library
+ * context: a different alias set would conflict), so a TPM key is an "EC" or "RSA" key to
+ * every application. */
 #define DP_NAMES_EC "EC:id-ecPublicKey:1.2.840.10045.2.1"
 #define DP_NAMES_RSA "RSA:rsaEncryption:1.2.840.113549.1.1.1"
-#define DP_NAMES_ECDSA "ECDSA"
-#define DP_NAMES_ECDH "ECDH"
+/* Operation names of our own. OpenSSL fetches a key's signature / key exchange / asymmetric
+ * cipher by the name its key manager reports (query_operation_name), and falls back to the
+ * key manager's own provider when the key cannot be exported to the fetched one. Under
+ * names only devid implements, operations on devid keys always reach devid, whatever the
+ * provider order, and operations on the default provider's keys (peer keys, certificates,
+ * ephemeral keys) never pass through devid. */
+#define DP_OP_ECDSA "DEVID-ECDSA"
+#define DP_OP_ECDH "DEVID-ECDH"
+#define DP_OP_RSA "DEVID-RSA"
 
 /* ---- helpers shared by the store loader and the decoders ---- */
 /* Opens the key, certificate and chain a URI designates (uri.c parses, store.c resolves). */

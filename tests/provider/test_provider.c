@@ -3,11 +3,14 @@
  *     loaded (the CertificateVerify signature);
  *   - 8 threads x 200 signatures with one key, each verified;
  *   - fork: a key loaded in the parent signs in the child;
+ *   - routing: with devid loaded first or second, operations on TPM keys reach devid and
+ *     operations on the default provider's keys (a certificate's public key) never do;
  *   - bad input: malformed URIs, corrupted key files, wrong PINs are errors, not crashes.
  * usage: test_provider PROVIDER_DIR [bench]   (bench: handshakes/s, TPM key vs software key) */
 #include "../check.h"
 #include "tpm.h" /* devid_tpm_command_count (core-internal; tests only) */
 
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
@@ -22,10 +25,11 @@
 #include <unistd.h>
 
 static const char *fixture;
+static const char *provider_dir;
 
-static EVP_PKEY *load_key(const char *uri)
+static EVP_PKEY *load_key_ex(OSSL_LIB_CTX *lib, const char *uri)
 {
-    OSSL_STORE_CTX *st = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
+    OSSL_STORE_CTX *st = OSSL_STORE_open_ex(uri, lib, NULL, NULL, NULL, NULL, NULL, NULL);
     EVP_PKEY *pk = NULL;
     if (!st)
         return NULL;
@@ -42,9 +46,14 @@ static EVP_PKEY *load_key(const char *uri)
     return pk;
 }
 
-static X509 *load_cert(const char *uri)
+static EVP_PKEY *load_key(const char *uri)
 {
-    OSSL_STORE_CTX *st = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
+    return load_key_ex(NULL, uri);
+}
+
+static X509 *load_cert_ex(OSSL_LIB_CTX *lib, const char *uri)
+{
+    OSSL_STORE_CTX *st = OSSL_STORE_open_ex(uri, lib, NULL, NULL, NULL, NULL, NULL, NULL);
     X509 *c = NULL;
     if (!st)
         return NULL;
@@ -58,6 +67,11 @@ static X509 *load_cert(const char *uri)
     }
     OSSL_STORE_close(st);
     return c;
+}
+
+static X509 *load_cert(const char *uri)
+{
+    return load_cert_ex(NULL, uri);
 }
 
 /* ---- signatures ---- */
@@ -305,6 +319,122 @@ static void bench(void)
     X509_free(scert);
 }
 
+/* ---- routing ---- */
+
+static const char *op_provider(EVP_PKEY_CTX *c)
+{
+    const OSSL_PROVIDER *p = c ? EVP_PKEY_CTX_get0_provider(c) : NULL;
+    return p ? OSSL_PROVIDER_get0_name(p) : "(none)";
+}
+
+static const char *key_provider(const EVP_PKEY *k)
+{
+    const OSSL_PROVIDER *p = k ? EVP_PKEY_get0_provider(k) : NULL;
+    return p ? OSSL_PROVIDER_get0_name(p) : "(none)";
+}
+
+/* Which provider each operation lands in, in a library context where devid is loaded
+ * first or second. A software key of the application's own (whichever key manager OpenSSL
+ * picked for it) must still sign and verify. */
+static void test_routing(bool devid_first)
+{
+    const char *order = devid_first ? "devid first" : "default first";
+    OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
+    if (lib && OSSL_PROVIDER_set_default_search_path(lib, provider_dir) != 1) {
+        OSSL_LIB_CTX_free(lib);
+        lib = NULL;
+    }
+    OSSL_PROVIDER *a = lib ? OSSL_PROVIDER_load(lib, devid_first ? "devid" : "default") : NULL;
+    OSSL_PROVIDER *b = lib ? OSSL_PROVIDER_load(lib, devid_first ? "default" : "devid") : NULL;
+    CHECK(a && b, "%s: providers load", order);
+    EVP_PKEY *key = a && b ? load_key_ex(lib, "devid:object=IDevID") : NULL;
+    X509 *cert = a && b ? load_cert_ex(lib, "devid:object=IDevID;type=cert") : NULL;
+    EVP_PKEY *pub = cert ? X509_get0_pubkey(cert) : NULL;
+    CHECK(key && pub, "%s: IDevID key and certificate load", order);
+    if (!key || !pub)
+        goto out;
+    CHECK(strcmp(key_provider(key), "devid") == 0 && strcmp(key_provider(pub), "default") == 0,
+          "%s: the TPM key is devid's (%s), the certificate's key default's (%s)", order,
+          key_provider(key), key_provider(pub));
+
+    EVP_MD_CTX *s = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *sp = NULL, *vp = NULL;
+    unsigned char sig[600];
+    size_t siglen = sizeof(sig);
+    const unsigned char msg[] = "routing";
+    bool ok = s && v &&
+              EVP_DigestSignInit_ex(s, &sp, "SHA256", lib, NULL, key, NULL) == 1 &&
+              EVP_DigestSign(s, sig, &siglen, msg, sizeof(msg)) == 1 &&
+              EVP_DigestVerifyInit_ex(v, &vp, "SHA256", lib, NULL, pub, NULL) == 1 &&
+              EVP_DigestVerify(v, sig, siglen, msg, sizeof(msg)) == 1;
+    CHECK(ok, "%s: TPM signature verifies with the certificate's key", order);
+    CHECK(strcmp(op_provider(sp), "devid") == 0, "%s: digest-sign with the TPM key runs in %s",
+          order, op_provider(sp));
+    CHECK(strcmp(op_provider(vp), "default") == 0,
+          "%s: digest-verify with the certificate's key runs in %s", order, op_provider(vp));
+    EVP_MD_CTX_free(s);
+    EVP_MD_CTX_free(v);
+
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(lib, pub, NULL);
+    CHECK(pc && EVP_PKEY_verify_init(pc) == 1 && strcmp(op_provider(pc), "default") == 0,
+          "%s: verify with the certificate's key runs in %s", order, op_provider(pc));
+    EVP_PKEY_CTX_free(pc);
+    if (EVP_PKEY_is_a(pub, "RSA")) {
+        pc = EVP_PKEY_CTX_new_from_pkey(lib, pub, NULL);
+        CHECK(pc && EVP_PKEY_encrypt_init(pc) == 1 && strcmp(op_provider(pc), "default") == 0,
+              "%s: RSA encryption to the certificate's key runs in %s", order, op_provider(pc));
+        EVP_PKEY_CTX_free(pc);
+    }
+
+    /* Decoding a public key (every certificate a TLS peer sends) skips devid's key decoders,
+     * which only read private key files; the TSS2 PEM->DER step the file: loader needs is
+     * the one decoder of devid's that remains in the chain. */
+    OSSL_LIB_CTX *plain = OSSL_LIB_CTX_new();
+    OSSL_PROVIDER *pd = plain ? OSSL_PROVIDER_load(plain, "default") : NULL;
+    EVP_PKEY *out = NULL;
+    OSSL_DECODER_CTX *dd = pd ? OSSL_DECODER_CTX_new_for_pkey(&out, "DER", "SubjectPublicKeyInfo",
+                                                              NULL, EVP_PKEY_PUBLIC_KEY, plain, NULL)
+                              : NULL;
+    OSSL_DECODER_CTX *dx = OSSL_DECODER_CTX_new_for_pkey(&out, "DER", "SubjectPublicKeyInfo", NULL,
+                                                         EVP_PKEY_PUBLIC_KEY, lib, NULL);
+    int nd = dd ? OSSL_DECODER_CTX_get_num_decoders(dd) : -1;
+    int nx = dx ? OSSL_DECODER_CTX_get_num_decoders(dx) : -1;
+    CHECK(nd > 0 && nx >= nd && nx <= nd + 1,
+          "%s: a public-key decode uses %d decoders with devid loaded, %d without", order, nx, nd);
+    OSSL_DECODER_CTX_free(dd);
+    OSSL_DECODER_CTX_free(dx);
+    OSSL_PROVIDER_unload(pd);
+    OSSL_LIB_CTX_free(plain);
+
+    /* the application's own software key: generated by whichever "EC"/"RSA" key manager
+     * OpenSSL fetches (devid's hands generation to default) */
+    EVP_PKEY *soft = EVP_PKEY_is_a(pub, "RSA") ? EVP_PKEY_Q_keygen(lib, NULL, "RSA", (size_t)2048)
+                                                 : EVP_PKEY_Q_keygen(lib, NULL, "EC", "P-256");
+    s = EVP_MD_CTX_new();
+    v = EVP_MD_CTX_new();
+    siglen = sizeof(sig);
+    ok = soft && s && v &&
+         EVP_DigestSignInit_ex(s, NULL, "SHA256", lib, NULL, soft, NULL) == 1 &&
+         EVP_DigestSign(s, sig, &siglen, msg, sizeof(msg)) == 1 &&
+         EVP_DigestVerifyInit_ex(v, NULL, "SHA256", lib, NULL, soft, NULL) == 1 &&
+         EVP_DigestVerify(v, sig, siglen, msg, sizeof(msg)) == 1;
+    CHECK(ok, "%s: a software key (key manager: %s) signs and verifies", order,
+          key_provider(soft));
+    EVP_MD_CTX_free(s);
+    EVP_MD_CTX_free(v);
+    EVP_PKEY_free(soft);
+out:
+    if (!ERR_peek_error())
+        ERR_clear_error();
+    else
+        ERR_print_errors_fp(stderr);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    OSSL_PROVIDER_unload(b);
+    OSSL_PROVIDER_unload(a);
+    OSSL_LIB_CTX_free(lib);
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_uris(void)
@@ -334,6 +464,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_provider PROVIDER_DIR (under with-swtpm)\n");
         return 2;
     }
+    provider_dir = argv[1];
     CHECK(OSSL_PROVIDER_set_default_search_path(NULL, argv[1]) == 1, "search path");
     OSSL_PROVIDER *devid = getenv("DEVID_BENCH_SOFTWARE_ONLY") ? OSSL_PROVIDER_load(NULL, "base")
                                                               : OSSL_PROVIDER_load(NULL, "devid");
@@ -350,6 +481,8 @@ int main(int argc, char **argv)
     }
     test_tls("IDevID");
     test_tls("LDevID");
+    test_routing(true);
+    test_routing(false);
 
     EVP_PKEY *key = load_key("devid:object=IDevID");
     X509 *cert = load_cert("devid:object=IDevID;type=cert");
