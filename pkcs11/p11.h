@@ -176,8 +176,11 @@ void p11_val_free(p11_val *v);
 /* Whether obj has every attribute of the template with exactly that value. */
 bool p11_attr_match(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 
-/* Template helpers. */
+/* ---- templates callers pass (template.c) ------------------------------------------------- */
+
+/* The first attribute of the template of that type, or NULL. */
 const CK_ATTRIBUTE *p11_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);
+/* A CK_BBOOL / CK_ULONG attribute's value (CKR_ATTRIBUTE_VALUE_INVALID if not one). */
 CK_RV p11_tmpl_bool(const CK_ATTRIBUTE *a, CK_BBOOL *out);
 CK_RV p11_tmpl_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out);
 /* Checks a template's pointers: CKR_ARGUMENTS_BAD / CKR_ATTRIBUTE_VALUE_INVALID. */
