@@ -1,7 +1,7 @@
 /* Object attributes, computed from the item's key and certificates each time they are asked
  * for (nothing is copied, so a relabelled store object or a renewed certificate shows at once).
  */
-#include "p11.h"
+#include "attr.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -23,7 +23,7 @@ void p11_val_free(p11_val *v)
     v->len = 0;
 }
 
-static CK_RV val_ulong(p11_val *v, CK_ULONG x)
+CK_RV p11_val_ulong(p11_val *v, CK_ULONG x)
 {
     memcpy(v->inl, &x, sizeof(x));
     v->ptr = v->inl;
@@ -31,7 +31,7 @@ static CK_RV val_ulong(p11_val *v, CK_ULONG x)
     return CKR_OK;
 }
 
-static CK_RV val_bool(p11_val *v, bool b)
+CK_RV p11_val_bool(p11_val *v, bool b)
 {
     v->inl[0] = b ? CK_TRUE : CK_FALSE;
     v->ptr = v->inl;
@@ -39,7 +39,7 @@ static CK_RV val_bool(p11_val *v, bool b)
     return CKR_OK;
 }
 
-static CK_RV val_ref(p11_val *v, const void *p, size_t n)
+CK_RV p11_val_ref(p11_val *v, const void *p, size_t n)
 {
     v->ptr = n ? p : v->inl;
     v->len = n;
@@ -47,14 +47,14 @@ static CK_RV val_ref(p11_val *v, const void *p, size_t n)
 }
 
 /* Takes ownership of an OPENSSL_malloc'd buffer (as i2d_* returns), n < 0 meaning failure. */
-static CK_RV val_take(p11_val *v, unsigned char *p, int n)
+CK_RV p11_val_take(p11_val *v, unsigned char *p, int n)
 {
     if (n < 0 || (n > 0 && !p)) {
         OPENSSL_free(p);
         return CKR_HOST_MEMORY;
     }
     v->heap = p;
-    return val_ref(v, p, (size_t)n);
+    return p11_val_ref(v, p, (size_t)n);
 }
 
 static CK_RV val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
@@ -67,18 +67,18 @@ static CK_RV val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
     if (p)
         BN_bn2bin(bn, p);
     BN_free(bn);
-    return val_take(v, p, p ? n : -1);
+    return p11_val_take(v, p, p ? n : -1);
 }
 
 /* CKA_ALLOWED_MECHANISMS: the key's list, sized first, then filled. */
-static CK_RV val_allowed_mechs(p11_val *v, devid_key *key)
+CK_RV p11_val_allowed_mechs(p11_val *v, devid_key *key)
 {
     size_t n = p11_mech_allowed_list(key, NULL, 0);
     CK_MECHANISM_TYPE *list = OPENSSL_malloc(n ? n * sizeof(*list) : 1);
     if (!list)
         return CKR_HOST_MEMORY;
     p11_mech_allowed_list(key, list, n);
-    return val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
+    return p11_val_take(v, (unsigned char *)list, (int)(n * sizeof(*list)));
 }
 
 /* ---- key values ------------------------------------------------------------------------------ */
@@ -103,7 +103,7 @@ static CK_RV val_ec_params(p11_val *v, EVP_PKEY *pkey)
         return CKR_GENERAL_ERROR;
     unsigned char *p = NULL;
     int n = i2d_ASN1_OBJECT(oid, &p);
-    return val_take(v, p, n);
+    return p11_val_take(v, p, n);
 }
 
 /* CKA_EC_POINT: DER OCTET STRING around the uncompressed point 04 || X || Y. */
@@ -131,7 +131,7 @@ static CK_RV val_ec_point(p11_val *v, EVP_PKEY *pkey)
                 BN_bn2binpad(y, p + hdr + 1 + flen, (int)flen) < 0) {
                 OPENSSL_free(p);
             } else {
-                rv = val_take(v, p, (int)(hdr + plen));
+                rv = p11_val_take(v, p, (int)(hdr + plen));
             }
         }
     }
@@ -144,14 +144,14 @@ static CK_RV val_spki(p11_val *v, EVP_PKEY *pkey)
 {
     unsigned char *p = NULL;
     int n = i2d_PUBKEY(pkey, &p);
-    return val_take(v, p, n);
+    return p11_val_take(v, p, n);
 }
 
-static CK_RV val_name(p11_val *v, const X509_NAME *name)
+CK_RV p11_val_name(p11_val *v, const X509_NAME *name)
 {
     unsigned char *p = NULL;
     int n = i2d_X509_NAME(name, &p);
-    return val_take(v, p, n);
+    return p11_val_take(v, p, n);
 }
 
 /* ---- common attributes ----------------------------------------------------------------------- */
@@ -178,16 +178,16 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     p11_item *it = obj->item;
     switch (type) {
     case CKA_CLASS:
-        return val_ulong(v, obj->cls);
+        return p11_val_ulong(v, obj->cls);
     case CKA_TOKEN:
-        return val_bool(v, true);
+        return p11_val_bool(v, true);
     case CKA_PRIVATE:
-        return val_bool(v, obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY);
+        return p11_val_bool(v, obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY);
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
-        return val_bool(v, writable(obj));
+        return p11_val_bool(v, writable(obj));
     case CKA_COPYABLE:
-        return val_bool(v, false);
+        return p11_val_bool(v, false);
     case CKA_LABEL:
         if (obj->chain >= 0) {
             int n = snprintf(NULL, 0, "%s-CA-%d", it->label, obj->chain + 1);
@@ -195,9 +195,9 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
             if (!p)
                 return CKR_HOST_MEMORY;
             snprintf((char *)p, (size_t)n + 1, "%s-CA-%d", it->label, obj->chain + 1);
-            return val_take(v, p, n);
+            return p11_val_take(v, p, n);
         }
-        return val_ref(v, it->label, strlen(it->label));
+        return p11_val_ref(v, it->label, strlen(it->label));
     case CKA_ID:
         if (obj->chain >= 0) {
             CK_RV rv;
@@ -208,13 +208,13 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
                 OPENSSL_free(id);
                 return rv != CKR_OK ? rv : CKR_GENERAL_ERROR;
             }
-            return val_take(v, id, 20);
+            return p11_val_take(v, id, 20);
         }
         {
             const unsigned char *id;
             size_t len;
             CK_RV rv = p11_item_id(it, &id, &len);
-            return rv == CKR_OK ? val_ref(v, id, len) : rv;
+            return rv == CKR_OK ? p11_val_ref(v, id, len) : rv;
         }
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
@@ -227,10 +227,10 @@ static CK_RV key_subject(p11_object *obj, p11_val *v)
 {
     p11_item *it = obj->item;
     if (!p11_item_has_cert(it))
-        return val_ref(v, NULL, 0);
+        return p11_val_ref(v, NULL, 0);
     X509 *cert;
     CK_RV rv = p11_item_cert(it, &cert);
-    return rv == CKR_OK ? val_name(v, X509_get_subject_name(cert)) : rv;
+    return rv == CKR_OK ? p11_val_name(v, X509_get_subject_name(cert)) : rv;
 }
 
 static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
@@ -261,19 +261,19 @@ static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 
     switch (type) {
     case CKA_KEY_TYPE:
-        return val_ulong(v, ec ? CKK_EC : CKK_RSA);
+        return p11_val_ulong(v, ec ? CKK_EC : CKK_RSA);
     case CKA_START_DATE:
     case CKA_END_DATE:
-        return val_ref(v, NULL, 0);
+        return p11_val_ref(v, NULL, 0);
     case CKA_DERIVE:
-        return val_bool(v, priv && p11_key_can_derive(key));
+        return p11_val_bool(v, priv && p11_key_can_derive(key));
     case CKA_LOCAL:
-        return val_bool(v, f & DEVID_KEY_TPM_GENERATED);
+        return p11_val_bool(v, f & DEVID_KEY_TPM_GENERATED);
     case CKA_KEY_GEN_MECHANISM:
         /* Store keys were all made by the TPM's key generation; factory keys: unknown. */
         if (obj->item->src != P11_ITEM_STORE)
-            return val_ulong(v, CK_UNAVAILABLE_INFORMATION);
-        return val_ulong(v, ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
+            return p11_val_ulong(v, CK_UNAVAILABLE_INFORMATION);
+        return p11_val_ulong(v, ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
     case CKA_SUBJECT:
         return key_subject(obj, v);
     case CKA_PUBLIC_KEY_INFO:
@@ -290,42 +290,42 @@ static CK_RV key_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID : val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_E);
     case CKA_MODULUS_BITS:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID
-                  : val_ulong(v, (CK_ULONG)devid_key_get_bits(key));
+                  : p11_val_ulong(v, (CK_ULONG)devid_key_get_bits(key));
     case CKA_ALLOWED_MECHANISMS:
-        return val_allowed_mechs(v, key);
+        return p11_val_allowed_mechs(v, key);
     default:
         break;
     }
     if (!priv) {
         switch (type) {
         case CKA_VERIFY:
-            return val_bool(v, p11_key_can_sign(key));
+            return p11_val_bool(v, p11_key_can_sign(key));
         case CKA_ENCRYPT:
-            return val_bool(v, p11_key_can_decrypt(key));
+            return p11_val_bool(v, p11_key_can_decrypt(key));
         case CKA_VERIFY_RECOVER:
         case CKA_WRAP:
         case CKA_TRUSTED:
-            return val_bool(v, false);
+            return p11_val_bool(v, false);
         default:
             return CKR_ATTRIBUTE_TYPE_INVALID;
         }
     }
     switch (type) {
     case CKA_SIGN:
-        return val_bool(v, p11_key_can_sign(key));
+        return p11_val_bool(v, p11_key_can_sign(key));
     case CKA_DECRYPT:
-        return val_bool(v, p11_key_can_decrypt(key));
+        return p11_val_bool(v, p11_key_can_decrypt(key));
     case CKA_SENSITIVE:
     case CKA_NEVER_EXTRACTABLE:
-        return val_bool(v, true);
+        return p11_val_bool(v, true);
     case CKA_ALWAYS_SENSITIVE:
-        return val_bool(v, tpm_made);
+        return p11_val_bool(v, tpm_made);
     case CKA_SIGN_RECOVER:
     case CKA_UNWRAP:
     case CKA_EXTRACTABLE:
     case CKA_WRAP_WITH_TRUSTED:
     case CKA_ALWAYS_AUTHENTICATE:
-        return val_bool(v, false);
+        return p11_val_bool(v, false);
     case CKA_VALUE:
         return ec ? CKR_ATTRIBUTE_SENSITIVE : CKR_ATTRIBUTE_TYPE_INVALID;
     case CKA_PRIVATE_EXPONENT:
@@ -346,7 +346,7 @@ static CK_RV val_date(p11_val *v, const ASN1_TIME *t)
 {
     struct tm tm;
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-        return val_ref(v, NULL, 0);
+        return p11_val_ref(v, NULL, 0);
     char buf[16];
     snprintf(buf, sizeof(buf), "%04d%02d%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
              tm.tm_mday % 100);
@@ -354,7 +354,7 @@ static CK_RV val_date(p11_val *v, const ASN1_TIME *t)
     if (!p)
         return CKR_HOST_MEMORY;
     memcpy(p, buf, sizeof(CK_DATE));
-    return val_take(v, p, (int)sizeof(CK_DATE));
+    return p11_val_take(v, p, (int)sizeof(CK_DATE));
 }
 
 static CK_RV cert_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
@@ -367,15 +367,15 @@ static CK_RV cert_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     int n;
     switch (type) {
     case CKA_CERTIFICATE_TYPE:
-        return val_ulong(v, CKC_X_509);
+        return p11_val_ulong(v, CKC_X_509);
     case CKA_TRUSTED:
-        return val_bool(v, false);
+        return p11_val_bool(v, false);
     case CKA_CERTIFICATE_CATEGORY:
         /* 1 = token user (the certificate of a key held here), 2 = authority */
-        return val_ulong(v, obj->chain >= 0 ? 2 : 1);
+        return p11_val_ulong(v, obj->chain >= 0 ? 2 : 1);
     case CKA_VALUE:
         n = i2d_X509(cert, &p);
-        return val_take(v, p, n);
+        return p11_val_take(v, p, n);
     case CKA_CHECK_VALUE: {
         unsigned char md[SHA_DIGEST_LENGTH];
         n = i2d_X509(cert, &p);
@@ -387,22 +387,22 @@ static CK_RV cert_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         unsigned char *cv = OPENSSL_malloc(3);
         if (cv)
             memcpy(cv, md, 3);
-        return val_take(v, cv, cv ? 3 : -1);
+        return p11_val_take(v, cv, cv ? 3 : -1);
     }
     case CKA_SUBJECT:
-        return val_name(v, X509_get_subject_name(cert));
+        return p11_val_name(v, X509_get_subject_name(cert));
     case CKA_ISSUER:
-        return val_name(v, X509_get_issuer_name(cert));
+        return p11_val_name(v, X509_get_issuer_name(cert));
     case CKA_SERIAL_NUMBER:
         n = i2d_ASN1_INTEGER((ASN1_INTEGER *)X509_get0_serialNumber(cert), &p);
-        return val_take(v, p, n);
+        return p11_val_take(v, p, n);
     case CKA_START_DATE:
         return val_date(v, X509_get0_notBefore(cert));
     case CKA_END_DATE:
         return val_date(v, X509_get0_notAfter(cert));
     case CKA_PUBLIC_KEY_INFO:
         n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &p);
-        return val_take(v, p, n);
+        return p11_val_take(v, p, n);
     case CKA_HASH_OF_SUBJECT_PUBLIC_KEY: {
         EVP_PKEY *cpub = X509_get0_pubkey(cert);
         unsigned char *id = OPENSSL_malloc(20);
@@ -410,121 +410,15 @@ static CK_RV cert_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
             OPENSSL_free(id);
             return CKR_GENERAL_ERROR;
         }
-        return val_take(v, id, 20);
+        return p11_val_take(v, id, 20);
     }
     case CKA_URL:
     case CKA_HASH_OF_ISSUER_PUBLIC_KEY:
-        return val_ref(v, NULL, 0);
+        return p11_val_ref(v, NULL, 0);
     case CKA_JAVA_MIDP_SECURITY_DOMAIN:
-        return val_ulong(v, 0 /* CK_SECURITY_DOMAIN_UNSPECIFIED */);
+        return p11_val_ulong(v, 0 /* CK_SECURITY_DOMAIN_UNSPECIFIED */);
     case CKA_NAME_HASH_ALGORITHM:
-        return val_ulong(v, CKM_SHA_1);
-    default:
-        return CKR_ATTRIBUTE_TYPE_INVALID;
-    }
-}
-
-/* ---- session secrets (ECDH results) ------------------------------------------------------------ */
-
-static CK_RV secret_attr(const p11_secret *sec, CK_ATTRIBUTE_TYPE type, p11_val *v)
-{
-    switch (type) {
-    case CKA_CLASS:
-        return val_ulong(v, CKO_SECRET_KEY);
-    case CKA_KEY_TYPE:
-        return val_ulong(v, CKK_GENERIC_SECRET);
-    case CKA_TOKEN:
-    case CKA_PRIVATE:
-    case CKA_MODIFIABLE:
-    case CKA_COPYABLE:
-    case CKA_LOCAL:
-    case CKA_ENCRYPT:
-    case CKA_DECRYPT:
-    case CKA_SIGN:
-    case CKA_VERIFY:
-    case CKA_WRAP:
-    case CKA_UNWRAP:
-    case CKA_DERIVE:
-    case CKA_TRUSTED:
-        return val_bool(v, false);
-    case CKA_DESTROYABLE:
-        return val_bool(v, true);
-    case CKA_SENSITIVE:
-    case CKA_ALWAYS_SENSITIVE:
-        return val_bool(v, sec->sensitive);
-    case CKA_EXTRACTABLE:
-        return val_bool(v, sec->extractable);
-    case CKA_NEVER_EXTRACTABLE:
-        return val_bool(v, !sec->extractable);
-    case CKA_LABEL:
-        return val_ref(v, sec->label, strlen(sec->label));
-    case CKA_ID:
-        return val_ref(v, sec->id, sec->id_len);
-    case CKA_START_DATE:
-    case CKA_END_DATE:
-        return val_ref(v, NULL, 0);
-    case CKA_KEY_GEN_MECHANISM:
-        return val_ulong(v, CK_UNAVAILABLE_INFORMATION);
-    case CKA_VALUE_LEN:
-        return val_ulong(v, sec->len);
-    case CKA_VALUE:
-        if (sec->sensitive || !sec->extractable)
-            return CKR_ATTRIBUTE_SENSITIVE;
-        return val_ref(v, sec->value, sec->len);
-    default:
-        return CKR_ATTRIBUTE_TYPE_INVALID;
-    }
-}
-
-/* ---- store secret keys (HMAC-SHA256 in the TPM) ------------------------------------------- */
-
-static CK_RV store_secret_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
-{
-    switch (type) { /* what needs no key */
-    case CKA_KEY_TYPE:
-        return val_ulong(v, CKK_GENERIC_SECRET);
-    case CKA_VALUE_LEN: /* imported keys: their length; generated ones: the hash's */
-        return val_ulong(v, obj->item->attrs.value_len ? obj->item->attrs.value_len
-                                                       : DEVID_HMAC_SIZE);
-    case CKA_VALUE:
-        return CKR_ATTRIBUTE_SENSITIVE; /* it never leaves the TPM */
-    case CKA_START_DATE:
-    case CKA_END_DATE:
-        return val_ref(v, NULL, 0);
-    case CKA_SENSITIVE:
-        return val_bool(v, true);
-    case CKA_ENCRYPT:
-    case CKA_DECRYPT:
-    case CKA_WRAP:
-    case CKA_UNWRAP:
-    case CKA_DERIVE:
-    case CKA_TRUSTED:
-    case CKA_WRAP_WITH_TRUSTED:
-    case CKA_EXTRACTABLE:
-    case CKA_ALWAYS_AUTHENTICATE:
-        return val_bool(v, false);
-    default:
-        break;
-    }
-    devid_key *key;
-    CK_RV rv = p11_item_key(obj->item, &key);
-    if (rv != CKR_OK)
-        return rv;
-    unsigned f = devid_key_get_flags(key);
-    switch (type) {
-    case CKA_SIGN:
-    case CKA_VERIFY:
-        return val_bool(v, p11_key_can_sign(key));
-    case CKA_LOCAL:
-        return val_bool(v, f & DEVID_KEY_TPM_GENERATED);
-    case CKA_KEY_GEN_MECHANISM: /* an imported value was not generated here */
-        return val_ulong(v, (f & DEVID_KEY_TPM_GENERATED) ? CKM_GENERIC_SECRET_KEY_GEN
-                                                          : CK_UNAVAILABLE_INFORMATION);
-    case CKA_ALWAYS_SENSITIVE:
-    case CKA_NEVER_EXTRACTABLE: /* an imported value existed outside the TPM */
-        return val_bool(v, (f & DEVID_KEY_TPM_GENERATED) && (f & DEVID_KEY_FIXED_TPM));
-    case CKA_ALLOWED_MECHANISMS:
-        return val_allowed_mechs(v, key);
+        return p11_val_ulong(v, CKM_SHA_1);
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }
@@ -536,14 +430,14 @@ CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 {
     memset(v, 0, sizeof(*v));
     if (obj->secret)
-        return secret_attr(obj->secret, type, v);
+        return p11_attr_session_secret(obj->secret, type, v);
     CK_RV rv = common_attr(obj, type, v);
     if (rv != CKR_ATTRIBUTE_TYPE_INVALID)
         return rv;
     if (obj->cls == CKO_CERTIFICATE)
         return cert_attr(obj, type, v);
     if (obj->cls == CKO_SECRET_KEY)
-        return store_secret_attr(obj, type, v);
+        return p11_attr_store_secret(obj, type, v);
     return key_attr(obj, type, v);
 }
 
