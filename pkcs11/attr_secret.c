@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-/* ---- session secrets (ECDH results) ----------------------------------------------------------*/
+/* ---- session secrets (ECDH results) ---------------------------------------------------------- */
 
 CK_RV p11_attr_session_secret(const p11_secret *sec, CK_ATTRIBUTE_TYPE type, p11_val *v)
 {
@@ -58,7 +58,7 @@ CK_RV p11_attr_session_secret(const p11_secret *sec, CK_ATTRIBUTE_TYPE type, p11
     }
 }
 
-/* ---- store secret keys (HMAC-SHA256 in the TPM) ------------------------------------------- */
+/* ---- store secret keys (HMAC-SHA256 in the TPM) ---------------------------------------------- */
 
 CK_RV p11_attr_store_secret(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 {

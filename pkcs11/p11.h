@@ -160,7 +160,7 @@ bool p11_key_can_sign(devid_key *key);
 bool p11_key_can_decrypt(devid_key *key);
 bool p11_key_can_derive(devid_key *key);
 
-/* ---- attributes (attr.c) ----------------------------------------------------------------- */
+/* ---- attributes (attr.c; per class attr_key.c, attr_cert.c, attr_secret.c) --------------- */
 
 typedef struct p11_val {
     const void *ptr;
