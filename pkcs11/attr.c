@@ -72,6 +72,17 @@ CK_RV p11_val_name(p11_val *v, const X509_NAME *name)
     return p11_val_take(v, p, n);
 }
 
+/* The id is computed by core (devid_pubkey_id), as for a factory key's own CKA_ID. */
+CK_RV p11_val_pubkey_id(p11_val *v, EVP_PKEY *pub)
+{
+    unsigned char *id = OPENSSL_malloc(20);
+    if (!pub || !id || devid_pubkey_id(pub, id) != DEVID_OK) {
+        OPENSSL_free(id);
+        return CKR_GENERAL_ERROR;
+    }
+    return p11_val_take(v, id, 20);
+}
+
 /* ---- common attributes ----------------------------------------------------------------------- */
 
 static bool writable(const p11_object *obj)
@@ -108,13 +119,9 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         if (obj->chain >= 0) {
             CK_RV rv;
             X509 *c = p11_object_cert(obj, &rv);
-            EVP_PKEY *cpub = c ? X509_get0_pubkey(c) : NULL;
-            unsigned char *id = OPENSSL_malloc(20);
-            if (!cpub || !id || devid_pubkey_id(cpub, id) != DEVID_OK) {
-                OPENSSL_free(id);
+            if (!c)
                 return rv != CKR_OK ? rv : CKR_GENERAL_ERROR;
-            }
-            return p11_val_take(v, id, 20);
+            return p11_val_pubkey_id(v, X509_get0_pubkey(c));
         }
         {
             const unsigned char *id;

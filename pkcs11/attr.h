@@ -23,6 +23,9 @@ CK_RV p11_val_ref(p11_val *v, const void *p, size_t n);
 CK_RV p11_val_take(p11_val *v, unsigned char *p, int n);
 /* A DER X509_NAME (CKA_SUBJECT, CKA_ISSUER). */
 CK_RV p11_val_name(p11_val *v, const X509_NAME *name);
+/* The 20-byte key id devid gives a public key (CKA_ID of a CA certificate,
+ * CKA_HASH_OF_SUBJECT_PUBLIC_KEY); CKR_GENERAL_ERROR if pub is NULL or has none. */
+CK_RV p11_val_pubkey_id(p11_val *v, EVP_PKEY *pub);
 /* CKA_ALLOWED_MECHANISMS: the key's list of CK_MECHANISM_TYPE. */
 CK_RV p11_val_allowed_mechs(p11_val *v, devid_key *key);
 

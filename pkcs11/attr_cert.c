@@ -83,15 +83,8 @@ CK_RV p11_attr_cert(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_PUBLIC_KEY_INFO:
         n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &p);
         return p11_val_take(v, p, n);
-    case CKA_HASH_OF_SUBJECT_PUBLIC_KEY: {
-        EVP_PKEY *cpub = X509_get0_pubkey(cert);
-        unsigned char *id = OPENSSL_malloc(20);
-        if (!cpub || !id || devid_pubkey_id(cpub, id) != DEVID_OK) {
-            OPENSSL_free(id);
-            return CKR_GENERAL_ERROR;
-        }
-        return p11_val_take(v, id, 20);
-    }
+    case CKA_HASH_OF_SUBJECT_PUBLIC_KEY:
+        return p11_val_pubkey_id(v, X509_get0_pubkey(cert));
     case CKA_URL:
     case CKA_HASH_OF_ISSUER_PUBLIC_KEY:
         return p11_val_ref(v, NULL, 0);
