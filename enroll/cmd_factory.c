@@ -33,9 +33,9 @@ int exit_code_for(int rc)
     }
 }
 
-static int fail(const char *what, devid_rc rc)
+int command_failed(const char *cmd, int rc)
 {
-    fprintf(stderr, "devid-enroll %s: %s\n", what, devid_last_error());
+    fprintf(stderr, "devid-enroll %s: %s\n", cmd, devid_last_error());
     return exit_code_for(rc);
 }
 
@@ -138,7 +138,7 @@ int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
     }
     est_reply_clear(&reply);
     enroll_ctx_free(&ctx);
-    return rc == DEVID_OK ? EXIT_HEALTHY : fail("cacerts", rc);
+    return rc == DEVID_OK ? EXIT_HEALTHY : command_failed("cacerts", rc);
 }
 
 /* An identity is done when its key and certificate match and chain to the trust anchors. */
@@ -235,7 +235,7 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     EVP_PKEY_free(pkey);
     X509_NAME_free(subject);
     enroll_ctx_free(&ctx);
-    return rc == DEVID_OK ? EXIT_HEALTHY : fail("idevid", rc);
+    return rc == DEVID_OK ? EXIT_HEALTHY : command_failed("idevid", rc);
 }
 
 int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
@@ -301,5 +301,5 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
     X509_NAME_free(subject);
     devid_identity_free(idevid);
     enroll_ctx_free(&ctx);
-    return rc == DEVID_OK ? EXIT_HEALTHY : fail("ldevid", rc);
+    return rc == DEVID_OK ? EXIT_HEALTHY : command_failed("ldevid", rc);
 }

@@ -27,12 +27,6 @@
 
 #define PENDING DEVID_ROTATION_SUFFIX
 
-static int fail(const char *what, devid_rc rc)
-{
-    fprintf(stderr, "devid-enroll %s: %s\n", what, devid_last_error());
-    return exit_code_for(rc);
-}
-
 /* Fault injection for the crash tests: DEVID_ENROLL_CRASH_AT=<point> makes the process die by
  * SIGKILL at that point of a rotation, as a power cut would. */
 static void crash_point(const char *point)
@@ -207,7 +201,7 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     const char *name = argv[0];
     devid_rc rec = recover_pending();
     if (rec != DEVID_OK)
-        return fail("enroll", rec);
+        return command_failed("enroll", rec);
     devid_store_entry existing;
     if (find_group(name, &existing) == DEVID_OK && existing.has_cert) {
         printf("%s: already enrolled; renewal: devid-enroll renew %s\n", name, name);
@@ -265,7 +259,7 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     X509_NAME_free(subject);
     devid_identity_free(ldevid);
     enroll_ctx_free(&ctx);
-    return rc == DEVID_OK ? EXIT_HEALTHY : fail("enroll", rc);
+    return rc == DEVID_OK ? EXIT_HEALTHY : command_failed("enroll", rc);
 }
 
 /* ---- renewal ---- */
@@ -568,7 +562,7 @@ static int renew_pass(const enroll_options *opt, const service_args *a, int argc
         rc = list_renewable(&list, &n);
     if (rc != DEVID_OK) {
         enroll_ctx_free(&ctx);
-        return fail("renew", rc);
+        return command_failed("renew", rc);
     }
     int result = EXIT_HEALTHY, matched = 0;
     *next = 0;
@@ -699,7 +693,7 @@ int cmd_retire(const enroll_options *opt, int argc, char **argv)
         errno != ENOENT)
         rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", m->cert_file, strerror(errno));
     if (rc != DEVID_OK)
-        return fail("retire", rc);
+        return command_failed("retire", rc);
     printf("retired: owner identities and operational keys removed; the IDevID is kept\n");
     return EXIT_HEALTHY;
 }

@@ -34,4 +34,8 @@ int cmd_retire(const enroll_options *opt, int argc, char **argv);
 /* The exit code for a failed devid_rc (after printing devid_last_error()). */
 int exit_code_for(int devid_rc_value);
 
+/* Reports a failed command: prints "devid-enroll CMD: <devid_last_error()>" to stderr and
+ * returns exit_code_for(devid_rc_value). */
+int command_failed(const char *cmd, int devid_rc_value);
+
 #endif
