@@ -1,0 +1,142 @@
+/* devid-enroll renew [NAME...]: one pass over the renewable identities (all, or those named),
+ * renewing those that are due (all of them with --force) and running the renewal hook after
+ * each. The daemon (cmd_run.c) repeats the same pass. */
+#include "renewal.h"
+#include "service.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void run_hook(const char *name)
+{
+    const char *hook = devid_core_config()->renew.hook;
+    if (!hook)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("DEVID_RENEWED", name, 1);
+        execl("/bin/sh", "sh", "-c", hook, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "devid-enroll: renewal hook for %s failed\n", name);
+}
+
+static double random01(void)
+{
+    unsigned int r = 0;
+    if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+        r = (unsigned int)getpid();
+    return (double)r / 4294967296.0;
+}
+
+/* The jitter of a certificate's renewal is drawn once: from its own bytes, so every pass (and
+ * every restart) agrees on its due time while certificates across a fleet spread evenly. */
+static double jitter_of(const X509 *cert)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n < 4)
+        return random01();
+    uint32_t v = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+    return (double)v / 4294967296.0;
+}
+
+static bool is_due(const X509 *cert, bool force, time_t *due)
+{
+    const devid_renew_config *rc = &devid_core_config()->renew;
+    *due = renewal_due(cert, rc->threshold, rc->jitter, jitter_of(cert));
+    return force || *due == (time_t)-1 || time(NULL) >= *due;
+}
+
+/* One pass over everything renewable. *next gets the earliest future due time. */
+int renew_pass(const enroll_options *opt, const service_args *a, int argc, char **argv,
+               time_t *next)
+{
+    enroll_ctx ctx;
+    devid_rc rc = enroll_ctx_init(&ctx, opt);
+    renewable *list = NULL;
+    size_t n = 0;
+    if (rc == DEVID_OK)
+        rc = service_recover_pending();
+    if (rc == DEVID_OK)
+        rc = renewable_list(&list, &n);
+    if (rc != DEVID_OK) {
+        enroll_ctx_free(&ctx);
+        return command_failed("renew", rc);
+    }
+    int result = EXIT_HEALTHY, matched = 0;
+    *next = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool named = argc == 0;
+        for (int j = 0; j < argc; j++)
+            named |= strcmp(argv[j], list[i].name) == 0;
+        if (!named)
+            continue;
+        matched++;
+        EVP_PKEY *k = NULL;
+        X509 *cert = NULL;
+        STACK_OF(X509) *ch = NULL;
+        time_t due = 0;
+        devid_rc crc = renewable_current(&list[i], &k, &cert, &ch);
+        bool due_now = crc == DEVID_OK && is_due(cert, a->force, &due);
+        EVP_PKEY_free(k);
+        X509_free(cert);
+        sk_X509_pop_free(ch, X509_free);
+        if (crc != DEVID_OK) {
+            fprintf(stderr, "devid-enroll renew: %s: %s\n", list[i].name, devid_last_error());
+            result = exit_code_for(crc);
+            continue;
+        }
+        if (!due_now) {
+            printf("%s: not due until %s", list[i].name, ctime(&due));
+            if (!*next || due < *next)
+                *next = due;
+            continue;
+        }
+        devid_rc rrc = renewable_renew(&ctx, &list[i], a->rekey);
+        if (rrc == DEVID_OK) {
+            printf("%s: renewed%s\n", list[i].name, a->rekey ? " with a new key" : "");
+            run_hook(list[i].name);
+        } else {
+            /* A failure after the new pair was stored (e.g. the TPM lost between evicting
+             * the old LDevID and persisting the new one) leaves the rotation half done, the
+             * pending pair being the identity: say so rather than "unchanged". */
+            char detail[512], pending[DEVID_LABEL_MAX + 16];
+            snprintf(detail, sizeof(detail), "%s", devid_last_error());
+            snprintf(pending, sizeof(pending), "%s%s", list[i].name, PENDING);
+            devid_store_entry g;
+            bool half_done =
+                service_find_group(pending, &g) == DEVID_OK && g.has_key && g.has_cert;
+            fprintf(stderr, "devid-enroll renew: %s: %s (%s)\n", list[i].name, detail,
+                    half_done ? "the re-key is in progress: the new key and certificate are "
+                                "kept, the next devid-enroll run completes it"
+                              : "the current identity is unchanged");
+            result = exit_code_for(rrc);
+        }
+    }
+    if (argc > 0 && matched < argc) {
+        fprintf(stderr, "devid-enroll renew: not every name given is a renewable identity\n");
+        result = EXIT_USAGE;
+    }
+    free(list);
+    enroll_ctx_free(&ctx);
+    return result;
+}
+
+int cmd_renew(const enroll_options *opt, int argc, char **argv)
+{
+    service_args a;
+    int ec = service_parse_args("renew", &argc, &argv, &a);
+    if (ec != EXIT_HEALTHY)
+        return ec;
+    time_t next;
+    return renew_pass(opt, &a, argc, argv, &next);
+}

@@ -1,0 +1,171 @@
+/* The identities devid-enroll renews (the LDevID and the service identities it enrolled),
+ * their current key and certificate, and renewing one: re-enroll with the same key, or re-key
+ * through a pending store group that replaces the old one only once complete, with the crash
+ * points the crash tests kill it at. */
+#include "service.h"
+#include "tpmkey.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Fault injection for the crash tests: DEVID_ENROLL_CRASH_AT=<point> makes the process die by
+ * SIGKILL at that point of a rotation, as a power cut would. */
+static void crash_point(const char *point)
+{
+    const char *at = getenv("DEVID_ENROLL_CRASH_AT");
+    if (at && strcmp(at, point) == 0) {
+        fflush(NULL);
+        raise(SIGKILL);
+    }
+}
+
+static devid_rc open_group_key(const devid_store_entry *g, EVP_PKEY **pkey)
+{
+    return enroll_key_by_id(g->attrs.id, g->attrs.id_len, pkey);
+}
+
+/* The LDevID and every complete store identity. */
+devid_rc renewable_list(renewable **out, size_t *count)
+{
+    devid_store_entry *e = NULL;
+    size_t n = 0;
+    devid_rc rc = devid_store_list(&e, &n);
+    if (rc != DEVID_OK)
+        return rc;
+    renewable *r = calloc(n + 1, sizeof(*r));
+    if (!r) {
+        free(e);
+        return devid_fail(DEVID_ERR_MEMORY, "renewal list");
+    }
+    size_t k = 0;
+    const devid_map_entry *m = &devid_core_config()->map[DEVID_MAP_LDEVID];
+    if (m->key_handle && m->cert_source == DEVID_CERT_FILE && access(m->cert_file, F_OK) == 0) {
+        snprintf(r[k].name, sizeof(r[k].name), "LDevID");
+        r[k++].ldevid = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* only identities devid-enroll made: a name it accepts and a chain file it wrote (keys
+         * made through PKCS#11, e.g. by the Identity Service, are not its to renew) */
+        char path[4096];
+        service_chain_path(e[i].attrs.label, path, sizeof(path));
+        if (!e[i].has_key || !e[i].has_cert || !service_name_valid(e[i].attrs.label) ||
+            access(path, F_OK) != 0)
+            continue;
+        snprintf(r[k].name, sizeof(r[k].name), "%s", e[i].attrs.label);
+        r[k++].group = e[i];
+    }
+    free(e);
+    *out = r;
+    *count = k;
+    return DEVID_OK;
+}
+
+devid_rc renewable_current(const renewable *r, EVP_PKEY **pkey, X509 **cert,
+                           STACK_OF(X509) **chain)
+{
+    if (r->ldevid) {
+        devid_identity *id = NULL;
+        devid_rc rc = devid_identity_load(DEVID_MAP_LDEVID, &id);
+        if (rc == DEVID_OK && (!id->key || !id->cert))
+            rc = devid_fail(DEVID_ERR_NOT_FOUND, "LDevID key or certificate missing");
+        if (rc == DEVID_OK)
+            rc = enroll_key_by_handle(id->entry->key_handle, pkey);
+        if (rc == DEVID_OK) {
+            *cert = id->cert;
+            *chain = id->chain;
+            id->cert = NULL;
+            id->chain = NULL;
+        }
+        devid_identity_free(id);
+        return rc;
+    }
+    *chain = sk_X509_new_null();
+    devid_rc rc = devid_store_read_cert(r->group.uid, cert);
+    if (rc == DEVID_OK)
+        rc = open_group_key(&r->group, pkey);
+    return rc;
+}
+
+/* One renewal: same key (re-enroll) or a new one (re-key), authenticated with the current
+ * certificate and key. */
+devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, bool rekey)
+{
+    EVP_PKEY *cur_key = NULL, *new_key = NULL;
+    X509 *cur = NULL, *leaf = NULL;
+    STACK_OF(X509) *cur_chain = NULL, *chain = NULL;
+    char uid[DEVID_UID_LEN + 1] = "", pending[DEVID_LABEL_MAX + 16], path[4096];
+    devid_rc rc = renewable_current(r, &cur_key, &cur, &cur_chain);
+    if (rc == DEVID_OK)
+        enroll_ctx_use_tls_identity(ctx, cur_key, cur, cur_chain);
+    if (rc == DEVID_OK && rekey) {
+        snprintf(pending, sizeof(pending), "%s%s", r->name, PENDING);
+        enroll_fetch_wishes(ctx);
+        rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(cur_key, "RSA"), uid, &new_key);
+    }
+    if (rc == DEVID_OK)
+        crash_point("pending-key");
+    if (rc == DEVID_OK)
+        rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, rekey ? new_key : cur_key, NULL, cur,
+                             &leaf, &chain);
+    const devid_map_entry *m = &devid_core_config()->map[DEVID_MAP_LDEVID];
+    if (rc == DEVID_OK && rekey) {
+        rc = devid_store_put_cert(uid, leaf, NULL, NULL); /* the pending pair is complete */
+        if (rc == DEVID_OK)
+            crash_point("pending-cert");
+        if (rc == DEVID_OK && r->ldevid) {
+            EVP_PKEY_free(cur_key); /* the provider's handle on the old key */
+            cur_key = NULL;
+            ctx->est.tls_key = NULL;
+            rc = devid_provision_remove_key(m->key_handle);
+            if (rc == DEVID_OK)
+                crash_point("old-key-removed");
+            if (rc == DEVID_OK)
+                rc = devid_provision_persist_store_key(uid, m->key_handle);
+            if (rc == DEVID_OK)
+                crash_point("new-key-persisted");
+            if (rc == DEVID_OK)
+                rc = enroll_write_chain(m->cert_file, leaf, chain);
+            if (rc == DEVID_OK)
+                crash_point("chain-written");
+            if (rc == DEVID_OK)
+                rc = devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
+        } else if (rc == DEVID_OK) {
+            service_chain_path(r->name, path, sizeof(path));
+            rc = enroll_write_chain(path, leaf, chain);
+            if (rc == DEVID_OK)
+                crash_point("chain-written");
+            devid_store_attrs attrs;
+            if (rc == DEVID_OK)
+                rc = devid_store_get_attrs(uid, &attrs);
+            snprintf(attrs.label, sizeof(attrs.label), "%s", r->name);
+            if (rc == DEVID_OK) /* two groups named NAME for a moment: never none */
+                rc = devid_store_set_attrs(uid, &attrs);
+            if (rc == DEVID_OK)
+                crash_point("relabelled");
+            if (rc == DEVID_OK)
+                rc = devid_store_delete(r->group.uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
+        }
+    } else if (rc == DEVID_OK) {
+        crash_point("reenrolled");
+        if (r->ldevid) {
+            rc = enroll_write_chain(m->cert_file, leaf, chain);
+        } else {
+            rc = devid_store_put_cert(r->group.uid, leaf, NULL, NULL);
+            service_chain_path(r->name, path, sizeof(path));
+            if (rc == DEVID_OK)
+                rc = enroll_write_chain(path, leaf, chain);
+        }
+    } else if (uid[0]) {
+        devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT); /* old pair untouched */
+    }
+    X509_free(cur);
+    X509_free(leaf);
+    sk_X509_pop_free(cur_chain, X509_free);
+    sk_X509_pop_free(chain, X509_free);
+    EVP_PKEY_free(cur_key);
+    EVP_PKEY_free(new_key);
+    return rc;
+}

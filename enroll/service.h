@@ -1,0 +1,88 @@
+/* Internal to devid-enroll: what the commands for the device's life after the factory
+ * (cmd_enroll.c, cmd_renew.c, cmd_run.c, cmd_retire.c) share.
+ *
+ * Service identities are store groups (a key and its certificate) labelled NAME, with their
+ * CA chain in STORE/NAME-chain.pem. Rotation never loses an identity: a new key and
+ * certificate are written as a pending store group (NAME.pending) first; only when the pair
+ * is complete and verified does it replace the old one, and a run that finds a pending group
+ * (after a crash) finishes or discards it (rotation_recovery.c). */
+#ifndef DEVID_ENROLL_SERVICE_H
+#define DEVID_ENROLL_SERVICE_H
+
+#include "commands.h"
+#include "context.h"
+
+#include "devid.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* The label suffix of a rotation's pending store group. */
+#define PENDING DEVID_ROTATION_SUFFIX
+
+/* ---- command line (service_args.c) ---- */
+
+/* The options of enroll, renew and run. */
+typedef struct {
+    bool rsa, rekey, force;
+    const char *subject;
+    long interval;              /* run: the longest wait between passes, seconds (3600) */
+} service_args;
+
+/* Parses the options of command `cmd` into *a and leaves argc and argv on the operands.
+ * EXIT_HEALTHY, or EXIT_USAGE after saying what is wrong. */
+int service_parse_args(const char *cmd, int *argc, char ***argv, service_args *a);
+
+/* ---- service identities in the store (service_store.c) ---- */
+
+/* Whether `name` may name a service identity: 1-64 letters, digits, '-', '_', '.', not
+ * IDevID/LDevID, not hidden, not containing the pending suffix. */
+bool service_name_valid(const char *name);
+
+/* The path of NAME's chain file in the store directory. */
+void service_chain_path(const char *name, char *path, size_t len);
+
+/* Finds the store group labelled `label`: DEVID_ERR_NOT_FOUND when there is none. */
+devid_rc service_find_group(const char *label, devid_store_entry *out);
+
+/* A new store key labelled `label` (the server's wish, or EC P-256 / RSA 2048 with rsa),
+ * with CKA_ID = its public key id; opened as EVP_PKEY. On failure nothing is left in the
+ * store. */
+devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rsa,
+                               char uid[DEVID_UID_LEN + 1], EVP_PKEY **pkey);
+
+/* ---- after a crash (rotation_recovery.c) ---- */
+
+/* Finishes or discards what a crashed rotation left: pending groups with a certificate
+ * replace their target, those without are removed. */
+devid_rc service_recover_pending(void);
+
+/* ---- the identities devid-enroll renews (renewable.c) ---- */
+
+typedef struct {
+    char name[DEVID_LABEL_MAX + 1];
+    bool ldevid;
+    devid_store_entry group;      /* store objects */
+} renewable;
+
+/* The LDevID and every complete store identity devid-enroll made. *out is freed by the
+ * caller. */
+devid_rc renewable_list(renewable **out, size_t *count);
+
+/* The current key, certificate and CA chain of r (all freed by the caller). */
+devid_rc renewable_current(const renewable *r, EVP_PKEY **pkey, X509 **cert,
+                           STACK_OF(X509) **chain);
+
+/* One renewal: same key (re-enroll) or a new one (re-key), authenticated with the current
+ * certificate and key. */
+devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, bool rekey);
+
+/* ---- the renewal pass (cmd_renew.c) ---- */
+
+/* One pass over everything renewable (or the names in argv), renewing what is due. *next
+ * gets the earliest future due time (0: none). Returns the exit code. */
+int renew_pass(const enroll_options *opt, const service_args *a, int argc, char **argv,
+               time_t *next);
+
+#endif
