@@ -16,29 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int exit_code_for(int rc)
-{
-    switch ((devid_rc)rc) {
-    case DEVID_OK:
-        return EXIT_HEALTHY;
-    case DEVID_ERR_NO_TPM:
-        return EXIT_NO_TPM;
-    case DEVID_ERR_CONFIG:
-    case DEVID_ERR_ARG:
-        return EXIT_USAGE;
-    case DEVID_ERR_RETRY:
-        return EXIT_RETRY;
-    default:
-        return EXIT_FAILED;
-    }
-}
-
-int command_failed(const char *cmd, int rc)
-{
-    fprintf(stderr, "devid-enroll %s: %s\n", cmd, devid_last_error());
-    return exit_code_for(rc);
-}
-
 typedef struct {
     const char *subject;
     const char *out;
