@@ -15,7 +15,7 @@ for obj in IDevID LDevID; do
     # the certificate and its public key, loaded through the provider
     # (pipefail and a parse of the result: a storeutl that dies mid-output fails here, with its
     # stderr shown, not later in a command that only sees a truncated file)
-    check "$obj storeutl cert" bash -c "set -o pipefail; openssl storeutl ${PFIRST[*]} -certs 'devid:object=$obj;type=cert' | sed -n '/BEGIN/,/END/p' >$obj.pem && { openssl x509 -in $obj.pem -noout || { cat $obj.pem; false; }; }"
+    check "$obj storeutl cert" bash -c "set -o pipefail; openssl storeutl ${PFIRST[*]} -certs 'devid:object=$obj;type=cert' | sed -n '/^-----BEGIN /,/^-----END /p' >$obj.pem && { openssl x509 -in $obj.pem -noout || { cat $obj.pem; false; }; }"
     openssl x509 -in $obj.pem -pubkey -noout >$obj.certpub.pem
     check "$obj pkey -pubout matches the certificate" \
         sh -c "openssl pkey ${PFIRST[*]} -in 'devid:object=$obj' -pubout -out $obj.pub.pem && cmp $obj.pub.pem $obj.certpub.pem"
@@ -58,7 +58,7 @@ fi
 check "LDevID type=cert returns the chain" sh -c \
     "test \$(openssl storeutl ${PFIRST[*]} -certs 'devid:object=LDevID;type=cert' | grep -c 'BEGIN CERTIFICATE') -eq 2"
 check "the chain verifies" sh -c \
-    "openssl storeutl ${PFIRST[*]} -certs 'devid:object=LDevID;type=cert' | sed -n '/BEGIN/,/END/p' >chain.pem &&
+    "openssl storeutl ${PFIRST[*]} -certs 'devid:object=LDevID;type=cert' | sed -n '/^-----BEGIN /,/^-----END /p' >chain.pem &&
      openssl verify -CAfile '$trust' -untrusted chain.pem LDevID.pem"
 
 # handle= and id= address the same key.

@@ -158,6 +158,6 @@ genpkey_tpm() {
 # ($work/idevid.ref), for applications that take only file paths.
 idevid_files() {
     openssl storeutl "${PFIRST[@]}" -certs 'devid:object=IDevID;type=cert' |
-        sed -n '/BEGIN/,/END/p' >"$work/idevid.pem"
+        sed -n '/^-----BEGIN /,/^-----END /p' >"$work/idevid.pem"
     printf '# the factory IDevID (the key stays in the TPM)\ndevid:object=IDevID\n' >"$work/idevid.ref"
 }
