@@ -1,6 +1,7 @@
 /* Private-key decryption and key agreement in the TPM: TPM2_RSA_Decrypt and TPM2_ECDH_ZGen.
  * Both return secrets, so they always use an encrypted session for the response. */
 #include "key_internal.h"
+#include "rsa_scheme.h"
 #include "session.h"
 #include "tpm.h"
 #include "tpm_pub.h"
@@ -44,12 +45,16 @@ devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
     rsa_dec_req req = { .in.size = (UINT16)inlen };
     memcpy(req.in.buffer, in, inlen);
     switch (scheme) {
-    case DEVID_DEC_RSA_OAEP:
+    case DEVID_DEC_RSA_OAEP: {
+        devid_rc rc = devid_rsa_check_oaep(md_nid, md_nid, label_len);
+        if (rc != DEVID_OK)
+            return rc;
         req.scheme.scheme = TPM2_ALG_OAEP;
         req.scheme.details.oaep.hashAlg = devid_tpm_hash_from_nid(md_nid);
         if (req.scheme.details.oaep.hashAlg == TPM2_ALG_ERROR)
             return devid_fail(DEVID_ERR_UNSUPPORTED, "OAEP with digest %d", md_nid);
         break;
+    }
     case DEVID_DEC_RSA_PKCS1:
         req.scheme.scheme = TPM2_ALG_RSAES;
         break;
@@ -59,11 +64,9 @@ devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
     default:
         return devid_fail(DEVID_ERR_ARG, "unknown decryption scheme %d", (int)scheme);
     }
-    /* The TPM hashes an OAEP label with a terminating zero byte (TPM 2.0 Part 1, B.4) that
-     * other implementations do not include, so labelled ciphertexts never decrypt: refuse. */
-    if (label_len)
-        return devid_fail(DEVID_ERR_UNSUPPORTED, "OAEP labels are not supported by TPM decryption");
-    (void)label;
+    if (label_len && scheme != DEVID_DEC_RSA_OAEP)
+        return devid_fail(DEVID_ERR_UNSUPPORTED, "labels are for OAEP only");
+    (void)label; /* OAEP labels are refused (rsa_scheme.h) */
     devid_cmd_shape shape = { .carries_secret = true, .first_in_sized = true,
                               .first_out_sized = true };
     devid_rc rc = devid_key_run(key, shape, rsa_decrypt_op, &req);

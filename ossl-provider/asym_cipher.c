@@ -158,29 +158,18 @@ static int ac_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t out
             dp_raise(a->ctx, DP_R_OPENSSL, "reading the OAEP parameters");
             return 0;
         }
-        label_len = q[1].return_size;
-        if (label && label_len) {
-            /* A TPM hashes its OAEP label with a terminating zero octet that OpenSSL's label
-             * does not have, so the two never agree (and swtpm was seen to enter failure mode
-             * on such a decryption): refuse before reaching the TPM. */
-            dp_raise(a->ctx, DP_R_UNSUPPORTED, "OAEP labels are not supported with TPM keys");
-            return 0;
-        }
-        EVP_MD *md = EVP_MD_fetch(NULL, mdname[0] ? mdname : "SHA1", "?" DP_SW_PROPQ);
+        /* core refuses labels before reaching the TPM (swtpm was seen to enter failure mode
+         * on a labelled decryption) */
+        label_len = label ? q[1].return_size : 0;
+        md_nid = dp_md_nid(mdname[0] ? mdname : "SHA1");
         char mgf1[64] = "";
         OSSL_PARAM m[] = { OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, mgf1,
                                                   sizeof(mgf1)),
                            OSSL_PARAM_END };
-        bool mgf1_ok = EVP_PKEY_CTX_get_params(a->d, m) != 1 || !mgf1[0] ||
-                       (md && EVP_MD_is_a(md, mgf1));
-        md_nid = md ? EVP_MD_get_type(md) : NID_undef;
-        EVP_MD_free(md);
-        if (md_nid == NID_undef) {
-            dp_raise(a->ctx, DP_R_UNSUPPORTED, "OAEP digest %s", mdname);
-            return 0;
-        }
-        if (!mgf1_ok) {
-            dp_raise(a->ctx, DP_R_UNSUPPORTED, "TPM OAEP uses MGF1 with the OAEP digest");
+        int mgf1_nid = EVP_PKEY_CTX_get_params(a->d, m) == 1 && mgf1[0] ? dp_md_nid(mgf1) : md_nid;
+        devid_rc rc = devid_rsa_check_oaep(md_nid, mgf1_nid, label_len);
+        if (rc != DEVID_OK) {
+            dp_raise_rc(a->ctx, rc, "OAEP with a TPM key");
             return 0;
         }
         break;

@@ -26,6 +26,15 @@
 #define DP_SW_PROPQ "provider=default"
 #define DP_PROPS "provider=devid"
 
+/* The NID of a digest named by an OSSL_PARAM (any of its names), NID_undef if unknown. */
+static inline int dp_md_nid(const char *name)
+{
+    EVP_MD *md = EVP_MD_fetch(NULL, name, "?" DP_SW_PROPQ);
+    int nid = md ? EVP_MD_get_type(md) : NID_undef;
+    EVP_MD_free(md);
+    return nid;
+}
+
 typedef struct dp_ctx {
     const OSSL_CORE_HANDLE *handle;
     OSSL_LIB_CTX *libctx;          /* the application's library context (for BIOs) */

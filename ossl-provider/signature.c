@@ -9,7 +9,6 @@
 #include "provider.h"
 
 #include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
@@ -237,41 +236,22 @@ static int sig_verify_recover_init(void *vctx, void *vkey, const OSSL_PARAM para
     return init(vctx, vkey, EVP_PKEY_OP_VERIFYRECOVER, NULL, params);
 }
 
-static size_t ecdsa_der_max(size_t n)
-{
-    size_t content = 2 * (n + 3); /* two INTEGERs, each with a possible leading zero */
-    return content + (content < 128 ? 2 : 3);
-}
-
 static size_t max_sig_size(sig_ctx *s)
 {
     size_t raw = devid_key_sig_size(s->key->tpm);
-    return s->key->type == DEVID_KEY_EC ? ecdsa_der_max(raw / 2) : raw;
+    return s->key->type == DEVID_KEY_EC ? devid_ecdsa_der_max(raw / 2) : raw;
 }
 
 static int ecdsa_to_der(sig_ctx *s, const unsigned char *rs, size_t rslen, unsigned char *sig,
                         size_t *siglen, size_t sigsize)
 {
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(rs, (int)(rslen / 2), NULL);
-    BIGNUM *sv = BN_bin2bn(rs + rslen / 2, (int)(rslen / 2), NULL);
-    int ok = es && r && sv && ECDSA_SIG_set0(es, r, sv) == 1;
-    if (ok)
-        r = sv = NULL; /* owned by es */
-    int len = ok ? i2d_ECDSA_SIG(es, NULL) : -1;
-    if (len <= 0 || (size_t)len > sigsize) {
-        ok = 0;
-    } else {
-        unsigned char *p = sig;
-        ok = i2d_ECDSA_SIG(es, &p) == len;
-        *siglen = (size_t)len;
-    }
-    BN_free(r);
-    BN_free(sv);
-    ECDSA_SIG_free(es);
-    if (!ok)
+    size_t len = devid_ecdsa_rs_to_der(rs, rslen, sig, sigsize);
+    if (!len) {
         dp_raise(s->ctx, DP_R_OPENSSL, "encoding the ECDSA signature");
-    return ok;
+        return 0;
+    }
+    *siglen = len;
+    return 1;
 }
 
 /* Signs tbs (a digest, or for RSA without a digest: data to pad / a DigestInfo) in the TPM. */
@@ -288,20 +268,10 @@ static int tpm_sign(sig_ctx *s, unsigned char *sig, size_t *siglen, size_t sigsi
             break;
         case RSA_PKCS1_PSS_PADDING: {
             scheme = DEVID_SIG_RSA_PSS;
-            int mdsize = s->md ? EVP_MD_get_size(s->md) : 0;
-            if (!s->md) {
-                dp_raise(s->ctx, DP_R_ARG, "PSS needs a digest");
-                return 0;
-            }
-            if (s->saltlen != RSA_PSS_SALTLEN_DIGEST && s->saltlen != RSA_PSS_SALTLEN_AUTO &&
-                s->saltlen != mdsize) {
-                dp_raise(s->ctx, DP_R_UNSUPPORTED,
-                         "TPM keys sign PSS with salt length = digest length (%d), not %d",
-                         mdsize, s->saltlen);
-                return 0;
-            }
-            if (s->mgf1[0] && !EVP_MD_is_a(s->md, s->mgf1)) {
-                dp_raise(s->ctx, DP_R_UNSUPPORTED, "TPM keys use MGF1 with the signature digest");
+            int mgf1_nid = s->mgf1[0] ? dp_md_nid(s->mgf1) : md_nid;
+            devid_rc rc = devid_rsa_check_pss(md_nid, mgf1_nid, s->saltlen);
+            if (rc != DEVID_OK) {
+                dp_raise_rc(s->ctx, rc, "PSS with a TPM key");
                 return 0;
             }
             break;

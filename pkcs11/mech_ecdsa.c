@@ -1,7 +1,6 @@
 /* ECDSA mechanisms: the TPM signs a digest; r||s out, never DER. Verification is software. */
 #include "p11.h"
 
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 
 /* The largest digest core accepts (SHA-512). */
@@ -16,22 +15,6 @@ static CK_RV ecdsa_sign(p11_op *op, const unsigned char *in, size_t inlen, unsig
                   "ECDSA signature");
 }
 
-/* r||s (each the size of the order) → DER ECDSA-Sig-Value. */
-static int rs_to_der(const unsigned char *sig, size_t half, unsigned char **der)
-{
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *s = BN_bin2bn(sig + half, (int)half, NULL);
-    int n = -1;
-    if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
-        r = s = NULL;
-        n = i2d_ECDSA_SIG(es, der);
-    }
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return n;
-}
-
 static CK_RV ecdsa_verify(p11_op *op, const unsigned char *in, size_t inlen,
                           const unsigned char *sig, size_t siglen)
 {
@@ -40,17 +23,16 @@ static CK_RV ecdsa_verify(p11_op *op, const unsigned char *in, size_t inlen,
         return CKR_SIGNATURE_LEN_RANGE;
     if (inlen == 0 || inlen > MAX_ECDSA_INPUT)
         return CKR_DATA_LEN_RANGE;
-    unsigned char *der = NULL;
-    int n = rs_to_der(sig, half, &der);
-    EVP_PKEY_CTX *ctx = n > 0 ? EVP_PKEY_CTX_new_from_pkey(NULL, p11_op_pub(op), P11_SW_PROPQ) : NULL;
+    unsigned char der[160];
+    size_t n = devid_ecdsa_rs_to_der(sig, siglen, der, sizeof(der));
+    EVP_PKEY_CTX *ctx = n ? EVP_PKEY_CTX_new_from_pkey(NULL, p11_op_pub(op), P11_SW_PROPQ) : NULL;
     CK_RV rv = CKR_SIGNATURE_INVALID;
     if (!ctx)
         rv = CKR_HOST_MEMORY;
     else if (EVP_PKEY_verify_init(ctx) == 1 &&
-             EVP_PKEY_verify(ctx, der, (size_t)n, in, inlen) == 1)
+             EVP_PKEY_verify(ctx, der, n, in, inlen) == 1)
         rv = CKR_OK;
     EVP_PKEY_CTX_free(ctx);
-    OPENSSL_free(der);
     ERR_clear_error();
     return rv;
 }

@@ -5,6 +5,7 @@
 
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,9 @@ static CK_RV pss_param(p11_op *op, const CK_MECHANISM *m)
         return rv;
     const CK_RSA_PKCS_PSS_PARAMS *p = m->pParameter;
     int nid = p11_md_nid(p->hashAlg);
-    if (!nid || (op->mech->hash_nid && nid != op->mech->hash_nid) || p11_mgf_nid(p->mgf) != nid ||
-        p->sLen != p11_md_size(nid))
+    int salt_len = p->sLen > INT_MAX ? INT_MAX : (int)p->sLen;
+    if ((op->mech->hash_nid && nid != op->mech->hash_nid) ||
+        devid_rsa_check_pss(nid, p11_mgf_nid(p->mgf), salt_len) != DEVID_OK)
         return CKR_MECHANISM_PARAM_INVALID;
     op->md_nid = nid;
     op->mgf_nid = nid;
@@ -40,20 +42,18 @@ static CK_RV oaep_param(p11_op *op, const CK_MECHANISM *m)
         return rv;
     const CK_RSA_PKCS_OAEP_PARAMS *p = m->pParameter;
     int nid = p11_md_nid(p->hashAlg);
-    if (!nid || p11_mgf_nid(p->mgf) != nid)
-        return CKR_MECHANISM_PARAM_INVALID; /* the TPM uses one hash for both */
     if (p->source != CKZ_DATA_SPECIFIED && (p->source != 0 || p->ulSourceDataLen))
         return CKR_MECHANISM_PARAM_INVALID;
+    if (p->ulSourceDataLen && (!p->pSourceData || p->ulSourceDataLen > 1024))
+        return CKR_MECHANISM_PARAM_INVALID;
+    /* core's limits (one hash for both, no label for TPM decryption) say so at once;
+     * encryption in software takes any label */
+    size_t label_len = op->purpose == CKF_DECRYPT ? p->ulSourceDataLen : 0;
+    if (devid_rsa_check_oaep(nid, p11_mgf_nid(p->mgf), label_len) != DEVID_OK) {
+        devid_info("pkcs11: %s", devid_last_error());
+        return CKR_MECHANISM_PARAM_INVALID;
+    }
     if (p->ulSourceDataLen) {
-        if (!p->pSourceData || p->ulSourceDataLen > 1024)
-            return CKR_MECHANISM_PARAM_INVALID;
-        /* The TPM hashes its label with a terminating zero byte (TPM 2.0 Part 1, B.4), so it
-         * cannot decrypt what others encrypt with a label: core refuses labels; say so at
-         * once. (Encryption in software takes any label.) */
-        if (op->purpose == CKF_DECRYPT) {
-            devid_info("pkcs11: OAEP labels cannot be used for TPM decryption");
-            return CKR_MECHANISM_PARAM_INVALID;
-        }
         if (!(op->label = malloc(p->ulSourceDataLen)))
             return CKR_HOST_MEMORY;
         memcpy(op->label, p->pSourceData, p->ulSourceDataLen);

@@ -1,9 +1,8 @@
 /* devid-bench helpers on OpenSSL: the reference public key, signature checks. */
 #include "bench.h"
+#include "ecdsa_der.h"
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -67,33 +66,19 @@ bool bench_verify(void *pubv, bench_sig_format fmt, const unsigned char *dgst,
                   const unsigned char *sig, size_t sig_len)
 {
     EVP_PKEY *pub = pubv;
-    unsigned char *der = NULL;
+    unsigned char der[160];
     const unsigned char *use = sig;
     size_t use_len = sig_len;
     if (fmt == SIG_RAW_RS) {
-        if (sig_len == 0 || sig_len % 2)
-            return false;
-        size_t half = sig_len / 2;
-        ECDSA_SIG *es = ECDSA_SIG_new();
-        BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *s = BN_bin2bn(sig + half, (int)half, NULL);
-        int n = -1;
-        if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
-            r = s = NULL;
-            n = i2d_ECDSA_SIG(es, &der);
-        }
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(es);
-        if (n <= 0)
+        use_len = devid_ecdsa_rs_to_der(sig, sig_len, der, sizeof(der));
+        if (!use_len)
             return false;
         use = der;
-        use_len = (size_t)n;
     }
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
     bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
               EVP_PKEY_verify(ctx, use, use_len, dgst, 32) == 1;
     EVP_PKEY_CTX_free(ctx);
-    OPENSSL_free(der);
     ERR_clear_error();
     return ok;
 }

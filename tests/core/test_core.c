@@ -6,7 +6,6 @@
 #include "tpm.h"
 
 #include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -36,23 +35,12 @@ static int run(const char *cmd)
 static bool verify_ecdsa(EVP_PKEY *pub, const unsigned char *dgst, size_t dlen,
                          const unsigned char *sig, size_t siglen)
 {
-    size_t half = siglen / 2;
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *s = BN_bin2bn(sig + half, (int)half, NULL);
-    unsigned char *der = NULL;
-    int derlen = -1;
-    if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
-        r = s = NULL;
-        derlen = i2d_ECDSA_SIG(es, &der);
-    }
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
+    unsigned char der[160];
+    size_t derlen = devid_ecdsa_rs_to_der(sig, siglen, der, sizeof(der));
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
-    bool ok = derlen > 0 && ctx && EVP_PKEY_verify_init(ctx) == 1 &&
-              EVP_PKEY_verify(ctx, der, (size_t)derlen, dgst, dlen) == 1;
+    bool ok = derlen && ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+              EVP_PKEY_verify(ctx, der, derlen, dgst, dlen) == 1;
     EVP_PKEY_CTX_free(ctx);
-    OPENSSL_free(der);
     ERR_clear_error();
     return ok;
 }

@@ -5,7 +5,6 @@
 #include "tpm.h"
 
 #include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -33,20 +32,15 @@ static devid_store_attrs attrs_of(const char *label, unsigned char id)
 
 static bool ecdsa_verifies(devid_key *key, const unsigned char *d, size_t dlen)
 {
-    unsigned char sig[132], *der = NULL;
+    unsigned char sig[132], der[160];
     size_t siglen = sizeof(sig);
     if (devid_key_sign(key, DEVID_SIG_ECDSA, 0, d, dlen, sig, &siglen) != DEVID_OK)
         return false;
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)siglen / 2, NULL),
-                   BN_bin2bn(sig + siglen / 2, (int)siglen / 2, NULL));
-    int derlen = i2d_ECDSA_SIG(es, &der);
+    size_t derlen = devid_ecdsa_rs_to_der(sig, siglen, der, sizeof(der));
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, devid_key_get_public(key), NULL);
-    bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
-              EVP_PKEY_verify(ctx, der, (size_t)derlen, d, dlen) == 1;
+    bool ok = derlen && ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+              EVP_PKEY_verify(ctx, der, derlen, d, dlen) == 1;
     EVP_PKEY_CTX_free(ctx);
-    ECDSA_SIG_free(es);
-    OPENSSL_free(der);
     return ok;
 }
 

@@ -5,7 +5,6 @@
 
 #include "devid.h"
 
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -19,18 +18,13 @@ static devid_rc sign_and_verify(devid_key *key, const char *what)
                                  &siglen);
     if (rc != DEVID_OK)
         return rc;
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    unsigned char *der = NULL;
-    int derlen = -1;
-    if (es && ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)) == 1)
-        derlen = i2d_ECDSA_SIG(es, &der);
+    unsigned char der[80];
+    size_t derlen = devid_ecdsa_rs_to_der(sig, siglen, der, sizeof(der));
     EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new(devid_key_get_public(key), NULL);
-    int ok = siglen == 64 && derlen > 0 && vctx && EVP_PKEY_verify_init(vctx) == 1 &&
-             EVP_PKEY_verify(vctx, der, (size_t)derlen, digest, sizeof(digest)) == 1;
+    int ok = siglen == 64 && derlen && vctx && EVP_PKEY_verify_init(vctx) == 1 &&
+             EVP_PKEY_verify(vctx, der, derlen, digest, sizeof(digest)) == 1;
     CHECK(ok, "%s: the signature verifies", what);
     EVP_PKEY_CTX_free(vctx);
-    OPENSSL_free(der);
-    ECDSA_SIG_free(es);
     return rc;
 }
 

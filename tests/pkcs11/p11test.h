@@ -4,6 +4,7 @@
 #define DEVID_P11TEST_H
 
 #include "../check.h"
+#include "ecdsa_der.h"
 
 #include <dlfcn.h>
 #include <openssl/core_names.h>
@@ -144,23 +145,12 @@ static inline EVP_PKEY *pub_from_attrs(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
 static inline bool verify_rs(EVP_PKEY *pub, const unsigned char *dg, size_t dlen,
                              const unsigned char *sig, size_t siglen)
 {
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, (int)siglen / 2, NULL);
-    BIGNUM *sv = BN_bin2bn(sig + siglen / 2, (int)siglen / 2, NULL);
-    unsigned char *der = NULL;
-    int n = -1;
-    if (es && r && sv && ECDSA_SIG_set0(es, r, sv) == 1) {
-        r = sv = NULL;
-        n = i2d_ECDSA_SIG(es, &der);
-    }
-    BN_free(r);
-    BN_free(sv);
-    ECDSA_SIG_free(es);
+    unsigned char der[160];
+    size_t n = devid_ecdsa_rs_to_der(sig, siglen, der, sizeof(der));
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
-    bool ok = n > 0 && ctx && EVP_PKEY_verify_init(ctx) == 1 &&
-              EVP_PKEY_verify(ctx, der, (size_t)n, dg, dlen) == 1;
+    bool ok = n && ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+              EVP_PKEY_verify(ctx, der, n, dg, dlen) == 1;
     EVP_PKEY_CTX_free(ctx);
-    OPENSSL_free(der);
     ERR_clear_error();
     return ok;
 }

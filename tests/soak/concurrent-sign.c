@@ -16,8 +16,9 @@
  *
  * Prints "MODE: N signatures made and verified of WANTED, E errors, B bad signatures, S s" and
  * exits 0 only if every signature was made and verified; the first few failures are printed. */
+#include "ecdsa_der.h"
+
 #include <dlfcn.h>
-#include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -94,21 +95,8 @@ static EVP_PKEY *read_pub(const char *path)
 /* r|s (PKCS#11) to the DER ECDSA-Sig-Value that EVP verification takes. */
 static int raw_to_der(const unsigned char *raw, size_t len, unsigned char *der, size_t *der_len)
 {
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL);
-    BIGNUM *sv = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
-    int ok = s && r && sv && ECDSA_SIG_set0(s, r, sv) == 1;
-    if (ok) {
-        r = sv = NULL; /* owned by s now */
-        unsigned char *p = der;
-        int n = i2d_ECDSA_SIG(s, NULL);
-        ok = n > 0 && (size_t)n <= *der_len && i2d_ECDSA_SIG(s, &p) == n;
-        *der_len = ok ? (size_t)n : 0;
-    }
-    BN_free(r);
-    BN_free(sv);
-    ECDSA_SIG_free(s);
-    return ok ? 0 : -1;
+    *der_len = devid_ecdsa_rs_to_der(raw, len, der, *der_len);
+    return *der_len ? 0 : -1;
 }
 
 static bool verifies(EVP_PKEY *pub, const unsigned char *msg, size_t msg_len,

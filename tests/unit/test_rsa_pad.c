@@ -1,9 +1,12 @@
 /* The software RSA encodings used with the TPM's raw RSA operation, checked against OpenSSL
  * with a software key standing in for the TPM. */
 #include "../check.h"
+#include "ecdsa_der.h"
 #include "error.h"
 #include "rsa_pad.h"
+#include "rsa_scheme.h"
 
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <stdbool.h>
@@ -88,8 +91,57 @@ static void test_digestinfo(void)
     CHECK_RC(devid_rsa_parse_digestinfo(md5_di, 0, &nid, out, &dlen), DEVID_ERR_FORMAT);
 }
 
+/* The TPM's limits on PSS and OAEP, as every front-end sees them. */
+static void test_scheme_checks(void)
+{
+    CHECK(devid_rsa_check_pss(NID_sha256, NID_sha256, 32) == DEVID_OK, "PSS salt 32 / SHA-256");
+    CHECK(devid_rsa_check_pss(NID_sha384, NID_sha384, RSA_PSS_SALTLEN_DIGEST) == DEVID_OK &&
+              devid_rsa_check_pss(NID_sha384, NID_sha384, RSA_PSS_SALTLEN_AUTO) == DEVID_OK,
+          "PSS salt 'digest' and 'auto' mean the digest length");
+    CHECK(devid_rsa_check_pss(NID_sha256, NID_sha256, 20) == DEVID_ERR_UNSUPPORTED &&
+              devid_rsa_check_pss(NID_sha256, NID_sha256, RSA_PSS_SALTLEN_MAX) ==
+                  DEVID_ERR_UNSUPPORTED,
+          "PSS with another salt length is refused");
+    CHECK(devid_rsa_check_pss(NID_sha256, NID_sha1, 32) == DEVID_ERR_UNSUPPORTED,
+          "PSS with MGF1 over another hash is refused");
+    CHECK(devid_rsa_check_pss(NID_undef, NID_undef, 32) == DEVID_ERR_ARG, "PSS needs a digest");
+    CHECK(devid_rsa_check_oaep(NID_sha256, NID_sha256, 0) == DEVID_OK, "OAEP SHA-256");
+    CHECK(devid_rsa_check_oaep(NID_sha256, NID_sha256, 4) == DEVID_ERR_UNSUPPORTED,
+          "OAEP labels are refused");
+    CHECK(devid_rsa_check_oaep(NID_sha256, NID_sha1, 0) == DEVID_ERR_UNSUPPORTED,
+          "OAEP with MGF1 over another hash is refused");
+    CHECK(devid_rsa_check_oaep(NID_undef, NID_undef, 0) == DEVID_ERR_UNSUPPORTED,
+          "OAEP needs a digest");
+}
+
+/* r||s -> DER: the DER decodes back to the same integers; bad input gives 0. */
+static void test_ecdsa_der(void)
+{
+    unsigned char rs[64], der[80];
+    for (size_t i = 0; i < sizeof(rs); i++)
+        rs[i] = (unsigned char)(i < 32 ? 0x80 + i : i); /* r needs a leading zero, s not */
+    size_t n = devid_ecdsa_rs_to_der(rs, sizeof(rs), NULL, 0);
+    CHECK(n == 71 && devid_ecdsa_rs_to_der(rs, sizeof(rs), der, sizeof(der)) == n,
+          "DER length %zu", n);
+    const unsigned char *p = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)n);
+    unsigned char back[64];
+    CHECK(es && BN_bn2binpad(ECDSA_SIG_get0_r(es), back, 32) == 32 &&
+              BN_bn2binpad(ECDSA_SIG_get0_s(es), back + 32, 32) == 32 &&
+              memcmp(back, rs, 64) == 0,
+          "DER decodes to r and s");
+    ECDSA_SIG_free(es);
+    CHECK(n <= devid_ecdsa_der_max(32) && devid_ecdsa_der_max(66) <= 141, "DER size bound");
+    CHECK(devid_ecdsa_rs_to_der(rs, sizeof(rs), der, n - 1) == 0, "too small a buffer");
+    CHECK(devid_ecdsa_rs_to_der(rs, 63, der, sizeof(der)) == 0 &&
+              devid_ecdsa_rs_to_der(rs, 0, der, sizeof(der)) == 0,
+          "odd or empty r||s");
+}
+
 int main(void)
 {
+    test_scheme_checks();
+    test_ecdsa_der();
     test_pss(2048, "SHA256", NID_sha256);
     test_pss(3072, "SHA384", NID_sha384);
     test_pss(4096, "SHA512", NID_sha512);
