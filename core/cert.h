@@ -6,7 +6,8 @@
 
 #include <openssl/x509.h>
 
-/* Parses exactly one DER certificate. Trailing bytes after it are accepted only if they are
+/* Core-internal (not exported; the fuzz targets link core's objects).
+ * Parses exactly one DER certificate. Trailing bytes after it are accepted only if they are
  * padding (0x00 or 0xFF fill, as NV indices sized larger than their content carry). */
 devid_rc devid_cert_from_der(const unsigned char *der, size_t len, X509 **out);
 
@@ -14,7 +15,7 @@ devid_rc devid_cert_from_der(const unsigned char *der, size_t len, X509 **out);
  * Non-certificate PEM blocks are an error. */
 devid_rc devid_cert_read_pem(const char *path, X509 **leaf, STACK_OF(X509) **chain);
 
-/* Same from memory (for fuzzing and enrollment responses). */
+/* Same from memory (core-internal; for fuzzing). */
 devid_rc devid_cert_parse_pem(const char *pem, size_t len, const char *origin, X509 **leaf,
                               STACK_OF(X509) **chain);
 

@@ -330,16 +330,29 @@ devid_rc devid_config_read_file(devid_config *cfg, const char *path)
     return rc;
 }
 
-devid_rc devid_config_apply_env(devid_config *cfg)
+/* key_table[spec] from the environment variable env, else from the host's setting. */
+static devid_rc apply_override(devid_config *cfg, size_t spec, const char *env,
+                               const char *setting, const char *origin)
 {
-    const char *v;
-    devid_rc rc = DEVID_OK;
-    if ((v = getenv("DEVID_TCTI")) && *v)
-        rc = set_value(cfg, &key_table[0], NULL, v, "DEVID_TCTI");
-    if (rc == DEVID_OK && (v = getenv("DEVID_STORE")) && *v)
-        rc = set_value(cfg, &key_table[1], NULL, v, "DEVID_STORE");
-    if (rc == DEVID_OK && (v = getenv("DEVID_LOG")) && *v)
-        rc = set_value(cfg, &key_table[2], NULL, v, "DEVID_LOG");
+    const char *v = getenv(env);
+    if (v && *v)
+        return set_value(cfg, &key_table[spec], NULL, v, env);
+    if (!setting || !*setting)
+        return DEVID_OK;
+    char where[96];
+    snprintf(where, sizeof(where), "%s: %s", origin ? origin : "settings", key_table[spec].key);
+    return set_value(cfg, &key_table[spec], NULL, setting, where);
+}
+
+devid_rc devid_config_apply_overrides(devid_config *cfg, const devid_settings *settings)
+{
+    const devid_settings none = { 0 };
+    const devid_settings *s = settings ? settings : &none;
+    devid_rc rc = apply_override(cfg, 0, "DEVID_TCTI", s->tcti, s->origin);
+    if (rc == DEVID_OK)
+        rc = apply_override(cfg, 1, "DEVID_STORE", s->store, s->origin);
+    if (rc == DEVID_OK)
+        rc = apply_override(cfg, 2, "DEVID_LOG", s->log, s->origin);
     return rc;
 }
 
@@ -359,19 +372,21 @@ static devid_rc resolve_paths(devid_config *cfg)
     return DEVID_OK;
 }
 
-devid_rc devid_config_load(devid_config **out)
+devid_rc devid_config_load(const devid_settings *settings, devid_config **out)
 {
     devid_config *cfg = NULL;
     devid_rc rc = devid_config_new(&cfg);
     if (rc != DEVID_OK)
         return rc;
     const char *path = getenv("DEVID_CONF");
+    if ((!path || !*path) && settings)
+        path = settings->conf;
     bool explicit_path = path && *path;
     rc = devid_config_read_file(cfg, explicit_path ? path : DEVID_DEFAULT_CONF);
     if (rc == DEVID_ERR_NOT_FOUND && !explicit_path)
         rc = DEVID_OK; /* no config file: defaults */
     if (rc == DEVID_OK)
-        rc = devid_config_apply_env(cfg);
+        rc = devid_config_apply_overrides(cfg, settings);
     if (rc == DEVID_OK && cfg->renew.threshold + cfg->renew.jitter > 95)
         rc = devid_fail(DEVID_ERR_CONFIG, "renew.threshold + renew.jitter must stay at or below "
                         "95%% of the lifetime, or a certificate may expire before it is renewed");

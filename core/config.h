@@ -2,7 +2,7 @@
  *
  * File: $DEVID_CONF, else /etc/devid/devid.conf (a missing default file means defaults; a
  * missing file named by DEVID_CONF is an error). Environment variables override the file:
- * DEVID_TCTI, DEVID_STORE, DEVID_LOG.
+ * DEVID_TCTI, DEVID_STORE, DEVID_LOG; a host's settings (devid_settings) stand between the two.
  *
  * Syntax: `key = value` lines, `#`/`;` comments, optional "double quotes" around values, and
  * `[section]` headers that prefix the keys below them (`[idevid]` + `key = ...` is the same as
@@ -99,16 +99,31 @@ typedef struct devid_config {
     devid_renew_config renew;
 } devid_config;
 
+/* Settings a host hands to core at start-up (devid_core_init_with), such as the provider's
+ * openssl.cnf keys. Each is used unless the environment sets the same thing, and wins over the
+ * file. NULL or "": not set. */
+typedef struct devid_settings {
+    const char *origin; /* names the settings in errors, e.g. "openssl.cnf" */
+    const char *conf;   /* the configuration file, as DEVID_CONF */
+    const char *tcti;   /* as DEVID_TCTI */
+    const char *store;  /* as DEVID_STORE */
+    const char *log;    /* as DEVID_LOG */
+} devid_settings;
+
+/* Core-internal from here on (not exported; test_config and the fuzz target link core's
+ * objects). Front-ends read the loaded configuration through devid_core_config(). */
+
 /* A config with every default filled in. */
 devid_rc devid_config_new(devid_config **out);
 /* Applies `text` (the syntax above) on top of cfg. `origin` names it in errors. */
 devid_rc devid_config_parse(devid_config *cfg, const char *text, size_t len, const char *origin);
 /* Reads the file at path into cfg. */
 devid_rc devid_config_read_file(devid_config *cfg, const char *path);
-/* Applies DEVID_TCTI / DEVID_STORE / DEVID_LOG. */
-devid_rc devid_config_apply_env(devid_config *cfg);
-/* Default + file ($DEVID_CONF or the default path) + environment, then resolves derived paths. */
-devid_rc devid_config_load(devid_config **out);
+/* Applies DEVID_TCTI / DEVID_STORE / DEVID_LOG, else the same settings (may be NULL). */
+devid_rc devid_config_apply_overrides(devid_config *cfg, const devid_settings *settings);
+/* Default + file ($DEVID_CONF, settings->conf or the default path) + environment and settings,
+ * then resolves derived paths. */
+devid_rc devid_config_load(const devid_settings *settings, devid_config **out);
 void devid_config_free(devid_config *cfg);
 
 #endif

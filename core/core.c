@@ -21,10 +21,18 @@ static void quiet_tss2_log(devid_log_level level)
 
 devid_rc devid_core_init(void)
 {
+    return devid_core_init_with(NULL);
+}
+
+devid_rc devid_core_init_with(const devid_settings *settings)
+{
     pthread_mutex_lock(&core_mutex);
     devid_rc rc = DEVID_OK;
+    if (init_count > 0 && settings)
+        devid_debug("core already initialised: %s settings not used",
+                    settings->origin ? settings->origin : "host");
     if (init_count == 0) {
-        rc = devid_config_load(&config);
+        rc = devid_config_load(settings, &config);
         /* On error nothing is printed: the caller reports devid_last_error(). */
         if (rc == DEVID_OK) {
             devid_log_set_level(config->log_level);

@@ -14,9 +14,16 @@
 #include <stdint.h>
 
 devid_rc devid_core_init(void);
+/* devid_core_init with a host's settings (config.h devid_settings; NULL: none), for a
+ * front-end configured by its host rather than by the environment (the provider's openssl.cnf
+ * section). They count when this call initialises core; once another front-end in the
+ * process has, core is already configured and they are not used (logged at debug). */
+devid_rc devid_core_init_with(const devid_settings *settings);
+/* Undoes one devid_core_init / devid_core_init_with. */
 void devid_core_fini(void);
 
-/* Number of TPM commands this process has sent (tests and benchmarks assert on it). */
+/* Number of TPM commands this process has sent, over every front-end (tests and benchmarks
+ * assert on it). */
 uint64_t devid_tpm_command_count(void);
 
 /* The loaded configuration (NULL before init). */

@@ -43,6 +43,7 @@ void devid_clear_error(void);
 /* Records rc with a printf-style detail, logs it at debug level and returns rc, so failure
  * sites read `return devid_fail(DEVID_ERR_ARG, "digest length %zu", n);`. Never pass secrets. */
 devid_rc devid_fail(devid_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* core-internal (not exported) */
 devid_rc devid_failv(devid_rc rc, const char *fmt, va_list ap);
 
 #endif

@@ -1,4 +1,5 @@
-/* Crash-safe file helpers (core-internal). */
+/* Crash-safe file helpers. devid-enroll uses the first three (exported, core.map);
+ * devid_sync_dir is core-internal. */
 #ifndef DEVID_FSUTIL_H
 #define DEVID_FSUTIL_H
 

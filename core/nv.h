@@ -10,7 +10,7 @@
 /* Reads the whole NV index `index` into a malloc'd buffer, in chunks of the TPM's NV buffer
  * size. Authorisation: the index's own (empty) auth when it allows AUTHREAD, else the owner
  * hierarchy (OWNERREAD), falling back to the owner when the index's own auth is refused.
- * DEVID_ERR_NOT_FOUND when the index is not defined. */
+ * DEVID_ERR_NOT_FOUND when the index is not defined. Core-internal (not exported). */
 devid_rc devid_nv_read(uint32_t index, unsigned char **data, size_t *len);
 
 /* Largest NV index devid reads (a certificate chain fits comfortably). */

@@ -92,7 +92,7 @@ devid_rc devid_store_delete(const char *uid, unsigned parts);
  * store and are never touched. */
 devid_rc devid_store_clear(void);
 
-/* Parses the text of an attribute file (exposed for fuzzing). */
+/* Parses the text of an attribute file (core-internal, for fuzzing and tests). */
 devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs *attrs);
 
 /* Path of a group's key file (for tools that take a file: TSS2 PRIVATE KEY PEM). */

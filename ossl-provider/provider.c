@@ -191,28 +191,26 @@ static const OSSL_DISPATCH provider_functions[] = {
     { 0, NULL },
 };
 
-/* openssl.cnf keys → environment (unless already set). */
-static void apply_config(const OSSL_CORE_HANDLE *handle, OSSL_FUNC_core_get_params_fn *get)
+/* The openssl.cnf keys of our section, for core (the environment still wins over them). */
+static devid_settings read_settings(const OSSL_CORE_HANDLE *handle,
+                                    OSSL_FUNC_core_get_params_fn *get)
 {
-    static const char *const keys[][2] = {
-        { "tcti", "DEVID_TCTI" },
-        { "store", "DEVID_STORE" },
-        { "log", "DEVID_LOG" },
-        { "conf", "DEVID_CONF" },
+    devid_settings s = { .origin = "openssl.cnf" };
+    char *tcti = NULL, *store = NULL, *log = NULL, *conf = NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_ptr("tcti", &tcti, 0),
+        OSSL_PARAM_utf8_ptr("store", &store, 0),
+        OSSL_PARAM_utf8_ptr("log", &log, 0),
+        OSSL_PARAM_utf8_ptr("conf", &conf, 0),
+        OSSL_PARAM_END,
     };
-    if (!get)
-        return;
-    enum { N = sizeof(keys) / sizeof(keys[0]) };
-    char *vals[N] = { 0 };
-    OSSL_PARAM params[N + 1];
-    for (size_t i = 0; i < N; i++)
-        params[i] = OSSL_PARAM_construct_utf8_ptr(keys[i][0], &vals[i], 0);
-    params[N] = OSSL_PARAM_construct_end();
-    if (!get(handle, params))
-        return;
-    for (size_t i = 0; i < N; i++)
-        if (vals[i] && *vals[i] && !getenv(keys[i][1]))
-            setenv(keys[i][1], vals[i], 0);
+    if (get && get(handle, params)) {
+        s.tcti = tcti;
+        s.store = store;
+        s.log = log;
+        s.conf = conf;
+    }
+    return s;
 }
 
 __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HANDLE *handle,
@@ -252,10 +250,10 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
             break;
         }
     }
-    apply_config(handle, get_params_fn);
     /* A bad configuration does not stop the provider from loading (so `openssl list` and
      * operations on non-TPM keys work); operations on TPM objects report it. */
-    devid_rc rc = devid_core_init();
+    devid_settings settings = read_settings(handle, get_params_fn);
+    devid_rc rc = devid_core_init_with(&settings);
     if (rc == DEVID_OK) {
         ctx->core_ok = true;
     } else {

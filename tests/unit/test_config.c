@@ -135,7 +135,7 @@ static void test_env_and_files(void)
     unsetenv("DEVID_TCTI");
     unsetenv("DEVID_LOG");
     devid_config *cfg = NULL;
-    CHECK_RC(devid_config_load(&cfg), DEVID_OK);
+    CHECK_RC(devid_config_load(NULL, &cfg), DEVID_OK);
     if (cfg) {
         CHECK(strcmp(cfg->store, "/from/env") == 0, "env overrides file: %s", cfg->store);
         CHECK(cfg->log_level == DEVID_LOG_WARN, "file value kept");
@@ -147,12 +147,31 @@ static void test_env_and_files(void)
         cfg = NULL;
     }
 
+    /* A host's settings (the provider's openssl.cnf): over the file, under the environment. */
+    unsetenv("DEVID_CONF");
+    devid_settings host = { .origin = "openssl.cnf", .conf = path, .tcti = "swtpm:port=1",
+                            .store = "/from/host", .log = "error" };
+    CHECK_RC(devid_config_load(&host, &cfg), DEVID_OK);
+    if (cfg) {
+        CHECK(strcmp(cfg->store, "/from/env") == 0, "env overrides settings: %s", cfg->store);
+        CHECK(strcmp(cfg->tcti, "swtpm:port=1") == 0, "settings override the file: %s",
+              cfg->tcti);
+        CHECK(cfg->log_level == DEVID_LOG_ERROR, "log level from the settings");
+        devid_config_free(cfg);
+        cfg = NULL;
+    }
+    host.log = "chatty";
+    CHECK_RC(devid_config_load(&host, &cfg), DEVID_ERR_CONFIG);
+    CHECK(strstr(devid_last_error(), "openssl.cnf: log") != NULL, "names the setting: %s",
+          devid_last_error());
+    setenv("DEVID_CONF", path, 1);
+
     f = fopen(path, "w");
     if (f) {
         fputs("[renew]\nthreshold = 90\njitter = 10\n", f);
         fclose(f);
     }
-    CHECK_RC(devid_config_load(&cfg), DEVID_ERR_CONFIG);
+    CHECK_RC(devid_config_load(NULL, &cfg), DEVID_ERR_CONFIG);
     CHECK(strstr(devid_last_error(), "95%") != NULL, "renewal past 95%% refused: %s",
           devid_last_error());
     f = fopen(path, "w");
@@ -162,7 +181,7 @@ static void test_env_and_files(void)
     }
 
     setenv("DEVID_LOG", "chatty", 1);
-    CHECK_RC(devid_config_load(&cfg), DEVID_ERR_CONFIG);
+    CHECK_RC(devid_config_load(NULL, &cfg), DEVID_ERR_CONFIG);
     CHECK(strstr(devid_last_error(), "DEVID_LOG") != NULL, "names the variable: %s",
           devid_last_error());
     unsetenv("DEVID_LOG");
@@ -170,7 +189,7 @@ static void test_env_and_files(void)
     /* A config file named explicitly must exist; the default one may be absent. */
     snprintf(path, sizeof(path), "%s/missing.conf", dir);
     setenv("DEVID_CONF", path, 1);
-    CHECK_RC(devid_config_load(&cfg), DEVID_ERR_NOT_FOUND);
+    CHECK_RC(devid_config_load(NULL, &cfg), DEVID_ERR_NOT_FOUND);
     CHECK(strstr(devid_last_error(), "missing.conf") != NULL, "names the file: %s",
           devid_last_error());
 
