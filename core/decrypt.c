@@ -19,10 +19,8 @@ typedef struct {
 static devid_rc rsa_decrypt_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, void *arg)
 {
     rsa_dec_req *req = arg;
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_RSA_Decrypt(ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &req->in,
-                                  &req->scheme, &req->label, &req->out);
-    return devid_tpm_check(rc, "TPM2_RSA_Decrypt");
+    return DEVID_ESYS("TPM2_RSA_Decrypt", Esys_RSA_Decrypt, ctx, key->tr, session, ESYS_TR_NONE,
+                      ESYS_TR_NONE, &req->in, &req->scheme, &req->label, &req->out);
 }
 
 devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
@@ -97,10 +95,8 @@ typedef struct {
 static devid_rc ecdh_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, void *arg)
 {
     ecdh_req *req = arg;
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_ECDH_ZGen(ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &req->peer,
-                                &req->z);
-    return devid_tpm_check(rc, "TPM2_ECDH_ZGen");
+    return DEVID_ESYS("TPM2_ECDH_ZGen", Esys_ECDH_ZGen, ctx, key->tr, session, ESYS_TR_NONE,
+                      ESYS_TR_NONE, &req->peer, &req->z);
 }
 
 devid_rc devid_key_ecdh(devid_key *key, const unsigned char *peer, size_t peer_len,
@@ -160,10 +156,8 @@ static devid_rc random_op(ESYS_CONTEXT *ctx, void *arg)
         TPM2B_DIGEST *r = NULL;
         UINT16 want = (UINT16)(out->len - done > sizeof(r->buffer) ? sizeof(r->buffer)
                                                                   : out->len - done);
-        devid_tpm_count_command();
-        rc = devid_tpm_check(Esys_GetRandom(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, want,
-                                            &r),
-                             "TPM2_GetRandom");
+        rc = DEVID_ESYS("TPM2_GetRandom", Esys_GetRandom, ctx, ESYS_TR_NONE, ESYS_TR_NONE,
+                        ESYS_TR_NONE, want, &r);
         if (rc == DEVID_OK) {
             memcpy(out->buf + done, r->buffer, r->size);
             done += r->size;

@@ -36,10 +36,8 @@ static devid_rc oneshot_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, v
     if (req->len)
         memcpy(buf.buffer, req->data, req->len);
     TPM2B_DIGEST *out = NULL;
-    devid_tpm_count_command();
-    TSS2_RC trc = Esys_HMAC(ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &buf,
-                            TPM2_ALG_SHA256, &out);
-    devid_rc rc = devid_tpm_check(trc, "TPM2_HMAC");
+    devid_rc rc = DEVID_ESYS("TPM2_HMAC", Esys_HMAC, ctx, key->tr, session, ESYS_TR_NONE,
+                             ESYS_TR_NONE, &buf, TPM2_ALG_SHA256, &out);
     if (rc == DEVID_OK)
         rc = copy_mac(out, req->mac);
     if (out)
@@ -55,10 +53,8 @@ static devid_rc sequence_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, 
     hmac_req *req = arg;
     TPM2B_AUTH seq_auth = { 0 };
     ESYS_TR seq = ESYS_TR_NONE;
-    devid_tpm_count_command();
-    TSS2_RC trc = Esys_HMAC_Start(ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &seq_auth,
-                                  TPM2_ALG_SHA256, &seq);
-    devid_rc rc = devid_tpm_check(trc, "TPM2_HMAC_Start");
+    devid_rc rc = DEVID_ESYS("TPM2_HMAC_Start", Esys_HMAC_Start, ctx, key->tr, session,
+                             ESYS_TR_NONE, ESYS_TR_NONE, &seq_auth, TPM2_ALG_SHA256, &seq);
     if (rc != DEVID_OK)
         return rc;
     Esys_TR_SetAuth(ctx, seq, &seq_auth);
@@ -69,15 +65,12 @@ static devid_rc sequence_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, 
         buf.size = (UINT16)CHUNK;
         memcpy(buf.buffer, req->data + off, CHUNK);
         off += CHUNK;
-        devid_tpm_count_command();
-        trc = Esys_SequenceUpdate(ctx, seq, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &buf);
-        rc = devid_tpm_check(trc, "TPM2_SequenceUpdate");
+        rc = DEVID_ESYS("TPM2_SequenceUpdate", Esys_SequenceUpdate, ctx, seq, ESYS_TR_PASSWORD,
+                        ESYS_TR_NONE, ESYS_TR_NONE, &buf);
     }
     if (rc != DEVID_OK) {
-        if (devid_tpm_alive(ctx)) {
-            devid_tpm_count_command();
-            Esys_FlushContext(ctx, seq);
-        }
+        if (devid_tpm_alive(ctx))
+            DEVID_ESYS_RAW(Esys_FlushContext, ctx, seq);
         OPENSSL_cleanse(&buf, sizeof(buf));
         return rc;
     }
@@ -85,14 +78,10 @@ static devid_rc sequence_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, 
     memcpy(buf.buffer, req->data + off, buf.size);
     TPM2B_DIGEST *out = NULL;
     TPMT_TK_HASHCHECK *ticket = NULL;
-    devid_tpm_count_command();
-    trc = Esys_SequenceComplete(ctx, seq, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &buf,
-                                ESYS_TR_RH_NULL, &out, &ticket);
-    rc = devid_tpm_check(trc, "TPM2_SequenceComplete");
-    if (rc != DEVID_OK && devid_tpm_alive(ctx)) {
-        devid_tpm_count_command();
-        Esys_FlushContext(ctx, seq); /* a failed completion leaves the sequence loaded */
-    }
+    rc = DEVID_ESYS("TPM2_SequenceComplete", Esys_SequenceComplete, ctx, seq, ESYS_TR_PASSWORD,
+                    ESYS_TR_NONE, ESYS_TR_NONE, &buf, ESYS_TR_RH_NULL, &out, &ticket);
+    if (rc != DEVID_OK && devid_tpm_alive(ctx)) /* a failed completion leaves it loaded */
+        DEVID_ESYS_RAW(Esys_FlushContext, ctx, seq);
     if (rc == DEVID_OK)
         rc = copy_mac(out, req->mac);
     if (out)

@@ -75,7 +75,7 @@ void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
 {
     for (devid_key *k = lru_head; k; k = k->lru_next)
         if (k->tr != ESYS_TR_NONE && k->generation == devid_tpm_generation())
-            Esys_FlushContext(ctx, k->tr);
+            DEVID_ESYS_RAW(Esys_FlushContext, ctx, k->tr);
     devid_keys_forget_loaded();
 }
 
@@ -97,9 +97,9 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
 {
     TPMI_YES_NO more = 0;
     TPMS_CAPABILITY_DATA *cap = NULL;
-    devid_tpm_count_command();
-    if (Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                           0x80000000u /* TPM2_TRANSIENT_FIRST */, TPM2_MAX_CAP_HANDLES, &more, &cap) != 0)
+    if (DEVID_ESYS_RAW(Esys_GetCapability, ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                       TPM2_CAP_HANDLES, 0x80000000u /* TPM2_TRANSIENT_FIRST */,
+                       TPM2_MAX_CAP_HANDLES, &more, &cap) != 0)
         return false;
     int flushed = 0;
     for (UINT32 i = 0; i < cap->data.handles.count; i++) {
@@ -107,10 +107,9 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
         if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h) || ours(ctx, h))
             continue;
         ESYS_TR tr;
-        devid_tpm_count_command();
-        if (Esys_TR_FromTPMPublic(ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) == 0) {
-            devid_tpm_count_command();
-            if (Esys_FlushContext(ctx, tr) == 0)
+        if (DEVID_ESYS_RAW(Esys_TR_FromTPMPublic, ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                           &tr) == 0) {
+            if (DEVID_ESYS_RAW(Esys_FlushContext, ctx, tr) == 0)
                 flushed++;
         }
     }
@@ -127,8 +126,7 @@ static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
         victim = victim->lru_prev;
     if (!victim) /* nothing of ours but `keep` (a key starting an HMAC sequence needs two) */
         return devid_session_release_salt(ctx) || flush_orphans(ctx);
-    devid_tpm_count_command();
-    Esys_FlushContext(ctx, victim->tr);
+    DEVID_ESYS_RAW(Esys_FlushContext, ctx, victim->tr);
     victim->tr = ESYS_TR_NONE;
     lru_unlink(victim);
     return true;
@@ -145,12 +143,11 @@ devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, cons
     ESYS_TR parent;
     devid_rc rc = devid_srk_resolve(ctx, blob->parent, &parent);
     for (int tries = 0; rc == DEVID_OK; tries++) {
-        devid_tpm_count_command();
-        TSS2_RC trc = Esys_Load(ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                &blob->priv, &blob->pub, out);
+        TSS2_RC trc = DEVID_ESYS_RAW(Esys_Load, ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                     ESYS_TR_NONE, &blob->priv, &blob->pub, out);
         if (DEVID_TPM_OBJECT_MEMORY(trc) && tries < 8 && evict_one(ctx, keep))
             continue;
-        rc = devid_tpm_check(trc, "loading an object (TPM2_Load)");
+        rc = devid_tpm_result_locked(trc, "loading an object (TPM2_Load)");
         break;
     }
     if (blob->parent != TPM2_RH_OWNER && blob->parent != DEVID_SRK_PERSISTENT &&
@@ -189,7 +186,7 @@ devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
         key->generation = devid_tpm_generation();
     }
     TSS2_RC trc = Esys_TR_SetAuth(ctx, key->tr, &key->auth);
-    return devid_tpm_check(trc, "setting the key's auth value");
+    return devid_tpm_result_locked(trc, "setting the key's auth value");
 }
 
 /* The public area ESAPI already read when it resolved the persistent handle
@@ -229,10 +226,8 @@ static devid_rc read_public(ESYS_CONTEXT *ctx, devid_key *key)
         return DEVID_OK;
     TPM2B_PUBLIC *pub = NULL;
     TPM2B_NAME *name = NULL;
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_ReadPublic(ctx, key->tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
-                                 &name, NULL);
-    devid_rc drc = devid_tpm_check(rc, "reading the key's public area");
+    devid_rc drc = DEVID_ESYS("reading the key's public area", Esys_ReadPublic, ctx, key->tr,
+                              ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name, NULL);
     if (drc != DEVID_OK)
         return drc;
     key->pub = pub->publicArea;
@@ -323,8 +318,7 @@ void devid_key_free(devid_key *key)
     bool live = ctx && key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation();
     if (live && key->loadable) {
         /* give its object slot back */
-        devid_tpm_count_command();
-        Esys_FlushContext(ctx, key->tr);
+        DEVID_ESYS_RAW(Esys_FlushContext, ctx, key->tr);
     } else if (live) {
         devid_tpm_release(ctx, key->tr);
     }

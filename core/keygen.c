@@ -96,11 +96,11 @@ static devid_rc create_op(ESYS_CONTEXT *ctx, void *arg)
     TPML_PCR_SELECTION pcrs = { 0 };
     TSS2_RC trc;
     do { /* creating needs a free object slot: make room among our loaded keys */
-        devid_tpm_count_command();
-        trc = Esys_Create(ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE, sensitive, req->tmpl,
-                          &outside, &pcrs, &req->priv, &req->pub, NULL, NULL, NULL);
+        trc = DEVID_ESYS_RAW(Esys_Create, ctx, parent, session, ESYS_TR_NONE, ESYS_TR_NONE,
+                             sensitive, req->tmpl, &outside, &pcrs, &req->priv, &req->pub, NULL,
+                             NULL, NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
-    return devid_tpm_check(trc, "creating an object (TPM2_Create)");
+    return devid_tpm_result_locked(trc, "creating an object (TPM2_Create)");
 }
 
 devid_rc devid_tpm_create(const TPM2B_PUBLIC *tmpl, const TPM2B_SENSITIVE_CREATE *sensitive,

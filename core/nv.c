@@ -12,10 +12,8 @@ static devid_rc read_chunks(ESYS_CONTEXT *ctx, ESYS_TR auth, ESYS_TR nv, uint16_
     for (uint16_t off = 0; off < size;) {
         uint16_t n = (uint16_t)(size - off) < chunk ? (uint16_t)(size - off) : chunk;
         TPM2B_MAX_NV_BUFFER *data = NULL;
-        devid_tpm_count_command();
-        TSS2_RC rc = Esys_NV_Read(ctx, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n,
-                                  off, &data);
-        devid_rc drc = devid_tpm_check(rc, "TPM2_NV_Read");
+        devid_rc drc = DEVID_ESYS("TPM2_NV_Read", Esys_NV_Read, ctx, auth, nv, ESYS_TR_PASSWORD,
+                                  ESYS_TR_NONE, ESYS_TR_NONE, n, off, &data);
         if (drc != DEVID_OK)
             return drc;
         if (data->size != n) {
@@ -40,10 +38,8 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
                    ? devid_fail(DEVID_ERR_NOT_FOUND, "NV index 0x%08x is not defined", index)
                    : rc;
     TPM2B_NV_PUBLIC *pub = NULL;
-    devid_tpm_count_command();
-    rc = devid_tpm_check(Esys_NV_ReadPublic(ctx, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                            &pub, NULL),
-                         "TPM2_NV_ReadPublic");
+    rc = DEVID_ESYS("TPM2_NV_ReadPublic", Esys_NV_ReadPublic, ctx, nv, ESYS_TR_NONE, ESYS_TR_NONE,
+                    ESYS_TR_NONE, &pub, NULL);
     if (rc != DEVID_OK) {
         if (devid_tpm_alive(ctx))
             devid_tpm_release(ctx, nv);

@@ -33,18 +33,14 @@ static devid_rc handle_free(ESYS_CONTEXT *ctx, uint32_t handle)
 static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
 {
     ESYS_TR persistent = ESYS_TR_NONE;
-    devid_tpm_count_command();
-    devid_rc rc = devid_tpm_check(Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, obj, ESYS_TR_PASSWORD,
-                                                    ESYS_TR_NONE, ESYS_TR_NONE, handle,
-                                                    &persistent),
-                                  "making the key persistent (TPM2_EvictControl)");
+    devid_rc rc = DEVID_ESYS("making the key persistent (TPM2_EvictControl)", Esys_EvictControl,
+                             ctx, ESYS_TR_RH_OWNER, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                             ESYS_TR_NONE, handle, &persistent);
     if (rc == DEVID_OK)
         Esys_TR_Close(ctx, &persistent); /* from EvictControl itself, not resolved */
     devid_tpm_handles_changed(handle);
-    if (devid_tpm_alive(ctx)) {
-        devid_tpm_count_command();
-        Esys_FlushContext(ctx, obj);
-    }
+    if (devid_tpm_alive(ctx))
+        DEVID_ESYS_RAW(Esys_FlushContext, ctx, obj);
     return rc;
 }
 
@@ -56,12 +52,11 @@ static devid_rc create_endorsement_primary(ESYS_CONTEXT *ctx, const TPM2B_PUBLIC
     TPML_PCR_SELECTION pcrs = { 0 };
     TSS2_RC trc;
     do {
-        devid_tpm_count_command();
-        trc = Esys_CreatePrimary(ctx, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                 ESYS_TR_NONE, &sensitive, tmpl, &outside, &pcrs, obj, NULL, NULL,
-                                 NULL, NULL);
+        trc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD,
+                             ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, tmpl, &outside, &pcrs, obj,
+                             NULL, NULL, NULL, NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
-    return devid_tpm_check(trc, "creating the key in the endorsement hierarchy");
+    return devid_tpm_result_locked(trc, "creating the key in the endorsement hierarchy");
 }
 
 devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out)
@@ -147,10 +142,9 @@ devid_rc devid_provision_remove_key(uint32_t handle)
     ESYS_TR tr, none = ESYS_TR_NONE;
     rc = devid_tpm_resolve(ctx, handle, &tr);
     if (rc == DEVID_OK) {
-        devid_tpm_count_command();
-        rc = devid_tpm_check(Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
-                                               ESYS_TR_NONE, ESYS_TR_NONE, handle, &none),
-                             "removing the persistent key (TPM2_EvictControl)");
+        rc = DEVID_ESYS("removing the persistent key (TPM2_EvictControl)", Esys_EvictControl, ctx,
+                        ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, handle,
+                        &none);
         if (rc == DEVID_OK) {
             /* the ESYS object of the removed key must not outlive it: a new key at the same
              * handle would clash with it */
@@ -181,19 +175,15 @@ static TPM2B_NV_PUBLIC cert_index(uint32_t index, size_t len, bool platform)
 static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
 {
     TPM2B_NV_PUBLIC *pub = NULL;
-    devid_tpm_count_command();
-    devid_rc rc = devid_tpm_check(Esys_NV_ReadPublic(ctx, nv, ESYS_TR_NONE, ESYS_TR_NONE,
-                                                     ESYS_TR_NONE, &pub, NULL),
-                                  "TPM2_NV_ReadPublic");
+    devid_rc rc = DEVID_ESYS("TPM2_NV_ReadPublic", Esys_NV_ReadPublic, ctx, nv, ESYS_TR_NONE,
+                             ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
     if (rc != DEVID_OK)
         return rc;
     ESYS_TR auth = (pub->nvPublic.attributes & TPMA_NV_PLATFORMCREATE) ? ESYS_TR_RH_PLATFORM
                                                                        : ESYS_TR_RH_OWNER;
     Esys_Free(pub);
-    devid_tpm_count_command();
-    rc = devid_tpm_check(Esys_NV_UndefineSpace(ctx, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                               ESYS_TR_NONE),
-                         "removing the old certificate index");
+    rc = DEVID_ESYS("removing the old certificate index", Esys_NV_UndefineSpace, ctx, auth, nv,
+                    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
     if (rc == DEVID_OK) {
         Esys_TR_Close(ctx, &nv); /* harmless if ESAPI already dropped it with the index */
         devid_tpm_handles_changed(index);
@@ -209,37 +199,32 @@ static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsign
     TPM2B_AUTH empty = { 0 };
     ESYS_TR nv = ESYS_TR_NONE, hierarchy = ESYS_TR_RH_PLATFORM;
     TPM2B_NV_PUBLIC pub = cert_index(index, len, true);
-    devid_tpm_count_command();
-    TSS2_RC trc = Esys_NV_DefineSpace(ctx, ESYS_TR_RH_PLATFORM, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                      ESYS_TR_NONE, &empty, &pub, &nv);
+    TSS2_RC trc = DEVID_ESYS_RAW(Esys_NV_DefineSpace, ctx, ESYS_TR_RH_PLATFORM, ESYS_TR_PASSWORD,
+                                 ESYS_TR_NONE, ESYS_TR_NONE, &empty, &pub, &nv);
     if (trc != TSS2_RC_SUCCESS && (trc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER) {
         /* No platform authorisation (a deployed device): the owner defines it. */
         devid_debug("platform cannot define NV 0x%08x (0x%x); using the owner", index, trc);
         hierarchy = ESYS_TR_RH_OWNER;
         pub = cert_index(index, len, false);
-        devid_tpm_count_command();
-        trc = Esys_NV_DefineSpace(ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                  ESYS_TR_NONE, &empty, &pub, &nv);
+        trc = DEVID_ESYS_RAW(Esys_NV_DefineSpace, ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+                             ESYS_TR_NONE, ESYS_TR_NONE, &empty, &pub, &nv);
     }
-    devid_rc rc = devid_tpm_check(trc, "defining the certificate index (TPM2_NV_DefineSpace)");
+    devid_rc rc = devid_tpm_result_locked(trc,
+                                          "defining the certificate index (TPM2_NV_DefineSpace)");
     uint16_t chunk = 0;
     if (rc == DEVID_OK)
         rc = devid_tpm_nv_buffer_max(ctx, &chunk);
     for (size_t off = 0; rc == DEVID_OK && off < len;) {
         TPM2B_MAX_NV_BUFFER data = { .size = (UINT16)(len - off < chunk ? len - off : chunk) };
         memcpy(data.buffer, der + off, data.size);
-        devid_tpm_count_command();
-        rc = devid_tpm_check(Esys_NV_Write(ctx, hierarchy, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                           ESYS_TR_NONE, &data, (UINT16)off),
-                             "writing the certificate (TPM2_NV_Write)");
+        rc = DEVID_ESYS("writing the certificate (TPM2_NV_Write)", Esys_NV_Write, ctx, hierarchy,
+                        nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &data, (UINT16)off);
         off += data.size;
     }
     if (rc == DEVID_OK && hierarchy == ESYS_TR_RH_PLATFORM) {
         /* factory certificates are immutable until the platform redefines the index */
-        devid_tpm_count_command();
-        rc = devid_tpm_check(Esys_NV_WriteLock(ctx, hierarchy, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                               ESYS_TR_NONE),
-                             "write-locking the certificate index");
+        rc = DEVID_ESYS("write-locking the certificate index", Esys_NV_WriteLock, ctx, hierarchy,
+                        nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
     }
     if (nv != ESYS_TR_NONE && devid_tpm_alive(ctx))
         Esys_TR_Close(ctx, &nv); /* from DefineSpace itself, not resolved */

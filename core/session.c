@@ -42,8 +42,7 @@ bool devid_session_release_salt(ESYS_CONTEXT *ctx)
     if (!kept.salt_transient || kept.salt_key == ESYS_TR_NONE ||
         kept.generation != devid_tpm_generation())
         return false;
-    devid_tpm_count_command();
-    if (Esys_FlushContext(ctx, kept.salt_key) != 0)
+    if (DEVID_ESYS_RAW(Esys_FlushContext, ctx, kept.salt_key) != 0)
         return false;
     kept.salt_key = ESYS_TR_NONE;
     kept.salt_transient = false;
@@ -54,9 +53,9 @@ void devid_session_close(ESYS_CONTEXT *ctx)
 {
     if (ctx && kept.generation == devid_tpm_generation()) {
         if (kept.session != ESYS_TR_NONE)
-            Esys_FlushContext(ctx, kept.session);
+            DEVID_ESYS_RAW(Esys_FlushContext, ctx, kept.session);
         if (kept.salt_key != ESYS_TR_NONE && kept.salt_transient)
-            Esys_FlushContext(ctx, kept.salt_key);
+            DEVID_ESYS_RAW(Esys_FlushContext, ctx, kept.salt_key);
         else if (kept.salt_key != ESYS_TR_NONE)
             devid_tpm_release(ctx, kept.salt_key);
     }
@@ -96,11 +95,9 @@ static devid_rc start_session(ESYS_CONTEXT *ctx)
     }
     TPMT_SYM_DEF symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
                                .mode.aes = TPM2_ALG_CFB };
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_StartAuthSession(ctx, kept.salt_key, ESYS_TR_NONE, ESYS_TR_NONE,
-                                       ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &symmetric,
-                                       TPM2_ALG_SHA256, &kept.session);
-    devid_rc drc = devid_tpm_check(rc, "starting a salted HMAC session");
+    devid_rc drc = DEVID_ESYS("starting a salted HMAC session", Esys_StartAuthSession, ctx,
+                              kept.salt_key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                              NULL, TPM2_SE_HMAC, &symmetric, TPM2_ALG_SHA256, &kept.session);
     if (drc != DEVID_OK) {
         kept.session = ESYS_TR_NONE;
         return drc;
@@ -124,7 +121,7 @@ devid_rc devid_session_for(ESYS_CONTEXT *ctx, devid_cmd_shape shape, ESYS_TR *se
     if (shape.first_out_sized)
         attrs |= TPMA_SESSION_ENCRYPT;
     TSS2_RC trc = Esys_TRSess_SetAttributes(ctx, kept.session, attrs, 0xff);
-    rc = devid_tpm_check(trc, "setting session attributes");
+    rc = devid_tpm_result_locked(trc, "setting session attributes");
     if (rc != DEVID_OK)
         return rc;
     *session = kept.session;

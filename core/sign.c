@@ -22,10 +22,8 @@ static devid_rc tpm_sign_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, 
 {
     sign_req *req = arg;
     TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL };
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_Sign(ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &req->digest,
-                           &req->scheme, &ticket, &req->out);
-    return devid_tpm_check(rc, "TPM2_Sign");
+    return DEVID_ESYS("TPM2_Sign", Esys_Sign, ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE,
+                      &req->digest, &req->scheme, &ticket, &req->out);
 }
 
 typedef struct {
@@ -38,10 +36,8 @@ static devid_rc tpm_raw_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, v
     raw_req *req = arg;
     TPMT_RSA_DECRYPT scheme = { .scheme = TPM2_ALG_NULL };
     TPM2B_DATA label = { 0 };
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_RSA_Decrypt(ctx, key->tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &req->in,
-                                  &scheme, &label, &req->out);
-    return devid_tpm_check(rc, "TPM2_RSA_Decrypt (raw RSA)");
+    return DEVID_ESYS("TPM2_RSA_Decrypt (raw RSA)", Esys_RSA_Decrypt, ctx, key->tr, session,
+                      ESYS_TR_NONE, ESYS_TR_NONE, &req->in, &scheme, &label, &req->out);
 }
 
 static devid_cmd_shape sign_shape(const devid_key *key)

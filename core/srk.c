@@ -30,7 +30,7 @@ bool devid_srk_owns_transient(uint32_t h)
 void devid_srk_close(ESYS_CONTEXT *ctx)
 {
     if (ctx && srk.generation == devid_tpm_generation() && srk.created != ESYS_TR_NONE)
-        Esys_FlushContext(ctx, srk.created);
+        DEVID_ESYS_RAW(Esys_FlushContext, ctx, srk.created);
     devid_srk_forget();
 }
 
@@ -65,14 +65,13 @@ devid_rc devid_create_storage_primary(ESYS_CONTEXT *ctx, ESYS_TR hierarchy, ESYS
     TPML_PCR_SELECTION pcrs = { 0 };
     TSS2_RC rc;
     do {
-        devid_tpm_count_command();
-        rc = Esys_CreatePrimary(ctx, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL, NULL,
-                                NULL, NULL);
+        rc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                            ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL, NULL, NULL,
+                            NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(rc) && devid_keys_evict_one(ctx));
-    return devid_tpm_check(rc, hierarchy == ESYS_TR_RH_OWNER
-                                   ? "creating the standard SRK (owner hierarchy)"
-                                   : "creating a storage key in the null hierarchy");
+    return devid_tpm_result_locked(rc, hierarchy == ESYS_TR_RH_OWNER
+                                           ? "creating the standard SRK (owner hierarchy)"
+                                           : "creating a storage key in the null hierarchy");
 }
 
 static devid_rc probe_persistent(ESYS_CONTEXT *ctx)

@@ -111,7 +111,7 @@ static devid_rc unseal_op(ESYS_CONTEXT *ctx, void *arg)
     if (rc == DEVID_OK) {
         TPM2B_AUTH auth = { .size = (UINT16)req->pin_len };
         memcpy(auth.buffer, req->pin, req->pin_len);
-        rc = devid_tpm_check(Esys_TR_SetAuth(ctx, obj, &auth), "setting the PIN");
+        rc = devid_tpm_result_locked(Esys_TR_SetAuth(ctx, obj, &auth), "setting the PIN");
         OPENSSL_cleanse(&auth, sizeof(auth));
     }
     /* TPM2_Unseal: no parameters in, the secret out (sized): encrypt the response. */
@@ -119,26 +119,24 @@ static devid_rc unseal_op(ESYS_CONTEXT *ctx, void *arg)
     if (rc == DEVID_OK)
         rc = devid_session_for(ctx, shape, &session);
     if (rc == DEVID_OK) {
-        devid_tpm_count_command();
         /* Sent and answered in two steps, as Esys_Unseal does, to tell a command that never
          * left (the send failed: safe to send again) from one whose answer was lost. */
         bool sent = false;
-        TSS2_RC r = Esys_Unseal_Async(ctx, obj, session, ESYS_TR_NONE, ESYS_TR_NONE);
+        TSS2_RC r = DEVID_ESYS_RAW(Esys_Unseal_Async, ctx, obj, session, ESYS_TR_NONE,
+                                   ESYS_TR_NONE);
         if (r == TSS2_RC_SUCCESS) {
             sent = true;
             do /* TRY_AGAIN: ESAPI resubmitted after TPM_RC_RETRY/TESTING/YIELDED */
                 r = Esys_Unseal_Finish(ctx, &req->out);
             while (r == TSS2_ESYS_RC_TRY_AGAIN);
         }
-        rc = devid_tpm_check(r, "checking the PIN (TPM2_Unseal)");
+        rc = devid_tpm_result_locked(r, "checking the PIN (TPM2_Unseal)");
         /* lost in transport (the TCTI layer), not refused by the TPM */
         req->lost = sent && rc == DEVID_ERR_NO_TPM &&
                     (r & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER;
     }
-    if (devid_tpm_alive(ctx) && obj != ESYS_TR_NONE) {
-        devid_tpm_count_command();
-        Esys_FlushContext(ctx, obj);
-    }
+    if (devid_tpm_alive(ctx) && obj != ESYS_TR_NONE)
+        DEVID_ESYS_RAW(Esys_FlushContext, ctx, obj);
     return rc;
 }
 

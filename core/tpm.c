@@ -297,7 +297,39 @@ static devid_rc classify_tpm_rc(TSS2_RC rc)
     }
 }
 
-devid_rc devid_tpm_check(TSS2_RC rc, const char *what)
+/* TPM_RC_INITIALIZE or TPM_RC_REFERENCE_*: a reset TPM lost our sessions and loaded objects. */
+static bool is_tpm_reset(TSS2_RC rc)
+{
+    TSS2_RC layer = rc & TSS2_RC_LAYER_MASK, code = rc & 0xFFF;
+    if (layer != TSS2_TPM_RC_LAYER && layer != TSS2_RESMGR_TPM_RC_LAYER)
+        return false;
+    return code == TPM2_RC_INITIALIZE ||
+           (code >= TPM2_RC_REFERENCE_H0 && code <= TPM2_RC_REFERENCE_S6);
+}
+
+void devid_tpm_recover_locked(TSS2_RC rc)
+{
+    if (is_connection_failure(rc)) {
+        close_connection(false);
+    } else if (is_tpm_reset(rc)) {
+        if ((rc & 0xFFF) == TPM2_RC_INITIALIZE && tpm.esys) {
+            /* The TPM was reset and nobody ran TPM2_Startup (a bare simulator): do it. Real
+             * platforms' firmware has always done this already. */
+            DEVID_ESYS_RAW(Esys_Startup, tpm.esys, TPM2_SU_CLEAR);
+        }
+        /* start over on a new connection (everything re-resolves); the caller retries */
+        close_connection(false);
+    }
+}
+
+devid_rc devid_tpm_result_locked(TSS2_RC rc, const char *what)
+{
+    if (rc != TSS2_RC_SUCCESS)
+        devid_tpm_recover_locked(rc);
+    return devid_tpm_rc_map(rc, what);
+}
+
+devid_rc devid_tpm_rc_map(TSS2_RC rc, const char *what)
 {
     last_rc = rc;
     if (rc == TSS2_RC_SUCCESS)
@@ -306,23 +338,10 @@ devid_rc devid_tpm_check(TSS2_RC rc, const char *what)
     devid_rc mapped;
     if (is_connection_failure(rc)) {
         mapped = DEVID_ERR_NO_TPM;
-        close_connection(false);
+    } else if (is_tpm_reset(rc)) {
+        mapped = DEVID_ERR_RETRY; /* after devid_tpm_recover_locked, a retry can succeed */
     } else if (layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER) {
         mapped = classify_tpm_rc(rc);
-        TSS2_RC code = rc & 0xFFF;
-        if (code == TPM2_RC_INITIALIZE && tpm.esys) {
-            /* The TPM was reset and nobody ran TPM2_Startup (a bare simulator): do it. Real
-             * platforms' firmware has always done this already. */
-            devid_tpm_count_command();
-            Esys_Startup(tpm.esys, TPM2_SU_CLEAR);
-        }
-        if (code == TPM2_RC_INITIALIZE ||
-            (code >= TPM2_RC_REFERENCE_H0 && code <= TPM2_RC_REFERENCE_S6)) {
-            /* A reset TPM lost our sessions and loaded objects: start over on a new
-             * connection (everything re-resolves), the caller retries. */
-            close_connection(false);
-            mapped = DEVID_ERR_RETRY;
-        }
     } else if ((rc & 0xFFFF) == TSS2_BASE_RC_TRY_AGAIN) {
         mapped = DEVID_ERR_RETRY;
     } else if ((rc & 0xFFFF) == TSS2_BASE_RC_MEMORY) {
@@ -377,11 +396,9 @@ devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out)
     if (!tpm.nv_buffer_max) {
         TPMI_YES_NO more = 0;
         TPMS_CAPABILITY_DATA *cap = NULL;
-        devid_tpm_count_command();
-        TSS2_RC rc = Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                        TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &more,
-                                        &cap);
-        devid_rc drc = devid_tpm_check(rc, "reading TPM2_PT_NV_BUFFER_MAX");
+        devid_rc drc = DEVID_ESYS("reading TPM2_PT_NV_BUFFER_MAX", Esys_GetCapability, ctx,
+                                  ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                                  TPM2_PT_NV_BUFFER_MAX, 1, &more, &cap);
         if (drc != DEVID_OK)
             return drc;
         uint16_t max = 512; /* the PC Client minimum, if the TPM does not say */
@@ -431,11 +448,9 @@ static devid_rc list_handles(ESYS_CONTEXT *ctx, uint32_t first, uint32_t **list,
 {
     for (TPMI_YES_NO more = 1; more;) {
         TPMS_CAPABILITY_DATA *cap = NULL;
-        devid_tpm_count_command();
-        devid_rc rc = devid_tpm_check(Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE,
-                                                         ESYS_TR_NONE, TPM2_CAP_HANDLES, first,
-                                                         TPM2_MAX_CAP_HANDLES, &more, &cap),
-                                      "listing TPM handles");
+        devid_rc rc = DEVID_ESYS("listing TPM handles", Esys_GetCapability, ctx, ESYS_TR_NONE,
+                                 ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, first,
+                                 TPM2_MAX_CAP_HANDLES, &more, &cap);
         if (rc != DEVID_OK)
             return rc;
         uint32_t count = cap->data.handles.count;
@@ -521,9 +536,8 @@ devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out)
         tpm.refs.list = grown;
         tpm.refs.cap = cap;
     }
-    devid_tpm_count_command();
-    TSS2_RC rc = Esys_TR_FromTPMPublic(ctx, tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                       out);
+    TSS2_RC rc = DEVID_ESYS_RAW(Esys_TR_FromTPMPublic, ctx, tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE,
+                                ESYS_TR_NONE, out);
     if (rc == TSS2_RC_SUCCESS) {
         tpm.refs.list[tpm.refs.count].handle = tpm_handle;
         tpm.refs.list[tpm.refs.count].tr = *out;
@@ -533,7 +547,7 @@ devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out)
     }
     char what[64];
     snprintf(what, sizeof(what), "handle 0x%08x", tpm_handle);
-    devid_rc drc = devid_tpm_check(rc, what);
+    devid_rc drc = devid_tpm_result_locked(rc, what);
     /* Absent handles come back as TPM_RC_HANDLE or (NV) TPM_RC_HANDLE|P1 */
     return drc;
 }

@@ -3,9 +3,12 @@
  * ESAPI is not thread-safe, so every TPM command runs between devid_tpm_lock() and
  * devid_tpm_unlock(). The context is created lazily on the first lock, re-created after fork
  * (the child never reuses the parent's connection) and after a lost connection (swtpm
- * restarted, resource manager gone): devid_tpm_check() drops a broken context, the next lock
- * reconnects. Every (re)connect bumps the generation; anything that caches ESYS_TR handles
- * stores the generation it got them in and re-resolves when it changed.
+ * restarted, resource manager gone): devid_tpm_recover_locked() drops a broken context, the
+ * next lock reconnects. Every (re)connect bumps the generation; anything that caches ESYS_TR
+ * handles stores the generation it got them in and re-resolves when it changed.
+ *
+ * Names: a function that takes an ESYS_CONTEXT * runs with this lock held (only the lock
+ * hands out a context); one that needs the lock without taking a context ends in _locked.
  */
 #ifndef DEVID_TPM_H
 #define DEVID_TPM_H
@@ -29,9 +32,26 @@ bool devid_tpm_alive(ESYS_CONTEXT *ctx);
 /* Generation of the current connection (valid while locked). */
 uint64_t devid_tpm_generation(void);
 
-/* Maps a tpm2-tss return code to a devid_rc with detail "what: <decoded rc>". Connection
- * failures drop the context (must be called with the lock held). TSS2_RC_SUCCESS → DEVID_OK. */
-devid_rc devid_tpm_check(TSS2_RC rc, const char *what);
+/* Maps a tpm2-tss return code to a devid_rc with detail "what: <decoded rc>" and records it
+ * (devid_tpm_last_rc); nothing else. TSS2_RC_SUCCESS → DEVID_OK. A lost connection is
+ * DEVID_ERR_NO_TPM; a TPM reset under us (TPM_RC_INITIALIZE, TPM_RC_REFERENCE_*) is
+ * DEVID_ERR_RETRY, which holds once devid_tpm_recover_locked has run. */
+devid_rc devid_tpm_rc_map(TSS2_RC rc, const char *what);
+/* The recovery a failed command calls for: a lost connection is dropped (the next lock
+ * reconnects); a reset TPM gets TPM2_Startup if it needs one and the connection is dropped
+ * too (our sessions and loaded objects are gone). Nothing for other codes. */
+void devid_tpm_recover_locked(TSS2_RC rc);
+/* Both: the result of a TPM command as core sees it. */
+devid_rc devid_tpm_result_locked(TSS2_RC rc, const char *what);
+
+/* Every ESAPI call that sends a TPM command goes through one of these two, lock held: they
+ * count it (devid_tpm_command_count), and DEVID_ESYS turns its result into a devid_rc with
+ * devid_tpm_result_locked:
+ *     devid_rc rc = DEVID_ESYS("TPM2_Sign", Esys_Sign, ctx, key->tr, ...);
+ *     TSS2_RC trc = DEVID_ESYS_RAW(Esys_FlushContext, ctx, tr);  (the raw code, not mapped)
+ * (An _Async/_Finish pair is one command: the _Async call goes through DEVID_ESYS_RAW.) */
+#define DEVID_ESYS_RAW(fn, ...) (devid_tpm_count_command(), fn(__VA_ARGS__))
+#define DEVID_ESYS(what, fn, ...) devid_tpm_result_locked(DEVID_ESYS_RAW(fn, __VA_ARGS__), what)
 
 /* Retry policy for transient TPM conditions, the one place it lives. DEVID_ERR_RETRY means the
  * TPM said "not now" (TPM_RC_RETRY, TESTING, YIELDED, NV_RATE, out of object memory, a TPM that
@@ -53,7 +73,7 @@ bool devid_tpm_retry_wait(devid_rc rc, unsigned *retries);
 typedef devid_rc (*devid_tpm_op)(ESYS_CONTEXT *ctx, void *arg);
 devid_rc devid_tpm_run(devid_tpm_op op, void *arg);
 
-/* The tpm2-tss code most recently passed to devid_tpm_check in this thread. */
+/* The tpm2-tss code most recently passed to devid_tpm_rc_map in this thread. */
 TSS2_RC devid_tpm_last_rc(void);
 
 /* The TPM's NV buffer size (TPM2_PT_NV_BUFFER_MAX), cached per connection. Lock held. */
@@ -76,7 +96,8 @@ void devid_tpm_release(ESYS_CONTEXT *ctx, ESYS_TR tr);
 /* Closes the connection (finalize / tests). Safe to call when not connected. */
 void devid_tpm_disconnect(void);
 
-/* Number of TPM commands sent by this process (for tests and benchmarks). */
+/* Number of TPM commands sent by this process (for tests and benchmarks); counted by
+ * DEVID_ESYS / DEVID_ESYS_RAW, the only callers of devid_tpm_count_command. */
 uint64_t devid_tpm_command_count(void);
 void devid_tpm_count_command(void);
 

@@ -43,7 +43,7 @@ int main(void)
         { TSS2_ESYS_RC_BAD_VALUE, DEVID_ERR_TPM },
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        devid_rc got = devid_tpm_check(map[i].tss, "unit");
+        devid_rc got = devid_tpm_rc_map(map[i].tss, "unit");
         CHECK(got == map[i].want, "0x%x -> %s, want %s", map[i].tss, devid_rc_name(got),
               devid_rc_name(map[i].want));
         if (map[i].tss)
@@ -63,7 +63,7 @@ int main(void)
     unsigned retries = 0;
     CHECK(!devid_tpm_retry_wait(DEVID_ERR_LOCKOUT, &retries) && retries == 0, "no retry on lockout");
     CHECK(!devid_tpm_retry_wait(DEVID_ERR_AUTH, &retries) && retries == 0, "no retry on auth");
-    devid_tpm_check(TPM2_RC_RETRY, "unit sign");
+    devid_tpm_rc_map(TPM2_RC_RETRY, "unit sign");
     unsigned n = 0;
     while (devid_tpm_retry_wait(DEVID_ERR_RETRY, &retries))
         n++;
