@@ -62,7 +62,7 @@ static bool lru_member(const devid_key *key)
     return key->lru_prev || lru_head == key;
 }
 
-void devid_keys_forget_loaded(void)
+void devid_keys_forget_loaded_locked(void)
 {
     while (lru_head) {
         devid_key *k = lru_head;
@@ -74,9 +74,9 @@ void devid_keys_forget_loaded(void)
 void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
 {
     for (devid_key *k = lru_head; k; k = k->lru_next)
-        if (k->tr != ESYS_TR_NONE && k->generation == devid_tpm_generation())
+        if (k->tr != ESYS_TR_NONE && k->generation == devid_tpm_generation_locked())
             DEVID_ESYS_RAW(Esys_FlushContext, ctx, k->tr);
-    devid_keys_forget_loaded();
+    devid_keys_forget_loaded_locked();
 }
 
 /* Without a resource manager (swtpm, a bare /dev/tpm0), objects a crashed or careless process
@@ -104,7 +104,8 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
     int flushed = 0;
     for (UINT32 i = 0; i < cap->data.handles.count; i++) {
         TPM2_HANDLE h = cap->data.handles.handle[i];
-        if (devid_srk_owns_transient(h) || devid_session_owns_transient(ctx, h) || ours(ctx, h))
+        if (devid_srk_owns_transient_locked(h) || devid_session_owns_transient(ctx, h) ||
+            ours(ctx, h))
             continue;
         ESYS_TR tr;
         if (DEVID_ESYS_RAW(Esys_TR_FromTPMPublic, ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -161,29 +162,29 @@ devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, cons
 devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
 {
     if (key->loadable) {
-        if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE) {
+        if (key->generation != devid_tpm_generation_locked() || key->tr == ESYS_TR_NONE) {
             if (lru_member(key))
                 lru_unlink(key);
             devid_rc rc = devid_tpm_load_blob(ctx, &key->blob, key, &key->tr);
             if (rc != DEVID_OK)
                 return rc;
-            key->generation = devid_tpm_generation();
+            key->generation = devid_tpm_generation_locked();
             lru_push_front(key);
         } else if (lru_head != key) {
             lru_unlink(key);
             lru_push_front(key);
         }
-    } else if (key->generation != devid_tpm_generation() || key->tr == ESYS_TR_NONE ||
-               key->tr_epoch != devid_tpm_tr_epoch()) {
-        if (key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation())
+    } else if (key->generation != devid_tpm_generation_locked() || key->tr == ESYS_TR_NONE ||
+               key->tr_epoch != devid_tpm_tr_epoch_locked()) {
+        if (key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation_locked())
             devid_tpm_release(ctx, key->tr);
-        key->tr_epoch = devid_tpm_tr_epoch();
+        key->tr_epoch = devid_tpm_tr_epoch_locked();
         devid_rc rc = devid_tpm_resolve(ctx, key->handle, &key->tr);
         if (rc != DEVID_OK) {
             key->tr = ESYS_TR_NONE;
             return rc;
         }
-        key->generation = devid_tpm_generation();
+        key->generation = devid_tpm_generation_locked();
     }
     TSS2_RC trc = Esys_TR_SetAuth(ctx, key->tr, &key->auth);
     return devid_tpm_result_locked(trc, "setting the key's auth value");
@@ -315,7 +316,7 @@ void devid_key_free(devid_key *key)
         return;
     ESYS_CONTEXT *ctx;
     devid_tpm_lock_noconnect(&ctx);
-    bool live = ctx && key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation();
+    bool live = ctx && key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation_locked();
     if (live && key->loadable) {
         /* give its object slot back */
         DEVID_ESYS_RAW(Esys_FlushContext, ctx, key->tr);

@@ -25,7 +25,7 @@ struct devid_key {
     TPM2B_AUTH auth;        /* cleansed on free */
     ESYS_TR tr;             /* resolved object, valid for `generation` */
     uint64_t generation;
-    uint64_t tr_epoch;      /* persistent keys: devid_tpm_tr_epoch() when resolved */
+    uint64_t tr_epoch;      /* persistent keys: devid_tpm_tr_epoch_locked() when resolved */
 };
 
 /* One TPM operation on a key, run with the lock held and key->tr bound; `session` is what the
@@ -40,7 +40,7 @@ devid_rc devid_key_run(devid_key *key, devid_cmd_shape shape, devid_key_op op, v
 /* Lock held: flushes every loaded loadable key (graceful disconnect), or forgets them without
  * TPM commands (broken connection, fork). */
 void devid_keys_flush_loaded(ESYS_CONTEXT *ctx);
-void devid_keys_forget_loaded(void);
+void devid_keys_forget_loaded_locked(void);
 /* Lock held: flushes the least recently used loaded key to free a TPM object slot (a TPM
  * without resource manager has only a few). False if there was none to flush. */
 bool devid_keys_evict_one(ESYS_CONTEXT *ctx);

@@ -38,7 +38,7 @@ static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
                              ESYS_TR_NONE, handle, &persistent);
     if (rc == DEVID_OK)
         Esys_TR_Close(ctx, &persistent); /* from EvictControl itself, not resolved */
-    devid_tpm_handles_changed(handle);
+    devid_tpm_handles_changed_locked(handle);
     if (devid_tpm_alive(ctx))
         DEVID_ESYS_RAW(Esys_FlushContext, ctx, obj);
     return rc;
@@ -149,7 +149,7 @@ devid_rc devid_provision_remove_key(uint32_t handle)
             /* the ESYS object of the removed key must not outlive it: a new key at the same
              * handle would clash with it */
             Esys_TR_Close(ctx, &tr);
-            devid_tpm_handles_changed(handle);
+            devid_tpm_handles_changed_locked(handle);
         }
         else if (devid_tpm_alive(ctx))
             devid_tpm_release(ctx, tr);
@@ -186,7 +186,7 @@ static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
                     ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
     if (rc == DEVID_OK) {
         Esys_TR_Close(ctx, &nv); /* harmless if ESAPI already dropped it with the index */
-        devid_tpm_handles_changed(index);
+        devid_tpm_handles_changed_locked(index);
     }
     else if (devid_tpm_alive(ctx))
         devid_tpm_release(ctx, nv);
@@ -272,7 +272,7 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
     }
     if (rc == DEVID_OK)
         rc = define_and_write(ctx, index, der, len);
-    devid_tpm_handles_changed(index);
+    devid_tpm_handles_changed_locked(index);
     devid_tpm_unlock();
     return rc;
 }

@@ -30,7 +30,7 @@ bool devid_session_owns_transient(ESYS_CONTEXT *ctx, uint32_t h)
            Esys_TR_GetTpmHandle(ctx, kept.salt_key, &mine) == 0 && mine == h;
 }
 
-void devid_session_forget(void)
+void devid_session_forget_locked(void)
 {
     kept.session = ESYS_TR_NONE;
     kept.salt_key = ESYS_TR_NONE;
@@ -40,7 +40,7 @@ void devid_session_forget(void)
 bool devid_session_release_salt(ESYS_CONTEXT *ctx)
 {
     if (!kept.salt_transient || kept.salt_key == ESYS_TR_NONE ||
-        kept.generation != devid_tpm_generation())
+        kept.generation != devid_tpm_generation_locked())
         return false;
     if (DEVID_ESYS_RAW(Esys_FlushContext, ctx, kept.salt_key) != 0)
         return false;
@@ -51,7 +51,7 @@ bool devid_session_release_salt(ESYS_CONTEXT *ctx)
 
 void devid_session_close(ESYS_CONTEXT *ctx)
 {
-    if (ctx && kept.generation == devid_tpm_generation()) {
+    if (ctx && kept.generation == devid_tpm_generation_locked()) {
         if (kept.session != ESYS_TR_NONE)
             DEVID_ESYS_RAW(Esys_FlushContext, ctx, kept.session);
         if (kept.salt_key != ESYS_TR_NONE && kept.salt_transient)
@@ -59,7 +59,7 @@ void devid_session_close(ESYS_CONTEXT *ctx)
         else if (kept.salt_key != ESYS_TR_NONE)
             devid_tpm_release(ctx, kept.salt_key);
     }
-    devid_session_forget();
+    devid_session_forget_locked();
 }
 
 static devid_rc find_salt_key(ESYS_CONTEXT *ctx)
@@ -83,9 +83,9 @@ static devid_rc find_salt_key(ESYS_CONTEXT *ctx)
 
 static devid_rc start_session(ESYS_CONTEXT *ctx)
 {
-    if (kept.generation != devid_tpm_generation())
-        devid_session_forget(); /* handles from an earlier connection are meaningless */
-    kept.generation = devid_tpm_generation();
+    if (kept.generation != devid_tpm_generation_locked())
+        devid_session_forget_locked(); /* handles from an earlier connection are meaningless */
+    kept.generation = devid_tpm_generation_locked();
     if (kept.session != ESYS_TR_NONE)
         return DEVID_OK;
     if (kept.salt_key == ESYS_TR_NONE) {

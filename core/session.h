@@ -30,7 +30,7 @@ devid_rc devid_session_for(ESYS_CONTEXT *ctx, devid_cmd_shape shape, ESYS_TR *se
 /* Flushes the kept session and salt key (on disconnect). */
 void devid_session_close(ESYS_CONTEXT *ctx);
 /* Forgets them without TPM commands (after fork: they belong to the parent's connection). */
-void devid_session_forget(void);
+void devid_session_forget_locked(void);
 
 /* Lock held: flushes our transient salt key to free an object slot (the kept session does
  * not need it; the next session start makes a new one). False if there was none. */

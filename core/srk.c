@@ -12,7 +12,7 @@ static struct {
     int has_persistent;  /* -1 unknown, 0 no, 1 yes */
 } srk = { 0, ESYS_TR_NONE, ESYS_TR_NONE, 0, -1 };
 
-void devid_srk_forget(void)
+void devid_srk_forget_locked(void)
 {
     srk.persistent = ESYS_TR_NONE;
     srk.created = ESYS_TR_NONE;
@@ -20,25 +20,25 @@ void devid_srk_forget(void)
     srk.has_persistent = -1;
 }
 
-bool devid_srk_owns_transient(uint32_t h)
+bool devid_srk_owns_transient_locked(uint32_t h)
 {
-    if (srk.created == ESYS_TR_NONE || srk.generation != devid_tpm_generation())
+    if (srk.created == ESYS_TR_NONE || srk.generation != devid_tpm_generation_locked())
         return false;
     return srk.created_handle == h;
 }
 
 void devid_srk_close(ESYS_CONTEXT *ctx)
 {
-    if (ctx && srk.generation == devid_tpm_generation() && srk.created != ESYS_TR_NONE)
+    if (ctx && srk.generation == devid_tpm_generation_locked() && srk.created != ESYS_TR_NONE)
         DEVID_ESYS_RAW(Esys_FlushContext, ctx, srk.created);
-    devid_srk_forget();
+    devid_srk_forget_locked();
 }
 
 static void sync_generation(void)
 {
-    if (srk.generation != devid_tpm_generation()) {
-        devid_srk_forget();
-        srk.generation = devid_tpm_generation();
+    if (srk.generation != devid_tpm_generation_locked()) {
+        devid_srk_forget_locked();
+        srk.generation = devid_tpm_generation_locked();
     }
 }
 

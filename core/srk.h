@@ -28,9 +28,9 @@ devid_rc devid_srk_default_parent(ESYS_CONTEXT *ctx, uint32_t *parent);
 void devid_srk_close(ESYS_CONTEXT *ctx);
 
 /* True if TPM handle h is the standard SRK we created on this connection. Lock held. */
-bool devid_srk_owns_transient(uint32_t h);
+bool devid_srk_owns_transient_locked(uint32_t h);
 
 /* Drops cached handles (new connection or fork). */
-void devid_srk_forget(void);
+void devid_srk_forget_locked(void);
 
 #endif

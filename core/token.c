@@ -43,7 +43,7 @@ static bool seal_exists(devid_role role)
     return seal_path(role, path, sizeof(path)) == DEVID_OK && access(path, F_OK) == 0;
 }
 
-static void forget_secret(void)
+static void forget_secret_locked(void)
 {
     OPENSSL_cleanse(token.secret, sizeof(token.secret));
     token.have_secret = false;
@@ -51,7 +51,7 @@ static void forget_secret(void)
 }
 
 /* Seals T under `pin` (a DA-protected keyed-hash object) and writes it for `role`. */
-static devid_rc write_seal(devid_role role, const void *pin, size_t pin_len)
+static devid_rc write_seal_locked(devid_role role, const void *pin, size_t pin_len)
 {
     TPM2B_PUBLIC tmpl = {
         .publicArea = {
@@ -207,7 +207,7 @@ devid_rc devid_token_login(devid_role role, const void *pin, size_t len)
 void devid_token_logout(void)
 {
     pthread_mutex_lock(&token_mutex);
-    forget_secret();
+    forget_secret_locked();
     pthread_mutex_unlock(&token_mutex);
 }
 
@@ -230,8 +230,8 @@ devid_rc devid_token_init(const void *so_pin, size_t len)
     if (rc == DEVID_OK && RAND_bytes(token.secret, SECRET_LEN) != 1)
         rc = devid_fail(DEVID_ERR_INTERNAL, "no randomness for the token secret");
     if (rc == DEVID_OK)
-        rc = write_seal(DEVID_ROLE_SO, so_pin, len);
-    forget_secret(); /* the SO logs in afterwards, as PKCS#11 sessions require */
+        rc = write_seal_locked(DEVID_ROLE_SO, so_pin, len);
+    forget_secret_locked(); /* the SO logs in afterwards, as PKCS#11 sessions require */
     pthread_mutex_unlock(&token_mutex);
     if (rc == DEVID_OK)
         devid_info("token initialised: store cleared, SO PIN set");
@@ -251,7 +251,7 @@ devid_rc devid_token_set_pin(devid_role role, const void *pin, size_t len)
         rc = devid_fail(DEVID_ERR_AUTH, "setting the %s PIN needs a login",
                         role == DEVID_ROLE_SO ? "SO" : "user");
     else
-        rc = write_seal(role, pin, len);
+        rc = write_seal_locked(role, pin, len);
     pthread_mutex_unlock(&token_mutex);
     return rc;
 }

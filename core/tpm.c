@@ -52,14 +52,14 @@ TSS2_RC devid_tpm_last_rc(void)
     return last_rc;
 }
 
-static void forget_refs(void)
+static void forget_refs_locked(void)
 {
     free(tpm.refs.list);
     tpm.refs.list = NULL;
     tpm.refs.count = tpm.refs.cap = 0;
 }
 
-static void forget_present(void)
+static void forget_present_locked(void)
 {
     for (int i = 0; i < 2; i++) {
         free(tpm.present[i].handles);
@@ -75,7 +75,7 @@ static void forget_present(void)
  * fork at most) so that leak checkers (valgrind, LSan) do not report it as lost. */
 static TSS2_TCTI_CONTEXT *volatile abandoned_tcti; /* volatile: the store must stay */
 
-static void forget_connection(void)
+static void forget_connection_locked(void)
 {
     if (tpm.esys)
         Esys_Finalize(&tpm.esys);
@@ -84,20 +84,20 @@ static void forget_connection(void)
         abandoned_tcti = tpm.tcti;
     tpm.tcti = NULL;
     tpm.nv_buffer_max = 0;
-    forget_present();
-    forget_refs();
-    devid_session_forget();
-    devid_srk_forget();
-    devid_keys_forget_loaded();
+    forget_present_locked();
+    forget_refs_locked();
+    devid_session_forget_locked();
+    devid_srk_forget_locked();
+    devid_keys_forget_loaded_locked();
 }
 
 static void atfork_prepare(void) { pthread_mutex_lock(&tpm_mutex); }
 static void atfork_parent(void) { pthread_mutex_unlock(&tpm_mutex); }
 static void atfork_child(void)
 {
-    pthread_mutex_unlock(&tpm_mutex);
     if (tpm.esys)
-        forget_connection();
+        forget_connection_locked(); /* still holding the lock atfork_prepare took */
+    pthread_mutex_unlock(&tpm_mutex);
 }
 
 static void install_atfork(void)
@@ -106,18 +106,18 @@ static void install_atfork(void)
 }
 
 /* graceful: flush what we loaded; otherwise the connection is broken and only forgotten. */
-static void close_connection(bool graceful)
+static void close_connection_locked(bool graceful)
 {
-    forget_present();
-    forget_refs();
+    forget_present_locked();
+    forget_refs_locked();
     if (graceful && tpm.esys) {
         devid_keys_flush_loaded(tpm.esys);
         devid_session_close(tpm.esys);
         devid_srk_close(tpm.esys);
     } else {
-        devid_keys_forget_loaded();
-        devid_session_forget();
-        devid_srk_forget();
+        devid_keys_forget_loaded_locked();
+        devid_session_forget_locked();
+        devid_srk_forget_locked();
     }
     if (tpm.esys)
         Esys_Finalize(&tpm.esys);
@@ -128,7 +128,7 @@ static void close_connection(bool graceful)
     tpm.nv_buffer_max = 0;
 }
 
-static devid_rc connect_tpm(void)
+static devid_rc connect_locked(void)
 {
     const devid_config *cfg = devid_core_config();
     const char *conf = cfg ? cfg->tcti : NULL;
@@ -170,7 +170,7 @@ void devid_tpm_lock_noconnect(ESYS_CONTEXT **ctx)
     pthread_once(&atfork_once, install_atfork);
     pthread_mutex_lock(&tpm_mutex);
     if (tpm.esys && tpm.pid != getpid())
-        forget_connection();
+        forget_connection_locked();
     *ctx = tpm.esys;
 }
 
@@ -179,9 +179,9 @@ devid_rc devid_tpm_lock(ESYS_CONTEXT **ctx)
     pthread_once(&atfork_once, install_atfork);
     pthread_mutex_lock(&tpm_mutex);
     if (tpm.esys && tpm.pid != getpid())
-        forget_connection(); /* forked without our atfork handler having run (vfork/clone) */
+        forget_connection_locked(); /* forked without our atfork handler having run (vfork/clone) */
     if (!tpm.esys) {
-        devid_rc rc = connect_tpm();
+        devid_rc rc = connect_locked();
         if (rc != DEVID_OK) {
             pthread_mutex_unlock(&tpm_mutex);
             return rc;
@@ -201,7 +201,7 @@ bool devid_tpm_alive(ESYS_CONTEXT *ctx)
     return ctx && tpm.esys == ctx;
 }
 
-uint64_t devid_tpm_generation(void)
+uint64_t devid_tpm_generation_locked(void)
 {
     return tpm.generation;
 }
@@ -210,8 +210,8 @@ void devid_tpm_disconnect(void)
 {
     pthread_mutex_lock(&tpm_mutex);
     if (tpm.esys && tpm.pid != getpid())
-        forget_connection();
-    close_connection(true);
+        forget_connection_locked();
+    close_connection_locked(true);
     pthread_mutex_unlock(&tpm_mutex);
 }
 
@@ -224,7 +224,7 @@ __attribute__((destructor)) static void flush_at_unload(void)
     if (pthread_mutex_trylock(&tpm_mutex) != 0)
         return; /* another thread is mid-command: leave it */
     if (tpm.esys && tpm.pid == getpid())
-        close_connection(true);
+        close_connection_locked(true);
     pthread_mutex_unlock(&tpm_mutex);
 }
 
@@ -310,7 +310,7 @@ static bool is_tpm_reset(TSS2_RC rc)
 void devid_tpm_recover_locked(TSS2_RC rc)
 {
     if (is_connection_failure(rc)) {
-        close_connection(false);
+        close_connection_locked(false);
     } else if (is_tpm_reset(rc)) {
         if ((rc & 0xFFF) == TPM2_RC_INITIALIZE && tpm.esys) {
             /* The TPM was reset and nobody ran TPM2_Startup (a bare simulator): do it. Real
@@ -318,7 +318,7 @@ void devid_tpm_recover_locked(TSS2_RC rc)
             DEVID_ESYS_RAW(Esys_Startup, tpm.esys, TPM2_SU_CLEAR);
         }
         /* start over on a new connection (everything re-resolves); the caller retries */
-        close_connection(false);
+        close_connection_locked(false);
     }
 }
 
@@ -412,9 +412,9 @@ devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out)
     return DEVID_OK;
 }
 
-void devid_tpm_handles_changed(uint32_t handle)
+void devid_tpm_handles_changed_locked(uint32_t handle)
 {
-    forget_present();
+    forget_present_locked();
     for (size_t i = 0; i < tpm.refs.count; i++) {
         if (tpm.refs.list[i].handle == handle) { /* its ESYS object is gone or stale */
             tpm.refs.list[i] = tpm.refs.list[--tpm.refs.count];
@@ -424,7 +424,7 @@ void devid_tpm_handles_changed(uint32_t handle)
     tpm.refs.epoch++;
 }
 
-uint64_t devid_tpm_tr_epoch(void)
+uint64_t devid_tpm_tr_epoch_locked(void)
 {
     return tpm.refs.epoch;
 }

@@ -30,7 +30,7 @@ void devid_tpm_lock_noconnect(ESYS_CONTEXT **ctx);
 bool devid_tpm_alive(ESYS_CONTEXT *ctx);
 
 /* Generation of the current connection (valid while locked). */
-uint64_t devid_tpm_generation(void);
+uint64_t devid_tpm_generation_locked(void);
 
 /* Maps a tpm2-tss return code to a devid_rc with detail "what: <decoded rc>" and records it
  * (devid_tpm_last_rc); nothing else. TSS2_RC_SUCCESS → DEVID_OK. A lost connection is
@@ -80,9 +80,9 @@ TSS2_RC devid_tpm_last_rc(void);
 devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out);
 
 /* Call after creating or removing the persistent handle or NV index `handle`: holders of its
- * ESYS_TR re-resolve (see devid_tpm_tr_epoch). Lock held. */
-void devid_tpm_handles_changed(uint32_t handle);
-uint64_t devid_tpm_tr_epoch(void);
+ * ESYS_TR re-resolve (see devid_tpm_tr_epoch_locked). Lock held. */
+void devid_tpm_handles_changed_locked(uint32_t handle);
+uint64_t devid_tpm_tr_epoch_locked(void);
 
 /* Whether a persistent handle or NV index is defined, from a per-type list that costs one
  * TPM2_GetCapability when older than a second (or on a new connection). Lock held. */
