@@ -75,8 +75,7 @@ static devid_rc lock_store(int *fd)
     snprintf(path, sizeof(path), "%s/.lock", dir);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (*fd < 0)
-        return devid_fail(errno == EROFS ? DEVID_ERR_IO : DEVID_ERR_IO, "store %s: %s", dir,
-                          strerror(errno));
+        return devid_fail(DEVID_ERR_IO, "store %s: %s", dir, strerror(errno));
     while (flock(*fd, LOCK_EX) != 0) {
         if (errno != EINTR) {
             close(*fd);
@@ -340,17 +339,20 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
         rc = new_uid(uid);
     if (rc == DEVID_OK)
         rc = lock_store(&lock);
-    if (rc == DEVID_OK) {
-        /* key first, attributes last: a listing only sees complete objects */
-        rc = part_path(uid, "key", path, sizeof(path));
-        if (rc == DEVID_OK)
-            rc = devid_write_file_atomic(path, pem, pemlen, 0600);
-        if (rc == DEVID_OK)
-            rc = write_attrs(uid, &a);
-        if (rc != DEVID_OK)
-            unlink(path);
-        unlock_store(lock);
-    }
+    if (rc != DEVID_OK)
+        goto free_pem;
+    /* key first, attributes last: a listing only sees complete objects */
+    rc = part_path(uid, "key", path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_write_file_atomic(path, pem, pemlen, 0600);
+    if (rc != DEVID_OK)
+        goto unlock; /* no key file was written */
+    rc = write_attrs(uid, &a);
+    if (rc != DEVID_OK)
+        unlink(path); /* the key without its attributes: not an object */
+unlock:
+    unlock_store(lock);
+free_pem:
     OPENSSL_free(pem);
     OPENSSL_cleanse(&blob, sizeof(blob));
     if (rc == DEVID_OK)
@@ -499,6 +501,8 @@ devid_rc devid_store_clear(void)
         return rc;
     int lock = -1;
     rc = lock_store(&lock);
+    if (rc != DEVID_OK)
+        goto free_entries; /* nothing locked (a failed flock has closed its fd) */
     for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
         rc = delete_locked(entries[i].uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
         if (rc == DEVID_ERR_NOT_FOUND)
@@ -506,8 +510,8 @@ devid_rc devid_store_clear(void)
     }
     if (rc == DEVID_OK)
         rc = devid_sync_dir(store_dir());
-    if (lock >= 0)
-        unlock_store(lock);
+    unlock_store(lock);
+free_entries:
     free(entries);
     return rc;
 }

@@ -89,83 +89,123 @@ devid_rc renewable_current(const renewable *r, EVP_PKEY **pkey, X509 **cert,
     return rc;
 }
 
+/* What one renewal holds: the current identity (it authenticates the request), the new
+ * certificate and, when re-keying, the pending group with the new key. */
+typedef struct {
+    EVP_PKEY *cur_key, *new_key;
+    X509 *cur, *leaf;
+    STACK_OF(X509) *cur_chain, *chain;
+    char uid[DEVID_UID_LEN + 1]; /* the pending group ("" until created) */
+} renewal;
+
+/* LDevID rotation: the complete pending pair replaces the key at the LDevID's persistent
+ * handle, then the chain file; the pending group goes last. */
+static devid_rc rotate_ldevid(enroll_ctx *ctx, renewal *w)
+{
+    const devid_map_entry *m = &devid_core_config()->map[DEVID_MAP_LDEVID];
+    EVP_PKEY_free(w->cur_key); /* the provider's handle on the old key */
+    w->cur_key = NULL;
+    ctx->est.tls_key = NULL;
+    devid_rc rc = devid_provision_remove_key(m->key_handle);
+    if (rc == DEVID_OK)
+        crash_point("old-key-removed");
+    if (rc == DEVID_OK)
+        rc = devid_provision_persist_store_key(w->uid, m->key_handle);
+    if (rc == DEVID_OK)
+        crash_point("new-key-persisted");
+    if (rc == DEVID_OK)
+        rc = enroll_write_chain(m->cert_file, w->leaf, w->chain);
+    if (rc == DEVID_OK)
+        crash_point("chain-written");
+    if (rc == DEVID_OK)
+        rc = devid_store_delete(w->uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
+    return rc;
+}
+
+/* Service identity rotation: the chain file first, then the pending group takes the
+ * identity's name, then the old group goes. */
+static devid_rc rotate_service(const renewable *r, renewal *w)
+{
+    char path[4096];
+    service_chain_path(r->name, path, sizeof(path));
+    devid_rc rc = enroll_write_chain(path, w->leaf, w->chain);
+    if (rc == DEVID_OK)
+        crash_point("chain-written");
+    devid_store_attrs attrs;
+    if (rc == DEVID_OK)
+        rc = devid_store_get_attrs(w->uid, &attrs);
+    snprintf(attrs.label, sizeof(attrs.label), "%s", r->name);
+    if (rc == DEVID_OK) /* two groups named NAME for a moment: never none */
+        rc = devid_store_set_attrs(w->uid, &attrs);
+    if (rc == DEVID_OK)
+        crash_point("relabelled");
+    if (rc == DEVID_OK)
+        rc = devid_store_delete(r->group.uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
+    return rc;
+}
+
+/* Re-key: a new key in a pending group, certified with the current identity, then rotated
+ * in. Until the pending pair is complete, a failure removes it and leaves the old pair. */
+static devid_rc renew_rekey(enroll_ctx *ctx, const renewable *r, renewal *w)
+{
+    char pending[DEVID_LABEL_MAX + 16];
+    snprintf(pending, sizeof(pending), "%s%s", r->name, PENDING);
+    enroll_fetch_wishes(ctx);
+    devid_rc rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur_key, "RSA"), w->uid,
+                                        &w->new_key);
+    if (rc == DEVID_OK)
+        crash_point("pending-key");
+    if (rc == DEVID_OK)
+        rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->new_key, NULL, w->cur, &w->leaf,
+                             &w->chain);
+    if (rc != DEVID_OK) {
+        if (w->uid[0])
+            devid_store_delete(w->uid, DEVID_STORE_KEY | DEVID_STORE_CERT); /* old pair untouched */
+        return rc;
+    }
+    rc = devid_store_put_cert(w->uid, w->leaf, NULL, NULL); /* the pending pair is complete */
+    if (rc == DEVID_OK)
+        crash_point("pending-cert");
+    if (rc != DEVID_OK)
+        return rc;
+    return r->ldevid ? rotate_ldevid(ctx, w) : rotate_service(r, w);
+}
+
+/* Re-enroll: a new certificate for the current key. */
+static devid_rc renew_reenroll(enroll_ctx *ctx, const renewable *r, renewal *w)
+{
+    crash_point("pending-key"); /* at the same step as in a re-key, before the request */
+    devid_rc rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->cur_key, NULL, w->cur, &w->leaf,
+                                  &w->chain);
+    if (rc != DEVID_OK)
+        return rc;
+    crash_point("reenrolled");
+    if (r->ldevid)
+        return enroll_write_chain(devid_core_config()->map[DEVID_MAP_LDEVID].cert_file, w->leaf,
+                                  w->chain);
+    char path[4096];
+    rc = devid_store_put_cert(r->group.uid, w->leaf, NULL, NULL);
+    service_chain_path(r->name, path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = enroll_write_chain(path, w->leaf, w->chain);
+    return rc;
+}
+
 /* One renewal: same key (re-enroll) or a new one (re-key), authenticated with the current
  * certificate and key. */
 devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, bool rekey)
 {
-    EVP_PKEY *cur_key = NULL, *new_key = NULL;
-    X509 *cur = NULL, *leaf = NULL;
-    STACK_OF(X509) *cur_chain = NULL, *chain = NULL;
-    char uid[DEVID_UID_LEN + 1] = "", pending[DEVID_LABEL_MAX + 16], path[4096];
-    devid_rc rc = renewable_current(r, &cur_key, &cur, &cur_chain);
-    if (rc == DEVID_OK)
-        enroll_ctx_use_tls_identity(ctx, cur_key, cur, cur_chain);
-    if (rc == DEVID_OK && rekey) {
-        snprintf(pending, sizeof(pending), "%s%s", r->name, PENDING);
-        enroll_fetch_wishes(ctx);
-        rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(cur_key, "RSA"), uid, &new_key);
+    renewal w = { 0 };
+    devid_rc rc = renewable_current(r, &w.cur_key, &w.cur, &w.cur_chain);
+    if (rc == DEVID_OK) {
+        enroll_ctx_use_tls_identity(ctx, w.cur_key, w.cur, w.cur_chain);
+        rc = rekey ? renew_rekey(ctx, r, &w) : renew_reenroll(ctx, r, &w);
     }
-    if (rc == DEVID_OK)
-        crash_point("pending-key");
-    if (rc == DEVID_OK)
-        rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, rekey ? new_key : cur_key, NULL, cur,
-                             &leaf, &chain);
-    const devid_map_entry *m = &devid_core_config()->map[DEVID_MAP_LDEVID];
-    if (rc == DEVID_OK && rekey) {
-        rc = devid_store_put_cert(uid, leaf, NULL, NULL); /* the pending pair is complete */
-        if (rc == DEVID_OK)
-            crash_point("pending-cert");
-        if (rc == DEVID_OK && r->ldevid) {
-            EVP_PKEY_free(cur_key); /* the provider's handle on the old key */
-            cur_key = NULL;
-            ctx->est.tls_key = NULL;
-            rc = devid_provision_remove_key(m->key_handle);
-            if (rc == DEVID_OK)
-                crash_point("old-key-removed");
-            if (rc == DEVID_OK)
-                rc = devid_provision_persist_store_key(uid, m->key_handle);
-            if (rc == DEVID_OK)
-                crash_point("new-key-persisted");
-            if (rc == DEVID_OK)
-                rc = enroll_write_chain(m->cert_file, leaf, chain);
-            if (rc == DEVID_OK)
-                crash_point("chain-written");
-            if (rc == DEVID_OK)
-                rc = devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
-        } else if (rc == DEVID_OK) {
-            service_chain_path(r->name, path, sizeof(path));
-            rc = enroll_write_chain(path, leaf, chain);
-            if (rc == DEVID_OK)
-                crash_point("chain-written");
-            devid_store_attrs attrs;
-            if (rc == DEVID_OK)
-                rc = devid_store_get_attrs(uid, &attrs);
-            snprintf(attrs.label, sizeof(attrs.label), "%s", r->name);
-            if (rc == DEVID_OK) /* two groups named NAME for a moment: never none */
-                rc = devid_store_set_attrs(uid, &attrs);
-            if (rc == DEVID_OK)
-                crash_point("relabelled");
-            if (rc == DEVID_OK)
-                rc = devid_store_delete(r->group.uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
-        }
-    } else if (rc == DEVID_OK) {
-        crash_point("reenrolled");
-        if (r->ldevid) {
-            rc = enroll_write_chain(m->cert_file, leaf, chain);
-        } else {
-            rc = devid_store_put_cert(r->group.uid, leaf, NULL, NULL);
-            service_chain_path(r->name, path, sizeof(path));
-            if (rc == DEVID_OK)
-                rc = enroll_write_chain(path, leaf, chain);
-        }
-    } else if (uid[0]) {
-        devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT); /* old pair untouched */
-    }
-    X509_free(cur);
-    X509_free(leaf);
-    sk_X509_pop_free(cur_chain, X509_free);
-    sk_X509_pop_free(chain, X509_free);
-    EVP_PKEY_free(cur_key);
-    EVP_PKEY_free(new_key);
+    X509_free(w.cur);
+    X509_free(w.leaf);
+    sk_X509_pop_free(w.cur_chain, X509_free);
+    sk_X509_pop_free(w.chain, X509_free);
+    EVP_PKEY_free(w.cur_key);
+    EVP_PKEY_free(w.new_key);
     return rc;
 }
