@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-devid_rc devid_cert_from_der(const unsigned char *der, size_t len, X509 **out)
+devid_rc devid__cert_from_der(const unsigned char *der, size_t len, X509 **out)
 {
     const unsigned char *p = der;
     X509 *cert = d2i_X509(NULL, &p, (long)len);
@@ -46,7 +46,7 @@ static devid_rc parse_bio(BIO *bio, const char *origin, X509 **leaf, STACK_OF(X5
         if (strcmp(name, PEM_STRING_X509) && strcmp(name, PEM_STRING_X509_OLD) &&
             strcmp(name, PEM_STRING_X509_TRUSTED))
             rc = devid_fail(DEVID_ERR_FORMAT, "%s: unexpected PEM block '%s'", origin, name);
-        else if ((rc = devid_cert_from_der(data, (size_t)len, &cert)) != DEVID_OK)
+        else if ((rc = devid__cert_from_der(data, (size_t)len, &cert)) != DEVID_OK)
             rc = devid_fail(rc, "%s: certificate %d: %s", origin, sk_X509_num(all) + 1,
                             devid_last_error());
         else if (!sk_X509_push(all, cert)) {
@@ -72,7 +72,7 @@ static devid_rc parse_bio(BIO *bio, const char *origin, X509 **leaf, STACK_OF(X5
     return DEVID_OK;
 }
 
-devid_rc devid_cert_parse_pem(const char *pem, size_t len, const char *origin, X509 **leaf,
+devid_rc devid__cert_parse_pem(const char *pem, size_t len, const char *origin, X509 **leaf,
                               STACK_OF(X509) **chain)
 {
     if (len > INT32_MAX)

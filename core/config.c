@@ -162,7 +162,7 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
         return DEVID_OK;
     }
     case V_LOG:
-        if (!devid_log_level_parse(value, field))
+        if (!devid__log_level_parse(value, field))
             return devid_fail(DEVID_ERR_CONFIG,
                               "%s: log level '%s' is not one of none, error, warn, info, debug",
                               where, value);

@@ -35,7 +35,7 @@ devid_rc devid_core_init_with(const devid_settings *settings)
         rc = devid_config_load(settings, &config);
         /* On error nothing is printed: the caller reports devid_last_error(). */
         if (rc == DEVID_OK) {
-            devid_log_set_level(config->log_level);
+            devid__log_set_level(config->log_level);
             quiet_tss2_log(config->log_level);
         }
     }

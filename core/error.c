@@ -53,7 +53,7 @@ void devid_clear_error(void)
     last_error[0] = '\0';
 }
 
-devid_rc devid_failv(devid_rc rc, const char *fmt, va_list ap)
+devid_rc devid__failv(devid_rc rc, const char *fmt, va_list ap)
 {
     /* Formatted aside first: callers wrap the previous detail, passing devid_last_error()
      * as an argument, and vsnprintf into the buffer it reads from is undefined (it came out
@@ -69,7 +69,7 @@ devid_rc devid_fail(devid_rc rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    devid_failv(rc, fmt, ap);
+    devid__failv(rc, fmt, ap);
     va_end(ap);
     return rc;
 }

@@ -16,7 +16,7 @@ static devid_rc io_fail(const char *what, const char *path)
                       path, strerror(err));
 }
 
-devid_rc devid_sync_dir(const char *dir)
+devid_rc devid__sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -70,7 +70,7 @@ devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len,
         unlink(tmp);
         return rc;
     }
-    return devid_sync_dir(dirname(dir));
+    return devid__sync_dir(dirname(dir));
 }
 
 devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len)

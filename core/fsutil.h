@@ -1,5 +1,5 @@
 /* Crash-safe file helpers. devid-enroll uses the first three (exported, core.map);
- * devid_sync_dir is core-internal. */
+ * devid__sync_dir is core-internal. */
 #ifndef DEVID_FSUTIL_H
 #define DEVID_FSUTIL_H
 
@@ -19,6 +19,6 @@ devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, siz
 devid_rc devid_ensure_dir(const char *dir, mode_t mode);
 
 /* fsyncs a directory, so renames and unlinks in it are durable. */
-devid_rc devid_sync_dir(const char *dir);
+devid_rc devid__sync_dir(const char *dir);
 
 #endif

@@ -22,9 +22,9 @@ static devid_rc load_nv_cert(devid_identity *ident)
             continue;
         unsigned char *der = NULL;
         size_t len = 0;
-        rc = devid_nv_read(indices[i], &der, &len);
+        rc = devid__nv_read(indices[i], &der, &len);
         if (rc == DEVID_OK) {
-            rc = devid_cert_from_der(der, len, &ident->cert);
+            rc = devid__cert_from_der(der, len, &ident->cert);
             free(der);
             if (rc == DEVID_OK)
                 ident->cert_nv = indices[i];

@@ -34,7 +34,7 @@ static unsigned flags_from_attrs(TPMA_OBJECT a)
  * Protected by the TPM lock. */
 static devid_key *lru_head, *lru_tail;
 
-static void lru_unlink(devid_key *key)
+static void lru_unlink_locked(devid_key *key)
 {
     if (key->lru_prev)
         key->lru_prev->lru_next = key->lru_next;
@@ -47,7 +47,7 @@ static void lru_unlink(devid_key *key)
     key->lru_prev = key->lru_next = NULL;
 }
 
-static void lru_push_front(devid_key *key)
+static void lru_push_front_locked(devid_key *key)
 {
     key->lru_next = lru_head;
     if (lru_head)
@@ -57,7 +57,7 @@ static void lru_push_front(devid_key *key)
         lru_tail = key;
 }
 
-static bool lru_member(const devid_key *key)
+static bool lru_member_locked(const devid_key *key)
 {
     return key->lru_prev || lru_head == key;
 }
@@ -67,7 +67,7 @@ void devid_keys_forget_loaded_locked(void)
     while (lru_head) {
         devid_key *k = lru_head;
         k->tr = ESYS_TR_NONE;
-        lru_unlink(k);
+        lru_unlink_locked(k);
     }
 }
 
@@ -129,7 +129,7 @@ static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
         return devid_session_release_salt(ctx) || flush_orphans(ctx);
     DEVID_ESYS_RAW(Esys_FlushContext, ctx, victim->tr);
     victim->tr = ESYS_TR_NONE;
-    lru_unlink(victim);
+    lru_unlink_locked(victim);
     return true;
 }
 
@@ -163,16 +163,16 @@ devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
 {
     if (key->loadable) {
         if (key->generation != devid_tpm_generation_locked() || key->tr == ESYS_TR_NONE) {
-            if (lru_member(key))
-                lru_unlink(key);
+            if (lru_member_locked(key))
+                lru_unlink_locked(key);
             devid_rc rc = devid_tpm_load_blob(ctx, &key->blob, key, &key->tr);
             if (rc != DEVID_OK)
                 return rc;
             key->generation = devid_tpm_generation_locked();
-            lru_push_front(key);
+            lru_push_front_locked(key);
         } else if (lru_head != key) {
-            lru_unlink(key);
-            lru_push_front(key);
+            lru_unlink_locked(key);
+            lru_push_front_locked(key);
         }
     } else if (key->generation != devid_tpm_generation_locked() || key->tr == ESYS_TR_NONE ||
                key->tr_epoch != devid_tpm_tr_epoch_locked()) {
@@ -323,8 +323,8 @@ void devid_key_free(devid_key *key)
     } else if (live) {
         devid_tpm_release(ctx, key->tr);
     }
-    if (lru_member(key))
-        lru_unlink(key);
+    if (lru_member_locked(key))
+        lru_unlink_locked(key);
     devid_tpm_unlock();
     EVP_PKEY_free(key->pkey);
     OPENSSL_cleanse(&key->auth, sizeof(key->auth));
@@ -391,7 +391,7 @@ bool devid_key_takes_pin_as_auth(const devid_key *key)
             return false;
     return true;
 }
-void devid_key_mark_token_bound(devid_key *key) { key->token_bound = true; }
+void devid__key_mark_token_bound(devid_key *key) { key->token_bound = true; }
 devid_key_type devid_key_get_type(const devid_key *key) { return key->type; }
 unsigned devid_key_get_flags(const devid_key *key) { return key->flags; }
 uint32_t devid_key_get_handle(const devid_key *key) { return key->handle; }

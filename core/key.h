@@ -59,7 +59,7 @@ bool devid_key_takes_pin_as_auth(const devid_key *key);
 /* True for a store key whose auth value is the token secret: a front-end given the user PIN
  * logs in to the token (devid_token_login) instead of using the PIN as the key's auth. */
 bool devid_key_token_bound(const devid_key *key);
-void devid_key_mark_token_bound(devid_key *key); /* core-internal (the store marks its keys) */
+void devid__key_mark_token_bound(devid_key *key); /* core-internal (the store marks its keys) */
 
 devid_key_type devid_key_get_type(const devid_key *key);
 unsigned devid_key_get_flags(const devid_key *key);

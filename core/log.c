@@ -14,7 +14,7 @@ static const char *const level_names[] = {
     [DEVID_LOG_INFO] = "info", [DEVID_LOG_DEBUG] = "debug",
 };
 
-bool devid_log_level_parse(const char *name, devid_log_level *out)
+bool devid__log_level_parse(const char *name, devid_log_level *out)
 {
     for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
         if (strcmp(name, level_names[i]) == 0) {
@@ -29,12 +29,12 @@ bool devid_log_level_parse(const char *name, devid_log_level *out)
     return false;
 }
 
-void devid_log_set_level(devid_log_level level)
+void devid__log_set_level(devid_log_level level)
 {
     atomic_store(&current_level, level);
 }
 
-devid_log_level devid_log_get_level(void)
+devid_log_level devid__log_get_level(void)
 {
     return (devid_log_level)atomic_load(&current_level);
 }

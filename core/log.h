@@ -20,9 +20,9 @@ typedef enum devid_log_level {
 
 /* Core-internal (not exported): core sets the level from the configuration at init.
  * Parses "none|error|warn|info|debug"; false if the name is unknown. */
-bool devid_log_level_parse(const char *name, devid_log_level *out);
-void devid_log_set_level(devid_log_level level);
-devid_log_level devid_log_get_level(void);
+bool devid__log_level_parse(const char *name, devid_log_level *out);
+void devid__log_set_level(devid_log_level level);
+devid_log_level devid__log_get_level(void);
 
 /* Logs to syslog under ident instead of stderr (devid-enroll as a service). */
 void devid_log_use_syslog(const char *ident);

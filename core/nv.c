@@ -105,7 +105,7 @@ static devid_rc nv_read_op(ESYS_CONTEXT *ctx, void *arg)
     return nv_read_locked(ctx, req->index, req->data, req->len);
 }
 
-devid_rc devid_nv_read(uint32_t index, unsigned char **data, size_t *len)
+devid_rc devid__nv_read(uint32_t index, unsigned char **data, size_t *len)
 {
     if ((index >> 24) != TPM2_HT_NV_INDEX)
         return devid_fail(DEVID_ERR_ARG, "0x%08x is not an NV index", index);

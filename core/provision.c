@@ -242,8 +242,8 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
         unsigned char *cur = NULL;
         size_t curlen = 0;
         X509 *held = NULL;
-        devid_rc rc = devid_nv_read(index, &cur, &curlen);
-        if (rc == DEVID_OK && devid_cert_from_der(cur, curlen, &held) == DEVID_OK)
+        devid_rc rc = devid__nv_read(index, &cur, &curlen);
+        if (rc == DEVID_OK && devid__cert_from_der(cur, curlen, &held) == DEVID_OK)
             rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
                             index);
         else if (rc == DEVID_OK || rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_FORMAT) {

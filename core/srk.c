@@ -34,7 +34,7 @@ void devid_srk_close(ESYS_CONTEXT *ctx)
     devid_srk_forget_locked();
 }
 
-static void sync_generation(void)
+static void sync_generation_locked(void)
 {
     if (srk.generation != devid_tpm_generation_locked()) {
         devid_srk_forget_locked();
@@ -91,7 +91,7 @@ static devid_rc probe_persistent(ESYS_CONTEXT *ctx)
 
 devid_rc devid_srk_default_parent(ESYS_CONTEXT *ctx, uint32_t *parent)
 {
-    sync_generation();
+    sync_generation_locked();
     devid_rc rc = probe_persistent(ctx);
     if (rc == DEVID_OK)
         *parent = srk.has_persistent ? DEVID_SRK_PERSISTENT : TPM2_RH_OWNER;
@@ -100,7 +100,7 @@ devid_rc devid_srk_default_parent(ESYS_CONTEXT *ctx, uint32_t *parent)
 
 devid_rc devid_srk_resolve(ESYS_CONTEXT *ctx, uint32_t parent, ESYS_TR *out)
 {
-    sync_generation();
+    sync_generation_locked();
     if (parent == TPM2_RH_OWNER) {
         if (srk.created == ESYS_TR_NONE) {
             devid_rc rc = devid_create_storage_primary(ctx, ESYS_TR_RH_OWNER, &srk.created);

@@ -415,7 +415,7 @@ devid_rc devid_store_open_key(const char *uid, devid_key **key)
     free(pem);
     devid_store_attrs attrs;
     if (rc == DEVID_OK && devid_store_get_attrs(uid, &attrs) == DEVID_OK && attrs.token_bound)
-        devid_key_mark_token_bound(*key);
+        devid__key_mark_token_bound(*key);
     if (rc == DEVID_OK && devid_key_needs_auth(*key)) {
         unsigned char secret[32];
         size_t n = 0;
@@ -487,7 +487,7 @@ devid_rc devid_store_delete(const char *uid, unsigned parts)
         return rc;
     rc = delete_locked(uid, parts);
     if (rc == DEVID_OK)
-        rc = devid_sync_dir(store_dir());
+        rc = devid__sync_dir(store_dir());
     unlock_store(lock);
     return rc;
 }
@@ -509,7 +509,7 @@ devid_rc devid_store_clear(void)
             rc = DEVID_OK; /* removed meanwhile by another process */
     }
     if (rc == DEVID_OK)
-        rc = devid_sync_dir(store_dir());
+        rc = devid__sync_dir(store_dir());
     unlock_store(lock);
 free_entries:
     free(entries);

@@ -223,7 +223,7 @@ static void test_identities(void)
         unsigned char *nv = NULL, *der = NULL;
         size_t nvlen = 0;
         int derlen = i2d_X509(idevid->cert, &der);
-        CHECK_RC(devid_nv_read(0x01C90000, &nv, &nvlen), DEVID_OK);
+        CHECK_RC(devid__nv_read(0x01C90000, &nv, &nvlen), DEVID_OK);
         CHECK(nv && (int)nvlen >= derlen && memcmp(nv, der, (size_t)derlen) == 0, "NV bytes");
         free(nv);
         OPENSSL_free(der);
@@ -244,7 +244,7 @@ static void test_identities(void)
     devid_identity_free(ldevid);
     unsigned char *nv = NULL;
     size_t nvlen;
-    CHECK_RC(devid_nv_read(0x01C90123, &nv, &nvlen), DEVID_ERR_NOT_FOUND);
+    CHECK_RC(devid__nv_read(0x01C90123, &nv, &nvlen), DEVID_ERR_NOT_FOUND);
 }
 
 /* A key with an auth value: salted, encrypted session, started once and kept. */

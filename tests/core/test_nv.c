@@ -25,7 +25,7 @@ static void test_chunked(void)
           "define and write a 2000-byte index");
     unsigned char *data = NULL;
     size_t len = 0;
-    CHECK_RC(devid_nv_read(0x01500010, &data, &len), DEVID_OK);
+    CHECK_RC(devid__nv_read(0x01500010, &data, &len), DEVID_OK);
     char path[4096];
     snprintf(path, sizeof(path), "%s/big.bin", getenv("DEVID_FIXTURE"));
     FILE *f = fopen(path, "rb");
@@ -52,20 +52,20 @@ static void test_owner_fallback(void)
           "define indices");
     unsigned char *data = NULL;
     size_t len = 0;
-    CHECK_RC(devid_nv_read(0x01500011, &data, &len), DEVID_OK);
+    CHECK_RC(devid__nv_read(0x01500011, &data, &len), DEVID_OK);
     CHECK(data && len == 14 && memcmp(data, "owner readable", 14) == 0, "owner fallback");
     free(data);
     data = NULL;
     /* DA-protected index: read as owner first, so no failed auth is counted */
-    CHECK_RC(devid_nv_read(0x01500012, &data, &len), DEVID_OK);
+    CHECK_RC(devid__nv_read(0x01500012, &data, &len), DEVID_OK);
     free(data);
     data = NULL;
     CHECK(sh("tpm2_getcap properties-variable | grep -q 'TPM2_PT_LOCKOUT_COUNTER: 0x0'") == 0,
           "no dictionary-attack failure counted");
-    CHECK_RC(devid_nv_read(0x01500013, &data, &len), DEVID_ERR_AUTH);
-    CHECK_RC(devid_nv_read(0x01500014, &data, &len), DEVID_ERR_NOT_FOUND); /* never written */
+    CHECK_RC(devid__nv_read(0x01500013, &data, &len), DEVID_ERR_AUTH);
+    CHECK_RC(devid__nv_read(0x01500014, &data, &len), DEVID_ERR_NOT_FOUND); /* never written */
     CHECK(strstr(devid_last_error(), "never written") != NULL, "%s", devid_last_error());
-    CHECK_RC(devid_nv_read(0x81000001, &data, &len), DEVID_ERR_ARG);
+    CHECK_RC(devid__nv_read(0x81000001, &data, &len), DEVID_ERR_ARG);
 }
 
 static void test_alt_index(void)

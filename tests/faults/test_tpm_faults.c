@@ -56,7 +56,7 @@ static devid_rc nv_read(void)
 {
     unsigned char *data = NULL;
     size_t len = 0;
-    devid_rc rc = devid_nv_read(0x01C90000, &data, &len); /* the IDevID certificate */
+    devid_rc rc = devid__nv_read(0x01C90000, &data, &len); /* the IDevID certificate */
     if (rc == DEVID_OK)
         CHECK(len > 100 && data[0] == 0x30, "NV read returns the certificate");
     free(data);

@@ -245,7 +245,7 @@ static char nv_state(const unsigned char *old, int oldlen, const unsigned char *
 {
     unsigned char *data = NULL;
     size_t len = 0;
-    devid_rc rc = devid_nv_read(IDEVID_NV, &data, &len);
+    devid_rc rc = devid__nv_read(IDEVID_NV, &data, &len);
     char s = '?';
     if (rc == DEVID_ERR_NOT_FOUND)
         s = '-';
@@ -261,7 +261,7 @@ static void nv_write_through_kill(void)
 {
     unsigned char *old = NULL;
     size_t oldlen = 0;
-    CHECK_RC(devid_nv_read(IDEVID_NV, &old, &oldlen), DEVID_OK);
+    CHECK_RC(devid__nv_read(IDEVID_NV, &old, &oldlen), DEVID_OK);
     const struct { uint32_t cc; const char *name; } steps[] = {
         { CC_NV_UNDEFINE, "NV_UndefineSpace" },
         { CC_NV_DEFINE, "NV_DefineSpace" },
@@ -310,7 +310,7 @@ static void nv_write_chunks_through_kill(void)
     int newlen = 0, oldlen = 0;
     unsigned char *old = NULL;
     size_t len = 0;
-    CHECK_RC(devid_nv_read(IDEVID_NV, &old, &len), DEVID_OK);
+    CHECK_RC(devid__nv_read(IDEVID_NV, &old, &len), DEVID_OK);
     oldlen = (int)len;
     unsigned char *new = make_cert_der("large", 1200, &newlen);
     uint16_t chunk = 0;
@@ -325,7 +325,7 @@ static void nv_write_chunks_through_kill(void)
     CHECK(rc == DEVID_ERR_NO_TPM && fault_injected() == 1,
           "NV write killed between two chunks: %s (%s)", devid_rc_name(rc), devid_last_error());
     unsigned char *data = NULL;
-    rc = devid_nv_read(IDEVID_NV, &data, &len);
+    rc = devid__nv_read(IDEVID_NV, &data, &len);
     X509 *parsed = NULL;
     if (rc == DEVID_OK) {
         const unsigned char *p = data;

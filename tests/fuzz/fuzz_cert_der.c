@@ -1,4 +1,4 @@
-/* devid_cert_from_der (core/cert.h): a DER certificate as read from an NV index, where
+/* devid__cert_from_der (core/cert.h): a DER certificate as read from an NV index, where
  * trailing 0x00/0xFF fill is padding and anything else after the certificate is an error.
  *
  * Properties: accepted iff OpenSSL parses a certificate from the front and every byte after it
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     X509_free(ref);
 
     X509 *cert = NULL;
-    devid_rc rc = devid_cert_from_der(data, size, &cert);
+    devid_rc rc = devid__cert_from_der(data, size, &cert);
     FUZZ_ASSERT((rc == DEVID_OK) == padding_ok, "rc %s, padding rule says %s (%s)",
                 devid_rc_name(rc), padding_ok ? "accept" : "reject", devid_last_error());
     if (rc != DEVID_OK) {
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int len1 = i2d_X509(cert, &der1);
     FUZZ_ASSERT(len1 > 0, "accepted certificate does not re-encode");
     X509 *back = NULL;
-    FUZZ_ASSERT(devid_cert_from_der(der1, (size_t)len1, &back) == DEVID_OK,
+    FUZZ_ASSERT(devid__cert_from_der(der1, (size_t)len1, &back) == DEVID_OK,
                 "re-encoded certificate rejected: %s", devid_last_error());
     int len2 = i2d_X509(back, &der2);
     FUZZ_ASSERT(len1 == len2 && memcmp(der1, der2, (size_t)len1) == 0, "encoding not stable");

@@ -1,4 +1,4 @@
-/* devid_cert_parse_pem (core/cert.h): PEM certificate chains (leaf first), as in owner
+/* devid__cert_parse_pem (core/cert.h): PEM certificate chains (leaf first), as in owner
  * identity files and enrollment responses.
  *
  * Properties: the result does not depend on which outputs the caller asks for (leaf and chain,
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *pem = (const char *)data;
     X509 *leaf = NULL;
     STACK_OF(X509) *chain = NULL;
-    devid_rc rc = devid_cert_parse_pem(pem, size, "fuzz.pem", &leaf, &chain);
+    devid_rc rc = devid__cert_parse_pem(pem, size, "fuzz.pem", &leaf, &chain);
     FUZZ_ASSERT(rc == DEVID_OK || rc == DEVID_ERR_FORMAT || rc == DEVID_ERR_MEMORY, "rc %s",
                 devid_rc_name(rc));
     FUZZ_ASSERT(rc != DEVID_OK || (leaf && chain), "OK without outputs");
@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Leaf only, chain only: same verdict, same certificates. */
     X509 *leaf_only = NULL;
     STACK_OF(X509) *chain_only = NULL;
-    devid_rc rc_leaf = devid_cert_parse_pem(pem, size, "fuzz.pem", &leaf_only, NULL);
-    devid_rc rc_chain = devid_cert_parse_pem(pem, size, "fuzz.pem", NULL, &chain_only);
+    devid_rc rc_leaf = devid__cert_parse_pem(pem, size, "fuzz.pem", &leaf_only, NULL);
+    devid_rc rc_chain = devid__cert_parse_pem(pem, size, "fuzz.pem", NULL, &chain_only);
     FUZZ_ASSERT(rc_leaf == rc && rc_chain == rc, "verdict depends on the outputs asked for");
     if (rc != DEVID_OK)
         return 0;
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long len = BIO_get_mem_data(bio, &text);
     X509 *leaf2 = NULL;
     STACK_OF(X509) *chain2 = NULL;
-    FUZZ_ASSERT(devid_cert_parse_pem(text, (size_t)len, "rewritten", &leaf2, &chain2) == DEVID_OK,
+    FUZZ_ASSERT(devid__cert_parse_pem(text, (size_t)len, "rewritten", &leaf2, &chain2) == DEVID_OK,
                 "rewritten chain rejected: %s", devid_last_error());
     check_same_cert(leaf, leaf2, "rewritten leaf");
     FUZZ_ASSERT(sk_X509_num(chain2) == n, "rewritten chain length");
