@@ -80,7 +80,7 @@ int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
         return ec;
     enroll_ctx ctx;
     devid_rc rc = enroll_ctx_init(&ctx, opt);
-    const char *fp = a.fingerprint ? a.fingerprint : ctx.cfg->est.fingerprint;
+    const char *fp = a.fingerprint ? a.fingerprint : ctx.conf ? ctx.conf->est.fingerprint : NULL;
     unsigned char want[32];
     if (rc == DEVID_OK && fp && !parse_fingerprint(fp, want))
         rc = devid_fail(DEVID_ERR_CONFIG, "fingerprint must be 32 bytes of hex (SHA-256)");

@@ -13,7 +13,8 @@
 
 static void run_hook(const char *name)
 {
-    const char *hook = devid_core_config()->renew.hook;
+    const enroll_config *conf = NULL;
+    const char *hook = enroll_config_get(&conf) == DEVID_OK ? conf->renew.hook : NULL;
     if (!hook)
         return;
     pid_t pid = fork();
@@ -51,7 +52,10 @@ static double jitter_of(const X509 *cert)
 
 static bool is_due(const X509 *cert, bool force, time_t *due)
 {
-    const devid_renew_config *rc = &devid_core_config()->renew;
+    const enroll_config *conf = NULL;
+    if (enroll_config_get(&conf) != DEVID_OK) /* (checked by enroll_ctx_init before) */
+        return false;
+    const enroll_renew_config *rc = &conf->renew;
     *due = renewal_due(cert, rc->threshold, rc->jitter, jitter_of(cert));
     return force || *due == (time_t)-1 || time(NULL) >= *due;
 }

@@ -35,7 +35,10 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->cfg = devid_core_config();
-    const devid_est_config *e = &ctx->cfg->est;
+    devid_rc rc = enroll_config_get(&ctx->conf);
+    if (rc != DEVID_OK)
+        return rc;
+    const enroll_est_config *e = &ctx->conf->est;
     ctx->est.server = opt->server ? opt->server : e->server;
     ctx->est.label = opt->ca_label ? opt->ca_label : e->ca_label;
     ctx->est.trust_file = opt->trust ? opt->trust : e->trust_anchor;
@@ -60,7 +63,6 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
     if (!known)
         return devid_fail(DEVID_ERR_CONFIG, "est.pop = %s: expected auto, always or never",
                           e->pop);
-    devid_rc rc = DEVID_OK;
     if (e->username) {
         ctx->est.basic_user = e->username;
         if (e->password_file)

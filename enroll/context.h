@@ -5,6 +5,7 @@
 #define DEVID_ENROLL_CONTEXT_H
 
 #include "commands.h"
+#include "enroll_config.h"
 #include "est.h"
 #include "est_msg.h"
 #include "retry.h"
@@ -20,6 +21,7 @@ typedef enum enroll_pop_mode {
 
 typedef struct enroll_ctx {
     const devid_config *cfg;
+    const enroll_config *conf; /* [est], [renew] */
     est_client_cfg est;
     est_retry_policy retry;
     enroll_pop_mode pop;
