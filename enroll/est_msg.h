@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Decodes base64 that may contain any whitespace (RFC 8951 2.1) into a malloc'd buffer. */
+/* Decodes base64 that may contain any whitespace (RFC 8951 2.1), and end in NUL bytes, into a
+ * malloc'd buffer. */
 devid_rc est_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
 /* Encodes as base64 wrapped at 64 columns with CRLF line ends (malloc'd, NUL-terminated). */

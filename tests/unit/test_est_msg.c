@@ -75,6 +75,15 @@ static void test_base64(void)
     free(out);
     CHECK_RC(est_base64_decode("", 0, &out, &n), DEVID_ERR_FORMAT);
     CHECK_RC(est_base64_decode("\r\n", 2, &out, &n), DEVID_ERR_FORMAT);
+    /* trailing NULs (a widely deployed server's /csrattrs ends in one), mixed with white space */
+    CHECK_RC(est_base64_decode("aGVsbG8=\0", 9, &out, &n), DEVID_OK);
+    CHECK(n == 5 && memcmp(out, "hello", 5) == 0, "a trailing NUL");
+    free(out);
+    CHECK_RC(est_base64_decode("aGVs\vbG8=\r\n\0\n\0\0\f", 15, &out, &n), DEVID_OK);
+    CHECK(n == 5 && memcmp(out, "hello", 5) == 0, "NULs and any white space at the end");
+    free(out);
+    CHECK_RC(est_base64_decode("aGVs\0bG8=", 9, &out, &n), DEVID_ERR_FORMAT); /* not inside */
+    CHECK_RC(est_base64_decode("\0\0", 2, &out, &n), DEVID_ERR_FORMAT);
 
     unsigned char data[200];
     for (int i = 0; i < 200; i++)
