@@ -3,6 +3,10 @@
 #include "fsutil.h"
 #include "pop.h"
 
+#include "log.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/obj_mac.h>
 #include <openssl/err.h>
@@ -30,6 +34,8 @@ static devid_rc read_secret(const char *path, char **out)
     *out = (char *)data;
     return DEVID_OK;
 }
+
+static devid_rc scope_credentials(enroll_ctx *ctx);
 
 devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
 {
@@ -63,19 +69,71 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
     if (!known)
         return devid_fail(DEVID_ERR_CONFIG, "est.pop = %s: expected auto, always or never",
                           e->pop);
-    if (e->username) {
-        ctx->est.basic_user = e->username;
-        if (e->password_file)
-            rc = read_secret(e->password_file, &ctx->password);
-        ctx->est.basic_pass = ctx->password;
-    }
+    static const struct {
+        const char *name;
+        est_auth_mode mode;
+    } auth_modes[] = { { "basic", EST_AUTH_BASIC }, { "digest", EST_AUTH_DIGEST },
+                       { "any", EST_AUTH_ANY } };
+    for (size_t i = 0; e->auth && i < sizeof(auth_modes) / sizeof(auth_modes[0]); i++)
+        if (strcmp(e->auth, auth_modes[i].name) == 0)
+            ctx->est.auth = auth_modes[i].mode;
+    if (e->username && e->password_file)
+        rc = read_secret(e->password_file, &ctx->password);
     if (rc == DEVID_OK && e->header_file) {
         rc = read_secret(e->header_file, &ctx->header);
         if (rc == DEVID_OK && !strchr(ctx->header, ':'))
             rc = devid_fail(DEVID_ERR_CONFIG, "%s: expected 'Name: value'", e->header_file);
-        ctx->est.header = ctx->header;
     }
+    if (rc == DEVID_OK)
+        rc = scope_credentials(ctx);
     return rc;
+}
+
+/* scheme://host:port of an https URL, lower case, the default port filled in. */
+static bool url_origin(const char *url, char *out, size_t len)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    if (ok)
+        ok = (size_t)snprintf(out, len, "https://%s:%s", host, port) < len;
+    for (char *p = out; ok && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* What the next requests may carry: the credentials go only in their phase (with or without a
+ * TLS client certificate) and, if one is named, only to their server. */
+static devid_rc scope_credentials(enroll_ctx *ctx)
+{
+    if (!ctx->conf)
+        return DEVID_OK; /* (enroll_ctx_init failed: nothing is sent) */
+    const enroll_est_config *e = &ctx->conf->est;
+    bool with_cert = ctx->est.tls_key && ctx->est.tls_cert;
+    const char *scope = e->credentials_for ? e->credentials_for : "factory";
+    bool phase = strcmp(scope, "both") == 0 || (strcmp(scope, "owner") == 0) == with_cert;
+    bool server = true;
+    if (phase && e->credentials_server && ctx->est.server) {
+        char want[512], have[512];
+        if (!url_origin(e->credentials_server, want, sizeof(want)))
+            return devid_fail(DEVID_ERR_CONFIG, "est.credentials_server: '%s' is not a URL",
+                              e->credentials_server);
+        server = url_origin(ctx->est.server, have, sizeof(have)) && strcmp(want, have) == 0;
+    }
+    bool send = phase && server;
+    ctx->est.basic_user = send && ctx->password ? e->username : NULL;
+    ctx->est.basic_pass = send ? ctx->password : NULL;
+    ctx->est.header = send ? ctx->header : NULL;
+    if (!send && (ctx->password || ctx->header))
+        devid_debug("EST credentials held back: configured for %s%s%s", scope,
+                    e->credentials_server ? " at " : "",
+                    e->credentials_server ? e->credentials_server : "");
+    return DEVID_OK;
 }
 
 static void free_secret(char *s)
@@ -99,6 +157,7 @@ void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert,
     ctx->est.tls_key = key;
     ctx->est.tls_cert = cert;
     ctx->est.tls_chain = chain;
+    scope_credentials(ctx); /* (its one error, a bad URL, was reported by enroll_ctx_init) */
 }
 
 /* The issued certificate must be for our key, chain to the explicit trust anchor and be
@@ -166,6 +225,9 @@ devid_rc enroll_reply_error(const est_reply *r, const char *what)
 devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain)
 {
+    devid_rc src = scope_credentials(ctx); /* the identity may have changed under us */
+    if (src != DEVID_OK)
+        return src;
     if (ctx->pop == ENROLL_POP_AUTO && !ctx->wishes_fetched)
         enroll_fetch_wishes(ctx);
     bool pop = ctx->pop == ENROLL_POP_ALWAYS ||
@@ -273,6 +335,8 @@ void enroll_fetch_wishes(enroll_ctx *ctx)
     memset(&ctx->wishes, 0, sizeof(ctx->wishes));
     ctx->wishes.md_nid = NID_undef;
     ctx->wishes_fetched = true;
+    if (scope_credentials(ctx) != DEVID_OK)
+        return;
     if (est_request(&ctx->est, EST_CSRATTRS, NULL, 0, &reply) != DEVID_OK)
         return;
     if (reply.outcome == EST_DONE && reply.csrattrs &&

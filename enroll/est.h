@@ -6,6 +6,15 @@
  * never obeyed: it could lead the device's credentials to another origin). The one exception
  * is the bootstrap /cacerts request, made without server authentication and checked by the
  * caller against a configured fingerprint (RFC 7030 4.1.1).
+ *
+ * Secrets (the HTTP password, the header secret) never go with /cacerts, which needs none
+ * (RFC 7030 4.1): so the bootstrap request carries none either. Which requests carry them
+ * otherwise is the caller's decision (context.c: credentials are scoped to a phase and a
+ * server).
+ *
+ * HTTP 401 is final: a wrong password retried counts against an account lockout. The one
+ * exception is a Basic password sent unasked that the server refuses while offering only
+ * Digest: then one more attempt, with Digest.
  */
 #ifndef DEVID_EST_H
 #define DEVID_EST_H
@@ -16,10 +25,18 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 
+/* How the HTTP password is offered. */
+typedef enum est_auth_mode {
+    EST_AUTH_BASIC = 0,  /* HTTP Basic with the request (Digest if the server asks only that) */
+    EST_AUTH_DIGEST,     /* HTTP Digest (RFC 7616), on the server's challenge */
+    EST_AUTH_ANY,        /* nothing until the server's 401 names a scheme (Digest preferred) */
+} est_auth_mode;
+
 typedef struct est_client_cfg {
     const char *server;         /* "https://host[:port]" (/.well-known/est is appended) */
     const char *label;          /* optional CA label path segment */
     const char *trust_file;     /* PEM trust anchors for the server's certificate */
+    const char *trust_pem;      /* ... or the anchors themselves, PEM text (instead of a file) */
     bool system_trust;          /* also trust the system store */
     bool bootstrap;             /* unauthenticated server: /cacerts only */
     long timeout;               /* seconds per request (default 30) */
@@ -27,7 +44,8 @@ typedef struct est_client_cfg {
     EVP_PKEY *tls_key;          /* TLS client key (a TPM key through the devid provider) */
     X509 *tls_cert;
     STACK_OF(X509) *tls_chain;
-    const char *basic_user, *basic_pass;
+    const char *basic_user, *basic_pass; /* the HTTP credentials (Basic or Digest) */
+    est_auth_mode auth;
     const char *header;         /* an extra "Name: value" header carrying a secret */
 } est_client_cfg;
 
@@ -47,6 +65,7 @@ typedef struct est_reply {
     est_outcome outcome;
     long http_status;           /* 0 if no HTTP answer */
     long retry_after;           /* seconds from now, -1 if the server sent none */
+    unsigned auth_offered;      /* 401: the schemes the server offered (EST_SCHEME_*) */
     char detail[512];           /* why, for logs and errors (never secrets) */
     STACK_OF(X509) *certs;      /* EST_DONE for cacerts / (re)enroll */
     unsigned char *csrattrs;    /* EST_DONE for csrattrs: DER (NULL on 204) */
