@@ -41,6 +41,7 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->cfg = devid_core_config();
+    ctx->tpm_commands_at_start = devid_tpm_command_count();
     devid_rc rc = enroll_config_get(&ctx->conf);
     if (rc != DEVID_OK)
         return rc;
@@ -144,8 +145,49 @@ static void free_secret(char *s)
     }
 }
 
+/* Folds the session's counts into the run's and closes it. */
+static void close_conn(enroll_ctx *ctx)
+{
+    if (!ctx->conn)
+        return;
+    unsigned n = 0, full = 0, resumed = 0;
+    est_conn_counts(ctx->conn, &n, &full, &resumed);
+    ctx->connections += n;
+    ctx->full_handshakes += full;
+    ctx->resumed += resumed;
+    est_conn_close(ctx->conn);
+    ctx->conn = NULL;
+}
+
+/* The session for the current TLS client identity: a new one when the identity changed (a
+ * resumed TLS session would present the old identity's certificate). */
+static devid_rc ctx_conn(enroll_ctx *ctx, est_conn **out)
+{
+    unsigned char id[32] = { 0 };
+    unsigned int n = 0;
+    if (ctx->est.tls_cert && (X509_digest(ctx->est.tls_cert, EVP_sha256(), id, &n) != 1 ||
+                              n != sizeof(id)))
+        return devid_fail(DEVID_ERR_INTERNAL, "client certificate digest");
+    if (ctx->conn && memcmp(id, ctx->conn_identity, sizeof(id)) != 0)
+        close_conn(ctx);
+    if (!ctx->conn) {
+        devid_rc rc = est_conn_open(&ctx->est, &ctx->conn);
+        if (rc != DEVID_OK)
+            return rc;
+        memcpy(ctx->conn_identity, id, sizeof(id));
+    }
+    *out = ctx->conn;
+    return DEVID_OK;
+}
+
 void enroll_ctx_free(enroll_ctx *ctx)
 {
+    close_conn(ctx);
+    if (ctx->connections)
+        devid_info("EST: %u TLS connection(s): %u full handshake(s), %u resumed; %llu TPM "
+                   "command(s) in this run", ctx->connections, ctx->full_handshakes,
+                   ctx->resumed,
+                   (unsigned long long)devid_tpm_command_count() - ctx->tpm_commands_at_start);
     free_secret(ctx->password);
     free_secret(ctx->header);
     memset(ctx, 0, sizeof(*ctx));
@@ -222,6 +264,21 @@ devid_rc enroll_reply_error(const est_reply *r, const char *what)
                       what ? ", " : "", what ? what : "", r->detail, est_outcome_name(r->outcome));
 }
 
+typedef struct {
+    est_conn *conn;
+    est_op op;
+    const unsigned char *csr;
+    size_t csr_len;
+} conn_request;
+
+/* One attempt of a POST without proof-of-possession: on the operation's connection if the
+ * server kept it open, else on a new one (resuming the TLS session); closed after it. */
+static devid_rc conn_attempt(void *arg, est_reply *reply)
+{
+    const conn_request *r = arg;
+    return est_conn_request(r->conn, r->op, r->csr, r->csr_len, EST_REQ_LAST, reply);
+}
+
 devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain)
 {
@@ -233,9 +290,12 @@ devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_N
     bool pop = ctx->pop == ENROLL_POP_ALWAYS ||
                (ctx->pop == ENROLL_POP_AUTO && ctx->wishes.challenge_password);
     est_reply reply;
-    devid_rc rc;
+    est_conn *conn = NULL;
+    devid_rc rc = ctx_conn(ctx, &conn);
+    if (rc != DEVID_OK)
+        return rc;
     if (pop) {
-        est_pop_request r = { &ctx->est, op, key, subject, like, ctx->wishes.md_nid };
+        est_pop_request r = { conn, op, key, subject, like, ctx->wishes.md_nid };
         rc = est_retry_run(&ctx->retry, "enroll (proof-of-possession)", est_pop_attempt, &r,
                            &reply);
     } else {
@@ -244,7 +304,8 @@ devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_N
         rc = est_build_csr(key, subject, like, ctx->wishes.md_nid, NULL, &csr, &csr_len);
         if (rc != DEVID_OK)
             return rc;
-        rc = est_request_retry(&ctx->est, &ctx->retry, op, csr, csr_len, &reply);
+        conn_request r = { conn, op, csr, csr_len };
+        rc = est_retry_run(&ctx->retry, "enroll", conn_attempt, &r, &reply);
         OPENSSL_free(csr);
     }
     if (rc != DEVID_OK)
@@ -335,18 +396,20 @@ void enroll_fetch_wishes(enroll_ctx *ctx)
     memset(&ctx->wishes, 0, sizeof(ctx->wishes));
     ctx->wishes.md_nid = NID_undef;
     ctx->wishes_fetched = true;
-    if (scope_credentials(ctx) != DEVID_OK)
+    est_conn *conn = NULL;
+    if (scope_credentials(ctx) != DEVID_OK || ctx_conn(ctx, &conn) != DEVID_OK)
         return;
-    if (est_request(&ctx->est, EST_CSRATTRS, NULL, 0, &reply) != DEVID_OK)
+    /* on the operation's connection: the POST follows on it */
+    if (est_conn_request(conn, EST_CSRATTRS, NULL, 0, 0, &reply) != DEVID_OK)
         return;
     if (reply.outcome == EST_DONE && reply.csrattrs &&
         est_parse_csrattrs(reply.csrattrs, reply.csrattrs_len, &ctx->wishes) == DEVID_OK) {
         if (ctx->wishes.challenge_password && ctx->pop == ENROLL_POP_NEVER)
             devid_warn("the EST server asks for proof-of-possession (challengePassword with "
-                       "tls-unique), which est.pop = never leaves out");
+                       "the channel binding), which est.pop = never leaves out");
         else if (ctx->wishes.challenge_password)
-            devid_info("/csrattrs asks for proof-of-possession: requests go with tls-unique "
-                       "over TLS 1.2");
+            devid_info("/csrattrs asks for proof-of-possession: CSRs carry the connection's "
+                       "channel binding (tls-unique on TLS 1.2, tls-exporter on TLS 1.3)");
         if (ctx->wishes.ignored)
             devid_info("/csrattrs: %d item(s) not acted on", ctx->wishes.ignored);
     } else {

@@ -29,6 +29,12 @@ typedef struct enroll_ctx {
     bool wishes_fetched;
     char *password;            /* cleansed on free */
     char *header;              /* cleansed on free */
+    /* The EST session of the current TLS client identity (est.h: one connection per
+     * operation, TLS sessions resumed between them), replaced when the identity changes. */
+    est_conn *conn;
+    unsigned char conn_identity[32]; /* SHA-256 of the client certificate (zeros: none) */
+    unsigned connections, full_handshakes, resumed; /* of the sessions closed so far */
+    unsigned long long tpm_commands_at_start;
 } enroll_ctx;
 
 devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt);

@@ -38,6 +38,7 @@ struct est_conn {
     est_tls_watch watch;      /* of the connection the last request went on */
     bool bound;               /* the current request may not open a new connection */
     bool refused_socket;      /* ... and tried to */
+    unsigned connections, full, resumed;
 };
 
 typedef struct {
@@ -195,9 +196,10 @@ static void classify_curl(const est_conn *c, CURLcode cc, const char *errbuf,
     }
     if (c->refused_socket) {
         reply->outcome = EST_TRANSIENT;
+        reply->not_sent = true;
         snprintf(reply->detail, sizeof(reply->detail),
                  "the server closed the TLS connection this request is bound to "
-                 "(proof-of-possession: tls-unique); not sent on another");
+                 "(proof-of-possession: its channel binding); not sent on another");
         return;
     }
     switch (cc) {
@@ -235,7 +237,7 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
-devid_rc est_conn_open(const est_client_cfg *cfg, bool tls12_only, est_conn **out)
+devid_rc est_conn_open(const est_client_cfg *cfg, est_conn **out)
 {
     if (!cfg->server || strncmp(cfg->server, "https://", 8) != 0)
         return devid_fail(DEVID_ERR_CONFIG, "EST server must be an https:// URL");
@@ -250,7 +252,7 @@ devid_rc est_conn_open(const est_client_cfg *cfg, bool tls12_only, est_conn **ou
     }
     c->cfg = cfg;
     c->watch.alert = -1;
-    c->tls = (est_tls_setup){ .cfg = cfg, .tls12_only = tls12_only, .watch = &c->watch };
+    c->tls = (est_tls_setup){ .cfg = cfg, .watch = &c->watch };
     CURL *curl = c->curl;
     long timeout = cfg->timeout > 0 ? cfg->timeout : 30;
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
@@ -297,17 +299,32 @@ void est_conn_close(est_conn *c)
     ERR_clear_error();
 }
 
-void est_conn_tls_unique(const est_conn *c, const unsigned char **data, size_t *len,
-                         int *version)
+void est_conn_binding(const est_conn *c, const unsigned char **data, size_t *len, int *version)
 {
-    *data = c->watch.tls_unique;
-    *len = c->watch.tls_unique_len;
+    *data = c->watch.binding;
+    *len = c->watch.binding_len;
     *version = c->watch.version;
 }
 
-devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
-                          size_t csr_len, bool bound, est_reply *reply)
+bool est_conn_alive(est_conn *c)
 {
+    curl_socket_t s = CURL_SOCKET_BAD;
+    return curl_easy_getinfo(c->curl, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+           s != CURL_SOCKET_BAD;
+}
+
+void est_conn_counts(const est_conn *c, unsigned *connections, unsigned *full,
+                     unsigned *resumed)
+{
+    *connections = c->connections;
+    *full = c->full;
+    *resumed = c->resumed;
+}
+
+devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
+                          size_t csr_len, unsigned flags, est_reply *reply)
+{
+    bool bound = flags & EST_REQ_BOUND;
     const est_client_cfg *cfg = c->cfg;
     memset(reply, 0, sizeof(*reply));
     reply->retry_after = -1;
@@ -359,6 +376,7 @@ devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
     c->watch.alert = -1;
     c->bound = bound;
     c->refused_socket = false;
+    curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, (flags & EST_REQ_LAST) ? 1L : 0L);
 
     CURLcode cc = curl_easy_perform(curl);
     long status = 0, connects = 0;
@@ -375,6 +393,18 @@ devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     }
     curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
+    if (connects > 0 && rb.captured) {
+        c->connections += (unsigned)connects;
+        if (c->watch.resumed)
+            c->resumed++;
+        else
+            c->full++;
+        devid_debug("EST: new TLS connection (%s, %s)",
+                    c->watch.version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2",
+                    c->watch.resumed ? "session resumed" : "full handshake");
+    } else if (connects > 0) {
+        c->connections += (unsigned)connects;
+    }
     if (cc == CURLE_OK && bound && connects != 0) { /* (on_open_socket prevents this) */
         reply->outcome = EST_FAILED;
         snprintf(reply->detail, sizeof(reply->detail),
@@ -404,9 +434,9 @@ devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *
     memset(reply, 0, sizeof(*reply));
     reply->retry_after = -1;
     est_conn *c = NULL;
-    devid_rc rc = est_conn_open(cfg, false, &c);
+    devid_rc rc = est_conn_open(cfg, &c);
     if (rc == DEVID_OK)
-        rc = est_conn_request(c, op, csr_der, csr_len, false, reply);
+        rc = est_conn_request(c, op, csr_der, csr_len, EST_REQ_LAST, reply);
     est_conn_close(c);
     return rc;
 }
