@@ -1,4 +1,5 @@
 #include "revocation.h"
+#include "revocation_cache.h"
 #include "fsutil.h"
 #include "log.h"
 
@@ -293,38 +294,18 @@ static bool cache_read(X509 *cert, revocation_result *r)
         devid_clear_error();
         return false;
     }
-    char text[1025], source[8] = "", url[256] = "";
-    memcpy(text, data, len);
-    text[len] = '\0';
+    bool ok = revocation_cache_parse((const char *)data, len, time(NULL), r);
     free(data);
-    int status = 0;
-    long long next = 0, revoked = 0;
-    if (sscanf(text, "%d %lld %lld %7s %255s", &status, &next, &revoked, source, url) != 5 ||
-        (status != REVOCATION_GOOD && status != REVOCATION_REVOKED))
-        return false;
-    /* a revocation is for good; a good answer holds until its nextUpdate */
-    if (status == REVOCATION_GOOD && (next == 0 || (time_t)next <= time(NULL)))
-        return false;
-    r->status = (revocation_status)status;
-    r->next_update = (time_t)next;
-    r->revoked_at = (time_t)revoked;
-    r->source = strcmp(source, "crl") == 0 ? "crl" : "ocsp";
-    snprintf(r->url, sizeof(r->url), "%s", url);
-    r->cached = true;
-    return true;
+    return ok;
 }
 
 static void cache_write(X509 *cert, const revocation_result *r)
 {
     char path[4200], text[512];
-    if ((r->status != REVOCATION_GOOD || !r->next_update) && r->status != REVOCATION_REVOKED)
+    if (!revocation_cache_format(r, text, sizeof(text)) ||
+        !cache_path(cert, path, sizeof(path), true))
         return;
-    if (!cache_path(cert, path, sizeof(path), true))
-        return;
-    int n = snprintf(text, sizeof(text), "%d %lld %lld %s %s\n", (int)r->status,
-                     (long long)r->next_update, (long long)r->revoked_at, r->source,
-                     r->url[0] ? r->url : "-");
-    if (devid_write_file_atomic(path, text, (size_t)n, 0644) != DEVID_OK) {
+    if (devid_write_file_atomic(path, text, strlen(text), 0644) != DEVID_OK) {
         devid_warn("revocation cache %s: %s", path, devid_last_error());
         devid_clear_error();
     }
