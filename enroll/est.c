@@ -140,6 +140,26 @@ static void classify_http(est_op op, const reply_buf *rb, long status, est_reply
              excerpt);
 }
 
+/* Counts the connections the transfer just made (full handshake or resumed session). */
+static long count_connections(est_conn *c, const reply_buf *rb)
+{
+    long connects = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
+    if (connects <= 0)
+        return 0;
+    c->connections += (unsigned)connects;
+    if (!rb->captured)
+        return connects;
+    if (c->watch.resumed)
+        c->resumed++;
+    else
+        c->full++;
+    devid_debug("EST: new TLS connection (%s, %s)",
+                c->watch.version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2",
+                c->watch.resumed ? "session resumed" : "full handshake");
+    return connects;
+}
+
 static void set_credentials(CURL *curl, const est_client_cfg *cfg, long schemes)
 {
     curl_easy_setopt(curl, CURLOPT_HTTPAUTH, cfg ? schemes : (long)CURLAUTH_NONE);
@@ -387,24 +407,13 @@ devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
         devid_info("EST %s: the server asks for HTTP Digest, not Basic: one attempt with Digest",
                    op_paths[op]);
         set_credentials(curl, cfg, CURLAUTH_DIGEST);
+        count_connections(c, &rb);
         free(rb.body);
         rb = (reply_buf){ .conn = c };
         cc = curl_easy_perform(curl);
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     }
-    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
-    if (connects > 0 && rb.captured) {
-        c->connections += (unsigned)connects;
-        if (c->watch.resumed)
-            c->resumed++;
-        else
-            c->full++;
-        devid_debug("EST: new TLS connection (%s, %s)",
-                    c->watch.version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2",
-                    c->watch.resumed ? "session resumed" : "full handshake");
-    } else if (connects > 0) {
-        c->connections += (unsigned)connects;
-    }
+    connects = count_connections(c, &rb);
     if (cc == CURLE_OK && bound && connects != 0) { /* (on_open_socket prevents this) */
         reply->outcome = EST_FAILED;
         snprintf(reply->detail, sizeof(reply->detail),
