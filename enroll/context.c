@@ -50,6 +50,8 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
     ctx->est.label = opt->ca_label ? opt->ca_label : e->ca_label;
     ctx->est.trust_file = opt->trust ? opt->trust : e->trust_anchor;
     ctx->est.timeout = e->timeout;
+    ctx->est.check_revocation = e->check_server_revocation &&
+                                strcmp(e->check_server_revocation, "yes") == 0;
     ctx->retry.max_attempts = (unsigned)e->max_attempts;
     ctx->retry.base_ms = e->retry_base_ms;
     ctx->retry.cap_ms = e->retry_cap_ms;

@@ -37,6 +37,7 @@ static const key_spec keys[] = {
     { "est.retry_base_ms",      K_INT,    EST(retry_base_ms), 1, 3600000 },
     { "est.retry_cap_ms",       K_INT,    EST(retry_cap_ms), 1, 86400000 },
     { "est.pop",                K_STRING, EST(pop), 0, 0 },
+    { "est.check_server_revocation", K_STRING, EST(check_server_revocation), 0, 0 },
     { "renew.threshold",        K_INT,    RENEW(threshold), 1, 99 },
     { "renew.jitter",           K_INT,    RENEW(jitter), 0, 50 },
     { "renew.hook",             K_STRING, RENEW(hook), 0, 0 },
@@ -50,6 +51,7 @@ static const struct {
     { "est.auth", { "basic", "digest", "any" } },
     { "est.credentials_for", { "factory", "owner", "both" } },
     { "est.pop", { "auto", "always", "never" } },
+    { "est.check_server_revocation", { "no", "yes" } },
 };
 
 devid_rc enroll_config_new(enroll_config **out)
@@ -85,6 +87,9 @@ static devid_rc check_choice(const char *key, const char *value, const char *whe
         for (size_t j = 0; j < 4 && choices[i].allowed[j]; j++)
             if (strcmp(choices[i].allowed[j], value) == 0)
                 return DEVID_OK;
+        if (!choices[i].allowed[2])
+            return devid_fail(DEVID_ERR_CONFIG, "%s: %s = %s: expected %s or %s", where, key,
+                              value, choices[i].allowed[0], choices[i].allowed[1]);
         return devid_fail(DEVID_ERR_CONFIG, "%s: %s = %s: expected %s, %s or %s", where, key,
                           value, choices[i].allowed[0], choices[i].allowed[1],
                           choices[i].allowed[2]);

@@ -12,6 +12,8 @@
  *             credentials_server.
  *           credentials_server = https://host[:port]: the one server the credentials may go to
  *             (the scheme, host and port of the EST URL must match)
+ *           check_server_revocation = no|yes: also check the revocation status of the EST
+ *             server's certificate during the handshake (a revoked one fails it)
  *   [renew] threshold (% of lifetime, default 80), jitter (%, default 10), hook (command)
  *
  * Keys of other sections are core's. Unknown keys of these two and bad values are errors
@@ -40,6 +42,7 @@ typedef struct enroll_est_config {
     long max_attempts;
     long retry_base_ms, retry_cap_ms;
     char *pop;               /* proof-of-possession: auto (when /csrattrs asks), always, never */
+    char *check_server_revocation; /* no (default), yes */
 } enroll_est_config;
 
 /* [renew]: when and how certificates are renewed. */

@@ -38,6 +38,8 @@ typedef struct est_client_cfg {
     const char *trust_file;     /* PEM trust anchors for the server's certificate */
     const char *trust_pem;      /* ... or the anchors themselves, PEM text (instead of a file) */
     bool system_trust;          /* also trust the system store */
+    bool check_revocation;      /* check the server certificate's revocation status in the
+                                   handshake (OCSP or CRL, revocation.h): revoked fails it */
     bool bootstrap;             /* unauthenticated server: /cacerts only */
     long timeout;               /* seconds per request (default 30) */
     /* client authentication, any combination */

@@ -1,6 +1,10 @@
 #include "est_tls.h"
 
+#include "log.h"
+#include "revocation.h"
+
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <pthread.h>
 
 static int watch_index = -1;
@@ -21,6 +25,23 @@ static void on_tls_info(const SSL *ssl, int where, int ret)
         w->alert = ret & 0xff;
 }
 
+/* The server's certificate, once OpenSSL has verified its chain: a revoked one fails the
+ * handshake, before any request (and any secret) goes out. No answer is a warning. */
+static int verify_not_revoked(int ok, X509_STORE_CTX *store)
+{
+    if (!ok || X509_STORE_CTX_get_error_depth(store) != 0)
+        return ok;
+    X509 *leaf = X509_STORE_CTX_get_current_cert(store);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(store);
+    revocation_result r;
+    revocation_check(leaf, chain, NULL, &r);
+    if (r.status != REVOCATION_REVOKED)
+        return ok;
+    devid_warn("the EST server's certificate is revoked (%s %s)", r.source, r.url);
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+    return 0;
+}
+
 CURLcode est_tls_on_ssl_ctx(CURL *curl, void *sslctx, void *arg)
 {
     (void)curl;
@@ -31,6 +52,8 @@ CURLcode est_tls_on_ssl_ctx(CURL *curl, void *sslctx, void *arg)
     if (watch_index < 0 || SSL_CTX_set_ex_data(ctx, watch_index, setup->watch) != 1)
         return CURLE_SSL_CERTPROBLEM;
     SSL_CTX_set_info_callback(ctx, on_tls_info);
+    if (cfg->check_revocation && !cfg->bootstrap) /* (libcurl has set the mode already) */
+        SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_not_revoked);
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
         return CURLE_SSL_CERTPROBLEM;
     /* no renegotiation: it would change tls-unique under a bound request */

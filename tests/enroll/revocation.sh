@@ -102,6 +102,35 @@ ocsp_poke
 check "status: healthy again" enroll status
 est_server_stop
 
+# --- the EST server's own certificate (est.check_server_revocation = yes): checked in the
+# handshake; revoked, the handshake fails before any request goes out
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+    -keyout "$rev/srv.key" -out "$rev/srv.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nauthorityInfoAccess=OCSP;URI:%s\n' \
+    "$ocsp_url" >"$rev/srv.ext"
+openssl x509 -req -in "$rev/srv.csr" -CA "$pki/owner-ca.pem" -CAkey "$pki/owner-ca.key" -days 1 \
+    -extfile "$rev/srv.ext" -out "$rev/srv.pem" 2>/dev/null
+printf 'V\t%s\t\t%s\tunknown\t/CN=localhost\n' \
+    "$(date -u -d "$(openssl x509 -in "$rev/srv.pem" -noout -enddate | cut -d= -f2)" +%y%m%d%H%M%SZ)" \
+    "$(openssl x509 -in "$rev/srv.pem" -noout -serial | cut -d= -f2)" >>"$rev/owner-index"
+ocsp_poke
+write_conf <<<'check_server_revocation = yes'
+: >"$rev/srv.log"
+owner_server --tls-cert "$rev/srv.pem" --tls-key "$rev/srv.key" --log "$rev/srv.log"
+out=$(enroll --server "$server" cacerts 2>&1); rc=$?
+check "server certificate good by OCSP: cacerts works ($rc)" test $rc -eq 0
+check "revoke the server's certificate" revoke "$rev/owner-index" "$rev/srv.pem"
+ocsp_poke
+rm -rf "$DEVID_STORE/revocation"
+: >"$rev/srv.log"
+out=$(enroll --server "$server" cacerts 2>&1); rc=$?
+check "server certificate revoked: refused, exit 4 ($out)" test $rc -eq 4
+check "... no request reached the server" test "$(jq -s '[.[] | select(.op != null)] | length' "$rev/srv.log")" -eq 0
+write_conf </dev/null
+out=$(enroll --server "$server" cacerts 2>&1); rc=$?
+check "... not checked by default ($rc)" test $rc -eq 0
+est_server_stop
+
 # --- an unreachable responder: a warning, nothing lost
 kill "$ocsp_pid"
 wait "$ocsp_pid" 2>/dev/null

@@ -59,7 +59,8 @@ static void check_same_enroll(const enroll_config *a, const enroll_config *b, co
                     same_str(ea->header_file, eb->header_file) && same_str(ea->auth, eb->auth) &&
                     same_str(ea->credentials_for, eb->credentials_for) &&
                     same_str(ea->credentials_server, eb->credentials_server) &&
-                    same_str(ea->pop, eb->pop),
+                    same_str(ea->pop, eb->pop) &&
+                    same_str(ea->check_server_revocation, eb->check_server_revocation),
                 "%s: est strings", what);
     FUZZ_ASSERT(ea->timeout == eb->timeout && ea->max_attempts == eb->max_attempts &&
                     ea->retry_base_ms == eb->retry_base_ms && ea->retry_cap_ms == eb->retry_cap_ms,
@@ -129,6 +130,7 @@ static char *dump(const devid_config *c, const enroll_config *ec, size_t *len)
     put_string(f, "credentials_for", est->credentials_for);
     put_string(f, "credentials_server", est->credentials_server);
     put_string(f, "pop", est->pop);
+    put_string(f, "check_server_revocation", est->check_server_revocation);
     fprintf(f, "timeout = %ld\nmax_attempts = %ld\nretry_base_ms = %ld\nretry_cap_ms = %ld\n",
             est->timeout, est->max_attempts, est->retry_base_ms, est->retry_cap_ms);
     fprintf(f, "[renew]\nthreshold = %ld\njitter = %ld\n", ec->renew.threshold,

@@ -119,6 +119,7 @@ static void test_errors(void)
         { "[est]\ncredentials_for = anyone\n", "test.conf:2", "expected factory, owner" },
         { "[est]\ncredentials_for = owner\n", "credentials_server", "one server" },
         { "[est]\ncredentials_server = http://x\n", "test.conf:2", "https:// URL" },
+        { "[est]\ncheck_server_revocation = maybe\n", "test.conf:2", "expected no or yes" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         devid_config *cfg = NULL;
