@@ -68,7 +68,9 @@ static bool idevid_revoked(void)
 {
     devid_identity *id = NULL;
     bool revoked = false;
-    if (devid_identity_load(DEVID_MAP_IDEVID, &id) == DEVID_OK && id->cert) {
+    /* the certificate only (not the key: that would cost a TPM2_ReadPublic per pass) */
+    if (devid_identity_probe(DEVID_MAP_IDEVID, &id) == DEVID_OK &&
+        devid_identity_load_cert(id) == DEVID_OK && id->cert) {
         const char *anchors[3];
         revocation_result rev;
         status_revocation_anchors(anchors);
