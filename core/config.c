@@ -9,7 +9,7 @@
 #define MAX_CONF_SIZE (256 * 1024)
 #define MAX_KEY_LEN 64
 
-typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT, V_INT } value_kind;
+typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT } value_kind;
 
 /* Where a key's value goes: a field of the config, or of map entry `map`. */
 typedef struct {
@@ -17,38 +17,22 @@ typedef struct {
     value_kind kind;
     size_t offset;
     bool per_map_entry;
-    long min, max;          /* V_INT range */
 } key_spec;
 
 #define CFG(f) offsetof(devid_config, f)
 #define MAP(f) offsetof(devid_map_entry, f)
 
 static const key_spec key_table[] = {
-    { "tcti",          V_STRING,     CFG(tcti),          false, 0, 0 },
-    { "store",         V_PATH,       CFG(store),         false, 0, 0 },
-    { "log",           V_LOG,        CFG(log_level),     false, 0, 0 },
-    { "token_label",   V_STRING,     CFG(token_label),   false, 0, 0 },
-    { "trust_anchors", V_PATH,       CFG(trust_anchors), false, 0, 0 },
-    { "key",           V_KEY_HANDLE, MAP(key_handle),    true, 0, 0 },
-    { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true, 0, 0 },
-    { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true, 0, 0 },
-    { "cert",          V_CERT,       MAP(cert_file),     true, 0, 0 },
-    { "chain",         V_PATH,       MAP(chain_file),    true, 0, 0 },
-    { "est.server",        V_STRING, CFG(est.server),        false, 0, 0 },
-    { "est.ca_label",      V_STRING, CFG(est.ca_label),      false, 0, 0 },
-    { "est.trust_anchor",  V_PATH,   CFG(est.trust_anchor),  false, 0, 0 },
-    { "est.fingerprint",   V_STRING, CFG(est.fingerprint),   false, 0, 0 },
-    { "est.username",      V_STRING, CFG(est.username),      false, 0, 0 },
-    { "est.password_file", V_PATH,   CFG(est.password_file), false, 0, 0 },
-    { "est.header_file",   V_PATH,   CFG(est.header_file),   false, 0, 0 },
-    { "est.timeout",       V_INT,    CFG(est.timeout),       false, 1, 3600 },
-    { "est.max_attempts",  V_INT,    CFG(est.max_attempts),  false, 1, 1000 },
-    { "est.retry_base_ms", V_INT,    CFG(est.retry_base_ms), false, 1, 3600000 },
-    { "est.retry_cap_ms",  V_INT,    CFG(est.retry_cap_ms),  false, 1, 86400000 },
-    { "est.pop",           V_STRING, CFG(est.pop),           false, 0, 0 },
-    { "renew.threshold",   V_INT,    CFG(renew.threshold),   false, 1, 99 },
-    { "renew.jitter",      V_INT,    CFG(renew.jitter),      false, 0, 50 },
-    { "renew.hook",        V_STRING, CFG(renew.hook),        false, 0, 0 },
+    { "tcti",          V_STRING,     CFG(tcti),          false },
+    { "store",         V_PATH,       CFG(store),         false },
+    { "log",           V_LOG,        CFG(log_level),     false },
+    { "token_label",   V_STRING,     CFG(token_label),   false },
+    { "trust_anchors", V_PATH,       CFG(trust_anchors), false },
+    { "key",           V_KEY_HANDLE, MAP(key_handle),    true },
+    { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true },
+    { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true },
+    { "cert",          V_CERT,       MAP(cert_file),     true },
+    { "chain",         V_PATH,       MAP(chain_file),    true },
 };
 
 static const devid_map_entry map_defaults[DEVID_MAP_COUNT] = {
@@ -58,6 +42,9 @@ static const devid_map_entry map_defaults[DEVID_MAP_COUNT] = {
     [DEVID_MAP_IAK]    = { "iak", "IAK", 0x81020001, DEVID_CERT_NV, 0x01C90001, 0x01C90100, NULL, NULL, true },
     [DEVID_MAP_LDEVID] = { "ldevid", "LDevID", 0x81000002, DEVID_CERT_FILE, 0, 0, NULL, NULL, false },
 };
+
+/* Sections devid-enroll reads (enroll/enroll_config.c): skipped here, checked there. */
+static const char *const enroll_sections[] = { "est", "renew" };
 
 /* "store" as an ldevid.cert value: resolved against the store directory at load time. */
 static const char STORE_MARK[] = "store";
@@ -76,12 +63,6 @@ devid_rc devid_config_new(devid_config **out)
         return devid_fail(DEVID_ERR_MEMORY, "config allocation");
     }
     cfg->log_level = DEVID_LOG_NONE;
-    cfg->est.timeout = 30;
-    cfg->est.max_attempts = 8;
-    cfg->est.retry_base_ms = 2000;
-    cfg->est.retry_cap_ms = 300000;
-    cfg->renew.threshold = 80;
-    cfg->renew.jitter = 10;
     *out = cfg;
     return DEVID_OK;
 }
@@ -98,11 +79,6 @@ void devid_config_free(devid_config *cfg)
         free(cfg->map[i].cert_file);
         free(cfg->map[i].chain_file);
     }
-    char **strings[] = { &cfg->est.server, &cfg->est.ca_label, &cfg->est.trust_anchor,
-                         &cfg->est.fingerprint, &cfg->est.username, &cfg->est.password_file,
-                         &cfg->est.header_file, &cfg->est.pop, &cfg->renew.hook };
-    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-        free(*strings[i]);
     free(cfg);
 }
 
@@ -151,16 +127,6 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
                               where, value);
         entry->cert_source = DEVID_CERT_FILE;
         return set_string(field, value, where);
-    case V_INT: {
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(value, &end, 10);
-        if (!*value || *end || errno || v < spec->min || v > spec->max)
-            return devid_fail(DEVID_ERR_CONFIG, "%s: '%s' is not a whole number from %ld to %ld",
-                              where, value, spec->min, spec->max);
-        *(long *)field = v;
-        return DEVID_OK;
-    }
     case V_LOG:
         if (!devid__log_level_parse(value, field))
             return devid_fail(DEVID_ERR_CONFIG,
@@ -185,10 +151,6 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
 
 static devid_rc apply_key(devid_config *cfg, const char *key, const char *value, const char *where)
 {
-    for (size_t i = 0; i < sizeof(key_table) / sizeof(key_table[0]); i++)
-        if (!key_table[i].per_map_entry && strchr(key_table[i].key, '.') &&
-            strcmp(key_table[i].key, key) == 0)
-            return set_value(cfg, &key_table[i], NULL, value, where);
     const char *dot = strchr(key, '.');
     devid_map_entry *entry = NULL;
     const char *leaf = key;
@@ -232,8 +194,8 @@ static bool valid_name(const char *s, bool allow_dot)
 }
 
 /* Parses one line in place; `section` holds the current [section] ("" for none). */
-static devid_rc parse_line(devid_config *cfg, char *line, char *section, size_t section_size,
-                           const char *where)
+static devid_rc parse_line(char *line, char *section, size_t section_size, const char *where,
+                           devid_config_visit_fn visit, void *arg)
 {
     char *s = trim(line);
     if (!*s || *s == '#' || *s == ';')
@@ -279,10 +241,11 @@ static devid_rc parse_line(devid_config *cfg, char *line, char *section, size_t 
         snprintf(full, sizeof(full), "%s.%s", section, key);
     else
         snprintf(full, sizeof(full), "%s", key);
-    return apply_key(cfg, full, value, where);
+    return visit(arg, full, value, where);
 }
 
-devid_rc devid_config_parse(devid_config *cfg, const char *text, size_t len, const char *origin)
+devid_rc devid_config_scan(const char *text, size_t len, const char *origin,
+                           devid_config_visit_fn visit, void *arg)
 {
     if (len > MAX_CONF_SIZE)
         return devid_fail(DEVID_ERR_CONFIG, "%s: larger than %d bytes", origin, MAX_CONF_SIZE);
@@ -301,7 +264,7 @@ devid_rc devid_config_parse(devid_config *cfg, const char *text, size_t len, con
         char *line = strndup(text + pos, end - pos);
         if (!line)
             return devid_fail(DEVID_ERR_MEMORY, "%s: out of memory", where);
-        devid_rc rc = parse_line(cfg, line, section, sizeof(section), where);
+        devid_rc rc = parse_line(line, section, sizeof(section), where, visit, arg);
         free(line);
         if (rc != DEVID_OK)
             return rc;
@@ -310,7 +273,23 @@ devid_rc devid_config_parse(devid_config *cfg, const char *text, size_t len, con
     return DEVID_OK;
 }
 
-devid_rc devid_config_read_file(devid_config *cfg, const char *path)
+/* Core's keys; the sections devid-enroll owns are its to check. */
+static devid_rc apply_core_key(void *arg, const char *key, const char *value, const char *where)
+{
+    for (size_t i = 0; i < sizeof(enroll_sections) / sizeof(enroll_sections[0]); i++) {
+        size_t n = strlen(enroll_sections[i]);
+        if (strncmp(key, enroll_sections[i], n) == 0 && key[n] == '.')
+            return DEVID_OK;
+    }
+    return apply_key(arg, key, value, where);
+}
+
+devid_rc devid_config_parse(devid_config *cfg, const char *text, size_t len, const char *origin)
+{
+    return devid_config_scan(text, len, origin, apply_core_key, cfg);
+}
+
+devid_rc devid_config_scan_file(const char *path, devid_config_visit_fn visit, void *arg)
 {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -325,9 +304,21 @@ devid_rc devid_config_read_file(devid_config *cfg, const char *path)
     bool failed = ferror(f);
     fclose(f);
     devid_rc rc = failed ? devid_fail(DEVID_ERR_IO, "%s: read error", path)
-                         : devid_config_parse(cfg, buf, n, path);
+                         : devid_config_scan(buf, n, path, visit, arg);
     free(buf);
     return rc;
+}
+
+devid_rc devid_config_read_file(devid_config *cfg, const char *path)
+{
+    return devid_config_scan_file(path, apply_core_key, cfg);
+}
+
+const char *devid_config_file(bool *explicit_path)
+{
+    const char *path = getenv("DEVID_CONF");
+    *explicit_path = path && *path;
+    return *explicit_path ? path : DEVID_DEFAULT_CONF;
 }
 
 /* key_table[spec] from the environment variable env, else from the host's setting. */
@@ -378,18 +369,17 @@ devid_rc devid_config_load(const devid_settings *settings, devid_config **out)
     devid_rc rc = devid_config_new(&cfg);
     if (rc != DEVID_OK)
         return rc;
-    const char *path = getenv("DEVID_CONF");
-    if ((!path || !*path) && settings)
+    bool explicit_path = false;
+    const char *path = devid_config_file(&explicit_path);
+    if (!explicit_path && settings && settings->conf && *settings->conf) {
         path = settings->conf;
-    bool explicit_path = path && *path;
-    rc = devid_config_read_file(cfg, explicit_path ? path : DEVID_DEFAULT_CONF);
+        explicit_path = true;
+    }
+    rc = devid_config_read_file(cfg, path);
     if (rc == DEVID_ERR_NOT_FOUND && !explicit_path)
         rc = DEVID_OK; /* no config file: defaults */
     if (rc == DEVID_OK)
         rc = devid_config_apply_overrides(cfg, settings);
-    if (rc == DEVID_OK && cfg->renew.threshold + cfg->renew.jitter > 95)
-        rc = devid_fail(DEVID_ERR_CONFIG, "renew.threshold + renew.jitter must stay at or below "
-                        "95%% of the lifetime, or a certificate may expire before it is renewed");
     if (rc == DEVID_OK)
         rc = resolve_paths(cfg);
     if (rc != DEVID_OK) {

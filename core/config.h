@@ -19,9 +19,8 @@
  *   idevid.chain = /path/intermediates.pem   # optional CA chain certificates
  *   ldevid.cert = store | /path/chain.pem    # "store": <store>/ldevid-chain.pem
  * Map entries: ek_rsa, ek_ecc, idevid, iak, ldevid (see devid_map_entry).
- *   [est]   server, ca_label, trust_anchor, fingerprint, username, password_file, header_file,
- *           timeout (s), max_attempts, retry_base_ms, retry_cap_ms, pop (auto|always|never)
- *   [renew] threshold (% of lifetime, default 80), jitter (%, default 10), hook (command)
+ * The [est] and [renew] sections belong to devid-enroll, which reads them from the same file
+ * with devid_config_scan (enroll/enroll_config.h); core skips them.
  */
 #ifndef DEVID_CONFIG_H
 #define DEVID_CONFIG_H
@@ -65,29 +64,6 @@ typedef struct devid_map_entry {
     bool factory;            /* created at the factory: never modified or destroyed */
 } devid_map_entry;
 
-/* [est]: the enrollment server (devid-enroll). Secrets come from files, never the config. */
-typedef struct devid_est_config {
-    char *server;            /* https://host[:port] */
-    char *ca_label;          /* optional CA label path segment */
-    char *trust_anchor;      /* PEM file of CAs that may issue the server's certificate */
-    char *fingerprint;       /* SHA-256 of the CA certificate, for bootstrapping /cacerts */
-    char *username;          /* HTTP Basic user */
-    char *password_file;     /* file holding the HTTP Basic password */
-    char *header_file;       /* file holding an extra "Name: value" header (a secret) */
-    long timeout;            /* seconds per request */
-    long max_attempts;
-    long retry_base_ms, retry_cap_ms;
-    char *pop;               /* proof-of-possession: auto (when /csrattrs asks), always, never;
-                                checked by devid-enroll */
-} devid_est_config;
-
-/* [renew]: when and how certificates are renewed. */
-typedef struct devid_renew_config {
-    long threshold;          /* percent of the lifetime after which to renew */
-    long jitter;             /* percent of the lifetime added at random (fleet spread) */
-    char *hook;              /* command run after a renewal (sh -c), e.g. restart a service */
-} devid_renew_config;
-
 typedef struct devid_config {
     char *tcti;              /* NULL: tpm2-tss default search */
     char *store;
@@ -95,8 +71,6 @@ typedef struct devid_config {
     char *token_label;
     char *trust_anchors;     /* NULL: none configured */
     devid_map_entry map[DEVID_MAP_COUNT];
-    devid_est_config est;
-    devid_renew_config renew;
 } devid_config;
 
 /* Settings a host hands to core at start-up (devid_core_init_with), such as the provider's
@@ -117,6 +91,16 @@ typedef struct devid_settings {
 devid_rc devid_config_new(devid_config **out);
 /* Applies `text` (the syntax above) on top of cfg. `origin` names it in errors. */
 devid_rc devid_config_parse(devid_config *cfg, const char *text, size_t len, const char *origin);
+/* The syntax without the meaning: calls visit for every `key = value` line, with the key
+ * prefixed by its section ("est.server"), the value unquoted and "origin:line" for errors; an
+ * error from visit stops the scan and is returned. */
+typedef devid_rc (*devid_config_visit_fn)(void *arg, const char *key, const char *value,
+                                          const char *where);
+devid_rc devid_config_scan(const char *text, size_t len, const char *origin,
+                           devid_config_visit_fn visit, void *arg);
+devid_rc devid_config_scan_file(const char *path, devid_config_visit_fn visit, void *arg);
+/* The configuration file: $DEVID_CONF (*explicit_path: it must exist) or the default. */
+const char *devid_config_file(bool *explicit_path);
 /* Reads the file at path into cfg. */
 devid_rc devid_config_read_file(devid_config *cfg, const char *path);
 /* Applies DEVID_TCTI / DEVID_STORE / DEVID_LOG, else the same settings (may be NULL). */

@@ -72,6 +72,58 @@ static bool parse_fingerprint(const char *text, unsigned char out[32])
     return n == 64;
 }
 
+/* The CA certificate of `certs` whose SHA-256 is `want`, or NULL. */
+static X509 *find_fingerprint(STACK_OF(X509) *certs, const unsigned char want[32])
+{
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        X509 *c = sk_X509_value(certs, i);
+        if (X509_digest(c, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32 &&
+            memcmp(md, want, 32) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* Bootstrap (RFC 7030 4.1.1): /cacerts from a server not yet authenticated, no secret with
+ * it; the CA certificate whose fingerprint was configured becomes the one trust anchor, and
+ * /cacerts is fetched again over TLS verified against it: only what that authenticated answer
+ * holds is kept (the first answer could carry any extra certificate). */
+static devid_rc bootstrap(enroll_ctx *ctx, const unsigned char want[32], est_reply *reply)
+{
+    ctx->est.bootstrap = true;
+    devid_rc rc = est_request_retry(&ctx->est, &ctx->retry, EST_CACERTS, NULL, 0, reply);
+    ctx->est.bootstrap = false;
+    if (rc == DEVID_OK && reply->outcome != EST_DONE)
+        rc = enroll_reply_error(reply, "/cacerts (bootstrap)");
+    X509 *anchor = rc == DEVID_OK ? find_fingerprint(reply->certs, want) : NULL;
+    if (rc == DEVID_OK && !anchor)
+        rc = devid_fail(DEVID_ERR_AUTH, "no CA certificate from the server matches the "
+                        "configured fingerprint: refusing to trust it");
+    BIO *pem = rc == DEVID_OK ? BIO_new(BIO_s_mem()) : NULL;
+    char *text = NULL;
+    if (rc == DEVID_OK && (!pem || PEM_write_bio_X509(pem, anchor) != 1 ||
+                           BIO_write(pem, "", 1) != 1 || BIO_get_mem_data(pem, &text) <= 0))
+        rc = devid_fail(DEVID_ERR_MEMORY, "trust anchor");
+    est_reply_clear(reply);
+    if (rc == DEVID_OK) {
+        ctx->est.trust_pem = text;
+        ctx->est.trust_file = NULL;
+        ctx->est.system_trust = false;
+        rc = est_request_retry(&ctx->est, &ctx->retry, EST_CACERTS, NULL, 0, reply);
+        ctx->est.trust_pem = NULL;
+        if (rc == DEVID_OK && reply->outcome != EST_DONE)
+            rc = enroll_reply_error(reply, "/cacerts over TLS verified against the "
+                                    "fingerprinted CA");
+        if (rc == DEVID_OK && !find_fingerprint(reply->certs, want))
+            rc = devid_fail(DEVID_ERR_AUTH, "the authenticated /cacerts answer lacks the "
+                            "fingerprinted CA certificate");
+    }
+    BIO_free(pem);
+    return rc;
+}
+
 int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
 {
     factory_args a;
@@ -80,28 +132,17 @@ int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
         return ec;
     enroll_ctx ctx;
     devid_rc rc = enroll_ctx_init(&ctx, opt);
-    const char *fp = a.fingerprint ? a.fingerprint : ctx.cfg->est.fingerprint;
+    const char *fp = a.fingerprint ? a.fingerprint : ctx.conf ? ctx.conf->est.fingerprint : NULL;
     unsigned char want[32];
     if (rc == DEVID_OK && fp && !parse_fingerprint(fp, want))
         rc = devid_fail(DEVID_ERR_CONFIG, "fingerprint must be 32 bytes of hex (SHA-256)");
-    if (rc == DEVID_OK && fp)
-        ctx.est.bootstrap = true; /* unauthenticated TLS; the answer is checked below */
     est_reply reply = { 0 };
-    if (rc == DEVID_OK)
-        rc = est_request_retry(&ctx.est, &ctx.retry, EST_CACERTS, NULL, 0, &reply);
-    if (rc == DEVID_OK && reply.outcome != EST_DONE)
-        rc = enroll_reply_error(&reply, "/cacerts");
     if (rc == DEVID_OK && fp) {
-        bool found = false;
-        for (int i = 0; i < sk_X509_num(reply.certs) && !found; i++) {
-            unsigned char md[32];
-            unsigned int mdlen = 0;
-            found = X509_digest(sk_X509_value(reply.certs, i), EVP_sha256(), md, &mdlen) == 1 &&
-                    mdlen == 32 && memcmp(md, want, 32) == 0;
-        }
-        if (!found)
-            rc = devid_fail(DEVID_ERR_AUTH, "no CA certificate from the server matches the "
-                            "configured fingerprint: refusing to trust it");
+        rc = bootstrap(&ctx, want, &reply);
+    } else if (rc == DEVID_OK) {
+        rc = est_request_retry(&ctx.est, &ctx.retry, EST_CACERTS, NULL, 0, &reply);
+        if (rc == DEVID_OK && reply.outcome != EST_DONE)
+            rc = enroll_reply_error(&reply, "/cacerts");
     }
     if (rc == DEVID_OK) {
         X509 *first = sk_X509_shift(reply.certs);

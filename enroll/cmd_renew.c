@@ -1,7 +1,9 @@
 /* devid-enroll renew [NAME...]: one pass over the renewable identities (all, or those named),
  * renewing those that are due (all of them with --force) and running the renewal hook after
  * each. The daemon (cmd_run.c) repeats the same pass. */
+#include "log.h"
 #include "renewal.h"
+#include "revocation.h"
 #include "service.h"
 
 #include <openssl/rand.h>
@@ -13,7 +15,8 @@
 
 static void run_hook(const char *name)
 {
-    const char *hook = devid_core_config()->renew.hook;
+    const enroll_config *conf = NULL;
+    const char *hook = enroll_config_get(&conf) == DEVID_OK ? conf->renew.hook : NULL;
     if (!hook)
         return;
     pid_t pid = fork();
@@ -51,9 +54,51 @@ static double jitter_of(const X509 *cert)
 
 static bool is_due(const X509 *cert, bool force, time_t *due)
 {
-    const devid_renew_config *rc = &devid_core_config()->renew;
+    const enroll_config *conf = NULL;
+    if (enroll_config_get(&conf) != DEVID_OK) /* (checked by enroll_ctx_init before) */
+        return false;
+    const enroll_renew_config *rc = &conf->renew;
     *due = renewal_due(cert, rc->threshold, rc->jitter, jitter_of(cert));
     return force || *due == (time_t)-1 || time(NULL) >= *due;
+}
+
+/* A revoked IDevID is fatal: the device's factory identity is withdrawn, and nothing it would
+ * authenticate (the LDevID, and through it the rest) is renewed. */
+static bool idevid_revoked(void)
+{
+    devid_identity *id = NULL;
+    bool revoked = false;
+    /* the certificate only (not the key: that would cost a TPM2_ReadPublic per pass) */
+    if (devid_identity_probe(DEVID_MAP_IDEVID, &id) == DEVID_OK &&
+        devid_identity_load_cert(id) == DEVID_OK && id->cert) {
+        const char *anchors[3];
+        revocation_result rev;
+        status_revocation_anchors(anchors);
+        revocation_check(id->cert, id->chain, anchors, &rev);
+        revoked = rev.status == REVOCATION_REVOKED;
+        if (revoked) {
+            fprintf(stderr, "devid-enroll renew: the IDevID is revoked (%s %s): fatal, nothing "
+                    "renewed; the device needs its manufacturer\n", rev.source, rev.url);
+            devid_err("the IDevID is revoked (%s %s): nothing renewed", rev.source, rev.url);
+        }
+    }
+    devid_identity_free(id);
+    devid_clear_error();
+    return revoked;
+}
+
+/* Whether `cert` is revoked: then it is due now, with a new key. */
+static bool revoked_now(const char *name, X509 *cert, STACK_OF(X509) *chain)
+{
+    const char *anchors[3];
+    revocation_result rev;
+    status_revocation_anchors(anchors);
+    revocation_check(cert, chain, anchors, &rev);
+    if (rev.status != REVOCATION_REVOKED)
+        return false;
+    printf("%s: revoked (%s %s): renewing now with a new key\n", name, rev.source, rev.url);
+    devid_warn("%s: its certificate is revoked: renewing now with a new key", name);
+    return true;
 }
 
 /* One pass over everything renewable. *next gets the earliest future due time. */
@@ -72,6 +117,11 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         enroll_ctx_free(&ctx);
         return command_failed("renew", rc);
     }
+    if (idevid_revoked()) {
+        free(list);
+        enroll_ctx_free(&ctx);
+        return EXIT_ATTENTION;
+    }
     int result = EXIT_HEALTHY, matched = 0;
     *next = 0;
     for (size_t i = 0; i < n; i++) {
@@ -86,7 +136,8 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         STACK_OF(X509) *ch = NULL;
         time_t due = 0;
         devid_rc crc = renewable_current(&list[i], &k, &cert, &ch);
-        bool due_now = crc == DEVID_OK && is_due(cert, a->force, &due);
+        bool revoked = crc == DEVID_OK && revoked_now(list[i].name, cert, ch);
+        bool due_now = crc == DEVID_OK && (is_due(cert, a->force, &due) || revoked);
         EVP_PKEY_free(k);
         X509_free(cert);
         sk_X509_pop_free(ch, X509_free);
@@ -101,9 +152,10 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
                 *next = due;
             continue;
         }
-        devid_rc rrc = renewable_renew(&ctx, &list[i], a->rekey);
+        bool rekey = a->rekey || revoked;
+        devid_rc rrc = renewable_renew(&ctx, &list[i], rekey);
         if (rrc == DEVID_OK) {
-            printf("%s: renewed%s\n", list[i].name, a->rekey ? " with a new key" : "");
+            printf("%s: renewed%s\n", list[i].name, rekey ? " with a new key" : "");
             run_hook(list[i].name);
         } else {
             /* A failure after the new pair was stored (e.g. the TPM lost between evicting

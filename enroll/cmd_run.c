@@ -27,7 +27,8 @@ int cmd_run(const enroll_options *opt, int argc, char **argv)
         devid_log_use_syslog("devid-enroll");
     while (!stop) {
         time_t next = 0;
-        renew_pass(opt, &a, argc, argv, &next);
+        if (renew_pass(opt, &a, argc, argv, &next) == EXIT_ATTENTION)
+            return EXIT_ATTENTION; /* a revoked IDevID: fatal (logged by the pass) */
         fflush(stdout);
         time_t now = time(NULL);
         long wait = a.interval;

@@ -3,6 +3,10 @@
 #include "fsutil.h"
 #include "pop.h"
 
+#include "log.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/obj_mac.h>
 #include <openssl/err.h>
@@ -31,15 +35,23 @@ static devid_rc read_secret(const char *path, char **out)
     return DEVID_OK;
 }
 
+static devid_rc scope_credentials(enroll_ctx *ctx);
+
 devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->cfg = devid_core_config();
-    const devid_est_config *e = &ctx->cfg->est;
+    ctx->tpm_commands_at_start = devid_tpm_command_count();
+    devid_rc rc = enroll_config_get(&ctx->conf);
+    if (rc != DEVID_OK)
+        return rc;
+    const enroll_est_config *e = &ctx->conf->est;
     ctx->est.server = opt->server ? opt->server : e->server;
     ctx->est.label = opt->ca_label ? opt->ca_label : e->ca_label;
     ctx->est.trust_file = opt->trust ? opt->trust : e->trust_anchor;
     ctx->est.timeout = e->timeout;
+    ctx->est.check_revocation = e->check_server_revocation &&
+                                strcmp(e->check_server_revocation, "yes") == 0;
     ctx->retry.max_attempts = (unsigned)e->max_attempts;
     ctx->retry.base_ms = e->retry_base_ms;
     ctx->retry.cap_ms = e->retry_cap_ms;
@@ -60,20 +72,71 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
     if (!known)
         return devid_fail(DEVID_ERR_CONFIG, "est.pop = %s: expected auto, always or never",
                           e->pop);
-    devid_rc rc = DEVID_OK;
-    if (e->username) {
-        ctx->est.basic_user = e->username;
-        if (e->password_file)
-            rc = read_secret(e->password_file, &ctx->password);
-        ctx->est.basic_pass = ctx->password;
-    }
+    static const struct {
+        const char *name;
+        est_auth_mode mode;
+    } auth_modes[] = { { "basic", EST_AUTH_BASIC }, { "digest", EST_AUTH_DIGEST },
+                       { "any", EST_AUTH_ANY } };
+    for (size_t i = 0; e->auth && i < sizeof(auth_modes) / sizeof(auth_modes[0]); i++)
+        if (strcmp(e->auth, auth_modes[i].name) == 0)
+            ctx->est.auth = auth_modes[i].mode;
+    if (e->username && e->password_file)
+        rc = read_secret(e->password_file, &ctx->password);
     if (rc == DEVID_OK && e->header_file) {
         rc = read_secret(e->header_file, &ctx->header);
         if (rc == DEVID_OK && !strchr(ctx->header, ':'))
             rc = devid_fail(DEVID_ERR_CONFIG, "%s: expected 'Name: value'", e->header_file);
-        ctx->est.header = ctx->header;
     }
+    if (rc == DEVID_OK)
+        rc = scope_credentials(ctx);
     return rc;
+}
+
+/* scheme://host:port of an https URL, lower case, the default port filled in. */
+static bool url_origin(const char *url, char *out, size_t len)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    if (ok)
+        ok = (size_t)snprintf(out, len, "https://%s:%s", host, port) < len;
+    for (char *p = out; ok && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* What the next requests may carry: the credentials go only in their phase (with or without a
+ * TLS client certificate) and, if one is named, only to their server. */
+static devid_rc scope_credentials(enroll_ctx *ctx)
+{
+    if (!ctx->conf)
+        return DEVID_OK; /* (enroll_ctx_init failed: nothing is sent) */
+    const enroll_est_config *e = &ctx->conf->est;
+    bool with_cert = ctx->est.tls_key && ctx->est.tls_cert;
+    const char *scope = e->credentials_for ? e->credentials_for : "factory";
+    bool phase = strcmp(scope, "both") == 0 || (strcmp(scope, "owner") == 0) == with_cert;
+    bool server = true;
+    if (phase && e->credentials_server && ctx->est.server) {
+        char want[512], have[512];
+        if (!url_origin(e->credentials_server, want, sizeof(want)))
+            return devid_fail(DEVID_ERR_CONFIG, "est.credentials_server: '%s' is not a URL",
+                              e->credentials_server);
+        server = url_origin(ctx->est.server, have, sizeof(have)) && strcmp(want, have) == 0;
+    }
+    bool send = phase && server;
+    ctx->est.basic_user = send && ctx->password ? e->username : NULL;
+    ctx->est.basic_pass = send ? ctx->password : NULL;
+    ctx->est.header = send ? ctx->header : NULL;
+    if (!send && (ctx->password || ctx->header))
+        devid_debug("EST credentials held back: configured for %s%s%s", scope,
+                    e->credentials_server ? " at " : "",
+                    e->credentials_server ? e->credentials_server : "");
+    return DEVID_OK;
 }
 
 static void free_secret(char *s)
@@ -84,8 +147,49 @@ static void free_secret(char *s)
     }
 }
 
+/* Folds the session's counts into the run's and closes it. */
+static void close_conn(enroll_ctx *ctx)
+{
+    if (!ctx->conn)
+        return;
+    unsigned n = 0, full = 0, resumed = 0;
+    est_conn_counts(ctx->conn, &n, &full, &resumed);
+    ctx->connections += n;
+    ctx->full_handshakes += full;
+    ctx->resumed += resumed;
+    est_conn_close(ctx->conn);
+    ctx->conn = NULL;
+}
+
+/* The session for the current TLS client identity: a new one when the identity changed (a
+ * resumed TLS session would present the old identity's certificate). */
+static devid_rc ctx_conn(enroll_ctx *ctx, est_conn **out)
+{
+    unsigned char id[32] = { 0 };
+    unsigned int n = 0;
+    if (ctx->est.tls_cert && (X509_digest(ctx->est.tls_cert, EVP_sha256(), id, &n) != 1 ||
+                              n != sizeof(id)))
+        return devid_fail(DEVID_ERR_INTERNAL, "client certificate digest");
+    if (ctx->conn && memcmp(id, ctx->conn_identity, sizeof(id)) != 0)
+        close_conn(ctx);
+    if (!ctx->conn) {
+        devid_rc rc = est_conn_open(&ctx->est, &ctx->conn);
+        if (rc != DEVID_OK)
+            return rc;
+        memcpy(ctx->conn_identity, id, sizeof(id));
+    }
+    *out = ctx->conn;
+    return DEVID_OK;
+}
+
 void enroll_ctx_free(enroll_ctx *ctx)
 {
+    close_conn(ctx);
+    if (ctx->connections)
+        devid_info("EST: %u TLS connection(s): %u full handshake(s), %u resumed; %llu TPM "
+                   "command(s) in this run", ctx->connections, ctx->full_handshakes,
+                   ctx->resumed,
+                   (unsigned long long)devid_tpm_command_count() - ctx->tpm_commands_at_start);
     free_secret(ctx->password);
     free_secret(ctx->header);
     memset(ctx, 0, sizeof(*ctx));
@@ -97,6 +201,7 @@ void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert,
     ctx->est.tls_key = key;
     ctx->est.tls_cert = cert;
     ctx->est.tls_chain = chain;
+    scope_credentials(ctx); /* (its one error, a bad URL, was reported by enroll_ctx_init) */
 }
 
 /* The issued certificate must be for our key, chain to the explicit trust anchor and be
@@ -161,17 +266,38 @@ devid_rc enroll_reply_error(const est_reply *r, const char *what)
                       what ? ", " : "", what ? what : "", r->detail, est_outcome_name(r->outcome));
 }
 
+typedef struct {
+    est_conn *conn;
+    est_op op;
+    const unsigned char *csr;
+    size_t csr_len;
+} conn_request;
+
+/* One attempt of a POST without proof-of-possession: on the operation's connection if the
+ * server kept it open, else on a new one (resuming the TLS session); closed after it. */
+static devid_rc conn_attempt(void *arg, est_reply *reply)
+{
+    const conn_request *r = arg;
+    return est_conn_request(r->conn, r->op, r->csr, r->csr_len, EST_REQ_LAST, reply);
+}
+
 devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain)
 {
+    devid_rc src = scope_credentials(ctx); /* the identity may have changed under us */
+    if (src != DEVID_OK)
+        return src;
     if (ctx->pop == ENROLL_POP_AUTO && !ctx->wishes_fetched)
         enroll_fetch_wishes(ctx);
     bool pop = ctx->pop == ENROLL_POP_ALWAYS ||
                (ctx->pop == ENROLL_POP_AUTO && ctx->wishes.challenge_password);
     est_reply reply;
-    devid_rc rc;
+    est_conn *conn = NULL;
+    devid_rc rc = ctx_conn(ctx, &conn);
+    if (rc != DEVID_OK)
+        return rc;
     if (pop) {
-        est_pop_request r = { &ctx->est, op, key, subject, like, ctx->wishes.md_nid };
+        est_pop_request r = { conn, op, key, subject, like, ctx->wishes.md_nid };
         rc = est_retry_run(&ctx->retry, "enroll (proof-of-possession)", est_pop_attempt, &r,
                            &reply);
     } else {
@@ -180,7 +306,8 @@ devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_N
         rc = est_build_csr(key, subject, like, ctx->wishes.md_nid, NULL, &csr, &csr_len);
         if (rc != DEVID_OK)
             return rc;
-        rc = est_request_retry(&ctx->est, &ctx->retry, op, csr, csr_len, &reply);
+        conn_request r = { conn, op, csr, csr_len };
+        rc = est_retry_run(&ctx->retry, "enroll", conn_attempt, &r, &reply);
         OPENSSL_free(csr);
     }
     if (rc != DEVID_OK)
@@ -271,16 +398,20 @@ void enroll_fetch_wishes(enroll_ctx *ctx)
     memset(&ctx->wishes, 0, sizeof(ctx->wishes));
     ctx->wishes.md_nid = NID_undef;
     ctx->wishes_fetched = true;
-    if (est_request(&ctx->est, EST_CSRATTRS, NULL, 0, &reply) != DEVID_OK)
+    est_conn *conn = NULL;
+    if (scope_credentials(ctx) != DEVID_OK || ctx_conn(ctx, &conn) != DEVID_OK)
+        return;
+    /* on the operation's connection: the POST follows on it */
+    if (est_conn_request(conn, EST_CSRATTRS, NULL, 0, 0, &reply) != DEVID_OK)
         return;
     if (reply.outcome == EST_DONE && reply.csrattrs &&
         est_parse_csrattrs(reply.csrattrs, reply.csrattrs_len, &ctx->wishes) == DEVID_OK) {
         if (ctx->wishes.challenge_password && ctx->pop == ENROLL_POP_NEVER)
             devid_warn("the EST server asks for proof-of-possession (challengePassword with "
-                       "tls-unique), which est.pop = never leaves out");
+                       "the channel binding), which est.pop = never leaves out");
         else if (ctx->wishes.challenge_password)
-            devid_info("/csrattrs asks for proof-of-possession: requests go with tls-unique "
-                       "over TLS 1.2");
+            devid_info("/csrattrs asks for proof-of-possession: CSRs carry the connection's "
+                       "channel binding (tls-unique on TLS 1.2, tls-exporter on TLS 1.3)");
         if (ctx->wishes.ignored)
             devid_info("/csrattrs: %d item(s) not acted on", ctx->wishes.ignored);
     } else {

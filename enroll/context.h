@@ -5,6 +5,7 @@
 #define DEVID_ENROLL_CONTEXT_H
 
 #include "commands.h"
+#include "enroll_config.h"
 #include "est.h"
 #include "est_msg.h"
 #include "retry.h"
@@ -20,6 +21,7 @@ typedef enum enroll_pop_mode {
 
 typedef struct enroll_ctx {
     const devid_config *cfg;
+    const enroll_config *conf; /* [est], [renew] */
     est_client_cfg est;
     est_retry_policy retry;
     enroll_pop_mode pop;
@@ -27,6 +29,12 @@ typedef struct enroll_ctx {
     bool wishes_fetched;
     char *password;            /* cleansed on free */
     char *header;              /* cleansed on free */
+    /* The EST session of the current TLS client identity (est.h: one connection per
+     * operation, TLS sessions resumed between them), replaced when the identity changes. */
+    est_conn *conn;
+    unsigned char conn_identity[32]; /* SHA-256 of the client certificate (zeros: none) */
+    unsigned connections, full_handshakes, resumed; /* of the sessions closed so far */
+    unsigned long long tpm_commands_at_start;
 } enroll_ctx;
 
 devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt);

@@ -38,6 +38,7 @@ struct est_conn {
     est_tls_watch watch;      /* of the connection the last request went on */
     bool bound;               /* the current request may not open a new connection */
     bool refused_socket;      /* ... and tried to */
+    unsigned connections, full, resumed;
 };
 
 typedef struct {
@@ -139,6 +140,52 @@ static void classify_http(est_op op, const reply_buf *rb, long status, est_reply
              excerpt);
 }
 
+/* Counts the connections the transfer just made (full handshake or resumed session). */
+static long count_connections(est_conn *c, const reply_buf *rb)
+{
+    long connects = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
+    if (connects <= 0)
+        return 0;
+    c->connections += (unsigned)connects;
+    if (!rb->captured)
+        return connects;
+    if (c->watch.resumed)
+        c->resumed++;
+    else
+        c->full++;
+    devid_debug("EST: new TLS connection (%s, %s)",
+                c->watch.version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2",
+                c->watch.resumed ? "session resumed" : "full handshake");
+    return connects;
+}
+
+static void set_credentials(CURL *curl, const est_client_cfg *cfg, long schemes)
+{
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, cfg ? schemes : (long)CURLAUTH_NONE);
+    curl_easy_setopt(curl, CURLOPT_USERNAME, cfg ? cfg->basic_user : NULL);
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, cfg ? (cfg->basic_pass ? cfg->basic_pass : "") : NULL);
+}
+
+/* A 401 says what the server offered and what we sent: the hint a refused login needs. */
+static void describe_401(const reply_buf *rb, int mode, est_reply *reply)
+{
+    unsigned o = rb->hdr.auth_offered;
+    reply->auth_offered = o;
+    char offered[64];
+    snprintf(offered, sizeof(offered), "%s%s%s%s", o & EST_SCHEME_BASIC ? " Basic" : "",
+             o & EST_SCHEME_DIGEST ? " Digest" : "", o & EST_SCHEME_OTHER ? " other" : "",
+             o ? "" : " nothing");
+    static const char *const sent[] = { "Basic", "Digest", "Basic or Digest as offered" };
+    size_t n = strlen(reply->detail);
+    snprintf(reply->detail + n, sizeof(reply->detail) - n,
+             " [the server offers:%s; we %s%s; not retried: a wrong password tried again "
+             "counts against an account lockout]", offered,
+             mode < 0 ? "sent no password (none is configured for this server and phase)"
+                      : "authenticated with ",
+             mode < 0 ? "" : sent[mode]);
+}
+
 /* Why the server refused our TLS client certificate, with what we know of it. */
 static void describe_refusal(const est_conn *c, est_reply *reply)
 {
@@ -169,9 +216,10 @@ static void classify_curl(const est_conn *c, CURLcode cc, const char *errbuf,
     }
     if (c->refused_socket) {
         reply->outcome = EST_TRANSIENT;
+        reply->not_sent = true;
         snprintf(reply->detail, sizeof(reply->detail),
                  "the server closed the TLS connection this request is bound to "
-                 "(proof-of-possession: tls-unique); not sent on another");
+                 "(proof-of-possession: its channel binding); not sent on another");
         return;
     }
     switch (cc) {
@@ -209,11 +257,11 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
-devid_rc est_conn_open(const est_client_cfg *cfg, bool tls12_only, est_conn **out)
+devid_rc est_conn_open(const est_client_cfg *cfg, est_conn **out)
 {
     if (!cfg->server || strncmp(cfg->server, "https://", 8) != 0)
         return devid_fail(DEVID_ERR_CONFIG, "EST server must be an https:// URL");
-    if (!cfg->trust_file && !cfg->system_trust && !cfg->bootstrap)
+    if (!cfg->trust_file && !cfg->trust_pem && !cfg->system_trust && !cfg->bootstrap)
         return devid_fail(DEVID_ERR_CONFIG, "no trust anchor for the EST server (set "
                           "est.trust_anchor, or bootstrap /cacerts with a fingerprint)");
     pthread_once(&curl_once, curl_init_once);
@@ -224,7 +272,7 @@ devid_rc est_conn_open(const est_client_cfg *cfg, bool tls12_only, est_conn **ou
     }
     c->cfg = cfg;
     c->watch.alert = -1;
-    c->tls = (est_tls_setup){ .cfg = cfg, .tls12_only = tls12_only, .watch = &c->watch };
+    c->tls = (est_tls_setup){ .cfg = cfg, .watch = &c->watch };
     CURL *curl = c->curl;
     long timeout = cfg->timeout > 0 ? cfg->timeout : 30;
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
@@ -247,15 +295,17 @@ devid_rc est_conn_open(const est_client_cfg *cfg, bool tls12_only, est_conn **ou
             curl_easy_setopt(curl, CURLOPT_CAPATH, "/etc/ssl/certs");
         else
             curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
-        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->trust_file);
+        if (cfg->trust_pem) {
+            struct curl_blob blob = { (void *)cfg->trust_pem, strlen(cfg->trust_pem),
+                                      CURL_BLOB_COPY };
+            curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
+            curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+        } else {
+            curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->trust_file);
+        }
     }
     curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, est_tls_on_ssl_ctx);
     curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, &c->tls);
-    if (cfg->basic_user) {
-        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(curl, CURLOPT_USERNAME, cfg->basic_user);
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, cfg->basic_pass ? cfg->basic_pass : "");
-    }
     *out = c;
     return DEVID_OK;
 }
@@ -269,17 +319,32 @@ void est_conn_close(est_conn *c)
     ERR_clear_error();
 }
 
-void est_conn_tls_unique(const est_conn *c, const unsigned char **data, size_t *len,
-                         int *version)
+void est_conn_binding(const est_conn *c, const unsigned char **data, size_t *len, int *version)
 {
-    *data = c->watch.tls_unique;
-    *len = c->watch.tls_unique_len;
+    *data = c->watch.binding;
+    *len = c->watch.binding_len;
     *version = c->watch.version;
 }
 
-devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
-                          size_t csr_len, bool bound, est_reply *reply)
+bool est_conn_alive(est_conn *c)
 {
+    curl_socket_t s = CURL_SOCKET_BAD;
+    return curl_easy_getinfo(c->curl, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+           s != CURL_SOCKET_BAD;
+}
+
+void est_conn_counts(const est_conn *c, unsigned *connections, unsigned *full,
+                     unsigned *resumed)
+{
+    *connections = c->connections;
+    *full = c->full;
+    *resumed = c->resumed;
+}
+
+devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
+                          size_t csr_len, unsigned flags, est_reply *reply)
+{
+    bool bound = flags & EST_REQ_BOUND;
     const est_client_cfg *cfg = c->cfg;
     memset(reply, 0, sizeof(*reply));
     reply->retry_after = -1;
@@ -310,8 +375,15 @@ devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &rb);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &rb);
-    if (cfg->header)
+    /* /cacerts needs no authentication: no secret goes with it (nor with the bootstrap) */
+    bool secrets = op != EST_CACERTS && !cfg->bootstrap;
+    if (cfg->header && secrets)
         headers = curl_slist_append(headers, cfg->header);
+    static const long auth_bits[] = { [EST_AUTH_BASIC] = CURLAUTH_BASIC,
+                                      [EST_AUTH_DIGEST] = CURLAUTH_DIGEST,
+                                      [EST_AUTH_ANY] = CURLAUTH_BASIC | CURLAUTH_DIGEST };
+    bool password = secrets && cfg->basic_user;
+    set_credentials(curl, password ? cfg : NULL, password ? auth_bits[cfg->auth] : 0);
     if (post) {
         headers = curl_slist_append(headers, "Content-Type: application/pkcs10");
         headers = curl_slist_append(headers, "Content-Transfer-Encoding: base64");
@@ -324,17 +396,32 @@ devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
     c->watch.alert = -1;
     c->bound = bound;
     c->refused_socket = false;
+    curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, (flags & EST_REQ_LAST) ? 1L : 0L);
 
     CURLcode cc = curl_easy_perform(curl);
     long status = 0, connects = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
+    if (cc == CURLE_OK && status == 401 && password && cfg->auth == EST_AUTH_BASIC &&
+        !(rb.hdr.auth_offered & EST_SCHEME_BASIC) && (rb.hdr.auth_offered & EST_SCHEME_DIGEST)) {
+        /* Basic sent unasked to a server that does only Digest: its one more attempt */
+        devid_info("EST %s: the server asks for HTTP Digest, not Basic: one attempt with Digest",
+                   op_paths[op]);
+        set_credentials(curl, cfg, CURLAUTH_DIGEST);
+        count_connections(c, &rb);
+        free(rb.body);
+        rb = (reply_buf){ .conn = c };
+        cc = curl_easy_perform(curl);
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    }
+    connects = count_connections(c, &rb);
     if (cc == CURLE_OK && bound && connects != 0) { /* (on_open_socket prevents this) */
         reply->outcome = EST_FAILED;
         snprintf(reply->detail, sizeof(reply->detail),
                  "the request bound to the previous TLS connection went on a new one");
     } else if (cc == CURLE_OK) {
         classify_http(op, &rb, status, reply);
+        if (status == 401)
+            describe_401(&rb, password ? (int)cfg->auth : -1, reply);
     } else {
         classify_curl(c, cc, errbuf, &rb, reply);
     }
@@ -356,9 +443,9 @@ devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *
     memset(reply, 0, sizeof(*reply));
     reply->retry_after = -1;
     est_conn *c = NULL;
-    devid_rc rc = est_conn_open(cfg, false, &c);
+    devid_rc rc = est_conn_open(cfg, &c);
     if (rc == DEVID_OK)
-        rc = est_conn_request(c, op, csr_der, csr_len, false, reply);
+        rc = est_conn_request(c, op, csr_der, csr_len, EST_REQ_LAST, reply);
     est_conn_close(c);
     return rc;
 }

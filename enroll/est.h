@@ -6,6 +6,15 @@
  * never obeyed: it could lead the device's credentials to another origin). The one exception
  * is the bootstrap /cacerts request, made without server authentication and checked by the
  * caller against a configured fingerprint (RFC 7030 4.1.1).
+ *
+ * Secrets (the HTTP password, the header secret) never go with /cacerts, which needs none
+ * (RFC 7030 4.1): so the bootstrap request carries none either. Which requests carry them
+ * otherwise is the caller's decision (context.c: credentials are scoped to a phase and a
+ * server).
+ *
+ * HTTP 401 is final: a wrong password retried counts against an account lockout. The one
+ * exception is a Basic password sent unasked that the server refuses while offering only
+ * Digest: then one more attempt, with Digest.
  */
 #ifndef DEVID_EST_H
 #define DEVID_EST_H
@@ -16,18 +25,29 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 
+/* How the HTTP password is offered. */
+typedef enum est_auth_mode {
+    EST_AUTH_BASIC = 0,  /* HTTP Basic with the request (Digest if the server asks only that) */
+    EST_AUTH_DIGEST,     /* HTTP Digest (RFC 7616), on the server's challenge */
+    EST_AUTH_ANY,        /* nothing until the server's 401 names a scheme (Digest preferred) */
+} est_auth_mode;
+
 typedef struct est_client_cfg {
     const char *server;         /* "https://host[:port]" (/.well-known/est is appended) */
     const char *label;          /* optional CA label path segment */
     const char *trust_file;     /* PEM trust anchors for the server's certificate */
+    const char *trust_pem;      /* ... or the anchors themselves, PEM text (instead of a file) */
     bool system_trust;          /* also trust the system store */
+    bool check_revocation;      /* check the server certificate's revocation status in the
+                                   handshake (OCSP or CRL, revocation.h): revoked fails it */
     bool bootstrap;             /* unauthenticated server: /cacerts only */
     long timeout;               /* seconds per request (default 30) */
     /* client authentication, any combination */
     EVP_PKEY *tls_key;          /* TLS client key (a TPM key through the devid provider) */
     X509 *tls_cert;
     STACK_OF(X509) *tls_chain;
-    const char *basic_user, *basic_pass;
+    const char *basic_user, *basic_pass; /* the HTTP credentials (Basic or Digest) */
+    est_auth_mode auth;
     const char *header;         /* an extra "Name: value" header carrying a secret */
 } est_client_cfg;
 
@@ -47,7 +67,9 @@ typedef struct est_reply {
     est_outcome outcome;
     long http_status;           /* 0 if no HTTP answer */
     long retry_after;           /* seconds from now, -1 if the server sent none */
+    unsigned auth_offered;      /* 401: the schemes the server offered (EST_SCHEME_*) */
     char detail[512];           /* why, for logs and errors (never secrets) */
+    bool not_sent;              /* a bound request whose connection had closed: not sent */
     STACK_OF(X509) *certs;      /* EST_DONE for cacerts / (re)enroll */
     unsigned char *csrattrs;    /* EST_DONE for csrattrs: DER (NULL on 204) */
     size_t csrattrs_len;
@@ -59,25 +81,41 @@ typedef struct est_reply {
 devid_rc est_request(const est_client_cfg *cfg, est_op op, const unsigned char *csr_der,
                      size_t csr_len, est_reply *reply);
 
-/* Several requests on one TLS connection (libcurl keeps it open between them), for
- * proof-of-possession: the CSR carries the tls-unique of the connection it is sent on, so it
- * can only be built once that connection's handshake is done. */
+/* An EST client session: requests on one TLS connection (libcurl keeps it open between them)
+ * while the server allows, new connections resuming the TLS session of the earlier ones
+ * (libcurl's session cache lives as long as the est_conn, so one est_conn must serve one TLS
+ * client identity only). An operation (/csrattrs, then the POST) uses one connection, closed
+ * after its last request: no TLS state holding the client key outlives the operation.
+ * Proof-of-possession needs this: the CSR carries the channel binding of the connection it is
+ * sent on, so it can only be built once that connection's handshake is done. */
 typedef struct est_conn est_conn;
 
-/* tls12_only caps the connection at TLS 1.2 (TLS 1.3 has no tls-unique). cfg must outlive
- * the connection. */
-devid_rc est_conn_open(const est_client_cfg *cfg, bool tls12_only, est_conn **out);
+/* cfg must outlive the connection. */
+devid_rc est_conn_open(const est_client_cfg *cfg, est_conn **out);
 
-/* One request on the connection. `bound`: the request must go on the connection the previous
- * request used; libcurl is not allowed to open another one (the request then fails as
- * EST_TRANSIENT, saying so, and was not sent). */
+enum {
+    EST_REQ_BOUND = 1, /* must go on the connection the previous request used; libcurl may not
+                          open another (the request then fails as EST_TRANSIENT, saying so,
+                          and was not sent) */
+    EST_REQ_LAST = 2,  /* the operation's last request: the connection is closed after it */
+};
+
+/* One request on the connection; flags: EST_REQ_*. */
 devid_rc est_conn_request(est_conn *conn, est_op op, const unsigned char *csr_der,
-                          size_t csr_len, bool bound, est_reply *reply);
+                          size_t csr_len, unsigned flags, est_reply *reply);
 
-/* The tls-unique channel binding (RFC 5929) of the connection the last request went on, and
- * its TLS version (TLS1_2_VERSION...). *len is 0 when it has none (TLS 1.3, no connection). */
-void est_conn_tls_unique(const est_conn *conn, const unsigned char **data, size_t *len,
-                         int *version);
+/* The channel binding of the connection the last request went on: tls-unique (RFC 5929) on
+ * TLS 1.2, tls-exporter (RFC 9266) on TLS 1.3, and its TLS version (TLS1_2_VERSION...).
+ * *len is 0 when it has none. */
+void est_conn_binding(const est_conn *conn, const unsigned char **data, size_t *len,
+                      int *version);
+
+/* Whether the connection the last request went on is still open (a bound request can go). */
+bool est_conn_alive(est_conn *conn);
+
+/* Connections made so far, and of them full TLS handshakes and resumed sessions. */
+void est_conn_counts(const est_conn *conn, unsigned *connections, unsigned *full,
+                     unsigned *resumed);
 
 void est_conn_close(est_conn *conn);
 void est_reply_clear(est_reply *reply);

@@ -14,6 +14,10 @@ devid_rc est_base64_decode(const char *in, size_t len, unsigned char **out, size
 {
     if (len > MAX_BODY)
         return devid_fail(DEVID_ERR_FORMAT, "base64 body larger than %d bytes", MAX_BODY);
+    /* trailing NULs, among trailing white space, are no part of the body (a widely deployed
+     * server ends its /csrattrs with one); inside it a NUL is invalid */
+    while (len && (in[len - 1] == '\0' || isspace((unsigned char)in[len - 1])))
+        len--;
     char *clean = malloc(len + 1);
     if (!clean)
         return devid_fail(DEVID_ERR_MEMORY, "base64");

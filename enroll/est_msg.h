@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Decodes base64 that may contain any whitespace (RFC 8951 2.1) into a malloc'd buffer. */
+/* Decodes base64 that may contain any whitespace (RFC 8951 2.1), and end in NUL bytes, into a
+ * malloc'd buffer. */
 devid_rc est_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
 /* Encodes as base64 wrapped at 64 columns with CRLF line ends (malloc'd, NUL-terminated). */
@@ -22,7 +23,7 @@ devid_rc est_parse_certs_only(const char *body, size_t len, STACK_OF(X509) **cer
 /* Builds a DER PKCS#10 request for `key` (signed with it using digest md_nid, SHA-256 when
  * NID_undef), with the subject and, if given, the subjectAltName of `like` (a certificate to
  * renew) or `subject`. A non-NULL `challenge` becomes the challengePassword attribute
- * (proof-of-possession, RFC 7030 3.5: the base64 of the connection's tls-unique). */
+ * (proof-of-possession, RFC 7030 3.5: the base64 of the connection's channel binding). */
 devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
                        const char *challenge, unsigned char **der, size_t *len);
 
@@ -32,7 +33,7 @@ typedef struct est_csr_wishes {
     int key_type;            /* EVP_PKEY_EC or EVP_PKEY_RSA, 0 if not asked */
     int curve_nid;           /* id-ecPublicKey attribute: the curve */
     int rsa_bits;            /* rsaEncryption attribute: the modulus size */
-    bool challenge_password; /* proof-of-possession asked (challengePassword, tls-unique) */
+    bool challenge_password; /* proof-of-possession asked (challengePassword) */
     int ignored;             /* items devid-enroll does not act on */
 } est_csr_wishes;
 

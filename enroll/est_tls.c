@@ -1,6 +1,10 @@
 #include "est_tls.h"
 
+#include "log.h"
+#include "revocation.h"
+
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <pthread.h>
 
 static int watch_index = -1;
@@ -21,6 +25,23 @@ static void on_tls_info(const SSL *ssl, int where, int ret)
         w->alert = ret & 0xff;
 }
 
+/* The server's certificate, once OpenSSL has verified its chain: a revoked one fails the
+ * handshake, before any request (and any secret) goes out. No answer is a warning. */
+static int verify_not_revoked(int ok, X509_STORE_CTX *store)
+{
+    if (!ok || X509_STORE_CTX_get_error_depth(store) != 0)
+        return ok;
+    X509 *leaf = X509_STORE_CTX_get_current_cert(store);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(store);
+    revocation_result r;
+    revocation_check(leaf, chain, NULL, &r);
+    if (r.status != REVOCATION_REVOKED)
+        return ok;
+    devid_warn("the EST server's certificate is revoked (%s %s)", r.source, r.url);
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+    return 0;
+}
+
 CURLcode est_tls_on_ssl_ctx(CURL *curl, void *sslctx, void *arg)
 {
     (void)curl;
@@ -31,14 +52,12 @@ CURLcode est_tls_on_ssl_ctx(CURL *curl, void *sslctx, void *arg)
     if (watch_index < 0 || SSL_CTX_set_ex_data(ctx, watch_index, setup->watch) != 1)
         return CURLE_SSL_CERTPROBLEM;
     SSL_CTX_set_info_callback(ctx, on_tls_info);
+    if (cfg->check_revocation && !cfg->bootstrap) /* (libcurl has set the mode already) */
+        SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_not_revoked);
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
         return CURLE_SSL_CERTPROBLEM;
-    if (setup->tls12_only) {
-        /* tls-unique: TLS 1.2 only, and no renegotiation that would change it under us */
-        if (SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1)
-            return CURLE_SSL_CERTPROBLEM;
-        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-    }
+    /* no renegotiation: it would change tls-unique under a bound request */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     if (cfg->tls_key && cfg->tls_cert) {
         if (SSL_CTX_use_certificate(ctx, cfg->tls_cert) != 1 ||
             SSL_CTX_use_PrivateKey(ctx, cfg->tls_key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
@@ -54,21 +73,29 @@ void est_tls_capture(CURL *curl, est_tls_watch *w)
 {
     struct curl_tlssessioninfo *info = NULL;
     w->version = 0;
-    w->tls_unique_len = 0;
+    w->resumed = false;
+    w->binding_len = 0;
     if (curl_easy_getinfo(curl, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
         info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
         return;
     SSL *ssl = info->internals;
     w->version = SSL_version(ssl);
+    w->resumed = SSL_session_reused(ssl) == 1;
+    if (w->version == TLS1_3_VERSION) {
+        /* RFC 9266: 32 bytes, label "EXPORTER-Channel-Binding", no context */
+        static const char label[] = "EXPORTER-Channel-Binding";
+        if (SSL_export_keying_material(ssl, w->binding, 32, label, sizeof(label) - 1, NULL, 0,
+                                       0) == 1)
+            w->binding_len = 32;
+        return;
+    }
     if (w->version != TLS1_2_VERSION)
-        return; /* RFC 5929 tls-unique is defined up to TLS 1.2 only */
+        return;
     /* The first Finished of the latest handshake: ours in a full handshake (the client
      * finishes first), the server's in a resumed one (RFC 5929 3.1). */
-    size_t n = SSL_session_reused(ssl) ? SSL_get_peer_finished(ssl, w->tls_unique,
-                                                               sizeof(w->tls_unique))
-                                       : SSL_get_finished(ssl, w->tls_unique,
-                                                          sizeof(w->tls_unique));
-    w->tls_unique_len = n <= sizeof(w->tls_unique) ? n : 0;
+    size_t n = w->resumed ? SSL_get_peer_finished(ssl, w->binding, sizeof(w->binding))
+                          : SSL_get_finished(ssl, w->binding, sizeof(w->binding));
+    w->binding_len = n <= sizeof(w->binding) ? n : 0;
 }
 
 bool est_tls_alert_refuses_cert(int alert)

@@ -1,6 +1,7 @@
 /* The TLS side of an EST connection (OpenSSL under libcurl): the client identity held in the
- * TPM, the protocol version allowed, the alerts the server sent, and the tls-unique channel
- * binding (RFC 5929) that proof-of-possession puts into a CSR (RFC 7030 3.5).
+ * TPM, the protocol versions, the alerts the server sent, and the channel binding that
+ * proof-of-possession puts into a CSR (RFC 7030 3.5): tls-unique (RFC 5929) on TLS 1.2, the
+ * tls-exporter (RFC 9266) on TLS 1.3.
  *
  * libcurl creates one SSL_CTX per connection and calls est_tls_on_ssl_ctx for it; a watch
  * attached to that SSL_CTX records what the TLS layer saw, so est.c can tell "the server
@@ -18,20 +19,21 @@
 typedef struct est_tls_watch {
     int alert;                     /* last fatal alert received (SSL_AD_*), -1: none */
     int version;                   /* negotiated version (TLS1_2_VERSION, ...), 0: unknown */
-    unsigned char tls_unique[64];  /* the first Finished message of the handshake */
-    size_t tls_unique_len;         /* 0: none (TLS 1.3 defines no tls-unique) */
+    bool resumed;                  /* the connection resumed an earlier TLS session */
+    unsigned char binding[64];     /* tls-unique (TLS 1.2: the first Finished message) or
+                                      tls-exporter (TLS 1.3: 32 exported bytes) */
+    size_t binding_len;            /* 0: none */
 } est_tls_watch;
 
 typedef struct est_tls_setup {
     const est_client_cfg *cfg;
-    bool tls12_only;               /* cap the connection at TLS 1.2 (tls-unique exists) */
     est_tls_watch *watch;
 } est_tls_setup;
 
 /* CURLOPT_SSL_CTX_FUNCTION; its data is an est_tls_setup that outlives the connection. */
 CURLcode est_tls_on_ssl_ctx(CURL *curl, void *sslctx, void *setup);
 
-/* Records the connection's version and tls-unique into w. Only valid during a transfer
+/* Records the connection's version, resumption and channel binding into w. Only valid during a transfer
  * (libcurl's SSL pointer belongs to the connection in use): call it from a callback. */
 void est_tls_capture(CURL *curl, est_tls_watch *w);
 

@@ -52,7 +52,8 @@ devid_rc est_retry_run(const est_retry_policy *policy, const char *what, est_att
         if (rc != DEVID_OK)
             return rc;
         if (reply->outcome == EST_DONE || reply->outcome == EST_FAILED ||
-            reply->outcome == EST_REFUSED || n >= p.max_attempts)
+            reply->outcome == EST_REFUSED || reply->outcome == EST_UNAUTHORIZED ||
+            n >= p.max_attempts)
             return DEVID_OK;
         long wait;
         if (reply->outcome == EST_WAIT && reply->retry_after >= 0) {

@@ -1,7 +1,9 @@
-/* Retrying EST requests: 202 + Retry-After is honoured (capped), 401, time-outs, 5xx and
+/* Retrying EST requests: 202 + Retry-After is honoured (capped), time-outs, 5xx and
  * connection trouble back off exponentially with jitter, so a fleet recovering from an outage
  * does not hit the server in lockstep. Definitive failures (TLS verification, a refused client
- * certificate, 4xx, bad replies, redirects) are not retried. */
+ * certificate, 401, other 4xx, bad replies, redirects) are not retried: a refused password
+ * tried again counts against an account lockout (est.h has the one exception, a scheme the
+ * server asks for that was not tried, made inside the request). */
 #ifndef DEVID_RETRY_H
 #define DEVID_RETRY_H
 
@@ -24,7 +26,8 @@ long est_backoff_ms(const est_retry_policy *p, unsigned failures, double r);
 /* One attempt: fills *reply (DEVID_OK when classified, an error for local failures). */
 typedef devid_rc (*est_attempt_fn)(void *arg, est_reply *reply);
 
-/* Runs attempts until one is done or definitively failed (EST_FAILED, EST_REFUSED) or
+/* Runs attempts until one is done or definitively failed (EST_FAILED, EST_REFUSED,
+ * EST_UNAUTHORIZED) or
  * attempts run out, waiting per policy in between; the last reply is left in *reply. `what`
  * names the request in logs. */
 devid_rc est_retry_run(const est_retry_policy *policy, const char *what, est_attempt_fn attempt,

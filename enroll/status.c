@@ -1,6 +1,8 @@
 /* devid-enroll status: what identities this device holds and whether they are healthy. */
 #include "commands.h"
+#include "enroll_config.h"
 #include "json.h"
+#include "revocation.h"
 
 #include "devid.h"
 
@@ -26,7 +28,31 @@ typedef struct {
     bool has_cert;
     devid_chain_status chain;
     char chain_detail[256];
+    revocation_result rev;      /* has_cert: OCSP or CRL (revocation.h) */
 } status_row;
+
+/* The files an identity's issuer may be in: core's trust anchors and the EST ones. */
+void status_revocation_anchors(const char *anchors[3])
+{
+    const enroll_config *conf = NULL;
+    anchors[0] = devid_core_config()->trust_anchors;
+    anchors[1] = enroll_config_get(&conf) == DEVID_OK ? conf->est.trust_anchor : NULL;
+    anchors[2] = NULL;
+    devid_clear_error();
+    if (!anchors[0]) { /* keep the list NULL-terminated without a hole */
+        anchors[0] = anchors[1];
+        anchors[1] = NULL;
+    }
+}
+
+static void time_string(time_t t, char *buf, size_t n)
+{
+    struct tm tm;
+    if (t && gmtime_r(&t, &tm))
+        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    else
+        buf[0] = '\0';
+}
 
 static void name_to_string(const X509_NAME *name, char *buf, size_t n)
 {
@@ -108,6 +134,13 @@ static int gather(status_row *rows)
         if (id->cert)
             describe_cert(row, id);
         row->chain = devid_identity_verify(id, row->chain_detail, sizeof(row->chain_detail));
+        if (id->cert) {
+            const char *anchors[3];
+            status_revocation_anchors(anchors);
+            revocation_check(id->cert, id->chain, anchors, &row->rev);
+            if (row->rev.status == REVOCATION_REVOKED)
+                result = EXIT_ATTENTION;
+        }
         if (row->chain != DEVID_CHAIN_VALID && row->chain != DEVID_CHAIN_NO_ANCHORS)
             result = EXIT_ATTENTION;
         if (!id->key || id->rotating) /* (usable, but the rotation is to be completed) */
@@ -148,6 +181,20 @@ static void print_text(const status_row *rows)
                    r->days_left);
         }
         printf("  chain:    %s (%s)\n", devid_chain_status_name(r->chain), r->chain_detail);
+        if (r->has_cert) {
+            char next[32], when[32];
+            time_string(r->rev.next_update, next, sizeof(next));
+            time_string(r->rev.revoked_at, when, sizeof(when));
+            printf("  revocation: %s", revocation_status_name(r->rev.status));
+            if (r->rev.status == REVOCATION_REVOKED && when[0])
+                printf(" since %s", when);
+            if (r->rev.source[0])
+                printf(" (%s %s%s%s%s)", r->rev.source, r->rev.url,
+                       r->rev.cached ? ", cached" : "", next[0] ? ", until " : "", next);
+            if (r->rev.detail[0])
+                printf(": %s", r->rev.detail);
+            printf("\n");
+        }
     }
 }
 
@@ -187,6 +234,20 @@ static void print_json(const status_row *rows, int result)
                 json_string(&w, "not_before", r->not_before);
                 json_string(&w, "not_after", r->not_after);
                 json_int(&w, "days_left", r->days_left);
+                json_end_object(&w);
+            }
+            if (r->has_cert) {
+                char next[32], when[32];
+                time_string(r->rev.next_update, next, sizeof(next));
+                time_string(r->rev.revoked_at, when, sizeof(when));
+                json_begin_object(&w, "revocation");
+                json_string(&w, "status", revocation_status_name(r->rev.status));
+                json_string(&w, "source", r->rev.source[0] ? r->rev.source : NULL);
+                json_string(&w, "url", r->rev.url[0] ? r->rev.url : NULL);
+                json_string(&w, "next_update", next[0] ? next : NULL);
+                json_string(&w, "revoked_at", when[0] ? when : NULL);
+                json_bool(&w, "cached", r->rev.cached);
+                json_string(&w, "detail", r->rev.detail[0] ? r->rev.detail : NULL);
                 json_end_object(&w);
             }
             json_begin_object(&w, "chain");

@@ -118,6 +118,17 @@ echo "device-id public key: $before -> $after"
 [ "$before" != "$after" ] || die "re-key"
 done_step
 
+step "What the servers received (their own record): secrets only where they belong"
+printf '   %-15s %-6s %-13s %-13s %s\n' request status password header-secret client-certificate
+for log in factory owner; do
+    echo "   -- $log server"
+    received "$work/$log.log" | awk -F'\t' '{printf "   %-15s %-6s %-13s %-13s %s\n", $1, $2, $3, $4, substr($5, 1, 40)}'
+done
+all_secrets "$work/factory.log" simpleenroll || die "a factory enrollment went without the station's credentials"
+no_secrets "$work/factory.log" cacerts || die "a secret went with /cacerts"
+no_secrets "$work/owner.log" || die "the owner's server received the station's password or header"
+done_step
+
 step "Final status"
 enroll status | grep -E '^[A-Za-z].*:|chain:' || true
 enroll status >/dev/null || die "an identity needs attention"

@@ -22,7 +22,7 @@ cases=(
     "retry-after:1 1 - 0"
     "retry-after-date:1 1 - 0"
     "unavailable:1 2 - 0"
-    "unauthorized 1 - 0"
+    "unauthorized 1 - 4"
     "server-error 1 - 0"
     "slow:1 1 - 0"
     "server-error 99 - 5"

@@ -59,16 +59,42 @@ write_conf() { # extra lines on stdin are appended
 }
 write_conf </dev/null
 
+# Each server records every request it gets, headers included, in its own log (JSON lines,
+# appended): $work/factory.log and $work/owner.log. What a server received is the test's
+# evidence of what the device sent it.
 factory_server() { # the OEM's station server: HTTP Basic + a header secret
     est_server_start "$work" --ca-cert "$pki/oem-ca.pem" --ca-key "$pki/oem-ca.key" \
-        --basic station:station-secret --header 'X-Station-Token: t0k3n' "$@"
+        --basic station:station-secret --header 'X-Station-Token: t0k3n' \
+        --log "$work/factory.log" "$@"
     server=https://localhost:$EST_PORT
 }
 
 owner_server() { # the owner's server: TLS client certificates from the IDevID or LDevID
     est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
-        --client-ca "$pki/oem-ca.pem" --client-ca "$pki/owner-ca.pem" --require tls "$@"
+        --client-ca "$pki/oem-ca.pem" --client-ca "$pki/owner-ca.pem" --require tls \
+        --log "$work/owner.log" "$@"
     server=https://localhost:$EST_PORT
+}
+
+# One line per request of a server log: op, HTTP status, the Authorization scheme sent ("-"
+# for none), whether the station's header secret was sent (yes/no), the client certificate
+# sent ("-" for none).
+received() { # received LOGFILE
+    jq -r 'select(.op != null) |
+        [.op, (.status // "none" | tostring),
+         ([.headers[] | select(.[0] | ascii_downcase == "authorization") | .[1] | split(" ")[0]]
+            | if length == 0 then "-" else join(",") end),
+         (if any(.headers[]; .[0] | ascii_downcase == "x-station-token") then "yes" else "no" end),
+         (.client_cert // "-")] | @tsv' "$1"
+}
+# True if every OP request in LOGFILE carried a Basic or Digest password and the header.
+all_secrets() { # all_secrets LOGFILE OP
+    received "$1" | awk -F'\t' -v op="$2" '$1 == op {n++; if ($3 == "-" || $4 != "yes") bad++}
+        END {exit !(n > 0 && bad == 0)}'
+}
+# True if no request in LOGFILE (of operation OP, or any) carried a password or the header.
+no_secrets() { # no_secrets LOGFILE [OP]
+    ! received "$1" | awk -F'\t' -v op="${2:-}" '(op == "" || $1 == op) && ($3 != "-" || $4 != "no")' | grep -q .
 }
 trap est_server_stop EXIT
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Enrollment at the TLS level: proof-of-possession with tls-unique (RFC 7030 3.5) over TLS 1.2,
-# a CSR replayed on another connection, what happens when only TLS 1.3 is on offer; and a
+# Enrollment at the TLS level: proof-of-possession (RFC 7030 3.5) with tls-unique over TLS 1.2
+# and the tls-exporter (RFC 9266) over TLS 1.3, a CSR replayed on another connection; and a
 # client certificate the server refuses (expired) under TLS 1.2 and 1.3: exit 4,
 # "authentication refused", never 5 "unavailable". The identity is unchanged whenever it fails.
 # usage (under with-swtpm ecc): tls.sh BUILD_DIR
@@ -68,14 +68,22 @@ check "... the CSR never went out on another connection" \
 check "... no pop-closed identity left" absent pop-closed
 est_server_stop
 
-# --- TLS 1.3 only: tls-unique does not exist there. devid-enroll limits PoP connections to
-# TLS 1.2, so the handshake fails and it says why.
-owner_server --tls-version 1.3 --pop
+# --- TLS 1.3: tls-unique does not exist there; the CSR carries the tls-exporter binding
+owner_server --tls-version 1.3 --pop --log "$log.13"
 write_conf <<<'timeout = 5'
 out=$(enroll --server "$server" enroll pop-tls13 2>&1); rc=$?
-check "PoP against a TLS 1.3-only server: exit 4 ($out)" test $rc -eq 4
-check "... says PoP needs TLS 1.2" grep -q "limited to TLS 1.2: proof-of-possession needs tls-unique" <<<"$out"
-check "... no pop-tls13 identity left" absent pop-tls13
+check "PoP over TLS 1.3 (tls-exporter) ($out)" test $rc -eq 0
+check "... the server checked the tls-exporter binding" \
+    test "$(jq -r 'select(.op=="simpleenroll") | "\(.status) \(.pop) \(.pop_binding)"' "$log.13")" = "200 ok tls-exporter"
+out=$(enroll --server "$server" renew --force --rekey pop-tls13 2>&1); rc=$?
+check "PoP re-key over TLS 1.3 ($out)" test $rc -eq 0
+csr=$(jq -r 'select(.op=="simpleenroll" and .pop=="ok") | .csr' "$log.13" | head -1)
+code=$(printf '%s\n' "$csr" | curl -s -o "$work/replay13.out" -w '%{http_code}' --max-time 10 \
+    --cacert "$work/est-trust.pem" --cert "$work/replayer.pem" --key "$work/replayer.key" \
+    -H 'Content-Type: application/pkcs10' --data-binary @- "$EST_URL/simpleenroll")
+check "a TLS 1.3 PoP CSR replayed on another connection is refused (HTTP $code)" test "$code" = 400
+check "... because its tls-exporter is another connection's ($(cat "$work/replay13.out"))" \
+    grep -q "not this TLS connection's tls-exporter" "$work/replay13.out"
 est_server_stop
 
 # --- an expired client certificate, refused by the server's TLS layer

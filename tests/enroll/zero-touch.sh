@@ -6,6 +6,16 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh" "$1"
 subject="O=Devid Test OEM,OU=Devid Test Device Model 1,CN=Devid Test Device,serialNumber=SN-4242"
 
+# --- a wrong password is tried once: 401 is final (exit 4), never retried into a lockout
+est_server_start "$work" --ca-cert "$pki/oem-ca.pem" --ca-key "$pki/oem-ca.key" \
+    --basic station:not-the-password --log "$work/lockout.log"
+out=$(enroll --server "https://localhost:$EST_PORT" idevid --subject "$subject" 2>&1); rc=$?
+est_server_stop
+check "a refused password: exit 4 ($out)" test $rc -eq 4
+check "a refused password: one POST ($(received "$work/lockout.log" | tr '\n' ' '))" \
+    test "$(received "$work/lockout.log" | grep -c '^simpleenroll')" -eq 1
+check "a refused password: the message says the server offers Basic" grep -q "offers: Basic" <<<"$out"
+
 # --- factory: the IDevID, authenticated by the station's Basic credentials and header
 factory_server
 out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
@@ -19,11 +29,35 @@ check "idevid again: says so" grep -q "already provisioned" <<<"$out"
 enroll --server "$server" cacerts --out "$work/cacerts.pem" >/dev/null 2>&1
 check "cacerts (strict TLS)" cmp -s <(openssl x509 -in "$work/cacerts.pem") <(openssl x509 -in "$pki/oem-ca.pem")
 fp=$(openssl x509 -in "$pki/oem-ca.pem" -noout -fingerprint -sha256 | cut -d= -f2)
-DEVID_CONF=/dev/null enroll --server "$server" cacerts --fingerprint "$fp" --out "$work/boot.pem" >/dev/null 2>&1
+# (with the station's credentials configured: the bootstrap must not send them)
+enroll --server "$server" cacerts --fingerprint "$fp" --out "$work/boot.pem" >/dev/null 2>&1
 check "cacerts bootstrap with the right fingerprint" test -s "$work/boot.pem"
 DEVID_CONF=/dev/null enroll --server "$server" cacerts --fingerprint "${fp/A/B}" --out "$work/boot2.pem" 2>/dev/null
 check "cacerts bootstrap refuses a wrong fingerprint" test ! -e "$work/boot2.pem"
 est_server_stop
+check "factory: every enrollment POST had the password and the header ($(received "$work/factory.log" | tr '\n' ' '))" \
+    all_secrets "$work/factory.log" simpleenroll
+check "factory: no secret with /cacerts (strict or bootstrap)" no_secrets "$work/factory.log" cacerts
+check "factory: the bootstrap fetched /cacerts twice (unverified, then verified)" \
+    test "$(received "$work/factory.log" | grep -c '^cacerts')" -eq 4
+
+# --- bootstrap: after the fingerprint matches, only TLS verified against that CA: a server
+# whose TLS certificate another CA issued gets one unauthenticated /cacerts and nothing more
+est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
+    --log "$work/fake.log"
+ofp=$(openssl x509 -in "$pki/owner-ca.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+mkdir -p "$work/fake"
+"$EST_SERVER" --make-server-cert "$work/fake" --ca-cert "$pki/oem-ca.pem" --ca-key "$pki/oem-ca.key" >/dev/null
+est_server_stop
+est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
+    --tls-cert "$work/fake/server.pem" --tls-key "$work/fake/server.key" --log "$work/fake.log" \
+    --basic station:station-secret --header 'X-Station-Token: t0k3n'
+out=$(enroll --server "https://localhost:$EST_PORT" cacerts --fingerprint "$ofp" --out "$work/boot3.pem" 2>&1); rc=$?
+est_server_stop
+check "bootstrap: a server not certified by the fingerprinted CA is refused (exit $rc: $out)" \
+    bash -c "test $rc -ne 0 && test ! -e '$work/boot3.pem'"
+check "bootstrap: the unauthenticated server got no secret ($(received "$work/fake.log" | tr '\n' ' '))" \
+    no_secrets "$work/fake.log"
 
 # --- owner: the LDevID, authenticated by the IDevID over TLS
 owner_server
@@ -64,6 +98,55 @@ check "LDevID re-keyed" test "$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")"
 check "LDevID valid after re-key" test "$(status_of ldevid)" = valid
 out=$(enroll --server "$server" renew 2>&1); rc=$?
 check "nothing due: nothing done ($out)" bash -c "test $rc -eq 0 && grep -q 'not due' <<<'$out'"
+
+check "owner: no request carried the station's password or header ($(received "$work/owner.log" | sort | uniq -c | tr '\n' ' '))" \
+    no_secrets "$work/owner.log"
+
+# --- HTTP Digest, with credentials configured for the owner's server explicitly
+est_server_stop
+: >"$work/owner.log"
+owner_server --basic station:station-secret --auth-schemes digest --require tls --require basic
+write_conf <<CONF
+credentials_for = owner
+credentials_server = $server
+CONF
+out=$(enroll --server "$server" enroll device-digest 2>&1); rc=$?
+check "Digest asked, Basic configured: enrolled after one Digest attempt ($out)" test $rc -eq 0
+check "Digest: the POSTs were Basic (refused), then Digest ($(received "$work/owner.log" | tr '\n' ' '))" \
+    test "$(received "$work/owner.log" | awk -F'\t' '$1 == "simpleenroll" && $3 != "-" {print $3 "/" $2}' | tr '\n' ' ')" = "Basic/401 Digest/200 "
+: >"$work/owner.log"
+write_conf <<CONF
+credentials_for = owner
+credentials_server = $server
+auth = digest
+CONF
+out=$(enroll --server "$server" enroll device-digest2 2>&1); rc=$?
+check "auth = digest: enrolled ($out)" test $rc -eq 0
+check "auth = digest: never Basic ($(received "$work/owner.log" | tr '\n' ' '))" \
+    bash -c "! grep -q Basic <<<'$(received "$work/owner.log")'"
+write_conf <<CONF
+credentials_for = owner
+credentials_server = https://localhost:1
+CONF
+: >"$work/owner.log"
+out=$(enroll --server "$server" enroll device-digest3 2>&1); rc=$?
+check "credentials for another server: not sent, 401 is final (exit $rc)" test $rc -eq 4
+check "credentials for another server: none received" no_secrets "$work/owner.log"
+est_server_stop
+owner_server --basic station:station-secret --auth-schemes basic,digest --digest-algorithm MD5 --require basic
+write_conf <<CONF
+credentials_for = both
+credentials_server = $server
+auth = any
+CONF
+: >"$work/owner.log"
+out=$(enroll --server "$server" enroll device-md5 2>&1); rc=$?
+check "auth = any, Basic and Digest (MD5) offered: enrolled ($out)" test $rc -eq 0
+check "auth = any: nothing until asked, then Digest ($(received "$work/owner.log" | tr '\n' ' '))" \
+    test "$(received "$work/owner.log" | awk -F'\t' '$1 == "simpleenroll" {print $3 "/" $2}' | tr '\n' ' ')" = "-/401 Digest/200 "
+write_conf </dev/null
+est_server_stop
+owner_server
 
 # --- /csrattrs: a server that wants P-384 keys and SHA-384 signatures gets them
 est_server_stop

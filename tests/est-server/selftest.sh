@@ -414,6 +414,28 @@ sec_auth() {
     check "--require basic: TLS and header without Basic: 401" status b1 401
     stop
 
+    start --basic u:p --auth-schemes digest
+    enroll d0 simpleenroll dev -u u:p
+    check "--auth-schemes digest: Basic refused: 401 offering Digest only" eval '
+        status d0 401 && [[ $(header d0 WWW-Authenticate) == "Digest realm="*"algorithm=SHA-256"* ]]'
+    enroll d1 simpleenroll dev --digest -u u:p
+    # (the answer's headers hold the 401 first: the status and body are the 200's)
+    check "--auth-schemes digest: curl --digest: issued" eval 'status d1 200 && certs d1'
+    enroll d2 simpleenroll dev --digest -u u:wrong
+    check "--auth-schemes digest: a wrong password: 401" status d2 401
+    check "log: auth [digest], and the headers as received" eval '
+        jq -e -s "any(.[]; .auth == [\"digest\"] and .status == 200 and
+            any(.headers[]; .[0] == \"Authorization\" and (.[1] | startswith(\"Digest \"))))" \
+            "$work/log.json"'
+    stop
+    start --basic u:p --auth-schemes basic,digest --digest-algorithm MD5
+    enroll d3 simpleenroll dev --anyauth -u u:p
+    check "--auth-schemes basic,digest (MD5): curl --anyauth picks Digest: issued" eval '
+        status d3 200 && certs d3 && jq -e -s "any(.[]; .auth == [\"digest\"])" "$work/log.json"'
+    enroll d4 simpleenroll dev -u u:p
+    check "--auth-schemes basic,digest: Basic still accepted" issued d4 dev
+    stop
+
     start --basic u:p --header "X-Secret: 42" --require header
     enroll h0 simpleenroll dev -H "X-Secret: 42"
     check "--require header: the header alone: issued" issued h0 dev
@@ -665,22 +687,26 @@ sec_pop() {
     pop p2 replay 1.2
     pop p3 none 1.2
     pop p4 bound 1.3
+    pop p5 replay 1.3
     check "--pop: /csrattrs lists challengePassword" lists_challenge p1
     check "--pop, TLS 1.2: a CSR bound to its connection is issued" status p1 200
     check "--pop: a CSR bound to another connection is refused (400, tls-unique)" eval '
         status p2 400 && grep -q "not this TLS connection.s tls-unique" "$work/p2.body"'
     check "--pop: a CSR without challengePassword is refused (400)" eval '
         status p3 400 && grep -q "no challengePassword" "$work/p3.body"'
-    check "--pop, TLS 1.3: refused, tls-unique is not defined there (400)" eval '
-        status p4 400 && grep -q "not defined for TLS 1.3" "$work/p4.body"'
+    check "--pop, TLS 1.3: a CSR bound to its connection (tls-exporter) is issued" status p4 200
+    check "--pop, TLS 1.3: a CSR bound to another connection is refused (400, tls-exporter)" eval '
+        status p5 400 && grep -q "not this TLS connection.s tls-exporter" "$work/p5.body"'
     local i # (the log line is written once the answer has gone out)
     for ((i = 0; i < 40; i++)); do
-        [[ $(grep -c '"op": "simpleenroll"' "$work/log.json") -ge 4 ]] && break
+        [[ $(grep -c '"op": "simpleenroll"' "$work/log.json") -ge 5 ]] && break
         sleep 0.05
     done
     check "--pop: the log says ok, mismatch, missing and keeps the CSR" eval '
         same "$(jq -r "select(.op==\"simpleenroll\") | .pop" "$work/log.json" | LC_ALL=C sort | tr "\n" " ")" \
-            "mismatch missing null ok " &&
+            "mismatch mismatch missing ok ok " &&
+        same "$(jq -r "select(.pop==\"ok\") | .pop_binding" "$work/log.json" | LC_ALL=C sort | tr "\n" " ")" \
+            "tls-exporter tls-unique " &&
         jq -s -e "[.[] | select(.pop==\"ok\")][0].csr | length > 100" "$work/log.json"'
     stop
     printf 'MAsGCSqGSIb3DQEJBw==\n' >"$work/only-cp.b64" # SEQUENCE { challengePassword }

@@ -1,4 +1,5 @@
-/* devid_config_parse (core/config.h): the text configuration.
+/* devid_config_parse (core/config.h) and enroll_config_parse (enroll/enroll_config.h): the
+ * text configuration, both readers of it over the same input.
  *
  * Properties beyond "no crash, no leak":
  *  - every failure names "<origin>:<line>:" with a line that exists in the input;
@@ -9,6 +10,7 @@
 #include "fuzz.h"
 
 #include "config.h"
+#include "enroll_config.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -22,20 +24,43 @@ static bool same_str(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static void check_same(const devid_config *a, const devid_config *b, const char *what)
+/* A config as both parsers see it. */
+typedef struct {
+    devid_config *core;
+    enroll_config *enroll;
+} both_config;
+
+static devid_rc parse_both(both_config *c, const char *text, size_t len, const char *origin)
 {
-    FUZZ_ASSERT(same_str(a->tcti, b->tcti), "%s: tcti", what);
-    FUZZ_ASSERT(same_str(a->store, b->store), "%s: store", what);
-    FUZZ_ASSERT(a->log_level == b->log_level, "%s: log", what);
-    FUZZ_ASSERT(same_str(a->token_label, b->token_label), "%s: token_label", what);
-    FUZZ_ASSERT(same_str(a->trust_anchors, b->trust_anchors), "%s: trust_anchors", what);
-    const devid_est_config *ea = &a->est, *eb = &b->est;
+    devid_rc rc = devid_config_parse(c->core, text, len, origin);
+    return rc == DEVID_OK ? enroll_config_parse(c->enroll, text, len, origin) : rc;
+}
+
+static void new_both(both_config *c)
+{
+    FUZZ_ASSERT(devid_config_new(&c->core) == DEVID_OK, "config_new");
+    FUZZ_ASSERT(enroll_config_new(&c->enroll) == DEVID_OK, "enroll_config_new");
+}
+
+static void free_both(both_config *c)
+{
+    devid_config_free(c->core);
+    enroll_config_free(c->enroll);
+}
+
+static void check_same_enroll(const enroll_config *a, const enroll_config *b, const char *what)
+{
+    const enroll_est_config *ea = &a->est, *eb = &b->est;
     FUZZ_ASSERT(same_str(ea->server, eb->server) && same_str(ea->ca_label, eb->ca_label) &&
                     same_str(ea->trust_anchor, eb->trust_anchor) &&
                     same_str(ea->fingerprint, eb->fingerprint) &&
                     same_str(ea->username, eb->username) &&
                     same_str(ea->password_file, eb->password_file) &&
-                    same_str(ea->header_file, eb->header_file),
+                    same_str(ea->header_file, eb->header_file) && same_str(ea->auth, eb->auth) &&
+                    same_str(ea->credentials_for, eb->credentials_for) &&
+                    same_str(ea->credentials_server, eb->credentials_server) &&
+                    same_str(ea->pop, eb->pop) &&
+                    same_str(ea->check_server_revocation, eb->check_server_revocation),
                 "%s: est strings", what);
     FUZZ_ASSERT(ea->timeout == eb->timeout && ea->max_attempts == eb->max_attempts &&
                     ea->retry_base_ms == eb->retry_base_ms && ea->retry_cap_ms == eb->retry_cap_ms,
@@ -43,6 +68,15 @@ static void check_same(const devid_config *a, const devid_config *b, const char 
     FUZZ_ASSERT(a->renew.threshold == b->renew.threshold && a->renew.jitter == b->renew.jitter &&
                     same_str(a->renew.hook, b->renew.hook),
                 "%s: renew", what);
+}
+
+static void check_same(const devid_config *a, const devid_config *b, const char *what)
+{
+    FUZZ_ASSERT(same_str(a->tcti, b->tcti), "%s: tcti", what);
+    FUZZ_ASSERT(same_str(a->store, b->store), "%s: store", what);
+    FUZZ_ASSERT(a->log_level == b->log_level, "%s: log", what);
+    FUZZ_ASSERT(same_str(a->token_label, b->token_label), "%s: token_label", what);
+    FUZZ_ASSERT(same_str(a->trust_anchors, b->trust_anchors), "%s: trust_anchors", what);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         const devid_map_entry *x = &a->map[i], *y = &b->map[i];
         FUZZ_ASSERT(x->key_handle == y->key_handle, "%s: %s.key", what, x->name);
@@ -70,7 +104,7 @@ static void put_string(FILE *f, const char *key, const char *v)
 
 /* The config as text. The entry's deciding key (cert or cert_nv, whichever set cert_source)
  * goes last; quotes keep values' inner and edge characters as they are. */
-static char *dump(const devid_config *c, size_t *len)
+static char *dump(const devid_config *c, const enroll_config *ec, size_t *len)
 {
     char *text = NULL;
     FILE *f = open_memstream(&text, len);
@@ -83,7 +117,7 @@ static char *dump(const devid_config *c, size_t *len)
     fprintf(f, "token_label = \"%s\"\n", c->token_label);
     if (c->trust_anchors)
         fprintf(f, "trust_anchors = \"%s\"\n", c->trust_anchors);
-    const devid_est_config *est = &c->est;
+    const enroll_est_config *est = &ec->est;
     fprintf(f, "[est]\n");
     put_string(f, "server", est->server);
     put_string(f, "ca_label", est->ca_label);
@@ -92,10 +126,16 @@ static char *dump(const devid_config *c, size_t *len)
     put_string(f, "username", est->username);
     put_string(f, "password_file", est->password_file);
     put_string(f, "header_file", est->header_file);
+    put_string(f, "auth", est->auth);
+    put_string(f, "credentials_for", est->credentials_for);
+    put_string(f, "credentials_server", est->credentials_server);
+    put_string(f, "pop", est->pop);
+    put_string(f, "check_server_revocation", est->check_server_revocation);
     fprintf(f, "timeout = %ld\nmax_attempts = %ld\nretry_base_ms = %ld\nretry_cap_ms = %ld\n",
             est->timeout, est->max_attempts, est->retry_base_ms, est->retry_cap_ms);
-    fprintf(f, "[renew]\nthreshold = %ld\njitter = %ld\n", c->renew.threshold, c->renew.jitter);
-    put_string(f, "hook", c->renew.hook);
+    fprintf(f, "[renew]\nthreshold = %ld\njitter = %ld\n", ec->renew.threshold,
+            ec->renew.jitter);
+    put_string(f, "hook", ec->renew.hook);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         const devid_map_entry *e = &c->map[i];
         fprintf(f, "[ %s ]\n", e->name);
@@ -130,9 +170,9 @@ static unsigned count_lines(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    devid_config *cfg = NULL;
-    FUZZ_ASSERT(devid_config_new(&cfg) == DEVID_OK, "config_new");
-    devid_rc rc = devid_config_parse(cfg, (const char *)data, size, ORIGIN);
+    both_config cfg;
+    new_both(&cfg);
+    devid_rc rc = parse_both(&cfg, (const char *)data, size, ORIGIN);
     if (rc != DEVID_OK) {
         const char *err = devid_last_error();
         unsigned line = 0;
@@ -140,30 +180,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(sscanf(err, ORIGIN ":%u: ", &line) == 1 && line >= 1 &&
                         line <= count_lines(data, size),
                     "error without a valid file:line: '%s'", err);
-        devid_config_free(cfg);
+        free_both(&cfg);
         return 0;
     }
 
     /* Idempotent: the same text on top of its own result changes nothing. */
-    devid_config *again = NULL;
-    FUZZ_ASSERT(devid_config_new(&again) == DEVID_OK, "config_new");
-    FUZZ_ASSERT(devid_config_parse(again, (const char *)data, size, ORIGIN) == DEVID_OK,
+    both_config again;
+    new_both(&again);
+    FUZZ_ASSERT(parse_both(&again, (const char *)data, size, ORIGIN) == DEVID_OK,
                 "second parse: %s", devid_last_error());
-    FUZZ_ASSERT(devid_config_parse(again, (const char *)data, size, ORIGIN) == DEVID_OK,
+    FUZZ_ASSERT(parse_both(&again, (const char *)data, size, ORIGIN) == DEVID_OK,
                 "reapplied: %s", devid_last_error());
-    check_same(cfg, again, "reapplied");
-    devid_config_free(again);
+    check_same(cfg.core, again.core, "reapplied");
+    check_same_enroll(cfg.enroll, again.enroll, "reapplied");
+    free_both(&again);
 
     /* Round trip through the canonical text. */
     size_t len = 0;
-    char *text = dump(cfg, &len);
-    devid_config *back = NULL;
-    FUZZ_ASSERT(devid_config_new(&back) == DEVID_OK, "config_new");
-    FUZZ_ASSERT(devid_config_parse(back, text, len, "dump") == DEVID_OK,
+    char *text = dump(cfg.core, cfg.enroll, &len);
+    both_config back;
+    new_both(&back);
+    FUZZ_ASSERT(parse_both(&back, text, len, "dump") == DEVID_OK,
                 "dump does not parse: %s\n%s", devid_last_error(), text);
-    check_same(cfg, back, "round trip");
-    devid_config_free(back);
+    check_same(cfg.core, back.core, "round trip");
+    check_same_enroll(cfg.enroll, back.enroll, "round trip");
+    free_both(&back);
     free(text);
-    devid_config_free(cfg);
+    free_both(&cfg);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* est_base64_decode / est_base64_encode (enroll/est_msg.h): EST message bodies, base64 with
- * any whitespace (RFC 8951 2.1), as received from the enrollment server.
+ * any whitespace (RFC 8951 2.1), and trailing NULs, as received from the enrollment server.
  *
  * Properties: the decoder agrees with a strict RFC 4648 reference (below) on what is valid and
  * on the bytes; encoding any input (this one included) gives CRLF lines of at most 64
@@ -23,13 +23,16 @@ static int b64val(unsigned char c)
     return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-/* Strict reference: whitespace ignored, quads of the alphabet, '=' only as one or two final
+/* Strict reference: whitespace ignored, NUL bytes ignored after the last base64 character
+ * (anywhere else they are invalid), quads of the alphabet, '=' only as one or two final
  * pad characters, at least one quad. Bits left over by the padding are ignored. Returns the
  * decoded length into out (big enough: len bytes), or -1. */
 static long reference(const unsigned char *in, size_t len, unsigned char *out)
 {
     unsigned char *clean = malloc(len ? len : 1);
     FUZZ_ASSERT(clean, "malloc");
+    while (len && (in[len - 1] == 0 || isspace(in[len - 1])))
+        len--;
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
         if (!isspace(in[i]))
@@ -64,7 +67,7 @@ static bool known_leniency(const unsigned char *in, size_t len)
     unsigned char last[4];
     size_t n = 0;
     for (size_t i = len; i-- > 0 && n < 4;)
-        if (!isspace(in[i]))
+        if (!isspace(in[i]) && (in[i] || n))
             last[3 - n++] = in[i];
     return n == 4 && last[2] == '=' && last[3] != '=';
 }
@@ -117,5 +120,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     roundtrip(data, size);
     free(ref);
+
+    /* NULs appended (a server's C string terminator) change nothing */
+    unsigned char *padded = malloc(size + 3);
+    FUZZ_ASSERT(padded, "malloc");
+    memcpy(padded, data, size);
+    memcpy(padded + size, "\0\n\0", 3);
+    unsigned char *again = NULL;
+    size_t alen = 0;
+    devid_rc prc = est_base64_decode((const char *)padded, size + 3, &again, &alen);
+    FUZZ_ASSERT(prc == rc, "trailing NULs changed the verdict");
+    if (prc == DEVID_OK) {
+        FUZZ_ASSERT(alen == outlen, "trailing NULs changed the length");
+        free(again);
+    }
+    free(padded);
     return 0;
 }

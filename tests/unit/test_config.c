@@ -1,17 +1,30 @@
-/* Unit tests of the configuration parser and environment overrides. */
+/* Unit tests of the configuration parser and environment overrides: core's keys and
+ * devid-enroll's [est] and [renew] (enroll/enroll_config.h), read from the same text. */
 #include "../check.h"
 #include "config.h"
+#include "enroll_config.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+static enroll_config *econf; /* devid-enroll's part of the last parse() */
+
+/* Both parsers over the same text, as a device reads it. */
 static devid_rc parse(devid_config **cfg, const char *text)
 {
+    enroll_config_free(econf);
+    econf = NULL;
     devid_rc rc = devid_config_new(cfg);
-    if (rc != DEVID_OK)
-        return rc;
-    return devid_config_parse(*cfg, text, strlen(text), "test.conf");
+    if (rc == DEVID_OK)
+        rc = devid_config_parse(*cfg, text, strlen(text), "test.conf");
+    if (rc == DEVID_OK)
+        rc = enroll_config_new(&econf);
+    if (rc == DEVID_OK)
+        rc = enroll_config_parse(econf, text, strlen(text), "test.conf");
+    if (rc == DEVID_OK)
+        rc = enroll_config_check(econf);
+    return rc;
 }
 
 static void test_defaults(void)
@@ -56,9 +69,10 @@ static void test_valid_file(void)
                    "[renew]\n"
                    "threshold = 66\n"),
              DEVID_OK);
-    CHECK(cfg->est.server && strcmp(cfg->est.server, "https://est.example:8443") == 0, "est");
-    CHECK(cfg->est.timeout == 5 && cfg->est.max_attempts == 8, "est ints and defaults");
-    CHECK(cfg->renew.threshold == 66 && cfg->renew.jitter == 10, "renew");
+    const enroll_config *e = econf;
+    CHECK(e && e->est.server && strcmp(e->est.server, "https://est.example:8443") == 0, "est");
+    CHECK(e && e->est.timeout == 5 && e->est.max_attempts == 8, "est ints and defaults");
+    CHECK(e && e->renew.threshold == 66 && e->renew.jitter == 10, "renew");
     CHECK(cfg->tcti && strcmp(cfg->tcti, "swtpm:host=127.0.0.1,port=2321") == 0, "tcti");
     CHECK(strcmp(cfg->store, "/tmp/devid-store") == 0, "store trimmed: '%s'", cfg->store);
     CHECK(cfg->log_level == DEVID_LOG_DEBUG, "log level");
@@ -99,6 +113,13 @@ static void test_errors(void)
         { "tcti =\n", "test.conf:1", "empty value" },
         { "= value\n", "test.conf:1", "invalid key name" },
         { "idevid.bogus = 1\n", "test.conf:1", "unknown key 'idevid.bogus'" },
+        { "[renew]\nthreshold = 90\njitter = 10\n", "95%", "renewed" },
+        { "[est]\nauth = ntlm\n", "test.conf:2", "expected basic, digest or any" },
+        { "[est]\npop = sometimes\n", "test.conf:2", "expected auto, always or never" },
+        { "[est]\ncredentials_for = anyone\n", "test.conf:2", "expected factory, owner" },
+        { "[est]\ncredentials_for = owner\n", "credentials_server", "one server" },
+        { "[est]\ncredentials_server = http://x\n", "test.conf:2", "https:// URL" },
+        { "[est]\ncheck_server_revocation = maybe\n", "test.conf:2", "expected no or yes" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         devid_config *cfg = NULL;
@@ -168,14 +189,6 @@ static void test_env_and_files(void)
 
     f = fopen(path, "w");
     if (f) {
-        fputs("[renew]\nthreshold = 90\njitter = 10\n", f);
-        fclose(f);
-    }
-    CHECK_RC(devid_config_load(NULL, &cfg), DEVID_ERR_CONFIG);
-    CHECK(strstr(devid_last_error(), "95%") != NULL, "renewal past 95%% refused: %s",
-          devid_last_error());
-    f = fopen(path, "w");
-    if (f) {
         fputs("store = /from/file\n", f);
         fclose(f);
     }
@@ -200,6 +213,26 @@ static void test_env_and_files(void)
     unsetenv("DEVID_STORE");
 }
 
+/* Credentials scoped to a phase and a server; core ignores devid-enroll's sections. */
+static void test_enroll_scopes(void)
+{
+    devid_config *cfg = NULL;
+    CHECK_RC(parse(&cfg, "[est]\nusername = station\nauth = digest\ncredentials_for = both\n"
+                         "credentials_server = https://station.example:8443\n"),
+             DEVID_OK);
+    CHECK(econf && strcmp(econf->est.auth, "digest") == 0, "auth");
+    CHECK(econf && strcmp(econf->est.credentials_for, "both") == 0, "scope");
+    CHECK(econf && strcmp(econf->est.credentials_server, "https://station.example:8443") == 0,
+          "server");
+    devid_config_free(cfg);
+    cfg = NULL;
+    /* core alone accepts what only devid-enroll checks */
+    CHECK_RC(devid_config_new(&cfg), DEVID_OK);
+    const char text[] = "[est]\nbogus = 1\n";
+    CHECK_RC(devid_config_parse(cfg, text, sizeof(text) - 1, "core.conf"), DEVID_OK);
+    devid_config_free(cfg);
+}
+
 /* The shipped example must stay a valid configuration. */
 static void test_example(const char *path)
 {
@@ -207,6 +240,11 @@ static void test_example(const char *path)
     CHECK_RC(devid_config_new(&cfg), DEVID_OK);
     CHECK_RC(devid_config_read_file(cfg, path), DEVID_OK);
     devid_config_free(cfg);
+    enroll_config *e = NULL;
+    CHECK_RC(enroll_config_new(&e), DEVID_OK);
+    CHECK_RC(enroll_config_read_file(e, path), DEVID_OK);
+    CHECK_RC(enroll_config_check(e), DEVID_OK);
+    enroll_config_free(e);
 }
 
 int main(int argc, char **argv)
@@ -217,5 +255,7 @@ int main(int argc, char **argv)
     test_valid_file();
     test_errors();
     test_env_and_files();
+    test_enroll_scopes();
+    enroll_config_free(econf);
     return check_summary("test_config");
 }

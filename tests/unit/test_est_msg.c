@@ -75,6 +75,15 @@ static void test_base64(void)
     free(out);
     CHECK_RC(est_base64_decode("", 0, &out, &n), DEVID_ERR_FORMAT);
     CHECK_RC(est_base64_decode("\r\n", 2, &out, &n), DEVID_ERR_FORMAT);
+    /* trailing NULs (a widely deployed server's /csrattrs ends in one), mixed with white space */
+    CHECK_RC(est_base64_decode("aGVsbG8=\0", 9, &out, &n), DEVID_OK);
+    CHECK(n == 5 && memcmp(out, "hello", 5) == 0, "a trailing NUL");
+    free(out);
+    CHECK_RC(est_base64_decode("aGVs\vbG8=\r\n\0\n\0\0\f", 15, &out, &n), DEVID_OK);
+    CHECK(n == 5 && memcmp(out, "hello", 5) == 0, "NULs and any white space at the end");
+    free(out);
+    CHECK_RC(est_base64_decode("aGVs\0bG8=", 9, &out, &n), DEVID_ERR_FORMAT); /* not inside */
+    CHECK_RC(est_base64_decode("\0\0", 2, &out, &n), DEVID_ERR_FORMAT);
 
     unsigned char data[200];
     for (int i = 0; i < 200; i++)
@@ -246,8 +255,40 @@ static void test_alerts(void)
     CHECK(strcmp(est_outcome_name(EST_REFUSED), "refused") == 0, "outcome name");
 }
 
+/* WWW-Authenticate: the schemes of every challenge, not their parameters. */
+static void test_auth_schemes(void)
+{
+    static const struct {
+        const char *value;
+        unsigned want;
+    } cases[] = {
+        { "Basic realm=\"est\"", EST_SCHEME_BASIC },
+        { "Digest realm=\"est\", qop=\"auth\", algorithm=SHA-256, nonce=\"1.a\"",
+          EST_SCHEME_DIGEST },
+        { "Digest realm=\"a, Basic b\", nonce=x, Basic realm=\"y\"",
+          EST_SCHEME_DIGEST | EST_SCHEME_BASIC },
+        { "Newauth realm=\"apps\", type=1, title=\"Login to \\\"apps\\\"\", Basic realm=\"simple\"",
+          EST_SCHEME_OTHER | EST_SCHEME_BASIC },
+        { "Negotiate abc123==", EST_SCHEME_OTHER },
+        { "basic REALM=x", EST_SCHEME_BASIC },
+        { "", 0 },
+        { "realm=\"only params\"", 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned got = est_parse_auth_schemes(cases[i].value, strlen(cases[i].value));
+        CHECK(got == cases[i].want, "'%s': 0x%x, want 0x%x", cases[i].value, got, cases[i].want);
+    }
+    est_headers h = { 0 };
+    const char l1[] = "WWW-Authenticate: Basic realm=\"x\"\r\n";
+    const char l2[] = "www-authenticate: Digest nonce=\"n\"\r\n";
+    est_parse_header_line(l1, sizeof(l1) - 1, &h);
+    est_parse_header_line(l2, sizeof(l2) - 1, &h);
+    CHECK(h.auth_offered == (EST_SCHEME_BASIC | EST_SCHEME_DIGEST), "two header lines add up");
+}
+
 int main(int argc, char **argv)
 {
+    test_auth_schemes();
     test_csrattrs(argc > 1 ? argv[1] : NULL);
     test_renewal_due();
     test_base64();
