@@ -1,0 +1,220 @@
+/* The TCG factory keys on a TPM that has only its EK (ek-only fixture): the IAK (restricted
+ * signing key) and IDevID from their templates, never over an occupied handle, and
+ * TPM2_Certify by the IAK checked as a verifier would: the TPMS_ATTEST parsed with tpm2-tss,
+ * the attested name recomputed from the public area, the signature verified by OpenSSL. */
+#include "../check.h"
+#include "devid.h"
+#include "tpm.h"
+
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <string.h>
+#include <time.h>
+#include <tss2/tss2_mu.h>
+
+#define IAK_HANDLE 0x81020001
+#define IDEVID_HANDLE 0x81020000
+#define REQUIRED (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |                            \
+                  TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |               \
+                  TPMA_OBJECT_SIGN_ENCRYPT)
+
+/* What a verifier does with a certification: everything from the bytes, nothing from core. */
+static void verify_certification(const char *what, const devid_certification *c,
+                                 devid_key *iak, const unsigned char *nonce, size_t nonce_len,
+                                 TPMT_PUBLIC *pub_out)
+{
+    TPMS_ATTEST st;
+    size_t off = 0;
+    CHECK(Tss2_MU_TPMS_ATTEST_Unmarshal(c->attest, c->attest_len, &off, &st) == 0 &&
+              off == c->attest_len, "%s: TPMS_ATTEST parses", what);
+    CHECK(st.magic == TPM2_GENERATED_VALUE, "%s: magic 0x%08x", what, st.magic);
+    CHECK(st.type == TPM2_ST_ATTEST_CERTIFY, "%s: type 0x%04x", what, st.type);
+    CHECK(st.extraData.size == nonce_len && memcmp(st.extraData.buffer, nonce, nonce_len) == 0,
+          "%s: extraData is the qualifying data", what);
+
+    TPMT_PUBLIC pub;
+    off = 0;
+    CHECK(Tss2_MU_TPMT_PUBLIC_Unmarshal(c->public_area, c->public_len, &off, &pub) == 0 &&
+              off == c->public_len, "%s: TPMT_PUBLIC parses", what);
+    /* name = nameAlg || H(TPMT_PUBLIC marshalled) */
+    unsigned char name[2 + EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    name[0] = (unsigned char)(pub.nameAlg >> 8);
+    name[1] = (unsigned char)pub.nameAlg;
+    CHECK(pub.nameAlg == TPM2_ALG_SHA256, "%s: nameAlg SHA-256", what);
+    EVP_Digest(c->public_area, c->public_len, name + 2, &mdlen, EVP_sha256(), NULL);
+    CHECK(st.attested.certify.name.size == 2 + mdlen &&
+              memcmp(st.attested.certify.name.name, name, 2 + mdlen) == 0,
+          "%s: attested name is the name of the public area", what);
+
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    CHECK(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, devid_key_get_public(iak)) == 1 &&
+              EVP_DigestVerify(md, c->sig_der, c->sig_der_len, c->attest, c->attest_len) == 1,
+          "%s: signature verifies with the IAK's public key", what);
+    /* and the check is not vacuous: one flipped bit of the statement fails it */
+    unsigned char *bad = OPENSSL_memdup(c->attest, c->attest_len);
+    bad[c->attest_len - 1] ^= 1;
+    EVP_MD_CTX_reset(md);
+    CHECK(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, devid_key_get_public(iak)) == 1 &&
+              EVP_DigestVerify(md, c->sig_der, c->sig_der_len, bad, c->attest_len) != 1,
+          "%s: a changed statement does not verify", what);
+    OPENSSL_free(bad);
+    EVP_MD_CTX_free(md);
+    TPMT_SIGNATURE sig;
+    off = 0;
+    CHECK(Tss2_MU_TPMT_SIGNATURE_Unmarshal(c->signature, c->signature_len, &off, &sig) == 0 &&
+              off == c->signature_len, "%s: TPMT_SIGNATURE parses", what);
+    if (pub_out)
+        *pub_out = pub;
+}
+
+static bool same_public(devid_key *a, devid_key *b)
+{
+    return a && b && EVP_PKEY_eq(devid_key_get_public(a), devid_key_get_public(b)) == 1;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int main(void)
+{
+    if (devid_core_init() != DEVID_OK)
+        return 1;
+
+    /* an occupied IAK handle holding some other key is never touched */
+    devid_provision_spec plain = { .handle = IAK_HANDLE, .hierarchy = DEVID_HIER_ENDORSEMENT,
+                                   .type = DEVID_KEY_EC, .curve_nid = NID_X9_62_prime256v1 };
+    devid_key *squatter = NULL, *iak = NULL, *again = NULL;
+    bool created = true;
+    CHECK_RC(devid_provision_key(&plain, &squatter), DEVID_OK);
+    CHECK_RC(devid_iak_ensure(DEVID_KEY_EC, &created, &iak), DEVID_ERR_PROHIBITED);
+    CHECK(!created && !iak && strstr(devid_last_error(), "not an IAK"), "%s",
+          devid_last_error());
+    CHECK_RC(devid_key_open_persistent(IAK_HANDLE, &again), DEVID_OK);
+    CHECK(same_public(squatter, again), "the key at the IAK handle is still there");
+    devid_key_free(again);
+    devid_key_free(squatter);
+    CHECK_RC(devid_provision_remove_key(IAK_HANDLE), DEVID_OK); /* (this test's own key) */
+
+    /* the IAK: created once, found afterwards */
+    CHECK_RC(devid_iak_ensure(DEVID_KEY_EC, &created, &iak), DEVID_OK);
+    CHECK(created && iak, "IAK created");
+    again = NULL;
+    CHECK_RC(devid_iak_ensure(DEVID_KEY_EC, &created, &again), DEVID_OK);
+    CHECK(!created && same_public(iak, again), "IAK found the second time");
+    devid_key_free(again);
+    unsigned f = iak ? devid_key_get_flags(iak) : 0;
+    CHECK((f & DEVID_KEY_RESTRICTED) && (f & DEVID_KEY_CAN_SIGN) && (f & DEVID_KEY_FIXED_TPM) &&
+              (f & DEVID_KEY_TPM_GENERATED) && !(f & DEVID_KEY_CAN_DECRYPT),
+          "IAK flags 0x%x", f);
+
+    /* restricted: no signature over caller data, decided in core with a clear code */
+    unsigned char digest[32] = { 1 }, sig[512];
+    size_t siglen = sizeof(sig);
+    CHECK(!devid_key_signs_arbitrary_data(iak), "IAK does not sign arbitrary data");
+    uint64_t before = devid_tpm_command_count();
+    CHECK_RC(devid_key_sign(iak, DEVID_SIG_ECDSA, NID_sha256, digest, 32, sig, &siglen),
+             DEVID_ERR_KEY_USAGE);
+    CHECK(devid_tpm_command_count() == before, "refused without asking the TPM");
+
+    /* the IDevID from its template: signing stays one TPM command */
+    devid_provision_spec idevid_spec = { .handle = IDEVID_HANDLE,
+                                         .hierarchy = DEVID_HIER_ENDORSEMENT,
+                                         .type = DEVID_KEY_EC,
+                                         .curve_nid = NID_X9_62_prime256v1,
+                                         .tmpl = DEVID_TEMPLATE_IDEVID };
+    devid_key *idevid = NULL;
+    CHECK_RC(devid_provision_key(&idevid_spec, &idevid), DEVID_OK);
+    CHECK(devid_key_signs_arbitrary_data(idevid), "IDevID signs arbitrary data");
+    siglen = sizeof(sig);
+    CHECK_RC(devid_key_sign(idevid, DEVID_SIG_ECDSA, NID_sha256, digest, 32, sig, &siglen),
+             DEVID_OK); /* warm: the first use resolves the handle */
+    enum { N = 50 };
+    before = devid_tpm_command_count();
+    double t0 = now_ms();
+    for (int i = 0; i < N; i++) {
+        siglen = sizeof(sig);
+        CHECK_RC(devid_key_sign(idevid, DEVID_SIG_ECDSA, NID_sha384, digest, 32, sig, &siglen),
+                 DEVID_OK);
+    }
+    double t1 = now_ms();
+    CHECK(devid_tpm_command_count() - before == N, "%llu TPM commands for %d IDevID signatures",
+          (unsigned long long)(devid_tpm_command_count() - before), N);
+    printf("IDevID (TCG template) ECDSA P-256: %.2f ms per signature (one TPM2_Sign each)\n",
+           (t1 - t0) / N);
+    devid_provision_spec rsa_iak_bad = { .handle = 0x81020011,
+                                         .hierarchy = DEVID_HIER_OWNER, .type = DEVID_KEY_RSA,
+                                         .bits = 2048, .tmpl = DEVID_TEMPLATE_IAK };
+    CHECK_RC(devid_provision_key(&rsa_iak_bad, &again), DEVID_ERR_ARG);
+
+    /* TPM2_Certify of the IDevID by the IAK, as a verifier sees it */
+    unsigned char nonce[32];
+    for (size_t i = 0; i < sizeof(nonce); i++)
+        nonce[i] = (unsigned char)(0xA0 + i);
+    devid_certification c;
+    CHECK_RC(devid_certify(iak, idevid, nonce, 8, &c), DEVID_OK); /* warm: resolves the IAK */
+    devid_certification_clear(&c);
+    before = devid_tpm_command_count();
+    t0 = now_ms();
+    CHECK_RC(devid_certify(iak, idevid, nonce, sizeof(nonce), &c), DEVID_OK);
+    t1 = now_ms();
+    CHECK(devid_tpm_command_count() - before == 1, "certify: %llu TPM commands",
+          (unsigned long long)(devid_tpm_command_count() - before));
+    printf("TPM2_Certify of the IDevID by the IAK: %.2f ms\n", t1 - t0);
+    TPMT_PUBLIC pub;
+    memset(&pub, 0, sizeof(pub));
+    if (c.attest) {
+        verify_certification("IDevID", &c, iak, nonce, sizeof(nonce), &pub);
+        CHECK((pub.objectAttributes & REQUIRED) == REQUIRED &&
+                  !(pub.objectAttributes & TPMA_OBJECT_RESTRICTED) &&
+                  !(pub.objectAttributes & TPMA_OBJECT_DECRYPT),
+              "IDevID attributes 0x%08x", pub.objectAttributes);
+        CHECK(pub.type == TPM2_ALG_ECC && pub.parameters.eccDetail.curveID == TPM2_ECC_NIST_P256,
+              "IDevID is EC P-256");
+    }
+    devid_certification_clear(&c);
+
+    /* the IAK certifies itself: its own attributes, from the TPM's statement */
+    CHECK_RC(devid_certify(iak, iak, NULL, 0, &c), DEVID_OK);
+    if (c.attest) {
+        verify_certification("IAK", &c, iak, NULL, 0, &pub);
+        CHECK((pub.objectAttributes & REQUIRED) == REQUIRED &&
+                  (pub.objectAttributes & TPMA_OBJECT_RESTRICTED) &&
+                  !(pub.objectAttributes & TPMA_OBJECT_DECRYPT),
+              "IAK attributes 0x%08x", pub.objectAttributes);
+        CHECK(pub.parameters.eccDetail.scheme.scheme == TPM2_ALG_ECDSA &&
+                  pub.parameters.eccDetail.scheme.details.ecdsa.hashAlg == TPM2_ALG_SHA256,
+              "IAK scheme ECDSA-SHA256");
+    }
+    devid_certification_clear(&c);
+
+    /* refusals: an unrestricted signer, too much qualifying data */
+    unsigned char big[DEVID_CERTIFY_QUALIFYING_MAX + 1] = { 0 };
+    CHECK_RC(devid_certify(idevid, iak, NULL, 0, &c), DEVID_ERR_KEY_USAGE);
+    CHECK_RC(devid_certify(iak, idevid, big, sizeof(big), &c), DEVID_ERR_ARG);
+    CHECK(c.attest == NULL, "nothing returned on a refusal");
+
+    /* the RSA option: a 2048-bit IAK certifying the IDevID, RSASSA-SHA256 */
+    devid_provision_spec rsa_iak_spec = { .handle = 0x81020011,
+                                          .hierarchy = DEVID_HIER_ENDORSEMENT,
+                                          .type = DEVID_KEY_RSA, .bits = 2048,
+                                          .tmpl = DEVID_TEMPLATE_IAK };
+    devid_key *rsa_iak = NULL;
+    CHECK_RC(devid_provision_key(&rsa_iak_spec, &rsa_iak), DEVID_OK);
+    if (rsa_iak) {
+        CHECK(devid_key_get_bits(rsa_iak) == 2048, "RSA IAK is 2048 bits");
+        CHECK_RC(devid_certify(rsa_iak, idevid, nonce, 16, &c), DEVID_OK);
+        if (c.attest)
+            verify_certification("IDevID by RSA IAK", &c, rsa_iak, nonce, 16, NULL);
+        devid_certification_clear(&c);
+    }
+    devid_key_free(rsa_iak);
+    devid_key_free(idevid);
+    devid_key_free(iak);
+    devid_core_fini();
+    return check_summary("iak");
+}
