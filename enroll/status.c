@@ -108,7 +108,11 @@ static int gather(status_row *rows)
         if (id->cert)
             describe_cert(row, id);
         row->chain = devid_identity_verify(id, row->chain_detail, sizeof(row->chain_detail));
-        if (row->chain != DEVID_CHAIN_VALID && row->chain != DEVID_CHAIN_NO_ANCHORS)
+        /* An IAK's certificate comes only from a CA that checks attestation: an IAK
+         * without one (a factory that enrolled by password) is not a fault. */
+        bool iak_uncertified = i == DEVID_MAP_IAK && id->key && row->chain == DEVID_CHAIN_NO_CERT;
+        if (row->chain != DEVID_CHAIN_VALID && row->chain != DEVID_CHAIN_NO_ANCHORS &&
+            !iak_uncertified)
             result = EXIT_ATTENTION;
         if (!id->key || id->rotating) /* (usable, but the rotation is to be completed) */
             result = EXIT_ATTENTION;
