@@ -3,10 +3,12 @@
 #include "attest.h"
 #include "key_internal.h"
 #include "tpm.h"
+#include "tpm_pub.h"
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tss2/tss2_mu.h>
@@ -56,9 +58,19 @@ static devid_rc check_attest(const TPM2B_ATTEST *a, const devid_key *key, const 
                                          "certification");
     if (st.extraData.size != q->size || memcmp(st.extraData.buffer, q->buffer, q->size) != 0)
         return devid_fail(DEVID_ERR_TPM, "TPM2_Certify: extraData is not the qualifying data");
+    /* the name, from the public area core holds: nameAlg || H(TPMT_PUBLIC) */
+    unsigned char pub[sizeof(TPMT_PUBLIC)], name[2 + EVP_MAX_MD_SIZE];
+    size_t publen = 0;
+    unsigned int mdlen = 0;
+    const EVP_MD *md = EVP_get_digestbynid(devid_tpm_hash_to_nid(key->pub.nameAlg));
+    name[0] = (unsigned char)(key->pub.nameAlg >> 8);
+    name[1] = (unsigned char)key->pub.nameAlg;
+    if (!md || Tss2_MU_TPMT_PUBLIC_Marshal(&key->pub, pub, sizeof(pub), &publen) !=
+                   TSS2_RC_SUCCESS ||
+        EVP_Digest(pub, publen, name + 2, &mdlen, md, NULL) != 1)
+        return devid_fail(DEVID_ERR_INTERNAL, "computing the key's name");
     const TPM2B_NAME *n = &st.attested.certify.name;
-    if (key->name.size && (n->size != key->name.size ||
-                           memcmp(n->name, key->name.name, n->size) != 0))
+    if (n->size != 2 + mdlen || memcmp(n->name, name, n->size) != 0)
         return devid_fail(DEVID_ERR_TPM, "TPM2_Certify certified another object");
     return DEVID_OK;
 }

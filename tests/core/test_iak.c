@@ -198,6 +198,30 @@ int main(void)
     CHECK_RC(devid_certify(iak, idevid, big, sizeof(big), &c), DEVID_ERR_ARG);
     CHECK(c.attest == NULL, "nothing returned on a refusal");
 
+    /* a store key (a future service identity), with and without an auth value: the same
+     * evidence; the key's password travels in the session policy's encrypted session */
+    for (int with_auth = 0; with_auth < 2; with_auth++) {
+        devid_keygen kg = { .type = DEVID_KEY_EC, .curve_nid = NID_X9_62_prime256v1,
+                            .sign = true, .auth = with_auth ? "a-password" : NULL,
+                            .auth_len = with_auth ? 10 : 0 };
+        devid_store_attrs attrs = { 0 };
+        snprintf(attrs.label, sizeof(attrs.label), "certified-%d", with_auth);
+        char uid[DEVID_UID_LEN + 1];
+        devid_key *sk = NULL;
+        CHECK_RC(devid_store_generate(&kg, &attrs, uid), DEVID_OK);
+        CHECK_RC(devid_store_open_key(uid, &sk), DEVID_OK);
+        if (sk && with_auth)
+            CHECK_RC(devid_key_set_auth(sk, "a-password", 10), DEVID_OK);
+        if (sk) {
+            CHECK_RC(devid_certify(iak, sk, nonce, sizeof(nonce), &c), DEVID_OK);
+            if (c.attest)
+                verify_certification(with_auth ? "store key with auth" : "store key", &c, iak,
+                                     nonce, sizeof(nonce), NULL);
+            devid_certification_clear(&c);
+        }
+        devid_key_free(sk);
+    }
+
     /* the RSA option: a 2048-bit IAK certifying the IDevID, RSASSA-SHA256 */
     devid_provision_spec rsa_iak_spec = { .handle = 0x81020011,
                                           .hierarchy = DEVID_HIER_ENDORSEMENT,
