@@ -2,10 +2,12 @@
 # The IAK through the front-ends, on a TPM that had only its EK: once made (and given a
 # certificate in its NV index), PKCS#11 and the provider show its public key and certificate;
 # a signature over caller data is refused with each API's "not permitted" code, never a
-# TPM error. usage (under with-swtpm ek-only): frontends.sh IAK_SETUP
+# TPM error; devid-enroll status shows it with its certificate.
+# usage (under with-swtpm ek-only): frontends.sh IAK_SETUP DEVID_ENROLL
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../pkcs11/lib.sh"
 setup=$1
+enroll=$2
 P=(-provider-path "${DEVID_PROVIDER_DIR:?}" -provider devid -provider default)
 
 p11 --list-objects >"$work/before" 2>&1 || true
@@ -13,6 +15,16 @@ check "no IAK object before it is made" bash -c "! grep -q 'label: *IAK' '$work/
 check "IAK made, certificate in NV 0x01c90001" "$setup" "$work/iak.pem"
 openssl x509 -in "$work/iak.pem" -noout -pubkey >"$work/iak.certpub.pem"
 id=$(cert_id "$work/iak.pem")
+
+# ---- devid-enroll status ----------------------------------------------------------------------
+# (exit 1: the test CA is not a configured trust anchor, so the chain needs attention)
+"$enroll" --json status >"$work/status.json" 2>&1 || true
+iak_json=$(jq -c '.identities[] | select(.name=="iak")' "$work/status.json" || true)
+check "status --json: IAK key and certificate ($iak_json)" \
+    test "$(jq -r '[.key.handle, .key.type, .key.restricted, .certificate.source, .certificate.subject] | join(" ")' <<<"$iak_json")" = "0x81020001 EC P-256 true NV 0x01c90001 CN=Test IAK"
+"$enroll" status >"$work/status.txt" 2>&1 || true
+check "status text: IAK with its certificate" \
+    bash -c "sed -n '/^IAK:/,/^\$/p' '$work/status.txt' | grep -q 'cert: *NV 0x01c90001'"
 
 # ---- PKCS#11 --------------------------------------------------------------------------------
 p11 --list-objects >"$work/objects" 2>&1 || true
