@@ -46,4 +46,27 @@ devid_rc devid_certify(devid_key *iak, devid_key *key, const unsigned char *qual
                        size_t qualifying_len, devid_certification *out);
 void devid_certification_clear(devid_certification *c);
 
+/* TPM2_ActivateCredential: recovers the secret (at most 64 bytes) a CA wrapped with
+ * TPM2_MakeCredential for this TPM's EK and the IAK's name, which only the TPM holding both
+ * can do. `credential` is the marshalled TPM2B_ID_OBJECT and `secret` the marshalled
+ * TPM2B_ENCRYPTED_SECRET, as the CA sent them (devid_credential_parse checks them). The EK's
+ * policy (PolicySecret of the endorsement hierarchy, TCG EK templates) is satisfied in a
+ * policy session started for this one command; an endorsement hierarchy with an auth value
+ * is not supported yet (DEVID_ERR_UNSUPPORTED from the TPM's refusal is reported as such). */
+#define DEVID_CREDENTIAL_MAX 64
+devid_rc devid_activate_credential(devid_key *iak, devid_key *ek,
+                                   const unsigned char *credential, size_t credential_len,
+                                   const unsigned char *secret, size_t secret_len,
+                                   unsigned char out[DEVID_CREDENTIAL_MAX], size_t *out_len);
+
+/* Parses a CA's credential (marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET, each
+ * exactly filling its buffer, neither empty). Either output may be NULL. DEVID_ERR_FORMAT
+ * when they are not. */
+struct TPM2B_ID_OBJECT;
+struct TPM2B_ENCRYPTED_SECRET;
+devid_rc devid_credential_parse(const unsigned char *credential, size_t credential_len,
+                                const unsigned char *secret, size_t secret_len,
+                                struct TPM2B_ID_OBJECT *id_object,
+                                struct TPM2B_ENCRYPTED_SECRET *enc_secret);
+
 #endif

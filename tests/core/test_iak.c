@@ -4,12 +4,15 @@
  * the attested name recomputed from the public area, the signature verified by OpenSSL. */
 #include "../check.h"
 #include "devid.h"
+#include "key_internal.h"
 #include "tpm.h"
 
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <tss2/tss2_mu.h>
 
 #define IAK_HANDLE 0x81020001
@@ -66,6 +69,53 @@ static void verify_certification(const char *what, const devid_certification *c,
               off == c->signature_len, "%s: TPMT_SIGNATURE parses", what);
     if (pub_out)
         *pub_out = pub;
+}
+
+
+/* A CA's TPM2_MakeCredential for the EK whose public area is `ek` and the object `name`,
+ * by tpm2-tools in software (--tcti none). Its output file: 0xBADCC0DE, version 1, then the
+ * TPM2B_ID_OBJECT and the TPM2B_ENCRYPTED_SECRET. */
+static bool make_credential(const char *dir, devid_key *ek, const unsigned char *name,
+                            size_t name_len, const unsigned char *secret, size_t secret_len,
+                            unsigned char *blob, size_t *blob_len, unsigned char *enc,
+                            size_t *enc_len)
+{
+    char path[512], cmd[2048], hex[2 * 68 + 1] = "";
+    unsigned char buf[sizeof(TPM2B_PUBLIC)];
+    size_t off = 0;
+    TPM2B_PUBLIC pub = { .publicArea = ek->pub };
+    if (Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, buf, sizeof(buf), &off) != 0)
+        return false;
+    snprintf(path, sizeof(path), "%s/ek.pub", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(buf, 1, off, f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/secret", dir);
+    f = fopen(path, "wb");
+    fwrite(secret, 1, secret_len, f);
+    fclose(f);
+    for (size_t i = 0; i < name_len; i++)
+        sprintf(hex + 2 * i, "%02x", name[i]);
+    snprintf(cmd, sizeof(cmd), "tpm2_makecredential --tcti none -u %s/ek.pub -s %s/secret "
+             "-n %s -o %s/cred >/dev/null", dir, dir, hex, dir);
+    if (system(cmd) != 0)
+        return false;
+    snprintf(path, sizeof(path), "%s/cred", dir);
+    f = fopen(path, "rb");
+    unsigned char file[4096];
+    size_t n = f ? fread(file, 1, sizeof(file), f) : 0;
+    if (f)
+        fclose(f);
+    if (n < 12 || file[0] != 0xBA || file[1] != 0xDC || file[2] != 0xC0 || file[3] != 0xDE)
+        return false;
+    size_t idlen = 2 + ((size_t)file[8] << 8 | file[9]);
+    if (8 + idlen > n)
+        return false;
+    memcpy(blob, file + 8, idlen);
+    *blob_len = idlen;
+    memcpy(enc, file + 8 + idlen, n - 8 - idlen);
+    *enc_len = n - 8 - idlen;
+    return true;
 }
 
 static bool same_public(devid_key *a, devid_key *b)
@@ -221,6 +271,55 @@ int main(void)
         }
         devid_key_free(sk);
     }
+
+    /* TPM2_ActivateCredential: a secret wrapped for this EK and the IAK's name comes back;
+     * wrapped for another name (a key that is not this IAK), it does not */
+    devid_key *ek = NULL;
+    char dir[] = "/tmp/devid-iak-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    CHECK_RC(devid_key_open_persistent(0x81010001, &ek), DEVID_OK);
+    const unsigned char *iak_name = NULL, *idevid_name = NULL;
+    size_t iak_name_len = 0, idevid_name_len = 0;
+    CHECK_RC(devid_key_get_name(iak, &iak_name, &iak_name_len), DEVID_OK);
+    CHECK_RC(devid_key_get_name(idevid, &idevid_name, &idevid_name_len), DEVID_OK);
+    unsigned char blob[1024], enc[1024], got[DEVID_CREDENTIAL_MAX];
+    size_t blob_len = 0, enc_len = 0, got_len = 0;
+    static const unsigned char wrapped[32] = "a secret for the IAK of this TPM";
+    if (ek && iak_name && idevid_name) {
+        CHECK(make_credential(dir, ek, iak_name, iak_name_len, wrapped, sizeof(wrapped), blob,
+                              &blob_len, enc, &enc_len), "tpm2_makecredential");
+        before = devid_tpm_command_count();
+        CHECK_RC(devid_activate_credential(iak, ek, blob, blob_len, enc, enc_len, got, &got_len),
+                 DEVID_OK);
+        CHECK(got_len == sizeof(wrapped) && memcmp(got, wrapped, got_len) == 0,
+              "the wrapped secret comes back");
+        printf("TPM2_ActivateCredential with the EK's policy session: %llu TPM commands\n",
+               (unsigned long long)(devid_tpm_command_count() - before));
+        CHECK_RC(devid_activate_credential(iak, ek, blob, blob_len, enc, enc_len, got, &got_len),
+                 DEVID_OK); /* again: the policy session of the first was not left behind */
+
+        CHECK(make_credential(dir, ek, idevid_name, idevid_name_len, wrapped, sizeof(wrapped),
+                              blob, &blob_len, enc, &enc_len), "tpm2_makecredential");
+        got_len = 99;
+        devid_rc rc = devid_activate_credential(iak, ek, blob, blob_len, enc, enc_len, got,
+                                                &got_len);
+        CHECK(rc != DEVID_OK && got_len == 0, "a credential for another name is refused (%s: %s)",
+              devid_rc_name(rc), devid_last_error());
+        CHECK_RC(devid_activate_credential(idevid, ek, blob, blob_len, enc, enc_len, got,
+                                           &got_len), DEVID_ERR_KEY_USAGE);
+        CHECK_RC(devid_activate_credential(iak, idevid, blob, blob_len, enc, enc_len, got,
+                                           &got_len), DEVID_ERR_KEY_USAGE);
+        before = devid_tpm_command_count();
+        CHECK_RC(devid_activate_credential(iak, ek, blob, blob_len - 1, enc, enc_len, got,
+                                           &got_len), DEVID_ERR_FORMAT);
+        CHECK_RC(devid_activate_credential(iak, ek, blob, blob_len, enc, enc_len + 1, got,
+                                           &got_len), DEVID_ERR_FORMAT);
+        CHECK(devid_tpm_command_count() == before, "malformed credentials never reach the TPM");
+    }
+    char rm[600];
+    snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+    CHECK(system(rm) == 0, "cleanup");
+    devid_key_free(ek);
 
     /* the RSA option: a 2048-bit IAK certifying the IDevID, RSASSA-SHA256 */
     devid_provision_spec rsa_iak_spec = { .handle = 0x81020011,
