@@ -26,7 +26,8 @@ devid_rc devid_iak_ensure(devid_key_type type, bool *created, devid_key **out)
         if (!devid_factory_public_ok(DEVID_TEMPLATE_IAK, &key->pub)) {
             devid_key_free(key);
             return devid_fail(DEVID_ERR_PROHIBITED, "handle 0x%08x holds a key that is not a "
-                              "restricted signing key of this TPM: not an IAK; left alone",
+                              "restricted signing key of this TPM: not an IAK; left alone "
+                              "(configure another handle with iak.key, or iak.key = none)",
                               entry->key_handle);
         }
         *out = key;
