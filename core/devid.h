@@ -12,6 +12,7 @@
 #ifndef DEVID_H
 #define DEVID_H
 
+#include "attest.h"
 #include "config.h"
 #include "core.h"
 #include "ecdsa_der.h"

@@ -1,5 +1,6 @@
 #include "provision.h"
 #include "cert.h"
+#include "devid_templates.h"
 #include "key_internal.h"
 #include "keygen.h"
 #include "log.h"
@@ -66,7 +67,13 @@ devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out)
     devid_keygen kg = { .type = spec->type, .curve_nid = spec->curve_nid, .bits = spec->bits,
                         .sign = true, .decrypt = spec->type == DEVID_KEY_RSA };
     TPM2B_PUBLIC tmpl;
-    devid_rc rc = devid_keygen_template(&kg, &tmpl);
+    devid_rc rc = spec->tmpl == DEVID_TEMPLATE_PLAIN
+                      ? devid_keygen_template(&kg, &tmpl)
+                      : devid_factory_template(spec->tmpl, spec->type, spec->curve_nid,
+                                               spec->bits, &tmpl);
+    if (rc == DEVID_OK && spec->tmpl != DEVID_TEMPLATE_PLAIN &&
+        spec->hierarchy != DEVID_HIER_ENDORSEMENT)
+        rc = devid_fail(DEVID_ERR_ARG, "the TCG device identity keys are endorsement primaries");
     if (rc != DEVID_OK)
         return rc;
 

@@ -16,12 +16,20 @@ typedef enum devid_hierarchy {
     DEVID_HIER_OWNER,        /* a child of the SRK in the storage hierarchy (LDevID) */
 } devid_hierarchy;
 
+/* Which template a provisioned key is made from (devid_templates.h). */
+typedef enum devid_provision_template {
+    DEVID_TEMPLATE_PLAIN = 0, /* devid's general signing key (keygen.h) */
+    DEVID_TEMPLATE_IDEVID,    /* TCG device identity: unrestricted signing key */
+    DEVID_TEMPLATE_IAK,       /* TCG device identity: restricted signing (attestation) key */
+} devid_provision_template;
+
 typedef struct devid_provision_spec {
     uint32_t handle;         /* persistent handle to make it at */
     devid_hierarchy hierarchy;
     devid_key_type type;
     int curve_nid;           /* EC: NID_X9_62_prime256v1 or NID_secp384r1 */
     int bits;                /* RSA: 2048, 3072, 4096 */
+    devid_provision_template tmpl; /* TCG templates: endorsement hierarchy only */
 } devid_provision_spec;
 
 /* Creates a signing key per spec and makes it persistent at spec->handle. An occupied handle

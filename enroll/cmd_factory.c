@@ -3,6 +3,7 @@
  * idempotent: an identity that is already valid is left alone. */
 #include "commands.h"
 #include "context.h"
+#include "factory_iak.h"
 #include "fsutil.h"
 #include "tpmkey.h"
 
@@ -180,7 +181,10 @@ static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
     devid_key *key = NULL;
     devid_rc rc = devid_key_open_persistent(entry->key_handle, &key);
     if (rc == DEVID_ERR_NOT_FOUND) {
-        devid_provision_spec spec = { .handle = entry->key_handle, .hierarchy = hier };
+        devid_provision_spec spec = { .handle = entry->key_handle, .hierarchy = hier,
+                                      .tmpl = hier == DEVID_HIER_ENDORSEMENT
+                                                  ? DEVID_TEMPLATE_IDEVID
+                                                  : DEVID_TEMPLATE_PLAIN };
         enroll_key_choice(ctx, rsa, &spec.type, &spec.curve_nid, &spec.bits);
         rc = devid_provision_key(&spec, &key);
         if (rc == DEVID_OK)
@@ -233,6 +237,8 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
         enroll_fetch_wishes(&ctx);
         rc = ensure_key(&ctx, entry, DEVID_HIER_ENDORSEMENT, a.rsa, &pkey);
     }
+    if (rc == DEVID_OK)
+        rc = factory_ensure_iak(pkey);
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK) {

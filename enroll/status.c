@@ -141,7 +141,11 @@ static int gather(status_row *rows)
             if (row->rev.status == REVOCATION_REVOKED)
                 result = EXIT_ATTENTION;
         }
-        if (row->chain != DEVID_CHAIN_VALID && row->chain != DEVID_CHAIN_NO_ANCHORS)
+        /* An IAK's certificate comes only from a CA that checks attestation: an IAK
+         * without one (a factory that enrolled by password) is not a fault. */
+        bool iak_uncertified = i == DEVID_MAP_IAK && id->key && row->chain == DEVID_CHAIN_NO_CERT;
+        if (row->chain != DEVID_CHAIN_VALID && row->chain != DEVID_CHAIN_NO_ANCHORS &&
+            !iak_uncertified)
             result = EXIT_ATTENTION;
         if (!id->key || id->rotating) /* (usable, but the rotation is to be completed) */
             result = EXIT_ATTENTION;

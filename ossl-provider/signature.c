@@ -201,6 +201,11 @@ static int init(sig_ctx *s, void *vkey, int op, const char *mdname, const OSSL_P
     if (s->tpm) {
         if (!dp_core_ready(s->ctx))
             return 0;
+        if (!devid_key_signs_arbitrary_data(key->tpm)) {
+            dp_raise(s->ctx, DP_R_KEY_USAGE, "TPM key 0x%08x is restricted (an attestation "
+                     "key): it signs only TPM-generated data", devid_key_get_handle(key->tpm));
+            return 0;
+        }
         if (!(devid_key_get_flags(key->tpm) & (DEVID_KEY_CAN_SIGN | DEVID_KEY_CAN_DECRYPT))) {
             dp_raise(s->ctx, DP_R_KEY_USAGE, "TPM key 0x%08x cannot sign",
                      devid_key_get_handle(key->tpm));

@@ -163,7 +163,7 @@ CK_KEY_TYPE p11_key_type(devid_key *key)
 bool p11_key_can_sign(devid_key *key)
 {
     unsigned f = devid_key_get_flags(key);
-    if (f & DEVID_KEY_RESTRICTED)
+    if (!devid_key_signs_arbitrary_data(key))
         return false;
     return (f & DEVID_KEY_CAN_SIGN) ||
            (devid_key_get_type(key) == DEVID_KEY_RSA && (f & DEVID_KEY_CAN_DECRYPT));

@@ -18,8 +18,14 @@ check "a refused password: the message says the server offers Basic" grep -q "of
 
 # --- factory: the IDevID, authenticated by the station's Basic credentials and header
 factory_server
+check "no IAK before the factory step" test "$(status_of iak)" = absent
 out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
 check "idevid enrolls ($out)" test $rc -eq 0
+check "idevid made the IAK" grep -q "IAK: created key at 0x81020001 (EC 256, restricted" <<<"$out"
+iak_json=$(enroll --json status | jq -c '.identities[] | select(.name=="iak")')
+check "IAK in status ($iak_json)" test "$(jq -r '[.present, .key.handle, .key.type, .key.restricted, .chain.status] | join(" ")' <<<"$iak_json")" = "true 0x81020001 EC P-256 true no-certificate"
+check "IAK in text status" grep -q "persistent handle 0x81020001, restricted" <<<"$(enroll status)"
+check "an IAK without certificate is healthy" enroll status
 check "IDevID valid" test "$(status_of idevid)" = valid
 check "IDevID certificate in NV" test "$(enroll --json status | jq -r '.identities[] | select(.name=="idevid") | .certificate.source')" = "NV 0x01c90000"
 check "serialNumber in the IDevID" grep -q 'serialNumber=SN-4242' <<<"$(enroll status)"

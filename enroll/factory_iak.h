@@ -1,0 +1,14 @@
+/* The factory step's IAK (the TCG attestation key next to the IDevID). */
+#ifndef ENROLL_FACTORY_IAK_H
+#define ENROLL_FACTORY_IAK_H
+
+#include "devid.h"
+
+#include <openssl/evp.h>
+
+/* Makes sure the IAK exists, of the IDevID's algorithm family (EC P-256 or RSA 2048), and
+ * says what it did. An IAK disabled in the configuration is skipped (devices without one
+ * keep working); a foreign key at its handle is an error and is left alone. */
+devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub);
+
+#endif

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# kill -9 around the factory step's IAK, on a TPM that has only its EK: after a crash the TPM
+# holds only whole keys at devid's handles (no other persistent object, no certificate index
+# half-written), and running the step again finishes it: IDevID enrolled, IAK beside it.
+# usage (under with-swtpm ek-only): factory-crash.sh BUILD_DIR
+set -uo pipefail
+. "$(dirname "$0")/lib.sh" "$1"
+subject="O=Devid Test OEM,CN=Crash Device,serialNumber=SN-CRASH"
+persistent() { tpm2_getcap handles-persistent | sed 's/^- //' | sort | tr '\n' ' '; }
+ek_handles=$(persistent)
+
+factory_server
+for point in factory-before-iak factory-after-iak; do
+    DEVID_ENROLL_CRASH_AT=$point enroll --server "$server" idevid --subject "$subject" >/dev/null 2>&1
+    rc=$?
+    check "killed at $point (exit $rc)" test $rc -eq 137
+    case $point in
+    factory-before-iak) want="${ek_handles}0x81020000 " ;;
+    *) want="${ek_handles}0x81020000 0x81020001 " ;;
+    esac
+    check "after $point: persistent handles are [$want] ($(persistent))" test "$(persistent)" = "$want"
+    check "after $point: no IDevID certificate index" \
+        bash -c "! tpm2_getcap handles-nv-index | grep -qi 0x1c90000"
+    out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
+    check "after $point: idevid again finishes ($out)" test $rc -eq 0
+    check "after $point: IDevID valid" test "$(status_of idevid)" = valid
+    check "after $point: IAK present" \
+        test "$(enroll --json status | jq -r '.identities[] | select(.name=="iak") | .key.restricted')" = true
+    check "after $point: healthy" enroll status
+    # back to factory-fresh for the next point (the test's own objects only)
+    tpm2_nvundefine -C p 0x01c90000 >/dev/null 2>&1 || tpm2_nvundefine 0x01c90000 >/dev/null 2>&1
+    tpm2_evictcontrol -C o -c 0x81020000 >/dev/null 2>&1
+    tpm2_evictcontrol -C o -c 0x81020001 >/dev/null 2>&1
+    check "after $point: reset to factory-fresh" test "$(persistent)" = "$ek_handles"
+done
+est_server_stop
+summary factory-crash
