@@ -6,6 +6,8 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh" "$1"
 subject="O=Devid Test OEM,OU=Devid Test Device Model 1,CN=Devid Test Device,serialNumber=SN-4242"
 
+check "no IAK before the factory step" test "$(status_of iak)" = absent
+
 # --- a wrong password is tried once: 401 is final (exit 4), never retried into a lockout
 est_server_start "$work" --ca-cert "$pki/oem-ca.pem" --ca-key "$pki/oem-ca.key" \
     --basic station:not-the-password --log "$work/lockout.log"
@@ -15,13 +17,14 @@ check "a refused password: exit 4 ($out)" test $rc -eq 4
 check "a refused password: one POST ($(received "$work/lockout.log" | tr '\n' ' '))" \
     test "$(received "$work/lockout.log" | grep -c '^simpleenroll')" -eq 1
 check "a refused password: the message says the server offers Basic" grep -q "offers: Basic" <<<"$out"
+# The IAK is made before the request goes out; the refused run leaves it for the next run to use.
+check "idevid made the IAK" grep -q "IAK: created key at 0x81020001 (EC 256, restricted" <<<"$out"
 
 # --- factory: the IDevID, authenticated by the station's Basic credentials and header
 factory_server
-check "no IAK before the factory step" test "$(status_of iak)" = absent
 out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
 check "idevid enrolls ($out)" test $rc -eq 0
-check "idevid made the IAK" grep -q "IAK: created key at 0x81020001 (EC 256, restricted" <<<"$out"
+check "idevid reused the IAK the refused run made" bash -c '! grep -q "IAK: created" <<<"$1"' _ "$out"
 iak_json=$(enroll --json status | jq -c '.identities[] | select(.name=="iak")')
 check "IAK in status ($iak_json)" test "$(jq -r '[.present, .key.handle, .key.type, .key.restricted, .chain.status] | join(" ")' <<<"$iak_json")" = "true 0x81020001 EC P-256 true no-certificate"
 check "IAK in text status" grep -q "persistent handle 0x81020001, restricted" <<<"$(enroll status)"
