@@ -454,6 +454,15 @@ static void test_bad_uris(void)
         CHECK(!k && e != 0, "bad URI %s: key %p, error %lx", bad[i], (void *)k, e);
         EVP_PKEY_free(k);
     }
+    /* The error queue says where in devid an error was raised. */
+    ERR_clear_error();
+    EVP_PKEY_free(load_key("devid:foo=bar"));
+    const char *file = NULL, *func = NULL;
+    int line = 0;
+    bool found = false;
+    while (!found && ERR_get_error_all(&file, &line, &func, NULL, NULL) != 0)
+        found = file && strstr(file, "ossl-provider/") && line > 0 && func && *func;
+    CHECK(found, "a devid error names its source file, line and function");
     ERR_clear_error();
 }
 
