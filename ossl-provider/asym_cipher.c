@@ -17,6 +17,19 @@ typedef struct ac_ctx {
     EVP_PKEY_CTX *d;
 } ac_ctx;
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_asym_cipher_newctx_fn ac_newctx;
+static OSSL_FUNC_asym_cipher_freectx_fn ac_freectx;
+static OSSL_FUNC_asym_cipher_dupctx_fn ac_dupctx;
+static OSSL_FUNC_asym_cipher_encrypt_init_fn ac_encrypt_init;
+static OSSL_FUNC_asym_cipher_encrypt_fn ac_encrypt;
+static OSSL_FUNC_asym_cipher_decrypt_init_fn ac_decrypt_init;
+static OSSL_FUNC_asym_cipher_decrypt_fn ac_decrypt;
+static OSSL_FUNC_asym_cipher_set_ctx_params_fn ac_set_ctx_params;
+static OSSL_FUNC_asym_cipher_settable_ctx_params_fn ac_settable;
+static OSSL_FUNC_asym_cipher_get_ctx_params_fn ac_get_ctx_params;
+static OSSL_FUNC_asym_cipher_gettable_ctx_params_fn ac_gettable;
+
 static void *ac_newctx(void *provctx)
 {
     ac_ctx *a = calloc(1, sizeof(*a));

@@ -38,6 +38,12 @@ typedef struct dec_ctx {
 /* Minimal look into a TSS2 PRIVATE KEY (TPMKey ::= SEQUENCE { type OID, emptyAuth [0]
  * BOOLEAN OPT, policy [1] OPT, secret [2] OPT, parent INTEGER, pubkey OCTET STRING, ... })
  * for its key type and emptyAuth, without touching the TPM. Full parsing is core's. */
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_decoder_newctx_fn der_newctx, ec_newctx, rsa_newctx;
+static OSSL_FUNC_decoder_freectx_fn dec_freectx;
+static OSSL_FUNC_decoder_does_selection_fn dec_does_selection;
+static OSSL_FUNC_decoder_decode_fn pem_decode, der_decode, tss2_pem2der_decode;
+
 static bool tss2_peek(const unsigned char *der, size_t len, devid_key_type *type,
                       bool *empty_auth)
 {

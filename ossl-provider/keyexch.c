@@ -15,6 +15,18 @@ typedef struct kx_ctx {
     EVP_PKEY_CTX *d;       /* soft keys: the delegate */
 } kx_ctx;
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_keyexch_newctx_fn kx_newctx;
+static OSSL_FUNC_keyexch_freectx_fn kx_freectx;
+static OSSL_FUNC_keyexch_dupctx_fn kx_dupctx;
+static OSSL_FUNC_keyexch_init_fn kx_init;
+static OSSL_FUNC_keyexch_set_peer_fn kx_set_peer;
+static OSSL_FUNC_keyexch_derive_fn kx_derive;
+static OSSL_FUNC_keyexch_set_ctx_params_fn kx_set_ctx_params;
+static OSSL_FUNC_keyexch_settable_ctx_params_fn kx_settable;
+static OSSL_FUNC_keyexch_get_ctx_params_fn kx_get_ctx_params;
+static OSSL_FUNC_keyexch_gettable_ctx_params_fn kx_gettable;
+
 static void *kx_newctx(void *provctx)
 {
     kx_ctx *k = calloc(1, sizeof(*k));

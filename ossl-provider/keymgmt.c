@@ -52,6 +52,30 @@ static int evp_selection(int sel)
 
 /* ---- basic object functions ---- */
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_keymgmt_new_fn ec_new, rsa_new;
+static OSSL_FUNC_keymgmt_free_fn km_free;
+static OSSL_FUNC_keymgmt_has_fn km_has;
+static OSSL_FUNC_keymgmt_match_fn km_match;
+static OSSL_FUNC_keymgmt_validate_fn km_validate;
+static OSSL_FUNC_keymgmt_load_fn km_load;
+static OSSL_FUNC_keymgmt_dup_fn km_dup;
+static OSSL_FUNC_keymgmt_import_fn km_import;
+static OSSL_FUNC_keymgmt_export_fn km_export;
+static OSSL_FUNC_keymgmt_import_types_fn ec_types, rsa_types;
+static OSSL_FUNC_keymgmt_get_params_fn km_get_params;
+static OSSL_FUNC_keymgmt_set_params_fn km_set_params;
+static OSSL_FUNC_keymgmt_gettable_params_fn ec_gettable, rsa_gettable;
+static OSSL_FUNC_keymgmt_settable_params_fn ec_settable, rsa_settable;
+static OSSL_FUNC_keymgmt_query_operation_name_fn ec_query_operation_name,
+    rsa_query_operation_name;
+static OSSL_FUNC_keymgmt_gen_set_params_fn gen_set_params;
+static OSSL_FUNC_keymgmt_gen_cleanup_fn gen_cleanup;
+static OSSL_FUNC_keymgmt_gen_init_fn ec_gen_init, rsa_gen_init;
+static OSSL_FUNC_keymgmt_gen_set_template_fn gen_set_template;
+static OSSL_FUNC_keymgmt_gen_fn gen;
+static OSSL_FUNC_keymgmt_gen_settable_params_fn ec_gen_settable, rsa_gen_settable;
+
 static void *ec_new(void *provctx) { return dp_key_new(provctx, DEVID_KEY_EC); }
 static void *rsa_new(void *provctx) { return dp_key_new(provctx, DEVID_KEY_RSA); }
 static void km_free(void *keydata) { dp_key_free(keydata); }

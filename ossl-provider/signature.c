@@ -30,6 +30,26 @@ typedef struct sig_ctx {
     char mgf1[64];
 } sig_ctx;
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_signature_newctx_fn sig_newctx;
+static OSSL_FUNC_signature_freectx_fn sig_freectx;
+static OSSL_FUNC_signature_dupctx_fn sig_dupctx;
+static OSSL_FUNC_signature_sign_init_fn sig_sign_init;
+static OSSL_FUNC_signature_sign_fn sig_sign;
+static OSSL_FUNC_signature_verify_init_fn sig_verify_init;
+static OSSL_FUNC_signature_verify_fn sig_verify;
+static OSSL_FUNC_signature_verify_recover_init_fn sig_verify_recover_init;
+static OSSL_FUNC_signature_verify_recover_fn sig_verify_recover;
+static OSSL_FUNC_signature_digest_sign_init_fn sig_digest_sign_init;
+static OSSL_FUNC_signature_digest_verify_init_fn sig_digest_verify_init;
+static OSSL_FUNC_signature_digest_sign_update_fn sig_digest_update;
+static OSSL_FUNC_signature_digest_sign_final_fn sig_digest_sign_final;
+static OSSL_FUNC_signature_digest_verify_final_fn sig_digest_verify_final;
+static OSSL_FUNC_signature_set_ctx_params_fn sig_set_ctx_params;
+static OSSL_FUNC_signature_get_ctx_params_fn sig_get_ctx_params;
+static OSSL_FUNC_signature_settable_ctx_params_fn ecdsa_settable, rsa_settable;
+static OSSL_FUNC_signature_gettable_ctx_params_fn ecdsa_gettable, rsa_gettable;
+
 static void *sig_newctx(void *provctx, const char *propq)
 {
     (void)propq;

@@ -28,6 +28,14 @@ typedef struct loader {
     size_t n, cap, next;
 } loader;
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_store_open_fn st_open;
+static OSSL_FUNC_store_settable_ctx_params_fn st_settable_ctx_params;
+static OSSL_FUNC_store_set_ctx_params_fn st_set_ctx_params;
+static OSSL_FUNC_store_load_fn st_load;
+static OSSL_FUNC_store_eof_fn st_eof;
+static OSSL_FUNC_store_close_fn st_close;
+
 static bool add(loader *l, dp_key *key, X509 *cert)
 {
     if (l->n == l->cap) {
