@@ -179,28 +179,17 @@ static int kx_get_ctx_params(void *vctx, OSSL_PARAM params[])
     return k->d ? EVP_PKEY_CTX_get_params(k->d, params) == 1 : 1;
 }
 
-static const OSSL_PARAM *sw_list(bool settable)
-{
-    static const OSSL_PARAM empty[] = { OSSL_PARAM_END };
-    EVP_KEYEXCH *kx = EVP_KEYEXCH_fetch(NULL, "ECDH", DP_SW_PROPQ);
-    if (!kx)
-        return empty;
-    const OSSL_PARAM *l = settable ? EVP_KEYEXCH_settable_ctx_params(kx)
-                                   : EVP_KEYEXCH_gettable_ctx_params(kx);
-    EVP_KEYEXCH_free(kx);
-    return l ? l : empty;
-}
 static const OSSL_PARAM *kx_settable(void *vctx, void *provctx)
 {
     (void)vctx;
     (void)provctx;
-    return sw_list(true);
+    return dp_sw_params(OSSL_OP_KEYEXCH, "ECDH", DP_SW_SETTABLE);
 }
 static const OSSL_PARAM *kx_gettable(void *vctx, void *provctx)
 {
     (void)vctx;
     (void)provctx;
-    return sw_list(false);
+    return dp_sw_params(OSSL_OP_KEYEXCH, "ECDH", DP_SW_GETTABLE);
 }
 
 const OSSL_DISPATCH dp_ecdh_keyexch_functions[] = {

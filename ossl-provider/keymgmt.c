@@ -16,31 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the default provider's parameter descriptions (static data in libcrypto) ---- */
-
-enum { PL_GETTABLE, PL_SETTABLE, PL_GEN_SETTABLE, PL_COUNT };
-static pthread_mutex_t pl_lock = PTHREAD_MUTEX_INITIALIZER;
-static const OSSL_PARAM *pl_cache[3][PL_COUNT];
-
-static const OSSL_PARAM *sw_param_list(devid_key_type type, int which)
-{
-    static const OSSL_PARAM empty[] = { OSSL_PARAM_END };
-    pthread_mutex_lock(&pl_lock);
-    const OSSL_PARAM *list = pl_cache[type][which];
-    if (!list) {
-        EVP_KEYMGMT *km = EVP_KEYMGMT_fetch(NULL, dp_key_type_name(type), DP_SW_PROPQ);
-        if (km) {
-            pl_cache[type][PL_GETTABLE] = EVP_KEYMGMT_gettable_params(km);
-            pl_cache[type][PL_SETTABLE] = EVP_KEYMGMT_settable_params(km);
-            pl_cache[type][PL_GEN_SETTABLE] = EVP_KEYMGMT_gen_settable_params(km);
-            EVP_KEYMGMT_free(km);
-            list = pl_cache[type][which];
-        }
-    }
-    pthread_mutex_unlock(&pl_lock);
-    return list ? list : empty;
-}
-
 static int evp_selection(int sel)
 {
     if (sel & OSSL_KEYMGMT_SELECT_PRIVATE_KEY)
@@ -273,22 +248,22 @@ static int km_set_params(void *keydata, const OSSL_PARAM params[])
 static const OSSL_PARAM *ec_gettable(void *provctx)
 {
     (void)provctx;
-    return sw_param_list(DEVID_KEY_EC, PL_GETTABLE);
+    return dp_sw_params(OSSL_OP_KEYMGMT, "EC", DP_SW_GETTABLE);
 }
 static const OSSL_PARAM *rsa_gettable(void *provctx)
 {
     (void)provctx;
-    return sw_param_list(DEVID_KEY_RSA, PL_GETTABLE);
+    return dp_sw_params(OSSL_OP_KEYMGMT, "RSA", DP_SW_GETTABLE);
 }
 static const OSSL_PARAM *ec_settable(void *provctx)
 {
     (void)provctx;
-    return sw_param_list(DEVID_KEY_EC, PL_SETTABLE);
+    return dp_sw_params(OSSL_OP_KEYMGMT, "EC", DP_SW_SETTABLE);
 }
 static const OSSL_PARAM *rsa_settable(void *provctx)
 {
     (void)provctx;
-    return sw_param_list(DEVID_KEY_RSA, PL_SETTABLE);
+    return dp_sw_params(OSSL_OP_KEYMGMT, "RSA", DP_SW_SETTABLE);
 }
 
 static const char *ec_query_operation_name(int operation_id)
@@ -421,7 +396,8 @@ static const OSSL_PARAM *gen_settable(devid_key_type type)
     static OSSL_PARAM *merged[3];
     pthread_mutex_lock(&lock);
     if (!merged[type]) {
-        const OSSL_PARAM *sw = sw_param_list(type, PL_GEN_SETTABLE);
+        const OSSL_PARAM *sw =
+            dp_sw_params(OSSL_OP_KEYMGMT, dp_key_type_name(type), DP_SW_GEN_SETTABLE);
         size_t n = 0, m = 0;
         while (sw[n].key)
             n++;

@@ -83,6 +83,11 @@ bool dp_bio_read_all(const dp_ctx *ctx, OSSL_CORE_BIO *in, size_t max, unsigned 
                      size_t *len);
 bool dp_bio_write_all(const dp_ctx *ctx, OSSL_CORE_BIO *out, const void *data, size_t len);
 
+/* The default provider's parameter list `which` of operation op (OSSL_OP_*) for algorithm alg
+ * (a string literal), fetched once and cached (sw_params.c); an empty list if unavailable. */
+typedef enum dp_sw_list { DP_SW_GETTABLE, DP_SW_SETTABLE, DP_SW_GEN_SETTABLE } dp_sw_list;
+const OSSL_PARAM *dp_sw_params(int op, const char *alg, dp_sw_list which);
+
 /* ---- keys (keydata.c) ---- */
 typedef struct dp_key {
     int refs;

@@ -1,0 +1,192 @@
+/* SIGNATURE with a TPM key: the TPM path of signature.c.
+ *
+ * The digest is computed here in software, core signs it (one TPM command). Parameters
+ * (digest, padding, salt length, MGF1 digest) are parsed by a "shadow" verify context of the
+ * default provider on the key's public part, which also yields the AlgorithmIdentifier for
+ * X.509/CMS; the effective settings are read back from it before signing.
+ */
+#include "signature.h"
+
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/params.h>
+#include <openssl/rsa.h>
+#include <string.h>
+
+/* Reads the effective digest / padding / salt length back from the shadow context. */
+static int sync_from_shadow(sig_ctx *s)
+{
+    char mdname[64] = "";
+    OSSL_PARAM p[5], *q = p;
+    *q++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, mdname, sizeof(mdname));
+    if (s->key->type == DEVID_KEY_RSA) {
+        s->mgf1[0] = '\0';
+        *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &s->pad);
+        *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &s->saltlen);
+    }
+    *q = OSSL_PARAM_construct_end();
+    if (EVP_PKEY_CTX_get_params(s->d, p) != 1) {
+        dp_raise(s->ctx, DP_R_OPENSSL, "reading signature parameters");
+        return 0;
+    }
+    if (s->key->type == DEVID_KEY_RSA && s->pad == RSA_PKCS1_PSS_PADDING) {
+        OSSL_PARAM m[] = { OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, s->mgf1,
+                                                  sizeof(s->mgf1)),
+                           OSSL_PARAM_END };
+        if (EVP_PKEY_CTX_get_params(s->d, m) != 1)
+            s->mgf1[0] = '\0';
+    }
+    if (mdname[0] && (!s->md || !EVP_MD_is_a(s->md, mdname))) {
+        EVP_MD *md = EVP_MD_fetch(NULL, mdname, "?" DP_SW_PROPQ);
+        if (!md) {
+            dp_raise(s->ctx, DP_R_UNSUPPORTED, "digest %s", mdname);
+            return 0;
+        }
+        EVP_MD_free(s->md);
+        s->md = md;
+    }
+    return 1;
+}
+
+int dp_sig_tpm_set_params(sig_ctx *s, const OSSL_PARAM params[])
+{
+    if (EVP_PKEY_CTX_set_params(s->d, (OSSL_PARAM *)params) != 1)
+        return 0;
+    return sync_from_shadow(s);
+}
+
+/* Starts the software hash of a digest-sign operation (mdname "": the default, SHA-256). */
+static int start_digest(sig_ctx *s, const char *mdname)
+{
+    OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST,
+                                                        (char *)(mdname[0] ? mdname : "SHA256"),
+                                                        0),
+                       OSSL_PARAM_END };
+    if (!dp_sig_set_params(s, p))
+        return 0;
+    s->mdctx = EVP_MD_CTX_new();
+    if (!s->mdctx || !s->md || EVP_DigestInit_ex(s->mdctx, s->md, NULL) != 1) {
+        dp_raise(s->ctx, DP_R_OPENSSL, "starting digest %s", mdname);
+        return 0;
+    }
+    return 1;
+}
+
+int dp_sig_tpm_init(sig_ctx *s, const char *mdname, const OSSL_PARAM params[])
+{
+    dp_key *key = s->key;
+    s->d = EVP_PKEY_CTX_new_from_pkey(NULL, key->pub, DP_SW_PROPQ);
+    if (!s->d || EVP_PKEY_verify_init(s->d) != 1) {
+        dp_raise(s->ctx, DP_R_OPENSSL, "setting up a %s signature", dp_key_type_name(key->type));
+        return 0;
+    }
+    if (!dp_core_ready(s->ctx))
+        return 0;
+    if (!(devid_key_get_flags(key->tpm) & (DEVID_KEY_CAN_SIGN | DEVID_KEY_CAN_DECRYPT))) {
+        dp_raise(s->ctx, DP_R_KEY_USAGE, "TPM key 0x%08x cannot sign",
+                 devid_key_get_handle(key->tpm));
+        return 0;
+    }
+    if (mdname && !start_digest(s, mdname))
+        return 0;
+    return dp_sig_set_params(s, params);
+}
+
+static size_t ecdsa_der_max(size_t n)
+{
+    size_t content = 2 * (n + 3); /* two INTEGERs, each with a possible leading zero */
+    return content + (content < 128 ? 2 : 3);
+}
+
+size_t dp_sig_tpm_max_size(const sig_ctx *s)
+{
+    size_t raw = devid_key_sig_size(s->key->tpm);
+    return s->key->type == DEVID_KEY_EC ? ecdsa_der_max(raw / 2) : raw;
+}
+
+static int ecdsa_to_der(sig_ctx *s, const unsigned char *rs, size_t rslen, unsigned char *sig,
+                        size_t *siglen, size_t sigsize)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(rs, (int)(rslen / 2), NULL);
+    BIGNUM *sv = BN_bin2bn(rs + rslen / 2, (int)(rslen / 2), NULL);
+    int ok = es && r && sv && ECDSA_SIG_set0(es, r, sv) == 1;
+    if (ok)
+        r = sv = NULL; /* owned by es */
+    int len = ok ? i2d_ECDSA_SIG(es, NULL) : -1;
+    if (len <= 0 || (size_t)len > sigsize) {
+        ok = 0;
+    } else {
+        unsigned char *p = sig;
+        ok = i2d_ECDSA_SIG(es, &p) == len;
+        *siglen = (size_t)len;
+    }
+    BN_free(r);
+    BN_free(sv);
+    ECDSA_SIG_free(es);
+    if (!ok)
+        dp_raise(s->ctx, DP_R_OPENSSL, "encoding the ECDSA signature");
+    return ok;
+}
+
+int dp_sig_tpm_sign(sig_ctx *s, unsigned char *sig, size_t *siglen, size_t sigsize,
+                    const unsigned char *tbs, size_t tbslen)
+{
+    devid_key *k = s->key->tpm;
+    int md_nid = s->md ? EVP_MD_get_type(s->md) : NID_undef;
+    devid_sig_scheme scheme = DEVID_SIG_ECDSA;
+    if (s->key->type == DEVID_KEY_RSA) {
+        switch (s->pad) {
+        case RSA_PKCS1_PADDING:
+            scheme = DEVID_SIG_RSA_PKCS1;
+            break;
+        case RSA_PKCS1_PSS_PADDING: {
+            scheme = DEVID_SIG_RSA_PSS;
+            int mdsize = s->md ? EVP_MD_get_size(s->md) : 0;
+            if (!s->md) {
+                dp_raise(s->ctx, DP_R_ARG, "PSS needs a digest");
+                return 0;
+            }
+            if (s->saltlen != RSA_PSS_SALTLEN_DIGEST && s->saltlen != RSA_PSS_SALTLEN_AUTO &&
+                s->saltlen != mdsize) {
+                dp_raise(s->ctx, DP_R_UNSUPPORTED,
+                         "TPM keys sign PSS with salt length = digest length (%d), not %d",
+                         mdsize, s->saltlen);
+                return 0;
+            }
+            if (s->mgf1[0] && !EVP_MD_is_a(s->md, s->mgf1)) {
+                dp_raise(s->ctx, DP_R_UNSUPPORTED, "TPM keys use MGF1 with the signature digest");
+                return 0;
+            }
+            break;
+        }
+        case RSA_NO_PADDING:
+            scheme = DEVID_SIG_RSA_RAW;
+            md_nid = NID_undef;
+            break;
+        default:
+            dp_raise(s->ctx, DP_R_UNSUPPORTED, "RSA padding mode %d", s->pad);
+            return 0;
+        }
+    }
+    if (s->md && scheme != DEVID_SIG_RSA_RAW && tbslen != (size_t)EVP_MD_get_size(s->md)) {
+        dp_raise(s->ctx, DP_R_ARG, "%zu-byte input for digest %s", tbslen, EVP_MD_get0_name(s->md));
+        return 0;
+    }
+    unsigned char raw[1024];
+    size_t rawlen = sizeof(raw);
+    devid_rc rc = devid_key_sign(k, scheme, md_nid, tbs, tbslen, raw, &rawlen);
+    if (rc != DEVID_OK) {
+        dp_raise_rc(s->ctx, rc, "signing in the TPM");
+        return 0;
+    }
+    if (s->key->type == DEVID_KEY_EC)
+        return ecdsa_to_der(s, raw, rawlen, sig, siglen, sigsize);
+    if (rawlen > sigsize) {
+        dp_raise(s->ctx, DP_R_BUFFER, "signature needs %zu bytes", rawlen);
+        return 0;
+    }
+    memcpy(sig, raw, rawlen);
+    *siglen = rawlen;
+    return 1;
+}
