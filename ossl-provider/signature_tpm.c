@@ -8,6 +8,7 @@
 #include "signature.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
@@ -48,11 +49,60 @@ static int sync_from_shadow(sig_ctx *s)
     return 1;
 }
 
+/* OpenSSL >= 3.1's default PSS salt length for signing ("auto-digestmax": the digest length,
+ * or less if the key is too small). OpenSSL 3.0 has no name for it and refuses the value. */
+#ifndef RSA_PSS_SALTLEN_AUTO_DIGEST_MAX
+#define RSA_PSS_SALTLEN_AUTO_DIGEST_MAX -4
+#endif
+
+static bool is_auto_digest_max(const OSSL_PARAM *p)
+{
+    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
+        const char *v = p->data;
+        size_t n = v ? strnlen(v, p->data_size) : 0;
+        return (n == 14 && !memcmp(v, "auto-digestmax", 14)) || (n == 2 && !memcmp(v, "-4", 2));
+    }
+    int v;
+    return OSSL_PARAM_get_int(p, &v) && v == RSA_PSS_SALTLEN_AUTO_DIGEST_MAX;
+}
+
+/* The salt a TPM uses is the digest length when the key is large enough (TPM 2.0 library
+ * spec, RSASSA-PSS: at most the digest length, less only when the key cannot hold it), which
+ * is what "auto-digestmax" asks for: the shadow context is told "digest" instead, which every
+ * OpenSSL 3 version accepts. The key-size case is refused at signing (see pss_salt_fits). */
 int dp_sig_tpm_set_params(sig_ctx *s, const OSSL_PARAM params[])
 {
-    if (EVP_PKEY_CTX_set_params(s->d, (OSSL_PARAM *)params) != 1)
+    size_t n = 0;
+    while (params[n].key)
+        n++;
+    OSSL_PARAM *copy = OPENSSL_memdup(params, (n + 1) * sizeof(*params));
+    if (!copy) {
+        dp_raise(s->ctx, DP_R_MEMORY, "signature parameters");
         return 0;
-    return sync_from_shadow(s);
+    }
+    static const int digest = RSA_PSS_SALTLEN_DIGEST;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(copy[i].key, OSSL_SIGNATURE_PARAM_PSS_SALTLEN) && is_auto_digest_max(&copy[i]))
+            copy[i] = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, (int *)&digest);
+    int ok = EVP_PKEY_CTX_set_params(s->d, copy) == 1;
+    OPENSSL_free(copy);
+    return ok && sync_from_shadow(s);
+}
+
+/* PSS with a salt of the digest length needs emLen >= 2 * hLen + 2 (RFC 8017 9.1.1). devid's
+ * own keys (RSA 2048 and up) always fit; a smaller key from elsewhere with a long digest (RSA
+ * 1024 with SHA-512) does not, and the TPM would then use a shorter salt than the signature's
+ * AlgorithmIdentifier says: refuse with a clear error instead. */
+static int pss_salt_fits(sig_ctx *s, int mdsize)
+{
+    int bits = EVP_PKEY_get_bits(s->key->pub);
+    if (bits > 0 && (bits - 1 + 7) / 8 >= 2 * mdsize + 2)
+        return 1;
+    dp_raise(s->ctx, DP_R_UNSUPPORTED,
+             "RSA-%d key too small for PSS with %s and salt length = digest length (%d): use a "
+             "shorter digest",
+             bits, EVP_MD_get0_name(s->md), mdsize);
+    return 0;
 }
 
 /* Starts the software hash of a digest-sign operation (mdname "": the default, SHA-256). */
@@ -148,7 +198,7 @@ int dp_sig_tpm_sign(sig_ctx *s, unsigned char *sig, size_t *siglen, size_t sigsi
                 return 0;
             }
             if (s->saltlen != RSA_PSS_SALTLEN_DIGEST && s->saltlen != RSA_PSS_SALTLEN_AUTO &&
-                s->saltlen != mdsize) {
+                s->saltlen != RSA_PSS_SALTLEN_AUTO_DIGEST_MAX && s->saltlen != mdsize) {
                 dp_raise(s->ctx, DP_R_UNSUPPORTED,
                          "TPM keys sign PSS with salt length = digest length (%d), not %d",
                          mdsize, s->saltlen);
@@ -158,6 +208,8 @@ int dp_sig_tpm_sign(sig_ctx *s, unsigned char *sig, size_t *siglen, size_t sigsi
                 dp_raise(s->ctx, DP_R_UNSUPPORTED, "TPM keys use MGF1 with the signature digest");
                 return 0;
             }
+            if (!pss_salt_fits(s, mdsize))
+                return 0;
             break;
         }
         case RSA_NO_PADDING:
