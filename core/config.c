@@ -29,6 +29,7 @@ static const key_spec key_table[] = {
     { "log",           V_LOG,        CFG(log_level),     false, 0, 0 },
     { "token_label",   V_STRING,     CFG(token_label),   false, 0, 0 },
     { "trust_anchors", V_PATH,       CFG(trust_anchors), false, 0, 0 },
+    { "pin_file",      V_PATH,       CFG(pin_file),      false, 0, 0 },
     { "key",           V_KEY_HANDLE, MAP(key_handle),    true, 0, 0 },
     { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true, 0, 0 },
     { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true, 0, 0 },
@@ -94,6 +95,8 @@ void devid_config_free(devid_config *cfg)
     free(cfg->store);
     free(cfg->token_label);
     free(cfg->trust_anchors);
+    free(cfg->pin_file);
+    free(cfg->path);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         free(cfg->map[i].cert_file);
         free(cfg->map[i].chain_file);
@@ -377,6 +380,8 @@ devid_rc devid_config_load(devid_config **out)
                         "95%% of the lifetime, or a certificate may expire before it is renewed");
     if (rc == DEVID_OK)
         rc = resolve_paths(cfg);
+    if (rc == DEVID_OK && !(cfg->path = strdup(explicit_path ? path : DEVID_DEFAULT_CONF)))
+        rc = devid_fail(DEVID_ERR_MEMORY, "configuration path");
     if (rc != DEVID_OK) {
         devid_config_free(cfg);
         return rc;

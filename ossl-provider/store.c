@@ -83,16 +83,23 @@ static dp_key *wrap_key(dp_ctx *ctx, const dp_uri *u, int expect, devid_key *k)
     /* Core decides what a PIN is for: the token's user PIN for token-bound keys, the key's own
      * password for keys made with one; keys without an auth value ignore it, so a wrong PIN
      * never reaches the TPM's dictionary-attack counter for them. */
+    /* Token keys without a PIN in the URI: the PIN source configured in devid.conf. */
     devid_rc rc = DEVID_OK;
-    if (u->pin && devid_key_token_bound(k)) {
+    if (devid_key_token_bound(k)) {
         unsigned char secret[32];
         size_t n = 0;
-        rc = devid_token_login(DEVID_ROLE_USER, u->pin, u->pin_len);
+        rc = u->pin ? devid_token_login(DEVID_ROLE_USER, u->pin, u->pin_len)
+                    : devid_token_login_configured();
         if (rc == DEVID_OK)
             rc = devid_token_key_auth(secret, &n);
         if (rc == DEVID_OK)
             rc = devid_key_set_auth(k, secret, n);
         OPENSSL_cleanse(secret, sizeof(secret));
+        if (rc != DEVID_OK && !u->pin) {
+            devid_key_free(k);
+            dp_raise_rc(ctx, rc, "using the key (or give pin-value / pin-source in the URI)");
+            return NULL;
+        }
     } else if (u->pin && devid_key_takes_pin_as_auth(k)) {
         rc = devid_key_set_auth(k, u->pin, u->pin_len);
     }
