@@ -50,8 +50,11 @@ sign_verify() { # sign_verify URI: signs through the provider, verified by OpenS
         openssl pkeyutl -verify -pubin -inkey k1.pub -in data.sha256 -sigfile sig
 }
 check "sign with pin_file" sign_verify "devid:object=k1"
+check "sign with genpkey's key file and pin_file" sign_verify k1.ref
 use_conf
 check_msg "sign without a PIN source" "set pin_file in $conf" sign_verify "devid:object=k1"
+# (OpenSSL's file: loader drops the errors of decoders that fail: no message to check here)
+check_fails "sign with the key file without a PIN source" sign_verify k1.ref
 check "sign with pin-value" sign_verify "devid:object=k1?pin-value=$user"
 check "sign with pin-source" sign_verify "devid:object=k1?pin-source=file:$work/user.pin"
 check_msg "sign with a wrong pin-value" "incorrect user PIN" sign_verify "devid:object=k1?pin-value=9999"
