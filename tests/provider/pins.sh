@@ -8,7 +8,7 @@
 : "${DEVID_PKCS11_MODULE:?set by meson}"
 cd "$work"
 so=87654321
-user=1234
+user=Pin4711xyz
 p11() { pkcs11-tool --module "$DEVID_PKCS11_MODULE" "$@"; }
 # check_msg NAME PATTERN CMD...: CMD fails cleanly and its output matches PATTERN
 check_msg() {
@@ -66,6 +66,15 @@ check_msg "a pin_file every user can read is refused" "pin_file $work/wrong.pin 
     sign_verify "devid:object=k1"
 use_conf "$work/nonexistent.pin"
 check_msg "a missing pin_file" "pin_file $work/nonexistent.pin" sign_verify "devid:object=k1"
+
+# the PIN never reaches a log, even at debug level (wrong, right, from the file or the URI)
+use_conf "$work/user.pin"
+DEVID_LOG=debug sign_verify "devid:object=k1" >pinlog.txt 2>&1 || true
+DEVID_LOG=debug sign_verify "devid:object=k1?pin-value=$user" >>pinlog.txt 2>&1 || true
+DEVID_LOG=debug sign_verify "devid:object=k1?pin-value=${user}0" >>pinlog.txt 2>&1 || true
+check "debug logs were written" test -s pinlog.txt
+# (openssl itself echoes the URI it could not open, pin-value included: not devid's output)
+check "no PIN in the debug logs" sh -c "! grep -v '^Could not read private key from' pinlog.txt | grep '$user'"
 
 # mutual TLS with the store key: a certificate for it from a test CA, s_client through the
 # provider, PIN from the configuration and from the URI
