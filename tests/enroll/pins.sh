@@ -6,7 +6,11 @@
 # usage (under with-swtpm ecc): pins.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "$0")/lib.sh" "$1"
-p11() { pkcs11-tool --module "$build/pkcs11/devid-pkcs11.so" "$@" >/dev/null 2>&1; }
+p11() { # pkcs11-tool with the build's module (an ASan module needs the runtime preloaded)
+    LD_PRELOAD=${ossl_preload:-${LD_PRELOAD:-}} ASAN_OPTIONS=${ossl_preload:+detect_leaks=0} \
+        pkcs11-tool --module "$build/pkcs11/devid-pkcs11.so" "$@" >"$work/p11.log" 2>&1 ||
+        { cat "$work/p11.log" >&2; return 1; }
+}
 conf=$DEVID_FIXTURE/devid.conf
 with_pin_file() { # with_pin_file [FILE]: the enrollment configuration, with pin_file if given
     write_conf </dev/null
