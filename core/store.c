@@ -454,19 +454,10 @@ devid_rc devid_store_open_key(const char *uid, devid_key **key)
         unsigned char secret[32];
         size_t n = 0;
         /* Not logged in: the key opens (its public part is public) but the TPM will refuse
-         * to use it. Unless the front-end logs in from the configured PIN source: then a
-         * token key without its auth value is an error that names the setting, never a key
-         * whose every use costs a failed authorisation. */
-        devid_rc arc = devid_token_key_auth(secret, &n);
-        if (arc == DEVID_OK && n)
+         * to use it; front-ends log in before they use it (devid_token_login_configured). */
+        if (devid_token_current_auth(secret, &n) == DEVID_OK && n)
             devid_key_set_auth(*key, secret, n);
         OPENSSL_cleanse(secret, sizeof(secret));
-        if (arc != DEVID_OK && devid_key_token_bound(*key) &&
-            devid_token_configured_pin_in_use()) {
-            devid_key_free(*key);
-            *key = NULL;
-            return arc;
-        }
         devid_clear_error();
     }
     return rc;

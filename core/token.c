@@ -371,6 +371,12 @@ devid_rc devid_token_key_auth(unsigned char auth[32], size_t *len)
         if (rc != DEVID_OK)
             return rc;
     }
+    return devid_token_current_auth(auth, len);
+}
+
+devid_rc devid_token_current_auth(unsigned char auth[32], size_t *len)
+{
+    *len = 0;
     pthread_mutex_lock(&token_mutex);
     devid_rc rc = DEVID_OK;
     if (token.have_secret) {

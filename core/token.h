@@ -59,5 +59,8 @@ bool devid_token_configured_pin_in_use(void);
 /* The auth value new keys get: T when PINs are set and a login holds it (copied to auth,
  * *len set), else empty (*len = 0). DEVID_ERR_AUTH if PINs are set but nobody logged in. */
 devid_rc devid_token_key_auth(unsigned char auth[32], size_t *len);
+/* The same, without logging in from the configured source (opening a key needs no PIN: its
+ * public part is public; a login happens when the key is used). */
+devid_rc devid_token_current_auth(unsigned char auth[32], size_t *len);
 
 #endif

@@ -67,8 +67,12 @@ check "... the LDevID is unchanged" test "$(pubkey_of_cert "$DEVID_STORE/ldevid-
 out=$(enroll --server "$server" enroll svc2 2>&1); rc=$?
 check "enroll with a wrong PIN fails ($out)" test $rc -ne 0
 check "... no svc2 identity left" test "$(count_label svc2)" -eq 0
-# no PIN source again: the LDevID cannot sign for a new identity
+# no PIN source again: status needs no PIN (nothing is signed); the LDevID cannot sign for a
+# new identity
 with_pin_file
+out=$(enroll status 2>&1); rc=$?
+check "status without a PIN source ($out)" test $rc -eq 0
+check "... LDevID valid" test "$(status_of ldevid)" = valid
 out=$(enroll --server "$server" enroll svc3 2>&1); rc=$?
 check "enroll without a PIN source fails ($out)" test $rc -ne 0
 check "... naming the setting" grep -q "set pin_file in $conf" <<<"$out"
