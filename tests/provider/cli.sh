@@ -61,8 +61,16 @@ if [[ $(<"$DEVID_FIXTURE/variant") == rsa ]]; then
     # A foreign RSA-1024 key (made here with tpm2-tools; devid itself makes 2048 bits and up):
     # PSS with SHA-512 cannot have a salt of the digest length (emLen 128 < 2 * 64 + 2), and
     # the TPM would sign with a shorter one than the AlgorithmIdentifier says: a clear error.
-    attrs="fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign"
-    check "an RSA-1024 key at 0x81000020 (tpm2-tools)" sh -c "tpm2_create -Q -C 0x81000001 -g sha256 -G rsa1024:null:null -a '$attrs' -u k1024.pub -r k1024.priv && tpm2_load -Q -C 0x81000001 -u k1024.pub -r k1024.priv -c k1024.ctx && tpm2_evictcontrol -Q -C o -c k1024.ctx 0x81000020 && tpm2_flushcontext -t && tpm2_readpublic -Q -c 0x81000020 -f pem -o k1024.pem"
+    make_rsa1024() { # (tpm2-tools without the sanitizer runtime an ASan build preloads)
+        local t=(env -u LD_PRELOAD) attrs="fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign"
+        "${t[@]}" tpm2_create -Q -C 0x81000001 -g sha256 -G rsa1024:null:null -a "$attrs" \
+            -u k1024.pub -r k1024.priv &&
+            "${t[@]}" tpm2_load -Q -C 0x81000001 -u k1024.pub -r k1024.priv -c k1024.ctx &&
+            "${t[@]}" tpm2_evictcontrol -Q -C o -c k1024.ctx 0x81000020 &&
+            "${t[@]}" tpm2_flushcontext -t &&
+            "${t[@]}" tpm2_readpublic -Q -c 0x81000020 -f pem -o k1024.pem
+    }
+    check "an RSA-1024 key at 0x81000020 (tpm2-tools)" make_rsa1024
     check "RSA-1024 PSS with SHA-256 (default salt length) signs" \
         sh -c "openssl dgst ${PFIRST[*]} -sha256 -sign devid:handle=0x81000020 -sigopt rsa_padding_mode:pss -out k1024.sig data && openssl dgst -sha256 -verify k1024.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -signature k1024.sig data"
     check_fails "RSA-1024 PSS with SHA-512 is refused" \
