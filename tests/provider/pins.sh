@@ -3,7 +3,7 @@
 # keys take the user PIN from pin_file in devid.conf, or from pin-value / pin-source in the
 # devid: URI (RFC 7512); genpkey, pkeyutl and s_client work with each; a missing or wrong PIN is
 # an error that names the setting.
-# usage (under with-swtpm ecc): pins.sh
+# usage (under with-swtpm ecc|rsa): pins.sh
 . "$(dirname "$0")/lib.sh"
 : "${DEVID_PKCS11_MODULE:?set by meson}"
 cd "$work"
@@ -38,6 +38,13 @@ openssl dgst -sha256 -binary data >data.sha256
 
 # no PIN source: generation fails and says which setting to set
 gen=(-algorithm EC -pkeyopt group:P-256)
+md=()
+rsa=false
+if [[ $(<"$DEVID_FIXTURE/variant") == rsa ]]; then
+    gen=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt devid-decrypt:1)
+    md=(-pkeyopt digest:sha256)
+    rsa=true
+fi
 check_msg "genpkey without a PIN source" "no PIN source is configured: set pin_file in $conf" \
     openssl genpkey "${PFIRST[@]}" "${gen[@]}" -pkeyopt devid-label:k1 -out k1.ref
 use_conf "$work/user.pin"
@@ -46,11 +53,22 @@ check "the key is bound to the token" grep -q '^token_bound=1' $(grep -l '^label
 check "public key (no PIN needed)" sh -c "openssl pkey ${PFIRST[*]} -pubin -in 'devid:object=k1;type=public' -pubout -out k1.pub"
 
 sign_verify() { # sign_verify URI: signs through the provider, verified by OpenSSL alone
-    openssl pkeyutl "${PFIRST[@]}" -sign -inkey "$1" -in data.sha256 -out sig &&
-        openssl pkeyutl -verify -pubin -inkey k1.pub -in data.sha256 -sigfile sig
+    openssl pkeyutl "${PFIRST[@]}" -sign -inkey "$1" "${md[@]}" -in data.sha256 -out sig &&
+        openssl pkeyutl -verify -pubin -inkey k1.pub "${md[@]}" -in data.sha256 -sigfile sig
+}
+decrypt() { # decrypt URI (RSA): encrypted by OpenSSL alone, decrypted in the TPM
+    openssl pkeyutl -encrypt -pubin -inkey k1.pub -pkeyopt rsa_padding_mode:oaep -in data -out enc &&
+        openssl pkeyutl "${PFIRST[@]}" -decrypt -inkey "$1" -pkeyopt rsa_padding_mode:oaep \
+            -in enc -out dec && cmp data dec
 }
 check "sign with pin_file" sign_verify "devid:object=k1"
 check "sign with genpkey's key file and pin_file" sign_verify k1.ref
+if $rsa; then
+    check "decrypt with pin_file" decrypt "devid:object=k1"
+    use_conf
+    check "decrypt with pin-value" decrypt "devid:object=k1?pin-value=$user"
+    check_msg "decrypt without a PIN source" "set pin_file in $conf" decrypt "devid:object=k1"
+fi
 use_conf
 check_msg "sign without a PIN source" "set pin_file in $conf" sign_verify "devid:object=k1"
 # (OpenSSL's file: loader drops the errors of decoders that fail: no message to check here)
