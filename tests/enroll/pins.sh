@@ -42,6 +42,8 @@ check "LDevID valid" test "$(status_of ldevid)" = valid
 out=$(enroll --server "$server" enroll svc 2>&1); rc=$?
 check "enroll svc with pin_file ($out)" test $rc -eq 0
 check "svc key bound to the token" grep -q '^token_bound=1' $(grep -l '^label=svc$' "$DEVID_STORE"/*.attr)
+out=$(enroll --server "$server" renew --force svc LDevID 2>&1); rc=$?
+check "renew (same keys) svc and LDevID with pin_file ($out)" test $rc -eq 0
 lpub0=$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")
 out=$(enroll --server "$server" renew --force --rekey LDevID 2>&1); rc=$?
 check "renew --rekey LDevID with pin_file ($out)" test $rc -eq 0
