@@ -43,7 +43,7 @@ static void make_configs(const char *dir)
     snprintf(conf_pin, sizeof(conf_pin), "%s/pin.conf", dir);
     snprintf(pin_path, sizeof(pin_path), "%s/user.pin", dir);
     write_text(conf_plain, text, 0600);
-    char with_pin[20000];
+    char with_pin[sizeof(text) + sizeof(pin_path) + 16];
     snprintf(with_pin, sizeof(with_pin), "pin_file = %s\n%s", pin_path, text);
     write_text(conf_pin, with_pin, 0600);
 }
