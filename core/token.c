@@ -315,32 +315,63 @@ static devid_rc read_pin_file(const devid_config *cfg, unsigned char **pin, size
     return DEVID_OK;
 }
 
-static devid_rc login_with_file(const devid_config *cfg)
+/* Logs the user in with pin unless the TPM refused this same PIN before in this process
+ * (*repeated then). Under pin_source_mutex. */
+static devid_rc login_once_locked(const void *pin, size_t len, bool *repeated)
 {
-    unsigned char *pin = NULL, digest[32];
-    size_t len = 0;
-    devid_rc rc = read_pin_file(cfg, &pin, &len);
-    if (rc != DEVID_OK)
-        return rc;
-    if (EVP_Digest(pin, len, digest, NULL, EVP_sha256(), NULL) != 1) {
-        rc = devid_fail(DEVID_ERR_INTERNAL, "hashing the PIN");
-    } else if (have_refused && CRYPTO_memcmp(digest, refused_pin, sizeof(digest)) == 0) {
-        rc = devid_fail(DEVID_ERR_AUTH, "the user PIN in pin_file %s (in %s) was refused by the "
-                        "TPM and is not sent again: correct the file", cfg->pin_file, cfg->path);
+    unsigned char digest[32];
+    devid_rc rc;
+    *repeated = false;
+    if (EVP_Digest(pin, len, digest, NULL, EVP_sha256(), NULL) != 1)
+        return devid_fail(DEVID_ERR_INTERNAL, "hashing the PIN");
+    if (have_refused && CRYPTO_memcmp(digest, refused_pin, sizeof(digest)) == 0) {
+        *repeated = true;
+        rc = devid_fail(DEVID_ERR_AUTH, "this user PIN was refused by the TPM before");
     } else {
         rc = devid_token_login(DEVID_ROLE_USER, pin, len);
         if (rc == DEVID_ERR_AUTH) {
             memcpy(refused_pin, digest, sizeof(digest));
             have_refused = true;
-            rc = devid_fail(rc, "incorrect user PIN in pin_file %s (in %s); not sent again",
-                            cfg->pin_file, cfg->path);
-        } else if (rc == DEVID_ERR_NOT_FOUND) {
-            rc = devid_fail(DEVID_ERR_AUTH, "the SO PIN is set but no user PIN (pkcs11-tool "
-                            "--init-pin) for pin_file %s (in %s)", cfg->pin_file, cfg->path);
         }
     }
-    OPENSSL_cleanse(pin, len);
     OPENSSL_cleanse(digest, sizeof(digest));
+    return rc;
+}
+
+devid_rc devid_token_login_once(const void *pin, size_t len)
+{
+    if (!pin || !len)
+        return devid_fail(DEVID_ERR_ARG, "an empty PIN");
+    pthread_mutex_lock(&pin_source_mutex);
+    bool repeated;
+    devid_rc rc = login_once_locked(pin, len, &repeated);
+    if (rc == DEVID_ERR_AUTH)
+        devid_fail(rc, repeated ? "this user PIN was refused by the TPM before and is not sent "
+                                  "again by this process"
+                                : "incorrect user PIN; not sent again by this process");
+    pthread_mutex_unlock(&pin_source_mutex);
+    return rc;
+}
+
+static devid_rc login_with_file(const devid_config *cfg)
+{
+    unsigned char *pin = NULL;
+    size_t len = 0;
+    bool repeated;
+    devid_rc rc = read_pin_file(cfg, &pin, &len);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = login_once_locked(pin, len, &repeated);
+    if (rc == DEVID_ERR_AUTH && repeated)
+        devid_fail(rc, "the user PIN in pin_file %s (in %s) was refused by the TPM and is not "
+                   "sent again: correct the file", cfg->pin_file, cfg->path);
+    else if (rc == DEVID_ERR_AUTH)
+        devid_fail(rc, "incorrect user PIN in pin_file %s (in %s); not sent again",
+                   cfg->pin_file, cfg->path);
+    else if (rc == DEVID_ERR_NOT_FOUND)
+        rc = devid_fail(DEVID_ERR_AUTH, "the SO PIN is set but no user PIN (pkcs11-tool "
+                        "--init-pin) for pin_file %s (in %s)", cfg->pin_file, cfg->path);
+    OPENSSL_cleanse(pin, len);
     free(pin);
     return rc;
 }

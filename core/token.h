@@ -50,6 +50,10 @@ devid_rc devid_token_set_pin(devid_role role, const void *pin, size_t len);
  * (its SHA-256) and never sent again by this process: every wrong try counts against the
  * TPM's dictionary-attack lockout. Errors name the setting and the configuration file. */
 devid_rc devid_token_login_configured(void);
+/* Logs the user in with a PIN given without a prompt (a devid: URI's pin-value / pin-source),
+ * unless the TPM refused this same PIN before in this process (then DEVID_ERR_AUTH without a
+ * TPM command). */
+devid_rc devid_token_login_once(const void *pin, size_t len);
 /* From now on, devid_token_key_auth logs in with devid_token_login_configured when it needs
  * the token secret and nobody has logged in (lazily: only an operation that needs the PIN
  * reads it). For devid-enroll; the PKCS#11 module never calls it (its applications log in). */

@@ -88,8 +88,7 @@ static dp_key *wrap_key(dp_ctx *ctx, const dp_uri *u, int expect, devid_key *k)
     if (devid_key_token_bound(k)) {
         unsigned char secret[32];
         size_t n = 0;
-        rc = u->pin ? devid_token_login(DEVID_ROLE_USER, u->pin, u->pin_len)
-                    : devid_token_login_configured();
+        rc = u->pin ? devid_token_login_once(u->pin, u->pin_len) : devid_token_login_configured();
         if (rc == DEVID_OK)
             rc = devid_token_key_auth(secret, &n);
         if (rc == DEVID_OK)

@@ -103,6 +103,15 @@ int main(void)
     CHECK_RC(gen(uid), DEVID_OK);
     devid_token_logout();
 
+    /* a PIN given without a prompt (a URI's pin-value): a refused one is not sent again */
+    CHECK_RC(devid_token_login_once("4321", 4), DEVID_ERR_AUTH);
+    uint64_t n2 = devid_tpm_command_count();
+    CHECK_RC(devid_token_login_once("4321", 4), DEVID_ERR_AUTH);
+    CHECK(devid_tpm_command_count() == n2 && strstr(devid_last_error(), "not sent again"),
+          "the refused URI PIN was not sent again: %s", devid_last_error());
+    CHECK_RC(devid_token_login_once("1234", 4), DEVID_OK);
+    devid_token_logout();
+
     /* lazily: with the configured PIN in use, generating a key logs in by itself */
     CHECK_RC(gen(uid), DEVID_ERR_AUTH); /* not in use: a login is needed first */
     devid_token_use_configured_pin();
