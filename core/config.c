@@ -28,6 +28,7 @@ static const key_spec key_table[] = {
     { "log",           V_LOG,        CFG(log_level),     false },
     { "token_label",   V_STRING,     CFG(token_label),   false },
     { "trust_anchors", V_PATH,       CFG(trust_anchors), false },
+    { "pin_file",      V_PATH,       CFG(pin_file),      false },
     { "key",           V_KEY_HANDLE, MAP(key_handle),    true },
     { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true },
     { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true },
@@ -75,6 +76,8 @@ void devid_config_free(devid_config *cfg)
     free(cfg->store);
     free(cfg->token_label);
     free(cfg->trust_anchors);
+    free(cfg->pin_file);
+    free(cfg->path);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         free(cfg->map[i].cert_file);
         free(cfg->map[i].chain_file);
@@ -382,6 +385,8 @@ devid_rc devid_config_load(const devid_settings *settings, devid_config **out)
         rc = devid_config_apply_overrides(cfg, settings);
     if (rc == DEVID_OK)
         rc = resolve_paths(cfg);
+    if (rc == DEVID_OK && !(cfg->path = strdup(explicit_path ? path : DEVID_DEFAULT_CONF)))
+        rc = devid_fail(DEVID_ERR_MEMORY, "configuration path");
     if (rc != DEVID_OK) {
         devid_config_free(cfg);
         return rc;

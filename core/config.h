@@ -13,6 +13,8 @@
  *   log = none|error|warn|info|debug
  *   token_label = DevID                      # PKCS#11 token label
  *   trust_anchors = /etc/devid/trust.pem     # CA certificates the DevID chains are checked to
+ *   pin_file = /etc/devid/user.pin           # the token's user PIN, for the provider and
+ *                                            # devid-enroll once PINs are set (token.h)
  *   idevid.key = 0x81020000                  # persistent key handle, or "none"
  *   idevid.cert_nv = 0x01C90000              # NV index holding the DER certificate, or "none"
  *   idevid.cert_nv_alt = 0x01C90200          # probed when cert_nv is absent
@@ -70,6 +72,8 @@ typedef struct devid_config {
     devid_log_level log_level;
     char *token_label;
     char *trust_anchors;     /* NULL: none configured */
+    char *pin_file;          /* file holding the user PIN; NULL: none configured */
+    char *path;              /* the file this configuration was read from (for messages) */
     devid_map_entry map[DEVID_MAP_COUNT];
 } devid_config;
 

@@ -4,6 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
+#ifndef RSA_PSS_SALTLEN_AUTO_DIGEST_MAX /* OpenSSL < 3.1 */
+#define RSA_PSS_SALTLEN_AUTO_DIGEST_MAX -4
+#endif
+
 static const char *md_name(int nid)
 {
     const char *sn = OBJ_nid2sn(nid);
@@ -17,7 +21,7 @@ devid_rc devid_rsa_check_pss(int md_nid, int mgf1_nid, int salt_len)
         return devid_fail(DEVID_ERR_ARG, "PSS needs a digest");
     int mdsize = EVP_MD_get_size(md);
     if (salt_len != RSA_PSS_SALTLEN_DIGEST && salt_len != RSA_PSS_SALTLEN_AUTO &&
-        salt_len != mdsize)
+        salt_len != RSA_PSS_SALTLEN_AUTO_DIGEST_MAX && salt_len != mdsize)
         return devid_fail(DEVID_ERR_UNSUPPORTED,
                           "TPM keys sign PSS with salt length = digest length (%d), not %d",
                           mdsize, salt_len);

@@ -399,6 +399,42 @@ devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_s
 
 /* ---- reading ---- */
 
+static bool same_tpm_key(const devid_tss2_key *a, const devid_tss2_key *b)
+{
+    return a->pub.size == b->pub.size && a->priv.size == b->priv.size &&
+           memcmp(&a->pub.publicArea, &b->pub.publicArea, sizeof(a->pub.publicArea)) == 0 &&
+           memcmp(a->priv.buffer, b->priv.buffer, a->priv.size) == 0;
+}
+
+devid_rc devid_store_find_key(const unsigned char *data, size_t len, char uid[DEVID_UID_LEN + 1])
+{
+    devid_tss2_key want, have;
+    devid_rc rc = devid_tss2_decode(data, len, &want);
+    devid_store_entry *e = NULL;
+    size_t n = 0;
+    if (rc == DEVID_OK)
+        rc = devid_store_list(&e, &n);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = DEVID_ERR_NOT_FOUND;
+    for (size_t i = 0; i < n && rc == DEVID_ERR_NOT_FOUND; i++) {
+        char path[4096];
+        unsigned char *pem = NULL;
+        size_t plen = 0;
+        if (!e[i].has_key || part_path(e[i].uid, "key", path, sizeof(path)) != DEVID_OK ||
+            devid_read_file(path, MAX_KEY_FILE, &pem, &plen) != DEVID_OK)
+            continue;
+        if (devid_tss2_decode(pem, plen, &have) == DEVID_OK && same_tpm_key(&want, &have)) {
+            memcpy(uid, e[i].uid, DEVID_UID_LEN + 1);
+            rc = DEVID_OK;
+        }
+        free(pem);
+    }
+    free(e);
+    devid_clear_error();
+    return rc;
+}
+
 devid_rc devid_store_open_key(const char *uid, devid_key **key)
 {
     char path[4096];
@@ -420,8 +456,8 @@ devid_rc devid_store_open_key(const char *uid, devid_key **key)
         unsigned char secret[32];
         size_t n = 0;
         /* Not logged in: the key opens (its public part is public) but the TPM will refuse
-         * to use it. */
-        if (devid_token_key_auth(secret, &n) == DEVID_OK && n)
+         * to use it; front-ends log in before they use it (devid_token_login_configured). */
+        if (devid_token_current_auth(secret, &n) == DEVID_OK && n)
             devid_key_set_auth(*key, secret, n);
         OPENSSL_cleanse(secret, sizeof(secret));
         devid_clear_error();

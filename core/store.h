@@ -77,6 +77,11 @@ devid_rc devid_store_import_hmac(const unsigned char *value, size_t len,
 devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_store_attrs *attrs,
                               char uid_out[DEVID_UID_LEN + 1]);
 
+/* The group whose key file holds the same TPM key as data (TSS2 PRIVATE KEY, PEM or DER): a
+ * key file copied out of the store (openssl genpkey's output) is that store key, bound to the
+ * token like it. DEVID_ERR_NOT_FOUND if no group holds it. */
+devid_rc devid_store_find_key(const unsigned char *data, size_t len, char uid[DEVID_UID_LEN + 1]);
+
 /* Loads the key / certificate of a group. */
 devid_rc devid_store_open_key(const char *uid, devid_key **key);
 devid_rc devid_store_read_cert(const char *uid, X509 **cert);

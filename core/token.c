@@ -10,11 +10,13 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SECRET_LEN 32
@@ -256,11 +258,156 @@ devid_rc devid_token_set_pin(devid_role role, const void *pin, size_t len)
     return rc;
 }
 
-devid_rc devid_token_key_auth(unsigned char auth[32], size_t *len)
+/* ---- the PIN source of front-ends without a PIN prompt (pin_file in devid.conf) ---- */
+
+#define PIN_FILE_MAX 1024
+
+/* Serialises configured logins (taken before token_mutex): two threads never both send a PIN. */
+static pthread_mutex_t pin_source_mutex = PTHREAD_MUTEX_INITIALIZER;
+static bool use_configured_pin;
+static bool have_refused;
+static unsigned char refused_pin[32]; /* SHA-256 of the last PIN the TPM refused */
+
+void devid_token_use_configured_pin(void)
+{
+    pthread_mutex_lock(&pin_source_mutex);
+    use_configured_pin = true;
+    pthread_mutex_unlock(&pin_source_mutex);
+}
+
+bool devid_token_configured_pin_in_use(void)
+{
+    pthread_mutex_lock(&pin_source_mutex);
+    bool on = use_configured_pin;
+    pthread_mutex_unlock(&pin_source_mutex);
+    return on;
+}
+
+static bool need_login(void)
 {
     pthread_mutex_lock(&token_mutex);
+    bool need = !token.have_secret && (seal_exists(DEVID_ROLE_SO) || seal_exists(DEVID_ROLE_USER));
+    pthread_mutex_unlock(&token_mutex);
+    return need;
+}
+
+/* Reads the PIN file: its content without trailing line ends. The caller cleanses *pin. */
+static devid_rc read_pin_file(const devid_config *cfg, unsigned char **pin, size_t *len)
+{
+    struct stat st;
+    if (stat(cfg->pin_file, &st) == 0 && (st.st_mode & S_IROTH))
+        return devid_fail(DEVID_ERR_CONFIG, "pin_file %s (in %s) is readable by every user: "
+                          "chmod o-rwx it", cfg->pin_file, cfg->path);
+    devid_rc rc = devid_read_file(cfg->pin_file, PIN_FILE_MAX, pin, len);
+    if (rc != DEVID_OK)
+        return devid_fail(rc, "pin_file %s (in %s): %s", cfg->pin_file, cfg->path,
+                          devid_last_error());
+    while (*len && ((*pin)[*len - 1] == '\n' || (*pin)[*len - 1] == '\r'))
+        (*pin)[--*len] = 0;
+    if (*len == 0) {
+        free(*pin);
+        *pin = NULL;
+        return devid_fail(DEVID_ERR_CONFIG, "pin_file %s (in %s) is empty", cfg->pin_file,
+                          cfg->path);
+    }
+    return DEVID_OK;
+}
+
+/* Logs the user in with pin unless the TPM refused this same PIN before in this process
+ * (*repeated then). Under pin_source_mutex. */
+static devid_rc login_once_locked(const void *pin, size_t len, bool *repeated)
+{
+    unsigned char digest[32];
+    devid_rc rc;
+    *repeated = false;
+    if (EVP_Digest(pin, len, digest, NULL, EVP_sha256(), NULL) != 1)
+        return devid_fail(DEVID_ERR_INTERNAL, "hashing the PIN");
+    if (have_refused && CRYPTO_memcmp(digest, refused_pin, sizeof(digest)) == 0) {
+        *repeated = true;
+        rc = devid_fail(DEVID_ERR_AUTH, "this user PIN was refused by the TPM before");
+    } else {
+        rc = devid_token_login(DEVID_ROLE_USER, pin, len);
+        if (rc == DEVID_ERR_AUTH) {
+            memcpy(refused_pin, digest, sizeof(digest));
+            have_refused = true;
+        }
+    }
+    OPENSSL_cleanse(digest, sizeof(digest));
+    return rc;
+}
+
+devid_rc devid_token_login_once(const void *pin, size_t len)
+{
+    if (!pin || !len)
+        return devid_fail(DEVID_ERR_ARG, "an empty PIN");
+    pthread_mutex_lock(&pin_source_mutex);
+    bool repeated;
+    devid_rc rc = login_once_locked(pin, len, &repeated);
+    if (rc == DEVID_ERR_AUTH)
+        devid_fail(rc, repeated ? "this user PIN was refused by the TPM before and is not sent "
+                                  "again by this process"
+                                : "incorrect user PIN; not sent again by this process");
+    pthread_mutex_unlock(&pin_source_mutex);
+    return rc;
+}
+
+static devid_rc login_with_file(const devid_config *cfg)
+{
+    unsigned char *pin = NULL;
+    size_t len = 0;
+    bool repeated;
+    devid_rc rc = read_pin_file(cfg, &pin, &len);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = login_once_locked(pin, len, &repeated);
+    if (rc == DEVID_ERR_AUTH && repeated)
+        devid_fail(rc, "the user PIN in pin_file %s (in %s) was refused by the TPM and is not "
+                   "sent again: correct the file", cfg->pin_file, cfg->path);
+    else if (rc == DEVID_ERR_AUTH)
+        devid_fail(rc, "incorrect user PIN in pin_file %s (in %s); not sent again",
+                   cfg->pin_file, cfg->path);
+    else if (rc == DEVID_ERR_NOT_FOUND)
+        rc = devid_fail(DEVID_ERR_AUTH, "the SO PIN is set but no user PIN (pkcs11-tool "
+                        "--init-pin) for pin_file %s (in %s)", cfg->pin_file, cfg->path);
+    OPENSSL_cleanse(pin, len);
+    free(pin);
+    return rc;
+}
+
+devid_rc devid_token_login_configured(void)
+{
+    const devid_config *cfg = devid_core_config();
+    if (!cfg)
+        return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
+    pthread_mutex_lock(&pin_source_mutex);
     devid_rc rc = DEVID_OK;
+    if (!need_login())
+        rc = DEVID_OK;
+    else if (!cfg->pin_file)
+        rc = devid_fail(DEVID_ERR_AUTH, "PINs are set and no PIN source is configured: set "
+                        "pin_file in %s", cfg->path);
+    else
+        rc = login_with_file(cfg);
+    pthread_mutex_unlock(&pin_source_mutex);
+    return rc;
+}
+
+devid_rc devid_token_key_auth(unsigned char auth[32], size_t *len)
+{
     *len = 0;
+    if (devid_token_configured_pin_in_use()) {
+        devid_rc rc = devid_token_login_configured();
+        if (rc != DEVID_OK)
+            return rc;
+    }
+    return devid_token_current_auth(auth, len);
+}
+
+devid_rc devid_token_current_auth(unsigned char auth[32], size_t *len)
+{
+    *len = 0;
+    pthread_mutex_lock(&token_mutex);
+    devid_rc rc = DEVID_OK;
     if (token.have_secret) {
         memcpy(auth, token.secret, SECRET_LEN);
         *len = SECRET_LEN;

@@ -43,8 +43,28 @@ devid_rc devid_token_init(const void *so_pin, size_t len);
  * C_InitToken; the user or SO themselves for C_SetPIN). */
 devid_rc devid_token_set_pin(devid_role role, const void *pin, size_t len);
 
+/* Front-ends that cannot ask for a PIN (the OpenSSL provider, devid-enroll) take the user PIN
+ * from the file named by `pin_file` in devid.conf (never from the command line or the
+ * environment). Logs in with it when PINs are set and nobody is logged in; DEVID_OK at once
+ * when no PIN is set or a login holds the token secret. A PIN the TPM refused is remembered
+ * (its SHA-256) and never sent again by this process: every wrong try counts against the
+ * TPM's dictionary-attack lockout. Errors name the setting and the configuration file. */
+devid_rc devid_token_login_configured(void);
+/* Logs the user in with a PIN given without a prompt (a devid: URI's pin-value / pin-source),
+ * unless the TPM refused this same PIN before in this process (then DEVID_ERR_AUTH without a
+ * TPM command). */
+devid_rc devid_token_login_once(const void *pin, size_t len);
+/* From now on, devid_token_key_auth logs in with devid_token_login_configured when it needs
+ * the token secret and nobody has logged in (lazily: only an operation that needs the PIN
+ * reads it). For devid-enroll; the PKCS#11 module never calls it (its applications log in). */
+void devid_token_use_configured_pin(void);
+bool devid_token_configured_pin_in_use(void);
+
 /* The auth value new keys get: T when PINs are set and a login holds it (copied to auth,
  * *len set), else empty (*len = 0). DEVID_ERR_AUTH if PINs are set but nobody logged in. */
 devid_rc devid_token_key_auth(unsigned char auth[32], size_t *len);
+/* The same, without logging in from the configured source (opening a key needs no PIN: its
+ * public part is public; a login happens when the key is used). */
+devid_rc devid_token_current_auth(unsigned char auth[32], size_t *len);
 
 #endif

@@ -73,6 +73,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "devid-enroll: %s\n", devid_last_error());
             return EXIT_USAGE;
         }
+        devid_token_use_configured_pin(); /* PINs set: the user PIN from pin_file */
         int rc = commands[c].run(&opt, argc - i - 1, argv + i + 1);
         enroll_providers_unload();
         devid_core_fini();

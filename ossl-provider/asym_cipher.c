@@ -17,6 +17,19 @@ typedef struct ac_ctx {
     EVP_PKEY_CTX *d;
 } ac_ctx;
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_asym_cipher_newctx_fn ac_newctx;
+static OSSL_FUNC_asym_cipher_freectx_fn ac_freectx;
+static OSSL_FUNC_asym_cipher_dupctx_fn ac_dupctx;
+static OSSL_FUNC_asym_cipher_encrypt_init_fn ac_encrypt_init;
+static OSSL_FUNC_asym_cipher_encrypt_fn ac_encrypt;
+static OSSL_FUNC_asym_cipher_decrypt_init_fn ac_decrypt_init;
+static OSSL_FUNC_asym_cipher_decrypt_fn ac_decrypt;
+static OSSL_FUNC_asym_cipher_set_ctx_params_fn ac_set_ctx_params;
+static OSSL_FUNC_asym_cipher_settable_ctx_params_fn ac_settable;
+static OSSL_FUNC_asym_cipher_get_ctx_params_fn ac_get_ctx_params;
+static OSSL_FUNC_asym_cipher_gettable_ctx_params_fn ac_gettable;
+
 static void *ac_newctx(void *provctx)
 {
     ac_ctx *a = calloc(1, sizeof(*a));
@@ -113,23 +126,42 @@ static int ac_encrypt(void *vctx, unsigned char *out, size_t *outlen, size_t out
     return 1;
 }
 
-static int ac_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize,
-                      const unsigned char *in, size_t inlen)
+/* OAEP with a TPM key: the digest (MGF1 must use the same one) and no label. */
+static int tpm_oaep_digest(ac_ctx *a, int *md_nid)
 {
-    ac_ctx *a = vctx;
-    if (!a->d)
-        return 0;
-    if (!a->tpm) {
-        size_t len = out ? outsize : 0;
-        if (EVP_PKEY_decrypt(a->d, out, &len, in, inlen) != 1)
-            return 0;
-        *outlen = len;
-        return 1;
-    }
-    int pad = RSA_PKCS1_PADDING;
     char mdname[64] = "";
     void *label = NULL;
     size_t label_len = 0;
+    OSSL_PARAM q[] = {
+        OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, mdname, sizeof(mdname)),
+        OSSL_PARAM_octet_ptr(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, &label, 0),
+        OSSL_PARAM_END,
+    };
+    if (EVP_PKEY_CTX_get_params(a->d, q) != 1) {
+        dp_raise(a->ctx, DP_R_OPENSSL, "reading the OAEP parameters");
+        return 0;
+    }
+    /* core refuses labels before reaching the TPM (swtpm was seen to enter failure mode
+     * on a labelled decryption) */
+    label_len = label ? q[1].return_size : 0;
+    *md_nid = dp_md_nid(mdname[0] ? mdname : "SHA1");
+    char mgf1[64] = "";
+    OSSL_PARAM m[] = { OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, mgf1,
+                                              sizeof(mgf1)),
+                       OSSL_PARAM_END };
+    int mgf1_nid = EVP_PKEY_CTX_get_params(a->d, m) == 1 && mgf1[0] ? dp_md_nid(mgf1) : *md_nid;
+    devid_rc rc = devid_rsa_check_oaep(*md_nid, mgf1_nid, label_len);
+    if (rc != DEVID_OK) {
+        dp_raise_rc(a->ctx, rc, "OAEP with a TPM key");
+        return 0;
+    }
+    return 1;
+}
+
+/* The TPM decryption scheme for the shadow context's padding mode. */
+static int tpm_scheme(ac_ctx *a, devid_dec_scheme *scheme, int *md_nid)
+{
+    int pad = RSA_PKCS1_PADDING;
     OSSL_PARAM p[] = {
         OSSL_PARAM_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &pad),
         OSSL_PARAM_END,
@@ -138,49 +170,33 @@ static int ac_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t out
         dp_raise(a->ctx, DP_R_OPENSSL, "reading the padding mode");
         return 0;
     }
-    devid_dec_scheme scheme;
-    int md_nid = NID_undef;
+    *md_nid = NID_undef;
     switch (pad) {
     case RSA_PKCS1_PADDING:
-        scheme = DEVID_DEC_RSA_PKCS1;
-        break;
+        *scheme = DEVID_DEC_RSA_PKCS1;
+        return 1;
     case RSA_NO_PADDING:
-        scheme = DEVID_DEC_RSA_RAW;
-        break;
-    case RSA_PKCS1_OAEP_PADDING: {
-        scheme = DEVID_DEC_RSA_OAEP;
-        OSSL_PARAM q[] = {
-            OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, mdname, sizeof(mdname)),
-            OSSL_PARAM_octet_ptr(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, &label, 0),
-            OSSL_PARAM_END,
-        };
-        if (EVP_PKEY_CTX_get_params(a->d, q) != 1) {
-            dp_raise(a->ctx, DP_R_OPENSSL, "reading the OAEP parameters");
-            return 0;
-        }
-        /* core refuses labels before reaching the TPM (swtpm was seen to enter failure mode
-         * on a labelled decryption) */
-        label_len = label ? q[1].return_size : 0;
-        md_nid = dp_md_nid(mdname[0] ? mdname : "SHA1");
-        char mgf1[64] = "";
-        OSSL_PARAM m[] = { OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, mgf1,
-                                                  sizeof(mgf1)),
-                           OSSL_PARAM_END };
-        int mgf1_nid = EVP_PKEY_CTX_get_params(a->d, m) == 1 && mgf1[0] ? dp_md_nid(mgf1) : md_nid;
-        devid_rc rc = devid_rsa_check_oaep(md_nid, mgf1_nid, label_len);
-        if (rc != DEVID_OK) {
-            dp_raise_rc(a->ctx, rc, "OAEP with a TPM key");
-            return 0;
-        }
-        break;
-    }
+        *scheme = DEVID_DEC_RSA_RAW;
+        return 1;
+    case RSA_PKCS1_OAEP_PADDING:
+        *scheme = DEVID_DEC_RSA_OAEP;
+        return tpm_oaep_digest(a, md_nid);
     default:
         dp_raise(a->ctx, DP_R_UNSUPPORTED, "RSA padding mode %d with a TPM key", pad);
         return 0;
     }
+}
+
+/* TPM path: core decrypts (the label is always empty: tpm_oaep_digest refuses one). */
+static int tpm_decrypt(ac_ctx *a, unsigned char *out, size_t *outlen, size_t outsize,
+                       const unsigned char *in, size_t inlen)
+{
+    devid_dec_scheme scheme;
+    int md_nid;
+    if (!tpm_scheme(a, &scheme, &md_nid))
+        return 0;
     size_t len = out ? outsize : 0;
-    devid_rc rc = devid_key_decrypt(a->key->tpm, scheme, md_nid, label, label_len, in, inlen, out,
-                                    &len);
+    devid_rc rc = devid_key_decrypt(a->key->tpm, scheme, md_nid, NULL, 0, in, inlen, out, &len);
     if (rc != DEVID_OK) {
         dp_raise_rc(a->ctx, rc, "decrypting in the TPM");
         return 0;
@@ -189,28 +205,38 @@ static int ac_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t out
     return 1;
 }
 
-static const OSSL_PARAM *sw_list(bool settable)
+/* Delegated path: the default provider decrypts with a soft key. */
+static int delegate_decrypt(ac_ctx *a, unsigned char *out, size_t *outlen, size_t outsize,
+                            const unsigned char *in, size_t inlen)
 {
-    static const OSSL_PARAM empty[] = { OSSL_PARAM_END };
-    EVP_ASYM_CIPHER *c = EVP_ASYM_CIPHER_fetch(NULL, "RSA", DP_SW_PROPQ);
-    if (!c)
-        return empty;
-    const OSSL_PARAM *l = settable ? EVP_ASYM_CIPHER_settable_ctx_params(c)
-                                   : EVP_ASYM_CIPHER_gettable_ctx_params(c);
-    EVP_ASYM_CIPHER_free(c);
-    return l ? l : empty;
+    size_t len = out ? outsize : 0;
+    if (EVP_PKEY_decrypt(a->d, out, &len, in, inlen) != 1)
+        return 0;
+    *outlen = len;
+    return 1;
 }
+
+static int ac_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize,
+                      const unsigned char *in, size_t inlen)
+{
+    ac_ctx *a = vctx;
+    if (!a->d)
+        return 0;
+    return a->tpm ? tpm_decrypt(a, out, outlen, outsize, in, inlen)
+                  : delegate_decrypt(a, out, outlen, outsize, in, inlen);
+}
+
 static const OSSL_PARAM *ac_settable(void *vctx, void *provctx)
 {
     (void)vctx;
     (void)provctx;
-    return sw_list(true);
+    return dp_sw_params(OSSL_OP_ASYM_CIPHER, "RSA", DP_SW_SETTABLE);
 }
 static const OSSL_PARAM *ac_gettable(void *vctx, void *provctx)
 {
     (void)vctx;
     (void)provctx;
-    return sw_list(false);
+    return dp_sw_params(OSSL_OP_ASYM_CIPHER, "RSA", DP_SW_GETTABLE);
 }
 
 const OSSL_DISPATCH dp_rsa_asym_cipher_functions[] = {

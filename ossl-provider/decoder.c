@@ -38,6 +38,12 @@ typedef struct dec_ctx {
 /* Minimal look into a TSS2 PRIVATE KEY (TPMKey ::= SEQUENCE { type OID, emptyAuth [0]
  * BOOLEAN OPT, policy [1] OPT, secret [2] OPT, parent INTEGER, pubkey OCTET STRING, ... })
  * for its key type and emptyAuth, without touching the TPM. Full parsing is core's. */
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_decoder_newctx_fn der_newctx, ec_newctx, rsa_newctx;
+static OSSL_FUNC_decoder_freectx_fn dec_freectx;
+static OSSL_FUNC_decoder_does_selection_fn dec_does_selection;
+static OSSL_FUNC_decoder_decode_fn pem_decode, der_decode, tss2_pem2der_decode;
+
 static bool tss2_peek(const unsigned char *der, size_t len, devid_key_type *type,
                       bool *empty_auth)
 {
@@ -114,6 +120,32 @@ static int ask_password(dec_ctx *d, devid_key *key, OSSL_PASSPHRASE_CALLBACK *pw
     return 1;
 }
 
+/* A key file copied out of the store (openssl genpkey's output) holding a token-bound key: its
+ * auth value is the token secret, unlocked by the user PIN from the configured source
+ * (pin_file), not a password. Replaces *k by the store's key; uid names it. 0: not such a
+ * file; -1: raised. */
+static int open_token_key(dec_ctx *d, const unsigned char *der, size_t len, devid_key **k,
+                          char uid[DEVID_UID_LEN + 1])
+{
+    devid_store_attrs attrs;
+    if (devid_store_find_key(der, len, uid) != DEVID_OK ||
+        devid_store_get_attrs(uid, &attrs) != DEVID_OK || !attrs.token_bound) {
+        uid[0] = '\0';
+        return 0;
+    }
+    devid_key *sk = NULL;
+    devid_rc rc = devid_token_login_configured();
+    if (rc == DEVID_OK)
+        rc = devid_store_open_key(uid, &sk);
+    if (rc != DEVID_OK) {
+        dp_raise_rc(d->ctx, rc, "using the key file of a PIN-protected store key");
+        return -1;
+    }
+    devid_key_free(*k);
+    *k = sk;
+    return 1;
+}
+
 static int decode_tss2(dec_ctx *d, const unsigned char *der, size_t len, OSSL_CALLBACK *cb,
                        void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
@@ -131,13 +163,16 @@ static int decode_tss2(dec_ctx *d, const unsigned char *der, size_t len, OSSL_CA
         dp_raise_rc(d->ctx, rc, "loading the TSS2 PRIVATE KEY");
         return 0;
     }
-    if (!empty_auth && !ask_password(d, k, pw_cb, pw_cbarg)) {
+    char uid[DEVID_UID_LEN + 1] = "";
+    int token = empty_auth ? 0 : open_token_key(d, der, len, &k, uid);
+    if (token < 0 || (!empty_auth && !token && !ask_password(d, k, pw_cb, pw_cbarg))) {
         devid_key_free(k);
         return 0;
     }
     dp_key *key = dp_key_from_tpm(d->ctx, k);
     if (!key)
         return 0;
+    snprintf(key->uid, sizeof(key->uid), "%s", uid);
     int ok = dp_key_object_cb(key, cb, cbarg);
     dp_key_free(key);
     return ok;

@@ -25,6 +25,16 @@ typedef struct enc_ctx {
     char cipher[64];   /* private-key encryption asked for (soft keys only) */
 } enc_ctx;
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_encoder_newctx_fn enc_newctx;
+static OSSL_FUNC_encoder_freectx_fn enc_freectx;
+static OSSL_FUNC_encoder_settable_ctx_params_fn enc_settable_ctx_params;
+static OSSL_FUNC_encoder_set_ctx_params_fn enc_set_ctx_params;
+static OSSL_FUNC_encoder_does_selection_fn spki_does_selection, text_does_selection,
+    priv_does_selection;
+static OSSL_FUNC_encoder_encode_fn spki_der_encode, spki_pem_encode, text_encode,
+    priv_pem_encode, priv_der_encode;
+
 static void *enc_newctx(void *provctx)
 {
     enc_ctx *e = calloc(1, sizeof(*e));

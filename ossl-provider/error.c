@@ -56,35 +56,40 @@ static int reason_of(devid_rc rc)
     return map[rc];
 }
 
-static void raise_v(const dp_ctx *ctx, int reason, const char *fmt, va_list ap)
+static void raise_v(const dp_ctx *ctx, const char *file, int line, const char *func, int reason,
+                    const char *fmt, va_list ap)
 {
     if (ctx && ctx->new_error && ctx->vset_error) {
         ctx->new_error(ctx->handle);
         if (ctx->set_error_debug)
-            ctx->set_error_debug(ctx->handle, NULL, 0, NULL);
+            ctx->set_error_debug(ctx->handle, file, line, func);
         ctx->vset_error(ctx->handle, (uint32_t)reason, fmt, ap);
         return;
     }
     /* No core handle (cannot happen once initialised): fall back to a plain library error. */
     char buf[512];
     vsnprintf(buf, sizeof(buf), fmt, ap);
-    ERR_raise_data(ERR_LIB_PROV, ERR_R_INTERNAL_ERROR, "devid: %s", buf);
+    ERR_new();
+    ERR_set_debug(file, line, func);
+    ERR_set_error(ERR_LIB_PROV, ERR_R_INTERNAL_ERROR, "devid: %s", buf);
 }
 
-void dp_raise(const dp_ctx *ctx, int reason, const char *fmt, ...)
+void dp_raise_at(const dp_ctx *ctx, const char *file, int line, const char *func, int reason,
+                 const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    raise_v(ctx, reason, fmt, ap);
+    raise_v(ctx, file, line, func, reason, fmt, ap);
     va_end(ap);
 }
 
-void dp_raise_rc(const dp_ctx *ctx, devid_rc rc, const char *what)
+void dp_raise_rc_at(const dp_ctx *ctx, const char *file, int line, const char *func,
+                    devid_rc rc, const char *what)
 {
     const char *detail = devid_last_error();
     if (!detail || !*detail)
         detail = devid_rc_text(rc);
-    dp_raise(ctx, reason_of(rc), "%s: %s", what, detail);
+    dp_raise_at(ctx, file, line, func, reason_of(rc), "%s: %s", what, detail);
 }
 
 bool dp_core_ready(const dp_ctx *ctx)

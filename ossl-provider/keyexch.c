@@ -15,6 +15,18 @@ typedef struct kx_ctx {
     EVP_PKEY_CTX *d;       /* soft keys: the delegate */
 } kx_ctx;
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_keyexch_newctx_fn kx_newctx;
+static OSSL_FUNC_keyexch_freectx_fn kx_freectx;
+static OSSL_FUNC_keyexch_dupctx_fn kx_dupctx;
+static OSSL_FUNC_keyexch_init_fn kx_init;
+static OSSL_FUNC_keyexch_set_peer_fn kx_set_peer;
+static OSSL_FUNC_keyexch_derive_fn kx_derive;
+static OSSL_FUNC_keyexch_set_ctx_params_fn kx_set_ctx_params;
+static OSSL_FUNC_keyexch_settable_ctx_params_fn kx_settable;
+static OSSL_FUNC_keyexch_get_ctx_params_fn kx_get_ctx_params;
+static OSSL_FUNC_keyexch_gettable_ctx_params_fn kx_gettable;
+
 static void *kx_newctx(void *provctx)
 {
     kx_ctx *k = calloc(1, sizeof(*k));
@@ -167,28 +179,17 @@ static int kx_get_ctx_params(void *vctx, OSSL_PARAM params[])
     return k->d ? EVP_PKEY_CTX_get_params(k->d, params) == 1 : 1;
 }
 
-static const OSSL_PARAM *sw_list(bool settable)
-{
-    static const OSSL_PARAM empty[] = { OSSL_PARAM_END };
-    EVP_KEYEXCH *kx = EVP_KEYEXCH_fetch(NULL, "ECDH", DP_SW_PROPQ);
-    if (!kx)
-        return empty;
-    const OSSL_PARAM *l = settable ? EVP_KEYEXCH_settable_ctx_params(kx)
-                                   : EVP_KEYEXCH_gettable_ctx_params(kx);
-    EVP_KEYEXCH_free(kx);
-    return l ? l : empty;
-}
 static const OSSL_PARAM *kx_settable(void *vctx, void *provctx)
 {
     (void)vctx;
     (void)provctx;
-    return sw_list(true);
+    return dp_sw_params(OSSL_OP_KEYEXCH, "ECDH", DP_SW_SETTABLE);
 }
 static const OSSL_PARAM *kx_gettable(void *vctx, void *provctx)
 {
     (void)vctx;
     (void)provctx;
-    return sw_list(false);
+    return dp_sw_params(OSSL_OP_KEYEXCH, "ECDH", DP_SW_GETTABLE);
 }
 
 const OSSL_DISPATCH dp_ecdh_keyexch_functions[] = {

@@ -106,7 +106,13 @@ dp_key *dp_keygen_tpm(dp_ctx *ctx, devid_key_type type, const dp_keygen_req *req
     devid_store_attrs attrs = { 0 };
     snprintf(attrs.label, sizeof(attrs.label), "%s", req->label);
     char uid[DEVID_UID_LEN + 1];
-    devid_rc rc = devid_store_generate(&p, &attrs, uid);
+    /* With PINs set, new keys are bound to the token: log in from the configured source. */
+    devid_rc rc = devid_token_login_configured();
+    if (rc != DEVID_OK) {
+        dp_raise_rc(ctx, rc, "generating a key in the TPM");
+        return NULL;
+    }
+    rc = devid_store_generate(&p, &attrs, uid);
     if (rc != DEVID_OK) {
         dp_raise_rc(ctx, rc, "generating a key in the TPM");
         return NULL;

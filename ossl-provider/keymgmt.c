@@ -16,31 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the default provider's parameter descriptions (static data in libcrypto) ---- */
-
-enum { PL_GETTABLE, PL_SETTABLE, PL_GEN_SETTABLE, PL_COUNT };
-static pthread_mutex_t pl_lock = PTHREAD_MUTEX_INITIALIZER;
-static const OSSL_PARAM *pl_cache[3][PL_COUNT];
-
-static const OSSL_PARAM *sw_param_list(devid_key_type type, int which)
-{
-    static const OSSL_PARAM empty[] = { OSSL_PARAM_END };
-    pthread_mutex_lock(&pl_lock);
-    const OSSL_PARAM *list = pl_cache[type][which];
-    if (!list) {
-        EVP_KEYMGMT *km = EVP_KEYMGMT_fetch(NULL, dp_key_type_name(type), DP_SW_PROPQ);
-        if (km) {
-            pl_cache[type][PL_GETTABLE] = EVP_KEYMGMT_gettable_params(km);
-            pl_cache[type][PL_SETTABLE] = EVP_KEYMGMT_settable_params(km);
-            pl_cache[type][PL_GEN_SETTABLE] = EVP_KEYMGMT_gen_settable_params(km);
-            EVP_KEYMGMT_free(km);
-            list = pl_cache[type][which];
-        }
-    }
-    pthread_mutex_unlock(&pl_lock);
-    return list ? list : empty;
-}
-
 static int evp_selection(int sel)
 {
     if (sel & OSSL_KEYMGMT_SELECT_PRIVATE_KEY)
@@ -51,6 +26,30 @@ static int evp_selection(int sel)
 }
 
 /* ---- basic object functions ---- */
+
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_keymgmt_new_fn ec_new, rsa_new;
+static OSSL_FUNC_keymgmt_free_fn km_free;
+static OSSL_FUNC_keymgmt_has_fn km_has;
+static OSSL_FUNC_keymgmt_match_fn km_match;
+static OSSL_FUNC_keymgmt_validate_fn km_validate;
+static OSSL_FUNC_keymgmt_load_fn km_load;
+static OSSL_FUNC_keymgmt_dup_fn km_dup;
+static OSSL_FUNC_keymgmt_import_fn km_import;
+static OSSL_FUNC_keymgmt_export_fn km_export;
+static OSSL_FUNC_keymgmt_import_types_fn ec_types, rsa_types;
+static OSSL_FUNC_keymgmt_get_params_fn km_get_params;
+static OSSL_FUNC_keymgmt_set_params_fn km_set_params;
+static OSSL_FUNC_keymgmt_gettable_params_fn ec_gettable, rsa_gettable;
+static OSSL_FUNC_keymgmt_settable_params_fn ec_settable, rsa_settable;
+static OSSL_FUNC_keymgmt_query_operation_name_fn ec_query_operation_name,
+    rsa_query_operation_name;
+static OSSL_FUNC_keymgmt_gen_set_params_fn gen_set_params;
+static OSSL_FUNC_keymgmt_gen_cleanup_fn gen_cleanup;
+static OSSL_FUNC_keymgmt_gen_init_fn ec_gen_init, rsa_gen_init;
+static OSSL_FUNC_keymgmt_gen_set_template_fn gen_set_template;
+static OSSL_FUNC_keymgmt_gen_fn gen;
+static OSSL_FUNC_keymgmt_gen_settable_params_fn ec_gen_settable, rsa_gen_settable;
 
 static void *ec_new(void *provctx) { return dp_key_new(provctx, DEVID_KEY_EC); }
 static void *rsa_new(void *provctx) { return dp_key_new(provctx, DEVID_KEY_RSA); }
@@ -249,22 +248,22 @@ static int km_set_params(void *keydata, const OSSL_PARAM params[])
 static const OSSL_PARAM *ec_gettable(void *provctx)
 {
     (void)provctx;
-    return sw_param_list(DEVID_KEY_EC, PL_GETTABLE);
+    return dp_sw_params(OSSL_OP_KEYMGMT, "EC", DP_SW_GETTABLE);
 }
 static const OSSL_PARAM *rsa_gettable(void *provctx)
 {
     (void)provctx;
-    return sw_param_list(DEVID_KEY_RSA, PL_GETTABLE);
+    return dp_sw_params(OSSL_OP_KEYMGMT, "RSA", DP_SW_GETTABLE);
 }
 static const OSSL_PARAM *ec_settable(void *provctx)
 {
     (void)provctx;
-    return sw_param_list(DEVID_KEY_EC, PL_SETTABLE);
+    return dp_sw_params(OSSL_OP_KEYMGMT, "EC", DP_SW_SETTABLE);
 }
 static const OSSL_PARAM *rsa_settable(void *provctx)
 {
     (void)provctx;
-    return sw_param_list(DEVID_KEY_RSA, PL_SETTABLE);
+    return dp_sw_params(OSSL_OP_KEYMGMT, "RSA", DP_SW_SETTABLE);
 }
 
 static const char *ec_query_operation_name(int operation_id)
@@ -397,7 +396,8 @@ static const OSSL_PARAM *gen_settable(devid_key_type type)
     static OSSL_PARAM *merged[3];
     pthread_mutex_lock(&lock);
     if (!merged[type]) {
-        const OSSL_PARAM *sw = sw_param_list(type, PL_GEN_SETTABLE);
+        const OSSL_PARAM *sw =
+            dp_sw_params(OSSL_OP_KEYMGMT, dp_key_type_name(type), DP_SW_GEN_SETTABLE);
         size_t n = 0, m = 0;
         while (sw[n].key)
             n++;

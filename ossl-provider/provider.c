@@ -77,6 +77,14 @@ static const OSSL_ALGORITHM decoder_algs[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_provider_query_operation_fn query;
+static OSSL_FUNC_provider_gettable_params_fn gettable_params;
+static OSSL_FUNC_provider_get_params_fn get_params;
+static OSSL_FUNC_provider_get_reason_strings_fn get_reason_strings;
+static OSSL_FUNC_provider_get_capabilities_fn get_capabilities;
+static OSSL_FUNC_provider_teardown_fn teardown;
+
 static const OSSL_ALGORITHM *query(void *provctx, int operation_id, int *no_cache)
 {
     (void)provctx;

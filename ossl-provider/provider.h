@@ -20,6 +20,7 @@
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/evp.h>
+#include <openssl/macros.h>
 #include <stdbool.h>
 
 /* Where every software operation goes: never this provider. */
@@ -71,11 +72,17 @@ enum {
 };
 extern const OSSL_ITEM dp_reason_strings[];
 
-/* Raises an OpenSSL error with our reason code and a printf-style detail. */
-void dp_raise(const dp_ctx *ctx, int reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Raises an OpenSSL error with our reason code and a printf-style detail, recording where it
+ * was raised (as ERR_raise_data does), so the error queue names the devid source line. */
+#define dp_raise(ctx, reason, ...)                                                             \
+    dp_raise_at((ctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (reason), __VA_ARGS__)
 /* Raises the error for a core failure: reason from the table, detail devid_last_error(). */
-void dp_raise_rc(const dp_ctx *ctx, devid_rc rc, const char *what);
+#define dp_raise_rc(ctx, rc, what)                                                             \
+    dp_raise_rc_at((ctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (rc), (what))
+void dp_raise_at(const dp_ctx *ctx, const char *file, int line, const char *func, int reason,
+                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void dp_raise_rc_at(const dp_ctx *ctx, const char *file, int line, const char *func,
+                    devid_rc rc, const char *what);
 /* Fails with DP_R_NOT_INITIALISED when core could not start. */
 bool dp_core_ready(const dp_ctx *ctx);
 
@@ -84,6 +91,11 @@ bool dp_core_ready(const dp_ctx *ctx);
 bool dp_bio_read_all(const dp_ctx *ctx, OSSL_CORE_BIO *in, size_t max, unsigned char **data,
                      size_t *len);
 bool dp_bio_write_all(const dp_ctx *ctx, OSSL_CORE_BIO *out, const void *data, size_t len);
+
+/* The default provider's parameter list `which` of operation op (OSSL_OP_*) for algorithm alg
+ * (a string literal), fetched once and cached (sw_params.c); an empty list if unavailable. */
+typedef enum dp_sw_list { DP_SW_GETTABLE, DP_SW_SETTABLE, DP_SW_GEN_SETTABLE } dp_sw_list;
+const OSSL_PARAM *dp_sw_params(int op, const char *alg, dp_sw_list which);
 
 /* ---- keys (keydata.c) ---- */
 typedef struct dp_key {

@@ -28,6 +28,14 @@ typedef struct loader {
     size_t n, cap, next;
 } loader;
 
+/* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
+static OSSL_FUNC_store_open_fn st_open;
+static OSSL_FUNC_store_settable_ctx_params_fn st_settable_ctx_params;
+static OSSL_FUNC_store_set_ctx_params_fn st_set_ctx_params;
+static OSSL_FUNC_store_load_fn st_load;
+static OSSL_FUNC_store_eof_fn st_eof;
+static OSSL_FUNC_store_close_fn st_close;
+
 static bool add(loader *l, dp_key *key, X509 *cert)
 {
     if (l->n == l->cap) {
@@ -75,16 +83,22 @@ static dp_key *wrap_key(dp_ctx *ctx, const dp_uri *u, int expect, devid_key *k)
     /* Core decides what a PIN is for: the token's user PIN for token-bound keys, the key's own
      * password for keys made with one; keys without an auth value ignore it, so a wrong PIN
      * never reaches the TPM's dictionary-attack counter for them. */
+    /* Token keys without a PIN in the URI: the PIN source configured in devid.conf. */
     devid_rc rc = DEVID_OK;
-    if (u->pin && devid_key_token_bound(k)) {
+    if (devid_key_token_bound(k)) {
         unsigned char secret[32];
         size_t n = 0;
-        rc = devid_token_login(DEVID_ROLE_USER, u->pin, u->pin_len);
+        rc = u->pin ? devid_token_login_once(u->pin, u->pin_len) : devid_token_login_configured();
         if (rc == DEVID_OK)
             rc = devid_token_key_auth(secret, &n);
         if (rc == DEVID_OK)
             rc = devid_key_set_auth(k, secret, n);
         OPENSSL_cleanse(secret, sizeof(secret));
+        if (rc != DEVID_OK && !u->pin) {
+            devid_key_free(k);
+            dp_raise_rc(ctx, rc, "using the key (or give pin-value / pin-source in the URI)");
+            return NULL;
+        }
     } else if (u->pin && devid_key_takes_pin_as_auth(k)) {
         rc = devid_key_set_auth(k, u->pin, u->pin_len);
     }

@@ -1,6 +1,8 @@
 /* devid: URI parsing (see uri.h). Pure: no TPM, no OpenSSL state. */
 #include "uri.h"
 
+#include <openssl/crypto.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -80,28 +82,39 @@ static bool text_value(const char *name, const char *v, size_t len, size_t max, 
     return true;
 }
 
+/* pin-source: a file (RFC 7512: "file:" URI or an absolute path). Other sources (commands,
+ * the environment) are refused: a PIN never comes from an inherited environment. */
 static bool read_pin_file(const char *src, dp_uri *u, char *err, size_t errlen)
 {
     const char *path = strncmp(src, "file:", 5) == 0 ? src + 5 : src;
-    if (strncmp(path, "//", 2) == 0) /* file:///path */
+    if (strncmp(path, "///", 3) == 0) /* file:///path */
         path += 2;
+    if (path[0] != '/')
+        return fail(err, errlen, "pin-source \"%s\": only file:/ABSOLUTE/PATH is supported",
+                    src);
     FILE *f = fopen(path, "r");
     if (!f)
         return fail(err, errlen, "pin-source %s: %s", path, strerror(errno));
     char buf[PIN_MAX + 2];
     size_t n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    if (n > PIN_MAX)
+    if (n > PIN_MAX) {
+        OPENSSL_cleanse(buf, sizeof(buf));
         return fail(err, errlen, "pin-source %s: longer than %d bytes", path, PIN_MAX);
+    }
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
+    if (n == 0)
+        return fail(err, errlen, "pin-source %s: empty", path);
     u->pin = malloc(n + 1);
-    if (!u->pin)
+    if (!u->pin) {
+        OPENSSL_cleanse(buf, sizeof(buf));
         return fail(err, errlen, "out of memory");
+    }
     memcpy(u->pin, buf, n);
     u->pin[n] = '\0';
     u->pin_len = n;
-    memset(buf, 0, sizeof(buf));
+    OPENSSL_cleanse(buf, sizeof(buf));
     return true;
 }
 
@@ -188,8 +201,11 @@ static bool query_attr(dp_uri *u, const char *name, size_t nlen, const char *v, 
         if (*seen & 16)
             return fail(err, errlen, "more than one pin-value / pin-source");
         *seen |= 16;
-        if (NAME_IS("pin-value"))
+        if (NAME_IS("pin-value")) {
+            if (vlen == 0)
+                return fail(err, errlen, "pin-value: empty");
             return text_value("pin-value", v, vlen, PIN_MAX, &u->pin, &u->pin_len, err, errlen);
+        }
         char *src = NULL;
         if (!text_value("pin-source", v, vlen, 4096, &src, NULL, err, errlen))
             return false;
@@ -245,7 +261,7 @@ void dp_uri_clear(dp_uri *u)
 {
     free(u->object);
     if (u->pin) {
-        memset(u->pin, 0, u->pin_len);
+        OPENSSL_cleanse(u->pin, u->pin_len);
         free(u->pin);
     }
     memset(u, 0, sizeof(*u));

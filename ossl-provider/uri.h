@@ -5,7 +5,8 @@
  * path attributes: object=LABEL (IDevID, LDevID, IAK, EK or a store label), id=BYTES (CKA_ID,
  * percent-encoded), type=private|public|cert, handle=0x81xxxxxx (persistent handle); token,
  * manufacturer, serial, model, library-* are accepted and ignored (there is one token).
- * query attributes: pin-value=PIN, pin-source=file:PATH (or PATH).
+ * query attributes: pin-value=PIN, pin-source=file:/PATH, file:///PATH or /PATH (a file holding
+ * the PIN; trailing line ends dropped; no other source). The PIN is cleansed by dp_uri_clear.
  * Values are percent-decoded; a repeated or unknown attribute, a bad escape or a bad value is
  * an error (the message says which). */
 #ifndef DEVID_PROV_URI_H

@@ -4,7 +4,7 @@
  *
  * Properties: an accepted URI has a non-empty NUL-terminated object label of at most
  * DEVID_LABEL_MAX bytes (or none), id_len ≤ DEVID_ID_MAX and has_id exactly when an id was
- * given, a handle of 0 or 0x81xxxxxx, a type in range and a PIN of at most 256 bytes; written
+ * given, a handle of 0 or 0x81xxxxxx, a type in range and a PIN of 1 to 256 bytes; written
  * back as a URI (every byte of object, id and PIN %-encoded, the PIN as pin-value) it parses
  * to the same. A refused URI leaves the result zeroed (nothing to free) and a message.
  * stdin is /dev/null, so pin-source=/dev/stdin cannot block the fuzzer. */
@@ -95,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(u.handle == 0 || (u.handle >> 24) == 0x81, "handle 0x%08x", u.handle);
     FUZZ_ASSERT(u.type >= DP_URI_ANY && u.type <= DP_URI_CERT, "type %d", (int)u.type);
     FUZZ_ASSERT(u.pin || u.pin_len == 0, "pin_len without pin");
+    FUZZ_ASSERT(!u.pin || u.pin_len > 0, "an empty PIN accepted");
     FUZZ_ASSERT(u.pin_len <= 256 && (!u.pin || u.pin[u.pin_len] == '\0'), "pin_len %zu",
                 u.pin_len);
 

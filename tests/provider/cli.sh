@@ -48,8 +48,35 @@ if [[ $(<"$DEVID_FIXTURE/variant") == rsa ]]; then
         sh -c "openssl pkeyutl ${PFIRST[*]} -sign -inkey devid:object=IDevID -in data.sha256 -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:digest -out pss.sig && openssl pkeyutl -verify -pubin -inkey IDevID.certpub.pem -in data.sha256 -sigfile pss.sig -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32"
     check "RSA-PSS dgst sign (default saltlen)" \
         sh -c "openssl dgst ${PFIRST[*]} -sha256 -sign devid:object=IDevID -sigopt rsa_padding_mode:pss -out pss2.sig data && openssl dgst -sha256 -verify IDevID.certpub.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -signature pss2.sig data"
+    # -4 = auto-digestmax, OpenSSL >= 3.1's default salt length for signing (3.0 has no name
+    # for it: the provider takes it on both)
+    for salt in -4 auto-digestmax; do
+        check "RSA-PSS dgst sign (rsa_pss_saltlen:$salt)" \
+            sh -c "openssl dgst ${PFIRST[*]} -sha256 -sign devid:object=IDevID -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:$salt -out pss4.sig data && openssl dgst -sha256 -verify IDevID.certpub.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -signature pss4.sig data"
+    done
+    check "RSA-PSS CSR (req -sigopt, default saltlen) verifies" \
+        sh -c "openssl req ${PFIRST[*]} -new -key devid:object=LDevID -subj /CN=pss -sigopt rsa_padding_mode:pss -out pss0.csr && openssl req -verify -in pss0.csr -noout && openssl req -in pss0.csr -text -noout | grep -q 'Salt Length: 0x20'"
     check "RSA-PSS CSR (req -sigopt) verifies" \
         sh -c "openssl req ${PFIRST[*]} -new -key devid:object=LDevID -subj /CN=pss -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -out pss.csr && openssl req -verify -in pss.csr -noout && openssl req -in pss.csr -text -noout | grep -q 'Salt Length: 0x20'"
+    # A foreign RSA-1024 key (made here with tpm2-tools; devid itself makes 2048 bits and up):
+    # PSS with SHA-512 cannot have a salt of the digest length (emLen 128 < 2 * 64 + 2), and
+    # the TPM would sign with a shorter one than the AlgorithmIdentifier says: a clear error.
+    make_rsa1024() { # (tpm2-tools without the sanitizer runtime an ASan build preloads)
+        local t=(env -u LD_PRELOAD) attrs="fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign"
+        "${t[@]}" tpm2_create -Q -C 0x81000001 -g sha256 -G rsa1024:null:null -a "$attrs" \
+            -u k1024.pub -r k1024.priv &&
+            "${t[@]}" tpm2_load -Q -C 0x81000001 -u k1024.pub -r k1024.priv -c k1024.ctx &&
+            "${t[@]}" tpm2_evictcontrol -Q -C o -c k1024.ctx 0x81000020 &&
+            "${t[@]}" tpm2_flushcontext -t &&
+            "${t[@]}" tpm2_readpublic -Q -c 0x81000020 -f pem -o k1024.pem
+    }
+    check "an RSA-1024 key at 0x81000020 (tpm2-tools)" make_rsa1024
+    check "RSA-1024 PSS with SHA-256 (default salt length) signs" \
+        sh -c "openssl dgst ${PFIRST[*]} -sha256 -sign devid:handle=0x81000020 -sigopt rsa_padding_mode:pss -out k1024.sig data && openssl dgst -sha256 -verify k1024.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -signature k1024.sig data"
+    check_fails "RSA-1024 PSS with SHA-512 is refused" \
+        openssl dgst "${PFIRST[@]}" -sha512 -sign devid:handle=0x81000020 -sigopt rsa_padding_mode:pss -out /dev/null data
+    cp "$work/check.log" k1024.err
+    check "... saying why" sh -c "grep -q 'RSA-1024 key too small for PSS with SHA2-512' k1024.err || { cat k1024.err; false; }"
     check_fails "RSA-PSS saltlen max is refused" \
         openssl pkeyutl "${PFIRST[@]}" -sign -inkey devid:object=IDevID -in data.sha256 -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:max -out /dev/null
 fi

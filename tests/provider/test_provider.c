@@ -13,7 +13,9 @@
 #include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/core_names.h>
 #include <openssl/provider.h>
+#include <openssl/rsa.h>
 #include <openssl/ssl.h>
 #include <openssl/store.h>
 #include <openssl/x509.h>
@@ -89,6 +91,41 @@ static bool sign_verify(EVP_PKEY *key, EVP_PKEY *pub, const char *msg)
     EVP_MD_CTX_free(s);
     EVP_MD_CTX_free(v);
     return ok;
+}
+
+/* RSA-PSS with the salt length set to -4 (RSA_PSS_SALTLEN_AUTO_DIGEST_MAX, OpenSSL >= 3.1's
+ * default for signing), through the params API: devid signs with salt = digest length, and the
+ * default provider alone verifies with exactly that salt length. OpenSSL 3.0 has no -4: the
+ * provider must accept it anyway (tests run on both). */
+static void test_pss_auto_digest_max(EVP_PKEY *key, EVP_PKEY *pub)
+{
+    static const char msg[] = "PSS with auto-digestmax";
+    unsigned char sig[600];
+    size_t siglen = sizeof(sig);
+    EVP_PKEY_CTX *sctx = NULL, *vctx = NULL;
+    EVP_MD_CTX *s = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
+    int pad = RSA_PKCS1_PSS_PADDING, salt = -4, digest_len = 32;
+    OSSL_PARAM sp[] = { OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad),
+                        OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &salt), OSSL_PARAM_END };
+    OSSL_PARAM vp[] = { OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad),
+                        OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &digest_len),
+                        OSSL_PARAM_END };
+    bool init = s && v && EVP_DigestSignInit_ex(s, &sctx, "SHA256", NULL, NULL, key, NULL) == 1;
+    bool set = init && EVP_PKEY_CTX_set_params(sctx, sp) == 1;
+    bool sign = set && EVP_DigestSign(s, sig, &siglen, (const unsigned char *)msg,
+                                      strlen(msg)) == 1;
+    bool verify = sign &&
+                  EVP_DigestVerifyInit_ex(v, &vctx, "SHA256", NULL, "provider=default", pub,
+                                          vp) == 1 &&
+                  EVP_DigestVerify(v, sig, siglen, (const unsigned char *)msg, strlen(msg)) == 1;
+    CHECK(init && set && sign && verify,
+          "PSS saltlen -4 (auto-digestmax): init %d set %d sign %d verify(salt 32) %d", init,
+          set, sign, verify);
+    if (!verify)
+        ERR_print_errors_fp(stderr);
+    ERR_clear_error();
+    EVP_MD_CTX_free(s);
+    EVP_MD_CTX_free(v);
 }
 
 typedef struct thread_arg {
@@ -454,6 +491,15 @@ static void test_bad_uris(void)
         CHECK(!k && e != 0, "bad URI %s: key %p, error %lx", bad[i], (void *)k, e);
         EVP_PKEY_free(k);
     }
+    /* The error queue says where in devid an error was raised. */
+    ERR_clear_error();
+    EVP_PKEY_free(load_key("devid:foo=bar"));
+    const char *file = NULL, *func = NULL;
+    int line = 0;
+    bool found = false;
+    while (!found && ERR_get_error_all(&file, &line, &func, NULL, NULL) != 0)
+        found = file && strstr(file, "ossl-provider/") && line > 0 && func && *func;
+    CHECK(found, "a devid error names its source file, line and function");
     ERR_clear_error();
 }
 
@@ -488,6 +534,8 @@ int main(int argc, char **argv)
     X509 *cert = load_cert("devid:object=IDevID;type=cert");
     EVP_PKEY *pub = cert ? X509_get0_pubkey(cert) : NULL;
     CHECK(key && pub && EVP_PKEY_eq(key, pub) == 1, "IDevID key matches its certificate");
+    if (key && pub && EVP_PKEY_is_a(key, "RSA"))
+        test_pss_auto_digest_max(key, pub);
     if (key && pub) {
         test_threads(key, pub);
         test_fork(key, pub);

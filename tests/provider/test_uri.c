@@ -61,6 +61,14 @@ static void good(void)
     snprintf(uri, sizeof(uri), "devid:object=a?pin-source=%s", path);
     CHECK(parses(uri, &u) && u.pin_len == 6, "pin-source without file:");
     dp_uri_clear(&u);
+    snprintf(uri, sizeof(uri), "devid:object=a?pin-source=file://%s", path);
+    CHECK(parses(uri, &u) && u.pin_len == 6 && !memcmp(u.pin, "s3cret", 6),
+          "pin-source=file:///path");
+    dp_uri_clear(&u);
+    CHECK(!u.pin && !u.pin_len, "cleared: no PIN left");
+    snprintf(uri, sizeof(uri), "devid:object=a?pin-source=file:%s;type=private", path);
+    CHECK(!parses(uri, &u), "pin-source: the value is the whole file name");
+    dp_uri_clear(&u);
     unlink(path);
 }
 
@@ -74,7 +82,10 @@ static void bad(void)
         "devid:object=%00x", "devid:object=a b", "devid:object=\xc3\xa9",
         "devid:object=a?pin=1", "devid:object=a?pin-value=1&pin-value=2",
         "devid:object=a?pin-value=1&pin-source=/x", "devid:object=a?pin-source=/nonexistent/pin",
-        "devid:object=a?x=1?y=2",
+        "devid:object=a?x=1?y=2", "devid:object=a?pin-source=env:PIN",
+        "devid:object=a?pin-source=relative/pin", "devid:object=a?pin-source=file:relative",
+        "devid:object=a?pin-source=%7Cecho%201234", "devid:object=a?pin-source=",
+        "devid:object=a?pin-value=",
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         dp_uri u;

@@ -56,6 +56,7 @@ static void test_valid_file(void)
                    "  store=/tmp/devid-store  # where the keys live\n"
                    "log = debug\n"
                    "token_label = \"My Token\"\n"
+                   "pin_file = /etc/devid/user.pin\n"
                    "idevid.key = 0x81020010\n"
                    "[ldevid]\n"
                    "key = 0x81000003\n"
@@ -77,6 +78,7 @@ static void test_valid_file(void)
     CHECK(strcmp(cfg->store, "/tmp/devid-store") == 0, "store trimmed: '%s'", cfg->store);
     CHECK(cfg->log_level == DEVID_LOG_DEBUG, "log level");
     CHECK(strcmp(cfg->token_label, "My Token") == 0, "quoted label '%s'", cfg->token_label);
+    CHECK(cfg->pin_file && strcmp(cfg->pin_file, "/etc/devid/user.pin") == 0, "pin_file");
     CHECK(cfg->map[DEVID_MAP_IDEVID].key_handle == 0x81020010, "dotted key");
     CHECK(cfg->map[DEVID_MAP_LDEVID].key_handle == 0x81000003, "section key");
     CHECK(strcmp(cfg->map[DEVID_MAP_LDEVID].cert_file, "/etc/devid/ldevid.pem") == 0, "cert");
@@ -105,6 +107,7 @@ static void test_errors(void)
         { "[est]\ntimeout = 0\n", "test.conf:2", "whole number from 1 to 3600" },
         { "renew.threshold = 80%\n", "test.conf:1", "whole number" },
         { "est.trust_anchor = trust.pem\n", "test.conf:1", "absolute path" },
+        { "pin_file = user.pin\n", "test.conf:1", "absolute path" },
         { "est.bogus = 1\n", "test.conf:1", "unknown key 'est.bogus'" },
         { "[idevid\n", "test.conf:1", "malformed section header" },
         { "just words\n", "test.conf:1", "expected 'key = value'" },
