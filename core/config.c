@@ -9,7 +9,7 @@
 #define MAX_CONF_SIZE (256 * 1024)
 #define MAX_KEY_LEN 64
 
-typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT, V_INT } value_kind;
+typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT, V_INT, V_MODE, V_DIR_MODE } value_kind;
 
 /* Where a key's value goes: a field of the config, or of map entry `map`. */
 typedef struct {
@@ -27,6 +27,9 @@ static const key_spec key_table[] = {
     { "tcti",          V_STRING,     CFG(tcti),          false, 0, 0 },
     { "store",         V_PATH,       CFG(store),         false, 0, 0 },
     { "log",           V_LOG,        CFG(log_level),     false, 0, 0 },
+    { "store_dir_mode",  V_DIR_MODE, CFG(store_dir_mode),  false, 0, 0 },
+    { "store_key_mode",  V_MODE,     CFG(store_key_mode),  false, 0, 0 },
+    { "store_cert_mode", V_MODE,     CFG(store_cert_mode), false, 0, 0 },
     { "token_label",   V_STRING,     CFG(token_label),   false, 0, 0 },
     { "trust_anchors", V_PATH,       CFG(trust_anchors), false, 0, 0 },
     { "key",           V_KEY_HANDLE, MAP(key_handle),    true, 0, 0 },
@@ -76,6 +79,9 @@ devid_rc devid_config_new(devid_config **out)
         return devid_fail(DEVID_ERR_MEMORY, "config allocation");
     }
     cfg->log_level = DEVID_LOG_NONE;
+    cfg->store_dir_mode = DEVID_DEFAULT_STORE_DIR_MODE;
+    cfg->store_key_mode = DEVID_DEFAULT_STORE_KEY_MODE;
+    cfg->store_cert_mode = DEVID_DEFAULT_STORE_CERT_MODE;
     cfg->est.timeout = 30;
     cfg->est.max_attempts = 8;
     cfg->est.retry_base_ms = 2000;
@@ -129,6 +135,30 @@ static devid_rc set_string(char **field, const char *value, const char *where)
     return DEVID_OK;
 }
 
+/* An octal mode of the store: never any access for other users (key files are TPM-wrapped,
+ * but still nobody else's business), the owner always able to use what it made. */
+static devid_rc set_mode(unsigned *field, const char *value, bool dir, const char *where)
+{
+    unsigned long v = 0;
+    char *end = NULL;
+    if (!*value || strspn(value, "01234567") != strlen(value) || strlen(value) > 5 ||
+        (v = strtoul(value, &end, 8)) > 07777)
+        return devid_fail(DEVID_ERR_CONFIG, "%s: '%s' is not an octal file mode", where, value);
+    if (v & 07)
+        return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo gives other users access: the store "
+                          "is shared by its group only (e.g. %s)", where, v,
+                          dir ? "2770" : "0640");
+    unsigned need = dir ? 0700 : 0600;
+    if ((v & need) != need)
+        return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo must give the owner %s", where, v,
+                          dir ? "rwx" : "rw");
+    if (!dir && (v & 07000))
+        return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo: setuid/setgid/sticky bits are for "
+                          "the directory", where, v);
+    *field = (unsigned)v;
+    return DEVID_OK;
+}
+
 static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_entry *entry,
                           const char *value, const char *where)
 {
@@ -161,6 +191,9 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
         *(long *)field = v;
         return DEVID_OK;
     }
+    case V_MODE:
+    case V_DIR_MODE:
+        return set_mode(field, value, spec->kind == V_DIR_MODE, where);
     case V_LOG:
         if (!devid_log_level_parse(value, field))
             return devid_fail(DEVID_ERR_CONFIG,

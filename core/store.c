@@ -29,6 +29,30 @@ static const char *store_dir(void)
     return cfg ? cfg->store : NULL;
 }
 
+/* The configured modes (config.h: group-shared by default). */
+static mode_t key_mode(void)
+{
+    return (mode_t)devid_core_config()->store_key_mode;
+}
+
+static mode_t cert_mode(void)
+{
+    return (mode_t)devid_core_config()->store_cert_mode;
+}
+
+devid_rc devid_store_ensure_dir(void)
+{
+    const devid_config *cfg = devid_core_config();
+    if (!cfg)
+        return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
+    return devid_ensure_dir(cfg->store, (mode_t)cfg->store_dir_mode);
+}
+
+mode_t devid_store_file_mode(bool secret)
+{
+    return secret ? key_mode() : cert_mode();
+}
+
 static bool valid_uid(const char *uid)
 {
     if (!uid || strlen(uid) != DEVID_UID_LEN)
@@ -69,14 +93,17 @@ static devid_rc lock_store(int *fd)
     char path[4096];
     if (!dir)
         return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
-    devid_rc rc = devid_ensure_dir(dir, 0700);
+    devid_rc rc = devid_store_ensure_dir();
     if (rc != DEVID_OK)
         return rc;
     snprintf(path, sizeof(path), "%s/.lock", dir);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* read-only is enough for flock, so every member of the store's group can lock it */
+    *fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, cert_mode());
     if (*fd < 0)
-        return devid_fail(errno == EROFS ? DEVID_ERR_IO : DEVID_ERR_IO, "store %s: %s", dir,
-                          strerror(errno));
+        return devid_fail(DEVID_ERR_IO, "store %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (fstat(*fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) != cert_mode())
+        (void)fchmod(*fd, cert_mode()); /* ours, made under another umask: best effort */
     while (flock(*fd, LOCK_EX) != 0) {
         if (errno != EINTR) {
             close(*fd);
@@ -230,7 +257,7 @@ static devid_rc write_attrs(const char *uid, const devid_store_attrs *a)
     if (rc == DEVID_OK)
         rc = encode_attrs(a, text, sizeof(text));
     if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, text, strlen(text), 0600);
+        rc = devid_write_file_atomic(path, text, strlen(text), cert_mode());
     return rc;
 }
 
@@ -344,7 +371,7 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
         /* key first, attributes last: a listing only sees complete objects */
         rc = part_path(uid, "key", path, sizeof(path));
         if (rc == DEVID_OK)
-            rc = devid_write_file_atomic(path, pem, pemlen, 0600);
+            rc = devid_write_file_atomic(path, pem, pemlen, key_mode());
         if (rc == DEVID_OK)
             rc = write_attrs(uid, &a);
         if (rc != DEVID_OK)
@@ -384,7 +411,7 @@ devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_s
         if (rc == DEVID_OK)
             rc = part_path(uid, "crt", path, sizeof(path));
         if (rc == DEVID_OK)
-            rc = devid_write_file_atomic(path, pem, (size_t)pemlen, 0640);
+            rc = devid_write_file_atomic(path, pem, (size_t)pemlen, cert_mode());
         if (rc == DEVID_OK && attrs)
             rc = write_attrs(uid, attrs);
         unlock_store(lock);

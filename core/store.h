@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define DEVID_UID_LEN 32      /* hex characters */
 #define DEVID_LABEL_MAX 128
@@ -94,6 +95,12 @@ devid_rc devid_store_clear(void);
 
 /* Parses the text of an attribute file (exposed for fuzzing). */
 devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs *attrs);
+
+/* Creates the store directory, with the configured store_dir_mode, if it does not exist. */
+devid_rc devid_store_ensure_dir(void);
+/* The configured mode of store files: store_key_mode for secrets (keys, PIN seals), else
+ * store_cert_mode. */
+mode_t devid_store_file_mode(bool secret);
 
 /* Path of a group's key file (for tools that take a file: TSS2 PRIVATE KEY PEM). */
 devid_rc devid_store_key_path(const char *uid, char *path, size_t len);

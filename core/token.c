@@ -81,9 +81,9 @@ static devid_rc write_seal(devid_role role, const void *pin, size_t pin_len)
     if (rc == DEVID_OK)
         rc = seal_path(role, path, sizeof(path));
     if (rc == DEVID_OK)
-        rc = devid_ensure_dir(devid_core_config()->store, 0700);
+        rc = devid_store_ensure_dir();
     if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, pem, len, 0600);
+        rc = devid_write_file_atomic(path, pem, len, devid_store_file_mode(true));
     OPENSSL_free(pem);
     return rc;
 }

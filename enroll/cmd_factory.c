@@ -264,7 +264,7 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK)
-        rc = devid_ensure_dir(cfg->store, 0700);
+        rc = devid_store_ensure_dir();
     if (rc == DEVID_OK)
         rc = enroll_write_chain(entry->cert_file, leaf, chain);
     if (rc == DEVID_OK) {

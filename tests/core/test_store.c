@@ -71,8 +71,8 @@ static void test_ec_and_file(void)
     char path[4096];
     CHECK_RC(devid_store_key_path(uid, path, sizeof(path)), DEVID_OK);
     struct stat st;
-    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "key file mode %o",
-          st.st_mode & 0777);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0640, "key file mode %o (the "
+          "default store_key_mode: group-readable)", st.st_mode & 07777);
     FILE *f = fopen(path, "r");
     char line[64] = "";
     CHECK(f && fgets(line, sizeof(line), f), "key file readable");

@@ -30,6 +30,8 @@ static void test_defaults(void)
     CHECK(cfg->map[DEVID_MAP_LDEVID].key_handle == 0x81000002, "ldevid handle");
     CHECK(cfg->map[DEVID_MAP_LDEVID].cert_source == DEVID_CERT_FILE, "ldevid cert in a file");
     CHECK(cfg->map[DEVID_MAP_IDEVID].factory && !cfg->map[DEVID_MAP_LDEVID].factory, "factory");
+    CHECK(cfg->store_dir_mode == 02770 && cfg->store_key_mode == 0640 &&
+          cfg->store_cert_mode == 0640, "group-shared store modes by default");
     devid_config_free(cfg);
 }
 
@@ -99,6 +101,11 @@ static void test_errors(void)
         { "tcti =\n", "test.conf:1", "empty value" },
         { "= value\n", "test.conf:1", "invalid key name" },
         { "idevid.bogus = 1\n", "test.conf:1", "unknown key 'idevid.bogus'" },
+        { "\nstore_key_mode = 0644\n", "test.conf:2", "gives other users access" },
+        { "store_dir_mode = 2775\n", "test.conf:1", "gives other users access" },
+        { "store_dir_mode = 0670\n", "test.conf:1", "owner rwx" },
+        { "store_cert_mode = 640x\n", "test.conf:1", "not an octal file mode" },
+        { "store_cert_mode = 2640\n", "test.conf:1", "for the directory" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         devid_config *cfg = NULL;
