@@ -89,8 +89,10 @@ devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *attrs);
 enum { DEVID_STORE_KEY = 1, DEVID_STORE_CERT = 2 };
 devid_rc devid_store_delete(const char *uid, unsigned parts);
 
-/* Removes every object in the store (token re-initialisation). Factory objects are not in the
- * store and are never touched. */
+/* Removes every object group in the store (token re-initialisation), each whole in one step:
+ * key, certificate, attributes and the CA chain file <store>/<label>-chain.pem devid-enroll
+ * keeps for a service identity (never a DevID map entry's certificate file). Factory objects
+ * are not in the store and are never touched. */
 devid_rc devid_store_clear(void);
 
 /* Parses the text of an attribute file (exposed for fuzzing). */
