@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SECRET_LEN 32
@@ -37,10 +39,26 @@ static devid_rc seal_path(devid_role role, char *path, size_t len)
     return DEVID_OK;
 }
 
+/* Fail closed: a seal that cannot be looked at (the store unreadable to this user) counts as
+ * set, so the token keeps requiring a login and private objects stay behind it. Only "not
+ * there" means no PIN. Said once per process, at warn. */
 static bool seal_exists(devid_role role)
 {
     char path[4096];
-    return seal_path(role, path, sizeof(path)) == DEVID_OK && access(path, F_OK) == 0;
+    if (seal_path(role, path, sizeof(path)) != DEVID_OK)
+        return true;
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return true;
+    int err = errno;
+    if (err == ENOENT)
+        return false;
+    static atomic_bool warned;
+    if (!atomic_exchange(&warned, true))
+        devid_warn("cannot tell whether PINs are set (%s: %s): assuming they are, so the token "
+                   "requires a login; give this user read access to the store (its group)",
+                   path, strerror(err));
+    return true;
 }
 
 static void forget_secret(void)
