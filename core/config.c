@@ -32,6 +32,8 @@ static const key_spec key_table[] = {
     { "store_cert_mode", V_MODE,     CFG(store_cert_mode), false, 0, 0 },
     { "token_label",   V_STRING,     CFG(token_label),   false, 0, 0 },
     { "trust_anchors", V_PATH,       CFG(trust_anchors), false, 0, 0 },
+    { "owner_auth_file",       V_PATH, CFG(owner_auth_file),       false, 0, 0 },
+    { "endorsement_auth_file", V_PATH, CFG(endorsement_auth_file), false, 0, 0 },
     { "key",           V_KEY_HANDLE, MAP(key_handle),    true, 0, 0 },
     { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true, 0, 0 },
     { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true, 0, 0 },
@@ -100,6 +102,8 @@ void devid_config_free(devid_config *cfg)
     free(cfg->store);
     free(cfg->token_label);
     free(cfg->trust_anchors);
+    free(cfg->owner_auth_file);
+    free(cfg->endorsement_auth_file);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         free(cfg->map[i].cert_file);
         free(cfg->map[i].chain_file);

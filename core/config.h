@@ -16,6 +16,8 @@
  *   log = none|error|warn|info|debug
  *   token_label = DevID                      # PKCS#11 token label
  *   trust_anchors = /etc/devid/trust.pem     # CA certificates the DevID chains are checked to
+ *   owner_auth_file = /etc/devid/owner-auth  # the owner hierarchy's auth value, if it has one
+ *   endorsement_auth_file = /etc/devid/endorsement-auth   # likewise for the endorsement one
  *   idevid.key = 0x81020000                  # persistent key handle, or "none"
  *   idevid.cert_nv = 0x01C90000              # NV index holding the DER certificate, or "none"
  *   idevid.cert_nv_alt = 0x01C90200          # probed when cert_nv is absent
@@ -105,6 +107,8 @@ typedef struct devid_config {
     devid_log_level log_level;
     char *token_label;
     char *trust_anchors;     /* NULL: none configured */
+    char *owner_auth_file;   /* owner hierarchy auth value (NULL: empty), core/hierarchy.h */
+    char *endorsement_auth_file; /* endorsement hierarchy auth value (NULL: empty) */
     devid_map_entry map[DEVID_MAP_COUNT];
     devid_est_config est;
     devid_renew_config renew;

@@ -1,4 +1,5 @@
 #include "nv.h"
+#include "hierarchy.h"
 #include "log.h"
 #include "session.h"
 #include "tpm.h"
@@ -12,10 +13,17 @@ static devid_rc read_chunks(ESYS_CONTEXT *ctx, ESYS_TR auth, ESYS_TR nv, uint16_
     for (uint16_t off = 0; off < size;) {
         uint16_t n = (uint16_t)(size - off) < chunk ? (uint16_t)(size - off) : chunk;
         TPM2B_MAX_NV_BUFFER *data = NULL;
+        ESYS_TR session = ESYS_TR_PASSWORD;
+        devid_cmd_shape shape = { 0 };
+        if (auth == ESYS_TR_RH_OWNER) {
+            devid_rc hrc = devid_hierarchy_session(ctx, auth, shape, &session);
+            if (hrc != DEVID_OK)
+                return hrc;
+        }
         devid_tpm_count_command();
-        TSS2_RC rc = Esys_NV_Read(ctx, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n,
+        TSS2_RC rc = Esys_NV_Read(ctx, auth, nv, session, ESYS_TR_NONE, ESYS_TR_NONE, n,
                                   off, &data);
-        devid_rc drc = devid_tpm_check(rc, "TPM2_NV_Read");
+        devid_rc drc = devid_hierarchy_check(rc, auth, "TPM2_NV_Read");
         if (drc != DEVID_OK)
             return drc;
         if (data->size != n) {
