@@ -99,8 +99,12 @@ static int gather(status_row *rows)
         devid_rc rc = devid_identity_load((devid_map_id)i, &id);
         if (rc == DEVID_ERR_NOT_FOUND)
             continue;
-        if (rc != DEVID_OK) {
-            fprintf(stderr, "devid-enroll: %s: %s\n", row->entry->label, devid_last_error());
+        if (rc != DEVID_OK) { /* (no TPM is no fault of this identity: not prefixed by it) */
+            if (rc == DEVID_ERR_NO_TPM)
+                fprintf(stderr, "devid-enroll status: %s\n", devid_last_error());
+            else
+                fprintf(stderr, "devid-enroll status: %s: %s\n", row->entry->label,
+                        devid_last_error());
             return rc == DEVID_ERR_NO_TPM ? EXIT_NO_TPM : EXIT_FAILED;
         }
         row->present = true;
