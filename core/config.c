@@ -9,7 +9,7 @@
 #define MAX_CONF_SIZE (256 * 1024)
 #define MAX_KEY_LEN 64
 
-typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT, V_INT, V_MODE, V_DIR_MODE } value_kind;
+typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT, V_INT, V_MODE, V_DIR_MODE, V_TOKEN_LABEL } value_kind;
 
 /* Where a key's value goes: a field of the config, or of map entry `map`. */
 typedef struct {
@@ -30,7 +30,7 @@ static const key_spec key_table[] = {
     { "store_dir_mode",  V_DIR_MODE, CFG(store_dir_mode),  false, 0, 0 },
     { "store_key_mode",  V_MODE,     CFG(store_key_mode),  false, 0, 0 },
     { "store_cert_mode", V_MODE,     CFG(store_cert_mode), false, 0, 0 },
-    { "token_label",   V_STRING,     CFG(token_label),   false, 0, 0 },
+    { "token_label",   V_TOKEN_LABEL, CFG(token_label),  false, 0, 0 },
     { "trust_anchors", V_PATH,       CFG(trust_anchors), false, 0, 0 },
     { "owner_auth_file",       V_PATH, CFG(owner_auth_file),       false, 0, 0 },
     { "endorsement_auth_file", V_PATH, CFG(endorsement_auth_file), false, 0, 0 },
@@ -195,6 +195,11 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
         *(long *)field = v;
         return DEVID_OK;
     }
+    case V_TOKEN_LABEL: /* CK_TOKEN_INFO.label: 32 bytes, blank-padded (consumers trim) */
+        if (!*value || strlen(value) > 32 || isspace((unsigned char)value[strlen(value) - 1]))
+            return devid_fail(DEVID_ERR_CONFIG, "%s: token_label must be 1 to 32 bytes without "
+                              "trailing spaces (a PKCS#11 token label), got '%s'", where, value);
+        return set_string(field, value, where);
     case V_MODE:
     case V_DIR_MODE:
         return set_mode(field, value, spec->kind == V_DIR_MODE, where);

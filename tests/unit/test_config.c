@@ -106,6 +106,7 @@ static void test_errors(void)
         { "store_dir_mode = 0670\n", "test.conf:1", "owner rwx" },
         { "store_cert_mode = 640x\n", "test.conf:1", "not an octal file mode" },
         { "store_cert_mode = 2640\n", "test.conf:1", "for the directory" },
+        { "token_label = 0123456789abcdef0123456789abcdefX\n", "test.conf:1", "1 to 32 bytes" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         devid_config *cfg = NULL;
