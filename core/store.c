@@ -100,6 +100,10 @@ devid_rc store_lock(int *fd)
     snprintf(path, sizeof(path), "%s/.lock", dir);
     /* read-only is enough for flock, so every member of the store's group can lock it */
     *fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, cert_mode());
+    if (*fd < 0 && (errno == EACCES || errno == EPERM))
+        return devid_fail(DEVID_ERR_IO, "store %s: %s: %s (the store is shared by its "
+                          "directory's group: this user must be in it, and files an older devid "
+                          "made 0600 need chmod g+r)", dir, path, strerror(errno));
     if (*fd < 0)
         return devid_fail(DEVID_ERR_IO, "store %s: %s", dir, strerror(errno));
     struct stat st;

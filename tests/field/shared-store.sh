@@ -65,6 +65,18 @@ else
     passed=$((passed + 1))
 fi
 
+check_fails "a user outside the group cannot generate into it, and is told why" \
+    "give this user read access to the store" env DEVID_LOG=warn sh -c \
+    "$(declare -f as_user); as_user $uc pkcs11-tool --module $M --keypairgen --key-type EC:prime256v1 --label c --id 5d01"
+
+# A lock file an older devid made (root, 0600): a clear error, not a bare EACCES
+chown root "$store/.lock"
+chmod 0600 "$store/.lock"
+check_fails "a root-only lock file from an older devid: said so" "need chmod g+r" \
+    env DEVID_LOG=warn sh -c "$(declare -f as_user); as_user $ub pkcs11-tool --module $M \
+        --keypairgen --key-type EC:prime256v1 --label old --id 5e01"
+chmod 0640 "$store/.lock"
+
 # A store devid creates itself (no tmpfiles.d): store_dir_mode, whatever the umask.
 mkdir -m 1777 "$work/pub"
 check "A generates a key into a store devid creates" env DEVID_STORE="$work/pub/new" \
