@@ -10,9 +10,10 @@ export OPENSSL_MODULES=$1/ossl-provider
 
 head -c 64 /dev/urandom >"$work/data"
 grep -v auth_file "$DEVID_CONF" >"$work/no-auth.conf"
+p11_no_auth() { DEVID_CONF=$work/no-auth.conf DEVID_LOG=warn p11 "$@"; }
 check_fails "C_GenerateKeyPair without owner_auth_file: the error names the setting" \
-    "set owner_auth_file" env DEVID_CONF="$work/no-auth.conf" DEVID_LOG=warn \
-    pkcs11-tool --module "$M" --keypairgen --key-type EC:prime256v1 --label k0 --id 0100
+    "set owner_auth_file" p11_no_auth --keypairgen --key-type EC:prime256v1 --label k0 \
+    --id 0100
 check "C_GenerateKeyPair with it" p11 --keypairgen --key-type EC:prime256v1 --label k1 --id 0101
 check "and the key signs" p11 --sign --id 0101 -m ECDSA-SHA256 --input-file "$work/data" \
     --output-file /dev/null
