@@ -95,8 +95,11 @@ static devid_rc trash_group(const char *uid)
     char trash[4096], attr[4096];
     snprintf(trash, sizeof(trash), "%s/" TRASH_PREFIX "%s", store_dir(), uid);
     devid_rc rc = store_part_path(uid, "attr", attr, sizeof(attr));
-    if (rc == DEVID_OK && mkdir(trash, 0700) != 0 && errno != EEXIST)
+    /* group rwx whatever the umask: another member finishes it if this process dies */
+    if (rc == DEVID_OK && mkdir(trash, 0770) != 0 && errno != EEXIST)
         rc = devid_fail(DEVID_ERR_IO, "creating %s: %s", trash, strerror(errno));
+    else if (rc == DEVID_OK && chmod(trash, 0770) != 0 && errno != EPERM)
+        rc = devid_fail(DEVID_ERR_IO, "setting the mode of %s: %s", trash, strerror(errno));
     if (rc == DEVID_OK)
         rc = move_to_trash(trash, attr); /* the one step: the group leaves listings whole */
     return rc == DEVID_OK ? finish_trash(uid) : rc;
