@@ -31,6 +31,11 @@ if [[ $variant == ek-only ]]; then
         --out "$work/missing/chain.pem"
     check_fails "idevid with a bad --subject" "" \
         "$enroll_bin" "${server[@]}" --trust "$pki/trust.pem" idevid --subject 'no equals sign'
+    printf '[est]\nusername = station\npassword_file = %s/no-password\n' "$work" \
+        >>"$work/devid.conf"
+    check_fails "idevid with a missing password file" "$work/no-password" \
+        "$enroll_bin" "${server[@]}" --trust "$pki/trust.pem" idevid --subject CN=dev1
+    sed -i '/^username = station$/d; /^password_file = /d' "$work/devid.conf"
     check "after all of them: no key at 0x81020000" no_handle 0x81020000
     # Past the checks the key is made; the server is unreachable: the key stays (documented)
     rc=0
