@@ -10,10 +10,15 @@ export OPENSSL_MODULES=$1/ossl-provider
 
 head -c 64 /dev/urandom >"$work/data"
 grep -v auth_file "$DEVID_CONF" >"$work/no-auth.conf"
+no_auth() { DEVID_CONF=$work/no-auth.conf "$@"; }
 p11_no_auth() { DEVID_CONF=$work/no-auth.conf DEVID_LOG=warn p11 "$@"; }
 check_fails "C_GenerateKeyPair without owner_auth_file: the error names the setting" \
     "set owner_auth_file" p11_no_auth --keypairgen --key-type EC:prime256v1 --label k0 \
     --id 0100
+check_fails "the provider's genpkey without it: the error names the setting" \
+    "set owner_auth_file" no_auth tool openssl genpkey \
+    -provider devid -provider default -algorithm EC -pkeyopt group:P-256 \
+    -pkeyopt devid-label:prov0 -out "$work/prov0.key"
 check "C_GenerateKeyPair with it" p11 --keypairgen --key-type EC:prime256v1 --label k1 --id 0101
 check "and the key signs" p11 --sign --id 0101 -m ECDSA-SHA256 --input-file "$work/data" \
     --output-file /dev/null
