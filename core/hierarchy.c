@@ -66,10 +66,14 @@ devid_rc devid_hierarchy_session(ESYS_CONTEXT *ctx, ESYS_TR h, devid_cmd_shape s
     return rc;
 }
 
-devid_rc devid_hierarchy_check(TSS2_RC trc, ESYS_TR h, const char *what)
+devid_rc devid_hierarchy_check(ESYS_CONTEXT *ctx, TSS2_RC trc, ESYS_TR h, const char *what)
 {
-    devid_rc rc = devid_tpm_check(trc, what);
     const char *setting = setting_of(h);
+    if (setting) {
+        TPM2B_AUTH none = { 0 }; /* (ESAPI copies the whole TPM2B: the old value is gone) */
+        Esys_TR_SetAuth(ctx, h, &none);
+    }
+    devid_rc rc = devid_tpm_check(trc, what);
     if (rc != DEVID_ERR_AUTH || !setting)
         return rc;
     const char *name = h == ESYS_TR_RH_OWNER ? "owner" : "endorsement";

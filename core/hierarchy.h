@@ -20,8 +20,9 @@
 devid_rc devid_hierarchy_session(ESYS_CONTEXT *ctx, ESYS_TR h, devid_cmd_shape shape,
                                  ESYS_TR *session);
 
-/* devid_tpm_check for a command authorised by hierarchy h: an authorisation failure becomes a
- * DEVID_ERR_CONFIG that says which setting to fix. */
-devid_rc devid_hierarchy_check(TSS2_RC rc, ESYS_TR h, const char *what);
+/* devid_tpm_check for a command authorised by hierarchy h, to call right after it (lock
+ * held): the auth value is wiped from ESAPI's copy (each command sets it again), and an
+ * authorisation failure becomes a DEVID_ERR_CONFIG that says which setting to fix. */
+devid_rc devid_hierarchy_check(ESYS_CONTEXT *ctx, TSS2_RC rc, ESYS_TR h, const char *what);
 
 #endif

@@ -23,7 +23,7 @@ static devid_rc read_chunks(ESYS_CONTEXT *ctx, ESYS_TR auth, ESYS_TR nv, uint16_
         devid_tpm_count_command();
         TSS2_RC rc = Esys_NV_Read(ctx, auth, nv, session, ESYS_TR_NONE, ESYS_TR_NONE, n,
                                   off, &data);
-        devid_rc drc = devid_hierarchy_check(rc, auth, "TPM2_NV_Read");
+        devid_rc drc = devid_hierarchy_check(ctx, rc, auth, "TPM2_NV_Read");
         if (drc != DEVID_OK)
             return drc;
         if (data->size != n) {

@@ -38,7 +38,7 @@ static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
     devid_rc rc = devid_hierarchy_session(ctx, ESYS_TR_RH_OWNER, shape, &session);
     if (rc == DEVID_OK) {
         devid_tpm_count_command();
-        rc = devid_hierarchy_check(Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, obj, session,
+        rc = devid_hierarchy_check(ctx, Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, obj, session,
                                                      ESYS_TR_NONE, ESYS_TR_NONE, handle,
                                                      &persistent),
                                    ESYS_TR_RH_OWNER,
@@ -72,7 +72,7 @@ static devid_rc create_endorsement_primary(ESYS_CONTEXT *ctx, const TPM2B_PUBLIC
                                  ESYS_TR_NONE, &sensitive, tmpl, &outside, &pcrs, obj, NULL, NULL,
                                  NULL, NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
-    return devid_hierarchy_check(trc, ESYS_TR_RH_ENDORSEMENT,
+    return devid_hierarchy_check(ctx, trc, ESYS_TR_RH_ENDORSEMENT,
                                  "creating the key in the endorsement hierarchy");
 }
 
@@ -163,7 +163,7 @@ devid_rc devid_provision_remove_key(uint32_t handle)
         rc = devid_hierarchy_session(ctx, ESYS_TR_RH_OWNER, shape, &session);
         devid_tpm_count_command();
         if (rc == DEVID_OK)
-            rc = devid_hierarchy_check(Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, tr, session,
+            rc = devid_hierarchy_check(ctx, Esys_EvictControl(ctx, ESYS_TR_RH_OWNER, tr, session,
                                                          ESYS_TR_NONE, ESYS_TR_NONE, handle,
                                                          &none),
                                        ESYS_TR_RH_OWNER,
@@ -213,7 +213,7 @@ static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
         rc = devid_hierarchy_session(ctx, auth, shape, &session);
     devid_tpm_count_command();
     if (rc == DEVID_OK)
-        rc = devid_hierarchy_check(Esys_NV_UndefineSpace(ctx, auth, nv, session, ESYS_TR_NONE,
+        rc = devid_hierarchy_check(ctx, Esys_NV_UndefineSpace(ctx, auth, nv, session, ESYS_TR_NONE,
                                                          ESYS_TR_NONE),
                                    auth, "removing the old certificate index");
     if (rc == DEVID_OK) {
@@ -248,7 +248,7 @@ static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsign
         trc = Esys_NV_DefineSpace(ctx, ESYS_TR_RH_OWNER, owner_session, ESYS_TR_NONE,
                                   ESYS_TR_NONE, &empty, &pub, &nv);
     }
-    devid_rc rc = devid_hierarchy_check(trc, hierarchy,
+    devid_rc rc = devid_hierarchy_check(ctx, trc, hierarchy,
                                         "defining the certificate index (TPM2_NV_DefineSpace)");
     uint16_t chunk = 0;
     if (rc == DEVID_OK)
@@ -256,8 +256,14 @@ static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsign
     for (size_t off = 0; rc == DEVID_OK && off < len;) {
         TPM2B_MAX_NV_BUFFER data = { .size = (UINT16)(len - off < chunk ? len - off : chunk) };
         memcpy(data.buffer, der + off, data.size);
+        if (hierarchy == ESYS_TR_RH_OWNER) { /* (each command sets the value again) */
+            devid_cmd_shape wshape = { .first_in_sized = true };
+            rc = devid_hierarchy_session(ctx, hierarchy, wshape, &owner_session);
+            if (rc != DEVID_OK)
+                break;
+        }
         devid_tpm_count_command();
-        rc = devid_hierarchy_check(Esys_NV_Write(ctx, hierarchy, nv, owner_session,
+        rc = devid_hierarchy_check(ctx, Esys_NV_Write(ctx, hierarchy, nv, owner_session,
                                                  ESYS_TR_NONE, ESYS_TR_NONE, &data,
                                                  (UINT16)off),
                                    hierarchy, "writing the certificate (TPM2_NV_Write)");

@@ -78,7 +78,7 @@ devid_rc devid_create_storage_primary(ESYS_CONTEXT *ctx, ESYS_TR hierarchy, ESYS
                                 ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL, NULL,
                                 NULL, NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(rc) && devid_keys_evict_one(ctx));
-    return devid_hierarchy_check(rc, hierarchy, hierarchy == ESYS_TR_RH_OWNER
+    return devid_hierarchy_check(ctx, rc, hierarchy, hierarchy == ESYS_TR_RH_OWNER
                                    ? "creating the standard SRK (owner hierarchy)"
                                    : "creating a storage key in the null hierarchy");
 }

@@ -7,8 +7,10 @@
  * usage: test_hierarchy   (under tests/fixture/with-swtpm ek-only-hauth) */
 #include "../check.h"
 #include "devid.h"
+#include "tpm.h"
 
 #include <openssl/obj_mac.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -123,13 +125,21 @@ int main(void)
     devid_identity *id = NULL;
     CHECK_RC(devid_identity_load(DEVID_MAP_IDEVID, &id), DEVID_OK);
     CHECK(id && id->key, "the IDevID key is there");
-    const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+    /* NV certificates on a deployed device: the platform hierarchy is disabled after boot, so
+     * the owner defines the index and writes it (several chunks: each authorised) */
+    devid_tpm_disconnect(); /* swtpm serves one connection at a time */
+    CHECK(system("tpm2_hierarchycontrol -C p phEnable clear >/dev/null 2>&1") == 0,
+          "platform hierarchy disabled");
+    static unsigned char der[1800]; /* > TPM2_PT_NV_BUFFER_MAX (1024 on swtpm) */
+    for (size_t i = 0; i < sizeof(der); i++)
+        der[i] = (unsigned char)(i * 7);
     CHECK_RC(devid_nv_write_cert(0x01C90000, der, sizeof(der), true), DEVID_OK);
     unsigned char *back = NULL;
     size_t len = 0;
     CHECK_RC(devid_nv_read(0x01C90000, &back, &len), DEVID_OK);
     CHECK(back && len == sizeof(der) && memcmp(back, der, len) == 0, "NV round trip");
     free(back);
+    CHECK_RC(devid_nv_write_cert(0x01C90000, der, 100, true), DEVID_OK); /* owner undefines */
     CHECK_RC(devid_provision_remove_key(0x81020000), DEVID_OK);
     devid_identity_free(id);
     devid_core_fini();
