@@ -9,7 +9,8 @@
 #define MAX_CONF_SIZE (256 * 1024)
 #define MAX_KEY_LEN 64
 
-typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT } value_kind;
+typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT, V_MODE, V_DIR_MODE,
+               V_TOKEN_LABEL } value_kind;
 
 /* Where a key's value goes: a field of the config, or of map entry `map`. */
 typedef struct {
@@ -26,9 +27,14 @@ static const key_spec key_table[] = {
     { "tcti",          V_STRING,     CFG(tcti),          false },
     { "store",         V_PATH,       CFG(store),         false },
     { "log",           V_LOG,        CFG(log_level),     false },
-    { "token_label",   V_STRING,     CFG(token_label),   false },
+    { "store_dir_mode",  V_DIR_MODE, CFG(store_dir_mode),  false },
+    { "store_key_mode",  V_MODE,     CFG(store_key_mode),  false },
+    { "store_cert_mode", V_MODE,     CFG(store_cert_mode), false },
+    { "token_label",   V_TOKEN_LABEL, CFG(token_label),  false },
     { "trust_anchors", V_PATH,       CFG(trust_anchors), false },
     { "pin_file",      V_PATH,       CFG(pin_file),      false },
+    { "owner_auth_file",       V_PATH, CFG(owner_auth_file),       false },
+    { "endorsement_auth_file", V_PATH, CFG(endorsement_auth_file), false },
     { "key",           V_KEY_HANDLE, MAP(key_handle),    true },
     { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true },
     { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true },
@@ -64,6 +70,9 @@ devid_rc devid_config_new(devid_config **out)
         return devid_fail(DEVID_ERR_MEMORY, "config allocation");
     }
     cfg->log_level = DEVID_LOG_NONE;
+    cfg->store_dir_mode = DEVID_DEFAULT_STORE_DIR_MODE;
+    cfg->store_key_mode = DEVID_DEFAULT_STORE_KEY_MODE;
+    cfg->store_cert_mode = DEVID_DEFAULT_STORE_CERT_MODE;
     *out = cfg;
     return DEVID_OK;
 }
@@ -78,6 +87,8 @@ void devid_config_free(devid_config *cfg)
     free(cfg->trust_anchors);
     free(cfg->pin_file);
     free(cfg->path);
+    free(cfg->owner_auth_file);
+    free(cfg->endorsement_auth_file);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         free(cfg->map[i].cert_file);
         free(cfg->map[i].chain_file);
@@ -108,6 +119,30 @@ static devid_rc set_string(char **field, const char *value, const char *where)
     return DEVID_OK;
 }
 
+/* An octal mode of the store: never any access for other users (key files are TPM-wrapped,
+ * but still nobody else's business), the owner always able to use what it made. */
+static devid_rc set_mode(unsigned *field, const char *value, bool dir, const char *where)
+{
+    unsigned long v = 0;
+    char *end = NULL;
+    if (!*value || strspn(value, "01234567") != strlen(value) || strlen(value) > 5 ||
+        (v = strtoul(value, &end, 8)) > 07777)
+        return devid_fail(DEVID_ERR_CONFIG, "%s: '%s' is not an octal file mode", where, value);
+    if (v & 07)
+        return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo gives other users access: the store "
+                          "is shared by its group only (e.g. %s)", where, v,
+                          dir ? "2770" : "0640");
+    unsigned need = dir ? 0700 : 0600;
+    if ((v & need) != need)
+        return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo must give the owner %s", where, v,
+                          dir ? "rwx" : "rw");
+    if (!dir && (v & 07000))
+        return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo: setuid/setgid/sticky bits are for "
+                          "the directory", where, v);
+    *field = (unsigned)v;
+    return DEVID_OK;
+}
+
 static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_entry *entry,
                           const char *value, const char *where)
 {
@@ -130,6 +165,14 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
                               where, value);
         entry->cert_source = DEVID_CERT_FILE;
         return set_string(field, value, where);
+    case V_TOKEN_LABEL: /* CK_TOKEN_INFO.label: 32 bytes, blank-padded (consumers trim) */
+        if (!*value || strlen(value) > 32 || isspace((unsigned char)value[strlen(value) - 1]))
+            return devid_fail(DEVID_ERR_CONFIG, "%s: token_label must be 1 to 32 bytes without "
+                              "trailing spaces (a PKCS#11 token label), got '%s'", where, value);
+        return set_string(field, value, where);
+    case V_MODE:
+    case V_DIR_MODE:
+        return set_mode(field, value, spec->kind == V_DIR_MODE, where);
     case V_LOG:
         if (!devid__log_level_parse(value, field))
             return devid_fail(DEVID_ERR_CONFIG,

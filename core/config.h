@@ -10,11 +10,16 @@
  *
  *   tcti = swtpm:host=127.0.0.1,port=2321    # tpm2-tss TCTI string; default: tpm2-tss's search
  *   store = /var/lib/devid                   # the object store directory
+ *   store_dir_mode = 2770                    # octal; group rwx + setgid, nothing for others
+ *   store_key_mode = 0640                    # key and PIN seal files
+ *   store_cert_mode = 0640                   # certificate and attribute files
  *   log = none|error|warn|info|debug
  *   token_label = DevID                      # PKCS#11 token label
  *   trust_anchors = /etc/devid/trust.pem     # CA certificates the DevID chains are checked to
  *   pin_file = /etc/devid/user.pin           # the token's user PIN, for the provider and
  *                                            # devid-enroll once PINs are set (token.h)
+ *   owner_auth_file = /etc/devid/owner-auth  # the owner hierarchy's auth value, if it has one
+ *   endorsement_auth_file = /etc/devid/endorsement-auth   # likewise for the endorsement one
  *   idevid.key = 0x81020000                  # persistent key handle, or "none"
  *   idevid.cert_nv = 0x01C90000              # NV index holding the DER certificate, or "none"
  *   idevid.cert_nv_alt = 0x01C90200          # probed when cert_nv is absent
@@ -35,7 +40,14 @@
 #include <stdint.h>
 
 #define DEVID_DEFAULT_CONF  "/etc/devid/devid.conf"
+#ifndef DEVID_DEFAULT_STORE /* meson option store_dir */
 #define DEVID_DEFAULT_STORE "/var/lib/devid"
+#endif
+/* Store modes: shared by the group owning the store directory (setgid, so new files get that
+ * group); never any access for other users. */
+#define DEVID_DEFAULT_STORE_DIR_MODE  02770
+#define DEVID_DEFAULT_STORE_KEY_MODE  0640
+#define DEVID_DEFAULT_STORE_CERT_MODE 0640
 #define DEVID_DEFAULT_TOKEN_LABEL "DevID"
 
 /* The well-known DevID objects (DESIGN.md "The DevID map"). */
@@ -69,11 +81,14 @@ typedef struct devid_map_entry {
 typedef struct devid_config {
     char *tcti;              /* NULL: tpm2-tss default search */
     char *store;
+    unsigned store_dir_mode, store_key_mode, store_cert_mode;
     devid_log_level log_level;
     char *token_label;
     char *trust_anchors;     /* NULL: none configured */
     char *pin_file;          /* file holding the user PIN; NULL: none configured */
     char *path;              /* the file this configuration was read from (for messages) */
+    char *owner_auth_file;   /* owner hierarchy auth value (NULL: empty), core/hierarchy.h */
+    char *endorsement_auth_file; /* endorsement hierarchy auth value (NULL: empty) */
     devid_map_entry map[DEVID_MAP_COUNT];
 } devid_config;
 

@@ -33,7 +33,10 @@ devid_rc devid_core_init_with(const devid_settings *settings)
                     settings->origin ? settings->origin : "host");
     if (init_count == 0) {
         rc = devid_config_load(settings, &config);
-        /* On error nothing is printed: the caller reports devid_last_error(). */
+        /* The caller reports devid_last_error(); a host that swallows it (a PKCS#11 consumer
+         * whose token just disappears) still leaves the reason in syslog, once. */
+        if (rc != DEVID_OK)
+            devid_log_unusable("%s", devid_last_error());
         if (rc == DEVID_OK) {
             devid__log_set_level(config->log_level);
             quiet_tss2_log(config->log_level);

@@ -28,9 +28,15 @@ devid_rc devid__sync_dir(const char *dir)
 
 devid_rc devid_ensure_dir(const char *dir, mode_t mode)
 {
-    if (mkdir(dir, mode) == 0 || errno == EEXIST)
-        return DEVID_OK;
-    return io_fail("creating directory", dir);
+    if (mkdir(dir, mode & 0777) != 0)
+        return errno == EEXIST ? DEVID_OK : io_fail("creating directory", dir);
+    /* ours: the umask may have dropped group bits, and mkdir ignores setgid */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail("opening directory", dir);
+    int r = fchmod(fd, mode);
+    close(fd);
+    return r == 0 ? DEVID_OK : io_fail("setting the mode of", dir);
 }
 
 static devid_rc write_all(int fd, const void *data, size_t len, const char *path)

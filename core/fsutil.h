@@ -15,7 +15,8 @@ devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len,
 /* Reads a whole regular file (at most max bytes) into a malloc'd, NUL-terminated buffer. */
 devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
 
-/* Creates dir (one level) with mode if absent. */
+/* Creates dir (one level) with exactly mode (whatever the umask) if absent; an existing
+ * directory is left as it is. */
 devid_rc devid_ensure_dir(const char *dir, mode_t mode);
 
 /* fsyncs a directory, so renames and unlinks in it are durable. */

@@ -45,6 +45,21 @@ void devid_log_use_syslog(const char *ident)
     atomic_store(&to_syslog, true);
 }
 
+void devid_log_unusable(const char *fmt, ...)
+{
+    static atomic_bool said;
+    if (atomic_exchange(&said, true))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    syslog(LOG_USER | LOG_WARNING, "devid: %s", msg);
+    if (!atomic_load(&to_syslog) && atomic_load(&current_level) >= DEVID_LOG_WARN)
+        fprintf(stderr, "devid: warn: %s\n", msg);
+}
+
 void devid_log(devid_log_level level, const char *fmt, ...)
 {
     if (level == DEVID_LOG_NONE || (int)level > atomic_load(&current_level))

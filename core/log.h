@@ -27,6 +27,12 @@ devid_log_level devid__log_get_level(void);
 /* Logs to syslog under ident instead of stderr (devid-enroll as a service). */
 void devid_log_use_syslog(const char *ident);
 
+/* Says why devid cannot work at all in this process (a bad config, no TPM access), once per
+ * process, whatever the log level: to syslog (LOG_WARNING, the host program's ident) and, when
+ * the level is warn or more and syslog is not the log's place, to stderr. Later calls are
+ * dropped: a module that cannot work must not flood the log on every call. */
+void devid_log_unusable(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 void devid_log(devid_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define devid_err(...)   devid_log(DEVID_LOG_ERROR, __VA_ARGS__)

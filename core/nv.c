@@ -1,4 +1,5 @@
 #include "nv.h"
+#include "hierarchy.h"
 #include "log.h"
 #include "session.h"
 #include "tpm.h"
@@ -12,8 +13,16 @@ static devid_rc read_chunks(ESYS_CONTEXT *ctx, ESYS_TR auth, ESYS_TR nv, uint16_
     for (uint16_t off = 0; off < size;) {
         uint16_t n = (uint16_t)(size - off) < chunk ? (uint16_t)(size - off) : chunk;
         TPM2B_MAX_NV_BUFFER *data = NULL;
-        devid_rc drc = DEVID_ESYS("TPM2_NV_Read", Esys_NV_Read, ctx, auth, nv, ESYS_TR_PASSWORD,
-                                  ESYS_TR_NONE, ESYS_TR_NONE, n, off, &data);
+        ESYS_TR session = ESYS_TR_PASSWORD;
+        devid_cmd_shape shape = { 0 };
+        if (auth == ESYS_TR_RH_OWNER) {
+            devid_rc hrc = devid_hierarchy_session(ctx, auth, shape, &session);
+            if (hrc != DEVID_OK)
+                return hrc;
+        }
+        TSS2_RC rc = DEVID_ESYS_RAW(Esys_NV_Read, ctx, auth, nv, session, ESYS_TR_NONE,
+                                    ESYS_TR_NONE, n, off, &data);
+        devid_rc drc = devid_hierarchy_check(ctx, rc, auth, "TPM2_NV_Read");
         if (drc != DEVID_OK)
             return drc;
         if (data->size != n) {

@@ -8,6 +8,7 @@
 #include "srk.h"
 #include "store.h"
 #include "fsutil.h"
+#include "hierarchy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +34,16 @@ static devid_rc handle_free(ESYS_CONTEXT *ctx, uint32_t handle)
 
 static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
 {
-    ESYS_TR persistent = ESYS_TR_NONE;
-    devid_rc rc = DEVID_ESYS("making the key persistent (TPM2_EvictControl)", Esys_EvictControl,
-                             ctx, ESYS_TR_RH_OWNER, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                             ESYS_TR_NONE, handle, &persistent);
+    ESYS_TR persistent = ESYS_TR_NONE, session = ESYS_TR_PASSWORD;
+    devid_cmd_shape shape = { 0 }; /* (the persistent handle is no sized parameter) */
+    devid_rc rc = devid_hierarchy_session(ctx, ESYS_TR_RH_OWNER, shape, &session);
+    if (rc == DEVID_OK)
+        rc = devid_hierarchy_check(ctx,
+                                   DEVID_ESYS_RAW(Esys_EvictControl, ctx, ESYS_TR_RH_OWNER, obj,
+                                                  session, ESYS_TR_NONE, ESYS_TR_NONE, handle,
+                                                  &persistent),
+                                   ESYS_TR_RH_OWNER,
+                                   "making the key persistent (TPM2_EvictControl)");
     if (rc == DEVID_OK)
         Esys_TR_Close(ctx, &persistent); /* from EvictControl itself, not resolved */
     devid_tpm_handles_changed_locked(handle);
@@ -52,12 +59,18 @@ static devid_rc create_endorsement_primary(ESYS_CONTEXT *ctx, const TPM2B_PUBLIC
     TPM2B_DATA outside = { 0 };
     TPML_PCR_SELECTION pcrs = { 0 };
     TSS2_RC trc;
+    ESYS_TR session = ESYS_TR_PASSWORD;
+    devid_cmd_shape shape = { .first_in_sized = true };
+    devid_rc rc = devid_hierarchy_session(ctx, ESYS_TR_RH_ENDORSEMENT, shape, &session);
+    if (rc != DEVID_OK)
+        return rc;
     do {
-        trc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD,
+        trc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, ESYS_TR_RH_ENDORSEMENT, session,
                              ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, tmpl, &outside, &pcrs, obj,
                              NULL, NULL, NULL, NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
-    return devid_tpm_result_locked(trc, "creating the key in the endorsement hierarchy");
+    return devid_hierarchy_check(ctx, trc, ESYS_TR_RH_ENDORSEMENT,
+                                 "creating the key in the endorsement hierarchy");
 }
 
 devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out)
@@ -146,12 +159,18 @@ devid_rc devid_provision_remove_key(uint32_t handle)
     devid_rc rc = devid_tpm_lock(&ctx);
     if (rc != DEVID_OK)
         return rc;
-    ESYS_TR tr, none = ESYS_TR_NONE;
+    ESYS_TR tr, none = ESYS_TR_NONE, session = ESYS_TR_PASSWORD;
     rc = devid_tpm_resolve(ctx, handle, &tr);
     if (rc == DEVID_OK) {
-        rc = DEVID_ESYS("removing the persistent key (TPM2_EvictControl)", Esys_EvictControl, ctx,
-                        ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, handle,
-                        &none);
+        devid_cmd_shape shape = { 0 };
+        rc = devid_hierarchy_session(ctx, ESYS_TR_RH_OWNER, shape, &session);
+        if (rc == DEVID_OK)
+            rc = devid_hierarchy_check(ctx,
+                                       DEVID_ESYS_RAW(Esys_EvictControl, ctx, ESYS_TR_RH_OWNER, tr,
+                                                      session, ESYS_TR_NONE, ESYS_TR_NONE, handle,
+                                                      &none),
+                                       ESYS_TR_RH_OWNER,
+                                       "removing the persistent key (TPM2_EvictControl)");
         if (rc == DEVID_OK) {
             /* the ESYS object of the removed key must not outlive it: a new key at the same
              * handle would clash with it */
@@ -189,8 +208,15 @@ static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
     ESYS_TR auth = (pub->nvPublic.attributes & TPMA_NV_PLATFORMCREATE) ? ESYS_TR_RH_PLATFORM
                                                                        : ESYS_TR_RH_OWNER;
     Esys_Free(pub);
-    rc = DEVID_ESYS("removing the old certificate index", Esys_NV_UndefineSpace, ctx, auth, nv,
-                    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
+    ESYS_TR session = ESYS_TR_PASSWORD;
+    devid_cmd_shape shape = { 0 };
+    if (auth == ESYS_TR_RH_OWNER)
+        rc = devid_hierarchy_session(ctx, auth, shape, &session);
+    if (rc == DEVID_OK)
+        rc = devid_hierarchy_check(ctx,
+                                   DEVID_ESYS_RAW(Esys_NV_UndefineSpace, ctx, auth, nv, session,
+                                                  ESYS_TR_NONE, ESYS_TR_NONE),
+                                   auth, "removing the old certificate index");
     if (rc == DEVID_OK) {
         Esys_TR_Close(ctx, &nv); /* harmless if ESAPI already dropped it with the index */
         devid_tpm_handles_changed_locked(index);
@@ -205,6 +231,7 @@ static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsign
 {
     TPM2B_AUTH empty = { 0 };
     ESYS_TR nv = ESYS_TR_NONE, hierarchy = ESYS_TR_RH_PLATFORM;
+    ESYS_TR owner_session = ESYS_TR_PASSWORD; /* the platform's auth is empty at a factory */
     TPM2B_NV_PUBLIC pub = cert_index(index, len, true);
     TSS2_RC trc = DEVID_ESYS_RAW(Esys_NV_DefineSpace, ctx, ESYS_TR_RH_PLATFORM, ESYS_TR_PASSWORD,
                                  ESYS_TR_NONE, ESYS_TR_NONE, &empty, &pub, &nv);
@@ -213,19 +240,31 @@ static devid_rc define_and_write(ESYS_CONTEXT *ctx, uint32_t index, const unsign
         devid_debug("platform cannot define NV 0x%08x (0x%x); using the owner", index, trc);
         hierarchy = ESYS_TR_RH_OWNER;
         pub = cert_index(index, len, false);
-        trc = DEVID_ESYS_RAW(Esys_NV_DefineSpace, ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+        devid_cmd_shape shape = { .first_in_sized = true };
+        devid_rc hrc = devid_hierarchy_session(ctx, hierarchy, shape, &owner_session);
+        if (hrc != DEVID_OK)
+            return hrc;
+        trc = DEVID_ESYS_RAW(Esys_NV_DefineSpace, ctx, ESYS_TR_RH_OWNER, owner_session,
                              ESYS_TR_NONE, ESYS_TR_NONE, &empty, &pub, &nv);
     }
-    devid_rc rc = devid_tpm_result_locked(trc,
-                                          "defining the certificate index (TPM2_NV_DefineSpace)");
+    devid_rc rc = devid_hierarchy_check(ctx, trc, hierarchy,
+                                        "defining the certificate index (TPM2_NV_DefineSpace)");
     uint16_t chunk = 0;
     if (rc == DEVID_OK)
         rc = devid_tpm_nv_buffer_max(ctx, &chunk);
     for (size_t off = 0; rc == DEVID_OK && off < len;) {
         TPM2B_MAX_NV_BUFFER data = { .size = (UINT16)(len - off < chunk ? len - off : chunk) };
         memcpy(data.buffer, der + off, data.size);
-        rc = DEVID_ESYS("writing the certificate (TPM2_NV_Write)", Esys_NV_Write, ctx, hierarchy,
-                        nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &data, (UINT16)off);
+        if (hierarchy == ESYS_TR_RH_OWNER) { /* (each command sets the value again) */
+            devid_cmd_shape wshape = { .first_in_sized = true };
+            rc = devid_hierarchy_session(ctx, hierarchy, wshape, &owner_session);
+            if (rc != DEVID_OK)
+                break;
+        }
+        rc = devid_hierarchy_check(ctx,
+                                   DEVID_ESYS_RAW(Esys_NV_Write, ctx, hierarchy, nv, owner_session,
+                                                  ESYS_TR_NONE, ESYS_TR_NONE, &data, (UINT16)off),
+                                   hierarchy, "writing the certificate (TPM2_NV_Write)");
         off += data.size;
     }
     if (rc == DEVID_OK && hierarchy == ESYS_TR_RH_PLATFORM) {

@@ -1,4 +1,5 @@
 #include "srk.h"
+#include "hierarchy.h"
 #include "key_internal.h"
 #include "tpm.h"
 
@@ -64,14 +65,21 @@ devid_rc devid_create_storage_primary(ESYS_CONTEXT *ctx, ESYS_TR hierarchy, ESYS
     TPM2B_DATA outside = { 0 };
     TPML_PCR_SELECTION pcrs = { 0 };
     TSS2_RC rc;
+    ESYS_TR session = ESYS_TR_PASSWORD;
+    devid_cmd_shape shape = { .first_in_sized = true };
+    if (hierarchy == ESYS_TR_RH_OWNER) {
+        devid_rc hrc = devid_hierarchy_session(ctx, hierarchy, shape, &session);
+        if (hrc != DEVID_OK)
+            return hrc;
+    }
     do {
-        rc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+        rc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, hierarchy, session, ESYS_TR_NONE,
                             ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL, NULL, NULL,
                             NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(rc) && devid_keys_evict_one(ctx));
-    return devid_tpm_result_locked(rc, hierarchy == ESYS_TR_RH_OWNER
-                                           ? "creating the standard SRK (owner hierarchy)"
-                                           : "creating a storage key in the null hierarchy");
+    return devid_hierarchy_check(ctx, rc, hierarchy, hierarchy == ESYS_TR_RH_OWNER
+                                   ? "creating the standard SRK (owner hierarchy)"
+                                   : "creating a storage key in the null hierarchy");
 }
 
 static devid_rc probe_persistent(ESYS_CONTEXT *ctx)

@@ -1,4 +1,5 @@
 #include "store.h"
+#include "store_internal.h"
 #include "cert.h"
 #include "core.h"
 #include "fsutil.h"
@@ -23,13 +24,37 @@
 #define MAX_KEY_FILE (64 * 1024)
 #define MAX_ATTR_FILE 4096
 
-static const char *store_dir(void)
+const char *store_dir(void)
 {
     const devid_config *cfg = devid_core_config();
     return cfg ? cfg->store : NULL;
 }
 
-static bool valid_uid(const char *uid)
+/* The configured modes (config.h: group-shared by default). */
+static mode_t key_mode(void)
+{
+    return (mode_t)devid_core_config()->store_key_mode;
+}
+
+static mode_t cert_mode(void)
+{
+    return (mode_t)devid_core_config()->store_cert_mode;
+}
+
+devid_rc devid_store_ensure_dir(void)
+{
+    const devid_config *cfg = devid_core_config();
+    if (!cfg)
+        return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
+    return devid_ensure_dir(cfg->store, (mode_t)cfg->store_dir_mode);
+}
+
+mode_t devid_store_file_mode(bool secret)
+{
+    return secret ? key_mode() : cert_mode();
+}
+
+bool store_valid_uid(const char *uid)
 {
     if (!uid || strlen(uid) != DEVID_UID_LEN)
         return false;
@@ -39,12 +64,12 @@ static bool valid_uid(const char *uid)
     return true;
 }
 
-static devid_rc part_path(const char *uid, const char *ext, char *path, size_t len)
+devid_rc store_part_path(const char *uid, const char *ext, char *path, size_t len)
 {
     const char *dir = store_dir();
     if (!dir)
         return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
-    if (!valid_uid(uid))
+    if (!store_valid_uid(uid))
         return devid_fail(DEVID_ERR_ARG, "invalid store object id");
     if ((size_t)snprintf(path, len, "%s/%s.%s", dir, uid, ext) >= len)
         return devid_fail(DEVID_ERR_ARG, "store path too long");
@@ -53,39 +78,48 @@ static devid_rc part_path(const char *uid, const char *ext, char *path, size_t l
 
 devid_rc devid_store_key_path(const char *uid, char *path, size_t len)
 {
-    return part_path(uid, "key", path, len);
+    return store_part_path(uid, "key", path, len);
 }
 
 static bool part_exists(const char *uid, const char *ext)
 {
     char path[4096];
-    return part_path(uid, ext, path, sizeof(path)) == DEVID_OK && access(path, F_OK) == 0;
+    return store_part_path(uid, ext, path, sizeof(path)) == DEVID_OK && access(path, F_OK) == 0;
 }
 
 /* Mutations hold an exclusive flock on <store>/.lock (readers rely on atomic renames). */
-static devid_rc lock_store(int *fd)
+devid_rc store_lock(int *fd)
 {
     const char *dir = store_dir();
     char path[4096];
     if (!dir)
         return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
-    devid_rc rc = devid_ensure_dir(dir, 0700);
+    devid_rc rc = devid_store_ensure_dir();
     if (rc != DEVID_OK)
         return rc;
     snprintf(path, sizeof(path), "%s/.lock", dir);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* read-only is enough for flock, so every member of the store's group can lock it */
+    *fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, cert_mode());
+    if (*fd < 0 && (errno == EACCES || errno == EPERM))
+        return devid_fail(DEVID_ERR_IO, "store %s: %s: %s (the store is shared by its "
+                          "directory's group: this user must be in it, and files an older devid "
+                          "made 0600 need chmod g+r)", dir, path, strerror(errno));
     if (*fd < 0)
         return devid_fail(DEVID_ERR_IO, "store %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (fstat(*fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) != cert_mode())
+        (void)fchmod(*fd, cert_mode()); /* ours, made under another umask: best effort */
     while (flock(*fd, LOCK_EX) != 0) {
         if (errno != EINTR) {
             close(*fd);
             return devid_fail(DEVID_ERR_IO, "locking store %s: %s", dir, strerror(errno));
         }
     }
+    store_finish_removals(); /* what a crashed group removal left */
     return DEVID_OK;
 }
 
-static void unlock_store(int fd)
+void store_unlock(int fd)
 {
     flock(fd, LOCK_UN);
     close(fd);
@@ -225,11 +259,11 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
 static devid_rc write_attrs(const char *uid, const devid_store_attrs *a)
 {
     char path[4096], text[1024];
-    devid_rc rc = part_path(uid, "attr", path, sizeof(path));
+    devid_rc rc = store_part_path(uid, "attr", path, sizeof(path));
     if (rc == DEVID_OK)
         rc = encode_attrs(a, text, sizeof(text));
     if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, text, strlen(text), 0600);
+        rc = devid_write_file_atomic(path, text, strlen(text), cert_mode());
     return rc;
 }
 
@@ -238,7 +272,7 @@ devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *a)
     char path[4096];
     unsigned char *text = NULL;
     size_t len = 0;
-    devid_rc rc = part_path(uid, "attr", path, sizeof(path));
+    devid_rc rc = store_part_path(uid, "attr", path, sizeof(path));
     if (rc == DEVID_OK)
         rc = devid_read_file(path, MAX_ATTR_FILE, &text, &len);
     if (rc == DEVID_OK) {
@@ -275,7 +309,7 @@ devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
             continue;
         devid_store_entry e = { 0 };
         memcpy(e.uid, name, DEVID_UID_LEN);
-        if (!valid_uid(e.uid))
+        if (!store_valid_uid(e.uid))
             continue;
         if (devid_store_get_attrs(e.uid, &e.attrs) != DEVID_OK) {
             devid_warn("skipping store object %s: %s", e.uid, devid_last_error());
@@ -338,20 +372,20 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     if (rc == DEVID_OK)
         rc = new_uid(uid);
     if (rc == DEVID_OK)
-        rc = lock_store(&lock);
+        rc = store_lock(&lock);
     if (rc != DEVID_OK)
         goto free_pem;
     /* key first, attributes last: a listing only sees complete objects */
-    rc = part_path(uid, "key", path, sizeof(path));
+    rc = store_part_path(uid, "key", path, sizeof(path));
     if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, pem, pemlen, 0600);
+        rc = devid_write_file_atomic(path, pem, pemlen, key_mode());
     if (rc != DEVID_OK)
         goto unlock; /* no key file was written */
     rc = write_attrs(uid, &a);
     if (rc != DEVID_OK)
         unlink(path); /* the key without its attributes: not an object */
 unlock:
-    unlock_store(lock);
+    store_unlock(lock);
 free_pem:
     OPENSSL_free(pem);
     OPENSSL_cleanse(&blob, sizeof(blob));
@@ -366,7 +400,7 @@ devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_s
     char uid[DEVID_UID_LEN + 1], path[4096];
     devid_rc rc = DEVID_OK;
     if (uid_or_null) {
-        if (!valid_uid(uid_or_null))
+        if (!store_valid_uid(uid_or_null))
             return devid_fail(DEVID_ERR_ARG, "invalid store object id");
         memcpy(uid, uid_or_null, sizeof(uid));
     } else if ((rc = new_uid(uid)) != DEVID_OK) {
@@ -379,17 +413,17 @@ devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_s
         rc = devid_fail(DEVID_ERR_FORMAT, "cannot encode the certificate");
     int lock = -1;
     if (rc == DEVID_OK)
-        rc = lock_store(&lock);
+        rc = store_lock(&lock);
     if (rc == DEVID_OK) {
         if (uid_or_null && !part_exists(uid, "attr"))
             rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
         if (rc == DEVID_OK)
-            rc = part_path(uid, "crt", path, sizeof(path));
+            rc = store_part_path(uid, "crt", path, sizeof(path));
         if (rc == DEVID_OK)
-            rc = devid_write_file_atomic(path, pem, (size_t)pemlen, 0640);
+            rc = devid_write_file_atomic(path, pem, (size_t)pemlen, cert_mode());
         if (rc == DEVID_OK && attrs)
             rc = write_attrs(uid, attrs);
-        unlock_store(lock);
+        store_unlock(lock);
     }
     BIO_free(bio);
     if (rc == DEVID_OK && uid_out)
@@ -421,7 +455,7 @@ devid_rc devid_store_find_key(const unsigned char *data, size_t len, char uid[DE
         char path[4096];
         unsigned char *pem = NULL;
         size_t plen = 0;
-        if (!e[i].has_key || part_path(e[i].uid, "key", path, sizeof(path)) != DEVID_OK ||
+        if (!e[i].has_key || store_part_path(e[i].uid, "key", path, sizeof(path)) != DEVID_OK ||
             devid_read_file(path, MAX_KEY_FILE, &pem, &plen) != DEVID_OK)
             continue;
         if (devid_tss2_decode(pem, plen, &have) == DEVID_OK && same_tpm_key(&want, &have)) {
@@ -440,7 +474,7 @@ devid_rc devid_store_open_key(const char *uid, devid_key **key)
     char path[4096];
     unsigned char *pem = NULL;
     size_t len = 0;
-    devid_rc rc = part_path(uid, "key", path, sizeof(path));
+    devid_rc rc = store_part_path(uid, "key", path, sizeof(path));
     if (rc == DEVID_OK)
         rc = devid_read_file(path, MAX_KEY_FILE, &pem, &len);
     if (rc == DEVID_OK) {
@@ -468,7 +502,7 @@ devid_rc devid_store_open_key(const char *uid, devid_key **key)
 devid_rc devid_store_read_cert(const char *uid, X509 **cert)
 {
     char path[4096];
-    devid_rc rc = part_path(uid, "crt", path, sizeof(path));
+    devid_rc rc = store_part_path(uid, "crt", path, sizeof(path));
     return rc == DEVID_OK ? devid_cert_read_pem(path, cert, NULL) : rc;
 }
 
@@ -477,21 +511,21 @@ devid_rc devid_store_read_cert(const char *uid, X509 **cert)
 devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs)
 {
     int lock = -1;
-    devid_rc rc = lock_store(&lock);
+    devid_rc rc = store_lock(&lock);
     if (rc != DEVID_OK)
         return rc;
     if (!part_exists(uid, "attr"))
         rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
     else
         rc = write_attrs(uid, attrs);
-    unlock_store(lock);
+    store_unlock(lock);
     return rc;
 }
 
 static devid_rc unlink_part(const char *uid, const char *ext)
 {
     char path[4096];
-    devid_rc rc = part_path(uid, ext, path, sizeof(path));
+    devid_rc rc = store_part_path(uid, ext, path, sizeof(path));
     if (rc == DEVID_OK && unlink(path) != 0 && errno != ENOENT)
         rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", path, strerror(errno));
     return rc;
@@ -515,39 +549,15 @@ static devid_rc delete_locked(const char *uid, unsigned parts)
 
 devid_rc devid_store_delete(const char *uid, unsigned parts)
 {
-    if (!valid_uid(uid))
+    if (!store_valid_uid(uid))
         return devid_fail(DEVID_ERR_ARG, "invalid store object id");
     int lock = -1;
-    devid_rc rc = lock_store(&lock);
+    devid_rc rc = store_lock(&lock);
     if (rc != DEVID_OK)
         return rc;
     rc = delete_locked(uid, parts);
     if (rc == DEVID_OK)
         rc = devid__sync_dir(store_dir());
-    unlock_store(lock);
-    return rc;
-}
-
-devid_rc devid_store_clear(void)
-{
-    devid_store_entry *entries = NULL;
-    size_t n = 0;
-    devid_rc rc = devid_store_list(&entries, &n);
-    if (rc != DEVID_OK || n == 0)
-        return rc;
-    int lock = -1;
-    rc = lock_store(&lock);
-    if (rc != DEVID_OK)
-        goto free_entries; /* nothing locked (a failed flock has closed its fd) */
-    for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
-        rc = delete_locked(entries[i].uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
-        if (rc == DEVID_ERR_NOT_FOUND)
-            rc = DEVID_OK; /* removed meanwhile by another process */
-    }
-    if (rc == DEVID_OK)
-        rc = devid__sync_dir(store_dir());
-    unlock_store(lock);
-free_entries:
-    free(entries);
+    store_unlock(lock);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define DEVID_UID_LEN 32      /* hex characters */
 #define DEVID_LABEL_MAX 128
@@ -93,12 +94,20 @@ devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *attrs);
 enum { DEVID_STORE_KEY = 1, DEVID_STORE_CERT = 2 };
 devid_rc devid_store_delete(const char *uid, unsigned parts);
 
-/* Removes every object in the store (token re-initialisation). Factory objects are not in the
- * store and are never touched. */
+/* Removes every object group in the store (token re-initialisation), each whole in one step:
+ * key, certificate, attributes and the CA chain file <store>/<label>-chain.pem devid-enroll
+ * keeps for a service identity (never a DevID map entry's certificate file). Factory objects
+ * are not in the store and are never touched. */
 devid_rc devid_store_clear(void);
 
 /* Parses the text of an attribute file (core-internal, for fuzzing and tests). */
 devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs *attrs);
+
+/* Creates the store directory, with the configured store_dir_mode, if it does not exist. */
+devid_rc devid_store_ensure_dir(void);
+/* The configured mode of store files: store_key_mode for secrets (keys, PIN seals), else
+ * store_cert_mode. */
+mode_t devid_store_file_mode(bool secret);
 
 /* Path of a group's key file (for tools that take a file: TSS2 PRIVATE KEY PEM). */
 devid_rc devid_store_key_path(const char *uid, char *path, size_t len);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,10 +40,26 @@ static devid_rc seal_path(devid_role role, char *path, size_t len)
     return DEVID_OK;
 }
 
+/* Fail closed: a seal that cannot be looked at (the store unreadable to this user) counts as
+ * set, so the token keeps requiring a login and private objects stay behind it. Only "not
+ * there" means no PIN. Said once per process, at warn. */
 static bool seal_exists(devid_role role)
 {
     char path[4096];
-    return seal_path(role, path, sizeof(path)) == DEVID_OK && access(path, F_OK) == 0;
+    if (seal_path(role, path, sizeof(path)) != DEVID_OK)
+        return true;
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return true;
+    int err = errno;
+    if (err == ENOENT)
+        return false;
+    static atomic_bool warned;
+    if (!atomic_exchange(&warned, true))
+        devid_warn("cannot tell whether PINs are set (%s: %s): assuming they are, so the token "
+                   "requires a login; give this user read access to the store (its group)",
+                   path, strerror(err));
+    return true;
 }
 
 static void forget_secret_locked(void)
@@ -83,9 +100,9 @@ static devid_rc write_seal_locked(devid_role role, const void *pin, size_t pin_l
     if (rc == DEVID_OK)
         rc = seal_path(role, path, sizeof(path));
     if (rc == DEVID_OK)
-        rc = devid_ensure_dir(devid_core_config()->store, 0700);
+        rc = devid_store_ensure_dir();
     if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, pem, len, 0600);
+        rc = devid_write_file_atomic(path, pem, len, devid_store_file_mode(true));
     OPENSSL_free(pem);
     return rc;
 }

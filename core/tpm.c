@@ -1,4 +1,5 @@
 #include "tpm.h"
+#include "tpm_diag.h"
 #include "core.h"
 #include "log.h"
 #include "key_internal.h"
@@ -148,8 +149,7 @@ static devid_rc connect_locked(void)
     }
     if (rc != TSS2_RC_SUCCESS) {
         tpm.tcti = NULL;
-        return devid_fail(DEVID_ERR_NO_TPM, "no TPM reachable through TCTI '%s': %s",
-                          conf ? conf : "(default)", Tss2_RC_Decode(rc));
+        return devid_tpm_connect_failed(conf, rc); /* missing, not permitted, busy: which */
     }
     rc = Esys_Initialize(&tpm.esys, tpm.tcti, NULL);
     if (rc != TSS2_RC_SUCCESS) {

@@ -9,13 +9,16 @@
 
 #include "devid.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const char *subject;
@@ -174,7 +177,50 @@ static bool identity_valid(devid_map_id id)
     return ok;
 }
 
-/* The key at entry's handle, made if absent. */
+/* Whether the directory that will hold `path` exists and is writable by us. */
+static devid_rc check_writable_dir(const char *what, const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (access(dir, W_OK) != 0)
+        return devid_fail(DEVID_ERR_CONFIG, "%s %s: directory %s: %s", what, path, dir,
+                          strerror(errno));
+    return DEVID_OK;
+}
+
+/* Everything a factory or owner step can check without the TPM, checked before it writes
+ * anything there (a key is made persistent only after this): the server URL, the trust anchors
+ * the server and the issued certificate are checked against, and where the result goes.
+ * (Credentials were read by enroll_ctx_init.) */
+static devid_rc preflight(const enroll_ctx *ctx, const char *out)
+{
+    if (!ctx->est.server || strncmp(ctx->est.server, "https://", 8) != 0)
+        return devid_fail(DEVID_ERR_CONFIG, "est.server (or --server) must be an https:// URL");
+    const char *trust = ctx->est.trust_file;
+    if (!trust)
+        return devid_fail(DEVID_ERR_CONFIG, "no trust anchor for the EST server and the "
+                          "certificate it issues: set est.trust_anchor (or --trust)");
+    X509_STORE *store = X509_STORE_new();
+    bool loaded = store && X509_STORE_load_file(store, trust) == 1;
+    int n = loaded ? sk_X509_OBJECT_num(X509_STORE_get0_objects(store)) : 0;
+    X509_STORE_free(store);
+    ERR_clear_error();
+    if (n <= 0)
+        return devid_fail(DEVID_ERR_CONFIG, "est.trust_anchor %s: no CA certificate could be "
+                          "read from it (a PEM file of CA certificates)", trust);
+    return out ? check_writable_dir("output", out) : DEVID_OK;
+}
+
+/* The key at entry's handle, made if absent. A run that fails after making it (the server
+ * unreachable, the enrollment refused) leaves the key there: the next run enrolls that key
+ * rather than making another (docs/factory.md). */
 static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
                            devid_hierarchy hier, bool rsa, EVP_PKEY **pkey)
 {
@@ -232,6 +278,8 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     STACK_OF(X509) *chain = NULL;
     devid_rc rc = enroll_ctx_init(&ctx, opt);
     if (rc == DEVID_OK)
+        rc = preflight(&ctx, a.out);
+    if (rc == DEVID_OK)
         rc = enroll_parse_subject(a.subject, &subject);
     if (rc == DEVID_OK) {
         enroll_fetch_wishes(&ctx);
@@ -287,6 +335,12 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
     X509 *leaf = NULL;
     STACK_OF(X509) *chain = NULL;
     devid_rc rc = enroll_ctx_init(&ctx, opt);
+    if (rc == DEVID_OK)
+        rc = preflight(&ctx, NULL);
+    if (rc == DEVID_OK)
+        rc = devid_store_ensure_dir(); /* (ldevid.cert = store: the chain goes there) */
+    if (rc == DEVID_OK)
+        rc = check_writable_dir("ldevid.cert", entry->cert_file);
     if (rc == DEVID_OK) {
         rc = devid_identity_load(DEVID_MAP_IDEVID, &idevid);
         if (rc == DEVID_OK && (!idevid->key || !idevid->cert))
@@ -311,7 +365,7 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK)
-        rc = devid_ensure_dir(cfg->store, 0700);
+        rc = devid_store_ensure_dir();
     if (rc == DEVID_OK)
         rc = enroll_write_chain(entry->cert_file, leaf, chain);
     if (rc == DEVID_OK) {

@@ -124,6 +124,24 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
     }
     int result = EXIT_HEALTHY, matched = 0;
     *next = 0;
+    /* identities whose key or certificate is gone cannot be renewed: said, never skipped */
+    broken_identity *broken = NULL;
+    size_t nbroken = 0;
+    rc = service_list_broken(&broken, &nbroken);
+    if (rc != DEVID_OK)
+        result = command_failed("renew", rc);
+    for (size_t i = 0; i < nbroken; i++) {
+        bool named = argc == 0;
+        for (int j = 0; j < argc; j++)
+            named |= strcmp(argv[j], broken[i].name) == 0;
+        if (!named)
+            continue;
+        matched++;
+        fprintf(stderr, "devid-enroll renew: %s: broken: %s\n", broken[i].name, broken[i].reason);
+        if (result == EXIT_HEALTHY)
+            result = EXIT_ATTENTION;
+    }
+    free(broken);
     for (size_t i = 0; i < n; i++) {
         bool named = argc == 0;
         for (int j = 0; j < argc; j++)

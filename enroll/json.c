@@ -37,8 +37,12 @@ static void prefix(json_writer *w, const char *key)
     }
 }
 
+bool json_document_written;
+
 static void open_(json_writer *w, const char *key, char c)
 {
+    if (w->depth == 0 && w->out == stdout)
+        json_document_written = true;
     prefix(w, key);
     fputc(c, w->out);
     if (w->depth < 31)
@@ -85,4 +89,15 @@ void json_bool(json_writer *w, const char *key, bool value)
 {
     prefix(w, key);
     fputs(value ? "true" : "false", w->out);
+}
+
+void json_print_error(const char *cmd, int code, const char *message)
+{
+    json_writer w = { .out = stdout };
+    json_begin_object(&w, NULL);
+    json_string(&w, "command", cmd);
+    json_bool(&w, "ok", false);
+    json_int(&w, "exit_code", code);
+    json_string(&w, "error", message && *message ? message : "failed (see stderr)");
+    json_end_object(&w);
 }

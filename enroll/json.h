@@ -19,4 +19,11 @@ void json_string(json_writer *w, const char *key, const char *value); /* NULL â†
 void json_int(json_writer *w, const char *key, long long value);
 void json_bool(json_writer *w, const char *key, bool value);
 
+/* Set once a command has begun a JSON document on stdout (main prints one for a command that
+ * did not: --json always gives JSON, errors included). */
+extern bool json_document_written;
+
+/* {"command": cmd, "ok": false, "exit_code": code, "error": message} on stdout. */
+void json_print_error(const char *cmd, int code, const char *message);
+
 #endif

@@ -1,5 +1,6 @@
 /* devid-enroll: obtains, renews and reports the device's identity certificates. */
 #include "commands.h"
+#include "json.h"
 #include "tpmkey.h"
 
 #include "devid.h"
@@ -71,10 +72,15 @@ int main(int argc, char **argv)
             continue;
         if (devid_core_init() != DEVID_OK) {
             fprintf(stderr, "devid-enroll: %s\n", devid_last_error());
+            if (opt.json)
+                json_print_error(commands[c].name, EXIT_USAGE, devid_last_error());
             return EXIT_USAGE;
         }
         devid_token_use_configured_pin(); /* PINs set: the user PIN from pin_file */
+        devid_clear_error();
         int rc = commands[c].run(&opt, argc - i - 1, argv + i + 1);
+        if (opt.json && rc != EXIT_HEALTHY && !json_document_written)
+            json_print_error(commands[c].name, rc, devid_last_error()); /* errors too */
         enroll_providers_unload();
         devid_core_fini();
         return rc;

@@ -52,6 +52,17 @@ devid_rc service_find_group(const char *label, devid_store_entry *out);
 devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rsa,
                                char uid[DEVID_UID_LEN + 1], EVP_PKEY **pkey);
 
+/* ---- broken service identities (service_broken.c) ---- */
+
+typedef struct {
+    char name[DEVID_LABEL_MAX + 1];
+    char reason[160];
+} broken_identity;
+
+/* The service identities devid-enroll made (a chain file in the store) whose key or
+ * certificate is gone from the store. *out is freed by the caller. */
+devid_rc service_list_broken(broken_identity **out, size_t *count);
+
 /* ---- after a crash (rotation_recovery.c) ---- */
 
 /* Finishes or discards what a crashed rotation left: pending groups with a certificate

@@ -3,6 +3,7 @@
 #include "enroll_config.h"
 #include "json.h"
 #include "revocation.h"
+#include "service.h"
 
 #include "devid.h"
 
@@ -10,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -123,8 +125,12 @@ static int gather(status_row *rows)
         devid_rc rc = devid_identity_load((devid_map_id)i, &id);
         if (rc == DEVID_ERR_NOT_FOUND)
             continue;
-        if (rc != DEVID_OK) {
-            fprintf(stderr, "devid-enroll: %s: %s\n", row->entry->label, devid_last_error());
+        if (rc != DEVID_OK) { /* (no TPM is no fault of this identity: not prefixed by it) */
+            if (rc == DEVID_ERR_NO_TPM)
+                fprintf(stderr, "devid-enroll status: %s\n", devid_last_error());
+            else
+                fprintf(stderr, "devid-enroll status: %s: %s\n", row->entry->label,
+                        devid_last_error());
             return rc == DEVID_ERR_NO_TPM ? EXIT_NO_TPM : EXIT_FAILED;
         }
         row->present = true;
@@ -155,7 +161,7 @@ static int gather(status_row *rows)
     return result;
 }
 
-static void print_text(const status_row *rows)
+static void print_text(const status_row *rows, const broken_identity *broken, size_t nbroken)
 {
     const devid_config *cfg = devid_core_config();
     printf("TPM:   %s\nstore: %s\n", cfg->tcti ? cfg->tcti : "(tpm2-tss default)", cfg->store);
@@ -200,9 +206,12 @@ static void print_text(const status_row *rows)
             printf("\n");
         }
     }
+    for (size_t i = 0; i < nbroken; i++)
+        printf("\n%s (service identity): broken: %s\n", broken[i].name, broken[i].reason);
 }
 
-static void print_json(const status_row *rows, int result)
+static void print_json(const status_row *rows, int result, const broken_identity *broken,
+                       size_t nbroken)
 {
     const devid_config *cfg = devid_core_config();
     json_writer w = { .out = stdout };
@@ -262,6 +271,14 @@ static void print_json(const status_row *rows, int result)
         json_end_object(&w);
     }
     json_end_array(&w);
+    json_begin_array(&w, "broken_identities");
+    for (size_t i = 0; i < nbroken; i++) {
+        json_begin_object(&w, NULL);
+        json_string(&w, "name", broken[i].name);
+        json_string(&w, "detail", broken[i].reason);
+        json_end_object(&w);
+    }
+    json_end_array(&w);
     json_end_object(&w);
 }
 
@@ -276,9 +293,17 @@ int cmd_status(const enroll_options *opt, int argc, char **argv)
     int result = gather(rows);
     if (result == EXIT_NO_TPM || result == EXIT_FAILED)
         return result;
+    broken_identity *broken = NULL;
+    size_t nbroken = 0;
+    devid_rc rc = service_list_broken(&broken, &nbroken);
+    if (rc != DEVID_OK)
+        return command_failed("status", rc);
+    if (nbroken)
+        result = EXIT_ATTENTION;
     if (opt->json)
-        print_json(rows, result);
+        print_json(rows, result, broken, nbroken);
     else
-        print_text(rows);
+        print_text(rows, broken, nbroken);
+    free(broken);
     return result;
 }

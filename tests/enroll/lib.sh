@@ -47,9 +47,12 @@ cat "$pki/oem-ca.pem" "$pki/owner-ca.pem" >"$work/est-trust.pem"
 printf 'station-secret\n' >"$work/password"
 printf 'X-Station-Token: t0k3n\n' >"$work/header"
 chmod 600 "$work/password" "$work/header"
+# the fixture's hierarchy auth settings (the -hauth variants), kept in every config written
+hierarchy_auth=$(grep '_auth_file = ' "$DEVID_FIXTURE/devid.conf" || true)
 write_conf() { # extra lines on stdin are appended
     {
         printf 'trust_anchors = %s\n' "$pki/trust.pem"
+        [[ -z $hierarchy_auth ]] || printf '%s\n' "$hierarchy_auth"
         printf '[est]\ntrust_anchor = %s\nusername = station\npassword_file = %s\n' \
             "$work/est-trust.pem" "$work/password"
         printf 'header_file = %s\ntimeout = 3\nmax_attempts = 3\n' "$work/header"

@@ -43,6 +43,8 @@ static void test_defaults(void)
     CHECK(cfg->map[DEVID_MAP_LDEVID].key_handle == 0x81000002, "ldevid handle");
     CHECK(cfg->map[DEVID_MAP_LDEVID].cert_source == DEVID_CERT_FILE, "ldevid cert in a file");
     CHECK(cfg->map[DEVID_MAP_IDEVID].factory && !cfg->map[DEVID_MAP_LDEVID].factory, "factory");
+    CHECK(cfg->store_dir_mode == 02770 && cfg->store_key_mode == 0640 &&
+          cfg->store_cert_mode == 0640, "group-shared store modes by default");
     devid_config_free(cfg);
 }
 
@@ -123,6 +125,12 @@ static void test_errors(void)
         { "[est]\ncredentials_for = owner\n", "credentials_server", "one server" },
         { "[est]\ncredentials_server = http://x\n", "test.conf:2", "https:// URL" },
         { "[est]\ncheck_server_revocation = maybe\n", "test.conf:2", "expected no or yes" },
+        { "\nstore_key_mode = 0644\n", "test.conf:2", "gives other users access" },
+        { "store_dir_mode = 2775\n", "test.conf:1", "gives other users access" },
+        { "store_dir_mode = 0670\n", "test.conf:1", "owner rwx" },
+        { "store_cert_mode = 640x\n", "test.conf:1", "not an octal file mode" },
+        { "store_cert_mode = 2640\n", "test.conf:1", "for the directory" },
+        { "token_label = 0123456789abcdef0123456789abcdefX\n", "test.conf:1", "1 to 32 bytes" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         devid_config *cfg = NULL;
