@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,27 +104,84 @@ static devid_rc new_uid(char uid[DEVID_UID_LEN + 1])
 }
 
 /* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1",
- * "secret=1" (HMAC keys only), "value_len=N" (imported HMAC keys only) ---- */
+ * "secret=1" (HMAC keys only), "value_len=N" (imported HMAC keys only), and for an object
+ * renamed on its own "public_label=", "public_id=", "cert_label=", "cert_id=" (the public
+ * key's or the certificate's name; absent: the group's). ---- */
 
-static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
+/* An own name equal to the group's is no own name: the file stays in the older format. */
+static void normalize_name(const devid_store_attrs *a, devid_store_name *n)
 {
-    size_t n = (size_t)snprintf(out, len, "# devid store object\nlabel=");
-    for (const unsigned char *p = (const unsigned char *)a->label; *p && n + 4 < len; p++) {
+    if (n->own && strcmp(n->label, a->label) == 0 && n->id_len == a->id_len &&
+        memcmp(n->id, a->id, a->id_len) == 0)
+        n->own = false;
+    if (!n->own)
+        memset(n, 0, sizeof(*n));
+}
+
+static void normalize_names(devid_store_attrs *a)
+{
+    normalize_name(a, &a->pub);
+    normalize_name(a, &a->cert);
+}
+
+/* Appends to out; once something did not fit, *n stays len (checked at the end). */
+static void put(char *out, size_t len, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put(char *out, size_t len, size_t *n, const char *fmt, ...)
+{
+    if (*n >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out + *n, len - *n, fmt, ap);
+    va_end(ap);
+    *n = k < 0 || (size_t)k >= len - *n ? len : *n + (size_t)k;
+}
+
+static void put_label(char *out, size_t len, size_t *n, const char *key, const char *label)
+{
+    put(out, len, n, "%s=", key);
+    for (const unsigned char *p = (const unsigned char *)label; *p; p++) {
         if (isalnum(*p) || strchr(" -_.:@/", *p))
-            out[n++] = (char)*p;
+            put(out, len, n, "%c", *p);
         else
-            n += (size_t)snprintf(out + n, len - n, "%%%02X", *p);
+            put(out, len, n, "%%%02X", *p);
     }
-    n += (size_t)snprintf(out + n, len - n, "\nid=");
-    for (size_t i = 0; i < a->id_len && n + 3 < len; i++)
-        n += (size_t)snprintf(out + n, len - n, "%02x", a->id[i]);
-    n += (size_t)snprintf(out + n, len - n, "\npublic_hidden=%d\n", a->public_hidden ? 1 : 0);
-    if (a->token_bound && n < len) /* only when set: older readers refuse unknown ones */
-        n += (size_t)snprintf(out + n, len - n, "token_bound=1\n");
-    if (a->secret && n < len)
-        n += (size_t)snprintf(out + n, len - n, "secret=1\n");
-    if (a->value_len && n < len)
-        n += (size_t)snprintf(out + n, len - n, "value_len=%zu\n", a->value_len);
+    put(out, len, n, "\n");
+}
+
+static void put_id(char *out, size_t len, size_t *n, const char *key, const unsigned char *id,
+                   size_t id_len)
+{
+    put(out, len, n, "%s=", key);
+    for (size_t i = 0; i < id_len; i++)
+        put(out, len, n, "%02x", id[i]);
+    put(out, len, n, "\n");
+}
+
+static devid_rc encode_attrs(const devid_store_attrs *attrs, char *out, size_t len)
+{
+    devid_store_attrs a = *attrs;
+    normalize_names(&a);
+    size_t n = 0;
+    put(out, len, &n, "# devid store object\n");
+    put_label(out, len, &n, "label", a.label);
+    put_id(out, len, &n, "id", a.id, a.id_len);
+    put(out, len, &n, "public_hidden=%d\n", a.public_hidden ? 1 : 0);
+    if (a.token_bound) /* only when set: older readers refuse unknown ones */
+        put(out, len, &n, "token_bound=1\n");
+    if (a.secret)
+        put(out, len, &n, "secret=1\n");
+    if (a.value_len)
+        put(out, len, &n, "value_len=%zu\n", a.value_len);
+    if (a.pub.own) {
+        put_label(out, len, &n, "public_label", a.pub.label);
+        put_id(out, len, &n, "public_id", a.pub.id, a.pub.id_len);
+    }
+    if (a.cert.own) {
+        put_label(out, len, &n, "cert_label", a.cert.label);
+        put_id(out, len, &n, "cert_id", a.cert.id, a.cert.id_len);
+    }
     if (n >= len)
         return devid_fail(DEVID_ERR_ARG, "attributes too long");
     return DEVID_OK;
@@ -180,6 +238,7 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
         return devid_fail(DEVID_ERR_MEMORY, "attributes");
     devid_rc rc = DEVID_OK;
     char *save = NULL;
+    bool seen[4] = { false }; /* public_label, public_id, cert_label, cert_id */
     for (char *line = strtok_r(copy, "\n", &save); line && rc == DEVID_OK;
          line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#')
@@ -197,6 +256,16 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
         } else if (strcmp(line, "id") == 0) {
             if (!decode_hex(v, a->id, sizeof(a->id), &a->id_len))
                 rc = devid_fail(DEVID_ERR_FORMAT, "bad id encoding");
+        } else if (strcmp(line, "public_label") == 0 || strcmp(line, "cert_label") == 0) {
+            devid_store_name *nm = line[0] == 'p' ? &a->pub : &a->cert;
+            seen[line[0] == 'p' ? 0 : 2] = true;
+            if (!decode_label(v, nm->label, sizeof(nm->label)))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad %s encoding", line);
+        } else if (strcmp(line, "public_id") == 0 || strcmp(line, "cert_id") == 0) {
+            devid_store_name *nm = line[0] == 'p' ? &a->pub : &a->cert;
+            seen[line[0] == 'p' ? 1 : 3] = true;
+            if (!decode_hex(v, nm->id, sizeof(nm->id), &nm->id_len))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad %s encoding", line);
         } else if (strcmp(line, "token_bound") == 0) {
             if (strcmp(v, "1"))
                 rc = devid_fail(DEVID_ERR_FORMAT, "bad token_bound value");
@@ -220,12 +289,26 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
         }
     }
     free(copy);
+    /* An own name given in part takes the rest from the group's. */
+    for (int k = 0; k < 2 && rc == DEVID_OK; k++) {
+        devid_store_name *nm = k == 0 ? &a->pub : &a->cert;
+        bool has_label = seen[2 * k], has_id = seen[2 * k + 1];
+        nm->own = has_label || has_id;
+        if (nm->own && !has_label)
+            memcpy(nm->label, a->label, sizeof(nm->label));
+        if (nm->own && !has_id) {
+            memcpy(nm->id, a->id, a->id_len);
+            nm->id_len = a->id_len;
+        }
+    }
+    if (rc == DEVID_OK)
+        normalize_names(a);
     return rc;
 }
 
 static devid_rc write_attrs(const char *uid, const devid_store_attrs *a)
 {
-    char path[4096], text[1024];
+    char path[4096], text[MAX_ATTR_FILE];
     devid_rc rc = part_path(uid, "attr", path, sizeof(path));
     if (rc == DEVID_OK)
         rc = encode_attrs(a, text, sizeof(text));
@@ -450,6 +533,99 @@ devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs)
     return rc;
 }
 
+/* Reads a group's attributes, changes them (change returns false: nothing to write) and
+ * writes them back, all under the store lock. */
+static devid_rc update_attrs(const char *uid, bool (*change)(devid_store_attrs *a, void *arg),
+                             void *arg, devid_store_attrs *out)
+{
+    if (!valid_uid(uid))
+        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
+    int lock = -1;
+    devid_rc rc = lock_store(&lock);
+    if (rc != DEVID_OK)
+        return rc;
+    devid_store_attrs a;
+    if (!part_exists(uid, "attr"))
+        rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
+    if (rc == DEVID_OK)
+        rc = devid_store_get_attrs(uid, &a);
+    if (rc == DEVID_OK && change(&a, arg))
+        rc = write_attrs(uid, &a);
+    unlock_store(lock);
+    if (rc == DEVID_OK && out)
+        *out = a;
+    return rc;
+}
+
+typedef struct rename_req {
+    const char *uid;
+    devid_store_object which;
+    const char *label;
+    const unsigned char *id;
+    size_t id_len;
+} rename_req;
+
+static void set_name(devid_store_name *n, const char *label, const unsigned char *id,
+                     size_t id_len)
+{
+    if (label)
+        snprintf(n->label, sizeof(n->label), "%s", label);
+    if (id) {
+        memcpy(n->id, id, id_len);
+        n->id_len = id_len;
+    }
+}
+
+static bool apply_rename(devid_store_attrs *a, void *arg)
+{
+    const rename_req *r = arg;
+    devid_store_name group = { .own = true };
+    set_name(&group, a->label, a->id, a->id_len);
+    /* The group's name belongs to the key; a group without key is its certificate's. */
+    devid_store_object which = r->which;
+    if (which == DEVID_STORE_OBJ_CERT && !part_exists(r->uid, "key"))
+        which = DEVID_STORE_OBJ_KEY;
+    if (which == DEVID_STORE_OBJ_KEY) {
+        /* the other objects keep the name they show now */
+        if (!a->pub.own)
+            a->pub = group;
+        if (!a->cert.own && part_exists(r->uid, "crt"))
+            a->cert = group;
+        set_name(&group, r->label, r->id, r->id_len);
+        memcpy(a->label, group.label, sizeof(a->label));
+        memcpy(a->id, group.id, group.id_len);
+        a->id_len = group.id_len;
+    } else {
+        devid_store_name *n = which == DEVID_STORE_OBJ_PUBLIC ? &a->pub : &a->cert;
+        if (!n->own)
+            *n = group;
+        set_name(n, r->label, r->id, r->id_len);
+    }
+    normalize_names(a);
+    return true;
+}
+
+devid_rc devid_store_rename(const char *uid, devid_store_object which, const char *label,
+                            const unsigned char *id, size_t id_len, devid_store_attrs *out)
+{
+    if ((label && strlen(label) > DEVID_LABEL_MAX) || (id && id_len > DEVID_ID_MAX))
+        return devid_fail(DEVID_ERR_ARG, "label or id too long");
+    rename_req r = { uid, which, label, id, id_len };
+    return update_attrs(uid, apply_rename, &r, out);
+}
+
+static bool apply_hide(devid_store_attrs *a, void *arg)
+{
+    (void)arg;
+    a->public_hidden = true;
+    return true;
+}
+
+devid_rc devid_store_hide_public(const char *uid, devid_store_attrs *out)
+{
+    return update_attrs(uid, apply_hide, NULL, out);
+}
+
 static devid_rc unlink_part(const char *uid, const char *ext)
 {
     char path[4096];
@@ -472,6 +648,13 @@ static devid_rc delete_locked(const char *uid, unsigned parts)
         rc = unlink_part(uid, "key");
     if (rc == DEVID_OK && (parts & DEVID_STORE_CERT))
         rc = unlink_part(uid, "crt");
+    devid_store_attrs a;
+    if (rc == DEVID_OK && (parts & DEVID_STORE_CERT) && keep_key &&
+        devid_store_get_attrs(uid, &a) == DEVID_OK && a.cert.own) {
+        /* a later certificate of the group starts with the group's name, not the old one's */
+        a.cert.own = false;
+        rc = write_attrs(uid, &a);
+    }
     return rc;
 }
 

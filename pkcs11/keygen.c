@@ -24,9 +24,21 @@ const size_t p11_mech_keygen_count = sizeof(p11_mech_keygen) / sizeof(p11_mech_k
 /* What a key pair template may say, and what we make of it. */
 typedef struct {
     devid_keygen gen;
-    devid_store_attrs attrs;
+    devid_store_attrs attrs;    /* the private key's name (the group's) */
     bool have_label, have_id;
+    bool pub_label, pub_id;     /* the public-key template named its object */
 } keygen_req;
+
+/* A label from a template: no NUL inside. */
+static CK_RV tmpl_label(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1])
+{
+    if (a->ulValueLen > DEVID_LABEL_MAX || (a->ulValueLen && !a->pValue))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    memset(label, 0, DEVID_LABEL_MAX + 1);
+    if (a->ulValueLen)
+        memcpy(label, a->pValue, a->ulValueLen);
+    return strlen(label) == a->ulValueLen ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+}
 
 static CK_RV tmpl_bytes(const CK_ATTRIBUTE *a, void *dst, size_t max, size_t *len)
 {
@@ -70,7 +82,6 @@ static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_
 {
     CK_BBOOL b = CK_FALSE;
     CK_ULONG u = 0;
-    size_t len;
     switch (a->type) {
     case CKA_CLASS:
         if (p11_tmpl_ulong(a, &u) != CKR_OK)
@@ -80,19 +91,18 @@ static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_
         if (p11_tmpl_ulong(a, &u) != CKR_OK)
             return CKR_ATTRIBUTE_VALUE_INVALID;
         return u == kt ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
-    case CKA_LABEL:
-        if (r->have_label && priv == false)
-            return CKR_OK; /* the private key's label wins: one label per store object */
-        if (tmpl_bytes(a, r->attrs.label, DEVID_LABEL_MAX, &len) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        r->attrs.label[len] = '\0';
-        if (strlen(r->attrs.label) != len)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
+    case CKA_LABEL: /* each object its own */
+        if (!priv) {
+            r->pub_label = true;
+            return tmpl_label(a, r->attrs.pub.label);
+        }
         r->have_label = true;
-        return CKR_OK;
+        return tmpl_label(a, r->attrs.label);
     case CKA_ID:
-        if (r->have_id && priv == false)
-            return CKR_OK;
+        if (!priv) {
+            r->pub_id = true;
+            return tmpl_bytes(a, r->attrs.pub.id, DEVID_ID_MAX, &r->attrs.pub.id_len);
+        }
         if (tmpl_bytes(a, r->attrs.id, DEVID_ID_MAX, &r->attrs.id_len) != CKR_OK)
             return CKR_ATTRIBUTE_VALUE_INVALID;
         r->have_id = r->attrs.id_len > 0;
@@ -174,6 +184,25 @@ static CK_RV parse(keygen_req *r, CK_KEY_TYPE kt, const CK_ATTRIBUTE *pub, CK_UL
         rv = parse_attr(r, &pub[i], false, kt);
     if (rv != CKR_OK)
         return rv;
+    /* A name given in one template only names both objects (pkcs11-tool and most callers
+     * give both the same); names that differ stay each object's own. */
+    devid_store_attrs *a = &r->attrs;
+    if (r->pub_label && !r->have_label)
+        memcpy(a->label, a->pub.label, sizeof(a->label));
+    else if (!r->pub_label)
+        memcpy(a->pub.label, a->label, sizeof(a->label));
+    if (r->pub_id && !r->have_id) {
+        memcpy(a->id, a->pub.id, a->pub.id_len);
+        a->id_len = a->pub.id_len;
+        r->have_id = a->id_len > 0;
+    } else if (!r->pub_id) {
+        memcpy(a->pub.id, a->id, a->id_len);
+        a->pub.id_len = a->id_len;
+    }
+    a->pub.own = strcmp(a->pub.label, a->label) != 0 || a->pub.id_len != a->id_len ||
+                 memcmp(a->pub.id, a->id, a->id_len) != 0;
+    if (!a->pub.own)
+        memset(&a->pub, 0, sizeof(a->pub));
     if (kt == CKK_EC && !r->gen.curve_nid)
         return CKR_TEMPLATE_INCOMPLETE;
     if (kt == CKK_RSA && !r->gen.bits)

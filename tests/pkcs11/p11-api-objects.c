@@ -138,8 +138,11 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_SetAttributeValue(ro, priv, &newid, 1), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_SetAttributeValue(rw, priv, &newid, 1), CKR_OK);
     CK_ULONG idlen = 0;
-    unsigned char *id = attr(f, rw, pub, CKA_ID, &idlen); /* the group's: the public key too */
-    CHECK(id && idlen == 2 && id[0] == 1 && id[1] == 2, "CKA_ID of the public key follows");
+    unsigned char *id = attr(f, rw, priv, CKA_ID, &idlen);
+    CHECK(id && idlen == 2 && id[0] == 1 && id[1] == 2, "the private key's new CKA_ID");
+    free(id);
+    id = attr(f, rw, pub, CKA_ID, &idlen); /* one object's attribute: the public key keeps its */
+    CHECK(id && !(idlen == 2 && id[0] == 1 && id[1] == 2), "CKA_ID of the public key unchanged");
     free(id);
     CHECK_RV(f->C_DestroyObject(ro, priv), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_DestroyObject(rw, priv), CKR_OK);
