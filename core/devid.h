@@ -13,5 +13,6 @@
 #include "cert.h"
 #include "store.h"
 #include "token.h"
+#include "tpm_caps.h"
 
 #endif

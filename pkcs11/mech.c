@@ -71,6 +71,22 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
     pInfo->ulMinKeySize = m->min_bits;
     pInfo->ulMaxKeySize = m->max_bits;
     pInfo->flags = m->flags;
+    /* Key sizes: the mechanism's, within what this TPM accepts (TPM2_TestParms). */
+    unsigned lo = 0, hi = 0;
+    if (m->key_type == CKK_EC || m->key_type == CKK_RSA) {
+        devid_rc rc = devid_tpm_key_sizes(m->key_type == CKK_EC ? DEVID_KEY_EC : DEVID_KEY_RSA,
+                                          &lo, &hi);
+        if (rc == DEVID_OK) {
+            if (lo > pInfo->ulMinKeySize)
+                pInfo->ulMinKeySize = lo;
+            if (hi < pInfo->ulMaxKeySize)
+                pInfo->ulMaxKeySize = hi;
+        } else if (rc != DEVID_ERR_UNSUPPORTED) {
+            return p11_leave(p11_rv(rc, "asking the TPM for its key sizes"));
+        } else {
+            pInfo->ulMinKeySize = pInfo->ulMaxKeySize = 0; /* none of this type at all */
+        }
+    }
     return p11_leave(CKR_OK);
 }
 

@@ -15,6 +15,13 @@ static size_t modulus_len(const p11_op *op)
 
 /* ---- parameters ------------------------------------------------------------------------------ */
 
+/* Hashes the TPM's RSA schemes take: no SHA-224 (TPMs do not implement it), so PSS and OAEP
+ * with it are refused at *Init, and no SHA224 RSA mechanism is offered. */
+static bool tpm_hash(int nid)
+{
+    return nid == NID_sha1 || nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
+}
+
 /* The TPM signs PSS with salt = digest length and MGF1 over the same hash (what TLS 1.3
  * uses); other choices are refused rather than silently changed. */
 static CK_RV pss_param(p11_op *op, const CK_MECHANISM *m)
@@ -24,7 +31,8 @@ static CK_RV pss_param(p11_op *op, const CK_MECHANISM *m)
         return rv;
     const CK_RSA_PKCS_PSS_PARAMS *p = m->pParameter;
     int nid = p11_md_nid(p->hashAlg);
-    if (!nid || (op->mech->hash_nid && nid != op->mech->hash_nid) || p11_mgf_nid(p->mgf) != nid ||
+    if (!tpm_hash(nid) || (op->mech->hash_nid && nid != op->mech->hash_nid) ||
+        p11_mgf_nid(p->mgf) != nid ||
         p->sLen != p11_md_size(nid))
         return CKR_MECHANISM_PARAM_INVALID;
     op->md_nid = nid;
@@ -40,7 +48,7 @@ static CK_RV oaep_param(p11_op *op, const CK_MECHANISM *m)
         return rv;
     const CK_RSA_PKCS_OAEP_PARAMS *p = m->pParameter;
     int nid = p11_md_nid(p->hashAlg);
-    if (!nid || p11_mgf_nid(p->mgf) != nid)
+    if (!tpm_hash(nid) || p11_mgf_nid(p->mgf) != nid)
         return CKR_MECHANISM_PARAM_INVALID; /* the TPM uses one hash for both */
     if (p->source != CKZ_DATA_SPECIFIED && (p->source != 0 || p->ulSourceDataLen))
         return CKR_MECHANISM_PARAM_INVALID;
@@ -278,12 +286,10 @@ const p11_mech p11_mech_rsa[] = {
     { .type = CKM_RSA_PKCS_PSS, .name = "CKM_RSA_PKCS_PSS", RSA_BITS, .flags = SIGN_VERIFY,
       .param = pss_param, .sign = pss_sign, .verify = pss_verify },
     HASH_PKCS(CKM_SHA1_RSA_PKCS, NID_sha1, "CKM_SHA1_RSA_PKCS"),
-    HASH_PKCS(CKM_SHA224_RSA_PKCS, NID_sha224, "CKM_SHA224_RSA_PKCS"),
     HASH_PKCS(CKM_SHA256_RSA_PKCS, NID_sha256, "CKM_SHA256_RSA_PKCS"),
     HASH_PKCS(CKM_SHA384_RSA_PKCS, NID_sha384, "CKM_SHA384_RSA_PKCS"),
     HASH_PKCS(CKM_SHA512_RSA_PKCS, NID_sha512, "CKM_SHA512_RSA_PKCS"),
     HASH_PSS(CKM_SHA1_RSA_PKCS_PSS, NID_sha1, "CKM_SHA1_RSA_PKCS_PSS"),
-    HASH_PSS(CKM_SHA224_RSA_PKCS_PSS, NID_sha224, "CKM_SHA224_RSA_PKCS_PSS"),
     HASH_PSS(CKM_SHA256_RSA_PKCS_PSS, NID_sha256, "CKM_SHA256_RSA_PKCS_PSS"),
     HASH_PSS(CKM_SHA384_RSA_PKCS_PSS, NID_sha384, "CKM_SHA384_RSA_PKCS_PSS"),
     HASH_PSS(CKM_SHA512_RSA_PKCS_PSS, NID_sha512, "CKM_SHA512_RSA_PKCS_PSS"),

@@ -329,6 +329,7 @@ int main(int argc, char **argv)
         mod_unload(&m);
         return rc;
     }
+    tpm_sizes_measure(); /* before the module holds the TPM connection */
     if (!strcmp(variant, "ecc"))
         lazy_discovery(); /* first: a fresh process, as a cold start is */
     life_cycle(&m);
@@ -342,6 +343,7 @@ int main(int argc, char **argv)
         signatures(rw);
     }
     misc(rw);
+    advertised(rw);
     changes(rw, ro);
     ecdh(rw, ro);
     hmac(rw);

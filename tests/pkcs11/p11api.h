@@ -18,5 +18,7 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
 void hmac(CK_SESSION_HANDLE rw);                          /* p11-api-hmac.c */
 void hmac_import(CK_SESSION_HANDLE rw);
 void lazy_discovery(void);                                /* p11-api-lazy.c */
+void tpm_sizes_measure(void);                             /* p11-api-mechs.c */
+void advertised(CK_SESSION_HANDLE rw);
 
 #endif
