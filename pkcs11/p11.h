@@ -237,6 +237,8 @@ struct p11_op {
     unsigned char *buf;         /* input collected for single-shot mechanisms */
     size_t len, cap;
     bool updated;               /* a multi-part call was made */
+    bool single;                /* a single-part call left it active (a length query or a
+                                   buffer too small): only that call may follow */
     /* mechanism parameters */
     int md_nid;                 /* digest the key operation signs / OAEP/PSS hash */
     int mgf_nid;
@@ -312,18 +314,27 @@ EVP_PKEY *p11_op_pub(const p11_op *op);
 CK_RV p11_op_init(p11_op **slot, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_FLAGS flag,
                   CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage);
 
-/* Single- and multi-part operations (multipart.c), shared by C_Sign*, C_Verify*, C_Digest*. */
+/* Single- and multi-part operations (multipart.c), shared by C_Sign*, C_Verify*, C_Digest*,
+ * C_Encrypt*, C_Decrypt*: PKCS#11 2.40 section 5 says any return but CKR_OK and
+ * CKR_BUFFER_TOO_SMALL ends the operation, as does a call that delivers the result; a length
+ * query leaves it active. */
 typedef enum p11_part_call {
-    P11_PART_SINGLE,            /* C_Sign, C_Verify, C_Digest: refused after an update */
-    P11_PART_UPDATE,
-    P11_PART_FINAL,
+    P11_PART_SINGLE,            /* C_Sign, C_Verify, C_Digest, ...: not after an update */
+    P11_PART_UPDATE,            /* ... Update, C_DigestKey: not after a single-part call */
+    P11_PART_FINAL,             /* ... Final: not after a single-part call */
 } p11_part_call;
 /* The start of each such call: enters the session (module lock), finds the operation of
- * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST) in progress or answers
- * CKR_OPERATION_NOT_INITIALIZED; args_ok false ends it with CKR_ARGUMENTS_BAD. On CKR_OK the
- * lock is held and *slot is the session's operation; otherwise the lock is released. */
+ * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST, CKF_ENCRYPT, CKF_DECRYPT) in progress or
+ * answers CKR_OPERATION_NOT_INITIALIZED; args_ok false ends it with CKR_ARGUMENTS_BAD; a
+ * single-part call after an update, or an update/final call after a single-part call that
+ * left the operation active, ends it with CKR_OPERATION_ACTIVE. On CKR_OK the lock is held and
+ * *slot is the session's operation; otherwise the lock is released. */
 CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, bool args_ok,
                      p11_op ***slot);
+/* The end of each such call (lock held): an operation still active after a result other than
+ * CKR_OK / CKR_BUFFER_TOO_SMALL is ended; one a single-part call leaves active is marked so.
+ * Releases the lock and returns rv. */
+CK_RV p11_part_leave(p11_op **slot, p11_part_call call, CK_RV rv);
 /* A whole C_SignUpdate / C_VerifyUpdate / C_DigestUpdate: adds a part (hashed, or collected
  * for single-shot mechanisms); an error ends the operation. */
 CK_RV p11_part_update(CK_SESSION_HANDLE h, CK_FLAGS purpose, const unsigned char *part,

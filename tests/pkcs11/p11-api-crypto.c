@@ -47,12 +47,15 @@ void signatures(CK_SESSION_HANDLE s)
     CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
     CHECK_RV(f->C_Sign(s, data, 100, sig, NULL), CKR_ARGUMENTS_BAD);
     CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
-    /* multi-part and single-part give signatures that verify, and C_Sign cannot end
-     * a multi-part operation */
+    /* multi-part and single-part give signatures that verify; C_Sign cannot end a
+     * multi-part operation (refused, and the operation is over) */
+    CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
+    CHECK_RV(f->C_SignUpdate(s, data, 60), CKR_OK);
+    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_ACTIVE);
+    CHECK_RV(f->C_SignUpdate(s, data, 60), CKR_OPERATION_NOT_INITIALIZED);
     CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
     CHECK_RV(f->C_SignUpdate(s, data, 60), CKR_OK);
     CHECK_RV(f->C_SignUpdate(s, data + 60, 40), CKR_OK);
-    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_ACTIVE);
     siglen = sizeof(sig);
     CHECK_RV(f->C_SignFinal(s, sig, &siglen), CKR_OK);
     CHECK_RV(f->C_VerifyInit(s, &own, pub), CKR_OK);

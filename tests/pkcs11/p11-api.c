@@ -260,13 +260,15 @@ static void misc(CK_SESSION_HANDLE s)
     len = sizeof(dg);
     CHECK_RV(f->C_DigestFinal(s, dg, &len), CKR_OK);
     CHECK(len == 32 && !memcmp(dg, want, 32), "multi-part SHA-256 of abc");
-    /* the operation's life: a single-part call after an update is refused (the operation
-     * goes on), a length query consumes nothing, bad arguments end it */
+    /* the operation's life (every transition: p11-api-opstate.c): a single-part call after an
+     * update is refused and ends it, a length query consumes nothing, bad arguments end it */
     CHECK_RV(f->C_DigestInit(s, &sha256), CKR_OK);
     CHECK_RV(f->C_DigestUpdate(s, (CK_BYTE *)"ab", 2), CKR_OK);
     len = sizeof(dg);
     CHECK_RV(f->C_Digest(s, (CK_BYTE *)"c", 1, dg, &len), CKR_OPERATION_ACTIVE);
-    CHECK_RV(f->C_DigestUpdate(s, (CK_BYTE *)"c", 1), CKR_OK);
+    CHECK_RV(f->C_DigestUpdate(s, (CK_BYTE *)"c", 1), CKR_OPERATION_NOT_INITIALIZED);
+    CHECK_RV(f->C_DigestInit(s, &sha256), CKR_OK);
+    CHECK_RV(f->C_DigestUpdate(s, (CK_BYTE *)"abc", 3), CKR_OK);
     len = 0;
     CHECK_RV(f->C_DigestFinal(s, NULL, &len), CKR_OK);
     CHECK(len == 32, "final length query");
@@ -274,7 +276,7 @@ static void misc(CK_SESSION_HANDLE s)
     CHECK_RV(f->C_DigestFinal(s, dg, &len), CKR_BUFFER_TOO_SMALL);
     len = sizeof(dg);
     CHECK_RV(f->C_DigestFinal(s, dg, &len), CKR_OK);
-    CHECK(len == 32 && !memcmp(dg, want, 32), "SHA-256 of abc after a refused C_Digest");
+    CHECK(len == 32 && !memcmp(dg, want, 32), "SHA-256 of abc after length queries");
     CHECK_RV(f->C_DigestFinal(s, dg, &len), CKR_OPERATION_NOT_INITIALIZED);
     CHECK_RV(f->C_DigestInit(s, &sha256), CKR_OK);
     CHECK_RV(f->C_DigestUpdate(s, NULL, 5), CKR_ARGUMENTS_BAD);
@@ -344,6 +346,7 @@ int main(int argc, char **argv)
     }
     misc(rw);
     advertised(rw);
+    operation_states(rw);
     changes(rw, ro);
     ecdh(rw, ro);
     hmac(rw);

@@ -20,5 +20,6 @@ void hmac_import(CK_SESSION_HANDLE rw);
 void lazy_discovery(void);                                /* p11-api-lazy.c */
 void tpm_sizes_measure(void);                             /* p11-api-mechs.c */
 void advertised(CK_SESSION_HANDLE rw);
+void operation_states(CK_SESSION_HANDLE rw);               /* p11-api-opstate.c */
 
 #endif
