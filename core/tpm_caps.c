@@ -1,4 +1,5 @@
-/* What this TPM can do (tpm_caps.h): key sizes and curves by TPM2_TestParms. */
+/* What this TPM can do (tpm_caps.h): key sizes and curves by TPM2_TestParms; its
+ * dictionary-attack state by TPM2_GetCapability. */
 #include "tpm_caps.h"
 #include "tpm.h"
 
@@ -101,4 +102,42 @@ devid_rc devid_tpm_key_size_ok(devid_key_type type, unsigned bits, bool *ok)
         if (candidates[i].type == type && candidates[i].bits == bits)
             *ok = caps.ok[i];
     return DEVID_OK;
+}
+
+static devid_rc lockout_op(ESYS_CONTEXT *ctx, void *arg)
+{
+    devid_lockout_state *st = arg;
+    TPMI_YES_NO more = 0;
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    devid_tpm_count_command();
+    devid_rc rc = devid_tpm_check(Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                                     TPM2_CAP_TPM_PROPERTIES,
+                                                     TPM2_PT_LOCKOUT_COUNTER, 4, &more, &cap),
+                                  "reading the TPM's lockout state");
+    if (rc != DEVID_OK)
+        return rc;
+    unsigned seen = 0;
+    for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
+        const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+        switch (p->property) {
+        case TPM2_PT_LOCKOUT_COUNTER: st->counter = p->value; seen |= 1; break;
+        case TPM2_PT_MAX_AUTH_FAIL: st->max_tries = p->value; seen |= 2; break;
+        case TPM2_PT_LOCKOUT_INTERVAL: st->interval = p->value; seen |= 4; break;
+        case TPM2_PT_LOCKOUT_RECOVERY: st->recovery = p->value; seen |= 8; break;
+        default: break;
+        }
+    }
+    Esys_Free(cap);
+    return seen == 15 ? DEVID_OK
+                      : devid_fail(DEVID_ERR_TPM, "the TPM did not report its lockout state");
+}
+
+devid_rc devid_tpm_lockout_state(devid_lockout_state *out)
+{
+    devid_lockout_state st;
+    memset(&st, 0, sizeof(st));
+    devid_rc rc = devid_tpm_run(lockout_op, &st);
+    if (rc == DEVID_OK)
+        *out = st;
+    return rc;
 }
