@@ -138,7 +138,7 @@ CK_RV p11_attr_key(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_END_DATE:
         return p11_val_ref(v, NULL, 0);
     case CKA_DERIVE:
-        return p11_val_bool(v, priv && p11_key_can_derive(key));
+        return p11_val_bool(v, p11_key_can_derive(key)); /* both halves of the pair */
     case CKA_LOCAL:
         return p11_val_bool(v, f & DEVID_KEY_TPM_GENERATED);
     case CKA_KEY_GEN_MECHANISM:
