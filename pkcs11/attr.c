@@ -108,7 +108,7 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_CLASS:
         return p11_val_ulong(v, obj->cls);
     case CKA_TOKEN:
-        return p11_val_bool(v, true);
+        return p11_val_bool(v, it->src != P11_ITEM_SESSION);
     case CKA_PRIVATE:
         return p11_val_bool(v, obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY);
     case CKA_MODIFIABLE:
@@ -167,6 +167,8 @@ CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         return p11_attr_cert(obj, type, v);
     if (obj->cls == CKO_SECRET_KEY)
         return p11_attr_store_secret(obj, type, v);
+    if (obj->item->src == P11_ITEM_SESSION)
+        return p11_attr_session_pub(obj, type, v);
     return p11_attr_key(obj, type, v);
 }
 

@@ -43,7 +43,12 @@ CK_RV p11_rv(devid_rc rc, const char *what);
 
 /* ---- items and objects (token.c) ------------------------------------------------------------- */
 
-typedef enum p11_item_src { P11_ITEM_MAP, P11_ITEM_STORE } p11_item_src;
+typedef enum p11_item_src {
+    P11_ITEM_MAP,
+    P11_ITEM_STORE,
+    P11_ITEM_SESSION,           /* a session object: a public key or a certificate the
+                                   application created, never persisted (session_obj.c) */
+} p11_item_src;
 
 typedef struct p11_item {
     p11_item_src src;
@@ -60,7 +65,11 @@ typedef struct p11_item {
     devid_store_attrs attrs;
     bool has_key, has_cert;
     devid_key *key;             /* opened on first use */
-    X509 *cert;                 /* read on first use */
+    X509 *cert;                 /* read on first use; a session certificate's own */
+    /* P11_ITEM_SESSION */
+    CK_SESSION_HANDLE session;  /* the session that created it: it goes with that session */
+    EVP_PKEY *pub_only;         /* a session public key (software: verify, encrypt) */
+    bool can_verify, can_encrypt;
 } p11_item;
 
 /* A session object: a secret derived in a session (ECDH), gone with that session. */
@@ -128,6 +137,19 @@ CK_OBJECT_HANDLE p11_object_handle(const p11_item *item, CK_OBJECT_CLASS cls);
 CK_RV p11_token_add_secret(p11_secret *sec, CK_OBJECT_HANDLE *h);
 void p11_token_remove_secret(CK_OBJECT_HANDLE h);
 void p11_token_drop_secrets(CK_SESSION_HANDLE session);
+
+/* Session objects (session_obj.c): C_CreateObject of a public key or certificate whose
+ * CKA_TOKEN is false or absent. Visible to every session of the application, never written
+ * anywhere, gone with the session that created it (and at C_CloseAllSessions, C_Finalize, in
+ * a forked child). */
+CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
+                                const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
+void p11_session_objects_drop(CK_SESSION_HANDLE session);
+/* Changes of a session object: destroy, set CKA_LABEL / CKA_ID (in memory). */
+CK_RV p11_session_object_destroy(p11_object *obj);
+CK_RV p11_session_object_set(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+/* Whether a template asks for a token object (CKA_TOKEN true; absent means false). */
+CK_RV p11_tmpl_token(const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool *token);
 
 /* The store (store.c): re-listing, and reading a group's key / certificate on first use. */
 CK_RV p11_store_sync(void);

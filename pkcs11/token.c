@@ -34,9 +34,10 @@ void p11_item_unref(p11_item *item)
     if (!item || --item->refs > 0)
         return;
     devid_identity_free(item->ident);
-    if (item->src == P11_ITEM_STORE) {
+    if (item->src != P11_ITEM_MAP) {
         devid_key_free(item->key);
         X509_free(item->cert);
+        EVP_PKEY_free(item->pub_only);
     }
     OPENSSL_cleanse(item, sizeof(*item));
     free(item);
@@ -69,6 +70,8 @@ CK_RV p11_token_add_item(p11_item *item)
 
 CK_RV p11_item_key(p11_item *item, devid_key **key)
 {
+    if (item->src == P11_ITEM_SESSION)
+        return CKR_KEY_HANDLE_INVALID; /* a public key alone: no TPM key behind it */
     if (item->src == P11_ITEM_MAP) {
         devid_rc rc = devid_identity_load_key(item->ident);
         if (rc != DEVID_OK)
@@ -93,6 +96,10 @@ CK_RV p11_item_cert(p11_item *item, X509 **cert)
         *cert = item->ident->cert;
         return *cert ? CKR_OK : CKR_OBJECT_HANDLE_INVALID;
     }
+    if (item->src == P11_ITEM_SESSION) {
+        *cert = item->cert;
+        return *cert ? CKR_OK : CKR_OBJECT_HANDLE_INVALID;
+    }
     if (!item->has_cert)
         return CKR_OBJECT_HANDLE_INVALID;
     CK_RV rv = item->cert ? CKR_OK : p11_store_read_cert(item);
@@ -103,6 +110,10 @@ CK_RV p11_item_cert(p11_item *item, X509 **cert)
 
 CK_RV p11_item_pub(p11_item *item, EVP_PKEY **pub)
 {
+    if (item->src == P11_ITEM_SESSION && item->pub_only) {
+        *pub = item->pub_only;
+        return CKR_OK;
+    }
     bool has_key = item->src == P11_ITEM_MAP ? item->ident->key_present : item->has_key;
     if (has_key) {
         devid_key *key;
@@ -127,6 +138,8 @@ X509 *p11_item_chain_cert(p11_item *item, int n)
 
 bool p11_item_has_cert(p11_item *item)
 {
+    if (item->src == P11_ITEM_SESSION)
+        return item->cert != NULL;
     if (item->src == P11_ITEM_STORE)
         return item->has_cert;
     X509 *cert;
@@ -337,6 +350,11 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
             out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };
         for (int i = 0; i < sk_X509_num(id->chain) && n < max; i++)
             out[n++] = (obj_want){ CKO_CERTIFICATE, i };
+    } else if (it->src == P11_ITEM_SESSION) {
+        if (it->pub_only && n < max)
+            out[n++] = (obj_want){ CKO_PUBLIC_KEY, -1 };
+        if (it->cert && n < max)
+            out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };
     } else {
         if (it->has_key && it->attrs.secret && n < max)
             out[n++] = (obj_want){ CKO_SECRET_KEY, -1 }; /* an HMAC key: nothing public */
@@ -480,6 +498,7 @@ void p11_token_drop_secrets(CK_SESSION_HANDLE session)
     for (size_t i = tok.nsecrets; i-- > 0;)
         if (tok.secrets[i].secret->session == session)
             remove_secret_at(i);
+    p11_session_objects_drop(session);
 }
 
 void p11_token_free(void)

@@ -76,7 +76,10 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     unsigned char garbage[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
     CK_OBJECT_HANDLE h;
     CK_ATTRIBUTE t[4] = { { CKA_CLASS, &cert, sizeof(cert) }, { CKA_VALUE, garbage, 5 } };
-    CHECK_RV(f->C_CreateObject(ro, t, 2, &h), CKR_SESSION_READ_ONLY);
+    /* no CKA_TOKEN: a session object, allowed in a R/O session (here refused for its value) */
+    CHECK_RV(f->C_CreateObject(ro, t, 2, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+    t[2] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
+    CHECK_RV(f->C_CreateObject(ro, t, 3, &h), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_CreateObject(rw, t, 2, NULL), CKR_ARGUMENTS_BAD);
     CHECK_RV(f->C_CreateObject(rw, t + 1, 1, &h), CKR_TEMPLATE_INCOMPLETE);
     CHECK_RV(f->C_CreateObject(rw, t, 2, &h), CKR_ATTRIBUTE_VALUE_INVALID);

@@ -347,6 +347,7 @@ int main(int argc, char **argv)
     misc(rw);
     advertised(rw);
     operation_states(rw);
+    session_objects(rw, ro);
     changes(rw, ro);
     ecdh(rw, ro);
     hmac(rw);
@@ -355,6 +356,8 @@ int main(int argc, char **argv)
         tpm_restart(rw);
     CHECK_RV(f->C_CloseAllSessions(0), CKR_OK);
     CHECK_RV(f->C_GetSessionInfo(rw, &(CK_SESSION_INFO){ 0 }), CKR_SESSION_HANDLE_INVALID);
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    session_objects_at_close_all(ro);
     CHECK_RV(f->C_Finalize(NULL), CKR_OK);
     mod_unload(&m);
     return check_summary("p11-api");

@@ -21,5 +21,7 @@ void lazy_discovery(void);                                /* p11-api-lazy.c */
 void tpm_sizes_measure(void);                             /* p11-api-mechs.c */
 void advertised(CK_SESSION_HANDLE rw);
 void operation_states(CK_SESSION_HANDLE rw);               /* p11-api-opstate.c */
+void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro); /* p11-api-session.c */
+void session_objects_at_close_all(CK_SESSION_HANDLE s);
 
 #endif

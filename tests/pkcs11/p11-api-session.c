@@ -1,0 +1,165 @@
+/* The p11-api test: session objects. A public key or certificate created with CKA_TOKEN
+ * absent or false is a session object: creatable in a read-only session, visible to every
+ * session, usable (verification), never written to the store, gone with the session that made
+ * it and at C_CloseAllSessions; a token object in a read-only session stays
+ * CKR_SESSION_READ_ONLY. */
+#include "p11api.h"
+
+#include <dirent.h>
+
+static int store_files(void)
+{
+    const char *dir = getenv("DEVID_STORE");
+    DIR *d = dir ? opendir(dir) : NULL;
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A software key's public half as a session object (template without CKA_TOKEN). */
+static CK_RV create_pub(CK_SESSION_HANDLE s, EVP_PKEY *pk, const char *label,
+                        CK_OBJECT_HANDLE *h)
+{
+    CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+    CK_KEY_TYPE kt = EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC ? CKK_EC : CKK_RSA;
+    CK_BBOOL yes = CK_TRUE;
+    unsigned char a1[600], a2[600];
+    CK_ATTRIBUTE t[6] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
+                          { CKA_VERIFY, &yes, sizeof(yes) },
+                          { CKA_LABEL, (void *)label, strlen(label) } };
+    if (kt == CKK_EC) {
+        static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03,
+                                              0x01, 0x07 };
+        size_t plen = 0;
+        EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, a2 + 2,
+                                        sizeof(a2) - 2, &plen);
+        a2[0] = 0x04;
+        a2[1] = (unsigned char)plen;
+        t[4] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)p256, sizeof(p256) };
+        t[5] = (CK_ATTRIBUTE){ CKA_EC_POINT, a2, plen + 2 };
+    } else {
+        BIGNUM *n = NULL, *e = NULL;
+        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n);
+        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e);
+        t[4] = (CK_ATTRIBUTE){ CKA_MODULUS, a1, (CK_ULONG)BN_bn2bin(n, a1) };
+        t[5] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, a2, (CK_ULONG)BN_bn2bin(e, a2) };
+        BN_free(n);
+        BN_free(e);
+    }
+    return f->C_CreateObject(s, t, 6, h);
+}
+
+static bool verifies(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, EVP_PKEY *pk)
+{
+    bool ec = EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC;
+    unsigned char sig[512];
+    size_t siglen = sizeof(sig);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pk) == 1 &&
+              EVP_DigestSign(md, sig, &siglen, (const unsigned char *)"session", 7) == 1;
+    EVP_MD_CTX_free(md);
+    if (ok && ec) { /* DER → r||s */
+        const unsigned char *p = sig;
+        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
+        ok = es && BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32) == 32 &&
+             BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32) == 32;
+        siglen = 64;
+        ECDSA_SIG_free(es);
+    }
+    CK_MECHANISM m = { ec ? CKM_ECDSA_SHA256 : CKM_SHA256_RSA_PKCS, NULL, 0 };
+    return ok && f->C_VerifyInit(s, &m, h) == CKR_OK &&
+           f->C_Verify(s, (CK_BYTE *)"session", 7, sig, siglen) == CKR_OK;
+}
+
+void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+{
+    int files = store_files();
+    EVP_PKEY *ec = EVP_EC_gen("P-256"), *rsa = EVP_RSA_gen(2048);
+    CK_OBJECT_HANDLE hec = 0, hrsa = 0, hcert = 0, h[4];
+    CHECK_RV(create_pub(ro, ec, "session-ec", &hec), CKR_OK);      /* a read-only session */
+    CHECK_RV(create_pub(rw, rsa, "session-rsa", &hrsa), CKR_OK);
+    CHECK(find(f, rw, CKO_PUBLIC_KEY, "session-ec", h, 4) == 1 && h[0] == hec,
+          "the R/O session's object, found from another session");
+    CK_BBOOL token = CK_TRUE;
+    CK_ATTRIBUTE ta = { CKA_TOKEN, &token, sizeof(token) };
+    CHECK(f->C_GetAttributeValue(rw, hec, &ta, 1) == CKR_OK && token == CK_FALSE,
+          "CKA_TOKEN of a session object");
+    CHECK(verifies(rw, hec, ec), "ECDSA verification with a session public key");
+    CHECK(verifies(ro, hrsa, rsa), "RSA verification with a session public key");
+    CK_ULONG len = 0;
+    unsigned char *pt = attr(f, rw, hec, CKA_EC_POINT, &len);
+    CHECK(pt && len == 67, "CKA_EC_POINT of a session key");
+    free(pt);
+
+    /* a certificate (the software key's) */
+    X509 *x = X509_new();
+    X509_NAME *nm = X509_NAME_new();
+    unsigned char *der = NULL;
+    int dlen = -1;
+    if (x && nm && X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+                                              (const unsigned char *)"session", -1, -1, 0) &&
+        X509_set_subject_name(x, nm) && X509_set_issuer_name(x, nm) &&
+        X509_gmtime_adj(X509_getm_notBefore(x), 0) && X509_gmtime_adj(X509_getm_notAfter(x), 60) &&
+        X509_set_pubkey(x, ec) && X509_sign(x, ec, EVP_sha256()) > 0)
+        dlen = i2d_X509(x, &der);
+    CK_OBJECT_CLASS cc = CKO_CERTIFICATE;
+    CK_ATTRIBUTE ct[] = { { CKA_CLASS, &cc, sizeof(cc) }, { CKA_VALUE, der, (CK_ULONG)dlen },
+                          { CKA_LABEL, "session-cert", 12 } };
+    CHECK_RV(f->C_CreateObject(ro, ct, 3, &hcert), CKR_OK);
+    unsigned char *v = attr(f, rw, hcert, CKA_VALUE, &len);
+    CHECK(v && (int)len == dlen && !memcmp(v, der, len), "the session certificate's value");
+    free(v);
+    CK_ATTRIBUTE relabel = { CKA_LABEL, "renamed", 7 };
+    CHECK_RV(f->C_SetAttributeValue(ro, hcert, &relabel, 1), CKR_OK);
+    CHECK(find(f, rw, CKO_CERTIFICATE, "renamed", h, 4) == 1 && h[0] == hcert,
+          "a session object renamed");
+    CHECK(store_files() == files, "session objects were written to the store");
+
+    /* a token object stays refused in a R/O session */
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE tt[] = { { CKA_CLASS, &cc, sizeof(cc) }, { CKA_VALUE, der, (CK_ULONG)dlen },
+                          { CKA_TOKEN, &yes, sizeof(yes) } };
+    CHECK_RV(f->C_CreateObject(ro, tt, 3, &h[0]), CKR_SESSION_READ_ONLY);
+
+    /* destroyed one by one, with their session, at C_CloseAllSessions */
+    CHECK_RV(f->C_DestroyObject(rw, hrsa), CKR_OK);
+    CHECK_RV(f->C_GetAttributeValue(rw, hrsa, &ta, 1), CKR_OBJECT_HANDLE_INVALID);
+    CK_SESSION_HANDLE tmp;
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &tmp), CKR_OK);
+    CK_OBJECT_HANDLE gone = 0;
+    CHECK_RV(create_pub(tmp, rsa, "short-lived", &gone), CKR_OK);
+    CHECK_RV(f->C_CloseSession(tmp), CKR_OK);
+    CHECK(find(f, rw, CKO_PUBLIC_KEY, "short-lived", h, 4) == 0,
+          "a session object outlived its session");
+    CHECK_RV(f->C_DestroyObject(rw, hcert), CKR_OK);
+    CHECK_RV(f->C_DestroyObject(rw, hec), CKR_OK);
+    CHECK(store_files() == files, "the store changed");
+    OPENSSL_free(der);
+    X509_NAME_free(nm);
+    X509_free(x);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(rsa);
+}
+
+/* C_CloseAllSessions and C_Finalize take every session object along. */
+void session_objects_at_close_all(CK_SESSION_HANDLE s)
+{
+    EVP_PKEY *ec = EVP_EC_gen("P-256");
+    CK_OBJECT_HANDLE h;
+    CHECK_RV(create_pub(s, ec, "until-close-all", &h), CKR_OK);
+    CHECK_RV(f->C_CloseAllSessions(0), CKR_OK);
+    CK_SESSION_HANDLE s2;
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2), CKR_OK);
+    CHECK(find(f, s2, CKO_PUBLIC_KEY, "until-close-all", &h, 1) == 0,
+          "a session object outlived C_CloseAllSessions");
+    CHECK_RV(create_pub(s2, ec, "until-finalize", &h), CKR_OK);
+    CHECK_RV(f->C_Finalize(NULL), CKR_OK);
+    CHECK_RV(f->C_Initialize(NULL), CKR_OK);
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2), CKR_OK);
+    CHECK(find(f, s2, CKO_PUBLIC_KEY, "until-finalize", &h, 1) == 0,
+          "a session object outlived C_Finalize");
+    EVP_PKEY_free(ec);
+}
