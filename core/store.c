@@ -238,6 +238,45 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     return rc;
 }
 
+devid_rc devid_store_generate_unstored(const devid_keygen *params, devid_key **key)
+{
+    devid_tss2_key blob;
+    devid_keygen p = *params;
+    unsigned char secret[32];
+    size_t secret_len = 0;
+    devid_rc rc = DEVID_OK;
+    if (p.auth_len == 0) { /* the token secret while PINs are set (token.h) */
+        rc = devid_token_key_auth(secret, &secret_len);
+        p.auth = secret;
+        p.auth_len = secret_len;
+        p.auth_is_secret = secret_len > 0;
+    }
+    char *pem = NULL;
+    size_t pemlen = 0;
+    if (rc == DEVID_OK)
+        rc = devid_keygen_create(&p, &blob);
+    if (rc == DEVID_OK)
+        rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
+    if (rc == DEVID_OK)
+        rc = devid_key_load_tss2((const unsigned char *)pem, pemlen, key);
+    if (rc == DEVID_OK && params->auth_len == 0 && secret_len) {
+        devid_key_mark_token_bound(*key);
+        rc = devid_key_set_auth(*key, secret, secret_len);
+        if (rc != DEVID_OK) {
+            devid_key_free(*key);
+            *key = NULL;
+        }
+    } else if (rc == DEVID_OK && params->auth_len) {
+        rc = devid_key_set_auth(*key, params->auth, params->auth_len);
+    }
+    if (pem)
+        OPENSSL_cleanse(pem, pemlen);
+    OPENSSL_free(pem);
+    OPENSSL_cleanse(&blob, sizeof(blob));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return rc;
+}
+
 devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_store_attrs *attrs,
                               char uid_out[DEVID_UID_LEN + 1])
 {

@@ -78,6 +78,10 @@ devid_rc devid_store_list(devid_store_entry **entries, size_t *count);
  * HMAC key: params->type DEVID_KEY_HMAC; attrs->secret then says so in the listing). */
 devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attrs *attrs,
                               char uid[DEVID_UID_LEN + 1]);
+/* Creates a key like devid_store_generate (under the SRK, bound to the token secret while PINs
+ * are set) but writes nothing: the key is loaded and lives as long as *key (PKCS#11 session
+ * key pairs). */
+devid_rc devid_store_generate_unstored(const devid_keygen *params, devid_key **key);
 /* Imports an HMAC-SHA256 key value (1 to DEVID_HMAC_IMPORT_MAX bytes) into the TPM: a
  * keyed-hash object created under the SRK with the value as its sensitive data (sent in a
  * salted, parameter-encrypted session; every copy devid makes is cleansed), written to the

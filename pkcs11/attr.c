@@ -103,7 +103,8 @@ static devid_store_object store_object(const p11_object *obj)
 static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 {
     p11_item *it = obj->item;
-    bool store = it->src == P11_ITEM_STORE;
+    /* store groups and session key pairs: a name per object */
+    bool store = it->src == P11_ITEM_STORE || (it->src == P11_ITEM_SESSION && it->key);
     switch (type) {
     case CKA_CLASS:
         return p11_val_ulong(v, obj->cls);
@@ -167,7 +168,7 @@ CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         return p11_attr_cert(obj, type, v);
     if (obj->cls == CKO_SECRET_KEY)
         return p11_attr_store_secret(obj, type, v);
-    if (obj->item->src == P11_ITEM_SESSION)
+    if (obj->item->src == P11_ITEM_SESSION && obj->item->pub_only)
         return p11_attr_session_pub(obj, type, v);
     return p11_attr_key(obj, type, v);
 }

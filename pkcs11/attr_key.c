@@ -142,8 +142,9 @@ CK_RV p11_attr_key(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_LOCAL:
         return p11_val_bool(v, f & DEVID_KEY_TPM_GENERATED);
     case CKA_KEY_GEN_MECHANISM:
-        /* Store keys were all made by the TPM's key generation; factory keys: unknown. */
-        if (obj->item->src != P11_ITEM_STORE)
+        /* Store and session keys were all made by the TPM's key generation; factory keys:
+         * unknown. */
+        if (obj->item->src == P11_ITEM_MAP)
             return p11_val_ulong(v, CK_UNAVAILABLE_INFORMATION);
         return p11_val_ulong(v, ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
     case CKA_SUBJECT:

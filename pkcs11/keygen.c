@@ -27,6 +27,7 @@ typedef struct {
     devid_store_attrs attrs;    /* the private key's name (the group's) */
     bool have_label, have_id;
     bool pub_label, pub_id;     /* the public-key template named its object */
+    bool token, token_seen;     /* CKA_TOKEN true in a template (absent: a session pair) */
 } keygen_req;
 
 /* A label from a template: no NUL inside. */
@@ -132,7 +133,13 @@ static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_
         return CKR_ATTRIBUTE_VALUE_INVALID;
     switch (a->type) {
     case CKA_TOKEN:
-        return b ? CKR_OK : CKR_TEMPLATE_INCONSISTENT; /* TPM keys live in the store */
+        /* true: a store key pair; false or absent: a session key pair (never persisted); the
+         * two templates must agree */
+        if (r->token_seen && r->token != (b == CK_TRUE))
+            return CKR_TEMPLATE_INCONSISTENT;
+        r->token_seen = true;
+        r->token = b == CK_TRUE;
+        return CKR_OK;
     case CKA_PRIVATE:
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
@@ -232,8 +239,6 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         return p11_leave(CKR_MECHANISM_INVALID);
     if (pMechanism->pParameter || pMechanism->ulParameterLen)
         return p11_leave(CKR_MECHANISM_PARAM_INVALID);
-    if (!(s->flags & CKF_RW_SESSION))
-        return p11_leave(CKR_SESSION_READ_ONLY);
     keygen_req r;
     rv = parse(&r, mech->key_type, pPublicKeyTemplate, ulPublicKeyAttributeCount,
                pPrivateKeyTemplate, ulPrivateKeyAttributeCount);
@@ -242,6 +247,11 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                    (unsigned long)rv);
         return p11_leave(rv);
     }
+    if (!r.token) /* a session key pair: also in a read-only session */
+        return p11_leave(p11_session_generate(hSession, &r.gen, &r.attrs, phPublicKey,
+                                              phPrivateKey));
+    if (!(s->flags & CKF_RW_SESSION))
+        return p11_leave(CKR_SESSION_READ_ONLY);
     rv = p11_store_generate(&r.gen, &r.attrs, phPublicKey, phPrivateKey);
     return p11_leave(rv);
 }

@@ -243,7 +243,7 @@ CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
     else if (obj->cls != cls)
         return CKR_KEY_FUNCTION_NOT_PERMITTED; /* e.g. signing with a public key */
     p11_item *it = obj->item;
-    if (it->src == P11_ITEM_SESSION)
+    if (it->src == P11_ITEM_SESSION && it->pub_only)
         return bind_session_pub(op, obj, cls, usage);
     devid_key *key = NULL;
     CK_RV rv = p11_item_key(it, &key);

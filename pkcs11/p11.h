@@ -145,6 +145,10 @@ void p11_token_drop_secrets(CK_SESSION_HANDLE session);
 CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
                                 const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 void p11_session_objects_drop(CK_SESSION_HANDLE session);
+/* A session key pair: a TPM key generated like a store key, loaded, never persisted. */
+CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
+                           const devid_store_attrs *attrs, CK_OBJECT_HANDLE *pub,
+                           CK_OBJECT_HANDLE *priv);
 /* Changes of a session object: destroy, set CKA_LABEL / CKA_ID (in memory). */
 CK_RV p11_session_object_destroy(p11_object *obj);
 CK_RV p11_session_object_set(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);

@@ -1,5 +1,6 @@
-/* Session objects: public keys and certificates an application creates with CKA_TOKEN false
- * or absent (PKCS#11: absent means false). Held in memory only, never written to the store;
+/* Session objects: public keys and certificates an application creates, and key pairs it
+ * generates, with CKA_TOKEN false or absent (PKCS#11: absent means false). A session key pair
+ * is a TPM key made like a store key (core) and kept loaded, never written. Held in memory only, never written to the store;
  * usable for verification and encryption (software, like every public-key operation here);
  * visible to every session of the application; gone with the session that created them, at
  * C_CloseAllSessions and C_Finalize, and in a forked child (which starts with no state).
@@ -230,6 +231,61 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
     return *out ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
+CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
+                           const devid_store_attrs *attrs, CK_OBJECT_HANDLE *pub,
+                           CK_OBJECT_HANDLE *priv)
+{
+    CK_RV rv = p11_token_sync(false);
+    if (rv != CKR_OK)
+        return rv;
+    devid_key *key = NULL;
+    devid_rc rc = devid_store_generate_unstored(gen, &key);
+    if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
+        p11_rv(rc, "generating a session key");
+        return CKR_USER_NOT_LOGGED_IN;
+    }
+    if (rc == DEVID_ERR_ARG || rc == DEVID_ERR_UNSUPPORTED) {
+        p11_rv(rc, "generating a session key");
+        return gen->type == DEVID_KEY_EC ? CKR_CURVE_NOT_SUPPORTED : CKR_KEY_SIZE_RANGE;
+    }
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "generating a session key");
+    p11_item *it = p11_item_new(P11_ITEM_SESSION);
+    if (!it) {
+        devid_key_free(key);
+        return CKR_HOST_MEMORY;
+    }
+    it->session = session;
+    it->key = key;
+    it->attrs = *attrs;
+    memcpy(it->label, attrs->label, sizeof(it->label));
+    memcpy(it->id, attrs->id, attrs->id_len);
+    it->id_len = attrs->id_len;
+    if (!it->id_len && devid_pubkey_id(devid_key_get_public(key), it->id) == DEVID_OK)
+        it->id_len = 20; /* the key identifier, like every other key here */
+    /* the public key's own name (each object has its own; devid_store_label_of reads it) */
+    if (!it->attrs.pub.own) {
+        it->attrs.pub.own = true;
+        memcpy(it->attrs.pub.label, it->label, sizeof(it->label));
+    }
+    if (!it->attrs.pub.id_len) {
+        memcpy(it->attrs.pub.id, it->id, it->id_len);
+        it->attrs.pub.id_len = it->id_len;
+    }
+    memcpy(it->attrs.label, it->label, sizeof(it->label));
+    memcpy(it->attrs.id, it->id, it->id_len);
+    it->attrs.id_len = it->id_len;
+    rv = p11_token_add_item(it);
+    if (rv != CKR_OK) {
+        p11_item_unref(it);
+        return rv;
+    }
+    p11_token_rebuild();
+    *pub = p11_object_handle(it, CKO_PUBLIC_KEY);
+    *priv = p11_object_handle(it, CKO_PRIVATE_KEY);
+    return *pub && *priv ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
 void p11_session_objects_drop(CK_SESSION_HANDLE session)
 {
     bool dropped = false;
@@ -246,7 +302,10 @@ void p11_session_objects_drop(CK_SESSION_HANDLE session)
 
 CK_RV p11_session_object_destroy(p11_object *obj)
 {
-    p11_token_remove_item(obj->item);
+    if (obj->item->key && obj->cls == CKO_PUBLIC_KEY)
+        obj->item->attrs.public_hidden = true; /* the key pair stays usable */
+    else
+        p11_token_remove_item(obj->item); /* a private key takes its public key along */
     p11_token_rebuild();
     return CKR_OK;
 }
@@ -270,9 +329,28 @@ CK_RV p11_session_object_set(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG
         if (!same)
             return rv == CKR_ATTRIBUTE_TYPE_INVALID ? rv : CKR_ATTRIBUTE_READ_ONLY;
     }
-    for (CK_ULONG i = 0; i < n; i++)
-        if (tmpl[i].type == CKA_LABEL || tmpl[i].type == CKA_ID)
-            name_attr(obj->item, &tmpl[i]);
+    p11_item *it = obj->item;
+    for (CK_ULONG i = 0; i < n; i++) {
+        if (tmpl[i].type != CKA_LABEL && tmpl[i].type != CKA_ID)
+            continue;
+        if (it->key) { /* a key pair: each object its own name */
+            devid_store_name *nm = obj->cls == CKO_PUBLIC_KEY ? &it->attrs.pub : NULL;
+            char *label = nm ? nm->label : it->attrs.label;
+            unsigned char *id = nm ? nm->id : it->attrs.id;
+            size_t *id_len = nm ? &nm->id_len : &it->attrs.id_len;
+            if (tmpl[i].type == CKA_LABEL) {
+                memset(label, 0, DEVID_LABEL_MAX + 1);
+                if (tmpl[i].ulValueLen)
+                    memcpy(label, tmpl[i].pValue, tmpl[i].ulValueLen);
+            } else {
+                if (tmpl[i].ulValueLen)
+                    memcpy(id, tmpl[i].pValue, tmpl[i].ulValueLen);
+                *id_len = tmpl[i].ulValueLen;
+            }
+        } else {
+            name_attr(it, &tmpl[i]);
+        }
+    }
     return CKR_OK;
 }
 

@@ -70,8 +70,10 @@ CK_RV p11_token_add_item(p11_item *item)
 
 CK_RV p11_item_key(p11_item *item, devid_key **key)
 {
-    if (item->src == P11_ITEM_SESSION)
-        return CKR_KEY_HANDLE_INVALID; /* a public key alone: no TPM key behind it */
+    if (item->src == P11_ITEM_SESSION) { /* a key pair; a public key alone has no TPM key */
+        *key = item->key;
+        return *key ? CKR_OK : CKR_KEY_HANDLE_INVALID;
+    }
     if (item->src == P11_ITEM_MAP) {
         devid_rc rc = devid_identity_load_key(item->ident);
         if (rc != DEVID_OK)
@@ -114,7 +116,9 @@ CK_RV p11_item_pub(p11_item *item, EVP_PKEY **pub)
         *pub = item->pub_only;
         return CKR_OK;
     }
-    bool has_key = item->src == P11_ITEM_MAP ? item->ident->key_present : item->has_key;
+    bool has_key = item->src == P11_ITEM_MAP       ? item->ident->key_present
+                   : item->src == P11_ITEM_SESSION ? item->key != NULL
+                                                   : item->has_key;
     if (has_key) {
         devid_key *key;
         CK_RV rv = p11_item_key(item, &key);
@@ -351,7 +355,9 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
         for (int i = 0; i < sk_X509_num(id->chain) && n < max; i++)
             out[n++] = (obj_want){ CKO_CERTIFICATE, i };
     } else if (it->src == P11_ITEM_SESSION) {
-        if (it->pub_only && n < max)
+        if (it->key && n < max)
+            out[n++] = (obj_want){ CKO_PRIVATE_KEY, -1 };
+        if ((it->pub_only || (it->key && !it->attrs.public_hidden)) && n < max)
             out[n++] = (obj_want){ CKO_PUBLIC_KEY, -1 };
         if (it->cert && n < max)
             out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };

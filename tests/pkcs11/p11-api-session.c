@@ -1,5 +1,5 @@
-/* The p11-api test: session objects. A public key or certificate created with CKA_TOKEN
- * absent or false is a session object: creatable in a read-only session, visible to every
+/* The p11-api test: session objects. A public key or certificate created, or a key pair
+ * generated (a TPM key, never persisted), with CKA_TOKEN absent or false is a session object: creatable in a read-only session, visible to every
  * session, usable (verification), never written to the store, gone with the session that made
  * it and at C_CloseAllSessions; a token object in a read-only session stays
  * CKR_SESSION_READ_ONLY. */
@@ -142,6 +142,64 @@ void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     X509_free(x);
     EVP_PKEY_free(ec);
     EVP_PKEY_free(rsa);
+}
+
+/* Session key pairs: TPM keys generated in a R/O session, used, renamed one object at a
+ * time, never written to the store, gone with their session. */
+void session_key_pairs(CK_SESSION_HANDLE rw)
+{
+    int files = store_files();
+    CK_SESSION_HANDLE ro;
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01,
+                                          0x07 };
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG bits = 2048;
+    CK_ATTRIBUTE ept[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+                           { CKA_LABEL, "sess-ec", 7 } };
+    CK_ATTRIBUTE rpt[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) },
+                           { CKA_TOKEN, &no, sizeof(no) } };
+    CK_ATTRIBUTE rkt[] = { { CKA_DECRYPT, &yes, sizeof(yes) }, { CKA_TOKEN, &no, sizeof(no) } };
+    CK_MECHANISM eg = { CKM_EC_KEY_PAIR_GEN, NULL, 0 }, rg = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+    CK_OBJECT_HANDLE epub = 0, epriv = 0, rpub = 0, rpriv = 0, h[4];
+    CHECK_RV(f->C_GenerateKeyPair(ro, &eg, ept, 2, NULL, 0, &epub, &epriv), CKR_OK);
+    CHECK_RV(f->C_GenerateKeyPair(ro, &rg, rpt, 2, rkt, 2, &rpub, &rpriv), CKR_OK);
+    CK_BBOOL token = CK_TRUE;
+    CK_ATTRIBUTE ta = { CKA_TOKEN, &token, sizeof(token) };
+    CHECK(f->C_GetAttributeValue(rw, epriv, &ta, 1) == CKR_OK && token == CK_FALSE,
+          "CKA_TOKEN of a session private key");
+    CHECK(store_files() == files, "a session key pair was written to the store");
+    /* ECDSA in the TPM, verified through the module and by OpenSSL */
+    unsigned char dg[32] = { 1, 2, 3 }, sig[64];
+    CK_ULONG siglen = sizeof(sig);
+    CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+    CHECK_RV(f->C_SignInit(rw, &m, epriv), CKR_OK);
+    CHECK_RV(f->C_Sign(rw, dg, 32, sig, &siglen), CKR_OK);
+    CHECK_RV(f->C_VerifyInit(rw, &m, epub), CKR_OK);
+    CHECK_RV(f->C_Verify(rw, dg, 32, sig, siglen), CKR_OK);
+    EVP_PKEY *pk = pub_from_attrs(f, rw, epub);
+    CHECK(pk && verify_rs(pk, dg, 32, sig, siglen), "OpenSSL verifies the session key's ECDSA");
+    EVP_PKEY_free(pk);
+    /* RSA decryption in the TPM */
+    unsigned char ct[256], pt[256];
+    CK_ULONG ctlen = sizeof(ct), ptlen = sizeof(pt);
+    CK_MECHANISM rm = { CKM_RSA_PKCS, NULL, 0 };
+    CHECK_RV(f->C_EncryptInit(rw, &rm, rpub), CKR_OK);
+    CHECK_RV(f->C_Encrypt(rw, (CK_BYTE *)"session", 7, ct, &ctlen), CKR_OK);
+    CHECK_RV(f->C_DecryptInit(rw, &rm, rpriv), CKR_OK);
+    CHECK_RV(f->C_Decrypt(rw, ct, ctlen, pt, &ptlen), CKR_OK);
+    CHECK(ptlen == 7 && !memcmp(pt, "session", 7), "RSA round trip with a session key pair");
+    /* keyd's rename, one object at a time */
+    CK_ATTRIBUTE relabel = { CKA_LABEL, "sess-ec-new", 11 };
+    CHECK_RV(f->C_SetAttributeValue(ro, epub, &relabel, 1), CKR_OK);
+    CHECK(find(f, rw, CKO_PRIVATE_KEY, "sess-ec", h, 4) == 1 && h[0] == epriv &&
+              find(f, rw, CKO_PUBLIC_KEY, "sess-ec-new", h, 4) == 1 && h[0] == epub,
+          "renaming a session public key renames it only");
+    /* gone with the session that generated them */
+    CHECK_RV(f->C_CloseSession(ro), CKR_OK);
+    CHECK_RV(f->C_GetAttributeValue(rw, epriv, &ta, 1), CKR_OBJECT_HANDLE_INVALID);
+    CHECK_RV(f->C_GetAttributeValue(rw, rpub, &ta, 1), CKR_OBJECT_HANDLE_INVALID);
+    CHECK(store_files() == files, "the store changed");
 }
 
 /* C_CloseAllSessions and C_Finalize take every session object along. */

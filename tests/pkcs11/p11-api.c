@@ -348,6 +348,7 @@ int main(int argc, char **argv)
     advertised(rw);
     operation_states(rw);
     session_objects(rw, ro);
+    session_key_pairs(rw);
     changes(rw, ro);
     ecdh(rw, ro);
     hmac(rw);
