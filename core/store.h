@@ -92,6 +92,9 @@ devid_rc devid_store_generate_unstored(const devid_keygen *params, devid_key **k
 #define DEVID_HMAC_BLOCK_SIZE 64
 devid_rc devid_store_import_hmac(const unsigned char *value, size_t len,
                                  const devid_store_attrs *attrs, char uid[DEVID_UID_LEN + 1]);
+/* Imports an HMAC key value like devid_store_import_hmac, writing nothing: the key lives as
+ * long as *key (PKCS#11 session secret keys). */
+devid_rc devid_hmac_import_unstored(const unsigned char *value, size_t len, devid_key **key);
 /* Adds a certificate: to the group `uid` if given (must exist), else as a new group. */
 devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_store_attrs *attrs,
                               char uid_out[DEVID_UID_LEN + 1]);

@@ -260,9 +260,10 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
  * 32 bytes; imported (C_CreateObject: value set): CKA_KEY_TYPE and CKA_VALUE required,
  * CKA_VALUE_LEN not allowed (PKCS#11 2.40, generic secret keys). */
 static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *a,
-                          const CK_ATTRIBUTE **value)
+                          const CK_ATTRIBUTE **value, bool *token)
 {
     memset(a, 0, sizeof(*a));
+    *token = false; /* absent: a session object */
     bool have_type = false;
     if (value)
         *value = NULL;
@@ -318,7 +319,9 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
         if (p11_tmpl_bool(&t[i], &b) != CKR_OK)
             return CKR_ATTRIBUTE_VALUE_INVALID;
         switch (t[i].type) {
-        case CKA_TOKEN:       /* it lives in the store */
+        case CKA_TOKEN:       /* true: the store; false: a session object (loaded, not kept) */
+            *token = b == CK_TRUE;
+            break;
         case CKA_SENSITIVE:   /* its value never leaves the TPM */
         case CKA_SIGN:
         case CKA_VERIFY:
@@ -353,16 +356,22 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
     return CKR_OK;
 }
 
-CK_RV p11_create_secret(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key)
+CK_RV p11_create_secret(CK_SESSION_HANDLE session, bool rw, const CK_ATTRIBUTE *tmpl,
+                        CK_ULONG n, CK_OBJECT_HANDLE *key)
 {
     devid_store_attrs a;
     const CK_ATTRIBUTE *value = NULL;
-    CK_RV rv = parse_secret(tmpl, n, &a, &value);
+    bool token;
+    CK_RV rv = parse_secret(tmpl, n, &a, &value, &token);
     if (rv != CKR_OK) {
         devid_warn("pkcs11: C_CreateObject(CKO_SECRET_KEY): template refused (0x%lx)",
                    (unsigned long)rv);
         return rv;
     }
+    if (!token)
+        return p11_session_secret(session, &a, value->pValue, value->ulValueLen, key);
+    if (!rw)
+        return CKR_SESSION_READ_ONLY;
     return p11_store_import_secret(value->pValue, value->ulValueLen, &a, key);
 }
 
@@ -387,14 +396,17 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     }
     if (pMechanism->pParameter || pMechanism->ulParameterLen)
         return p11_leave(CKR_MECHANISM_PARAM_INVALID);
-    if (!(s->flags & CKF_RW_SESSION))
-        return p11_leave(CKR_SESSION_READ_ONLY);
     devid_store_attrs a;
-    rv = parse_secret(pTemplate, ulCount, &a, NULL);
+    bool token;
+    rv = parse_secret(pTemplate, ulCount, &a, NULL, &token);
     if (rv != CKR_OK) {
         devid_warn("pkcs11: C_GenerateKey(%s): template refused (0x%lx)", mech->name,
                    (unsigned long)rv);
         return p11_leave(rv);
     }
+    if (!token) /* a session key: also in a read-only session */
+        return p11_leave(p11_session_secret(hSession, &a, NULL, 0, phKey));
+    if (!(s->flags & CKF_RW_SESSION))
+        return p11_leave(CKR_SESSION_READ_ONLY);
     return p11_leave(p11_store_generate_secret(&a, phKey));
 }

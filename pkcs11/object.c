@@ -134,14 +134,15 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
         return p11_leave(CKR_TEMPLATE_INCOMPLETE);
     if (p11_tmpl_ulong(cls, &c) != CKR_OK || p11_tmpl_token(pTemplate, ulCount, &token) != CKR_OK)
         return p11_leave(CKR_ATTRIBUTE_VALUE_INVALID);
-    /* CKA_TOKEN absent means false: public keys and certificates become session objects,
-     * also in read-only sessions. (Secret keys are TPM objects kept in the store.) */
+    /* CKA_TOKEN absent means false: public keys, certificates and secret keys become session
+     * objects, also in read-only sessions. */
     if (!token && (c == CKO_PUBLIC_KEY || c == CKO_CERTIFICATE))
         return p11_leave(p11_session_object_create(hSession, c, pTemplate, ulCount, phObject));
+    if (c == CKO_SECRET_KEY) /* an HMAC key value, imported into the TPM */
+        return p11_leave(p11_create_secret(hSession, s->flags & CKF_RW_SESSION, pTemplate,
+                                           ulCount, phObject));
     if (!(s->flags & CKF_RW_SESSION))
         return p11_leave(CKR_SESSION_READ_ONLY);
-    if (c == CKO_SECRET_KEY) /* an HMAC key value, imported into the TPM */
-        return p11_leave(p11_create_secret(pTemplate, ulCount, phObject));
     if (c != CKO_CERTIFICATE) {
         /* Key pairs come into being in the TPM (C_GenerateKeyPair): no private key is
          * imported. */

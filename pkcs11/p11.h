@@ -145,6 +145,10 @@ void p11_token_drop_secrets(CK_SESSION_HANDLE session);
 CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
                                 const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 void p11_session_objects_drop(CK_SESSION_HANDLE session);
+/* A session HMAC-SHA256 key in the TPM: generated (value NULL) or imported, loaded, never
+ * persisted. */
+CK_RV p11_session_secret(CK_SESSION_HANDLE session, const devid_store_attrs *attrs,
+                         const void *value, size_t len, CK_OBJECT_HANDLE *out);
 /* A session key pair: a TPM key generated like a store key, loaded, never persisted. */
 CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
                            const devid_store_attrs *attrs, CK_OBJECT_HANDLE *pub,
@@ -171,8 +175,10 @@ CK_RV p11_store_generate_secret(const devid_store_attrs *attrs, CK_OBJECT_HANDLE
 /* Imports an HMAC key value into the TPM (core), stored like a generated one. */
 CK_RV p11_store_import_secret(const void *value, size_t len, const devid_store_attrs *attrs,
                               CK_OBJECT_HANDLE *key);
-/* C_CreateObject of a CKO_SECRET_KEY (keygen.c): checks the template, imports the value. */
-CK_RV p11_create_secret(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key);
+/* C_CreateObject of a CKO_SECRET_KEY (keygen.c): checks the template, imports the value
+ * (a store object only with CKA_TOKEN true, which needs a R/W session: rw). */
+CK_RV p11_create_secret(CK_SESSION_HANDLE session, bool rw, const CK_ATTRIBUTE *tmpl,
+                        CK_ULONG n, CK_OBJECT_HANDLE *key);
 /* The token's items, for the store to update. */
 size_t p11_item_count(void);
 p11_item *p11_item_at(size_t i);

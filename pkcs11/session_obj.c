@@ -1,6 +1,7 @@
-/* Session objects: public keys and certificates an application creates, and key pairs it
- * generates, with CKA_TOKEN false or absent (PKCS#11: absent means false). A session key pair
- * is a TPM key made like a store key (core) and kept loaded, never written. Held in memory only, never written to the store;
+/* Session objects: public keys, certificates and HMAC keys an application creates, and key
+ * pairs and HMAC keys it generates, with CKA_TOKEN false or absent (PKCS#11: absent means
+ * false). Session key pairs and HMAC keys are TPM keys made like store keys (core) and kept
+ * loaded, never written. Held in memory only, never written to the store;
  * usable for verification and encryption (software, like every public-key operation here);
  * visible to every session of the application; gone with the session that created them, at
  * C_CloseAllSessions and C_Finalize, and in a forked child (which starts with no state).
@@ -231,6 +232,58 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
     return *out ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
+/* A session item around a TPM key (a pair or a secret key) named by attrs. */
+static CK_RV add_key_item(CK_SESSION_HANDLE session, devid_key *key,
+                          const devid_store_attrs *attrs, p11_item **out)
+{
+    p11_item *it = p11_item_new(P11_ITEM_SESSION);
+    if (!it) {
+        devid_key_free(key);
+        return CKR_HOST_MEMORY;
+    }
+    it->session = session;
+    it->key = key;
+    it->attrs = *attrs;
+    memcpy(it->label, attrs->label, sizeof(it->label));
+    memcpy(it->id, attrs->id, attrs->id_len);
+    it->id_len = attrs->id_len;
+    CK_RV rv = p11_token_add_item(it);
+    if (rv != CKR_OK) {
+        p11_item_unref(it);
+        return rv;
+    }
+    *out = it;
+    return CKR_OK;
+}
+
+CK_RV p11_session_secret(CK_SESSION_HANDLE session, const devid_store_attrs *attrs,
+                         const void *value, size_t len, CK_OBJECT_HANDLE *out)
+{
+    CK_RV rv = p11_token_sync(false);
+    if (rv != CKR_OK)
+        return rv;
+    devid_key *key = NULL;
+    devid_keygen gen = { .type = DEVID_KEY_HMAC, .sign = true };
+    devid_rc rc = value ? devid_hmac_import_unstored(value, len, &key)
+                        : devid_store_generate_unstored(&gen, &key);
+    if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
+        p11_rv(rc, "making a session HMAC key");
+        return CKR_USER_NOT_LOGGED_IN;
+    }
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "making a session HMAC key");
+    devid_store_attrs a = *attrs;
+    a.secret = true;
+    a.value_len = value ? len : 0;
+    p11_item *it;
+    rv = add_key_item(session, key, &a, &it);
+    if (rv != CKR_OK)
+        return rv;
+    p11_token_rebuild();
+    *out = p11_object_handle(it, CKO_SECRET_KEY);
+    return *out ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
 CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
                            const devid_store_attrs *attrs, CK_OBJECT_HANDLE *pub,
                            CK_OBJECT_HANDLE *priv)
@@ -250,17 +303,10 @@ CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
     }
     if (rc != DEVID_OK)
         return p11_rv(rc, "generating a session key");
-    p11_item *it = p11_item_new(P11_ITEM_SESSION);
-    if (!it) {
-        devid_key_free(key);
-        return CKR_HOST_MEMORY;
-    }
-    it->session = session;
-    it->key = key;
-    it->attrs = *attrs;
-    memcpy(it->label, attrs->label, sizeof(it->label));
-    memcpy(it->id, attrs->id, attrs->id_len);
-    it->id_len = attrs->id_len;
+    p11_item *it;
+    rv = add_key_item(session, key, attrs, &it);
+    if (rv != CKR_OK)
+        return rv;
     if (!it->id_len && devid_pubkey_id(devid_key_get_public(key), it->id) == DEVID_OK)
         it->id_len = 20; /* the key identifier, like every other key here */
     /* the public key's own name (each object has its own; devid_store_label_of reads it) */
@@ -275,11 +321,6 @@ CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
     memcpy(it->attrs.label, it->label, sizeof(it->label));
     memcpy(it->attrs.id, it->id, it->id_len);
     it->attrs.id_len = it->id_len;
-    rv = p11_token_add_item(it);
-    if (rv != CKR_OK) {
-        p11_item_unref(it);
-        return rv;
-    }
     p11_token_rebuild();
     *pub = p11_object_handle(it, CKO_PUBLIC_KEY);
     *priv = p11_object_handle(it, CKO_PRIVATE_KEY);

@@ -355,9 +355,12 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
         for (int i = 0; i < sk_X509_num(id->chain) && n < max; i++)
             out[n++] = (obj_want){ CKO_CERTIFICATE, i };
     } else if (it->src == P11_ITEM_SESSION) {
-        if (it->key && n < max)
+        if (it->key && it->attrs.secret && n < max)
+            out[n++] = (obj_want){ CKO_SECRET_KEY, -1 };
+        if (it->key && !it->attrs.secret && n < max)
             out[n++] = (obj_want){ CKO_PRIVATE_KEY, -1 };
-        if ((it->pub_only || (it->key && !it->attrs.public_hidden)) && n < max)
+        if ((it->pub_only || (it->key && !it->attrs.secret && !it->attrs.public_hidden)) &&
+            n < max)
             out[n++] = (obj_want){ CKO_PUBLIC_KEY, -1 };
         if (it->cert && n < max)
             out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };

@@ -1,11 +1,13 @@
-/* The p11-api test: session objects. A public key or certificate created, or a key pair
- * generated (a TPM key, never persisted), with CKA_TOKEN absent or false is a session object: creatable in a read-only session, visible to every
+/* The p11-api test: session objects. A public key, certificate or HMAC key created, or a key
+ * pair or HMAC key generated (TPM keys, never persisted), with CKA_TOKEN absent or false is a
+ * session object: creatable in a read-only session, visible to every
  * session, usable (verification), never written to the store, gone with the session that made
  * it and at C_CloseAllSessions; a token object in a read-only session stays
  * CKR_SESSION_READ_ONLY. */
 #include "p11api.h"
 
 #include <dirent.h>
+#include <openssl/hmac.h>
 
 static int store_files(void)
 {
@@ -200,6 +202,50 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
     CHECK_RV(f->C_GetAttributeValue(rw, epriv, &ta, 1), CKR_OBJECT_HANDLE_INVALID);
     CHECK_RV(f->C_GetAttributeValue(rw, rpub, &ta, 1), CKR_OBJECT_HANDLE_INVALID);
     CHECK(store_files() == files, "the store changed");
+}
+
+/* Session HMAC keys: generated and imported in the TPM from a R/O session, never written,
+ * gone with their session. */
+void session_secret_keys(void)
+{
+    int files = store_files();
+    CK_SESSION_HANDLE ro;
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    CK_OBJECT_CLASS sc = CKO_SECRET_KEY;
+    CK_KEY_TYPE gt = CKK_GENERIC_SECRET;
+    CK_ULONG l32 = 32;
+    static const unsigned char value[20] = "a session hmac key!";
+    CK_ATTRIBUTE gen_t[] = { { CKA_VALUE_LEN, &l32, sizeof(l32) }, { CKA_LABEL, "sess-mac", 8 } };
+    CK_ATTRIBUTE imp_t[] = { { CKA_CLASS, &sc, sizeof(sc) }, { CKA_KEY_TYPE, &gt, sizeof(gt) },
+                             { CKA_VALUE, (void *)value, sizeof(value) } };
+    CK_MECHANISM kg = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 }, mac = { CKM_SHA256_HMAC, NULL, 0 };
+    CK_OBJECT_HANDLE gk = 0, ik = 0, h;
+    CHECK_RV(f->C_GenerateKey(ro, &kg, gen_t, 2, &gk), CKR_OK);
+    CHECK_RV(f->C_CreateObject(ro, imp_t, 3, &ik), CKR_OK);
+    CK_BBOOL token = CK_TRUE;
+    CK_ATTRIBUTE ta = { CKA_TOKEN, &token, sizeof(token) };
+    CHECK(f->C_GetAttributeValue(ro, gk, &ta, 1) == CKR_OK && token == CK_FALSE,
+          "CKA_TOKEN of a session HMAC key");
+    unsigned char m1[32], want[32];
+    CK_ULONG l1 = sizeof(m1);
+    unsigned int wl = 0;
+    CHECK_RV(f->C_SignInit(ro, &mac, ik), CKR_OK);
+    CHECK_RV(f->C_Sign(ro, (CK_BYTE *)"data", 4, m1, &l1), CKR_OK);
+    HMAC(EVP_sha256(), value, sizeof(value), (const unsigned char *)"data", 4, want, &wl);
+    CHECK(l1 == 32 && wl == 32 && !memcmp(m1, want, 32), "an imported session key's HMAC");
+    l1 = sizeof(m1);
+    CHECK_RV(f->C_SignInit(ro, &mac, gk), CKR_OK);
+    CHECK_RV(f->C_Sign(ro, (CK_BYTE *)"data", 4, m1, &l1), CKR_OK);
+    CHECK_RV(f->C_VerifyInit(ro, &mac, gk), CKR_OK);
+    CHECK_RV(f->C_Verify(ro, (CK_BYTE *)"data", 4, m1, l1), CKR_OK);
+    CHECK(find(f, ro, CKO_SECRET_KEY, "sess-mac", &h, 1) == 1 && h == gk, "found by label");
+    CHECK(store_files() == files, "a session HMAC key was written to the store");
+    CHECK_RV(f->C_CloseSession(ro), CKR_OK);
+    CK_SESSION_HANDLE s2;
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2), CKR_OK);
+    CHECK_RV(f->C_GetAttributeValue(s2, gk, &ta, 1), CKR_OBJECT_HANDLE_INVALID);
+    CHECK_RV(f->C_GetAttributeValue(s2, ik, &ta, 1), CKR_OBJECT_HANDLE_INVALID);
+    CHECK_RV(f->C_CloseSession(s2), CKR_OK);
 }
 
 /* C_CloseAllSessions and C_Finalize take every session object along. */

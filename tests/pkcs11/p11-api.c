@@ -349,6 +349,7 @@ int main(int argc, char **argv)
     operation_states(rw);
     session_objects(rw, ro);
     session_key_pairs(rw);
+    session_secret_keys();
     changes(rw, ro);
     ecdh(rw, ro);
     hmac(rw);

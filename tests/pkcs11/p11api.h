@@ -24,5 +24,6 @@ void operation_states(CK_SESSION_HANDLE rw);               /* p11-api-opstate.c 
 void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro); /* p11-api-session.c */
 void session_objects_at_close_all(CK_SESSION_HANDLE s);
 void session_key_pairs(CK_SESSION_HANDLE rw);
+void session_secret_keys(void);
 
 #endif
