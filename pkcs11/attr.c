@@ -111,7 +111,8 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_TOKEN:
         return p11_val_bool(v, it->src != P11_ITEM_SESSION);
     case CKA_PRIVATE:
-        return p11_val_bool(v, obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY);
+        return p11_val_bool(v, obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY ||
+                                   (obj->cls == CKO_DATA && it->data_private));
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
         return p11_val_bool(v, writable(obj));
@@ -166,6 +167,8 @@ CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         return rv;
     if (obj->cls == CKO_CERTIFICATE)
         return p11_attr_cert(obj, type, v);
+    if (obj->cls == CKO_DATA)
+        return p11_attr_session_data(obj, type, v);
     if (obj->cls == CKO_SECRET_KEY)
         return p11_attr_store_secret(obj, type, v);
     if (obj->item->src == P11_ITEM_SESSION && obj->item->pub_only)

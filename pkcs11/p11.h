@@ -70,6 +70,13 @@ typedef struct p11_item {
     CK_SESSION_HANDLE session;  /* the session that created it: it goes with that session */
     EVP_PKEY *pub_only;         /* a session public key (software: verify, encrypt) */
     bool can_verify, can_encrypt;
+    bool is_data;               /* a CKO_DATA object: */
+    bool data_private;          /* CKA_PRIVATE */
+    unsigned char *data;        /* CKA_VALUE */
+    size_t data_len;
+    char *application;          /* CKA_APPLICATION */
+    unsigned char *object_id;   /* CKA_OBJECT_ID (DER) */
+    size_t object_id_len;
 } p11_item;
 
 /* A session object: a secret derived in a session (ECDH), gone with that session. */

@@ -191,9 +191,114 @@ static CK_RV public_key(const session_req *r, EVP_PKEY **out)
     return rv;
 }
 
+static CK_RV dup_bytes(const CK_ATTRIBUTE *a, unsigned char **out, size_t *len, bool nul)
+{
+    if (a->ulValueLen > P11_MAX_DATA)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    free(*out);
+    *out = malloc(a->ulValueLen + 1);
+    if (!*out)
+        return CKR_HOST_MEMORY;
+    if (a->ulValueLen)
+        memcpy(*out, a->pValue, a->ulValueLen);
+    (*out)[a->ulValueLen] = 0;
+    if (nul && memchr(*out, 0, a->ulValueLen))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    if (len)
+        *len = a->ulValueLen;
+    return CKR_OK;
+}
+
+/* A CKO_DATA template: CKA_APPLICATION, CKA_OBJECT_ID (DER OID), CKA_VALUE, CKA_PRIVATE,
+ * CKA_LABEL, the storage flags. */
+static CK_RV data_template(p11_item *it, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    CK_RV rv = CKR_OK;
+    for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
+        const CK_ATTRIBUTE *a = &tmpl[i];
+        CK_BBOOL b = CK_FALSE;
+        switch (a->type) {
+        case CKA_CLASS:
+            break;
+        case CKA_LABEL:
+            rv = name_attr(it, a);
+            break;
+        case CKA_APPLICATION:
+            rv = dup_bytes(a, (unsigned char **)&it->application, NULL, true);
+            break;
+        case CKA_OBJECT_ID: {
+            const unsigned char *p = a->pValue;
+            ASN1_OBJECT *oid = p && a->ulValueLen ? d2i_ASN1_OBJECT(NULL, &p, (long)a->ulValueLen)
+                                                  : NULL;
+            bool ok = !a->ulValueLen ||
+                      (oid && p == (const unsigned char *)a->pValue + a->ulValueLen);
+            ASN1_OBJECT_free(oid);
+            rv = ok ? dup_bytes(a, &it->object_id, &it->object_id_len, false)
+                    : CKR_ATTRIBUTE_VALUE_INVALID;
+            break;
+        }
+        case CKA_VALUE:
+            rv = dup_bytes(a, &it->data, &it->data_len, false);
+            break;
+        case CKA_PRIVATE:
+        case CKA_TOKEN:
+        case CKA_MODIFIABLE:
+        case CKA_DESTROYABLE:
+        case CKA_COPYABLE:
+            if (p11_tmpl_bool(a, &b) != CKR_OK)
+                rv = CKR_ATTRIBUTE_VALUE_INVALID;
+            else if (a->type == CKA_PRIVATE)
+                it->data_private = b == CK_TRUE;
+            break;
+        default:
+            rv = CKR_ATTRIBUTE_TYPE_INVALID;
+        }
+    }
+    if (rv == CKR_OK && !it->data && !(it->data = calloc(1, 1)))
+        rv = CKR_HOST_MEMORY;
+    return rv;
+}
+
+CK_RV p11_attr_session_data(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    p11_item *it = obj->item;
+    switch (type) {
+    case CKA_APPLICATION:
+        return p11_val_ref(v, it->application, it->application ? strlen(it->application) : 0);
+    case CKA_OBJECT_ID:
+        return p11_val_ref(v, it->object_id, it->object_id_len);
+    case CKA_VALUE:
+        return p11_val_ref(v, it->data, it->data_len);
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
 CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
                                 const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
+    if (cls == CKO_DATA) {
+        CK_RV rv = p11_token_sync(false);
+        p11_item *it = rv == CKR_OK ? p11_item_new(P11_ITEM_SESSION) : NULL;
+        if (rv == CKR_OK && !it)
+            rv = CKR_HOST_MEMORY;
+        if (rv != CKR_OK)
+            return rv;
+        it->session = session;
+        it->is_data = true;
+        rv = data_template(it, tmpl, n);
+        if (rv == CKR_OK && it->data_private && p11_pin_set() && p11_login_user() != CKU_USER)
+            rv = CKR_USER_NOT_LOGGED_IN; /* a private object nobody could see */
+        if (rv == CKR_OK)
+            rv = p11_token_add_item(it);
+        if (rv != CKR_OK) {
+            p11_item_unref(it);
+            return rv;
+        }
+        p11_token_rebuild();
+        *out = p11_object_handle(it, CKO_DATA);
+        return *out ? CKR_OK : CKR_GENERAL_ERROR;
+    }
     if (cls != CKO_PUBLIC_KEY && cls != CKO_CERTIFICATE) {
         devid_info("pkcs11: session objects of class %lu are not supported",
                    (unsigned long)cls);

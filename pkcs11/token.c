@@ -38,6 +38,11 @@ void p11_item_unref(p11_item *item)
         devid_key_free(item->key);
         X509_free(item->cert);
         EVP_PKEY_free(item->pub_only);
+        if (item->data)
+            OPENSSL_cleanse(item->data, item->data_len);
+        free(item->data);
+        free(item->application);
+        free(item->object_id);
     }
     OPENSSL_cleanse(item, sizeof(*item));
     free(item);
@@ -355,6 +360,8 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
         for (int i = 0; i < sk_X509_num(id->chain) && n < max; i++)
             out[n++] = (obj_want){ CKO_CERTIFICATE, i };
     } else if (it->src == P11_ITEM_SESSION) {
+        if (it->is_data && n < max)
+            out[n++] = (obj_want){ CKO_DATA, -1 };
         if (it->key && it->attrs.secret && n < max)
             out[n++] = (obj_want){ CKO_SECRET_KEY, -1 };
         if (it->key && !it->attrs.secret && n < max)
@@ -529,7 +536,8 @@ void p11_token_free(void)
 bool p11_object_visible(const p11_object *obj)
 {
     /* Private objects need a login once a user PIN protects the token. */
-    bool private = obj->cls == CKO_PRIVATE_KEY || (obj->cls == CKO_SECRET_KEY && obj->item);
+    bool private = obj->cls == CKO_PRIVATE_KEY || (obj->cls == CKO_SECRET_KEY && obj->item) ||
+                   (obj->cls == CKO_DATA && obj->item->data_private);
     return !private || !p11_pin_set() || p11_login_user() == CKU_USER;
 }
 

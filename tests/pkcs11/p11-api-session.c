@@ -248,6 +248,46 @@ void session_secret_keys(void)
     CHECK_RV(f->C_CloseSession(s2), CKR_OK);
 }
 
+/* CKO_DATA session objects: created in a R/O session, their attributes read back, gone with
+ * their session; token data objects are refused with CKR_TEMPLATE_INCONSISTENT. */
+void session_data_objects(void)
+{
+    int files = store_files();
+    CK_SESSION_HANDLE ro;
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    CK_OBJECT_CLASS dc = CKO_DATA;
+    CK_BBOOL yes = CK_TRUE;
+    static const unsigned char oid[] = { 0x06, 0x03, 0x2A, 0x03, 0x04 }; /* 1.2.3.4 */
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, "chain", 5 },
+                         { CKA_APPLICATION, "devid-test", 10 },
+                         { CKA_OBJECT_ID, (void *)oid, sizeof(oid) },
+                         { CKA_VALUE, "some configuration", 18 },
+                         { CKA_TOKEN, &yes, sizeof(yes) } };
+    CK_OBJECT_HANDLE h = 0, found = 0;
+    CHECK_RV(f->C_CreateObject(ro, t, 6, &h), CKR_TEMPLATE_INCONSISTENT); /* a token object */
+    CHECK_RV(f->C_CreateObject(ro, t, 5, &h), CKR_OK);
+    CHECK(find(f, ro, CKO_DATA, "chain", &found, 1) == 1 && found == h, "found by label");
+    CK_ULONG len = 0;
+    unsigned char *v = attr(f, ro, h, CKA_VALUE, &len);
+    CHECK(v && len == 18 && !memcmp(v, "some configuration", 18), "CKA_VALUE of a data object");
+    free(v);
+    v = attr(f, ro, h, CKA_APPLICATION, &len);
+    CHECK(v && len == 10 && !memcmp(v, "devid-test", 10), "CKA_APPLICATION");
+    free(v);
+    v = attr(f, ro, h, CKA_OBJECT_ID, &len);
+    CHECK(v && len == sizeof(oid) && !memcmp(v, oid, len), "CKA_OBJECT_ID");
+    free(v);
+    CK_ATTRIBUTE bad_oid[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_OBJECT_ID, "xyz", 3 } };
+    CK_OBJECT_HANDLE b;
+    CHECK_RV(f->C_CreateObject(ro, bad_oid, 2, &b), CKR_ATTRIBUTE_VALUE_INVALID);
+    CHECK(store_files() == files, "a data object was written to the store");
+    CHECK_RV(f->C_CloseSession(ro), CKR_OK);
+    CK_SESSION_HANDLE s2;
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2), CKR_OK);
+    CHECK(find(f, s2, CKO_DATA, NULL, &found, 1) == 0, "a data object outlived its session");
+    CHECK_RV(f->C_CloseSession(s2), CKR_OK);
+}
+
 /* C_CloseAllSessions and C_Finalize take every session object along. */
 void session_objects_at_close_all(CK_SESSION_HANDLE s)
 {

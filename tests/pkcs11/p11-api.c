@@ -350,6 +350,7 @@ int main(int argc, char **argv)
     session_objects(rw, ro);
     session_key_pairs(rw);
     session_secret_keys();
+    session_data_objects();
     changes(rw, ro);
     ecdh(rw, ro);
     hmac(rw);
