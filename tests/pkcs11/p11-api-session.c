@@ -7,6 +7,8 @@
 #include "p11api.h"
 
 #include <dirent.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <openssl/hmac.h>
 
 static int store_files(void)
@@ -181,6 +183,23 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
     CHECK_RV(f->C_Verify(rw, dg, 32, sig, siglen), CKR_OK);
     EVP_PKEY *pk = pub_from_attrs(f, rw, epub);
     CHECK(pk && verify_rs(pk, dg, 32, sig, siglen), "OpenSSL verifies the session key's ECDSA");
+    /* a forked child starts without them, and dropping what it inherited leaves the
+     * parent's TPM key alone */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int bad = f->C_Initialize(NULL) != CKR_OK;
+        bad |= f->C_GetAttributeValue(rw, epriv, &ta, 1) != CKR_SESSION_HANDLE_INVALID;
+        bad |= f->C_Finalize(NULL) != CKR_OK;
+        _exit(bad);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "forked child: status 0x%x", st);
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_SignInit(rw, &m, epriv), CKR_OK);
+    CHECK_RV(f->C_Sign(rw, dg, 32, sig, &siglen), CKR_OK);
+    CHECK(pk && verify_rs(pk, dg, 32, sig, siglen), "the session key signs after a fork");
     EVP_PKEY_free(pk);
     /* RSA decryption in the TPM */
     unsigned char ct[256], pt[256];
