@@ -26,5 +26,6 @@
 #include "cert.h"
 #include "store.h"
 #include "token.h"
+#include "tpm_caps.h"
 
 #endif

@@ -134,15 +134,14 @@ devid_rc devid_key_hmac_verify(devid_key *key, const unsigned char *data, size_t
 
 /* ---- importing a key value ----------------------------------------------------------------- */
 
-devid_rc devid_store_import_hmac(const unsigned char *value, size_t len,
-                                 const devid_store_attrs *attrs, char uid[DEVID_UID_LEN + 1])
+/* The keygen parameters that import value (a key longer than the hash's block is hashed
+ * first by HMAC itself: the TPM takes only a block, so it gets the hash, with the same MACs). */
+static devid_rc import_params(const unsigned char *value, size_t len,
+                              unsigned char hashed[DEVID_HMAC_SIZE], devid_keygen *gen)
 {
     if (!value || len == 0 || len > DEVID_HMAC_IMPORT_MAX)
         return devid_fail(DEVID_ERR_ARG, "an HMAC key value of %zu bytes: 1 to %d are possible",
                           len, DEVID_HMAC_IMPORT_MAX);
-    /* A key longer than the hash's block is hashed first by HMAC itself: the TPM takes only
-     * a block, so give it the hash (same MACs). */
-    unsigned char hashed[DEVID_HMAC_SIZE];
     if (len > DEVID_HMAC_BLOCK_SIZE) {
         EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", DEVID_SW_PROPQ);
         bool ok = md && EVP_Digest(value, len, hashed, NULL, md, NULL) == 1;
@@ -153,14 +152,36 @@ devid_rc devid_store_import_hmac(const unsigned char *value, size_t len,
     /* TPM2_Create with the value as the keyed-hash object's sensitive data: the command
      * carries a secret, so the session policy sends it in a salted session with parameter
      * encryption (core/session.h); devid_keygen_create cleanses its copy. */
-    devid_keygen gen = { .type = DEVID_KEY_HMAC, .sign = true,
-                         .hmac_value = len > DEVID_HMAC_BLOCK_SIZE ? hashed : value,
-                         .hmac_value_len = len > DEVID_HMAC_BLOCK_SIZE ? sizeof(hashed) : len };
+    *gen = (devid_keygen){ .type = DEVID_KEY_HMAC, .sign = true,
+                           .hmac_value = len > DEVID_HMAC_BLOCK_SIZE ? hashed : value,
+                           .hmac_value_len = len > DEVID_HMAC_BLOCK_SIZE ? DEVID_HMAC_SIZE
+                                                                         : len };
+    return DEVID_OK;
+}
+
+devid_rc devid_store_import_hmac(const unsigned char *value, size_t len,
+                                 const devid_store_attrs *attrs, char uid[DEVID_UID_LEN + 1])
+{
+    unsigned char hashed[DEVID_HMAC_SIZE];
+    devid_keygen gen;
+    devid_rc rc = import_params(value, len, hashed, &gen);
     devid_store_attrs a = *attrs;
     a.value_len = len;
-    devid_rc rc = devid_store_generate(&gen, &a, uid);
+    if (rc == DEVID_OK)
+        rc = devid_store_generate(&gen, &a, uid);
     OPENSSL_cleanse(hashed, sizeof(hashed));
     if (rc == DEVID_OK)
         devid_info("imported an HMAC-SHA256 key (%zu bytes) as store object %s", len, uid);
+    return rc;
+}
+
+devid_rc devid_hmac_import_unstored(const unsigned char *value, size_t len, devid_key **key)
+{
+    unsigned char hashed[DEVID_HMAC_SIZE];
+    devid_keygen gen;
+    devid_rc rc = import_params(value, len, hashed, &gen);
+    if (rc == DEVID_OK)
+        rc = devid_store_generate_unstored(&gen, key);
+    OPENSSL_cleanse(hashed, sizeof(hashed));
     return rc;
 }

@@ -1,4 +1,5 @@
 #include "store.h"
+#include "store_attrs.h"
 #include "store_internal.h"
 #include "cert.h"
 #include "core.h"
@@ -135,133 +136,12 @@ static devid_rc new_uid(char uid[DEVID_UID_LEN + 1])
     return DEVID_OK;
 }
 
-/* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1",
- * "secret=1" (HMAC keys only), "value_len=N" (imported HMAC keys only) ---- */
-
-static devid_rc encode_attrs(const devid_store_attrs *a, char *out, size_t len)
-{
-    size_t n = (size_t)snprintf(out, len, "# devid store object\nlabel=");
-    for (const unsigned char *p = (const unsigned char *)a->label; *p && n + 4 < len; p++) {
-        if (isalnum(*p) || strchr(" -_.:@/", *p))
-            out[n++] = (char)*p;
-        else
-            n += (size_t)snprintf(out + n, len - n, "%%%02X", *p);
-    }
-    n += (size_t)snprintf(out + n, len - n, "\nid=");
-    for (size_t i = 0; i < a->id_len && n + 3 < len; i++)
-        n += (size_t)snprintf(out + n, len - n, "%02x", a->id[i]);
-    n += (size_t)snprintf(out + n, len - n, "\npublic_hidden=%d\n", a->public_hidden ? 1 : 0);
-    if (a->token_bound && n < len) /* only when set: older readers refuse unknown ones */
-        n += (size_t)snprintf(out + n, len - n, "token_bound=1\n");
-    if (a->secret && n < len)
-        n += (size_t)snprintf(out + n, len - n, "secret=1\n");
-    if (a->value_len && n < len)
-        n += (size_t)snprintf(out + n, len - n, "value_len=%zu\n", a->value_len);
-    if (n >= len)
-        return devid_fail(DEVID_ERR_ARG, "attributes too long");
-    return DEVID_OK;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static bool decode_label(const char *s, char *out, size_t len)
-{
-    size_t n = 0;
-    for (; *s; s++) {
-        int c = (unsigned char)*s;
-        if (c == '%') {
-            int hi = hexval(s[1]), lo = hi >= 0 ? hexval(s[2]) : -1;
-            if (lo < 0)
-                return false;
-            c = hi * 16 + lo;
-            s += 2;
-        }
-        if (c == 0 || n + 1 >= len)
-            return false;
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    return true;
-}
-
-static bool decode_hex(const char *s, unsigned char *out, size_t max, size_t *len)
-{
-    size_t n = strlen(s);
-    if (n % 2 || n / 2 > max)
-        return false;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (unsigned char)(hi * 16 + lo);
-    }
-    *len = n / 2;
-    return true;
-}
-
-devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs *a)
-{
-    memset(a, 0, sizeof(*a));
-    char *copy = strndup(text, len);
-    if (!copy)
-        return devid_fail(DEVID_ERR_MEMORY, "attributes");
-    devid_rc rc = DEVID_OK;
-    char *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line && rc == DEVID_OK;
-         line = strtok_r(NULL, "\n", &save)) {
-        if (line[0] == '#')
-            continue;
-        char *eq = strchr(line, '=');
-        if (!eq) {
-            rc = devid_fail(DEVID_ERR_FORMAT, "attribute line without '='");
-            break;
-        }
-        *eq = '\0';
-        const char *v = eq + 1;
-        if (strcmp(line, "label") == 0) {
-            if (!decode_label(v, a->label, sizeof(a->label)))
-                rc = devid_fail(DEVID_ERR_FORMAT, "bad label encoding");
-        } else if (strcmp(line, "id") == 0) {
-            if (!decode_hex(v, a->id, sizeof(a->id), &a->id_len))
-                rc = devid_fail(DEVID_ERR_FORMAT, "bad id encoding");
-        } else if (strcmp(line, "token_bound") == 0) {
-            if (strcmp(v, "1"))
-                rc = devid_fail(DEVID_ERR_FORMAT, "bad token_bound value");
-            a->token_bound = true;
-        } else if (strcmp(line, "public_hidden") == 0) {
-            if (strcmp(v, "0") && strcmp(v, "1"))
-                rc = devid_fail(DEVID_ERR_FORMAT, "bad public_hidden value");
-            a->public_hidden = v[0] == '1';
-        } else if (strcmp(line, "secret") == 0) {
-            if (strcmp(v, "0") && strcmp(v, "1"))
-                rc = devid_fail(DEVID_ERR_FORMAT, "bad secret value");
-            a->secret = v[0] == '1';
-        } else if (strcmp(line, "value_len") == 0) {
-            char *end = NULL;
-            unsigned long n = strtoul(v, &end, 10);
-            if (!isdigit((unsigned char)v[0]) || *end || n == 0 || n > DEVID_HMAC_IMPORT_MAX)
-                rc = devid_fail(DEVID_ERR_FORMAT, "bad value_len value");
-            a->value_len = n;
-        } else {
-            rc = devid_fail(DEVID_ERR_FORMAT, "unknown attribute '%s'", line);
-        }
-    }
-    free(copy);
-    return rc;
-}
-
 static devid_rc write_attrs(const char *uid, const devid_store_attrs *a)
 {
-    char path[4096], text[1024];
+    char path[4096], text[MAX_ATTR_FILE];
     devid_rc rc = store_part_path(uid, "attr", path, sizeof(path));
     if (rc == DEVID_OK)
-        rc = encode_attrs(a, text, sizeof(text));
+        rc = store_attrs_encode(a, text, sizeof(text));
     if (rc == DEVID_OK)
         rc = devid_write_file_atomic(path, text, strlen(text), cert_mode());
     return rc;
@@ -394,6 +274,45 @@ free_pem:
     return rc;
 }
 
+devid_rc devid_store_generate_unstored(const devid_keygen *params, devid_key **key)
+{
+    devid_tss2_key blob;
+    devid_keygen p = *params;
+    unsigned char secret[32];
+    size_t secret_len = 0;
+    devid_rc rc = DEVID_OK;
+    if (p.auth_len == 0) { /* the token secret while PINs are set (token.h) */
+        rc = devid_token_key_auth(secret, &secret_len);
+        p.auth = secret;
+        p.auth_len = secret_len;
+        p.auth_is_secret = secret_len > 0;
+    }
+    char *pem = NULL;
+    size_t pemlen = 0;
+    if (rc == DEVID_OK)
+        rc = devid_keygen_create(&p, &blob);
+    if (rc == DEVID_OK)
+        rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
+    if (rc == DEVID_OK)
+        rc = devid_key_load_tss2((const unsigned char *)pem, pemlen, key);
+    if (rc == DEVID_OK && params->auth_len == 0 && secret_len) {
+        devid__key_mark_token_bound(*key);
+        rc = devid_key_set_auth(*key, secret, secret_len);
+        if (rc != DEVID_OK) {
+            devid_key_free(*key);
+            *key = NULL;
+        }
+    } else if (rc == DEVID_OK && params->auth_len) {
+        rc = devid_key_set_auth(*key, params->auth, params->auth_len);
+    }
+    if (pem)
+        OPENSSL_cleanse(pem, pemlen);
+    OPENSSL_free(pem);
+    OPENSSL_cleanse(&blob, sizeof(blob));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return rc;
+}
+
 devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_store_attrs *attrs,
                               char uid_out[DEVID_UID_LEN + 1])
 {
@@ -522,6 +441,99 @@ devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs)
     return rc;
 }
 
+/* Reads a group's attributes, changes them (change returns false: nothing to write) and
+ * writes them back, all under the store lock. */
+static devid_rc update_attrs(const char *uid, bool (*change)(devid_store_attrs *a, void *arg),
+                             void *arg, devid_store_attrs *out)
+{
+    if (!store_valid_uid(uid))
+        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
+    int lock = -1;
+    devid_rc rc = store_lock(&lock);
+    if (rc != DEVID_OK)
+        return rc;
+    devid_store_attrs a;
+    if (!part_exists(uid, "attr"))
+        rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
+    if (rc == DEVID_OK)
+        rc = devid_store_get_attrs(uid, &a);
+    if (rc == DEVID_OK && change(&a, arg))
+        rc = write_attrs(uid, &a);
+    store_unlock(lock);
+    if (rc == DEVID_OK && out)
+        *out = a;
+    return rc;
+}
+
+typedef struct rename_req {
+    const char *uid;
+    devid_store_object which;
+    const char *label;
+    const unsigned char *id;
+    size_t id_len;
+} rename_req;
+
+static void set_name(devid_store_name *n, const char *label, const unsigned char *id,
+                     size_t id_len)
+{
+    if (label)
+        snprintf(n->label, sizeof(n->label), "%s", label);
+    if (id) {
+        memcpy(n->id, id, id_len);
+        n->id_len = id_len;
+    }
+}
+
+static bool apply_rename(devid_store_attrs *a, void *arg)
+{
+    const rename_req *r = arg;
+    devid_store_name group = { .own = true };
+    set_name(&group, a->label, a->id, a->id_len);
+    /* The group's name belongs to the key; a group without key is its certificate's. */
+    devid_store_object which = r->which;
+    if (which == DEVID_STORE_OBJ_CERT && !part_exists(r->uid, "key"))
+        which = DEVID_STORE_OBJ_KEY;
+    if (which == DEVID_STORE_OBJ_KEY) {
+        /* the other objects keep the name they show now */
+        if (!a->pub.own)
+            a->pub = group;
+        if (!a->cert.own && part_exists(r->uid, "crt"))
+            a->cert = group;
+        set_name(&group, r->label, r->id, r->id_len);
+        memcpy(a->label, group.label, sizeof(a->label));
+        memcpy(a->id, group.id, group.id_len);
+        a->id_len = group.id_len;
+    } else {
+        devid_store_name *n = which == DEVID_STORE_OBJ_PUBLIC ? &a->pub : &a->cert;
+        if (!n->own)
+            *n = group;
+        set_name(n, r->label, r->id, r->id_len);
+    }
+    store_attrs_normalize(a);
+    return true;
+}
+
+devid_rc devid_store_rename(const char *uid, devid_store_object which, const char *label,
+                            const unsigned char *id, size_t id_len, devid_store_attrs *out)
+{
+    if ((label && strlen(label) > DEVID_LABEL_MAX) || (id && id_len > DEVID_ID_MAX))
+        return devid_fail(DEVID_ERR_ARG, "label or id too long");
+    rename_req r = { uid, which, label, id, id_len };
+    return update_attrs(uid, apply_rename, &r, out);
+}
+
+static bool apply_hide(devid_store_attrs *a, void *arg)
+{
+    (void)arg;
+    a->public_hidden = true;
+    return true;
+}
+
+devid_rc devid_store_hide_public(const char *uid, devid_store_attrs *out)
+{
+    return update_attrs(uid, apply_hide, NULL, out);
+}
+
 static devid_rc unlink_part(const char *uid, const char *ext)
 {
     char path[4096];
@@ -544,6 +556,13 @@ static devid_rc delete_locked(const char *uid, unsigned parts)
         rc = unlink_part(uid, "key");
     if (rc == DEVID_OK && (parts & DEVID_STORE_CERT))
         rc = unlink_part(uid, "crt");
+    devid_store_attrs a;
+    if (rc == DEVID_OK && (parts & DEVID_STORE_CERT) && keep_key &&
+        devid_store_get_attrs(uid, &a) == DEVID_OK && a.cert.own) {
+        /* a later certificate of the group starts with the group's name, not the old one's */
+        a.cert.own = false;
+        rc = write_attrs(uid, &a);
+    }
     return rc;
 }
 

@@ -1,4 +1,4 @@
-/* The object store: owner-created keys and imported certificates (DESIGN.md "The store").
+/* The object store: owner-created keys and imported certificates.
  *
  * One directory ($DEVID_STORE, config `store`). Each object is a group of files named by a
  * stable random uid: <uid>.key (TSS2 PRIVATE KEY PEM, readable by tpm2-openssl and friends),
@@ -36,10 +36,25 @@ typedef struct devid_keygen {
     size_t hmac_value_len;
 } devid_keygen;
 
+/* The label and CKA_ID of one object of a group whose name is its own (see below). */
+typedef struct devid_store_name {
+    bool own;                 /* false: the object shows the group's label and id */
+    char label[DEVID_LABEL_MAX + 1];
+    unsigned char id[DEVID_ID_MAX];
+    size_t id_len;
+} devid_store_name;
+
+/* Label and id are attributes of one object each: the group's `label`/`id` are its key's
+ * (private or secret key; a group without key: its certificate's), and the public key and
+ * certificate show them too unless they have a name of their own (`pub`, `cert`), which a
+ * rename of one object gives them. Files of groups whose objects share one name are written
+ * as before this existed. */
 typedef struct devid_store_attrs {
     char label[DEVID_LABEL_MAX + 1];
     unsigned char id[DEVID_ID_MAX];
     size_t id_len;
+    devid_store_name pub;     /* the public-key object's own name, if any */
+    devid_store_name cert;    /* the certificate's own name, if any */
     bool public_hidden;       /* the PKCS#11 public-key object was destroyed, the key kept */
     bool token_bound;         /* the key's auth value is the token secret (token.h): log in
                                  with the user PIN to use it; set by core */
@@ -64,6 +79,10 @@ devid_rc devid_store_list(devid_store_entry **entries, size_t *count);
  * HMAC key: params->type DEVID_KEY_HMAC; attrs->secret then says so in the listing). */
 devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attrs *attrs,
                               char uid[DEVID_UID_LEN + 1]);
+/* Creates a key like devid_store_generate (under the SRK, bound to the token secret while PINs
+ * are set) but writes nothing: the key is loaded and lives as long as *key (PKCS#11 session
+ * key pairs). */
+devid_rc devid_store_generate_unstored(const devid_keygen *params, devid_key **key);
 /* Imports an HMAC-SHA256 key value (1 to DEVID_HMAC_IMPORT_MAX bytes) into the TPM: a
  * keyed-hash object created under the SRK with the value as its sensitive data (sent in a
  * salted, parameter-encrypted session; every copy devid makes is cleansed), written to the
@@ -74,6 +93,9 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
 #define DEVID_HMAC_BLOCK_SIZE 64
 devid_rc devid_store_import_hmac(const unsigned char *value, size_t len,
                                  const devid_store_attrs *attrs, char uid[DEVID_UID_LEN + 1]);
+/* Imports an HMAC key value like devid_store_import_hmac, writing nothing: the key lives as
+ * long as *key (PKCS#11 session secret keys). */
+devid_rc devid_hmac_import_unstored(const unsigned char *value, size_t len, devid_key **key);
 /* Adds a certificate: to the group `uid` if given (must exist), else as a new group. */
 devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_store_attrs *attrs,
                               char uid_out[DEVID_UID_LEN + 1]);
@@ -89,6 +111,42 @@ devid_rc devid_store_read_cert(const char *uid, X509 **cert);
 
 devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs);
 devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *attrs);
+
+/* The objects of a group, by the name each shows. */
+typedef enum devid_store_object {
+    DEVID_STORE_OBJ_KEY,      /* the private or secret key */
+    DEVID_STORE_OBJ_PUBLIC,   /* the public-key object of a key pair */
+    DEVID_STORE_OBJ_CERT,     /* the certificate */
+} devid_store_object;
+
+/* The label and id object `which` of a group shows. */
+static inline const char *devid_store_label_of(const devid_store_attrs *a,
+                                               devid_store_object which)
+{
+    const devid_store_name *n = which == DEVID_STORE_OBJ_PUBLIC ? &a->pub
+                                : which == DEVID_STORE_OBJ_CERT ? &a->cert
+                                                                : NULL;
+    return n && n->own ? n->label : a->label;
+}
+static inline const unsigned char *devid_store_id_of(const devid_store_attrs *a,
+                                                     devid_store_object which, size_t *len)
+{
+    const devid_store_name *n = which == DEVID_STORE_OBJ_PUBLIC ? &a->pub
+                                : which == DEVID_STORE_OBJ_CERT ? &a->cert
+                                                                : NULL;
+    *len = n && n->own ? n->id_len : a->id_len;
+    return n && n->own ? n->id : a->id;
+}
+
+/* Renames one object of a group: its label (label not NULL) and/or its id (id not NULL),
+ * leaving the other objects' names as they are. Read, changed and written under the store
+ * lock in one atomic write, so concurrent renames of a group's objects are all kept and a
+ * crash leaves every object with its old or its new name. The group's attributes after the
+ * change are returned in *out (may be NULL). */
+devid_rc devid_store_rename(const char *uid, devid_store_object which, const char *label,
+                            const unsigned char *id, size_t id_len, devid_store_attrs *out);
+/* Marks the group's public-key object destroyed (public_hidden), under the store lock. */
+devid_rc devid_store_hide_public(const char *uid, devid_store_attrs *out);
 
 /* Removes parts of a group; the group disappears with its last part. */
 enum { DEVID_STORE_KEY = 1, DEVID_STORE_CERT = 2 };

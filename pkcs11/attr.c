@@ -90,16 +90,29 @@ static bool writable(const p11_object *obj)
     return !obj->item->factory;
 }
 
+/* Which object of a store group obj is (each has its own label and CKA_ID). */
+static devid_store_object store_object(const p11_object *obj)
+{
+    switch (obj->cls) {
+    case CKO_PUBLIC_KEY: return DEVID_STORE_OBJ_PUBLIC;
+    case CKO_CERTIFICATE: return DEVID_STORE_OBJ_CERT;
+    default: return DEVID_STORE_OBJ_KEY;
+    }
+}
+
 static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 {
     p11_item *it = obj->item;
+    /* store groups and session key pairs: a name per object */
+    bool store = it->src == P11_ITEM_STORE || (it->src == P11_ITEM_SESSION && it->key);
     switch (type) {
     case CKA_CLASS:
         return p11_val_ulong(v, obj->cls);
     case CKA_TOKEN:
-        return p11_val_bool(v, true);
+        return p11_val_bool(v, it->src != P11_ITEM_SESSION);
     case CKA_PRIVATE:
-        return p11_val_bool(v, obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY);
+        return p11_val_bool(v, obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY ||
+                                   (obj->cls == CKO_DATA && it->data_private));
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
         return p11_val_bool(v, writable(obj));
@@ -114,6 +127,10 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
             snprintf((char *)p, (size_t)n + 1, "%s-CA-%d", it->label, obj->chain + 1);
             return p11_val_take(v, p, n);
         }
+        if (store) {
+            const char *label = devid_store_label_of(&it->attrs, store_object(obj));
+            return p11_val_ref(v, label, strlen(label));
+        }
         return p11_val_ref(v, it->label, strlen(it->label));
     case CKA_ID:
         if (obj->chain >= 0) {
@@ -126,6 +143,10 @@ static CK_RV common_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         {
             const unsigned char *id;
             size_t len;
+            if (store) {
+                id = devid_store_id_of(&it->attrs, store_object(obj), &len);
+                return p11_val_ref(v, id, len);
+            }
             CK_RV rv = p11_item_id(it, &id, &len);
             return rv == CKR_OK ? p11_val_ref(v, id, len) : rv;
         }
@@ -146,8 +167,12 @@ CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         return rv;
     if (obj->cls == CKO_CERTIFICATE)
         return p11_attr_cert(obj, type, v);
+    if (obj->cls == CKO_DATA)
+        return p11_attr_session_data(obj, type, v);
     if (obj->cls == CKO_SECRET_KEY)
         return p11_attr_store_secret(obj, type, v);
+    if (obj->item->src == P11_ITEM_SESSION && obj->item->pub_only)
+        return p11_attr_session_pub(obj, type, v);
     return p11_attr_key(obj, type, v);
 }
 

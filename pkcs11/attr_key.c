@@ -13,7 +13,7 @@
 /* ---- public values in PKCS#11's encodings ---------------------------------------------------- */
 
 /* CKA_MODULUS, CKA_PUBLIC_EXPONENT: an RSA parameter, big-endian. */
-static CK_RV val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
+CK_RV p11_val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
 {
     BIGNUM *bn = NULL;
     if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
@@ -40,7 +40,7 @@ static int ec_curve_nid(EVP_PKEY *pkey)
 }
 
 /* CKA_EC_PARAMS: the DER OID of the named curve. */
-static CK_RV val_ec_params(p11_val *v, EVP_PKEY *pkey)
+CK_RV p11_val_ec_params(p11_val *v, EVP_PKEY *pkey)
 {
     ASN1_OBJECT *oid = OBJ_nid2obj(ec_curve_nid(pkey));
     if (!oid)
@@ -51,7 +51,7 @@ static CK_RV val_ec_params(p11_val *v, EVP_PKEY *pkey)
 }
 
 /* CKA_EC_POINT: DER OCTET STRING around the uncompressed point 04 || X || Y. */
-static CK_RV val_ec_point(p11_val *v, EVP_PKEY *pkey)
+CK_RV p11_val_ec_point(p11_val *v, EVP_PKEY *pkey)
 {
     BIGNUM *x = NULL, *y = NULL;
     size_t flen = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
@@ -85,7 +85,7 @@ static CK_RV val_ec_point(p11_val *v, EVP_PKEY *pkey)
 }
 
 /* CKA_PUBLIC_KEY_INFO: the DER SubjectPublicKeyInfo. */
-static CK_RV val_spki(p11_val *v, EVP_PKEY *pkey)
+CK_RV p11_val_spki(p11_val *v, EVP_PKEY *pkey)
 {
     unsigned char *p = NULL;
     int n = i2d_PUBKEY(pkey, &p);
@@ -138,28 +138,29 @@ CK_RV p11_attr_key(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_END_DATE:
         return p11_val_ref(v, NULL, 0);
     case CKA_DERIVE:
-        return p11_val_bool(v, priv && p11_key_can_derive(key));
+        return p11_val_bool(v, p11_key_can_derive(key)); /* both halves of the pair */
     case CKA_LOCAL:
         return p11_val_bool(v, f & DEVID_KEY_TPM_GENERATED);
     case CKA_KEY_GEN_MECHANISM:
-        /* Store keys were all made by the TPM's key generation; factory keys: unknown. */
-        if (obj->item->src != P11_ITEM_STORE)
+        /* Store and session keys were all made by the TPM's key generation; factory keys:
+         * unknown. */
+        if (obj->item->src == P11_ITEM_MAP)
             return p11_val_ulong(v, CK_UNAVAILABLE_INFORMATION);
         return p11_val_ulong(v, ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
     case CKA_SUBJECT:
         return key_subject(obj, v);
     case CKA_PUBLIC_KEY_INFO:
-        return val_spki(v, pkey);
+        return p11_val_spki(v, pkey);
     case CKA_EC_PARAMS:
-        return ec ? val_ec_params(v, pkey) : CKR_ATTRIBUTE_TYPE_INVALID;
+        return ec ? p11_val_ec_params(v, pkey) : CKR_ATTRIBUTE_TYPE_INVALID;
     case CKA_EC_POINT:
         /* Not a private-key attribute in the specification, but consumers (libp11, gnutls)
          * read it there; it is public. */
-        return ec ? val_ec_point(v, pkey) : CKR_ATTRIBUTE_TYPE_INVALID;
+        return ec ? p11_val_ec_point(v, pkey) : CKR_ATTRIBUTE_TYPE_INVALID;
     case CKA_MODULUS:
-        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_N);
+        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_N);
     case CKA_PUBLIC_EXPONENT:
-        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_E);
+        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_E);
     case CKA_MODULUS_BITS:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID
                   : p11_val_ulong(v, (CK_ULONG)devid_key_get_bits(key));

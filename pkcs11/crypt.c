@@ -1,5 +1,5 @@
 /* C_Decrypt* (the TPM, private key) and C_Encrypt* (software, public key): dispatch to the
- * mechanism table. RSA works on whole blocks, so multi-part calls collect the input and
+ * mechanism table (operation life: multipart.c). RSA works on whole blocks, so multi-part calls collect the input and
  * produce everything at C_*Final. A decryption result is kept until the caller has a buffer
  * large enough, so the length query and a retry cost one TPM command, not several. */
 #include "p11.h"
@@ -8,18 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void end(p11_op **slot)
-{
-    p11_op_free(*slot);
-    *slot = NULL;
-}
-
 static size_t block_size(const p11_op *op)
 {
     return ((size_t)EVP_PKEY_get_bits(p11_op_pub(op)) + 7) / 8;
 }
 
-/* Runs the operation on `in` (once) and hands out the result per the two-call convention. */
+/* Runs the operation on `in` (once) and hands out the result per the two-call convention;
+ * delivering it ends the operation (errors end it in p11_part_leave). */
 static CK_RV crypt_final(p11_op **slot, bool decrypt, const unsigned char *in, size_t inlen,
                          CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
@@ -30,17 +25,13 @@ static CK_RV crypt_final(p11_op **slot, bool decrypt, const unsigned char *in, s
             return CKR_OK;
         }
         size_t k = block_size(op), n = k;
-        if (!(op->result = malloc(k ? k : 1))) {
-            end(slot);
+        if (!(op->result = malloc(k ? k : 1)))
             return CKR_HOST_MEMORY;
-        }
         CK_RV rv = decrypt ? op->mech->decrypt(op, in, inlen, op->result, &n)
                            : op->mech->encrypt(op, in, inlen, op->result, &n);
         op->result_len = k; /* for cleansing */
-        if (rv != CKR_OK) {
-            end(slot);
+        if (rv != CKR_OK)
             return rv;
-        }
         op->result_len = n;
     }
     bool done;
@@ -49,64 +40,47 @@ static CK_RV crypt_final(p11_op **slot, bool decrypt, const unsigned char *in, s
         return rv;
     memcpy(out, op->result, op->result_len);
     *outlen = op->result_len;
-    end(slot);
+    p11_part_end(slot);
     return CKR_OK;
 }
 
 static CK_RV one_shot(CK_SESSION_HANDLE h, bool decrypt, CK_BYTE_PTR in, CK_ULONG inlen,
                       CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(h, &s);
+    p11_op **slot;
+    CK_RV rv = p11_part_begin(h, decrypt ? CKF_DECRYPT : CKF_ENCRYPT, P11_PART_SINGLE,
+                              (in || !inlen) && outlen, &slot);
     if (rv != CKR_OK)
         return rv;
-    p11_op **slot = decrypt ? &s->decrypt : &s->encrypt;
-    if (!*slot)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if ((!in && inlen) || !outlen) {
-        end(slot);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
-    if ((*slot)->updated)
-        return p11_leave(CKR_OPERATION_ACTIVE);
-    return p11_leave(crypt_final(slot, decrypt, in, inlen, out, outlen));
+    return p11_part_leave(slot, P11_PART_SINGLE,
+                          crypt_final(slot, decrypt, in, inlen, out, outlen));
 }
 
 static CK_RV update(CK_SESSION_HANDLE h, bool decrypt, CK_BYTE_PTR in, CK_ULONG inlen,
                     CK_ULONG_PTR outlen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(h, &s);
+    p11_op **slot;
+    CK_RV rv = p11_part_begin(h, decrypt ? CKF_DECRYPT : CKF_ENCRYPT, P11_PART_UPDATE,
+                              (in || !inlen) && outlen, &slot);
     if (rv != CKR_OK)
         return rv;
-    p11_op **slot = decrypt ? &s->decrypt : &s->encrypt;
-    if (!*slot)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    rv = ((!in && inlen) || !outlen) ? CKR_ARGUMENTS_BAD : p11_op_append(*slot, in, inlen);
-    if (rv != CKR_OK) {
-        end(slot);
-        return p11_leave(rv);
-    }
     (*slot)->updated = true;
-    *outlen = 0; /* everything comes out at the end */
-    return p11_leave(CKR_OK);
+    rv = p11_op_append(*slot, in, inlen);
+    if (rv == CKR_OK)
+        *outlen = 0; /* everything comes out at the end */
+    return p11_part_leave(slot, P11_PART_UPDATE, rv);
 }
 
 static CK_RV final(CK_SESSION_HANDLE h, bool decrypt, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(h, &s);
+    p11_op **slot;
+    CK_RV rv = p11_part_begin(h, decrypt ? CKF_DECRYPT : CKF_ENCRYPT, P11_PART_FINAL,
+                              outlen != NULL, &slot);
     if (rv != CKR_OK)
         return rv;
-    p11_op **slot = decrypt ? &s->decrypt : &s->encrypt;
-    if (!*slot)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    if (!outlen) {
-        end(slot);
-        return p11_leave(CKR_ARGUMENTS_BAD);
-    }
     p11_op *op = *slot;
-    return p11_leave(crypt_final(slot, decrypt, op->buf, op->len, out, outlen));
+    return p11_part_leave(slot, P11_PART_FINAL,
+                          crypt_final(slot, decrypt, op->buf, op->len, out, outlen));
 }
 
 CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)

@@ -48,7 +48,8 @@ CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
                               (pData || !ulDataLen) && pulDigestLen, &op);
     if (rv != CKR_OK)
         return rv;
-    return p11_leave(digest_final(op, pData, ulDataLen, pDigest, pulDigestLen));
+    return p11_part_leave(op, P11_PART_SINGLE,
+                          digest_final(op, pData, ulDataLen, pDigest, pulDigestLen));
 }
 
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
@@ -58,14 +59,15 @@ CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulP
 
 CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
+    p11_op **op;
+    CK_RV rv = p11_part_begin(hSession, CKF_DIGEST, P11_PART_UPDATE, true, &op);
     if (rv != CKR_OK)
         return rv;
-    if (!s->digest)
-        return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
-    /* Secret keys here live in the TPM: their value cannot be digested. */
-    return p11_leave(p11_object_get(hKey) ? CKR_KEY_INDIGESTIBLE : CKR_KEY_HANDLE_INVALID);
+    (*op)->updated = true;
+    /* Secret keys here live in the TPM: their value cannot be digested (which ends the
+     * operation, as every error does). */
+    return p11_part_leave(op, P11_PART_UPDATE,
+                          p11_object_get(hKey) ? CKR_KEY_INDIGESTIBLE : CKR_KEY_HANDLE_INVALID);
 }
 
 CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
@@ -74,5 +76,5 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PT
     CK_RV rv = p11_part_begin(hSession, CKF_DIGEST, P11_PART_FINAL, pulDigestLen != NULL, &op);
     if (rv != CKR_OK)
         return rv;
-    return p11_leave(digest_final(op, NULL, 0, pDigest, pulDigestLen));
+    return p11_part_leave(op, P11_PART_FINAL, digest_final(op, NULL, 0, pDigest, pulDigestLen));
 }

@@ -24,9 +24,22 @@ const size_t p11_mech_keygen_count = sizeof(p11_mech_keygen) / sizeof(p11_mech_k
 /* What a key pair template may say, and what we make of it. */
 typedef struct {
     devid_keygen gen;
-    devid_store_attrs attrs;
+    devid_store_attrs attrs;    /* the private key's name (the group's) */
     bool have_label, have_id;
+    bool pub_label, pub_id;     /* the public-key template named its object */
+    bool token, token_seen;     /* CKA_TOKEN true in a template (absent: a session pair) */
 } keygen_req;
+
+/* A label from a template: no NUL inside. */
+static CK_RV tmpl_label(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1])
+{
+    if (a->ulValueLen > DEVID_LABEL_MAX || (a->ulValueLen && !a->pValue))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    memset(label, 0, DEVID_LABEL_MAX + 1);
+    if (a->ulValueLen)
+        memcpy(label, a->pValue, a->ulValueLen);
+    return strlen(label) == a->ulValueLen ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+}
 
 static CK_RV tmpl_bytes(const CK_ATTRIBUTE *a, void *dst, size_t max, size_t *len)
 {
@@ -70,7 +83,6 @@ static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_
 {
     CK_BBOOL b = CK_FALSE;
     CK_ULONG u = 0;
-    size_t len;
     switch (a->type) {
     case CKA_CLASS:
         if (p11_tmpl_ulong(a, &u) != CKR_OK)
@@ -80,19 +92,18 @@ static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_
         if (p11_tmpl_ulong(a, &u) != CKR_OK)
             return CKR_ATTRIBUTE_VALUE_INVALID;
         return u == kt ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
-    case CKA_LABEL:
-        if (r->have_label && priv == false)
-            return CKR_OK; /* the private key's label wins: one label per store object */
-        if (tmpl_bytes(a, r->attrs.label, DEVID_LABEL_MAX, &len) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        r->attrs.label[len] = '\0';
-        if (strlen(r->attrs.label) != len)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
+    case CKA_LABEL: /* each object its own */
+        if (!priv) {
+            r->pub_label = true;
+            return tmpl_label(a, r->attrs.pub.label);
+        }
         r->have_label = true;
-        return CKR_OK;
+        return tmpl_label(a, r->attrs.label);
     case CKA_ID:
-        if (r->have_id && priv == false)
-            return CKR_OK;
+        if (!priv) {
+            r->pub_id = true;
+            return tmpl_bytes(a, r->attrs.pub.id, DEVID_ID_MAX, &r->attrs.pub.id_len);
+        }
         if (tmpl_bytes(a, r->attrs.id, DEVID_ID_MAX, &r->attrs.id_len) != CKR_OK)
             return CKR_ATTRIBUTE_VALUE_INVALID;
         r->have_id = r->attrs.id_len > 0;
@@ -122,7 +133,13 @@ static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_
         return CKR_ATTRIBUTE_VALUE_INVALID;
     switch (a->type) {
     case CKA_TOKEN:
-        return b ? CKR_OK : CKR_TEMPLATE_INCONSISTENT; /* TPM keys live in the store */
+        /* true: a store key pair; false or absent: a session key pair (never persisted); the
+         * two templates must agree */
+        if (r->token_seen && r->token != (b == CK_TRUE))
+            return CKR_TEMPLATE_INCONSISTENT;
+        r->token_seen = true;
+        r->token = b == CK_TRUE;
+        return CKR_OK;
     case CKA_PRIVATE:
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
@@ -174,6 +191,25 @@ static CK_RV parse(keygen_req *r, CK_KEY_TYPE kt, const CK_ATTRIBUTE *pub, CK_UL
         rv = parse_attr(r, &pub[i], false, kt);
     if (rv != CKR_OK)
         return rv;
+    /* A name given in one template only names both objects (pkcs11-tool and most callers
+     * give both the same); names that differ stay each object's own. */
+    devid_store_attrs *a = &r->attrs;
+    if (r->pub_label && !r->have_label)
+        memcpy(a->label, a->pub.label, sizeof(a->label));
+    else if (!r->pub_label)
+        memcpy(a->pub.label, a->label, sizeof(a->label));
+    if (r->pub_id && !r->have_id) {
+        memcpy(a->id, a->pub.id, a->pub.id_len);
+        a->id_len = a->pub.id_len;
+        r->have_id = a->id_len > 0;
+    } else if (!r->pub_id) {
+        memcpy(a->pub.id, a->id, a->id_len);
+        a->pub.id_len = a->id_len;
+    }
+    a->pub.own = strcmp(a->pub.label, a->label) != 0 || a->pub.id_len != a->id_len ||
+                 memcmp(a->pub.id, a->id, a->id_len) != 0;
+    if (!a->pub.own)
+        memset(&a->pub, 0, sizeof(a->pub));
     if (kt == CKK_EC && !r->gen.curve_nid)
         return CKR_TEMPLATE_INCOMPLETE;
     if (kt == CKK_RSA && !r->gen.bits)
@@ -203,8 +239,6 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         return p11_leave(CKR_MECHANISM_INVALID);
     if (pMechanism->pParameter || pMechanism->ulParameterLen)
         return p11_leave(CKR_MECHANISM_PARAM_INVALID);
-    if (!(s->flags & CKF_RW_SESSION))
-        return p11_leave(CKR_SESSION_READ_ONLY);
     keygen_req r;
     rv = parse(&r, mech->key_type, pPublicKeyTemplate, ulPublicKeyAttributeCount,
                pPrivateKeyTemplate, ulPrivateKeyAttributeCount);
@@ -213,6 +247,11 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                    (unsigned long)rv);
         return p11_leave(rv);
     }
+    if (!r.token) /* a session key pair: also in a read-only session */
+        return p11_leave(p11_session_generate(hSession, &r.gen, &r.attrs, phPublicKey,
+                                              phPrivateKey));
+    if (!(s->flags & CKF_RW_SESSION))
+        return p11_leave(CKR_SESSION_READ_ONLY);
     rv = p11_store_generate(&r.gen, &r.attrs, phPublicKey, phPrivateKey);
     return p11_leave(rv);
 }
@@ -221,9 +260,10 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
  * 32 bytes; imported (C_CreateObject: value set): CKA_KEY_TYPE and CKA_VALUE required,
  * CKA_VALUE_LEN not allowed (PKCS#11 2.40, generic secret keys). */
 static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *a,
-                          const CK_ATTRIBUTE **value)
+                          const CK_ATTRIBUTE **value, bool *token)
 {
     memset(a, 0, sizeof(*a));
+    *token = false; /* absent: a session object */
     bool have_type = false;
     if (value)
         *value = NULL;
@@ -279,7 +319,9 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
         if (p11_tmpl_bool(&t[i], &b) != CKR_OK)
             return CKR_ATTRIBUTE_VALUE_INVALID;
         switch (t[i].type) {
-        case CKA_TOKEN:       /* it lives in the store */
+        case CKA_TOKEN:       /* true: the store; false: a session object (loaded, not kept) */
+            *token = b == CK_TRUE;
+            break;
         case CKA_SENSITIVE:   /* its value never leaves the TPM */
         case CKA_SIGN:
         case CKA_VERIFY:
@@ -314,16 +356,22 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
     return CKR_OK;
 }
 
-CK_RV p11_create_secret(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key)
+CK_RV p11_create_secret(CK_SESSION_HANDLE session, bool rw, const CK_ATTRIBUTE *tmpl,
+                        CK_ULONG n, CK_OBJECT_HANDLE *key)
 {
     devid_store_attrs a;
     const CK_ATTRIBUTE *value = NULL;
-    CK_RV rv = parse_secret(tmpl, n, &a, &value);
+    bool token;
+    CK_RV rv = parse_secret(tmpl, n, &a, &value, &token);
     if (rv != CKR_OK) {
         devid_warn("pkcs11: C_CreateObject(CKO_SECRET_KEY): template refused (0x%lx)",
                    (unsigned long)rv);
         return rv;
     }
+    if (!token)
+        return p11_session_secret(session, &a, value->pValue, value->ulValueLen, key);
+    if (!rw)
+        return CKR_SESSION_READ_ONLY;
     return p11_store_import_secret(value->pValue, value->ulValueLen, &a, key);
 }
 
@@ -348,14 +396,17 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     }
     if (pMechanism->pParameter || pMechanism->ulParameterLen)
         return p11_leave(CKR_MECHANISM_PARAM_INVALID);
-    if (!(s->flags & CKF_RW_SESSION))
-        return p11_leave(CKR_SESSION_READ_ONLY);
     devid_store_attrs a;
-    rv = parse_secret(pTemplate, ulCount, &a, NULL);
+    bool token;
+    rv = parse_secret(pTemplate, ulCount, &a, NULL, &token);
     if (rv != CKR_OK) {
         devid_warn("pkcs11: C_GenerateKey(%s): template refused (0x%lx)", mech->name,
                    (unsigned long)rv);
         return p11_leave(rv);
     }
+    if (!token) /* a session key: also in a read-only session */
+        return p11_leave(p11_session_secret(hSession, &a, NULL, 0, phKey));
+    if (!(s->flags & CKF_RW_SESSION))
+        return p11_leave(CKR_SESSION_READ_ONLY);
     return p11_leave(p11_store_generate_secret(&a, phKey));
 }

@@ -71,6 +71,22 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
     pInfo->ulMinKeySize = m->min_bits;
     pInfo->ulMaxKeySize = m->max_bits;
     pInfo->flags = m->flags;
+    /* Key sizes: the mechanism's, within what this TPM accepts (TPM2_TestParms). */
+    unsigned lo = 0, hi = 0;
+    if (m->key_type == CKK_EC || m->key_type == CKK_RSA) {
+        devid_rc rc = devid_tpm_key_sizes(m->key_type == CKK_EC ? DEVID_KEY_EC : DEVID_KEY_RSA,
+                                          &lo, &hi);
+        if (rc == DEVID_OK) {
+            if (lo > pInfo->ulMinKeySize)
+                pInfo->ulMinKeySize = lo;
+            if (hi < pInfo->ulMaxKeySize)
+                pInfo->ulMaxKeySize = hi;
+        } else if (rc != DEVID_ERR_UNSUPPORTED) {
+            return p11_leave(p11_rv(rc, "asking the TPM for its key sizes"));
+        } else {
+            pInfo->ulMinKeySize = pInfo->ulMaxKeySize = 0; /* none of this type at all */
+        }
+    }
     return p11_leave(CKR_OK);
 }
 
@@ -191,6 +207,29 @@ static CK_RV attr_bool(p11_object *obj, CK_ATTRIBUTE_TYPE type, bool *out)
     return rv;
 }
 
+/* A session public key (software only): its type, size and usage attribute decide. */
+static CK_RV bind_session_pub(p11_op *op, p11_object *obj, CK_OBJECT_CLASS cls,
+                              CK_ATTRIBUTE_TYPE usage)
+{
+    EVP_PKEY *pk = obj->item->pub_only;
+    if (cls != CKO_PUBLIC_KEY || !pk)
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    CK_KEY_TYPE kt = EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC ? CKK_EC : CKK_RSA;
+    if (kt != op->mech->key_type)
+        return CKR_KEY_TYPE_INCONSISTENT;
+    bool allowed = false;
+    CK_RV rv = attr_bool(obj, usage, &allowed);
+    if (rv != CKR_OK || !allowed)
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    CK_ULONG bits = (CK_ULONG)EVP_PKEY_get_bits(pk);
+    if (bits < op->mech->min_bits || bits > op->mech->max_bits)
+        return CKR_KEY_SIZE_RANGE;
+    op->item = obj->item;
+    p11_item_ref(obj->item);
+    op->pub = pk;
+    return CKR_OK;
+}
+
 CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
                       CK_ATTRIBUTE_TYPE usage)
 {
@@ -204,6 +243,8 @@ CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
     else if (obj->cls != cls)
         return CKR_KEY_FUNCTION_NOT_PERMITTED; /* e.g. signing with a public key */
     p11_item *it = obj->item;
+    if (it->src == P11_ITEM_SESSION && it->pub_only)
+        return bind_session_pub(op, obj, cls, usage);
     devid_key *key = NULL;
     CK_RV rv = p11_item_key(it, &key);
     if (rv != CKR_OK)

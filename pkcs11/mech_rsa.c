@@ -16,6 +16,13 @@ static size_t modulus_len(const p11_op *op)
 
 /* ---- parameters ------------------------------------------------------------------------------ */
 
+/* Hashes the TPM's RSA schemes take: no SHA-224 (TPMs do not implement it), so PSS and OAEP
+ * with it are refused at *Init, and no SHA224 RSA mechanism is offered. */
+static bool tpm_hash(int nid)
+{
+    return nid == NID_sha1 || nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
+}
+
 /* The TPM signs PSS with salt = digest length and MGF1 over the same hash (what TLS 1.3
  * uses); other choices are refused rather than silently changed. */
 static CK_RV pss_param(p11_op *op, const CK_MECHANISM *m)
@@ -26,7 +33,7 @@ static CK_RV pss_param(p11_op *op, const CK_MECHANISM *m)
     const CK_RSA_PKCS_PSS_PARAMS *p = m->pParameter;
     int nid = p11_md_nid(p->hashAlg);
     int salt_len = p->sLen > INT_MAX ? INT_MAX : (int)p->sLen;
-    if ((op->mech->hash_nid && nid != op->mech->hash_nid) ||
+    if (!tpm_hash(nid) || (op->mech->hash_nid && nid != op->mech->hash_nid) ||
         devid_rsa_check_pss(nid, p11_mgf_nid(p->mgf), salt_len) != DEVID_OK)
         return CKR_MECHANISM_PARAM_INVALID;
     op->md_nid = nid;
@@ -42,6 +49,8 @@ static CK_RV oaep_param(p11_op *op, const CK_MECHANISM *m)
         return rv;
     const CK_RSA_PKCS_OAEP_PARAMS *p = m->pParameter;
     int nid = p11_md_nid(p->hashAlg);
+    if (!tpm_hash(nid))
+        return CKR_MECHANISM_PARAM_INVALID; /* no SHA-224 in the TPM */
     if (p->source != CKZ_DATA_SPECIFIED && (p->source != 0 || p->ulSourceDataLen))
         return CKR_MECHANISM_PARAM_INVALID;
     if (p->ulSourceDataLen && (!p->pSourceData || p->ulSourceDataLen > 1024))
@@ -278,12 +287,10 @@ const p11_mech p11_mech_rsa[] = {
     { .type = CKM_RSA_PKCS_PSS, .name = "CKM_RSA_PKCS_PSS", RSA_BITS, .flags = SIGN_VERIFY,
       .param = pss_param, .sign = pss_sign, .verify = pss_verify },
     HASH_PKCS(CKM_SHA1_RSA_PKCS, NID_sha1, "CKM_SHA1_RSA_PKCS"),
-    HASH_PKCS(CKM_SHA224_RSA_PKCS, NID_sha224, "CKM_SHA224_RSA_PKCS"),
     HASH_PKCS(CKM_SHA256_RSA_PKCS, NID_sha256, "CKM_SHA256_RSA_PKCS"),
     HASH_PKCS(CKM_SHA384_RSA_PKCS, NID_sha384, "CKM_SHA384_RSA_PKCS"),
     HASH_PKCS(CKM_SHA512_RSA_PKCS, NID_sha512, "CKM_SHA512_RSA_PKCS"),
     HASH_PSS(CKM_SHA1_RSA_PKCS_PSS, NID_sha1, "CKM_SHA1_RSA_PKCS_PSS"),
-    HASH_PSS(CKM_SHA224_RSA_PKCS_PSS, NID_sha224, "CKM_SHA224_RSA_PKCS_PSS"),
     HASH_PSS(CKM_SHA256_RSA_PKCS_PSS, NID_sha256, "CKM_SHA256_RSA_PKCS_PSS"),
     HASH_PSS(CKM_SHA384_RSA_PKCS_PSS, NID_sha384, "CKM_SHA384_RSA_PKCS_PSS"),
     HASH_PSS(CKM_SHA512_RSA_PKCS_PSS, NID_sha512, "CKM_SHA512_RSA_PKCS_PSS"),

@@ -1,7 +1,9 @@
-/* What C_Sign*, C_Verify* and C_Digest* share: the life of a single- or multi-part operation in
- * a session (PKCS#11 2.40 section 5.2: an error other than CKR_BUFFER_TOO_SMALL, or a
- * successful final call, ends the operation; a single-part call after an update is refused),
- * and the input it collects: the running hash of hashing mechanisms, else the data itself. */
+/* What C_Sign*, C_Verify*, C_Digest*, C_Encrypt* and C_Decrypt* share: the life of a single-
+ * or multi-part operation in a session (PKCS#11 2.40 section 5: any return but CKR_OK and
+ * CKR_BUFFER_TOO_SMALL, or a call that delivers the result, ends the operation; a length
+ * query leaves it active; a single-part call after an update, and an update or final call
+ * after a single-part call, are refused and end it), and the input it collects: the running
+ * hash of hashing mechanisms, else the data itself. */
 #include "p11.h"
 
 #include <openssl/crypto.h>
@@ -12,6 +14,8 @@ static p11_op **slot_of(p11_session *s, CK_FLAGS purpose)
     case CKF_SIGN: return &s->sign;
     case CKF_VERIFY: return &s->verify;
     case CKF_DIGEST: return &s->digest;
+    case CKF_ENCRYPT: return &s->encrypt;
+    case CKF_DECRYPT: return &s->decrypt;
     default: return NULL;
     }
 }
@@ -36,10 +40,23 @@ CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, 
         p11_part_end(op);
         return p11_leave(CKR_ARGUMENTS_BAD);
     }
-    if (call == P11_PART_SINGLE && (*op)->updated)
-        return p11_leave(CKR_OPERATION_ACTIVE); /* multi-part: finish with the Final call */
+    if ((call == P11_PART_SINGLE && (*op)->updated) ||
+        (call != P11_PART_SINGLE && (*op)->single)) {
+        /* single-part and multi-part do not mix: the operation ends */
+        p11_part_end(op);
+        return p11_leave(CKR_OPERATION_ACTIVE);
+    }
     *slot = op;
     return CKR_OK;
+}
+
+CK_RV p11_part_leave(p11_op **slot, p11_part_call call, CK_RV rv)
+{
+    if (*slot && rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+        p11_part_end(slot);
+    if (*slot && call == P11_PART_SINGLE)
+        (*slot)->single = true;
+    return p11_leave(rv);
 }
 
 CK_RV p11_part_update(CK_SESSION_HANDLE h, CK_FLAGS purpose, const unsigned char *part,
@@ -55,9 +72,7 @@ CK_RV p11_part_update(CK_SESSION_HANDLE h, CK_FLAGS purpose, const unsigned char
         rv = EVP_DigestUpdate(op->md, part, len) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
     else
         rv = p11_op_append(op, part, len);
-    if (rv != CKR_OK)
-        p11_part_end(slot);
-    return p11_leave(rv);
+    return p11_part_leave(slot, P11_PART_UPDATE, rv);
 }
 
 CK_RV p11_part_input(p11_op *op, const unsigned char *more, size_t more_len,

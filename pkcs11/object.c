@@ -64,6 +64,10 @@ static CK_RV writable_object(p11_session *s, CK_OBJECT_HANDLE h, p11_object **ou
         return CKR_OBJECT_HANDLE_INVALID;
     if (obj->secret)
         return CKR_ACTION_PROHIBITED; /* session secrets are not modifiable */
+    if (obj->item->src == P11_ITEM_SESSION) {
+        *out = obj; /* a session object: any session, read-only ones too */
+        return CKR_OK;
+    }
     if (obj->item->factory) {
         devid_info("pkcs11: object %lu (%s) belongs to a factory identity: read-only",
                    (unsigned long)h, obj->item->label);
@@ -88,7 +92,8 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
     }
     rv = writable_object(s, hObject, &obj);
     if (rv == CKR_OK)
-        rv = p11_store_destroy(obj);
+        rv = obj->item->src == P11_ITEM_SESSION ? p11_session_object_destroy(obj)
+                                                : p11_store_destroy(obj);
     return p11_leave(rv);
 }
 
@@ -105,7 +110,8 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     p11_object *obj;
     rv = writable_object(s, hObject, &obj);
     if (rv == CKR_OK)
-        rv = p11_store_set_attrs(obj, pTemplate, ulCount);
+        rv = obj->item->src == P11_ITEM_SESSION ? p11_session_object_set(obj, pTemplate, ulCount)
+                                                : p11_store_set_attrs(obj, pTemplate, ulCount);
     return p11_leave(rv);
 }
 
@@ -121,16 +127,27 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
     rv = p11_tmpl_check(pTemplate, ulCount);
     if (rv != CKR_OK)
         return p11_leave(rv);
-    if (!(s->flags & CKF_RW_SESSION))
-        return p11_leave(CKR_SESSION_READ_ONLY);
     const CK_ATTRIBUTE *cls = p11_tmpl_find(pTemplate, ulCount, CKA_CLASS);
     CK_ULONG c;
+    bool token = false;
     if (!cls)
         return p11_leave(CKR_TEMPLATE_INCOMPLETE);
-    if (p11_tmpl_ulong(cls, &c) != CKR_OK)
+    if (p11_tmpl_ulong(cls, &c) != CKR_OK || p11_tmpl_token(pTemplate, ulCount, &token) != CKR_OK)
         return p11_leave(CKR_ATTRIBUTE_VALUE_INVALID);
+    /* CKA_TOKEN absent means false: public keys, certificates and secret keys become session
+     * objects, also in read-only sessions. */
+    if (c == CKO_DATA && token) { /* the store keeps keys and certificates only */
+        devid_info("pkcs11: C_CreateObject: CKO_DATA token objects are not supported "
+                   "(session objects are: CKA_TOKEN false)");
+        return p11_leave(CKR_TEMPLATE_INCONSISTENT);
+    }
+    if (!token && (c == CKO_PUBLIC_KEY || c == CKO_CERTIFICATE || c == CKO_DATA))
+        return p11_leave(p11_session_object_create(hSession, c, pTemplate, ulCount, phObject));
     if (c == CKO_SECRET_KEY) /* an HMAC key value, imported into the TPM */
-        return p11_leave(p11_create_secret(pTemplate, ulCount, phObject));
+        return p11_leave(p11_create_secret(hSession, s->flags & CKF_RW_SESSION, pTemplate,
+                                           ulCount, phObject));
+    if (!(s->flags & CKF_RW_SESSION))
+        return p11_leave(CKR_SESSION_READ_ONLY);
     if (c != CKO_CERTIFICATE) {
         /* Key pairs come into being in the TPM (C_GenerateKeyPair): no private key is
          * imported. */

@@ -43,7 +43,12 @@ CK_RV p11_rv(devid_rc rc, const char *what);
 
 /* ---- items and objects (token.c) ------------------------------------------------------------- */
 
-typedef enum p11_item_src { P11_ITEM_MAP, P11_ITEM_STORE } p11_item_src;
+typedef enum p11_item_src {
+    P11_ITEM_MAP,
+    P11_ITEM_STORE,
+    P11_ITEM_SESSION,           /* a session object: a public key or a certificate the
+                                   application created, never persisted (session_obj.c) */
+} p11_item_src;
 
 typedef struct p11_item {
     p11_item_src src;
@@ -60,7 +65,18 @@ typedef struct p11_item {
     devid_store_attrs attrs;
     bool has_key, has_cert;
     devid_key *key;             /* opened on first use */
-    X509 *cert;                 /* read on first use */
+    X509 *cert;                 /* read on first use; a session certificate's own */
+    /* P11_ITEM_SESSION */
+    CK_SESSION_HANDLE session;  /* the session that created it: it goes with that session */
+    EVP_PKEY *pub_only;         /* a session public key (software: verify, encrypt) */
+    bool can_verify, can_encrypt;
+    bool is_data;               /* a CKO_DATA object: */
+    bool data_private;          /* CKA_PRIVATE */
+    unsigned char *data;        /* CKA_VALUE */
+    size_t data_len;
+    char *application;          /* CKA_APPLICATION */
+    unsigned char *object_id;   /* CKA_OBJECT_ID (DER) */
+    size_t object_id_len;
 } p11_item;
 
 /* A session object: a secret derived in a session (ECDH), gone with that session. */
@@ -129,6 +145,27 @@ CK_RV p11_token_add_secret(p11_secret *sec, CK_OBJECT_HANDLE *h);
 void p11_token_remove_secret(CK_OBJECT_HANDLE h);
 void p11_token_drop_secrets(CK_SESSION_HANDLE session);
 
+/* Session objects (session_obj.c): C_CreateObject of a public key or certificate whose
+ * CKA_TOKEN is false or absent. Visible to every session of the application, never written
+ * anywhere, gone with the session that created it (and at C_CloseAllSessions, C_Finalize, in
+ * a forked child). */
+CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
+                                const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
+void p11_session_objects_drop(CK_SESSION_HANDLE session);
+/* A session HMAC-SHA256 key in the TPM: generated (value NULL) or imported, loaded, never
+ * persisted. */
+CK_RV p11_session_secret(CK_SESSION_HANDLE session, const devid_store_attrs *attrs,
+                         const void *value, size_t len, CK_OBJECT_HANDLE *out);
+/* A session key pair: a TPM key generated like a store key, loaded, never persisted. */
+CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
+                           const devid_store_attrs *attrs, CK_OBJECT_HANDLE *pub,
+                           CK_OBJECT_HANDLE *priv);
+/* Changes of a session object: destroy, set CKA_LABEL / CKA_ID (in memory). */
+CK_RV p11_session_object_destroy(p11_object *obj);
+CK_RV p11_session_object_set(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+/* Whether a template asks for a token object (CKA_TOKEN true; absent means false). */
+CK_RV p11_tmpl_token(const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool *token);
+
 /* The store (store.c): re-listing, and reading a group's key / certificate on first use. */
 CK_RV p11_store_sync(void);
 CK_RV p11_store_open_key(p11_item *item);
@@ -145,8 +182,10 @@ CK_RV p11_store_generate_secret(const devid_store_attrs *attrs, CK_OBJECT_HANDLE
 /* Imports an HMAC key value into the TPM (core), stored like a generated one. */
 CK_RV p11_store_import_secret(const void *value, size_t len, const devid_store_attrs *attrs,
                               CK_OBJECT_HANDLE *key);
-/* C_CreateObject of a CKO_SECRET_KEY (keygen.c): checks the template, imports the value. */
-CK_RV p11_create_secret(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *key);
+/* C_CreateObject of a CKO_SECRET_KEY (keygen.c): checks the template, imports the value
+ * (a store object only with CKA_TOKEN true, which needs a R/W session: rw). */
+CK_RV p11_create_secret(CK_SESSION_HANDLE session, bool rw, const CK_ATTRIBUTE *tmpl,
+                        CK_ULONG n, CK_OBJECT_HANDLE *key);
 /* The token's items, for the store to update. */
 size_t p11_item_count(void);
 p11_item *p11_item_at(size_t i);
@@ -237,6 +276,8 @@ struct p11_op {
     unsigned char *buf;         /* input collected for single-shot mechanisms */
     size_t len, cap;
     bool updated;               /* a multi-part call was made */
+    bool single;                /* a single-part call left it active (a length query or a
+                                   buffer too small): only that call may follow */
     /* mechanism parameters */
     int md_nid;                 /* digest the key operation signs / OAEP/PSS hash */
     int mgf_nid;
@@ -312,18 +353,27 @@ EVP_PKEY *p11_op_pub(const p11_op *op);
 CK_RV p11_op_init(p11_op **slot, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_FLAGS flag,
                   CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage);
 
-/* Single- and multi-part operations (multipart.c), shared by C_Sign*, C_Verify*, C_Digest*. */
+/* Single- and multi-part operations (multipart.c), shared by C_Sign*, C_Verify*, C_Digest*,
+ * C_Encrypt*, C_Decrypt*: PKCS#11 2.40 section 5 says any return but CKR_OK and
+ * CKR_BUFFER_TOO_SMALL ends the operation, as does a call that delivers the result; a length
+ * query leaves it active. */
 typedef enum p11_part_call {
-    P11_PART_SINGLE,            /* C_Sign, C_Verify, C_Digest: refused after an update */
-    P11_PART_UPDATE,
-    P11_PART_FINAL,
+    P11_PART_SINGLE,            /* C_Sign, C_Verify, C_Digest, ...: not after an update */
+    P11_PART_UPDATE,            /* ... Update, C_DigestKey: not after a single-part call */
+    P11_PART_FINAL,             /* ... Final: not after a single-part call */
 } p11_part_call;
 /* The start of each such call: enters the session (module lock), finds the operation of
- * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST) in progress or answers
- * CKR_OPERATION_NOT_INITIALIZED; args_ok false ends it with CKR_ARGUMENTS_BAD. On CKR_OK the
- * lock is held and *slot is the session's operation; otherwise the lock is released. */
+ * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST, CKF_ENCRYPT, CKF_DECRYPT) in progress or
+ * answers CKR_OPERATION_NOT_INITIALIZED; args_ok false ends it with CKR_ARGUMENTS_BAD; a
+ * single-part call after an update, or an update/final call after a single-part call that
+ * left the operation active, ends it with CKR_OPERATION_ACTIVE. On CKR_OK the lock is held and
+ * *slot is the session's operation; otherwise the lock is released. */
 CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, bool args_ok,
                      p11_op ***slot);
+/* The end of each such call (lock held): an operation still active after a result other than
+ * CKR_OK / CKR_BUFFER_TOO_SMALL is ended; one a single-part call leaves active is marked so.
+ * Releases the lock and returns rv. */
+CK_RV p11_part_leave(p11_op **slot, p11_part_call call, CK_RV rv);
 /* A whole C_SignUpdate / C_VerifyUpdate / C_DigestUpdate: adds a part (hashed, or collected
  * for single-shot mechanisms); an error ends the operation. */
 CK_RV p11_part_update(CK_SESSION_HANDLE h, CK_FLAGS purpose, const unsigned char *part,

@@ -46,7 +46,8 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                               (pData || !ulDataLen) && pulSignatureLen, &op);
     if (rv != CKR_OK)
         return rv;
-    return p11_leave(sign_final(op, pData, ulDataLen, pSignature, pulSignatureLen));
+    return p11_part_leave(op, P11_PART_SINGLE,
+                          sign_final(op, pData, ulDataLen, pSignature, pulSignatureLen));
 }
 
 CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
@@ -61,7 +62,7 @@ CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
     CK_RV rv = p11_part_begin(hSession, CKF_SIGN, P11_PART_FINAL, pulSignatureLen != NULL, &op);
     if (rv != CKR_OK)
         return rv;
-    return p11_leave(sign_final(op, NULL, 0, pSignature, pulSignatureLen));
+    return p11_part_leave(op, P11_PART_FINAL, sign_final(op, NULL, 0, pSignature, pulSignatureLen));
 }
 
 /* ---- verification ------------------------------------------------------------------------- */
@@ -98,7 +99,8 @@ CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
                               (pData || !ulDataLen) && (pSignature || !ulSignatureLen), &op);
     if (rv != CKR_OK)
         return rv;
-    return p11_leave(verify_final(op, pData, ulDataLen, pSignature, ulSignatureLen));
+    return p11_part_leave(op, P11_PART_SINGLE,
+                          verify_final(op, pData, ulDataLen, pSignature, ulSignatureLen));
 }
 
 CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
@@ -113,7 +115,7 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
                               pSignature || !ulSignatureLen, &op);
     if (rv != CKR_OK)
         return rv;
-    return p11_leave(verify_final(op, NULL, 0, pSignature, ulSignatureLen));
+    return p11_part_leave(op, P11_PART_FINAL, verify_final(op, NULL, 0, pSignature, ulSignatureLen));
 }
 
 /* ---- recovery: no mechanism here recovers data from a signature --------------------------- */

@@ -45,6 +45,28 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
     return p11_leave(CKR_OK);
 }
 
+/* The user PIN opens a DA-protected TPM object, so the TPM's dictionary-attack counter is
+ * the PIN's retry counter (shared with every other DA-protected object of the TPM; it goes
+ * down with time, not with a good PIN): COUNT_LOW after a failure, FINAL_TRY when one more
+ * failure locks, LOCKED while the TPM is in lockout. */
+static CK_FLAGS pin_flags(void)
+{
+    devid_lockout_state st;
+    devid_rc rc = devid_tpm_lockout_state(&st);
+    if (rc != DEVID_OK) {
+        devid_info("pkcs11: token flags without the PIN counter: %s", devid_last_error());
+        return 0;
+    }
+    if (devid_lockout_locked(&st))
+        return CKF_USER_PIN_LOCKED;
+    CK_FLAGS f = 0;
+    if (st.counter > 0)
+        f |= CKF_USER_PIN_COUNT_LOW;
+    if (st.counter + 1 == st.max_tries)
+        f |= CKF_USER_PIN_FINAL_TRY;
+    return f;
+}
+
 CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
     CK_RV rv = p11_enter_slot(slotID, pInfo != NULL, true);
@@ -59,8 +81,10 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
     p11_pad(pInfo->model, sizeof(pInfo->model), "TPM 2.0");
     p11_pad(pInfo->serialNumber, sizeof(pInfo->serialNumber), p11_token_serial());
     pInfo->flags = CKF_RNG | CKF_TOKEN_INITIALIZED;
-    if (p11_pin_set())
+    if (p11_pin_set()) {
         pInfo->flags |= CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED;
+        pInfo->flags |= pin_flags();
+    }
     pInfo->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
     pInfo->ulSessionCount = p11_session_count(false);
     pInfo->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;

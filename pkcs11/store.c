@@ -1,9 +1,10 @@
 /* Store-backed objects: the owner's keys and certificates in the devid store (core/store.h).
  *
- * A store group holds a key, a certificate or both, with ONE label and ONE CKA_ID: renaming
- * the private key renames its public key and certificate too (what key rotation wants).
- * Destroying the public-key object only hides it (the key stays usable); destroying the private
- * key deletes the key from the store. Every change is written at once and seen by other
+ * A store group holds a key, a certificate or both. CKA_LABEL and CKA_ID belong to one object
+ * each: renaming the public key leaves the private key and the certificate as they are (key
+ * rotation renames the public key, then finds the private key by its old label). Destroying
+ * the public-key object only hides it (the key stays usable); destroying the private key
+ * deletes the key from the store. Every change is written at once and seen by other
  * processes at their next C_FindObjectsInit.
  */
 #include "p11.h"
@@ -100,28 +101,15 @@ CK_RV p11_store_read_cert(p11_item *item)
 
 /* ---- changes --------------------------------------------------------------------------------- */
 
-/* The group's attributes as stored now (another process may have changed them). */
-static CK_RV fresh_attrs(p11_item *it, devid_store_attrs *a)
-{
-    devid_rc rc = devid_store_get_attrs(it->uid, a);
-    return rc == DEVID_ERR_NOT_FOUND ? CKR_OBJECT_HANDLE_INVALID
-                                     : p11_rv(rc, "reading store attributes");
-}
-
 CK_RV p11_store_destroy(p11_object *obj)
 {
     p11_item *it = obj->item;
     devid_store_attrs a;
-    CK_RV rv = CKR_OK;
     devid_rc rc = DEVID_OK;
     switch (obj->cls) {
     case CKO_PUBLIC_KEY:
         /* The public half of a TPM key cannot go on its own: hide its object. */
-        rv = fresh_attrs(it, &a);
-        if (rv != CKR_OK)
-            return rv;
-        a.public_hidden = true;
-        rc = devid_store_set_attrs(it->uid, &a);
+        rc = devid_store_hide_public(it->uid, &a);
         if (rc == DEVID_OK)
             apply_attrs(it, &a);
         break;
@@ -173,18 +161,30 @@ static CK_RV id_from(const CK_ATTRIBUTE *a, unsigned char id[DEVID_ID_MAX], size
     return CKR_OK;
 }
 
+static devid_store_object store_object(CK_OBJECT_CLASS cls)
+{
+    return cls == CKO_PUBLIC_KEY    ? DEVID_STORE_OBJ_PUBLIC
+           : cls == CKO_CERTIFICATE ? DEVID_STORE_OBJ_CERT
+                                    : DEVID_STORE_OBJ_KEY;
+}
+
 CK_RV p11_store_set_attrs(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
     p11_item *it = obj->item;
-    devid_store_attrs a;
-    CK_RV rv = fresh_attrs(it, &a);
+    char label[DEVID_LABEL_MAX + 1];
+    unsigned char id[DEVID_ID_MAX];
+    size_t id_len = 0;
+    bool set_label = false, set_id = false;
+    CK_RV rv = CKR_OK;
     for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
         switch (tmpl[i].type) {
         case CKA_LABEL:
-            rv = label_from(&tmpl[i], a.label);
+            rv = label_from(&tmpl[i], label);
+            set_label = true;
             break;
         case CKA_ID:
-            rv = id_from(&tmpl[i], a.id, &a.id_len);
+            rv = id_from(&tmpl[i], id, &id_len);
+            set_id = true;
             break;
         default: {
             /* Everything else is fixed; setting it to what it is already is harmless. */
@@ -199,9 +199,14 @@ CK_RV p11_store_set_attrs(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
         }
         }
     }
-    if (rv != CKR_OK)
+    if (rv != CKR_OK || (!set_label && !set_id))
         return rv;
-    devid_rc rc = devid_store_set_attrs(it->uid, &a);
+    /* This object only, in one atomic write of the group's attributes. */
+    devid_store_attrs a;
+    devid_rc rc = devid_store_rename(it->uid, store_object(obj->cls), set_label ? label : NULL,
+                                     set_id ? id : NULL, id_len, &a);
+    if (rc == DEVID_ERR_NOT_FOUND)
+        return CKR_OBJECT_HANDLE_INVALID; /* deleted by another process */
     if (rc != DEVID_OK)
         return p11_rv(rc, "writing store attributes");
     apply_attrs(it, &a);
@@ -229,12 +234,12 @@ static p11_item *key_group_for(X509 *cert, const unsigned char *id, size_t id_le
 }
 
 static CK_RV cert_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, X509 **cert,
-                           devid_store_attrs *a, bool *have_id)
+                           devid_store_attrs *a, bool *have_label, bool *have_id)
 {
     CK_RV rv = CKR_OK;
     CK_ULONG u;
     CK_BBOOL b;
-    *have_id = false;
+    *have_label = *have_id = false;
     for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
         const CK_ATTRIBUTE *t = &tmpl[i];
         switch (t->type) {
@@ -259,6 +264,7 @@ static CK_RV cert_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, X509 **cert,
         }
         case CKA_LABEL:
             rv = label_from(t, a->label);
+            *have_label = true;
             break;
         case CKA_ID:
             rv = id_from(t, a->id, &a->id_len);
@@ -295,8 +301,8 @@ CK_RV p11_store_create_cert(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HAND
     X509 *cert = NULL;
     devid_store_attrs a;
     memset(&a, 0, sizeof(a));
-    bool have_id;
-    CK_RV rv = cert_template(tmpl, n, &cert, &a, &have_id);
+    bool have_label, have_id;
+    CK_RV rv = cert_template(tmpl, n, &cert, &a, &have_label, &have_id);
     EVP_PKEY *pub = cert ? X509_get0_pubkey(cert) : NULL;
     if (rv == CKR_OK && !have_id) {
         /* no CKA_ID: the key identifier, as for every other object */
@@ -310,11 +316,14 @@ CK_RV p11_store_create_cert(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HAND
         X509_free(cert);
         return rv;
     }
-    /* Next to its key when the store has it (the key's label and ID stay), else its own. */
+    /* Next to its key when the store has it (the key's name stays the key's), else its own
+     * group. Its label, if the template has one, is the certificate's own. */
     p11_item *group = key_group_for(cert, a.id, a.id_len);
     char uid[DEVID_UID_LEN + 1];
     devid_rc rc = devid_store_put_cert(group ? group->uid : NULL, cert, group ? NULL : &a, uid);
     X509_free(cert);
+    if (rc == DEVID_OK && group && have_label)
+        rc = devid_store_rename(uid, DEVID_STORE_OBJ_CERT, a.label, NULL, 0, NULL);
     if (rc != DEVID_OK)
         return p11_rv(rc, "storing a certificate");
     rv = p11_token_sync(true);
@@ -354,6 +363,10 @@ CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs
         devid_store_attrs a = it->attrs;
         if (devid_pubkey_id(devid_key_get_public(key), a.id) == DEVID_OK) {
             a.id_len = 20;
+            if (a.pub.own && a.pub.id_len == 0) { /* a public key named differently */
+                memcpy(a.pub.id, a.id, a.id_len);
+                a.pub.id_len = a.id_len;
+            }
             rc = devid_store_set_attrs(uid, &a);
             if (rc == DEVID_OK)
                 apply_attrs(it, &a);

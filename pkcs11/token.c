@@ -34,9 +34,15 @@ void p11_item_unref(p11_item *item)
     if (!item || --item->refs > 0)
         return;
     devid_identity_free(item->ident);
-    if (item->src == P11_ITEM_STORE) {
+    if (item->src != P11_ITEM_MAP) {
         devid_key_free(item->key);
         X509_free(item->cert);
+        EVP_PKEY_free(item->pub_only);
+        if (item->data)
+            OPENSSL_cleanse(item->data, item->data_len);
+        free(item->data);
+        free(item->application);
+        free(item->object_id);
     }
     OPENSSL_cleanse(item, sizeof(*item));
     free(item);
@@ -69,6 +75,10 @@ CK_RV p11_token_add_item(p11_item *item)
 
 CK_RV p11_item_key(p11_item *item, devid_key **key)
 {
+    if (item->src == P11_ITEM_SESSION) { /* a key pair; a public key alone has no TPM key */
+        *key = item->key;
+        return *key ? CKR_OK : CKR_KEY_HANDLE_INVALID;
+    }
     if (item->src == P11_ITEM_MAP) {
         devid_rc rc = devid_identity_load_key(item->ident);
         if (rc != DEVID_OK)
@@ -93,6 +103,10 @@ CK_RV p11_item_cert(p11_item *item, X509 **cert)
         *cert = item->ident->cert;
         return *cert ? CKR_OK : CKR_OBJECT_HANDLE_INVALID;
     }
+    if (item->src == P11_ITEM_SESSION) {
+        *cert = item->cert;
+        return *cert ? CKR_OK : CKR_OBJECT_HANDLE_INVALID;
+    }
     if (!item->has_cert)
         return CKR_OBJECT_HANDLE_INVALID;
     CK_RV rv = item->cert ? CKR_OK : p11_store_read_cert(item);
@@ -103,7 +117,13 @@ CK_RV p11_item_cert(p11_item *item, X509 **cert)
 
 CK_RV p11_item_pub(p11_item *item, EVP_PKEY **pub)
 {
-    bool has_key = item->src == P11_ITEM_MAP ? item->ident->key_present : item->has_key;
+    if (item->src == P11_ITEM_SESSION && item->pub_only) {
+        *pub = item->pub_only;
+        return CKR_OK;
+    }
+    bool has_key = item->src == P11_ITEM_MAP       ? item->ident->key_present
+                   : item->src == P11_ITEM_SESSION ? item->key != NULL
+                                                   : item->has_key;
     if (has_key) {
         devid_key *key;
         CK_RV rv = p11_item_key(item, &key);
@@ -127,6 +147,8 @@ X509 *p11_item_chain_cert(p11_item *item, int n)
 
 bool p11_item_has_cert(p11_item *item)
 {
+    if (item->src == P11_ITEM_SESSION)
+        return item->cert != NULL;
     if (item->src == P11_ITEM_STORE)
         return item->has_cert;
     X509 *cert;
@@ -337,6 +359,18 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
             out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };
         for (int i = 0; i < sk_X509_num(id->chain) && n < max; i++)
             out[n++] = (obj_want){ CKO_CERTIFICATE, i };
+    } else if (it->src == P11_ITEM_SESSION) {
+        if (it->is_data && n < max)
+            out[n++] = (obj_want){ CKO_DATA, -1 };
+        if (it->key && it->attrs.secret && n < max)
+            out[n++] = (obj_want){ CKO_SECRET_KEY, -1 };
+        if (it->key && !it->attrs.secret && n < max)
+            out[n++] = (obj_want){ CKO_PRIVATE_KEY, -1 };
+        if ((it->pub_only || (it->key && !it->attrs.secret && !it->attrs.public_hidden)) &&
+            n < max)
+            out[n++] = (obj_want){ CKO_PUBLIC_KEY, -1 };
+        if (it->cert && n < max)
+            out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };
     } else {
         if (it->has_key && it->attrs.secret && n < max)
             out[n++] = (obj_want){ CKO_SECRET_KEY, -1 }; /* an HMAC key: nothing public */
@@ -480,6 +514,7 @@ void p11_token_drop_secrets(CK_SESSION_HANDLE session)
     for (size_t i = tok.nsecrets; i-- > 0;)
         if (tok.secrets[i].secret->session == session)
             remove_secret_at(i);
+    p11_session_objects_drop(session);
 }
 
 void p11_token_free(void)
@@ -501,7 +536,8 @@ void p11_token_free(void)
 bool p11_object_visible(const p11_object *obj)
 {
     /* Private objects need a login once a user PIN protects the token. */
-    bool private = obj->cls == CKO_PRIVATE_KEY || (obj->cls == CKO_SECRET_KEY && obj->item);
+    bool private = obj->cls == CKO_PRIVATE_KEY || (obj->cls == CKO_SECRET_KEY && obj->item) ||
+                   (obj->cls == CKO_DATA && obj->item->data_private);
     return !private || !p11_pin_set() || p11_login_user() == CKU_USER;
 }
 

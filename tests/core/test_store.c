@@ -312,6 +312,93 @@ static void test_corruption(void)
     CHECK_RC(devid_store_parse_attrs("label=a%00b\n", 12, &a), DEVID_ERR_FORMAT);
 }
 
+static bool file_has(const char *uid, const char *what)
+{
+    char path[4096], text[4096] = "";
+    snprintf(path, sizeof(path), "%s/%s.attr", getenv("DEVID_STORE"), uid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    return strstr(text, what) != NULL;
+}
+
+/* Each object of a group has its own label and id: a rename changes one object, in one
+ * atomic write; renames of two objects by two processes at once are both kept; groups whose
+ * objects share one name keep the file format of before (one label per group). */
+static void test_object_names(void)
+{
+    char uid[DEVID_UID_LEN + 1] = "", path[4096];
+    gen(DEVID_KEY_EC, NID_X9_62_prime256v1, false, NULL, "pair", 50, uid);
+    devid_key *key = NULL;
+    CHECK_RC(devid_store_open_key(uid, &key), DEVID_OK);
+    X509 *cert = key ? issue_cert(devid_key_get_public(key)) : NULL;
+    CHECK_RC(devid_store_put_cert(uid, cert, NULL, NULL), DEVID_OK);
+    /* a file of the older format: one name for the group */
+    snprintf(path, sizeof(path), "%s/%s.attr", getenv("DEVID_STORE"), uid);
+    write_text(path, "# devid store object\nlabel=pair\nid=32\npublic_hidden=0\n");
+    devid_store_attrs a;
+    size_t len = 0;
+    CHECK_RC(devid_store_get_attrs(uid, &a), DEVID_OK);
+    CHECK(!strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_PUBLIC), "pair") &&
+              !strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_CERT), "pair") &&
+              devid_store_id_of(&a, DEVID_STORE_OBJ_CERT, &len)[0] == 50 && len == 1,
+          "an older file names every object of the group");
+
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_PUBLIC, "pair-new", NULL, 0, &a), DEVID_OK);
+    CHECK(!strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_PUBLIC), "pair-new") &&
+              !strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_KEY), "pair") &&
+              !strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_CERT), "pair"),
+          "renaming the public key renames it only");
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_KEY, "pair-new", (const unsigned char *)"\x07",
+                                1, &a), DEVID_OK);
+    CHECK(!strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_CERT), "pair") &&
+              devid_store_id_of(&a, DEVID_STORE_OBJ_CERT, &len)[0] == 50 &&
+              devid_store_id_of(&a, DEVID_STORE_OBJ_PUBLIC, &len)[0] == 50 &&
+              devid_store_id_of(&a, DEVID_STORE_OBJ_KEY, &len)[0] == 7,
+          "renaming the key leaves the certificate and the public key's id");
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_CERT, "pair-new", (const unsigned char *)"\x07",
+                                1, NULL), DEVID_OK);
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_PUBLIC, NULL, (const unsigned char *)"\x07",
+                                1, &a), DEVID_OK);
+    CHECK(!a.pub.own && !a.cert.own && !file_has(uid, "public_label") && !file_has(uid, "cert_label"),
+          "one name again: the file is in the older format");
+
+    /* two processes rename the public and the private key at once: both renames stay */
+    for (int round = 0; round < 5; round++) {
+        for (int p = 0; p < 2; p++)
+            if (fork() == 0) {
+                char label[32];
+                snprintf(label, sizeof(label), "r%d-%s", round, p ? "public" : "private");
+                _exit(devid_store_rename(uid, p ? DEVID_STORE_OBJ_PUBLIC : DEVID_STORE_OBJ_KEY,
+                                         label, NULL, 0, NULL) != DEVID_OK);
+            }
+        int failed = 0, st;
+        for (int p = 0; p < 2; p++)
+            failed += wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+        char want_pub[32], want_key[32];
+        snprintf(want_pub, sizeof(want_pub), "r%d-public", round);
+        snprintf(want_key, sizeof(want_key), "r%d-private", round);
+        CHECK_RC(devid_store_get_attrs(uid, &a), DEVID_OK);
+        CHECK(!failed && !strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_PUBLIC), want_pub) &&
+                  !strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_KEY), want_key),
+              "concurrent renames, round %d: public '%s', key '%s'", round,
+              devid_store_label_of(&a, DEVID_STORE_OBJ_PUBLIC),
+              devid_store_label_of(&a, DEVID_STORE_OBJ_KEY));
+    }
+    /* a certificate's own name goes with it: the next one starts with the group's */
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_CERT, "old cert", NULL, 0, NULL), DEVID_OK);
+    CHECK_RC(devid_store_delete(uid, DEVID_STORE_CERT), DEVID_OK);
+    CHECK_RC(devid_store_get_attrs(uid, &a), DEVID_OK);
+    CHECK(!a.cert.own, "the deleted certificate's name stays behind");
+    CHECK_RC(devid_store_rename("0123456789abcdef0123456789abcdef", DEVID_STORE_OBJ_KEY, "x",
+                                NULL, 0, NULL), DEVID_ERR_NOT_FOUND);
+    CHECK_RC(devid_store_delete(uid, DEVID_STORE_KEY), DEVID_OK);
+    X509_free(cert);
+    devid_key_free(key);
+}
+
 /* Several processes creating objects at once: every object complete, none lost. */
 static void test_concurrent_writers(void)
 {
@@ -426,6 +513,7 @@ int main(int argc, char **argv)
     test_auth_and_slots();
     test_certs_attrs_delete();
     test_corruption();
+    test_object_names();
     test_concurrent_writers();
     test_clear_whole_groups(variant);
     devid_core_fini();

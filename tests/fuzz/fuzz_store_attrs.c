@@ -1,30 +1,51 @@
 /* devid_store_parse_attrs (core/store.h): a store object's attribute file
- * ("label=<percent-encoded>", "id=<hex>", "public_hidden=0|1", '#' comments).
+ * ("label=<percent-encoded>", "id=<hex>", "public_hidden=0|1", the own names of the public key
+ * and the certificate "public_label=", "public_id=", "cert_label=", "cert_id=", '#' comments).
  *
- * Properties: the label is NUL-terminated within its buffer and id_len within DEVID_ID_MAX;
- * accepted attributes written back in the file format (every label byte percent-encoded)
- * parse to the same attributes. */
+ * Properties: the labels are NUL-terminated within their buffers and the id lengths within
+ * DEVID_ID_MAX; an own name is never the group's; accepted attributes written back in the file
+ * format (every label byte percent-encoded) parse to the same attributes. */
 #include "fuzz.h"
 
 #include "store.h"
 
 #include <string.h>
 
+static size_t put_name(char *out, size_t cap, size_t n, const char *prefix, const char *label,
+                       const unsigned char *id, size_t id_len)
+{
+    n += (size_t)snprintf(out + n, cap - n, "%slabel=", prefix);
+    for (const unsigned char *p = (const unsigned char *)label; *p; p++)
+        n += (size_t)snprintf(out + n, cap - n, "%%%02x", *p);
+    n += (size_t)snprintf(out + n, cap - n, "\n%sid=", prefix);
+    for (size_t i = 0; i < id_len; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%02X", id[i]);
+    n += (size_t)snprintf(out + n, cap - n, "\n");
+    return n;
+}
+
 static char *encode(const devid_store_attrs *a)
 {
-    /* 3 bytes per label byte and 2 per id byte, plus the keys. */
-    size_t cap = 3 * sizeof(a->label) + 2 * sizeof(a->id) + 64, n = 0;
+    /* 3 bytes per label byte and 2 per id byte, three names, plus the keys. */
+    size_t cap = 3 * (3 * sizeof(a->label) + 2 * sizeof(a->id)) + 128, n = 0;
     char *out = malloc(cap);
     FUZZ_ASSERT(out, "malloc");
-    n += (size_t)snprintf(out + n, cap - n, "# fuzz\nlabel=");
-    for (const unsigned char *p = (const unsigned char *)a->label; *p; p++)
-        n += (size_t)snprintf(out + n, cap - n, "%%%02x", *p);
-    n += (size_t)snprintf(out + n, cap - n, "\nid=");
-    for (size_t i = 0; i < a->id_len; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%02X", a->id[i]);
-    n += (size_t)snprintf(out + n, cap - n, "\npublic_hidden=%d\n", a->public_hidden);
+    n += (size_t)snprintf(out + n, cap - n, "# fuzz\n");
+    n = put_name(out, cap, n, "", a->label, a->id, a->id_len);
+    if (a->pub.own)
+        n = put_name(out, cap, n, "public_", a->pub.label, a->pub.id, a->pub.id_len);
+    if (a->cert.own)
+        n = put_name(out, cap, n, "cert_", a->cert.label, a->cert.id, a->cert.id_len);
+    n += (size_t)snprintf(out + n, cap - n, "public_hidden=%d\n", a->public_hidden);
     FUZZ_ASSERT(n < cap, "encoding overflow");
     return out;
+}
+
+static bool same_name(const devid_store_name *x, const devid_store_name *y)
+{
+    return x->own == y->own && (!x->own || (strcmp(x->label, y->label) == 0 &&
+                                             x->id_len == y->id_len &&
+                                             memcmp(x->id, y->id, x->id_len) == 0));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,6 +59,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_ASSERT(memchr(a.label, '\0', sizeof(a.label)), "label not terminated");
     FUZZ_ASSERT(a.id_len <= DEVID_ID_MAX, "id_len %zu", a.id_len);
+    for (int k = 0; k < 2; k++) {
+        const devid_store_name *nm = k ? &a.cert : &a.pub;
+        if (!nm->own)
+            continue;
+        FUZZ_ASSERT(memchr(nm->label, '\0', sizeof(nm->label)), "own label not terminated");
+        FUZZ_ASSERT(nm->id_len <= DEVID_ID_MAX, "own id_len %zu", nm->id_len);
+        FUZZ_ASSERT(strcmp(nm->label, a.label) || nm->id_len != a.id_len ||
+                        memcmp(nm->id, a.id, a.id_len),
+                    "an own name equal to the group's");
+    }
 
     char *text = encode(&a);
     devid_store_attrs b;
@@ -47,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(strcmp(a.label, b.label) == 0, "label changed");
     FUZZ_ASSERT(a.id_len == b.id_len && memcmp(a.id, b.id, a.id_len) == 0, "id changed");
     FUZZ_ASSERT(a.public_hidden == b.public_hidden, "public_hidden changed");
+    FUZZ_ASSERT(same_name(&a.pub, &b.pub) && same_name(&a.cert, &b.cert), "own names changed");
     free(text);
     return 0;
 }

@@ -47,12 +47,15 @@ void signatures(CK_SESSION_HANDLE s)
     CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
     CHECK_RV(f->C_Sign(s, data, 100, sig, NULL), CKR_ARGUMENTS_BAD);
     CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
-    /* multi-part and single-part give signatures that verify, and C_Sign cannot end
-     * a multi-part operation */
+    /* multi-part and single-part give signatures that verify; C_Sign cannot end a
+     * multi-part operation (refused, and the operation is over) */
+    CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
+    CHECK_RV(f->C_SignUpdate(s, data, 60), CKR_OK);
+    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_ACTIVE);
+    CHECK_RV(f->C_SignUpdate(s, data, 60), CKR_OPERATION_NOT_INITIALIZED);
     CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
     CHECK_RV(f->C_SignUpdate(s, data, 60), CKR_OK);
     CHECK_RV(f->C_SignUpdate(s, data + 60, 40), CKR_OK);
-    CHECK_RV(f->C_Sign(s, data, 100, sig, &siglen), CKR_OPERATION_ACTIVE);
     siglen = sizeof(sig);
     CHECK_RV(f->C_SignFinal(s, sig, &siglen), CKR_OK);
     CHECK_RV(f->C_VerifyInit(s, &own, pub), CKR_OK);
@@ -159,6 +162,26 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
     CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
     CHECK_RV(f->C_GenerateKeyPair(rw, &gen, pubt, 2, privt, 2, &pub, &priv), CKR_OK);
+    /* CKA_DERIVE on both halves of the pair, and on neither of a signing pair */
+    CK_BBOOL d_pub = CK_FALSE, d_priv = CK_FALSE;
+    CK_ATTRIBUTE da = { CKA_DERIVE, &d_pub, sizeof(d_pub) };
+    CHECK_RV(f->C_GetAttributeValue(rw, pub, &da, 1), CKR_OK);
+    da.pValue = &d_priv;
+    CHECK_RV(f->C_GetAttributeValue(rw, priv, &da, 1), CKR_OK);
+    CHECK(d_pub == CK_TRUE && d_priv == CK_TRUE, "CKA_DERIVE public %d, private %d", d_pub,
+          d_priv);
+    CK_OBJECT_HANDLE spub = 0, spriv = 0;
+    CK_ATTRIBUTE signt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+                             { CKA_LABEL, "no-dh", 5 } };
+    CHECK_RV(f->C_GenerateKeyPair(rw, &gen, signt, 2, NULL, 0, &spub, &spriv), CKR_OK);
+    d_pub = d_priv = CK_TRUE;
+    da.pValue = &d_pub;
+    CHECK_RV(f->C_GetAttributeValue(rw, spub, &da, 1), CKR_OK);
+    da.pValue = &d_priv;
+    CHECK_RV(f->C_GetAttributeValue(rw, spriv, &da, 1), CKR_OK);
+    CHECK(d_pub == CK_FALSE && d_priv == CK_FALSE, "signing pair: CKA_DERIVE public %d, "
+          "private %d", d_pub, d_priv);
+    CHECK_RV(f->C_DestroyObject(rw, spriv), CKR_OK);
 
     /* the peer: a software key; its point raw, ours from CKA_EC_POINT */
     EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");

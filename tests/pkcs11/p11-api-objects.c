@@ -76,7 +76,10 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     unsigned char garbage[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
     CK_OBJECT_HANDLE h;
     CK_ATTRIBUTE t[4] = { { CKA_CLASS, &cert, sizeof(cert) }, { CKA_VALUE, garbage, 5 } };
-    CHECK_RV(f->C_CreateObject(ro, t, 2, &h), CKR_SESSION_READ_ONLY);
+    /* no CKA_TOKEN: a session object, allowed in a R/O session (here refused for its value) */
+    CHECK_RV(f->C_CreateObject(ro, t, 2, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+    t[2] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
+    CHECK_RV(f->C_CreateObject(ro, t, 3, &h), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_CreateObject(rw, t, 2, NULL), CKR_ARGUMENTS_BAD);
     CHECK_RV(f->C_CreateObject(rw, t + 1, 1, &h), CKR_TEMPLATE_INCOMPLETE);
     CHECK_RV(f->C_CreateObject(rw, t, 2, &h), CKR_ATTRIBUTE_VALUE_INVALID);
@@ -94,39 +97,41 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
                            { CKA_LABEL, "api-key", 7 } };
     CK_ATTRIBUTE wrong_class = { CKA_CLASS, &cert, sizeof(cert) };
     CK_ATTRIBUTE not_token = { CKA_TOKEN, &no, sizeof(no) };
+    /* a token key pair (CKA_TOKEN absent would make a session pair: p11-api-session.c) */
+    CK_ATTRIBUTE tok[] = { { CKA_TOKEN, &yes, sizeof(yes) } };
     CK_ATTRIBUTE odd = { 0x80004321UL, &yes, sizeof(yes) };
-    CHECK_RV(f->C_GenerateKeyPair(ro, &ec, pt, 2, NULL, 0, &pub, &priv), CKR_SESSION_READ_ONLY);
+    CHECK_RV(f->C_GenerateKeyPair(ro, &ec, pt, 2, tok, 1, &pub, &priv), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 2, NULL, 0, NULL, &priv), CKR_ARGUMENTS_BAD);
-    CHECK_RV(f->C_GenerateKeyPair(rw, NULL, pt, 2, NULL, 0, &pub, &priv), CKR_ARGUMENTS_BAD);
-    CHECK_RV(f->C_GenerateKeyPair(rw, &(CK_MECHANISM){ CKM_ECDSA, NULL, 0 }, pt, 2, NULL, 0,
+    CHECK_RV(f->C_GenerateKeyPair(rw, NULL, pt, 2, tok, 1, &pub, &priv), CKR_ARGUMENTS_BAD);
+    CHECK_RV(f->C_GenerateKeyPair(rw, &(CK_MECHANISM){ CKM_ECDSA, NULL, 0 }, pt, 2, tok, 1,
                                   &pub, &priv), CKR_MECHANISM_INVALID);
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt + 1, 1, NULL, 0, &pub, &priv),
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt + 1, 1, tok, 1, &pub, &priv),
              CKR_TEMPLATE_INCOMPLETE);
     unsigned char p521[] = { 0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x23 };
     CK_ATTRIBUTE curve521 = { CKA_EC_PARAMS, p521, sizeof(p521) };
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, &curve521, 1, NULL, 0, &pub, &priv),
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, &curve521, 1, tok, 1, &pub, &priv),
              CKR_CURVE_NOT_SUPPORTED);
     curve521.ulValueLen = 3;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, &curve521, 1, NULL, 0, &pub, &priv),
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, &curve521, 1, tok, 1, &pub, &priv),
              CKR_ATTRIBUTE_VALUE_INVALID);
     pt[2] = wrong_class;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, NULL, 0, &pub, &priv),
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv),
              CKR_TEMPLATE_INCONSISTENT);
     pt[2] = not_token;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, NULL, 0, &pub, &priv),
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv),
              CKR_TEMPLATE_INCONSISTENT);
     pt[2] = odd;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, NULL, 0, &pub, &priv),
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv),
              CKR_ATTRIBUTE_TYPE_INVALID);
     CK_ATTRIBUTE rt[2] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) },
                            { CKA_PUBLIC_EXPONENT, "\x03", 1 } };
-    CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 1, NULL, 0, &pub, &priv), CKR_KEY_SIZE_RANGE);
+    CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 1, tok, 1, &pub, &priv), CKR_KEY_SIZE_RANGE);
     bits = 2048;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 2, NULL, 0, &pub, &priv),
+    CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 2, tok, 1, &pub, &priv),
              CKR_ATTRIBUTE_VALUE_INVALID);
     CHECK_RV(f->C_GenerateKey(rw, NULL, NULL, 0, &h), CKR_ARGUMENTS_BAD);
 
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 2, NULL, 0, &pub, &priv), CKR_OK);
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 2, tok, 1, &pub, &priv), CKR_OK);
     CHECK(pub && priv && pub != priv, "generated handles");
     CK_ATTRIBUTE kt = { CKA_KEY_TYPE, &(CK_KEY_TYPE){ CKK_RSA }, sizeof(CK_KEY_TYPE) };
     CHECK_RV(f->C_SetAttributeValue(rw, priv, &kt, 1), CKR_ATTRIBUTE_READ_ONLY);
@@ -138,8 +143,11 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_SetAttributeValue(ro, priv, &newid, 1), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_SetAttributeValue(rw, priv, &newid, 1), CKR_OK);
     CK_ULONG idlen = 0;
-    unsigned char *id = attr(f, rw, pub, CKA_ID, &idlen); /* the group's: the public key too */
-    CHECK(id && idlen == 2 && id[0] == 1 && id[1] == 2, "CKA_ID of the public key follows");
+    unsigned char *id = attr(f, rw, priv, CKA_ID, &idlen);
+    CHECK(id && idlen == 2 && id[0] == 1 && id[1] == 2, "the private key's new CKA_ID");
+    free(id);
+    id = attr(f, rw, pub, CKA_ID, &idlen); /* one object's attribute: the public key keeps its */
+    CHECK(id && !(idlen == 2 && id[0] == 1 && id[1] == 2), "CKA_ID of the public key unchanged");
     free(id);
     CHECK_RV(f->C_DestroyObject(ro, priv), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_DestroyObject(rw, priv), CKR_OK);

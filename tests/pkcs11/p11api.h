@@ -18,5 +18,13 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
 void hmac(CK_SESSION_HANDLE rw);                          /* p11-api-hmac.c */
 void hmac_import(CK_SESSION_HANDLE rw);
 void lazy_discovery(void);                                /* p11-api-lazy.c */
+void tpm_sizes_measure(void);                             /* p11-api-mechs.c */
+void advertised(CK_SESSION_HANDLE rw);
+void operation_states(CK_SESSION_HANDLE rw);               /* p11-api-opstate.c */
+void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro); /* p11-api-session.c */
+void session_objects_at_close_all(CK_SESSION_HANDLE s);
+void session_key_pairs(CK_SESSION_HANDLE rw);
+void session_secret_keys(void);
+void session_data_objects(void);
 
 #endif

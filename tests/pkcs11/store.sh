@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Store-backed objects through pkcs11-tool: key pair generation (EC P-256/P-384, RSA
 # 2048/3072) persisted in the store, signatures checked by openssl, a certificate written next
-# to its key, CKA_ID changed, objects deleted; every step in a new process, so every step also
+# to its key, CKA_ID changed object by object, objects deleted; every step in a new process, so every step also
 # checks that other processes see the change.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -76,13 +76,19 @@ openssl x509 -in "$pki/owner-ca.pem" -outform DER -out "$work/ca.der"
 check "write a CA certificate" p11 --write-object "$work/ca.der" --type cert --label owner-ca
 check "five store groups" test "$(groups)" -eq 5
 
-# CKA_ID belongs to the group: key, public key and certificate move together
-check "set CKA_ID" p11 --set-id b1 --id a1 --type privkey
+# CKA_ID belongs to one object: the private key moves alone, then the others follow
+check "set CKA_ID of the private key" p11 --set-id b1 --id a1 --type privkey
 check "private key under the new ID" p11 --sign -m ECDSA-SHA256 --id b1 -i "$work/data" -o "$work/sig"
+check "public key still under the old ID" bash -c "$(declare -p tool_env M); \
+    $(declare -f tool p11_pubkey); p11_pubkey a1 >/dev/null"
+check "certificate still under the old ID" p11 --read-object --type cert --id a1 -o "$work/x"
+check "set CKA_ID of the public key" p11 --set-id b1 --id a1 --type pubkey
+check "set CKA_ID of the certificate" p11 --set-id b1 --id a1 --type cert
 check "public key under the new ID" bash -c "$(declare -p tool_env M); \
     $(declare -f tool p11_pubkey); p11_pubkey b1 >/dev/null"
 check "certificate under the new ID" p11 --read-object --type cert --id b1 -o "$work/x"
 check_fails "nothing left under the old ID" "" p11 --read-object --type cert --id a1 -o "$work/x"
+check "one name again: the older file format" bash -c "! grep -l 'public_id\|cert_id' $store/*.attr"
 
 # deleting: certificate, then public key (hidden: the key stays usable), then private key
 check "delete certificate" p11 --delete-object --type cert --id b1
