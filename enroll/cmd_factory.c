@@ -4,11 +4,10 @@
 #include "commands.h"
 #include "context.h"
 #include "fsutil.h"
+#include "subject.h"
 #include "tpmkey.h"
 
 #include "devid.h"
-
-#include "subject.h"
 
 #include <getopt.h>
 #include <openssl/obj_mac.h>

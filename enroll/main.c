@@ -80,14 +80,19 @@ static void command_usage(size_t c)
 }
 
 /* A usage error; with --json also as JSON on standard output (a caller parsing it gets an
- * answer either way). */
-static int usage_error(bool json, const char *fmt, const char *arg)
+ * answer either way): {"command":..., "ok":false, "exit_code":2, "error":...}. */
+static int usage_error(bool json, const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "devid-enroll: ");
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
     if (json) {
-        printf("{\"error\":\"");
+        printf("{\"command\":");
+        if (cmd)
+            printf("\"%s\"", cmd); /* a command's name from the table: no escaping needed */
+        else
+            printf("null");
+        printf(",\"ok\":false,\"exit_code\":%d,\"error\":\"", EXIT_USAGE);
         char msg[512];
         snprintf(msg, sizeof(msg), fmt, arg);
         for (const char *p = msg; *p; p++) {
@@ -98,7 +103,7 @@ static int usage_error(bool json, const char *fmt, const char *arg)
             else
                 putchar(*p);
         }
-        printf("\",\"exit_code\":%d}\n", EXIT_USAGE);
+        printf("\"}\n");
     }
     return EXIT_USAGE;
 }
@@ -126,7 +131,7 @@ static int take_global_options(enroll_options *opt, int *argc, char **argv, bool
             value = &opt->ca_label;
         if (value) {
             if (i + 1 >= *argc)
-                return usage_error(opt->json, "%s needs a value", a);
+                return usage_error(opt->json, NULL, "%s needs a value", a);
             *value = argv[++i];
         } else if (strncmp(a, "--server=", 9) == 0) {
             opt->server = a + 9;
@@ -166,7 +171,7 @@ int main(int argc, char **argv)
             return EXIT_HEALTHY;
         }
         if (argc >= 2)
-            return usage_error(opt.json, "unknown option '%s' (see devid-enroll --help)",
+            return usage_error(opt.json, NULL, "unknown option '%s' (see devid-enroll --help)",
                                argv[1]);
         usage(stderr);
         return EXIT_USAGE;
@@ -179,8 +184,8 @@ int main(int argc, char **argv)
             return EXIT_HEALTHY;
         }
         if (opt.json && !commands[c].json)
-            return usage_error(true, "--json: %s has no machine-readable output (only status "
-                               "has)", commands[c].name);
+            return usage_error(true, commands[c].name, "--json: %s has no machine-readable "
+                               "output (only status has)", commands[c].name);
         if (devid_core_init() != DEVID_OK) {
             fprintf(stderr, "devid-enroll: %s\n", devid_last_error());
             return EXIT_USAGE;
@@ -190,5 +195,6 @@ int main(int argc, char **argv)
         devid_core_fini();
         return rc;
     }
-    return usage_error(opt.json, "unknown command '%s' (see devid-enroll --help)", argv[1]);
+    return usage_error(opt.json, NULL, "unknown command '%s' (see devid-enroll --help)",
+                       argv[1]);
 }
