@@ -66,6 +66,7 @@ cp "$src/tests/est-server/est-server" "$pki"/oem-ca.{pem,key} "$pki"/owner-ca.{p
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$root$srv/tls.key" \
     -out "$root$srv/tls.pem" -subj /CN=localhost -days 2 2>/dev/null
 chroot "$root" chown -R est:est "$srv"
+chmod 600 "$root$srv"/*.key && chmod 755 "$root$srv" && chmod 644 "$root$srv/tls.pem" # the TLS clients' trust anchor
 as_est() { chroot --userspec=est:est "$root" env -i PATH=/usr/bin:/bin HOME=$srv OPENSSL_CONF=/dev/null "$@"; }
 start_est() { # start_est NAME ARGS...: sets est_url
     local name=$1 i
@@ -104,7 +105,8 @@ as_user() { # as_user USER SCRIPT: SCRIPT in the root as USER with its groups (r
     [[ $user == root ]] || priv=(setpriv --reuid "$user" --regid "$user" --init-groups)
     chroot "$root" "${priv[@]}" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp LANG=C.UTF-8 \
         DEVID_TCTI="$DEVID_TCTI" TPM2TOOLS_TCTI="$DEVID_TCTI" FACTORY_EST="$FACTORY_EST" \
-        OWNER_EST="$OWNER_EST" TLS_SERVER="$TLS_SERVER" DEBIAN_FRONTEND=noninteractive \
+        OWNER_EST="$OWNER_EST" TLS_SERVER="$TLS_SERVER" SERVER_CA=$srv/tls.pem \
+        DEBIAN_FRONTEND=noninteractive \
         bash -c "cd $home && set -euo pipefail && $script"
 }
 blocks=$work/blocks
@@ -145,9 +147,11 @@ for user in devid keyd tlsclient; do
     check "$user signs with the renewed LDevID" sign_verify "$user" LDevID /var/lib/devid/ldevid-chain.pem
     check "$user signs with the renewed device-id" sign_verify "$user" device-id /var/lib/devid/device-id-chain.pem
 done
+# (pkcs11-tool picks the key for --sign by --id only: a --label alone signs with the first key)
 check "keyd signs with the renewed device-id through PKCS#11" as_user keyd \
-    "pkcs11-tool --module p11-kit-proxy.so --token-label DevID --sign -m ECDSA-SHA256 \
-     --label device-id -i /tmp/renewed-data -o /tmp/p11sig -f openssl"
+    "p11='pkcs11-tool --module p11-kit-proxy.so --token-label DevID'
+     id=\$(\$p11 --list-objects --type privkey | awk '/label: *device-id\$/ {f=1} f && /ID:/ {print \$2; exit}')
+     test -n \"\$id\" && \$p11 --sign -m ECDSA-SHA256 --id \$id -i /tmp/renewed-data -o /tmp/p11sig -f openssl"
 check "  ... and the signature verifies" bash -c "openssl x509 -in '$root/var/lib/devid/device-id-chain.pem' \
     -pubkey -noout >'$work/dev.pub' && openssl dgst -sha256 -verify '$work/dev.pub' \
     -signature '$root/tmp/p11sig' '$root/tmp/renewed-data'"
