@@ -5,6 +5,7 @@
 #include "context.h"
 #include "factory_iak.h"
 #include "fsutil.h"
+#include "subject.h"
 #include "tpmkey.h"
 
 #include "devid.h"
@@ -243,11 +244,11 @@ static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
 
 static void print_cert(const char *label, X509 *cert)
 {
-    char *subject = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0);
-    char *issuer = X509_NAME_oneline(X509_get_issuer_name(cert), NULL, 0);
-    printf("%s: certificate issued\n  subject: %s\n  issuer:  %s\n", label, subject, issuer);
-    OPENSSL_free(subject);
-    OPENSSL_free(issuer);
+    printf("%s: certificate issued\n  subject: ", label);
+    enroll_subject_print(stdout, X509_get_subject_name(cert));
+    printf("\n  issuer:  ");
+    enroll_subject_print(stdout, X509_get_issuer_name(cert));
+    printf("\n");
 }
 
 int cmd_idevid(const enroll_options *opt, int argc, char **argv)

@@ -101,6 +101,26 @@ static bool revoked_now(const char *name, X509 *cert, STACK_OF(X509) *chain)
     return true;
 }
 
+/* Whether "NAME: not due until DUE" was said already; remembers it if not. */
+static bool said_before(due_notes *notes, const char *name, time_t due)
+{
+    if (!notes)
+        return false;
+    size_t i = 0;
+    while (i < notes->n && strcmp(notes->said[i].name, name) != 0)
+        i++;
+    if (i < notes->n && notes->said[i].due == due)
+        return true;
+    if (i == notes->n) {
+        if (notes->n == sizeof(notes->said) / sizeof(notes->said[0]))
+            return false;
+        notes->n++;
+        snprintf(notes->said[i].name, sizeof(notes->said[i].name), "%s", name);
+    }
+    notes->said[i].due = due;
+    return false;
+}
+
 /* One pass over everything renewable. *next gets the earliest future due time. */
 int renew_pass(const enroll_options *opt, const service_args *a, int argc, char **argv,
                time_t *next)
@@ -165,7 +185,8 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
             continue;
         }
         if (!due_now) {
-            printf("%s: not due until %s", list[i].name, ctime(&due));
+            if (!said_before(a->notes, list[i].name, due))
+                printf("%s: not due until %s", list[i].name, ctime(&due));
             if (!*next || due < *next)
                 *next = due;
             continue;

@@ -8,13 +8,41 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Retiring cannot be undone: on a terminal the user confirms; elsewhere (a script, a pipe)
+ * only --yes does. */
+static bool confirmed(bool yes)
+{
+    if (yes)
+        return true;
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(stderr, "devid-enroll retire: removes the LDevID and every service identity; "
+                        "standard input is not a terminal: confirm with --yes\n");
+        return false;
+    }
+    fprintf(stderr, "Remove the LDevID and every service identity (the IDevID is kept)? "
+                    "Type 'yes' to confirm: ");
+    char line[16] = "";
+    if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n") != 0) {
+        fprintf(stderr, "devid-enroll retire: not confirmed, nothing removed\n");
+        return false;
+    }
+    return true;
+}
+
 int cmd_retire(const enroll_options *opt, int argc, char **argv)
 {
     (void)opt;
-    if (argc > 0) {
-        fprintf(stderr, "devid-enroll retire: unexpected argument '%s'\n", argv[0]);
+    bool yes = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0) {
+            yes = true;
+            continue;
+        }
+        fprintf(stderr, "devid-enroll retire: unexpected argument '%s'\n", argv[i]);
         return EXIT_USAGE;
     }
+    if (!confirmed(yes))
+        return EXIT_USAGE;
     const devid_map_entry *m = &devid_core_config()->map[DEVID_MAP_LDEVID];
     devid_store_entry *e = NULL;
     size_t n = 0;

@@ -20,6 +20,8 @@ int cmd_run(const enroll_options *opt, int argc, char **argv)
     int ec = service_parse_args("run", &argc, &argv, &a);
     if (ec != EXIT_HEALTHY)
         return ec;
+    due_notes notes = { .n = 0 };
+    a.notes = &notes;
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -34,6 +36,7 @@ int cmd_run(const enroll_options *opt, int argc, char **argv)
         long wait = a.interval;
         if (next > now && next - now < wait)
             wait = (long)(next - now);
+        devid_log(DEVID_LOG_DEBUG, "renewal pass done, next in %ld s", wait);
         for (long s = 0; s < wait && !stop; s++)
             sleep(1);
     }

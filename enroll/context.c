@@ -1,4 +1,5 @@
 #include "context.h"
+#include "subject.h"
 #include "est_msg.h"
 #include "fsutil.h"
 #include "pop.h"
@@ -361,35 +362,7 @@ devid_rc enroll_write_chain(const char *path, X509 *leaf, STACK_OF(X509) *chain)
 
 devid_rc enroll_parse_subject(const char *text, X509_NAME **out)
 {
-    X509_NAME *name = X509_NAME_new();
-    char *copy = strdup(text);
-    devid_rc rc = name && copy ? DEVID_OK : devid_fail(DEVID_ERR_MEMORY, "subject");
-    char *save = NULL;
-    bool slash = text[0] == '/';
-    for (char *part = copy ? strtok_r(copy, slash ? "/" : ",", &save) : NULL;
-         part && rc == DEVID_OK; part = strtok_r(NULL, slash ? "/" : ",", &save)) {
-        while (*part == ' ')
-            part++;
-        char *eq = strchr(part, '=');
-        if (!eq || eq == part || !eq[1]) {
-            rc = devid_fail(DEVID_ERR_ARG, "subject part '%s' is not NAME=value", part);
-            break;
-        }
-        *eq = '\0';
-        if (X509_NAME_add_entry_by_txt(name, part, MBSTRING_UTF8, (unsigned char *)eq + 1, -1,
-                                       -1, 0) != 1)
-            rc = devid_fail(DEVID_ERR_ARG, "unknown subject attribute '%s'", part);
-    }
-    if (rc == DEVID_OK && X509_NAME_entry_count(name) == 0)
-        rc = devid_fail(DEVID_ERR_ARG, "empty subject");
-    free(copy);
-    ERR_clear_error();
-    if (rc != DEVID_OK) {
-        X509_NAME_free(name);
-        return rc;
-    }
-    *out = name;
-    return DEVID_OK;
+    return enroll_subject_parse(text, out);
 }
 
 void enroll_fetch_wishes(enroll_ctx *ctx)

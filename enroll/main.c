@@ -1,4 +1,6 @@
-/* devid-enroll: obtains, renews and reports the device's identity certificates. */
+/* devid-enroll: obtains, renews and reports the device's identity certificates. This file:
+ * the command line (global options before or after the command, --version, COMMAND --help)
+ * and the dispatch. */
 #include "commands.h"
 #include "json.h"
 #include "tpmkey.h"
@@ -11,65 +13,180 @@
 static const struct {
     const char *name;
     int (*run)(const enroll_options *opt, int argc, char **argv);
-    const char *help;
+    bool json;          /* has a --json form */
+    const char *help;   /* one line */
+    const char *usage;  /* its arguments and options */
 } commands[] = {
-    { "status", cmd_status, "show the device's identities (EK, IDevID, IAK, LDevID) and their health" },
-    { "cacerts", cmd_cacerts, "fetch the EST CA certificates [--fingerprint SHA256] [--out FILE]" },
-    { "idevid", cmd_idevid, "factory: create and enroll the IDevID --subject DN [--rsa] [--out CHAIN]" },
-    { "ldevid", cmd_ldevid, "owner: create and enroll the LDevID, authenticated by the IDevID [--subject DN] [--rsa]" },
-    { "enroll", cmd_enroll, "enroll a service identity NAME, authenticated by the LDevID [--subject DN] [--rsa]" },
-    { "renew", cmd_renew, "renew what is due [NAME...] [--rekey] [--force]" },
-    { "run", cmd_run, "renew as a daemon [--rekey] [--interval SECONDS]" },
-    { "retire", cmd_retire, "remove the LDevID and all service identities (never the IDevID)" },
+    { "status", cmd_status, true,
+      "show the device's identities (EK, IDevID, IAK, LDevID) and their health", "" },
+    { "cacerts", cmd_cacerts, false, "fetch the EST CA certificates",
+      "[--fingerprint SHA256] [--out FILE]\n"
+      "  --fingerprint SHA256  trust the CA certificate with this fingerprint (bootstrap)\n"
+      "  --out FILE            write the certificates there (default: standard output)\n" },
+    { "idevid", cmd_idevid, false, "factory: create and enroll the IDevID",
+      "--subject DN [--rsa] [--out CHAIN]\n"
+      "  --subject DN   RFC 4514 (\"O=Maker\\, Inc,CN=X200,serialNumber=7\"; RDNs in the order\n"
+      "                 they are encoded, as openssl req -subj) or \"/O=Maker/CN=X200\"\n"
+      "  --rsa          RSA 2048 instead of EC P-256\n"
+      "  --out CHAIN    also write the certificate and its CA chain there\n" },
+    { "ldevid", cmd_ldevid, false, "owner: create and enroll the LDevID, authenticated by the IDevID",
+      "[--subject DN] [--rsa]\n"
+      "  --subject DN   as for idevid (default: the IDevID's subject)\n"
+      "  --rsa          RSA 2048 instead of EC P-256\n" },
+    { "enroll", cmd_enroll, false, "enroll a service identity NAME, authenticated by the LDevID",
+      "NAME [--subject DN] [--rsa]\n"
+      "  --subject DN   as for idevid (default: the LDevID's subject with CN=NAME)\n"
+      "  --rsa          RSA 2048 instead of EC P-256\n" },
+    { "renew", cmd_renew, false, "renew what is due",
+      "[NAME...] [--rekey] [--force]\n"
+      "  NAME...        only these identities (LDevID or service identities)\n"
+      "  --rekey        with a new key\n  --force        even if not due\n" },
+    { "run", cmd_run, false, "renew as a daemon",
+      "[--rekey] [--interval SECONDS]\n"
+      "  --interval S   the longest wait between renewal passes (3600)\n" },
+    { "retire", cmd_retire, false, "remove the LDevID and all service identities (never the IDevID)",
+      "[--yes]\n  --yes          do not ask (needed when standard input is not a terminal)\n" },
 };
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_help[] =
+    "\noptions (before or after the command):\n"
+    "  --json          machine-readable output (status)\n"
+    "  --server URL    EST server (est.server)\n"
+    "  --trust FILE    EST trust anchors (est.trust_anchor)\n"
+    "  --ca-label L    EST CA label (est.ca_label)\n"
+    "  --help, -h      help (COMMAND --help: that command's)\n"
+    "  --version       devid-enroll's version\n";
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: devid-enroll [--json] COMMAND [ARGS]\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    fprintf(out, "usage: devid-enroll [OPTIONS] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(out, "\noptions:\n  --json          machine-readable output (status)\n"
-                 "  --server URL    EST server (est.server)\n"
-                 "  --trust FILE    EST trust anchors (est.trust_anchor)\n"
-                 "  --ca-label L    EST CA label (est.ca_label)\n  --help          this text\n"
-                 "\nexit codes: 0 done/healthy, 1 an identity needs attention, 2 usage or "
+    fputs(global_help, out);
+    fprintf(out, "\nexit codes: 0 done/healthy, 1 an identity needs attention, 2 usage or "
                  "configuration error,\n            3 TPM not reachable, 4 operation failed or "
                  "authentication refused,\n            5 EST server unavailable (try later)\n");
+}
+
+static void command_usage(size_t c)
+{
+    const char *u = commands[c].usage;
+    const char *nl = strchr(u, '\n');
+    printf("usage: devid-enroll [OPTIONS] %s %.*s\n\n%s\n", commands[c].name,
+           nl ? (int)(nl - u) : (int)strlen(u), u, commands[c].help);
+    if (nl && nl[1])
+        printf("\n%s", nl + 1);
+    fputs(global_help, stdout);
+}
+
+/* A usage error; with --json also as JSON on standard output (a caller parsing it gets an
+ * answer either way): {"command":..., "ok":false, "exit_code":2, "error":...}. */
+static int usage_error(bool json, const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "devid-enroll: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    if (json) {
+        printf("{\"command\":");
+        if (cmd)
+            printf("\"%s\"", cmd); /* a command's name from the table: no escaping needed */
+        else
+            printf("null");
+        printf(",\"ok\":false,\"exit_code\":%d,\"error\":\"", EXIT_USAGE);
+        char msg[512];
+        snprintf(msg, sizeof(msg), fmt, arg);
+        for (const char *p = msg; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                printf("\\%c", *p);
+            else if ((unsigned char)*p < 0x20)
+                printf("\\u%04x", *p);
+            else
+                putchar(*p);
+        }
+        printf("\"}\n");
+    }
+    return EXIT_USAGE;
+}
+
+/* Takes the global options out of argv (anywhere before "--"), leaving the command and its
+ * own arguments in order. Returns -1 to go on, else an exit code. */
+static int take_global_options(enroll_options *opt, int *argc, char **argv, bool *help,
+                               bool *version)
+{
+    int out = 1;
+    bool rest = false;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        const char **value = NULL;
+        if (rest || strcmp(a, "--") == 0) {
+            rest = true;
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--server") == 0)
+            value = &opt->server;
+        else if (strcmp(a, "--trust") == 0)
+            value = &opt->trust;
+        else if (strcmp(a, "--ca-label") == 0)
+            value = &opt->ca_label;
+        if (value) {
+            if (i + 1 >= *argc)
+                return usage_error(opt->json, NULL, "%s needs a value", a);
+            *value = argv[++i];
+        } else if (strncmp(a, "--server=", 9) == 0) {
+            opt->server = a + 9;
+        } else if (strncmp(a, "--trust=", 8) == 0) {
+            opt->trust = a + 8;
+        } else if (strncmp(a, "--ca-label=", 11) == 0) {
+            opt->ca_label = a + 11;
+        } else if (strcmp(a, "--json") == 0) {
+            opt->json = true;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *help = true;
+        } else if (strcmp(a, "--version") == 0) {
+            *version = true;
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return -1;
 }
 
 int main(int argc, char **argv)
 {
     enroll_options opt = { 0 };
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char **value = strcmp(argv[i], "--server") == 0     ? &opt.server
-                             : strcmp(argv[i], "--trust") == 0    ? &opt.trust
-                             : strcmp(argv[i], "--ca-label") == 0 ? &opt.ca_label
-                                                                  : NULL;
-        if (value) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "devid-enroll: %s needs a value\n", argv[i]);
-                return EXIT_USAGE;
-            }
-            *value = argv[++i];
-        } else if (strcmp(argv[i], "--json") == 0)
-            opt.json = true;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    bool help = false, version = false;
+    int ec = take_global_options(&opt, &argc, argv, &help, &version);
+    if (ec >= 0)
+        return ec;
+    if (version) {
+        printf("devid-enroll %s\n", DEVID_ENROLL_VERSION);
+        return EXIT_HEALTHY;
+    }
+    if (argc < 2 || argv[1][0] == '-') {
+        if (help) {
             usage(stdout);
             return EXIT_HEALTHY;
-        } else {
-            fprintf(stderr, "devid-enroll: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return EXIT_USAGE;
         }
-    }
-    if (i >= argc) {
+        if (argc >= 2)
+            return usage_error(opt.json, NULL, "unknown option '%s' (see devid-enroll --help)",
+                               argv[1]);
         usage(stderr);
         return EXIT_USAGE;
     }
-    for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
-        if (strcmp(argv[i], commands[c].name) != 0)
+    for (size_t c = 0; c < N_COMMANDS; c++) {
+        if (strcmp(argv[1], commands[c].name) != 0)
             continue;
+        if (help) {
+            command_usage(c);
+            return EXIT_HEALTHY;
+        }
+        if (opt.json && !commands[c].json)
+            return usage_error(true, commands[c].name, "--json: %s has no machine-readable "
+                               "output (only status has)", commands[c].name);
         if (devid_core_init() != DEVID_OK) {
             fprintf(stderr, "devid-enroll: %s\n", devid_last_error());
             if (opt.json)
@@ -78,14 +195,13 @@ int main(int argc, char **argv)
         }
         devid_token_use_configured_pin(); /* PINs set: the user PIN from pin_file */
         devid_clear_error();
-        int rc = commands[c].run(&opt, argc - i - 1, argv + i + 1);
+        int rc = commands[c].run(&opt, argc - 2, argv + 2);
         if (opt.json && rc != EXIT_HEALTHY && !json_document_written)
             json_print_error(commands[c].name, rc, devid_last_error()); /* errors too */
         enroll_providers_unload();
         devid_core_fini();
         return rc;
     }
-    fprintf(stderr, "devid-enroll: unknown command '%s'\n", argv[i]);
-    usage(stderr);
-    return EXIT_USAGE;
+    return usage_error(opt.json, NULL, "unknown command '%s' (see devid-enroll --help)",
+                       argv[1]);
 }

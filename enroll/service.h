@@ -23,11 +23,19 @@
 
 /* ---- command line (service_args.c) ---- */
 
+/* What the daemon last said of each identity's due time: it says it again only when the
+ * time changes, not once per pass. */
+typedef struct {
+    struct { char name[DEVID_LABEL_MAX + 1]; time_t due; } said[64];
+    size_t n;
+} due_notes;
+
 /* The options of enroll, renew and run. */
 typedef struct {
     bool rsa, rekey, force;
     const char *subject;
     long interval;              /* run: the longest wait between passes, seconds (3600) */
+    due_notes *notes;           /* run: "not due" lines said so far (NULL: say them all) */
 } service_args;
 
 /* Parses the options of command `cmd` into *a and leaves argc and argv on the operands.

@@ -60,7 +60,8 @@ static void name_to_string(const X509_NAME *name, char *buf, size_t n)
 {
     BIO *bio = BIO_new(BIO_s_mem());
     buf[0] = '\0';
-    if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+    /* UTF-8 stays UTF-8 (not \XX escapes) */
+    if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
         int len = BIO_read(bio, buf, (int)n - 1);
         buf[len > 0 ? len : 0] = '\0';
     }

@@ -178,7 +178,7 @@ check "the key is P-384, as asked" grep -q "NIST CURVE: P-384" \
     <<<"$(openssl x509 -in "$DEVID_STORE/device-p384-chain.pem" -noout -text 2>/dev/null)"
 
 # --- retirement: owner identities go, the IDevID stays
-out=$(enroll retire 2>&1); rc=$?
+out=$(enroll retire --yes 2>&1); rc=$?
 check "retire ($out)" test $rc -eq 0
 check "LDevID gone" test "$(status_of ldevid)" = absent
 check "store empty" bash -c "! ls '$DEVID_STORE'/*.attr >/dev/null 2>&1"

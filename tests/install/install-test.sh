@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# install-test.sh SRC: devid as a device maker ships it. Under tests/fixture/with-swtpm ek-only
+# (swtpm, run as root on the host, is the device's TPM: a TPM with only its EK):
+#  1. builds the Debian packages from SRC (build-debs; $DEVID_DEBS: use the .debs there);
+#  2. makes a fresh Debian 12 root (debootstrap-root, cached) and installs them;
+#  3. runs every command block of docs/install.md in order, each as the user its
+#     "<!-- as USER -->" line names (root only installs and configures; the factory, owner,
+#     keyd and TLS steps run as the unprivileged users devid, keyd and tlsclient);
+#  4. checks what the guide promises: each user signs with the renewed identities, the TLS
+#     server saw the device's certificate, the factory credentials are gone.
+# The test EST servers and the TLS server run in the root as the unprivileged user "est".
+# Needs root (debootstrap, chroot, mount) and Debian's mirror the first time.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$1" && pwd)
+[[ $(id -u) == 0 ]] || { echo "install-test: needs root (chroot, mount)" >&2; exit 1; }
+[[ -n ${DEVID_TCTI:-} && -d ${DEVID_FIXTURE:-} ]] || { echo "install-test: run under with-swtpm" >&2; exit 2; }
+# a private mount namespace: /proc of the root goes away with us whatever happens
+if [[ -z ${DEVID_INSTALL_NS:-} ]]; then
+    DEVID_INSTALL_NS=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+. "$here/lib.sh"
+
+work=$(mktemp -d /var/tmp/devid-install.XXXXXX)
+root=$work/root
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    umount "$root/proc" 2>/dev/null
+    if [[ ${DEVID_INSTALL_KEEP:-} == 1 ]]; then echo "install-test: kept $work" >&2; else
+        rm -rf --one-file-system "$work"; fi
+}
+trap cleanup EXIT
+trap "exit 99" TERM INT
+die() { echo "install-test: $*" >&2; exit 99; }
+
+# --- 1. packages
+debs=${DEVID_DEBS:-$work/debs}
+if [[ -z ${DEVID_DEBS:-} ]]; then
+    "$here/build-debs" "$src" "$debs" >"$work/build-debs.log" 2>&1 ||
+        { cat "$work/build-debs.log" >&2; die "building the packages failed"; }
+fi
+ls "$debs"/devid-enroll_*.deb >/dev/null || die "no packages in $debs"
+
+# --- 2. a fresh Debian 12
+"$here/debootstrap-root" bookworm "$root" "$here/root-packages.txt" || die "no Debian root"
+mount -t proc proc "$root/proc" || die "cannot mount /proc in the root"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+grep -qw localhost "$root/etc/hosts" 2>/dev/null || printf '127.0.0.1 localhost\n' >>"$root/etc/hosts"
+inst=$root/root/install # the installing admin's working directory
+mkdir -p "$inst"
+cp "$debs"/*.deb "$inst/"
+rm -f "$inst"/*-dbgsym_*.deb
+pki=$DEVID_FIXTURE/pki
+cp "$pki/trust.pem" "$inst/trust.pem"
+cat "$pki/oem-ca.pem" "$pki/owner-ca.pem" >"$inst/est-trust.pem"
+printf 'station-secret\n' >"$inst/est-password"
+
+# the servers' side: the test EST servers and a TLS server, as the user "est"
+chroot "$root" useradd --system --user-group est || die "useradd est"
+srv=/srv/est
+mkdir -p "$root$srv"
+cp "$src/tests/est-server/est-server" "$pki"/oem-ca.{pem,key} "$pki"/owner-ca.{pem,key} "$root$srv/"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$root$srv/tls.key" \
+    -out "$root$srv/tls.pem" -subj /CN=localhost -days 2 2>/dev/null
+chroot "$root" chown -R est:est "$srv"
+chmod 600 "$root$srv"/*.key && chmod 755 "$root$srv" && chmod 644 "$root$srv/tls.pem" # the TLS clients' trust anchor
+as_est() { chroot --userspec=est:est "$root" env -i PATH=/usr/bin:/bin HOME=$srv OPENSSL_CONF=/dev/null "$@"; }
+start_est() { # start_est NAME ARGS...: sets est_url
+    local name=$1 i
+    shift
+    as_est "$srv/est-server" --listen 127.0.0.1:0 --ready-file "$srv/$name.ready" "$@" \
+        >/dev/null 2>"$work/$name.err" &
+    pids+=($!)
+    for ((i = 0; i < 1500; i++)); do
+        [[ -s $root$srv/$name.ready ]] && break
+        sleep 0.02
+    done
+    [[ -s $root$srv/$name.ready ]] || { cat "$work/$name.err" >&2; die "$name EST server did not start"; }
+    read -r _ port <"$root$srv/$name.ready"
+    est_url=https://localhost:$port
+}
+start_est factory --ca-cert $srv/oem-ca.pem --ca-key $srv/oem-ca.key --basic station:station-secret
+FACTORY_EST=$est_url
+start_est owner --ca-cert $srv/owner-ca.pem --ca-key $srv/owner-ca.key \
+    --client-ca $srv/oem-ca.pem --client-ca $srv/owner-ca.pem --require tls
+OWNER_EST=$est_url
+cat "$root$srv"/{oem,owner}-ca.pem >"$root$srv/clients.pem"
+mkfifo "$work/tls.in"
+: >"$work/tls.log"
+exec {tls_in}<>"$work/tls.in" # s_server quits when its stdin closes
+as_est openssl s_server -accept 127.0.0.1:0 -cert $srv/tls.pem -key $srv/tls.key -Verify 1 \
+    -CAfile $srv/clients.pem -verify_return_error <&$tls_in >"$work/tls.log" 2>&1 &
+pids+=($!)
+for ((i = 0; i < 1500; i++)); do grep -q '^ACCEPT' "$work/tls.log" && break; sleep 0.02; done
+TLS_SERVER=$(sed -n 's/^ACCEPT //p' "$work/tls.log")
+[[ -n $TLS_SERVER ]] || { cat "$work/tls.log" >&2; die "the TLS server did not start"; }
+
+# --- 3. the guide, block by block
+as_user() { # as_user USER SCRIPT: SCRIPT in the root as USER with its groups (root: as is)
+    local user=$1 script=$2 priv=() home=/tmp
+    [[ $user == root ]] && home=/root/install # where the admin put the packages and files
+    [[ $user == root ]] || priv=(setpriv --reuid "$user" --regid "$user" --init-groups)
+    chroot "$root" "${priv[@]}" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp LANG=C.UTF-8 \
+        DEVID_TCTI="$DEVID_TCTI" TPM2TOOLS_TCTI="$DEVID_TCTI" FACTORY_EST="$FACTORY_EST" \
+        OWNER_EST="$OWNER_EST" TLS_SERVER="$TLS_SERVER" SERVER_CA=$srv/tls.pem \
+        DEBIAN_FRONTEND=noninteractive \
+        bash -c "cd $home && set -euo pipefail && $script"
+}
+blocks=$work/blocks
+mkdir -p "$blocks"
+awk -v dir="$blocks" '
+    /^<!-- as [a-z]+ -->$/ { user = $3; next }
+    /^```sh$/ && user != "" { n++; file = sprintf("%s/%02d.%s", dir, n, user); inblock = 1; next }
+    /^```/ && inblock { inblock = 0; user = ""; close(file); next }
+    inblock { print > file }
+' "$src/docs/install.md"
+nblocks=$(find "$blocks" -type f | wc -l)
+check "docs/install.md has command blocks ($nblocks)" test "$nblocks" -ge 10
+for block in "$blocks"/*; do
+    user=${block##*.}
+    if as_user "$user" "$(cat "$block")" >"$block.out" 2>&1; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: docs/install.md block ${block##*/} (as $user):" >&2
+        sed 's/^/    | /' "$block" >&2
+        sed 's/^/    > /' "$block.out" >&2
+    fi
+done
+
+# --- 4. what the guide promises
+check "the TLS server saw device-id's certificate" grep -q 'CN *= *device-id\|device-id' "$work/tls.log"
+check "no factory password left" test ! -e "$root/etc/devid/est-password"
+check "no factory credentials in devid.conf" bash -c "! grep -Eq '^(username|password_file)' '$root/etc/devid/devid.conf'"
+echo 'signed after renewal' >"$root/tmp/renewed-data"
+chmod 644 "$root/tmp/renewed-data"
+sign_verify() { # sign_verify USER OBJECT CHAIN: USER signs with OBJECT through the provider
+    as_user "$1" "openssl pkeyutl -sign -inkey devid:object=$2 -rawin -digest sha256 \
+        -in /tmp/renewed-data -out /tmp/sig.$1.$2" &&
+        openssl pkeyutl -verify -certin -inkey "$root$3" -rawin -digest sha256 \
+            -in "$root/tmp/renewed-data" -sigfile "$root/tmp/sig.$1.$2"
+}
+for user in devid keyd tlsclient; do
+    check "$user signs with the renewed LDevID" sign_verify "$user" LDevID /var/lib/devid/ldevid-chain.pem
+    check "$user signs with the renewed device-id" sign_verify "$user" device-id /var/lib/devid/device-id-chain.pem
+done
+# (pkcs11-tool picks the key for --sign by --id only: a --label alone signs with the first key)
+check "keyd signs with the renewed device-id through PKCS#11" as_user keyd \
+    "p11='pkcs11-tool --module p11-kit-proxy.so --token-label DevID'
+     id=\$(\$p11 --list-objects --type privkey | awk '/label: *device-id\$/ {f=1} f && /ID:/ {print \$2; exit}')
+     test -n \"\$id\" && \$p11 --sign -m ECDSA-SHA256 --id \$id -i /tmp/renewed-data -o /tmp/p11sig -f openssl"
+check "  ... and the signature verifies" bash -c "openssl x509 -in '$root/var/lib/devid/device-id-chain.pem' \
+    -pubkey -noout >'$work/dev.pub' && openssl dgst -sha256 -verify '$work/dev.pub' \
+    -signature '$root/tmp/p11sig' '$root/tmp/renewed-data'"
+check "store files belong to the group devid" bash -c \
+    "! find '$root/var/lib/devid' -mindepth 1 ! -group \$(chroot '$root' getent group devid | cut -d: -f3) | grep -q ."
+finish
