@@ -29,7 +29,14 @@ kit() { user "${tool_env[@]}" "$@"; }
 
 check_out "devid.module: module path" "^module: $M\$" cat "$mods/devid.module"
 check_out "devid.module: not critical" '^critical: no$' cat "$mods/devid.module"
-check_out "p11-kit list-modules" "^devid: $M" kit p11-kit list-modules
+# "NAME: PATH" per module, from either list-modules format: p11-kit 0.24 prints "NAME: PATH",
+# 0.25 "module: NAME" then an indented "path: PATH".
+modules_listed() {
+    kit p11-kit list-modules | awk '/^module: / { name = $2; next }
+        /^ +path: / && name != "" { print name ": " $2; name = ""; next }
+        /^[^ ]+: \// { print }'
+}
+check_out "p11-kit list-modules" "^devid: $M\$" modules_listed
 check_out "p11-kit list-modules: the token" 'token: DevID' kit p11-kit list-modules
 check_out "p11tool --list-tokens" 'Label: DevID' kit p11tool --list-tokens
 check_out "p11-kit proxy module" 'token label +: DevID' \
