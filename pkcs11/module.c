@@ -266,9 +266,11 @@ static CK_FUNCTION_LIST_3_0 list_3_0 = {
 
 static CK_UTF8CHAR interface_name[] = "PKCS 11";
 
+/* (void *): pInterfaceName is CK_UTF8CHAR * in the specification and in pkcs11_3.h, but char * in
+ * the pkcs11.h of p11-kit 0.25, which defines the 3.0 types itself. */
 static CK_INTERFACE interfaces[] = {
-    { interface_name, &list_3_0, 0 },
-    { interface_name, &list_2_40, 0 },
+    { (void *)interface_name, &list_3_0, 0 },
+    { (void *)interface_name, &list_2_40, 0 },
 };
 #define N_INTERFACES (sizeof(interfaces) / sizeof(interfaces[0]))
 

@@ -240,10 +240,38 @@ header_is() { same "$(header "$1" "$2")" "$3"; }
 certs() {
     base64 -d "$work/$1.body" >"$work/$1.p7" &&
         openssl pkcs7 -inform DER -in "$work/$1.p7" -print_certs -out "$work/$1.pem" &&
-        [[ $(<"$work/$1.pem") == *"BEGIN CERTIFICATE"* ]]
+        [[ $(<"$work/$1.pem") == *"BEGIN CERTIFICATE"* ]] && leaf_first "$work/$1.pem"
+}
+# leaf_first PEM: puts the leaf (the one certificate that issued none of the others) first, if
+# there is one. The order inside a PKCS#7 SET OF carries no meaning: python3-cryptography 43
+# sorts it (38 kept it).
+leaf_first() {
+    local dir=$1.split c subject issuer issuers= leaf=
+    rm -rf "$dir" && mkdir "$dir" &&
+        awk -v d="$dir" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (d "/" n ".pem") }' "$1" ||
+        return 1
+    for c in "$dir"/*.pem; do
+        subject=$(openssl x509 -in "$c" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+        issuer=$(openssl x509 -in "$c" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')
+        [[ $issuer == "$subject" ]] || issuers+=$issuer$'\n' # (a self-signed one issued no other)
+    done
+    for c in "$dir"/*.pem; do
+        subject=$(openssl x509 -in "$c" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+        grep -qxF -- "$subject" <<<"$issuers" && continue
+        [[ -z $leaf ]] || return 0 # unrelated certificates (/cacerts with --ca-chain)
+        leaf=$c
+    done
+    [[ -n $leaf ]] || return 0
+    { cat "$leaf"; for c in "$dir"/*.pem; do [[ $c == "$leaf" ]] || cat "$c"; done; } >"$1"
 }
 ncerts() { grep -c 'BEGIN CERTIFICATE' "$work/$1.pem"; }
 fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256; }
+# fingerprints PEM: of every certificate in PEM, sorted (a PKCS#7 holds a set, not a list)
+fingerprints() {
+    awk '/-----BEGIN/ { c = "" } { c = c $0 "\n" }
+        /-----END/ { cmd = "openssl x509 -noout -fingerprint -sha256"; printf "%s", c | cmd; close(cmd) }' \
+        "$1" | sort
+}
 pubkey_of_cert() { openssl x509 -in "$1" -noout -pubkey; }
 pubkey_of_key() { echo "$(<"$pki/$1.key.pub")"; }
 
@@ -280,9 +308,10 @@ sec_routing() {
         header_is cacerts Content-Type application/pkcs7-mime &&
         header_is cacerts Content-Transfer-Encoding base64 &&
         grep -q "^.\{76\}\$" "$work/cacerts.body" && not grep -q ".\{77\}" "$work/cacerts.body"'
-    check "/cacerts parses (openssl pkcs7 -print_certs): the CA, then --ca-chain" eval '
+    check "/cacerts parses (openssl pkcs7 -print_certs): the CA and the --ca-chain one" eval '
         certs cacerts && same "$(ncerts cacerts)" 2 &&
-        same "$(fingerprint "$work/cacerts.pem")" "$(fingerprint "$pki/issuing.pem")"'
+        same "$(fingerprints "$work/cacerts.pem")" \
+            "$(cat "$pki/issuing.pem" "$pki/other.pem" | fingerprints /dev/stdin)"'
     req head cacerts --head
     check "HEAD /cacerts: 200 with the GET's Content-Length" eval '
         status head 200 && header_is head Content-Length "$(header cacerts Content-Length)"'

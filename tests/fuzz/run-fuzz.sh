@@ -43,13 +43,13 @@ skip() {
     exit 0
 }
 
-command -v clang >/dev/null || skip "clang not found (Debian: clang, libclang-rt-14-dev)"
+command -v clang >/dev/null || skip "clang not found (Debian: clang, libclang-rt-dev)"
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
     >"$probe/probe.c"
 clang -fsanitize=fuzzer,address,undefined "$probe/probe.c" -o "$probe/probe" 2>/dev/null ||
-    skip "clang cannot link libFuzzer (Debian: libclang-rt-14-dev)"
+    skip "clang cannot link libFuzzer (Debian: libclang-rt-dev)"
 
 # Build only the fuzz targets (and core from sources, instrumented).
 rm -f "$build/fuzz-results.json"

@@ -72,6 +72,15 @@ p11() {
     tool pkcs11-tool --module "$M" "$@"
 }
 
+# decrypts_to WANT ARGS...: pkcs11-tool --decrypt ARGS writes exactly WANT. The plaintext goes to
+# a file (-o): OpenSC 0.26 prints notes about OAEP parameters on stdout.
+decrypts_to() {
+    local want=$1
+    shift
+    rm -f "$work/decrypted"
+    p11 --decrypt "$@" -o "$work/decrypted" && cmp "$want" "$work/decrypted"
+}
+
 
 
 # The CKA_ID devid gives a key and its certificate: SHA-1 of the subjectPublicKey bits

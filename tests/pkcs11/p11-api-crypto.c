@@ -119,8 +119,16 @@ void signatures(CK_SESSION_HANDLE s)
     CHECK_RV(f->C_DecryptInit(s, &pkcs, priv), CKR_OK);
     ptlen = sizeof(pt);
     CK_RV rv = f->C_Decrypt(s, ct, ctlen, pt, &ptlen);
-    CHECK(rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_DEVICE_ERROR,
-          "decrypting bad padding: 0x%lx", (unsigned long)rv);
+    /* The TPM decides (devid passes its answer on): libtpms built against OpenSSL >= 3.2 does
+     * implicit rejection, a synthetic plaintext instead of an error (the fixture probes it). */
+    const char *implicit = getenv("DEVID_TPM_RSAES_IMPLICIT_REJECTION");
+    if (implicit && strcmp(implicit, "yes") == 0)
+        CHECK(rv == CKR_OK && ptlen < 256 && !(ptlen == 255 && memcmp(pt, data + 1, 255) == 0),
+              "bad padding with implicit rejection: a synthetic plaintext (0x%lx, %lu bytes)",
+              (unsigned long)rv, (unsigned long)ptlen);
+    else
+        CHECK(rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_DEVICE_ERROR,
+              "decrypting bad padding: 0x%lx", (unsigned long)rv);
     CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0 };
     CK_MECHANISM m_oaep = { CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep) };
     ctlen = sizeof(ct);

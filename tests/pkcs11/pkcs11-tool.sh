@@ -131,14 +131,13 @@ for ident in idevid ldevid; do
             echo "a secret" >"$work/msg"
             openssl pkeyutl -encrypt -pubin -inkey "$work/$ident.pub" -in "$work/msg" \
                 -out "$work/ct"
-            check "$ident: RSA-PKCS decryption" cmp "$work/msg" \
-                <(p11 --decrypt -m RSA-PKCS --id "$id" -i "$work/ct" 2>/dev/null)
+            check "$ident: RSA-PKCS decryption" decrypts_to "$work/msg" -m RSA-PKCS --id "$id" \
+                -i "$work/ct"
             openssl pkeyutl -encrypt -pubin -inkey "$work/$ident.pub" -in "$work/msg" \
                 -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
                 -pkeyopt rsa_mgf1_md:sha256 -out "$work/ct"
-            check "$ident: RSA-PKCS-OAEP decryption" cmp "$work/msg" \
-                <(p11 --decrypt -m RSA-PKCS-OAEP --hash-algorithm SHA256 --id "$id" \
-                    -i "$work/ct" 2>/dev/null)
+            check "$ident: RSA-PKCS-OAEP decryption" decrypts_to "$work/msg" -m RSA-PKCS-OAEP \
+                --hash-algorithm SHA256 --id "$id" -i "$work/ct"
         else # sign-only: raw RSA is not among its allowed mechanisms
             check_fails "$ident: RSA-X-509 refused" "CKR_MECHANISM_INVALID" \
                 sign RSA-X-509 "$work/data" "$work/sig"

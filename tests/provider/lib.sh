@@ -104,32 +104,38 @@ make_server_cert() {
     fi
 }
 
-# free_port: a free TCP port on 127.0.0.1 (for servers that cannot pick one themselves).
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-# wait_listen PORT: until something listens on 127.0.0.1:PORT (5 s at most).
-wait_listen() {
+# wait_socket PATH: until a server listens on the unix socket PATH (10 s at most). Servers that
+# cannot bind port 0 and report it (nginx, mosquitto) listen on unix sockets in the test dir:
+# no port is ever picked here and handed to a server later.
+wait_socket() {
     local i
-    for i in $(seq 100); do
-        [[ -n $(ss -Hltn "sport = :$1") ]] && return 0
+    for i in $(seq 200); do
+        [[ -S $1 ]] && [[ -n $(ss -Hlx "src $1") ]] && return 0
         sleep 0.05
     done
     return 1
 }
 
-# start_s_server LOG ARGS...: openssl s_server on a free loopback port; sets $port.
+# start_s_server LOG ARGS...: openssl s_server on loopback port 0; sets $port to the port the
+# kernel gave it (s_server prints "ACCEPT 127.0.0.1:PORT" once it listens).
 start_s_server() {
-    local log=$1
+    local log=$1 i
     shift
-    port=$(free_port)
+    port=
     # s_server quits when its stdin closes: give it a FIFO we hold open.
     local fifo=$work/stdin.${#server_pids[@]}
     mkfifo "$fifo"
-    openssl s_server -accept "127.0.0.1:$port" "$@" <"$fifo" >"$log" 2>&1 &
+    openssl s_server -accept 127.0.0.1:0 "$@" <"$fifo" >"$log" 2>&1 &
     server_pids+=($!)
     exec {server_fd}>"$fifo"
-    wait_listen "$port" || { echo "s_server did not start:" >&2; cat "$log" >&2; return 1; }
+    for i in $(seq 200); do
+        port=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$log")
+        [[ -n $port ]] && return 0
+        sleep 0.05
+    done
+    echo "s_server did not start:" >&2
+    cat "$log" >&2
+    return 1
 }
 
 # make_test_ca CN: a software test CA in $work/ca.key, $work/ca.pem.

@@ -36,11 +36,12 @@ idevid_files
 idevid_cn=$(openssl x509 -in idevid.pem -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= *//p')
 
 nginx_pid=
-# start_nginx NAME MASTER(on|off) WORKERS: writes NAME.conf, starts nginx, sets https_port/proxy_port
+# start_nginx NAME MASTER(on|off) WORKERS: writes NAME.conf, starts nginx, sets https_sock and
+# proxy_sock (nginx cannot report a port it was given as 0: it listens on unix sockets)
 start_nginx() {
     local name=$1 master=$2 workers=$3
-    https_port=$(free_port)
-    proxy_port=$(free_port)
+    https_sock=$work/$name/https.sock
+    proxy_sock=$work/$name/proxy.sock
     mkdir -p "$work/$name"
     # user root: the test runs as root and the workers must reach the private D-Bus session bus
     # of tpm2-abrmd (scenario 3), which only accepts its own uid.
@@ -62,7 +63,7 @@ http {
     uwsgi_temp_path $work/$name/uwsgi;
     scgi_temp_path $work/$name/scgi;
     server {
-        listen 127.0.0.1:$https_port ssl;
+        listen unix:$https_sock ssl;
         ssl_protocols TLSv1.2 TLSv1.3;   # nginx 1.22 leaves TLS 1.3 out by default
         ssl_certificate $work/tpmsrv.crt;
         ssl_certificate_key $work/tpmsrv.key;
@@ -71,7 +72,7 @@ http {
         location / { return 200 "hello \$ssl_client_s_dn\n"; }
     }
     server {
-        listen 127.0.0.1:$proxy_port;
+        listen unix:$proxy_sock;
         location / {
             proxy_pass https://127.0.0.1:$upstream_port;
             proxy_ssl_certificate $work/idevid.pem;
@@ -88,7 +89,7 @@ CONF
         >"$work/$name/out.log" 2>&1 &
     nginx_pid=$!
     server_pids+=("$nginx_pid")
-    wait_listen "$https_port" && wait_listen "$proxy_port" ||
+    wait_socket "$https_sock" && wait_socket "$proxy_sock" ||
         { echo "nginx did not start:" >&2; cat "$work/$name/out.log" "$work/$name/error.log" >&2; return 1; }
 }
 stop_nginx() {
@@ -99,18 +100,19 @@ stop_nginx() {
 # https_get TLS-VERSION: curl (software client key) against nginx's TPM-keyed server
 https_get() {
     plain curl -sS --fail --max-time 20 "$@" --cacert ca.pem --cert client.crt --key client.key \
-        "https://127.0.0.1:$https_port/" | grep -q "hello .*CN=nginx-test-client"
+        --unix-socket "$https_sock" "https://127.0.0.1/" | grep -q "hello .*CN=nginx-test-client"
 }
 # proxied_get: plain HTTP to nginx, which authenticates upstream with the IDevID
 proxied_get() {
-    plain curl -sS --fail --max-time 20 "http://127.0.0.1:$proxy_port/" -o proxied.html &&
+    plain curl -sS --fail --max-time 20 --unix-socket "$proxy_sock" "http://127.0.0.1/" \
+        -o proxied.html &&
         grep -q "Client certificate" proxied.html && grep -q "CN *= *$idevid_cn" proxied.html
 }
 run_checks() { # run_checks LABEL
     check "$1: nginx serves TLS 1.3 with its key in the TPM" https_get --tlsv1.3
     check "$1: nginx serves TLS 1.2 with its key in the TPM" https_get --tls-max 1.2
     check "$1: nginx refuses a client without a certificate" sh -c \
-        "! env -u LD_PRELOAD curl -sS --fail --max-time 20 --cacert ca.pem https://127.0.0.1:$https_port/"
+        "! env -u LD_PRELOAD curl -sS --fail --max-time 20 --cacert ca.pem --unix-socket $https_sock https://127.0.0.1/"
     check "$1: proxy authenticates upstream with the IDevID" proxied_get
 }
 
