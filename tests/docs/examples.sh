@@ -100,5 +100,29 @@ example pkcs11.md 'pkcs11-tool --module "$M" --change-pin --pin OLD --new-pin NE
     'pkcs11-tool --module "$M" --change-pin --pin 1234 --new-pin 5678 &&
      pkcs11-tool --module "$M" --login --pin 5678 --list-objects --type privkey | grep -q IDevID'
 
+# configuration examples: the module's C_Initialize reads the file and refuses a bad one
+conf_loads() { DEVID_CONF=$1 pkcs11-tool --module "$M" --show-info >/dev/null 2>&1; }
+printf 'est.sever = https://typo.example.com\n' >bad.conf
+if conf_loads bad.conf; then
+    echo "FAIL: self-check: a configuration with an unknown key loaded"
+    failed=$((failed + 1))
+fi
+config_example() { # WHAT FILE
+    if [[ -s $2 ]] && conf_loads "$2"; then
+        echo "ok: $1 loads"
+        passed=$((passed + 1))
+    else
+        echo "FAIL: $1 does not load:"
+        sed 's/^/    /' "$2"
+        failed=$((failed + 1))
+    fi
+}
+awk '/^## Configuration/ { on = 1 } on && /^```/ { if (n++) exit; next } on && n' \
+    "$root/docs/enrollment.md" >enrollment.conf
+config_example "enrollment.md's devid.conf" enrollment.conf
+sed -n '/^\.SH EXAMPLE/,/^\.EE/p' "$root/docs/devid.conf.5" | sed '1,2d;$d' | sed 's/\\-/-/g' \
+    >man.conf
+config_example "devid.conf(5)'s EXAMPLE" man.conf
+
 echo "examples: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
