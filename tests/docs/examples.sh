@@ -12,9 +12,6 @@ root=${1:?usage: examples.sh SOURCE_ROOT}
 : "${DEVID_FIXTURE:?run under tests/fixture/with-swtpm}"
 module=${DEVID_PKCS11_MODULE:?DEVID_PKCS11_MODULE not set}
 export OPENSSL_MODULES=${DEVID_PROVIDER_DIR:?DEVID_PROVIDER_DIR not set}
-if [[ -n ${DEVID_TEST_PRELOAD:-} ]]; then # sanitizer build: uninstrumented tools need the runtime
-    export LD_PRELOAD=$DEVID_TEST_PRELOAD ASAN_OPTIONS=detect_leaks=0
-fi
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
