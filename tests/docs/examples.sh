@@ -26,6 +26,18 @@ in_doc() { # DOC LINE: LINE must be in docs/DOC, verbatim
     fi
 }
 
+# Man pages are checked as a reader sees them: rendered to text, no line wrapping.
+for page in devid-pkcs11.7 devid-provider.7; do
+    MANWIDTH=250 man -l "$root/docs/$page" 2>/dev/null | col -b >"$work/$page"
+done
+in_man() { # PAGE LINE: LINE is in the rendered page
+    if ! grep -qF -- "$2" "$work/$1"; then
+        echo "FAIL: $1 (rendered) no longer contains: $2"
+        failed=$((failed + 1))
+        return 1
+    fi
+}
+
 # example DOC LINE [RUN]: LINE is in docs/DOC and RUN (default: LINE) succeeds.
 example() {
     local doc=$1 line=$2 run=${3:-$2}
@@ -43,6 +55,7 @@ example() {
 # the module by its full path; a bare file name is what the docs must not say
 M_line='M=$(pkg-config --variable=p11_module_path p11-kit-1)/devid-pkcs11.so'
 in_doc pkcs11.md "$M_line"
+in_man devid-pkcs11.7 "$M_line"
 M=$module
 export M
 # (meson's LD_LIBRARY_PATH holds the build tree, where a bare name would be found: not a user's)
@@ -120,6 +133,18 @@ config_example "enrollment.md's devid.conf" enrollment.conf
 sed -n '/^\.SH EXAMPLE/,/^\.EE/p' "$root/docs/devid.conf.5" | sed '1,2d;$d' | sed 's/\\-/-/g' \
     >man.conf
 config_example "devid.conf(5)'s EXAMPLE" man.conf
+
+# the man pages' examples are the ones run above
+for line in 'pkcs11-tool --module "$M" --list-objects' 'ssh-keygen -D "$M"' \
+    'pkcs11-tool --module "$M" --init-token --label DevID --so-pin S' \
+    'pkcs11-tool --module "$M" --init-pin --pin U --so-pin S'; do
+    in_man devid-pkcs11.7 "$line" && in_doc pkcs11.md "$line"
+done
+for line in 'openssl pkey $P -in devid:object=IDevID -pubout' \
+    'openssl req $P -new -key devid:object=LDevID -subj /CN=dev42 -out dev42.csr' \
+    '-pkeyopt devid-label:mqtt-client -out client.key'; do
+    in_man devid-provider.7 "$line" && in_doc openssl-provider.md "$line"
+done
 
 echo "examples: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
