@@ -50,7 +50,7 @@
 #define DEVID_DEFAULT_STORE_CERT_MODE 0640
 #define DEVID_DEFAULT_TOKEN_LABEL "DevID"
 
-/* The well-known DevID objects (DESIGN.md "The DevID map"). */
+/* The well-known DevID objects (docs/design.md "The DevID map"). */
 typedef enum devid_map_id {
     DEVID_MAP_EK_RSA = 0,
     DEVID_MAP_EK_ECC,

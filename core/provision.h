@@ -1,5 +1,5 @@
 /* Provisioning of persistent DevID keys and NV certificates: the factory and owner steps of
- * devid-enroll. The PKCS#11 module and the provider never call these (DESIGN.md: they find
+ * devid-enroll. The PKCS#11 module and the provider never call these (docs/design.md: they find
  * the DevIDs, they never create or delete them). */
 #ifndef DEVID_PROVISION_H
 #define DEVID_PROVISION_H

@@ -1,5 +1,5 @@
 /* Session policy: the one function that decides how a TPM command is authorised
- * (DESIGN.md "TPM access"). Core-internal.
+ * (docs/design.md "TPM access and sessions"). Core-internal.
  *
  * - A command that carries no secret (the object's auth value is empty and no sensitive
  *   parameter crosses the bus) runs with a plain password session: anyone on the bus could send

@@ -1,4 +1,4 @@
-/* The object store: owner-created keys and imported certificates.
+/* The object store: owner-created keys and imported certificates (docs/design.md "The store").
  *
  * One directory ($DEVID_STORE, config `store`). Each object is a group of files named by a
  * stable random uid: <uid>.key (TSS2 PRIVATE KEY PEM, readable by tpm2-openssl and friends),

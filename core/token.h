@@ -1,4 +1,4 @@
-/* Token PINs, checked by the TPM (DESIGN.md "Interfaces", PIN model).
+/* Token PINs, checked by the TPM (docs/design.md "PINs").
  *
  * A factory-fresh device has no PINs: nothing needs a login and store keys have no auth value.
  * Setting PINs works like a smart card: C_InitToken sets the SO PIN (and clears the store),

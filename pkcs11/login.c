@@ -1,4 +1,4 @@
-/* Login state and PINs (DESIGN.md "Interfaces", core/token.h).
+/* Login state and PINs (docs/design.md "PINs", core/token.h).
  *
  * A factory-fresh token is initialised, holds the factory DevIDs and has no PINs: nothing needs
  * a login, and C_Login accepts any PIN (no PIN set = no protection), so consumers that always

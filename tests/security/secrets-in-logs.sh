@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Secrets never reach logs (DESIGN.md "Logging", docs/security.md).
+# Secrets never reach logs (docs/design.md "Logging", docs/security.md).
 #
 # With DEVID_LOG=debug (the most talkative level) and TSS2_LOG unset, drives every path that
 # handles a secret and keeps ALL stdout and stderr of every command in one capture file:
