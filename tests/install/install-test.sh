@@ -62,7 +62,7 @@ printf 'station-secret\n' >"$inst/est-password"
 chroot "$root" useradd --system --user-group est || die "useradd est"
 srv=/srv/est
 mkdir -p "$root$srv"
-cp "$src/tests/est-server/est-server" "$pki"/oem-ca.{pem,key} "$pki"/owner-ca.{pem,key} "$root$srv/"
+cp "$src/tests/est-server/est-server" "$src"/tests/est-server/est_*.py "$pki"/oem-ca.{pem,key} "$pki"/owner-ca.{pem,key} "$root$srv/"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$root$srv/tls.key" \
     -out "$root$srv/tls.pem" -subj /CN=localhost -days 2 2>/dev/null
 chroot "$root" chown -R est:est "$srv"
