@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Every devid.conf setting the code accepts is documented in devid.conf(5) and
 # docs/devid.conf.example. Usage: conf-settings.sh SOURCE_ROOT
-# Settings are read from the parsers' key tables ({ "name", V_KIND, ... } rows in core/ and
-# enroll/); fewer than 20 found means the table format changed and this test must follow it.
+# Settings are read from the parsers' key tables ({ "name", V_KIND, ... } rows in core/,
+# { "name", K_KIND, ... } rows in enroll/); fewer than 30 found means the table format changed
+# and this test must follow it.
 set -u
 root=${1:?usage: conf-settings.sh SOURCE_ROOT}
-mapfile -t keys < <(grep -ohE '\{ *"[a-z_]+(\.[a-z_]+)?", *V_[A-Z_]+' "$root"/core/*.c "$root"/enroll/*.c |
+mapfile -t keys < <(grep -ohE '\{ *"[a-z_]+(\.[a-z_]+)?", *[VK]_[A-Z_]+' "$root"/core/*.c "$root"/enroll/*.c |
     sed -E 's/^\{ *"([^"]+)".*/\1/' | sort -u)
-if [ "${#keys[@]}" -lt 20 ]; then
+if [ "${#keys[@]}" -lt 30 ]; then
     echo "FAIL: found only ${#keys[@]} settings in the key tables: has their format changed?"
     exit 1
 fi

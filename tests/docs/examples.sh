@@ -110,13 +110,22 @@ example pkcs11.md 'pkcs11-tool --module "$M" --change-pin --pin OLD --new-pin NE
     'pkcs11-tool --module "$M" --change-pin --pin 1234 --new-pin 5678 &&
      pkcs11-tool --module "$M" --login --pin 5678 --list-objects --type privkey | grep -q IDevID'
 
-# configuration examples: the module's C_Initialize reads the file and refuses a bad one
-conf_loads() { DEVID_CONF=$1 pkcs11-tool --module "$M" --show-info >/dev/null 2>&1; }
+# configuration examples: the module's C_Initialize reads the file and refuses a bad one (core's
+# keys; core skips [est] and [renew]), and test_config FILE parses it as core and devid-enroll
+# do (both parsers, and devid-enroll's cross-checks)
+test_config=${DEVID_TEST_CONFIG:?DEVID_TEST_CONFIG not set (tests/test_config of the build)}
+conf_loads() {
+    DEVID_CONF=$1 pkcs11-tool --module "$M" --show-info >/dev/null 2>&1 &&
+        "$test_config" "$1" >/dev/null 2>&1
+}
 printf 'est.sever = https://typo.example.com\n' >bad.conf
-if conf_loads bad.conf; then
-    echo "FAIL: self-check: a configuration with an unknown key loaded"
-    failed=$((failed + 1))
-fi
+printf 'stor = /var/lib/devid\n' >bad-core.conf
+for bad in bad.conf bad-core.conf; do
+    if conf_loads $bad; then
+        echo "FAIL: self-check: a configuration with an unknown key loaded: $(cat $bad)"
+        failed=$((failed + 1))
+    fi
+done
 config_example() { # WHAT FILE
     if [[ -s $2 ]] && conf_loads "$2"; then
         echo "ok: $1 loads"
