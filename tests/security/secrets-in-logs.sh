@@ -181,18 +181,26 @@ printf '%s\n' "$est_pass" >"$work/password"
 printf '%s: %s\n' "$hdr_name" "$hdr_value" >"$work/header"
 chmod 600 "$work/password" "$work/header"
 cat "$pki/oem-ca.pem" "$pki/owner-ca.pem" >"$work/est-trust.pem"
-cat >"$DEVID_CONF" <<EOF
+# The secrets go to the server under test with every request (credentials_for = both, scoped to
+# that server): each server start below writes the config for its URL, so every secret really
+# travels and could leak into a log.
+est_conf() { # est_conf SERVER_URL
+    cat >"$DEVID_CONF" <<EOF
 trust_anchors = $pki/trust.pem
 [est]
 trust_anchor = $work/est-trust.pem
 username = $est_user
 password_file = $work/password
 header_file = $work/header
+credentials_for = both
+credentials_server = $1
 timeout = 3
 max_attempts = 3
 retry_base_ms = 100
 retry_cap_ms = 300
 EOF
+}
+est_conf https://localhost:1
 enroll() { tool "$enroll_bin" "$@"; }
 server_all() { # TLS client certificate (LDevID) + Basic + header, all required
     est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
@@ -200,6 +208,7 @@ server_all() { # TLS client certificate (LDevID) + Basic + header, all required
         --basic "$est_user:$est_pass" --header "$hdr_name: $hdr_value" \
         --require tls --require basic --require header "$@"
     server=https://localhost:$EST_PORT
+    est_conf "$server"
 }
 server_log() { [[ -f $work/est-server.err ]] && cat "$work/est-server.err" >>"$work/server-side.log"; }
 
@@ -214,7 +223,8 @@ check "the server saw Basic and header authentication" \
     grep -q '"basic", "header"' "$work/est-requests.log"
 
 server_all --fault unauthorized --fault-count 1
-run ok "enroll: one 401, retried" enroll --server "$server" enroll svc-b
+run fail "enroll: one 401 is final (a wrong password is never retried into a lockout)" \
+    enroll --server "$server" enroll svc-b
 est_server_stop; server_log
 server_all --fault unauthorized
 run fail "enroll: 401 every time, gives up" enroll --server "$server" enroll svc-c
@@ -227,11 +237,13 @@ est_server_stop; server_log
 est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
     --basic "$est_user:not-the-password" --require basic
 server=https://localhost:$EST_PORT
+est_conf "$server"
 run fail "enroll: a wrong password" enroll --server "$server" enroll svc-d
 est_server_stop; server_log
 est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
     --header "$hdr_name: not-the-header" --require header
 server=https://localhost:$EST_PORT
+est_conf "$server"
 run fail "enroll: a wrong header secret" enroll --server "$server" enroll svc-e
 est_server_stop; server_log
 # an unreachable or untrusted server: TLS and connection errors
@@ -239,6 +251,7 @@ run fail "enroll: connection refused" enroll --server https://127.0.0.1:9 enroll
 est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
     --basic "$est_user:$est_pass" --fault "redirect:https://127.0.0.1:9{path}"
 server=https://localhost:$EST_PORT
+est_conf "$server"
 run fail "enroll: a redirect" enroll --server "$server" enroll svc-g
 est_server_stop; server_log
 # a server the device does not trust (a MITM with a certificate from another CA): refused at
@@ -246,6 +259,7 @@ est_server_stop; server_log
 est_server_start "$work" --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key" \
     --basic "$est_user:$est_pass" --log "$work/mitm-requests.log"
 server=https://localhost:$EST_PORT
+est_conf "$server"
 run fail "enroll: untrusted server" enroll --trust "$pki/oem-ca.pem" --server "$server" enroll svc-h
 est_server_stop; server_log
 check "the untrusted server got no HTTP request (no credential sent)" \
