@@ -49,9 +49,15 @@ check "status: no \\XX escapes of UTF-8" bash -c '! grep -q "\\\\C3" <<<"$1"' _ 
 est_server_stop
 
 # retire: not on a terminal without --yes: refused, nothing removed
-before=$(enroll status 2>&1)
+# what retire would remove: the identities (key handle, certificate serial) and the store's files
+# (not status's text: its "days left" may tick over between two calls)
+identities() {
+    enroll --json status | jq -c '[.identities[] | {name, present, key, serial: .certificate.serial}]'
+    (cd "$DEVID_STORE" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+before=$(identities)
 check_out "retire without --yes, not on a terminal" 2 'confirm with --yes' enroll retire </dev/null
-check "retire refused: nothing changed" test "$(enroll status 2>&1)" = "$before"
+check "retire refused: nothing changed" test "$(identities)" = "$before"
 # on a terminal it asks; anything but "yes" keeps everything
 out=$(printf 'no\n' | OPENSSL_MODULES=$modules script -qec "$enroll_bin retire" /dev/null 2>&1); rc=$?
 check "retire on a terminal asks ($out)" grep -q "Type 'yes' to confirm" <<<"$out"
