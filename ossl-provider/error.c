@@ -58,6 +58,9 @@ static int reason_of(devid_rc rc)
 }
 
 static void raise_v(const dp_ctx *ctx, const char *file, int line, const char *func, int reason,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+static void raise_v(const dp_ctx *ctx, const char *file, int line, const char *func, int reason,
                     const char *fmt, va_list ap)
 {
     if (ctx && ctx->new_error && ctx->vset_error) {
