@@ -44,6 +44,7 @@ void devid_clear_error(void);
  * sites read `return devid_fail(DEVID_ERR_ARG, "digest length %zu", n);`. Never pass secrets. */
 devid_rc devid_fail(devid_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* core-internal (not exported) */
-devid_rc devid__failv(devid_rc rc, const char *fmt, va_list ap);
+devid_rc devid__failv(devid_rc rc, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif

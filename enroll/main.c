@@ -7,6 +7,7 @@
 
 #include "devid.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,10 +83,15 @@ static void command_usage(size_t c)
 
 /* A usage error; with --json also as JSON on standard output (a caller parsing it gets an
  * answer either way): {"command":..., "ok":false, "exit_code":2, "error":...}. */
-static int usage_error(bool json, const char *cmd, const char *fmt, const char *arg)
+__attribute__((format(printf, 3, 4))) static int usage_error(bool json, const char *cmd,
+                                                             const char *fmt, ...)
 {
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
     fprintf(stderr, "devid-enroll: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputc('\n', stderr);
     if (json) {
         printf("{\"command\":");
@@ -95,7 +101,7 @@ static int usage_error(bool json, const char *cmd, const char *fmt, const char *
             printf("null");
         printf(",\"ok\":false,\"exit_code\":%d,\"error\":\"", EXIT_USAGE);
         char msg[512];
-        snprintf(msg, sizeof(msg), fmt, arg);
+        vsnprintf(msg, sizeof(msg), fmt, again);
         for (const char *p = msg; *p; p++) {
             if (*p == '"' || *p == '\\')
                 printf("\\%c", *p);
@@ -106,6 +112,7 @@ static int usage_error(bool json, const char *cmd, const char *fmt, const char *
         }
         printf("\"}\n");
     }
+    va_end(again);
     return EXIT_USAGE;
 }
 

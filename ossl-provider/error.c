@@ -6,26 +6,27 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* OSSL_ITEM.ptr is a plain void *: OpenSSL only reads the strings. */
 const OSSL_ITEM dp_reason_strings[] = {
-    { DP_R_NO_TPM, "no TPM reachable" },
-    { DP_R_TPM, "TPM error" },
-    { DP_R_RETRY, "TPM busy, try again" },
-    { DP_R_NOT_FOUND, "no such key, certificate or object" },
-    { DP_R_ARG, "invalid argument" },
-    { DP_R_CONFIG, "invalid devid configuration" },
-    { DP_R_AUTH, "wrong auth value or password" },
-    { DP_R_LOCKOUT, "TPM dictionary-attack lockout active" },
-    { DP_R_UNSUPPORTED, "algorithm, scheme or feature not supported" },
-    { DP_R_KEY_USAGE, "key attributes forbid this operation" },
-    { DP_R_BUFFER, "output buffer too small" },
-    { DP_R_MEMORY, "out of memory" },
-    { DP_R_IO, "file system error" },
-    { DP_R_FORMAT, "malformed input data" },
-    { DP_R_PROHIBITED, "object is read-only" },
-    { DP_R_INTERNAL, "internal error" },
-    { DP_R_BAD_URI, "malformed devid URI" },
-    { DP_R_OPENSSL, "libcrypto operation failed" },
-    { DP_R_NOT_INITIALISED, "devid provider not initialised" },
+    { DP_R_NO_TPM, (void *)"no TPM reachable" },
+    { DP_R_TPM, (void *)"TPM error" },
+    { DP_R_RETRY, (void *)"TPM busy, try again" },
+    { DP_R_NOT_FOUND, (void *)"no such key, certificate or object" },
+    { DP_R_ARG, (void *)"invalid argument" },
+    { DP_R_CONFIG, (void *)"invalid devid configuration" },
+    { DP_R_AUTH, (void *)"wrong auth value or password" },
+    { DP_R_LOCKOUT, (void *)"TPM dictionary-attack lockout active" },
+    { DP_R_UNSUPPORTED, (void *)"algorithm, scheme or feature not supported" },
+    { DP_R_KEY_USAGE, (void *)"key attributes forbid this operation" },
+    { DP_R_BUFFER, (void *)"output buffer too small" },
+    { DP_R_MEMORY, (void *)"out of memory" },
+    { DP_R_IO, (void *)"file system error" },
+    { DP_R_FORMAT, (void *)"malformed input data" },
+    { DP_R_PROHIBITED, (void *)"object is read-only" },
+    { DP_R_INTERNAL, (void *)"internal error" },
+    { DP_R_BAD_URI, (void *)"malformed devid URI" },
+    { DP_R_OPENSSL, (void *)"libcrypto operation failed" },
+    { DP_R_NOT_INITIALISED, (void *)"devid provider not initialised" },
     { 0, NULL },
 };
 
@@ -55,6 +56,9 @@ static int reason_of(devid_rc rc)
         return DP_R_INTERNAL;
     return map[rc];
 }
+
+static void raise_v(const dp_ctx *ctx, const char *file, int line, const char *func, int reason,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
 static void raise_v(const dp_ctx *ctx, const char *file, int line, const char *func, int reason,
                     const char *fmt, va_list ap)

@@ -52,7 +52,8 @@ const phase_def bench_phases[] = {
     { "tls-tpm2", K_TLS, "tpm2", false, true, "tpm2-openssl client key, no RM" },
     { "tls-tpm2-abrmd", K_TLS, "tpm2", false, true, "tpm2-openssl client key, tpm2-abrmd" },
 };
-const size_t bench_nphases = sizeof(bench_phases) / sizeof(bench_phases[0]);
+#define NPHASES (sizeof(bench_phases) / sizeof(bench_phases[0])) /* a constant: no VLAs */
+const size_t bench_nphases = NPHASES;
 
 char bench_self_path[4096];
 
@@ -222,8 +223,8 @@ int main(int argc, char **argv)
            ro.iterations ? "fixed iterations per row" : "time-boxed rows");
     fflush(stdout);
 
-    bench_result rs[bench_nphases], all[bench_nphases][MAX_ROUNDS];
-    const phase_def *defs[bench_nphases];
+    bench_result rs[NPHASES], all[NPHASES][MAX_ROUNDS];
+    const phase_def *defs[NPHASES];
     size_t n = 0;
     char err[256];
     if (bench_tpm_sweep(err, sizeof(err)) < 0) {
@@ -269,15 +270,15 @@ int main(int argc, char **argv)
         bench_result *r = &rs[k];
         if (defs[k]->kind == K_COLD || r->status != BENCH_OK)
             continue;
-        double v[MAX_ROUNDS];
+        double rates[MAX_ROUNDS];
         int m = ro.rounds;
         for (int i = 0; i < m; i++)
-            v[i] = r->round_ops_per_s[i] = all[k][i].ops_per_s;
+            rates[i] = r->round_ops_per_s[i] = all[k][i].ops_per_s;
         r->rounds = m;
-        qsort(v, (size_t)m, sizeof(v[0]), cmp_double);
+        qsort(rates, (size_t)m, sizeof(rates[0]), cmp_double);
         for (int i = 0; i < m; i++) {
             const bench_result *x = &all[k][i];
-            if (x->ops_per_s != v[m / 2])
+            if (x->ops_per_s != rates[m / 2])
                 continue;
             /* the median round's timings; counts and checks from all rounds */
             r->ops = x->ops;

@@ -22,12 +22,12 @@ static const bench_result *find(const bench_result *rs, size_t n, const char *na
     return NULL;
 }
 
-static void fmt_num(char *b, size_t n, double v, const char *f)
+static void fmt_num(char *b, size_t n, double v, int decimals)
 {
     if (v < 0)
         snprintf(b, n, "-");
     else
-        snprintf(b, n, f, v);
+        snprintf(b, n, "%.*f", decimals, v);
 }
 
 /* "min-max" of the rounds' throughput */
@@ -92,13 +92,13 @@ void bench_print_table(const bench_result *rs, size_t n, const run_opts *ro)
             print_status(r, d->label);
             continue;
         }
-        fmt_num(b[0], 32, floor ? r->ops_per_s / floor->ops_per_s : -1, "%.2f");
-        fmt_num(b[1], 32, enc ? r->ops_per_s / enc->ops_per_s : -1, "%.2f");
-        fmt_num(b[2], 32, r->tpm_cpu_us, "%.0f");
-        fmt_num(b[3], 32, r->wire_cmds, "%.2f");
-        fmt_num(b[4], 32, r->core_cmds, "%.2f");
+        fmt_num(b[0], 32, floor ? r->ops_per_s / floor->ops_per_s : -1, 2);
+        fmt_num(b[1], 32, enc ? r->ops_per_s / enc->ops_per_s : -1, 2);
+        fmt_num(b[2], 32, r->tpm_cpu_us, 0);
+        fmt_num(b[3], 32, r->wire_cmds, 2);
+        fmt_num(b[4], 32, r->core_cmds, 2);
         fmt_range(b[5], 32, r);
-        fmt_num(b[6], 32, floor ? floor->p50_us / r->p50_us : -1, "%.2f");
+        fmt_num(b[6], 32, floor ? floor->p50_us / r->p50_us : -1, 2);
         printf("  %-17s %-44s %7.0f %11s %6s %6s %7.0f %6s %7.0f %7.0f %6.0f %6s %5s %5s\n",
                r->name, d->label, r->ops_per_s, b[5], b[0], b[1], 1e6 / r->p50_us, b[6],
                r->p50_us, r->p99_us, r->client_cpu_us, b[2], b[3], b[4]);
@@ -150,12 +150,12 @@ void bench_print_table(const bench_result *rs, size_t n, const run_opts *ro)
             print_status(r, d->label);
             continue;
         }
-        fmt_num(b[0], 32, soft ? r->ops_per_s / soft->ops_per_s : -1, "%.2f");
-        fmt_num(b[2], 32, r->tpm_cpu_us, "%.0f");
-        fmt_num(b[3], 32, r->wire_cmds, "%.2f");
-        fmt_num(b[4], 32, r->core_cmds, "%.2f");
+        fmt_num(b[0], 32, soft ? r->ops_per_s / soft->ops_per_s : -1, 2);
+        fmt_num(b[2], 32, r->tpm_cpu_us, 0);
+        fmt_num(b[3], 32, r->wire_cmds, 2);
+        fmt_num(b[4], 32, r->core_cmds, 2);
         fmt_range(b[5], 32, r);
-        fmt_num(b[6], 32, soft ? soft->p50_us / r->p50_us : -1, "%.2f");
+        fmt_num(b[6], 32, soft ? soft->p50_us / r->p50_us : -1, 2);
         printf("  %-17s %-44s %7.0f %11s %6s %7.0f %6s %7.0f %7.0f %6.0f %6s %5s %5s\n", r->name,
                d->label, r->ops_per_s, b[5], b[0], 1e6 / r->p50_us, b[6], r->p50_us, r->p99_us,
                r->client_cpu_us, b[2], b[3], b[4]);

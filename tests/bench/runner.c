@@ -59,7 +59,7 @@ void bench_peer_env(const phase_def *d, bool enter)
 }
 
 /* Runs argv with its fd 3 on a pipe, reads one bench_result from it. */
-static void run_child(bench_result *r, char *const argv[], double timeout, double *t_fork)
+static void run_child(bench_result *r, const char *const argv[], double timeout, double *t_fork)
 {
     int pfd[2];
     FILE *log = tmpfile();
@@ -87,7 +87,7 @@ static void run_child(bench_result *r, char *const argv[], double timeout, doubl
             dup2(pfd[1], 3);
             close(pfd[1]);
         }
-        execv(argv[0], argv);
+        execv(argv[0], (char *const *)argv); /* execv does not write them (POSIX) */
         _exit(127);
     }
     close(pfd[1]);
@@ -154,13 +154,13 @@ static void sweep(bench_result *r)
         fprintf(stderr, "devid-bench: %s\n", err);
 }
 
-static void phase_argv(const phase_def *d, const run_opts *ro, bool count, char *buf[20],
+static void phase_argv(const phase_def *d, const run_opts *ro, bool count, const char *buf[20],
                        char store[4][32])
 {
     int k = 0;
     buf[k++] = bench_self_path;
     buf[k++] = "--phase";
-    buf[k++] = (char *)d->name;
+    buf[k++] = d->name;
     buf[k++] = "--result-fd";
     buf[k++] = "3";
     snprintf(store[0], 32, "%g", ro->seconds);
@@ -216,7 +216,8 @@ static int abrmd(const char *action, const char *upstream, char *tcti, size_t le
  * (abrmd's own context swapping included: that is what the TPM sees). */
 static void count_through_abrmd(bench_result *r, const phase_def *d, const run_opts *ro)
 {
-    char conf[96], err[256], tcti[512], *argv[20], store[4][32];
+    char conf[96], err[256], tcti[512], store[4][32];
+    const char *argv[20];
     if (bench_proxy_listen(conf, sizeof(conf), err, sizeof(err)) ||
         abrmd("start", conf, tcti, sizeof(tcti))) {
         note_append(r, "TPM commands not counted (%s)", err);
@@ -265,7 +266,8 @@ static void count_through_abrmd(bench_result *r, const phase_def *d, const run_o
 
 void bench_run_throughput(bench_result *r, const phase_def *d, const run_opts *ro, bool count)
 {
-    char *argv[20], store[4][32];
+    char store[4][32];
+    const char *argv[20];
     double t_fork, timeout = ro->seconds * 3 + 90;
     bench_result_init(r, d->name);
     char saved_tcti[512] = "";
@@ -358,22 +360,22 @@ void bench_run_coldstart(bench_result *r, const phase_def *d, const run_opts *ro
         bool count = i == runs; /* last: one counting run through the proxy */
         if (count && !ro->count_ops)
             break;
-        char *argv[16];
+        const char *argv[16];
         int k = 0;
-        argv[k++] = (char *)coldstart;
+        argv[k++] = coldstart;
         argv[k++] = "--module";
-        argv[k++] = (char *)t.path;
+        argv[k++] = t.path;
         argv[k++] = "--key";
-        argv[k++] = (char *)t.key;
+        argv[k++] = t.key;
         argv[k++] = "--digest";
         argv[k++] = hex;
         if (t.token) {
             argv[k++] = "--token";
-            argv[k++] = (char *)t.token;
+            argv[k++] = t.token;
         }
         if (t.pin) {
             argv[k++] = "--pin";
-            argv[k++] = (char *)t.pin;
+            argv[k++] = t.pin;
         }
         if (count)
             argv[k++] = "--count";

@@ -168,10 +168,11 @@ static void run_kill_command(const char *cmd)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    char *const argv[] = { "sh", "-c", (char *)cmd, NULL };
+    const char *argv[] = { "sh", "-c", cmd, NULL };
     pid_t pid = -1;
     int status = 0;
-    int err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+    /* posix_spawn does not write argv (POSIX), its type is historical */
+    int err = posix_spawn(&pid, "/bin/sh", &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (err != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0)

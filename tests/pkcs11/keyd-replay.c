@@ -136,7 +136,7 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
                           { CKA_SENSITIVE, &yes, sizeof(yes) },
                           { CKA_SIGN, &yes, sizeof(yes) },
                           { CKA_VERIFY, &yes, sizeof(yes) },
-                          { CKA_LABEL, "keyd-hmac", 9 } };
+                          { CKA_LABEL, (void *)"keyd-hmac", 9 } };
     CK_OBJECT_HANDLE named = CK_INVALID_HANDLE;
     CHECK_RV(f->C_GenerateKey(s, &hmac, kt, 9, &named), CKR_OK);
     CHECK(find(f, s, CKO_SECRET_KEY, "keyd-hmac", h, 4) == 1 && h[0] == named,
@@ -169,7 +169,7 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
         CHECK_RV(f->C_DestroyObject(s, h[0]), CKR_ACTION_PROHIBITED);
         CHECK(find(f, s, cls, "IDevID", h, 1) == 1, "IDevID class %lu gone after a refused "
               "destroy", (unsigned long)cls);
-        CK_ATTRIBUTE relabel = { CKA_LABEL, "stolen", 6 };
+        CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"stolen", 6 };
         CHECK_RV(f->C_SetAttributeValue(s, h[0], &relabel, 1), CKR_ACTION_PROHIBITED);
     }
 }

@@ -91,11 +91,11 @@ static void one_object_renames(CK_SLOT_ID slot)
     CK_ULONG idlen = 0;
     unsigned char *id = attr(f, s, priv, CKA_ID, &idlen);
 
-    CK_ATTRIBUTE a = { CKA_LABEL, "obj-public", 10 };
+    CK_ATTRIBUTE a = { CKA_LABEL, (void *)"obj-public", 10 };
     CHECK_RV(f->C_SetAttributeValue(s, pub, &a, 1), CKR_OK);
-    a = (CK_ATTRIBUTE){ CKA_LABEL, "obj-private", 11 };
+    a = (CK_ATTRIBUTE){ CKA_LABEL, (void *)"obj-private", 11 };
     CHECK_RV(f->C_SetAttributeValue(s, priv, &a, 1), CKR_OK);
-    a = (CK_ATTRIBUTE){ CKA_ID, "\x01\x02", 2 };
+    a = (CK_ATTRIBUTE){ CKA_ID, (void *)"\x01\x02", 2 };
     CHECK_RV(f->C_SetAttributeValue(s, pub, &a, 1), CKR_OK);
     for (int round = 0; round < 2; round++) {
         const char *when = round ? "after a reload" : "in the renaming process";
@@ -273,7 +273,7 @@ void crash_between_renames(CK_SLOT_ID slot)
         CHECK(!keyd_find(f, s, CKO_PRIVATE_KEY, "crash", &h),
               "the private key took the public key's new label");
         /* finishing the rename makes the pair whole again */
-        CK_ATTRIBUTE a = { CKA_LABEL, "crash", 5 };
+        CK_ATTRIBUTE a = { CKA_LABEL, (void *)"crash", 5 };
         CHECK_RV(f->C_SetAttributeValue(s, priv, &a, 1), CKR_OK);
         CHECK(keyd_key_pair(f, s, "crash", &pub, &priv), "'crash' after finishing the rename");
         ec_signatures(f, s, "crash (finished)", pub, priv);

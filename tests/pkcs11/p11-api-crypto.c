@@ -165,7 +165,7 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ATTRIBUTE pubt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
-                            { CKA_LABEL, "dh", 2 } };
+                            { CKA_LABEL, (void *)"dh", 2 } };
     CK_ATTRIBUTE privt[] = { { CKA_DERIVE, &yes, sizeof(yes) }, { CKA_SIGN, &no, sizeof(no) } };
     CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
     CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
@@ -180,7 +180,7 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
           d_priv);
     CK_OBJECT_HANDLE spub = 0, spriv = 0;
     CK_ATTRIBUTE signt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
-                             { CKA_LABEL, "no-dh", 5 } };
+                             { CKA_LABEL, (void *)"no-dh", 5 } };
     CHECK_RV(f->C_GenerateKeyPair(rw, &gen, signt, 2, NULL, 0, &spub, &spriv), CKR_OK);
     d_pub = d_priv = CK_TRUE;
     da.pValue = &d_pub;

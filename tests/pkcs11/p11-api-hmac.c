@@ -62,8 +62,8 @@ void hmac(CK_SESSION_HANDLE rw)
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &scls, sizeof(scls) },
                          { CKA_KEY_TYPE, &generic, sizeof(generic) },
                          { CKA_VALUE_LEN, &len32, sizeof(len32) },
-                         { CKA_LABEL, "mac", 3 },
-                         { CKA_ID, "\x42", 1 },
+                         { CKA_LABEL, (void *)"mac", 3 },
+                         { CKA_ID, (void *)"\x42", 1 },
                          { CKA_SIGN, &yes, sizeof(yes) },
                          { CKA_VERIFY, &yes, sizeof(yes) },
                          { CKA_SENSITIVE, &yes, sizeof(yes) },
@@ -121,7 +121,7 @@ void hmac(CK_SESSION_HANDLE rw)
     CHECK(am && amlen == sizeof(CK_MECHANISM_TYPE) && am[0] == CKM_SHA256_HMAC,
           "allowed mechanisms: CKM_SHA256_HMAC");
     free(am);
-    CK_ATTRIBUTE relabel[] = { { CKA_LABEL, "mac2", 4 }, { CKA_ID, "\x43", 1 } };
+    CK_ATTRIBUTE relabel[] = { { CKA_LABEL, (void *)"mac2", 4 }, { CKA_ID, (void *)"\x43", 1 } };
     CHECK_RV(f->C_SetAttributeValue(ro, k, relabel, 2), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_SetAttributeValue(rw, k, relabel, 2), CKR_OK);
     CHECK(find(f, rw, CKO_SECRET_KEY, "mac2", h, 4) == 1 && h[0] == k, "relabelled");
@@ -247,8 +247,8 @@ void hmac_import(CK_SESSION_HANDLE rw)
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &scls, sizeof(scls) },
                          { CKA_KEY_TYPE, &generic, sizeof(generic) },
                          { CKA_VALUE, key, 32 },
-                         { CKA_LABEL, "imported", 8 },
-                         { CKA_ID, "\x51", 1 },
+                         { CKA_LABEL, (void *)"imported", 8 },
+                         { CKA_ID, (void *)"\x51", 1 },
                          { CKA_SIGN, &yes, sizeof(yes) },
                          { CKA_VERIFY, &yes, sizeof(yes) },
                          { CKA_SENSITIVE, &yes, sizeof(yes) },
@@ -301,7 +301,7 @@ void hmac_import(CK_SESSION_HANDLE rw)
     CHECK_RV(f->C_GetAttributeValue(rw, k, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
     CHECK(value.ulValueLen == CK_UNAVAILABLE_INFORMATION, "CKA_VALUE unavailable");
     same_mac(ro, k, key, 32, "32-byte key");
-    CK_ATTRIBUTE relabel = { CKA_LABEL, "imported2", 9 };
+    CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"imported2", 9 };
     CHECK_RV(f->C_SetAttributeValue(rw, k, &relabel, 1), CKR_OK);
     CHECK_RV(read_secret(rw, k, &sa), CKR_OK);
     CHECK(sa.vlen == 32, "CKA_VALUE_LEN kept across a relabel");

@@ -172,12 +172,14 @@ void advertised(CK_SESSION_HANDLE rw)
     CK_BBOOL yes = CK_TRUE;
     CK_ULONG bits = 2048;
     CK_OBJECT_HANDLE pub, priv;
-    CK_ATTRIBUTE rp[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) }, { CKA_LABEL, "adv-rsa", 7 } };
+    CK_ATTRIBUTE rp[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) },
+                          { CKA_LABEL, (void *)"adv-rsa", 7 } };
     CK_ATTRIBUTE rk[] = { { CKA_SIGN, &yes, 1 }, { CKA_DECRYPT, &yes, 1 } };
     CK_MECHANISM rg = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
     CHECK_RV(f->C_GenerateKeyPair(rw, &rg, rp, 2, rk, 2, &pub, &priv), CKR_OK);
     static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
-    CK_ATTRIBUTE ep[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) }, { CKA_LABEL, "adv-ec", 6 } };
+    CK_ATTRIBUTE ep[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+                          { CKA_LABEL, (void *)"adv-ec", 6 } };
     CK_MECHANISM eg = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
     CHECK_RV(f->C_GenerateKeyPair(rw, &eg, ep, 2, NULL, 0, &pub, &priv), CKR_OK);
     CK_OBJECT_HANDLE keys[8];

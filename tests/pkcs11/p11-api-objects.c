@@ -94,7 +94,7 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CK_MECHANISM ec = { CKM_EC_KEY_PAIR_GEN, NULL, 0 }, rsa = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
     CK_OBJECT_HANDLE pub = 0, priv = 0;
     CK_ATTRIBUTE pt[3] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
-                           { CKA_LABEL, "api-key", 7 } };
+                           { CKA_LABEL, (void *)"api-key", 7 } };
     CK_ATTRIBUTE wrong_class = { CKA_CLASS, &cert, sizeof(cert) };
     CK_ATTRIBUTE not_token = { CKA_TOKEN, &no, sizeof(no) };
     /* a token key pair (CKA_TOKEN absent would make a session pair: p11-api-session.c) */
@@ -124,7 +124,7 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv),
              CKR_ATTRIBUTE_TYPE_INVALID);
     CK_ATTRIBUTE rt[2] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) },
-                           { CKA_PUBLIC_EXPONENT, "\x03", 1 } };
+                           { CKA_PUBLIC_EXPONENT, (void *)"\x03", 1 } };
     CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 1, tok, 1, &pub, &priv), CKR_KEY_SIZE_RANGE);
     bits = 2048;
     CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 2, tok, 1, &pub, &priv),
@@ -139,7 +139,7 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     memset(long_label, 'x', sizeof(long_label));
     CK_ATTRIBUTE ll = { CKA_LABEL, long_label, sizeof(long_label) };
     CHECK_RV(f->C_SetAttributeValue(rw, priv, &ll, 1), CKR_ATTRIBUTE_VALUE_INVALID);
-    CK_ATTRIBUTE newid = { CKA_ID, "\x01\x02", 2 };
+    CK_ATTRIBUTE newid = { CKA_ID, (void *)"\x01\x02", 2 };
     CHECK_RV(f->C_SetAttributeValue(ro, priv, &newid, 1), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_SetAttributeValue(rw, priv, &newid, 1), CKR_OK);
     CK_ULONG idlen = 0;

@@ -160,7 +160,8 @@ void operation_states(CK_SESSION_HANDLE s)
     /* an RSA key pair that signs and decrypts, and inputs that work with it */
     CK_BBOOL yes = CK_TRUE;
     CK_ULONG bits = 2048;
-    CK_ATTRIBUTE pt[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) }, { CKA_LABEL, "opstate", 7 } };
+    CK_ATTRIBUTE pt[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) },
+                          { CKA_LABEL, (void *)"opstate", 7 } };
     CK_ATTRIBUTE kt[] = { { CKA_SIGN, &yes, 1 }, { CKA_DECRYPT, &yes, 1 } };
     CK_MECHANISM gen = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
     CHECK_RV(f->C_GenerateKeyPair(s, &gen, pt, 2, kt, 2, &pub, &priv), CKR_OK);

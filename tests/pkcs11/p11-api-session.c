@@ -111,12 +111,12 @@ void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
         dlen = i2d_X509(x, &der);
     CK_OBJECT_CLASS cc = CKO_CERTIFICATE;
     CK_ATTRIBUTE ct[] = { { CKA_CLASS, &cc, sizeof(cc) }, { CKA_VALUE, der, (CK_ULONG)dlen },
-                          { CKA_LABEL, "session-cert", 12 } };
+                          { CKA_LABEL, (void *)"session-cert", 12 } };
     CHECK_RV(f->C_CreateObject(ro, ct, 3, &hcert), CKR_OK);
     unsigned char *v = attr(f, rw, hcert, CKA_VALUE, &len);
     CHECK(v && (int)len == dlen && !memcmp(v, der, len), "the session certificate's value");
     free(v);
-    CK_ATTRIBUTE relabel = { CKA_LABEL, "renamed", 7 };
+    CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"renamed", 7 };
     CHECK_RV(f->C_SetAttributeValue(ro, hcert, &relabel, 1), CKR_OK);
     CHECK(find(f, rw, CKO_CERTIFICATE, "renamed", h, 4) == 1 && h[0] == hcert,
           "a session object renamed");
@@ -160,7 +160,7 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ULONG bits = 2048;
     CK_ATTRIBUTE ept[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
-                           { CKA_LABEL, "sess-ec", 7 } };
+                           { CKA_LABEL, (void *)"sess-ec", 7 } };
     CK_ATTRIBUTE rpt[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) },
                            { CKA_TOKEN, &no, sizeof(no) } };
     CK_ATTRIBUTE rkt[] = { { CKA_DECRYPT, &yes, sizeof(yes) }, { CKA_TOKEN, &no, sizeof(no) } };
@@ -211,7 +211,7 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
     CHECK_RV(f->C_Decrypt(rw, ct, ctlen, pt, &ptlen), CKR_OK);
     CHECK(ptlen == 7 && !memcmp(pt, "session", 7), "RSA round trip with a session key pair");
     /* keyd's rename, one object at a time */
-    CK_ATTRIBUTE relabel = { CKA_LABEL, "sess-ec-new", 11 };
+    CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"sess-ec-new", 11 };
     CHECK_RV(f->C_SetAttributeValue(ro, epub, &relabel, 1), CKR_OK);
     CHECK(find(f, rw, CKO_PRIVATE_KEY, "sess-ec", h, 4) == 1 && h[0] == epriv &&
               find(f, rw, CKO_PUBLIC_KEY, "sess-ec-new", h, 4) == 1 && h[0] == epub,
@@ -234,7 +234,8 @@ void session_secret_keys(void)
     CK_KEY_TYPE gt = CKK_GENERIC_SECRET;
     CK_ULONG l32 = 32;
     static const unsigned char value[20] = "a session hmac key!";
-    CK_ATTRIBUTE gen_t[] = { { CKA_VALUE_LEN, &l32, sizeof(l32) }, { CKA_LABEL, "sess-mac", 8 } };
+    CK_ATTRIBUTE gen_t[] = { { CKA_VALUE_LEN, &l32, sizeof(l32) },
+                             { CKA_LABEL, (void *)"sess-mac", 8 } };
     CK_ATTRIBUTE imp_t[] = { { CKA_CLASS, &sc, sizeof(sc) }, { CKA_KEY_TYPE, &gt, sizeof(gt) },
                              { CKA_VALUE, (void *)value, sizeof(value) } };
     CK_MECHANISM kg = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 }, mac = { CKM_SHA256_HMAC, NULL, 0 };
@@ -277,10 +278,10 @@ void session_data_objects(void)
     CK_OBJECT_CLASS dc = CKO_DATA;
     CK_BBOOL yes = CK_TRUE;
     static const unsigned char oid[] = { 0x06, 0x03, 0x2A, 0x03, 0x04 }; /* 1.2.3.4 */
-    CK_ATTRIBUTE t[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, "chain", 5 },
-                         { CKA_APPLICATION, "devid-test", 10 },
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, (void *)"chain", 5 },
+                         { CKA_APPLICATION, (void *)"devid-test", 10 },
                          { CKA_OBJECT_ID, (void *)oid, sizeof(oid) },
-                         { CKA_VALUE, "some configuration", 18 },
+                         { CKA_VALUE, (void *)"some configuration", 18 },
                          { CKA_TOKEN, &yes, sizeof(yes) } };
     CK_OBJECT_HANDLE h = 0, found = 0;
     CHECK_RV(f->C_CreateObject(ro, t, 6, &h), CKR_TEMPLATE_INCONSISTENT); /* a token object */
@@ -296,7 +297,8 @@ void session_data_objects(void)
     v = attr(f, ro, h, CKA_OBJECT_ID, &len);
     CHECK(v && len == sizeof(oid) && !memcmp(v, oid, len), "CKA_OBJECT_ID");
     free(v);
-    CK_ATTRIBUTE bad_oid[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_OBJECT_ID, "xyz", 3 } };
+    CK_ATTRIBUTE bad_oid[] = { { CKA_CLASS, &dc, sizeof(dc) },
+                               { CKA_OBJECT_ID, (void *)"xyz", 3 } };
     CK_OBJECT_HANDLE b;
     CHECK_RV(f->C_CreateObject(ro, bad_oid, 2, &b), CKR_ATTRIBUTE_VALUE_INVALID);
     CHECK(store_files() == files, "a data object was written to the store");
