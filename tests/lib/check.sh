@@ -14,7 +14,6 @@
 # $work/check.log.
 
 : "${work:?set work (a scratch directory) before sourcing tests/lib/check.sh}"
-check_log=$work/check.log
 passed=0
 failed=0
 skipped=0
@@ -29,13 +28,13 @@ not_ok() {
 }
 # the last check's output, indented, after a "not ok" line
 check_show_log() {
-    sed 's/^/    /' "$check_log" | tail -"${1:-25}"
+    sed 's/^/    /' "$work/check.log" | tail -"${1:-25}"
 }
 
 check() {
     local name=$1
     shift
-    if "$@" >"$check_log" 2>&1; then
+    if "$@" >"$work/check.log" 2>&1; then
         ok "$name"
     else
         not_ok "$name (exit $?)"
@@ -53,12 +52,12 @@ check_fails() {
         echo "test error: check_fails '$name' needs the pattern that proves the right failure" >&2
         exit 99
     fi
-    "$@" >"$check_log" 2>&1 || rc=$?
+    "$@" >"$work/check.log" 2>&1 || rc=$?
     if [[ $rc -eq 0 ]]; then
         not_ok "$name (succeeded)"
-    elif [[ $rc -gt 125 ]] || grep -qE -- "$check_sanitizer_report" "$check_log"; then
+    elif [[ $rc -gt 125 ]] || grep -qE -- "$check_sanitizer_report" "$work/check.log"; then
         not_ok "$name (exit $rc: a crash, not a clean failure)"
-    elif ! grep -qE -- "$pattern" "$check_log"; then
+    elif ! grep -qE -- "$pattern" "$work/check.log"; then
         not_ok "$name (exit $rc, no '$pattern' in the output)"
     else
         ok "$name"
@@ -70,7 +69,7 @@ check_fails() {
 check_out() {
     local name=$1 expected=$2 out rc=0
     shift 2
-    out=$("$@" 2>"$check_log") || rc=$?
+    out=$("$@" 2>"$work/check.log") || rc=$?
     if [[ $rc -ne 0 ]]; then
         not_ok "$name (exit $rc)"
     elif [[ $out != "$expected" ]]; then
@@ -85,10 +84,10 @@ check_out() {
 check_match() {
     local name=$1 pattern=$2 rc=0
     shift 2
-    "$@" >"$check_log" 2>&1 || rc=$?
+    "$@" >"$work/check.log" 2>&1 || rc=$?
     if [[ $rc -ne 0 ]]; then
         not_ok "$name (exit $rc)"
-    elif ! grep -qE -- "$pattern" "$check_log"; then
+    elif ! grep -qE -- "$pattern" "$work/check.log"; then
         not_ok "$name (no '$pattern' in the output)"
     else
         ok "$name"
