@@ -28,7 +28,7 @@ not_ok() {
 }
 # the last check's output, indented, after a "not ok" line
 check_show_log() {
-    sed 's/^/    /' "$work/check.log" | tail -"${1:-25}"
+    sed 's/^/    /' "$work/check.log" | tail -n 25
 }
 
 check() {
