@@ -63,7 +63,7 @@ check "A's key is gone for A" bash -c '! grep -q shared-key "$1"' _ "$work/a-lis
 if u_p11 "$uc" --list-objects 2>&1 | grep -q b-key; then
     bad "a user outside the group sees the group's keys"
 else
-    passed=$((passed + 1))
+    ok "a user outside the group does not see the group's keys"
 fi
 
 check_fails "a user outside the group cannot generate into it, and is told why" \
