@@ -3,6 +3,7 @@
 # says what the pattern says (not a success, a crash, a sanitizer report or another message)
 # and refuses to run without a pattern; check_out wants equal output; summary's line and status.
 # usage: selftest.sh
+# shellcheck disable=SC1090,SC1091,SC2016,SC2030,SC2031  # bash -c bodies are single-quoted; work= per subshell on purpose
 set -uo pipefail
 lib=$(cd "$(dirname "$0")" && pwd)/check.sh
 work=$(mktemp -d)
@@ -28,7 +29,6 @@ expect() {
 inner() {
     (
         work=$(mktemp -d -p "$work")
-        # shellcheck source=check.sh
         . "$lib"
         "$@" >"$work/tap"
         head -n 1 "$work/tap"
