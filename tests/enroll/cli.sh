@@ -6,7 +6,7 @@
 # usage (under with-swtpm ek-only): cli.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "$0")/lib.sh" "$1"
-check_out() { # check_out DESCRIPTION EXPECTED-RC REGEX CMD...: exit code and output (both streams)
+check_cli() { # check_cli DESCRIPTION EXPECTED-RC REGEX CMD...: exit code and output (both streams)
     local what=$1 want=$2 re=$3 out rc
     shift 3
     out=$("$@" 2>&1); rc=$?
@@ -14,15 +14,15 @@ check_out() { # check_out DESCRIPTION EXPECTED-RC REGEX CMD...: exit code and ou
         bash -c '[[ $1 == "$2" ]] && grep -Eq -- "$3" <<<"$4"' _ "$rc" "$want" "$re" "$out"
 }
 
-check_out "--version" 0 '^devid-enroll [0-9]+\.[0-9]+\.[0-9]+$' enroll --version
-check_out "--help lists the commands" 0 'retire' enroll --help
+check_cli "--version" 0 '^devid-enroll [0-9]+\.[0-9]+\.[0-9]+$' enroll --version
+check_cli "--help lists the commands" 0 'retire' enroll --help
 for c in status cacerts idevid ldevid enroll renew run retire; do
-    check_out "$c --help" 0 "^usage: devid-enroll \[OPTIONS\] $c" enroll "$c" --help
+    check_cli "$c --help" 0 "^usage: devid-enroll \[OPTIONS\] $c" enroll "$c" --help
 done
-check_out "help after the command's options" 0 'usage: devid-enroll \[OPTIONS\] renew' \
+check_cli "help after the command's options" 0 'usage: devid-enroll \[OPTIONS\] renew' \
     enroll renew --rekey --help
-check_out "an unknown command" 2 "unknown command 'frob'" enroll frob
-check_out "an unknown option" 2 "unknown option '--frob'" enroll --frob status
+check_cli "an unknown command" 2 "unknown command 'frob'" enroll frob
+check_cli "an unknown option" 2 "unknown option '--frob'" enroll --frob status
 
 # --json before or after the command; refused, as JSON, where there is no JSON form
 check "status --json is JSON" bash -c "OPENSSL_MODULES=$modules $enroll_bin status --json | jq -e .identities >/dev/null"
@@ -56,12 +56,12 @@ identities() {
     (cd "$DEVID_STORE" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
 }
 before=$(identities)
-check_out "retire without --yes, not on a terminal" 2 'confirm with --yes' enroll retire </dev/null
+check_cli "retire without --yes, not on a terminal" 2 'confirm with --yes' enroll retire </dev/null
 check "retire refused: nothing changed" test "$(identities)" = "$before"
 # on a terminal it asks; anything but "yes" keeps everything
 out=$(printf 'no\n' | OPENSSL_MODULES=$modules script -qec "$enroll_bin retire" /dev/null 2>&1); rc=$?
 check "retire on a terminal asks ($out)" grep -q "Type 'yes' to confirm" <<<"$out"
 check "retire on a terminal: 'no' keeps everything (exit $rc)" test $rc -eq 2
-check_out "retire --yes" 0 '^retired' enroll retire --yes </dev/null
+check_cli "retire --yes" 0 '^retired' enroll retire --yes </dev/null
 check "retire kept the IDevID" test "$(status_of idevid)" = valid
 summary enroll-cli

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by the enrollment tests (run under tests/fixture/with-swtpm): counters, the EST
+# Shared by the enrollment tests (run under tests/fixture/with-swtpm): checks, the EST
 # client configuration, and starting the two test EST servers of the zero-touch story.
 #   . tests/enroll/lib.sh BUILD_DIR
 build=$(cd "$1" && pwd)
@@ -27,19 +27,9 @@ ossl() {
 pki=$DEVID_FIXTURE/pki
 work=$DEVID_FIXTURE/est
 mkdir -p "$work"
-pass=0
-fail=0
-
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
-
-summary() { # summary NAME
-    echo "$1: $pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-}
+# check, check_fails NAME PATTERN CMD..., check_out, check_match, summary NAME
+# shellcheck source=../lib/check.sh
+. "$src/tests/lib/check.sh"
 
 # The device trusts the OEM and owner roots for its identities, and the EST servers'
 # certificates are issued by those same CAs.

@@ -4,13 +4,9 @@
 set -uo pipefail
 enroll=$1
 variant=$2
-pass=0
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
+work=$DEVID_FIXTURE
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
 json_get() { # json_get JQ_FILTER < json
     jq -r "$1"
 }
@@ -77,5 +73,4 @@ err=$(DEVID_TCTI=swtpm:host=127.0.0.1,port=9 "$enroll" status 2>&1); rc=$?
 check "no TPM exits 3" test $rc -eq 3
 check "no TPM explained" grep -q "no TPM reachable" <<<"$err"
 
-echo "status[$variant]: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary "status[$variant]"

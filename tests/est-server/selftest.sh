@@ -10,7 +10,7 @@
 #
 # The checks come in sections that run in parallel, each with its own servers
 # and directory; their output is printed in order afterwards. Prints one line
-# per check and finally "est-server selftest: N passed, M failed"; exits
+# per check ("ok - ..." or "not ok - ...") and finally "N passed, M failed"; exits
 # non-zero if any check failed.
 # shellcheck disable=SC2016,SC2030,SC2031  # eval'd checks are single-quoted; work= per subshell on purpose
 set -euo pipefail
@@ -36,17 +36,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# check DESCRIPTION CMD...: one assertion; CMD's output is shown only if it fails.
-check() {
-    local desc=$1
-    shift
-    if "$@" >"$work/out" 2>&1; then
-        echo "ok   $desc"
-    else
-        echo "FAIL $desc"
-        sed 's/^/     /' "$work/out"
-    fi
-}
+# check, check_fails, check_out, ...: one assertion each; CMD's output is shown only if it
+# fails. Sections run in parallel subshells: their "ok - " / "not ok - " lines are counted below.
+# shellcheck source=../lib/check.sh
+. "$here/../lib/check.sh"
 
 not() { ! "$@"; }
 
@@ -777,15 +770,14 @@ for i in "${!sections[@]}"; do
     rc=0
     wait "${jobs_[$i]}" || rc=$?
     cat "$top/${sections[$i]}.log"
-    n=$(grep -c '^ok   ' "$top/${sections[$i]}.log" || true)
-    m=$(grep -c '^FAIL ' "$top/${sections[$i]}.log" || true)
+    n=$(grep -c '^ok - ' "$top/${sections[$i]}.log" || true)
+    m=$(grep -c '^not ok - ' "$top/${sections[$i]}.log" || true)
     if [[ $rc != 0 ]]; then
-        echo "FAIL section ${sections[$i]} stopped early (exit $rc)"
+        echo "not ok - section ${sections[$i]} stopped early (exit $rc)"
         m=$((m + 1))
     fi
     passed=$((passed + n))
     failed=$((failed + m))
 done
 
-echo "est-server selftest: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+summary "est-server selftest"

@@ -28,21 +28,21 @@ check "its key deleted through PKCS#11" p11 --delete-object --type privkey --id 
 rc=0
 "$enroll" status >"$work/text" || rc=$?
 echo "rc=$rc" >>"$work/text"
-check_out "status: text names it, exit 1" "svc1 \(service identity\): broken: its key is gone" \
+check_match "status: text names it, exit 1" "svc1 \(service identity\): broken: its key is gone" \
     cat "$work/text"
-check_out "status: exit status 1" "^rc=1$" cat "$work/text"
+check_match "status: exit status 1" "^rc=1$" cat "$work/text"
 "$enroll" --json status >"$work/json" || true
-check_out "status: JSON lists it" "^svc1$" jq -r '.broken_identities[].name' "$work/json"
-check_out "status: JSON not healthy" "^false$" jq -r '.healthy' "$work/json"
+check_match "status: JSON lists it" "^svc1$" jq -r '.broken_identities[].name' "$work/json"
+check_match "status: JSON not healthy" "^false$" jq -r '.healthy' "$work/json"
 rc=0
 renew >"$work/renew" 2>&1 || rc=$?
 echo "rc=$rc" >>"$work/renew"
-check_out "renew names it" "svc1: broken: its key is gone" cat "$work/renew"
-check_out "renew: exit status 1" "^rc=1$" cat "$work/renew"
+check_match "renew names it" "svc1: broken: its key is gone" cat "$work/renew"
+check_match "renew: exit status 1" "^rc=1$" cat "$work/renew"
 
 # A chain file and nothing else (what an earlier C_InitToken left)
 cp "$DEVID_STORE/svc1-chain.pem" "$DEVID_STORE/svc2-chain.pem"
-check_out "a lone chain file is reported" "svc2 \(service identity\): broken: its key and certificate are gone" \
+check_match "a lone chain file is reported" "svc2 \(service identity\): broken: its key and certificate are gone" \
     status_any
 
 # C_InitToken takes svc1 whole (its certificate and chain file); svc2 is no store object

@@ -41,14 +41,14 @@ export DEVID_TCTI=device:$work/no-such-tpm
 rc=0
 "$enroll" status >"$work/out" 2>&1 || rc=$?
 check "no device: exit 3" test $rc -eq 3
-check_out "no device: says so, with the fix" "$work/no-such-tpm does not exist.*tpm_tis" \
+check_match "no device: says so, with the fix" "$work/no-such-tpm does not exist.*tpm_tis" \
     cat "$work/out"
 check "not blamed on the EK, not tpm2-tss's words" sh -c "! grep -Eq 'EK:|IO failure' $work/out"
 rc=0
 "$enroll" --json status >"$work/json" 2>/dev/null || rc=$?
-check_out "--json status without a TPM: JSON with the error" "does not exist" \
+check_match "--json status without a TPM: JSON with the error" "does not exist" \
     jq -er '.error' "$work/json"
-check_out "--json: the exit code in it" "^3$" jq -er '.exit_code' "$work/json"
+check_match "--json: the exit code in it" "^3$" jq -er '.exit_code' "$work/json"
 
 # a device this user may not open
 touch "$work/tpm"
@@ -56,15 +56,15 @@ chmod 0600 "$work/tpm"
 rc=0
 DEVID_TCTI=device:$work/tpm as_user "$user" "$enroll" status >"$work/out" 2>&1 || rc=$?
 check "permission denied: exit 3" test $rc -eq 3
-check_out "permission denied: says so, with the fix" "permission denied on $work/tpm: add the user to group tss" \
+check_match "permission denied: says so, with the fix" "permission denied on $work/tpm: add the user to group tss" \
     cat "$work/out"
 
 # the PKCS#11 module without a TPM: the token is gone, the reason in syslog, once
 : >"$work/syslog"
 for _ in 1 2 3; do p11 --list-slots >/dev/null 2>&1 || true; done
-check_out "module without a TPM: the reason in syslog" "devid: no TPM device: .*does not exist" \
+check_match "module without a TPM: the reason in syslog" "devid: no TPM device: .*does not exist" \
     cat "$work/syslog"
-check_out "at LOG_WARNING (priority 12 = user.warning)" "^<12>" cat "$work/syslog"
+check_match "at LOG_WARNING (priority 12 = user.warning)" "^<12>" cat "$work/syslog"
 check "once per process (three processes, three lines)" \
     test "$(grep -c 'no TPM device' "$work/syslog")" -eq 3
 : >"$work/syslog"
@@ -77,11 +77,11 @@ unset DEVID_TCTI
 printf 'trust_anchors = %s\ntoken_lable = x\n' "$pki/trust.pem" >"$work/bad.conf"
 : >"$work/syslog"
 DEVID_CONF=$work/bad.conf p11 --list-slots >/dev/null 2>&1 || true
-check_out "bad config: file:line and the key in syslog" "bad.conf:2: unknown key 'token_lable'" \
+check_match "bad config: file:line and the key in syslog" "bad.conf:2: unknown key 'token_lable'" \
     cat "$work/syslog"
 rc=0
 DEVID_CONF=$work/bad.conf "$enroll" --json status >"$work/json" 2>/dev/null || rc=$?
-check_out "--json with a bad config: JSON" "bad.conf:2: unknown key" jq -er '.error' "$work/json"
+check_match "--json with a bad config: JSON" "bad.conf:2: unknown key" jq -er '.error' "$work/json"
 check "... exit 2" test $rc -eq 2
 
 summary loud

@@ -19,9 +19,8 @@ src=$(cd "$1" && pwd)
 if [[ -z ${DEVID_INSTALL_NS:-} ]]; then
     DEVID_INSTALL_NS=1 exec unshare --mount --propagation private "$0" "$@"
 fi
-. "$here/lib.sh"
-
 work=$(mktemp -d /var/tmp/devid-install.XXXXXX)
+. "$here/lib.sh"
 root=$work/root
 pids=()
 cleanup() {

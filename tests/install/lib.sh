@@ -1,20 +1,8 @@
 # shellcheck shell=bash
-# Shared by the install tests: check/finish counters (TAP-free: meson reads the exit status).
-pass=0
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@" >/dev/null 2>"${TMPDIR:-/tmp}/.check.$$"; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $what" >&2
-        sed 's/^/    /' "${TMPDIR:-/tmp}/.check.$$" >&2
-    fi
-    rm -f "${TMPDIR:-/tmp}/.check.$$"
-}
+# Shared by the install tests: the check library (the caller sets work first) and finish, which
+# also fails a test that checked nothing.
+# shellcheck source=../lib/check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 finish() {
-    echo "${0##*/}: $pass passed, $fail failed"
-    [[ $fail -eq 0 && $pass -gt 0 ]]
+    summary "${0##*/}" && [[ $passed -gt 0 ]]
 }

@@ -6,6 +6,8 @@
 #    path written;
 #  - the timer's Persistent= has a wall-clock (OnCalendar=) schedule to act on.
 set -uo pipefail
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 . "$(dirname "$0")/lib.sh"
 
 max_exposure=2.5

@@ -4,10 +4,11 @@
 # Applied by systemd-sysusers/-tmpfiles to a scratch root (no running systemd, nothing on the
 # host changes), once on an empty root and once on a Debian-like one where tss exists.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
 sysusers=$1 tmpfiles=$2 store=$3
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+work=$scratch
+. "$(dirname "$0")/lib.sh"
 
 apply() { # apply ROOT
     mkdir -p "$1/etc" "$1/usr/lib/sysusers.d" "$1/usr/lib/tmpfiles.d"

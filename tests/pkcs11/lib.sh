@@ -9,54 +9,11 @@ variant=$(<"$DEVID_FIXTURE/variant")
 pki=$DEVID_FIXTURE/pki
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL: $*" >&2
-}
-
-# check WHAT CMD...: CMD must succeed (its output is shown if it does not).
-check() {
-    local what=$1
-    shift
-    if "$@" >"$work/check.out" 2>&1; then
-        passed=$((passed + 1))
-    else
-        bad "$what"
-        sed 's/^/    /' "$work/check.out" >&2
-    fi
-}
-
-# check_fails WHAT PATTERN CMD...: CMD must fail, and its output contain PATTERN.
-check_fails() {
-    local what=$1 pattern=$2
-    shift 2
-    if "$@" >"$work/check.out" 2>&1; then
-        bad "$what (succeeded)"
-    elif [[ -n $pattern ]] && ! grep -q -- "$pattern" "$work/check.out"; then
-        bad "$what (no '$pattern')"
-        sed 's/^/    /' "$work/check.out" >&2
-    else
-        passed=$((passed + 1))
-    fi
-}
-
-# check_out WHAT PATTERN CMD...: CMD must succeed with PATTERN (grep -E) in its output.
-check_out() {
-    local what=$1 pattern=$2
-    shift 2
-    if ! "$@" >"$work/check.out" 2>&1; then
-        bad "$what (exit status)"
-        sed 's/^/    /' "$work/check.out" >&2
-    elif ! grep -Eq -- "$pattern" "$work/check.out"; then
-        bad "$what (no '$pattern')"
-        sed 's/^/    /' "$work/check.out" >&2
-    else
-        passed=$((passed + 1))
-    fi
-}
+# check, check_fails NAME PATTERN CMD..., check_out, check_match NAME REGEX CMD..., summary
+# shellcheck source=../lib/check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
+# bad WHAT: a failed check that is not a command's exit status
+bad() { not_ok "$@"; }
 
 # Runs a tool that loads the module (with the sanitizer runtime first in sanitizer builds;
 # leaks in the tools themselves are not ours to find).
@@ -117,7 +74,3 @@ needs_unsanitized_tools() {
     fi
 }
 
-summary() {
-    echo "$1: $passed passed, $failed failed"
-    [[ $failed -eq 0 ]]
-}

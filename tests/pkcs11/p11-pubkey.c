@@ -22,11 +22,15 @@ int main(int argc, char **argv)
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, id, idlen } };
     CK_OBJECT_HANDLE h;
-    int rc = 1;
+    int rc = 1, found = 0;
     if (f->C_Initialize(NULL) == CKR_OK && f->C_GetSlotList(CK_TRUE, &slot, &n) == CKR_OK &&
         n == 1 && f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK &&
-        f->C_FindObjectsInit(s, t, 2) == CKR_OK && f->C_FindObjects(s, &h, 1, &n) == CKR_OK &&
-        n == 1) {
+        f->C_FindObjectsInit(s, t, 2) == CKR_OK && f->C_FindObjects(s, &h, 1, &n) == CKR_OK) {
+        found = n == 1;
+        if (!found) /* so a test can tell "gone" from any other failure */
+            fprintf(stderr, "p11-pubkey: no public key with CKA_ID %s\n", argv[2]);
+    }
+    if (found) {
         CK_ULONG len = 0;
         unsigned char *spki = attr(f, s, h, CKA_PUBLIC_KEY_INFO, &len);
         const unsigned char *p = spki;

@@ -13,7 +13,7 @@ idevid=$(cert_id "$pki/idevid.pem")
 privkeys() { p11 "$@" --list-objects --type privkey 2>/dev/null | grep -c '^Private Key Object' || true; }
 
 # fresh token: no PIN, no login needed, any PIN accepted
-check_out "fresh: no login required" 'token flags +: rng, token initialized$' p11 --list-slots
+check_match "fresh: no login required" 'token flags +: rng, token initialized$' p11 --list-slots
 check "fresh: login with any PIN" p11 --login --pin 0000 --list-objects
 check "fresh: a store key" p11 --keypairgen --key-type EC:prime256v1 --label before --id c0
 check "fresh: factory keys visible without login" test "$(privkeys)" -eq 3
@@ -27,7 +27,7 @@ check_fails "user login before the user PIN exists" "CKR_USER_PIN_NOT_INITIALIZE
 check_fails "C_InitPIN with a wrong SO PIN" "CKR_PIN_INCORRECT" \
     p11 --init-pin --pin $user --so-pin 11111111
 check "init user PIN" p11 --init-pin --pin $user --so-pin $so
-check_out "login required now" 'token flags +:.*login required.*PIN initialized' p11 --list-slots
+check_match "login required now" 'token flags +:.*login required.*PIN initialized' p11 --list-slots
 
 # private objects need the login; the TPM checks the PIN
 check "private keys hidden without login" test "$(privkeys)" -eq 0
@@ -41,7 +41,7 @@ check "generate with login" p11 --login --pin $user --keypairgen --key-type EC:p
     --label bound --id c1
 check "bound key signs after login" p11 --login --pin $user --sign -m ECDSA-SHA256 --id c1 \
     -i "$work/data" -o "$work/sig"
-check_fails "bound key unusable without login" "" p11 --sign -m ECDSA-SHA256 --id c1 \
+check_fails "bound key unusable without login" 'Logging in to "DevID"' p11 --sign -m ECDSA-SHA256 --id c1 \
     -i "$work/data" -o "$work/sig"
 check_fails "no key generation without login" "CKR_USER_NOT_LOGGED_IN" \
     p11 --keypairgen --key-type EC:prime256v1 --label nologin
@@ -54,7 +54,7 @@ check "HMAC with login" p11 --login --pin $user --sign -m SHA256-HMAC --id c2 \
 check "HMAC is 32 bytes" test "$(stat -c %s "$work/mac")" -eq 32
 check "HMAC verifies in the TPM" p11 --login --pin $user --verify -m SHA256-HMAC --id c2 \
     -i "$work/data" --signature-file "$work/mac"
-check_fails "HMAC key unusable without login" "" p11 --sign -m SHA256-HMAC --id c2 \
+check_fails "HMAC key unusable without login" 'Logging in to "DevID"' p11 --sign -m SHA256-HMAC --id c2 \
     -i "$work/data" -o "$work/mac2"
 check_fails "no HMAC key generation without login" "CKR_USER_NOT_LOGGED_IN" \
     p11 --keygen --key-type GENERIC:32 --usage-sign --sensitive --label nologin
@@ -64,7 +64,7 @@ check "change user PIN" p11 --change-pin --pin $user --new-pin 5678
 check_fails "old PIN refused" "CKR_PIN_INCORRECT" p11 --login --pin $user --list-objects
 check "bound key signs with the new PIN" p11 --login --pin 5678 --sign -m ECDSA-SHA256 \
     --id c1 -i "$work/data" -o "$work/sig"
-check_out "pkcs11-tool --test with login" '^No errors' p11 --test --login --pin 5678
+check_match "pkcs11-tool --test with login" '^No errors' p11 --test --login --pin 5678
 
 # re-initialisation needs the SO PIN
 check_fails "re-init with a wrong SO PIN" "CKR_PIN_INCORRECT" \

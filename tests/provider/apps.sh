@@ -15,6 +15,7 @@ make_openssl_cnf "$work/tcti.cnf" "tcti = $DEVID_TCTI" >/dev/null
 check "tcti from the provider's openssl.cnf section" sh -c \
     "env -u DEVID_TCTI OPENSSL_CONF=tcti.cnf openssl pkey -in devid:object=IDevID -pubout | grep -q 'BEGIN PUBLIC KEY'"
 check_fails "without any TCTI the swtpm is not found" \
+    "no TPM device: neither /dev/tpmrm0 nor /dev/tpm0 exists" \
     env -u DEVID_TCTI OPENSSL_CONF="$cnf" openssl pkey -in devid:object=IDevID -pubout
 
 # the IDevID: its certificate and a reference file
@@ -48,6 +49,7 @@ else
     check "curl with the TSS2 key file" curl_get tpmkey.crt tpmkey.pem
     check "curl with a software key file, devid active" curl_get soft.crt soft.key
     check_fails "curl without the provider cannot use the reference file" \
+        "unable to set private key file: 'idevid.ref'" \
         env OPENSSL_CONF=/dev/null curl -sS --fail --max-time 20 --cacert srv.pem \
         --cert idevid.pem --key idevid.ref "https://127.0.0.1:$port/" -o /dev/null
 fi

@@ -73,11 +73,11 @@ if [[ $(<"$DEVID_FIXTURE/variant") == rsa ]]; then
     check "an RSA-1024 key at 0x81000020 (tpm2-tools)" make_rsa1024
     check "RSA-1024 PSS with SHA-256 (default salt length) signs" \
         sh -c "openssl dgst ${PFIRST[*]} -sha256 -sign devid:handle=0x81000020 -sigopt rsa_padding_mode:pss -out k1024.sig data && openssl dgst -sha256 -verify k1024.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -signature k1024.sig data"
-    check_fails "RSA-1024 PSS with SHA-512 is refused" \
+    check_fails "RSA-1024 PSS with SHA-512 is refused" "RSA-1024 key too small for PSS with SHA2-512" \
         openssl dgst "${PFIRST[@]}" -sha512 -sign devid:handle=0x81000020 -sigopt rsa_padding_mode:pss -out /dev/null data
     cp "$work/check.log" k1024.err
     check "... saying why" sh -c "grep -q 'RSA-1024 key too small for PSS with SHA2-512' k1024.err || { cat k1024.err; false; }"
-    check_fails "RSA-PSS saltlen max is refused" \
+    check_fails "RSA-PSS saltlen max is refused" "TPM keys sign PSS with salt length = digest length" \
         openssl pkeyutl "${PFIRST[@]}" -sign -inkey devid:object=IDevID -in data.sha256 -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:max -out /dev/null
 fi
 
@@ -100,7 +100,7 @@ check "auth key with pin-value signs" \
 echo -n devid-test-auth >pin.txt
 check "auth key with pin-source signs" \
     openssl pkeyutl "${PFIRST[@]}" -sign -inkey "devid:handle=0x81000010?pin-source=file:$work/pin.txt" "${md[@]}" -in data.sha256 -out auth2.sig
-check_fails "auth key with a wrong pin fails" \
+check_fails "auth key with a wrong pin fails" "wrong auth value or password" \
     openssl pkeyutl "${PFIRST[@]}" -sign -inkey 'devid:handle=0x81000010?pin-value=wrong' "${md[@]}" -in data.sha256 -out /dev/null
 
 summary

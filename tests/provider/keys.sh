@@ -25,6 +25,7 @@ done
 openssl pkeyutl -encrypt -pubin -inkey rsa.pub -pkeyopt rsa_padding_mode:oaep \
     -pkeyopt rsa_oaep_label:0102 -in msg -out msg.lbl
 check_fails "OAEP with a label is refused" \
+    "OAEP labels are not supported by TPM decryption" \
     openssl pkeyutl "${P[@]}" -decrypt -inkey rsa.pem -pkeyopt rsa_padding_mode:oaep \
     -pkeyopt rsa_oaep_label:0102 -in msg.lbl -out /dev/null
 check "the TPM still decrypts afterwards" sh -c \
@@ -33,6 +34,7 @@ check "the decrypt key also signs (PSS)" sh -c \
     "openssl dgst ${P[*]} -sha256 -sign rsa.pem -sigopt rsa_padding_mode:pss -out pss.sig msg &&
      openssl dgst -sha256 -verify rsa.pub -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -signature pss.sig msg"
 check_fails "decrypting with a sign-only key fails" \
+    "operation not supported for this keytype" \
     openssl pkeyutl "${P[@]}" -decrypt -inkey devid:object=IDevID -in msg.pkcs1 -out /dev/null
 
 # --- ECDH in the TPM ---
@@ -45,6 +47,7 @@ check "ECDH: TPM and software derive the same secret" sh -c \
     "openssl pkeyutl ${P[*]} -derive -inkey ecdh.pem -peerkey peer.pub -out z.tpm &&
      openssl pkeyutl -derive -inkey peer.key -peerkey ecdh.pub -out z.sw && cmp z.tpm z.sw && test -s z.tpm"
 check_fails "ECDH with a sign-only key fails" \
+    "is not an ECDH \(decrypt\) key" \
     openssl pkeyutl "${P[@]}" -derive -inkey devid:object=IDevID -peerkey peer.pub -out /dev/null
 
 # --- key passwords (auth values) ---
@@ -54,9 +57,9 @@ openssl pkey "${P[@]}" -in auth.pem -passin pass:s3cret -pubout -out auth.pub
 check "right password signs" sh -c \
     "openssl dgst ${P[*]} -sha256 -sign auth.pem -passin pass:s3cret -out auth.sig msg &&
      openssl dgst -sha256 -verify auth.pub -signature auth.sig msg"
-check_fails "wrong password is refused" \
+check_fails "wrong password is refused" "wrong auth value or password" \
     openssl dgst "${P[@]}" -sha256 -sign auth.pem -passin pass:wrong -out /dev/null msg
-check_fails "no password is refused" \
+check_fails "no password is refused" "wrong auth value or password" \
     openssl dgst "${P[@]}" -sha256 -sign auth.pem -passin pass: -out /dev/null msg
 
 # --- bad input ---
@@ -70,9 +73,10 @@ printf 'devid:object=NoSuchKey\n' >missing.ref
 printf 'devid:object=IDevID;bogus=1\n' >badattr.ref
 printf 'devid:object=IDevID\ndevid:object=LDevID\n' >tworefs.ref
 for f in trunc.pem garbage.pem flipped.pem cut.pem random.bin missing.ref badattr.ref tworefs.ref; do
-    check_fails "bad key file $f is an error" \
+    check_fails "bad key file $f is an error" "Could not read key from $f" \
         openssl pkey "${P[@]}" -in "$f" -pubout -out /dev/null
     check_fails "bad key file $f is an error (s_client-style PEM read)" \
+        "Could not read private key from $f" \
         openssl dgst "${P[@]}" -sha256 -sign "$f" -keyform PEM -out /dev/null msg
 done
 

@@ -28,38 +28,9 @@ cleanup_lib() {
 }
 trap cleanup_lib EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
-# check NAME CMD...: runs CMD, counts it
-check() {
-    local name=$1
-    shift
-    if "$@" >"$work/check.log" 2>&1; then
-        ok "$name"
-    else
-        not_ok "$name"
-        sed 's/^/    /' "$work/check.log" | tail -25
-    fi
-}
-# check_fails NAME CMD...: CMD must fail cleanly (exit 1..125: not a crash or sanitizer abort)
-check_fails() {
-    local name=$1 rc=0
-    shift
-    "$@" >"$work/check.log" 2>&1 || rc=$?
-    if [[ $rc -ge 1 && $rc -le 125 ]] && ! grep -q -E "AddressSanitizer|runtime error|LeakSanitizer" "$work/check.log"; then
-        ok "$name"
-    else
-        not_ok "$name (exit $rc)"
-        sed 's/^/    /' "$work/check.log" | tail -25
-    fi
-}
-skip() { echo "skip - $*"; }
-summary() {
-    echo "$passed passed, $failed failed"
-    [[ $failed -eq 0 ]]
-}
+# check, check_fails NAME PATTERN CMD..., check_out, skip, summary
+# shellcheck source=../lib/check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 
 # The provider on the command line, loaded before or after default.
 PFIRST=(-provider-path "$DEVID_PROVIDER_DIR" -provider devid -provider default)

@@ -11,13 +11,8 @@ M=$build/pkcs11/devid-pkcs11.so
 P=(-provider-path "$build/ossl-provider" -provider devid -provider default)
 work=$DEVID_FIXTURE/pins
 mkdir -p "$work"
-pass=0
-fail=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
 if [[ $(ldd "$build/ossl-provider/devid.so") == *libasan* ]]; then
     export LD_PRELOAD=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)
     export ASAN_OPTIONS=detect_leaks=0
@@ -54,6 +49,6 @@ p11 --init-token --label DevID --so-pin so-secret
 p11 --init-pin --so-pin so-secret --pin 4321
 p11 --login --pin 4321 --keypairgen --key-type EC:prime256v1 --label bound --id 42
 check "PKCS#11 key through the provider with the user PIN" sign "devid:object=bound?pin-value=4321"
-check "PKCS#11 key through the provider: not without the PIN" bash -c "! openssl pkeyutl ${P[*]} -sign -inkey devid:object=bound -rawin -digest sha256 -in '$work/msg' -out '$work/sig' 2>/dev/null"
-echo "pins: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+check_fails "PKCS#11 key through the provider: not without the PIN" "no PIN source is configured" \
+    openssl pkeyutl "${P[@]}" -sign -inkey devid:object=bound -rawin -digest sha256 -in "$work/msg" -out "$work/sig"
+summary pins

@@ -35,13 +35,8 @@ log=$work/captured.log
 : >"$log"
 trap est_server_stop EXIT
 
-pass=0
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
+# shellcheck source=../lib/check.sh
+. "$src/tests/lib/check.sh"
 
 # Sanitizer builds: the uninstrumented tools need the ASan runtime to load our modules.
 preload=
@@ -307,8 +302,7 @@ check "self-check: the scanner finds a Basic header planted in the real capture"
 check "no secret in the captured output of $(grep -c '^### ' "$log") commands" leaks "$work/devid-output.log"
 check "no secret in clear in the store files" leaks "$DEVID_STORE"
 check "no secret in devid.conf or the chain files" leaks "$DEVID_CONF" "$DEVID_STORE"/*-chain.pem
-if [[ $fail -ne 0 ]]; then
+if [[ $failed -ne 0 ]]; then
     echo "--- capture: $log (kept with DEVID_FIXTURE_KEEP=1)" >&2
 fi
-echo "secrets-in-logs: $pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+summary secrets-in-logs
