@@ -123,6 +123,11 @@ static void one_object_renames(CK_SLOT_ID slot)
         f = mod.f;
         keyd_login(f, s);
     }
+    /* handles do not outlive a reload: look the objects up again, as keyd does */
+    CHECK(keyd_find(f, s, CKO_PUBLIC_KEY, "obj-public", &pub) &&
+              keyd_find(f, s, CKO_PRIVATE_KEY, "obj-private", &priv) &&
+              keyd_find(f, s, CKO_CERTIFICATE, "obj-cert", &cert),
+          "each object under its own label after the last reload");
     ec_signatures(f, s, "obj (renamed)", pub, priv);
     CHECK_RV(f->C_DestroyObject(s, cert), CKR_OK);
     keyd_delete_pair(f, s, "obj-public");
