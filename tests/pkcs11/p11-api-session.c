@@ -268,7 +268,7 @@ void session_secret_keys(void)
 }
 
 /* CKO_DATA session objects: created in a R/O session, their attributes read back, gone with
- * their session; token data objects are refused with CKR_TEMPLATE_INCONSISTENT. */
+ * their session; token data objects need a R/W session (p11-api-data.c). */
 void session_data_objects(void)
 {
     int files = store_files();
@@ -283,7 +283,7 @@ void session_data_objects(void)
                          { CKA_VALUE, "some configuration", 18 },
                          { CKA_TOKEN, &yes, sizeof(yes) } };
     CK_OBJECT_HANDLE h = 0, found = 0;
-    CHECK_RV(f->C_CreateObject(ro, t, 6, &h), CKR_TEMPLATE_INCONSISTENT); /* a token object */
+    CHECK_RV(f->C_CreateObject(ro, t, 6, &h), CKR_SESSION_READ_ONLY); /* a token object */
     CHECK_RV(f->C_CreateObject(ro, t, 5, &h), CKR_OK);
     CHECK(find(f, ro, CKO_DATA, "chain", &found, 1) == 1 && found == h, "found by label");
     CK_ULONG len = 0;

@@ -351,6 +351,7 @@ int main(int argc, char **argv)
     session_key_pairs(rw);
     session_secret_keys();
     session_data_objects();
+    token_data_objects(rw, ro);
     changes(rw, ro);
     ecdh(rw, ro);
     hmac(rw);
