@@ -2,7 +2,8 @@
  * CKR_SESSION_READ_ONLY), written to the store as one group (attributes and a value file, the
  * value with the key files' mode when CKA_PRIVATE), found by class, label, application and
  * object id, read back, seen by another process, destroyed whole; values above 64 KiB are
- * refused with CKR_ATTRIBUTE_VALUE_INVALID. (With a PIN set, through pkcs11-tool: pins.sh.) */
+ * refused with CKR_ATTRIBUTE_VALUE_INVALID. With a PIN set (also through pkcs11-tool: pins.sh):
+ * private ones stay behind the login; C_InitToken removes them. */
 #include "p11api.h"
 
 #include <dirent.h>
@@ -159,4 +160,65 @@ void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_DestroyObject(rw, hq), CKR_OK);
     CHECK(store_count(".attr", NULL) == groups && store_count(".dat", NULL) == dats,
           "destroyed data objects left files in the store");
+}
+
+/* With a user PIN set (the test's last step: C_InitToken sets the SO PIN and clears the store):
+ * a private data object is created only after login, is hidden from sessions and from other
+ * processes without login, read after login; C_InitToken removes data objects whole. */
+void token_data_objects_pin(void)
+{
+    static const char so[] = "87654321", user[] = "1234";
+    CK_UTF8CHAR label[32];
+    memset(label, ' ', sizeof(label));
+    memcpy(label, "DevID", 5);
+    CK_OBJECT_CLASS dc = CKO_DATA;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE priv[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
+                            { CKA_PRIVATE, &yes, sizeof(yes) }, { CKA_LABEL, "pin-private", 11 },
+                            { CKA_VALUE, "private value", 13 } };
+    CK_ATTRIBUTE pub[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
+                           { CKA_LABEL, "pin-public", 10 }, { CKA_VALUE, "public value", 12 } };
+    CK_SESSION_HANDLE s = 0;
+    CK_OBJECT_HANDLE h = 0, hp = 0, found[2];
+    CHECK_RV(f->C_CloseAllSessions(0), CKR_OK);
+    CHECK_RV(f->C_InitToken(0, (CK_UTF8CHAR *)so, 8, label), CKR_OK);
+    CHECK(store_count(".dat", NULL) == 0, "C_InitToken left data values");
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
+    CHECK_RV(f->C_Login(s, CKU_SO, (CK_UTF8CHAR *)so, 8), CKR_OK);
+    CHECK_RV(f->C_InitPIN(s, (CK_UTF8CHAR *)user, 4), CKR_OK);
+    CHECK_RV(f->C_Logout(s), CKR_OK);
+
+    CHECK_RV(f->C_CreateObject(s, priv, 5, &h), CKR_USER_NOT_LOGGED_IN);
+    CHECK(store_count(".dat", NULL) == 0, "a refused private data object was written");
+    CHECK_RV(f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)user, 4), CKR_OK);
+    CHECK_RV(f->C_CreateObject(s, priv, 5, &h), CKR_OK);
+    CHECK_RV(f->C_CreateObject(s, pub, 4, &hp), CKR_OK);
+    CHECK(value_is(s, h, CKA_VALUE, "private value", 13), "private CKA_VALUE after login");
+    CHECK(!seen_by_another_process("pin-private", "private value", 13),
+          "another process without login sees the private data object");
+    CHECK(seen_by_another_process("pin-public", "public value", 12),
+          "another process without login sees the public data object");
+    CHECK_RV(f->C_Logout(s), CKR_OK);
+    CHECK(find(f, s, CKO_DATA, "pin-private", found, 2) == 0,
+          "a private data object found without login");
+    CK_ATTRIBUTE v = { CKA_VALUE, NULL, 0 };
+    CHECK(f->C_GetAttributeValue(s, h, &v, 1) != CKR_OK,
+          "a private data object's value read without login");
+    CHECK(find(f, s, CKO_DATA, "pin-public", found, 2) == 1 && found[0] == hp,
+          "a public data object found without login");
+    CHECK(value_is(s, hp, CKA_VALUE, "public value", 12), "public CKA_VALUE without login");
+    CHECK_RV(f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)user, 4), CKR_OK);
+    CHECK(find(f, s, CKO_DATA, "pin-private", found, 2) == 1 && found[0] == h,
+          "the private data object found after login");
+    CHECK(value_is(s, h, CKA_VALUE, "private value", 13), "private CKA_VALUE after login again");
+    CHECK(store_count(".dat", NULL) == 2, "two data values in the store");
+
+    /* C_InitToken removes them whole */
+    CHECK_RV(f->C_CloseAllSessions(0), CKR_OK);
+    CHECK_RV(f->C_InitToken(0, (CK_UTF8CHAR *)so, 8, label), CKR_OK);
+    CHECK(store_count(".dat", NULL) == 0 && store_count(".attr", NULL) == 0,
+          "C_InitToken left data objects in the store");
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s), CKR_OK);
+    CHECK(find(f, s, CKO_DATA, NULL, found, 2) == 0, "data objects after C_InitToken");
+    CHECK_RV(f->C_CloseSession(s), CKR_OK);
 }

@@ -27,5 +27,6 @@ void session_key_pairs(CK_SESSION_HANDLE rw);
 void session_secret_keys(void);
 void session_data_objects(void);
 void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro); /* p11-api-data.c */
+void token_data_objects_pin(void); /* sets the PINs: the last step */
 
 #endif
