@@ -166,7 +166,7 @@ devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *a)
 
 /* ---- listing ---- */
 
-devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
+static devid_rc list_groups(bool with_data, devid_store_entry **entries, size_t *count)
 {
     *entries = NULL;
     *count = 0;
@@ -198,8 +198,8 @@ devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
         e.has_key = part_exists(e.uid, "key");
         e.has_cert = part_exists(e.uid, "crt");
         e.has_data = part_exists(e.uid, "dat");
-        if (!e.has_key && !e.has_cert && !e.has_data)
-            continue;
+        if (!e.has_key && !e.has_cert && !(with_data && e.has_data))
+            continue; /* data objects only for those that ask (PKCS#11) */
         if (*count == cap) {
             cap = cap ? 2 * cap : 8;
             devid_store_entry *grown = realloc(*entries, cap * sizeof(**entries));
@@ -218,6 +218,16 @@ devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
         *count = 0;
     }
     return rc;
+}
+
+devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
+{
+    return list_groups(false, entries, count);
+}
+
+devid_rc devid_store_list_objects(devid_store_entry **entries, size_t *count)
+{
+    return list_groups(true, entries, count);
 }
 
 /* ---- creating ---- */

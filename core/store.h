@@ -82,8 +82,11 @@ typedef struct devid_store_entry {
     bool has_data;            /* a data object: its value is in <uid>.dat */
 } devid_store_entry;
 
-/* Lists the store (an absent store directory is an empty store). *entries is malloc'd. */
+/* Lists the store's key and certificate groups (an absent store directory is an empty store).
+ * *entries is malloc'd. Data objects are left out: their labels are no identities' names. */
 devid_rc devid_store_list(devid_store_entry **entries, size_t *count);
+/* devid_store_list with the data objects (has_data), for PKCS#11. */
+devid_rc devid_store_list_objects(devid_store_entry **entries, size_t *count);
 
 /* Creates a key in the TPM under the storage root key and writes it to the store (also an
  * HMAC key: params->type DEVID_KEY_HMAC; attrs->secret then says so in the listing). */

@@ -92,7 +92,7 @@ CK_RV p11_store_sync(void)
 {
     devid_store_entry *entries = NULL;
     size_t n = 0;
-    devid_rc rc = devid_store_list(&entries, &n);
+    devid_rc rc = devid_store_list_objects(&entries, &n);
     if (rc != DEVID_OK)
         return p11_rv(rc, "listing the store");
     CK_RV rv = CKR_OK;
