@@ -541,8 +541,9 @@ static bool apply_rename(devid_store_attrs *a, void *arg)
     if (which == DEVID_STORE_OBJ_CERT && !part_exists(r->uid, "key"))
         which = DEVID_STORE_OBJ_KEY;
     if (which == DEVID_STORE_OBJ_KEY) {
-        /* the other objects keep the name they show now */
-        if (!a->pub.own)
+        /* the other objects keep the name they show now (a public key only with a key: a
+         * certificate or data group gets no public name) */
+        if (!a->pub.own && part_exists(r->uid, "key"))
             a->pub = group;
         if (!a->cert.own && part_exists(r->uid, "crt"))
             a->cert = group;

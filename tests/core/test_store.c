@@ -499,6 +499,11 @@ static void test_data_objects(void)
     CHECK_RC(devid_store_read_data(uid, &v, &len), DEVID_OK);
     CHECK(v && len == sizeof(value) && !memcmp(v, value, len), "the value read back");
     free(v);
+    devid_store_attrs r;
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_KEY, "svc-data-2", NULL, 0, &r), DEVID_OK);
+    CHECK(!strcmp(r.label, "svc-data-2") && !r.pub.own && !r.cert.own && r.data_private &&
+              r.object_id_len == 5,
+          "a data object renamed: no own names for objects it does not have");
     unsigned char *big = calloc(1, DEVID_DATA_MAX + 1);
     char uid2[DEVID_UID_LEN + 1] = "";
     CHECK_RC(devid_store_put_data(big, DEVID_DATA_MAX + 1, &a, uid2), DEVID_ERR_ARG);
