@@ -166,7 +166,7 @@ devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *a)
 
 /* ---- listing ---- */
 
-devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
+static devid_rc list_groups(bool with_data, devid_store_entry **entries, size_t *count)
 {
     *entries = NULL;
     *count = 0;
@@ -197,8 +197,9 @@ devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
         }
         e.has_key = part_exists(e.uid, "key");
         e.has_cert = part_exists(e.uid, "crt");
-        if (!e.has_key && !e.has_cert)
-            continue;
+        e.has_data = part_exists(e.uid, "dat");
+        if (!e.has_key && !e.has_cert && !(with_data && e.has_data))
+            continue; /* data objects only for those that ask (PKCS#11) */
         if (*count == cap) {
             cap = cap ? 2 * cap : 8;
             devid_store_entry *grown = realloc(*entries, cap * sizeof(**entries));
@@ -217,6 +218,16 @@ devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
         *count = 0;
     }
     return rc;
+}
+
+devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
+{
+    return list_groups(false, entries, count);
+}
+
+devid_rc devid_store_list_objects(devid_store_entry **entries, size_t *count)
+{
+    return list_groups(true, entries, count);
 }
 
 /* ---- creating ---- */
@@ -350,7 +361,43 @@ devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_s
     return rc;
 }
 
+devid_rc devid_store_put_data(const unsigned char *value, size_t len,
+                              const devid_store_attrs *attrs, char uid_out[DEVID_UID_LEN + 1])
+{
+    if (len > DEVID_DATA_MAX)
+        return devid_fail(DEVID_ERR_ARG, "data object of %zu bytes: at most %d", len,
+                          DEVID_DATA_MAX);
+    char uid[DEVID_UID_LEN + 1], path[4096];
+    int lock = -1;
+    devid_rc rc = new_uid(uid);
+    if (rc == DEVID_OK)
+        rc = store_lock(&lock);
+    if (rc != DEVID_OK)
+        return rc;
+    /* value first, attributes last: a listing only sees complete objects */
+    rc = store_part_path(uid, "dat", path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_write_file_atomic(path, value, len,
+                                     attrs->data_private ? key_mode() : cert_mode());
+    if (rc == DEVID_OK) {
+        rc = write_attrs(uid, attrs);
+        if (rc != DEVID_OK)
+            unlink(path); /* the value without its attributes: not an object */
+    }
+    store_unlock(lock);
+    if (rc == DEVID_OK && uid_out)
+        memcpy(uid_out, uid, sizeof(uid));
+    return rc;
+}
+
 /* ---- reading ---- */
+
+devid_rc devid_store_read_data(const char *uid, unsigned char **value, size_t *len)
+{
+    char path[4096];
+    devid_rc rc = store_part_path(uid, "dat", path, sizeof(path));
+    return rc == DEVID_OK ? devid_read_file(path, DEVID_DATA_MAX, value, len) : rc;
+}
 
 static bool same_tpm_key(const devid_tss2_key *a, const devid_tss2_key *b)
 {
@@ -494,8 +541,9 @@ static bool apply_rename(devid_store_attrs *a, void *arg)
     if (which == DEVID_STORE_OBJ_CERT && !part_exists(r->uid, "key"))
         which = DEVID_STORE_OBJ_KEY;
     if (which == DEVID_STORE_OBJ_KEY) {
-        /* the other objects keep the name they show now */
-        if (!a->pub.own)
+        /* the other objects keep the name they show now (a public key only with a key: a
+         * certificate or data group gets no public name) */
+        if (!a->pub.own && part_exists(r->uid, "key"))
             a->pub = group;
         if (!a->cert.own && part_exists(r->uid, "crt"))
             a->cert = group;
@@ -549,13 +597,16 @@ static devid_rc delete_locked(const char *uid, unsigned parts)
         return devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
     bool keep_key = !(parts & DEVID_STORE_KEY) && part_exists(uid, "key");
     bool keep_cert = !(parts & DEVID_STORE_CERT) && part_exists(uid, "crt");
+    bool keep_data = !(parts & DEVID_STORE_DATA) && part_exists(uid, "dat");
     devid_rc rc = DEVID_OK;
-    if (!keep_key && !keep_cert)
+    if (!keep_key && !keep_cert && !keep_data)
         rc = unlink_part(uid, "attr"); /* the group vanishes from listings first */
     if (rc == DEVID_OK && (parts & DEVID_STORE_KEY))
         rc = unlink_part(uid, "key");
     if (rc == DEVID_OK && (parts & DEVID_STORE_CERT))
         rc = unlink_part(uid, "crt");
+    if (rc == DEVID_OK && (parts & DEVID_STORE_DATA))
+        rc = unlink_part(uid, "dat");
     devid_store_attrs a;
     if (rc == DEVID_OK && (parts & DEVID_STORE_CERT) && keep_key &&
         devid_store_get_attrs(uid, &a) == DEVID_OK && a.cert.own) {

@@ -2,7 +2,8 @@
  *
  * One directory ($DEVID_STORE, config `store`). Each object is a group of files named by a
  * stable random uid: <uid>.key (TSS2 PRIVATE KEY PEM, readable by tpm2-openssl and friends),
- * <uid>.crt (PEM certificate), <uid>.attr (label, CKA_ID, flags). Writes are atomic (temp,
+ * <uid>.crt (PEM certificate), <uid>.dat (a data object's value), <uid>.attr (label, CKA_ID,
+ * flags). Writes are atomic (temp,
  * fsync, rename, fsync dir) under an flock on the store, so concurrent processes see the old
  * object or the new one, never half of one.
  */
@@ -20,6 +21,9 @@
 #define DEVID_UID_LEN 32      /* hex characters */
 #define DEVID_LABEL_MAX 128
 #define DEVID_ID_MAX 64
+#define DEVID_APP_MAX 256         /* a data object's CKA_APPLICATION, bytes */
+#define DEVID_OID_MAX 128         /* a data object's CKA_OBJECT_ID, DER bytes */
+#define DEVID_DATA_MAX (64 * 1024) /* a data object's value */
 
 typedef struct devid_keygen {
     devid_key_type type;
@@ -62,6 +66,11 @@ typedef struct devid_store_attrs {
                                  devid_store_generate from the key type. */
     size_t value_len;         /* secret keys: the key's length in bytes; 0 for a key the TPM
                                  generated (DEVID_HMAC_SIZE). Set by devid_store_import_hmac. */
+    /* data objects (a group with a <uid>.dat value file, no key, no certificate) */
+    bool data_private;        /* CKA_PRIVATE: seen (and read) only after login */
+    char application[DEVID_APP_MAX + 1];         /* CKA_APPLICATION */
+    unsigned char object_id[DEVID_OID_MAX];      /* CKA_OBJECT_ID (DER), object_id_len bytes */
+    size_t object_id_len;
 } devid_store_attrs;
 
 /* One object group as listed: what it has, its attributes. */
@@ -70,10 +79,14 @@ typedef struct devid_store_entry {
     devid_store_attrs attrs;
     bool has_key;
     bool has_cert;
+    bool has_data;            /* a data object: its value is in <uid>.dat */
 } devid_store_entry;
 
-/* Lists the store (an absent store directory is an empty store). *entries is malloc'd. */
+/* Lists the store's key and certificate groups (an absent store directory is an empty store).
+ * *entries is malloc'd. Data objects are left out: their labels are no identities' names. */
 devid_rc devid_store_list(devid_store_entry **entries, size_t *count);
+/* devid_store_list with the data objects (has_data), for PKCS#11. */
+devid_rc devid_store_list_objects(devid_store_entry **entries, size_t *count);
 
 /* Creates a key in the TPM under the storage root key and writes it to the store (also an
  * HMAC key: params->type DEVID_KEY_HMAC; attrs->secret then says so in the listing). */
@@ -99,6 +112,14 @@ devid_rc devid_hmac_import_unstored(const unsigned char *value, size_t len, devi
 /* Adds a certificate: to the group `uid` if given (must exist), else as a new group. */
 devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_store_attrs *attrs,
                               char uid_out[DEVID_UID_LEN + 1]);
+
+/* Stores a data object as a new group: its value (at most DEVID_DATA_MAX bytes) in <uid>.dat,
+ * written with the key files' mode when attrs->data_private, else the certificates'; then its
+ * attributes (label, application, object id, private). */
+devid_rc devid_store_put_data(const unsigned char *value, size_t len,
+                              const devid_store_attrs *attrs, char uid_out[DEVID_UID_LEN + 1]);
+/* Reads a data object's value (*value malloc'd; cleanse and free it). */
+devid_rc devid_store_read_data(const char *uid, unsigned char **value, size_t *len);
 
 /* The group whose key file holds the same TPM key as data (TSS2 PRIVATE KEY, PEM or DER): a
  * key file copied out of the store (openssl genpkey's output) is that store key, bound to the
@@ -149,7 +170,7 @@ devid_rc devid_store_rename(const char *uid, devid_store_object which, const cha
 devid_rc devid_store_hide_public(const char *uid, devid_store_attrs *out);
 
 /* Removes parts of a group; the group disappears with its last part. */
-enum { DEVID_STORE_KEY = 1, DEVID_STORE_CERT = 2 };
+enum { DEVID_STORE_KEY = 1, DEVID_STORE_CERT = 2, DEVID_STORE_DATA = 4 };
 devid_rc devid_store_delete(const char *uid, unsigned parts);
 
 /* Removes every object group in the store (token re-initialisation), each whole in one step:

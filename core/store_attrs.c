@@ -10,7 +10,8 @@
 /* ---- attribute files: "label=<percent-encoded>", "id=<hex>", "public_hidden=0|1",
  * "secret=1" (HMAC keys only), "value_len=N" (imported HMAC keys only), and for an object
  * renamed on its own "public_label=", "public_id=", "cert_label=", "cert_id=" (the public
- * key's or the certificate's name; absent: the group's). ---- */
+ * key's or the certificate's name; absent: the group's), and for data objects "private=1",
+ * "application=<percent-encoded>", "object_id=<hex>". ---- */
 
 /* An own name equal to the group's is no own name: the file stays in the older format. */
 static void normalize_name(const devid_store_attrs *a, devid_store_name *n)
@@ -78,6 +79,12 @@ devid_rc store_attrs_encode(const devid_store_attrs *attrs, char *out, size_t le
         put(out, len, &n, "secret=1\n");
     if (a.value_len)
         put(out, len, &n, "value_len=%zu\n", a.value_len);
+    if (a.data_private)
+        put(out, len, &n, "private=1\n");
+    if (a.application[0])
+        put_label(out, len, &n, "application", a.application);
+    if (a.object_id_len)
+        put_id(out, len, &n, "object_id", a.object_id, a.object_id_len);
     if (a.pub.own) {
         put_label(out, len, &n, "public_label", a.pub.label);
         put_id(out, len, &n, "public_id", a.pub.id, a.pub.id_len);
@@ -182,6 +189,16 @@ devid_rc devid_store_parse_attrs(const char *text, size_t len, devid_store_attrs
             if (strcmp(v, "0") && strcmp(v, "1"))
                 rc = devid_fail(DEVID_ERR_FORMAT, "bad secret value");
             a->secret = v[0] == '1';
+        } else if (strcmp(line, "private") == 0) {
+            if (strcmp(v, "0") && strcmp(v, "1"))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad private value");
+            a->data_private = v[0] == '1';
+        } else if (strcmp(line, "application") == 0) {
+            if (!decode_label(v, a->application, sizeof(a->application)))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad application encoding");
+        } else if (strcmp(line, "object_id") == 0) {
+            if (!decode_hex(v, a->object_id, sizeof(a->object_id), &a->object_id_len))
+                rc = devid_fail(DEVID_ERR_FORMAT, "bad object_id encoding");
         } else if (strcmp(line, "value_len") == 0) {
             char *end = NULL;
             unsigned long n = strtoul(v, &end, 10);

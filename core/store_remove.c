@@ -2,7 +2,7 @@
  *
  * A group goes in one step no reader can see half done: its attribute file, which makes it a
  * group in listings, moves into a trash directory named after it (.trash-<uid>); the rest of
- * the group follows (key, certificate, and the CA chain file devid-enroll keeps for it as
+ * the group follows (key, certificate, data value, and the CA chain file devid-enroll keeps for it as
  * <label>-chain.pem), then the trash directory is removed. A crash in between leaves the trash
  * directory: the next mutation of the store (store_lock) finishes the removal.
  */
@@ -64,7 +64,7 @@ static devid_rc finish_trash(const char *uid)
                       devid_store_parse_attrs((const char *)text, len, &a) == DEVID_OK;
     free(text);
     devid_rc rc = DEVID_OK;
-    const char *parts[] = { "attr", "key", "crt" };
+    const char *parts[] = { "attr", "key", "crt", "dat" };
     for (size_t i = 0; rc == DEVID_OK && i < sizeof(parts) / sizeof(parts[0]); i++) {
         rc = store_part_path(uid, parts[i], path, sizeof(path));
         if (rc == DEVID_OK)

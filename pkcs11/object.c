@@ -136,11 +136,10 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
         return p11_leave(CKR_ATTRIBUTE_VALUE_INVALID);
     /* CKA_TOKEN absent means false: public keys, certificates and secret keys become session
      * objects, also in read-only sessions. */
-    if (c == CKO_DATA && token) { /* the store keeps keys and certificates only */
-        devid_info("pkcs11: C_CreateObject: CKO_DATA token objects are not supported "
-                   "(session objects are: CKA_TOKEN false)");
-        return p11_leave(CKR_TEMPLATE_INCONSISTENT);
-    }
+    if (c == CKO_DATA && token) /* a store object: R/W sessions only */
+        return p11_leave(s->flags & CKF_RW_SESSION ? p11_store_create_data(pTemplate, ulCount,
+                                                                           phObject)
+                                                   : CKR_SESSION_READ_ONLY);
     if (!token && (c == CKO_PUBLIC_KEY || c == CKO_CERTIFICATE || c == CKO_DATA))
         return p11_leave(p11_session_object_create(hSession, c, pTemplate, ulCount, phObject));
     if (c == CKO_SECRET_KEY) /* an HMAC key value, imported into the TPM */

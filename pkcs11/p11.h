@@ -66,7 +66,7 @@ typedef struct p11_item {
     bool has_key, has_cert;
     devid_key *key;             /* opened on first use */
     X509 *cert;                 /* read on first use; a session certificate's own */
-    /* P11_ITEM_SESSION */
+    /* P11_ITEM_SESSION; the data fields below also for a store data object */
     CK_SESSION_HANDLE session;  /* the session that created it: it goes with that session */
     EVP_PKEY *pub_only;         /* a session public key (software: verify, encrypt) */
     bool can_verify, can_encrypt;
@@ -152,6 +152,9 @@ void p11_token_drop_secrets(CK_SESSION_HANDLE session);
 CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
                                 const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 void p11_session_objects_drop(CK_SESSION_HANDLE session);
+/* Reads a CKO_DATA template (CKA_LABEL, CKA_APPLICATION, CKA_OBJECT_ID, CKA_VALUE, CKA_PRIVATE,
+ * storage flags) into the data fields of it. */
+CK_RV p11_data_template(p11_item *it, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 /* A session HMAC-SHA256 key in the TPM: generated (value NULL) or imported, loaded, never
  * persisted. */
 CK_RV p11_session_secret(CK_SESSION_HANDLE session, const devid_store_attrs *attrs,
@@ -175,6 +178,8 @@ CK_RV p11_store_read_cert(p11_item *item);
 CK_RV p11_store_destroy(p11_object *obj);
 CK_RV p11_store_set_attrs(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 CK_RV p11_store_create_cert(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
+/* Stores a CKO_DATA token object (R/W session checked by the caller). */
+CK_RV p11_store_create_data(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs,
                          CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 /* Generates an HMAC-SHA256 key in the TPM, stored: one CKO_SECRET_KEY object. */

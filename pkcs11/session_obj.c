@@ -193,8 +193,11 @@ static CK_RV public_key(const session_req *r, EVP_PKEY **out)
 
 static CK_RV dup_bytes(const CK_ATTRIBUTE *a, unsigned char **out, size_t *len, bool nul)
 {
-    if (a->ulValueLen > P11_MAX_DATA)
+    if (a->ulValueLen > P11_MAX_DATA) {
+        devid_info("pkcs11: attribute 0x%lx of %lu bytes: at most %d", (unsigned long)a->type,
+                   (unsigned long)a->ulValueLen, P11_MAX_DATA);
         return CKR_ATTRIBUTE_VALUE_INVALID;
+    }
     free(*out);
     *out = malloc(a->ulValueLen + 1);
     if (!*out)
@@ -211,7 +214,7 @@ static CK_RV dup_bytes(const CK_ATTRIBUTE *a, unsigned char **out, size_t *len, 
 
 /* A CKO_DATA template: CKA_APPLICATION, CKA_OBJECT_ID (DER OID), CKA_VALUE, CKA_PRIVATE,
  * CKA_LABEL, the storage flags. */
-static CK_RV data_template(p11_item *it, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+CK_RV p11_data_template(p11_item *it, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
     CK_RV rv = CKR_OK;
     for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
@@ -286,7 +289,7 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
             return rv;
         it->session = session;
         it->is_data = true;
-        rv = data_template(it, tmpl, n);
+        rv = p11_data_template(it, tmpl, n);
         if (rv == CKR_OK && it->data_private && p11_pin_set() && p11_login_user() != CKU_USER)
             rv = CKR_USER_NOT_LOGGED_IN; /* a private object nobody could see */
         if (rv == CKR_OK)

@@ -31,9 +31,38 @@ static void apply_attrs(p11_item *it, const devid_store_attrs *a)
     it->id_len = a->id_len;
 }
 
+/* A data object's attributes, and its value (read once: a value never changes, a new value is
+ * a new group). An unreadable value leaves the object out. */
+static void apply_data(p11_item *it, const devid_store_entry *e)
+{
+    const devid_store_attrs *a = &e->attrs;
+    it->is_data = false;
+    if (!e->has_data)
+        return;
+    if (!it->data) {
+        size_t len = 0;
+        if (devid_store_read_data(it->uid, &it->data, &len) != DEVID_OK) {
+            devid_warn("pkcs11: store data object %s: %s", it->uid, devid_last_error());
+            return;
+        }
+        it->data_len = len;
+    }
+    free(it->application);
+    it->application = strdup(a->application);
+    free(it->object_id);
+    it->object_id = a->object_id_len ? malloc(a->object_id_len) : NULL;
+    if (!it->application || (a->object_id_len && !it->object_id))
+        return; /* out of memory: not shown until the next listing */
+    memcpy(it->object_id, a->object_id, a->object_id_len);
+    it->object_id_len = a->object_id_len;
+    it->data_private = a->data_private;
+    it->is_data = true;
+}
+
 static void apply_entry(p11_item *it, const devid_store_entry *e)
 {
     apply_attrs(it, &e->attrs);
+    apply_data(it, e);
     it->has_key = e->has_key;
     /* Certificates are re-read after every listing: another process may have replaced one.
      * (Keys stay loaded: a group's key never changes; a new key is a new group.) */
@@ -63,7 +92,7 @@ CK_RV p11_store_sync(void)
 {
     devid_store_entry *entries = NULL;
     size_t n = 0;
-    devid_rc rc = devid_store_list(&entries, &n);
+    devid_rc rc = devid_store_list_objects(&entries, &n);
     if (rc != DEVID_OK)
         return p11_rv(rc, "listing the store");
     CK_RV rv = CKR_OK;
@@ -119,6 +148,11 @@ CK_RV p11_store_destroy(p11_object *obj)
         if (rc == DEVID_OK)
             it->has_key = false; /* the loaded key stays until no operation holds it */
         break;
+    case CKO_DATA:
+        rc = devid_store_delete(it->uid, DEVID_STORE_DATA);
+        if (rc == DEVID_OK)
+            it->is_data = false;
+        break;
     case CKO_CERTIFICATE:
         rc = devid_store_delete(it->uid, DEVID_STORE_CERT);
         if (rc == DEVID_OK) {
@@ -134,7 +168,7 @@ CK_RV p11_store_destroy(p11_object *obj)
         rc = DEVID_OK; /* already gone (another process): the result is the same */
     if (rc != DEVID_OK)
         return p11_rv(rc, "destroying a store object");
-    if (!it->has_key && !it->has_cert)
+    if (!it->has_key && !it->has_cert && !it->is_data)
         p11_token_remove_item(it);
     p11_token_rebuild();
     return CKR_OK;
@@ -329,6 +363,49 @@ CK_RV p11_store_create_cert(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HAND
     rv = p11_token_sync(true);
     p11_item *it = find_item(uid);
     if (rv == CKR_OK && !(it && (*out = p11_object_handle(it, CKO_CERTIFICATE))))
+        rv = CKR_GENERAL_ERROR;
+    return rv;
+}
+
+/* ---- data objects ------------------------------------------------------------------------- */
+
+CK_RV p11_store_create_data(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+    p11_item *t = p11_item_new(P11_ITEM_SESSION); /* the template's values, not listed */
+    if (!t)
+        return CKR_HOST_MEMORY;
+    CK_RV rv = p11_data_template(t, tmpl, n);
+    if (rv == CKR_OK && t->data_private && p11_pin_set() && p11_login_user() != CKU_USER)
+        rv = CKR_USER_NOT_LOGGED_IN; /* private objects stay behind the login */
+    if (rv == CKR_OK && ((t->application && strlen(t->application) > DEVID_APP_MAX) ||
+                         t->object_id_len > DEVID_OID_MAX || t->data_len > DEVID_DATA_MAX)) {
+        devid_info("pkcs11: data object: CKA_APPLICATION at most %d bytes, CKA_OBJECT_ID %d, "
+                   "CKA_VALUE %d", DEVID_APP_MAX, DEVID_OID_MAX, DEVID_DATA_MAX);
+        rv = CKR_ATTRIBUTE_VALUE_INVALID;
+    }
+    devid_store_attrs a;
+    memset(&a, 0, sizeof(a));
+    if (rv == CKR_OK) {
+        memcpy(a.label, t->label, sizeof(a.label));
+        a.data_private = t->data_private;
+        if (t->application)
+            memcpy(a.application, t->application, strlen(t->application) + 1);
+        if (t->object_id_len)
+            memcpy(a.object_id, t->object_id, t->object_id_len);
+        a.object_id_len = t->object_id_len;
+        rv = p11_token_sync(true);
+    }
+    char uid[DEVID_UID_LEN + 1];
+    if (rv == CKR_OK) {
+        devid_rc rc = devid_store_put_data(t->data, t->data_len, &a, uid);
+        if (rc != DEVID_OK)
+            rv = p11_rv(rc, "storing a data object");
+    }
+    p11_item_unref(t); /* cleanses the value */
+    if (rv == CKR_OK)
+        rv = p11_token_sync(true);
+    p11_item *it = rv == CKR_OK ? find_item(uid) : NULL;
+    if (rv == CKR_OK && !(it && (*out = p11_object_handle(it, CKO_DATA))))
         rv = CKR_GENERAL_ERROR;
     return rv;
 }

@@ -380,6 +380,8 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
             out[n++] = (obj_want){ CKO_PUBLIC_KEY, -1 };
         if (it->has_cert && n < max)
             out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };
+        if (it->is_data && n < max)
+            out[n++] = (obj_want){ CKO_DATA, -1 };
     }
     return n;
 }

@@ -450,6 +450,72 @@ static bool trash_left(void)
 /* Re-initialising the token removes every group whole: key, certificate, attributes and the
  * chain file devid-enroll keeps next to a service identity, never the LDevID's chain file; a
  * removal a crash interrupted is finished by the next mutation. */
+static size_t data_files(void)
+{
+    DIR *d = opendir(devid_core_config()->store);
+    size_t n = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        size_t l = strlen(de->d_name);
+        n += l > 4 && strcmp(de->d_name + l - 4, ".dat") == 0;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Data objects (PKCS#11 CKO_DATA token objects): a group of their own, listed only for those
+ * that ask (a data object labelled like a service identity is no identity), read back,
+ * deleted whole. */
+static void test_data_objects(void)
+{
+    static const unsigned char value[] = "configuration\0with a NUL";
+    devid_store_attrs a = attrs_of("svc-data", 0);
+    a.id_len = 0;
+    a.data_private = true;
+    snprintf(a.application, sizeof(a.application), "devid test");
+    memcpy(a.object_id, "\x06\x03\x2a\x03\x04", 5);
+    a.object_id_len = 5;
+    size_t keys = store_count();
+    char uid[DEVID_UID_LEN + 1] = "";
+    CHECK_RC(devid_store_put_data(value, sizeof(value), &a, uid), DEVID_OK);
+    CHECK(store_count() == keys, "a data object listed as a key or certificate group");
+    devid_store_entry *e = NULL;
+    size_t n = 0, found = 0;
+    CHECK_RC(devid_store_list_objects(&e, &n), DEVID_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(e[i].uid, uid) != 0)
+            continue;
+        found++;
+        CHECK(e[i].has_data && !e[i].has_key && !e[i].has_cert, "a data group");
+        CHECK(e[i].attrs.data_private && !strcmp(e[i].attrs.application, "devid test") &&
+                  e[i].attrs.object_id_len == 5 && !memcmp(e[i].attrs.object_id, a.object_id, 5) &&
+                  !strcmp(e[i].attrs.label, "svc-data"),
+              "data attributes read back");
+    }
+    free(e);
+    CHECK(found == 1, "the data object listed for PKCS#11");
+    unsigned char *v = NULL;
+    size_t len = 0;
+    CHECK_RC(devid_store_read_data(uid, &v, &len), DEVID_OK);
+    CHECK(v && len == sizeof(value) && !memcmp(v, value, len), "the value read back");
+    free(v);
+    devid_store_attrs r;
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_KEY, "svc-data-2", NULL, 0, &r), DEVID_OK);
+    CHECK(!strcmp(r.label, "svc-data-2") && !r.pub.own && !r.cert.own && r.data_private &&
+              r.object_id_len == 5,
+          "a data object renamed: no own names for objects it does not have");
+    unsigned char *big = calloc(1, DEVID_DATA_MAX + 1);
+    char uid2[DEVID_UID_LEN + 1] = "";
+    CHECK_RC(devid_store_put_data(big, DEVID_DATA_MAX + 1, &a, uid2), DEVID_ERR_ARG);
+    CHECK(data_files() == 1, "an oversized value was written");
+    CHECK_RC(devid_store_put_data(big, DEVID_DATA_MAX, &a, uid2), DEVID_OK);
+    free(big);
+    CHECK_RC(devid_store_delete(uid2, DEVID_STORE_DATA), DEVID_OK);
+    CHECK_RC(devid_store_get_attrs(uid2, &a), DEVID_ERR_NOT_FOUND);
+    CHECK(data_files() == 1, "a deleted data object left its value");
+    devid_clear_error();
+}
+
 static void test_clear_whole_groups(const char *variant)
 {
     const char *store = devid_core_config()->store;
@@ -487,8 +553,10 @@ static void test_clear_whole_groups(const char *variant)
     CHECK(!exists(path), "its key file too");
     CHECK(store_count() == before, "no other group touched");
 
+    CHECK(data_files() == 1, "the data object of test_data_objects");
     CHECK_RC(devid_store_clear(), DEVID_OK);
     CHECK(store_count() == 0, "clear empties the store");
+    CHECK(data_files() == 0, "clear removes data objects");
     CHECK(!exists(chain), "the service identity's chain file went with its group");
     CHECK(exists(ldevid) == had_ldevid, "the LDevID's chain file is no store object: kept");
     CHECK(!trash_left(), "no trash left");
@@ -520,6 +588,7 @@ int main(int argc, char **argv)
     test_corruption();
     test_object_names();
     test_concurrent_writers();
+    test_data_objects();
     test_clear_whole_groups(variant);
     devid_core_fini();
     char name[64];

@@ -148,6 +148,56 @@ void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     EVP_PKEY_free(rsa);
 }
 
+/* A forked child that calls C_Finalize first (it never initialised the module itself), then
+ * C_Initialize, sees none of the parent's session objects and leaves them alone, also when it
+ * generates, uses and drops session keys of its own in the TPM. The parent's session ro holds
+ * a key pair labelled sess-ec; a data object "parent-data" is added here. */
+static bool forked_finalize_first(CK_SESSION_HANDLE ro)
+{
+    CK_OBJECT_CLASS dc = CKO_DATA;
+    CK_ATTRIBUTE dt[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, "parent-data", 11 },
+                          { CKA_VALUE, "parent", 6 } };
+    CK_OBJECT_HANDLE hd = 0;
+    if (f->C_CreateObject(ro, dt, 3, &hd) != CKR_OK)
+        return false;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int bad = 0;
+        CK_RV rv = f->C_Finalize(NULL);
+        bad |= (rv != CKR_OK && rv != CKR_CRYPTOKI_NOT_INITIALIZED) << 0;
+        bad |= (f->C_Initialize(NULL) != CKR_OK) << 1;
+        CK_SESSION_HANDLE s = 0;
+        CK_OBJECT_HANDLE h[4];
+        bad |= (f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK) << 2;
+        bad |= (find(f, s, CKO_PRIVATE_KEY, "sess-ec", h, 4) != 0) << 3;
+        bad |= (find(f, s, CKO_PUBLIC_KEY, "sess-ec", h, 4) != 0) << 3;
+        bad |= (find(f, s, CKO_DATA, "parent-data", h, 4) != 0) << 3;
+        bad |= (f->C_GetAttributeValue(s, hd, &(CK_ATTRIBUTE){ CKA_CLASS, NULL, 0 }, 1) !=
+                CKR_OBJECT_HANDLE_INVALID) << 4;
+        /* the child's own session key pair, used and dropped in the TPM */
+        static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03,
+                                              0x01, 0x07 };
+        CK_ATTRIBUTE ept[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+                               { CKA_LABEL, "child-ec", 8 } };
+        CK_MECHANISM eg = { CKM_EC_KEY_PAIR_GEN, NULL, 0 }, m = { CKM_ECDSA, NULL, 0 };
+        CK_OBJECT_HANDLE pub = 0, priv = 0;
+        unsigned char dg[32] = { 9 }, sig[64];
+        CK_ULONG siglen = sizeof(sig);
+        bad |= (f->C_GenerateKeyPair(s, &eg, ept, 2, NULL, 0, &pub, &priv) != CKR_OK) << 5;
+        bad |= (f->C_SignInit(s, &m, priv) != CKR_OK || f->C_Sign(s, dg, 32, sig, &siglen) != CKR_OK)
+               << 5;
+        bad |= (f->C_CloseAllSessions(0) != CKR_OK) << 6;
+        bad |= (f->C_Finalize(NULL) != CKR_OK) << 6;
+        _exit(bad);
+    }
+    int st = 0;
+    bool ok = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!ok)
+        fprintf(stderr, "forked child (C_Finalize first): status 0x%x\n", st);
+    return ok;
+}
+
 /* Session key pairs: TPM keys generated in a R/O session, used, renamed one object at a
  * time, never written to the store, gone with their session. */
 void session_key_pairs(CK_SESSION_HANDLE rw)
@@ -200,6 +250,21 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
     CHECK_RV(f->C_SignInit(rw, &m, epriv), CKR_OK);
     CHECK_RV(f->C_Sign(rw, dg, 32, sig, &siglen), CKR_OK);
     CHECK(pk && verify_rs(pk, dg, 32, sig, siglen), "the session key signs after a fork");
+    CHECK(forked_finalize_first(ro), "forked child (C_Finalize first)");
+    CK_OBJECT_HANDLE hd = one(ro, CKO_DATA, "parent-data");
+    CK_ULONG dlen = 0;
+    unsigned char *dv = attr(f, ro, hd, CKA_VALUE, &dlen);
+    CHECK(dv && dlen == 6 && !memcmp(dv, "parent", 6),
+          "the parent's session data object after the child's C_Finalize");
+    free(dv);
+    CHECK_RV(f->C_DestroyObject(ro, hd), CKR_OK);
+    CHECK(one(ro, CKO_PRIVATE_KEY, "sess-ec") == epriv && one(ro, CKO_PUBLIC_KEY, "sess-ec") == epub,
+          "the parent finds its session key pair after the child's C_Finalize");
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_SignInit(rw, &m, epriv), CKR_OK);
+    CHECK_RV(f->C_Sign(rw, dg, 32, sig, &siglen), CKR_OK);
+    CHECK(pk && verify_rs(pk, dg, 32, sig, siglen),
+          "the session key signs after the child's C_Finalize and C_Initialize");
     EVP_PKEY_free(pk);
     /* RSA decryption in the TPM */
     unsigned char ct[256], pt[256];
@@ -269,7 +334,7 @@ void session_secret_keys(void)
 }
 
 /* CKO_DATA session objects: created in a R/O session, their attributes read back, gone with
- * their session; token data objects are refused with CKR_TEMPLATE_INCONSISTENT. */
+ * their session; token data objects need a R/W session (p11-api-data.c). */
 void session_data_objects(void)
 {
     int files = store_files();
@@ -284,7 +349,7 @@ void session_data_objects(void)
                          { CKA_VALUE, (void *)"some configuration", 18 },
                          { CKA_TOKEN, &yes, sizeof(yes) } };
     CK_OBJECT_HANDLE h = 0, found = 0;
-    CHECK_RV(f->C_CreateObject(ro, t, 6, &h), CKR_TEMPLATE_INCONSISTENT); /* a token object */
+    CHECK_RV(f->C_CreateObject(ro, t, 6, &h), CKR_SESSION_READ_ONLY); /* a token object */
     CHECK_RV(f->C_CreateObject(ro, t, 5, &h), CKR_OK);
     CHECK(find(f, ro, CKO_DATA, "chain", &found, 1) == 1 && found == h, "found by label");
     CK_ULONG len = 0;

@@ -351,6 +351,7 @@ int main(int argc, char **argv)
     session_key_pairs(rw);
     session_secret_keys();
     session_data_objects();
+    token_data_objects(rw, ro);
     changes(rw, ro);
     ecdh(rw, ro);
     hmac(rw);
@@ -361,6 +362,7 @@ int main(int argc, char **argv)
     CHECK_RV(f->C_GetSessionInfo(rw, &(CK_SESSION_INFO){ 0 }), CKR_SESSION_HANDLE_INVALID);
     CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
     session_objects_at_close_all(ro);
+    token_data_objects_pin();
     CHECK_RV(f->C_Finalize(NULL), CKR_OK);
     mod_unload(&m);
     return check_summary("p11-api");

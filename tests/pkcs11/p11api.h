@@ -26,5 +26,7 @@ void session_objects_at_close_all(CK_SESSION_HANDLE s);
 void session_key_pairs(CK_SESSION_HANDLE rw);
 void session_secret_keys(void);
 void session_data_objects(void);
+void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro); /* p11-api-data.c */
+void token_data_objects_pin(void); /* sets the PINs: the last step */
 
 #endif

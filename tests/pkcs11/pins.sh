@@ -17,10 +17,19 @@ check_match "fresh: no login required" 'token flags +: rng, token initialized$' 
 check "fresh: login with any PIN" p11 --login --pin 0000 --list-objects
 check "fresh: a store key" p11 --keypairgen --key-type EC:prime256v1 --label before --id c0
 check "fresh: factory keys visible without login" test "$(privkeys)" -eq 3
+echo "chain and configuration" >"$work/cfg"
+check "fresh: a data object" p11 --write-object "$work/cfg" --type data --label cfg-before \
+    --application-label devid-test
+check "fresh: data object read back" p11 --read-object --type data --label cfg-before \
+    -o "$work/cfg.back"
+check "fresh: data object value" cmp "$work/cfg" "$work/cfg.back"
 
 # C_InitToken: SO PIN set, store cleared, factory objects kept
 check "init token" p11 --init-token --label DevID --so-pin $so
 check "store cleared" test "$(find "$DEVID_STORE" -name '*.attr' | wc -l)" -eq 0
+check "data values cleared" test "$(find "$DEVID_STORE" -name '*.dat' | wc -l)" -eq 0
+check_fails "data object gone with the store" "" \
+    p11 --read-object --type data --label cfg-before -o "$work/x"
 check "factory identities kept" p11 --read-object --type cert --id "$idevid" -o "$work/c"
 check_fails "user login before the user PIN exists" "CKR_USER_PIN_NOT_INITIALIZED" \
     p11 --login --pin $user --list-objects
@@ -35,6 +44,22 @@ check "private keys visible after login" test "$(privkeys --login --pin $user)" 
 check_fails "wrong user PIN" "CKR_PIN_INCORRECT" p11 --login --pin 9999 --list-objects
 check "factory key signs after login" p11 --login --pin $user --sign -m ECDSA-SHA256 \
     --id "$idevid" -i "$work/data" -o "$work/sig"
+
+# private data objects likewise; public ones stay readable without login
+check_fails "no private data object without login" "CKR_USER_NOT_LOGGED_IN" \
+    p11 --write-object "$work/cfg" --type data --label secret-cfg --private
+check "private data object with login" p11 --login --pin $user --write-object "$work/cfg" \
+    --type data --label secret-cfg --application-label devid-test --private
+check_fails "private data object hidden without login" "" \
+    p11 --read-object --type data --label secret-cfg -o "$work/x"
+check "private data object read after login" p11 --login --pin $user --read-object \
+    --type data --label secret-cfg -o "$work/cfg.back"
+check "private data object value" cmp "$work/cfg" "$work/cfg.back"
+check "public data object with login" p11 --login --pin $user --write-object "$work/cfg" \
+    --type data --label public-cfg
+check "public data object read without login" p11 --read-object --type data \
+    --label public-cfg -o "$work/cfg.back"
+check "public data object value" cmp "$work/cfg" "$work/cfg.back"
 
 # keys generated now are bound to the login (their TPM auth value is the token secret)
 check "generate with login" p11 --login --pin $user --keypairgen --key-type EC:prime256v1 \
@@ -71,5 +96,6 @@ check_fails "re-init with a wrong SO PIN" "CKR_PIN_INCORRECT" \
     p11 --init-token --label DevID --so-pin 00000000
 check "re-init with the SO PIN" p11 --init-token --label DevID --so-pin $so
 check "store cleared again" test "$(find "$DEVID_STORE" -name '*.key' | wc -l)" -eq 0
+check "data values cleared again" test "$(find "$DEVID_STORE" -name '*.dat' | wc -l)" -eq 0
 
 summary "pkcs11-pins-$variant"

@@ -101,4 +101,20 @@ check_fails "private key gone" "Private key not found" p11 --sign -m ECDSA-SHA25
 check "four store groups left" test "$(groups)" -eq 4
 check "no key files left for it" test "$(find "$store" -name '*.key' | wc -l)" -eq 3
 
+# data objects (CKO_DATA token objects): one store group each, written and read by separate
+# pkcs11-tool processes, deleted whole
+head -c 3000 /dev/urandom >"$work/blob"
+check "write a data object" p11 --write-object "$work/blob" --type data --label cfg \
+    --application-label devid-test
+check "data object: a group with a value file" test "$(find "$store" -name '*.dat' | wc -l)" -eq 1
+check "data object read back" p11 --read-object --type data --label cfg -o "$work/blob.back"
+check "data object value" cmp "$work/blob" "$work/blob.back"
+check_out "data object listed with its application" "application: +'devid-test'" \
+    p11 --list-objects --type data
+# (the 64 KiB limit is checked in p11-api: pkcs11-tool 0.23 writes at most 5000 bytes of a file)
+check "delete the data object" p11 --delete-object --type data --label cfg
+check_fails "data object gone" "" p11 --read-object --type data --label cfg -o "$work/x"
+check "no value file left" test "$(find "$store" -name '*.dat' | wc -l)" -eq 0
+check "four store groups still" test "$(groups)" -eq 4
+
 summary "pkcs11-store-$variant"
