@@ -83,7 +83,7 @@ void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     static const char value[] = "ca chain\n\x00\x01\x02 binary too";
     int groups = store_count(".attr", NULL), dats = store_count(".dat", NULL);
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                         { CKA_LABEL, "tok-data", 8 }, { CKA_APPLICATION, "devid-app", 9 },
+                         { CKA_LABEL, (void *)"tok-data", 8 }, { CKA_APPLICATION, (void *)"devid-app", 9 },
                          { CKA_OBJECT_ID, (void *)oid, sizeof(oid) },
                          { CKA_VALUE, (void *)value, sizeof(value) },
                          { CKA_PRIVATE, &no, sizeof(no) } };
@@ -100,12 +100,12 @@ void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     /* found by class, label, application and object id; read back */
     CHECK(find(f, ro, CKO_DATA, "tok-data", found, 4) == 1 && found[0] == h, "found by label");
     CK_ATTRIBUTE by_app[] = { { CKA_CLASS, &dc, sizeof(dc) },
-                              { CKA_APPLICATION, "devid-app", 9 } };
+                              { CKA_APPLICATION, (void *)"devid-app", 9 } };
     CHECK(find_by(ro, by_app, 2, found, 4) == 1 && found[0] == h, "found by application");
     CK_ATTRIBUTE by_oid[] = { { CKA_OBJECT_ID, (void *)oid, sizeof(oid) } };
     CHECK(find_by(ro, by_oid, 1, found, 4) == 1 && found[0] == h, "found by object id");
     CK_ATTRIBUTE other_app[] = { { CKA_CLASS, &dc, sizeof(dc) },
-                                 { CKA_APPLICATION, "other", 5 } };
+                                 { CKA_APPLICATION, (void *)"other", 5 } };
     CHECK(find_by(ro, other_app, 2, found, 4) == 0, "found by a wrong application");
     CHECK(value_is(ro, h, CKA_VALUE, value, sizeof(value)), "CKA_VALUE");
     CHECK(value_is(ro, h, CKA_APPLICATION, "devid-app", 9), "CKA_APPLICATION");
@@ -124,7 +124,7 @@ void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     for (size_t i = 0; i < DATA_MAX + 1; i++)
         big[i] = (unsigned char)(i * 7);
     CK_ATTRIBUTE pt[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                          { CKA_LABEL, "tok-private", 11 }, { CKA_VALUE, big, DATA_MAX },
+                          { CKA_LABEL, (void *)"tok-private", 11 }, { CKA_VALUE, big, DATA_MAX },
                           { CKA_PRIVATE, &yes, sizeof(yes) } };
     CK_OBJECT_HANDLE hp = 0;
     CHECK_RV(f->C_CreateObject(rw, pt, 5, &hp), CKR_OK);
@@ -142,11 +142,11 @@ void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK(store_count(".dat", NULL) == dats + 2, "an oversized value was written");
     free(big);
     CK_ATTRIBUTE bad_oid[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                               { CKA_OBJECT_ID, "xyz", 3 } };
+                               { CKA_OBJECT_ID, (void *)"xyz", 3 } };
     CHECK_RV(f->C_CreateObject(rw, bad_oid, 3, &hp), CKR_ATTRIBUTE_VALUE_INVALID);
 
     /* renamed in place, then destroyed: the group goes whole */
-    CK_ATTRIBUTE relabel = { CKA_LABEL, "tok-data-2", 10 };
+    CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"tok-data-2", 10 };
     CHECK_RV(f->C_SetAttributeValue(ro, h, &relabel, 1), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_SetAttributeValue(rw, h, &relabel, 1), CKR_OK);
     CHECK(find(f, ro, CKO_DATA, "tok-data-2", found, 4) == 1 && found[0] == h, "renamed");
@@ -174,10 +174,10 @@ void token_data_objects_pin(void)
     CK_OBJECT_CLASS dc = CKO_DATA;
     CK_BBOOL yes = CK_TRUE;
     CK_ATTRIBUTE priv[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                            { CKA_PRIVATE, &yes, sizeof(yes) }, { CKA_LABEL, "pin-private", 11 },
-                            { CKA_VALUE, "private value", 13 } };
+                            { CKA_PRIVATE, &yes, sizeof(yes) }, { CKA_LABEL, (void *)"pin-private", 11 },
+                            { CKA_VALUE, (void *)"private value", 13 } };
     CK_ATTRIBUTE pub[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                           { CKA_LABEL, "pin-public", 10 }, { CKA_VALUE, "public value", 12 } };
+                           { CKA_LABEL, (void *)"pin-public", 10 }, { CKA_VALUE, (void *)"public value", 12 } };
     CK_SESSION_HANDLE s = 0;
     CK_OBJECT_HANDLE h = 0, hp = 0, found[2];
     CHECK_RV(f->C_CloseAllSessions(0), CKR_OK);

@@ -155,8 +155,8 @@ void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
 static bool forked_finalize_first(CK_SESSION_HANDLE ro)
 {
     CK_OBJECT_CLASS dc = CKO_DATA;
-    CK_ATTRIBUTE dt[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, "parent-data", 11 },
-                          { CKA_VALUE, "parent", 6 } };
+    CK_ATTRIBUTE dt[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, (void *)"parent-data", 11 },
+                          { CKA_VALUE, (void *)"parent", 6 } };
     CK_OBJECT_HANDLE hd = 0;
     if (f->C_CreateObject(ro, dt, 3, &hd) != CKR_OK)
         return false;
@@ -179,7 +179,7 @@ static bool forked_finalize_first(CK_SESSION_HANDLE ro)
         static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03,
                                               0x01, 0x07 };
         CK_ATTRIBUTE ept[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
-                               { CKA_LABEL, "child-ec", 8 } };
+                               { CKA_LABEL, (void *)"child-ec", 8 } };
         CK_MECHANISM eg = { CKM_EC_KEY_PAIR_GEN, NULL, 0 }, m = { CKM_ECDSA, NULL, 0 };
         CK_OBJECT_HANDLE pub = 0, priv = 0;
         unsigned char dg[32] = { 9 }, sig[64];
