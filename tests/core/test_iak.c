@@ -32,7 +32,8 @@ static void verify_certification(const char *what, const devid_certification *c,
               off == c->attest_len, "%s: TPMS_ATTEST parses", what);
     CHECK(st.magic == TPM2_GENERATED_VALUE, "%s: magic 0x%08x", what, st.magic);
     CHECK(st.type == TPM2_ST_ATTEST_CERTIFY, "%s: type 0x%04x", what, st.type);
-    CHECK(st.extraData.size == nonce_len && memcmp(st.extraData.buffer, nonce, nonce_len) == 0,
+    CHECK(st.extraData.size == nonce_len &&
+              (nonce_len == 0 || memcmp(st.extraData.buffer, nonce, nonce_len) == 0),
           "%s: extraData is the qualifying data", what);
 
     TPMT_PUBLIC pub;
