@@ -215,7 +215,7 @@ static void print_json(const status_row *rows, int result, const broken_identity
                        size_t nbroken)
 {
     const devid_config *cfg = devid_core_config();
-    json_writer w = { .out = stdout };
+    json_writer w = { .out = json_stream() };
     json_begin_object(&w, NULL);
     json_string(&w, "tcti", cfg->tcti);
     json_string(&w, "store", cfg->store);
