@@ -62,10 +62,8 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     if (ec != EXIT_HEALTHY)
         return ec;
     if (argc != 1 || !service_name_valid(argv[0])) {
-        devid_fail(DEVID_ERR_CONFIG, "expected one NAME of letters, digits, '-', '_', '.' (not "
-                                     "IDevID/LDevID)");
-        fprintf(stderr, "devid-enroll enroll: %s\n", devid_last_error());
-        return EXIT_USAGE;
+        return usage_failed("enroll", "expected one NAME of letters, digits, '-', '_', '.' (not "
+                                      "IDevID/LDevID)");
     }
     const char *name = argv[0];
     devid_rc rec = service_recover_pending();

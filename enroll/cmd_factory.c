@@ -48,13 +48,11 @@ static int parse_args(const char *cmd, int argc, char **argv, factory_args *a)
         case 'f': a->fingerprint = optarg; break;
         case 'r': a->rsa = true; break;
         default:
-            fprintf(stderr, "devid-enroll %s: bad option (see devid-enroll --help)\n", cmd);
-            return EXIT_USAGE;
+            return usage_failed(cmd, "bad option (see devid-enroll %s --help)", cmd);
         }
     }
     if (optind < argc + 1) {
-        fprintf(stderr, "devid-enroll %s: unexpected argument '%s'\n", cmd, argv[optind - 1]);
-        return EXIT_USAGE;
+        return usage_failed(cmd, "unexpected argument '%s'", argv[optind - 1]);
     }
     return EXIT_HEALTHY;
 }
@@ -347,14 +345,12 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
         return EXIT_HEALTHY;
     }
     if (!a.subject) {
-        fprintf(stderr, "devid-enroll idevid: --subject is required (e.g. "
-                        "'O=Maker,OU=Model,CN=Device,serialNumber=SN123')\n");
-        return EXIT_USAGE;
+        return usage_failed("idevid", "--subject is required (e.g. "
+                            "'O=Maker,OU=Model,CN=Device,serialNumber=SN123')");
     }
     if (entry->cert_source != DEVID_CERT_NV || !entry->key_handle) {
-        fprintf(stderr, "devid-enroll idevid: the IDevID map entry needs a key handle and an "
-                        "NV certificate index\n");
-        return EXIT_USAGE;
+        return usage_failed("idevid", "the IDevID map entry needs a key handle and an NV "
+                            "certificate index");
     }
     enroll_ctx ctx;
     X509_NAME *subject = NULL;
@@ -418,9 +414,8 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
         return EXIT_HEALTHY;
     }
     if (entry->cert_source != DEVID_CERT_FILE || !entry->key_handle) {
-        fprintf(stderr, "devid-enroll ldevid: the LDevID map entry needs a key handle and a "
-                        "certificate file\n");
-        return EXIT_USAGE;
+        return usage_failed("ldevid", "the LDevID map entry needs a key handle and a "
+                            "certificate file");
     }
     enroll_ctx ctx;
     devid_identity *idevid = NULL;

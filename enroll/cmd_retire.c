@@ -16,15 +16,15 @@ static bool confirmed(bool yes)
     if (yes)
         return true;
     if (!isatty(STDIN_FILENO)) {
-        fprintf(stderr, "devid-enroll retire: removes the LDevID and every service identity; "
-                        "standard input is not a terminal: confirm with --yes\n");
+        usage_failed("retire", "removes the LDevID and every service identity; standard "
+                     "input is not a terminal: confirm with --yes");
         return false;
     }
     fprintf(stderr, "Remove the LDevID and every service identity (the IDevID is kept)? "
                     "Type 'yes' to confirm: ");
     char line[16] = "";
     if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n") != 0) {
-        fprintf(stderr, "devid-enroll retire: not confirmed, nothing removed\n");
+        usage_failed("retire", "not confirmed, nothing removed");
         return false;
     }
     return true;
@@ -65,8 +65,7 @@ int cmd_retire(const enroll_options *opt, int argc, char **argv)
             yes = true;
             continue;
         }
-        fprintf(stderr, "devid-enroll retire: unexpected argument '%s'\n", argv[i]);
-        return EXIT_USAGE;
+        return usage_failed("retire", "unexpected argument '%s'", argv[i]);
     }
     if (!confirmed(yes))
         return EXIT_USAGE;

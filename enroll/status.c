@@ -287,8 +287,7 @@ int cmd_status(const enroll_options *opt, int argc, char **argv)
 {
     (void)argv;
     if (argc > 0) {
-        fprintf(stderr, "devid-enroll status: unexpected argument '%s'\n", argv[0]);
-        return EXIT_USAGE;
+        return usage_failed("status", "unexpected argument '%s'", argv[0]);
     }
     status_row rows[DEVID_MAP_COUNT];
     int result = gather(rows);
