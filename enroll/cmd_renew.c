@@ -87,8 +87,10 @@ static bool idevid_revoked(void)
     }
     devid_identity_free(id);
     devid_clear_error();
-    if (revoked)
-        devid_err("%s", why); /* (after the clearing: --json reports it) */
+    if (revoked) {
+        devid_err("%s", why);                  /* the log */
+        devid_fail(DEVID_ERR_AUTH, "%s", why); /* --json's error object */
+    }
     return revoked;
 }
 
