@@ -205,8 +205,15 @@ int main(int argc, char **argv)
         devid_token_use_configured_pin(); /* PINs set: the user PIN from pin_file */
         devid_clear_error();
         int rc = commands[c].run(&opt, argc - 2, argv + 2);
-        if (opt.json && rc != EXIT_HEALTHY && !json_document_written)
-            json_print_error(commands[c].name, rc, devid_last_error()); /* errors too */
+        if (opt.json && !json_document_written) { /* --json always gives JSON */
+            if (rc != EXIT_HEALTHY) {
+                json_print_error(commands[c].name, rc, devid_last_error());
+            } else {
+                json_writer w;
+                json_begin_command(&w, commands[c].name);
+                json_end_command(&w, rc);
+            }
+        }
         enroll_providers_unload();
         devid_core_fini();
         return rc;

@@ -45,6 +45,9 @@ out=$(enroll idevid --subject "$subject" --server "$server" 2>&1); rc=$?
 check "idevid with --server after the command ($out)" test $rc -eq 0
 check "idevid prints the subject as UTF-8 ($out)" \
     grep -qF $'Soci\u00e9t\u00e9 G\u00e9n\u00e9rale\\, SA' <<<"$out"
+out=$(enroll idevid --json --subject "$subject" --server "$server" 2>/dev/null)
+check "idevid --json: the subject as UTF-8 in the JSON text, RFC 4514 escapes JSON-escaped ($out)" \
+    grep -qF $'"subject": "CN=Ger\u00e4t+serialNumber=SN-9,OU=Mod\u00e8le 7,O=Soci\u00e9t\u00e9 G\u00e9n\u00e9rale\\\\, SA"' <<<"$out"
 out=$(enroll status 2>&1)
 check "status prints the subject as UTF-8 ($out)" grep -qF $'CN=Ger\u00e4t+serialNumber=SN-9' <<<"$out"
 check "status: no \\XX escapes of UTF-8" bash -c '! grep -q "\\\\C3" <<<"$1"' _ "$out"
