@@ -92,23 +92,9 @@ static int usage_error(bool json, const char *cmd, const char *fmt, const char *
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
     if (json) {
-        printf("{\"command\":");
-        if (cmd)
-            printf("\"%s\"", cmd); /* a command's name from the table: no escaping needed */
-        else
-            printf("null");
-        printf(",\"ok\":false,\"exit_code\":%d,\"error\":\"", EXIT_USAGE);
         char msg[512];
         snprintf(msg, sizeof(msg), fmt, arg);
-        for (const char *p = msg; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                printf("\\%c", *p);
-            else if ((unsigned char)*p < 0x20)
-                printf("\\u%04x", *p);
-            else
-                putchar(*p);
-        }
-        printf("\"}\n");
+        json_print_error(cmd, EXIT_USAGE, msg);
     }
     return EXIT_USAGE;
 }
