@@ -106,8 +106,14 @@ check "renew: every identity not due, with its due time ($out)" test \
     "$(jf '[.identities[] | "\(.name)=\(.action):\(.due | test("^[0-9-]+T[0-9:]+Z$"))"] | sort | join(" ")')" = \
     "LDevID=not-due:true web=not-due:true"
 ser0=$(serial_of "$chain")
+write_conf <<CONF
+[renew]
+hook = echo hook-ran-for-\$DEVID_RENEWED
+CONF
 jrun renew --server "$server" --force web
-ok_doc renew "renew --force web"
+write_conf </dev/null
+ok_doc renew "renew --force web (the hook writing to its standard output)"
+check "renew: the hook ran, its output on stderr ($(head -c 300 <<<"$err"))" grep -q "hook-ran-for-web" <<<"$err"
 check "renew: web renewed ($out)" test "$(jf '[.identities[] | "\(.name)=\(.action)"] | join(" ")')" = "web=renewed"
 check "renew: and its certificate really is new" test "$(serial_of "$chain")" != "$ser0"
 pub0=$(openssl x509 -in "$chain" -noout -pubkey)
