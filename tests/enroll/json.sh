@@ -48,6 +48,9 @@ check "idevid: stored in NV, key made, IAK made ($out)" test \
 check "idevid: the certificate in NV is the one reported" test \
     "$(jf .serial)" = "$(enroll --json status | jq -r '.identities[] | select(.name=="idevid") | .certificate.serial')"
 check "idevid: subject and issuer ($out)" test "$(jf '.subject | test("CN=Devid JSON Device")'),$(jf '.issuer | test("OEM")')" = "true,true"
+jrun status
+ok_doc status "status"
+check "status: healthy, the IDevID listed" test "$(jf '[.healthy, (.identities[] | select(.name=="idevid") | .present)] | join(" ")')" = "true true"
 jrun idevid --server "$server" --subject "$subject"
 ok_doc idevid "idevid again"
 check "idevid again: nothing done, same certificate" test \
