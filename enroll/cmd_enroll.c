@@ -4,7 +4,11 @@
 #include "service.h"
 #include "tpmkey.h"
 
+#include "json.h"
+
+#include <openssl/err.h>
 #include <openssl/obj_mac.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +28,33 @@ static devid_rc use_ldevid(enroll_ctx *ctx, devid_identity **ldevid, EVP_PKEY **
     return rc;
 }
 
+/* --json: the service identity NAME and its certificate (already: enrolled before, the
+ * certificate as its chain file holds it). */
+static void enroll_json(const char *name, bool already, X509 *cert, const char *path)
+{
+    json_writer w;
+    json_begin_command(&w, "enroll");
+    json_string(&w, "name", name);
+    json_bool(&w, "already_enrolled", already);
+    if (cert)
+        json_cert_fields(&w, cert);
+    json_string(&w, "chain_file", path);
+    json_end_command(&w, EXIT_HEALTHY);
+}
+
+static void enroll_json_existing(const char *name)
+{
+    char path[4096];
+    service_chain_path(name, path, sizeof(path));
+    FILE *f = fopen(path, "r");
+    X509 *cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    ERR_clear_error();
+    enroll_json(name, true, cert, cert ? path : NULL);
+    X509_free(cert);
+}
+
 int cmd_enroll(const enroll_options *opt, int argc, char **argv)
 {
     service_args a;
@@ -31,9 +62,8 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     if (ec != EXIT_HEALTHY)
         return ec;
     if (argc != 1 || !service_name_valid(argv[0])) {
-        fprintf(stderr, "devid-enroll enroll: expected one NAME of letters, digits, '-', '_', "
-                        "'.' (not IDevID/LDevID)\n");
-        return EXIT_USAGE;
+        return usage_failed("enroll", "expected one NAME of letters, digits, '-', '_', '.' (not "
+                                      "IDevID/LDevID)");
     }
     const char *name = argv[0];
     devid_rc rec = service_recover_pending();
@@ -42,6 +72,8 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     devid_store_entry existing;
     if (service_find_group(name, &existing) == DEVID_OK && existing.has_cert) {
         printf("%s: already enrolled; renewal: devid-enroll renew %s\n", name, name);
+        if (opt->json)
+            enroll_json_existing(name);
         return EXIT_HEALTHY;
     }
     enroll_ctx ctx;
@@ -86,9 +118,12 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     }
     if (rc != DEVID_OK && uid[0])
         devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
-    if (rc == DEVID_OK)
+    if (rc == DEVID_OK) {
         printf("%s: enrolled; key in the store (devid:object=%s), chain in %s\n", name, name,
                path);
+        if (opt->json)
+            enroll_json(name, false, leaf, path);
+    }
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
     EVP_PKEY_free(pkey);

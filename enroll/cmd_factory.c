@@ -5,6 +5,7 @@
 #include "context.h"
 #include "factory_iak.h"
 #include "fsutil.h"
+#include "json.h"
 #include "subject.h"
 #include "tpmkey.h"
 
@@ -47,13 +48,11 @@ static int parse_args(const char *cmd, int argc, char **argv, factory_args *a)
         case 'f': a->fingerprint = optarg; break;
         case 'r': a->rsa = true; break;
         default:
-            fprintf(stderr, "devid-enroll %s: bad option (see devid-enroll --help)\n", cmd);
-            return EXIT_USAGE;
+            return usage_failed(cmd, "bad option (see devid-enroll %s --help)", cmd);
         }
     }
     if (optind < argc + 1) {
-        fprintf(stderr, "devid-enroll %s: unexpected argument '%s'\n", cmd, argv[optind - 1]);
-        return EXIT_USAGE;
+        return usage_failed(cmd, "unexpected argument '%s'", argv[optind - 1]);
     }
     return EXIT_HEALTHY;
 }
@@ -129,6 +128,39 @@ static devid_rc bootstrap(enroll_ctx *ctx, const unsigned char want[32], est_rep
     return rc;
 }
 
+/* One certificate in PEM (no --out: the certificates travel in the JSON document). */
+static void json_pem(json_writer *w, X509 *cert)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *text = NULL;
+    if (bio && PEM_write_bio_X509(bio, cert) == 1 && BIO_write(bio, "", 1) == 1 &&
+        BIO_get_mem_data(bio, &text) > 0)
+        json_string(w, "pem", text);
+    else
+        json_string(w, "pem", NULL);
+    BIO_free(bio);
+}
+
+static void cacerts_json(X509 *first, STACK_OF(X509) *rest, const char *out, bool bootstrap)
+{
+    json_writer w;
+    json_begin_command(&w, "cacerts");
+    json_int(&w, "count", 1 + sk_X509_num(rest));
+    json_string(&w, "out", out);
+    json_bool(&w, "bootstrap", bootstrap);
+    json_begin_array(&w, "certificates");
+    for (int i = -1; i < sk_X509_num(rest); i++) {
+        X509 *c = i < 0 ? first : sk_X509_value(rest, i);
+        json_begin_object(&w, NULL);
+        json_cert_fields(&w, c);
+        if (!out)
+            json_pem(&w, c);
+        json_end_object(&w);
+    }
+    json_end_array(&w);
+    json_end_command(&w, EXIT_HEALTHY);
+}
+
 int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
 {
     factory_args a;
@@ -152,11 +184,13 @@ int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK) {
         X509 *first = sk_X509_shift(reply.certs);
         rc = a.out ? enroll_write_chain(a.out, first, reply.certs) : DEVID_OK;
-        if (!a.out) {
+        if (!a.out && !opt->json) {
             PEM_write_X509(stdout, first);
             for (int i = 0; i < sk_X509_num(reply.certs); i++)
                 PEM_write_X509(stdout, sk_X509_value(reply.certs, i));
         }
+        if (rc == DEVID_OK && opt->json)
+            cacerts_json(first, reply.certs, a.out, fp != NULL);
         X509_free(first);
     }
     est_reply_clear(&reply);
@@ -164,8 +198,9 @@ int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
     return rc == DEVID_OK ? EXIT_HEALTHY : command_failed("cacerts", rc);
 }
 
-/* An identity is done when its key and certificate match and chain to the trust anchors. */
-static bool identity_valid(devid_map_id id)
+/* An identity is done when its key and certificate match and chain to the trust anchors.
+ * *cert (optional) gets its certificate then. */
+static bool identity_valid(devid_map_id id, X509 **cert)
 {
     devid_identity *ident = NULL;
     if (devid_identity_load(id, &ident) != DEVID_OK)
@@ -173,9 +208,48 @@ static bool identity_valid(devid_map_id id)
     char detail[256];
     bool ok = ident->key && ident->cert &&
               devid_identity_verify(ident, detail, sizeof(detail)) == DEVID_CHAIN_VALID;
+    if (ok && cert && X509_up_ref(ident->cert) == 1)
+        *cert = ident->cert;
     devid_identity_free(ident);
     devid_clear_error();
     return ok;
+}
+
+/* What idevid / ldevid did, for --json: the identity, its key (made now or found), its
+ * certificate and where it is stored. */
+typedef struct {
+    const char *identity;       /* "IDevID" / "LDevID" */
+    const devid_map_entry *entry;
+    bool already;               /* valid before: nothing done */
+    bool key_created;
+    const char *iak;            /* idevid: "created" / "reused" / "none"; ldevid: NULL */
+    const char *chain_file;     /* where the certificate and its CA chain were written */
+} factory_result;
+
+static void factory_json(const char *cmd, const factory_result *r, X509 *cert)
+{
+    json_writer w;
+    char hex[16];
+    json_begin_command(&w, cmd);
+    json_string(&w, "identity", r->identity);
+    json_bool(&w, "already_provisioned", r->already);
+    snprintf(hex, sizeof(hex), "0x%08x", r->entry->key_handle);
+    json_string(&w, "key_handle", hex);
+    json_bool(&w, "key_created", r->key_created);
+    if (r->iak)
+        json_string(&w, "iak", r->iak);
+    if (cert)
+        json_cert_fields(&w, cert);
+    json_begin_object(&w, "stored");
+    if (r->entry->cert_source == DEVID_CERT_NV) {
+        snprintf(hex, sizeof(hex), "0x%08x", r->entry->cert_nv);
+        json_string(&w, "nv_index", hex);
+    } else {
+        json_string(&w, "file", r->entry->cert_file);
+    }
+    json_end_object(&w);
+    json_string(&w, "chain_file", r->chain_file);
+    json_end_command(&w, EXIT_HEALTHY);
 }
 
 /* Whether the directory that will hold `path` exists and is writable by us. */
@@ -223,7 +297,7 @@ static devid_rc preflight(const enroll_ctx *ctx, const char *out)
  * unreachable, the enrollment refused) leaves the key there: the next run enrolls that key
  * rather than making another (docs/factory.md). */
 static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
-                           devid_hierarchy hier, bool rsa, EVP_PKEY **pkey)
+                           devid_hierarchy hier, bool rsa, EVP_PKEY **pkey, bool *created)
 {
     devid_key *key = NULL;
     devid_rc rc = devid_key_open_persistent(entry->key_handle, &key);
@@ -234,6 +308,7 @@ static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
                                                   : DEVID_TEMPLATE_PLAIN };
         enroll_key_choice(ctx, rsa, &spec.type, &spec.curve_nid, &spec.bits);
         rc = devid_provision_key(&spec, &key);
+        *created = rc == DEVID_OK;
         if (rc == DEVID_OK)
             printf("%s: created key at 0x%08x (%s %d)\n", entry->label, entry->key_handle,
                    spec.type == DEVID_KEY_RSA ? "RSA" : "EC", devid_key_get_bits(key));
@@ -258,19 +333,24 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     if (ec != EXIT_HEALTHY)
         return ec;
     const devid_map_entry *entry = &devid_core_config()->map[DEVID_MAP_IDEVID];
-    if (identity_valid(DEVID_MAP_IDEVID)) {
+    factory_result res = { .identity = "IDevID", .entry = entry, .chain_file = a.out };
+    X509 *have = NULL;
+    if (identity_valid(DEVID_MAP_IDEVID, &have)) {
         printf("IDevID: already provisioned and valid; nothing to do\n");
+        res.already = true;
+        res.chain_file = NULL;
+        if (opt->json)
+            factory_json("idevid", &res, have);
+        X509_free(have);
         return EXIT_HEALTHY;
     }
     if (!a.subject) {
-        fprintf(stderr, "devid-enroll idevid: --subject is required (e.g. "
-                        "'O=Maker,OU=Model,CN=Device,serialNumber=SN123')\n");
-        return EXIT_USAGE;
+        return usage_failed("idevid", "--subject is required (e.g. "
+                            "'O=Maker,OU=Model,CN=Device,serialNumber=SN123')");
     }
     if (entry->cert_source != DEVID_CERT_NV || !entry->key_handle) {
-        fprintf(stderr, "devid-enroll idevid: the IDevID map entry needs a key handle and an "
-                        "NV certificate index\n");
-        return EXIT_USAGE;
+        return usage_failed("idevid", "the IDevID map entry needs a key handle and an NV "
+                            "certificate index");
     }
     enroll_ctx ctx;
     X509_NAME *subject = NULL;
@@ -284,10 +364,10 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
         rc = enroll_parse_subject(a.subject, &subject);
     if (rc == DEVID_OK) {
         enroll_fetch_wishes(&ctx);
-        rc = ensure_key(&ctx, entry, DEVID_HIER_ENDORSEMENT, a.rsa, &pkey);
+        rc = ensure_key(&ctx, entry, DEVID_HIER_ENDORSEMENT, a.rsa, &pkey, &res.key_created);
     }
     if (rc == DEVID_OK)
-        rc = factory_ensure_iak(pkey);
+        rc = factory_ensure_iak(pkey, &res.iak);
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK) {
@@ -302,6 +382,8 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK) {
         print_cert("IDevID", leaf);
         printf("  stored:  NV 0x%08x\n", entry->cert_nv);
+        if (opt->json)
+            factory_json("idevid", &res, leaf);
     }
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
@@ -319,15 +401,21 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
         return ec;
     const devid_config *cfg = devid_core_config();
     const devid_map_entry *entry = &cfg->map[DEVID_MAP_LDEVID];
-    if (identity_valid(DEVID_MAP_LDEVID)) {
+    factory_result res = { .identity = "LDevID", .entry = entry,
+                           .chain_file = entry->cert_file };
+    X509 *have = NULL;
+    if (identity_valid(DEVID_MAP_LDEVID, &have)) {
         printf("LDevID: already provisioned and valid; nothing to do (renewal: devid-enroll "
                "renew)\n");
+        res.already = true;
+        if (opt->json)
+            factory_json("ldevid", &res, have);
+        X509_free(have);
         return EXIT_HEALTHY;
     }
     if (entry->cert_source != DEVID_CERT_FILE || !entry->key_handle) {
-        fprintf(stderr, "devid-enroll ldevid: the LDevID map entry needs a key handle and a "
-                        "certificate file\n");
-        return EXIT_USAGE;
+        return usage_failed("ldevid", "the LDevID map entry needs a key handle and a "
+                            "certificate file");
     }
     enroll_ctx ctx;
     devid_identity *idevid = NULL;
@@ -361,7 +449,7 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
     }
     if (rc == DEVID_OK) {
         enroll_fetch_wishes(&ctx);
-        rc = ensure_key(&ctx, entry, DEVID_HIER_OWNER, a.rsa, &pkey);
+        rc = ensure_key(&ctx, entry, DEVID_HIER_OWNER, a.rsa, &pkey, &res.key_created);
     }
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
@@ -372,6 +460,8 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK) {
         print_cert("LDevID", leaf);
         printf("  stored:  %s\n", entry->cert_file);
+        if (opt->json)
+            factory_json("ldevid", &res, leaf);
     }
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);

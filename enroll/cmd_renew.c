@@ -1,6 +1,7 @@
 /* devid-enroll renew [NAME...]: one pass over the renewable identities (all, or those named),
  * renewing those that are due (all of them with --force) and running the renewal hook after
  * each. The daemon (cmd_run.c) repeats the same pass. */
+#include "json.h"
 #include "log.h"
 #include "renewal.h"
 #include "revocation.h"
@@ -68,6 +69,7 @@ static bool idevid_revoked(void)
 {
     devid_identity *id = NULL;
     bool revoked = false;
+    char why[1024] = "";
     /* the certificate only (not the key: that would cost a TPM2_ReadPublic per pass) */
     if (devid_identity_probe(DEVID_MAP_IDEVID, &id) == DEVID_OK &&
         devid_identity_load_cert(id) == DEVID_OK && id->cert) {
@@ -79,12 +81,37 @@ static bool idevid_revoked(void)
         if (revoked) {
             fprintf(stderr, "devid-enroll renew: the IDevID is revoked (%s %s): fatal, nothing "
                     "renewed; the device needs its manufacturer\n", rev.source, rev.url);
-            devid_err("the IDevID is revoked (%s %s): nothing renewed", rev.source, rev.url);
+            snprintf(why, sizeof(why), "the IDevID is revoked (%s %s): nothing renewed",
+                     rev.source, rev.url);
         }
     }
     devid_identity_free(id);
     devid_clear_error();
+    if (revoked) {
+        devid_err("%s", why);                  /* the log */
+        devid_fail(DEVID_ERR_AUTH, "%s", why); /* --json's error object */
+    }
     return revoked;
+}
+
+/* Notes one identity's outcome for --json (nothing without a report; a full report is
+ * said on stderr and the pass goes on). */
+static renew_outcome *note(const service_args *a, const char *name, const char *action)
+{
+    renew_report *rep = a->report;
+    if (!rep)
+        return NULL;
+    renew_outcome *more = realloc(rep->items, (rep->n + 1) * sizeof(*more));
+    if (!more) {
+        fprintf(stderr, "devid-enroll renew: out of memory for the JSON report\n");
+        return NULL;
+    }
+    rep->items = more;
+    renew_outcome *o = &more[rep->n++];
+    memset(o, 0, sizeof(*o));
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    o->action = action;
+    return o;
 }
 
 /* Whether `cert` is revoked: then it is due now, with a new key. */
@@ -144,12 +171,17 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
     }
     int result = EXIT_HEALTHY, matched = 0;
     *next = 0;
+    if (a->passed)
+        *a->passed = true;
     /* identities whose key or certificate is gone cannot be renewed: said, never skipped */
     broken_identity *broken = NULL;
     size_t nbroken = 0;
     rc = service_list_broken(&broken, &nbroken);
-    if (rc != DEVID_OK)
+    if (rc != DEVID_OK) {
         result = command_failed("renew", rc);
+        if (a->report)
+            snprintf(a->report->error, sizeof(a->report->error), "%s", devid_last_error());
+    }
     for (size_t i = 0; i < nbroken; i++) {
         bool named = argc == 0;
         for (int j = 0; j < argc; j++)
@@ -158,6 +190,9 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
             continue;
         matched++;
         fprintf(stderr, "devid-enroll renew: %s: broken: %s\n", broken[i].name, broken[i].reason);
+        renew_outcome *o = note(a, broken[i].name, "broken");
+        if (o)
+            snprintf(o->error, sizeof(o->error), "%s", broken[i].reason);
         if (result == EXIT_HEALTHY)
             result = EXIT_ATTENTION;
     }
@@ -181,12 +216,18 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         sk_X509_pop_free(ch, X509_free);
         if (crc != DEVID_OK) {
             fprintf(stderr, "devid-enroll renew: %s: %s\n", list[i].name, devid_last_error());
+            renew_outcome *o = note(a, list[i].name, "failed");
+            if (o)
+                snprintf(o->error, sizeof(o->error), "%s", devid_last_error());
             result = exit_code_for(crc);
             continue;
         }
         if (!due_now) {
             if (!said_before(a->notes, list[i].name, due))
                 printf("%s: not due until %s", list[i].name, ctime(&due));
+            renew_outcome *o = note(a, list[i].name, "not-due");
+            if (o)
+                o->due = due;
             if (!*next || due < *next)
                 *next = due;
             continue;
@@ -195,6 +236,10 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         devid_rc rrc = renewable_renew(&ctx, &list[i], rekey);
         if (rrc == DEVID_OK) {
             printf("%s: renewed%s\n", list[i].name, rekey ? " with a new key" : "");
+            renew_outcome *o = note(a, list[i].name, revoked ? "revoked-renewed"
+                                                     : rekey ? "re-keyed" : "renewed");
+            if (o)
+                o->revoked = revoked;
             run_hook(list[i].name);
         } else {
             /* A failure after the new pair was stored (e.g. the TPM lost between evicting
@@ -210,16 +255,51 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
                     half_done ? "the re-key is in progress: the new key and certificate are "
                                 "kept, the next devid-enroll run completes it"
                               : "the current identity is unchanged");
+            renew_outcome *o = note(a, list[i].name, "failed");
+            if (o) {
+                o->revoked = revoked;
+                o->rekey_in_progress = half_done;
+                snprintf(o->error, sizeof(o->error), "%s", detail);
+            }
             result = exit_code_for(rrc);
         }
     }
     if (argc > 0 && matched < argc) {
         fprintf(stderr, "devid-enroll renew: not every name given is a renewable identity\n");
+        if (a->report)
+            snprintf(a->report->error, sizeof(a->report->error),
+                     "not every name given is a renewable identity");
         result = EXIT_USAGE;
     }
     free(list);
     enroll_ctx_free(&ctx);
     return result;
+}
+
+static void renew_json(const renew_report *rep, int result)
+{
+    json_writer w;
+    json_begin_command(&w, "renew");
+    json_begin_array(&w, "identities");
+    for (size_t i = 0; i < rep->n; i++) {
+        const renew_outcome *o = &rep->items[i];
+        json_begin_object(&w, NULL);
+        json_string(&w, "name", o->name);
+        json_string(&w, "action", o->action);
+        if (o->revoked)
+            json_bool(&w, "revoked", true);
+        if (o->due)
+            json_time(&w, "due", o->due);
+        if (o->rekey_in_progress)
+            json_bool(&w, "rekey_in_progress", true);
+        if (o->error[0])
+            json_string(&w, "error", o->error);
+        json_end_object(&w);
+    }
+    json_end_array(&w);
+    if (rep->error[0])
+        json_string(&w, "error", rep->error);
+    json_end_command(&w, result);
 }
 
 int cmd_renew(const enroll_options *opt, int argc, char **argv)
@@ -228,6 +308,17 @@ int cmd_renew(const enroll_options *opt, int argc, char **argv)
     int ec = service_parse_args("renew", &argc, &argv, &a);
     if (ec != EXIT_HEALTHY)
         return ec;
+    renew_report report = { 0 };
+    bool passed = false;
+    if (opt->json)
+        a.report = &report;
+    a.passed = &passed;
     time_t next;
-    return renew_pass(opt, &a, argc, argv, &next);
+    int result = renew_pass(opt, &a, argc, argv, &next);
+    /* a pass that could not start (no configuration, no store, the IDevID revoked) is
+     * reported as the error it is (main) */
+    if (opt->json && passed)
+        renew_json(&report, result);
+    free(report.items);
+    return result;
 }

@@ -38,4 +38,9 @@ int exit_code_for(int devid_rc_value);
  * returns exit_code_for(devid_rc_value). */
 int command_failed(const char *cmd, int devid_rc_value);
 
+/* A usage error of command `cmd`: says "devid-enroll CMD: <message>" on stderr, keeps the
+ * message as devid_last_error() (so --json reports it) and returns EXIT_USAGE. */
+int usage_failed(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -3,6 +3,7 @@
 
 #include "devid.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 int exit_code_for(int rc)
@@ -26,4 +27,16 @@ int command_failed(const char *cmd, int rc)
 {
     fprintf(stderr, "devid-enroll %s: %s\n", cmd, devid_last_error());
     return exit_code_for(rc);
+}
+
+int usage_failed(const char *cmd, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    devid_fail(DEVID_ERR_ARG, "%s", msg);
+    fprintf(stderr, "devid-enroll %s: %s\n", cmd, msg);
+    return EXIT_USAGE;
 }

@@ -16,9 +16,13 @@ static void crash_point(const char *point)
     }
 }
 
-devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub)
+devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action)
 {
     const devid_map_entry *entry = &devid_core_config()->map[DEVID_MAP_IAK];
+    const char *unused;
+    if (!action)
+        action = &unused;
+    *action = "none";
     if (!entry->key_handle)
         return DEVID_OK;
     devid_key_type type = EVP_PKEY_get_base_id(idevid_pub) == EVP_PKEY_RSA ? DEVID_KEY_RSA
@@ -31,6 +35,8 @@ devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub)
         printf("IAK: created key at 0x%08x (%s %d, restricted signing key)\n",
                entry->key_handle, type == DEVID_KEY_RSA ? "RSA" : "EC", devid_key_get_bits(iak));
     devid_key_free(iak);
+    if (rc == DEVID_OK)
+        *action = created ? "created" : "reused";
     if (rc == DEVID_OK)
         crash_point("factory-after-iak");
     return rc;

@@ -9,6 +9,7 @@
 /* Makes sure the IAK exists, of the IDevID's algorithm family (EC P-256 or RSA 2048), and
  * says what it did. An IAK disabled in the configuration is skipped (devices without one
  * keep working); a foreign key at its handle is an error and is left alone. */
-devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub);
+/* *action (optional) gets "created", "reused" or "none" (disabled). */
+devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action);
 
 #endif

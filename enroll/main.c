@@ -7,6 +7,7 @@
 
 #include "devid.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,39 +21,42 @@ static const struct {
 } commands[] = {
     { "status", cmd_status, true,
       "show the device's identities (EK, IDevID, IAK, LDevID) and their health", "" },
-    { "cacerts", cmd_cacerts, false, "fetch the EST CA certificates",
+    { "cacerts", cmd_cacerts, true, "fetch the EST CA certificates",
       "[--fingerprint SHA256] [--out FILE]\n"
       "  --fingerprint SHA256  trust the CA certificate with this fingerprint (bootstrap)\n"
       "  --out FILE            write the certificates there (default: standard output)\n" },
-    { "idevid", cmd_idevid, false, "factory: create and enroll the IDevID",
+    { "idevid", cmd_idevid, true, "factory: create and enroll the IDevID",
       "--subject DN [--rsa] [--out CHAIN]\n"
       "  --subject DN   RFC 4514 (\"O=Maker\\, Inc,CN=X200,serialNumber=7\"; RDNs in the order\n"
       "                 they are encoded, as openssl req -subj) or \"/O=Maker/CN=X200\"\n"
       "  --rsa          RSA 2048 instead of EC P-256\n"
       "  --out CHAIN    also write the certificate and its CA chain there\n" },
-    { "ldevid", cmd_ldevid, false, "owner: create and enroll the LDevID, authenticated by the IDevID",
+    { "ldevid", cmd_ldevid, true, "owner: create and enroll the LDevID, authenticated by the IDevID",
       "[--subject DN] [--rsa]\n"
       "  --subject DN   as for idevid (default: the IDevID's subject)\n"
       "  --rsa          RSA 2048 instead of EC P-256\n" },
-    { "enroll", cmd_enroll, false, "enroll a service identity NAME, authenticated by the LDevID",
+    { "enroll", cmd_enroll, true, "enroll a service identity NAME, authenticated by the LDevID",
       "NAME [--subject DN] [--rsa]\n"
       "  --subject DN   as for idevid (default: the LDevID's subject with CN=NAME)\n"
       "  --rsa          RSA 2048 instead of EC P-256\n" },
-    { "renew", cmd_renew, false, "renew what is due",
+    { "renew", cmd_renew, true, "renew what is due",
       "[NAME...] [--rekey] [--force]\n"
       "  NAME...        only these identities (LDevID or service identities)\n"
       "  --rekey        with a new key\n  --force        even if not due\n" },
     { "run", cmd_run, false, "renew as a daemon",
       "[--rekey] [--interval SECONDS]\n"
-      "  --interval S   the longest wait between renewal passes (3600)\n" },
-    { "retire", cmd_retire, false, "remove the LDevID and all service identities (never the IDevID)",
+      "  --interval S   the longest wait between renewal passes (3600)\n"
+      "  (no --json: a daemon never ends with one result; its lines are a log, and\n"
+      "   devid-enroll --json renew gives one pass as JSON)\n" },
+    { "retire", cmd_retire, true, "remove the LDevID and all service identities (never the IDevID)",
       "[--yes]\n  --yes          do not ask (needed when standard input is not a terminal)\n" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char global_help[] =
     "\noptions (before or after the command):\n"
-    "  --json          machine-readable output (status)\n"
+    "  --json          one JSON document on standard output, errors included; human\n"
+    "                  lines go to standard error (every command but run)\n"
     "  --server URL    EST server (est.server)\n"
     "  --trust FILE    EST trust anchors (est.trust_anchor)\n"
     "  --ca-label L    EST CA label (est.ca_label)\n"
@@ -94,23 +98,9 @@ __attribute__((format(printf, 3, 4))) static int usage_error(bool json, const ch
     va_end(ap);
     fputc('\n', stderr);
     if (json) {
-        printf("{\"command\":");
-        if (cmd)
-            printf("\"%s\"", cmd); /* a command's name from the table: no escaping needed */
-        else
-            printf("null");
-        printf(",\"ok\":false,\"exit_code\":%d,\"error\":\"", EXIT_USAGE);
         char msg[512];
         vsnprintf(msg, sizeof(msg), fmt, again);
-        for (const char *p = msg; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                printf("\\%c", *p);
-            else if ((unsigned char)*p < 0x20)
-                printf("\\u%04x", *p);
-            else
-                putchar(*p);
-        }
-        printf("\"}\n");
+        json_print_error(cmd, EXIT_USAGE, msg);
     }
     va_end(again);
     return EXIT_USAGE;
@@ -193,7 +183,12 @@ int main(int argc, char **argv)
         }
         if (opt.json && !commands[c].json)
             return usage_error(true, commands[c].name, "--json: %s has no machine-readable "
-                               "output (only status has)", commands[c].name);
+                               "output (a daemon's lines are a log; --json renew is one pass)",
+                               commands[c].name);
+        if (opt.json && !json_take_stdout()) {
+            fprintf(stderr, "devid-enroll: --json: standard output: %s\n", strerror(errno));
+            return EXIT_FAILED;
+        }
         if (devid_core_init() != DEVID_OK) {
             fprintf(stderr, "devid-enroll: %s\n", devid_last_error());
             if (opt.json)
@@ -203,8 +198,15 @@ int main(int argc, char **argv)
         devid_token_use_configured_pin(); /* PINs set: the user PIN from pin_file */
         devid_clear_error();
         int rc = commands[c].run(&opt, argc - 2, argv + 2);
-        if (opt.json && rc != EXIT_HEALTHY && !json_document_written)
-            json_print_error(commands[c].name, rc, devid_last_error()); /* errors too */
+        if (opt.json && !json_document_written) { /* --json always gives JSON */
+            if (rc != EXIT_HEALTHY) {
+                json_print_error(commands[c].name, rc, devid_last_error());
+            } else {
+                json_writer w;
+                json_begin_command(&w, commands[c].name);
+                json_end_command(&w, rc);
+            }
+        }
         enroll_providers_unload();
         devid_core_fini();
         return rc;

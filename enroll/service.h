@@ -30,12 +30,30 @@ typedef struct {
     size_t n;
 } due_notes;
 
+/* What renew did to one identity (renew --json). */
+typedef struct {
+    char name[DEVID_LABEL_MAX + 1];
+    const char *action;         /* renewed, re-keyed, revoked-renewed, not-due, broken, failed */
+    bool revoked;               /* its certificate was found revoked (renewed with a new key) */
+    time_t due;                 /* not-due: when it is */
+    bool rekey_in_progress;     /* failed after the new pair was stored: the next run ends it */
+    char error[512];            /* broken, failed: why */
+} renew_outcome;
+
+typedef struct {
+    renew_outcome *items;
+    size_t n;
+    char error[512];            /* the pass's own failure (not of one identity), if any */
+} renew_report;
+
 /* The options of enroll, renew and run. */
 typedef struct {
     bool rsa, rekey, force;
     const char *subject;
     long interval;              /* run: the longest wait between passes, seconds (3600) */
     due_notes *notes;           /* run: "not due" lines said so far (NULL: say them all) */
+    renew_report *report;       /* renew --json: what each identity got (NULL: not kept) */
+    bool *passed;               /* renew --json: set once the pass got past its preconditions */
 } service_args;
 
 /* Parses the options of command `cmd` into *a and leaves argc and argv on the operands.

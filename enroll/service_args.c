@@ -25,15 +25,13 @@ int service_parse_args(const char *cmd, int *argc, char ***argv, service_args *a
         case 's': a->subject = optarg; break;
         case 'i': a->interval = strtol(optarg, NULL, 10); break;
         default:
-            fprintf(stderr, "devid-enroll %s: bad option (see devid-enroll --help)\n", cmd);
-            return EXIT_USAGE;
+            return usage_failed(cmd, "bad option (see devid-enroll %s --help)", cmd);
         }
     }
     *argv += optind - 1;
     *argc -= optind - 1;
     if (a->interval < 1) {
-        fprintf(stderr, "devid-enroll %s: --interval must be a positive number of seconds\n", cmd);
-        return EXIT_USAGE;
+        return usage_failed(cmd, "--interval must be a positive number of seconds");
     }
     return EXIT_HEALTHY;
 }

@@ -215,8 +215,8 @@ static void print_json(const status_row *rows, int result, const broken_identity
                        size_t nbroken)
 {
     const devid_config *cfg = devid_core_config();
-    json_writer w = { .out = stdout };
-    json_begin_object(&w, NULL);
+    json_writer w;
+    json_begin_command(&w, "status");
     json_string(&w, "tcti", cfg->tcti);
     json_string(&w, "store", cfg->store);
     json_bool(&w, "healthy", result == EXIT_HEALTHY);
@@ -280,16 +280,14 @@ static void print_json(const status_row *rows, int result, const broken_identity
         json_end_object(&w);
     }
     json_end_array(&w);
-    json_end_object(&w);
+    json_end_command(&w, result);
 }
 
 int cmd_status(const enroll_options *opt, int argc, char **argv)
 {
     (void)argv;
-    if (argc > 0) {
-        fprintf(stderr, "devid-enroll status: unexpected argument '%s'\n", argv[0]);
-        return EXIT_USAGE;
-    }
+    if (argc > 0)
+        return usage_failed("status", "unexpected argument '%s'", argv[0]);
     status_row rows[DEVID_MAP_COUNT];
     int result = gather(rows);
     if (result == EXIT_NO_TPM || result == EXIT_FAILED)

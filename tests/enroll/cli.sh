@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # devid-enroll's command line as people and scripts use it: --version, --help and
-# COMMAND --help, global options before or after the command, --json refused (in JSON) where
-# a command has no JSON form, retire asking for confirmation, RFC 4514 subjects with UTF-8
+# COMMAND --help, global options before or after the command, --json refused (in JSON) by the
+# daemon, retire asking for confirmation, RFC 4514 subjects with UTF-8
 # that come back as UTF-8.
 # usage (under with-swtpm ek-only): cli.sh BUILD_DIR
 set -uo pipefail
@@ -28,12 +28,17 @@ check_cli "an unknown option" 2 "unknown option '--frob'" enroll --frob status
 check "status --json is JSON" bash -c "OPENSSL_MODULES=$modules $enroll_bin status --json | jq -e .identities >/dev/null"
 check "--json status is the same" bash -c "diff <(OPENSSL_MODULES=$modules $enroll_bin status --json) \
     <(OPENSSL_MODULES=$modules $enroll_bin --json status)"
-for c in renew cacerts retire; do
+# (every other command's JSON: json.sh)
+for c in run; do
     out=$(enroll "$c" --json 2>"$work/err"); rc=$?
     check "$c --json: refused (exit $rc)" test "$rc" -eq 2
     check "$c --json: the refusal is JSON ($out)" jq -e '.error | test("json")' <<<"$out"
     check "$c --json: and said on stderr" grep -q "no machine-readable output" "$work/err"
 done
+out=$(enroll --json $'fr\xffob' 2>/dev/null); rc=$?
+check "an unknown command that is not UTF-8: exit 2, parsable JSON ($out)" \
+    test "$rc $(jq -r '[.ok, .exit_code, (.error | test("unknown command"))] | join(" ")' <<<"$out")" = "2 false 2 true"
+check_out "run --help says why it has no --json" 0 'no --json: a daemon' enroll run --help
 
 # the factory step with --server after the command, an RFC 4514 subject: an escaped comma, a
 # multi-valued RDN, UTF-8
@@ -43,6 +48,9 @@ out=$(enroll idevid --subject "$subject" --server "$server" 2>&1); rc=$?
 check "idevid with --server after the command ($out)" test $rc -eq 0
 check "idevid prints the subject as UTF-8 ($out)" \
     grep -qF $'Soci\u00e9t\u00e9 G\u00e9n\u00e9rale\\, SA' <<<"$out"
+out=$(enroll idevid --json --subject "$subject" --server "$server" 2>/dev/null)
+check "idevid --json: the subject as UTF-8 in the JSON text, RFC 4514 escapes JSON-escaped ($out)" \
+    grep -qF $'"subject": "CN=Ger\u00e4t+serialNumber=SN-9,OU=Mod\u00e8le 7,O=Soci\u00e9t\u00e9 G\u00e9n\u00e9rale\\\\, SA"' <<<"$out"
 out=$(enroll status 2>&1)
 check "status prints the subject as UTF-8 ($out)" grep -qF $'CN=Ger\u00e4t+serialNumber=SN-9' <<<"$out"
 check "status: no \\XX escapes of UTF-8" bash -c '! grep -q "\\\\C3" <<<"$1"' _ "$out"

@@ -100,9 +100,12 @@ ocsp_poke
 out=$(enroll status 2>&1); rc=$?
 check "status: a revoked LDevID needs attention (exit $rc)" test $rc -eq 1
 check "status: ... revoked by OCSP" test "$(revocation_of ldevid)" = "revoked ocsp"
-out=$(enroll --server "$server" renew 2>&1); rc=$?
-check "renew: the revoked LDevID is re-keyed ($out)" test $rc -eq 0
+out=$(enroll --json --server "$server" renew 2>"$work/renew-err"); rc=$?
+check "renew: the revoked LDevID is re-keyed ($out $(head -c 300 "$work/renew-err"))" test $rc -eq 0
 check "... new key" test "$(pubkey_of_cert "$lchain")" != "$lpub0"
+check "... --json says revoked-renewed ($out)" test \
+    "$(jq -r '.identities[] | select(.name=="LDevID") | "\(.action) \(.revoked)"' <<<"$out")" = "revoked-renewed true"
+check "... and the human lines went to stderr" grep -q "LDevID: revoked (ocsp" "$work/renew-err"
 ocsp_poke
 check "status: healthy again" enroll status
 est_server_stop
@@ -156,9 +159,12 @@ gencrl
 rm -rf "$DEVID_STORE/revocation" # the cached good answer holds until nextUpdate (a day)
 owner_server
 out=$(enroll --server "$server" renew --force 2>&1); rc=$?
+json=$(enroll --json --server "$server" renew --force 2>/dev/null); jrc=$?
 est_server_stop
 check "renew with a revoked IDevID: exit 1 ($out)" test $rc -eq 1
 check "... says it is fatal" grep -q "IDevID is revoked" <<<"$out"
+check "... --json: the error object, exit 1 ($json)" test \
+    "$jrc $(jq -r '[.command, .ok, .exit_code, (.error | test("IDevID is revoked"))] | join(" ")' <<<"$json")" = "1 renew false 1 true"
 check "... nothing renewed" test "$(cat "$lchain" "$chain" | sha256sum)" = "$before"
 out=$(enroll status 2>&1); rc=$?
 check "status: the revoked IDevID needs attention (exit $rc)" test $rc -eq 1
