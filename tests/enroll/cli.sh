@@ -38,7 +38,7 @@ done
 out=$(enroll --json $'fr\xffob' 2>/dev/null); rc=$?
 check "an unknown command that is not UTF-8: exit 2, parsable JSON ($out)" \
     test "$rc $(jq -r '[.ok, .exit_code, (.error | test("unknown command"))] | join(" ")' <<<"$out")" = "2 false 2 true"
-check_out "run --help says why it has no --json" 0 'no --json: a daemon' enroll run --help
+check_cli "run --help says why it has no --json" 0 'no --json: a daemon' enroll run --help
 
 # the factory step with --server after the command, an RFC 4514 subject: an escaped comma, a
 # multi-valued RDN, UTF-8

@@ -28,7 +28,7 @@ check "fresh: data object value" cmp "$work/cfg" "$work/cfg.back"
 check "init token" p11 --init-token --label DevID --so-pin $so
 check "store cleared" test "$(find "$DEVID_STORE" -name '*.attr' | wc -l)" -eq 0
 check "data values cleared" test "$(find "$DEVID_STORE" -name '*.dat' | wc -l)" -eq 0
-check_fails "data object gone with the store" "" \
+check_fails "data object gone with the store" "object not found" \
     p11 --read-object --type data --label cfg-before -o "$work/x"
 check "factory identities kept" p11 --read-object --type cert --id "$idevid" -o "$work/c"
 check_fails "user login before the user PIN exists" "CKR_USER_PIN_NOT_INITIALIZED" \
@@ -50,7 +50,7 @@ check_fails "no private data object without login" "CKR_USER_NOT_LOGGED_IN" \
     p11 --write-object "$work/cfg" --type data --label secret-cfg --private
 check "private data object with login" p11 --login --pin $user --write-object "$work/cfg" \
     --type data --label secret-cfg --application-label devid-test --private
-check_fails "private data object hidden without login" "" \
+check_fails "private data object hidden without login" "object not found" \
     p11 --read-object --type data --label secret-cfg -o "$work/x"
 check "private data object read after login" p11 --login --pin $user --read-object \
     --type data --label secret-cfg -o "$work/cfg.back"
