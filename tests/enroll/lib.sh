@@ -72,8 +72,8 @@ owner_server() { # the owner's server: TLS client certificates from the IDevID o
 # One line per request of a server log: op, HTTP status, the Authorization scheme sent ("-"
 # for none), whether the station's header secret was sent (yes/no), the client certificate
 # sent ("-" for none).
-received() { # received LOGFILE
-    jq -r 'select(.op != null) |
+received() { # received LOGFILE: the requests in the order they arrived
+    jq -s -r 'sort_by(.seq // 0)[] | select(.op != null) |
         [.op, (.status // "none" | tostring),
          ([.headers[] | select(.[0] | ascii_downcase == "authorization") | .[1] | split(" ")[0]]
             | if length == 0 then "-" else join(",") end),
