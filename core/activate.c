@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TPM2_ActivateCredential with the EK and the IAK (attest.h): how a CA that wrapped a
  * secret for "the TPM with this EK, holding a key of this name" learns the device really has
  * both. The CA's bytes are parsed with tpm2-tss's unmarshalling and must fill their buffers. */

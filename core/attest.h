@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The attestation key (IAK) and what it signs: the factory's IAK at the DevID map's handle,
  * and TPM2_Certify of a key by it - the TPM's signed statement that the key lives in this TPM
  * with the attributes its public area shows. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Certificate loading helpers (DER from NV, PEM chain files). */
 #ifndef DEVID_CERT_H
 #define DEVID_CERT_H

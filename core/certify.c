@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TPM2_Certify of a key by the IAK (attest.h). The TPM's answer is checked before it is
  * handed on: a verifier will trust it, so core must not pass on something it did not ask for. */
 #include "attest.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid configuration: one file read by the PKCS#11 module, the provider and devid-enroll.
  *
  * File: $DEVID_CONF, else /etc/devid/devid.conf (a missing default file means defaults; a

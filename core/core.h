@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libdevid-core lifecycle.
  *
  * devid_core_init() loads the configuration (config.h) and sets the log level; it never touches

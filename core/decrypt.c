@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private-key decryption and key agreement in the TPM: TPM2_RSA_Decrypt and TPM2_ECDH_ZGen.
  * Both return secrets, so they always use an encrypted session for the response. */
 #include "key_internal.h"

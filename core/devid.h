@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libdevid-core: the one place that talks to the TPM. Front-ends include this header only
  * (devid-enroll also fsutil.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "devid_templates.h"
 
 #include <openssl/obj_mac.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key templates of the TCG "TPM 2.0 Keys for Device Identity and Attestation" specification
  * for the factory keys: the IDevID (an unrestricted signing key) and the IAK (a restricted
  * signing key, which signs only TPM-generated data: TPM2_Certify, TPM2_Quote). Core-internal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* r||s -> DER ECDSA-Sig-Value with OpenSSL's ECDSA_SIG (see ecdsa_der.h). */
 #include "ecdsa_der.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ECDSA signatures in their two forms: r||s (what TPM2_Sign returns and PKCS#11 uses: two
  * big-endian integers, each the size of the curve order) and the DER ECDSA-Sig-Value of
  * X.509, TLS and OpenSSL. Needs only libcrypto, so tests may compile it in on its own. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid core errors.
  *
  * Every core entry point returns a devid_rc. Front-ends map these onto their own codes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Crash-safe file helpers. devid-enroll uses the first three (exported, core.map);
  * devid__sync_dir is core-internal. */
 #ifndef DEVID_FSUTIL_H

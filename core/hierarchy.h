@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hierarchy authorisation (core-internal): a TPM whose owner or endorsement hierarchy has an
  * auth value (set by the IT department or the OEM with TPM2_HierarchyChangeAuth) works when the
  * config names files holding them (owner_auth_file, endorsement_auth_file). The values are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HMAC-SHA256 with TPM-resident keyed-hash keys (DEVID_KEY_HMAC). The key never leaves the
  * TPM: short data takes one TPM2_HMAC; longer data an HMAC sequence, started, fed and finished
  * under one hold of the TPM lock and flushed if anything fails half-way. */

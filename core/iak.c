@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The factory's IAK (attest.h): found at its map handle, or made from the TCG template. */
 #include "attest.h"
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device identities: the DevID map entries (EK, IDevID, IAK, LDevID) as they exist on this
  * device, each with its key, certificate and CA chain. Front-ends and devid-enroll see the
  * identities through this one view, so they always agree on what the device holds. */

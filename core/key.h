@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TPM-resident keys: the public part as an OpenSSL EVP_PKEY, and private-key operations done
  * by the TPM. No private-key byte ever leaves the TPM.
  *

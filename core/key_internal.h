@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid_key internals shared by key.c (objects) and sign.c (signatures). Core-internal. */
 #ifndef DEVID_KEY_INTERNAL_H
 #define DEVID_KEY_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "keygen.h"
 #include "key_internal.h"
 #include "session.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key creation in the TPM (core-internal; store.c writes the result). */
 #ifndef DEVID_KEYGEN_H
 #define DEVID_KEYGEN_H

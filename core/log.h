@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid logging: silent by default.
  *
  * The level comes from DEVID_LOG (error|warn|info|debug|none), else from the config's `log`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "nv.h"
 #include "hierarchy.h"
 #include "log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading NV indices (certificates written at the factory). */
 #ifndef DEVID_NV_H
 #define DEVID_NV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "provision.h"
 #include "cert.h"
 #include "devid_templates.h"

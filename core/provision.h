@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provisioning of persistent DevID keys and NV certificates: the factory and owner steps of
  * devid-enroll. The PKCS#11 module and the provider never call these (docs/design.md: they find
  * the DevIDs, they never create or delete them). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "rsa_pad.h"
 #include "tpm_pub.h"
 

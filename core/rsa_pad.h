@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RSA encodings done in software when the TPM is asked for a raw RSA operation
  * (core-internal). Only used for keys that allow raw RSA (decrypt attribute, null scheme). */
 #ifndef DEVID_RSA_PAD_H

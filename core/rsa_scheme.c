@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TPM limits on RSA padding schemes (see rsa_scheme.h). */
 #include "rsa_scheme.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The RSA padding schemes a TPM key can use, checked here once for every front-end.
  *
  * A TPM signs PSS with salt length = digest length and MGF1 over the signature hash (what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Session policy: the one function that decides how a TPM command is authorised
  * (docs/design.md "TPM access and sessions"). Core-internal.
  *

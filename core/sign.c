@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private-key signatures. The TPM signs digests; everything else (hashing, ECDSA digest
  * normalisation, r||s formatting, PKCS#1/PSS encodings for the raw path) is done here. */
 #include "key_internal.h"

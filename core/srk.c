@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "srk.h"
 #include "hierarchy.h"
 #include "key_internal.h"

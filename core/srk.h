@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The storage root key that store keys are created and loaded under (core-internal).
  * A persistent SRK (0x81000001 by default) is used when the device has one; otherwise the TCG
  * standard ECC P-256 SRK is created in the owner hierarchy once per connection and kept. */

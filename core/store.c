@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "store.h"
 #include "store_attrs.h"
 #include "store_internal.h"

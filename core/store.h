@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The object store: owner-created keys and imported certificates (docs/design.md "The store").
  *
  * One directory ($DEVID_STORE, config `store`). Each object is a group of files named by a

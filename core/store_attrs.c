@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The store's attributes file: one "key=value" line each, '#' comments. */
 #include "store_attrs.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The store's attributes file (core/store.h: one per object group): its text format, read
  * and written here. Internal to core. */
 #ifndef DEVID_STORE_ATTRS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What store.c and store_remove.c share (core-internal; not exported: no devid_ prefix). */
 #ifndef DEVID_STORE_INTERNAL_H
 #define DEVID_STORE_INTERNAL_H

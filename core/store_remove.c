@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Removing whole store groups (token re-initialisation, store.h devid_store_clear).
  *
  * A group goes in one step no reader can see half done: its attribute file, which makes it a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token PINs, checked by the TPM (docs/design.md "PINs").
  *
  * A factory-fresh device has no PINs: nothing needs a login and store keys have no auth value.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The process's one connection to the TPM (core-internal: front-ends never include this).
  *
  * ESAPI is not thread-safe, so every TPM command runs between devid_tpm_lock() and

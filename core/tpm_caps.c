@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What this TPM can do (tpm_caps.h): key sizes and curves by TPM2_TestParms; its
  * dictionary-attack state by TPM2_GetCapability. */
 #include "tpm_caps.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What this TPM can do and how its dictionary-attack protection stands, asked of the TPM
  * itself: the key sizes and curves it accepts (TPM2_TestParms), the lockout counter
  * (TPM2_GetCapability). */

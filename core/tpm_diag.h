@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Why the TPM cannot be reached, said with its fix (core-internal). A device TCTI is diagnosed
  * by looking at the device node itself: it does not exist, this user may not open it, or
  * another process holds it; tpm2-tss reports all three as the same "IO failure". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "tpm_pub.h"
 
 #include <openssl/core_names.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Conversions between TPM public areas and OpenSSL objects (core-internal). */
 #ifndef DEVID_TPM_PUB_H
 #define DEVID_TPM_PUB_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "tss2_file.h"
 
 #include <openssl/asn1t.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The TSS2 PRIVATE KEY format (the ASN.1 "TPMKey" structure read by tpm2-openssl,
  * tpm2-tss-engine and the Linux kernel): a TPM key's public area and wrapped private blob,
  * plus the handle of the parent to load it under. Core-internal. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll enroll NAME: a service identity (a store key) enrolled with the LDevID as TLS
  * client identity, written as the pending group first and relabelled NAME once its
  * certificate is stored and verified. */

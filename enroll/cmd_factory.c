@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The factory and owner steps: trust bootstrap (cacerts), the IDevID (factory station, HTTP
  * Basic and/or a header secret) and the LDevID (authenticated with the IDevID). Each is
  * idempotent: an identity that is already valid is left alone. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll renew [NAME...]: one pass over the renewable identities (all, or those named),
  * renewing those that are due (all of them with --force) and running the renewal hook after
  * each. The daemon (cmd_run.c) repeats the same pass. */

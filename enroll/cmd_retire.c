@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll retire: removes the owner identities and operational keys (the LDevID, every
  * store object and the service identities' chain files); the IDevID is kept. */
 #include "json.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll run: the renewal daemon. A renewal pass, then sleep until the next due time
  * or --interval, whichever is sooner, until SIGTERM or SIGINT. */
 #include "service.h"

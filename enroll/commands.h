@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll subcommands. Each returns a process exit code. */
 #ifndef DEVID_ENROLL_COMMANDS_H
 #define DEVID_ENROLL_COMMANDS_H

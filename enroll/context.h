@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What every enrolling command shares: the EST client settings (config [est] + command line),
  * the retry policy, the secrets read from their files, and "get a verified certificate for
  * this key". */

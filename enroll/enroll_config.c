@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll's [est] and [renew] settings, read from the one configuration file with core's
  * scanner (the syntax lives there, the meaning here). */
 #include "enroll_config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll's part of the configuration file (core/config.h has the syntax and the rest):
  *
  *   [est]   server, ca_label, trust_anchor, fingerprint, timeout (s), max_attempts,

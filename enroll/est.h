@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An EST client (RFC 7030) over libcurl: one request, one classified reply. Retries and
  * backoff live in retry.h; what to enroll and where the result goes in the commands.
  *

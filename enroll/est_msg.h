@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* EST message formats (RFC 7030, RFC 8951): base64 bodies, certs-only PKCS#7 and PKCS#10
  * requests. Pure functions over OpenSSL, no I/O: fuzzed and unit-tested on their own. */
 #ifndef DEVID_EST_MSG_H

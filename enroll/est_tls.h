@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The TLS side of an EST connection (OpenSSL under libcurl): the client identity held in the
  * TPM, the protocol versions, the alerts the server sent, and the channel binding that
  * proof-of-possession puts into a CSR (RFC 7030 3.5): tls-unique (RFC 5929) on TLS 1.2, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one translation of core results into devid-enroll's exit codes (commands.h). */
 #include "commands.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The factory step's IAK (the TCG attestation key next to the IDevID). */
 #ifndef ENROLL_FACTORY_IAK_H
 #define ENROLL_FACTORY_IAK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP response headers devid-enroll acts on, parsed one line at a time as libcurl hands
  * them to CURLOPT_HEADERFUNCTION (status line, "Name: value\r\n" lines, the empty line; from
  * the server: untrusted). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A minimal streaming JSON writer for machine-readable output (--json). */
 #ifndef DEVID_JSON_H
 #define DEVID_JSON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll: obtains, renews and reports the device's identity certificates. This file:
  * the command line (global options before or after the command, --version, COMMAND --help)
  * and the dispatch. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Proof-of-possession (RFC 7030 3.5): the CSR's challengePassword is the base64 of the channel
  * binding of the very TLS connection it is sent on, so the server knows the key holder and the
  * TLS client are one, and a CSR copied onto another connection is refused. The binding is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The identities devid-enroll renews (the LDevID and the service identities it enrolled),
  * their current key and certificate, and renewing one: re-enroll with the same key, or re-key
  * through a pending store group that replaces the old one only once complete, with the crash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* When to renew: after `threshold` percent of a certificate's lifetime, plus a random share
  * of up to `jitter` percent so that a fleet enrolled at the same moment does not renew at the
  * same moment. Pure arithmetic, unit-tested. */

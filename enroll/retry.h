@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Retrying EST requests: 202 + Retry-After is honoured (capped), time-outs, 5xx and
  * connection trouble back off exponentially with jitter, so a fleet recovering from an outage
  * does not hit the server in lockstep. Definitive failures (TLS verification, a refused client

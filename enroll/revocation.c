@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "revocation.h"
 #include "revocation_cache.h"
 #include "fsutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Revocation status of a certificate: OCSP (RFC 6960) at the URL of its Authority Information
  * Access, else the CRL at its CRL Distribution Point (RFC 5280), each answer verified against
  * the certificate's issuer (its chain, or the trust anchors). A good or revoked answer is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The revocation cache's one-line records (STORE/revocation/<sha256 of the certificate>):
  * "STATUS NEXT_UPDATE REVOKED_AT SOURCE URL\n", times in seconds since the epoch. Pure
  * functions, fuzzed (the files are local state, but a parser all the same). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* After a crash: finishes or discards the rotation it interrupted, so that every identity
  * ends up with exactly one complete key and certificate (see service.h). */
 #include "service.h"

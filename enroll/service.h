@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to devid-enroll: what the commands for the device's life after the factory
  * (cmd_enroll.c, cmd_renew.c, cmd_run.c, cmd_retire.c) share.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The options of the service-identity commands (enroll, renew, run). */
 #include "service.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Service identities that are broken: devid-enroll made them (their CA chain file
  * <store>/NAME-chain.pem is there) but their key or certificate is gone from the store (deleted
  * through PKCS#11, or an older token re-initialisation that left the chain file). status and

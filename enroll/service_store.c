@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Service identities in the store: their names, chain files, groups and new keys. */
 #include "service.h"
 #include "tpmkey.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll status: what identities this device holds and whether they are healthy. */
 #include "commands.h"
 #include "enroll_config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* --subject: RFC 4514 distinguished names in (the parser below: OpenSSL has no public one),
  * printed back out by OpenSSL with UTF-8 kept as UTF-8. */
 #include "subject.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* --subject: distinguished names as the user writes and reads them. */
 #ifndef DEVID_ENROLL_SUBJECT_H
 #define DEVID_ENROLL_SUBJECT_H

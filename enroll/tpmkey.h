@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TPM keys as OpenSSL EVP_PKEYs, through the devid provider: the enrollment signs its CSRs
  * and TLS handshakes exactly as any other OpenSSL application would, and no key leaves the
  * TPM. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ASYM_CIPHER RSA: decryption with a TPM key (OAEP, PKCS#1 v1.5, raw) by core; encryption and
  * soft keys go to the default provider. Parameters (padding, OAEP digest, label) are parsed
  * by a shadow context of the default provider and read back from it. */

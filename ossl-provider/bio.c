@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading and writing whole buffers through the core's BIO upcalls. */
 #include "provider.h"
 

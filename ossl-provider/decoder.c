@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DECODERS: TSS2 PRIVATE KEY files (PEM and DER, loaded under the parent they name by core)
  * and devid key reference files, so applications that only take a key *file* (curl,
  * mosquitto, nginx) can use TPM keys once openssl.cnf activates the provider.

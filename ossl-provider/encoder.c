@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ENCODERS for devid keys: SubjectPublicKeyInfo (DER, PEM) and text for the public part (the
  * text also says where the private part is), and for the "private key" of a TPM key what
  * loads it again (so `openssl genpkey` / `openssl pkey -out` write something useful):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OpenSSL errors for the provider: one table maps core's devid_rc onto our reason codes; the
  * detail text is core's devid_last_error(), so the message says what failed. */
 #include "provider.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key objects shared by keymgmt, signature, keyexch, asym cipher, encoders and decoders:
  * a TPM key (devid_key + its public EVP_PKEY) or a soft key (a default-provider EVP_PKEY).
  * Reference counted: the store loader and decoders hand out references, keymgmt load takes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* KEYEXCH ECDH: with a TPM key (decrypt attribute) the shared secret is computed by the TPM
  * (TPM2_ECDH_ZGen, plain ECDH: no cofactor mode, no KDF); soft keys go to the default provider. */
 #include "provider.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key generation into the TPM store (core: devid_store_generate). */
 #include "keymgmt.h"
 

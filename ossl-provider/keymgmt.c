@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* KEYMGMT for EC and RSA.
  *
  * TPM keys: public parts from core (bits, security-bits, max-size, default digest, EC group and

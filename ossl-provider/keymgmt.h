@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key generation in the TPM store (keygen.c), used by the keymgmt's gen functions. */
 #ifndef DEVID_PROV_KEYMGMT_H
 #define DEVID_PROV_KEYMGMT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider entry point: OSSL_provider_init, the algorithm tables and provider parameters.
  *
  * Config keys in the provider's openssl.cnf section (tcti, store, log, conf) are exported as

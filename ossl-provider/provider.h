@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid OpenSSL 3 provider: shared declarations.
  *
  * The provider translates OpenSSL calls into libdevid-core calls; core decides. Each operation

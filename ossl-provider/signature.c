@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SIGNATURE: ECDSA and RSA (PKCS#1 v1.5, PSS with salt = digest length, raw).
  *
  * This file holds the context and the dispatch table; each operation takes one of two paths:

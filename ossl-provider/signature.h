@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SIGNATURE internals shared by signature.c (the context and the dispatch table),
  * signature_tpm.c (signing with a TPM key) and signature_delegate.c (everything the default
  * provider does: verifying, and any operation on a soft key). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SIGNATURE done by the default provider: the delegated path of signature.c. Verifying with
  * any key, and every operation on a soft key (provider.h), runs in a default-provider context
  * ("provider=default": never back into devid). */

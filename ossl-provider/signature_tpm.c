@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SIGNATURE with a TPM key: the TPM path of signature.c.
  *
  * The digest is computed here in software, core signs it (one TPM command). Parameters

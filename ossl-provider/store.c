@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OSSL_STORE loader for devid: URIs (uri.h): TPM identities (EK, IDevID, IAK, LDevID),
  * persistent handles and store objects, as private/public keys and certificates (a certificate
  * is followed by the CA certificates that came with it). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Resolving devid: URIs to objects (store.c), shared by the store loader and the decoders. */
 #ifndef DEVID_PROV_STORE_H
 #define DEVID_PROV_STORE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The default provider's parameter descriptions, advertised by devid's operations as their own
  * (a default-provider context parses every parameter: the shadow context of a TPM operation,
  * or the delegate of a soft one). They are static data of libcrypto's built-in default

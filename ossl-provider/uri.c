@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid: URI parsing (see uri.h). Pure: no TPM, no OpenSSL state. */
 #include "uri.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid: URIs (RFC 7512 PKCS#11 URI syntax):
  *
  *   devid:[attr=value[;attr=value]...][?query=value[&query=value]...]

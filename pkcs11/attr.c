@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Object attributes, computed from the item's key and certificates each time they are asked
  * for (nothing is copied, so a relabelled store object or a renewed certificate shows at once).
  * Here: the value setters, the attributes every token object has, and the lookup that passes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-pkcs11: what the attribute files share (attr.c, attr_key.c, attr_cert.c,
  * attr_secret.c). The rest of the module uses only p11_attr_get / p11_attr_match (p11.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attributes of certificate objects (CKO_CERTIFICATE, X.509): an item's own certificate and,
  * for DevID map identities, its CA certificates, each read from the certificate when asked for.
  */

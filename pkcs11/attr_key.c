@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attributes of key-pair objects (CKO_PRIVATE_KEY, CKO_PUBLIC_KEY): type, usage from core's key
  * flags, the public values (EC parameters and point, RSA modulus and exponent, SPKI) in PKCS#11's
  * encodings, and the private values, which are sensitive: they never leave the TPM.

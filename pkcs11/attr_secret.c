@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attributes of secret keys (CKO_SECRET_KEY): session secrets, which are derived values held
  * in the module (ECDH results), and store secret keys, which are HMAC-SHA256 keys that never
  * leave the TPM.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C_Decrypt* (the TPM, private key) and C_Encrypt* (software, public key): dispatch to the
  * mechanism table (operation life: multipart.c). RSA works on whole blocks, so multi-part calls collect the input and
  * produce everything at C_*Final. A decryption result is kept until the caller has a buffer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C_DeriveKey: ECDH (CKM_ECDH1_DERIVE, CKD_NULL) in the TPM with an EC key that may derive.
  * The shared secret becomes a session object (CKO_SECRET_KEY, CKK_GENERIC_SECRET), gone with
  * its session; it is the raw x-coordinate, for the caller's own KDF. */

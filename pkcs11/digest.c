@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C_Digest*: software digests (operation life: multipart.c). */
 #include "p11.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C_FindObjects*: each search re-lists the store first, so objects created, renamed or
  * deleted by other processes (keyd, devid-enroll) are seen at once. The matching handles are
  * collected at C_FindObjectsInit. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key generation: C_GenerateKeyPair creates a key pair in the TPM and stores it (core's
  * store); C_GenerateKey creates HMAC-SHA256 keys in the TPM (CKM_GENERIC_SECRET_KEY_GEN).
  * AES keys would have to leave the TPM for AES-GCM, so CKM_AES_KEY_GEN is no mechanism here

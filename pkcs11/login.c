@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Login state and PINs (docs/design.md "PINs", core/token.h).
  *
  * A factory-fresh token is initialised, holds the factory DevIDs and has no PINs: nothing needs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The mechanism registry (the tables live next to their functions in mech_*.c), the
  * mechanism list / info entry points, and what every operation shares: parameters, key
  * binding, input collection, the two-call output convention. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Digest mechanisms (software: OpenSSL), and the digest lookups the signature mechanisms
  * share. */
 #include "p11.h"

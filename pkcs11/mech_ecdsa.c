@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ECDSA mechanisms: the TPM signs a digest; r||s out, never DER. Verification is software. */
 #include "p11.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HMAC-SHA256 with secret keys living in the TPM (core/hmac.c): signing and verification
  * both run in the TPM (verification recomputes and compares in constant time). Input is
  * collected (up to P11_MAX_DATA) and handed to core at the end; core uses one TPM2_HMAC up to

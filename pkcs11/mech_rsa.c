@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RSA mechanisms. Private-key operations are core's (the TPM's): PKCS#1 v1.5 and PSS
  * signatures, raw RSA (X.509), decryption. Public-key operations (verification, encryption)
  * are software on the public key. */

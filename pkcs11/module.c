@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Module life cycle: C_Initialize / C_Finalize / C_GetInfo, the module lock, and the function
  * lists (2.40 through C_GetFunctionList, 3.0 through C_GetInterface).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What C_Sign*, C_Verify*, C_Digest*, C_Encrypt* and C_Decrypt* share: the life of a single-
  * or multi-part operation in a session (PKCS#11 2.40 section 5: any return but CKR_OK and
  * CKR_BUFFER_TOO_SMALL, or a call that delivers the result, ends the operation; a length

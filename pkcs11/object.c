@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Object entry points: attribute reads (two-call semantics per attribute), and the changes
  * that only store objects allow (factory objects: CKR_ACTION_PROHIBITED). */
 #include "p11.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-pkcs11: internal interfaces of the PKCS#11 front-end.
  *
  * The module translates PKCS#11 calls into libdevid-core calls; core decides everything about

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKCS#11 3.0 interface types (OASIS PKCS#11 v3.0 base specification, section 5), which the
  * p11-kit 0.24 header lacks: C_GetInterfaceList / C_GetInterface and CK_FUNCTION_LIST_3_0,
  * whose layout is the 2.40 list followed by the 3.0 functions in specification order. */

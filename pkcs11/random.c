@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C_GenerateRandom: the TPM's generator, for callers that ask the token for randomness. */
 #include "p11.h"
 

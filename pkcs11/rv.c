@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one translation of core errors into PKCS#11 return values. */
 #include "p11.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sessions: open/close, info, and the per-session operation slots. */
 #include "p11.h"
 #include "pkcs11_3.h"

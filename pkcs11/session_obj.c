@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Session objects: public keys, certificates and HMAC keys an application creates, and key
  * pairs and HMAC keys it generates, with CKA_TOKEN false or absent (PKCS#11: absent means
  * false). Session key pairs and HMAC keys are TPM keys made like store keys (core) and kept

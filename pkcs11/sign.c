@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C_Sign* / C_Verify*: dispatch to the mechanism table. Hashing mechanisms hash in software
  * (multi-part through C_SignUpdate); the private-key operation is core's (the TPM's);
  * verification is software on the public key, never the TPM. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one slot and its token. The token is present when a TPM answers; without one the slot
  * exists and reports no token, so consumers load the module and simply find nothing. */
 #include "p11.h"

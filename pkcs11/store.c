@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Store-backed objects: the owner's keys and certificates in the devid store (core/store.h).
  *
  * A store group holds a key, a certificate or both. CKA_LABEL and CKA_ID belong to one object

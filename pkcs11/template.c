@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading the templates callers pass (C_CreateObject, C_GenerateKey*, C_DeriveKey,
  * C_SetAttributeValue, C_FindObjectsInit): finding an attribute, typed values, pointer checks.
  */

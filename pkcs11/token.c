@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The token's contents: items (DevID map identities and store groups) and the objects they
  * show as, with handles that stay the same while the item exists. Handles are never reused,
  * so a stale handle is invalid rather than another object. */

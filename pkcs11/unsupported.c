@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entry points with nothing behind them: they exist (consumers resolve them and must get a
  * return code, never a crash) and say CKR_FUNCTION_NOT_SUPPORTED, after the usual checks. */
 #include "p11.h"

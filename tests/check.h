@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Minimal test harness: CHECK counts, the summary line is the plain "N passed, N failed"
  * that CI reads, and the exit code is non-zero on any failure. */
 #ifndef DEVID_TEST_CHECK_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The IAK through the front-ends, on a TPM that had only its EK: once made (and given a
 # certificate in its NV index), PKCS#11 and the provider show its public key and certificate;
 # a signature over caller data is refused with each API's "not permitted" code, never a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # abrmd.sh start|stop: a private tpm2-abrmd (resource manager) in front of the fixture's swtpm.
 #
 # Needs DEVID_TCTI (the swtpm), DBUS_SESSION_BUS_ADDRESS (a D-Bus session bus: run-bench.sh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid benchmark suite: shared definitions.
  *
  * devid-bench runs every measurement ("phase") in a child process of its own, so that each

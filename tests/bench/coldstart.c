@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-coldstart: one PKCS#11 cold start in a fresh, lean process (libc only, so its peak
  * RSS is the module's and its dependencies', not the benchmark's).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-bench helpers that need only libc: results, clocks, processes. devid-coldstart
  * links this file too. */
 #include "bench.h"

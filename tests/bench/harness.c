@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The timed loop shared by every throughput phase. */
 #include "bench.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-bench: devid against the raw TPM floor and the peer projects, on one swtpm, in one run.
  *
  * usage: devid-bench [--seconds S] [--iterations N] [--quick] [--json FILE] [--only A,B,...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A PKCS#11 consumer, the way an application drives a module: dlopen, C_GetFunctionList,
  * C_Initialize, a session on the token, C_Login if a PIN is given, find the key by label,
  * C_SignInit + C_Sign. libc + libdl only (devid-coldstart links it).

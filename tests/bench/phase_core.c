@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libdevid-core directly: devid_key_sign on devid_key_open_persistent().
  *
  *  core       the LDevID (0x81000002, empty auth): the path both front-ends take

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The raw floor: TPM2_Sign through ESAPI on the persistent LDevID, nothing else.
  *
  *  floor-pw   password session (ESYS_TR_PASSWORD): one TPM command per signature, the least

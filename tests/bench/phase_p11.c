@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKCS#11 C_Sign (CKM_ECDSA over a SHA-256 digest) through a dlopen()ed module, the way an
  * application uses it: C_SignInit + C_Sign per signature on one logged-in session. */
 #include "bench.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OpenSSL 3 providers: the key comes from OSSL_STORE, as openssl(1), curl or a TLS stack
  * would load it, in a library context holding the TPM provider and the default provider.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mutual TLS 1.3: full handshakes per second in one process.
  *
  * A server thread (default library context, software P-256 key, client certificate required

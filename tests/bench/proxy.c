@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A TPM command counter between a client and swtpm.
  *
  * tpm2-tss's swtpm TCTI sends raw TPM command buffers on the TPM port P (each one a 10-byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-bench, reporting: the tables on stdout (ratios to the floor and to the software TLS
  * ceiling, commands per operation) and the JSON results file. */
 #include "rows.h"

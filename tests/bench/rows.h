@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-bench's parent side, shared by main.c (the rows and the command line), runner.c
  * (running a row in child processes) and report.c (the tables and the JSON file). */
 #ifndef DEVID_BENCH_ROWS_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run-bench.sh [--build-dir DIR] [--quick] [--json FILE] [devid-bench options...]
 #
 # Runs the whole benchmark suite on a private, provisioned swtpm (tests/fixture/with-swtpm

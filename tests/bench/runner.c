@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-bench, running rows: every row runs in a child process of its own (the swtpm serves
  * one connection at a time; a child releases it by exiting), then a sweep flushes whatever
  * the child left loaded. A throughput row runs timed, then through the TPM command counter

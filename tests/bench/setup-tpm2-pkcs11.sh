@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # setup-tpm2-pkcs11.sh STORE_DIR: a tpm2-pkcs11 store holding a key equivalent to the LDevID,
 # for the tpm2-pkcs11 rows of devid-bench. Run under the fixture (DEVID_TCTI) with a D-Bus
 # session bus and DEVID_BENCH_WORK set (run-bench.sh does all that).

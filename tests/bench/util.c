@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-bench helpers on OpenSSL: the reference public key, signature checks. */
 #include "bench.h"
 #include "ecdsa_der.h"

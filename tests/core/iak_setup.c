@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper: makes the IAK (devid_iak_ensure, EC) and, given a file name, writes a
  * certificate for it into the IAK's NV index - issued by a throwaway CA, as a factory CA
  * would - and the certificate as PEM into that file.

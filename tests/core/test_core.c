@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Core against a real (software) TPM: run under tests/fixture/with-swtpm VARIANT.
  * usage: test_core ecc|rsa|ek-only|empty */
 #include "../check.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hierarchy auth values (core/hierarchy.h) on the ek-only-hauth fixture, whose owner and
  * endorsement hierarchies have auth values named by owner_auth_file / endorsement_auth_file in
  * its devid.conf. With them: the standard SRK is made under the owner (store keys, the PIN seals

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HMAC-SHA256 keys in the TPM (core/hmac.c), against swtpm: run under
  * tests/fixture/with-swtpm ecc. Generated keys are unknown, so they are checked for
  * determinism, key separation and verification; keys imported from known values

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The TCG factory keys on a TPM that has only its EK (ek-only fixture): the IAK (restricted
  * signing key) and IDevID from their templates, never over an occupied handle, and
  * TPM2_Certify by the IAK checked as a verifier would: the TPMS_ATTEST parsed with tpm2-tss,

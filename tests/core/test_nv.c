@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* NV certificate reading against swtpm (ecc fixture): chunked reads, the owner-read fallback,
  * probing the alternative index, malformed indices. Uses tpm2-tools to set indices up, with
  * core disconnected meanwhile (swtpm serves one connection at a time). */

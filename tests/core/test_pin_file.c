@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The PIN source of front-ends without a prompt (pin_file in devid.conf, core/token.h), against
  * swtpm (ecc fixture): login from the file, a refused PIN never sent to the TPM again (counted
  * TPM commands), a world-readable file refused, errors that name the setting, and the lazy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Factory and owner provisioning (core/provision.h) on a TPM that only has its EK
  * (ek-only fixture): IDevID in the endorsement hierarchy with its certificate in NV, LDevID
  * under the SRK, never overwriting an occupied handle. */

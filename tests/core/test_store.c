@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The store against a real (software) TPM: run under tests/fixture/with-swtpm VARIANT.
  * usage: test_store ecc|ek-only   (ek-only has no persistent SRK: the standard one is made) */
 #include "../check.h"

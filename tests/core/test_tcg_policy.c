@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the TCG device identity templates' authPolicy costs, measured with ESAPI alone on the
  * ek-only fixture (no devid code: this checks the reasoning behind devid's templates).
  *

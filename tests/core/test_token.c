@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PINs checked by the TPM (core/token.h), against swtpm (ecc fixture). */
 #include "../check.h"
 #include "devid.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The demo's steps, run under tests/fixture/with-swtpm ek-only (see tests/demo/zero-touch).
 set -uo pipefail
 . "$(dirname "$0")/../enroll/lib.sh" "$1"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every devid.conf setting the code accepts is documented in devid.conf(5) and
 # docs/devid.conf.example. Usage: conf-settings.sh SOURCE_ROOT
 # Settings are read from the parsers' key tables ({ "name", V_KIND, ... } rows in core/,

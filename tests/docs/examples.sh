@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The command examples in docs/ work as written. Run under tests/fixture/with-swtpm ecc.
 # Usage: examples.sh SOURCE_ROOT
 #

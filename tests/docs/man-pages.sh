@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every man page renders without a single groff or man warning.
 # Usage: man-pages.sh PAGE...
 # Each page goes through `groff -man -ww -z` (all warnings, no output) and `man --warnings -l`

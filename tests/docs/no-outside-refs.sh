@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The repository stands on its own: no tracked file may point at design notes that live
 # outside it (a sibling "shared" directory, DESIGN.md, KEYD-CONTRACT.md). The design is
 # docs/design.md, the keyd consumer contract docs/keyd.md.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # devid-enroll's command line as people and scripts use it: --version, --help and
 # COMMAND --help, global options before or after the command, --json refused (in JSON) by the
 # daemon, retire asking for confirmation, RFC 4514 subjects with UTF-8

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One TLS connection per operation: /csrattrs and the POST of an enroll, a re-enroll and a
 # re-key share one connection (one full handshake, so one TPM signature for the TLS side),
 # with and without proof-of-possession; a retry on a new connection resumes the TLS session

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # kill -9 at every step of a renewal with a new key, for a service identity and for the
 # LDevID: afterwards the device holds a usable identity (the old one or the new one, key and
 # certificate matching), and the next devid-enroll run finishes or discards the rotation.

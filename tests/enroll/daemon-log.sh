@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # devid-enroll run says "NAME: not due until ..." once per due time, not once per pass (a daemon
 # checking hourly for a year would otherwise write 8760 identical lines to the journal).
 # usage (under with-swtpm ecc: its LDevID is valid and not due): daemon-log.sh BUILD_DIR

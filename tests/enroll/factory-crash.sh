@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # kill -9 around the factory step's IAK, on a TPM that has only its EK: after a crash the TPM
 # holds only whole keys at devid's handles (no other persistent object, no certificate index
 # half-written), and running the step again finishes it: IDevID enrolled, IAK beside it.

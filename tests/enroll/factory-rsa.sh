@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The factory step's RSA option on a TPM that has only its EK: the IDevID and the IAK from the
 # TCG RSA 2048 templates (the IDevID signs only: no decrypt attribute), the IDevID enrolled,
 # then used for the owner's mutual TLS (the LDevID enrollment).

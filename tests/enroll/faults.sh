@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every fault mode of the test EST server against a renewal: the client's answer (retry,
 # give up with exit 5 "try later", or refuse with exit 4) and, whenever it does not succeed,
 # proof that the existing identity did not change.

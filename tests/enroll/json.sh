@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # devid-enroll --json on every command that reports: standard output is exactly one JSON
 # document (human lines go to standard error), its fields agree with what is really there
 # (the certificates written, the TPM, the store), and every failure is the JSON error object

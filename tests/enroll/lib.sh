@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the enrollment tests (run under tests/fixture/with-swtpm): checks, the EST
 # client configuration, and starting the two test EST servers of the zero-touch story.

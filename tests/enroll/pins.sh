@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # devid-enroll with PINs set the standard way (pkcs11-tool --init-token, then --init-pin): it
 # takes the user PIN from pin_file in devid.conf for every command that needs the store
 # (ldevid, enroll, renew --rekey of the LDevID and of a service identity); without it, or with a

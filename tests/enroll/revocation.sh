@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Revocation in the device's life: the OEM CA publishes a CRL (CDP in the IDevID), the owner
 # CA answers OCSP (openssl ocsp, AIA in the LDevID and service certificates). status shows each
 # identity's revocation status (text and JSON), cached until nextUpdate; the renewal pass

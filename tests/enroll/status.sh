@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # devid-enroll status against the fixture: text and JSON output, and every documented exit code.
 # usage (under with-swtpm VARIANT): status.sh DEVID_ENROLL VARIANT
 set -uo pipefail

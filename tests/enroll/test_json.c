@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll --json's writer (enroll/json.c): the escapes JSON requires, UTF-8 passed as it
  * is, and bytes that are not well-formed UTF-8 (which would make the document unparsable)
  * replaced by U+FFFD. */

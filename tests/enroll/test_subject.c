@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll --subject: RFC 4514 escapes, multi-valued RDNs, UTF-8 in and out, and every
  * malformed form refused with a message (enroll/subject.c). */
 #include "../check.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Enrollment at the TLS level: proof-of-possession (RFC 7030 3.5) with tls-unique over TLS 1.2
 # and the tls-exporter (RFC 9266) over TLS 1.3, a CSR replayed on another connection; and a
 # client certificate the server refuses (expired) under TLS 1.2 and 1.3: exit 4,

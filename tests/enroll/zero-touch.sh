@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The device's whole life against the test EST servers, on a TPM that has only its EK:
 # IDevID (factory) -> LDevID (owner) -> a service identity -> renewal, re-key -> retirement.
 # usage (under with-swtpm ek-only): zero-touch.sh BUILD_DIR

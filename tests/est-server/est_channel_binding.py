@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The TLS channel bindings est-server checks proof-of-possession against: tls-unique
 (RFC 5929) on TLS 1.2, from Python's ssl module, and tls-exporter (RFC 9266) on TLS 1.3,
 which Python's ssl module cannot give: it is read from the connection's OpenSSL object

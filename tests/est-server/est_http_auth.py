@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """HTTP authentication for est-server: Basic (RFC 7617) and Digest (RFC 7616, qop=auth,
 MD5 or SHA-256), offered and checked per server (--auth-schemes, --digest-algorithm).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Revocation pointers for est-server's issued certificates: the OCSP responder URL
 (Authority Information Access) and the CRL Distribution Point, and the OpenSSL CA index
 (index.txt) that 'openssl ocsp -index' answers from and 'openssl ca -gencrl' lists revocations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash disable=SC2034  # (EST_URL and friends are for the caller)
 # lib.sh — start and stop est-server from a bash test. Source it:
 #

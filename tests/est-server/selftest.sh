@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # selftest.sh — checks est-server against curl and openssl.
 #
 #   tests/est-server/selftest.sh                                  (throwaway CAs)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The TPM killed in the middle of a re-key (devid-enroll renew --rekey), through the devidfault
 # TCTI (tcti_fault.c): at TPM2_Create of the new key (swtpm then stays down until restarted),
 # and at either TPM2_EvictControl (removing the old LDevID, persisting the new one), before

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Store faults through the real front-end (pkcs11-tool and the devid PKCS#11 module), on a real
 # small tmpfs mounted over the store in a private mount namespace (unshare -m; needs root):
 #   - full disk: key generation, certificate import and attribute changes fail with a clear

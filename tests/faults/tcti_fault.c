@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libtss2-tcti-devidfault.so: a TCTI for tests that wraps a real one and answers chosen
  * commands with a chosen TPM response code instead of sending them, so core's handling of
  * TPM_RC_RETRY, TPM_RC_TESTING, TPM_RC_YIELDED and TPM_RC_LOCKOUT can be exercised against a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transient TPM conditions against a real swtpm (ecc fixture), through the fault-injecting
  * TCTI (tcti_fault.c) wrapped around the fixture's TCTI:
  *   - TPM_RC_RETRY, TPM_RC_TESTING, TPM_RC_YIELDED a few times: signing, key generation, NV

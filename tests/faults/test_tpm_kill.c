@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The TPM dies with a command in flight (ecc fixture; swtpm SIGKILLed by the devidfault TCTI,
  * tcti_fault.c, either before the command reaches it or after it executed the command but
  * before its response is read), all in this one process, which is never restarted:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A service identity whose key is gone is reported, never skipped: devid-enroll status and renew
 # exit 1 and name it (text and JSON). C_InitToken removes a service identity whole, chain file
 # included, so afterwards nothing is left to report.

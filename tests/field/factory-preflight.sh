@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Nothing half-done in the factory and owner steps: what can be checked without the TPM (the
 # EST trust anchors, where the result goes, the server URL) is checked before a key is made
 # persistent; a run that fails after making the key (server unreachable) leaves it, and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A TPM whose owner and endorsement hierarchies have auth values (the ek-only-hauth fixture: no
 # persistent SRK, so every store key needs the owner's to make the standard SRK): with the
 # settings that name their files, C_GenerateKeyPair, C_InitToken and the provider's key

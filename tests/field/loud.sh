@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Loud when broken: no TPM device, a device this user may not open, a bad config. Each is a
 # distinct message with its fix (not tpm2-tss's "IO failure", not blamed on the EK); the
 # PKCS#11 module says why once in syslog at LOG_WARNING, however often it is called;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* syslog-sink SOCKET OUT: a stand-in syslog daemon for tests. Binds the unix datagram socket
  * SOCKET (what syslog(3) writes to: /dev/log in a private mount namespace), writes "READY" to
  * stdout once bound, then appends every message it receives, one per line, to OUT until

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fail closed: a user who cannot read the store cannot tell whether PINs are set, so the token
 # keeps requiring a login and private objects (the factory IDevID's key too) stay behind it;
 # the reason is logged at warn. Root, who can read the store (no PINs set), sees no change.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Unprivileged test users (sourced by the tests of a store shared by a group). Needs root:
 # the tests create throw-away system users and a group, and remove them on exit.
 # as_user USER CMD...: CMD as USER (its groups, nothing of root's), the environment kept.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Standalone replay driver for builds without libFuzzer (gcc, the ASan build).
  *
  *   fuzz_<name> PATH...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the fuzz targets (fuzz_<name>.c) and the standalone replay driver (driver.c). */
 #ifndef DEVID_FUZZ_H
 #define DEVID_FUZZ_H

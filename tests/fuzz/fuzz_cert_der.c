@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid__cert_from_der (core/cert.h): a DER certificate as read from an NV index, where
  * trailing 0x00/0xFF fill is padding and anything else after the certificate is an error.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid__cert_parse_pem (core/cert.h): PEM certificate chains (leaf first), as in owner
  * identity files and enrollment responses.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid_config_parse (core/config.h) and enroll_config_parse (enroll/enroll_config.h): the
  * text configuration, both readers of it over the same input.
  *

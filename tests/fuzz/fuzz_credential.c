@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid_credential_parse (core/attest.h): the credential a CA returns from
  * TPM2_MakeCredential (a TPM2B_ID_OBJECT and a TPM2B_ENCRYPTED_SECRET, marshalled), which
  * devid hands to TPM2_ActivateCredential.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* est_parse_csrattrs (enroll/est_msg.h): the DER CsrAttrs an EST server returns from
  * /csrattrs. Properties: only DEVID_ERR_FORMAT as an error; accepted input gives wishes in
  * range (a known key type, a digest devid can use or none); parsing twice gives the same. */

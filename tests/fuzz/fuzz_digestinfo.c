@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid_rsa_parse_digestinfo (core/rsa_pad.h): the DigestInfo a PKCS#1 v1.5 raw-RSA signing
  * request (CKM_RSA_PKCS, a provider's RSA sign without a digest) carries, which core turns into
  * a TPM2_Sign of the digest with RSASSA.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* est_base64_decode / est_base64_encode (enroll/est_msg.h): EST message bodies, base64 with
  * any whitespace (RFC 8951 2.1), and trailing NULs, as received from the enrollment server.
  *

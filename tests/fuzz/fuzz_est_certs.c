@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* est_parse_certs_only (enroll/est_msg.h): the base64 certs-only PKCS#7 an EST server returns
  * from /cacerts and /simpleenroll.
  *

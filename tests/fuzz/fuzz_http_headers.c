@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* est_parse_header_line / est_parse_retry_after (enroll/http_headers.h): the response headers
  * devid-enroll acts on, fed line by line as libcurl hands them to CURLOPT_HEADERFUNCTION.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The string escaping of devid-enroll's --json writer (enroll/json.c): the text it puts into
  * a JSON document comes from outside (a server's messages, certificate names, paths).
  *

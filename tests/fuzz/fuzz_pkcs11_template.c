@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKCS#11 attribute templates through the module's real entry points, against a real swtpm:
  * C_CreateObject, C_FindObjectsInit (+ C_FindObjects), C_GenerateKeyPair, C_GenerateKey,
  * C_GetAttributeValue and C_SetAttributeValue. Runs under tests/fixture/with-swtpm (ecc): the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* revocation_cache_parse / revocation_cache_format (enroll/revocation_cache.h): the records
  * of devid-enroll's revocation cache.
  *

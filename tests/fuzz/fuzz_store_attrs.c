@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid_store_parse_attrs (core/store.h): a store object's attribute file
  * ("label=<percent-encoded>", "id=<hex>", "public_hidden=0|1", the own names of the public key
  * and the certificate "public_label=", "public_id=", "cert_label=", "cert_id=", the flags

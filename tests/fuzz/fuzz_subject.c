@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* enroll_subject_parse (enroll/subject.h): devid-enroll's --subject, RFC 4514 distinguished
  * names or the slash form.
  *

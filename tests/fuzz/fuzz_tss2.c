@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid_tss2_decode (core/tss2_file.h): TSS2 PRIVATE KEY files, PEM or DER (ASN.1 TPMKey, then
  * tpm2-tss unmarshalling of the public area and private blob).
  *

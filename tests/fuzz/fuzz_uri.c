@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dp_uri_parse (ossl-provider/uri.h): devid: URIs, the names OpenSSL applications give the
  * provider's store loader (RFC 7512 syntax: path attributes object, id, type, handle; query
  * attributes pin-value, pin-source).

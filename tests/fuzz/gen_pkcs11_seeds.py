@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpus of fuzz_pkcs11_template (tests/fuzz/corpus/pkcs11_template/) in the
 target's input format (see fuzz_pkcs11_template.c). usage: gen_pkcs11_seeds.py CERT.der OUTDIR
 CERT.der: any X.509 certificate (the seeds import it as a store certificate)."""

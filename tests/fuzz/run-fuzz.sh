@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run-fuzz.sh [TARGET...]
 #
 # A short coverage-guided fuzzing pass over core's parsers (./run tests runs it after the unit

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # install-test.sh SRC: devid as a device maker ships it. Under tests/fixture/with-swtpm ek-only
 # (swtpm, run as root on the host, is the device's TPM: a TPM with only its EK):
 #  1. builds the Debian packages from SRC (build-debs; $DEVID_DEBS: use the .debs there);

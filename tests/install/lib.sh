@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the install tests: the check library (the caller sets work first) and finish, which
 # also fails a test that checked nothing.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # units.sh UNIT... : the installed systemd units are sandboxed and their timer does what it says.
 #  - systemd-analyze security --offline=true rates each service <= 2.5 (it reads the unit files
 #    alone: no running systemd needed);

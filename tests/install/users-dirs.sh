@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # users-dirs.sh SYSUSERS-CONF TMPFILES-CONF STORE-DIR: installing devid makes the devid system
 # user and group (the user in tss) and the store and /etc/devid with their group-shared modes.
 # Applied by systemd-sysusers/-tmpfiles to a scratch root (no running systemd, nothing on the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # The one check library of the shell tests (sourced). Each check prints a TAP-style line,
 # "ok - NAME" or "not ok - NAME" (with the command's output indented below), and `summary`

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The check library judged by its own rules: check_fails accepts only a clean failure that
 # says what the pattern says (not a success, a crash, a sanitizer report or another message)
 # and refuses to run without a pattern; check_out wants equal output; summary's line and status.

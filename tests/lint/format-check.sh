@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # format-check.sh: the C files changed since $DEVID_FORMAT_BASE (a commit) must be formatted as
 # .clang-format says (clang-format --dry-run -Werror). Only changed files are checked: the tree
 # predates .clang-format and is not reformatted wholesale. Unset base: skip (exit 77).

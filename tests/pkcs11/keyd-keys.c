@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The keyd replay: keyd's building blocks (keyd.h), and its signatures checked with OpenSSL. */
 #define OPENSSL_SUPPRESS_DEPRECATED /* RSA_padding_add_PKCS1_PSS_mgf1: keyd's own PSS path */
 #include "keyd.h"

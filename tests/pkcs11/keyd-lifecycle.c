@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The keyd replay: the life of the module in keyd's process: fork, threads, and loading the
  * module for every single operation (leaking nothing: threads, descriptors, memory, TPM
  * objects). */

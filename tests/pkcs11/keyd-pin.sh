@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Gives the token an SO PIN and the user PIN 1234 through pkcs11-tool (C_InitToken,
 # C_InitPIN, as an owner would), then runs the command given (the keyd replay in its `pin`
 # mode, where keyd logs in with that PIN).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Replays what the Azure IoT Identity Service's key daemon (keyd) does with a PKCS#11 module,
  * call by call and with keyd's lookups, against devid-pkcs11.so on a swtpm fixture: loading,
  * finding the token, the factory keys, what keyd expects refused, and (split off) generating,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The keyd replay: generating, deleting and renaming keys as keyd does it, certd's key
  * rotation through keyd, and a crash between the two renames of keyd's rename loop. Every
  * step looks its objects up again by label, as keyd does; each part loads the module afresh. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The keyd replay (keyd-replay.c and the files it is split into): the Azure IoT Identity
  * Service's key daemon replayed call by call against devid-pkcs11.so. What the parts share:
  * keyd's own building blocks (its C_Initialize arguments, its login before each operation,

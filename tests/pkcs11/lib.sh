@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the PKCS#11 tool tests; sourced, run under tests/fixture/with-swtpm.
 # Environment (tests/pkcs11/meson.build): DEVID_PKCS11_MODULE (the module in the build tree),
 # DEVID_TEST_PRELOAD (the ASan runtime in sanitizer builds, so uninstrumented tools can

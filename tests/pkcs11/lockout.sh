@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The user PIN's retry state in the token flags comes from the TPM's dictionary-attack
 # counter (the PIN opens a DA-protected TPM object): with the fixture TPM set to lock after 3
 # failures (tpm2_dictionarylockout), wrong PINs through pkcs11-tool show "user PIN count low",

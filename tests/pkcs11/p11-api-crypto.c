@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p11-api: signatures (wrong keys, mechanisms, lengths, operation state) and ECDH. */
 #include "p11api.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The p11-api test: CKO_DATA token objects. Created in a R/W session only (a R/O session gets
  * CKR_SESSION_READ_ONLY), written to the store as one group (attributes and a value file, the
  * value with the key files' mode when CKA_PRIVATE), found by class, label, application and

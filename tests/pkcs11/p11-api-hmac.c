@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p11-api: HMAC-SHA256 keys in the TPM, generated (C_GenerateKey) and imported
  * (C_CreateObject of a CKO_SECRET_KEY with CKA_VALUE). */
 #include "p11api.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p11-api: lazy object discovery (the cold start). From C_Initialize to the first signature
  * with a factory key found by class and label, the module sends at most: one
  * TPM2_GetCapability (which persistent handles exist), one TPM2_ReadPublic for the EK (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The p11-api test: only what works is advertised. Every mechanism a key lists in
  * CKA_ALLOWED_MECHANISMS is in C_GetMechanismList and works with it end to end (sign then
  * verify, encrypt then decrypt); mechanism parameters the TPM cannot honour are refused at

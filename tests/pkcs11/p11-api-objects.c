@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p11-api: object attributes (two-call semantics, sensitivity), and creating, changing and
  * destroying objects. */
 #include "p11api.h"

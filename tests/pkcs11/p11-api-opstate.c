@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The p11-api test: the life of an operation, exactly as PKCS#11 2.40 section 5 says, for
  * digest, sign, verify, encrypt and decrypt, single- and multi-part. One table of call
  * sequences, each run on every operation: any return but CKR_OK and CKR_BUFFER_TOO_SMALL ends

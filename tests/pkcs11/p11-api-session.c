@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The p11-api test: session objects. A public key, certificate or HMAC key created, or a key
  * pair or HMAC key generated (TPM keys, never persisted), with CKA_TOKEN absent or false is a
  * session object: creatable in a read-only session, visible to every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Bad input and edge cases through the PKCS#11 API, with the return codes the specification
  * gives them: NULL pointers, wrong lengths, invalid handles, wrong mechanisms for a key,
  * operation state, two-call semantics, templates, the 3.0 interface, and a TPM that goes away.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper: prints the public key of the object with CKA_ID (hex) as PEM, from its
  * CKA_PUBLIC_KEY_INFO, so scripts can check signatures with openssl.
  * usage: p11-pubkey MODULE ID-HEX */

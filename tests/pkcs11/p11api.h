@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The p11-api test, split by concern: what the files share. */
 #ifndef DEVID_P11API_H
 #define DEVID_P11API_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The module registered with p11-kit the way devid installs it (p11-kit/devid.module.in, here
 # pointing at the build tree), in a private user configuration: p11-kit list-modules,
 # p11tool (GnuTLS) by pkcs11: URIs, signatures through GnuTLS, and the p11-kit proxy module.

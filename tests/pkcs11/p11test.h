@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the C tests of the PKCS#11 module: loading it like a consumer does
  * (dlopen + C_GetFunctionList only), finding objects, and checking signatures with OpenSSL. */
 #ifndef DEVID_P11TEST_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The PIN model through pkcs11-tool: a fresh token needs no login (and accepts any PIN);
 # C_InitToken sets the SO PIN and clears the store but never the factory identities;
 # C_InitPIN sets the user PIN; from then on the TPM checks PINs, private objects need a login,

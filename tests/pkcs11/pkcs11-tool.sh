@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # OpenSC pkcs11-tool against devid-pkcs11.so on a provisioned swtpm: slot/token, the object
 # list per fixture variant, signatures (checked again by openssl against the certificate),
 # verification, decryption, digests, random, pkcs11-tool's own --test and --test-fork, and

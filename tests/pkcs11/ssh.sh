@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # OpenSSH with the module: ssh-keygen -D lists the DevID public keys; ssh-agent loads the
 # module (ssh-add -s, through ssh-pkcs11-helper) and signs with the TPM keys, checked by
 # ssh-keygen -Y verify.

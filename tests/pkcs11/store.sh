@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Store-backed objects through pkcs11-tool: key pair generation (EC P-256/P-384, RSA
 # 2048/3072) persisted in the store, signatures checked by openssl, a certificate written next
 # to its key, CKA_ID changed object by object, objects deleted; every step in a new process, so every step also

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Mutual TLS with the DevID keys: gnutls-cli authenticates with pkcs11: URIs (key in the TPM,
 # certificate from the token) to an openssl s_server that demands a client certificate
 # chaining to the fixture's roots (-Verify 1 -verify_return_error), TLS 1.2 and TLS 1.3. The

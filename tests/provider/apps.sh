@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Path-only applications (curl, mosquitto_pub) using TPM keys through OPENSSL_CONF:
 #   - a devid key reference file for the factory IDevID;
 #   - a TSS2 PRIVATE KEY file generated in the TPM store (openssl genpkey -pkeyopt devid-label),

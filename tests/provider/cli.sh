@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The openssl command line with DevIDs: pkey -pubout / -text, pkeyutl -sign and dgst -sign
 # (verified with the certificate's public key by OpenSSL alone), req -new (checked with
 # req -verify), cms -sign (checked with cms -verify against the fixture's roots), storeutl.

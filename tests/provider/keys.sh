@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Store keys through the provider: generation (openssl genpkey -pkeyopt devid-label), RSA
 # decryption (OAEP, PKCS#1 v1.5) and ECDH in the TPM checked against software peers, key
 # passwords (auth values), and bad input: corrupted key files, wrong passwords, bad reference

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the provider tests (sourced). Runs under tests/fixture/with-swtpm, which
 # exports DEVID_FIXTURE etc.; DEVID_PROVIDER_DIR is the build directory holding devid.so.
 set -euo pipefail

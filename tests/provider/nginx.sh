@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # nginx with TPM keys through OPENSSL_CONF, unmodified (the recipes in docs/openssl-provider.md):
 #   1. nginx as an HTTPS server whose own key is a TSS2 PRIVATE KEY file in the TPM store, and
 #      which requires client certificates (ssl_verify_client on);

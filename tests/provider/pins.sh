@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The provider with PINs set the standard way (pkcs11-tool --init-token, then --init-pin): store
 # keys take the user PIN from pin_file in devid.conf, or from pin-value / pin-source in the
 # devid: URI (RFC 7512); genpkey, pkeyutl and s_client work with each; a missing or wrong PIN is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The provider in-process, against the swtpm fixture (run under tests/fixture/with-swtpm):
  *   - TPM commands per mutual-TLS handshake (TLS 1.2 and 1.3): exactly one after the key is
  *     loaded (the CertificateVerify signature);

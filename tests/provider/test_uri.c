@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devid: URI parsing (ossl-provider/uri.c): RFC 7512 syntax, percent-decoding, every
  * attribute, and errors for malformed input; then a few thousand random mutations of valid
  * URIs, which must parse or fail cleanly (run under ASan/UBSan in the sanitizer build). */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Mutual TLS with a DevID: openssl s_server -Verify 1 (software server key, the fixture's trust
 # anchors) <-> openssl s_client signing with the TPM key through the devid provider.
 # TLS 1.2 and 1.3, IDevID and LDevID, provider loaded first and second.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regression tests for the PIN findings of docs/security.md:
 #  1. keys with a password the user chose are under the TPM's dictionary-attack lockout;
 #  2. wrong PINs given for the IDevID never reach the TPM (no lockout of the device identity);

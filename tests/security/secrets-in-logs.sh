@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Secrets never reach logs (docs/design.md "Logging", docs/security.md).
 #
 # With DEVID_LOG=debug (the most talkative level) and TSS2_LOG unset, drives every path that

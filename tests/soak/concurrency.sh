@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Concurrency: 4 processes x 8 threads sign at once on one TPM through tpm2-abrmd (the
 # resource manager, as /dev/tpmrm0 on a device): two through the PKCS#11 module (C_Sign), two
 # through the OpenSSL provider (EVP_DigestSign), 4 x 8 x PER_THREAD signatures (default 313:

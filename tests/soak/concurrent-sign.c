@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One process of the concurrency test (tests/soak/concurrency.sh): THREADS threads sign at
  * once through one front-end, each PER_THREAD times over fresh random messages, and every
  * signature is verified in software against the key's certificate or public key.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Renewal soak: COUNT renewals (devid-enroll renew --force; every 4th with --rekey; every 10th
 # of the LDevID, the others of a store-key identity, device-id) against the test EST server
 # failing at random (--fault-rate, seeded: 500, 503, 202 Retry-After, 401, hangs past the

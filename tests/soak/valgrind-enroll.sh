@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # devid-enroll under valgrind memcheck (tests/soak/valgrind.sh): status, enrollment and
 # renewals (same key, new key, the LDevID) against the test EST server, and the failure paths
 # of a server that keeps failing (exit 5) or answers with a certificate for the wrong key

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # valgrind.sh CMD [ARGS...]: runs CMD under valgrind memcheck; exits 1 (and prints valgrind's
 # report) on any memory error or definitely lost block, else with CMD's own status.
 # Suppressions (valgrind.supp) cover only one-time allocations of third-party libraries.

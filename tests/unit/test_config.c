@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the configuration parser and environment overrides: core's keys and
  * devid-enroll's [est] and [renew] (enroll/enroll_config.h), read from the same text. */
 #include "../check.h"

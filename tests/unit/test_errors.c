@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of error naming and the tpm2-tss → devid error mapping. */
 #include "../check.h"
 #include "error.h"

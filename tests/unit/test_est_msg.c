@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* EST message handling without a network: base64 (RFC 8951 whitespace), certs-only PKCS#7,
  * PKCS#10 construction, Retry-After and back-off arithmetic. */
 #include "../check.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The software RSA encodings used with the TPM's raw RSA operation, checked against OpenSSL
  * with a software key standing in for the TPM. */
 #include "../check.h"

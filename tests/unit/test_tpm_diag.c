@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The three ways a TPM device fails to open, each said differently and with its fix
  * (core/tpm_diag.h). "Busy" needs a /dev/tpm0 held by another process, which no test machine
  * has: the classification is checked here; missing and not permitted also end to end

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Fleet simulation (issue 5): N devices, each with its own swtpm and store, through devid's
 zero-touch flow against one factory and one owner EST server, then a renewal storm with and
 without jitter. See tests/bench/fleet/README.md.
