@@ -127,17 +127,27 @@ static devid_rc unseal_op(ESYS_CONTEXT *ctx, void *arg)
         return devid_fail(DEVID_ERR_NO_TPM, "the connection to the TPM was lost while it "
                                             "checked the PIN; not sent again: log in again");
     ESYS_TR obj = ESYS_TR_NONE, session = ESYS_TR_NONE;
-    devid_rc rc = devid_tpm_load_blob(ctx, req->blob, NULL, &obj);
+    /* TPM2_Unseal: no parameters in, the secret out (sized): encrypt the response. The session
+     * is started before the seal is loaded: starting it reads a persistent salt key (the EK),
+     * which takes an object slot for the moment. With the SRK, an open key and the seal loaded,
+     * a TPM with three slots (swtpm) has none left for it, and flushing the seal would not help
+     * on the next try. Without the seal loaded, one of our keys can be evicted if need be. */
+    devid_cmd_shape shape = { .carries_secret = true, .first_out_sized = true };
+    devid_rc rc;
+    for (int evictions = 0;; evictions++) {
+        rc = devid_session_for(ctx, shape, &session);
+        if (rc != DEVID_ERR_RETRY || !DEVID_TPM_OBJECT_MEMORY(devid_tpm_last_rc()) ||
+            evictions >= 8 || !devid_keys_evict_one(ctx))
+            break;
+    }
+    if (rc == DEVID_OK)
+        rc = devid_tpm_load_blob(ctx, req->blob, NULL, &obj);
     if (rc == DEVID_OK) {
         TPM2B_AUTH auth = { .size = (UINT16)req->pin_len };
         memcpy(auth.buffer, req->pin, req->pin_len);
         rc = devid_tpm_result_locked(Esys_TR_SetAuth(ctx, obj, &auth), "setting the PIN");
         OPENSSL_cleanse(&auth, sizeof(auth));
     }
-    /* TPM2_Unseal: no parameters in, the secret out (sized): encrypt the response. */
-    devid_cmd_shape shape = { .carries_secret = true, .first_out_sized = true };
-    if (rc == DEVID_OK)
-        rc = devid_session_for(ctx, shape, &session);
     if (rc == DEVID_OK) {
         /* Sent and answered in two steps, as Esys_Unseal does, to tell a command that never
          * left (the send failed: safe to send again) from one whose answer was lost. */

@@ -4,7 +4,7 @@
 # keys take the user PIN from pin_file in devid.conf, or from pin-value / pin-source in the
 # devid: URI (RFC 7512); genpkey, pkeyutl and s_client work with each; a missing or wrong PIN is
 # an error that names the setting.
-# usage (under with-swtpm ecc|rsa): pins.sh
+# usage (under with-swtpm ecc|rsa|ek-only): pins.sh
 . "$(dirname "$0")/lib.sh"
 : "${DEVID_PKCS11_MODULE:?set by meson}"
 cd "$work"
@@ -42,6 +42,20 @@ use_conf "$work/user.pin"
 check "genpkey with pin_file" openssl genpkey "${PFIRST[@]}" "${gen[@]}" -pkeyopt devid-label:k1 -out k1.ref
 check "the key is bound to the token" grep -q '^token_bound=1' $(grep -l '^label=k1$' "$DEVID_STORE"/*.attr)
 check "public key (no PIN needed)" sh -c "openssl pkey ${PFIRST[*]} -pubin -in 'devid:object=k1;type=public' -pubout -out k1.pub"
+
+# a key pkcs11-tool made while logged in (as a service provisions it), then used by the
+# provider: the provider opens the key before it logs in, so the token's seal is unsealed with
+# the SRK and the key already loaded. Without a persistent SRK (ek-only) the session's salt
+# key, the EK, then found no free object slot on swtpm (three) and every attempt failed.
+check "keypairgen logged in (pkcs11-tool)" \
+    p11 --login --pin $user --keypairgen --key-type EC:prime256v1 --label svc --id 05
+check "its public key" openssl pkey "${PFIRST[@]}" -pubin -in "devid:object=svc;type=public" -pubout -out svc.pub
+sign_svc() { # sign_svc URI: pkeyutl -rawin as a service does, verified by OpenSSL alone
+    openssl pkeyutl "${PFIRST[@]}" -sign -inkey "$1" -rawin -digest sha256 -in data -out svc.sig &&
+        openssl pkeyutl -verify -pubin -inkey svc.pub -rawin -digest sha256 -in data -sigfile svc.sig
+}
+check "sign with pkcs11-tool's key and pin-value" sign_svc "devid:object=svc?pin-value=$user"
+check "sign with pkcs11-tool's key and pin_file" sign_svc "devid:object=svc"
 
 sign_verify() { # sign_verify URI: signs through the provider, verified by OpenSSL alone
     openssl pkeyutl "${PFIRST[@]}" -sign -inkey "$1" "${md[@]}" -in data.sha256 -out sig &&
