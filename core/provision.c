@@ -130,7 +130,15 @@ devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle)
     unsigned char *pem = NULL;
     size_t len = 0;
     devid_tss2_key blob;
-    devid_rc rc = devid_store_key_path(uid, path, sizeof(path));
+    devid_store_attrs attrs;
+    devid_rc rc = devid_store_get_attrs(uid, &attrs);
+    /* a map key is opened with an empty auth value: one bound to the token would be
+     * persisted unusable (the TPM refuses it: wrong auth value) */
+    if (rc == DEVID_OK && attrs.token_bound)
+        rc = devid_fail(DEVID_ERR_PROHIBITED,
+                        "store key %s is bound to the token: it cannot become a DevID map key", uid);
+    if (rc == DEVID_OK)
+        rc = devid_store_key_path(uid, path, sizeof(path));
     if (rc == DEVID_OK)
         rc = devid_read_file(path, 64 * 1024, &pem, &len);
     if (rc == DEVID_OK)

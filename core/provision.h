@@ -38,7 +38,9 @@ typedef struct devid_provision_spec {
 devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out);
 
 /* Makes the store key `uid` persistent at `handle` (a re-keyed LDevID taking over the LDevID
- * handle once the old key is removed). The store copy stays until the caller deletes it. */
+ * handle once the old key is removed). The store copy stays until the caller deletes it.
+ * A key bound to the token is refused (DEVID_ERR_PROHIBITED): map keys have no auth value, so
+ * generate it with devid_keygen.map_key. */
 devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle);
 
 /* Removes the persistent key at handle (owner authorisation). */

@@ -242,7 +242,9 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     size_t secret_len = 0;
     devid_rc rc = DEVID_OK;
     devid_store_attrs a = *attrs;
-    if (p.auth_len == 0) { /* the token secret while PINs are set (token.h) */
+    if (p.map_key && p.auth_len)
+        return devid_fail(DEVID_ERR_ARG, "a DevID map key has no auth value");
+    if (p.auth_len == 0 && !p.map_key) { /* the token secret while PINs are set (token.h) */
         rc = devid_token_key_auth(secret, &secret_len);
         p.auth = secret;
         p.auth_len = secret_len;

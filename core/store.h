@@ -39,6 +39,10 @@ typedef struct devid_keygen {
     const unsigned char *hmac_value; /* HMAC: import this key value (sensitive data of the
                                         TPM object) instead of letting the TPM generate one */
     size_t hmac_value_len;
+    bool map_key;             /* the key is to become a DevID map key at a persistent handle
+                                 (devid_provision_persist_store_key): those are opened with an
+                                 empty auth value, so it never gets the token secret; auth
+                                 must be empty */
 } devid_keygen;
 
 /* The label and CKA_ID of one object of a group whose name is its own (see below). */

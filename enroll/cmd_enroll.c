@@ -100,7 +100,7 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     }
     if (rc == DEVID_OK) {
         enroll_fetch_wishes(&ctx);
-        rc = service_new_store_key(&ctx, pending, a.rsa, uid, &pkey);
+        rc = service_new_store_key(&ctx, pending, a.rsa, false, uid, &pkey);
     }
     if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);

@@ -152,8 +152,9 @@ static devid_rc renew_rekey(enroll_ctx *ctx, const renewable *r, renewal *w)
     char pending[DEVID_LABEL_MAX + 16];
     snprintf(pending, sizeof(pending), "%s%s", r->name, PENDING);
     enroll_fetch_wishes(ctx);
-    devid_rc rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur_key, "RSA"), w->uid,
-                                        &w->new_key);
+    /* the LDevID's new key is the same kind as the one `ldevid` makes: no auth value */
+    devid_rc rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur_key, "RSA"), r->ldevid,
+                                        w->uid, &w->new_key);
     if (rc == DEVID_OK)
         crash_point("pending-key");
     if (rc == DEVID_OK)

@@ -74,9 +74,10 @@ void service_chain_path(const char *name, char *path, size_t len);
 devid_rc service_find_group(const char *label, devid_store_entry *out);
 
 /* A new store key labelled `label` (the server's wish, or EC P-256 / RSA 2048 with rsa),
- * with CKA_ID = its public key id; opened as EVP_PKEY. On failure nothing is left in the
- * store. */
-devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rsa,
+ * with CKA_ID = its public key id; opened as EVP_PKEY. With map_key it is to become a DevID
+ * map key (the re-keyed LDevID): no auth value, never the token secret. On failure nothing is
+ * left in the store. */
+devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rsa, bool map_key,
                                char uid[DEVID_UID_LEN + 1], EVP_PKEY **pkey);
 
 /* ---- broken service identities (service_broken.c) ---- */

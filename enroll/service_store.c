@@ -44,10 +44,10 @@ devid_rc service_find_group(const char *label, devid_store_entry *out)
 }
 
 /* A new store key labelled `label`, with CKA_ID = its public key id; opened as EVP_PKEY. */
-devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rsa,
+devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rsa, bool map_key,
                                char uid[DEVID_UID_LEN + 1], EVP_PKEY **pkey)
 {
-    devid_keygen p = { .sign = true };
+    devid_keygen p = { .sign = true, .map_key = map_key };
     enroll_key_choice(ctx, rsa, &p.type, &p.curve_nid, &p.bits);
     p.decrypt = p.type == DEVID_KEY_RSA;
     devid_store_attrs attrs = { 0 };

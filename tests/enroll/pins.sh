@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # devid-enroll with PINs set the standard way (pkcs11-tool --init-token, then --init-pin): it
-# takes the user PIN from pin_file in devid.conf for every command that needs the store
-# (ldevid, enroll, renew --rekey of the LDevID and of a service identity); without it, or with a
-# wrong one, it fails, names the setting and leaves the identities as they were.
+# takes the user PIN from pin_file in devid.conf for every command that makes a store key bound
+# to the token (enroll, renew --rekey of a service identity); without it, or with a wrong one, it
+# fails, names the setting and leaves the identities as they were. The LDevID is a DevID map key
+# (no auth value, like the one `ldevid` makes): re-keyed with PINs set, it still signs.
 # usage (under with-swtpm ecc): pins.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "$0")/lib.sh" "$1"
@@ -50,6 +51,23 @@ out=$(enroll --server "$server" renew --force --rekey LDevID 2>&1); rc=$?
 check "renew --rekey LDevID with pin_file ($out)" test $rc -eq 0
 check "LDevID re-keyed" test "$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")" != "$lpub0"
 check "LDevID valid after re-key" test "$(status_of ldevid)" = valid
+# the re-keyed LDevID is a DevID map key like the one `ldevid` makes (no auth value, not the
+# token secret): it signs through the provider, and through PKCS#11 after a login
+ossl pkeyutl -provider devid -provider default -sign -inkey "devid:object=LDevID" \
+    -rawin -digest sha256 -in "$work/msg" -out "$work/lsig" 2>"$work/err"
+check "the re-keyed LDevID signs through the provider ($(head -c 200 "$work/err"))" \
+    openssl pkeyutl -verify -certin -inkey "$DEVID_STORE/ldevid-chain.pem" -rawin -digest sha256 \
+    -in "$work/msg" -sigfile "$work/lsig"
+p11 --login --pin $user --list-objects --type privkey
+lid=$(awk '/label: *LDevID$/ { f = 1 } f && /ID:/ { print $2; exit }' "$work/p11.log")
+check "the LDevID is listed after a login (id '$lid')" test -n "$lid"
+rm -f "$work/lsig"
+check "the re-keyed LDevID signs through PKCS#11 after a login" p11 --login --pin $user \
+    --sign --id "$lid" -m ECDSA-SHA256 --signature-format openssl --input-file "$work/msg" \
+    --output-file "$work/lsig"
+check "... a signature the certificate's key verifies" \
+    openssl pkeyutl -verify -certin -inkey "$DEVID_STORE/ldevid-chain.pem" -rawin -digest sha256 \
+    -in "$work/msg" -sigfile "$work/lsig"
 spub0=$(pubkey_of_cert "$DEVID_STORE/svc-chain.pem")
 out=$(enroll --server "$server" renew --force --rekey svc 2>&1); rc=$?
 check "renew --rekey svc with pin_file ($out)" test $rc -eq 0
@@ -62,13 +80,14 @@ check "the renewed svc key signs through the provider ($(head -c 200 "$work/err"
 
 # a wrong PIN: refused, named, and nothing changes
 with_pin_file "$work/wrong.pin"
-lpub1=$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")
-out=$(enroll --server "$server" renew --force --rekey LDevID 2>&1); rc=$?
-check "renew --rekey LDevID with a wrong PIN fails ($out)" test $rc -ne 0
-check "... naming the file" grep -q "incorrect user PIN in pin_file $work/wrong.pin" <<<"$out"
-check "... the LDevID is unchanged" test "$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")" = "$lpub1"
+# (the LDevID's new key has no auth value: re-keying it reads no PIN; a service key's does)
+spub1=$(pubkey_of_cert "$DEVID_STORE/svc-chain.pem")
+out=$(enroll --server "$server" renew --force --rekey svc 2>&1); rc=$?
+check "renew --rekey svc with a wrong PIN fails ($out)" test $rc -ne 0
+check "... svc is unchanged" test "$(pubkey_of_cert "$DEVID_STORE/svc-chain.pem")" = "$spub1"
 out=$(enroll --server "$server" enroll svc2 2>&1); rc=$?
 check "enroll with a wrong PIN fails ($out)" test $rc -ne 0
+check "... naming the file" grep -q "incorrect user PIN in pin_file $work/wrong.pin" <<<"$out"
 check "... no svc2 identity left" test "$(count_label svc2)" -eq 0
 # no PIN source again: status needs no PIN (nothing is signed); the LDevID cannot sign for a
 # new identity
