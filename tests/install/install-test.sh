@@ -175,7 +175,16 @@ fails_with() { # fails_with PATTERN COMMAND...: COMMAND fails and its output mat
 check "keyd cannot generate a key without logging in (CKR_USER_NOT_LOGGED_IN)" \
     fails_with CKR_USER_NOT_LOGGED_IN as_user keyd "pkcs11-tool --module p11-kit-proxy.so \
         --token-label DevID --keypairgen --key-type EC:prime256v1 --label nologin --id 77 </dev/null"
-check "keyd cannot sign with device-id without logging in" fails_with . p11_sign_device_id
+# (pkcs11-tool sees that the token requires a login and asks for the PIN, which keyd's
+# stdin does not give)
+check "keyd's pkcs11-tool cannot sign with device-id without the PIN" \
+    fails_with 'Please enter User PIN' p11_sign_device_id
+check "without a login, keyd sees no private key of the store" as_user keyd \
+    "out=\$(p11tool --list-privkeys 'pkcs11:token=DevID' </dev/null 2>&1 || true)
+     ! grep -q 'object=device-id' <<<\"\$out\""
+check "  ... and after one with the PIN, device-id's" as_user keyd \
+    "GNUTLS_PIN=\$USER_PIN p11tool --login --list-privkeys 'pkcs11:token=DevID' </dev/null |
+     grep -q 'object=device-id'"
 # A TLS client that cannot read pin_file, or a pin_file every user can read: a clear error
 # naming pin_file, no handshake.
 tls_client() {
