@@ -8,7 +8,9 @@
 #     "<!-- as USER -->" line names (root only installs and configures; the factory, owner,
 #     keyd and TLS steps run as the unprivileged users devid, keyd and tlsclient);
 #  4. checks what the guide promises: each user signs with the renewed identities, the TLS
-#     server saw the device's certificate, the factory credentials are gone.
+#     server saw the device's certificate, the factory credentials are gone; and that the
+#     PINs the guide sets are really required (no login: CKR_USER_NOT_LOGGED_IN; a TLS client
+#     that cannot read pin_file, or a world-readable pin_file: an error naming pin_file).
 # The test EST servers and the TLS server run in the root as the unprivileged user "est".
 # Needs root (debootstrap, chroot, mount) and Debian's mirror the first time.
 set -uo pipefail
@@ -99,6 +101,8 @@ TLS_SERVER=$(sed -n 's/^ACCEPT //p' "$work/tls.log")
 [[ -n $TLS_SERVER ]] || { cat "$work/tls.log" >&2; die "the TLS server did not start"; }
 
 # --- 3. the guide, block by block
+SO_PIN=so-314159 # the owner's PINs (docs/install.md sets them at the owner step)
+USER_PIN=user-2718
 as_user() { # as_user USER SCRIPT: SCRIPT in the root as USER with its groups (root: as is)
     local user=$1 script=$2 priv=() home=/tmp
     [[ $user == root ]] && home=/root/install # where the admin put the packages and files
@@ -106,6 +110,7 @@ as_user() { # as_user USER SCRIPT: SCRIPT in the root as USER with its groups (r
     chroot "$root" "${priv[@]}" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp LANG=C.UTF-8 \
         DEVID_TCTI="$DEVID_TCTI" TPM2TOOLS_TCTI="$DEVID_TCTI" FACTORY_EST="$FACTORY_EST" \
         OWNER_EST="$OWNER_EST" TLS_SERVER="$TLS_SERVER" SERVER_CA=$srv/tls.pem \
+        SO_PIN="$SO_PIN" USER_PIN="$USER_PIN" \
         DEBIAN_FRONTEND=noninteractive \
         bash -c "cd $home && set -euo pipefail && $script"
 }
@@ -148,13 +153,51 @@ for user in devid keyd tlsclient; do
     check "$user signs with the renewed device-id" sign_verify "$user" device-id /var/lib/devid/device-id-chain.pem
 done
 # (pkcs11-tool picks the key for --sign by --id only: a --label alone signs with the first key)
-check "keyd signs with the renewed device-id through PKCS#11" as_user keyd \
-    "p11='pkcs11-tool --module p11-kit-proxy.so --token-label DevID'
-     id=\$(\$p11 --list-objects --type privkey | awk '/label: *device-id\$/ {f=1} f && /ID:/ {print \$2; exit}')
-     test -n \"\$id\" && \$p11 --sign -m ECDSA-SHA256 --id \$id -i /tmp/renewed-data -o /tmp/p11sig -f openssl"
+p11_sign_device_id() { # p11_sign_device_id [LOGIN ARGS]: keyd signs with device-id via PKCS#11
+    as_user keyd "p11='pkcs11-tool --module p11-kit-proxy.so --token-label DevID'
+     id=\$(\$p11 --list-objects --type pubkey | awk '/label: *device-id\$/ {f=1} f && /ID:/ {print \$2; exit}')
+     test -n \"\$id\" && \$p11 $* --sign -m ECDSA-SHA256 --id \$id -i /tmp/renewed-data -o /tmp/p11sig -f openssl </dev/null"
+}
+check "keyd signs with the renewed device-id through PKCS#11 with the PIN" \
+    p11_sign_device_id --login --pin "$USER_PIN"
 check "  ... and the signature verifies" bash -c "openssl x509 -in '$root/var/lib/devid/device-id-chain.pem' \
     -pubkey -noout >'$work/dev.pub' && openssl dgst -sha256 -verify '$work/dev.pub' \
     -signature '$root/tmp/p11sig' '$root/tmp/renewed-data'"
+# (the failing checks come last: a process that aborts leaves its TPM objects loaded in a
+# TPM without resource manager, as swtpm here)
+# The PINs are really required: without a login, keyd can neither make nor use a store key.
+fails_with() { # fails_with PATTERN COMMAND...: COMMAND fails and its output matches PATTERN
+    local pattern=$1 out
+    shift
+    if out=$("$@" 2>&1); then echo "succeeded: $out" >&2; return 1; fi
+    grep -q -- "$pattern" <<<"$out" || { echo "no '$pattern' in: $out" >&2; return 1; }
+}
+check "keyd cannot generate a key without logging in (CKR_USER_NOT_LOGGED_IN)" \
+    fails_with CKR_USER_NOT_LOGGED_IN as_user keyd "pkcs11-tool --module p11-kit-proxy.so \
+        --token-label DevID --keypairgen --key-type EC:prime256v1 --label nologin --id 77 </dev/null"
+# (pkcs11-tool sees that the token requires a login and asks for the PIN, which keyd's
+# stdin does not give)
+check "keyd's pkcs11-tool cannot sign with device-id without the PIN" \
+    fails_with 'Please enter User PIN' p11_sign_device_id
+check "without a login, keyd sees no private key of the store" as_user keyd \
+    "out=\$(p11tool --list-privkeys 'pkcs11:token=DevID' </dev/null 2>&1 || true)
+     ! grep -q 'object=device-id' <<<\"\$out\""
+check "  ... and after one with the PIN, device-id's" as_user keyd \
+    "GNUTLS_PIN=\$USER_PIN p11tool --login --list-privkeys 'pkcs11:token=DevID' </dev/null |
+     grep -q 'object=device-id'"
+# A TLS client that cannot read pin_file, or a pin_file every user can read: a clear error
+# naming pin_file, no handshake.
+tls_client() {
+    as_user tlsclient 'openssl s_client -connect "$TLS_SERVER" -key devid:object=device-id \
+        -cert /var/lib/devid/device-id-chain.pem -verify_return_error -CAfile "$SERVER_CA" </dev/null'
+}
+chmod 0600 "$root/etc/devid/user.pin"
+check "a TLS client without access to the PIN file fails naming pin_file" fails_with pin_file tls_client
+chmod 0644 "$root/etc/devid/user.pin"
+check "a world-readable PIN file is refused, naming pin_file" fails_with pin_file tls_client
+chmod 0640 "$root/etc/devid/user.pin"
+check "the PIN file is root:devid 0640" bash -c \
+    "[[ \$(chroot '$root' stat -c '%a %U:%G' /etc/devid/user.pin) == '640 root:devid' ]]"
 check "store files belong to the group devid" bash -c \
     "! find '$root/var/lib/devid' -mindepth 1 ! -group \$(chroot '$root' getent group devid | cut -d: -f3) | grep -q ."
 finish
