@@ -58,25 +58,6 @@ static int parse_args(const char *cmd, int argc, char **argv, factory_args *a)
     return EXIT_HEALTHY;
 }
 
-/* "AB:CD:..." or "abcd..." → 32 bytes */
-static bool parse_fingerprint(const char *text, unsigned char out[32])
-{
-    size_t n = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p == ':')
-            continue;
-        int v;
-        if (n >= 64 || sscanf(p, "%1x", (unsigned *)&v) != 1)
-            return false;
-        if (n % 2 == 0)
-            out[n / 2] = (unsigned char)(v << 4);
-        else
-            out[n / 2] |= (unsigned char)v;
-        n++;
-    }
-    return n == 64;
-}
-
 /* The CA certificate of `certs` whose SHA-256 is `want`, or NULL. */
 static X509 *find_fingerprint(STACK_OF(X509) *certs, const unsigned char want[32])
 {
@@ -172,7 +153,7 @@ int cmd_cacerts(const enroll_options *opt, int argc, char **argv)
     devid_rc rc = enroll_ctx_init(&ctx, opt);
     const char *fp = a.fingerprint ? a.fingerprint : ctx.conf ? ctx.conf->est.fingerprint : NULL;
     unsigned char want[32];
-    if (rc == DEVID_OK && fp && !parse_fingerprint(fp, want))
+    if (rc == DEVID_OK && fp && !enroll_parse_fingerprint(fp, want))
         rc = devid_fail(DEVID_ERR_CONFIG, "fingerprint must be 32 bytes of hex (SHA-256)");
     est_reply reply = { 0 };
     if (rc == DEVID_OK && fp) {

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,24 @@ void enroll_config_free(enroll_config *cfg)
     free(cfg);
 }
 
+bool enroll_parse_fingerprint(const char *text, unsigned char out[32])
+{
+    size_t n = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == ':')
+            continue;
+        int v = OPENSSL_hexchar2int((unsigned char)*p);
+        if (n >= 64 || v < 0)
+            return false;
+        if (n % 2 == 0)
+            out[n / 2] = (unsigned char)(v << 4);
+        else
+            out[n / 2] |= (unsigned char)v;
+        n++;
+    }
+    return n == 64;
+}
+
 static devid_rc check_choice(const char *key, const char *value, const char *where)
 {
     for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
@@ -95,8 +114,13 @@ static devid_rc check_choice(const char *key, const char *value, const char *whe
                           value, choices[i].allowed[0], choices[i].allowed[1],
                           choices[i].allowed[2]);
     }
-    if (strcmp(key, "est.credentials_server") == 0 && strncmp(value, "https://", 8) != 0)
+    if ((strcmp(key, "est.credentials_server") == 0 || strcmp(key, "est.server") == 0) &&
+        strncmp(value, "https://", 8) != 0)
         return devid_fail(DEVID_ERR_CONFIG, "%s: %s: expected an https:// URL", where, key);
+    unsigned char fp[32];
+    if (strcmp(key, "est.fingerprint") == 0 && !enroll_parse_fingerprint(value, fp))
+        return devid_fail(DEVID_ERR_CONFIG, "%s: %s: expected a SHA-256 fingerprint (64 hex "
+                          "digits, colons allowed)", where, key);
     return DEVID_OK;
 }
 
@@ -179,8 +203,8 @@ static void load_once(void)
         if (load_rc == DEVID_ERR_NOT_FOUND && !required)
             load_rc = DEVID_OK; /* no config file: defaults */
     }
-    if (load_rc == DEVID_OK)
-        load_rc = enroll_config_check(loaded);
+    if (load_rc == DEVID_OK && (load_rc = enroll_config_check(loaded)) != DEVID_OK)
+        devid_fail(load_rc, "%s: %s", path, devid_last_error()); /* (names the file) */
     if (load_rc != DEVID_OK)
         snprintf(load_err, sizeof(load_err), "%s", devid_last_error());
 }

@@ -65,6 +65,9 @@ devid_rc enroll_config_parse(enroll_config *cfg, const char *text, size_t len,
                              const char *origin);
 /* Applies the [est] and [renew] keys of the file at path. */
 devid_rc enroll_config_read_file(enroll_config *cfg, const char *path);
+/* "AB:CD:..." or "abcd...": a SHA-256 fingerprint into out (false: not 64 hex digits). */
+bool enroll_parse_fingerprint(const char *text, unsigned char out[32]);
+
 /* Checks what single keys cannot: renew.threshold + renew.jitter <= 95. */
 devid_rc enroll_config_check(const enroll_config *cfg);
 void enroll_config_free(enroll_config *cfg);
