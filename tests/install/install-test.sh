@@ -127,10 +127,9 @@ check "docs/install.md has command blocks ($nblocks)" test "$nblocks" -ge 10
 for block in "$blocks"/*; do
     user=${block##*.}
     if as_user "$user" "$(cat "$block")" >"$block.out" 2>&1; then
-        pass=$((pass + 1))
+        ok "docs/install.md block ${block##*/} (as $user)"
     else
-        fail=$((fail + 1))
-        echo "FAIL: docs/install.md block ${block##*/} (as $user):" >&2
+        not_ok "docs/install.md block ${block##*/} (as $user)"
         sed 's/^/    | /' "$block" >&2
         sed 's/^/    > /' "$block.out" >&2
     fi
