@@ -232,7 +232,10 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
     CHECK_RV(f->C_Sign(rw, dg, 32, sig, &siglen), CKR_OK);
     CHECK_RV(f->C_VerifyInit(rw, &m, epub), CKR_OK);
     CHECK_RV(f->C_Verify(rw, dg, 32, sig, siglen), CKR_OK);
-    EVP_PKEY *pk = pub_from_attrs(f, rw, epub);
+    /* static: the forked children below inherit it, and valgrind (run on this test) looks
+     * for it in memory, not in a register of the parent's frame */
+    static EVP_PKEY *pk;
+    pk = pub_from_attrs(f, rw, epub);
     CHECK(pk && verify_rs(pk, dg, 32, sig, siglen), "OpenSSL verifies the session key's ECDSA");
     /* a forked child starts without them, and dropping what it inherited leaves the
      * parent's TPM key alone */
