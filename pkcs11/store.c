@@ -54,7 +54,8 @@ static void apply_data(p11_item *it, const devid_store_entry *e)
     it->object_id = a->object_id_len ? malloc(a->object_id_len) : NULL;
     if (!it->application || (a->object_id_len && !it->object_id))
         return; /* out of memory: not shown until the next listing */
-    memcpy(it->object_id, a->object_id, a->object_id_len);
+    if (a->object_id_len) /* (no memcpy to a NULL buffer, even of 0 bytes) */
+        memcpy(it->object_id, a->object_id, a->object_id_len);
     it->object_id_len = a->object_id_len;
     it->data_private = a->data_private;
     it->is_data = true;
