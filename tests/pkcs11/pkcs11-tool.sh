@@ -45,7 +45,7 @@ if [[ $variant == ek-only ]]; then
     ek=$(cert_id "$pki/ek.pem")
     check "EK certificate by id" p11 --read-object --type cert --id "$ek" -o "$work/ek.der"
     check "EK certificate value" cmp "$work/ek.der" <(openssl x509 -in "$pki/ek.pem" -outform DER)
-    check_fails "EK has no private key" "Private key not found" p11 --sign -m RSA-PKCS --id "$ek" -i "$work/data"
+    check_fails "EK has no private key" "Private(/secret)? key not found" p11 --sign -m RSA-PKCS --id "$ek" -i "$work/data"
 fi
 
 if [[ $variant != ecc && $variant != rsa ]]; then

@@ -74,10 +74,10 @@ printf 'devid:object=NoSuchKey\n' >missing.ref
 printf 'devid:object=IDevID;bogus=1\n' >badattr.ref
 printf 'devid:object=IDevID\ndevid:object=LDevID\n' >tworefs.ref
 for f in trunc.pem garbage.pem flipped.pem cut.pem random.bin missing.ref badattr.ref tworefs.ref; do
-    check_fails "bad key file $f is an error" "Could not read key from $f" \
+    check_fails "bad key file $f is an error" "Could not (read key|find private key of key) from $f" \
         openssl pkey "${P[@]}" -in "$f" -pubout -out /dev/null
     check_fails "bad key file $f is an error (s_client-style PEM read)" \
-        "Could not read private key from $f" \
+        "Could not (read|find) private key from $f" \
         openssl dgst "${P[@]}" -sha256 -sign "$f" -keyform PEM -out /dev/null msg
 done
 

@@ -78,7 +78,7 @@ use_conf
 check_fails "sign without a PIN source" "set pin_file in $conf" sign_verify "devid:object=k1"
 # (OpenSSL's file: loader drops the errors of decoders that fail: no message to check here)
 check_fails "sign with the key file without a PIN source" \
-    "Could not read private key from k1.ref" sign_verify k1.ref
+    "Could not (read|find) private key from k1.ref" sign_verify k1.ref
 check "sign with pin-value" sign_verify "devid:object=k1?pin-value=$user"
 check "sign with pin-source" sign_verify "devid:object=k1?pin-source=file:$work/user.pin"
 check_fails "sign with a wrong pin-value" "incorrect user PIN" sign_verify "devid:object=k1?pin-value=9999"
