@@ -33,18 +33,27 @@ static devid_rc handle_free(ESYS_CONTEXT *ctx, uint32_t handle)
     return rc;
 }
 
-static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
+/* TPM2_EvictControl under the owner's authorisation (its auth value, if any, in a salted
+ * session): makes obj persistent at handle, or removes the persistent obj at handle. */
+static devid_rc owner_evict_control_locked(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle,
+                                           ESYS_TR *out, const char *what)
 {
-    ESYS_TR persistent = ESYS_TR_NONE, session = ESYS_TR_PASSWORD;
+    ESYS_TR session = ESYS_TR_PASSWORD;
     devid_cmd_shape shape = { 0 }; /* (the persistent handle is no sized parameter) */
     devid_rc rc = devid_hierarchy_session(ctx, ESYS_TR_RH_OWNER, shape, &session);
-    if (rc == DEVID_OK)
-        rc = devid_hierarchy_check(ctx,
-                                   DEVID_ESYS_RAW(Esys_EvictControl, ctx, ESYS_TR_RH_OWNER, obj,
-                                                  session, ESYS_TR_NONE, ESYS_TR_NONE, handle,
-                                                  &persistent),
-                                   ESYS_TR_RH_OWNER,
-                                   "making the key persistent (TPM2_EvictControl)");
+    if (rc != DEVID_OK)
+        return rc;
+    return devid_hierarchy_check(ctx,
+                                 DEVID_ESYS_RAW(Esys_EvictControl, ctx, ESYS_TR_RH_OWNER, obj,
+                                                session, ESYS_TR_NONE, ESYS_TR_NONE, handle, out),
+                                 ESYS_TR_RH_OWNER, what);
+}
+
+static devid_rc make_persistent(ESYS_CONTEXT *ctx, ESYS_TR obj, uint32_t handle)
+{
+    ESYS_TR persistent = ESYS_TR_NONE;
+    devid_rc rc = owner_evict_control_locked(ctx, obj, handle, &persistent,
+                                             "making the key persistent (TPM2_EvictControl)");
     if (rc == DEVID_OK)
         Esys_TR_Close(ctx, &persistent); /* from EvictControl itself, not resolved */
     devid_tpm_handles_changed_locked(handle);
@@ -168,18 +177,11 @@ devid_rc devid_provision_remove_key(uint32_t handle)
     devid_rc rc = devid_tpm_lock(&ctx);
     if (rc != DEVID_OK)
         return rc;
-    ESYS_TR tr, none = ESYS_TR_NONE, session = ESYS_TR_PASSWORD;
+    ESYS_TR tr, none = ESYS_TR_NONE;
     rc = devid_tpm_resolve(ctx, handle, &tr);
     if (rc == DEVID_OK) {
-        devid_cmd_shape shape = { 0 };
-        rc = devid_hierarchy_session(ctx, ESYS_TR_RH_OWNER, shape, &session);
-        if (rc == DEVID_OK)
-            rc = devid_hierarchy_check(ctx,
-                                       DEVID_ESYS_RAW(Esys_EvictControl, ctx, ESYS_TR_RH_OWNER, tr,
-                                                      session, ESYS_TR_NONE, ESYS_TR_NONE, handle,
-                                                      &none),
-                                       ESYS_TR_RH_OWNER,
-                                       "removing the persistent key (TPM2_EvictControl)");
+        rc = owner_evict_control_locked(ctx, tr, handle, &none,
+                                        "removing the persistent key (TPM2_EvictControl)");
         if (rc == DEVID_OK) {
             /* the ESYS object of the removed key must not outlive it: a new key at the same
              * handle would clash with it */
