@@ -36,6 +36,9 @@ typedef struct devid_certification {
     size_t public_len;
 } devid_certification;
 
+/* The key's TPMT_PUBLIC, marshalled (Tss2_MU), into a malloc'd *out. */
+devid_rc devid_key_public_area(const devid_key *key, unsigned char **out, size_t *out_len);
+
 /* The largest qualifying data TPM2_Certify takes (a TPM2B_DATA). */
 #define DEVID_CERTIFY_QUALIFYING_MAX 64
 

@@ -4,6 +4,7 @@
  * idempotent: an identity that is already valid is left alone. */
 #include "commands.h"
 #include "context.h"
+#include "factory_attest.h"
 #include "factory_iak.h"
 #include "fsutil.h"
 #include "json.h"
@@ -348,9 +349,16 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
         enroll_fetch_wishes(&ctx);
         rc = ensure_key(&ctx, entry, DEVID_HIER_ENDORSEMENT, a.rsa, &pkey, &res.key_created);
     }
+    bool attested = ctx.conf && ctx.conf->est.factory_mode &&
+                    strcmp(ctx.conf->est.factory_mode, "attested") == 0;
+    if (rc == DEVID_OK && attested && !devid_core_config()->map[DEVID_MAP_IAK].key_handle)
+        rc = devid_fail(DEVID_ERR_CONFIG, "est.factory_mode = attested needs the IAK, which "
+                                          "the configuration disables");
     if (rc == DEVID_OK)
         rc = factory_ensure_iak(pkey, &res.iak);
-    if (rc == DEVID_OK)
+    if (rc == DEVID_OK && attested)
+        rc = factory_attested_enroll(&ctx, pkey, subject, &leaf, &chain);
+    else if (rc == DEVID_OK)
         rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK) {
         unsigned char *der = NULL;

@@ -415,3 +415,14 @@ void enroll_key_choice(const enroll_ctx *ctx, bool rsa, devid_key_type *type, in
                    rsa ? "RSA 2048" : "EC P-256");
     }
 }
+
+devid_rc enroll_ctx_conn(enroll_ctx *ctx, est_conn **out)
+{
+    devid_rc rc = scope_credentials(ctx);
+    return rc == DEVID_OK ? ctx_conn(ctx, out) : rc;
+}
+
+devid_rc enroll_verify_issued(const enroll_ctx *ctx, X509 *leaf, STACK_OF(X509) *chain)
+{
+    return verify_issued(ctx, leaf, chain);
+}

@@ -49,6 +49,14 @@ void enroll_ctx_free(enroll_ctx *ctx);
 devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain);
 
+/* The EST connection of the current TLS client identity (opened if needed), with the
+ * credentials scoped to it, for exchanges other than enroll_get_cert's. */
+devid_rc enroll_ctx_conn(enroll_ctx *ctx, est_conn **out);
+
+/* The check enroll_get_cert makes of an issued certificate: chains to the explicit trust
+ * anchor through `chain` and is valid now (DEVID_ERR_FORMAT otherwise). */
+devid_rc enroll_verify_issued(const enroll_ctx *ctx, X509 *leaf, STACK_OF(X509) *chain);
+
 /* Records the failure a reply that is not EST_DONE stands for: DEVID_ERR_AUTH when the
  * server refused our credentials (401, or a TLS alert refusing our client certificate, which
  * devid-enroll reports as exit 4), DEVID_ERR_RETRY when it was unavailable or kept us waiting

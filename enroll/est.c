@@ -23,6 +23,18 @@ static const char *const op_paths[] = {
     [EST_SIMPLEENROLL] = "simpleenroll",
     [EST_SIMPLEREENROLL] = "simplereenroll",
     [EST_CSRATTRS] = "csrattrs",
+    [EST_ATTEST_NONCE] = "attest-nonce",
+    [EST_ATTEST_ENROLL] = "attest-enroll",
+};
+
+/* The content type of each operation's 200 answer. */
+static const char *const reply_types[] = {
+    [EST_CACERTS] = "application/pkcs7-mime",
+    [EST_SIMPLEENROLL] = "application/pkcs7-mime",
+    [EST_SIMPLEREENROLL] = "application/pkcs7-mime",
+    [EST_CSRATTRS] = "application/csrattrs",
+    [EST_ATTEST_NONCE] = "application/vnd.devid.attest-nonce",
+    [EST_ATTEST_ENROLL] = "application/vnd.devid.attest-response",
 };
 
 const char *est_outcome_name(est_outcome o)
@@ -95,15 +107,15 @@ static void classify_http(est_op op, const reply_buf *rb, long status, est_reply
             reply->outcome = EST_DONE;
             return;
         }
-        const char *want = op == EST_CSRATTRS ? "application/csrattrs" : "application/pkcs7-mime";
+        const char *want = reply_types[op];
         if (strncasecmp(rb->hdr.content_type, want, strlen(want)) != 0) {
             reply->outcome = EST_FAILED;
             snprintf(reply->detail, sizeof(reply->detail), "unexpected content type '%s'",
                      rb->hdr.content_type);
             return;
         }
-        devid_rc rc = op == EST_CSRATTRS
-                          ? est_base64_decode(rb->body ? rb->body : "", rb->len, &reply->csrattrs,
+        bool raw = op == EST_CSRATTRS || op == EST_ATTEST_NONCE || op == EST_ATTEST_ENROLL;
+        devid_rc rc = raw ? est_base64_decode(rb->body ? rb->body : "", rb->len, &reply->csrattrs,
                                               &reply->csrattrs_len)
                           : est_parse_certs_only(rb->body ? rb->body : "", rb->len, &reply->certs);
         reply->outcome = rc == DEVID_OK ? EST_DONE : EST_FAILED;
@@ -351,7 +363,7 @@ devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
     reply->retry_after = -1;
     if (cfg->bootstrap && op != EST_CACERTS)
         return devid_fail(DEVID_ERR_ARG, "only /cacerts may be fetched unauthenticated");
-    bool post = op == EST_SIMPLEENROLL || op == EST_SIMPLEREENROLL;
+    bool post = op == EST_SIMPLEENROLL || op == EST_SIMPLEREENROLL || op == EST_ATTEST_ENROLL;
     char url[1024];
     size_t base = strlen(cfg->server);
     while (base > 0 && cfg->server[base - 1] == '/')
@@ -386,7 +398,9 @@ devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
     bool password = secrets && cfg->basic_user;
     set_credentials(curl, password ? cfg : NULL, password ? auth_bits[cfg->auth] : 0);
     if (post) {
-        headers = curl_slist_append(headers, "Content-Type: application/pkcs10");
+        headers = curl_slist_append(headers, op == EST_ATTEST_ENROLL
+                                                 ? "Content-Type: application/vnd.devid.attest-request"
+                                                 : "Content-Type: application/pkcs10");
         headers = curl_slist_append(headers, "Content-Transfer-Encoding: base64");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);

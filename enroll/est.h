@@ -52,7 +52,10 @@ typedef struct est_client_cfg {
     const char *header;         /* an extra "Name: value" header carrying a secret */
 } est_client_cfg;
 
-typedef enum est_op { EST_CACERTS, EST_SIMPLEENROLL, EST_SIMPLEREENROLL, EST_CSRATTRS } est_op;
+/* EST_ATTEST_*: the EK-attested factory exchange (docs/factory.md "The attested exchange"):
+ * a GET of a fresh nonce, then a POST of the evidence; both answers are base64 DER. */
+typedef enum est_op { EST_CACERTS, EST_SIMPLEENROLL, EST_SIMPLEREENROLL, EST_CSRATTRS,
+                      EST_ATTEST_NONCE, EST_ATTEST_ENROLL } est_op;
 
 typedef enum est_outcome {
     EST_DONE = 0,     /* 200 (or 204 for csrattrs) with a well-formed body */
@@ -72,7 +75,8 @@ typedef struct est_reply {
     char detail[512];           /* why, for logs and errors (never secrets) */
     bool not_sent;              /* a bound request whose connection had closed: not sent */
     STACK_OF(X509) *certs;      /* EST_DONE for cacerts / (re)enroll */
-    unsigned char *csrattrs;    /* EST_DONE for csrattrs: DER (NULL on 204) */
+    unsigned char *csrattrs;    /* EST_DONE for csrattrs: DER (NULL on 204); for the
+                                   EST_ATTEST_* operations: the decoded body */
     size_t csrattrs_len;
 } est_reply;
 

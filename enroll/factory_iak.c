@@ -8,7 +8,7 @@
 
 /* Fault injection for the crash tests (as in renewable.c): DEVID_ENROLL_CRASH_AT=<point>
  * makes the process die by SIGKILL there, as a power cut would. */
-static void crash_point(const char *point)
+void factory_crash_point(const char *point)
 {
     const char *at = getenv("DEVID_ENROLL_CRASH_AT");
     if (at && strcmp(at, point) == 0) {
@@ -30,7 +30,7 @@ devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action)
                                                                            : DEVID_KEY_EC;
     bool created = false;
     devid_key *iak = NULL;
-    crash_point("factory-before-iak");
+    factory_crash_point("factory-before-iak");
     devid_rc rc = devid_iak_ensure(type, &created, &iak);
     if (rc == DEVID_OK && created)
         printf("IAK: created key at 0x%08x (%s %d, restricted signing key)\n",
@@ -39,6 +39,6 @@ devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action)
     if (rc == DEVID_OK)
         *action = created ? "created" : "reused";
     if (rc == DEVID_OK)
-        crash_point("factory-after-iak");
+        factory_crash_point("factory-after-iak");
     return rc;
 }

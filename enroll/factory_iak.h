@@ -13,4 +13,8 @@
 /* *action (optional) gets "created", "reused" or "none" (disabled). */
 devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action);
 
+/* Fault injection for the crash tests: DEVID_ENROLL_CRASH_AT=<point> makes the process die
+ * by SIGKILL at that point, as a power cut would. */
+void factory_crash_point(const char *point);
+
 #endif
