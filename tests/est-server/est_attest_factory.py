@@ -1,0 +1,346 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The factory role's EK-attested enrollment (docs/factory.md, "The attested exchange"):
+attest-nonce hands out single-use nonces; attest-enroll checks the evidence (EK certificate
+up to a TPM vendor CA, the IAK's and IDevID's attributes, the IAK's TPM2_Certify of the
+IDevID over the nonce, the CSR's key) and answers with the IAK and IDevID certificates
+sealed (AES-256-GCM) under a credential made by TPM2_MakeCredential for that EK and the
+IAK's name (TPM 2.0 Part 1, 24: "Credential Protection"), written here with
+python3-cryptography. RSA EKs only (the fixture's); an ECC EK is refused with a message.
+"""
+
+import datetime
+import hashlib
+import hmac
+import os
+import struct
+import threading
+import time
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+NONCE_LEN = 32
+NONCE_LIFETIME = 300  # seconds
+FAULTS = ("other-ek", "other-iak")
+
+# TPMA_OBJECT bits (TPM 2.0 Part 2, 8.3)
+FIXED_TPM, FIXED_PARENT, SENSITIVE_DATA_ORIGIN = 0x2, 0x10, 0x20
+RESTRICTED, DECRYPT, SIGN = 0x10000, 0x20000, 0x40000
+ALG_RSA, ALG_ECC, ALG_SHA256, ALG_NULL = 0x0001, 0x0023, 0x000B, 0x0010
+ALG_RSASSA, ALG_ECDSA = 0x0014, 0x0018
+ECC_CURVES = {0x0003: ec.SECP256R1(), 0x0004: ec.SECP384R1()}
+GENERATED_VALUE, ST_ATTEST_CERTIFY = 0xFF544347, 0x8017
+
+
+class Refused(Exception):
+    """An answer other than 200: (HTTP status, message)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# --- DER (the request is a SEQUENCE of an INTEGER and OCTET STRINGs) ------------
+
+
+def der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def der(tag, content):
+    return bytes([tag]) + der_len(len(content)) + content
+
+
+def der_read(buf, pos):
+    """(tag, content, next position) of the DER element at POS; strict lengths."""
+    if pos + 2 > len(buf):
+        raise ValueError("truncated")
+    tag, first = buf[pos], buf[pos + 1]
+    pos += 2
+    if first < 0x80:
+        n = first
+    else:
+        k = first & 0x7F
+        if k == 0 or k > 4 or pos + k > len(buf) or buf[pos] == 0:
+            raise ValueError("bad length")
+        n = int.from_bytes(buf[pos:pos + k], "big")
+        if n < 0x80:
+            raise ValueError("non-minimal length")
+        pos += k
+    if pos + n > len(buf):
+        raise ValueError("truncated")
+    return tag, buf[pos:pos + n], pos + n
+
+
+REQUEST_FIELDS = ("nonce", "ek_cert", "iak_public", "idevid_public", "certify_info",
+                  "certify_signature", "csr")
+
+
+def parse_request(body):
+    tag, content, end = der_read(body, 0)
+    if tag != 0x30 or end != len(body):
+        raise ValueError("not one DER SEQUENCE")
+    tag, version, pos = der_read(content, 0)
+    if tag != 0x02 or version != b"\x00":
+        raise ValueError("version is not INTEGER 0")
+    fields = {}
+    for name in REQUEST_FIELDS:
+        tag, value, pos = der_read(content, pos)
+        if tag != 0x04:
+            raise ValueError(f"{name} is not an OCTET STRING")
+        fields[name] = value
+    if pos != len(content):
+        raise ValueError("trailing data in the SEQUENCE")
+    return fields
+
+
+def encode_response(blob, secret, iv, sealed):
+    return der(0x30, der(0x02, b"\x00") + der(0x04, blob) + der(0x04, secret) +
+               der(0x04, iv) + der(0x04, sealed))
+
+
+def encode_certs(iak_cert, idevid_cert, chain):
+    d = [c.public_bytes(serialization.Encoding.DER) for c in [iak_cert, idevid_cert] + chain]
+    return der(0x30, d[0] + d[1] + der(0x30, b"".join(d[2:])))
+
+
+# --- TPM structures (TPM 2.0 Part 2, big-endian) -----------------------------------
+
+
+class Reader:
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def take(self, n):
+        if self.pos + n > len(self.data):
+            raise ValueError("truncated TPM structure")
+        v = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return v
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def u16(self):
+        return struct.unpack(">H", self.take(2))[0]
+
+    def u32(self):
+        return struct.unpack(">I", self.take(4))[0]
+
+    def u64(self):
+        return struct.unpack(">Q", self.take(8))[0]
+
+    def tpm2b(self):
+        return self.take(self.u16())
+
+    def done(self):
+        if self.pos != len(self.data):
+            raise ValueError("trailing bytes after the TPM structure")
+
+
+class Public:
+    """A TPMT_PUBLIC: its attributes, its key and its name."""
+
+    def __init__(self, data):
+        r = Reader(data)
+        self.type, self.name_alg, self.attrs = r.u16(), r.u16(), r.u32()
+        r.tpm2b()  # authPolicy
+        if r.u16() != ALG_NULL:  # symmetric
+            r.u16(), r.u16()
+        scheme = r.u16()
+        if scheme != ALG_NULL:
+            r.u16()
+        if self.type == ALG_RSA:
+            bits, exponent = r.u16(), r.u32()
+            n = int.from_bytes(r.tpm2b(), "big")
+            if n.bit_length() != bits:
+                raise ValueError("RSA modulus size is not keyBits")
+            self.key = rsa.RSAPublicNumbers(exponent or 65537, n).public_key()
+        elif self.type == ALG_ECC:
+            curve = r.u16()
+            if r.u16() != ALG_NULL:  # kdf
+                r.u16()
+            x, y = r.tpm2b(), r.tpm2b()
+            if curve not in ECC_CURVES:
+                raise ValueError(f"unsupported curve 0x{curve:04x}")
+            self.key = ec.EllipticCurvePublicNumbers(
+                int.from_bytes(x, "big"), int.from_bytes(y, "big"), ECC_CURVES[curve]).public_key()
+        else:
+            raise ValueError(f"unsupported key type 0x{self.type:04x}")
+        r.done()
+        if self.name_alg != ALG_SHA256:
+            raise ValueError("nameAlg is not SHA-256")
+        self.name = struct.pack(">H", self.name_alg) + hashlib.sha256(data).digest()
+
+    def has(self, bits):
+        return self.attrs & bits == bits
+
+
+def parse_certify(data):
+    """(extraData, certified name) of a TPMS_ATTEST of type certify."""
+    r = Reader(data)
+    if r.u32() != GENERATED_VALUE:
+        raise ValueError("magic is not TPM_GENERATED_VALUE")
+    if r.u16() != ST_ATTEST_CERTIFY:
+        raise ValueError("not a TPM_ST_ATTEST_CERTIFY")
+    r.tpm2b()  # qualifiedSigner
+    extra = r.tpm2b()
+    r.u64(), r.u32(), r.u32(), r.u8()  # clockInfo
+    r.u64()  # firmwareVersion
+    name = r.tpm2b()
+    r.tpm2b()  # qualifiedName
+    r.done()
+    return extra, name
+
+
+def verify_signature(iak, attest, sig):
+    """The IAK's TPMT_SIGNATURE over the TPMS_ATTEST (SHA-256)."""
+    r = Reader(sig)
+    alg, hash_alg = r.u16(), r.u16()
+    if hash_alg != ALG_SHA256:
+        raise InvalidSignature("signature hash is not SHA-256")
+    if alg == ALG_ECDSA and isinstance(iak.key, ec.EllipticCurvePublicKey):
+        sr, ss = int.from_bytes(r.tpm2b(), "big"), int.from_bytes(r.tpm2b(), "big")
+        r.done()
+        iak.key.verify(encode_dss_signature(sr, ss), attest, ec.ECDSA(hashes.SHA256()))
+    elif alg == ALG_RSASSA and isinstance(iak.key, rsa.RSAPublicKey):
+        s = r.tpm2b()
+        r.done()
+        iak.key.verify(s, attest, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        raise InvalidSignature(f"signature algorithm 0x{alg:04x} does not fit the IAK")
+
+
+# --- TPM2_MakeCredential (TPM 2.0 Part 1, 24; Part 3, 12.6) ------------------------
+
+
+def kdfa(key, label, context_u, context_v, bits):
+    out, i = b"", 1
+    while len(out) * 8 < bits:
+        out += hmac.new(key, struct.pack(">I", i) + label + b"\x00" + context_u + context_v +
+                        struct.pack(">I", bits), hashlib.sha256).digest()
+        i += 1
+    return out[:bits // 8]
+
+
+def make_credential(ek_public, name, credential):
+    """(TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET) for an RSA EK of the TCG default template
+    (SHA-256 name algorithm, AES-128-CFB symmetric)."""
+    if not isinstance(ek_public, rsa.RSAPublicKey):
+        raise Refused(400, "this test CA makes credentials for RSA EKs only")
+    seed = os.urandom(32)
+    secret = ek_public.encrypt(seed, padding.OAEP(
+        mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=b"IDENTITY\x00"))
+    sym = kdfa(seed, b"STORAGE", name, b"", 128)
+    enc = Cipher(algorithms.AES(sym), modes.CFB(b"\x00" * 16)).encryptor()
+    enc_identity = enc.update(struct.pack(">H", len(credential)) + credential) + enc.finalize()
+    hmac_key = kdfa(seed, b"INTEGRITY", b"", b"", 256)
+    outer = hmac.new(hmac_key, enc_identity + name, hashlib.sha256).digest()
+    blob = struct.pack(">H", len(outer)) + outer + enc_identity
+    return struct.pack(">H", len(blob)) + blob, struct.pack(">H", len(secret)) + secret
+
+
+# --- the factory role -----------------------------------------------------------------
+
+
+class AttestFactory:
+    def __init__(self, vendor_certs, fault=None):
+        self.vendor_certs = vendor_certs
+        self.fault = fault
+        self.nonces = {}
+        self.lock = threading.Lock()
+
+    def new_nonce(self):
+        nonce = os.urandom(NONCE_LEN)
+        now = time.monotonic()
+        with self.lock:
+            self.nonces = {n: t for n, t in self.nonces.items() if now - t < NONCE_LIFETIME}
+            self.nonces[nonce] = now
+        return nonce
+
+    def take_nonce(self, nonce):
+        with self.lock:
+            issued = self.nonces.pop(nonce, None)
+        if issued is None or time.monotonic() - issued >= NONCE_LIFETIME:
+            raise Refused(403, "the nonce is not one this server issued, or it was used "
+                          "already or has expired (replayed request?)")
+
+    def check_ek(self, der_cert, signed_by, lock):
+        try:
+            cert = x509.load_der_x509_certificate(der_cert)
+        except ValueError as e:
+            raise Refused(400, f"the EK certificate does not parse: {e}")
+        now = datetime.datetime.utcnow()
+        with lock:
+            if not any(signed_by(cert, v) for v in self.vendor_certs):
+                raise Refused(403, "the EK certificate is not issued by a trusted TPM vendor "
+                              "CA (" + cert.issuer.rfc4514_string() + ")")
+            if not cert.not_valid_before <= now <= cert.not_valid_after:
+                raise Refused(403, "the EK certificate is outside its validity period")
+            return cert.public_key()
+
+    def verify(self, body, signed_by, lock):
+        """The request's checks, in order; returns (EK key, IAK Public, CSR)."""
+        try:
+            f = parse_request(body)
+        except ValueError as e:
+            raise Refused(400, f"not an AttestEnrollRequest: {e}")
+        ek_key = self.check_ek(f["ek_cert"], signed_by, lock)
+        try:
+            iak, idevid = Public(f["iak_public"]), Public(f["idevid_public"])
+        except ValueError as e:
+            raise Refused(400, f"a public area does not parse: {e}")
+        fixed = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN
+        if not iak.has(fixed | RESTRICTED | SIGN) or iak.attrs & DECRYPT:
+            raise Refused(403, "the IAK is not a restricted signing key with fixedTPM, "
+                          f"fixedParent and sensitiveDataOrigin (attributes 0x{iak.attrs:08x})")
+        if not idevid.has(fixed | SIGN) or idevid.attrs & (RESTRICTED | DECRYPT):
+            raise Refused(403, "the IDevID key is not an unrestricted signing key with "
+                          "fixedTPM, fixedParent and sensitiveDataOrigin (attributes "
+                          f"0x{idevid.attrs:08x}): not a key generated in and bound to a TPM")
+        try:
+            verify_signature(iak, f["certify_info"], f["certify_signature"])
+            extra, certified = parse_certify(f["certify_info"])
+        except (InvalidSignature, ValueError) as e:
+            raise Refused(403, f"the IAK's certification does not verify: {e}")
+        if extra != f["nonce"]:
+            raise Refused(403, "the certification's qualifying data is not the request's nonce")
+        if certified != idevid.name:
+            raise Refused(403, "the certification is over another key than the IDevID public "
+                          "area sent")
+        try:
+            csr = x509.load_der_x509_csr(f["csr"])
+            same = csr.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            ) == idevid.key.public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+            valid = csr.is_signature_valid
+        except ValueError as e:
+            raise Refused(400, f"the CSR does not parse: {e}")
+        if not same:
+            raise Refused(403, "the CSR's key is not the certified IDevID key")
+        if not valid:
+            raise Refused(400, "the CSR signature does not verify")
+        self.take_nonce(f["nonce"])
+        return ek_key, iak, csr, f["nonce"]
+
+    def answer(self, ek_key, iak, nonce, iak_cert, idevid_cert, chain):
+        name = iak.name
+        if self.fault == "other-ek":  # a credential for another TPM's EK
+            ek_key = rsa.generate_private_key(65537, 2048).public_key()
+        elif self.fault == "other-iak":  # ... for a key of another name: another TPM's IAK
+            name = name[:2] + hashlib.sha256(b"another TPM's IAK" + name).digest()
+        credential = os.urandom(32)
+        blob, secret = make_credential(ek_key, name, credential)
+        iv = os.urandom(12)
+        sealed = AESGCM(credential).encrypt(iv, encode_certs(iak_cert, idevid_cert, chain), nonce)
+        return encode_response(blob, secret, iv, sealed)
