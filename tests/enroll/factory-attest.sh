@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The factory step authenticated by the EK (est.factory_mode = attested, docs/factory.md "The
+# attested exchange") on a TPM that has only its EK, against the test server's factory role:
+# each refusal (server's answer, device's exit code and message, nothing stored), then the
+# exchange end to end (IAK and IDevID certificates in NV), then replayed and tampered requests.
+# usage (under with-swtpm ek-only): factory-attest.sh BUILD_DIR
+set -uo pipefail
+. "$(dirname "$0")/lib.sh" "$1"
+subject="O=Devid Test OEM,OU=Devid Test Device Model 1,CN=Devid Test Device,serialNumber=SN-4242"
+tamper=$src/tests/enroll/attest-tamper
+printf 'factory_mode = attested\n' | write_conf
+
+attest_server() { # the OEM's CA in its factory role: EK certificates from these vendor CAs
+    est_server_start "$work" --ca-cert "$pki/oem-ca.pem" --ca-key "$pki/oem-ca.key" \
+        --log "$work/attest.log" "$@"
+    server=https://localhost:$EST_PORT
+}
+# the last logged answer to attest-enroll: "STATUS MESSAGE"
+last_answer() { jq -s -r '[.[] | select(.op == "attest-enroll")] | last | "\(.status) \(.error)"' "$work/attest.log"; }
+nv_indices() { tpm2_getcap handles-nv-index | tr 'A-F' 'a-f'; }
+persistent() { tpm2_getcap handles-persistent | tr 'A-F' 'a-f' | sed 's/^- //' | sort | tr '\n' ' '; }
+# Nothing of a refused run is kept but the documented state: the two keys, no certificate.
+nothing_stored() {
+    ! nv_indices | grep -qE '0x1c90000|0x1c90001' &&
+        test "$(persistent)" = "0x81010001 0x81020000 0x81020001 "
+}
+
+# --- a software IDevID key: a key imported from outside the TPM (fixedTPM, fixedParent and
+# sensitiveDataOrigin clear) at the IDevID's handle; the device certifies it with its IAK and
+# the CA refuses it from its attributes
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/soft.pem" 2>/dev/null
+# (without a resource manager each tool leaves the objects it loaded: flushed after each)
+tpm2_createprimary -Q -C o -c "$work/prim.ctx"
+tpm2_flushcontext -t
+tpm2_import -Q -C "$work/prim.ctx" -G ecc -i "$work/soft.pem" -a 'sign|userwithauth|noda' \
+    -u "$work/soft.pub" -r "$work/soft.priv"
+tpm2_flushcontext -t
+tpm2_load -Q -C "$work/prim.ctx" -u "$work/soft.pub" -r "$work/soft.priv" -c "$work/soft.ctx"
+tpm2_evictcontrol -Q -C o -c "$work/soft.ctx" 0x81020000 >/dev/null
+tpm2_flushcontext -t
+attest_server --ek-ca "$pki/vendor-ca.pem"
+check_fails "software IDevID key: refused (exit 4)" 'IDevID key is not an unrestricted signing key.*fixedTPM' \
+    enroll --server "$server" idevid --subject "$subject"
+check_match "software IDevID key: the server answered 403" '^403 the IDevID key is not' last_answer
+check "software IDevID key: nothing stored" nothing_stored
+est_server_stop
+tpm2_evictcontrol -Q -C o -c 0x81020000 >/dev/null
+
+# --- an EK certificate not issued by the vendor CA the server trusts
+attest_server --ek-ca "$pki/owner-ca.pem"
+out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
+check "foreign EK certificate: exit 4 ($out)" test $rc -eq 4
+check "foreign EK certificate: the message says why" grep -q "not issued by a trusted TPM vendor CA" <<<"$out"
+check_match "foreign EK certificate: the server answered 403" '^403 the EK certificate is not issued' last_answer
+check "foreign EK certificate: nothing stored" nothing_stored
+est_server_stop
+
+# --- a credential the TPM cannot activate: made for another EK, or for the name of another
+# TPM's IAK (what the server does when a request carries another TPM's IAK): the server
+# issued, the device's TPM refuses, and nothing is stored
+for fault in other-ek other-iak; do
+    attest_server --ek-ca "$pki/vendor-ca.pem" --attest-fault "$fault"
+    out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
+    check "$fault: exit 4 ($out)" test $rc -eq 4
+    check "$fault: the credential does not activate" grep -q "credential does not activate on this TPM" <<<"$out"
+    check_match "$fault: the server answered 200" '^200 ' last_answer
+    check "$fault: nothing stored" nothing_stored
+    est_server_stop
+done
+
+# --- the exchange end to end
+: >"$work/attest.log"
+attest_server --ek-ca "$pki/vendor-ca.pem"
+out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
+check "attested idevid: exit 0 ($out)" test $rc -eq 0
+check "attested idevid: the IAK certificate stored" grep -q "IAK: certificate issued on the EK's attestation" <<<"$out"
+check "IDevID valid" test "$(status_of idevid)" = valid
+check "IAK valid" test "$(status_of iak)" = valid
+check "IAK certificate in NV 0x01c90001" test "$(enroll --json status | jq -r '.identities[] | select(.name=="iak") | .certificate.source')" = "NV 0x01c90001"
+check "status: healthy" enroll status
+check "the exchange: csrattrs, one nonce, one request" test "$(jq -s -r '[.[] | .op] | join(" ")' "$work/attest.log")" = "csrattrs attest-nonce attest-enroll"
+# the IAK certificate is for the IAK's key; the IDevID's for the IDevID's
+tpm2_readpublic -c 0x81020001 -f pem -o "$work/iak-pub.pem" >/dev/null
+tpm2_nvread 0x01c90001 -C o 2>/dev/null | openssl x509 -inform DER -noout -pubkey >"$work/iak-cert-pub.pem"
+check "IAK certificate: the IAK's public key" cmp -s "$work/iak-pub.pem" "$work/iak-cert-pub.pem"
+check "IDevID valid in NV: write-locked" bash -c "tpm2_nvreadpublic 0x01c90000 | grep -q writelocked"
+check "IAK certificate in NV: write-locked" bash -c "tpm2_nvreadpublic 0x01c90001 | grep -q writelocked"
+jq -s -r '[.[] | select(.op == "attest-enroll")] | last | .attest_request' "$work/attest.log" >"$work/request.b64"
+
+post() { # post FILE: the base64 request to attest-enroll, as the device sends it
+    curl -s --cacert "$work/est-trust.pem" -H 'Content-Type: application/vnd.devid.attest-request' \
+        --data-binary "@$1" -o "$work/answer" -w '%{http_code}' "$server/.well-known/est/attest-enroll"
+}
+# --- a replayed request: the genuine request again, its nonce used
+check_out "replay: 403" 403 post "$work/request.b64"
+check "replay: the nonce was used" grep -q "used already" "$work/answer"
+# --- a certification over another key than the CSR's: the CSR replaced by another key's
+openssl req -new -key "$work/soft.pem" -subj "/CN=other" -outform DER -out "$work/other.csr" 2>/dev/null
+"$tamper" "$work/request.b64" csr "$work/other.csr" >"$work/other-csr.b64"
+check_out "another key's CSR: 403" 403 post "$work/other-csr.b64"
+check "another key's CSR: says so" grep -q "CSR's key is not the certified IDevID key" "$work/answer"
+# --- the IDevID's public area with fixedTPM cleared (a key that could have left a TPM)
+"$tamper" "$work/request.b64" clear-idevid-attrs 2 >"$work/soft-attrs.b64"
+check_out "IDevID without fixedTPM: 403" 403 post "$work/soft-attrs.b64"
+check "IDevID without fixedTPM: says so" grep -q "IDevID key is not an unrestricted signing key" "$work/answer"
+est_server_stop
+
+# --- an unknown factory mode is a configuration error naming the line
+printf 'factory_mode = ek\n' | write_conf
+check_fails "factory_mode = ek: a configuration error" 'factory_mode = ek: expected password or attested' \
+    enroll --server "https://localhost:1" cacerts
+summary "factory-attest"
