@@ -72,8 +72,13 @@ done
 # --- the exchange end to end
 : >"$work/attest.log"
 attest_server --ek-ca "$pki/vendor-ca.pem"
-out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
+out=$(DEVID_LOG=info enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
 check "attested idevid: exit 0 ($out)" test $rc -eq 0
+# The TPM commands of the exchange with both keys in place (measured: 21; the password mode's
+# run: 8): EK, IAK and IDevID opened, the EK certificate read, TPM2_Certify, the EK's policy
+# session and TPM2_ActivateCredential, two certificates written into NV.
+tpm_commands=$(sed -n 's/.* \([0-9]*\) TPM command(s) in this run.*/\1/p' <<<"$out")
+check "attested idevid: ${tpm_commands:-?} TPM commands (at most 24)" test "${tpm_commands:-99}" -le 24
 check "attested idevid: the IAK certificate stored" grep -q "IAK: certificate issued on the EK's attestation" <<<"$out"
 check "IDevID valid" test "$(status_of idevid)" = valid
 check "IAK valid" test "$(status_of iak)" = valid
