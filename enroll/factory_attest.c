@@ -72,7 +72,7 @@ static devid_rc open_keys(attest_state *s)
     return rc;
 }
 
-static devid_rc get_nonce(enroll_ctx *ctx, est_conn *conn, attest_state *s)
+static devid_rc get_nonce(est_conn *conn, attest_state *s)
 {
     est_reply reply;
     devid_rc rc = est_conn_request(conn, EST_ATTEST_NONCE, NULL, 0, 0, &reply);
@@ -86,7 +86,6 @@ static devid_rc get_nonce(enroll_ctx *ctx, est_conn *conn, attest_state *s)
         memcpy(s->nonce, reply.csrattrs, reply.csrattrs_len);
         s->nonce_len = reply.csrattrs_len;
     }
-    (void)ctx;
     est_reply_clear(&reply);
     return rc;
 }
@@ -191,7 +190,7 @@ devid_rc factory_attested_enroll(enroll_ctx *ctx, EVP_PKEY *idevid_pub, const X5
     if (rc == DEVID_OK)
         rc = enroll_ctx_conn(ctx, &conn);
     if (rc == DEVID_OK)
-        rc = get_nonce(ctx, conn, &s);
+        rc = get_nonce(conn, &s);
     if (rc == DEVID_OK)
         rc = devid_certify(s.iak, s.idevid, s.nonce, s.nonce_len, &s.cert);
     if (rc == DEVID_OK)
