@@ -755,7 +755,34 @@ sec_pop() {
 # --- run ------------------------------------------------------------------------------
 
 echo "est-server selftest with $mode"
-sections=(routing auth reenroll faults misc pop)
+# --- section: the factory role's attested enrollment (--ek-ca): the endpoints' shape; the
+# exchange itself with a TPM is tests/enroll/factory-attest.sh -------------------------------
+
+sec_attest() {
+    start
+    req nononce attest-nonce
+    check "attest-nonce without --ek-ca: 404" status nononce 404
+    est_server_stop
+    start --ek-ca "$pki/other.pem"
+    req nonce1 attest-nonce
+    req nonce2 attest-nonce
+    check "attest-nonce: 200 application/vnd.devid.attest-nonce, 32 bytes base64" eval '
+        status nonce1 200 && header_is nonce1 Content-Type application/vnd.devid.attest-nonce &&
+        same "$(base64 -d "$work/nonce1.body" | wc -c)" 32'
+    check "attest-nonce: a new nonce each time" not cmp -s "$work/nonce1.body" "$work/nonce2.body"
+    req attestget attest-enroll
+    check "GET attest-enroll: 405" status attestget 405
+    req attestct attest-enroll -H "Content-Type: application/pkcs10" --data-binary MAo=
+    check "attest-enroll with another content type: 415" status attestct 415
+    req attestbad attest-enroll -H "Content-Type: application/vnd.devid.attest-request" \
+        --data-binary MAA=
+    check "attest-enroll with an empty SEQUENCE: 400, says so" eval '
+        status attestbad 400 && grep -q "not an AttestEnrollRequest" "$work/attestbad.body"'
+    check_fails "--attest-fault without --ek-ca: a configuration error" "needs --ek-ca" \
+        "$server" --ca-cert "$pki/issuing.pem" --ca-key "$pki/issuing.key" --attest-fault other-ek
+}
+
+sections=(routing auth reenroll faults misc pop attest)
 jobs_=()
 for s in "${sections[@]}"; do
     mkdir -p "$top/$s"
