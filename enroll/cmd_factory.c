@@ -206,6 +206,7 @@ typedef struct {
     bool already;               /* valid before: nothing done */
     bool key_created;
     const char *iak;            /* idevid: "created" / "reused" / "none"; ldevid: NULL */
+    bool attested;              /* idevid: issued on the EK-attested exchange */
     const char *chain_file;     /* where the certificate and its CA chain were written */
 } factory_result;
 
@@ -219,8 +220,10 @@ static void factory_json(const char *cmd, const factory_result *r, X509 *cert)
     snprintf(hex, sizeof(hex), "0x%08x", r->entry->key_handle);
     json_string(&w, "key_handle", hex);
     json_bool(&w, "key_created", r->key_created);
-    if (r->iak)
+    if (r->iak) {
         json_string(&w, "iak", r->iak);
+        json_bool(&w, "attested", r->attested);
+    }
     if (cert)
         json_cert_fields(&w, cert);
     json_begin_object(&w, "stored");
@@ -356,6 +359,7 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
                                           "the configuration disables");
     if (rc == DEVID_OK)
         rc = factory_ensure_iak(pkey, &res.iak);
+    res.attested = attested;
     if (rc == DEVID_OK && attested)
         rc = factory_attested_enroll(&ctx, pkey, subject, &leaf, &chain);
     else if (rc == DEVID_OK)

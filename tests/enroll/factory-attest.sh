@@ -72,8 +72,12 @@ done
 # --- the exchange end to end
 : >"$work/attest.log"
 attest_server --ek-ca "$pki/vendor-ca.pem"
-out=$(DEVID_LOG=info enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
+DEVID_LOG=info enroll --json --server "$server" idevid --subject "$subject" >"$work/idevid.json" \
+    2>"$work/idevid.err"; rc=$?
+out=$(<"$work/idevid.err")
 check "attested idevid: exit 0 ($out)" test $rc -eq 0
+check "attested idevid --json: attested, the IAK reused, NV 0x01c90000 ($(<"$work/idevid.json"))" \
+    test "$(jq -r '[.attested, .iak, .stored.nv_index] | join(" ")' "$work/idevid.json")" = "true reused 0x01c90000"
 # The TPM commands of the exchange with both keys in place (measured: 21; the password mode's
 # run: 8): EK, IAK and IDevID opened, the EK certificate read, TPM2_Certify, the EK's policy
 # session and TPM2_ActivateCredential, two certificates written into NV.
