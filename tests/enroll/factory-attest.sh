@@ -93,8 +93,10 @@ check "the exchange: csrattrs, one nonce, one request" test "$(jq -s -r '[.[] | 
 tpm2_readpublic -c 0x81020001 -f pem -o "$work/iak-pub.pem" >/dev/null
 tpm2_nvread 0x01c90001 -C o 2>/dev/null | openssl x509 -inform DER -noout -pubkey >"$work/iak-cert-pub.pem"
 check "IAK certificate: the IAK's public key" cmp -s "$work/iak-pub.pem" "$work/iak-cert-pub.pem"
-check "IDevID valid in NV: write-locked" bash -c "tpm2_nvreadpublic 0x01c90000 | grep -q writelocked"
-check "IAK certificate in NV: write-locked" bash -c "tpm2_nvreadpublic 0x01c90001 | grep -q writelocked"
+check "IDevID certificate in NV: platform-created, write-locked" bash -c \
+    "tpm2_nvreadpublic 0x01c90000 | grep -E 'friendly:.*writelocked' | grep -q platformcreate"
+check "IAK certificate in NV: platform-created, write-locked" bash -c \
+    "tpm2_nvreadpublic 0x01c90001 | grep -E 'friendly:.*writelocked' | grep -q platformcreate"
 jq -s -r '[.[] | select(.op == "attest-enroll")] | last | .attest_request' "$work/attest.log" >"$work/request.b64"
 
 post() { # post FILE: the base64 request to attest-enroll, as the device sends it
@@ -113,6 +115,20 @@ check "another key's CSR: says so" grep -q "CSR's key is not the certified IDevI
 "$tamper" "$work/request.b64" clear-idevid-attrs 2 >"$work/soft-attrs.b64"
 check_out "IDevID without fixedTPM: 403" 403 post "$work/soft-attrs.b64"
 check "IDevID without fixedTPM: says so" grep -q "IDevID key is not an unrestricted signing key" "$work/answer"
+
+# --- RSA: an RSA 2048 IDevID and IAK (RSASSA certification), on the same TPM made fresh again
+for index in 0x01c90000 0x01c90001; do
+    tpm2_nvundefine -C p $index >/dev/null 2>&1 || tpm2_nvundefine $index >/dev/null 2>&1
+done
+tpm2_evictcontrol -Q -C o -c 0x81020000 >/dev/null
+tpm2_evictcontrol -Q -C o -c 0x81020001 >/dev/null
+out=$(enroll --server "$server" idevid --rsa --subject "$subject" 2>&1); rc=$?
+check "attested idevid --rsa: exit 0 ($out)" test $rc -eq 0
+check "attested idevid --rsa: an RSA IAK made" grep -q "IAK: created key at 0x81020001 (RSA 2048" <<<"$out"
+check "attested idevid --rsa: IDevID valid" test "$(status_of idevid)" = valid
+check "attested idevid --rsa: IAK valid" test "$(status_of iak)" = valid
+check "attested idevid --rsa: the IAK certificate's key is RSA" bash -c \
+    "tpm2_nvread 0x01c90001 -C o 2>/dev/null | openssl x509 -inform DER -noout -text | grep -q 'rsaEncryption'"
 est_server_stop
 
 # --- an unknown factory mode is a configuration error naming the line
