@@ -69,6 +69,13 @@ for fault in other-ek other-iak; do
     est_server_stop
 done
 
+# --- an answer whose IAK certificate is for another key: the device refuses it, stores nothing
+attest_server --ek-ca "$pki/vendor-ca.pem" --attest-fault wrong-iak-cert
+check_fails "IAK certificate for another key: refused (exit 4)" "IAK certificate is not for this IAK" \
+    enroll --server "$server" idevid --subject "$subject"
+check "IAK certificate for another key: nothing stored" nothing_stored
+est_server_stop
+
 # --- the exchange end to end
 : >"$work/attest.log"
 attest_server --ek-ca "$pki/vendor-ca.pem"

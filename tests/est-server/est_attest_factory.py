@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_LEN = 32
 NONCE_LIFETIME = 300  # seconds
-FAULTS = ("other-ek", "other-iak")
+FAULTS = ("other-ek", "other-iak", "wrong-iak-cert")
 
 # TPMA_OBJECT bits (TPM 2.0 Part 2, 8.3)
 FIXED_TPM, FIXED_PARENT, SENSITIVE_DATA_ORIGIN = 0x2, 0x10, 0x20
