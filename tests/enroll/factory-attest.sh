@@ -138,6 +138,49 @@ check "attested idevid --rsa: the IAK certificate's key is RSA" bash -c \
     "tpm2_nvread 0x01c90001 -C o 2>/dev/null | openssl x509 -inform DER -noout -text | grep -q 'rsaEncryption'"
 est_server_stop
 
+# --- an ECC EK (TCG default ECC template at 0x81010002, its certificate from the vendor CA in
+# NV 0x01C0000A) with the RSA EK configured away: the credential's seed is shared by ECDH
+for index in 0x01c90000 0x01c90001; do
+    tpm2_nvundefine -C p $index >/dev/null 2>&1 || tpm2_nvundefine $index >/dev/null 2>&1
+done
+tpm2_evictcontrol -Q -C o -c 0x81020000 >/dev/null
+tpm2_evictcontrol -Q -C o -c 0x81020001 >/dev/null
+tpm2_createek -Q -G ecc -c 0x81010002 -u "$work/ek-ecc.pub"
+tpm2_flushcontext -t
+tpm2_readpublic -c 0x81010002 -f pem -o "$work/ek-ecc.pem" >/dev/null
+/usr/bin/python3 - "$pki/vendor-ca.pem" "$pki/vendor-ca.key" "$work/ek-ecc.pem" "$work/ek-ecc.der" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+ca = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+key = serialization.load_pem_private_key(open(sys.argv[2], "rb").read(), None)
+pub = serialization.load_pem_public_key(open(sys.argv[3], "rb").read())
+now = datetime.datetime.utcnow()
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Devid Test ECC EK")])
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca.subject).public_key(pub)
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+open(sys.argv[4], "wb").write(cert.public_bytes(serialization.Encoding.DER))
+PY
+tpm2_nvdefine -Q 0x01c0000a -C o -s "$(stat -c %s "$work/ek-ecc.der")" -a "ownerread|ownerwrite|authread|no_da"
+tpm2_nvwrite -Q 0x01c0000a -C o -i "$work/ek-ecc.der"
+printf 'factory_mode = attested\n[ek_rsa]\nkey = none\n' | write_conf
+: >"$work/attest.log"
+attest_server --ek-ca "$pki/vendor-ca.pem" --attest-fault other-ek
+check_fails "ECC EK, a credential for another EK: refused (exit 4)" "credential does not activate on this TPM" \
+    enroll --server "$server" idevid --subject "$subject"
+est_server_stop
+attest_server --ek-ca "$pki/vendor-ca.pem"
+out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
+check "ECC EK: attested idevid, exit 0 ($out)" test $rc -eq 0
+check "ECC EK: the server saw EC EKs" test "$(jq -s -r '[.[] | select(.op == "attest-enroll") | .ek_key] | join(" ")' "$work/attest.log")" = "ec ec"
+check "ECC EK: IDevID valid" test "$(status_of idevid)" = valid
+check "ECC EK: IAK valid" test "$(status_of iak)" = valid
+est_server_stop
+
 # --- an unknown factory mode is a configuration error naming the line
 printf 'factory_mode = ek\n' | write_conf
 check_fails "factory_mode = ek: a configuration error" 'factory_mode = ek: expected password or attested' \

@@ -5,7 +5,7 @@ up to a TPM vendor CA, the IAK's and IDevID's attributes, the IAK's TPM2_Certify
 IDevID over the nonce, the CSR's key) and answers with the IAK and IDevID certificates
 sealed (AES-256-GCM) under a credential made by TPM2_MakeCredential for that EK and the
 IAK's name (TPM 2.0 Part 1, 24: "Credential Protection"), written here with
-python3-cryptography. RSA EKs only (the fixture's); an ECC EK is refused with a message.
+python3-cryptography, for RSA EKs (RSA-OAEP) and ECC EKs (ECDH and KDFe).
 """
 
 import datetime
@@ -232,14 +232,39 @@ def kdfa(key, label, context_u, context_v, bits):
     return out[:bits // 8]
 
 
+def kdfe(z, label, party_u, party_v, bits):
+    out, i = b"", 1
+    while len(out) * 8 < bits:
+        out += hashlib.sha256(struct.pack(">I", i) + z + label + b"\x00" + party_u +
+                              party_v).digest()
+        i += 1
+    return out[:bits // 8]
+
+
+def ecc_seed(ek_public):
+    """(seed, the ephemeral point as TPMS_ECC_POINT): ECDH with an ephemeral key, KDFe
+    (TPM 2.0 Part 1, C.6.1 and 11.4.10.3), label IDENTITY."""
+    size = (ek_public.curve.key_size + 7) // 8
+    eph = ec.generate_private_key(ek_public.curve)
+    z = eph.exchange(ec.ECDH(), ek_public)
+    qe, qs = eph.public_key().public_numbers(), ek_public.public_numbers()
+    ex, ey = qe.x.to_bytes(size, "big"), qe.y.to_bytes(size, "big")
+    seed = kdfe(z, b"IDENTITY", ex, qs.x.to_bytes(size, "big"), 256)
+    return seed, struct.pack(">H", size) + ex + struct.pack(">H", size) + ey
+
+
 def make_credential(ek_public, name, credential):
-    """(TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET) for an RSA EK of the TCG default template
-    (SHA-256 name algorithm, AES-128-CFB symmetric)."""
-    if not isinstance(ek_public, rsa.RSAPublicKey):
-        raise Refused(400, "this test CA makes credentials for RSA EKs only")
-    seed = os.urandom(32)
-    secret = ek_public.encrypt(seed, padding.OAEP(
-        mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=b"IDENTITY\x00"))
+    """(TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET) for an EK of the TCG default templates
+    (RSA 2048 or ECC P-256; SHA-256 name algorithm, AES-128-CFB symmetric)."""
+    if isinstance(ek_public, rsa.RSAPublicKey):
+        seed = os.urandom(32)
+        secret = ek_public.encrypt(seed, padding.OAEP(
+            mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(),
+            label=b"IDENTITY\x00"))
+    elif isinstance(ek_public, ec.EllipticCurvePublicKey):
+        seed, secret = ecc_seed(ek_public)
+    else:
+        raise Refused(400, "the EK is neither RSA nor EC")
     sym = kdfa(seed, b"STORAGE", name, b"", 128)
     enc = Cipher(algorithms.AES(sym), modes.CFB(b"\x00" * 16)).encryptor()
     enc_identity = enc.update(struct.pack(">H", len(credential)) + credential) + enc.finalize()
@@ -335,8 +360,10 @@ class AttestFactory:
 
     def answer(self, ek_key, iak, nonce, iak_cert, idevid_cert, chain):
         name = iak.name
-        if self.fault == "other-ek":  # a credential for another TPM's EK
-            ek_key = rsa.generate_private_key(65537, 2048).public_key()
+        if self.fault == "other-ek" and isinstance(ek_key, rsa.RSAPublicKey):
+            ek_key = rsa.generate_private_key(65537, 2048).public_key()  # another TPM's EK
+        elif self.fault == "other-ek":
+            ek_key = ec.generate_private_key(ek_key.curve).public_key()
         elif self.fault == "other-iak":  # ... for a key of another name: another TPM's IAK
             name = name[:2] + hashlib.sha256(b"another TPM's IAK" + name).digest()
         credential = os.urandom(32)
