@@ -53,6 +53,8 @@ static devid_rc open_keys(attest_state *s)
         if (rc == DEVID_OK && (!s->ek->key || !s->ek->cert))
             rc = DEVID_ERR_NOT_FOUND;
     }
+    if (rc == DEVID_ERR_NO_TPM)
+        return rc; /* (its message stands) */
     devid_clear_error();
     if (rc != DEVID_OK)
         return devid_fail(DEVID_ERR_NOT_FOUND, "attested factory mode needs the TPM's EK and "
