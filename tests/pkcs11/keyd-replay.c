@@ -10,7 +10,6 @@
 
 #include <stdint.h>
 
-int check_passed, check_failed;
 const char *module_path, *fixture;
 bool identities, rsa, pin_set;
 

@@ -8,7 +8,6 @@
 #ifndef DEVID_KEYD_H
 #define DEVID_KEYD_H
 
-#define CHECK_COUNTERS_EXTERN /* one summary for all files: keyd-replay.c defines them */
 #include "p11test.h"
 
 extern const char *module_path, *fixture;

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int check_passed, check_failed;
 const char *variant;
 CK_FUNCTION_LIST *f;
 

@@ -3,7 +3,6 @@
 #ifndef DEVID_P11API_H
 #define DEVID_P11API_H
 
-#define CHECK_COUNTERS_EXTERN /* one summary for all files: p11-api.c defines the counters */
 #include "p11test.h"
 
 extern const char *variant;     /* ecc, rsa, empty, no-tpm */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the configuration parser and environment overrides: core's keys and
  * devid-enroll's [est] and [renew] (enroll/enroll_config.h), read from the same text. */
-#include "../check.h"
+#include "devid_test.h"
 #include "config.h"
 #include "enroll_config.h"
 
@@ -249,8 +249,9 @@ static void test_enroll_scopes(void)
 }
 
 /* The shipped example must stay a valid configuration. */
-static void test_example(const char *path)
+static void test_example(const void *data)
 {
+    const char *path = data;
     devid_config *cfg = NULL;
     CHECK_RC(devid_config_new(&cfg), DEVID_OK);
     CHECK_RC(devid_config_read_file(cfg, path), DEVID_OK);
@@ -262,15 +263,22 @@ static void test_example(const char *path)
     enroll_config_free(e);
 }
 
+static void free_last_parse(void)
+{
+    enroll_config_free(econf);
+    econf = NULL;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        test_example(argv[1]);
-    test_defaults();
-    test_valid_file();
-    test_errors();
-    test_env_and_files();
-    test_enroll_scopes();
-    enroll_config_free(econf);
-    return check_summary("test_config");
+    const char *example = devid_test_arg(argc, argv, 0);
+    devid_test_fixture(NULL, free_last_parse);
+    if (example)
+        devid_testx(test_example, example, "/config/example");
+    devid_test(test_defaults, "/config/defaults");
+    devid_test(test_valid_file, "/config/valid-file");
+    devid_test(test_errors, "/config/errors");
+    devid_test(test_env_and_files, "/config/env-and-files");
+    devid_test(test_enroll_scopes, "/config/enroll-scopes");
+    return devid_test_run("test_config", argc, argv);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* EST message handling without a network: base64 (RFC 8951 whitespace), certs-only PKCS#7,
  * PKCS#10 construction, Retry-After and back-off arithmetic. */
-#include "../check.h"
+#include "devid_test.h"
 #include "est_msg.h"
 #include "http_headers.h"
 #include "est_tls.h"
@@ -218,8 +218,9 @@ static void test_renewal_due(void)
     EVP_PKEY_free(key);
 }
 
-static void test_csrattrs(const char *path)
+static void test_csrattrs(const void *data)
 {
+    const char *path = data;
     FILE *f = path ? fopen(path, "rb") : NULL;
     unsigned char der[512];
     size_t n = f ? fread(der, 1, sizeof(der), f) : 0;
@@ -289,13 +290,13 @@ static void test_auth_schemes(void)
 
 int main(int argc, char **argv)
 {
-    test_auth_schemes();
-    test_csrattrs(argc > 1 ? argv[1] : NULL);
-    test_renewal_due();
-    test_base64();
-    test_pkcs7();
-    test_csr();
-    test_retry_math();
-    test_alerts();
-    return check_summary("test_est_msg");
+    devid_test(test_auth_schemes, "/est-msg/auth-schemes");
+    devid_testx(test_csrattrs, devid_test_arg(argc, argv, 0), "/est-msg/csrattrs");
+    devid_test(test_renewal_due, "/est-msg/renewal-due");
+    devid_test(test_base64, "/est-msg/base64");
+    devid_test(test_pkcs7, "/est-msg/pkcs7");
+    devid_test(test_csr, "/est-msg/csr");
+    devid_test(test_retry_math, "/est-msg/retry-math");
+    devid_test(test_alerts, "/est-msg/alerts");
+    return devid_test_run("test_est_msg", argc, argv);
 }

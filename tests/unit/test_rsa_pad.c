@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The software RSA encodings used with the TPM's raw RSA operation, checked against OpenSSL
  * with a software key standing in for the TPM. */
-#include "../check.h"
+#include "devid_test.h"
 #include "ecdsa_der.h"
 #include "error.h"
 #include "rsa_pad.h"
@@ -139,14 +139,29 @@ static void test_ecdsa_der(void)
           "odd or empty r||s");
 }
 
-int main(void)
+struct pss_case {
+    unsigned bits;
+    const char *md;
+    int nid;
+};
+
+static void test_pss_case(const void *data)
 {
-    test_scheme_checks();
-    test_ecdsa_der();
-    test_pss(2048, "SHA256", NID_sha256);
-    test_pss(3072, "SHA384", NID_sha384);
-    test_pss(4096, "SHA512", NID_sha512);
-    test_pkcs1();
-    test_digestinfo();
-    return check_summary("test_rsa_pad");
+    const struct pss_case *c = data;
+    test_pss(c->bits, c->md, c->nid);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct pss_case pss2048 = { 2048, "SHA256", NID_sha256 },
+                                 pss3072 = { 3072, "SHA384", NID_sha384 },
+                                 pss4096 = { 4096, "SHA512", NID_sha512 };
+    devid_test(test_scheme_checks, "/rsa-pad/scheme-checks");
+    devid_test(test_ecdsa_der, "/rsa-pad/ecdsa-der");
+    devid_testx(test_pss_case, &pss2048, "/rsa-pad/pss/2048-sha256");
+    devid_testx(test_pss_case, &pss3072, "/rsa-pad/pss/3072-sha384");
+    devid_testx(test_pss_case, &pss4096, "/rsa-pad/pss/4096-sha512");
+    devid_test(test_pkcs1, "/rsa-pad/pkcs1");
+    devid_test(test_digestinfo, "/rsa-pad/digestinfo");
+    return devid_test_run("test_rsa_pad", argc, argv);
 }

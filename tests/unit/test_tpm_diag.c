@@ -3,13 +3,14 @@
  * (core/tpm_diag.h). "Busy" needs a /dev/tpm0 held by another process, which no test machine
  * has: the classification is checked here; missing and not permitted also end to end
  * (tests/field/loud.sh). */
-#include "../check.h"
+#include "devid_test.h"
 #include "tpm_diag.h"
 
 #include <errno.h>
 #include <string.h>
 
-int main(void)
+/* Each errno of opening the device gets its own message, with the fix. */
+static void test_device_problems(void)
 {
     static const struct {
         int err;
@@ -30,5 +31,10 @@ int main(void)
     CHECK(strcmp(seen[0], seen[1]) && strcmp(seen[1], seen[3]) && strcmp(seen[0], seen[3]),
           "missing, not permitted and busy are three messages");
     CHECK(strstr(seen[3], "/dev/tpmrm0") != NULL, "busy: the fix names the resource manager");
-    return check_summary("tpm-diag");
+}
+
+int main(int argc, char **argv)
+{
+    devid_test(test_device_problems, "/tpm-diag/device-problems");
+    return devid_test_run("tpm-diag", argc, argv);
 }
