@@ -26,8 +26,10 @@ static void (*fixture_teardown)(void);
 static void add_case(struct test_case c)
 {
     if (n_cases == MAX_CASES || !c.path || c.path[0] != '/') {
-        fprintf(stderr, "devid_test: cannot register '%s' (a path starts with '/'; at most %d "
-                "cases)\n", c.path ? c.path : "(null)", MAX_CASES);
+        fprintf(stderr,
+                "devid_test: cannot register '%s' (a path starts with '/'; at most %d "
+                "cases)\n",
+                c.path ? c.path : "(null)", MAX_CASES);
         abort();
     }
     for (int i = 0; i < n_cases; i++)
@@ -40,12 +42,12 @@ static void add_case(struct test_case c)
 
 void devid_test(void (*fn)(void), const char *path)
 {
-    add_case((struct test_case){.path = path, .fn = fn});
+    add_case((struct test_case){ .path = path, .fn = fn });
 }
 
 void devid_testx(void (*fn)(const void *data), const void *data, const char *path)
 {
-    add_case((struct test_case){.path = path, .fnx = fn, .data = data});
+    add_case((struct test_case){ .path = path, .fnx = fn, .data = data });
 }
 
 void devid_test_fixture(int (*setup)(void), void (*teardown)(void))
@@ -96,8 +98,8 @@ static bool selected(const char **want, int n_want, const char *path)
 }
 
 /* Collects -p/-l; every path given must match at least one case. */
-static int parse_options(const char *name, int argc, char **argv, const char **want,
-                         int *n_want, bool *list)
+static int parse_options(const char *name, int argc, char **argv, const char **want, int *n_want,
+                         bool *list)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-l") == 0) {
@@ -152,8 +154,7 @@ int devid_test_run(const char *name, int argc, char **argv)
             cases[i].fn();
         else
             cases[i].fnx(cases[i].data);
-        printf("%sok %d %s\n", check_failed > failed_before ? "not " : "", ++number,
-               cases[i].path);
+        printf("%sok %d %s\n", check_failed > failed_before ? "not " : "", ++number, cases[i].path);
         fflush(stdout);
     }
     if (set_up && fixture_teardown)

@@ -35,23 +35,23 @@
 
 extern int check_passed, check_failed;
 
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (cond) {                                                             \
-            check_passed++;                                                     \
-        } else {                                                                \
-            check_failed++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-        }                                                                       \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_RC(expr, want)                                                    \
-    do {                                                                        \
-        devid_rc rc_ = (expr);                                                  \
-        CHECK(rc_ == (want), "%s returned %s (%s), expected %s", #expr,         \
-              devid_rc_name(rc_), devid_last_error(), devid_rc_name(want));     \
+#define CHECK_RC(expr, want)                                                                       \
+    do {                                                                                           \
+        devid_rc rc_ = (expr);                                                                     \
+        CHECK(rc_ == (want), "%s returned %s (%s), expected %s", #expr, devid_rc_name(rc_),        \
+              devid_last_error(), devid_rc_name(want));                                            \
     } while (0)
 
 /* Registers a case; path is "/suite/case" and must stay valid (a string literal). */

@@ -5,6 +5,7 @@
 # CHECK makes its case "not ok"; judged on the library's own self-test program and on a real
 # test (test_rsa_pad) run one case alone.
 # usage: runner.sh DEVID_TEST_SELFTEST TEST_RSA_PAD
+# shellcheck disable=SC1091,SC2016  # check.sh is beside this file; bash -c bodies are single-quoted on purpose
 set -uo pipefail
 self=$1 rsa_pad=$2
 work=$(mktemp -d)

@@ -20,12 +20,29 @@ static void loading(CK_FUNCTION_LIST *f)
     CHECK(f->version.major == 2 && f->version.minor >= 20, "function list version %d.%d",
           f->version.major, f->version.minor);
 #define NEED(fn) CHECK(f->fn != NULL, "%s is NULL", #fn)
-    NEED(C_CloseSession); NEED(C_CreateObject); NEED(C_Decrypt); NEED(C_DecryptInit);
-    NEED(C_DestroyObject); NEED(C_Encrypt); NEED(C_EncryptInit); NEED(C_FindObjects);
-    NEED(C_FindObjectsFinal); NEED(C_FindObjectsInit); NEED(C_GenerateKey);
-    NEED(C_GenerateKeyPair); NEED(C_GetAttributeValue); NEED(C_SetAttributeValue);
-    NEED(C_GetSessionInfo); NEED(C_GetSlotList); NEED(C_GetTokenInfo); NEED(C_Login);
-    NEED(C_OpenSession); NEED(C_Sign); NEED(C_SignInit); NEED(C_Verify); NEED(C_VerifyInit);
+    NEED(C_CloseSession);
+    NEED(C_CreateObject);
+    NEED(C_Decrypt);
+    NEED(C_DecryptInit);
+    NEED(C_DestroyObject);
+    NEED(C_Encrypt);
+    NEED(C_EncryptInit);
+    NEED(C_FindObjects);
+    NEED(C_FindObjectsFinal);
+    NEED(C_FindObjectsInit);
+    NEED(C_GenerateKey);
+    NEED(C_GenerateKeyPair);
+    NEED(C_GetAttributeValue);
+    NEED(C_SetAttributeValue);
+    NEED(C_GetSessionInfo);
+    NEED(C_GetSlotList);
+    NEED(C_GetTokenInfo);
+    NEED(C_Login);
+    NEED(C_OpenSession);
+    NEED(C_Sign);
+    NEED(C_SignInit);
+    NEED(C_Verify);
+    NEED(C_VerifyInit);
     NEED(C_Initialize);
 #undef NEED
     /* and every other 2.40 entry point */
@@ -79,8 +96,7 @@ static void factory_keys(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
         CHECK(keyd_key_pair(f, s, labels[i], &pub, &priv), "%s: no key pair by label", labels[i]);
         CK_KEY_TYPE want = rsa ? CKK_RSA : CKK_EC;
         CHECK(attr_ulong(f, s, pub, CKA_KEY_TYPE) == want, "%s: public CKA_KEY_TYPE", labels[i]);
-        CHECK(attr_ulong(f, s, priv, CKA_KEY_TYPE) == want, "%s: private CKA_KEY_TYPE",
-              labels[i]);
+        CHECK(attr_ulong(f, s, priv, CKA_KEY_TYPE) == want, "%s: private CKA_KEY_TYPE", labels[i]);
         CK_BBOOL always = CK_TRUE;
         CK_ATTRIBUTE aa = { CKA_ALWAYS_AUTHENTICATE, &always, sizeof(always) };
         CHECK(f->C_GetAttributeValue(s, priv, &aa, 1) == CKR_OK && always == CK_FALSE,
@@ -128,15 +144,13 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
     CHECK(key != CK_INVALID_HANDLE, "HMAC key handle");
     CK_OBJECT_CLASS scls = CKO_SECRET_KEY;
     CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
-    CK_ATTRIBUTE kt[] = { { CKA_CLASS, &scls, sizeof(scls) },
-                          { CKA_KEY_TYPE, &generic, sizeof(generic) },
-                          { CKA_VALUE_LEN, &len32, sizeof(len32) },
-                          { CKA_TOKEN, &yes, sizeof(yes) },
-                          { CKA_PRIVATE, &yes, sizeof(yes) },
-                          { CKA_SENSITIVE, &yes, sizeof(yes) },
-                          { CKA_SIGN, &yes, sizeof(yes) },
-                          { CKA_VERIFY, &yes, sizeof(yes) },
-                          { CKA_LABEL, (void *)"keyd-hmac", 9 } };
+    CK_ATTRIBUTE kt[] = {
+        { CKA_CLASS, &scls, sizeof(scls) },       { CKA_KEY_TYPE, &generic, sizeof(generic) },
+        { CKA_VALUE_LEN, &len32, sizeof(len32) }, { CKA_TOKEN, &yes, sizeof(yes) },
+        { CKA_PRIVATE, &yes, sizeof(yes) },       { CKA_SENSITIVE, &yes, sizeof(yes) },
+        { CKA_SIGN, &yes, sizeof(yes) },          { CKA_VERIFY, &yes, sizeof(yes) },
+        { CKA_LABEL, (void *)"keyd-hmac", 9 }
+    };
     CK_OBJECT_HANDLE named = CK_INVALID_HANDLE;
     CHECK_RV(f->C_GenerateKey(s, &hmac, kt, 9, &named), CKR_OK);
     CHECK(find(f, s, CKO_SECRET_KEY, "keyd-hmac", h, 4) == 1 && h[0] == named,
@@ -167,8 +181,10 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
     for (CK_OBJECT_CLASS cls = CKO_CERTIFICATE; cls <= CKO_PRIVATE_KEY; cls++) {
         CHECK(find(f, s, cls, "IDevID", h, 1) == 1, "IDevID class %lu", (unsigned long)cls);
         CHECK_RV(f->C_DestroyObject(s, h[0]), CKR_ACTION_PROHIBITED);
-        CHECK(find(f, s, cls, "IDevID", h, 1) == 1, "IDevID class %lu gone after a refused "
-              "destroy", (unsigned long)cls);
+        CHECK(find(f, s, cls, "IDevID", h, 1) == 1,
+              "IDevID class %lu gone after a refused "
+              "destroy",
+              (unsigned long)cls);
         CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"stolen", 6 };
         CHECK_RV(f->C_SetAttributeValue(s, h[0], &relabel, 1), CKR_ACTION_PROHIBITED);
     }
@@ -178,7 +194,8 @@ int main(int argc, char **argv)
 {
     if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "pin")) ||
         !(fixture = getenv("DEVID_FIXTURE"))) {
-        fprintf(stderr, "usage: keyd-replay MODULE VARIANT [pin] (under tests/fixture/with-swtpm)\n");
+        fprintf(stderr,
+                "usage: keyd-replay MODULE VARIANT [pin] (under tests/fixture/with-swtpm)\n");
         return 2;
     }
     module_path = argv[1];
@@ -197,8 +214,7 @@ int main(int argc, char **argv)
              CKR_OK);
     keyd_login(mod.f, s);
     if (pin_set) /* logged in for the whole application */
-        CHECK_RV(mod.f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"1234", 4),
-                 CKR_USER_ALREADY_LOGGED_IN);
+        CHECK_RV(mod.f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"1234", 4), CKR_USER_ALREADY_LOGGED_IN);
     if (identities)
         factory_keys(mod.f, s);
     refusals(mod.f, s);

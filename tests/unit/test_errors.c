@@ -71,7 +71,8 @@ static void test_retry_policy(void)
     /* The retry policy: only DEVID_ERR_RETRY, at most DEVID_TPM_RETRIES times, then the
      * message says the TPM stayed busy and keeps the TPM's own detail. */
     unsigned retries = 0;
-    CHECK(!devid_tpm_retry_wait(DEVID_ERR_LOCKOUT, &retries) && retries == 0, "no retry on lockout");
+    CHECK(!devid_tpm_retry_wait(DEVID_ERR_LOCKOUT, &retries) && retries == 0,
+          "no retry on lockout");
     CHECK(!devid_tpm_retry_wait(DEVID_ERR_AUTH, &retries) && retries == 0, "no retry on auth");
     devid_tpm_rc_map(TPM2_RC_RETRY, "unit sign");
     unsigned n = 0;

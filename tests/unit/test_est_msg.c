@@ -170,8 +170,9 @@ static void test_csr(void)
     int at = req ? X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1) : -1;
     ASN1_TYPE *v = at >= 0 ? X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(req, at), 0) : NULL;
     CHECK(v && v->type == V_ASN1_PRINTABLESTRING &&
-          ASN1_STRING_length(v->value.printablestring) == (int)strlen(binding) &&
-          memcmp(ASN1_STRING_get0_data(v->value.printablestring), binding, strlen(binding)) == 0,
+              ASN1_STRING_length(v->value.printablestring) == (int)strlen(binding) &&
+              memcmp(ASN1_STRING_get0_data(v->value.printablestring), binding, strlen(binding)) ==
+                  0,
           "challengePassword: the binding, as a PrintableString");
     CHECK(req && X509_REQ_verify(req, newkey) == 1, "PoP CSR signed by its key");
     X509_REQ_free(req);
@@ -243,8 +244,8 @@ static void test_csrattrs(const void *data)
  * retried) rather than trouble that may pass (exit 5). */
 static void test_alerts(void)
 {
-    const int refusing[] = { SSL_AD_CERTIFICATE_EXPIRED, SSL_AD_BAD_CERTIFICATE,
-                             SSL_AD_UNKNOWN_CA,          SSL_AD_CERTIFICATE_REVOKED,
+    const int refusing[] = { SSL_AD_CERTIFICATE_EXPIRED,  SSL_AD_BAD_CERTIFICATE,
+                             SSL_AD_UNKNOWN_CA,           SSL_AD_CERTIFICATE_REVOKED,
                              SSL_AD_CERTIFICATE_REQUIRED, SSL_AD_ACCESS_DENIED };
     for (size_t i = 0; i < sizeof(refusing) / sizeof(refusing[0]); i++)
         CHECK(est_tls_alert_refuses_cert(refusing[i]), "alert refuses the certificate");

@@ -16,17 +16,15 @@ static void test_device_problems(void)
         int err;
         const char *needle;
     } cases[] = {
-        { ENOENT, "/dev/tpm0 does not exist" },
-        { EACCES, "add the user to group tss" },
-        { EPERM, "add the user to group tss" },
-        { EBUSY, "another process has it open" },
+        { ENOENT, "/dev/tpm0 does not exist" }, { EACCES, "add the user to group tss" },
+        { EPERM, "add the user to group tss" }, { EBUSY, "another process has it open" },
         { EIO, "cannot open /dev/tpm0" },
     };
     char seen[5][512];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         devid_tpm_device_problem("/dev/tpm0", cases[i].err, seen[i], sizeof(seen[i]));
-        CHECK(strstr(seen[i], cases[i].needle) != NULL, "errno %d: '%s' lacks '%s'",
-              cases[i].err, seen[i], cases[i].needle);
+        CHECK(strstr(seen[i], cases[i].needle) != NULL, "errno %d: '%s' lacks '%s'", cases[i].err,
+              seen[i], cases[i].needle);
     }
     CHECK(strcmp(seen[0], seen[1]) && strcmp(seen[1], seen[3]) && strcmp(seen[0], seen[3]),
           "missing, not permitted and busy are three messages");
