@@ -16,6 +16,8 @@ struct test_case {
     void (*fn)(void);
     void (*fnx)(const void *data);
     const void *data;
+    bool step; /* continues from the case registered before it */
+    bool run;  /* selected, or a step a selected case continues from */
 };
 
 static struct test_case cases[MAX_CASES];
@@ -43,6 +45,15 @@ static void add_case(struct test_case c)
 void devid_test(void (*fn)(void), const char *path)
 {
     add_case((struct test_case){ .path = path, .fn = fn });
+}
+
+void devid_test_step(void (*fn)(void), const char *path)
+{
+    if (n_cases == 0) {
+        fprintf(stderr, "devid_test: step '%s' continues from no case\n", path);
+        abort();
+    }
+    add_case((struct test_case){ .path = path, .fn = fn, .step = true });
 }
 
 void devid_testx(void (*fn)(const void *data), const void *data, const char *path)
@@ -97,6 +108,17 @@ static bool selected(const char **want, int n_want, const char *path)
     return false;
 }
 
+/* Marks the cases to run: the selected ones and, backwards, what a selected step continues
+ * from. */
+static void mark_runs(const char **want, int n_want)
+{
+    for (int i = 0; i < n_cases; i++)
+        cases[i].run = selected(want, n_want, cases[i].path);
+    for (int i = n_cases - 1; i > 0; i--)
+        if (cases[i].run && cases[i].step)
+            cases[i - 1].run = true;
+}
+
 /* Collects -p/-l; every path given must match at least one case. */
 static int parse_options(const char *name, int argc, char **argv, const char **want, int *n_want,
                          bool *list)
@@ -137,10 +159,11 @@ int devid_test_run(const char *name, int argc, char **argv)
             printf("%s\n", cases[i].path);
         return 0;
     }
+    mark_runs(want, n_want);
     bool set_up = false;
     int number = 0;
     for (int i = 0; i < n_cases; i++) {
-        if (!selected(want, n_want, cases[i].path))
+        if (!cases[i].run)
             continue;
         if (!set_up && fixture_setup && fixture_setup() != 0) {
             printf("Bail out! %s: the fixture's setup failed\n", name);

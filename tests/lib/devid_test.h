@@ -23,6 +23,10 @@
  * cases share and is expensive (a TPM connection, a loaded module) belongs in the fixture:
  * its setup runs once, before the first selected case, and its teardown after the last.
  * A setup that returns non-zero fails the run before any case ("Bail out!").
+ * A story that cannot be cut (a token's PINs set, then changed, then locked out) is
+ * registered as steps: devid_test_step() registers a case that continues from the case
+ * registered just before it, and selecting a step with -p runs the steps before it first
+ * (each reported with its own line). Use steps only where the state is the point.
  *
  * CHECK(cond, fmt, ...) counts a check and prints "FAIL file:line: cond: message" on stderr
  * when cond is false; the case it runs in is then "not ok". CHECK_RC compares a devid_rc
@@ -56,6 +60,8 @@ extern int check_passed, check_failed;
 
 /* Registers a case; path is "/suite/case" and must stay valid (a string literal). */
 void devid_test(void (*fn)(void), const char *path);
+/* A case that continues from the one registered before it (see above). */
+void devid_test_step(void (*fn)(void), const char *path);
 /* The same with a data pointer handed to fn, for one function run on several inputs. */
 void devid_testx(void (*fn)(const void *data), const void *data, const char *path);
 /* The program's shared setup (0 = ready) and teardown (may be NULL); at most one pair. */

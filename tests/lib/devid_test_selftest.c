@@ -41,6 +41,19 @@ static void test_args(void)
     printf("# args %s %s\n", first ? first : "-", second ? second : "-");
 }
 
+static int story_at;
+
+static void test_story_one(void)
+{
+    story_at = 1;
+}
+
+static void test_story_two(void)
+{
+    CHECK(story_at == 1, "the step before ran first (%d)", story_at);
+    story_at = 2;
+}
+
 int main(int argc, char **argv)
 {
     argc_seen = argc;
@@ -52,5 +65,8 @@ int main(int argc, char **argv)
     devid_test(test_fail, "/self/fail");
     devid_testx(test_data, "datum", "/selfx/data");
     devid_test(test_args, "/selfx/args");
+    devid_test(test_story_one, "/story/one");
+    devid_test_step(test_story_two, "/story/two");
+    devid_test(test_pass, "/story/after");
     return devid_test_run("self", argc, argv);
 }

@@ -12,7 +12,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 . "$(dirname "$0")/check.sh"
 
-check_out "-l lists every case in order" $'/self/pass\n/self/group/a\n/self/group/b\n/self/fail\n/selfx/data\n/selfx/args' \
+check_out "-l lists every case in order" $'/self/pass\n/self/group/a\n/self/group/b\n/self/fail\n/selfx/data\n/selfx/args\n/story/one\n/story/two\n/story/after' \
     "$self" -l
 check_out "-p PATH runs that case alone, after the setup" \
     $'# setup 1\nok 1 /self/pass\n# teardown\nself: 1 passed, 0 failed' "$self" -p /self/pass
@@ -25,6 +25,9 @@ check_out "-p twice runs both, in registration order" \
 check_out "the program's own arguments around the options" \
     $'# setup 1\n# args one two\nok 1 /selfx/args\n# teardown\nself: 0 passed, 0 failed' \
     "$self" one -p /selfx/args two
+check_out "-p on a step runs the case it continues from first" \
+    $'# setup 1\nok 1 /story/one\nok 2 /story/two\n# teardown\nself: 1 passed, 0 failed' \
+    "$self" -p /story/two
 check_fails "an unknown path is an error" '^self: no test case matches -p /self/nope' \
     "$self" -p /self/nope
 check_fails "a prefix without its '/' matches no case" 'no test case matches -p /self/group \(-l' \
@@ -33,7 +36,7 @@ check_fails "-p without a path is an error" '^self: -p needs a test path' "$self
 check_fails "a failing CHECK: its case is not ok, FAIL file:line on stderr" \
     'devid_test_selftest.c:[0-9]+: 0: the case that fails' "$self" -p /self/fail
 check_out "the whole run: each case once, the failed one marked" \
-    $'# setup 1\nok 1 /self/pass\nok 2 /self/group/a\nok 3 /self/group/b\nnot ok 4 /self/fail\nok 5 /selfx/data\n# args - -\nok 6 /selfx/args\n# teardown\nself: 4 passed, 1 failed\nexit 1' \
+    $'# setup 1\nok 1 /self/pass\nok 2 /self/group/a\nok 3 /self/group/b\nnot ok 4 /self/fail\nok 5 /selfx/data\n# args - -\nok 6 /selfx/args\nok 7 /story/one\nok 8 /story/two\nok 9 /story/after\n# teardown\nself: 6 passed, 1 failed\nexit 1' \
     bash -c '"$0"; echo "exit $?"' "$self"
 
 # A real test program: one named case alone, and nothing else ran
