@@ -5,7 +5,8 @@
  * renaming and deleting keys (keyd-rotation.c) and the module's life in keyd's process
  * (keyd-lifecycle.c). keyd.h lists keyd's building blocks.
  * usage: keyd-replay MODULE VARIANT [pin]   (run under tests/fixture/with-swtpm VARIANT; with
- * `pin` the token has the user PIN 1234, set by keyd-pin.sh, and keyd logs in with it) */
+ * `pin` the token has the user PIN 1234, set by keyd-pin.sh, and keyd logs in with it; then
+ * the runner's -p PATH, -l: tests/lib/devid_test.h) */
 #include "keyd.h"
 
 #include <stdint.h>
@@ -190,46 +191,133 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
     }
 }
 
-int main(int argc, char **argv)
+/* ---- the cases ------------------------------------------------------------------------------- */
+
+/* keyd's process: one module load and one session from start to finalize, in steps. */
+static p11_mod app;
+static bool app_loaded;
+static CK_SESSION_HANDLE app_session;
+static CK_SLOT_ID slot;
+static bool have_slot;
+
+static void test_app_start(void)
 {
-    if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "pin")) ||
-        !(fixture = getenv("DEVID_FIXTURE"))) {
+    app_loaded = mod_load(&app, module_path);
+    CHECK(app_loaded, "dlopen %s", module_path);
+    if (!app_loaded)
+        return;
+    loading(app.f);
+    slot = find_token(app.f);
+    have_slot = true;
+    CHECK_RV(app.f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                                  &app_session),
+             CKR_OK);
+    keyd_login(app.f, app_session);
+    if (pin_set) /* logged in for the whole application */
+        CHECK_RV(app.f->C_Login(app_session, CKU_USER, (CK_UTF8CHAR *)"1234", 4),
+                 CKR_USER_ALREADY_LOGGED_IN);
+}
+
+static void test_app_factory_keys(void)
+{
+    if (app_loaded)
+        factory_keys(app.f, app_session);
+}
+
+static void test_app_refusals(void)
+{
+    if (app_loaded)
+        refusals(app.f, app_session);
+}
+
+static void test_app_fork_rule(void)
+{
+    if (app_loaded)
+        fork_rule(app.f, app_session);
+}
+
+static void test_app_threads(void)
+{
+    if (app_loaded)
+        threads(app.f, slot);
+}
+
+static void app_finalize(void)
+{
+    if (!app_loaded)
+        return;
+    CHECK_RV(app.f->C_Finalize(NULL), CKR_OK);
+    mod_unload(&app);
+    app_loaded = false;
+}
+
+/* The token's slot, for the cases that load the module themselves: found by keyd's process
+ * when it ran, else by a load of the module of its own. */
+static CK_SLOT_ID the_slot(void)
+{
+    p11_mod m;
+    if (have_slot || !mod_load(&m, module_path))
+        return slot;
+    CHECK_RV(m.f->C_Initialize(&keyd_args), CKR_OK);
+    slot = find_token(m.f);
+    have_slot = true;
+    CHECK_RV(m.f->C_Finalize(NULL), CKR_OK);
+    mod_unload(&m);
+    return slot;
+}
+
+static void test_generate_rotate_delete(void)
+{
+    generate_rotate_delete(the_slot());
+}
+
+static void test_certd_rotation(void)
+{
+    certd_rotation(the_slot());
+}
+
+/* Last: a process that dies while logged in leaves its TPM session behind on a TPM without
+ * resource manager (swtpm here; the kernel's tpmrm flushes them). */
+static void test_crash_between_renames(void)
+{
+    crash_between_renames(the_slot());
+}
+
+static int setup(void)
+{
+    if (!module_path || !(fixture = getenv("DEVID_FIXTURE"))) {
         fprintf(stderr,
                 "usage: keyd-replay MODULE VARIANT [pin] (under tests/fixture/with-swtpm)\n");
         return 2;
     }
-    module_path = argv[1];
-    const char *variant = argv[2];
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *variant = devid_test_arg(argc, argv, 1), *pin = devid_test_arg(argc, argv, 2);
+    if (!variant || devid_test_arg(argc, argv, 3) || (pin && strcmp(pin, "pin"))) {
+        fprintf(stderr, "usage: keyd-replay MODULE VARIANT [pin] [-p PATH] [-l]\n");
+        return 2;
+    }
+    module_path = devid_test_arg(argc, argv, 0);
     identities = !strcmp(variant, "ecc") || !strcmp(variant, "rsa");
     rsa = !strcmp(variant, "rsa");
-    pin_set = argc == 4;
+    pin_set = pin != NULL;
 
-    p11_mod mod;
-    if (!mod_load(&mod, module_path))
-        return 1;
-    loading(mod.f);
-    CK_SLOT_ID slot = find_token(mod.f);
-    CK_SESSION_HANDLE s;
-    CHECK_RV(mod.f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
-             CKR_OK);
-    keyd_login(mod.f, s);
-    if (pin_set) /* logged in for the whole application */
-        CHECK_RV(mod.f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"1234", 4), CKR_USER_ALREADY_LOGGED_IN);
+    devid_test_fixture(setup, app_finalize);
+    devid_test(test_app_start, "/keyd/app/start");
     if (identities)
-        factory_keys(mod.f, s);
-    refusals(mod.f, s);
-    fork_rule(mod.f, s);
+        devid_test_step(test_app_factory_keys, "/keyd/app/factory-keys");
+    devid_test_step(test_app_refusals, "/keyd/app/refusals");
+    devid_test_step(test_app_fork_rule, "/keyd/app/fork-rule");
     if (identities)
-        threads(mod.f, slot);
-    CHECK_RV(mod.f->C_Finalize(NULL), CKR_OK);
-    mod_unload(&mod);
-
-    generate_rotate_delete(slot);
-    certd_rotation(slot);
-    cycles();
-    tpm_left_clean();
-    /* last: a process that dies while logged in leaves its TPM session behind on a TPM
-     * without resource manager (swtpm here; the kernel's tpmrm flushes them) */
-    crash_between_renames(slot);
-    return check_summary(pin_set ? "keyd-replay (PIN set)" : "keyd-replay");
+        devid_test_step(test_app_threads, "/keyd/app/threads");
+    devid_test_step(app_finalize, "/keyd/app/finalize");
+    devid_test(test_generate_rotate_delete, "/keyd/generate-rotate-delete");
+    devid_test(test_certd_rotation, "/keyd/certd-rotation");
+    devid_test(cycles, "/keyd/cycles");
+    devid_test(tpm_left_clean, "/keyd/tpm-left-clean");
+    devid_test(test_crash_between_renames, "/keyd/crash-between-renames");
+    return devid_test_run(pin_set ? "keyd-replay (PIN set)" : "keyd-replay", argc, argv);
 }
