@@ -4,7 +4,7 @@
 #ifndef DEVID_P11TEST_H
 #define DEVID_P11TEST_H
 
-#include "../check.h"
+#include "devid_test.h"
 #include "ecdsa_der.h"
 
 #include <dlfcn.h>
