@@ -60,12 +60,14 @@ static char dir[] = "/tmp/devid-pin-file-XXXXXX", uid[DEVID_UID_LEN + 1];
 
 static int setup(void)
 {
-    if (mkdtemp(dir) == NULL) {
-        perror("temporary directory");
+    bool made = mkdtemp(dir) != NULL;
+    CHECK(made, "temporary directory");
+    if (!made)
         return 1;
-    }
     make_configs(dir);
-    return core_with(conf_plain) ? 0 : 1;
+    bool up = core_with(conf_plain);
+    CHECK(up, "core starts");
+    return up ? 0 : 1;
 }
 
 static void teardown(void)
