@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Core against a real (software) TPM: run under tests/fixture/with-swtpm VARIANT.
  * usage: test_core ecc|rsa|ek-only|empty */
-#include "../check.h"
+#include "devid_test.h"
 #include "devid.h"
 #include "session.h"
 #include "tpm.h"
@@ -77,8 +77,8 @@ static void test_ecdsa_key(devid_key *key, const char *what)
         size_t dlen, siglen = sizeof(sig);
         digest(mds[i], "devid ecdsa", d, &dlen);
         CHECK_RC(devid_key_sign(key, DEVID_SIG_ECDSA, 0, d, dlen, sig, &siglen), DEVID_OK);
-        CHECK(siglen == 2 * (size_t)((devid_key_get_bits(key) + 7) / 8), "%s: r||s size %zu",
-              what, siglen);
+        CHECK(siglen == 2 * (size_t)((devid_key_get_bits(key) + 7) / 8), "%s: r||s size %zu", what,
+              siglen);
         CHECK(verify_ecdsa(devid_key_get_public(key), d, dlen, sig, siglen),
               "%s: ECDSA over %s verifies", what, mds[i]);
     }
@@ -90,8 +90,8 @@ static void test_ecdsa_key(devid_key *key, const char *what)
         siglen = sizeof(sig);
         devid_key_sign(key, DEVID_SIG_ECDSA, 0, d, sizeof(d), sig, &siglen);
     }
-    CHECK(devid_tpm_command_count() - before == 20, "%s: %llu TPM commands for 20 signatures",
-          what, (unsigned long long)(devid_tpm_command_count() - before));
+    CHECK(devid_tpm_command_count() - before == 20, "%s: %llu TPM commands for 20 signatures", what,
+          (unsigned long long)(devid_tpm_command_count() - before));
     /* size query and short buffer */
     size_t need = 0;
     CHECK_RC(devid_key_sign(key, DEVID_SIG_ECDSA, 0, d, 32, NULL, &need), DEVID_OK);
@@ -112,8 +112,7 @@ static void test_rsa_key(devid_key *key, const char *what, bool raw_allowed)
     size_t dlen, siglen = sizeof(sig);
     digest("SHA256", "devid rsa", d, &dlen);
 
-    CHECK_RC(devid_key_sign(key, DEVID_SIG_RSA_PKCS1, NID_sha256, d, dlen, sig, &siglen),
-             DEVID_OK);
+    CHECK_RC(devid_key_sign(key, DEVID_SIG_RSA_PKCS1, NID_sha256, d, dlen, sig, &siglen), DEVID_OK);
     CHECK(verify_rsa(pub, RSA_PKCS1_PADDING, "SHA256", 0, d, dlen, sig, siglen),
           "%s: PKCS#1 v1.5 SHA-256 verifies", what);
 
@@ -167,8 +166,7 @@ static void test_rsa_key(devid_key *key, const char *what, bool raw_allowed)
     } else {
         CHECK(rc == DEVID_ERR_KEY_USAGE, "%s: raw RSA refused: %s", what, devid_rc_name(rc));
     }
-    CHECK_RC(devid_key_sign(key, DEVID_SIG_RSA_RAW, 0, block, k - 1, sig, &siglen),
-             DEVID_ERR_ARG);
+    CHECK_RC(devid_key_sign(key, DEVID_SIG_RSA_RAW, 0, block, k - 1, sig, &siglen), DEVID_ERR_ARG);
     CHECK_RC(devid_key_sign(key, DEVID_SIG_ECDSA, 0, d, 32, sig, &siglen), DEVID_ERR_KEY_USAGE);
 }
 
@@ -309,8 +307,9 @@ static void test_tpm_restart(void)
     double t0 = now_ms();
     unsigned char d[32] = { 1 }, sig[512];
     size_t siglen = sizeof(sig);
-    devid_rc rc = devid_key_sign(key, devid_key_get_type(key) == DEVID_KEY_EC ? DEVID_SIG_ECDSA
-                                                                               : DEVID_SIG_RSA_PKCS1,
+    devid_rc rc = devid_key_sign(key,
+                                 devid_key_get_type(key) == DEVID_KEY_EC ? DEVID_SIG_ECDSA
+                                                                         : DEVID_SIG_RSA_PKCS1,
                                  NID_sha256, d, 32, sig, &siglen);
     double took = now_ms() - t0;
     CHECK(rc == DEVID_ERR_NO_TPM, "TPM gone: %s (%s)", devid_rc_name(rc), devid_last_error());
@@ -380,10 +379,14 @@ static void test_threads(void)
     devid_key_free(key);
 }
 
-/* No TPM at all: a clear error within milliseconds and not a byte on stderr. */
+static bool core_up; /* the fixture's core: test_no_tpm replaces it */
+
+/* No TPM at all: a clear error within milliseconds and not a byte on stderr. Registered last:
+ * it points DEVID_TCTI at nothing for the rest of the process. */
 static void test_no_tpm(void)
 {
     devid_core_fini();
+    core_up = false;
     setenv("DEVID_TCTI", "swtpm:host=127.0.0.1,port=9", 1);
     unsetenv("DEVID_LOG");
     CHECK_RC(devid_core_init(), DEVID_OK);
@@ -404,8 +407,8 @@ static void test_no_tpm(void)
     off_t printed = lseek(fd, 0, SEEK_END);
     close(fd);
     unlink(path);
-    CHECK(rc == DEVID_ERR_NO_TPM && rc2 == DEVID_ERR_NO_TPM, "no TPM: %s / %s",
-          devid_rc_name(rc), devid_rc_name(rc2));
+    CHECK(rc == DEVID_ERR_NO_TPM && rc2 == DEVID_ERR_NO_TPM, "no TPM: %s / %s", devid_rc_name(rc),
+          devid_rc_name(rc2));
     CHECK(strstr(devid_last_error(), "no TPM reachable") != NULL, "clear message: %s",
           devid_last_error());
     CHECK(took < 200, "no-TPM failure took %.1f ms", took);
@@ -413,22 +416,35 @@ static void test_no_tpm(void)
     devid_core_fini();
 }
 
-int main(int argc, char **argv)
+static int setup(void)
 {
-    variant = argc > 1 ? argv[1] : "ecc";
     if (devid_core_init() != DEVID_OK) {
         fprintf(stderr, "core init: %s\n", devid_last_error());
         return 1;
     }
-    test_identities();
+    core_up = true;
+    return 0;
+}
+
+static void teardown(void)
+{
+    if (core_up)
+        devid_core_fini();
+}
+
+int main(int argc, char **argv)
+{
+    variant = devid_test_arg(argc, argv, 0) ? devid_test_arg(argc, argv, 0) : "ecc";
+    devid_test_fixture(setup, teardown);
+    devid_test(test_identities, "/core/identities");
     if (strcmp(variant, "ecc") == 0 || strcmp(variant, "rsa") == 0) {
-        test_auth_key();
-        test_threads();
-        test_fork();
-        test_tpm_restart();
+        devid_test(test_auth_key, "/core/auth-key");
+        devid_test(test_threads, "/core/threads");
+        devid_test(test_fork, "/core/fork");
+        devid_test(test_tpm_restart, "/core/tpm-restart");
     }
-    test_no_tpm();
+    devid_test(test_no_tpm, "/core/no-tpm");
     char name[64];
     snprintf(name, sizeof(name), "test_core[%s]", variant);
-    return check_summary(name);
+    return devid_test_run(name, argc, argv);
 }

@@ -6,7 +6,7 @@
  * certificates go into owner-defined NV. Without them, or with a wrong or unreadable file: an
  * error naming the setting, and nothing half-made.
  * usage: test_hierarchy   (under tests/fixture/with-swtpm ek-only-hauth) */
-#include "../check.h"
+#include "devid_test.h"
 #include "devid.h"
 #include "tpm.h"
 
@@ -50,8 +50,10 @@ static devid_rc gen_store_key(void)
 
 static devid_rc make_idevid(uint32_t handle)
 {
-    devid_provision_spec s = { .handle = handle, .hierarchy = DEVID_HIER_ENDORSEMENT,
-                               .type = DEVID_KEY_EC, .curve_nid = NID_X9_62_prime256v1 };
+    devid_provision_spec s = { .handle = handle,
+                               .hierarchy = DEVID_HIER_ENDORSEMENT,
+                               .type = DEVID_KEY_EC,
+                               .curve_nid = NID_X9_62_prime256v1 };
     devid_key *k = NULL;
     devid_rc rc = devid_provision_key(&s, &k);
     devid_key_free(k);
@@ -75,8 +77,7 @@ static void expect_refused(const char *what, const char *conf, const char *owner
               what, devid_last_error(), owner_needle);
         CHECK_RC(make_idevid(0x81020000), DEVID_ERR_CONFIG);
         CHECK(strstr(devid_last_error(), endorsement_needle) != NULL,
-              "%s: endorsement key: '%s' lacks '%s'", what, devid_last_error(),
-              endorsement_needle);
+              "%s: endorsement key: '%s' lacks '%s'", what, devid_last_error(), endorsement_needle);
         devid_identity *id = NULL;
         CHECK_RC(devid_identity_load(DEVID_MAP_IDEVID, &id), DEVID_ERR_NOT_FOUND);
         devid_identity_free(id); /* nothing persisted by the failed attempt */
@@ -88,34 +89,62 @@ static void expect_refused(const char *what, const char *conf, const char *owner
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child status %d", what, st);
 }
 
-int main(void)
+static char wrong[4200], owner[4200], endorsement[4200];
+static bool core_up;
+
+static int setup(void)
 {
     const char *fixture = getenv("DEVID_FIXTURE");
-    if (!fixture)
+    if (!fixture) {
+        fprintf(stderr, "DEVID_FIXTURE is not set (run under tests/fixture/with-swtpm)\n");
         return 2;
+    }
     snprintf(conf_dir, sizeof(conf_dir), "%s", fixture);
-    char wrong[4200], owner[4200], endorsement[4200], text[16384];
     snprintf(owner, sizeof(owner), "%s/pki/owner-auth", fixture);
     snprintf(endorsement, sizeof(endorsement), "%s/pki/endorsement-auth", fixture);
     snprintf(wrong, sizeof(wrong), "%s/wrong-auth", fixture);
     write_file(wrong, "not-the-auth-value\n");
+    return 0;
+}
 
+static void teardown(void)
+{
+    if (core_up)
+        devid_core_fini();
+}
+
+/* Each refusal in a child with its own config: the parent holds no TPM connection. */
+static void test_refused_no_settings(void)
+{
     expect_refused("no settings", write_conf("none", ""), "set owner_auth_file",
                    "set endorsement_auth_file");
+}
+
+static void test_refused_wrong_values(void)
+{
+    char text[16384];
     snprintf(text, sizeof(text), "owner_auth_file = %s\nendorsement_auth_file = %s\n", wrong,
              wrong);
-    expect_refused("wrong values", write_conf("wrong", text), "refused the auth value in owner_auth_file",
+    expect_refused("wrong values", write_conf("wrong", text),
+                   "refused the auth value in owner_auth_file",
                    "refused the auth value in endorsement_auth_file");
-    expect_refused("missing files", write_conf("missing",
-                                               "owner_auth_file = /nonexistent/owner\n"
-                                               "endorsement_auth_file = /nonexistent/e\n"),
-                   "owner_auth_file: ", "endorsement_auth_file: ");
+}
 
+static void test_refused_missing_files(void)
+{
+    expect_refused("missing files",
+                   write_conf("missing", "owner_auth_file = /nonexistent/owner\n"
+                                         "endorsement_auth_file = /nonexistent/e\n"),
+                   "owner_auth_file: ", "endorsement_auth_file: ");
+}
+
+static void test_fixture_config(void)
+{
     /* the fixture's own config names the right files */
-    if (devid_core_init() != DEVID_OK) {
-        fprintf(stderr, "core init: %s\n", devid_last_error());
-        return 1;
-    }
+    core_up = devid_core_init() == DEVID_OK;
+    CHECK(core_up, "core init: %s", devid_last_error());
+    if (!core_up)
+        return;
     CHECK_RC(gen_store_key(), DEVID_OK);
     CHECK_RC(devid_token_init("so-pin", 6), DEVID_OK);
     CHECK_RC(devid_token_login(DEVID_ROLE_SO, "so-pin", 6), DEVID_OK);
@@ -126,6 +155,11 @@ int main(void)
     devid_identity *id = NULL;
     CHECK_RC(devid_identity_load(DEVID_MAP_IDEVID, &id), DEVID_OK);
     CHECK(id && id->key, "the IDevID key is there");
+    devid_identity_free(id);
+}
+
+static void test_nv_by_owner(void)
+{
     /* NV certificates on a deployed device: the platform hierarchy is disabled after boot, so
      * the owner defines the index and writes it (several chunks: each authorised) */
     devid_tpm_disconnect(); /* swtpm serves one connection at a time */
@@ -142,7 +176,15 @@ int main(void)
     free(back);
     CHECK_RC(devid_nv_write_cert(0x01C90000, der, 100, true), DEVID_OK); /* owner undefines */
     CHECK_RC(devid_provision_remove_key(0x81020000), DEVID_OK);
-    devid_identity_free(id);
-    devid_core_fini();
-    return check_summary("test_hierarchy");
+}
+
+int main(int argc, char **argv)
+{
+    devid_test_fixture(setup, teardown);
+    devid_test(test_refused_no_settings, "/hierarchy/refused/no-settings");
+    devid_test(test_refused_wrong_values, "/hierarchy/refused/wrong-values");
+    devid_test(test_refused_missing_files, "/hierarchy/refused/missing-files");
+    devid_test(test_fixture_config, "/hierarchy/fixture-config");
+    devid_test_step(test_nv_by_owner, "/hierarchy/nv-by-owner");
+    return devid_test_run("test_hierarchy", argc, argv);
 }

@@ -4,7 +4,7 @@
  * determinism, key separation and verification; keys imported from known values
  * (devid_store_import_hmac) are checked against OpenSSL's HMAC, on both the one-command path
  * and the sequence path. */
-#include "../check.h"
+#include "devid_test.h"
 #include "devid.h"
 #include "key_internal.h"
 #include "keygen.h"
@@ -25,7 +25,9 @@ static devid_store_attrs attrs_of(const char *label)
 
 static devid_key *gen_hmac(const char *label, const char *auth, char uid[DEVID_UID_LEN + 1])
 {
-    devid_keygen p = { .type = DEVID_KEY_HMAC, .sign = true, .auth = auth,
+    devid_keygen p = { .type = DEVID_KEY_HMAC,
+                       .sign = true,
+                       .auth = auth,
                        .auth_len = auth ? strlen(auth) : 0 };
     devid_store_attrs a = attrs_of(label);
     devid_key *key = NULL;
@@ -118,6 +120,7 @@ static void test_known_value(void)
 
 static void test_generated(void)
 {
+    CHECK_RC(devid_store_clear(), DEVID_OK); /* the listing below counts this case's keys */
     char ua[DEVID_UID_LEN + 1], ub[DEVID_UID_LEN + 1];
     devid_key *a = gen_hmac("hmac a", NULL, ua), *b = gen_hmac("hmac b", NULL, ub);
     if (!a || !b)
@@ -257,20 +260,29 @@ static void test_slots(void)
     }
 }
 
-int main(void)
+static int setup(void)
 {
     if (devid_core_init() != DEVID_OK) {
         fprintf(stderr, "core init: %s\n", devid_last_error());
         return 1;
     }
-    test_import_limits();
-    test_known_value();
-    test_long_key();
-    CHECK_RC(devid_store_clear(), DEVID_OK);
-    test_generated();
-    test_auth();
-    test_slots();
+    return 0;
+}
+
+static void teardown(void)
+{
     CHECK_RC(devid_store_clear(), DEVID_OK);
     devid_core_fini();
-    return check_summary("test_hmac");
+}
+
+int main(int argc, char **argv)
+{
+    devid_test_fixture(setup, teardown);
+    devid_test(test_import_limits, "/hmac/import-limits");
+    devid_test(test_known_value, "/hmac/known-value");
+    devid_test(test_long_key, "/hmac/long-key");
+    devid_test(test_generated, "/hmac/generated");
+    devid_test(test_auth, "/hmac/auth");
+    devid_test(test_slots, "/hmac/slots");
+    return devid_test_run("test_hmac", argc, argv);
 }

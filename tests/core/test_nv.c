@@ -2,7 +2,7 @@
 /* NV certificate reading against swtpm (ecc fixture): chunked reads, the owner-read fallback,
  * probing the alternative index, malformed indices. Uses tpm2-tools to set indices up, with
  * core disconnected meanwhile (swtpm serves one connection at a time). */
-#include "../check.h"
+#include "devid_test.h"
 #include "devid.h"
 #include "tpm.h"
 
@@ -20,10 +20,11 @@ static int sh(const char *cmd)
 static void test_chunked(void)
 {
     /* 2000 bytes: more than the TPM's NV buffer (1024 bytes on swtpm; its largest index is 2048) */
-    CHECK(sh("set -e; head -c 2000 /dev/urandom > \"$DEVID_FIXTURE/big.bin\"; "
-             "tpm2_nvdefine 0x01500010 -C o -s 2000 -a 'ownerread|ownerwrite|authread|authwrite|no_da' >/dev/null; "
-             "tpm2_nvwrite 0x01500010 -C o -i \"$DEVID_FIXTURE/big.bin\"") == 0,
-          "define and write a 2000-byte index");
+    CHECK(
+        sh("set -e; head -c 2000 /dev/urandom > \"$DEVID_FIXTURE/big.bin\"; "
+           "tpm2_nvdefine 0x01500010 -C o -s 2000 -a 'ownerread|ownerwrite|authread|authwrite|no_da' >/dev/null; "
+           "tpm2_nvwrite 0x01500010 -C o -i \"$DEVID_FIXTURE/big.bin\"") == 0,
+        "define and write a 2000-byte index");
     unsigned char *data = NULL;
     size_t len = 0;
     CHECK_RC(devid__nv_read(0x01500010, &data, &len), DEVID_OK);
@@ -42,15 +43,17 @@ static void test_chunked(void)
 static void test_owner_fallback(void)
 {
     /* the index has an auth value we do not know, but the owner may read it */
-    CHECK(sh("set -e; echo -n 'owner readable' > \"$DEVID_FIXTURE/small.bin\"; "
-             "tpm2_nvdefine 0x01500011 -C o -s 14 -p secret -a 'ownerread|ownerwrite|authread|authwrite|no_da' >/dev/null; "
-             "tpm2_nvwrite 0x01500011 -C o -i \"$DEVID_FIXTURE/small.bin\"; "
-             "tpm2_nvdefine 0x01500012 -C o -s 14 -p secret -a 'ownerread|ownerwrite|authread|authwrite' >/dev/null; "
-             "tpm2_nvwrite 0x01500012 -C o -i \"$DEVID_FIXTURE/small.bin\"; "
-             "tpm2_nvdefine 0x01500013 -C o -s 14 -a 'ppread|ownerwrite|authwrite|no_da' >/dev/null; "
-             "tpm2_nvwrite 0x01500013 -C o -i \"$DEVID_FIXTURE/small.bin\"; "
-             "tpm2_nvdefine 0x01500014 -C o -s 14 -a 'ownerread|ownerwrite|authread|authwrite|no_da' >/dev/null") == 0,
-          "define indices");
+    CHECK(
+        sh("set -e; echo -n 'owner readable' > \"$DEVID_FIXTURE/small.bin\"; "
+           "tpm2_nvdefine 0x01500011 -C o -s 14 -p secret -a 'ownerread|ownerwrite|authread|authwrite|no_da' >/dev/null; "
+           "tpm2_nvwrite 0x01500011 -C o -i \"$DEVID_FIXTURE/small.bin\"; "
+           "tpm2_nvdefine 0x01500012 -C o -s 14 -p secret -a 'ownerread|ownerwrite|authread|authwrite' >/dev/null; "
+           "tpm2_nvwrite 0x01500012 -C o -i \"$DEVID_FIXTURE/small.bin\"; "
+           "tpm2_nvdefine 0x01500013 -C o -s 14 -a 'ppread|ownerwrite|authwrite|no_da' >/dev/null; "
+           "tpm2_nvwrite 0x01500013 -C o -i \"$DEVID_FIXTURE/small.bin\"; "
+           "tpm2_nvdefine 0x01500014 -C o -s 14 -a 'ownerread|ownerwrite|authread|authwrite|no_da' >/dev/null") ==
+            0,
+        "define indices");
     unsigned char *data = NULL;
     size_t len = 0;
     CHECK_RC(devid__nv_read(0x01500011, &data, &len), DEVID_OK);
@@ -76,8 +79,10 @@ static void test_alt_index(void)
     snprintf(conf, sizeof(conf), "%s/alt.conf", getenv("DEVID_FIXTURE"));
     FILE *f = fopen(conf, "w");
     if (f) {
-        fprintf(f, "trust_anchors = %s/pki/trust.pem\n[idevid]\ncert_nv = 0x01C90123\n"
-                   "cert_nv_alt = 0x01C90000\n", getenv("DEVID_FIXTURE"));
+        fprintf(f,
+                "trust_anchors = %s/pki/trust.pem\n[idevid]\ncert_nv = 0x01C90123\n"
+                "cert_nv_alt = 0x01C90000\n",
+                getenv("DEVID_FIXTURE"));
         fclose(f);
     }
     devid_core_fini();
@@ -94,10 +99,11 @@ static void test_alt_index(void)
 
 static void test_bad_cert_in_nv(void)
 {
-    CHECK(sh("set -e; echo -n 'not a certificate at all' > \"$DEVID_FIXTURE/junk.bin\"; "
-             "tpm2_nvdefine 0x01C90001 -C o -s 24 -a 'ownerread|ownerwrite|authread|authwrite|no_da' >/dev/null; "
-             "tpm2_nvwrite 0x01C90001 -C o -i \"$DEVID_FIXTURE/junk.bin\"") == 0,
-          "junk in the IAK certificate index");
+    CHECK(
+        sh("set -e; echo -n 'not a certificate at all' > \"$DEVID_FIXTURE/junk.bin\"; "
+           "tpm2_nvdefine 0x01C90001 -C o -s 24 -a 'ownerread|ownerwrite|authread|authwrite|no_da' >/dev/null; "
+           "tpm2_nvwrite 0x01C90001 -C o -i \"$DEVID_FIXTURE/junk.bin\"") == 0,
+        "junk in the IAK certificate index");
     devid_identity *id = NULL;
     /* no IAK key and an unreadable certificate: the entry exists but says why */
     devid_rc rc = devid_identity_load(DEVID_MAP_IAK, &id);
@@ -108,16 +114,21 @@ static void test_bad_cert_in_nv(void)
     devid_identity_free(id);
 }
 
-int main(void)
+static int setup(void)
 {
     if (devid_core_init() != DEVID_OK) {
         fprintf(stderr, "core init: %s\n", devid_last_error());
         return 1;
     }
-    test_chunked();
-    test_owner_fallback();
-    test_bad_cert_in_nv();
-    test_alt_index();
-    devid_core_fini();
-    return check_summary("test_nv");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    devid_test_fixture(setup, devid_core_fini);
+    devid_test(test_chunked, "/nv/chunked");
+    devid_test(test_owner_fallback, "/nv/owner-fallback");
+    devid_test(test_bad_cert_in_nv, "/nv/bad-cert-in-nv");
+    devid_test(test_alt_index, "/nv/alt-index");
+    return devid_test_run("test_nv", argc, argv);
 }

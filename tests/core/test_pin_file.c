@@ -3,7 +3,7 @@
  * swtpm (ecc fixture): login from the file, a refused PIN never sent to the TPM again (counted
  * TPM commands), a world-readable file refused, errors that name the setting, and the lazy
  * login of devid_token_use_configured_pin. */
-#include "../check.h"
+#include "devid_test.h"
 #include "devid.h"
 #include "tpm.h"
 
@@ -26,8 +26,7 @@ static devid_rc gen(char uid[DEVID_UID_LEN + 1])
 static void write_text(const char *path, const char *text, mode_t mode)
 {
     FILE *f = fopen(path, "w");
-    CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0 && chmod(path, mode) == 0, "writing %s",
-          path);
+    CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0 && chmod(path, mode) == 0, "writing %s", path);
 }
 
 /* The fixture's devid.conf, as is and with pin_file. */
@@ -56,30 +55,58 @@ static bool core_with(const char *conf)
     return devid_core_init() == DEVID_OK;
 }
 
-int main(void)
-{
-    char dir[] = "/tmp/devid-pin-file-XXXXXX", uid[DEVID_UID_LEN + 1];
-    CHECK(mkdtemp(dir) != NULL, "temporary directory");
-    make_configs(dir);
-    CHECK(core_with(conf_plain), "core starts");
+/* The PIN's story, in steps (each continues from the one before: devid_test_step). */
+static char dir[] = "/tmp/devid-pin-file-XXXXXX", uid[DEVID_UID_LEN + 1];
 
+static int setup(void)
+{
+    bool made = mkdtemp(dir) != NULL;
+    CHECK(made, "temporary directory");
+    if (!made)
+        return 1;
+    make_configs(dir);
+    bool up = core_with(conf_plain);
+    CHECK(up, "core starts");
+    return up ? 0 : 1;
+}
+
+static void teardown(void)
+{
+    devid_core_fini();
+    unlink(pin_path);
+    unlink(conf_pin);
+    unlink(conf_plain);
+    rmdir(dir);
+}
+
+static void test_no_pins(void)
+{
     /* no PINs: nothing to do, no TPM command */
     uint64_t n0 = devid_tpm_command_count();
     CHECK_RC(devid_token_login_configured(), DEVID_OK);
     CHECK(devid_tpm_command_count() == n0, "no PINs: no TPM command");
+}
 
+static void test_set_pins(void)
+{
     /* PINs set (C_InitToken, C_Login(SO), C_InitPIN) */
     CHECK_RC(devid_token_init("so-pin", 6), DEVID_OK);
     CHECK_RC(devid_token_login(DEVID_ROLE_SO, "so-pin", 6), DEVID_OK);
     CHECK_RC(devid_token_set_pin(DEVID_ROLE_USER, "1234", 4), DEVID_OK);
     devid_token_logout();
+}
 
+static void test_no_source(void)
+{
     /* no PIN source configured: the error names the setting and the file */
     CHECK_RC(devid_token_login_configured(), DEVID_ERR_AUTH);
     char want[8192];
     snprintf(want, sizeof(want), "no PIN source is configured: set pin_file in %s", conf_plain);
     CHECK(strstr(devid_last_error(), want) != NULL, "%s", devid_last_error());
+}
 
+static void test_pin_file(void)
+{
     CHECK(core_with(conf_pin), "core with pin_file");
     /* missing file */
     CHECK(devid_token_login_configured() != DEVID_OK &&
@@ -103,7 +130,10 @@ int main(void)
     CHECK_RC(devid_token_login_configured(), DEVID_OK);
     CHECK_RC(gen(uid), DEVID_OK);
     devid_token_logout();
+}
 
+static void test_uri_pin(void)
+{
     /* a PIN given without a prompt (a URI's pin-value): a refused one is not sent again */
     CHECK_RC(devid_token_login_once("4321", 4), DEVID_ERR_AUTH);
     uint64_t n2 = devid_tpm_command_count();
@@ -112,7 +142,10 @@ int main(void)
           "the refused URI PIN was not sent again: %s", devid_last_error());
     CHECK_RC(devid_token_login_once("1234", 4), DEVID_OK);
     devid_token_logout();
+}
 
+static void test_lazy_login(void)
+{
     /* lazily: with the configured PIN in use, generating a key logs in by itself */
     CHECK_RC(gen(uid), DEVID_ERR_AUTH); /* not in use: a login is needed first */
     devid_token_use_configured_pin();
@@ -120,11 +153,16 @@ int main(void)
     CHECK_RC(gen(uid), DEVID_OK);
     devid_store_attrs a;
     CHECK(devid_store_get_attrs(uid, &a) == DEVID_OK && a.token_bound, "key bound to the token");
+}
 
-    devid_core_fini();
-    unlink(pin_path);
-    unlink(conf_pin);
-    unlink(conf_plain);
-    rmdir(dir);
-    return check_summary("test_pin_file");
+int main(int argc, char **argv)
+{
+    devid_test_fixture(setup, teardown);
+    devid_test(test_no_pins, "/pin-file/no-pins");
+    devid_test_step(test_set_pins, "/pin-file/set-pins");
+    devid_test_step(test_no_source, "/pin-file/no-source");
+    devid_test_step(test_pin_file, "/pin-file/pin-file");
+    devid_test_step(test_uri_pin, "/pin-file/uri-pin");
+    devid_test_step(test_lazy_login, "/pin-file/lazy-login");
+    return devid_test_run("test_pin_file", argc, argv);
 }

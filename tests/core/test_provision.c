@@ -2,7 +2,7 @@
 /* Factory and owner provisioning (core/provision.h) on a TPM that only has its EK
  * (ek-only fixture): IDevID in the endorsement hierarchy with its certificate in NV, LDevID
  * under the SRK, never overwriting an occupied handle. */
-#include "../check.h"
+#include "devid_test.h"
 #include "devid.h"
 
 #include <openssl/obj_mac.h>
@@ -37,17 +37,24 @@ static bool signs(devid_key *key)
     return devid_key_sign(key, s, NID_sha256, d, 32, sig, &siglen) == DEVID_OK;
 }
 
-int main(void)
+static devid_identity *id;
+static devid_key *key; /* the IDevID between its two steps */
+
+static int setup(void)
 {
-    if (devid_core_init() != DEVID_OK)
-        return 1;
-    devid_identity *id = NULL;
+    return devid_core_init() == DEVID_OK ? 0 : 1;
+}
+
+/* IDevID: an endorsement-hierarchy primary, persisted */
+static void test_idevid(void)
+{
     CHECK_RC(devid_identity_load(DEVID_MAP_IDEVID, &id), DEVID_ERR_NOT_FOUND);
 
     /* IDevID: an endorsement-hierarchy primary, persisted */
-    devid_provision_spec idevid = { .handle = 0x81020000, .hierarchy = DEVID_HIER_ENDORSEMENT,
-                                    .type = DEVID_KEY_EC, .curve_nid = NID_X9_62_prime256v1 };
-    devid_key *key = NULL;
+    devid_provision_spec idevid = { .handle = 0x81020000,
+                                    .hierarchy = DEVID_HIER_ENDORSEMENT,
+                                    .type = DEVID_KEY_EC,
+                                    .curve_nid = NID_X9_62_prime256v1 };
     CHECK_RC(devid_provision_key(&idevid, &key), DEVID_OK);
     CHECK(key && signs(key), "new IDevID signs");
     devid_key *again = NULL;
@@ -62,7 +69,10 @@ int main(void)
     devid_key_free(again);
     CHECK_RC(devid_provision_remove_key(0x81020010), DEVID_OK);
     CHECK_RC(devid_provision_remove_key(0x81020010), DEVID_ERR_NOT_FOUND);
+}
 
+static void test_idevid_cert(void)
+{
     /* its certificate into NV: platform-defined, write-locked */
     X509 *cert = key ? make_cert(devid_key_get_public(key), "IDevID") : NULL;
     unsigned char *der = NULL;
@@ -85,17 +95,31 @@ int main(void)
     X509_free(cert);
     X509_free(cert2);
     devid_key_free(key);
+    key = NULL;
+}
 
+static void test_ldevid(void)
+{
     /* LDevID: a child of the (standard, transient) SRK, persisted in the owner range */
-    devid_provision_spec ldevid = { .handle = 0x81000002, .hierarchy = DEVID_HIER_OWNER,
-                                    .type = DEVID_KEY_RSA, .bits = 2048 };
+    devid_provision_spec ldevid = { .handle = 0x81000002,
+                                    .hierarchy = DEVID_HIER_OWNER,
+                                    .type = DEVID_KEY_RSA,
+                                    .bits = 2048 };
     CHECK_RC(devid_provision_key(&ldevid, &key), DEVID_OK);
     CHECK(key && signs(key), "new RSA LDevID signs (PSS)");
     CHECK(key && (devid_key_get_flags(key) & DEVID_KEY_CAN_DECRYPT), "RSA LDevID allows raw RSA");
     devid_key_free(key);
+    key = NULL;
     CHECK_RC(devid_provision_remove_key(0x81000002), DEVID_OK);
     CHECK_RC(devid_key_open_persistent(0x81000002, &key), DEVID_ERR_NOT_FOUND);
     CHECK_RC(devid_provision_remove_key(0x01C90000), DEVID_ERR_ARG);
-    devid_core_fini();
-    return check_summary("test_provision");
+}
+
+int main(int argc, char **argv)
+{
+    devid_test_fixture(setup, devid_core_fini);
+    devid_test(test_idevid, "/provision/idevid");
+    devid_test_step(test_idevid_cert, "/provision/idevid-cert");
+    devid_test(test_ldevid, "/provision/ldevid");
+    return devid_test_run("test_provision", argc, argv);
 }

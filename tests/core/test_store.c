@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The store against a real (software) TPM: run under tests/fixture/with-swtpm VARIANT.
  * usage: test_store ecc|ek-only   (ek-only has no persistent SRK: the standard one is made) */
-#include "../check.h"
+#include "devid_test.h"
 #include "devid.h"
 #include "tpm.h"
 
@@ -49,7 +49,10 @@ static bool ecdsa_verifies(devid_key *key, const unsigned char *d, size_t dlen)
 static void gen(devid_key_type type, int size, bool decrypt, const char *auth, const char *label,
                 unsigned char id, char uid[DEVID_UID_LEN + 1])
 {
-    devid_keygen p = { .type = type, .sign = true, .decrypt = decrypt, .auth = auth,
+    devid_keygen p = { .type = type,
+                       .sign = true,
+                       .decrypt = decrypt,
+                       .auth = auth,
                        .auth_len = auth ? strlen(auth) : 0 };
     if (type == DEVID_KEY_EC)
         p.curve_nid = size;
@@ -67,8 +70,10 @@ static void test_ec_and_file(void)
     char path[4096];
     CHECK_RC(devid_store_key_path(uid, path, sizeof(path)), DEVID_OK);
     struct stat st;
-    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0640, "key file mode %o (the "
-          "default store_key_mode: group-readable)", st.st_mode & 07777);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0640,
+          "key file mode %o (the "
+          "default store_key_mode: group-readable)",
+          st.st_mode & 07777);
     FILE *f = fopen(path, "r");
     char line[64] = "";
     CHECK(f && fgets(line, sizeof(line), f), "key file readable");
@@ -128,8 +133,7 @@ static void test_rsa_decrypt(void)
               EVP_PKEY_encrypt(ctx, ct, &ctlen, msg, sizeof(msg)) == 1,
           "OAEP encrypt");
     EVP_PKEY_CTX_free(ctx);
-    CHECK_RC(devid_key_decrypt(key, DEVID_DEC_RSA_OAEP, NID_sha256, NULL, 0, ct, ctlen, pt,
-                               &ptlen),
+    CHECK_RC(devid_key_decrypt(key, DEVID_DEC_RSA_OAEP, NID_sha256, NULL, 0, ct, ctlen, pt, &ptlen),
              DEVID_OK);
     CHECK(ptlen == sizeof(msg) && memcmp(pt, msg, ptlen) == 0, "OAEP round trip");
 
@@ -353,17 +357,21 @@ static void test_object_names(void)
               !strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_CERT), "pair"),
           "renaming the public key renames it only");
     CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_KEY, "pair-new", (const unsigned char *)"\x07",
-                                1, &a), DEVID_OK);
+                                1, &a),
+             DEVID_OK);
     CHECK(!strcmp(devid_store_label_of(&a, DEVID_STORE_OBJ_CERT), "pair") &&
               devid_store_id_of(&a, DEVID_STORE_OBJ_CERT, &len)[0] == 50 &&
               devid_store_id_of(&a, DEVID_STORE_OBJ_PUBLIC, &len)[0] == 50 &&
               devid_store_id_of(&a, DEVID_STORE_OBJ_KEY, &len)[0] == 7,
           "renaming the key leaves the certificate and the public key's id");
-    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_CERT, "pair-new", (const unsigned char *)"\x07",
-                                1, NULL), DEVID_OK);
-    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_PUBLIC, NULL, (const unsigned char *)"\x07",
-                                1, &a), DEVID_OK);
-    CHECK(!a.pub.own && !a.cert.own && !file_has(uid, "public_label") && !file_has(uid, "cert_label"),
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_CERT, "pair-new",
+                                (const unsigned char *)"\x07", 1, NULL),
+             DEVID_OK);
+    CHECK_RC(devid_store_rename(uid, DEVID_STORE_OBJ_PUBLIC, NULL, (const unsigned char *)"\x07", 1,
+                                &a),
+             DEVID_OK);
+    CHECK(!a.pub.own && !a.cert.own && !file_has(uid, "public_label") &&
+              !file_has(uid, "cert_label"),
           "one name again: the file is in the older format");
 
     /* two processes rename the public and the private key at once: both renames stay */
@@ -393,8 +401,9 @@ static void test_object_names(void)
     CHECK_RC(devid_store_delete(uid, DEVID_STORE_CERT), DEVID_OK);
     CHECK_RC(devid_store_get_attrs(uid, &a), DEVID_OK);
     CHECK(!a.cert.own, "the deleted certificate's name stays behind");
-    CHECK_RC(devid_store_rename("0123456789abcdef0123456789abcdef", DEVID_STORE_OBJ_KEY, "x",
-                                NULL, 0, NULL), DEVID_ERR_NOT_FOUND);
+    CHECK_RC(devid_store_rename("0123456789abcdef0123456789abcdef", DEVID_STORE_OBJ_KEY, "x", NULL,
+                                0, NULL),
+             DEVID_ERR_NOT_FOUND);
     CHECK_RC(devid_store_delete(uid, DEVID_STORE_KEY), DEVID_OK);
     X509_free(cert);
     devid_key_free(key);
@@ -517,7 +526,10 @@ static void test_data_objects(void)
     devid_clear_error();
 }
 
-static void test_clear_whole_groups(const char *variant)
+static const char *variant = "ecc"; /* the fixture variant (argument 1) */
+
+/* Runs after test_data_objects (a step): its data object is still there. */
+static void test_clear_whole_groups(void)
 {
     const char *store = devid_core_config()->store;
     char uid[DEVID_UID_LEN + 1] = "", chain[4096], ldevid[4096], path[4096];
@@ -565,7 +577,8 @@ static void test_clear_whole_groups(const char *variant)
     for (struct dirent *de; d && (de = readdir(d));) {
         size_t n = strlen(de->d_name);
         CHECK(n < 5 || (strcmp(de->d_name + n - 4, ".key") && strcmp(de->d_name + n - 4, ".crt") &&
-                        strcmp(de->d_name + n - 5, ".attr")), "left behind: %s", de->d_name);
+                        strcmp(de->d_name + n - 5, ".attr")),
+              "left behind: %s", de->d_name);
     }
     if (d)
         closedir(d);
@@ -573,26 +586,37 @@ static void test_clear_whole_groups(const char *variant)
     devid_key_free(key);
 }
 
-int main(int argc, char **argv)
+static int setup(void)
 {
-    const char *variant = argc > 1 ? argv[1] : "ecc";
     if (devid_core_init() != DEVID_OK) {
         fprintf(stderr, "core init: %s\n", devid_last_error());
         return 1;
     }
+    return 0;
+}
+
+static void test_fresh_is_empty(void)
+{
     CHECK(store_count() == 0, "fresh store is empty (ldevid-chain.pem is no store object)");
-    test_ec_and_file();
-    test_rsa_decrypt();
-    test_ecdh();
-    test_auth_and_slots();
-    test_certs_attrs_delete();
-    test_corruption();
-    test_object_names();
-    test_concurrent_writers();
-    test_data_objects();
-    test_clear_whole_groups(variant);
-    devid_core_fini();
+}
+
+int main(int argc, char **argv)
+{
+    if (devid_test_arg(argc, argv, 0))
+        variant = devid_test_arg(argc, argv, 0);
     char name[64];
     snprintf(name, sizeof(name), "test_store[%s]", variant);
-    return check_summary(name);
+    devid_test_fixture(setup, devid_core_fini);
+    devid_test(test_fresh_is_empty, "/store/fresh-is-empty");
+    devid_test(test_ec_and_file, "/store/ec-and-file");
+    devid_test(test_rsa_decrypt, "/store/rsa-decrypt");
+    devid_test(test_ecdh, "/store/ecdh");
+    devid_test(test_auth_and_slots, "/store/auth-and-slots");
+    devid_test(test_certs_attrs_delete, "/store/certs-attrs-delete");
+    devid_test(test_corruption, "/store/corruption");
+    devid_test(test_object_names, "/store/object-names");
+    devid_test(test_concurrent_writers, "/store/concurrent-writers");
+    devid_test(test_data_objects, "/store/data-objects");
+    devid_test_step(test_clear_whole_groups, "/store/clear-whole-groups");
+    return devid_test_run(name, argc, argv);
 }

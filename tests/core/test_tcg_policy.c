@@ -8,7 +8,7 @@
  * role (TPM2_Certify of the key, TPM2_ActivateCredential) to a policy session: this test
  * shows the password is then refused, and measures what a policy session per use costs
  * (with a policy it can satisfy: PolicyCommandCode(TPM2_CC_Certify)). */
-#include "../check.h"
+#include "devid_test.h"
 
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -39,8 +39,7 @@ static TPM2B_PUBLIC ecc_template(bool restricted, bool admin_policy, const unsig
     p->nameAlg = TPM2_ALG_SHA256;
     p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
                           TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-                          TPMA_OBJECT_SIGN_ENCRYPT |
-                          (restricted ? TPMA_OBJECT_RESTRICTED : 0) |
+                          TPMA_OBJECT_SIGN_ENCRYPT | (restricted ? TPMA_OBJECT_RESTRICTED : 0) |
                           (admin_policy ? TPMA_OBJECT_ADMINWITHPOLICY : 0);
     if (policy) {
         p->authPolicy.size = 32;
@@ -81,35 +80,48 @@ static TSS2_RC certify(ESYS_CONTEXT *ctx, ESYS_TR obj, ESYS_TR obj_session, ESYS
     return rc;
 }
 
-int main(void)
+/* One ESAPI connection and one IAK (the certifier) shared by the cases. */
+static TSS2_TCTI_CONTEXT *tcti;
+static ESYS_CONTEXT *ctx;
+static ESYS_TR iak = ESYS_TR_NONE;
+enum { N = 50 };
+
+static int setup(void)
 {
     const char *tcti_conf = getenv("DEVID_TCTI");
-    TSS2_TCTI_CONTEXT *tcti = NULL;
-    ESYS_CONTEXT *ctx = NULL;
     if (!tcti_conf || Tss2_TctiLdr_Initialize(tcti_conf, &tcti) != 0 ||
         Esys_Initialize(&ctx, tcti, NULL) != 0) {
         fprintf(stderr, "no TPM (DEVID_TCTI)\n");
         return 1;
     }
+    TPM2B_PUBLIC t = ecc_template(true, false, NULL);
+    CHECK(primary(ctx, &t, &iak) == 0, "an IAK");
+    return 0;
+}
 
+static void teardown(void)
+{
+    Esys_FlushContext(ctx, iak);
+    Esys_Finalize(&ctx);
+    Tss2_TctiLdr_Finalize(&tcti);
+}
+
+static void test_spec_idevid(void)
+{
     /* the specification's IDevID shape: adminWithPolicy, its published authPolicy */
     TPM2B_PUBLIC t = ecc_template(false, true, spec_idevid_policy);
-    ESYS_TR idevid = ESYS_TR_NONE, iak = ESYS_TR_NONE, polkey = ESYS_TR_NONE;
+    ESYS_TR idevid = ESYS_TR_NONE;
     CHECK(primary(ctx, &t, &idevid) == 0, "IDevID with the specification's authPolicy");
-    t = ecc_template(true, false, NULL);
-    CHECK(primary(ctx, &t, &iak) == 0, "an IAK");
 
     TPM2B_DIGEST digest = { .size = 32 };
-    TPMT_SIG_SCHEME ecdsa = { .scheme = TPM2_ALG_ECDSA,
-                              .details.ecdsa.hashAlg = TPM2_ALG_SHA256 };
+    TPMT_SIG_SCHEME ecdsa = { .scheme = TPM2_ALG_ECDSA, .details.ecdsa.hashAlg = TPM2_ALG_SHA256 };
     TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL };
-    enum { N = 50 };
     int ok = 0;
     double t0 = now_ms();
     for (int i = 0; i < N; i++) {
         TPMT_SIGNATURE *sig = NULL;
-        ok += Esys_Sign(ctx, idevid, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest,
-                        &ecdsa, &ticket, &sig) == 0;
+        ok += Esys_Sign(ctx, idevid, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest, &ecdsa,
+                        &ticket, &sig) == 0;
         Esys_Free(sig);
     }
     double t1 = now_ms();
@@ -120,17 +132,23 @@ int main(void)
     CHECK((rc & 0xFFFF) == TPM2_RC_AUTH_TYPE,
           "ADMIN role refuses the password: TPM_RC_AUTH_TYPE (TPM2_Certify: 0x%x)", rc);
     Esys_FlushContext(ctx, idevid); /* swtpm has three transient object slots */
+}
 
+static void test_certify_policy_session(void)
+{
     /* a policy session per use, with a policy this test can satisfy */
+    ESYS_TR polkey = ESYS_TR_NONE;
+    TSS2_RC rc = 1;
+    int ok = 0;
     unsigned char pol[32], buf[32 + 8] = { 0 };
     unsigned int len = 0;
     buf[32 + 2] = 0x01, buf[32 + 3] = 0x6C; /* TPM2_CC_PolicyCommandCode */
     buf[32 + 6] = 0x01, buf[32 + 7] = 0x48; /* TPM2_CC_Certify */
     EVP_Digest(buf, sizeof(buf), pol, &len, EVP_sha256(), NULL);
-    t = ecc_template(false, true, pol);
+    TPM2B_PUBLIC t = ecc_template(false, true, pol);
     t.publicArea.unique.ecc.x.buffer[0] = 'P'; /* yet another primary */
     CHECK(primary(ctx, &t, &polkey) == 0, "key with PolicyCommandCode(Certify)");
-    t0 = now_ms();
+    double t0 = now_ms();
     for (int i = 0; i < N; i++) {
         ESYS_TR s = ESYS_TR_NONE;
         TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
@@ -147,25 +165,35 @@ int main(void)
             break;
         }
     }
-    t1 = now_ms();
+    double t1 = now_ms();
     CHECK(rc == 0, "ADMIN role with a policy session (0x%x)", rc);
-    double with_policy = (t1 - t0) / N;
+    printf("TPM2_Certify: %.2f ms with a policy session started per use (3 commands)\n",
+           (t1 - t0) / N);
     Esys_FlushContext(ctx, polkey);
-    t = ecc_template(false, false, NULL);
+}
+
+/* TPM2_Certify of a key without a policy: one command with a password session. */
+static void test_certify_password(void)
+{
+    TPM2B_PUBLIC t = ecc_template(false, false, NULL);
     t.publicArea.unique.ecc.x.buffer[0] = 'Q';
     ESYS_TR plain = ESYS_TR_NONE;
     CHECK(primary(ctx, &t, &plain) == 0, "key without policy");
-    t0 = now_ms();
+    TSS2_RC rc = 0;
+    double t0 = now_ms();
     for (int i = 0; i < N; i++)
         rc |= certify(ctx, plain, ESYS_TR_PASSWORD, iak);
-    t1 = now_ms();
+    double t1 = now_ms();
     CHECK(rc == 0, "TPM2_Certify with a password session (0x%x)", rc);
-    printf("TPM2_Certify: %.2f ms with a policy session started per use (3 commands), "
-           "%.2f ms with a password session (1 command)\n", with_policy, (t1 - t0) / N);
-
-    Esys_FlushContext(ctx, iak);
+    printf("TPM2_Certify: %.2f ms with a password session (1 command)\n", (t1 - t0) / N);
     Esys_FlushContext(ctx, plain);
-    Esys_Finalize(&ctx);
-    Tss2_TctiLdr_Finalize(&tcti);
-    return check_summary("tcg-policy");
+}
+
+int main(int argc, char **argv)
+{
+    devid_test_fixture(setup, teardown);
+    devid_test(test_spec_idevid, "/tcg-policy/spec-idevid");
+    devid_test(test_certify_policy_session, "/tcg-policy/certify/policy-session");
+    devid_test(test_certify_password, "/tcg-policy/certify/password");
+    return devid_test_run("tcg-policy", argc, argv);
 }

@@ -2,7 +2,7 @@
 /* devid-enroll --json's writer (enroll/json.c): the escapes JSON requires, UTF-8 passed as it
  * is, and bytes that are not well-formed UTF-8 (which would make the document unparsable)
  * replaced by U+FFFD. */
-#include "../check.h"
+#include "devid_test.h"
 #include "json.h"
 
 #include <stdlib.h>
@@ -30,14 +30,19 @@ static void expect(const char *value, const char *want)
     free(got);
 }
 
-int main(void)
+static void test_escapes(void)
 {
     expect("plain", "\"plain\"");
     expect("q\"b\\s/", "\"q\\\"b\\\\s/\"");
     expect("a\nb\rc\td", "\"a\\nb\\rc\\td\"");
     expect("\x01\x1f\x7f", "\"\\u0001\\u001f\x7f\"");
+}
+
+static void test_utf8(void)
+{
     /* UTF-8 as it is: 2, 3 and 4 bytes */
-    expect("Ger\xc3\xa4t \xe2\x82\xac \xf0\x9f\x94\x91", "\"Ger\xc3\xa4t \xe2\x82\xac \xf0\x9f\x94\x91\"");
+    expect("Ger\xc3\xa4t \xe2\x82\xac \xf0\x9f\x94\x91",
+           "\"Ger\xc3\xa4t \xe2\x82\xac \xf0\x9f\x94\x91\"");
     /* not UTF-8: a lone continuation byte, a truncated sequence, an overlong form, a
      * surrogate, above U+10FFFF, a Latin-1 byte */
     expect("a\x80z", "\"a\\ufffdz\"");
@@ -48,7 +53,10 @@ int main(void)
     expect("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
     expect("caf\xe9", "\"caf\\ufffd\"");
     expect(NULL, "null");
+}
 
+static void test_document(void)
+{
     /* a document: nesting and commas */
     char *buf = NULL;
     size_t len = 0;
@@ -67,8 +75,16 @@ int main(void)
         json_end_object(&w);
         fclose(f);
         CHECK(strcmp(buf, "{\n  \"k\": \"v\",\n  \"a\": [\n    -3,\n    true\n  ],\n"
-                          "  \"empty\": {}\n}\n") == 0, "document:\n%s", buf);
+                          "  \"empty\": {}\n}\n") == 0,
+              "document:\n%s", buf);
         free(buf);
     }
-    return check_summary("enroll-json-writer");
+}
+
+int main(int argc, char **argv)
+{
+    devid_test(test_escapes, "/json/escapes");
+    devid_test(test_utf8, "/json/utf8");
+    devid_test(test_document, "/json/document");
+    return devid_test_run("enroll-json-writer", argc, argv);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll --subject: RFC 4514 escapes, multi-valued RDNs, UTF-8 in and out, and every
  * malformed form refused with a message (enroll/subject.c). */
-#include "../check.h"
+#include "devid_test.h"
 #include "subject.h"
 
 #include <string.h>
@@ -53,7 +53,7 @@ static void expect_refused(const char *text, const char *why)
     X509_NAME_free(n);
 }
 
-int main(void)
+static void test_order(void)
 {
     char buf[256];
     /* RDNs in the order written; an escaped comma stays in its value */
@@ -62,41 +62,62 @@ int main(void)
     CHECK(nid(n, 0) == NID_organizationName && nid(n, 3) == NID_serialNumber, "order as written");
     CHECK(strcmp(value(n, 0, buf, sizeof(buf)), "Maker, Inc") == 0, "O='%s'", buf);
     X509_NAME_free(n);
+}
 
+static void test_multi_valued(void)
+{
     /* '+': a multi-valued RDN */
-    n = parse("O=Maker,CN=X200+serialNumber=7");
+    X509_NAME *n = parse("O=Maker,CN=X200+serialNumber=7");
     CHECK(X509_NAME_entry_count(n) == 3, "three entries");
-    CHECK(n && X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 1)) ==
-                   X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 2)) &&
+    CHECK(n &&
+              X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 1)) ==
+                  X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 2)) &&
               X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 0)) !=
                   X509_NAME_ENTRY_set(X509_NAME_get_entry(n, 1)),
           "CN and serialNumber share an RDN, O has its own");
     X509_NAME_free(n);
+}
 
+static void test_escapes(void)
+{
     /* every special character escaped, hex pairs, spaces */
-    expect_one("CN=a\\+b\\;c\\\"d\\<e\\>f\\\\g\\=h\\#i\\,j", NID_commonName, "a+b;c\"d<e>f\\g=h#i,j");
+    expect_one("CN=a\\+b\\;c\\\"d\\<e\\>f\\\\g\\=h\\#i\\,j", NID_commonName,
+               "a+b;c\"d<e>f\\g=h#i,j");
     expect_one("CN=\\#1", NID_commonName, "#1");
     expect_one("CN=caf\\C3\\A9", NID_commonName, "caf\xc3\xa9");
     expect_one("CN=  spaced out  ", NID_commonName, "spaced out");
     expect_one("CN=\\ kept\\ ", NID_commonName, " kept ");
     expect_one(" commonName = long name ", NID_commonName, "long name");
     expect_one("2.5.4.3=by OID", NID_commonName, "by OID");
+}
+
+static void test_slash_form(void)
+{
+    char buf[256];
     /* the slash form of openssl req -subj */
-    n = parse("/O=Maker/CN=a\\/b");
+    X509_NAME *n = parse("/O=Maker/CN=a\\/b");
     CHECK(X509_NAME_entry_count(n) == 2 && strcmp(value(n, 1, buf, sizeof(buf)), "a/b") == 0,
           "slash form: '%s'", buf);
     X509_NAME_free(n);
+}
 
+static void test_utf8(void)
+{
     /* UTF-8 in, UTF-8 out (not \C3\A9) */
-    n = parse("O=Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale\\, SA,CN=Ger\xc3\xa4t");
+    X509_NAME *n = parse("O=Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale\\, SA,CN=Ger\xc3\xa4t");
     char text[512];
     enroll_subject_to_string(n, text, sizeof(text));
-    CHECK(strstr(text, "CN=Ger\xc3\xa4t") && strstr(text, "O=Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale\\, SA"),
+    CHECK(strstr(text, "CN=Ger\xc3\xa4t") &&
+              strstr(text, "O=Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale\\, SA"),
           "printed as '%s'", text);
     CHECK(n && ASN1_STRING_type(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, 1))) ==
-                   V_ASN1_UTF8STRING, "non-ASCII encoded as UTF8String");
+                   V_ASN1_UTF8STRING,
+          "non-ASCII encoded as UTF8String");
     X509_NAME_free(n);
+}
 
+static void test_refused(void)
+{
     expect_refused("", "empty");
     expect_refused("CN", "not TYPE=value");
     expect_refused("=x", "not TYPE=value");
@@ -119,5 +140,15 @@ int main(void)
     big[sizeof(big) - 1] = '\0';
     memcpy(big, "CN=", 3);
     expect_refused(big, "longer than");
-    return check_summary("enroll-subject");
+}
+
+int main(int argc, char **argv)
+{
+    devid_test(test_order, "/subject/order");
+    devid_test(test_multi_valued, "/subject/multi-valued");
+    devid_test(test_escapes, "/subject/escapes");
+    devid_test(test_slash_form, "/subject/slash-form");
+    devid_test(test_utf8, "/subject/utf8");
+    devid_test(test_refused, "/subject/refused");
+    return devid_test_run("enroll-subject", argc, argv);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared by the TPM fault tests (included after ../check.h, whose counters it uses): sign a
+/* Shared by the TPM fault tests (included after devid_test.h, whose CHECK it uses): sign a
  * fresh digest with a P-256 key through core and check the signature with OpenSSL. */
 #ifndef DEVID_TEST_SIGN_CHECK_H
 #define DEVID_TEST_SIGN_CHECK_H

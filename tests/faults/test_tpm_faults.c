@@ -9,7 +9,7 @@
  *   - TPM_RC_LOCKOUT: DEVID_ERR_LOCKOUT at once (no retry, which would only add failures), and
  *     the same process signs again once the lockout is gone, without reconnecting by hand.
  * argv[1]: the built libtss2-tcti-devidfault.so. */
-#include "../check.h"
+#include "devid_test.h"
 #include "sign_check.h"
 #include "devid.h"
 #include "keygen.h"
@@ -122,10 +122,9 @@ static void retry_forever(const op *o)
     /* the backoff sleeps 0.63 s in all; the upper bound only says "bounded" (loaded CI) */
     CHECK(took > 0.6 && took < 5.0, "%s: gave up after %.2f s (backoff ~0.63 s)", o->name, took);
     /* 7 attempts by core (1 + DEVID_TPM_RETRIES), each resubmitted by ESAPI up to 5 times */
-    CHECK(attempts >= 7 && attempts <= 7 * 5, "%s: %lu commands sent (bounded)", o->name,
-          attempts);
-    printf("%-10s RETRY for ever  → %s after %lu answers, %.0f ms: %s\n", o->name,
-           devid_rc_name(r), attempts, 1000 * took, devid_last_error());
+    CHECK(attempts >= 7 && attempts <= 7 * 5, "%s: %lu commands sent (bounded)", o->name, attempts);
+    printf("%-10s RETRY for ever  → %s after %lu answers, %.0f ms: %s\n", o->name, devid_rc_name(r),
+           attempts, 1000 * took, devid_last_error());
     CHECK_RC(o->run(), DEVID_OK); /* the TPM is fine again: so is the next call */
 }
 
@@ -133,8 +132,7 @@ static void lockout_then_recover(void)
 {
     fault_set(CC_SIGN, RC_LOCKOUT, -1);
     devid_rc r = sign_idevid();
-    CHECK(r == DEVID_ERR_LOCKOUT, "sign in lockout: %s (%s)", devid_rc_name(r),
-          devid_last_error());
+    CHECK(r == DEVID_ERR_LOCKOUT, "sign in lockout: %s (%s)", devid_rc_name(r), devid_last_error());
     CHECK(strstr(devid_last_error(), "TPM2_Sign") && strstr(devid_last_error(), "lockout"),
           "the lockout error names the command and the lockout: '%s'", devid_last_error());
     CHECK(fault_injected() == 1, "lockout is not retried (%lu commands sent)", fault_injected());
@@ -153,19 +151,20 @@ static void lockout_then_recover(void)
     CHECK_RC(login(), DEVID_OK);
 }
 
-int main(int argc, char **argv)
+/* The fixture: core on the fault TCTI (wrapping the fixture's swtpm), the IDevID open, the
+ * fault controls found, PINs set for the login operation. */
+static const char *fault_tcti;
+
+static int setup(void)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s LIBTSS2_TCTI_DEVIDFAULT\n", argv[0]);
-        return 2;
-    }
     const char *inner = getenv("DEVID_TCTI");
-    if (!inner) {
-        fprintf(stderr, "DEVID_TCTI not set: run under tests/fixture/with-swtpm\n");
+    if (!fault_tcti || !inner) {
+        fprintf(stderr, "usage: test_tpm_faults LIBTSS2_TCTI_DEVIDFAULT (DEVID_TCTI set: run "
+                        "under tests/fixture/with-swtpm)\n");
         return 2;
     }
     char tcti[1024];
-    snprintf(tcti, sizeof(tcti), "%s:%s", argv[1], inner);
+    snprintf(tcti, sizeof(tcti), "%s:%s", fault_tcti, inner);
     setenv("DEVID_TCTI", tcti, 1);
     if (devid_core_init() != DEVID_OK) {
         fprintf(stderr, "core init: %s\n", devid_last_error());
@@ -173,7 +172,7 @@ int main(int argc, char **argv)
     }
     CHECK_RC(devid_key_open_persistent(0x81020000, &idevid), DEVID_OK); /* connects */
     /* tpm2-tss loaded the fault TCTI already: the same handle, for its controls. */
-    void *lib = dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD);
+    void *lib = dlopen(fault_tcti, RTLD_NOW | RTLD_NOLOAD);
     fault_set = lib ? (void (*)(uint32_t, uint32_t, long))dlsym(lib, "devid_fault_set") : NULL;
     fault_injected = lib ? (unsigned long (*)(void))dlsym(lib, "devid_fault_injected") : NULL;
     if (!idevid || !fault_set || !fault_injected) {
@@ -181,30 +180,46 @@ int main(int argc, char **argv)
         return 1;
     }
     CHECK_RC(sign_idevid(), DEVID_OK);
-
-    const op ops[] = {
-        { "sign", CC_SIGN, sign_idevid },
-        { "keygen", CC_CREATE, keygen },
-        { "nv-read", CC_NV_READ, nv_read },
-        { "random", CC_GET_RANDOM, get_random },
-        { "login", CC_UNSEAL, login },
-    };
-    /* PINs for the login case (the store is the fixture's private copy). */
+    /* PINs for the login operation (the store is the fixture's private copy). */
     CHECK_RC(devid_token_init("so-pin", 6), DEVID_OK);
     CHECK_RC(devid_token_login(DEVID_ROLE_SO, "so-pin", 6), DEVID_OK);
     CHECK_RC(devid_token_set_pin(DEVID_ROLE_USER, "1234", 4), DEVID_OK);
     devid_token_logout();
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        transient_then_ok(&ops[i], RC_RETRY, "TPM_RC_RETRY", 3);
-        transient_then_ok(&ops[i], RC_RETRY, "TPM_RC_RETRY", 12);
-        transient_then_ok(&ops[i], RC_TESTING, "TPM_RC_TESTING", 12);
-        transient_then_ok(&ops[i], RC_YIELDED, "TPM_RC_YIELDED", 12);
-        retry_forever(&ops[i]);
-    }
-    lockout_then_recover();
+    return 0;
+}
 
+static void teardown(void)
+{
     devid_key_free(idevid);
     devid_tpm_disconnect();
     devid_core_fini();
-    return check_summary("tpm-faults");
+}
+
+/* Each transient code, then one that never stops, for one operation. */
+static void test_operation(const void *data)
+{
+    const op *o = data;
+    transient_then_ok(o, RC_RETRY, "TPM_RC_RETRY", 3);
+    transient_then_ok(o, RC_RETRY, "TPM_RC_RETRY", 12);
+    transient_then_ok(o, RC_TESTING, "TPM_RC_TESTING", 12);
+    transient_then_ok(o, RC_YIELDED, "TPM_RC_YIELDED", 12);
+    retry_forever(o);
+}
+
+int main(int argc, char **argv)
+{
+    static const op op_sign = { "sign", CC_SIGN, sign_idevid },
+                    op_keygen = { "keygen", CC_CREATE, keygen },
+                    op_nv_read = { "nv-read", CC_NV_READ, nv_read },
+                    op_random = { "random", CC_GET_RANDOM, get_random },
+                    op_login = { "login", CC_UNSEAL, login };
+    fault_tcti = devid_test_arg(argc, argv, 0);
+    devid_test_fixture(setup, teardown);
+    devid_testx(test_operation, &op_sign, "/tpm-faults/sign");
+    devid_testx(test_operation, &op_keygen, "/tpm-faults/keygen");
+    devid_testx(test_operation, &op_nv_read, "/tpm-faults/nv-read");
+    devid_testx(test_operation, &op_random, "/tpm-faults/random");
+    devid_testx(test_operation, &op_login, "/tpm-faults/login");
+    devid_test(lockout_then_recover, "/tpm-faults/lockout-then-recover");
+    return devid_test_run("tpm-faults", argc, argv);
 }

@@ -17,8 +17,8 @@
  *   - a certificate larger than the TPM's NV buffer, the TPM killed between two NV_Writes:
  *     the index never parses as a certificate (the unwritten rest reads 0xFF), and the retry
  *     completes without `replace` (it holds no certificate to protect).
- * argv[1]: the built libtss2-tcti-devidfault.so. */
-#include "../check.h"
+ * argv[1]: the built libtss2-tcti-devidfault.so (then the runner's -p PATH, -l). */
+#include "devid_test.h"
 #include "sign_check.h"
 #include "devid.h"
 #include "nv.h"
@@ -110,8 +110,11 @@ static void login_through_kill(void)
  * the lockout): a clear error, and the next signature works. */
 static void auth_sign_through_kill(void)
 {
-    devid_keygen p = { .type = DEVID_KEY_EC, .curve_nid = NID_X9_62_prime256v1, .sign = true,
-                       .auth = "s3cret", .auth_len = 6 };
+    devid_keygen p = { .type = DEVID_KEY_EC,
+                       .curve_nid = NID_X9_62_prime256v1,
+                       .sign = true,
+                       .auth = "s3cret",
+                       .auth_len = 6 };
     devid_store_attrs a = { 0 };
     snprintf(a.label, sizeof(a.label), "with-password");
     char uid[DEVID_UID_LEN + 1];
@@ -263,7 +266,10 @@ static void nv_write_through_kill(void)
     unsigned char *old = NULL;
     size_t oldlen = 0;
     CHECK_RC(devid__nv_read(IDEVID_NV, &old, &oldlen), DEVID_OK);
-    const struct { uint32_t cc; const char *name; } steps[] = {
+    const struct {
+        uint32_t cc;
+        const char *name;
+    } steps[] = {
         { CC_NV_UNDEFINE, "NV_UndefineSpace" },
         { CC_NV_DEFINE, "NV_DefineSpace" },
         { CC_NV_WRITE, "NV_Write" },
@@ -279,13 +285,15 @@ static void nv_write_through_kill(void)
             devid_rc rc = devid_nv_write_cert(IDEVID_NV, new, (size_t)newlen, true);
             const char *when = before_response ? "before the response" : "before the command";
             CHECK(fault_injected() == 1, "%s: the kill happened", steps[i].name);
-            CHECK(rc == DEVID_ERR_NO_TPM, "NV write, swtpm killed at %s %s: %s (%s)",
-                  steps[i].name, when, devid_rc_name(rc), devid_last_error());
+            CHECK(rc == DEVID_ERR_NO_TPM, "NV write, swtpm killed at %s %s: %s (%s)", steps[i].name,
+                  when, devid_rc_name(rc), devid_last_error());
             char s = nv_state(old, (int)oldlen, new, newlen);
-            printf("NV write killed at %-16s %-19s: %s; the index then holds %s\n",
-                   steps[i].name, when, devid_rc_name(rc),
-                   s == 'o' ? "the old certificate" : s == 'n' ? "the new certificate"
-                                                             : s == '-' ? "nothing" : "GARBAGE");
+            printf("NV write killed at %-16s %-19s: %s; the index then holds %s\n", steps[i].name,
+                   when, devid_rc_name(rc),
+                   s == 'o'   ? "the old certificate"
+                   : s == 'n' ? "the new certificate"
+                   : s == '-' ? "nothing"
+                              : "GARBAGE");
             CHECK(s == 'o' || s == 'n' || s == '-',
                   "after a kill at %s %s the index holds the old or new certificate or none",
                   steps[i].name, when);
@@ -345,16 +353,21 @@ static void nv_write_chunks_through_kill(void)
     OPENSSL_free(new);
 }
 
-int main(int argc, char **argv)
+/* The fixture: core on the fault TCTI (wrapping the fixture's swtpm), the IDevID open and
+ * signing, the fault controls found. */
+static const char *fault_tcti;
+static devid_key *idevid;
+
+static int setup(void)
 {
     const char *inner = getenv("DEVID_TCTI"), *fixture = getenv("DEVID_FIXTURE");
-    if (argc != 2 || !inner || !fixture) {
-        fprintf(stderr, "usage: %s LIBTSS2_TCTI_DEVIDFAULT (under tests/fixture/with-swtpm)\n",
-                argv[0]);
+    if (!fault_tcti || !inner || !fixture) {
+        fprintf(stderr, "usage: test_tpm_kill LIBTSS2_TCTI_DEVIDFAULT (under "
+                        "tests/fixture/with-swtpm)\n");
         return 2;
     }
     char tcti[1024];
-    snprintf(tcti, sizeof(tcti), "%s:%s", argv[1], inner);
+    snprintf(tcti, sizeof(tcti), "%s:%s", fault_tcti, inner);
     setenv("DEVID_TCTI", tcti, 1);
     snprintf(stop_cmd, sizeof(stop_cmd), "'%s/swtpm-ctl' stop", fixture);
     snprintf(start_cmd, sizeof(start_cmd), "'%s/swtpm-ctl' start", fixture);
@@ -362,9 +375,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "core init: %s\n", devid_last_error());
         return 1;
     }
-    devid_key *idevid = NULL;
     CHECK_RC(devid_key_open_persistent(0x81020000, &idevid), DEVID_OK); /* connects */
-    void *lib = dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD);
+    void *lib = dlopen(fault_tcti, RTLD_NOW | RTLD_NOLOAD);
     fault_kill = lib ? (void (*)(uint32_t, int, long, const char *))dlsym(lib, "devid_fault_kill")
                      : NULL;
     fault_set = lib ? (void (*)(uint32_t, uint32_t, long))dlsym(lib, "devid_fault_set") : NULL;
@@ -374,17 +386,38 @@ int main(int argc, char **argv)
         return 1;
     }
     CHECK_RC(sign_and_verify(idevid, "IDevID"), DEVID_OK);
-    sign_through_kill(idevid, "IDevID");
-    keygen_through_kill();
-    nv_write_through_kill();
-    nv_write_chunks_through_kill();
-    login_through_kill();
-    auth_sign_through_kill();
-    fault_set(0, 0, 0);
-    CHECK_RC(sign_and_verify(idevid, "IDevID at the end"), DEVID_OK);
+    return 0;
+}
 
+static void teardown(void)
+{
     devid_key_free(idevid);
     devid_tpm_disconnect();
     devid_core_fini();
-    return check_summary("tpm-kill");
+}
+
+static void test_idevid_sign(void)
+{
+    sign_through_kill(idevid, "IDevID");
+}
+
+/* After whatever ran before: no fault left armed, the IDevID still signs. */
+static void test_idevid_after(void)
+{
+    fault_set(0, 0, 0);
+    CHECK_RC(sign_and_verify(idevid, "IDevID at the end"), DEVID_OK);
+}
+
+int main(int argc, char **argv)
+{
+    fault_tcti = devid_test_arg(argc, argv, 0);
+    devid_test_fixture(setup, teardown);
+    devid_test(test_idevid_sign, "/tpm-kill/sign/idevid");
+    devid_test(keygen_through_kill, "/tpm-kill/keygen");
+    devid_test(nv_write_through_kill, "/tpm-kill/nv-write");
+    devid_test(nv_write_chunks_through_kill, "/tpm-kill/nv-write-chunks");
+    devid_test(login_through_kill, "/tpm-kill/login");
+    devid_test(auth_sign_through_kill, "/tpm-kill/sign/password-key");
+    devid_test(test_idevid_after, "/tpm-kill/idevid-after");
+    return devid_test_run("tpm-kill", argc, argv);
 }

@@ -5,12 +5,12 @@
  * renaming and deleting keys (keyd-rotation.c) and the module's life in keyd's process
  * (keyd-lifecycle.c). keyd.h lists keyd's building blocks.
  * usage: keyd-replay MODULE VARIANT [pin]   (run under tests/fixture/with-swtpm VARIANT; with
- * `pin` the token has the user PIN 1234, set by keyd-pin.sh, and keyd logs in with it) */
+ * `pin` the token has the user PIN 1234, set by keyd-pin.sh, and keyd logs in with it; then
+ * the runner's -p PATH, -l: tests/lib/devid_test.h) */
 #include "keyd.h"
 
 #include <stdint.h>
 
-int check_passed, check_failed;
 const char *module_path, *fixture;
 bool identities, rsa, pin_set;
 
@@ -21,12 +21,29 @@ static void loading(CK_FUNCTION_LIST *f)
     CHECK(f->version.major == 2 && f->version.minor >= 20, "function list version %d.%d",
           f->version.major, f->version.minor);
 #define NEED(fn) CHECK(f->fn != NULL, "%s is NULL", #fn)
-    NEED(C_CloseSession); NEED(C_CreateObject); NEED(C_Decrypt); NEED(C_DecryptInit);
-    NEED(C_DestroyObject); NEED(C_Encrypt); NEED(C_EncryptInit); NEED(C_FindObjects);
-    NEED(C_FindObjectsFinal); NEED(C_FindObjectsInit); NEED(C_GenerateKey);
-    NEED(C_GenerateKeyPair); NEED(C_GetAttributeValue); NEED(C_SetAttributeValue);
-    NEED(C_GetSessionInfo); NEED(C_GetSlotList); NEED(C_GetTokenInfo); NEED(C_Login);
-    NEED(C_OpenSession); NEED(C_Sign); NEED(C_SignInit); NEED(C_Verify); NEED(C_VerifyInit);
+    NEED(C_CloseSession);
+    NEED(C_CreateObject);
+    NEED(C_Decrypt);
+    NEED(C_DecryptInit);
+    NEED(C_DestroyObject);
+    NEED(C_Encrypt);
+    NEED(C_EncryptInit);
+    NEED(C_FindObjects);
+    NEED(C_FindObjectsFinal);
+    NEED(C_FindObjectsInit);
+    NEED(C_GenerateKey);
+    NEED(C_GenerateKeyPair);
+    NEED(C_GetAttributeValue);
+    NEED(C_SetAttributeValue);
+    NEED(C_GetSessionInfo);
+    NEED(C_GetSlotList);
+    NEED(C_GetTokenInfo);
+    NEED(C_Login);
+    NEED(C_OpenSession);
+    NEED(C_Sign);
+    NEED(C_SignInit);
+    NEED(C_Verify);
+    NEED(C_VerifyInit);
     NEED(C_Initialize);
 #undef NEED
     /* and every other 2.40 entry point */
@@ -80,8 +97,7 @@ static void factory_keys(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
         CHECK(keyd_key_pair(f, s, labels[i], &pub, &priv), "%s: no key pair by label", labels[i]);
         CK_KEY_TYPE want = rsa ? CKK_RSA : CKK_EC;
         CHECK(attr_ulong(f, s, pub, CKA_KEY_TYPE) == want, "%s: public CKA_KEY_TYPE", labels[i]);
-        CHECK(attr_ulong(f, s, priv, CKA_KEY_TYPE) == want, "%s: private CKA_KEY_TYPE",
-              labels[i]);
+        CHECK(attr_ulong(f, s, priv, CKA_KEY_TYPE) == want, "%s: private CKA_KEY_TYPE", labels[i]);
         CK_BBOOL always = CK_TRUE;
         CK_ATTRIBUTE aa = { CKA_ALWAYS_AUTHENTICATE, &always, sizeof(always) };
         CHECK(f->C_GetAttributeValue(s, priv, &aa, 1) == CKR_OK && always == CK_FALSE,
@@ -129,15 +145,13 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
     CHECK(key != CK_INVALID_HANDLE, "HMAC key handle");
     CK_OBJECT_CLASS scls = CKO_SECRET_KEY;
     CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
-    CK_ATTRIBUTE kt[] = { { CKA_CLASS, &scls, sizeof(scls) },
-                          { CKA_KEY_TYPE, &generic, sizeof(generic) },
-                          { CKA_VALUE_LEN, &len32, sizeof(len32) },
-                          { CKA_TOKEN, &yes, sizeof(yes) },
-                          { CKA_PRIVATE, &yes, sizeof(yes) },
-                          { CKA_SENSITIVE, &yes, sizeof(yes) },
-                          { CKA_SIGN, &yes, sizeof(yes) },
-                          { CKA_VERIFY, &yes, sizeof(yes) },
-                          { CKA_LABEL, (void *)"keyd-hmac", 9 } };
+    CK_ATTRIBUTE kt[] = {
+        { CKA_CLASS, &scls, sizeof(scls) },       { CKA_KEY_TYPE, &generic, sizeof(generic) },
+        { CKA_VALUE_LEN, &len32, sizeof(len32) }, { CKA_TOKEN, &yes, sizeof(yes) },
+        { CKA_PRIVATE, &yes, sizeof(yes) },       { CKA_SENSITIVE, &yes, sizeof(yes) },
+        { CKA_SIGN, &yes, sizeof(yes) },          { CKA_VERIFY, &yes, sizeof(yes) },
+        { CKA_LABEL, (void *)"keyd-hmac", 9 }
+    };
     CK_OBJECT_HANDLE named = CK_INVALID_HANDLE;
     CHECK_RV(f->C_GenerateKey(s, &hmac, kt, 9, &named), CKR_OK);
     CHECK(find(f, s, CKO_SECRET_KEY, "keyd-hmac", h, 4) == 1 && h[0] == named,
@@ -168,53 +182,142 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
     for (CK_OBJECT_CLASS cls = CKO_CERTIFICATE; cls <= CKO_PRIVATE_KEY; cls++) {
         CHECK(find(f, s, cls, "IDevID", h, 1) == 1, "IDevID class %lu", (unsigned long)cls);
         CHECK_RV(f->C_DestroyObject(s, h[0]), CKR_ACTION_PROHIBITED);
-        CHECK(find(f, s, cls, "IDevID", h, 1) == 1, "IDevID class %lu gone after a refused "
-              "destroy", (unsigned long)cls);
+        CHECK(find(f, s, cls, "IDevID", h, 1) == 1,
+              "IDevID class %lu gone after a refused "
+              "destroy",
+              (unsigned long)cls);
         CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"stolen", 6 };
         CHECK_RV(f->C_SetAttributeValue(s, h[0], &relabel, 1), CKR_ACTION_PROHIBITED);
     }
 }
 
-int main(int argc, char **argv)
+/* ---- the cases ------------------------------------------------------------------------------- */
+
+/* keyd's process: one module load and one session from start to finalize, in steps. */
+static p11_mod app;
+static bool app_loaded;
+static CK_SESSION_HANDLE app_session;
+static CK_SLOT_ID slot;
+static bool have_slot;
+
+static void test_app_start(void)
 {
-    if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "pin")) ||
-        !(fixture = getenv("DEVID_FIXTURE"))) {
-        fprintf(stderr, "usage: keyd-replay MODULE VARIANT [pin] (under tests/fixture/with-swtpm)\n");
+    app_loaded = mod_load(&app, module_path);
+    CHECK(app_loaded, "dlopen %s", module_path);
+    if (!app_loaded)
+        return;
+    loading(app.f);
+    slot = find_token(app.f);
+    have_slot = true;
+    CHECK_RV(app.f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                                  &app_session),
+             CKR_OK);
+    keyd_login(app.f, app_session);
+    if (pin_set) /* logged in for the whole application */
+        CHECK_RV(app.f->C_Login(app_session, CKU_USER, (CK_UTF8CHAR *)"1234", 4),
+                 CKR_USER_ALREADY_LOGGED_IN);
+}
+
+static void test_app_factory_keys(void)
+{
+    if (app_loaded)
+        factory_keys(app.f, app_session);
+}
+
+static void test_app_refusals(void)
+{
+    if (app_loaded)
+        refusals(app.f, app_session);
+}
+
+static void test_app_fork_rule(void)
+{
+    if (app_loaded)
+        fork_rule(app.f, app_session);
+}
+
+static void test_app_threads(void)
+{
+    if (app_loaded)
+        threads(app.f, slot);
+}
+
+static void app_finalize(void)
+{
+    if (!app_loaded)
+        return;
+    CHECK_RV(app.f->C_Finalize(NULL), CKR_OK);
+    mod_unload(&app);
+    app_loaded = false;
+}
+
+/* The token's slot, for the cases that load the module themselves: found by keyd's process
+ * when it ran, else by a load of the module of its own. */
+static CK_SLOT_ID the_slot(void)
+{
+    p11_mod m;
+    if (have_slot || !mod_load(&m, module_path))
+        return slot;
+    CHECK_RV(m.f->C_Initialize(&keyd_args), CKR_OK);
+    slot = find_token(m.f);
+    have_slot = true;
+    CHECK_RV(m.f->C_Finalize(NULL), CKR_OK);
+    mod_unload(&m);
+    return slot;
+}
+
+static void test_generate_rotate_delete(void)
+{
+    generate_rotate_delete(the_slot());
+}
+
+static void test_certd_rotation(void)
+{
+    certd_rotation(the_slot());
+}
+
+/* Last: a process that dies while logged in leaves its TPM session behind on a TPM without
+ * resource manager (swtpm here; the kernel's tpmrm flushes them). */
+static void test_crash_between_renames(void)
+{
+    crash_between_renames(the_slot());
+}
+
+static int setup(void)
+{
+    if (!module_path || !(fixture = getenv("DEVID_FIXTURE"))) {
+        fprintf(stderr,
+                "usage: keyd-replay MODULE VARIANT [pin] (under tests/fixture/with-swtpm)\n");
         return 2;
     }
-    module_path = argv[1];
-    const char *variant = argv[2];
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *variant = devid_test_arg(argc, argv, 1), *pin = devid_test_arg(argc, argv, 2);
+    if (!variant || devid_test_arg(argc, argv, 3) || (pin && strcmp(pin, "pin"))) {
+        fprintf(stderr, "usage: keyd-replay MODULE VARIANT [pin] [-p PATH] [-l]\n");
+        return 2;
+    }
+    module_path = devid_test_arg(argc, argv, 0);
     identities = !strcmp(variant, "ecc") || !strcmp(variant, "rsa");
     rsa = !strcmp(variant, "rsa");
-    pin_set = argc == 4;
+    pin_set = pin != NULL;
 
-    p11_mod mod;
-    if (!mod_load(&mod, module_path))
-        return 1;
-    loading(mod.f);
-    CK_SLOT_ID slot = find_token(mod.f);
-    CK_SESSION_HANDLE s;
-    CHECK_RV(mod.f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
-             CKR_OK);
-    keyd_login(mod.f, s);
-    if (pin_set) /* logged in for the whole application */
-        CHECK_RV(mod.f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"1234", 4),
-                 CKR_USER_ALREADY_LOGGED_IN);
+    devid_test_fixture(setup, app_finalize);
+    devid_test(test_app_start, "/keyd/app/start");
     if (identities)
-        factory_keys(mod.f, s);
-    refusals(mod.f, s);
-    fork_rule(mod.f, s);
+        devid_test_step(test_app_factory_keys, "/keyd/app/factory-keys");
+    devid_test_step(test_app_refusals, "/keyd/app/refusals");
+    devid_test_step(test_app_fork_rule, "/keyd/app/fork-rule");
     if (identities)
-        threads(mod.f, slot);
-    CHECK_RV(mod.f->C_Finalize(NULL), CKR_OK);
-    mod_unload(&mod);
-
-    generate_rotate_delete(slot);
-    certd_rotation(slot);
-    cycles();
-    tpm_left_clean();
-    /* last: a process that dies while logged in leaves its TPM session behind on a TPM
-     * without resource manager (swtpm here; the kernel's tpmrm flushes them) */
-    crash_between_renames(slot);
-    return check_summary(pin_set ? "keyd-replay (PIN set)" : "keyd-replay");
+        devid_test_step(test_app_threads, "/keyd/app/threads");
+    devid_test_step(app_finalize, "/keyd/app/finalize");
+    devid_test(test_generate_rotate_delete, "/keyd/generate-rotate-delete");
+    devid_test(test_certd_rotation, "/keyd/certd-rotation");
+    devid_test(cycles, "/keyd/cycles");
+    devid_test(tpm_left_clean, "/keyd/tpm-left-clean");
+    devid_test(test_crash_between_renames, "/keyd/crash-between-renames");
+    return devid_test_run(pin_set ? "keyd-replay (PIN set)" : "keyd-replay", argc, argv);
 }

@@ -8,13 +8,12 @@
 #ifndef DEVID_KEYD_H
 #define DEVID_KEYD_H
 
-#define CHECK_COUNTERS_EXTERN /* one summary for all files: keyd-replay.c defines them */
 #include "p11test.h"
 
 extern const char *module_path, *fixture;
-extern bool identities;         /* the fixture has factory DevIDs (ecc, rsa) */
-extern bool rsa;                /* ... and they are RSA keys */
-extern bool pin_set;            /* the token has a user PIN (1234): keyd knows it and logs in */
+extern bool identities; /* the fixture has factory DevIDs (ecc, rsa) */
+extern bool rsa;        /* ... and they are RSA keys */
+extern bool pin_set;    /* the token has a user PIN (1234): keyd knows it and logs in */
 extern CK_C_INITIALIZE_ARGS keyd_args; /* all four mutex callbacks plus both flags */
 
 /* Before each operation: C_GetSessionInfo; not logged in and a PIN is known → C_Login(CKU_USER);
@@ -35,8 +34,8 @@ CK_RV keyd_generate(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label,
 /* keyd's rename_key_pair: for CKO_PUBLIC_KEY, then CKO_PRIVATE_KEY: find the object by its
  * old label, set CKA_LABEL to the new one. false ("source not found") if a lookup finds
  * nothing; `only_public` stops after the public key (a crash between the two renames). */
-bool keyd_rename_pair(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *from,
-                      const char *to, bool only_public);
+bool keyd_rename_pair(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *from, const char *to,
+                      bool only_public);
 
 /* Signatures as keyd makes them, verified with OpenSSL on the public key rebuilt from the
  * public object's attributes (keyd-keys.c). */
@@ -51,7 +50,7 @@ CK_SESSION_HANDLE keyd_open(p11_mod *mod, CK_SLOT_ID slot);
 void keyd_close(p11_mod *mod);
 
 /* The parts of the replay. */
-void generate_rotate_delete(CK_SLOT_ID slot);             /* keyd-rotation.c */
+void generate_rotate_delete(CK_SLOT_ID slot); /* keyd-rotation.c */
 void certd_rotation(CK_SLOT_ID slot);
 void crash_between_renames(CK_SLOT_ID slot);
 void fork_rule(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s); /* keyd-lifecycle.c */

@@ -3,7 +3,8 @@
  * gives them: NULL pointers, wrong lengths, invalid handles, wrong mechanisms for a key,
  * operation state, two-call semantics, templates, the 3.0 interface, and a TPM that goes away.
  * usage: p11-api MODULE ecc|rsa|empty   (under tests/fixture/with-swtpm)
- *        p11-api MODULE no-tpm          (DEVID_TCTI pointing nowhere) */
+ *        p11-api MODULE no-tpm          (DEVID_TCTI pointing nowhere)
+ * (and the runner's -p PATH, -l: tests/lib/devid_test.h) */
 #include "p11api.h"
 
 #include "../../pkcs11/pkcs11_3.h"
@@ -13,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int check_passed, check_failed;
 const char *variant;
 CK_FUNCTION_LIST *f;
 
@@ -118,7 +118,7 @@ static void interfaces(p11_mod *m)
 
 /* ---- no TPM: a slot without a token, quickly and silently ------------------------------- */
 
-static int no_tpm(void)
+static void no_tpm(void)
 {
     int err = open("/dev/null", O_RDONLY);
     char path[] = "/tmp/p11-api-stderr.XXXXXX";
@@ -161,7 +161,6 @@ static int no_tpm(void)
     CHECK_RV(open_rv, CKR_TOKEN_NOT_PRESENT);
     CHECK_RV(fin, CKR_OK);
     CHECK(printed == 0, "the module printed %ld bytes", (long)printed);
-    return check_summary("p11-api no-tpm");
 }
 
 /* ---- slots, sessions, login ----------------------------------------------------------------- */
@@ -318,53 +317,141 @@ static void tpm_restart(CK_SESSION_HANDLE s)
     CHECK_RV(f->C_Sign(s, (CK_BYTE *)"after a restart", 15, sig, &siglen), CKR_OK);
 }
 
-int main(int argc, char **argv)
+/* ---- the cases ------------------------------------------------------------------------------- */
+
+/* The fixture: the module loaded once, the TPM's key sizes measured. The first cases use it uninitialised (each leaves it
+ * so); the rest share one initialised module with a R/W and a R/O session, opened by
+ * /p11-api/slots-and-sessions or, when that case does not run, by the first case that needs
+ * them. */
+static const char *module_path;
+static p11_mod mod;
+static bool initialized;
+static CK_SESSION_HANDLE rw, ro;
+
+static int setup(void)
 {
-    if (argc != 3)
+    if (!module_path || !variant) {
+        fprintf(stderr, "usage: p11-api MODULE ecc|rsa|empty|no-tpm\n");
         return 2;
-    variant = argv[2];
-    p11_mod m;
-    if (!mod_load(&m, argv[1]))
+    }
+    if (!mod_load(&mod, module_path))
         return 1;
-    f = m.f;
-    if (!strcmp(variant, "no-tpm")) {
-        int rc = no_tpm();
-        mod_unload(&m);
-        return rc;
-    }
-    tpm_sizes_measure(); /* before the module holds the TPM connection */
-    if (!strcmp(variant, "ecc"))
-        lazy_discovery(); /* first: a fresh process, as a cold start is */
-    life_cycle(&m);
-    interfaces(&m);
+    f = mod.f;
+    /* What the TPM takes (for /p11-api/advertised), before the module holds the TPM
+     * connection. */
+    if (strcmp(variant, "no-tpm") != 0)
+        tpm_sizes_measure();
+    return 0;
+}
+
+static void teardown(void)
+{
+    if (initialized)
+        CHECK_RV(f->C_Finalize(NULL), CKR_OK);
+    mod_unload(&mod);
+}
+
+static void test_life_cycle(void)
+{
+    life_cycle(&mod);
+}
+
+static void test_interfaces(void)
+{
+    interfaces(&mod);
+}
+
+static void test_slots_and_sessions(void)
+{
     CHECK_RV(f->C_Initialize(NULL), CKR_OK);
-    CK_SESSION_HANDLE rw = 0, ro = 0;
+    initialized = true;
     slots_and_sessions(&rw, &ro);
-    bool ids = !strcmp(variant, "ecc") || !strcmp(variant, "rsa");
-    if (ids) {
-        attributes(rw);
-        signatures(rw);
+}
+
+/* The sessions that /p11-api/slots-and-sessions leaves (logged out), if it did not run. */
+static void sessions(void)
+{
+    if (initialized)
+        return;
+    CHECK_RV(f->C_Initialize(NULL), CKR_OK);
+    initialized = true;
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &rw), CKR_OK);
+    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+}
+
+#define WITH_SESSIONS(name, call)                                                                  \
+    static void name(void)                                                                         \
+    {                                                                                              \
+        sessions();                                                                                \
+        call;                                                                                      \
     }
-    misc(rw);
-    advertised(rw);
-    operation_states(rw);
-    session_objects(rw, ro);
-    session_key_pairs(rw);
-    session_secret_keys();
-    session_data_objects();
-    token_data_objects(rw, ro);
-    changes(rw, ro);
-    ecdh(rw, ro);
-    hmac(rw);
-    hmac_import(rw);
-    if (ids)
-        tpm_restart(rw);
+WITH_SESSIONS(test_attributes, attributes(rw))
+WITH_SESSIONS(test_signatures, signatures(rw))
+WITH_SESSIONS(test_misc, misc(rw))
+WITH_SESSIONS(test_advertised, advertised(rw))
+WITH_SESSIONS(test_operation_states, operation_states(rw))
+WITH_SESSIONS(test_session_objects, session_objects(rw, ro))
+WITH_SESSIONS(test_session_key_pairs, session_key_pairs(rw))
+WITH_SESSIONS(test_session_secret_keys, session_secret_keys())
+WITH_SESSIONS(test_session_data_objects, session_data_objects())
+WITH_SESSIONS(test_token_data_objects, token_data_objects(rw, ro))
+WITH_SESSIONS(test_changes, changes(rw, ro))
+WITH_SESSIONS(test_ecdh, ecdh(rw, ro))
+WITH_SESSIONS(test_hmac, hmac(rw))
+WITH_SESSIONS(test_hmac_import, hmac_import(rw))
+WITH_SESSIONS(test_tpm_restart, tpm_restart(rw))
+
+/* C_CloseAllSessions: the sessions gone, their session objects with them. */
+static void test_close_all(void)
+{
+    sessions();
     CHECK_RV(f->C_CloseAllSessions(0), CKR_OK);
     CHECK_RV(f->C_GetSessionInfo(rw, &(CK_SESSION_INFO){ 0 }), CKR_SESSION_HANDLE_INVALID);
     CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
     session_objects_at_close_all(ro);
+}
+
+/* Sets the token's PINs: registered last. */
+static void test_token_data_objects_pin(void)
+{
+    sessions();
     token_data_objects_pin();
-    CHECK_RV(f->C_Finalize(NULL), CKR_OK);
-    mod_unload(&m);
-    return check_summary("p11-api");
+}
+
+int main(int argc, char **argv)
+{
+    module_path = devid_test_arg(argc, argv, 0);
+    variant = devid_test_arg(argc, argv, 1);
+    devid_test_fixture(setup, teardown);
+    if (variant && !strcmp(variant, "no-tpm")) {
+        devid_test(no_tpm, "/p11-api/no-tpm");
+        return devid_test_run("p11-api no-tpm", argc, argv);
+    }
+    bool ids = variant && (!strcmp(variant, "ecc") || !strcmp(variant, "rsa"));
+    if (variant && !strcmp(variant, "ecc"))
+        devid_test(lazy_discovery, "/p11-api/lazy-discovery"); /* a fresh process: a cold start */
+    devid_test(test_life_cycle, "/p11-api/life-cycle");
+    devid_test(test_interfaces, "/p11-api/interfaces");
+    devid_test(test_slots_and_sessions, "/p11-api/slots-and-sessions");
+    if (ids) {
+        devid_test(test_attributes, "/p11-api/attributes");
+        devid_test(test_signatures, "/p11-api/signatures");
+    }
+    devid_test(test_misc, "/p11-api/misc");
+    devid_test(test_advertised, "/p11-api/advertised");
+    devid_test(test_operation_states, "/p11-api/operation-states");
+    devid_test(test_session_objects, "/p11-api/session/objects");
+    devid_test(test_session_key_pairs, "/p11-api/session/key-pairs");
+    devid_test(test_session_secret_keys, "/p11-api/session/secret-keys");
+    devid_test(test_session_data_objects, "/p11-api/session/data-objects");
+    devid_test(test_token_data_objects, "/p11-api/token-data-objects");
+    devid_test(test_changes, "/p11-api/changes");
+    devid_test(test_ecdh, "/p11-api/ecdh");
+    devid_test(test_hmac, "/p11-api/hmac");
+    devid_test(test_hmac_import, "/p11-api/hmac-import");
+    if (ids)
+        devid_test(test_tpm_restart, "/p11-api/tpm-restart");
+    devid_test(test_close_all, "/p11-api/close-all");
+    devid_test(test_token_data_objects_pin, "/p11-api/token-data-objects-pin");
+    return devid_test_run("p11-api", argc, argv);
 }

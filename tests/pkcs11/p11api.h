@@ -3,25 +3,24 @@
 #ifndef DEVID_P11API_H
 #define DEVID_P11API_H
 
-#define CHECK_COUNTERS_EXTERN /* one summary for all files: p11-api.c defines the counters */
 #include "p11test.h"
 
-extern const char *variant;     /* ecc, rsa, empty, no-tpm */
+extern const char *variant; /* ecc, rsa, empty, no-tpm */
 extern CK_FUNCTION_LIST *f;
 
 /* The one object of class cls labelled label (CK_INVALID_HANDLE if not exactly one). */
 CK_OBJECT_HANDLE one(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label);
 
-void attributes(CK_SESSION_HANDLE s);                     /* p11-api-objects.c */
+void attributes(CK_SESSION_HANDLE s); /* p11-api-objects.c */
 void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
-void signatures(CK_SESSION_HANDLE s);                     /* p11-api-crypto.c */
+void signatures(CK_SESSION_HANDLE s); /* p11-api-crypto.c */
 void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
-void hmac(CK_SESSION_HANDLE rw);                          /* p11-api-hmac.c */
+void hmac(CK_SESSION_HANDLE rw); /* p11-api-hmac.c */
 void hmac_import(CK_SESSION_HANDLE rw);
-void lazy_discovery(void);                                /* p11-api-lazy.c */
-void tpm_sizes_measure(void);                             /* p11-api-mechs.c */
+void lazy_discovery(void);    /* p11-api-lazy.c */
+void tpm_sizes_measure(void); /* p11-api-mechs.c */
 void advertised(CK_SESSION_HANDLE rw);
-void operation_states(CK_SESSION_HANDLE rw);               /* p11-api-opstate.c */
+void operation_states(CK_SESSION_HANDLE rw);                      /* p11-api-opstate.c */
 void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro); /* p11-api-session.c */
 void session_objects_at_close_all(CK_SESSION_HANDLE s);
 void session_key_pairs(CK_SESSION_HANDLE rw);

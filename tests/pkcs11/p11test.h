@@ -4,7 +4,7 @@
 #ifndef DEVID_P11TEST_H
 #define DEVID_P11TEST_H
 
-#include "../check.h"
+#include "devid_test.h"
 #include "ecdsa_der.h"
 
 #include <dlfcn.h>
@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_RV(expr, want)                                                                 \
-    do {                                                                                     \
-        CK_RV rv_ = (expr);                                                                  \
-        CHECK(rv_ == (CK_RV)(want), "%s returned 0x%lx, expected 0x%lx (%s)", #expr,         \
-              (unsigned long)rv_, (unsigned long)(want), #want);                             \
+#define CHECK_RV(expr, want)                                                                       \
+    do {                                                                                           \
+        CK_RV rv_ = (expr);                                                                        \
+        CHECK(rv_ == (CK_RV)(want), "%s returned 0x%lx, expected 0x%lx (%s)", #expr,               \
+              (unsigned long)rv_, (unsigned long)(want), #want);                                   \
     } while (0)
 
 typedef struct {
@@ -172,9 +172,8 @@ static inline bool verify_rs(EVP_PKEY *pub, const unsigned char *dg, size_t dlen
 }
 
 /* PKCS#1 v1.5 (md given: over that digest) or PSS (salt = digest length) verification. */
-static inline bool verify_rsa(EVP_PKEY *pub, int padding, const EVP_MD *md,
-                              const unsigned char *dg, size_t dlen, const unsigned char *sig,
-                              size_t siglen)
+static inline bool verify_rsa(EVP_PKEY *pub, int padding, const EVP_MD *md, const unsigned char *dg,
+                              size_t dlen, const unsigned char *sig, size_t siglen)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
     bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&

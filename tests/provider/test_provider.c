@@ -7,8 +7,9 @@
  *   - routing: with devid loaded first or second, operations on TPM keys reach devid and
  *     operations on the default provider's keys (a certificate's public key) never do;
  *   - bad input: malformed URIs, corrupted key files, wrong PINs are errors, not crashes.
- * usage: test_provider PROVIDER_DIR [bench]   (bench: handshakes/s, TPM key vs software key) */
-#include "../check.h"
+ * usage: test_provider PROVIDER_DIR [bench]   (bench: handshakes/s, TPM key vs software key)
+ * (and the runner's -p PATH, -l: tests/lib/devid_test.h) */
+#include "devid_test.h"
 #include "tpm.h" /* devid_tpm_command_count (core-internal; tests only) */
 
 #include <openssl/decoder.h>
@@ -84,10 +85,10 @@ static bool sign_verify(EVP_PKEY *key, EVP_PKEY *pub, const char *msg)
     unsigned char sig[600];
     size_t siglen = sizeof(sig);
     EVP_MD_CTX *s = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
-    bool ok = s && v &&
-              EVP_DigestSignInit_ex(s, NULL, "SHA256", NULL, NULL, key, NULL) == 1 &&
+    bool ok = s && v && EVP_DigestSignInit_ex(s, NULL, "SHA256", NULL, NULL, key, NULL) == 1 &&
               EVP_DigestSign(s, sig, &siglen, (const unsigned char *)msg, strlen(msg)) == 1 &&
-              EVP_DigestVerifyInit_ex(v, NULL, "SHA256", NULL, "provider=default", pub, NULL) == 1 &&
+              EVP_DigestVerifyInit_ex(v, NULL, "SHA256", NULL, "provider=default", pub, NULL) ==
+                  1 &&
               EVP_DigestVerify(v, sig, siglen, (const unsigned char *)msg, strlen(msg)) == 1;
     EVP_MD_CTX_free(s);
     EVP_MD_CTX_free(v);
@@ -113,15 +114,15 @@ static void test_pss_auto_digest_max(EVP_PKEY *key, EVP_PKEY *pub)
                         OSSL_PARAM_END };
     bool init = s && v && EVP_DigestSignInit_ex(s, &sctx, "SHA256", NULL, NULL, key, NULL) == 1;
     bool set = init && EVP_PKEY_CTX_set_params(sctx, sp) == 1;
-    bool sign = set && EVP_DigestSign(s, sig, &siglen, (const unsigned char *)msg,
-                                      strlen(msg)) == 1;
+    bool sign = set &&
+                EVP_DigestSign(s, sig, &siglen, (const unsigned char *)msg, strlen(msg)) == 1;
     bool verify = sign &&
-                  EVP_DigestVerifyInit_ex(v, &vctx, "SHA256", NULL, "provider=default", pub,
-                                          vp) == 1 &&
+                  EVP_DigestVerifyInit_ex(v, &vctx, "SHA256", NULL, "provider=default", pub, vp) ==
+                      1 &&
                   EVP_DigestVerify(v, sig, siglen, (const unsigned char *)msg, strlen(msg)) == 1;
     CHECK(init && set && sign && verify,
-          "PSS saltlen -4 (auto-digestmax): init %d set %d sign %d verify(salt 32) %d", init,
-          set, sign, verify);
+          "PSS saltlen -4 (auto-digestmax): init %d set %d sign %d verify(salt 32) %d", init, set,
+          sign, verify);
     if (!verify)
         ERR_print_errors_fp(stderr);
     ERR_clear_error();
@@ -189,7 +190,8 @@ static SSL_CTX *server_ctx(void)
     X509_STORE *ts = ctx ? SSL_CTX_get_cert_store(ctx) : NULL;
     char trust[512];
     snprintf(trust, sizeof(trust), "%s/pki/trust.pem", fixture);
-    bool ok = k && c && ctx && X509_set_version(c, 2) && ASN1_INTEGER_set(X509_get_serialNumber(c), 1) &&
+    bool ok = k && c && ctx && X509_set_version(c, 2) &&
+              ASN1_INTEGER_set(X509_get_serialNumber(c), 1) &&
               X509_gmtime_adj(X509_getm_notBefore(c), -60) &&
               X509_gmtime_adj(X509_getm_notAfter(c), 3600) &&
               X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC,
@@ -272,8 +274,8 @@ static void test_tls(const char *obj)
             uint64_t n = devid_tpm_command_count() - before;
             exact += ok && n == 1;
             if (!ok || n != 1)
-                fprintf(stderr, "%s TLS 1.%d handshake %d: ok=%d, %llu TPM commands\n", obj,
-                        2 + v, i, ok, (unsigned long long)n);
+                fprintf(stderr, "%s TLS 1.%d handshake %d: ok=%d, %llu TPM commands\n", obj, 2 + v,
+                        i, ok, (unsigned long long)n);
         }
         CHECK(exact == 10, "%s TLS 1.%d: %d of 10 handshakes with exactly one TPM command", obj,
               2 + v, exact);
@@ -400,8 +402,7 @@ static void test_routing(bool devid_first)
     unsigned char sig[600];
     size_t siglen = sizeof(sig);
     const unsigned char msg[] = "routing";
-    bool ok = s && v &&
-              EVP_DigestSignInit_ex(s, &sp, "SHA256", lib, NULL, key, NULL) == 1 &&
+    bool ok = s && v && EVP_DigestSignInit_ex(s, &sp, "SHA256", lib, NULL, key, NULL) == 1 &&
               EVP_DigestSign(s, sig, &siglen, msg, sizeof(msg)) == 1 &&
               EVP_DigestVerifyInit_ex(v, &vp, "SHA256", lib, NULL, pub, NULL) == 1 &&
               EVP_DigestVerify(v, sig, siglen, msg, sizeof(msg)) == 1;
@@ -431,7 +432,8 @@ static void test_routing(bool devid_first)
     OSSL_PROVIDER *pd = plain ? OSSL_PROVIDER_load(plain, "default") : NULL;
     EVP_PKEY *out = NULL;
     OSSL_DECODER_CTX *dd = pd ? OSSL_DECODER_CTX_new_for_pkey(&out, "DER", "SubjectPublicKeyInfo",
-                                                              NULL, EVP_PKEY_PUBLIC_KEY, plain, NULL)
+                                                              NULL, EVP_PKEY_PUBLIC_KEY, plain,
+                                                              NULL)
                               : NULL;
     OSSL_DECODER_CTX *dx = OSSL_DECODER_CTX_new_for_pkey(&out, "DER", "SubjectPublicKeyInfo", NULL,
                                                          EVP_PKEY_PUBLIC_KEY, lib, NULL);
@@ -447,17 +449,15 @@ static void test_routing(bool devid_first)
     /* the application's own software key: generated by whichever "EC"/"RSA" key manager
      * OpenSSL fetches (devid's hands generation to default) */
     EVP_PKEY *soft = EVP_PKEY_is_a(pub, "RSA") ? EVP_PKEY_Q_keygen(lib, NULL, "RSA", (size_t)2048)
-                                                 : EVP_PKEY_Q_keygen(lib, NULL, "EC", "P-256");
+                                               : EVP_PKEY_Q_keygen(lib, NULL, "EC", "P-256");
     s = EVP_MD_CTX_new();
     v = EVP_MD_CTX_new();
     siglen = sizeof(sig);
-    ok = soft && s && v &&
-         EVP_DigestSignInit_ex(s, NULL, "SHA256", lib, NULL, soft, NULL) == 1 &&
+    ok = soft && s && v && EVP_DigestSignInit_ex(s, NULL, "SHA256", lib, NULL, soft, NULL) == 1 &&
          EVP_DigestSign(s, sig, &siglen, msg, sizeof(msg)) == 1 &&
          EVP_DigestVerifyInit_ex(v, NULL, "SHA256", lib, NULL, soft, NULL) == 1 &&
          EVP_DigestVerify(v, sig, siglen, msg, sizeof(msg)) == 1;
-    CHECK(ok, "%s: a software key (key manager: %s) signs and verifies", order,
-          key_provider(soft));
+    CHECK(ok, "%s: a software key (key manager: %s) signs and verifies", order, key_provider(soft));
     EVP_MD_CTX_free(s);
     EVP_MD_CTX_free(v);
     EVP_PKEY_free(soft);
@@ -478,12 +478,24 @@ out:
 static void test_bad_uris(void)
 {
     static const char *const bad[] = {
-        "devid:object", "devid:=x", "devid:object=IDevID;object=LDevID", "devid:foo=bar",
-        "devid:type=secret", "devid:handle=0x01c90000", "devid:handle=zz", "devid:id=%zz",
-        "devid:id=%4", "devid:object=%00x", "devid:object=a b", "devid:object=IDevID?pin=1",
-        "devid:object=IDevID?pin-value=a&pin-value=b", "devid:object=nosuchobject",
-        "devid:handle=0x81ffffff", "devid:object=IDevID;type=cert?pin-source=/nonexistent",
-        "devid:id=%01%02", "devid:object=" /* empty */,
+        "devid:object",
+        "devid:=x",
+        "devid:object=IDevID;object=LDevID",
+        "devid:foo=bar",
+        "devid:type=secret",
+        "devid:handle=0x01c90000",
+        "devid:handle=zz",
+        "devid:id=%zz",
+        "devid:id=%4",
+        "devid:object=%00x",
+        "devid:object=a b",
+        "devid:object=IDevID?pin=1",
+        "devid:object=IDevID?pin-value=a&pin-value=b",
+        "devid:object=nosuchobject",
+        "devid:handle=0x81ffffff",
+        "devid:object=IDevID;type=cert?pin-source=/nonexistent",
+        "devid:id=%01%02",
+        "devid:object=" /* empty */,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ERR_clear_error();
@@ -504,48 +516,108 @@ static void test_bad_uris(void)
     ERR_clear_error();
 }
 
-int main(int argc, char **argv)
+/* The fixture: both providers loaded from PROVIDER_DIR, once for all cases. */
+static OSSL_PROVIDER *devid_prov, *default_prov;
+/* The IDevID's key and certificate, loaded by the first case that needs them. */
+static EVP_PKEY *idevid_key;
+static X509 *idevid_cert;
+
+static int setup(void)
 {
     fixture = getenv("DEVID_FIXTURE");
-    if (argc < 2 || !fixture) {
+    if (!provider_dir || !fixture) {
         fprintf(stderr, "usage: test_provider PROVIDER_DIR (under with-swtpm)\n");
         return 2;
     }
-    provider_dir = argv[1];
-    CHECK(OSSL_PROVIDER_set_default_search_path(NULL, argv[1]) == 1, "search path");
-    OSSL_PROVIDER *devid = getenv("DEVID_BENCH_SOFTWARE_ONLY") ? OSSL_PROVIDER_load(NULL, "base")
-                                                              : OSSL_PROVIDER_load(NULL, "devid");
-    OSSL_PROVIDER *dflt = OSSL_PROVIDER_load(NULL, "default");
-    CHECK(devid && dflt, "providers load");
-    if (!devid || !dflt) {
+    CHECK(OSSL_PROVIDER_set_default_search_path(NULL, provider_dir) == 1, "search path");
+    devid_prov = getenv("DEVID_BENCH_SOFTWARE_ONLY") ? OSSL_PROVIDER_load(NULL, "base")
+                                                     : OSSL_PROVIDER_load(NULL, "devid");
+    default_prov = OSSL_PROVIDER_load(NULL, "default");
+    CHECK(devid_prov && default_prov, "providers load");
+    if (!devid_prov || !default_prov) {
         ERR_print_errors_fp(stderr);
-        return check_summary("test_provider");
+        return 1;
     }
+    return 0;
+}
 
-    if (argc > 2 && strcmp(argv[2], "bench") == 0) {
-        bench();
-        return check_summary("test_provider bench");
+static void teardown(void)
+{
+    EVP_PKEY_free(idevid_key);
+    X509_free(idevid_cert);
+    OSSL_PROVIDER_unload(devid_prov);
+    OSSL_PROVIDER_unload(default_prov);
+}
+
+/* The IDevID key and its certificate's public key, or false (the cases that need them
+ * check nothing more without them: /provider/idevid-matches-cert fails then). */
+static bool idevid_pair(EVP_PKEY **key, EVP_PKEY **pub)
+{
+    if (!idevid_key && !idevid_cert) {
+        idevid_key = load_key("devid:object=IDevID");
+        idevid_cert = load_cert("devid:object=IDevID;type=cert");
     }
-    test_tls("IDevID");
-    test_tls("LDevID");
-    test_routing(true);
-    test_routing(false);
+    *key = idevid_key;
+    *pub = idevid_cert ? X509_get0_pubkey(idevid_cert) : NULL;
+    return *key && *pub;
+}
 
-    EVP_PKEY *key = load_key("devid:object=IDevID");
-    X509 *cert = load_cert("devid:object=IDevID;type=cert");
-    EVP_PKEY *pub = cert ? X509_get0_pubkey(cert) : NULL;
+static void test_tls_object(const void *obj)
+{
+    test_tls(obj);
+}
+
+static void test_routing_order(const void *devid_first)
+{
+    test_routing(*(const bool *)devid_first);
+}
+
+static void test_idevid_matches_cert(void)
+{
+    EVP_PKEY *key, *pub;
+    idevid_pair(&key, &pub);
     CHECK(key && pub && EVP_PKEY_eq(key, pub) == 1, "IDevID key matches its certificate");
-    if (key && pub && EVP_PKEY_is_a(key, "RSA"))
-        test_pss_auto_digest_max(key, pub);
-    if (key && pub) {
-        test_threads(key, pub);
-        test_fork(key, pub);
-    }
-    EVP_PKEY_free(key);
-    X509_free(cert);
-    test_bad_uris();
+}
 
-    OSSL_PROVIDER_unload(devid);
-    OSSL_PROVIDER_unload(dflt);
-    return check_summary("test_provider");
+static void test_idevid_pss(void)
+{
+    EVP_PKEY *key, *pub;
+    if (idevid_pair(&key, &pub) && EVP_PKEY_is_a(key, "RSA"))
+        test_pss_auto_digest_max(key, pub);
+}
+
+static void test_idevid_threads(void)
+{
+    EVP_PKEY *key, *pub;
+    if (idevid_pair(&key, &pub))
+        test_threads(key, pub);
+}
+
+static void test_idevid_fork(void)
+{
+    EVP_PKEY *key, *pub;
+    if (idevid_pair(&key, &pub))
+        test_fork(key, pub);
+}
+
+int main(int argc, char **argv)
+{
+    static const bool devid_first = true, default_first = false;
+    provider_dir = devid_test_arg(argc, argv, 0);
+    const char *mode = devid_test_arg(argc, argv, 1);
+    devid_test_fixture(setup, teardown);
+    if (mode && strcmp(mode, "bench") == 0) {
+        devid_test(bench, "/provider/bench");
+        return devid_test_run("test_provider bench", argc, argv);
+    }
+    devid_testx(test_tls_object, "IDevID", "/provider/tls/idevid");
+    devid_testx(test_tls_object, "LDevID", "/provider/tls/ldevid");
+    devid_testx(test_routing_order, &devid_first, "/provider/routing/devid-first");
+    devid_testx(test_routing_order, &default_first, "/provider/routing/default-first");
+    devid_test(test_idevid_matches_cert, "/provider/idevid/matches-cert");
+    devid_test(test_idevid_pss, "/provider/idevid/pss-auto-digest-max");
+    devid_test(test_idevid_threads, "/provider/idevid/threads");
+    devid_test(test_idevid_fork, "/provider/idevid/fork");
+    devid_test(test_bad_uris, "/provider/bad-uris");
+    return devid_test_run("test_provider", argc, argv);
 }

@@ -2,7 +2,7 @@
 /* devid: URI parsing (ossl-provider/uri.c): RFC 7512 syntax, percent-decoding, every
  * attribute, and errors for malformed input; then a few thousand random mutations of valid
  * URIs, which must parse or fail cleanly (run under ASan/UBSan in the sanitizer build). */
-#include "../check.h"
+#include "devid_test.h"
 #include "uri.h"
 
 #include <string.h>
@@ -36,8 +36,7 @@ static void good(void)
               u.type == DP_URI_PUBLIC,
           "handle without 0x");
     dp_uri_clear(&u);
-    CHECK(parses("devid:id=%01%02%ff", &u) && u.has_id && u.id_len == 3 && u.id[2] == 0xff,
-          "id");
+    CHECK(parses("devid:id=%01%02%ff", &u) && u.has_id && u.id_len == 3 && u.id[2] == 0xff, "id");
     dp_uri_clear(&u);
     CHECK(parses("devid:id=AB", &u) && u.id_len == 2 && u.id[0] == 'A', "id: plain characters");
     dp_uri_clear(&u);
@@ -76,16 +75,36 @@ static void good(void)
 static void bad(void)
 {
     static const char *const cases[] = {
-        "pkcs11:object=a", "devid", "devid:object", "devid:=x", "devid:object=",
-        "devid:object=a;object=b", "devid:foo=bar", "devid:type=secret-key",
-        "devid:type=", "devid:handle=0x01c90000", "devid:handle=zz", "devid:handle=0x8100000000",
-        "devid:handle=", "devid:id=%zz", "devid:id=%4", "devid:id=%", "devid:id=",
-        "devid:object=%00x", "devid:object=a b", "devid:object=\xc3\xa9",
-        "devid:object=a?pin=1", "devid:object=a?pin-value=1&pin-value=2",
-        "devid:object=a?pin-value=1&pin-source=/x", "devid:object=a?pin-source=/nonexistent/pin",
-        "devid:object=a?x=1?y=2", "devid:object=a?pin-source=env:PIN",
-        "devid:object=a?pin-source=relative/pin", "devid:object=a?pin-source=file:relative",
-        "devid:object=a?pin-source=%7Cecho%201234", "devid:object=a?pin-source=",
+        "pkcs11:object=a",
+        "devid",
+        "devid:object",
+        "devid:=x",
+        "devid:object=",
+        "devid:object=a;object=b",
+        "devid:foo=bar",
+        "devid:type=secret-key",
+        "devid:type=",
+        "devid:handle=0x01c90000",
+        "devid:handle=zz",
+        "devid:handle=0x8100000000",
+        "devid:handle=",
+        "devid:id=%zz",
+        "devid:id=%4",
+        "devid:id=%",
+        "devid:id=",
+        "devid:object=%00x",
+        "devid:object=a b",
+        "devid:object=\xc3\xa9",
+        "devid:object=a?pin=1",
+        "devid:object=a?pin-value=1&pin-value=2",
+        "devid:object=a?pin-value=1&pin-source=/x",
+        "devid:object=a?pin-source=/nonexistent/pin",
+        "devid:object=a?x=1?y=2",
+        "devid:object=a?pin-source=env:PIN",
+        "devid:object=a?pin-source=relative/pin",
+        "devid:object=a?pin-source=file:relative",
+        "devid:object=a?pin-source=%7Cecho%201234",
+        "devid:object=a?pin-source=",
         "devid:object=a?pin-value=",
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -110,8 +129,10 @@ static void bad(void)
 static void mutations(void)
 {
     static const char *const seeds[] = {
-        "devid:object=IDevID;type=cert", "devid:handle=0x81000010?pin-value=a%20b",
-        "devid:id=%01%02%03;type=private;token=DevID", "devid:object=x%41?module-name=y",
+        "devid:object=IDevID;type=cert",
+        "devid:handle=0x81000010?pin-value=a%20b",
+        "devid:id=%01%02%03;type=private;token=DevID",
+        "devid:object=x%41?module-name=y",
     };
     unsigned seed = 12345;
     int done = 0;
@@ -135,10 +156,10 @@ static void mutations(void)
     CHECK(done == 5000, "mutations");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    good();
-    bad();
-    mutations();
-    return check_summary("test_uri");
+    devid_test(good, "/uri/good");
+    devid_test(bad, "/uri/bad");
+    devid_test(mutations, "/uri/mutations");
+    return devid_test_run("test_uri", argc, argv);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the configuration parser and environment overrides: core's keys and
  * devid-enroll's [est] and [renew] (enroll/enroll_config.h), read from the same text. */
-#include "../check.h"
+#include "devid_test.h"
 #include "config.h"
 #include "enroll_config.h"
 
@@ -45,33 +45,33 @@ static void test_defaults(void)
     CHECK(cfg->map[DEVID_MAP_LDEVID].cert_source == DEVID_CERT_FILE, "ldevid cert in a file");
     CHECK(cfg->map[DEVID_MAP_IDEVID].factory && !cfg->map[DEVID_MAP_LDEVID].factory, "factory");
     CHECK(cfg->store_dir_mode == 02770 && cfg->store_key_mode == 0640 &&
-          cfg->store_cert_mode == 0640, "group-shared store modes by default");
+              cfg->store_cert_mode == 0640,
+          "group-shared store modes by default");
     devid_config_free(cfg);
 }
 
 static void test_valid_file(void)
 {
     devid_config *cfg = NULL;
-    CHECK_RC(parse(&cfg,
-                   "# comment\n"
-                   "; other comment\n"
-                   "tcti = swtpm:host=127.0.0.1,port=2321\n"
-                   "  store=/tmp/devid-store  # where the keys live\n"
-                   "log = debug\n"
-                   "token_label = \"My Token\"\n"
-                   "pin_file = /etc/devid/user.pin\n"
-                   "idevid.key = 0x81020010\n"
-                   "[ldevid]\n"
-                   "key = 0x81000003\n"
-                   "cert = /etc/devid/ldevid.pem\n"
-                   "[iak]\n"
-                   "cert_nv = none\n"
-                   "key = none\n"
-                   "[est]\n"
-                   "server = https://est.example:8443\n"
-                   "timeout = 5\n"
-                   "[renew]\n"
-                   "threshold = 66\n"),
+    CHECK_RC(parse(&cfg, "# comment\n"
+                         "; other comment\n"
+                         "tcti = swtpm:host=127.0.0.1,port=2321\n"
+                         "  store=/tmp/devid-store  # where the keys live\n"
+                         "log = debug\n"
+                         "token_label = \"My Token\"\n"
+                         "pin_file = /etc/devid/user.pin\n"
+                         "idevid.key = 0x81020010\n"
+                         "[ldevid]\n"
+                         "key = 0x81000003\n"
+                         "cert = /etc/devid/ldevid.pem\n"
+                         "[iak]\n"
+                         "cert_nv = none\n"
+                         "key = none\n"
+                         "[est]\n"
+                         "server = https://est.example:8443\n"
+                         "timeout = 5\n"
+                         "[renew]\n"
+                         "threshold = 66\n"),
              DEVID_OK);
     const enroll_config *e = econf;
     CHECK(e && e->est.server && strcmp(e->est.server, "https://est.example:8443") == 0, "est");
@@ -185,13 +185,15 @@ static void test_env_and_files(void)
 
     /* A host's settings (the provider's openssl.cnf): over the file, under the environment. */
     unsetenv("DEVID_CONF");
-    devid_settings host = { .origin = "openssl.cnf", .conf = path, .tcti = "swtpm:port=1",
-                            .store = "/from/host", .log = "error" };
+    devid_settings host = { .origin = "openssl.cnf",
+                            .conf = path,
+                            .tcti = "swtpm:port=1",
+                            .store = "/from/host",
+                            .log = "error" };
     CHECK_RC(devid_config_load(&host, &cfg), DEVID_OK);
     if (cfg) {
         CHECK(strcmp(cfg->store, "/from/env") == 0, "env overrides settings: %s", cfg->store);
-        CHECK(strcmp(cfg->tcti, "swtpm:port=1") == 0, "settings override the file: %s",
-              cfg->tcti);
+        CHECK(strcmp(cfg->tcti, "swtpm:port=1") == 0, "settings override the file: %s", cfg->tcti);
         CHECK(cfg->log_level == DEVID_LOG_ERROR, "log level from the settings");
         devid_config_free(cfg);
         cfg = NULL;
@@ -249,8 +251,9 @@ static void test_enroll_scopes(void)
 }
 
 /* The shipped example must stay a valid configuration. */
-static void test_example(const char *path)
+static void test_example(const void *data)
 {
+    const char *path = data;
     devid_config *cfg = NULL;
     CHECK_RC(devid_config_new(&cfg), DEVID_OK);
     CHECK_RC(devid_config_read_file(cfg, path), DEVID_OK);
@@ -262,15 +265,22 @@ static void test_example(const char *path)
     enroll_config_free(e);
 }
 
+static void free_last_parse(void)
+{
+    enroll_config_free(econf);
+    econf = NULL;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        test_example(argv[1]);
-    test_defaults();
-    test_valid_file();
-    test_errors();
-    test_env_and_files();
-    test_enroll_scopes();
-    enroll_config_free(econf);
-    return check_summary("test_config");
+    const char *example = devid_test_arg(argc, argv, 0);
+    devid_test_fixture(NULL, free_last_parse);
+    if (example)
+        devid_testx(test_example, example, "/config/example");
+    devid_test(test_defaults, "/config/defaults");
+    devid_test(test_valid_file, "/config/valid-file");
+    devid_test(test_errors, "/config/errors");
+    devid_test(test_env_and_files, "/config/env-and-files");
+    devid_test(test_enroll_scopes, "/config/enroll-scopes");
+    return devid_test_run("test_config", argc, argv);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* EST message handling without a network: base64 (RFC 8951 whitespace), certs-only PKCS#7,
  * PKCS#10 construction, Retry-After and back-off arithmetic. */
-#include "../check.h"
+#include "devid_test.h"
 #include "est_msg.h"
 #include "http_headers.h"
 #include "est_tls.h"
@@ -170,8 +170,9 @@ static void test_csr(void)
     int at = req ? X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1) : -1;
     ASN1_TYPE *v = at >= 0 ? X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(req, at), 0) : NULL;
     CHECK(v && v->type == V_ASN1_PRINTABLESTRING &&
-          ASN1_STRING_length(v->value.printablestring) == (int)strlen(binding) &&
-          memcmp(ASN1_STRING_get0_data(v->value.printablestring), binding, strlen(binding)) == 0,
+              ASN1_STRING_length(v->value.printablestring) == (int)strlen(binding) &&
+              memcmp(ASN1_STRING_get0_data(v->value.printablestring), binding, strlen(binding)) ==
+                  0,
           "challengePassword: the binding, as a PrintableString");
     CHECK(req && X509_REQ_verify(req, newkey) == 1, "PoP CSR signed by its key");
     X509_REQ_free(req);
@@ -218,8 +219,9 @@ static void test_renewal_due(void)
     EVP_PKEY_free(key);
 }
 
-static void test_csrattrs(const char *path)
+static void test_csrattrs(const void *data)
 {
+    const char *path = data;
     FILE *f = path ? fopen(path, "rb") : NULL;
     unsigned char der[512];
     size_t n = f ? fread(der, 1, sizeof(der), f) : 0;
@@ -242,8 +244,8 @@ static void test_csrattrs(const char *path)
  * retried) rather than trouble that may pass (exit 5). */
 static void test_alerts(void)
 {
-    const int refusing[] = { SSL_AD_CERTIFICATE_EXPIRED, SSL_AD_BAD_CERTIFICATE,
-                             SSL_AD_UNKNOWN_CA,          SSL_AD_CERTIFICATE_REVOKED,
+    const int refusing[] = { SSL_AD_CERTIFICATE_EXPIRED,  SSL_AD_BAD_CERTIFICATE,
+                             SSL_AD_UNKNOWN_CA,           SSL_AD_CERTIFICATE_REVOKED,
                              SSL_AD_CERTIFICATE_REQUIRED, SSL_AD_ACCESS_DENIED };
     for (size_t i = 0; i < sizeof(refusing) / sizeof(refusing[0]); i++)
         CHECK(est_tls_alert_refuses_cert(refusing[i]), "alert refuses the certificate");
@@ -289,13 +291,13 @@ static void test_auth_schemes(void)
 
 int main(int argc, char **argv)
 {
-    test_auth_schemes();
-    test_csrattrs(argc > 1 ? argv[1] : NULL);
-    test_renewal_due();
-    test_base64();
-    test_pkcs7();
-    test_csr();
-    test_retry_math();
-    test_alerts();
-    return check_summary("test_est_msg");
+    devid_test(test_auth_schemes, "/est-msg/auth-schemes");
+    devid_testx(test_csrattrs, devid_test_arg(argc, argv, 0), "/est-msg/csrattrs");
+    devid_test(test_renewal_due, "/est-msg/renewal-due");
+    devid_test(test_base64, "/est-msg/base64");
+    devid_test(test_pkcs7, "/est-msg/pkcs7");
+    devid_test(test_csr, "/est-msg/csr");
+    devid_test(test_retry_math, "/est-msg/retry-math");
+    devid_test(test_alerts, "/est-msg/alerts");
+    return devid_test_run("test_est_msg", argc, argv);
 }

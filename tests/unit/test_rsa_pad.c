@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The software RSA encodings used with the TPM's raw RSA operation, checked against OpenSSL
  * with a software key standing in for the TPM. */
-#include "../check.h"
+#include "devid_test.h"
 #include "ecdsa_der.h"
 #include "error.h"
 #include "rsa_pad.h"
@@ -67,9 +67,9 @@ static void test_pkcs1(void)
 
 static void test_digestinfo(void)
 {
-    static const unsigned char sha256_di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
-                                               0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-                                               0x00, 0x04, 0x20 };
+    static const unsigned char sha256_di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                               0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                               0x01, 0x05, 0x00, 0x04, 0x20 };
     unsigned char in[sizeof(sha256_di) + 33], out[64];
     memcpy(in, sha256_di, sizeof(sha256_di));
     memset(in + sizeof(sha256_di), 0xab, 33);
@@ -83,10 +83,10 @@ static void test_digestinfo(void)
     in[1] = 0x30; /* wrong inner length */
     CHECK_RC(devid_rsa_parse_digestinfo(in, sizeof(sha256_di) + 32, &nid, out, &dlen),
              DEVID_ERR_FORMAT);
-    static const unsigned char md5_di[] = { 0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86,
-                                            0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05, 0x05, 0x00,
-                                            0x04, 0x10, 1, 2, 3, 4, 5, 6, 7, 8,
-                                            9, 10, 11, 12, 13, 14, 15, 16 };
+    static const unsigned char md5_di[] = { 0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                            0x86, 0xf7, 0x0d, 0x02, 0x05, 0x05, 0x00, 0x04, 0x10,
+                                            1,    2,    3,    4,    5,    6,    7,    8,    9,
+                                            10,   11,   12,   13,   14,   15,   16 };
     CHECK_RC(devid_rsa_parse_digestinfo(md5_di, sizeof(md5_di), &nid, out, &dlen),
              DEVID_ERR_FORMAT);
     CHECK_RC(devid_rsa_parse_digestinfo(md5_di, 0, &nid, out, &dlen), DEVID_ERR_FORMAT);
@@ -122,14 +122,13 @@ static void test_ecdsa_der(void)
     for (size_t i = 0; i < sizeof(rs); i++)
         rs[i] = (unsigned char)(i < 32 ? 0x80 + i : i); /* r needs a leading zero, s not */
     size_t n = devid_ecdsa_rs_to_der(rs, sizeof(rs), NULL, 0);
-    CHECK(n == 71 && devid_ecdsa_rs_to_der(rs, sizeof(rs), der, sizeof(der)) == n,
-          "DER length %zu", n);
+    CHECK(n == 71 && devid_ecdsa_rs_to_der(rs, sizeof(rs), der, sizeof(der)) == n, "DER length %zu",
+          n);
     const unsigned char *p = der;
     ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)n);
     unsigned char back[64];
     CHECK(es && BN_bn2binpad(ECDSA_SIG_get0_r(es), back, 32) == 32 &&
-              BN_bn2binpad(ECDSA_SIG_get0_s(es), back + 32, 32) == 32 &&
-              memcmp(back, rs, 64) == 0,
+              BN_bn2binpad(ECDSA_SIG_get0_s(es), back + 32, 32) == 32 && memcmp(back, rs, 64) == 0,
           "DER decodes to r and s");
     ECDSA_SIG_free(es);
     CHECK(n <= devid_ecdsa_der_max(32) && devid_ecdsa_der_max(66) <= 141, "DER size bound");
@@ -139,14 +138,29 @@ static void test_ecdsa_der(void)
           "odd or empty r||s");
 }
 
-int main(void)
+struct pss_case {
+    unsigned bits;
+    const char *md;
+    int nid;
+};
+
+static void test_pss_case(const void *data)
 {
-    test_scheme_checks();
-    test_ecdsa_der();
-    test_pss(2048, "SHA256", NID_sha256);
-    test_pss(3072, "SHA384", NID_sha384);
-    test_pss(4096, "SHA512", NID_sha512);
-    test_pkcs1();
-    test_digestinfo();
-    return check_summary("test_rsa_pad");
+    const struct pss_case *c = data;
+    test_pss(c->bits, c->md, c->nid);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct pss_case pss2048 = { 2048, "SHA256", NID_sha256 },
+                                 pss3072 = { 3072, "SHA384", NID_sha384 },
+                                 pss4096 = { 4096, "SHA512", NID_sha512 };
+    devid_test(test_scheme_checks, "/rsa-pad/scheme-checks");
+    devid_test(test_ecdsa_der, "/rsa-pad/ecdsa-der");
+    devid_testx(test_pss_case, &pss2048, "/rsa-pad/pss/2048-sha256");
+    devid_testx(test_pss_case, &pss3072, "/rsa-pad/pss/3072-sha384");
+    devid_testx(test_pss_case, &pss4096, "/rsa-pad/pss/4096-sha512");
+    devid_test(test_pkcs1, "/rsa-pad/pkcs1");
+    devid_test(test_digestinfo, "/rsa-pad/digestinfo");
+    return devid_test_run("test_rsa_pad", argc, argv);
 }
