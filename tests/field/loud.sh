@@ -43,7 +43,7 @@ syslog_synced() {
 }
 mount --bind "$work/dev" /dev
 
-user=dvl$$
+user=dvl$test_user_id
 add_user "$user"
 printf 'trust_anchors = %s\n' "$pki/trust.pem" >"$work/devid.conf"
 chmod 0644 "$work/devid.conf"
