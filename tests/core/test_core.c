@@ -26,6 +26,14 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* A time bound holds in the normal and sanitizer builds. Under valgrind (tests/soak/valgrind.sh
+ * sets DEVID_TEST_VALGRIND) the same code runs some 200 times slower (the no-TPM failure: 0.2 ms,
+ * 55 ms under valgrind on an idle machine), so there only the result is checked. */
+static bool timed(void)
+{
+    return getenv("DEVID_TEST_VALGRIND") == NULL;
+}
+
 static int run(const char *cmd)
 {
     int st = system(cmd);
@@ -313,7 +321,7 @@ static void test_tpm_restart(void)
                                  NID_sha256, d, 32, sig, &siglen);
     double took = now_ms() - t0;
     CHECK(rc == DEVID_ERR_NO_TPM, "TPM gone: %s (%s)", devid_rc_name(rc), devid_last_error());
-    CHECK(took < 1000, "failure is quick: %.1f ms", took);
+    CHECK(!timed() || took < 1000, "failure is quick: %.1f ms", took);
     CHECK(run("\"$DEVID_FIXTURE/swtpm-ctl\" start") == 0, "swtpm started");
     CHECK(sign_once(key), "sign after restart: %s", devid_last_error());
     CHECK(sign_once(key), "and again");
@@ -411,7 +419,7 @@ static void test_no_tpm(void)
           devid_rc_name(rc2));
     CHECK(strstr(devid_last_error(), "no TPM reachable") != NULL, "clear message: %s",
           devid_last_error());
-    CHECK(took < 200, "no-TPM failure took %.1f ms", took);
+    CHECK(!timed() || took < 200, "no-TPM failure took %.1f ms", took);
     CHECK(printed == 0, "printed %lld bytes to stderr", (long long)printed);
     devid_core_fini();
 }

@@ -25,9 +25,10 @@ tls_server() { # a TLS server with a software key that requires a client certifi
         -Verify 2 -verify_return_error -CAfile "$pki/owner-ca.pem" -www <"$work/srv.in" \
         >"$work/srv.log" 2>&1 &
     srv=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 600); do # (ends early if s_server died)
         tls_port=$(grep -oE 'ACCEPT .*:[0-9]+' "$work/srv.log" | grep -oE '[0-9]+$' || true)
         [ -n "$tls_port" ] && break
+        kill -0 "$srv" 2>/dev/null || break
         sleep 0.05
     done
     [ -n "$tls_port" ] || die "TLS server did not start"

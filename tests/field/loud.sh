@@ -27,11 +27,23 @@ for n in null zero random urandom; do cp -a "/dev/$n" "$work/dev/$n"; done
 "$build/tests/field/syslog-sink" "$work/dev/log" "$work/syslog" >"$work/sink.out" &
 sink=$!
 trap 'kill $sink 2>/dev/null; umount -l /dev 2>/dev/null; umount -l "$work/dev"; remove_users; rm -rf "$work"' EXIT
-for _ in $(seq 100); do [[ -s $work/sink.out ]] && break; sleep 0.1; done
+until grep -q READY "$work/sink.out"; do kill -0 $sink || exit 99; sleep 0.05; done
 chmod 0666 "$work/dev/log"
+# syslog_synced: once the sink has written every message sent so far. A tool that logged and
+# exited may be gone before the sink was scheduled to write its line; datagrams on one socket
+# arrive in order, so when a marker sent now is in the file, so is everything before it.
+sync_n=0
+syslog_synced() {
+    sync_n=$((sync_n + 1))
+    logger -u "$work/dev/log" "devid-test-sync-$sync_n" || return 1
+    until grep -q "devid-test-sync-$sync_n\$" "$work/syslog"; do
+        kill -0 $sink || return 1
+        sleep 0.05
+    done
+}
 mount --bind "$work/dev" /dev
 
-user=dvl$$
+user=dvl$test_user_id
 add_user "$user"
 printf 'trust_anchors = %s\n' "$pki/trust.pem" >"$work/devid.conf"
 chmod 0644 "$work/devid.conf"
@@ -63,6 +75,7 @@ check_match "permission denied: says so, with the fix" "permission denied on $wo
 # the PKCS#11 module without a TPM: the token is gone, the reason in syslog, once
 : >"$work/syslog"
 for _ in 1 2 3; do p11 --list-slots >/dev/null 2>&1 || true; done
+syslog_synced
 check_match "module without a TPM: the reason in syslog" "devid: no TPM device: .*does not exist" \
     cat "$work/syslog"
 check_match "at LOG_WARNING (priority 12 = user.warning)" "^<12>" cat "$work/syslog"
@@ -70,6 +83,7 @@ check "once per process (three processes, three lines)" \
     test "$(grep -c 'no TPM device' "$work/syslog")" -eq 3
 : >"$work/syslog"
 p11 --list-slots --list-objects --list-mechanisms >/dev/null 2>&1 || true
+syslog_synced
 check "one process calling many times: one line" \
     test "$(grep -c 'no TPM device' "$work/syslog")" -eq 1
 unset DEVID_TCTI
@@ -78,6 +92,7 @@ unset DEVID_TCTI
 printf 'trust_anchors = %s\ntoken_lable = x\n' "$pki/trust.pem" >"$work/bad.conf"
 : >"$work/syslog"
 DEVID_CONF=$work/bad.conf p11 --list-slots >/dev/null 2>&1 || true
+syslog_synced
 check_match "bad config: file:line and the key in syslog" "bad.conf:2: unknown key 'token_lable'" \
     cat "$work/syslog"
 rc=0

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../pkcs11/lib.sh"
 source "$here/users.sh"
 
-id=$$
+id=$test_user_id
 grp=dvg$id
 ua=dva$id
 ub=dvb$id

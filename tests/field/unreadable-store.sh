@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../pkcs11/lib.sh"
 source "$here/users.sh"
 
-outsider=dvo$$
+outsider=dvo$test_user_id
 add_user "$outsider"
 store=$work/store
 mkdir -m 0700 "$store"

@@ -10,6 +10,10 @@ fi
 
 test_users=()
 test_groups=()
+# What makes this run's user and group names unique: the pid alone is not. A run killed before
+# its cleanup leaves its users behind, and in the Debian 13 root (its /etc kept between CI runs,
+# a fresh PID namespace each run) the same pids come back: useradd then finds the name taken.
+test_user_id=$$-$RANDOM
 
 # /etc/passwd is locked by every useradd on the machine: wait for our turn.
 retry_locked() {

@@ -21,11 +21,15 @@ tls() {
         -CAfile "$pki/trust.pem" -Verify 1 -verify_return_error "-tls${version/./_}" -www \
         >"$log" 2>&1 &
     local srv=$!
-    for _ in $(seq 100); do
+    # until it says its port (a bounded wait that ends early if it died: the port is all the
+    # readiness there is, a fixed short limit fails a server slow to start on a loaded machine)
+    for _ in $(seq 600); do
         port=$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$log")
         [[ -n $port ]] && break
+        kill -0 "$srv" 2>/dev/null || break
         sleep 0.05
     done
+    [[ -n $port ]] || { echo "s_server did not start:" >&2; cat "$log" >&2; return 1; }
     local uri="pkcs11:token=DevID;object=$ident"
     printf 'GET / HTTP/1.0\r\n\r\n' | timeout 30 "${tool_env[@]}" gnutls-cli --provider "$M" \
         --x509certfile "$uri;type=cert" --x509keyfile "$uri;type=private" \

@@ -100,9 +100,10 @@ start_s_server() {
     openssl s_server -accept 127.0.0.1:0 "$@" <"$fifo" >"$log" 2>&1 &
     server_pids+=($!)
     exec {server_fd}>"$fifo"
-    for i in $(seq 200); do
+    for i in $(seq 600); do # (ends early if s_server died)
         port=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$log")
         [[ -n $port ]] && return 0
+        kill -0 "${server_pids[-1]}" 2>/dev/null || break
         sleep 0.05
     done
     echo "s_server did not start:" >&2

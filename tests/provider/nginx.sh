@@ -135,7 +135,17 @@ abrmd_tcti=$(plain "$abrmd" start)
 trap '"$abrmd" stop; cleanup_lib' EXIT
 cnf=$(make_openssl_cnf "$work/openssl.cnf" "tcti = $abrmd_tcti")
 if check "nginx (master + 2 workers, tpm2-abrmd) starts" start_nginx workers on 2; then
-    check "two worker processes" test "$(plain pgrep -c -P "$nginx_pid")" -eq 2
+    # nginx listens before it forks its workers: wait for them (while the master lives)
+    workers_up() {
+        local i
+        for ((i = 0; i < 600; i++)); do
+            [[ $(plain pgrep -c -P "$nginx_pid") -eq 2 ]] && return 0
+            kill -0 "$nginx_pid" 2>/dev/null || return 1
+            sleep 0.05
+        done
+        return 1
+    }
+    check "two worker processes" workers_up
     run_checks "workers"
     # enough connections that both workers sign (connections are spread over the workers)
     for _ in $(seq 10); do https_get --tlsv1.3 || break; done

@@ -9,6 +9,10 @@ set -uo pipefail
 . "$(dirname "$0")/../enroll/lib.sh" "$1"
 vg=$src/tests/soak/valgrind.sh
 enroll() { OPENSSL_MODULES=$modules "$vg" "$enroll_bin" "$@"; }
+# Under memcheck devid-enroll runs some 20 times slower: one TLS handshake (the TPM signs in it)
+# takes more than a second on a loaded machine, so the 3 s request timeout of enroll/lib.sh
+# could expire on every attempt (exit 5). Here the timeout only has to stop a hang.
+write_conf <<<'timeout = 60'
 
 run() { # run WANT_EXIT DESCRIPTION ARGS...
     local want=$1 what=$2 rc=0
