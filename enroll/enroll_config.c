@@ -40,6 +40,7 @@ static const key_spec keys[] = {
     { "est.retry_cap_ms",       K_INT,    EST(retry_cap_ms), 1, 86400000 },
     { "est.pop",                K_STRING, EST(pop), 0, 0 },
     { "est.check_server_revocation", K_STRING, EST(check_server_revocation), 0, 0 },
+    { "est.attestation",        K_STRING, EST(attestation), 0, 0 },
     { "renew.threshold",        K_INT,    RENEW(threshold), 1, 99 },
     { "renew.jitter",           K_INT,    RENEW(jitter), 0, 50 },
     { "renew.hook",             K_STRING, RENEW(hook), 0, 0 },
@@ -54,6 +55,7 @@ static const struct {
     { "est.credentials_for", { "factory", "owner", "both" } },
     { "est.pop", { "auto", "always", "never" } },
     { "est.check_server_revocation", { "no", "yes" } },
+    { "est.attestation", { "auto", "always", "never" } },
 };
 
 devid_rc enroll_config_new(enroll_config **out)

@@ -15,6 +15,8 @@
  *             (the scheme, host and port of the EST URL must match)
  *           check_server_revocation = no|yes: also check the revocation status of the EST
  *             server's certificate during the handshake (a revoked one fails it)
+ *           attestation = auto|always|never: CSRs for TPM keys carry the IAK's TPM2_Certify
+ *             of the key (csr_attest.h): auto (default) when the IAK has a certificate
  *   [renew] threshold (% of lifetime, default 80), jitter (%, default 10), hook (command)
  *
  * Keys of other sections are core's. Unknown keys of these two and bad values are errors
@@ -44,6 +46,8 @@ typedef struct enroll_est_config {
     long retry_base_ms, retry_cap_ms;
     char *pop;               /* proof-of-possession: auto (when /csrattrs asks), always, never */
     char *check_server_revocation; /* no (default), yes */
+    char *attestation;       /* CSRs carry TPM evidence: auto (when the IAK has a
+                                certificate), always, never */
 } enroll_est_config;
 
 /* [renew]: when and how certificates are renewed. */

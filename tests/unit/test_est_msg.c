@@ -140,7 +140,7 @@ static void test_csr(void)
     EVP_PKEY *newkey = EVP_EC_gen("P-256");
     unsigned char *der = NULL;
     size_t len = 0;
-    CHECK_RC(est_build_csr(newkey, NULL, old, NID_sha384, NULL, &der, &len), DEVID_OK);
+    CHECK_RC(est_build_csr(newkey, NULL, old, NID_sha384, NULL, NULL, 0, &der, &len), DEVID_OK);
     const unsigned char *p = der;
     X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
     CHECK(req && X509_REQ_verify(req, newkey) == 1, "CSR signed by its key");
@@ -159,12 +159,12 @@ static void test_csr(void)
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_REQ_free(req);
     OPENSSL_free(der);
-    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, NULL, &der, &len), DEVID_ERR_ARG);
+    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, NULL, NULL, 0, &der, &len), DEVID_ERR_ARG);
 
     /* proof-of-possession: the challengePassword attribute carries the given text */
     const char *binding = "q83vEjRWeJCrze8S";
     der = NULL;
-    CHECK_RC(est_build_csr(newkey, NULL, old, NID_undef, binding, &der, &len), DEVID_OK);
+    CHECK_RC(est_build_csr(newkey, NULL, old, NID_undef, binding, NULL, 0, &der, &len), DEVID_OK);
     p = der;
     req = d2i_X509_REQ(NULL, &p, (long)len);
     int at = req ? X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1) : -1;
