@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll status: what identities this device holds and whether they are healthy. */
 #include "commands.h"
+#include "csr_attest.h"
 #include "enroll_config.h"
 #include "json.h"
 #include "revocation.h"
@@ -29,6 +30,7 @@ typedef struct {
     char not_before[32], not_after[32];
     long days_left;
     bool has_cert;
+    bool attested;              /* issued on a request with TPM evidence (csr_attest.h) */
     devid_chain_status chain;
     char chain_detail[256];
     revocation_result rev;      /* has_cert: OCSP or CRL (revocation.h) */
@@ -139,8 +141,10 @@ static int gather(status_row *rows)
         if (id->key)
             describe_key(row, id->key);
         row->rotating = id->rotating;
-        if (id->cert)
+        if (id->cert) {
             describe_cert(row, id);
+            row->attested = csr_attest_recorded(id->cert);
+        }
         row->chain = devid_identity_verify(id, row->chain_detail, sizeof(row->chain_detail));
         if (id->cert) {
             const char *anchors[3];
@@ -191,6 +195,8 @@ static void print_text(const status_row *rows, const broken_identity *broken, si
                    r->serial);
             printf("  validity: %s .. %s (%ld days left)\n", r->not_before, r->not_after,
                    r->days_left);
+            printf("  attested: %s\n", r->attested ? "yes (issued on TPM evidence from the IAK)"
+                                                    : "no");
         }
         printf("  chain:    %s (%s)\n", devid_chain_status_name(r->chain), r->chain_detail);
         if (r->has_cert) {
@@ -250,6 +256,7 @@ static void print_json(const status_row *rows, int result, const broken_identity
                 json_string(&w, "not_after", r->not_after);
                 json_int(&w, "days_left", r->days_left);
                 json_end_object(&w);
+                json_bool(&w, "attested", r->attested);
             }
             if (r->has_cert) {
                 char next[32], when[32];
