@@ -40,8 +40,10 @@ static devid_rc load_iak(enroll_attest_mode mode, devid_identity **iak)
     }
     devid_identity_free(id);
     if (mode == ENROLL_ATTEST_ALWAYS)
-        return devid_fail(DEVID_ERR_CONFIG, "est.attestation = always, but %s: no evidence "
-                          "for the request", why);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "est.attestation = always, but %s: no evidence "
+                          "for the request",
+                          why);
     devid_debug("request without evidence: %s", why);
     return DEVID_OK;
 }
@@ -69,9 +71,12 @@ devid_rc csr_attest_evidence(enroll_attest_mode mode, const enroll_key_ref *ref,
         rc = devid_certify(iak->key, target, qualifying, sizeof(qualifying), &cert);
     if (rc == DEVID_OK) {
         evidence_tpm_certify c = {
-            .attest = cert.attest, .attest_len = cert.attest_len,
-            .signature = cert.signature, .signature_len = cert.signature_len,
-            .public_area = cert.public_area, .public_len = cert.public_len,
+            .attest = cert.attest,
+            .attest_len = cert.attest_len,
+            .signature = cert.signature,
+            .signature_len = cert.signature_len,
+            .public_area = cert.public_area,
+            .public_len = cert.public_len,
         };
         rc = evidence_encode(&c, iak->cert, iak->chain, der, len);
     }

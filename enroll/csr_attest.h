@@ -14,15 +14,15 @@
 
 /* est.attestation: when requests carry evidence. */
 typedef enum enroll_attest_mode {
-    ENROLL_ATTEST_AUTO = 0,    /* when the device has an IAK with a certificate */
-    ENROLL_ATTEST_ALWAYS,      /* always: a device without IAK certificate fails (exit 2) */
+    ENROLL_ATTEST_AUTO = 0, /* when the device has an IAK with a certificate */
+    ENROLL_ATTEST_ALWAYS,   /* always: a device without IAK certificate fails (exit 2) */
     ENROLL_ATTEST_NEVER,
 } enroll_attest_mode;
 
 /* Where the TPM key a request is for lives: a persistent handle, or a store group. */
 typedef struct enroll_key_ref {
-    uint32_t handle;           /* 0: not a persistent key */
-    const char *uid;           /* store group (when handle is 0) */
+    uint32_t handle; /* 0: not a persistent key */
+    const char *uid; /* store group (when handle is 0) */
 } enroll_key_ref;
 
 /* The DER value of the id-aa-evidence attribute for a request for `key` (held in the TPM

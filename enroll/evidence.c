@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* OpenSSL's ASN.1 template macros, left as OpenSSL writes them */
+/* clang-format off */
 typedef struct {
     ASN1_OCTET_STRING *attest;
     ASN1_OCTET_STRING *signature;
@@ -53,6 +55,9 @@ ASN1_ITEM_TEMPLATE(EVIDENCE_BUNDLES) =
     ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SEQUENCE_OF, 0, EvidenceBundles, EVIDENCE_BUNDLE)
 static_ASN1_ITEM_TEMPLATE_END(EVIDENCE_BUNDLES)
 
+static ASN1_OCTET_STRING *octets(const unsigned char *data, size_t len);
+/* clang-format on */
+
 devid_rc evidence_qualifying_data(EVP_PKEY *key, const X509_NAME *subject,
                                   unsigned char out[EVIDENCE_QUALIFYING_LEN])
 {
@@ -65,11 +70,10 @@ devid_rc evidence_qualifying_data(EVP_PKEY *key, const X509_NAME *subject,
         rc = devid_fail(DEVID_ERR_ARG, "cannot encode the request's key and subject");
     EVP_MD_CTX *md = rc == DEVID_OK ? EVP_MD_CTX_new() : NULL;
     unsigned int n = 0;
-    if (rc == DEVID_OK &&
-        (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-         EVP_DigestUpdate(md, spki, (size_t)spki_len) != 1 ||
-         EVP_DigestUpdate(md, name, name_len) != 1 || EVP_DigestFinal_ex(md, out, &n) != 1 ||
-         n != EVIDENCE_QUALIFYING_LEN))
+    if (rc == DEVID_OK && (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+                           EVP_DigestUpdate(md, spki, (size_t)spki_len) != 1 ||
+                           EVP_DigestUpdate(md, name, name_len) != 1 ||
+                           EVP_DigestFinal_ex(md, out, &n) != 1 || n != EVIDENCE_QUALIFYING_LEN))
         rc = devid_fail(DEVID_ERR_INTERNAL, "hashing the request's key and subject");
     EVP_MD_CTX_free(md);
     OPENSSL_free(spki);
@@ -108,8 +112,8 @@ static EVIDENCE_BUNDLE *make_bundle(const evidence_tpm_certify *c, X509 *iak_cer
         ASN1_TYPE_free(st->stmt);
         st->stmt = NULL;
         st->type = OBJ_txt2obj(EVIDENCE_TPM_CERTIFY_OID, 1);
-        ok = st->type && ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(TPM_CERTIFY_STMT), tpm,
-                                                 &st->stmt) != NULL;
+        ok = st->type &&
+             ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(TPM_CERTIFY_STMT), tpm, &st->stmt) != NULL;
     }
     if (ok)
         ok = sk_EVIDENCE_STMT_push(b->evidences, st) > 0;
@@ -136,13 +140,12 @@ static EVIDENCE_BUNDLE *make_bundle(const evidence_tpm_certify *c, X509 *iak_cer
     return b;
 }
 
-devid_rc evidence_encode(const evidence_tpm_certify *certify, X509 *iak_cert,
-                         STACK_OF(X509) *chain, unsigned char **der, size_t *len)
+devid_rc evidence_encode(const evidence_tpm_certify *certify, X509 *iak_cert, STACK_OF(X509) *chain,
+                         unsigned char **der, size_t *len)
 {
     *der = NULL;
     *len = 0;
-    if (!certify || !iak_cert || !certify->attest || !certify->signature ||
-        !certify->public_area)
+    if (!certify || !iak_cert || !certify->attest || !certify->signature || !certify->public_area)
         return devid_fail(DEVID_ERR_ARG, "evidence_encode: missing part");
     EVIDENCE_BUNDLES *all = sk_EVIDENCE_BUNDLE_new_null();
     EVIDENCE_BUNDLE *b = all ? make_bundle(certify, iak_cert, chain) : NULL;
@@ -151,8 +154,8 @@ devid_rc evidence_encode(const evidence_tpm_certify *certify, X509 *iak_cert,
         ASN1_item_free((ASN1_VALUE *)b, ASN1_ITEM_rptr(EVIDENCE_BUNDLE));
         rc = devid_fail(DEVID_ERR_MEMORY, "building the evidence attribute");
     }
-    int n = rc == DEVID_OK ? ASN1_item_i2d((ASN1_VALUE *)all, der,
-                                           ASN1_ITEM_rptr(EVIDENCE_BUNDLES)) : -1;
+    int n = rc == DEVID_OK ? ASN1_item_i2d((ASN1_VALUE *)all, der, ASN1_ITEM_rptr(EVIDENCE_BUNDLES))
+                           : -1;
     if (rc == DEVID_OK && n <= 0)
         rc = devid_fail(DEVID_ERR_INTERNAL, "encoding the evidence attribute");
     if (rc == DEVID_OK)

@@ -26,17 +26,17 @@
 #include <openssl/x509.h>
 #include <stddef.h>
 
-#define EVIDENCE_ATTRIBUTE_OID "1.2.840.113549.1.9.16.2.59"   /* id-aa-evidence */
-#define EVIDENCE_TPM_CERTIFY_OID "2.23.133.20.1"              /* tcg-attest-tpm-certify */
+#define EVIDENCE_ATTRIBUTE_OID "1.2.840.113549.1.9.16.2.59" /* id-aa-evidence */
+#define EVIDENCE_TPM_CERTIFY_OID "2.23.133.20.1"            /* tcg-attest-tpm-certify */
 #define EVIDENCE_QUALIFYING_LEN 32
 
 /* The TPM2_Certify triple (borrowed buffers when encoding, owned when decoded). */
 typedef struct evidence_tpm_certify {
-    unsigned char *attest;       /* TPMS_ATTEST */
+    unsigned char *attest; /* TPMS_ATTEST */
     size_t attest_len;
-    unsigned char *signature;    /* TPMT_SIGNATURE */
+    unsigned char *signature; /* TPMT_SIGNATURE */
     size_t signature_len;
-    unsigned char *public_area;  /* TPMT_PUBLIC of the certified key */
+    unsigned char *public_area; /* TPMT_PUBLIC of the certified key */
     size_t public_len;
 } evidence_tpm_certify;
 
@@ -48,8 +48,8 @@ devid_rc evidence_qualifying_data(EVP_PKEY *key, const X509_NAME *subject,
 
 /* The DER of the attribute's value (EvidenceBundles) for one TPM2_Certify statement and its
  * certificates: `iak_cert` first, then `chain` (may be NULL). *der is OPENSSL_malloc'd. */
-devid_rc evidence_encode(const evidence_tpm_certify *certify, X509 *iak_cert,
-                         STACK_OF(X509) *chain, unsigned char **der, size_t *len);
+devid_rc evidence_encode(const evidence_tpm_certify *certify, X509 *iak_cert, STACK_OF(X509) *chain,
+                         unsigned char **der, size_t *len);
 
 /* Parses an attribute value (EvidenceBundles): the first tcg-attest-tpm-certify statement and
  * the certificates of its bundle (*certs: never NULL on success, maybe empty).

@@ -51,9 +51,14 @@ attested_of() { enroll --json status | jq -r ".identities[] | select(.name==\"$1
 check_out "status --json: LDevID attested" true attested_of ldevid
 check_match "status: LDevID attested (text)" "attested: yes" enroll status
 
-out=$(enroll --server "$server" enroll telemetry 2>&1); rc=$?
+out=$(DEVID_LOG=info enroll --server "$server" enroll telemetry 2>&1); rc=$?
+tpm_attested=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
 check "attested service identity accepted ($out)" test $rc -eq 0
 check_match "the owner CA verified the service identity's evidence" "^TPM2_Certify by IAK" attestation_of_last
+service_attested() { enroll --json status | jq -r ".services[] | select(.name==\"$1\") | .attested"; }
+check_out "status --json: service identity attested" true service_attested telemetry
+check_match "status: service identity attested (text)" "telemetry \(service identity\): .*attested: yes" \
+    bash -c "OPENSSL_MODULES=$modules $enroll_bin status | tr '\n' ' '"
 old=$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")
 out=$(enroll --server "$server" renew --force --rekey telemetry 2>&1); rc=$?
 check "attested re-key accepted ($out)" test $rc -eq 0
@@ -62,6 +67,7 @@ check_match "the owner CA verified the new key's evidence" "^TPM2_Certify by IAK
 out=$(enroll --server "$server" renew --force --rekey LDevID 2>&1); rc=$?
 check "attested LDevID re-key accepted ($out)" test $rc -eq 0
 check_out "status --json: re-keyed LDevID attested" true attested_of ldevid
+check_out "status --json: re-keyed service identity attested" true service_attested telemetry
 
 # --- refused by the device's own requests ----------------------------------------------------
 write_conf <<<'attestation = never'
@@ -79,8 +85,13 @@ est_server_stop
 write_conf <<<'attestation = never'
 owner_server
 out=$(enroll --server "$server" renew --force LDevID 2>&1); rc=$?
-check "re-enrollment without evidence ($out)" test $rc -eq 0
+check "re-enrollment without evidence (exit $rc: $out)" test $rc -eq 0
 check_out "status --json: LDevID no longer attested" false attested_of ldevid
+out=$(DEVID_LOG=info enroll --server "$server" enroll plain 2>&1); rc=$?
+tpm_plain=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
+echo "# TPM commands of a service enrollment: $tpm_attested attested, $tpm_plain without evidence"
+check "service identity without evidence ($out)" test $rc -eq 0
+check_out "status --json: that service identity not attested" false service_attested plain
 check_match "status: not attested (text)" "attested: no" enroll status
 write_conf </dev/null
 est_server_stop
@@ -132,5 +143,20 @@ check_match "evidence bound to another request refused" \
     post "$work/replayed.der"
 # (the key comparison is the policy's last check: that refusal also shows the crafted
 # evidence passed the chain, signature, qualifying data, name and attribute checks)
+est_server_stop
+
+# --- a device without IAK certificate: est.attestation = always fails, auto sends none -------
+tpm2_nvundefine -C p 0x01C90001 >/dev/null 2>&1
+owner_server --require-attestation "$pki/oem-ca.pem"
+write_conf <<<'attestation = always'
+check_fails "attestation = always without IAK certificate: refused by the device" \
+    "est.attestation = always, but the IAK has no certificate" \
+    enroll --server "$server" enroll always
+check "exit code 2 (configuration)" bash -c "OPENSSL_MODULES=$modules $enroll_bin --server $server enroll always >/dev/null 2>&1; test \$? -eq 2"
+write_conf </dev/null
+check_fails "auto without IAK certificate: a request without evidence, which this CA refuses" \
+    "HTTP 403: attestation refused: attestation required: the CSR has no evidence attribute" \
+    enroll --server "$server" enroll auto
+check "nothing left of either" test "$(count_label always)$(count_label auto)" = 00
 est_server_stop
 summary attested

@@ -58,13 +58,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     "structures differ after a round trip");
         FUZZ_ASSERT(same_certs(certs, certs2), "certificates differ after a round trip");
         FUZZ_ASSERT(evidence_encode(&again, sk_X509_value(certs2, 0), NULL, &der2, &len2) ==
-                        DEVID_OK, "re-encode again");
+                        DEVID_OK,
+                    "re-encode again");
         OPENSSL_free(der2);
         der2 = NULL;
         STACK_OF(X509) *rest2 = sk_X509_dup(certs2);
         sk_X509_shift(rest2);
         FUZZ_ASSERT(evidence_encode(&again, sk_X509_value(certs2, 0), rest2, &der2, &len2) ==
-                        DEVID_OK && same_bytes(der, len, der2, len2),
+                            DEVID_OK &&
+                        same_bytes(der, len, der2, len2),
                     "encoding not stable");
         sk_X509_free(rest2);
         sk_X509_free(rest);
