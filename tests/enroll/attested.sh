@@ -69,6 +69,16 @@ check "attested LDevID re-key accepted ($out)" test $rc -eq 0
 check_out "status --json: re-keyed LDevID attested" true attested_of ldevid
 check_out "status --json: re-keyed service identity attested" true service_attested telemetry
 
+# with proof-of-possession as well: the CSR bound to the TLS connection carries the evidence
+est_server_stop
+owner_server --require-attestation "$pki/oem-ca.pem" --pop
+out=$(enroll --server "$server" enroll bound 2>&1); rc=$?
+check "attested request with proof-of-possession accepted ($out)" test $rc -eq 0
+pop_and_attestation() { jq -s -r '[.[] | select(.op == "simpleenroll")] | last | [.pop, (.attestation | split(" ")[0])] | join(" ")' "$work/owner.log"; }
+check_out "the owner CA checked both" "ok TPM2_Certify" pop_and_attestation
+est_server_stop
+owner_server --require-attestation "$pki/oem-ca.pem"
+
 # --- refused by the device's own requests ----------------------------------------------------
 write_conf <<<'attestation = never'
 check_fails "request without evidence refused (exit 4)" \
