@@ -5,6 +5,8 @@
 #include "devid.h"
 #include "fsutil.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <openssl/err.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,4 +125,36 @@ bool csr_attest_recorded(X509 *cert)
 {
     char path[4096], dir[4096];
     return record_path(cert, path, sizeof(path), dir, sizeof(dir)) && access(path, F_OK) == 0;
+}
+
+void csr_attest_forget(X509 *cert)
+{
+    char path[4096], dir[4096];
+    if (record_path(cert, path, sizeof(path), dir, sizeof(dir)))
+        unlink(path); /* (none is fine: it was not attested) */
+}
+
+devid_rc csr_attest_forget_all(void)
+{
+    char dir[4096];
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/attested", devid_core_config()->store) >=
+        sizeof(dir))
+        return devid_fail(DEVID_ERR_INTERNAL, "the attested records' path");
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? DEVID_OK
+                               : devid_fail(DEVID_ERR_IO, "%s: %s", dir, strerror(errno));
+    devid_rc rc = DEVID_OK;
+    for (struct dirent *ent; rc == DEVID_OK && (ent = readdir(d));) {
+        char path[4096 + 256];
+        if (ent->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
+        if (unlink(path) != 0 && errno != ENOENT)
+            rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", path, strerror(errno));
+    }
+    closedir(d);
+    if (rc == DEVID_OK && rmdir(dir) != 0 && errno != ENOENT)
+        rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", dir, strerror(errno));
+    return rc;
 }

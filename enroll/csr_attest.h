@@ -38,5 +38,9 @@ devid_rc csr_attest_evidence(enroll_attest_mode mode, const enroll_key_ref *ref,
 devid_rc csr_attest_record(X509 *cert);
 /* Whether `cert` was recorded so. */
 bool csr_attest_recorded(X509 *cert);
+/* Removes the record of `cert` (a certificate replaced by a renewal), if any. */
+void csr_attest_forget(X509 *cert);
+/* Removes every record (retire: the identities they were about are gone). */
+devid_rc csr_attest_forget_all(void);
 
 #endif

@@ -207,6 +207,8 @@ devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, bool rekey)
         enroll_ctx_use_tls_identity(ctx, w.cur_key, w.cur, w.cur_chain);
         rc = rekey ? renew_rekey(ctx, r, &w) : renew_reenroll(ctx, r, &w);
     }
+    if (rc == DEVID_OK)
+        csr_attest_forget(w.cur); /* replaced: its record vouches for nothing any more */
     X509_free(w.cur);
     X509_free(w.leaf);
     sk_X509_pop_free(w.cur_chain, X509_free);

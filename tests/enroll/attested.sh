@@ -59,11 +59,16 @@ service_attested() { enroll --json status | jq -r ".services[] | select(.name==\
 check_out "status --json: service identity attested" true service_attested telemetry
 check_match "status: service identity attested (text)" "telemetry \(service identity\): .*attested: yes" \
     bash -c "OPENSSL_MODULES=$modules $enroll_bin status | tr '\n' ' '"
+record_of() { echo "$DEVID_STORE/attested/$(openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1)"; }
+old_record=$(record_of "$DEVID_STORE/telemetry-chain.pem")
+check "the attested record of the service certificate is in the store" test -f "$old_record"
 old=$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")
 out=$(enroll --server "$server" renew --force --rekey telemetry 2>&1); rc=$?
 check "attested re-key accepted ($out)" test $rc -eq 0
 check "re-key gave a new certificate" test "$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")" != "$old"
 check_match "the owner CA verified the new key's evidence" "^TPM2_Certify by IAK" attestation_of_last
+check "the replaced certificate's record is gone" test ! -e "$old_record"
+check "the new certificate's record is there" test -f "$(record_of "$DEVID_STORE/telemetry-chain.pem")"
 out=$(enroll --server "$server" renew --force --rekey LDevID 2>&1); rc=$?
 check "attested LDevID re-key accepted ($out)" test $rc -eq 0
 check_out "status --json: re-keyed LDevID attested" true attested_of ldevid
@@ -169,4 +174,6 @@ check_fails "auto without IAK certificate: a request without evidence, which thi
     enroll --server "$server" enroll auto
 check "nothing left of either" test "$(count_label always)$(count_label auto)" = 00
 est_server_stop
+check "retire" enroll retire --yes
+check "retire removed the attested records" test ! -e "$DEVID_STORE/attested"
 summary attested
