@@ -10,15 +10,19 @@
 # key's request (openssl req), evidence for another key (a TPM2_Certify of the IDevID in a
 # request for a software key), evidence bound to another request (qualifying data), and an
 # IAK certificate not from the OEM root. The device's exit code and message are checked.
-# usage (under with-swtpm ek-only): attested.sh BUILD_DIR CERTIFY_KEY
+# With "rsa" as third argument the IAK, the IDevID, the LDevID and the first service key are
+# RSA 2048 (the certification is an RSASSA signature, the attested public area an RSA key).
+# usage (under with-swtpm ek-only): attested.sh BUILD_DIR CERTIFY_KEY [rsa]
 set -uo pipefail
 . "$(dirname "$0")/lib.sh" "$1"
 craft=$src/tests/enroll/craft-csr
 certify_key=$2
+rsa=()
+[[ ${3:-} != rsa ]] || rsa=(--rsa)
 
 # --- factory: IDevID + IAK, then the IAK's certificate out of band ---------------------------
 factory_server
-out=$(enroll --server "$server" idevid --subject "O=Devid Test OEM,CN=Attested Device,serialNumber=SN-ATT" 2>&1); rc=$?
+out=$(enroll --server "$server" idevid "${rsa[@]}" --subject "O=Devid Test OEM,CN=Attested Device,serialNumber=SN-ATT" 2>&1); rc=$?
 check "idevid enrolls with the IAK beside it ($out)" test $rc -eq 0
 est_server_stop
 
@@ -43,7 +47,7 @@ check "status: IAK with its certificate ($iak)" test "$iak" = "NV 0x01c90001 val
 
 # --- accepted: LDevID, service identity, re-key ----------------------------------------------
 owner_server --require-attestation "$pki/oem-ca.pem"
-out=$(enroll --server "$server" ldevid 2>&1); rc=$?
+out=$(enroll --server "$server" ldevid "${rsa[@]}" 2>&1); rc=$?
 check "attested LDevID accepted ($out)" test $rc -eq 0
 attestation_of_last() { jq -s -r '[.[] | select(.op == "simpleenroll" or .op == "simplereenroll")] | last | .attestation' "$work/owner.log"; }
 check_match "the owner CA verified the LDevID's evidence" "^TPM2_Certify by IAK" attestation_of_last
@@ -51,7 +55,7 @@ attested_of() { enroll --json status | jq -r ".identities[] | select(.name==\"$1
 check_out "status --json: LDevID attested" true attested_of ldevid
 check_match "status: LDevID attested (text)" "attested: yes" enroll status
 
-out=$(DEVID_LOG=info enroll --server "$server" enroll telemetry 2>&1); rc=$?
+out=$(DEVID_LOG=info enroll --server "$server" enroll telemetry "${rsa[@]}" 2>&1); rc=$?
 tpm_attested=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
 check "attested service identity accepted ($out)" test $rc -eq 0
 check_match "the owner CA verified the service identity's evidence" "^TPM2_Certify by IAK" attestation_of_last
@@ -176,4 +180,4 @@ check "nothing left of either" test "$(count_label always)$(count_label auto)" =
 est_server_stop
 check "retire" enroll retire --yes
 check "retire removed the attested records" test ! -e "$DEVID_STORE/attested"
-summary attested
+summary "attested${3:+ ($3)}"
