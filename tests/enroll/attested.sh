@@ -67,7 +67,8 @@ record_of() { echo "$DEVID_STORE/attested/$(openssl x509 -in "$1" -outform DER |
 old_record=$(record_of "$DEVID_STORE/telemetry-chain.pem")
 check "the attested record of the service certificate is in the store" test -f "$old_record"
 old=$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")
-out=$(enroll --server "$server" renew --force --rekey telemetry 2>&1); rc=$?
+out=$(DEVID_LOG=info enroll --server "$server" renew --force --rekey telemetry 2>&1); rc=$?
+echo "# TPM commands of an attested re-key: $(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)"
 check "attested re-key accepted ($out)" test $rc -eq 0
 check "re-key gave a new certificate" test "$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")" != "$old"
 check_match "the owner CA verified the new key's evidence" "^TPM2_Certify by IAK" attestation_of_last
