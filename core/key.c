@@ -293,9 +293,16 @@ devid_rc devid_key_open_persistent(uint32_t handle, devid_key **out)
         free(key);
         return rc;
     }
-    rc = devid_key_bind(ctx, key);
-    if (rc == DEVID_OK)
-        rc = read_public(ctx, key);
+    /* Even reading a persistent key's public area takes an object slot: with the slots full
+     * of loaded store keys (and a transient SRK), make room as a command would. */
+    for (int evictions = 0;; evictions++) {
+        rc = devid_key_bind(ctx, key);
+        if (rc == DEVID_OK)
+            rc = read_public(ctx, key);
+        if (rc != DEVID_ERR_RETRY || !DEVID_TPM_OBJECT_MEMORY(devid_tpm_last_rc()) ||
+            evictions >= 8 || !evict_one(ctx, NULL))
+            break;
+    }
     devid_tpm_unlock();
     if (rc == DEVID_OK)
         rc = describe(key);

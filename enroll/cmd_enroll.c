@@ -103,7 +103,8 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
         rc = service_new_store_key(&ctx, pending, a.rsa, false, uid, &pkey);
     }
     if (rc == DEVID_OK)
-        rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
+        rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, &(enroll_key_ref){ .uid = uid },
+                             subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK)
         rc = devid_store_put_cert(uid, leaf, NULL, NULL);
     if (rc == DEVID_OK) {

@@ -363,7 +363,7 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK && attested)
         rc = factory_attested_enroll(&ctx, pkey, subject, &leaf, &chain);
     else if (rc == DEVID_OK)
-        rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
+        rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, NULL, subject, NULL, &leaf, &chain);
     if (rc == DEVID_OK) {
         unsigned char *der = NULL;
         int len = i2d_X509(leaf, &der);
@@ -445,8 +445,10 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
         enroll_fetch_wishes(&ctx);
         rc = ensure_key(&ctx, entry, DEVID_HIER_OWNER, a.rsa, &pkey, &res.key_created);
     }
+    enroll_key_ref ldevid_key = { .handle = entry->key_handle }; /* (attested: csr_attest.h) */
     if (rc == DEVID_OK)
-        rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, subject, NULL, &leaf, &chain);
+        rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, &ldevid_key, subject, NULL, &leaf,
+                             &chain);
     if (rc == DEVID_OK)
         rc = devid_store_ensure_dir();
     if (rc == DEVID_OK)

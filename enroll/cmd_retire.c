@@ -89,6 +89,8 @@ int cmd_retire(const enroll_options *opt, int argc, char **argv)
     }
     if (rc == DEVID_OK)
         rc = devid_store_clear();
+    if (rc == DEVID_OK)
+        rc = csr_attest_forget_all(); /* the records of the certificates just removed */
     if (rc == DEVID_OK && m->key_handle) {
         rc = devid_provision_remove_key(m->key_handle);
         ldevid_key_gone = rc == DEVID_OK;

@@ -74,6 +74,16 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
     if (!known)
         return devid_fail(DEVID_ERR_CONFIG, "est.pop = %s: expected auto, always or never",
                           e->pop);
+    known = !e->attestation;
+    for (size_t i = 0; e->attestation && i < sizeof(pop_modes) / sizeof(pop_modes[0]); i++)
+        if (strcmp(e->attestation, pop_modes[i].name) == 0) {
+            /* (the same three words, in the same order) */
+            ctx->attest = (enroll_attest_mode)pop_modes[i].mode;
+            known = true;
+        }
+    if (!known)
+        return devid_fail(DEVID_ERR_CONFIG, "est.attestation = %s: expected auto, always or "
+                          "never", e->attestation);
     static const struct {
         const char *name;
         est_auth_mode mode;
@@ -283,7 +293,8 @@ static devid_rc conn_attempt(void *arg, est_reply *reply)
     return est_conn_request(r->conn, r->op, r->csr, r->csr_len, EST_REQ_LAST, reply);
 }
 
-devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
+devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key,
+                         const enroll_key_ref *tpm_key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain)
 {
     devid_rc src = scope_credentials(ctx); /* the identity may have changed under us */
@@ -295,23 +306,31 @@ devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_N
                (ctx->pop == ENROLL_POP_AUTO && ctx->wishes.challenge_password);
     est_reply reply;
     est_conn *conn = NULL;
-    devid_rc rc = ctx_conn(ctx, &conn);
-    if (rc != DEVID_OK)
-        return rc;
-    if (pop) {
-        est_pop_request r = { conn, op, key, subject, like, ctx->wishes.md_nid };
+    /* the evidence once per request: every attempt carries the same (it is bound to the key
+     * and subject, not to the connection) */
+    unsigned char *evidence = NULL;
+    size_t evidence_len = 0;
+    devid_rc rc = csr_attest_evidence(ctx->attest, tpm_key, key,
+                                      like ? X509_get_subject_name(like) : subject, &evidence,
+                                      &evidence_len);
+    if (rc == DEVID_OK)
+        rc = ctx_conn(ctx, &conn);
+    if (rc == DEVID_OK && pop) {
+        est_pop_request r = { conn, op, key, subject, like, ctx->wishes.md_nid, evidence,
+                              evidence_len };
         rc = est_retry_run(&ctx->retry, "enroll (proof-of-possession)", est_pop_attempt, &r,
                            &reply);
-    } else {
+    } else if (rc == DEVID_OK) {
         unsigned char *csr = NULL;
         size_t csr_len = 0;
-        rc = est_build_csr(key, subject, like, ctx->wishes.md_nid, NULL, &csr, &csr_len);
-        if (rc != DEVID_OK)
-            return rc;
+        rc = est_build_csr(key, subject, like, ctx->wishes.md_nid, NULL, evidence, evidence_len,
+                           &csr, &csr_len);
         conn_request r = { conn, op, csr, csr_len };
-        rc = est_retry_run(&ctx->retry, "enroll", conn_attempt, &r, &reply);
+        if (rc == DEVID_OK)
+            rc = est_retry_run(&ctx->retry, "enroll", conn_attempt, &r, &reply);
         OPENSSL_free(csr);
     }
+    OPENSSL_free(evidence);
     if (rc != DEVID_OK)
         return rc;
     if (reply.outcome != EST_DONE) {
@@ -335,6 +354,13 @@ devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_N
     est_reply_clear(&reply);
     rc = cas ? verify_issued(ctx, mine, cas) : devid_fail(DEVID_ERR_MEMORY, "chain");
     if (rc != DEVID_OK) {
+        X509_free(mine);
+        sk_X509_pop_free(cas, X509_free);
+        return rc;
+    }
+    /* before the caller stores the certificate: a record is keyed by the certificate, so
+     * one left by a crash here vouches for nothing else */
+    if (evidence_len && (rc = csr_attest_record(mine)) != DEVID_OK) {
         X509_free(mine);
         sk_X509_pop_free(cas, X509_free);
         return rc;

@@ -6,6 +6,7 @@
 #define DEVID_ENROLL_CONTEXT_H
 
 #include "commands.h"
+#include "csr_attest.h"
 #include "enroll_config.h"
 #include "est.h"
 #include "est_msg.h"
@@ -26,6 +27,7 @@ typedef struct enroll_ctx {
     est_client_cfg est;
     est_retry_policy retry;
     enroll_pop_mode pop;
+    enroll_attest_mode attest; /* est.attestation */
     est_csr_wishes wishes;     /* what /csrattrs asked for (enroll_fetch_wishes) */
     bool wishes_fetched;
     char *password;            /* cleansed on free */
@@ -43,10 +45,14 @@ void enroll_ctx_free(enroll_ctx *ctx);
 
 /* Requests a certificate for `key` (a CSR with `subject`, or the subject and SAN of `like`),
  * authenticating with whatever ctx->est carries, retrying per policy; with
- * proof-of-possession (pop.h) when est.pop is always, or auto and /csrattrs asks for it. The answer is checked
+ * proof-of-possession (pop.h) when est.pop is always, or auto and /csrattrs asks for it; with
+ * TPM evidence for the key (csr_attest.h) when `tpm_key` says where it lives and
+ * est.attestation allows (NULL: no evidence, e.g. the IDevID). The answer is checked
  * before it is returned: the issued certificate must carry key's public key, chain to the
- * explicit trust anchor and be within its validity. *chain gets the CA certificates. */
-devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const X509_NAME *subject,
+ * explicit trust anchor and be within its validity. *chain gets the CA certificates. A
+ * certificate issued on a request with evidence is recorded as such (csr_attest_record). */
+devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key,
+                         const enroll_key_ref *tpm_key, const X509_NAME *subject,
                          const X509 *like, X509 **leaf, STACK_OF(X509) **chain);
 
 /* The EST connection of the current TLS client identity (opened if needed), with the

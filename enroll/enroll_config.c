@@ -41,6 +41,7 @@ static const key_spec keys[] = {
     { "est.pop",                K_STRING, EST(pop), 0, 0 },
     { "est.check_server_revocation", K_STRING, EST(check_server_revocation), 0, 0 },
     { "est.factory_mode",       K_STRING, EST(factory_mode), 0, 0 },
+    { "est.attestation",        K_STRING, EST(attestation), 0, 0 },
     { "renew.threshold",        K_INT,    RENEW(threshold), 1, 99 },
     { "renew.jitter",           K_INT,    RENEW(jitter), 0, 50 },
     { "renew.hook",             K_STRING, RENEW(hook), 0, 0 },
@@ -56,6 +57,7 @@ static const struct {
     { "est.pop", { "auto", "always", "never" } },
     { "est.check_server_revocation", { "no", "yes" } },
     { "est.factory_mode", { "password", "attested" } },
+    { "est.attestation", { "auto", "always", "never" } },
 };
 
 devid_rc enroll_config_new(enroll_config **out)

@@ -17,6 +17,8 @@
  *             server's certificate during the handshake (a revoked one fails it)
  *           factory_mode = password|attested: how `idevid` is authenticated (password:
  *             the station's credentials only; attested: the EK, credential activation)
+ *           attestation = auto|always|never: CSRs for TPM keys carry the IAK's TPM2_Certify
+ *             of the key (csr_attest.h): auto (default) when the IAK has a certificate
  *   [renew] threshold (% of lifetime, default 80), jitter (%, default 10), hook (command)
  *
  * Keys of other sections are core's. Unknown keys of these two and bad values are errors
@@ -48,6 +50,8 @@ typedef struct enroll_est_config {
     char *check_server_revocation; /* no (default), yes */
     char *factory_mode;      /* password (default): idevid authenticated by the station's
                                 credentials; attested: by the EK (docs/factory.md) */
+    char *attestation;       /* CSRs carry TPM evidence: auto (when the IAK has a
+                                certificate), always, never */
 } enroll_est_config;
 
 /* [renew]: when and how certificates are renewed. */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "est_msg.h"
+#include "evidence.h"
 
 #include <ctype.h>
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,7 +146,8 @@ static devid_rc add_san(X509_REQ *req, const X509 *like)
 }
 
 devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
-                       const char *challenge, unsigned char **der, size_t *len)
+                       const char *challenge, const unsigned char *evidence,
+                       size_t evidence_len, unsigned char **der, size_t *len)
 {
     X509_REQ *req = X509_REQ_new();
     devid_rc rc = DEVID_OK;
@@ -159,6 +162,15 @@ devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like
         X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, V_ASN1_PRINTABLESTRING,
                                   (const unsigned char *)challenge, (int)strlen(challenge)) != 1)
         rc = devid_fail(DEVID_ERR_ARG, "cannot add the challengePassword");
+    if (rc == DEVID_OK && evidence) {
+        /* the whole DER value as one SEQUENCE (OpenSSL keeps a SEQUENCE's encoding as is) */
+        ASN1_OBJECT *oid = OBJ_txt2obj(EVIDENCE_ATTRIBUTE_OID, 1);
+        if (!oid || evidence_len > INT32_MAX ||
+            X509_REQ_add1_attr_by_OBJ(req, oid, V_ASN1_SEQUENCE, evidence,
+                                      (int)evidence_len) != 1)
+            rc = devid_fail(DEVID_ERR_ARG, "cannot add the evidence attribute");
+        ASN1_OBJECT_free(oid);
+    }
     const EVP_MD *md = md_nid != NID_undef ? EVP_get_digestbynid(md_nid) : EVP_sha256();
     if (rc == DEVID_OK && !md)
         rc = devid_fail(DEVID_ERR_UNSUPPORTED, "digest %s", OBJ_nid2sn(md_nid));

@@ -24,9 +24,12 @@ devid_rc est_parse_certs_only(const char *body, size_t len, STACK_OF(X509) **cer
 /* Builds a DER PKCS#10 request for `key` (signed with it using digest md_nid, SHA-256 when
  * NID_undef), with the subject and, if given, the subjectAltName of `like` (a certificate to
  * renew) or `subject`. A non-NULL `challenge` becomes the challengePassword attribute
- * (proof-of-possession, RFC 7030 3.5: the base64 of the connection's channel binding). */
+ * (proof-of-possession, RFC 7030 3.5: the base64 of the connection's channel binding). A
+ * non-NULL `evidence` (evidence_len bytes of DER, evidence.h) becomes the id-aa-evidence
+ * attribute. */
 devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
-                       const char *challenge, unsigned char **der, size_t *len);
+                       const char *challenge, const unsigned char *evidence,
+                       size_t evidence_len, unsigned char **der, size_t *len);
 
 /* What a server's /csrattrs (RFC 7030 4.5) asks for, as far as devid-enroll can honour it. */
 typedef struct est_csr_wishes {

@@ -23,6 +23,8 @@ typedef struct est_pop_request {
     const X509_NAME *subject;       /* as est_build_csr */
     const X509 *like;
     int md_nid;
+    const unsigned char *evidence;  /* as est_build_csr (NULL: none) */
+    size_t evidence_len;
 } est_pop_request;
 
 /* One attempt (an est_attempt_fn over an est_pop_request). */

@@ -158,7 +158,8 @@ static devid_rc renew_rekey(enroll_ctx *ctx, const renewable *r, renewal *w)
     if (rc == DEVID_OK)
         crash_point("pending-key");
     if (rc == DEVID_OK)
-        rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->new_key, NULL, w->cur, &w->leaf,
+        rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->new_key,
+                             &(enroll_key_ref){ .uid = w->uid }, NULL, w->cur, &w->leaf,
                              &w->chain);
     if (rc != DEVID_OK) {
         if (w->uid[0])
@@ -177,8 +178,11 @@ static devid_rc renew_rekey(enroll_ctx *ctx, const renewable *r, renewal *w)
 static devid_rc renew_reenroll(enroll_ctx *ctx, const renewable *r, renewal *w)
 {
     crash_point("pending-key"); /* at the same step as in a re-key, before the request */
-    devid_rc rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->cur_key, NULL, w->cur, &w->leaf,
-                                  &w->chain);
+    enroll_key_ref cur = { .handle = r->ldevid ? devid_core_config()->map[DEVID_MAP_LDEVID]
+                                                     .key_handle : 0,
+                           .uid = r->group.uid };
+    devid_rc rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->cur_key, &cur, NULL, w->cur,
+                                  &w->leaf, &w->chain);
     if (rc != DEVID_OK)
         return rc;
     crash_point("reenrolled");
@@ -203,6 +207,8 @@ devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, bool rekey)
         enroll_ctx_use_tls_identity(ctx, w.cur_key, w.cur, w.cur_chain);
         rc = rekey ? renew_rekey(ctx, r, &w) : renew_reenroll(ctx, r, &w);
     }
+    if (rc == DEVID_OK)
+        csr_attest_forget(w.cur); /* replaced: its record vouches for nothing any more */
     X509_free(w.cur);
     X509_free(w.leaf);
     sk_X509_pop_free(w.cur_chain, X509_free);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* devid-enroll status: what identities this device holds and whether they are healthy. */
 #include "commands.h"
+#include "csr_attest.h"
 #include "enroll_config.h"
 #include "json.h"
 #include "revocation.h"
@@ -29,6 +30,7 @@ typedef struct {
     char not_before[32], not_after[32];
     long days_left;
     bool has_cert;
+    bool attested;              /* issued on a request with TPM evidence (csr_attest.h) */
     devid_chain_status chain;
     char chain_detail[256];
     revocation_result rev;      /* has_cert: OCSP or CRL (revocation.h) */
@@ -139,8 +141,10 @@ static int gather(status_row *rows)
         if (id->key)
             describe_key(row, id->key);
         row->rotating = id->rotating;
-        if (id->cert)
+        if (id->cert) {
             describe_cert(row, id);
+            row->attested = csr_attest_recorded(id->cert);
+        }
         row->chain = devid_identity_verify(id, row->chain_detail, sizeof(row->chain_detail));
         if (id->cert) {
             const char *anchors[3];
@@ -163,7 +167,44 @@ static int gather(status_row *rows)
     return result;
 }
 
-static void print_text(const status_row *rows, const broken_identity *broken, size_t nbroken)
+/* The service identities devid-enroll made (renewable.c), with what status says of them. */
+typedef struct {
+    char name[DEVID_LABEL_MAX + 1];
+    char subject[512], not_after[32];
+    bool attested;
+} service_row;
+
+static devid_rc gather_services(service_row **out, size_t *count)
+{
+    renewable *r = NULL;
+    size_t n = 0, k = 0;
+    *out = NULL;
+    *count = 0;
+    devid_rc rc = renewable_list(&r, &n);
+    service_row *rows = rc == DEVID_OK ? calloc(n + 1, sizeof(*rows)) : NULL;
+    if (rc == DEVID_OK && !rows)
+        rc = devid_fail(DEVID_ERR_MEMORY, "status: service list");
+    for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
+        X509 *cert = NULL;
+        if (r[i].ldevid || devid_store_read_cert(r[i].group.uid, &cert) != DEVID_OK)
+            continue; /* (one whose certificate is gone is listed as broken) */
+        service_row *row = &rows[k++];
+        snprintf(row->name, sizeof(row->name), "%s", r[i].name);
+        name_to_string(X509_get_subject_name(cert), row->subject, sizeof(row->subject));
+        time_to_string(X509_get0_notAfter(cert), row->not_after, sizeof(row->not_after));
+        row->attested = csr_attest_recorded(cert);
+        X509_free(cert);
+    }
+    free(r);
+    devid_clear_error();
+    ERR_clear_error();
+    *out = rows;
+    *count = k;
+    return rc;
+}
+
+static void print_text(const status_row *rows, const broken_identity *broken, size_t nbroken,
+                       const service_row *services, size_t nservices)
 {
     const devid_config *cfg = devid_core_config();
     printf("TPM:   %s\nstore: %s\n", cfg->tcti ? cfg->tcti : "(tpm2-tss default)", cfg->store);
@@ -191,6 +232,8 @@ static void print_text(const status_row *rows, const broken_identity *broken, si
                    r->serial);
             printf("  validity: %s .. %s (%ld days left)\n", r->not_before, r->not_after,
                    r->days_left);
+            printf("  attested: %s\n", r->attested ? "yes (issued on TPM evidence from the IAK)"
+                                                    : "no");
         }
         printf("  chain:    %s (%s)\n", devid_chain_status_name(r->chain), r->chain_detail);
         if (r->has_cert) {
@@ -208,12 +251,16 @@ static void print_text(const status_row *rows, const broken_identity *broken, si
             printf("\n");
         }
     }
+    for (size_t i = 0; i < nservices; i++)
+        printf("\n%s (service identity):\n  subject:  %s\n  expires:  %s\n  attested: %s\n",
+               services[i].name, services[i].subject, services[i].not_after,
+               services[i].attested ? "yes (issued on TPM evidence from the IAK)" : "no");
     for (size_t i = 0; i < nbroken; i++)
         printf("\n%s (service identity): broken: %s\n", broken[i].name, broken[i].reason);
 }
 
 static void print_json(const status_row *rows, int result, const broken_identity *broken,
-                       size_t nbroken)
+                       size_t nbroken, const service_row *services, size_t nservices)
 {
     const devid_config *cfg = devid_core_config();
     json_writer w;
@@ -250,6 +297,7 @@ static void print_json(const status_row *rows, int result, const broken_identity
                 json_string(&w, "not_after", r->not_after);
                 json_int(&w, "days_left", r->days_left);
                 json_end_object(&w);
+                json_bool(&w, "attested", r->attested);
             }
             if (r->has_cert) {
                 char next[32], when[32];
@@ -270,6 +318,16 @@ static void print_json(const status_row *rows, int result, const broken_identity
             json_string(&w, "detail", r->chain_detail);
             json_end_object(&w);
         }
+        json_end_object(&w);
+    }
+    json_end_array(&w);
+    json_begin_array(&w, "services");
+    for (size_t i = 0; i < nservices; i++) {
+        json_begin_object(&w, NULL);
+        json_string(&w, "name", services[i].name);
+        json_string(&w, "subject", services[i].subject);
+        json_string(&w, "not_after", services[i].not_after);
+        json_bool(&w, "attested", services[i].attested);
         json_end_object(&w);
     }
     json_end_array(&w);
@@ -300,10 +358,18 @@ int cmd_status(const enroll_options *opt, int argc, char **argv)
         return command_failed("status", rc);
     if (nbroken)
         result = EXIT_ATTENTION;
+    service_row *services = NULL;
+    size_t nservices = 0;
+    rc = gather_services(&services, &nservices);
+    if (rc != DEVID_OK) {
+        free(broken);
+        return command_failed("status", rc);
+    }
     if (opt->json)
-        print_json(rows, result, broken, nbroken);
+        print_json(rows, result, broken, nbroken, services, nservices);
     else
-        print_text(rows, broken, nbroken);
+        print_text(rows, broken, nbroken, services, nservices);
+    free(services);
     free(broken);
     return result;
 }

@@ -3,6 +3,7 @@
  * PKCS#10 construction, Retry-After and back-off arithmetic. */
 #include "devid_test.h"
 #include "est_msg.h"
+#include "evidence.h"
 #include "http_headers.h"
 #include "est_tls.h"
 #include "renewal.h"
@@ -10,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <openssl/pkcs7.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <string.h>
@@ -140,7 +142,7 @@ static void test_csr(void)
     EVP_PKEY *newkey = EVP_EC_gen("P-256");
     unsigned char *der = NULL;
     size_t len = 0;
-    CHECK_RC(est_build_csr(newkey, NULL, old, NID_sha384, NULL, &der, &len), DEVID_OK);
+    CHECK_RC(est_build_csr(newkey, NULL, old, NID_sha384, NULL, NULL, 0, &der, &len), DEVID_OK);
     const unsigned char *p = der;
     X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
     CHECK(req && X509_REQ_verify(req, newkey) == 1, "CSR signed by its key");
@@ -159,12 +161,12 @@ static void test_csr(void)
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_REQ_free(req);
     OPENSSL_free(der);
-    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, NULL, &der, &len), DEVID_ERR_ARG);
+    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, NULL, NULL, 0, &der, &len), DEVID_ERR_ARG);
 
     /* proof-of-possession: the challengePassword attribute carries the given text */
     const char *binding = "q83vEjRWeJCrze8S";
     der = NULL;
-    CHECK_RC(est_build_csr(newkey, NULL, old, NID_undef, binding, &der, &len), DEVID_OK);
+    CHECK_RC(est_build_csr(newkey, NULL, old, NID_undef, binding, NULL, 0, &der, &len), DEVID_OK);
     p = der;
     req = d2i_X509_REQ(NULL, &p, (long)len);
     int at = req ? X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1) : -1;
@@ -289,6 +291,68 @@ static void test_auth_schemes(void)
     CHECK(h.auth_offered == (EST_SCHEME_BASIC | EST_SCHEME_DIGEST), "two header lines add up");
 }
 
+/* The evidence attribute (evidence.h) in a CSR: its value decodes to what went in, and the
+ * qualifying data is SHA-256 over the request's own DER SubjectPublicKeyInfo and subject. */
+static void test_csr_evidence(void)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256"), *iak_key = EVP_EC_gen("P-256");
+    X509 *iak = self_signed(iak_key, "IAK", NULL), *ca = self_signed(iak_key, "CA", NULL);
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    sk_X509_push(chain, ca);
+    unsigned char attest[] = { 0xff, 0x54, 0x43, 0x47, 0x80, 0x17 }, sig[] = { 0, 0x18, 1 },
+                  pub[] = { 0, 0x23, 0, 0x0b };
+    evidence_tpm_certify c = { attest, sizeof(attest), sig, sizeof(sig), pub, sizeof(pub) };
+    unsigned char *ev = NULL, *der = NULL;
+    size_t ev_len = 0, len = 0;
+    CHECK_RC(evidence_encode(&c, iak, chain, &ev, &ev_len), DEVID_OK);
+    X509_NAME *subject = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, (const unsigned char *)"svc", -1,
+                               -1, 0);
+    CHECK_RC(est_build_csr(key, subject, NULL, NID_undef, NULL, ev, ev_len, &der, &len),
+             DEVID_OK);
+    const unsigned char *p = der;
+    X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+    CHECK(req && X509_REQ_verify(req, key) == 1, "attested CSR signed by its key");
+    ASN1_OBJECT *oid = OBJ_txt2obj(EVIDENCE_ATTRIBUTE_OID, 1);
+    int at = req ? X509_REQ_get_attr_by_OBJ(req, oid, -1) : -1;
+    ASN1_TYPE *v = at >= 0 ? X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(req, at), 0) : NULL;
+    CHECK(v && v->type == V_ASN1_SEQUENCE &&
+              ASN1_STRING_length(v->value.sequence) == (int)ev_len &&
+              memcmp(ASN1_STRING_get0_data(v->value.sequence), ev, ev_len) == 0,
+          "id-aa-evidence attribute: the encoded EvidenceBundles");
+    evidence_tpm_certify got;
+    STACK_OF(X509) *certs = NULL;
+    CHECK_RC(v ? evidence_decode(ASN1_STRING_get0_data(v->value.sequence),
+                                 (size_t)ASN1_STRING_length(v->value.sequence), &got, &certs)
+               : DEVID_ERR_FORMAT, DEVID_OK);
+    CHECK(got.attest_len == sizeof(attest) && memcmp(got.attest, attest, sizeof(attest)) == 0 &&
+              got.signature_len == sizeof(sig) && got.public_len == sizeof(pub) &&
+              sk_X509_num(certs) == 2 && X509_cmp(sk_X509_value(certs, 0), iak) == 0 &&
+              X509_cmp(sk_X509_value(certs, 1), ca) == 0,
+          "evidence decodes to what went in, IAK certificate first");
+    /* qualifying data: SHA-256(DER SPKI || DER subject) of the request as sent */
+    unsigned char q[EVIDENCE_QUALIFYING_LEN], want[32], buf[1024];
+    unsigned char *w = buf;
+    int n1 = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &w);
+    int n2 = i2d_X509_NAME(X509_REQ_get_subject_name(req), &w);
+    CHECK(n1 > 0 && n2 > 0 && SHA256(buf, (size_t)(n1 + n2), want) != NULL, "hash by hand");
+    CHECK_RC(evidence_qualifying_data(key, subject, q), DEVID_OK);
+    CHECK(memcmp(q, want, sizeof(q)) == 0, "qualifying data = SHA-256(SPKI || subject)");
+    evidence_tpm_certify_clear(&got);
+    sk_X509_pop_free(certs, X509_free);
+    CHECK_RC(evidence_decode(ev, ev_len - 1, &got, &certs), DEVID_ERR_FORMAT);
+    CHECK(!certs && !got.attest, "a truncated value is refused, nothing returned");
+    ASN1_OBJECT_free(oid);
+    X509_REQ_free(req);
+    OPENSSL_free(der);
+    OPENSSL_free(ev);
+    X509_NAME_free(subject);
+    sk_X509_pop_free(chain, X509_free);
+    X509_free(iak);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(iak_key);
+}
+
 int main(int argc, char **argv)
 {
     devid_test(test_auth_schemes, "/est-msg/auth-schemes");
@@ -297,6 +361,7 @@ int main(int argc, char **argv)
     devid_test(test_base64, "/est-msg/base64");
     devid_test(test_pkcs7, "/est-msg/pkcs7");
     devid_test(test_csr, "/est-msg/csr");
+    devid_test(test_csr_evidence, "/est-msg/csr-evidence");
     devid_test(test_retry_math, "/est-msg/retry-math");
     devid_test(test_alerts, "/est-msg/alerts");
     return devid_test_run("test_est_msg", argc, argv);

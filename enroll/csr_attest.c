@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "csr_attest.h"
+#include "evidence.h"
+
+#include "devid.h"
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static devid_rc open_key(const enroll_key_ref *ref, devid_key **key)
+{
+    if (ref->handle)
+        return devid_key_open_persistent(ref->handle, key);
+    return devid_store_open_key(ref->uid, key);
+}
+
+/* The IAK and its certificate, if the device has both. *iak NULL: it has not. */
+static devid_rc load_iak(enroll_attest_mode mode, devid_identity **iak)
+{
+    *iak = NULL;
+    devid_identity *id = NULL;
+    devid_rc rc = devid_identity_load(DEVID_MAP_IAK, &id);
+    if (rc != DEVID_OK && rc != DEVID_ERR_NOT_FOUND)
+        return rc;
+    const char *why = NULL;
+    if (rc == DEVID_ERR_NOT_FOUND || !id->key)
+        why = "the device has no IAK";
+    else if (!id->cert)
+        why = "the IAK has no certificate";
+    else if (EVP_PKEY_eq(X509_get0_pubkey(id->cert), devid_key_get_public(id->key)) != 1)
+        why = "the IAK certificate is not for the IAK";
+    ERR_clear_error();
+    devid_clear_error();
+    if (!why) {
+        *iak = id;
+        return DEVID_OK;
+    }
+    devid_identity_free(id);
+    if (mode == ENROLL_ATTEST_ALWAYS)
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "est.attestation = always, but %s: no evidence "
+                          "for the request",
+                          why);
+    devid_debug("request without evidence: %s", why);
+    return DEVID_OK;
+}
+
+devid_rc csr_attest_evidence(enroll_attest_mode mode, const enroll_key_ref *ref, EVP_PKEY *key,
+                             const X509_NAME *subject, unsigned char **der, size_t *len)
+{
+    *der = NULL;
+    *len = 0;
+    if (mode == ENROLL_ATTEST_NEVER || !ref)
+        return DEVID_OK;
+    devid_identity *iak = NULL;
+    devid_rc rc = load_iak(mode, &iak);
+    if (rc != DEVID_OK || !iak)
+        return rc;
+    unsigned char qualifying[EVIDENCE_QUALIFYING_LEN];
+    devid_key *target = NULL;
+    devid_certification cert = { 0 };
+    rc = evidence_qualifying_data(key, subject, qualifying);
+    if (rc == DEVID_OK)
+        rc = open_key(ref, &target);
+    if (rc == DEVID_OK && EVP_PKEY_eq(devid_key_get_public(target), key) != 1)
+        rc = devid_fail(DEVID_ERR_INTERNAL, "the key to attest is not the request's key");
+    if (rc == DEVID_OK)
+        rc = devid_certify(iak->key, target, qualifying, sizeof(qualifying), &cert);
+    if (rc == DEVID_OK) {
+        evidence_tpm_certify c = {
+            .attest = cert.attest,
+            .attest_len = cert.attest_len,
+            .signature = cert.signature,
+            .signature_len = cert.signature_len,
+            .public_area = cert.public_area,
+            .public_len = cert.public_len,
+        };
+        rc = evidence_encode(&c, iak->cert, iak->chain, der, len);
+    }
+    if (rc == DEVID_OK)
+        devid_info("request carries evidence: TPM2_Certify by the IAK (0x%08x)",
+                   devid_key_get_handle(iak->key));
+    else
+        rc = devid_fail(rc, "attesting the request's key: %s", devid_last_error());
+    devid_certification_clear(&cert);
+    devid_key_free(target);
+    devid_identity_free(iak);
+    ERR_clear_error();
+    return rc;
+}
+
+static bool record_path(X509 *cert, char *path, size_t n, char *dir, size_t dn)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (!cert || X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != sizeof(md))
+        return false;
+    char hex[65];
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    const char *store = devid_core_config()->store;
+    return (size_t)snprintf(dir, dn, "%s/attested", store) < dn &&
+           (size_t)snprintf(path, n, "%s/%s", dir, hex) < n;
+}
+
+devid_rc csr_attest_record(X509 *cert)
+{
+    char path[4096], dir[4096];
+    if (!record_path(cert, path, sizeof(path), dir, sizeof(dir)))
+        return devid_fail(DEVID_ERR_INTERNAL, "the attested record's path");
+    devid_rc rc = devid_store_ensure_dir();
+    if (rc == DEVID_OK)
+        rc = devid_ensure_dir(dir, 0755);
+    if (rc == DEVID_OK)
+        rc = devid_write_file_atomic(path, "", 0, 0644);
+    return rc;
+}
+
+bool csr_attest_recorded(X509 *cert)
+{
+    char path[4096], dir[4096];
+    return record_path(cert, path, sizeof(path), dir, sizeof(dir)) && access(path, F_OK) == 0;
+}
+
+void csr_attest_forget(X509 *cert)
+{
+    char path[4096], dir[4096];
+    if (record_path(cert, path, sizeof(path), dir, sizeof(dir)))
+        unlink(path); /* (none is fine: it was not attested) */
+}
+
+devid_rc csr_attest_forget_all(void)
+{
+    char dir[4096];
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/attested", devid_core_config()->store) >=
+        sizeof(dir))
+        return devid_fail(DEVID_ERR_INTERNAL, "the attested records' path");
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? DEVID_OK
+                               : devid_fail(DEVID_ERR_IO, "%s: %s", dir, strerror(errno));
+    devid_rc rc = DEVID_OK;
+    for (struct dirent *ent; rc == DEVID_OK && (ent = readdir(d));) {
+        char path[4096 + 256];
+        if (ent->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
+        if (unlink(path) != 0 && errno != ENOENT)
+            rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", path, strerror(errno));
+    }
+    closedir(d);
+    if (rc == DEVID_OK && rmdir(dir) != 0 && errno != ENOENT)
+        rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", dir, strerror(errno));
+    return rc;
+}
