@@ -97,8 +97,8 @@ static devid_rc post_request(enroll_ctx *ctx, est_conn *conn, attest_state *s,
 {
     unsigned char *csr = NULL, *der = NULL;
     size_t csr_len = 0, der_len = 0;
-    devid_rc rc = est_build_csr(idevid_pub, subject, NULL, ctx->wishes.md_nid, NULL, &csr,
-                                &csr_len);
+    devid_rc rc = est_build_csr(idevid_pub, subject, NULL, ctx->wishes.md_nid, NULL, NULL, 0,
+                                &csr, &csr_len);
     if (rc == DEVID_OK) {
         attest_request req = {
             .nonce = { s->nonce, s->nonce_len },
