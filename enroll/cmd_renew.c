@@ -205,16 +205,13 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         if (!named)
             continue;
         matched++;
-        EVP_PKEY *k = NULL;
-        X509 *cert = NULL;
-        STACK_OF(X509) *ch = NULL;
+        renewable_identity cur;
         time_t due = 0;
-        devid_rc crc = renewable_current(&list[i], &k, &cert, &ch);
-        bool revoked = crc == DEVID_OK && revoked_now(list[i].name, cert, ch);
-        bool due_now = crc == DEVID_OK && (is_due(cert, a->force, &due) || revoked);
-        EVP_PKEY_free(k);
-        X509_free(cert);
-        sk_X509_pop_free(ch, X509_free);
+        devid_rc crc = renewable_current(&list[i], &cur);
+        bool revoked = crc == DEVID_OK && revoked_now(list[i].name, cur.cert, cur.chain);
+        bool due_now = crc == DEVID_OK && (is_due(cur.cert, a->force, &due) || revoked);
+        if (!due_now)
+            renewable_identity_free(&cur);
         if (crc != DEVID_OK) {
             fprintf(stderr, "devid-enroll renew: %s: %s\n", list[i].name, devid_last_error());
             renew_outcome *o = note(a, list[i].name, "failed");
@@ -234,7 +231,8 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
             continue;
         }
         bool rekey = a->rekey || revoked;
-        devid_rc rrc = renewable_renew(&ctx, &list[i], rekey);
+        devid_rc rrc = renewable_renew(&ctx, &list[i], &cur, rekey);
+        renewable_identity_free(&cur);
         if (rrc == DEVID_OK) {
             printf("%s: renewed%s\n", list[i].name, rekey ? " with a new key" : "");
             renew_outcome *o = note(a, list[i].name, revoked ? "revoked-renewed"
