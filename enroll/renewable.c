@@ -25,7 +25,7 @@ static void crash_point(const char *point)
 
 static devid_rc open_group_key(const devid_store_entry *g, EVP_PKEY **pkey)
 {
-    return enroll_key_by_id(g->attrs.id, g->attrs.id_len, pkey);
+    return enroll_store_key(g->attrs.label, g->attrs.id, g->attrs.id_len, pkey);
 }
 
 /* The LDevID and every complete store identity. */

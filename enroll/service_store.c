@@ -64,7 +64,7 @@ devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rs
     }
     devid_key_free(key);
     if (rc == DEVID_OK)
-        rc = enroll_key_by_id(attrs.id, attrs.id_len, pkey);
+        rc = enroll_store_key(attrs.label, attrs.id, attrs.id_len, pkey);
     if (rc != DEVID_OK && uid[0])
         devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
     return rc;
