@@ -8,6 +8,8 @@
 #include "keygen.h"
 #include "log.h"
 #include "token.h"
+#include "tpm_pub.h"
+#include "tss2_file.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -435,6 +437,24 @@ devid_rc devid_store_find_key(const unsigned char *data, size_t len, char uid[DE
     }
     free(e);
     devid_clear_error();
+    return rc;
+}
+
+devid_rc devid_store_public_key(const char *uid, EVP_PKEY **pub)
+{
+    char path[4096];
+    unsigned char *pem = NULL;
+    size_t len = 0;
+    devid_tss2_key blob;
+    devid_rc rc = store_part_path(uid, "key", path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_read_file(path, MAX_KEY_FILE, &pem, &len);
+    if (rc == DEVID_OK && (rc = devid_tss2_decode(pem, len, &blob)) != DEVID_OK)
+        rc = devid_fail(rc, "%s: %s", path, devid_last_error());
+    free(pem);
+    if (rc == DEVID_OK)
+        rc = devid_tpm_public_to_evp(&blob.pub.publicArea, pub);
+    OPENSSL_cleanse(&blob, sizeof(blob));
     return rc;
 }
 

@@ -133,6 +133,9 @@ devid_rc devid_store_find_key(const unsigned char *data, size_t len, char uid[DE
 
 /* Loads the key / certificate of a group. */
 devid_rc devid_store_open_key(const char *uid, devid_key **key);
+/* The public key of a group's key, read from its key file: no TPM command (e.g. for its
+ * CKA_ID, where devid_store_open_key would load the key into the TPM only to read it). */
+devid_rc devid_store_public_key(const char *uid, EVP_PKEY **pub);
 devid_rc devid_store_read_cert(const char *uid, X509 **cert);
 
 devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs);

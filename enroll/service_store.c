@@ -53,16 +53,16 @@ devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rs
     devid_store_attrs attrs = { 0 };
     snprintf(attrs.label, sizeof(attrs.label), "%s", label);
     devid_rc rc = devid_store_generate(&p, &attrs, uid);
-    devid_key *key = NULL;
+    EVP_PKEY *pub = NULL;
     if (rc == DEVID_OK)
         rc = devid_store_get_attrs(uid, &attrs); /* as core wrote them (token_bound) */
     if (rc == DEVID_OK)
-        rc = devid_store_open_key(uid, &key);
-    if (rc == DEVID_OK && (rc = devid_pubkey_id(devid_key_get_public(key), attrs.id)) == DEVID_OK) {
+        rc = devid_store_public_key(uid, &pub);
+    if (rc == DEVID_OK && (rc = devid_pubkey_id(pub, attrs.id)) == DEVID_OK) {
         attrs.id_len = 20;
         rc = devid_store_set_attrs(uid, &attrs);
     }
-    devid_key_free(key);
+    EVP_PKEY_free(pub);
     if (rc == DEVID_OK)
         rc = enroll_store_key(attrs.label, attrs.id, attrs.id_len, pkey);
     if (rc != DEVID_OK && uid[0])
