@@ -25,8 +25,8 @@ log=$work/conn.log
 #   re-enroll  the IDevID's certificate for the revocation check 2 (+ its handle 1), the
 #            identity's key 3 (handle, parent, Load), 2 signatures, flush 1
 #   re-key   the re-enroll's, plus Create 1, Load 1, flush 1
-# (before this bound: 19, 28 and 42 in all, the key opened twice and every TPM identity's key
-# and certificate read on each key lookup)
+# (before this bound: 17, 28 and 42 besides GetCapability, 20, 31 and 45 in all: the key opened
+# twice, and every TPM identity's key and certificate read on each key lookup)
 declare -A most=([enroll]=7 [re-enroll]=8 [re-key]=11)
 
 # op LABEL WANT_CONNECTIONS WANT_FULL ARGS...: one devid-enroll run, counted
