@@ -25,9 +25,12 @@ log=$work/conn.log
 #   re-enroll  the IDevID's certificate for the revocation check 2 (+ its handle 1), the
 #            identity's key 3 (handle, parent, Load), 2 signatures, flush 1
 #   re-key   the re-enroll's, plus Create 1, Load 1, flush 1
+#   the LDevID's re-enroll: the IDevID's certificate 3, its key's handle 1, 2 signatures; its
+#   re-key: Create 1 (+ parent 1), Load 1, and the rotation at the persistent handle (the
+#   handle 1, EvictControl 2, Load 1), flushes 2
 # (before this bound: 17, 28 and 42 besides GetCapability, 20, 31 and 45 in all: the key opened
 # twice, and every TPM identity's key and certificate read on each key lookup)
-declare -A most=([enroll]=7 [re-enroll]=8 [re-key]=11)
+declare -A most=([enroll]=7 [re-enroll]=8 [re-key]=11 [re-enroll-ldevid]=6 [re-key-ldevid]=15)
 
 # op LABEL WANT_CONNECTIONS WANT_FULL ARGS...: one devid-enroll run, counted
 op() {
@@ -45,7 +48,7 @@ op() {
     other=$(grep -E 'TPM command [0-9]+: ' <<<"$out" | grep -cv 'Esys_GetCapability$')
     printf '   %-30s %s connection(s), %s full handshake(s), TPM commands %s (%s signatures, %s other than GetCapability), %d ms: %s\n' \
         "$label" "$conns" "$full" "${tpm:-?}" "$signs" "$other" "$ms" "$reqs"
-    check "$label: done ($out)" test "$rc" -eq 0
+    check "$label: done" test "$rc" -eq 0 || tail -20 <<<"$out"
     check "$label: $want_conns connection(s) ($reqs)" test "$conns" -eq "$want_conns"
     check "$label: $want_full full handshake(s)" test "$full" -eq "$want_full"
     check "$label: devid-enroll counts the same" \
@@ -54,6 +57,7 @@ op() {
     check "$label: two TPM signatures, the TLS handshake's and the CSR's" test "$signs" -eq 2
     local kind=${label%% *}
     kind=${kind%,}
+    [[ $label != *LDevID* ]] || kind+=-ldevid
     check "$label: at most ${most[$kind]} TPM commands besides GetCapability ($other)" \
         test "$other" -le "${most[$kind]}"
 }
@@ -73,6 +77,13 @@ for pop in "" --pop; do
         est_server_stop
     done
 done
+
+# The LDevID's own renewals (the key at its persistent handle)
+echo "the LDevID:"
+owner_server --log "$log"
+op "re-enroll LDevID" 1 1 renew --force LDevID
+op "re-key LDevID" 1 1 renew --force --rekey LDevID
+est_server_stop
 
 # A retry on a new connection resumes the TLS session: the server drops the first POST
 echo "retry after a dropped connection:"
