@@ -35,7 +35,8 @@ while [[ $# -gt 0 ]]; do
         est=
         IFS=, read -ra wanted <<<"$2"
         for w in "${wanted[@]}"; do
-            [[ -n $w && ( est-enroll == "$w"* || est-reenroll == "$w"* || est-rekey == "$w"* ) ]] && est=1
+            [[ -n $w && ( est-enroll == "$w"* || est-reenroll == "$w"* || est-rekey == "$w"* ||
+                         est-ldevid == "$w"* ) ]] && est=1
         done
         shift 2 ;;
     --quick) args+=("$1"); quick=1; shift ;;
