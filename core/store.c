@@ -235,6 +235,19 @@ devid_rc devid_store_list_objects(devid_store_entry **entries, size_t *count)
 
 /* ---- creating ---- */
 
+/* CKA_ID from the new key's public area (no TPM command). */
+static devid_rc key_id_of(const devid_tss2_key *blob, devid_store_attrs *a)
+{
+    EVP_PKEY *pub = NULL;
+    devid_rc rc = devid_tpm_public_to_evp(&blob->pub.publicArea, &pub);
+    if (rc == DEVID_OK)
+        rc = devid_pubkey_id(pub, a->id);
+    if (rc == DEVID_OK)
+        a->id_len = 20;
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
 devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attrs *attrs,
                               char uid[DEVID_UID_LEN + 1])
 {
@@ -264,7 +277,9 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     a.secret = params->type == DEVID_KEY_HMAC;
     if (!a.secret)
         a.value_len = 0;
-    rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
+    rc = params->id_from_key ? key_id_of(&blob, &a) : DEVID_OK;
+    if (rc == DEVID_OK)
+        rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
     if (rc == DEVID_OK)
         rc = new_uid(uid);
     if (rc == DEVID_OK)
@@ -437,24 +452,6 @@ devid_rc devid_store_find_key(const unsigned char *data, size_t len, char uid[DE
     }
     free(e);
     devid_clear_error();
-    return rc;
-}
-
-devid_rc devid_store_public_key(const char *uid, EVP_PKEY **pub)
-{
-    char path[4096];
-    unsigned char *pem = NULL;
-    size_t len = 0;
-    devid_tss2_key blob;
-    devid_rc rc = store_part_path(uid, "key", path, sizeof(path));
-    if (rc == DEVID_OK)
-        rc = devid_read_file(path, MAX_KEY_FILE, &pem, &len);
-    if (rc == DEVID_OK && (rc = devid_tss2_decode(pem, len, &blob)) != DEVID_OK)
-        rc = devid_fail(rc, "%s: %s", path, devid_last_error());
-    free(pem);
-    if (rc == DEVID_OK)
-        rc = devid_tpm_public_to_evp(&blob.pub.publicArea, pub);
-    OPENSSL_cleanse(&blob, sizeof(blob));
     return rc;
 }
 

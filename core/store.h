@@ -43,6 +43,8 @@ typedef struct devid_keygen {
                                  (devid_provision_persist_store_key): those are opened with an
                                  empty auth value, so it never gets the token secret; auth
                                  must be empty */
+    bool id_from_key;         /* devid_store_generate: CKA_ID = the public key's id
+                                 (devid_pubkey_id), written with the other attributes */
 } devid_keygen;
 
 /* The label and CKA_ID of one object of a group whose name is its own (see below). */
@@ -133,9 +135,6 @@ devid_rc devid_store_find_key(const unsigned char *data, size_t len, char uid[DE
 
 /* Loads the key / certificate of a group. */
 devid_rc devid_store_open_key(const char *uid, devid_key **key);
-/* The public key of a group's key, read from its key file: no TPM command (e.g. for its
- * CKA_ID, where devid_store_open_key would load the key into the TPM only to read it). */
-devid_rc devid_store_public_key(const char *uid, EVP_PKEY **pub);
 devid_rc devid_store_read_cert(const char *uid, X509 **cert);
 
 devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs);
