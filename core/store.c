@@ -8,6 +8,8 @@
 #include "keygen.h"
 #include "log.h"
 #include "token.h"
+#include "tpm_pub.h"
+#include "tss2_file.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -233,6 +235,19 @@ devid_rc devid_store_list_objects(devid_store_entry **entries, size_t *count)
 
 /* ---- creating ---- */
 
+/* CKA_ID from the new key's public area (no TPM command). */
+static devid_rc key_id_of(const devid_tss2_key *blob, devid_store_attrs *a)
+{
+    EVP_PKEY *pub = NULL;
+    devid_rc rc = devid_tpm_public_to_evp(&blob->pub.publicArea, &pub);
+    if (rc == DEVID_OK)
+        rc = devid_pubkey_id(pub, a->id);
+    if (rc == DEVID_OK)
+        a->id_len = 20;
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
 devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attrs *attrs,
                               char uid[DEVID_UID_LEN + 1])
 {
@@ -262,7 +277,9 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     a.secret = params->type == DEVID_KEY_HMAC;
     if (!a.secret)
         a.value_len = 0;
-    rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
+    rc = params->id_from_key ? key_id_of(&blob, &a) : DEVID_OK;
+    if (rc == DEVID_OK)
+        rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
     if (rc == DEVID_OK)
         rc = new_uid(uid);
     if (rc == DEVID_OK)

@@ -43,6 +43,8 @@ typedef struct devid_keygen {
                                  (devid_provision_persist_store_key): those are opened with an
                                  empty auth value, so it never gets the token secret; auth
                                  must be empty */
+    bool id_from_key;         /* devid_store_generate: CKA_ID = the public key's id
+                                 (devid_pubkey_id), written with the other attributes */
 } devid_keygen;
 
 /* The label and CKA_ID of one object of a group whose name is its own (see below). */

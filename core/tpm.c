@@ -234,9 +234,10 @@ uint64_t devid_tpm_command_count(void)
     return atomic_load(&command_count);
 }
 
-void devid_tpm_count_command(void)
+void devid_tpm_count_command(const char *esys_fn)
 {
-    atomic_fetch_add(&command_count, 1);
+    uint64_t n = atomic_fetch_add(&command_count, 1) + 1;
+    devid_debug("TPM command %llu: %s", (unsigned long long)n, esys_fn);
 }
 
 /* Connection-level failures: the context cannot be trusted any more. */

@@ -50,8 +50,11 @@ devid_rc devid_tpm_result_locked(TSS2_RC rc, const char *what);
  * devid_tpm_result_locked:
  *     devid_rc rc = DEVID_ESYS("TPM2_Sign", Esys_Sign, ctx, key->tr, ...);
  *     TSS2_RC trc = DEVID_ESYS_RAW(Esys_FlushContext, ctx, tr);  (the raw code, not mapped)
- * (An _Async/_Finish pair is one command: the _Async call goes through DEVID_ESYS_RAW.) */
-#define DEVID_ESYS_RAW(fn, ...) (devid_tpm_count_command(), fn(__VA_ARGS__))
+ * (An _Async/_Finish pair is one command: the _Async call goes through DEVID_ESYS_RAW.)
+ * At log level debug (DEVID_LOG=debug) each command is logged by name as it is sent,
+ * "devid: debug: TPM command N: Esys_Sign", N counting from 1 in this process: what a test or
+ * a benchmark needs to see which commands an operation costs. */
+#define DEVID_ESYS_RAW(fn, ...) (devid_tpm_count_command(#fn), fn(__VA_ARGS__))
 #define DEVID_ESYS(what, fn, ...) devid_tpm_result_locked(DEVID_ESYS_RAW(fn, __VA_ARGS__), what)
 
 /* Retry policy for transient TPM conditions, the one place it lives. DEVID_ERR_RETRY means the
@@ -98,8 +101,9 @@ void devid_tpm_release(ESYS_CONTEXT *ctx, ESYS_TR tr);
 void devid_tpm_disconnect(void);
 
 /* Number of TPM commands sent by this process (for tests and benchmarks); counted by
- * DEVID_ESYS / DEVID_ESYS_RAW, the only callers of devid_tpm_count_command. */
+ * DEVID_ESYS / DEVID_ESYS_RAW, the only callers of devid_tpm_count_command (`esys_fn`: the
+ * ESAPI function's name, for the debug log). */
 uint64_t devid_tpm_command_count(void);
-void devid_tpm_count_command(void);
+void devid_tpm_count_command(const char *esys_fn);
 
 #endif

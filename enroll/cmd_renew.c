@@ -149,6 +149,107 @@ static bool said_before(due_notes *notes, const char *name, time_t due)
     return false;
 }
 
+/* Whether `name` is one the command line asked for (all of them when none is named). */
+static bool named(int argc, char **argv, const char *name)
+{
+    bool yes = argc == 0;
+    for (int j = 0; j < argc; j++)
+        yes |= strcmp(argv[j], name) == 0;
+    return yes;
+}
+
+/* Identities whose key or certificate is gone cannot be renewed: said, never skipped. Returns
+ * the pass's result so far. */
+static int report_broken(const service_args *a, int argc, char **argv, int *matched)
+{
+    int result = EXIT_HEALTHY;
+    broken_identity *broken = NULL;
+    size_t nbroken = 0;
+    devid_rc rc = service_list_broken(&broken, &nbroken);
+    if (rc != DEVID_OK) {
+        result = command_failed("renew", rc);
+        if (a->report)
+            snprintf(a->report->error, sizeof(a->report->error), "%s", devid_last_error());
+    }
+    for (size_t i = 0; i < nbroken; i++) {
+        if (!named(argc, argv, broken[i].name))
+            continue;
+        (*matched)++;
+        fprintf(stderr, "devid-enroll renew: %s: broken: %s\n", broken[i].name, broken[i].reason);
+        renew_outcome *o = note(a, broken[i].name, "broken");
+        if (o)
+            snprintf(o->error, sizeof(o->error), "%s", broken[i].reason);
+        if (result == EXIT_HEALTHY)
+            result = EXIT_ATTENTION;
+    }
+    free(broken);
+    return result;
+}
+
+/* A renewal that failed: said, noted, and its exit code. A failure after the new pair was
+ * stored (e.g. the TPM lost between evicting the old LDevID and persisting the new one)
+ * leaves the rotation half done, the pending pair being the identity: say so rather than
+ * "unchanged". */
+static int renewal_failed(const service_args *a, const renewable *r, bool revoked, devid_rc rc)
+{
+    char detail[512], pending[DEVID_LABEL_MAX + 16];
+    snprintf(detail, sizeof(detail), "%s", devid_last_error());
+    snprintf(pending, sizeof(pending), "%s%s", r->name, PENDING);
+    devid_store_entry g;
+    bool half_done = service_find_group(pending, &g) == DEVID_OK && g.has_key && g.has_cert;
+    fprintf(stderr, "devid-enroll renew: %s: %s (%s)\n", r->name, detail,
+            half_done ? "the re-key is in progress: the new key and certificate are "
+                        "kept, the next devid-enroll run completes it"
+                      : "the current identity is unchanged");
+    renew_outcome *o = note(a, r->name, "failed");
+    if (o) {
+        o->revoked = revoked;
+        o->rekey_in_progress = half_done;
+        snprintf(o->error, sizeof(o->error), "%s", detail);
+    }
+    return exit_code_for(rc);
+}
+
+/* One identity: renewed if due (or revoked, then with a new key), else its due time noted
+ * (*next: the earliest). Returns its exit code, EXIT_HEALTHY when nothing went wrong. */
+static int renew_one(enroll_ctx *ctx, const service_args *a, const renewable *r, time_t *next)
+{
+    renewable_identity cur;
+    time_t due = 0;
+    devid_rc rc = renewable_current(r, &cur);
+    if (rc != DEVID_OK) {
+        renewable_identity_free(&cur);
+        fprintf(stderr, "devid-enroll renew: %s: %s\n", r->name, devid_last_error());
+        renew_outcome *o = note(a, r->name, "failed");
+        if (o)
+            snprintf(o->error, sizeof(o->error), "%s", devid_last_error());
+        return exit_code_for(rc);
+    }
+    bool revoked = revoked_now(r->name, cur.cert, cur.chain);
+    if (!is_due(cur.cert, a->force, &due) && !revoked) {
+        renewable_identity_free(&cur);
+        if (!said_before(a->notes, r->name, due))
+            printf("%s: not due until %s", r->name, ctime(&due));
+        renew_outcome *o = note(a, r->name, "not-due");
+        if (o)
+            o->due = due;
+        if (!*next || due < *next)
+            *next = due;
+        return EXIT_HEALTHY;
+    }
+    bool rekey = a->rekey || revoked;
+    rc = renewable_renew(ctx, r, &cur, rekey);
+    renewable_identity_free(&cur);
+    if (rc != DEVID_OK)
+        return renewal_failed(a, r, revoked, rc);
+    printf("%s: renewed%s\n", r->name, rekey ? " with a new key" : "");
+    renew_outcome *o = note(a, r->name, revoked ? "revoked-renewed" : rekey ? "re-keyed" : "renewed");
+    if (o)
+        o->revoked = revoked;
+    run_hook(r->name);
+    return EXIT_HEALTHY;
+}
+
 /* One pass over everything renewable. *next gets the earliest future due time. */
 int renew_pass(const enroll_options *opt, const service_args *a, int argc, char **argv,
                time_t *next)
@@ -170,100 +271,18 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         enroll_ctx_free(&ctx);
         return EXIT_ATTENTION;
     }
-    int result = EXIT_HEALTHY, matched = 0;
+    int matched = 0;
     *next = 0;
     if (a->passed)
         *a->passed = true;
-    /* identities whose key or certificate is gone cannot be renewed: said, never skipped */
-    broken_identity *broken = NULL;
-    size_t nbroken = 0;
-    rc = service_list_broken(&broken, &nbroken);
-    if (rc != DEVID_OK) {
-        result = command_failed("renew", rc);
-        if (a->report)
-            snprintf(a->report->error, sizeof(a->report->error), "%s", devid_last_error());
-    }
-    for (size_t i = 0; i < nbroken; i++) {
-        bool named = argc == 0;
-        for (int j = 0; j < argc; j++)
-            named |= strcmp(argv[j], broken[i].name) == 0;
-        if (!named)
-            continue;
-        matched++;
-        fprintf(stderr, "devid-enroll renew: %s: broken: %s\n", broken[i].name, broken[i].reason);
-        renew_outcome *o = note(a, broken[i].name, "broken");
-        if (o)
-            snprintf(o->error, sizeof(o->error), "%s", broken[i].reason);
-        if (result == EXIT_HEALTHY)
-            result = EXIT_ATTENTION;
-    }
-    free(broken);
+    int result = report_broken(a, argc, argv, &matched);
     for (size_t i = 0; i < n; i++) {
-        bool named = argc == 0;
-        for (int j = 0; j < argc; j++)
-            named |= strcmp(argv[j], list[i].name) == 0;
-        if (!named)
+        if (!named(argc, argv, list[i].name))
             continue;
         matched++;
-        EVP_PKEY *k = NULL;
-        X509 *cert = NULL;
-        STACK_OF(X509) *ch = NULL;
-        time_t due = 0;
-        devid_rc crc = renewable_current(&list[i], &k, &cert, &ch);
-        bool revoked = crc == DEVID_OK && revoked_now(list[i].name, cert, ch);
-        bool due_now = crc == DEVID_OK && (is_due(cert, a->force, &due) || revoked);
-        EVP_PKEY_free(k);
-        X509_free(cert);
-        sk_X509_pop_free(ch, X509_free);
-        if (crc != DEVID_OK) {
-            fprintf(stderr, "devid-enroll renew: %s: %s\n", list[i].name, devid_last_error());
-            renew_outcome *o = note(a, list[i].name, "failed");
-            if (o)
-                snprintf(o->error, sizeof(o->error), "%s", devid_last_error());
-            result = exit_code_for(crc);
-            continue;
-        }
-        if (!due_now) {
-            if (!said_before(a->notes, list[i].name, due))
-                printf("%s: not due until %s", list[i].name, ctime(&due));
-            renew_outcome *o = note(a, list[i].name, "not-due");
-            if (o)
-                o->due = due;
-            if (!*next || due < *next)
-                *next = due;
-            continue;
-        }
-        bool rekey = a->rekey || revoked;
-        devid_rc rrc = renewable_renew(&ctx, &list[i], rekey);
-        if (rrc == DEVID_OK) {
-            printf("%s: renewed%s\n", list[i].name, rekey ? " with a new key" : "");
-            renew_outcome *o = note(a, list[i].name, revoked ? "revoked-renewed"
-                                                     : rekey ? "re-keyed" : "renewed");
-            if (o)
-                o->revoked = revoked;
-            run_hook(list[i].name);
-        } else {
-            /* A failure after the new pair was stored (e.g. the TPM lost between evicting
-             * the old LDevID and persisting the new one) leaves the rotation half done, the
-             * pending pair being the identity: say so rather than "unchanged". */
-            char detail[512], pending[DEVID_LABEL_MAX + 16];
-            snprintf(detail, sizeof(detail), "%s", devid_last_error());
-            snprintf(pending, sizeof(pending), "%s%s", list[i].name, PENDING);
-            devid_store_entry g;
-            bool half_done =
-                service_find_group(pending, &g) == DEVID_OK && g.has_key && g.has_cert;
-            fprintf(stderr, "devid-enroll renew: %s: %s (%s)\n", list[i].name, detail,
-                    half_done ? "the re-key is in progress: the new key and certificate are "
-                                "kept, the next devid-enroll run completes it"
-                              : "the current identity is unchanged");
-            renew_outcome *o = note(a, list[i].name, "failed");
-            if (o) {
-                o->revoked = revoked;
-                o->rekey_in_progress = half_done;
-                snprintf(o->error, sizeof(o->error), "%s", detail);
-            }
-            result = exit_code_for(rrc);
-        }
+        int ec = renew_one(&ctx, a, &list[i], next);
+        if (ec != EXIT_HEALTHY)
+            result = ec;
     }
     if (argc > 0 && matched < argc) {
         fprintf(stderr, "devid-enroll renew: not every name given is a renewable identity\n");

@@ -25,7 +25,7 @@ static void crash_point(const char *point)
 
 static devid_rc open_group_key(const devid_store_entry *g, EVP_PKEY **pkey)
 {
-    return enroll_key_by_id(g->attrs.id, g->attrs.id_len, pkey);
+    return enroll_store_key(g->attrs.label, g->attrs.id, g->attrs.id_len, pkey);
 }
 
 /* The LDevID and every complete store identity. */
@@ -64,38 +64,47 @@ devid_rc renewable_list(renewable **out, size_t *count)
     return DEVID_OK;
 }
 
-devid_rc renewable_current(const renewable *r, EVP_PKEY **pkey, X509 **cert,
-                           STACK_OF(X509) **chain)
+devid_rc renewable_current(const renewable *r, renewable_identity *cur)
 {
+    memset(cur, 0, sizeof(*cur));
     if (r->ldevid) {
         devid_identity *id = NULL;
         devid_rc rc = devid_identity_load(DEVID_MAP_LDEVID, &id);
         if (rc == DEVID_OK && (!id->key || !id->cert))
             rc = devid_fail(DEVID_ERR_NOT_FOUND, "LDevID key or certificate missing");
         if (rc == DEVID_OK)
-            rc = enroll_key_by_handle(id->entry->key_handle, pkey);
+            rc = enroll_key_by_handle(id->entry->key_handle, &cur->key);
         if (rc == DEVID_OK) {
-            *cert = id->cert;
-            *chain = id->chain;
+            cur->cert = id->cert;
+            cur->chain = id->chain;
             id->cert = NULL;
             id->chain = NULL;
         }
         devid_identity_free(id);
         return rc;
     }
-    *chain = sk_X509_new_null();
-    devid_rc rc = devid_store_read_cert(r->group.uid, cert);
+    cur->chain = sk_X509_new_null();
+    devid_rc rc = devid_store_read_cert(r->group.uid, &cur->cert);
     if (rc == DEVID_OK)
-        rc = open_group_key(&r->group, pkey);
+        rc = open_group_key(&r->group, &cur->key);
     return rc;
+}
+
+void renewable_identity_free(renewable_identity *cur)
+{
+    EVP_PKEY_free(cur->key);
+    X509_free(cur->cert);
+    sk_X509_pop_free(cur->chain, X509_free);
+    memset(cur, 0, sizeof(*cur));
 }
 
 /* What one renewal holds: the current identity (it authenticates the request), the new
  * certificate and, when re-keying, the pending group with the new key. */
 typedef struct {
-    EVP_PKEY *cur_key, *new_key;
-    X509 *cur, *leaf;
-    STACK_OF(X509) *cur_chain, *chain;
+    renewable_identity *cur;      /* the caller's */
+    EVP_PKEY *new_key;
+    X509 *leaf;
+    STACK_OF(X509) *chain;
     char uid[DEVID_UID_LEN + 1]; /* the pending group ("" until created) */
 } renewal;
 
@@ -104,8 +113,8 @@ typedef struct {
 static devid_rc rotate_ldevid(enroll_ctx *ctx, renewal *w)
 {
     const devid_map_entry *m = &devid_core_config()->map[DEVID_MAP_LDEVID];
-    EVP_PKEY_free(w->cur_key); /* the provider's handle on the old key */
-    w->cur_key = NULL;
+    EVP_PKEY_free(w->cur->key); /* the provider's handle on the old key */
+    w->cur->key = NULL;
     ctx->est.tls_key = NULL;
     devid_rc rc = devid_provision_remove_key(m->key_handle);
     if (rc == DEVID_OK)
@@ -153,13 +162,13 @@ static devid_rc renew_rekey(enroll_ctx *ctx, const renewable *r, renewal *w)
     snprintf(pending, sizeof(pending), "%s%s", r->name, PENDING);
     enroll_fetch_wishes(ctx);
     /* the LDevID's new key is the same kind as the one `ldevid` makes: no auth value */
-    devid_rc rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur_key, "RSA"), r->ldevid,
+    devid_rc rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur->key, "RSA"), r->ldevid,
                                         w->uid, &w->new_key);
     if (rc == DEVID_OK)
         crash_point("pending-key");
     if (rc == DEVID_OK)
         rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->new_key,
-                             &(enroll_key_ref){ .uid = w->uid }, NULL, w->cur, &w->leaf,
+                             &(enroll_key_ref){ .uid = w->uid }, NULL, w->cur->cert, &w->leaf,
                              &w->chain);
     if (rc != DEVID_OK) {
         if (w->uid[0])
@@ -181,7 +190,7 @@ static devid_rc renew_reenroll(enroll_ctx *ctx, const renewable *r, renewal *w)
     enroll_key_ref cur = { .handle = r->ldevid ? devid_core_config()->map[DEVID_MAP_LDEVID]
                                                      .key_handle : 0,
                            .uid = r->group.uid };
-    devid_rc rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->cur_key, &cur, NULL, w->cur,
+    devid_rc rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->cur->key, &cur, NULL, w->cur->cert,
                                   &w->leaf, &w->chain);
     if (rc != DEVID_OK)
         return rc;
@@ -199,21 +208,19 @@ static devid_rc renew_reenroll(enroll_ctx *ctx, const renewable *r, renewal *w)
 
 /* One renewal: same key (re-enroll) or a new one (re-key), authenticated with the current
  * certificate and key. */
-devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, bool rekey)
+devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, renewable_identity *cur,
+                         bool rekey)
 {
-    renewal w = { 0 };
-    devid_rc rc = renewable_current(r, &w.cur_key, &w.cur, &w.cur_chain);
-    if (rc == DEVID_OK) {
-        enroll_ctx_use_tls_identity(ctx, w.cur_key, w.cur, w.cur_chain);
-        rc = rekey ? renew_rekey(ctx, r, &w) : renew_reenroll(ctx, r, &w);
-    }
+    renewal w = { .cur = cur };
+    enroll_ctx_use_tls_identity(ctx, cur->key, cur->cert, cur->chain);
+    devid_rc rc = rekey ? renew_rekey(ctx, r, &w) : renew_reenroll(ctx, r, &w);
     if (rc == DEVID_OK)
-        csr_attest_forget(w.cur); /* replaced: its record vouches for nothing any more */
-    X509_free(w.cur);
+        csr_attest_forget(cur->cert); /* replaced: its record vouches for nothing any more */
+    ctx->est.tls_key = NULL; /* the caller frees the identity */
+    ctx->est.tls_cert = NULL;
+    ctx->est.tls_chain = NULL;
     X509_free(w.leaf);
-    sk_X509_pop_free(w.cur_chain, X509_free);
     sk_X509_pop_free(w.chain, X509_free);
-    EVP_PKEY_free(w.cur_key);
     EVP_PKEY_free(w.new_key);
     return rc;
 }

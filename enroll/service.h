@@ -109,13 +109,22 @@ typedef struct {
  * caller. */
 devid_rc renewable_list(renewable **out, size_t *count);
 
-/* The current key, certificate and CA chain of r (all freed by the caller). */
-devid_rc renewable_current(const renewable *r, EVP_PKEY **pkey, X509 **cert,
-                           STACK_OF(X509) **chain);
+/* A renewable's current key, certificate and CA chain: what says whether it is due and what
+ * authenticates its renewal (opened once per pass: each opening costs TPM commands). */
+typedef struct {
+    EVP_PKEY *key;
+    X509 *cert;
+    STACK_OF(X509) *chain;
+} renewable_identity;
+
+/* Opens r's current identity (free it with renewable_identity_free, also after a failure). */
+devid_rc renewable_current(const renewable *r, renewable_identity *cur);
+void renewable_identity_free(renewable_identity *cur);
 
 /* One renewal: same key (re-enroll) or a new one (re-key), authenticated with the current
- * certificate and key. */
-devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, bool rekey);
+ * identity `cur` (from renewable_current; a re-key of the LDevID consumes its key). */
+devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, renewable_identity *cur,
+                         bool rekey);
 
 /* ---- the renewal pass (cmd_renew.c) ---- */
 

@@ -47,24 +47,16 @@ devid_rc service_find_group(const char *label, devid_store_entry *out)
 devid_rc service_new_store_key(const enroll_ctx *ctx, const char *label, bool rsa, bool map_key,
                                char uid[DEVID_UID_LEN + 1], EVP_PKEY **pkey)
 {
-    devid_keygen p = { .sign = true, .map_key = map_key };
+    devid_keygen p = { .sign = true, .map_key = map_key, .id_from_key = true };
     enroll_key_choice(ctx, rsa, &p.type, &p.curve_nid, &p.bits);
     p.decrypt = p.type == DEVID_KEY_RSA;
     devid_store_attrs attrs = { 0 };
     snprintf(attrs.label, sizeof(attrs.label), "%s", label);
     devid_rc rc = devid_store_generate(&p, &attrs, uid);
-    devid_key *key = NULL;
     if (rc == DEVID_OK)
-        rc = devid_store_get_attrs(uid, &attrs); /* as core wrote them (token_bound) */
+        rc = devid_store_get_attrs(uid, &attrs); /* as core wrote them (CKA_ID) */
     if (rc == DEVID_OK)
-        rc = devid_store_open_key(uid, &key);
-    if (rc == DEVID_OK && (rc = devid_pubkey_id(devid_key_get_public(key), attrs.id)) == DEVID_OK) {
-        attrs.id_len = 20;
-        rc = devid_store_set_attrs(uid, &attrs);
-    }
-    devid_key_free(key);
-    if (rc == DEVID_OK)
-        rc = enroll_key_by_id(attrs.id, attrs.id_len, pkey);
+        rc = enroll_store_key(attrs.label, attrs.id, attrs.id_len, pkey);
     if (rc != DEVID_OK && uid[0])
         devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
     return rc;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "tpmkey.h"
+#include "store.h" /* DEVID_LABEL_MAX */
 
 #include <openssl/err.h>
 #include <openssl/provider.h>
 #include <openssl/store.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static devid_rc load_rc = DEVID_OK;
@@ -77,11 +80,23 @@ devid_rc enroll_key_by_handle(uint32_t handle, EVP_PKEY **out)
     return load_uri(uri, out);
 }
 
-devid_rc enroll_key_by_id(const unsigned char *id, size_t id_len, EVP_PKEY **out)
+/* ASCII letters and digits as they are, every other byte percent-encoded. */
+static void append_escaped(char *uri, size_t size, size_t *n, const unsigned char *v, size_t len)
 {
-    char uri[32 + 3 * 64];
-    size_t n = (size_t)snprintf(uri, sizeof(uri), "devid:type=private;id=");
-    for (size_t i = 0; i < id_len && n + 4 < sizeof(uri); i++)
-        n += (size_t)snprintf(uri + n, sizeof(uri) - n, "%%%02X", id[i]);
+    for (size_t i = 0; i < len && *n + 4 < size; i++) {
+        bool plain = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+                     (v[i] >= '0' && v[i] <= '9');
+        *n += (size_t)snprintf(uri + *n, size - *n, plain ? "%c" : "%%%02X", v[i]);
+    }
+}
+
+devid_rc enroll_store_key(const char *label, const unsigned char *id, size_t id_len,
+                          EVP_PKEY **out)
+{
+    char uri[64 + 3 * DEVID_LABEL_MAX + 3 * 64];
+    size_t n = (size_t)snprintf(uri, sizeof(uri), "devid:type=private;object=");
+    append_escaped(uri, sizeof(uri), &n, (const unsigned char *)label, strlen(label));
+    n += (size_t)snprintf(uri + n, sizeof(uri) - n, ";id=");
+    append_escaped(uri, sizeof(uri), &n, id, id_len);
     return load_uri(uri, out);
 }

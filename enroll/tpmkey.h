@@ -19,8 +19,11 @@ devid_rc enroll_providers_load(void);
  * otherwise). Keys obtained through them must be freed first. */
 void enroll_providers_unload(void);
 
-/* The private key at a persistent handle, or of a store object by its CKA_ID. */
+/* The private key at a persistent handle, or of the store object labelled `label` with this
+ * CKA_ID (the label keeps the provider from opening every TPM identity's key to compare its
+ * id: three TPM commands per lookup). */
 devid_rc enroll_key_by_handle(uint32_t handle, EVP_PKEY **out);
-devid_rc enroll_key_by_id(const unsigned char *id, size_t id_len, EVP_PKEY **out);
+devid_rc enroll_store_key(const char *label, const unsigned char *id, size_t id_len,
+                          EVP_PKEY **out);
 
 #endif

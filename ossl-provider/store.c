@@ -135,6 +135,27 @@ static bool add_cert_and_chain(loader *l, X509 *cert, STACK_OF(X509) *chain)
     return true;
 }
 
+/* Map entry i as far as this search needs it: a search for keys only (type=private, as
+ * devid-enroll opens its keys) reads no certificate of an identity whose key is there, which
+ * spares the NV reads of every identity's certificate on each key lookup by id. Otherwise, and
+ * for an identity without its key, all of it (devid_identity_load, DEVID_ERR_NOT_FOUND when
+ * it has neither). */
+static devid_rc load_identity(const loader *l, devid_map_id i, devid_identity **out)
+{
+    if (want_certs(l))
+        return devid_identity_load(i, out);
+    devid_identity *ident = NULL;
+    devid_rc rc = devid_identity_probe(i, &ident);
+    if (rc == DEVID_OK)
+        rc = devid_identity_load_key(ident);
+    if (rc == DEVID_OK && ident->key) {
+        *out = ident;
+        return DEVID_OK;
+    }
+    devid_identity_free(ident);
+    return rc == DEVID_OK ? devid_identity_load(i, out) : rc;
+}
+
 static bool collect_identities(loader *l, bool *handle_seen)
 {
     const devid_config *cfg = devid_core_config();
@@ -146,7 +167,7 @@ static bool collect_identities(loader *l, bool *handle_seen)
         if (u->handle && e->key_handle != u->handle)
             continue;
         devid_identity *ident = NULL;
-        devid_rc rc = devid_identity_load((devid_map_id)i, &ident);
+        devid_rc rc = load_identity(l, (devid_map_id)i, &ident);
         if (rc == DEVID_ERR_NOT_FOUND)
             continue;
         if (rc != DEVID_OK) {

@@ -9,7 +9,9 @@
 #                    claims (the bench-smoke test)
 #   --nice N         run everything (swtpm included) at this nice value, e.g. -10 on a machine
 #                    busy with other work (needs root for negative values)
-# Other options go to devid-bench (e.g. --seconds 5, --only floor,core,p11).
+#   --est-runs N     runs per EST row (est-bench.sh; default 15, 3 with --quick)
+# Other options go to devid-bench (e.g. --seconds 5, --only floor,core,p11); --only selects the
+# EST rows too when a name in it is a prefix of "est" rows' names (est, est-enroll, ...).
 #
 # Around devid-bench it sets up what the peer rows need: a private D-Bus session bus (for
 # tpm2-abrmd, see abrmd.sh) and a tpm2-pkcs11 store (setup-tpm2-pkcs11.sh). Missing pieces
@@ -20,11 +22,24 @@ top=$(cd "$here/../.." && pwd)
 build=$top/build
 args=()
 json=
+est_runs=
+est=1
+quick=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build-dir) build=$2; shift 2 ;;
     --json) json=$2; shift 2 ;;
     --nice) renice -n "$2" -p $$ >/dev/null; shift 2 ;;
+    --est-runs) est_runs=$2; shift 2 ;;
+    --only) args+=("$1" "$2")
+        est=
+        IFS=, read -ra wanted <<<"$2"
+        for w in "${wanted[@]}"; do
+            [[ -n $w && ( est-enroll == "$w"* || est-reenroll == "$w"* || est-rekey == "$w"* ||
+                         est-ldevid == "$w"* ) ]] && est=1
+        done
+        shift 2 ;;
+    --quick) args+=("$1"); quick=1; shift ;;
     *) args+=("$1"); shift ;;
     esac
 done
@@ -39,7 +54,7 @@ fi
 if [[ -z ${DEVID_FIXTURE:-} ]]; then
     export DEVID_FIXTURE_CACHE=${DEVID_FIXTURE_CACHE:-$build/tests/fixture-cache}
     exec "$top/tests/fixture/with-swtpm" ecc -- "$0" --build-dir "$build" --json "$json" \
-        ${args[@]+"${args[@]}"}
+        ${est_runs:+--est-runs "$est_runs"} ${args[@]+"${args[@]}"}
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/devid-bench.XXXXXX")
@@ -76,4 +91,11 @@ if [[ -n ${DEVID_BENCH_ABRMD:-} ]]; then
     fi
 fi
 
-"$bench" --json "$json" ${args[@]+"${args[@]}"}
+status=0
+"$bench" --json "$json" ${args[@]+"${args[@]}"} || status=$?
+# The EST rows last: they add store keys and rewrite devid.conf (est-bench.sh)
+if [[ -n $est ]]; then
+    runs=${est_runs:-$([[ -n $quick ]] && echo 3 || echo 15)}
+    "$here/est-bench.sh" "$build" "$runs" "${json%.json}-est.json" || status=1
+fi
+exit $status

@@ -5,7 +5,11 @@
 # with and without proof-of-possession; a retry on a new connection resumes the TLS session
 # (no new client signature). Counted from the server's record (the connection each request
 # came on, and whether it resumed a session) and from devid-enroll's own summary
-# (DEVID_LOG=info: connections, handshakes, TPM commands of the run). Prints the numbers and
+# (connections, handshakes, TPM commands of the run) and debug log (DEVID_LOG=debug names
+# each TPM command). Per operation exactly two TPM2_Sign: the TLS handshake's and the CSR's;
+# and no more TPM commands than an operation needs (the bounds below: a regression that opens
+# a key twice fails here; TPM2_GetCapability is left out of the bound, as core refreshes its
+# handle lists after a second and a loaded machine may take that long). Prints the numbers and
 # the wall time next to a minimal client (curl, software key) doing the same POST; nothing
 # asserts a time.
 # usage (under with-swtpm ecc): connections.sh BUILD_DIR
@@ -14,25 +18,48 @@ set -uo pipefail
 write_conf <<<'timeout = 5'
 log=$work/conn.log
 
+# The most TPM commands other than TPM2_GetCapability an operation may take (ecc fixture:
+# the LDevID authenticates a service identity's enroll; the identity its own renewals):
+#   enroll   key lookup 1, TLS signature 1, Create 1 (+ its parent's handle 1), Load 1, CSR
+#            signature 1, flush 1
+#   re-enroll  the IDevID's certificate for the revocation check 2 (+ its handle 1), the
+#            identity's key 3 (handle, parent, Load), 2 signatures, flush 1
+#   re-key   the re-enroll's, plus Create 1, Load 1, flush 1
+#   the LDevID's re-enroll: the IDevID's certificate 3, its key's handle 1, 2 signatures; its
+#   re-key: Create 1 (+ parent 1), Load 1, and the rotation at the persistent handle (the
+#   handle 1, EvictControl 2, Load 1), flushes 2
+# (before this bound: 17, 28 and 42 besides GetCapability, 20, 31 and 45 in all: the key opened
+# twice, and every TPM identity's key and certificate read on each key lookup)
+declare -A most=([enroll]=7 [re-enroll]=8 [re-key]=11 [re-enroll-ldevid]=6 [re-key-ldevid]=15)
+
 # op LABEL WANT_CONNECTIONS WANT_FULL ARGS...: one devid-enroll run, counted
 op() {
-    local label=$1 want_conns=$2 want_full=$3 t0 ms out rc conns full reqs tpm
+    local label=$1 want_conns=$2 want_full=$3 t0 ms out rc conns full reqs tpm signs other
     shift 3
     : >"$log"
     t0=$(date +%s%N)
-    out=$(DEVID_LOG=info enroll --server "$server" "$@" 2>&1); rc=$?
+    out=$(DEVID_LOG=debug enroll --server "$server" "$@" 2>&1); rc=$?
     ms=$((($(date +%s%N) - t0) / 1000000))
     conns=$(jq -s '[.[] | select(.op != null) | .conn] | unique | length' "$log")
     full=$(jq -s '[.[] | select(.op != null)] | group_by(.conn) | map(select(.[0].session_reused | not)) | length' "$log")
     reqs=$(jq -r -s '[.[] | select(.op != null) | "\(.op)@\(.conn)"] | join(" ")' "$log")
     tpm=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
-    printf '   %-30s %s connection(s), %s full handshake(s), TPM commands %s, %d ms: %s\n' \
-        "$label" "$conns" "$full" "${tpm:-?}" "$ms" "$reqs"
-    check "$label: done ($out)" test "$rc" -eq 0
+    signs=$(grep -cE 'TPM command [0-9]+: Esys_Sign$' <<<"$out")
+    other=$(grep -E 'TPM command [0-9]+: ' <<<"$out" | grep -cv 'Esys_GetCapability$')
+    printf '   %-30s %s connection(s), %s full handshake(s), TPM commands %s (%s signatures, %s other than GetCapability), %d ms: %s\n' \
+        "$label" "$conns" "$full" "${tpm:-?}" "$signs" "$other" "$ms" "$reqs"
+    check "$label: done" test "$rc" -eq 0 || tail -20 <<<"$out"
     check "$label: $want_conns connection(s) ($reqs)" test "$conns" -eq "$want_conns"
     check "$label: $want_full full handshake(s)" test "$full" -eq "$want_full"
     check "$label: devid-enroll counts the same" \
         grep -q "$want_conns TLS connection(s): $want_full full handshake(s)" <<<"$out"
+    check "$label: every TPM command logged" test "$(grep -cE 'TPM command [0-9]+: ' <<<"$out")" -eq "${tpm:-x}"
+    check "$label: two TPM signatures, the TLS handshake's and the CSR's" test "$signs" -eq 2
+    local kind=${label%% *}
+    kind=${kind%,}
+    [[ $label != *LDevID* ]] || kind+=-ldevid
+    check "$label: at most ${most[$kind]} TPM commands besides GetCapability ($other)" \
+        test "$other" -le "${most[$kind]}"
 }
 
 for pop in "" --pop; do
@@ -50,6 +77,13 @@ for pop in "" --pop; do
         est_server_stop
     done
 done
+
+# The LDevID's own renewals (the key at its persistent handle)
+echo "the LDevID:"
+owner_server --log "$log"
+op "re-enroll LDevID" 1 1 renew --force LDevID
+op "re-key LDevID" 1 1 renew --force --rekey LDevID
+est_server_stop
 
 # A retry on a new connection resumes the TLS session: the server drops the first POST
 echo "retry after a dropped connection:"

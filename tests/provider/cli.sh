@@ -94,6 +94,13 @@ check "handle= URI" sh -c "openssl pkey ${PFIRST[*]} -in 'devid:handle=0x8102000
 id=$(openssl x509 -in IDevID.pem -noout -ext subjectKeyIdentifier 2>/dev/null | tail -1 | tr -d ' :\n' | sed 's/../%&/g')
 if [[ -n $id ]]; then
     check "id= URI (percent-encoded key id)" sh -c "openssl pkey ${PFIRST[*]} -in 'devid:id=$id' -pubout | cmp - IDevID.certpub.pem"
+    # a search for keys only compares the TPM identities' keys and reads none of their
+    # certificates (no NV read: devid-enroll looks its keys up this way on every operation)
+    DEVID_LOG=debug openssl pkey "${PFIRST[@]}" -in "devid:type=private;id=$id" -pubout \
+        -out idpriv.pub.pem 2>idpriv.log
+    check "type=private;id= finds the key" cmp idpriv.pub.pem IDevID.certpub.pem
+    check "type=private;id= reads no certificate from NV" \
+        bash -c "grep -q 'TPM command' idpriv.log && ! grep -E 'TPM command [0-9]+: Esys_NV_Read$' idpriv.log"
 fi
 # the key with an auth value: right PIN signs, wrong PIN is refused by the TPM
 check "auth key with pin-value signs" \
