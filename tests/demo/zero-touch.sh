@@ -61,10 +61,16 @@ enroll --server "$server" idevid \
     die "IDevID enrollment on EK attestation"
 est_server_stop
 [ "$(last_of "$work/factory.log" attest-enroll status)" = 200 ] || die "the OEM CA did not issue on attestation"
-[ "$(status_of idevid)" = valid ] && [ "$(status_of iak)" = valid ] || die "IDevID and IAK certificates"
-tpm2_readpublic -c 0x81020001 -f pem -o "$work/iak-pub.pem" >/dev/null &&
-    tpm2_nvread 0x01c90001 -C o 2>/dev/null | openssl x509 -inform DER -noout -pubkey >"$work/iak-cert-pub.pem" &&
-    cmp -s "$work/iak-pub.pem" "$work/iak-cert-pub.pem" || die "the IAK certificate in NV is not for the IAK"
+[ "$(status_of idevid)" = valid ] || die "IDevID certificate"
+[ "$(status_of iak)" = valid ] || die "IAK certificate"
+tpm2_readpublic -c 0x81020001 -f pem -o "$work/iak-pub.pem" >/dev/null || die "the IAK's public key"
+tpm2_nvread 0x01c90001 -C o 2>/dev/null | openssl x509 -inform DER -noout -pubkey >"$work/iak-cert-pub.pem" ||
+    die "the IAK certificate in NV 0x01C90001"
+cmp -s "$work/iak-pub.pem" "$work/iak-cert-pub.pem" || die "the IAK certificate in NV is not for the IAK"
+for index in 0x01c90000 0x01c90001; do
+    tpm2_nvreadpublic "$index" 2>/dev/null | grep -E 'friendly:.*writelocked' | grep -q platformcreate ||
+        die "NV $index is not platform-written and write-locked"
+done
 say "IAK and IDevID certificates issued on EK attestation. The OEM CA checked:" \
     " - the EK certificate (read from NV) chains to the TPM vendor's CA: a genuine TPM;" \
     " - the IAK is a restricted signing key and the IDevID an unrestricted one, both fixedTPM," \
@@ -73,7 +79,7 @@ say "IAK and IDevID certificates issued on EK attestation. The OEM CA checked:" 
     "   is for that certified key;" \
     "then sealed both certificates to this TPM (TPM2_MakeCredential to the EK, with the IAK's" \
     "name): only the TPM holding that EK and that IAK opens them (TPM2_ActivateCredential, done)." \
-    "Written into NV 0x01C90000 (IDevID) and 0x01C90001 (IAK), write-locked."
+    "Written into NV 0x01C90000 (IDevID) and 0x01C90001 (IAK), platform-written and write-locked."
 write_conf </dev/null
 done_step
 
@@ -196,7 +202,9 @@ echo "device-id public key: $before -> $after"
 renewals=$(jq -s -r '[.[] | select(.op == "simplereenroll")] | .[-2:][] | .attestation // "-"' "$work/owner.log")
 [ "$(grep -c '^TPM2_Certify by IAK' <<<"$renewals")" = 2 ] ||
     die "the owner CA did not verify the new keys' evidence: $renewals"
-identity_attested ldevid && identity_attested device-id || die "status does not say the new keys are attested"
+for name in ldevid device-id; do
+    identity_attested "$name" || die "status does not say $name's new key is attested"
+done
 say "each new key certified by the IAK in its CSR and checked by the owner CA, as at enrollment"
 done_step
 
