@@ -138,7 +138,9 @@ say "request: openssl req (key in a file), sent with openssl s_client and the LD
 [ "$(last_of "$work/owner.log" simpleenroll client_cert)" != - ] || die "the request was not authenticated"
 done_step
 
-step "devid-enroll status: every identity valid; those issued on TPM evidence say so"
+step "devid-enroll status: every identity valid; those issued on attested CSRs say so"
+# ("attested" in status is the record of an attested CSR, kept in the store: the LDevID and the
+# service identities; the IAK and IDevID certificates came from the EK exchange above)
 enroll status | grep -E '^[A-Za-z].*:|chain:|attested: yes' || true
 done_step
 
