@@ -91,8 +91,9 @@ evidence=$(last_of "$work/owner.log" simpleenroll attestation)
 [[ $evidence == "TPM2_Certify by IAK"* ]] || die "the owner CA did not verify the LDevID's evidence ($evidence)"
 identity_attested ldevid || die "status does not say the LDevID is attested"
 say "LDevID certificate issued on attested evidence. The CSR carried the IAK's TPM2_Certify of" \
-    "the new key (its qualifying data: the CSR's own hash) and the IAK certificate; the owner CA" \
-    "checked that the IAK certificate chains to the OEM root, the certification's signature," \
+    "the new key (its qualifying data: SHA-256 of the CSR's key and subject, so the evidence" \
+    "cannot be moved to another request) and the IAK certificate; the owner CA checked that the" \
+    "IAK certificate chains to the OEM root, the certification's signature and qualifying data," \
     "that the certified name is the CSR key's and that the key is fixedTPM and fixedParent." \
     "The owner CA's record: $evidence"
 done_step
