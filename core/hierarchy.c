@@ -87,3 +87,33 @@ devid_rc devid_hierarchy_check(ESYS_CONTEXT *ctx, TSS2_RC trc, ESYS_TR h, const 
     return devid_fail(DEVID_ERR_CONFIG, "%s: the TPM's %s hierarchy refused the auth value in "
                       "%s (%s): fix that file (not retried)", what, name, setting, path);
 }
+
+devid_rc devid_hierarchy_configured(ESYS_CONTEXT *ctx, ESYS_TR h, const char *what)
+{
+    const char *setting = setting_of(h);
+    if (!setting || file_of(h))
+        return DEVID_OK; /* a value to use: the command itself tells whether it is right */
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    devid_rc rc = DEVID_ESYS("reading the TPM's permanent attributes", Esys_GetCapability, ctx,
+                             ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                             TPM2_PT_PERMANENT, 1, NULL, &cap);
+    if (rc != DEVID_OK)
+        return rc;
+    TPMA_PERMANENT perm = 0;
+    bool seen = false;
+    for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++)
+        if (cap->data.tpmProperties.tpmProperty[i].property == TPM2_PT_PERMANENT) {
+            perm = cap->data.tpmProperties.tpmProperty[i].value;
+            seen = true;
+        }
+    Esys_Free(cap);
+    if (!seen)
+        return devid_fail(DEVID_ERR_TPM, "the TPM did not report its permanent attributes");
+    TPMA_PERMANENT set = h == ESYS_TR_RH_OWNER ? TPMA_PERMANENT_OWNERAUTHSET
+                                               : TPMA_PERMANENT_ENDORSEMENTAUTHSET;
+    if (!(perm & set))
+        return DEVID_OK;
+    return devid_fail(DEVID_ERR_CONFIG, "%s: the TPM's %s hierarchy has an auth value: set %s in "
+                      "devid.conf to a file holding it (nothing sent to the TPM with it)", what,
+                      h == ESYS_TR_RH_OWNER ? "owner" : "endorsement", setting);
+}

@@ -26,4 +26,11 @@ devid_rc devid_hierarchy_session(ESYS_CONTEXT *ctx, ESYS_TR h, devid_cmd_shape s
  * authorisation failure becomes a DEVID_ERR_CONFIG that says which setting to fix. */
 devid_rc devid_hierarchy_check(ESYS_CONTEXT *ctx, TSS2_RC rc, ESYS_TR h, const char *what);
 
+/* Lock held. Before a step that will need hierarchy h's authorisation and cannot be undone
+ * (a CA asked to issue): when no file is configured for h but the TPM says h has an auth value
+ * (TPMA_PERMANENT ownerAuthSet / endorsementAuthSet), the DEVID_ERR_CONFIG naming the setting
+ * that the command would end in, without any authorisation sent. One TPM2_GetCapability when
+ * no file is configured, none otherwise (a wrong value is found by its one use). */
+devid_rc devid_hierarchy_configured(ESYS_CONTEXT *ctx, ESYS_TR h, const char *what);
+
 #endif
