@@ -93,19 +93,6 @@ static devid_rc activate_op(ESYS_CONTEXT *ctx, devid_key *iak, ESYS_TR session, 
     return rc;
 }
 
-static devid_rc ready_op(ESYS_CONTEXT *ctx, void *arg)
-{
-    (void)arg;
-    return devid_hierarchy_configured(ctx, ESYS_TR_RH_ENDORSEMENT,
-                                      "TPM2_ActivateCredential with the EK (its policy: "
-                                      "TPM2_PolicySecret of the endorsement hierarchy)");
-}
-
-devid_rc devid_activate_ready(void)
-{
-    return devid_tpm_run(ready_op, NULL);
-}
-
 devid_rc devid_activate_credential(devid_key *iak, devid_key *ek,
                                    const unsigned char *credential, size_t credential_len,
                                    const unsigned char *secret, size_t secret_len,

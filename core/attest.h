@@ -59,11 +59,6 @@ void devid_certification_clear(devid_certification *c);
  * from endorsement_auth_file when the TPM has one (hierarchy.h: a missing or refused value is
  * a DEVID_ERR_CONFIG naming the setting, not retried). */
 #define DEVID_CREDENTIAL_MAX 64
-/* Asked before a CA makes a credential for this TPM: DEVID_ERR_CONFIG naming
- * endorsement_auth_file when the EK's policy cannot be satisfied because the TPM's
- * endorsement hierarchy has an auth value and no file holds it. No authorisation is sent
- * (one TPM2_GetCapability; none when the setting is there). */
-devid_rc devid_activate_ready(void);
 devid_rc devid_activate_credential(devid_key *iak, devid_key *ek,
                                    const unsigned char *credential, size_t credential_len,
                                    const unsigned char *secret, size_t secret_len,

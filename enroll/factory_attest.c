@@ -189,10 +189,6 @@ devid_rc factory_attested_enroll(enroll_ctx *ctx, EVP_PKEY *idevid_pub, const X5
     *idevid_cert = NULL;
     *chain = NULL;
     devid_rc rc = open_keys(&s);
-    /* a TPM that cannot activate the answer (endorsement auth value not configured) is found
-     * before the CA issues anything */
-    if (rc == DEVID_OK)
-        rc = devid_activate_ready();
     if (rc == DEVID_OK)
         rc = enroll_ctx_conn(ctx, &conn);
     if (rc == DEVID_OK)

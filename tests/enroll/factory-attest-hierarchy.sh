@@ -6,7 +6,9 @@
 # endorsement auth, persisting them the owner's, the EK's policy for TPM2_ActivateCredential
 # (PolicySecret) the endorsement auth again; TPM2_Certify and status none. Without the setting
 # or with a wrong value: one attempt, an error naming the setting (and the file), nothing
-# stored, the dictionary-attack lockout counter untouched.
+# stored, the dictionary-attack lockout counter untouched; a setting that is missing while the
+# TPM says the hierarchy has a value is found before the CA is asked. Last, a deployed device
+# (platform hierarchy disabled): the owner's auth for the NV certificate indices.
 # usage (under with-swtpm ek-only-hauth): factory-attest-hierarchy.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "$0")/lib.sh" "$1"
@@ -157,6 +159,40 @@ check "the signature verifies" openssl pkeyutl -verify -pubin -inkey "$work/idev
 tpm2_flushcontext -t
 check "tpm2_certify of the IDevID by the IAK needs no hierarchy auth" \
     tpm2_certify -Q -c 0x81020000 -C 0x81020001 -g sha256 -o "$work/attest.bin" -s "$work/sig.bin"
+
+# --- a deployed device (the platform hierarchy disabled, as firmware leaves it): the owner
+# defines and writes the certificate indices, with its auth value; without the setting, that is
+# known before the CA is asked
+for index in 0x01c90000 0x01c90001; do tpm2_nvundefine -C p $index >/dev/null; done
+tpm2_hierarchycontrol -C p phEnable clear
+check "the platform hierarchy is disabled" bash -c "tpm2_getcap properties-variable | grep -q 'phEnable: *0'"
+attest_server --ek-ca "$pki/vendor-ca.pem"
+: >"$work/attest.log"
+conf "$endorsement_line"
+run_idevid no-owner-nv
+refused no-owner-nv "defining the certificate indices \\(the platform hierarchy is disabled: the owner defines them\\): the TPM's owner hierarchy has an auth value: set owner_auth_file" 0
+check "no-owner-nv: the CA was not asked to enroll ($(ops))" \
+    bash -c "! grep -q attest <<<\"\$1\"" _ "$(ops)"
+# (the password factory mode likewise: nothing asked of the station's CA)
+est_server_stop
+factory_server
+hierarchy_auth=$endorsement_line
+printf 'factory_mode = password\n' | write_conf
+run_idevid password-no-owner-nv
+refused password-no-owner-nv "the owner defines them\\): the TPM's owner hierarchy has an auth value: set owner_auth_file" 0
+check "password-no-owner-nv: the CA asked for nothing but csrattrs ($(received "$work/factory.log" | cut -f1 | tr '\n' ' '))" \
+    test "$(received "$work/factory.log" | cut -f1 | tr '\n' ' ')" = "csrattrs "
+est_server_stop
+attest_server --ek-ca "$pki/vendor-ca.pem"
+conf "$wrong_owner_line" "$endorsement_line"
+run_idevid wrong-owner-nv
+refused wrong-owner-nv "TPM2_NV_DefineSpace\\): the TPM's owner hierarchy refused the auth value in owner_auth_file \\($work/wrong-owner-auth\\)"
+conf "$owner_line" "$endorsement_line"
+run_idevid owner-nv
+check "deployed device, both settings: exit 0 ($(tail -n 3 "$work/owner-nv.out"))" test "$rc" -eq 0
+check "deployed device: the IDevID certificate index is the owner's" bash -c \
+    "tpm2_nvreadpublic 0x01c90000 | grep -E 'friendly:' | grep -q ownerwrite"
+est_server_stop
 
 # --- tidy: the owner removes what the test made (with its auth value)
 tpm2_evictcontrol -Q -C o -P "$owner_auth" -c 0x81020000 >/dev/null
