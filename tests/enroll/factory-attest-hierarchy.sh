@@ -9,8 +9,10 @@
 # stored, the dictionary-attack lockout counter untouched; a setting that is missing while the
 # TPM says the hierarchy has a value is found before the CA is asked. Last, a deployed device
 # (platform hierarchy disabled): the owner's auth for the NV certificate indices.
-# usage (under with-swtpm ek-only-hauth): factory-attest-hierarchy.sh BUILD_DIR
+# usage (under with-swtpm ek-only-hauth): factory-attest-hierarchy.sh BUILD_DIR CERTIFY_IDEVID
+# (CERTIFY_IDEVID: tests/core/certify_idevid.c, TPM2_Certify of the IDevID by the IAK)
 set -uo pipefail
+certify_idevid=$2
 . "$(dirname "$0")/lib.sh" "$1"
 subject="O=Devid Test OEM,OU=Devid Test Device Model 1,CN=Devid Test Device,serialNumber=SN-4243"
 owner_auth=$(<"$pki/owner-auth")
@@ -156,6 +158,9 @@ check "the IDevID signs without the settings" ossl pkeyutl -sign -provider devid
     -inkey "devid:object=IDevID" -rawin -digest sha256 -in "$work/data" -out "$work/data.sig"
 check "the signature verifies" openssl pkeyutl -verify -pubin -inkey "$work/idevid-pub.pem" \
     -rawin -digest sha256 -in "$work/data" -sigfile "$work/data.sig"
+check_match "devid_certify of the IDevID by the IAK without the settings" '^certified: ' \
+    env TSS2_LOG=esys+error "$certify_idevid" fresh-nonce-0123456789
+check "devid_certify: the TPM refused no authorisation" test "$(auth_refusals "$work/check.log")" -eq 0
 tpm2_flushcontext -t
 check "tpm2_certify of the IDevID by the IAK needs no hierarchy auth" \
     tpm2_certify -Q -c 0x81020000 -C 0x81020001 -g sha256 -o "$work/attest.bin" -s "$work/sig.bin"
@@ -192,6 +197,9 @@ run_idevid owner-nv
 check "deployed device, both settings: exit 0 ($(tail -n 3 "$work/owner-nv.out"))" test "$rc" -eq 0
 check "deployed device: the IDevID certificate index is the owner's" bash -c \
     "tpm2_nvreadpublic 0x01c90000 | grep -E 'friendly:' | grep -q ownerwrite"
+conf
+check "deployed device, status without the settings: IDevID valid" test "$(status_of idevid)" = valid
+check "deployed device, status without the settings: IAK valid" test "$(status_of iak)" = valid
 est_server_stop
 
 # --- tidy: the owner removes what the test made (with its auth value)
