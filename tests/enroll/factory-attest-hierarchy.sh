@@ -38,6 +38,7 @@ lockout_counter() { # (tpm2_getcap says it in hex)
 }
 persistent() { tpm2_getcap handles-persistent | tr 'A-F' 'a-f' | sed 's/^- //' | sort | tr '\n' ' '; }
 transient() { tpm2_getcap handles-transient | grep -c 0x; }
+sessions() { { tpm2_getcap handles-loaded-session; tpm2_getcap handles-saved-session; } | grep -c 0x; }
 no_certs() { ! tpm2_getcap handles-nv-index | tr 'A-F' 'a-f' | grep -qE '0x1c90000|0x1c90001'; }
 # the TPM's refusals of an authorisation, as tpm2-tss logged them (TPM_RC_BAD_AUTH or
 # TPM_RC_AUTH_FAIL for the command's first session): each is one attempt with a hierarchy value
@@ -64,6 +65,7 @@ refused() {
     check "$name: lockout counter $lockout_before -> $(lockout_counter)" \
         test "$(lockout_counter)" -le $((lockout_before + 1))
     check "$name: no object left loaded" test "$(transient)" -eq 0
+    check "$name: no session left in the TPM" test "$(sessions)" -eq 0
     check "$name: nothing in NV" no_certs
 }
 lockout_before=$(lockout_counter)
