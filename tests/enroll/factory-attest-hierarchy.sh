@@ -47,7 +47,7 @@ ops() { jq -s -r '[.[] | .op] | join(" ")' "$work/attest.log"; }
 # run_idevid NAME: devid-enroll idevid against $server; output in $work/NAME.out, exit in $rc
 run_idevid() {
     rc=0
-    TSS2_LOG=esys+error enroll --server "$server" idevid --subject "$subject" \
+    DEVID_LOG=debug TSS2_LOG=esys+error enroll --server "$server" idevid --subject "$subject" \
         >"$work/$1.out" 2>&1 || rc=$?
 }
 # refused NAME PATTERN [TRIES]: the run exited 2 (configuration), said PATTERN, sent a
@@ -60,7 +60,7 @@ refused() {
     check "$name: refused by the TPM $tries time(s) ($(auth_refusals "$work/$name.out"))" \
         test "$(auth_refusals "$work/$name.out")" -eq "$tries"
     if [[ $tries -eq 1 ]]; then
-        check "$name: not retried" test "$(grep -c 'not retried' "$work/$name.out")" -eq 1
+        check "$name: says it is not retried" grep -q '^devid-enroll idevid: .*(not retried)$' "$work/$name.out"
     fi
     check "$name: lockout counter $lockout_before -> $(lockout_counter)" \
         test "$(lockout_counter)" -le $((lockout_before + 1))
@@ -203,6 +203,10 @@ conf
 check "deployed device, status without the settings: IDevID valid" test "$(status_of idevid)" = valid
 check "deployed device, status without the settings: IAK valid" test "$(status_of iak)" = valid
 est_server_stop
+
+# --- no hierarchy value (right or wrong) in anything devid said, debug log included
+check "no auth value in any run's output" bash -c "! grep -qF -e '$owner_auth' -e '$(<"$pki/endorsement-auth")' -e not-the-endorsement-auth -e not-the-owner-auth $work/*.out"
+check "the runs' outputs were checked ($(ls "$work"/*.out | wc -l) runs)" test "$(ls "$work"/*.out | wc -l)" -ge 12
 
 # --- tidy: the owner removes what the test made (with its auth value)
 tpm2_evictcontrol -Q -C o -P "$owner_auth" -c 0x81020000 >/dev/null
