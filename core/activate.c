@@ -3,6 +3,7 @@
  * secret for "the TPM with this EK, holding a key of this name" learns the device really has
  * both. The CA's bytes are parsed with tpm2-tss's unmarshalling and must fill their buffers. */
 #include "attest.h"
+#include "hierarchy.h"
 #include "key_internal.h"
 #include "tpm.h"
 
@@ -39,7 +40,10 @@ typedef struct {
     TPM2B_DIGEST *cert_info;
 } activate_req;
 
-/* The TCG EK templates' policy: PolicySecret(TPM_RH_ENDORSEMENT), in a session used once. */
+/* The TCG EK templates' policy: PolicySecret(TPM_RH_ENDORSEMENT), in a session used once.
+ * PolicySecret is authorised by the endorsement hierarchy: its auth value, when the TPM has
+ * one, comes from endorsement_auth_file and goes in the salted session (hierarchy.h); a
+ * refusal names that setting and is not retried. */
 static devid_rc ek_policy_session(ESYS_CONTEXT *ctx, ESYS_TR *session)
 {
     TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
@@ -48,9 +52,16 @@ static devid_rc ek_policy_session(ESYS_CONTEXT *ctx, ESYS_TR *session)
                              NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, session);
     if (rc != DEVID_OK)
         return rc;
-    rc = DEVID_ESYS("TPM2_PolicySecret (endorsement hierarchy) for the EK", Esys_PolicySecret,
-                    ctx, ESYS_TR_RH_ENDORSEMENT, *session, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                    ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
+    ESYS_TR auth_session = ESYS_TR_PASSWORD;
+    devid_cmd_shape shape = { 0 }; /* (nothing secret among its parameters) */
+    rc = devid_hierarchy_session(ctx, ESYS_TR_RH_ENDORSEMENT, shape, &auth_session);
+    if (rc == DEVID_OK)
+        rc = devid_hierarchy_check(ctx,
+                                   DEVID_ESYS_RAW(Esys_PolicySecret, ctx, ESYS_TR_RH_ENDORSEMENT,
+                                                  *session, auth_session, ESYS_TR_NONE,
+                                                  ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL),
+                                   ESYS_TR_RH_ENDORSEMENT,
+                                   "TPM2_PolicySecret (endorsement hierarchy) for the EK");
     if (rc == DEVID_OK)
         rc = devid_tpm_result_locked(Esys_TRSess_SetAttributes(ctx, *session, 0,
                                                                TPMA_SESSION_CONTINUESESSION),

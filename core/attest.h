@@ -55,8 +55,9 @@ void devid_certification_clear(devid_certification *c);
  * can do. `credential` is the marshalled TPM2B_ID_OBJECT and `secret` the marshalled
  * TPM2B_ENCRYPTED_SECRET, as the CA sent them (devid_credential_parse checks them). The EK's
  * policy (PolicySecret of the endorsement hierarchy, TCG EK templates) is satisfied in a
- * policy session started for this one command; an endorsement hierarchy with an auth value
- * is not supported yet (DEVID_ERR_UNSUPPORTED from the TPM's refusal is reported as such). */
+ * policy session started for this one command, with the endorsement hierarchy's auth value
+ * from endorsement_auth_file when the TPM has one (hierarchy.h: a missing or refused value is
+ * a DEVID_ERR_CONFIG naming the setting, not retried). */
 #define DEVID_CREDENTIAL_MAX 64
 devid_rc devid_activate_credential(devid_key *iak, devid_key *ek,
                                    const unsigned char *credential, size_t credential_len,

@@ -87,3 +87,45 @@ devid_rc devid_hierarchy_check(ESYS_CONTEXT *ctx, TSS2_RC trc, ESYS_TR h, const 
     return devid_fail(DEVID_ERR_CONFIG, "%s: the TPM's %s hierarchy refused the auth value in "
                       "%s (%s): fix that file (not retried)", what, name, setting, path);
 }
+
+bool devid_hierarchy_has_file(ESYS_TR h)
+{
+    return file_of(h) != NULL;
+}
+
+devid_rc devid_hierarchy_state(ESYS_CONTEXT *ctx, TPMA_PERMANENT *permanent,
+                               TPMA_STARTUP_CLEAR *startup)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    devid_rc rc = DEVID_ESYS("reading the TPM's hierarchy state", Esys_GetCapability, ctx,
+                             ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                             TPM2_PT_PERMANENT, 2, NULL, &cap);
+    if (rc != DEVID_OK)
+        return rc;
+    unsigned seen = 0;
+    for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
+        const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+        if (p->property == TPM2_PT_PERMANENT) {
+            *permanent = p->value;
+            seen |= 1;
+        } else if (p->property == TPM2_PT_STARTUP_CLEAR) {
+            *startup = p->value;
+            seen |= 2;
+        }
+    }
+    Esys_Free(cap);
+    return seen == 3 ? DEVID_OK
+                     : devid_fail(DEVID_ERR_TPM, "the TPM did not report its hierarchy state");
+}
+
+devid_rc devid_hierarchy_configured(TPMA_PERMANENT permanent, ESYS_TR h, const char *what)
+{
+    const char *setting = setting_of(h);
+    TPMA_PERMANENT set = h == ESYS_TR_RH_OWNER ? TPMA_PERMANENT_OWNERAUTHSET
+                                               : TPMA_PERMANENT_ENDORSEMENTAUTHSET;
+    if (!setting || file_of(h) || !(permanent & set))
+        return DEVID_OK; /* (a configured value: its one use tells whether it is right) */
+    return devid_fail(DEVID_ERR_CONFIG, "%s: the TPM's %s hierarchy has an auth value: set %s in "
+                      "devid.conf to a file holding it (nothing sent to the TPM with it)", what,
+                      h == ESYS_TR_RH_OWNER ? "owner" : "endorsement", setting);
+}

@@ -26,4 +26,17 @@ devid_rc devid_hierarchy_session(ESYS_CONTEXT *ctx, ESYS_TR h, devid_cmd_shape s
  * authorisation failure becomes a DEVID_ERR_CONFIG that says which setting to fix. */
 devid_rc devid_hierarchy_check(ESYS_CONTEXT *ctx, TSS2_RC rc, ESYS_TR h, const char *what);
 
+/* Before a step that will need a hierarchy's authorisation and cannot be undone (a CA asked
+ * to issue), whether it can succeed, without any authorisation sent:
+ * devid_hierarchy_has_file: a file is configured for h (nothing to ask the TPM then: the
+ * value's one use tells whether it is right);
+ * devid_hierarchy_state (lock held): the TPM's TPMA_PERMANENT (ownerAuthSet,
+ * endorsementAuthSet) and TPMA_STARTUP_CLEAR (phEnable), one TPM2_GetCapability;
+ * devid_hierarchy_configured: the DEVID_ERR_CONFIG naming h's setting, for the step `what`,
+ * when h has an auth value and no file is configured. */
+bool devid_hierarchy_has_file(ESYS_TR h);
+devid_rc devid_hierarchy_state(ESYS_CONTEXT *ctx, TPMA_PERMANENT *permanent,
+                               TPMA_STARTUP_CLEAR *startup);
+devid_rc devid_hierarchy_configured(TPMA_PERMANENT permanent, ESYS_TR h, const char *what);
+
 #endif

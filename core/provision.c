@@ -333,3 +333,28 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
     devid_tpm_unlock();
     return rc;
 }
+
+static devid_rc auth_ready_op(ESYS_CONTEXT *ctx, void *arg)
+{
+    bool activate = *(bool *)arg;
+    if (devid_hierarchy_has_file(ESYS_TR_RH_OWNER) &&
+        (!activate || devid_hierarchy_has_file(ESYS_TR_RH_ENDORSEMENT)))
+        return DEVID_OK;
+    TPMA_PERMANENT permanent = 0;
+    TPMA_STARTUP_CLEAR startup = 0;
+    devid_rc rc = devid_hierarchy_state(ctx, &permanent, &startup);
+    if (rc == DEVID_OK && activate)
+        rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_ENDORSEMENT,
+                                        "TPM2_ActivateCredential with the EK (its policy: "
+                                        "TPM2_PolicySecret of the endorsement hierarchy)");
+    if (rc == DEVID_OK && !(startup & TPMA_STARTUP_CLEAR_PHENABLE))
+        rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_OWNER,
+                                        "defining the certificate indices (the platform "
+                                        "hierarchy is disabled: the owner defines them)");
+    return rc;
+}
+
+devid_rc devid_factory_auth_ready(bool activate)
+{
+    return devid_tpm_run(auth_ready_op, &activate);
+}

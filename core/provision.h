@@ -46,6 +46,15 @@ devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle);
 /* Removes the persistent key at handle (owner authorisation). */
 devid_rc devid_provision_remove_key(uint32_t handle);
 
+/* Asked by the factory step before the CA issues anything: whether the hierarchy auth values
+ * the rest of the step needs are configured. With `activate`, the endorsement hierarchy's (the
+ * EK's policy for TPM2_ActivateCredential); when the platform hierarchy is disabled (a
+ * deployed device), the owner's (it defines the certificate indices, devid_nv_write_cert).
+ * DEVID_ERR_CONFIG naming the setting when the TPM has such an auth value and the
+ * configuration no file for it. No authorisation is sent: one TPM2_GetCapability, none when
+ * both files are configured. */
+devid_rc devid_factory_auth_ready(bool activate);
+
 /* Writes a DER certificate into NV index `index`, defining it (platform hierarchy when its
  * authorisation is available, as at a factory station; else the owner) with TCG certificate
  * index attributes, sized to the certificate. An existing index is replaced only if

@@ -360,6 +360,9 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK)
         rc = factory_ensure_iak(pkey, &res.iak);
     res.attested = attested;
+    /* a hierarchy auth value the rest needs but nobody configured: said before the CA issues */
+    if (rc == DEVID_OK)
+        rc = devid_factory_auth_ready(attested);
     if (rc == DEVID_OK && attested)
         rc = factory_attested_enroll(&ctx, pkey, subject, &leaf, &chain);
     else if (rc == DEVID_OK)

@@ -85,8 +85,9 @@ out=$(<"$work/idevid.err")
 check "attested idevid: exit 0 ($out)" test $rc -eq 0
 check "attested idevid --json: attested, the IAK reused, NV 0x01c90000 ($(<"$work/idevid.json"))" \
     test "$(jq -r '[.attested, .iak, .stored.nv_index] | join(" ")' "$work/idevid.json")" = "true reused 0x01c90000"
-# The TPM commands of the exchange with both keys in place (measured: 21; the password mode's
-# run: 8): EK, IAK and IDevID opened, the EK certificate read, TPM2_Certify, the EK's policy
+# The TPM commands of the exchange with both keys in place (measured: 22; the password mode's
+# run: 8): EK, IAK and IDevID opened, the EK certificate read, whether the endorsement
+# hierarchy has an auth value (TPM2_GetCapability), TPM2_Certify, the EK's policy
 # session and TPM2_ActivateCredential, two certificates written into NV.
 tpm_commands=$(sed -n 's/.* \([0-9]*\) TPM command(s) in this run.*/\1/p' <<<"$out")
 check "attested idevid: ${tpm_commands:-?} TPM commands (at most 24)" test "${tpm_commands:-99}" -le 24
