@@ -392,7 +392,8 @@ static devid_rc login_with_file(const devid_config *cfg)
         devid_fail(rc, "the user PIN in pin_file %s (in %s) was refused by the TPM and is not "
                    "sent again: correct the file", cfg->pin_file, cfg->path);
     else if (rc == DEVID_ERR_AUTH)
-        devid_fail(rc, "incorrect user PIN in pin_file %s (in %s); not sent again",
+        devid_fail(rc, "incorrect user PIN in pin_file %s (in %s); not sent again (each wrong "
+                   "try counts toward the TPM's dictionary-attack lockout): correct the file",
                    cfg->pin_file, cfg->path);
     else if (rc == DEVID_ERR_NOT_FOUND)
         rc = devid_fail(DEVID_ERR_AUTH, "the SO PIN is set but no user PIN (pkcs11-tool "
