@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "tpm.h"
 #include "tpm_diag.h"
+#include "tpm_users.h"
 #include "core.h"
 #include "log.h"
 #include "key_internal.h"
@@ -91,6 +92,7 @@ static void forget_connection_locked(void)
     devid_session_forget_locked();
     devid_srk_forget_locked();
     devid_keys_forget_loaded_locked();
+    devid_tpm_users_forget_locked();
 }
 
 static void atfork_prepare(void) { pthread_mutex_lock(&tpm_mutex); }
@@ -128,6 +130,7 @@ static void close_connection_locked(bool graceful)
     tpm.esys = NULL;
     tpm.tcti = NULL;
     tpm.nv_buffer_max = 0;
+    devid_tpm_users_leave_locked(); /* what we loaded is flushed, or an orphan now */
 }
 
 static devid_rc connect_locked(void)
@@ -161,6 +164,7 @@ static devid_rc connect_locked(void)
     }
     tpm.pid = getpid();
     tpm.generation++;
+    devid_tpm_users_join_locked(); /* before anything is loaded (tpm_users.h) */
     devid_debug("connected to the TPM (%s), generation %llu", conf ? conf : "default TCTI",
                 (unsigned long long)tpm.generation);
     return DEVID_OK;
