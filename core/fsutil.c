@@ -150,15 +150,18 @@ devid_rc devid_read_secret_file(const char *path, const char *what, size_t max,
                                                  : NULL;
     if (problem) {
         close(fd);
-        return devid_fail(DEVID_ERR_CONFIG, "%s is %s and holds a secret: refused; chmod 600 %s "
-                          "(or 640, for the members of its group to read it)", what, problem,
-                          path);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "%s is %s and holds a secret: refused; chmod 600 %s "
+                          "(or 640, for the members of its group to read it)",
+                          what, problem, path);
     }
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
         close(fd);
-        return devid_fail(DEVID_ERR_CONFIG, "%s is owned by uid %ld, neither root nor this user "
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "%s is owned by uid %ld, neither root nor this user "
                           "(uid %ld), who could change its mode: refused; chown root %s (and "
-                          "chmod 600 or 640)", what, (long)st.st_uid, (long)geteuid(), path);
+                          "chmod 600 or 640)",
+                          what, (long)st.st_uid, (long)geteuid(), path);
     }
     return read_fd(fd, &st, path, max, data, len);
 }

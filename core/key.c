@@ -85,7 +85,8 @@ void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
  * left loaded stay in the TPM's few slots for good. When we have nothing of our own to give
  * back, flush the transient objects that are not ours, but only those of crashed runs: never
  * while another devid process is connected, as they may be its keys in use (tpm_users.h;
- * tests/soak/orphans.c). Behind a resource manager we only see our own connection's. */
+ * tests/soak/orphans.c). Behind a resource manager we only see our own connection's (and, through
+ * tpm2-abrmd, objects loaded beside it straight into the TPM by crashed runs). */
 static bool ours(ESYS_CONTEXT *ctx, TPM2_HANDLE h)
 {
     for (devid_key *k = lru_head; k; k = k->lru_next) {
@@ -100,7 +101,8 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
 {
     TPMI_YES_NO more = 0;
     TPMS_CAPABILITY_DATA *cap = NULL;
-    if (!devid_tpm_users_alone_locked()) {
+    bool rm = devid_tpm_behind_rm_locked(); /* then all we list is ours or a crashed run's */
+    if (!rm && !devid_tpm_users_alone_locked()) {
         devid_debug("the TPM is full and another devid process is connected: its objects are "
                     "not flushed");
         return false;
@@ -111,7 +113,7 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
         return false;
     /* a process that connected meanwhile registered before it loaded anything: if there is
      * none now, everything listed is a crashed run's */
-    if (!devid_tpm_users_alone_locked()) {
+    if (!rm && !devid_tpm_users_alone_locked()) {
         Esys_Free(cap);
         return false;
     }

@@ -14,7 +14,12 @@
  * finds no other holder both before and after listing them: every object in that list was then
  * made by a process that is no longer connected (a crashed run), never by a live one.
  * (Independent of the flock on the same file that store mutations take.) Behind a resource
- * manager a connection sees only its own objects, so none of this matters there. */
+ * manager a connection sees only its own objects, so none of this matters there.
+ *
+ * The price, without a resource manager: processes that together need more objects than the
+ * TPM has slots (3 on swtpm) do not get them by taking each other's; the one that finds the TPM
+ * full fails with "out of memory for object contexts" after the usual retries. A process gives
+ * back what it has loaded when it forks (tpm.c), so that its child has room. */
 #ifndef DEVID_TPM_USERS_H
 #define DEVID_TPM_USERS_H
 

@@ -128,7 +128,8 @@ int main(void)
              readable);
     snprintf(writable_says, sizeof(writable_says),
              "endorsement_auth_file %s is writable by its group and holds a secret: refused; "
-             "chmod 600", writable);
+             "chmod 600",
+             writable);
     expect_refused("unsafe modes", write_conf("unsafe", text), readable_says, writable_says);
 
     /* the fixture's own config names the right files */

@@ -86,7 +86,8 @@ int main(int argc, char **argv)
     int rc = 0;
     if (strcmp(mode, "keygen") == 0) {
         for (int i = 2; i < argc && rc == 0; i++) {
-            devid_keygen p = { .type = DEVID_KEY_EC, .curve_nid = NID_X9_62_prime256v1,
+            devid_keygen p = { .type = DEVID_KEY_EC,
+                               .curve_nid = NID_X9_62_prime256v1,
                                .sign = true };
             devid_store_attrs a = { 0 };
             snprintf(a.label, sizeof(a.label), "%s", argv[i]);
@@ -111,7 +112,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "signer: signature %ld: %s\n", n, devid_last_error());
         uint64_t reconnects = generation() - g0;
         printf("signer: %ld signatures, %ld failed, %llu reconnect(s) (its key flushed under "
-               "it)\n", n, failed, (unsigned long long)reconnects);
+               "it)\n",
+               n, failed, (unsigned long long)reconnects);
         rc = failed || reconnects ? 1 : 0;
         devid_key_free(key);
     } else if (strcmp(mode, "flusher") == 0 && argc == 3) {
