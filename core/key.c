@@ -103,8 +103,12 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
     TPMS_CAPABILITY_DATA *cap = NULL;
     bool rm = devid_tpm_behind_rm_locked(); /* then all we list is ours or a crashed run's */
     if (!rm && !devid_tpm_users_alone_locked()) {
-        devid_debug("the TPM is full and another devid process is connected: its objects are "
-                    "not flushed");
+        static bool said; /* (once a process: the retries would repeat it) */
+        if (!said)
+            devid_warn("the TPM's object slots are full and another devid process is connected: "
+                       "its objects are not flushed (without a resource manager processes cannot "
+                       "share more objects than the TPM holds; use /dev/tpmrm0 or tpm2-abrmd)");
+        said = true;
         return false;
     }
     if (DEVID_ESYS_RAW(Esys_GetCapability, ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,

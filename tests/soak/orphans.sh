@@ -22,11 +22,12 @@ out=$work/signer.out
 signer=$!
 for _ in $(seq 200); do grep -q loaded "$out" && break; sleep 0.05; done
 check "the signer has its key loaded" grep -q loaded "$out"
-flushed=$("$orphans" flusher 2)
+flushed=$(DEVID_LOG=warn "$orphans" flusher 2 2>&1)
 touch "$work/stop" # the signer was connected, its key loaded, all the flusher's time
 wait "$signer"; rc=$?
 check "a flusher running beside a signer frees nothing of it ($flushed)" \
     grep -q "freed a slot 0 time" <<<"$flushed"
+check "... and says why, once" test "$(grep -c "another devid process is connected" <<<"$flushed")" -eq 1
 check "the signer's key was never flushed under it: no reload, no failure ($(cat "$out"))" \
     test $rc -eq 0
 
