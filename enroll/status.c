@@ -80,10 +80,10 @@ static void time_to_string(const ASN1_TIME *t, char *buf, size_t n)
         snprintf(buf, n, "invalid");
 }
 
-/* "EC P-256", "EC P-384" or "RSA <bits>" */
-static void key_type_name(EVP_PKEY *pk, int rsa_bits, char *buf, size_t n)
+/* "EC P-256", "EC P-384" or "RSA <bits>" (pk: the public key, for the curve) */
+static void key_type_name(bool ec, EVP_PKEY *pk, int rsa_bits, char *buf, size_t n)
 {
-    if (EVP_PKEY_is_a(pk, "EC")) {
+    if (ec) {
         char group[32] = "";
         EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL);
         snprintf(buf, n, "EC %s",
@@ -98,8 +98,8 @@ static void describe_key(status_row *row, const devid_key *key)
 {
     row->key_handle = devid_key_get_handle(key);
     row->restricted = devid_key_get_flags(key) & DEVID_KEY_RESTRICTED;
-    key_type_name(devid_key_get_public(key), devid_key_get_bits(key), row->key_type,
-                  sizeof(row->key_type));
+    key_type_name(devid_key_get_type(key) == DEVID_KEY_EC, devid_key_get_public(key),
+                  devid_key_get_bits(key), row->key_type, sizeof(row->key_type));
 }
 
 static void describe_cert(status_row *row, X509 *c)
@@ -176,7 +176,8 @@ static int gather_services(status_row **rows, size_t *count)
         snprintf(row->cert_source, sizeof(row->cert_source), "store object %s", r[i].group.uid);
         EVP_PKEY *pk = X509_get0_pubkey(cert);
         if (pk)
-            key_type_name(pk, EVP_PKEY_get_bits(pk), row->key_type, sizeof(row->key_type));
+            key_type_name(EVP_PKEY_is_a(pk, "EC"), pk, EVP_PKEY_get_bits(pk), row->key_type,
+                          sizeof(row->key_type));
         char path[4096];
         service_chain_path(r[i].name, path, sizeof(path));
         STACK_OF(X509) *chain = read_chain_file(path);
