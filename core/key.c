@@ -162,6 +162,7 @@ devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, cons
                              ESYS_TR *out)
 {
     ESYS_TR parent;
+    devid_tpm_users_join_locked(); /* (connected before the store existed: from now on) */
     devid_rc rc = devid_srk_resolve(ctx, blob->parent, &parent);
     for (int tries = 0; rc == DEVID_OK; tries++) {
         TSS2_RC trc = DEVID_ESYS_RAW(Esys_Load, ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 static int users_fd = -1; /* our registration: a read lock on byte 0 of <store>/.lock */
+static bool refused;      /* the lock file could not be opened: not tried again this connection */
 
 static struct flock byte0(short type)
 {
@@ -29,7 +30,7 @@ static struct flock byte0(short type)
 
 void devid_tpm_users_join_locked(void)
 {
-    if (users_fd >= 0)
+    if (users_fd >= 0 || refused)
         return;
     const char *dir = store_dir();
     char path[4096];
@@ -44,6 +45,7 @@ void devid_tpm_users_join_locked(void)
     if (fd < 0) {
         devid_debug("TPM users: %s: %s (this process will not flush orphaned objects)", path,
                     strerror(errno));
+        refused = true;
         return;
     }
     mode_t mode = (mode_t)devid_core_config()->store_cert_mode;
@@ -66,6 +68,7 @@ void devid_tpm_users_leave_locked(void)
     if (users_fd >= 0)
         close(users_fd); /* the last descriptor of the description: the lock goes with it */
     users_fd = -1;
+    refused = false;
 }
 
 void devid_tpm_users_forget_locked(void)

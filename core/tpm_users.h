@@ -25,8 +25,10 @@
 
 #include <stdbool.h>
 
-/* Registers this process as connected (after a connect, before any command). Best effort: a
- * process that cannot (no store directory yet, no access) never flushes orphans. */
+/* Registers this process as connected (after a connect, before any command; again before each
+ * load while it is not, for a process that connected before the store directory existed).
+ * Best effort: a process that cannot (no store directory yet, no access) never flushes
+ * orphans. */
 void devid_tpm_users_join_locked(void);
 /* Unregisters (the connection was closed: nothing of ours is left loaded, or it is an orphan). */
 void devid_tpm_users_leave_locked(void);
