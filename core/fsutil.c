@@ -80,25 +80,24 @@ devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len,
     return devid__sync_dir(dirname(dir));
 }
 
-devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len)
+/* Reads the open regular file fd (at most max bytes) into a malloc'd, NUL-terminated buffer;
+ * closes fd. */
+static devid_rc read_fd(int fd, const struct stat *st, const char *path, size_t max,
+                        unsigned char **data, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_fail("opening", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+    if (!S_ISREG(st->st_mode) || (size_t)st->st_size > max) {
         close(fd);
         return devid_fail(DEVID_ERR_FORMAT, "%s: not a regular file of at most %zu bytes", path,
                           max);
     }
-    unsigned char *buf = malloc((size_t)st.st_size + 1);
+    unsigned char *buf = malloc((size_t)st->st_size + 1);
     if (!buf) {
         close(fd);
         return devid_fail(DEVID_ERR_MEMORY, "reading %s", path);
     }
     size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+    while (got < (size_t)st->st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st->st_size - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -106,7 +105,7 @@ devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, siz
         got += (size_t)n;
     }
     close(fd);
-    if (got != (size_t)st.st_size) {
+    if (got != (size_t)st->st_size) {
         free(buf);
         return devid_fail(DEVID_ERR_IO, "%s: short read", path);
     }
@@ -114,4 +113,55 @@ devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, siz
     *data = buf;
     *len = got;
     return DEVID_OK;
+}
+
+devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail("opening", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        devid_rc rc = io_fail("reading", path);
+        close(fd);
+        return rc;
+    }
+    return read_fd(fd, &st, path, max, data, len);
+}
+
+/* Like ssh with its keys: a secret that others can read, or replace with one of theirs (group-
+ * or world-writable, or owned by a user who could chmod it), is no secret. Checked on the open
+ * file, so what is checked is what is read. */
+devid_rc devid_read_secret_file(const char *path, const char *what, size_t max,
+                                unsigned char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail("opening", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        devid_rc rc = io_fail("reading", path);
+        close(fd);
+        return rc;
+    }
+    const char *problem = st.st_mode & S_IWOTH   ? "writable by every user"
+                          : st.st_mode & S_IROTH ? "readable by every user"
+                          : st.st_mode & S_IWGRP ? "writable by its group"
+                                                 : NULL;
+    if (problem) {
+        close(fd);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "%s is %s and holds a secret: refused; chmod 600 %s "
+                          "(or 640, for the members of its group to read it)",
+                          what, problem, path);
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        close(fd);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "%s is owned by uid %ld, neither root nor this user "
+                          "(uid %ld), who could change its mode: refused; chown root %s (and "
+                          "chmod 600 or 640)",
+                          what, (long)st.st_uid, (long)geteuid(), path);
+    }
+    return read_fd(fd, &st, path, max, data, len);
 }

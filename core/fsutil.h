@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Crash-safe file helpers. devid-enroll uses the first three (exported, core.map);
+/* Crash-safe file helpers. devid-enroll uses all but devid__sync_dir (exported, core.map);
  * devid__sync_dir is core-internal. */
 #ifndef DEVID_FSUTIL_H
 #define DEVID_FSUTIL_H
@@ -15,6 +15,13 @@ devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len,
 
 /* Reads a whole regular file (at most max bytes) into a malloc'd, NUL-terminated buffer. */
 devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
+
+/* devid_read_file for a file holding a secret (a PIN, a password, an auth value): refused with
+ * DEVID_ERR_CONFIG, naming `what` (e.g. "pin_file /etc/devid/user.pin (in devid.conf)") and
+ * the chmod/chown that fixes it, if it is group- or world-writable, world-readable, or owned
+ * by a user other than root and the effective user. */
+devid_rc devid_read_secret_file(const char *path, const char *what, size_t max,
+                                unsigned char **data, size_t *len);
 
 /* Creates dir (one level) with exactly mode (whatever the umask) if absent; an existing
  * directory is left as it is. */

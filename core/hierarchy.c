@@ -34,7 +34,11 @@ static devid_rc read_auth(ESYS_TR h, TPM2B_AUTH *auth)
         return DEVID_OK;
     unsigned char *data = NULL;
     size_t len = 0;
-    devid_rc rc = devid_read_file(path, MAX_AUTH_FILE, &data, &len);
+    char what[4200];
+    snprintf(what, sizeof(what), "%s %s", setting_of(h), path);
+    devid_rc rc = devid_read_secret_file(path, what, MAX_AUTH_FILE, &data, &len);
+    if (rc == DEVID_ERR_CONFIG) /* its mode or owner: the message names it */
+        return rc;
     if (rc != DEVID_OK)
         return devid_fail(DEVID_ERR_CONFIG, "%s: %s", setting_of(h), devid_last_error());
     if (len && data[len - 1] == '\n')

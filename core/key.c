@@ -5,6 +5,7 @@
 #include "srk.h"
 #include "tpm.h"
 #include "tpm_pub.h"
+#include "tpm_users.h"
 
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
@@ -82,8 +83,10 @@ void devid_keys_flush_loaded(ESYS_CONTEXT *ctx)
 
 /* Without a resource manager (swtpm, a bare /dev/tpm0), objects a crashed or careless process
  * left loaded stay in the TPM's few slots for good. When we have nothing of our own to give
- * back, flush the transient objects that are not ours: behind a resource manager we only see
- * our own connection's, so this never touches another process's objects there. */
+ * back, flush the transient objects that are not ours, but only those of crashed runs: never
+ * while another devid process is connected, as they may be its keys in use (tpm_users.h;
+ * tests/soak/orphans.c). Behind a resource manager we only see our own connection's (and, through
+ * tpm2-abrmd, objects loaded beside it straight into the TPM by crashed runs). */
 static bool ours(ESYS_CONTEXT *ctx, TPM2_HANDLE h)
 {
     for (devid_key *k = lru_head; k; k = k->lru_next) {
@@ -98,10 +101,26 @@ static bool flush_orphans(ESYS_CONTEXT *ctx)
 {
     TPMI_YES_NO more = 0;
     TPMS_CAPABILITY_DATA *cap = NULL;
+    bool rm = devid_tpm_behind_rm_locked(); /* then all we list is ours or a crashed run's */
+    if (!rm && !devid_tpm_users_alone_locked()) {
+        static bool said; /* (once a process: the retries would repeat it) */
+        if (!said)
+            devid_warn("the TPM's object slots are full and another devid process is connected: "
+                       "its objects are not flushed (without a resource manager processes cannot "
+                       "share more objects than the TPM holds; use /dev/tpmrm0 or tpm2-abrmd)");
+        said = true;
+        return false;
+    }
     if (DEVID_ESYS_RAW(Esys_GetCapability, ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                        TPM2_CAP_HANDLES, 0x80000000u /* TPM2_TRANSIENT_FIRST */,
                        TPM2_MAX_CAP_HANDLES, &more, &cap) != 0)
         return false;
+    /* a process that connected meanwhile registered before it loaded anything: if there is
+     * none now, everything listed is a crashed run's */
+    if (!rm && !devid_tpm_users_alone_locked()) {
+        Esys_Free(cap);
+        return false;
+    }
     int flushed = 0;
     for (UINT32 i = 0; i < cap->data.handles.count; i++) {
         TPM2_HANDLE h = cap->data.handles.handle[i];
@@ -143,6 +162,7 @@ devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, cons
                              ESYS_TR *out)
 {
     ESYS_TR parent;
+    devid_tpm_users_join_locked(); /* (connected before the store existed: from now on) */
     devid_rc rc = devid_srk_resolve(ctx, blob->parent, &parent);
     for (int tries = 0; rc == DEVID_OK; tries++) {
         TSS2_RC trc = DEVID_ESYS_RAW(Esys_Load, ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE,

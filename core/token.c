@@ -322,14 +322,13 @@ static bool need_login(void)
 /* Reads the PIN file: its content without trailing line ends. The caller cleanses *pin. */
 static devid_rc read_pin_file(const devid_config *cfg, unsigned char **pin, size_t *len)
 {
-    struct stat st;
-    if (stat(cfg->pin_file, &st) == 0 && (st.st_mode & S_IROTH))
-        return devid_fail(DEVID_ERR_CONFIG, "pin_file %s (in %s) is readable by every user: "
-                          "chmod o-rwx it", cfg->pin_file, cfg->path);
-    devid_rc rc = devid_read_file(cfg->pin_file, PIN_FILE_MAX, pin, len);
+    char what[8300];
+    snprintf(what, sizeof(what), "pin_file %s (in %s)", cfg->pin_file, cfg->path);
+    devid_rc rc = devid_read_secret_file(cfg->pin_file, what, PIN_FILE_MAX, pin, len);
+    if (rc == DEVID_ERR_CONFIG) /* its mode or owner: the message names it */
+        return rc;
     if (rc != DEVID_OK)
-        return devid_fail(rc, "pin_file %s (in %s): %s", cfg->pin_file, cfg->path,
-                          devid_last_error());
+        return devid_fail(rc, "%s: %s", what, devid_last_error());
     while (*len && ((*pin)[*len - 1] == '\n' || (*pin)[*len - 1] == '\r'))
         (*pin)[--*len] = 0;
     if (*len == 0) {
@@ -392,7 +391,8 @@ static devid_rc login_with_file(const devid_config *cfg)
         devid_fail(rc, "the user PIN in pin_file %s (in %s) was refused by the TPM and is not "
                    "sent again: correct the file", cfg->pin_file, cfg->path);
     else if (rc == DEVID_ERR_AUTH)
-        devid_fail(rc, "incorrect user PIN in pin_file %s (in %s); not sent again",
+        devid_fail(rc, "incorrect user PIN in pin_file %s (in %s); not sent again (each wrong "
+                   "try counts toward the TPM's dictionary-attack lockout): correct the file",
                    cfg->pin_file, cfg->path);
     else if (rc == DEVID_ERR_NOT_FOUND)
         rc = devid_fail(DEVID_ERR_AUTH, "the SO PIN is set but no user PIN (pkcs11-tool "

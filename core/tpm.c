@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "tpm.h"
 #include "tpm_diag.h"
+#include "tpm_users.h"
 #include "core.h"
 #include "log.h"
 #include "key_internal.h"
@@ -25,6 +26,7 @@ static struct {
     ESYS_CONTEXT *esys;
     TSS2_TCTI_CONTEXT *tcti;
     pid_t pid;               /* process that opened the connection */
+    bool behind_rm;          /* through a resource manager (tpm_users.h) */
     uint64_t generation;
     uint16_t nv_buffer_max;  /* 0 = not read yet */
     /* Persistent handles ([0]) and NV indices ([1]) that exist, each listed with one
@@ -91,9 +93,21 @@ static void forget_connection_locked(void)
     devid_session_forget_locked();
     devid_srk_forget_locked();
     devid_keys_forget_loaded_locked();
+    devid_tpm_users_forget_locked();
 }
 
-static void atfork_prepare(void) { pthread_mutex_lock(&tpm_mutex); }
+/* Without a resource manager the child shares the TPM's few object slots with its parent, and
+ * may not flush the parent's objects (tpm_users.h): the parent gives back what it has loaded
+ * or made (reloaded or remade when next used), so a child that uses the TPM has room. */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&tpm_mutex);
+    if (tpm.esys && !tpm.behind_rm && tpm.pid == getpid()) {
+        devid_keys_flush_loaded(tpm.esys);
+        devid_session_close(tpm.esys); /* and a transient salt key or SRK (remade when needed) */
+        devid_srk_close(tpm.esys);
+    }
+}
 static void atfork_parent(void) { pthread_mutex_unlock(&tpm_mutex); }
 static void atfork_child(void)
 {
@@ -128,6 +142,7 @@ static void close_connection_locked(bool graceful)
     tpm.esys = NULL;
     tpm.tcti = NULL;
     tpm.nv_buffer_max = 0;
+    devid_tpm_users_leave_locked(); /* what we loaded is flushed, or an orphan now */
 }
 
 static devid_rc connect_locked(void)
@@ -135,6 +150,7 @@ static devid_rc connect_locked(void)
     const devid_config *cfg = devid_core_config();
     const char *conf = cfg ? cfg->tcti : NULL;
     TSS2_RC rc = TSS2_TCTI_RC_IO_ERROR;
+    const char *used = conf;
     if (conf) {
         rc = Tss2_TctiLdr_Initialize(conf, &tpm.tcti);
     } else {
@@ -146,6 +162,7 @@ static devid_rc connect_locked(void)
             if (strncmp(defaults[i], "device:", 7) == 0 && access(defaults[i] + 7, F_OK) != 0)
                 continue;
             rc = Tss2_TctiLdr_Initialize(defaults[i], &tpm.tcti);
+            used = defaults[i];
         }
     }
     if (rc != TSS2_RC_SUCCESS) {
@@ -160,7 +177,12 @@ static devid_rc connect_locked(void)
         return devid_fail(DEVID_ERR_NO_TPM, "ESAPI initialisation failed: %s", Tss2_RC_Decode(rc));
     }
     tpm.pid = getpid();
+    /* the kernel's (/dev/tpmrm*) or tpm2-abrmd: each connection sees only its own objects */
+    tpm.behind_rm = used && (strncmp(used, "device:/dev/tpmrm", 17) == 0 ||
+                             strncmp(used, "tabrmd", 6) == 0 ||
+                             strncmp(used, "libtss2-tcti-tabrmd", 19) == 0);
     tpm.generation++;
+    devid_tpm_users_join_locked(); /* before anything is loaded (tpm_users.h) */
     devid_debug("connected to the TPM (%s), generation %llu", conf ? conf : "default TCTI",
                 (unsigned long long)tpm.generation);
     return DEVID_OK;
@@ -200,6 +222,11 @@ void devid_tpm_unlock(void)
 bool devid_tpm_alive(ESYS_CONTEXT *ctx)
 {
     return ctx && tpm.esys == ctx;
+}
+
+bool devid_tpm_behind_rm_locked(void)
+{
+    return tpm.esys && tpm.behind_rm;
 }
 
 uint64_t devid_tpm_generation_locked(void)

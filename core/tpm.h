@@ -26,6 +26,10 @@ void devid_tpm_unlock(void);
 /* Locks without connecting: *ctx is NULL when there is no connection. Always unlock after. */
 void devid_tpm_lock_noconnect(ESYS_CONTEXT **ctx);
 
+/* Whether the connection goes through a resource manager (/dev/tpmrm*, tpm2-abrmd): then it
+ * sees only its own transient objects (lock held). */
+bool devid_tpm_behind_rm_locked(void);
+
 /* False once a failed command made core drop the connection ctx belonged to: ctx must not be
  * used any more (lock held). */
 bool devid_tpm_alive(ESYS_CONTEXT *ctx);

@@ -18,12 +18,15 @@
 #include <string.h>
 #include <time.h>
 
-/* Reads a secret from its file: trailing newlines dropped. */
-static devid_rc read_secret(const char *path, char **out)
+/* Reads a secret from its file (the setting `key` names it): trailing newlines dropped. */
+static devid_rc read_secret(const char *key, const char *path, char **out)
 {
     unsigned char *data = NULL;
     size_t len = 0;
-    devid_rc rc = devid_read_file(path, 4096, &data, &len);
+    char what[8400];
+    const char *conf = devid_core_config()->path;
+    snprintf(what, sizeof(what), "%s %s (in %s)", key, path, conf ? conf : "devid.conf");
+    devid_rc rc = devid_read_secret_file(path, what, 4096, &data, &len);
     if (rc != DEVID_OK)
         return rc;
     while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
@@ -93,9 +96,9 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
         if (strcmp(e->auth, auth_modes[i].name) == 0)
             ctx->est.auth = auth_modes[i].mode;
     if (e->username && e->password_file)
-        rc = read_secret(e->password_file, &ctx->password);
+        rc = read_secret("est.password_file", e->password_file, &ctx->password);
     if (rc == DEVID_OK && e->header_file) {
-        rc = read_secret(e->header_file, &ctx->header);
+        rc = read_secret("est.header_file", e->header_file, &ctx->header);
         if (rc == DEVID_OK && !strchr(ctx->header, ':'))
             rc = devid_fail(DEVID_ERR_CONFIG, "%s: expected 'Name: value'", e->header_file);
     }

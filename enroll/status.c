@@ -11,6 +11,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +20,19 @@
 
 /* Everything one row of the report shows, gathered first so both formats print the same. */
 typedef struct {
-    const devid_map_entry *entry;
+    const devid_map_entry *entry; /* NULL: a service identity (name) */
+    char name[DEVID_LABEL_MAX + 1];
     bool present;
     char key_type[48];          /* "EC P-256", "RSA 2048" or "" */
     uint32_t key_handle;        /* 0 if no key */
     bool restricted;
     bool rotating;              /* the new key of a re-key in progress (identity.h) */
+    bool attested;              /* issued on a request with TPM evidence (csr_attest.h) */
     char cert_source[64];       /* "NV 0x01c90000", "/path", "" */
     char subject[512], issuer[512], serial[128];
     char not_before[32], not_after[32];
     long days_left;
     bool has_cert;
-    bool attested;              /* issued on a request with TPM evidence (csr_attest.h) */
     devid_chain_status chain;
     char chain_detail[256];
     revocation_result rev;      /* has_cert: OCSP or CRL (revocation.h) */
@@ -80,30 +82,31 @@ static void time_to_string(const ASN1_TIME *t, char *buf, size_t n)
         snprintf(buf, n, "invalid");
 }
 
+/* "EC P-256", "EC P-384" or "RSA <bits>" (pk: the public key, for the curve) */
+static void key_type_name(bool ec, EVP_PKEY *pk, int rsa_bits, char *buf, size_t n)
+{
+    if (ec) {
+        char group[32] = "";
+        EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL);
+        snprintf(buf, n, "EC %s",
+                 strcmp(group, "prime256v1") == 0 ? "P-256"
+                 : strcmp(group, "secp384r1") == 0 ? "P-384" : group);
+    } else {
+        snprintf(buf, n, "RSA %d", rsa_bits);
+    }
+}
+
 static void describe_key(status_row *row, const devid_key *key)
 {
     row->key_handle = devid_key_get_handle(key);
     row->restricted = devid_key_get_flags(key) & DEVID_KEY_RESTRICTED;
-    EVP_PKEY *pk = devid_key_get_public(key);
-    if (devid_key_get_type(key) == DEVID_KEY_EC) {
-        char group[32] = "";
-        EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL);
-        snprintf(row->key_type, sizeof(row->key_type), "EC %s",
-                 strcmp(group, "prime256v1") == 0 ? "P-256"
-                 : strcmp(group, "secp384r1") == 0 ? "P-384" : group);
-    } else {
-        snprintf(row->key_type, sizeof(row->key_type), "RSA %d", devid_key_get_bits(key));
-    }
+    key_type_name(devid_key_get_type(key) == DEVID_KEY_EC, devid_key_get_public(key),
+                  devid_key_get_bits(key), row->key_type, sizeof(row->key_type));
 }
 
-static void describe_cert(status_row *row, const devid_identity *id)
+static void describe_cert(status_row *row, X509 *c)
 {
-    X509 *c = id->cert;
     row->has_cert = true;
-    if (id->cert_nv)
-        snprintf(row->cert_source, sizeof(row->cert_source), "NV 0x%08x", id->cert_nv);
-    else
-        snprintf(row->cert_source, sizeof(row->cert_source), "%s", id->entry->cert_file);
     name_to_string(X509_get_subject_name(c), row->subject, sizeof(row->subject));
     name_to_string(X509_get_issuer_name(c), row->issuer, sizeof(row->issuer));
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL);
@@ -116,6 +119,79 @@ static void describe_cert(status_row *row, const devid_identity *id)
     int days = 0, secs = 0;
     if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(c)) == 1)
         row->days_left = days;
+}
+
+/* Whether `cert` is revoked (row->rev says what was found). */
+static bool check_revocation(status_row *row, X509 *cert, STACK_OF(X509) *chain)
+{
+    const char *anchors[3];
+    status_revocation_anchors(anchors);
+    revocation_check(cert, chain, anchors, &row->rev);
+    return row->rev.status == REVOCATION_REVOKED;
+}
+
+/* The certificates of a PEM file (the leaf and CA chain devid-enroll wrote); an empty stack
+ * if it cannot be read (the issuer is then looked up in the trust anchors). */
+static STACK_OF(X509) *read_chain_file(const char *path)
+{
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    BIO *bio = certs ? BIO_new_file(path, "r") : NULL;
+    for (X509 *c; bio && (c = PEM_read_bio_X509(bio, NULL, NULL, NULL));)
+        if (!sk_X509_push(certs, c))
+            X509_free(c);
+    BIO_free(bio);
+    ERR_clear_error();
+    return certs;
+}
+
+/* The service identities devid-enroll enrolled (complete store groups with a chain file): their
+ * certificate and its revocation status, like the DevIDs'. Their key is a store object whose
+ * public part is the certificate's (renew checks the pair). *rows is freed by the caller. */
+static int gather_services(status_row **rows, size_t *count)
+{
+    *rows = NULL;
+    *count = 0;
+    renewable *r = NULL;
+    size_t n = 0;
+    devid_rc rc = renewable_list(&r, &n);
+    if (rc == DEVID_OK && !(*rows = calloc(n ? n : 1, sizeof(**rows)))) {
+        free(r);
+        rc = devid_fail(DEVID_ERR_MEMORY, "status of the service identities");
+    }
+    if (rc != DEVID_OK)
+        return command_failed("status", rc);
+    int result = EXIT_HEALTHY;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].ldevid)
+            continue;
+        status_row *row = &(*rows)[(*count)++];
+        snprintf(row->name, sizeof(row->name), "%s", r[i].name);
+        row->present = true;
+        X509 *cert = NULL;
+        if (devid_store_read_cert(r[i].group.uid, &cert) != DEVID_OK) {
+            snprintf(row->chain_detail, sizeof(row->chain_detail), "%s", devid_last_error());
+            devid_clear_error();
+            result = EXIT_ATTENTION;
+            continue;
+        }
+        describe_cert(row, cert);
+        row->attested = csr_attest_recorded(cert);
+        snprintf(row->cert_source, sizeof(row->cert_source), "store object %s", r[i].group.uid);
+        EVP_PKEY *pk = X509_get0_pubkey(cert);
+        if (pk)
+            key_type_name(EVP_PKEY_is_a(pk, "EC"), pk, EVP_PKEY_get_bits(pk), row->key_type,
+                          sizeof(row->key_type));
+        char path[4096];
+        service_chain_path(r[i].name, path, sizeof(path));
+        STACK_OF(X509) *chain = read_chain_file(path);
+        if (check_revocation(row, cert, chain))
+            result = EXIT_ATTENTION;
+        sk_X509_pop_free(chain, X509_free);
+        X509_free(cert);
+    }
+    free(r);
+    ERR_clear_error();
+    return result;
 }
 
 static int gather(status_row *rows)
@@ -142,17 +218,16 @@ static int gather(status_row *rows)
             describe_key(row, id->key);
         row->rotating = id->rotating;
         if (id->cert) {
-            describe_cert(row, id);
+            describe_cert(row, id->cert);
             row->attested = csr_attest_recorded(id->cert);
+            if (id->cert_nv)
+                snprintf(row->cert_source, sizeof(row->cert_source), "NV 0x%08x", id->cert_nv);
+            else
+                snprintf(row->cert_source, sizeof(row->cert_source), "%s", id->entry->cert_file);
         }
         row->chain = devid_identity_verify(id, row->chain_detail, sizeof(row->chain_detail));
-        if (id->cert) {
-            const char *anchors[3];
-            status_revocation_anchors(anchors);
-            revocation_check(id->cert, id->chain, anchors, &row->rev);
-            if (row->rev.status == REVOCATION_REVOKED)
-                result = EXIT_ATTENTION;
-        }
+        if (id->cert && check_revocation(row, id->cert, id->chain))
+            result = EXIT_ATTENTION;
         /* An IAK's certificate comes only from a CA that checks attestation: an IAK
          * without one (a factory that enrolled by password) is not a fault. */
         bool iak_uncertified = i == DEVID_MAP_IAK && id->key && row->chain == DEVID_CHAIN_NO_CERT;
@@ -167,44 +242,32 @@ static int gather(status_row *rows)
     return result;
 }
 
-/* The service identities devid-enroll made (renewable.c), with what status says of them. */
-typedef struct {
-    char name[DEVID_LABEL_MAX + 1];
-    char subject[512], not_after[32];
-    bool attested;
-} service_row;
-
-static devid_rc gather_services(service_row **out, size_t *count)
+static void print_cert_text(const status_row *r)
 {
-    renewable *r = NULL;
-    size_t n = 0, k = 0;
-    *out = NULL;
-    *count = 0;
-    devid_rc rc = renewable_list(&r, &n);
-    service_row *rows = rc == DEVID_OK ? calloc(n + 1, sizeof(*rows)) : NULL;
-    if (rc == DEVID_OK && !rows)
-        rc = devid_fail(DEVID_ERR_MEMORY, "status: service list");
-    for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
-        X509 *cert = NULL;
-        if (r[i].ldevid || devid_store_read_cert(r[i].group.uid, &cert) != DEVID_OK)
-            continue; /* (one whose certificate is gone is listed as broken) */
-        service_row *row = &rows[k++];
-        snprintf(row->name, sizeof(row->name), "%s", r[i].name);
-        name_to_string(X509_get_subject_name(cert), row->subject, sizeof(row->subject));
-        time_to_string(X509_get0_notAfter(cert), row->not_after, sizeof(row->not_after));
-        row->attested = csr_attest_recorded(cert);
-        X509_free(cert);
-    }
-    free(r);
-    devid_clear_error();
-    ERR_clear_error();
-    *out = rows;
-    *count = k;
-    return rc;
+    printf("  cert:     %s\n", r->cert_source);
+    printf("  subject:  %s\n  issuer:   %s\n  serial:   %s\n", r->subject, r->issuer, r->serial);
+    printf("  validity: %s .. %s (%ld days left)\n", r->not_before, r->not_after, r->days_left);
+    printf("  attested: %s\n", r->attested ? "yes (issued on TPM evidence from the IAK)" : "no");
 }
 
-static void print_text(const status_row *rows, const broken_identity *broken, size_t nbroken,
-                       const service_row *services, size_t nservices)
+static void print_revocation_text(const revocation_result *rev)
+{
+    char next[32], when[32];
+    time_string(rev->next_update, next, sizeof(next));
+    time_string(rev->revoked_at, when, sizeof(when));
+    printf("  revocation: %s", revocation_status_name(rev->status));
+    if (rev->status == REVOCATION_REVOKED && when[0])
+        printf(" since %s", when);
+    if (rev->source[0])
+        printf(" (%s %s%s%s%s)", rev->source, rev->url, rev->cached ? ", cached" : "",
+               next[0] ? ", until " : "", next);
+    if (rev->detail[0])
+        printf(": %s", rev->detail);
+    printf("\n");
+}
+
+static void print_text(const status_row *rows, const status_row *services, size_t nservices,
+                       const broken_identity *broken, size_t nbroken)
 {
     const devid_config *cfg = devid_core_config();
     printf("TPM:   %s\nstore: %s\n", cfg->tcti ? cfg->tcti : "(tpm2-tss default)", cfg->store);
@@ -226,41 +289,56 @@ static void print_text(const status_row *rows, const broken_identity *broken, si
                    r->restricted ? ", restricted" : "");
         else
             printf("  key:      missing (expected at 0x%08x)\n", r->entry->key_handle);
-        if (r->has_cert) {
-            printf("  cert:     %s\n", r->cert_source);
-            printf("  subject:  %s\n  issuer:   %s\n  serial:   %s\n", r->subject, r->issuer,
-                   r->serial);
-            printf("  validity: %s .. %s (%ld days left)\n", r->not_before, r->not_after,
-                   r->days_left);
-            printf("  attested: %s\n", r->attested ? "yes (issued on TPM evidence from the IAK)"
-                                                    : "no");
-        }
+        if (r->has_cert)
+            print_cert_text(r);
         printf("  chain:    %s (%s)\n", devid_chain_status_name(r->chain), r->chain_detail);
-        if (r->has_cert) {
-            char next[32], when[32];
-            time_string(r->rev.next_update, next, sizeof(next));
-            time_string(r->rev.revoked_at, when, sizeof(when));
-            printf("  revocation: %s", revocation_status_name(r->rev.status));
-            if (r->rev.status == REVOCATION_REVOKED && when[0])
-                printf(" since %s", when);
-            if (r->rev.source[0])
-                printf(" (%s %s%s%s%s)", r->rev.source, r->rev.url,
-                       r->rev.cached ? ", cached" : "", next[0] ? ", until " : "", next);
-            if (r->rev.detail[0])
-                printf(": %s", r->rev.detail);
-            printf("\n");
-        }
+        if (r->has_cert)
+            print_revocation_text(&r->rev);
     }
-    for (size_t i = 0; i < nservices; i++)
-        printf("\n%s (service identity):\n  subject:  %s\n  expires:  %s\n  attested: %s\n",
-               services[i].name, services[i].subject, services[i].not_after,
-               services[i].attested ? "yes (issued on TPM evidence from the IAK)" : "no");
+    for (size_t i = 0; i < nservices; i++) {
+        const status_row *r = &services[i];
+        printf("\n%s (service identity):\n", r->name);
+        if (!r->has_cert) {
+            printf("  cert:     unreadable: %s\n", r->chain_detail);
+            continue;
+        }
+        printf("  key:      %s, store object\n", r->key_type);
+        print_cert_text(r);
+        print_revocation_text(&r->rev);
+    }
     for (size_t i = 0; i < nbroken; i++)
         printf("\n%s (service identity): broken: %s\n", broken[i].name, broken[i].reason);
 }
 
-static void print_json(const status_row *rows, int result, const broken_identity *broken,
-                       size_t nbroken, const service_row *services, size_t nservices)
+/* The "certificate" and "revocation" objects of one identity. */
+static void cert_json(json_writer *w, const status_row *r)
+{
+    json_begin_object(w, "certificate");
+    json_string(w, "source", r->cert_source);
+    json_string(w, "subject", r->subject);
+    json_string(w, "issuer", r->issuer);
+    json_string(w, "serial", r->serial);
+    json_string(w, "not_before", r->not_before);
+    json_string(w, "not_after", r->not_after);
+    json_int(w, "days_left", r->days_left);
+    json_end_object(w);
+    json_bool(w, "attested", r->attested);
+    char next[32], when[32];
+    time_string(r->rev.next_update, next, sizeof(next));
+    time_string(r->rev.revoked_at, when, sizeof(when));
+    json_begin_object(w, "revocation");
+    json_string(w, "status", revocation_status_name(r->rev.status));
+    json_string(w, "source", r->rev.source[0] ? r->rev.source : NULL);
+    json_string(w, "url", r->rev.url[0] ? r->rev.url : NULL);
+    json_string(w, "next_update", next[0] ? next : NULL);
+    json_string(w, "revoked_at", when[0] ? when : NULL);
+    json_bool(w, "cached", r->rev.cached);
+    json_string(w, "detail", r->rev.detail[0] ? r->rev.detail : NULL);
+    json_end_object(w);
+}
+
+static void print_json(const status_row *rows, const status_row *services, size_t nservices,
+                       int result, const broken_identity *broken, size_t nbroken)
 {
     const devid_config *cfg = devid_core_config();
     json_writer w;
@@ -287,32 +365,8 @@ static void print_json(const status_row *rows, int result, const broken_identity
                 json_bool(&w, "restricted", r->restricted);
                 json_end_object(&w);
             }
-            if (r->has_cert) {
-                json_begin_object(&w, "certificate");
-                json_string(&w, "source", r->cert_source);
-                json_string(&w, "subject", r->subject);
-                json_string(&w, "issuer", r->issuer);
-                json_string(&w, "serial", r->serial);
-                json_string(&w, "not_before", r->not_before);
-                json_string(&w, "not_after", r->not_after);
-                json_int(&w, "days_left", r->days_left);
-                json_end_object(&w);
-                json_bool(&w, "attested", r->attested);
-            }
-            if (r->has_cert) {
-                char next[32], when[32];
-                time_string(r->rev.next_update, next, sizeof(next));
-                time_string(r->rev.revoked_at, when, sizeof(when));
-                json_begin_object(&w, "revocation");
-                json_string(&w, "status", revocation_status_name(r->rev.status));
-                json_string(&w, "source", r->rev.source[0] ? r->rev.source : NULL);
-                json_string(&w, "url", r->rev.url[0] ? r->rev.url : NULL);
-                json_string(&w, "next_update", next[0] ? next : NULL);
-                json_string(&w, "revoked_at", when[0] ? when : NULL);
-                json_bool(&w, "cached", r->rev.cached);
-                json_string(&w, "detail", r->rev.detail[0] ? r->rev.detail : NULL);
-                json_end_object(&w);
-            }
+            if (r->has_cert)
+                cert_json(&w, r);
             json_begin_object(&w, "chain");
             json_string(&w, "status", devid_chain_status_name(r->chain));
             json_string(&w, "detail", r->chain_detail);
@@ -321,13 +375,19 @@ static void print_json(const status_row *rows, int result, const broken_identity
         json_end_object(&w);
     }
     json_end_array(&w);
-    json_begin_array(&w, "services");
+    json_begin_array(&w, "service_identities");
     for (size_t i = 0; i < nservices; i++) {
+        const status_row *r = &services[i];
         json_begin_object(&w, NULL);
-        json_string(&w, "name", services[i].name);
-        json_string(&w, "subject", services[i].subject);
-        json_string(&w, "not_after", services[i].not_after);
-        json_bool(&w, "attested", services[i].attested);
+        json_string(&w, "name", r->name);
+        if (r->has_cert) {
+            json_begin_object(&w, "key");
+            json_string(&w, "type", r->key_type);
+            json_end_object(&w);
+            cert_json(&w, r);
+        } else {
+            json_string(&w, "error", r->chain_detail);
+        }
         json_end_object(&w);
     }
     json_end_array(&w);
@@ -351,24 +411,26 @@ int cmd_status(const enroll_options *opt, int argc, char **argv)
     int result = gather(rows);
     if (result == EXIT_NO_TPM || result == EXIT_FAILED)
         return result;
+    status_row *services = NULL;
+    size_t nservices = 0;
+    int services_result = gather_services(&services, &nservices);
+    if (services_result != EXIT_HEALTHY && services_result != EXIT_ATTENTION)
+        return services_result; /* (said) */
+    if (services_result != EXIT_HEALTHY)
+        result = services_result;
     broken_identity *broken = NULL;
     size_t nbroken = 0;
     devid_rc rc = service_list_broken(&broken, &nbroken);
-    if (rc != DEVID_OK)
-        return command_failed("status", rc);
-    if (nbroken)
-        result = EXIT_ATTENTION;
-    service_row *services = NULL;
-    size_t nservices = 0;
-    rc = gather_services(&services, &nservices);
     if (rc != DEVID_OK) {
-        free(broken);
+        free(services);
         return command_failed("status", rc);
     }
+    if (nbroken)
+        result = EXIT_ATTENTION;
     if (opt->json)
-        print_json(rows, result, broken, nbroken, services, nservices);
+        print_json(rows, services, nservices, result, broken, nbroken);
     else
-        print_text(rows, broken, nbroken, services, nservices);
+        print_text(rows, services, nservices, broken, nbroken);
     free(services);
     free(broken);
     return result;

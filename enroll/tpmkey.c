@@ -62,14 +62,22 @@ static devid_rc load_uri(const char *uri, EVP_PKEY **out)
         if (!info && OSSL_STORE_error(st))
             break;
     }
-    unsigned long e = ERR_peek_last_error();
-    char why[256];
-    ERR_error_string_n(e, why, sizeof(why));
+    /* the provider's detail says why (a refused PIN names its pin_file): more than its
+     * reason code does */
+    const char *data = NULL;
+    int flags = 0;
+    unsigned long e = ERR_peek_last_error_data(&data, &flags);
+    char why[768] = "";
+    if (e && data && *data && (flags & ERR_TXT_STRING))
+        snprintf(why, sizeof(why), "%s: %s",
+                 ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "error", data);
+    else if (e)
+        ERR_error_string_n(e, why, sizeof(why));
     OSSL_STORE_close(st);
     ERR_clear_error();
     if (!*out)
-        return devid_fail(DEVID_ERR_NOT_FOUND, "no TPM key at %s%s%s", uri, e ? ": " : "",
-                          e ? why : "");
+        return devid_fail(DEVID_ERR_NOT_FOUND, "cannot open the TPM key at %s%s%s", uri,
+                          e ? ": " : "", why);
     return DEVID_OK;
 }
 

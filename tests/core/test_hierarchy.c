@@ -13,6 +13,7 @@
 #include <openssl/obj_mac.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,13 +32,14 @@ static const char *write_conf(const char *name, const char *extra)
     return path;
 }
 
-static void write_file(const char *path, const char *text)
+static void write_file(const char *path, const char *text, mode_t mode)
 {
     FILE *f = fopen(path, "w");
     if (f) {
         fputs(text, f);
         fclose(f);
     }
+    CHECK(chmod(path, mode) == 0, "chmod %s", path);
 }
 
 static devid_rc gen_store_key(void)
@@ -103,7 +105,7 @@ static int setup(void)
     snprintf(owner, sizeof(owner), "%s/pki/owner-auth", fixture);
     snprintf(endorsement, sizeof(endorsement), "%s/pki/endorsement-auth", fixture);
     snprintf(wrong, sizeof(wrong), "%s/wrong-auth", fixture);
-    write_file(wrong, "not-the-auth-value\n");
+    write_file(wrong, "not-the-auth-value\n", 0600);
     return 0;
 }
 
@@ -136,6 +138,28 @@ static void test_refused_missing_files(void)
                    write_conf("missing", "owner_auth_file = /nonexistent/owner\n"
                                          "endorsement_auth_file = /nonexistent/e\n"),
                    "owner_auth_file: ", "endorsement_auth_file: ");
+}
+
+/* The right values in files others can read or write: refused before they are read (and
+ * before anything reaches the TPM), naming the setting, the file and the fix. */
+static void test_refused_unsafe_modes(void)
+{
+    char readable[4200], writable[4200], text[16384];
+    snprintf(readable, sizeof(readable), "%s/readable-auth", conf_dir);
+    snprintf(writable, sizeof(writable), "%s/writable-auth", conf_dir);
+    write_file(readable, "devid-owner-auth\n", 0644);
+    write_file(writable, "devid-endorsement-auth\n", 0620);
+    snprintf(text, sizeof(text), "owner_auth_file = %s\nendorsement_auth_file = %s\n", readable,
+             writable);
+    char readable_says[4400], writable_says[4400];
+    snprintf(readable_says, sizeof(readable_says),
+             "owner_auth_file %s is readable by every user and holds a secret: refused; chmod 600",
+             readable);
+    snprintf(writable_says, sizeof(writable_says),
+             "endorsement_auth_file %s is writable by its group and holds a secret: refused; "
+             "chmod 600",
+             writable);
+    expect_refused("unsafe modes", write_conf("unsafe", text), readable_says, writable_says);
 }
 
 static void test_fixture_config(void)
@@ -184,6 +208,7 @@ int main(int argc, char **argv)
     devid_test(test_refused_no_settings, "/hierarchy/refused/no-settings");
     devid_test(test_refused_wrong_values, "/hierarchy/refused/wrong-values");
     devid_test(test_refused_missing_files, "/hierarchy/refused/missing-files");
+    devid_test(test_refused_unsafe_modes, "/hierarchy/refused/unsafe-modes");
     devid_test(test_fixture_config, "/hierarchy/fixture-config");
     devid_test_step(test_nv_by_owner, "/hierarchy/nv-by-owner");
     return devid_test_run("test_hierarchy", argc, argv);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The PIN source of front-ends without a prompt (pin_file in devid.conf, core/token.h), against
  * swtpm (ecc fixture): login from the file, a refused PIN never sent to the TPM again (counted
- * TPM commands), a world-readable file refused, errors that name the setting, and the lazy
+ * TPM commands), a file others can read or write refused, errors that name the setting, and the lazy
  * login of devid_token_use_configured_pin. */
 #include "devid_test.h"
 #include "devid.h"
@@ -121,10 +121,36 @@ static void test_pin_file(void)
     CHECK_RC(devid_token_login_configured(), DEVID_ERR_AUTH);
     CHECK(strstr(devid_last_error(), "not sent again") != NULL, "%s", devid_last_error());
     CHECK(devid_tpm_command_count() == n1, "the refused PIN was not sent to the TPM again");
-    /* readable by every user: refused before anything is read */
-    write_text(pin_path, "1234\n", 0644);
-    CHECK_RC(devid_token_login_configured(), DEVID_ERR_CONFIG);
-    CHECK(strstr(devid_last_error(), "readable by every user") != NULL, "%s", devid_last_error());
+    /* readable by every user, or writable by its group or every user (someone else could
+     * put their PIN in), or owned by another user: refused before anything is read, naming
+     * the file and the fix; no TPM command */
+    static const struct {
+        mode_t mode;
+        const char *says;
+    } unsafe[] = { { 0644, "readable by every user" },
+                   { 0604, "readable by every user" },
+                   { 0660, "writable by its group" },
+                   { 0620, "writable by its group" },
+                   { 0602, "writable by every user" } };
+    for (size_t i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
+        write_text(pin_path, "1234\n", unsafe[i].mode);
+        uint64_t before = devid_tpm_command_count();
+        CHECK_RC(devid_token_login_configured(), DEVID_ERR_CONFIG);
+        CHECK(strstr(devid_last_error(), unsafe[i].says) && strstr(devid_last_error(), pin_path) &&
+                  strstr(devid_last_error(), "chmod 600") && strstr(devid_last_error(), "pin_file"),
+              "mode %04o: %s", (unsigned)unsafe[i].mode, devid_last_error());
+        CHECK(devid_tpm_command_count() == before, "mode %04o: no TPM command",
+              (unsigned)unsafe[i].mode);
+    }
+    if (geteuid() == 0) { /* (only root can give the file away) */
+        write_text(pin_path, "1234\n", 0600);
+        CHECK(chown(pin_path, 65534, (gid_t)-1) == 0, "chown");
+        CHECK_RC(devid_token_login_configured(), DEVID_ERR_CONFIG);
+        CHECK(strstr(devid_last_error(), "owned by uid 65534") &&
+                  strstr(devid_last_error(), "chown root"),
+              "another user's file: %s", devid_last_error());
+        CHECK(chown(pin_path, 0, (gid_t)-1) == 0, "chown back");
+    }
     /* the right PIN (the file was corrected: a new PIN is tried) */
     CHECK(chmod(pin_path, 0640) == 0, "chmod");
     CHECK_RC(devid_token_login_configured(), DEVID_OK);

@@ -42,7 +42,7 @@ last_of() { jq -s -r --arg op "$2" --arg f "$3" '[.[] | select(.op == $op)] | la
 say() { printf '   %s\n' "$@"; }
 identity_attested() { # identity_attested NAME: status --json says issued on TPM evidence
     enroll --json status | jq -e --arg n "$1" \
-        '[.identities[], .services[]] | any(.name == $n and .attested == true)' >/dev/null
+        '[.identities[], .service_identities[]] | any(.name == $n and .attested == true)' >/dev/null
 }
 
 step "A factory-fresh device: the TPM holds only its EK (swtpm at $DEVID_TCTI)"

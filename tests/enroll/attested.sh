@@ -59,7 +59,7 @@ out=$(DEVID_LOG=info enroll --server "$server" enroll telemetry "${rsa[@]}" 2>&1
 tpm_attested=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
 check "attested service identity accepted ($out)" test $rc -eq 0
 check_match "the owner CA verified the service identity's evidence" "^TPM2_Certify by IAK" attestation_of_last
-service_attested() { enroll --json status | jq -r ".services[] | select(.name==\"$1\") | .attested"; }
+service_attested() { enroll --json status | jq -r ".service_identities[] | select(.name==\"$1\") | .attested"; }
 check_out "status --json: service identity attested" true service_attested telemetry
 check_match "status: service identity attested (text)" "telemetry \(service identity\): .*attested: yes" \
     bash -c "OPENSSL_MODULES=$modules $enroll_bin status | tr '\n' ' '"

@@ -45,6 +45,24 @@ check_cli "run --help says why it has no --json" 0 'no --json: a daemon' enroll 
 # multi-valued RDN, UTF-8
 factory_server
 subject=$'O=Soci\u00e9t\u00e9 G\u00e9n\u00e9rale\\, SA,OU=Mod\u00e8le 7,CN=Ger\u00e4t+serialNumber=SN-9'
+# EST secret files that others can read or write: refused before anything is sent, naming the
+# setting, the file and the fix (exit 2, configuration)
+requests() { wc -l <"$work/factory.log" 2>/dev/null || echo 0; }
+sent=$(requests)
+chmod 644 "$work/password"
+check_cli "idevid with a world-readable est.password_file" 2 \
+    "est.password_file $work/password \(in $DEVID_FIXTURE/devid.conf\) is readable by every user.*chmod 600 $work/password" \
+    enroll idevid --subject "$subject" --server "$server"
+chmod 600 "$work/password"
+chmod 620 "$work/header"
+check_cli "idevid with a group-writable est.header_file" 2 \
+    "est.header_file $work/header \(in .*\) is writable by its group.*chmod 600" \
+    enroll idevid --subject "$subject" --server "$server"
+chmod 602 "$work/header"
+check_cli "idevid with a world-writable est.header_file" 2 "est.header_file $work/header .*writable by every user" \
+    enroll idevid --subject "$subject" --server "$server"
+chmod 640 "$work/header" # readable by its group: allowed
+check "... no request reached the server" test "$(requests)" = "$sent"
 out=$(enroll idevid --subject "$subject" --server "$server" 2>&1); rc=$?
 check "idevid with --server after the command ($out)" test $rc -eq 0
 check "idevid prints the subject as UTF-8 ($out)" \

@@ -84,6 +84,9 @@ with_pin_file "$work/wrong.pin"
 spub1=$(pubkey_of_cert "$DEVID_STORE/svc-chain.pem")
 out=$(enroll --server "$server" renew --force --rekey svc 2>&1); rc=$?
 check "renew --rekey svc with a wrong PIN fails ($out)" test $rc -ne 0
+check "... naming the PIN's file and setting" \
+    grep -q "incorrect user PIN in pin_file $work/wrong.pin (in $conf); not sent again" <<<"$out"
+check "... saying why it is not retried" grep -q "dictionary-attack lockout" <<<"$out"
 check "... svc is unchanged" test "$(pubkey_of_cert "$DEVID_STORE/svc-chain.pem")" = "$spub1"
 out=$(enroll --server "$server" enroll svc2 2>&1); rc=$?
 check "enroll with a wrong PIN fails ($out)" test $rc -ne 0

@@ -60,6 +60,8 @@ ocsp_poke() {
     openssl ocsp -issuer "$pki/owner-ca.pem" -serial 1 -url "$ocsp_url" -noverify >/dev/null 2>&1 || true
 }
 revocation_of() { enroll --json status | jq -r ".identities[] | select(.name==\"$1\") | .revocation | \"\(.status) \(.source)\""; }
+service_text_has() { grep -A9 "^$1 (service identity):" <<<"$2" | grep -q "$3"; } # NAME TEXT RE
+service_revocation_of() { enroll --json status | jq -r ".service_identities[] | select(.name==\"$1\") | .revocation | \"\(.status) \(.source)\""; }
 
 # --- enrollment with revocation pointers in every certificate
 factory_server --crl-url "$crl_url" --ca-index "$rev/oem-index"
@@ -79,6 +81,10 @@ check "status: healthy (exit $rc)" test $rc -eq 0
 check "status: the IDevID is good by the CRL" test "$(revocation_of idevid)" = "good crl"
 check "status: the LDevID is good by OCSP" test "$(revocation_of ldevid)" = "good ocsp"
 check "status text shows revocation ($out)" grep -q "revocation: good (ocsp $ocsp_url" <<<"$out"
+check "status: the service identity device-id is good by OCSP" \
+    test "$(service_revocation_of device-id)" = "good ocsp"
+check "status text: device-id with its revocation status ($out)" \
+    service_text_has device-id "$out" "revocation: good (ocsp $ocsp_url"
 check "the CRL answer is cached until its nextUpdate" \
     test "$(enroll --json status | jq -r '.identities[] | select(.name=="idevid") | "\(.revocation.cached) \(.revocation.next_update != null)"')" = "true true"
 
@@ -87,6 +93,11 @@ chain=$DEVID_STORE/device-id-chain.pem
 pub0=$(pubkey_of_cert "$chain")
 check "device-id revoked in the owner CA's index" revoke "$rev/owner-index" "$chain"
 ocsp_poke
+out=$(enroll status 2>&1); rc=$?
+check "status: a revoked service identity needs attention (exit $rc)" test $rc -eq 1
+check "status: ... device-id revoked by OCSP" test "$(service_revocation_of device-id)" = "revoked ocsp"
+check "status text: ... says so ($out)" \
+    service_text_has device-id "$out" "revocation: revoked since"
 out=$(enroll --server "$server" renew 2>&1); rc=$?
 check "renew: a revoked device-id is renewed now ($out)" test $rc -eq 0
 check "... says why" grep -q "device-id: revoked (ocsp" <<<"$out"
