@@ -115,18 +115,27 @@ static devid_rc read_fd(int fd, const struct stat *st, const char *path, size_t 
     return DEVID_OK;
 }
 
-devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len)
+/* Opens path for reading and stats the open file (what is checked is what is read). */
+static devid_rc open_stat(const char *path, int *fd, struct stat *st)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
         return io_fail("opening", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(*fd, st) != 0) {
         devid_rc rc = io_fail("reading", path);
-        close(fd);
+        close(*fd);
+        *fd = -1;
         return rc;
     }
-    return read_fd(fd, &st, path, max, data, len);
+    return DEVID_OK;
+}
+
+devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len)
+{
+    int fd;
+    struct stat st;
+    devid_rc rc = open_stat(path, &fd, &st);
+    return rc == DEVID_OK ? read_fd(fd, &st, path, max, data, len) : rc;
 }
 
 /* Like ssh with its keys: a secret that others can read, or replace with one of theirs (group-
@@ -135,15 +144,11 @@ devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, siz
 devid_rc devid_read_secret_file(const char *path, const char *what, size_t max,
                                 unsigned char **data, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_fail("opening", path);
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        devid_rc rc = io_fail("reading", path);
-        close(fd);
+    devid_rc rc = open_stat(path, &fd, &st);
+    if (rc != DEVID_OK)
         return rc;
-    }
     const char *problem = st.st_mode & S_IWOTH   ? "writable by every user"
                           : st.st_mode & S_IROTH ? "readable by every user"
                           : st.st_mode & S_IWGRP ? "writable by its group"
