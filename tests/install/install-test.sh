@@ -26,10 +26,40 @@ work=$(mktemp -d /var/tmp/devid-install.XXXXXX)
 . "$here/lib.sh"
 root=$work/root
 pids=()
-cleanup() {
+# Every process whose root is the test root: the servers started in it and anything they or
+# the packages started. ($! of a backgrounded shell function is the subshell's pid, not the
+# server's: killing only those left the servers running after every run.)
+root_pids() {
     local p
+    for p in /proc/[0-9]*; do
+        [[ $(readlink "$p/root" 2>/dev/null) == "$root" ]] && echo "${p#/proc/}"
+    done
+}
+# Stops the servers the test started (pids) and waits for every process of the root to end.
+stop_servers() {
+    local p i
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for ((i = 0; i < 100; i++)); do
+        [[ -z $(root_pids) ]] && break
+        sleep 0.05
+    done
+}
+# What is still there after that (a server whose pid was not the one killed) is killed too.
+stop_root_procs() {
+    local i
+    stop_servers
+    for ((i = 0; i < 50; i++)); do
+        mapfile -t left < <(root_pids)
+        [[ ${#left[@]} -eq 0 ]] && break
+        kill "${left[@]}" 2>/dev/null
+        sleep 0.1
+    done
+    mapfile -t left < <(root_pids)
+    [[ ${#left[@]} -eq 0 ]] || kill -KILL "${left[@]}" 2>/dev/null
     wait 2>/dev/null
+}
+cleanup() {
+    stop_root_procs
     umount "$root/proc" 2>/dev/null
     if [[ ${DEVID_INSTALL_KEEP:-} == 1 ]]; then echo "install-test: kept $work" >&2; else
         rm -rf --one-file-system "$work"; fi
@@ -70,12 +100,19 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$r
 chroot "$root" chown -R est:est "$srv"
 chmod 600 "$root$srv"/*.key && chmod 755 "$root$srv" && chmod 644 "$root$srv/tls.pem" # the TLS clients' trust anchor
 as_est() { chroot --userspec=est:est "$root" env -i PATH=/usr/bin:/bin HOME=$srv OPENSSL_CONF=/dev/null "$@"; }
+# In the background, with $! the server's own pid (chroot and env exec it): a backgrounded
+# shell function would leave $! the pid of a subshell, and killing that stops nothing.
+as_est_bg() {
+    # (<&0: a background command's stdin is otherwise /dev/null, and s_server quits at its end)
+    chroot --userspec=est:est "$root" env -i PATH=/usr/bin:/bin HOME=$srv OPENSSL_CONF=/dev/null \
+        "$@" <&0 &
+    pids+=($!)
+}
 start_est() { # start_est NAME ARGS...: sets est_url
     local name=$1 i
     shift
-    as_est "$srv/est-server" --listen 127.0.0.1:0 --ready-file "$srv/$name.ready" "$@" \
-        >/dev/null 2>"$work/$name.err" &
-    pids+=($!)
+    as_est_bg "$srv/est-server" --listen 127.0.0.1:0 --ready-file "$srv/$name.ready" "$@" \
+        >/dev/null 2>"$work/$name.err"
     for ((i = 0; i < 1500; i++)); do
         [[ -s $root$srv/$name.ready ]] && break
         sleep 0.02
@@ -93,9 +130,8 @@ cat "$root$srv"/{oem,owner}-ca.pem >"$root$srv/clients.pem"
 mkfifo "$work/tls.in"
 : >"$work/tls.log"
 exec {tls_in}<>"$work/tls.in" # s_server quits when its stdin closes
-as_est openssl s_server -accept 127.0.0.1:0 -cert $srv/tls.pem -key $srv/tls.key -Verify 1 \
-    -CAfile $srv/clients.pem -verify_return_error <&$tls_in >"$work/tls.log" 2>&1 &
-pids+=($!)
+as_est_bg openssl s_server -accept 127.0.0.1:0 -cert $srv/tls.pem -key $srv/tls.key -Verify 1 \
+    -CAfile $srv/clients.pem -verify_return_error <&$tls_in >"$work/tls.log" 2>&1
 for ((i = 0; i < 1500; i++)); do grep -q '^ACCEPT' "$work/tls.log" && break; sleep 0.02; done
 TLS_SERVER=$(sed -n 's/^ACCEPT //p' "$work/tls.log")
 [[ -n $TLS_SERVER ]] || { cat "$work/tls.log" >&2; die "the TLS server did not start"; }
@@ -199,4 +235,7 @@ check "the PIN file is root:devid 0640" bash -c \
     "[[ \$(chroot '$root' stat -c '%a %U:%G' /etc/devid/user.pin) == '640 root:devid' ]]"
 check "store files belong to the group devid" bash -c \
     "! find '$root/var/lib/devid' -mindepth 1 ! -group \$(chroot '$root' getent group devid | cut -d: -f3) | grep -q ."
+stop_servers
+check "no process of the test root outlives its servers' stop ($(root_pids | xargs -r ps -o pid=,cmd= -p | tr '\n' ';'))" \
+    test -z "$(root_pids)"
 finish
