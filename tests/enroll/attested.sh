@@ -9,7 +9,8 @@
 # each for its own reason: a request without evidence (est.attestation = never), a software
 # key's request (openssl req), evidence for another key (a TPM2_Certify of the IDevID in a
 # request for a software key), evidence bound to another request (qualifying data), and an
-# IAK certificate not from the OEM root. The device's exit code and message are checked.
+# IAK certificate not from the OEM root, expired, or whose keyUsage does not allow
+# digitalSignature. The device's exit code and message are checked.
 # With "rsa" as third argument the IAK, the IDevID, the LDevID and the first service key are
 # RSA 2048 (the certification is an RSASSA signature, the attested public area an RSA key).
 # usage (under with-swtpm ek-only): attested.sh BUILD_DIR CERTIFY_KEY [rsa]
@@ -34,11 +35,13 @@ nv_cert() { # nv_cert INDEX CERT.pem: platform-defined, write-locked (as tests/f
             -a "ppwrite|writedefine|ppread|ownerread|authread|no_da|platformcreate" "$1" >/dev/null &&
         tpm2_nvwrite -C p -i "$der" "$1" && tpm2_nvwritelock -C p "$1"
 }
-issue_iak() { # issue_iak CA_NAME OUT.pem: a certificate for the TPM's IAK from $pki/CA_NAME
+# an IAK certificate as the TCG profile has it: an end entity whose key signs
+printf 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n' >"$work/iak.ext"
+issue_iak() { # issue_iak CA_NAME OUT.pem [DAYS [EXTFILE]]: a certificate for the TPM's IAK from $pki/CA_NAME
     tpm2_readpublic -c 0x81020001 -f pem -o "$work/iak-pub.pem" >/dev/null &&
         openssl x509 -new -subj "/O=Devid Test OEM/CN=Devid Test IAK SN-ATT" \
             -force_pubkey "$work/iak-pub.pem" -CA "$pki/$1.pem" -CAkey "$pki/$1.key" \
-            -days 30 -out "$2" 2>/dev/null
+            -days "${3:-30}" -extfile "${4:-$work/iak.ext}" -out "$2" 2>/dev/null
 }
 check "IAK certificate issued by the OEM CA" issue_iak oem-ca "$work/iak.pem"
 check "IAK certificate written to NV 0x01C90001" nv_cert 0x01C90001 "$work/iak.pem"
@@ -124,6 +127,21 @@ check_fails "IAK certificate not from the OEM root refused (exit 4)" \
     "HTTP 403: attestation refused: the IAK certificate does not chain to the OEM root" \
     enroll --server "$server" enroll rogue
 check "nothing left of the refused identity" test "$(count_label rogue)" -eq 0
+# an OEM IAK certificate that expired yesterday (-days -1: notAfter a day before now), and one
+# whose keyUsage does not allow digitalSignature: the device sends them, the owner CA refuses
+check "expired IAK certificate from the OEM CA" issue_iak oem-ca "$work/iak-expired.pem" -1
+check "expired IAK certificate written to NV" nv_cert 0x01C90001 "$work/iak-expired.pem"
+check_fails "expired IAK certificate refused (exit 4)" \
+    "HTTP 403: attestation refused: the IAK certificate expired on " \
+    enroll --server "$server" enroll expired
+printf 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, keyAgreement\n' >"$work/iak-nosign.ext"
+check "IAK certificate without digitalSignature from the OEM CA" \
+    issue_iak oem-ca "$work/iak-nosign.pem" 30 "$work/iak-nosign.ext"
+check "IAK certificate without digitalSignature written to NV" nv_cert 0x01C90001 "$work/iak-nosign.pem"
+check_fails "IAK certificate whose keyUsage does not allow signing refused (exit 4)" \
+    "HTTP 403: attestation refused: the IAK certificate's keyUsage does not allow digitalSignature" \
+    enroll --server "$server" enroll nosign
+check "nothing left of the refused identities" test "$(count_label expired)$(count_label nosign)" = 00
 check "OEM IAK certificate back in NV" nv_cert 0x01C90001 "$work/iak.pem"
 
 # --- refused: requests made by hand (posted with curl, no TLS client auth needed) ------------
