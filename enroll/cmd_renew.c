@@ -166,6 +166,8 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         return command_failed("renew", rc);
     }
     if (idevid_revoked()) {
+        if (a->idevid_revoked)
+            *a->idevid_revoked = true;
         free(list);
         enroll_ctx_free(&ctx);
         return EXIT_ATTENTION;

@@ -55,6 +55,7 @@ typedef struct {
     due_notes *notes;           /* run: "not due" lines said so far (NULL: say them all) */
     renew_report *report;       /* renew --json: what each identity got (NULL: not kept) */
     bool *passed;               /* renew --json: set once the pass got past its preconditions */
+    bool *idevid_revoked;       /* run: set when the pass found the IDevID revoked (fatal) */
 } service_args;
 
 /* Parses the options of command `cmd` into *a and leaves argc and argv on the operands.
