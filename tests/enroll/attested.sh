@@ -24,7 +24,7 @@ rsa=()
 # --- factory: IDevID + IAK, then the IAK's certificate out of band ---------------------------
 factory_server
 out=$(enroll --server "$server" idevid "${rsa[@]}" --subject "O=Devid Test OEM,CN=Attested Device,serialNumber=SN-ATT" 2>&1); rc=$?
-check "idevid enrolls with the IAK beside it ($out)" test $rc -eq 0
+check "idevid enrolls with the IAK beside it (exit $rc: $out)" test $rc -eq 0
 est_server_stop
 
 nv_cert() { # nv_cert INDEX CERT.pem: platform-defined, write-locked (as tests/fixture/provision.sh)
@@ -51,7 +51,7 @@ check "status: IAK with its certificate ($iak)" test "$iak" = "NV 0x01c90001 val
 # --- accepted: LDevID, service identity, re-key ----------------------------------------------
 owner_server --require-attestation "$pki/oem-ca.pem"
 out=$(enroll --server "$server" ldevid "${rsa[@]}" 2>&1); rc=$?
-check "attested LDevID accepted ($out)" test $rc -eq 0
+check "attested LDevID accepted (exit $rc: $out)" test $rc -eq 0
 attestation_of_last() { jq -s -r '[.[] | select(.op == "simpleenroll" or .op == "simplereenroll")] | last | .attestation' "$work/owner.log"; }
 check_match "the owner CA verified the LDevID's evidence" "^TPM2_Certify by IAK" attestation_of_last
 attested_of() { enroll --json status | jq -r ".identities[] | select(.name==\"$1\") | .attested"; }
@@ -60,7 +60,7 @@ check_match "status: LDevID attested (text)" "attested: yes" enroll status
 
 out=$(DEVID_LOG=info enroll --server "$server" enroll telemetry "${rsa[@]}" 2>&1); rc=$?
 tpm_attested=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
-check "attested service identity accepted ($out)" test $rc -eq 0
+check "attested service identity accepted (exit $rc: $out)" test $rc -eq 0
 check_match "the owner CA verified the service identity's evidence" "^TPM2_Certify by IAK" attestation_of_last
 service_attested() { enroll --json status | jq -r ".services[] | select(.name==\"$1\") | .attested"; }
 check_out "status --json: service identity attested" true service_attested telemetry
@@ -72,13 +72,13 @@ check "the attested record of the service certificate is in the store" test -f "
 old=$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")
 out=$(DEVID_LOG=info enroll --server "$server" renew --force --rekey telemetry 2>&1); rc=$?
 echo "# TPM commands of an attested re-key: $(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)"
-check "attested re-key accepted ($out)" test $rc -eq 0
+check "attested re-key accepted (exit $rc: $out)" test $rc -eq 0
 check "re-key gave a new certificate" test "$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")" != "$old"
 check_match "the owner CA verified the new key's evidence" "^TPM2_Certify by IAK" attestation_of_last
 check "the replaced certificate's record is gone" test ! -e "$old_record"
 check "the new certificate's record is there" test -f "$(record_of "$DEVID_STORE/telemetry-chain.pem")"
 out=$(enroll --server "$server" renew --force --rekey LDevID 2>&1); rc=$?
-check "attested LDevID re-key accepted ($out)" test $rc -eq 0
+check "attested LDevID re-key accepted (exit $rc: $out)" test $rc -eq 0
 check_out "status --json: re-keyed LDevID attested" true attested_of ldevid
 check_out "status --json: re-keyed service identity attested" true service_attested telemetry
 
@@ -86,7 +86,7 @@ check_out "status --json: re-keyed service identity attested" true service_attes
 est_server_stop
 owner_server --require-attestation "$pki/oem-ca.pem" --pop
 out=$(enroll --server "$server" enroll bound 2>&1); rc=$?
-check "attested request with proof-of-possession accepted ($out)" test $rc -eq 0
+check "attested request with proof-of-possession accepted (exit $rc: $out)" test $rc -eq 0
 pop_and_attestation() { jq -s -r '[.[] | select(.op == "simpleenroll")] | last | [.pop, (.attestation | split(" ")[0])] | join(" ")' "$work/owner.log"; }
 check_out "the owner CA checked both" "ok TPM2_Certify" pop_and_attestation
 est_server_stop
@@ -101,7 +101,7 @@ check "exit code of that refusal is 4" bash -c "OPENSSL_MODULES=$modules $enroll
 check "nothing left of the refused identity" test "$(count_label noevidence)" -eq 0
 write_conf </dev/null
 out=$(enroll --server "$server" renew --force LDevID 2>&1); rc=$?
-check "re-enrollment (same key) carries evidence too ($out)" test $rc -eq 0
+check "re-enrollment (same key) carries evidence too (exit $rc: $out)" test $rc -eq 0
 check_out "status --json: LDevID still attested" true attested_of ldevid
 est_server_stop
 # a server that does not ask for attestation: the certificate is not recorded as attested
@@ -113,7 +113,7 @@ check_out "status --json: LDevID no longer attested" false attested_of ldevid
 out=$(DEVID_LOG=info enroll --server "$server" enroll plain 2>&1); rc=$?
 tpm_plain=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
 echo "# TPM commands of a service enrollment: $tpm_attested attested, $tpm_plain without evidence"
-check "service identity without evidence ($out)" test $rc -eq 0
+check "service identity without evidence (exit $rc: $out)" test $rc -eq 0
 check_out "status --json: that service identity not attested" false service_attested plain
 check_match "status: not attested (text)" "attested: no" enroll status
 write_conf </dev/null
