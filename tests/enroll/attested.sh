@@ -179,6 +179,13 @@ check "TPM2_Certify with another request's qualifying data" certify "$(printf '%
 check_match "evidence bound to another request refused" \
     "^HTTP 403: attestation refused: the certification's qualifying data is not SHA-256 of this CSR" \
     post "$work/replayed.der"
+# the certification's qualifiedSigner: the TPM's passes; a handle, or the certified key's own
+# qualified name, in its place is refused
+check_out "qualifiedSigner checks on the TPM's certification" \
+    "tpm: accepted
+handle: refused: the certification's qualifiedSigner is not the qualified name of a key (40000007)
+itself: refused: the certification's signer is the certified key (the IAK certified itself)" \
+    python3 "$src/tests/enroll/signer-name.py" "$work/attest.bin" "$src/tests/est-server"
 # (the key comparison is the policy's last check: that refusal also shows the crafted
 # evidence passed the chain, signature, qualifying data, name and attribute checks)
 est_server_stop
