@@ -80,10 +80,12 @@ static bool idevid_revoked(void)
         revocation_check(id->cert, id->chain, anchors, &rev);
         revoked = rev.status == REVOCATION_REVOKED;
         if (revoked) {
-            fprintf(stderr, "devid-enroll renew: the IDevID is revoked (%s %s): fatal, nothing "
-                    "renewed; the device needs its manufacturer\n", rev.source, rev.url);
-            snprintf(why, sizeof(why), "the IDevID is revoked (%s %s): nothing renewed",
-                     rev.source, rev.url);
+            fprintf(stderr,
+                    "devid-enroll renew: the IDevID is revoked (%s %s): fatal, nothing "
+                    "renewed; the device needs its manufacturer\n",
+                    rev.source, rev.url);
+            snprintf(why, sizeof(why), "the IDevID is revoked (%s %s): nothing renewed", rev.source,
+                     rev.url);
         }
     }
     devid_identity_free(id);
@@ -239,8 +241,10 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         devid_rc rrc = renewable_renew(&ctx, &list[i], rekey);
         if (rrc == DEVID_OK) {
             printf("%s: renewed%s\n", list[i].name, rekey ? " with a new key" : "");
-            renew_outcome *o = note(a, list[i].name, revoked ? "revoked-renewed"
-                                                     : rekey ? "re-keyed" : "renewed");
+            renew_outcome *o = note(a, list[i].name,
+                                    revoked ? "revoked-renewed"
+                                    : rekey ? "re-keyed"
+                                            : "renewed");
             if (o)
                 o->revoked = revoked;
             run_hook(list[i].name);
@@ -252,8 +256,7 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
             snprintf(detail, sizeof(detail), "%s", devid_last_error());
             snprintf(pending, sizeof(pending), "%s%s", list[i].name, PENDING);
             devid_store_entry g;
-            bool half_done =
-                service_find_group(pending, &g) == DEVID_OK && g.has_key && g.has_cert;
+            bool half_done = service_find_group(pending, &g) == DEVID_OK && g.has_key && g.has_cert;
             fprintf(stderr, "devid-enroll renew: %s: %s (%s)\n", list[i].name, detail,
                     half_done ? "the re-key is in progress: the new key and certificate are "
                                 "kept, the next devid-enroll run completes it"

@@ -17,10 +17,10 @@
 static const struct {
     const char *name;
     int (*run)(const enroll_options *opt, int argc, char **argv);
-    bool json;          /* has a --json form */
-    bool verdict;       /* its exit code is its answer, its output says why (status) */
-    const char *help;   /* one line */
-    const char *usage;  /* its arguments and options */
+    bool json;         /* has a --json form */
+    bool verdict;      /* its exit code is its answer, its output says why (status) */
+    const char *help;  /* one line */
+    const char *usage; /* its arguments and options */
 } commands[] = {
     { "status", cmd_status, true, true,
       "show the device's identities (EK, IDevID, IAK, LDevID) and their health", "" },
@@ -34,11 +34,13 @@ static const struct {
       "                 they are encoded, as openssl req -subj) or \"/O=Maker/CN=X200\"\n"
       "  --rsa          RSA 2048 instead of EC P-256\n"
       "  --out CHAIN    also write the certificate and its CA chain there\n" },
-    { "ldevid", cmd_ldevid, true, false, "owner: create and enroll the LDevID, authenticated by the IDevID",
+    { "ldevid", cmd_ldevid, true, false,
+      "owner: create and enroll the LDevID, authenticated by the IDevID",
       "[--subject DN] [--rsa]\n"
       "  --subject DN   as for idevid (default: the IDevID's subject)\n"
       "  --rsa          RSA 2048 instead of EC P-256\n" },
-    { "enroll", cmd_enroll, true, false, "enroll a service identity NAME, authenticated by the LDevID",
+    { "enroll", cmd_enroll, true, false,
+      "enroll a service identity NAME, authenticated by the LDevID",
       "NAME [--subject DN] [--rsa]\n"
       "  --subject DN   as for idevid (default: the LDevID's subject with CN=NAME)\n"
       "  --rsa          RSA 2048 instead of EC P-256\n" },
@@ -51,7 +53,8 @@ static const struct {
       "  --interval S   the longest wait between renewal passes (3600)\n"
       "  (no --json: a daemon never ends with one result; its lines are a log, and\n"
       "   devid-enroll --json renew gives one pass as JSON)\n" },
-    { "retire", cmd_retire, true, false, "remove the LDevID and all service identities (never the IDevID)",
+    { "retire", cmd_retire, true, false,
+      "remove the LDevID and all service identities (never the IDevID)",
       "[--yes]\n  --yes          do not ask (needed when standard input is not a terminal)\n" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -186,7 +189,8 @@ int main(int argc, char **argv)
             return EXIT_HEALTHY;
         }
         if (opt.json && !commands[c].json)
-            return usage_error(true, commands[c].name, "--json: %s has no machine-readable "
+            return usage_error(true, commands[c].name,
+                               "--json: %s has no machine-readable "
                                "output (a daemon's lines are a log; --json renew is one pass)",
                                commands[c].name);
         if (opt.json && !json_take_stdout()) {
@@ -217,6 +221,5 @@ int main(int argc, char **argv)
         devid_core_fini();
         return rc;
     }
-    return usage_error(opt.json, NULL, "unknown command '%s' (see devid-enroll --help)",
-                       argv[1]);
+    return usage_error(opt.json, NULL, "unknown command '%s' (see devid-enroll --help)", argv[1]);
 }
