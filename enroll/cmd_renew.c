@@ -80,10 +80,12 @@ static bool idevid_revoked(void)
         revocation_check(id->cert, id->chain, anchors, &rev);
         revoked = rev.status == REVOCATION_REVOKED;
         if (revoked) {
-            fprintf(stderr, "devid-enroll renew: the IDevID is revoked (%s %s): fatal, nothing "
-                    "renewed; the device needs its manufacturer\n", rev.source, rev.url);
-            snprintf(why, sizeof(why), "the IDevID is revoked (%s %s): nothing renewed",
-                     rev.source, rev.url);
+            fprintf(stderr,
+                    "devid-enroll renew: the IDevID is revoked (%s %s): fatal, nothing "
+                    "renewed; the device needs its manufacturer\n",
+                    rev.source, rev.url);
+            snprintf(why, sizeof(why), "the IDevID is revoked (%s %s): nothing renewed", rev.source,
+                     rev.url);
         }
     }
     devid_identity_free(id);
@@ -267,6 +269,8 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         return command_failed("renew", rc);
     }
     if (idevid_revoked()) {
+        if (a->idevid_revoked)
+            *a->idevid_revoked = true;
         free(list);
         enroll_ctx_free(&ctx);
         return EXIT_ATTENTION;

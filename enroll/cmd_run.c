@@ -28,11 +28,17 @@ int cmd_run(const enroll_options *opt, int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     if (!getenv("DEVID_LOG_STDERR"))
         devid_log_use_syslog("devid-enroll");
+    bool idevid_revoked = false;
+    a.idevid_revoked = &idevid_revoked;
     while (!stop) {
         time_t next = 0;
-        if (renew_pass(opt, &a, argc, argv, &next) == EXIT_ATTENTION)
-            return EXIT_ATTENTION; /* a revoked IDevID: fatal (logged by the pass) */
+        /* Only a revoked IDevID ends the daemon (the pass said why). A pass's other
+         * results, a broken or failed identity among them (also exit 1 of renew), are
+         * said by the pass and tried again at the next one. */
+        renew_pass(opt, &a, argc, argv, &next);
         fflush(stdout);
+        if (idevid_revoked)
+            return EXIT_ATTENTION;
         time_t now = time(NULL);
         long wait = a.interval;
         if (next > now && next - now < wait)

@@ -3,6 +3,7 @@
  * the command line (global options before or after the command, --version, COMMAND --help)
  * and the dispatch. */
 #include "commands.h"
+#include "exit_said.h"
 #include "json.h"
 #include "tpmkey.h"
 
@@ -16,40 +17,44 @@
 static const struct {
     const char *name;
     int (*run)(const enroll_options *opt, int argc, char **argv);
-    bool json;          /* has a --json form */
-    const char *help;   /* one line */
-    const char *usage;  /* its arguments and options */
+    bool json;         /* has a --json form */
+    bool verdict;      /* its exit code is its answer, its output says why (status) */
+    const char *help;  /* one line */
+    const char *usage; /* its arguments and options */
 } commands[] = {
-    { "status", cmd_status, true,
+    { "status", cmd_status, true, true,
       "show the device's identities (EK, IDevID, IAK, LDevID) and their health", "" },
-    { "cacerts", cmd_cacerts, true, "fetch the EST CA certificates",
+    { "cacerts", cmd_cacerts, true, false, "fetch the EST CA certificates",
       "[--fingerprint SHA256] [--out FILE]\n"
       "  --fingerprint SHA256  trust the CA certificate with this fingerprint (bootstrap)\n"
       "  --out FILE            write the certificates there (default: standard output)\n" },
-    { "idevid", cmd_idevid, true, "factory: create and enroll the IDevID",
+    { "idevid", cmd_idevid, true, false, "factory: create and enroll the IDevID",
       "--subject DN [--rsa] [--out CHAIN]\n"
       "  --subject DN   RFC 4514 (\"O=Maker\\, Inc,CN=X200,serialNumber=7\"; RDNs in the order\n"
       "                 they are encoded, as openssl req -subj) or \"/O=Maker/CN=X200\"\n"
       "  --rsa          RSA 2048 instead of EC P-256\n"
       "  --out CHAIN    also write the certificate and its CA chain there\n" },
-    { "ldevid", cmd_ldevid, true, "owner: create and enroll the LDevID, authenticated by the IDevID",
+    { "ldevid", cmd_ldevid, true, false,
+      "owner: create and enroll the LDevID, authenticated by the IDevID",
       "[--subject DN] [--rsa]\n"
       "  --subject DN   as for idevid (default: the IDevID's subject)\n"
       "  --rsa          RSA 2048 instead of EC P-256\n" },
-    { "enroll", cmd_enroll, true, "enroll a service identity NAME, authenticated by the LDevID",
+    { "enroll", cmd_enroll, true, false,
+      "enroll a service identity NAME, authenticated by the LDevID",
       "NAME [--subject DN] [--rsa]\n"
       "  --subject DN   as for idevid (default: the LDevID's subject with CN=NAME)\n"
       "  --rsa          RSA 2048 instead of EC P-256\n" },
-    { "renew", cmd_renew, true, "renew what is due",
+    { "renew", cmd_renew, true, false, "renew what is due",
       "[NAME...] [--rekey] [--force]\n"
       "  NAME...        only these identities (LDevID or service identities)\n"
       "  --rekey        with a new key\n  --force        even if not due\n" },
-    { "run", cmd_run, false, "renew as a daemon",
+    { "run", cmd_run, false, false, "renew as a daemon",
       "[--rekey] [--interval SECONDS]\n"
       "  --interval S   the longest wait between renewal passes (3600)\n"
       "  (no --json: a daemon never ends with one result; its lines are a log, and\n"
       "   devid-enroll --json renew gives one pass as JSON)\n" },
-    { "retire", cmd_retire, true, "remove the LDevID and all service identities (never the IDevID)",
+    { "retire", cmd_retire, true, false,
+      "remove the LDevID and all service identities (never the IDevID)",
       "[--yes]\n  --yes          do not ask (needed when standard input is not a terminal)\n" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -157,6 +162,7 @@ int main(int argc, char **argv)
 {
     enroll_options opt = { 0 };
     bool help = false, version = false;
+    exit_said_start(); /* (if it cannot count, the commands' own messages are all there is) */
     int ec = take_global_options(&opt, &argc, argv, &help, &version);
     if (ec >= 0)
         return ec;
@@ -183,7 +189,8 @@ int main(int argc, char **argv)
             return EXIT_HEALTHY;
         }
         if (opt.json && !commands[c].json)
-            return usage_error(true, commands[c].name, "--json: %s has no machine-readable "
+            return usage_error(true, commands[c].name,
+                               "--json: %s has no machine-readable "
                                "output (a daemon's lines are a log; --json renew is one pass)",
                                commands[c].name);
         if (opt.json && !json_take_stdout()) {
@@ -199,6 +206,8 @@ int main(int argc, char **argv)
         devid_token_use_configured_pin(); /* PINs set: the user PIN from pin_file */
         devid_clear_error();
         int rc = commands[c].run(&opt, argc - 2, argv + 2);
+        if (!commands[c].verdict)
+            exit_said_ensure(commands[c].name, rc, devid_last_error());
         if (opt.json && !json_document_written) { /* --json always gives JSON */
             if (rc != EXIT_HEALTHY) {
                 json_print_error(commands[c].name, rc, devid_last_error());
@@ -212,6 +221,5 @@ int main(int argc, char **argv)
         devid_core_fini();
         return rc;
     }
-    return usage_error(opt.json, NULL, "unknown command '%s' (see devid-enroll --help)",
-                       argv[1]);
+    return usage_error(opt.json, NULL, "unknown command '%s' (see devid-enroll --help)", argv[1]);
 }

@@ -27,34 +27,38 @@
 /* What the daemon last said of each identity's due time: it says it again only when the
  * time changes, not once per pass. */
 typedef struct {
-    struct { char name[DEVID_LABEL_MAX + 1]; time_t due; } said[64];
+    struct {
+        char name[DEVID_LABEL_MAX + 1];
+        time_t due;
+    } said[64];
     size_t n;
 } due_notes;
 
 /* What renew did to one identity (renew --json). */
 typedef struct {
     char name[DEVID_LABEL_MAX + 1];
-    const char *action;         /* renewed, re-keyed, revoked-renewed, not-due, broken, failed */
-    bool revoked;               /* its certificate was found revoked (renewed with a new key) */
-    time_t due;                 /* not-due: when it is */
-    bool rekey_in_progress;     /* failed after the new pair was stored: the next run ends it */
-    char error[512];            /* broken, failed: why */
+    const char *action;     /* renewed, re-keyed, revoked-renewed, not-due, broken, failed */
+    bool revoked;           /* its certificate was found revoked (renewed with a new key) */
+    time_t due;             /* not-due: when it is */
+    bool rekey_in_progress; /* failed after the new pair was stored: the next run ends it */
+    char error[512];        /* broken, failed: why */
 } renew_outcome;
 
 typedef struct {
     renew_outcome *items;
     size_t n;
-    char error[512];            /* the pass's own failure (not of one identity), if any */
+    char error[512]; /* the pass's own failure (not of one identity), if any */
 } renew_report;
 
 /* The options of enroll, renew and run. */
 typedef struct {
     bool rsa, rekey, force;
     const char *subject;
-    long interval;              /* run: the longest wait between passes, seconds (3600) */
-    due_notes *notes;           /* run: "not due" lines said so far (NULL: say them all) */
-    renew_report *report;       /* renew --json: what each identity got (NULL: not kept) */
-    bool *passed;               /* renew --json: set once the pass got past its preconditions */
+    long interval;        /* run: the longest wait between passes, seconds (3600) */
+    due_notes *notes;     /* run: "not due" lines said so far (NULL: say them all) */
+    renew_report *report; /* renew --json: what each identity got (NULL: not kept) */
+    bool *passed;         /* renew --json: set once the pass got past its preconditions */
+    bool *idevid_revoked; /* run: set when the pass found the IDevID revoked (fatal) */
 } service_args;
 
 /* Parses the options of command `cmd` into *a and leaves argc and argv on the operands.
@@ -102,7 +106,7 @@ devid_rc service_recover_pending(void);
 typedef struct {
     char name[DEVID_LABEL_MAX + 1];
     bool ldevid;
-    devid_store_entry group;      /* store objects */
+    devid_store_entry group; /* store objects */
 } renewable;
 
 /* The LDevID and every complete store identity devid-enroll made. *out is freed by the

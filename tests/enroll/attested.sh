@@ -9,7 +9,8 @@
 # each for its own reason: a request without evidence (est.attestation = never), a software
 # key's request (openssl req), evidence for another key (a TPM2_Certify of the IDevID in a
 # request for a software key), evidence bound to another request (qualifying data), and an
-# IAK certificate not from the OEM root. The device's exit code and message are checked.
+# IAK certificate not from the OEM root, expired, or whose keyUsage does not allow
+# digitalSignature. The device's exit code and message are checked.
 # With "rsa" as third argument the IAK, the IDevID, the LDevID and the first service key are
 # RSA 2048 (the certification is an RSASSA signature, the attested public area an RSA key).
 # usage (under with-swtpm ek-only): attested.sh BUILD_DIR CERTIFY_KEY [rsa]
@@ -23,7 +24,7 @@ rsa=()
 # --- factory: IDevID + IAK, then the IAK's certificate out of band ---------------------------
 factory_server
 out=$(enroll --server "$server" idevid "${rsa[@]}" --subject "O=Devid Test OEM,CN=Attested Device,serialNumber=SN-ATT" 2>&1); rc=$?
-check "idevid enrolls with the IAK beside it ($out)" test $rc -eq 0
+check "idevid enrolls with the IAK beside it (exit $rc: $out)" test $rc -eq 0
 est_server_stop
 
 nv_cert() { # nv_cert INDEX CERT.pem: platform-defined, write-locked (as tests/fixture/provision.sh)
@@ -34,11 +35,13 @@ nv_cert() { # nv_cert INDEX CERT.pem: platform-defined, write-locked (as tests/f
             -a "ppwrite|writedefine|ppread|ownerread|authread|no_da|platformcreate" "$1" >/dev/null &&
         tpm2_nvwrite -C p -i "$der" "$1" && tpm2_nvwritelock -C p "$1"
 }
-issue_iak() { # issue_iak CA_NAME OUT.pem: a certificate for the TPM's IAK from $pki/CA_NAME
+# an IAK certificate as the TCG profile has it: an end entity whose key signs
+printf 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n' >"$work/iak.ext"
+issue_iak() { # issue_iak CA_NAME OUT.pem [DAYS [EXTFILE]]: a certificate for the TPM's IAK from $pki/CA_NAME
     tpm2_readpublic -c 0x81020001 -f pem -o "$work/iak-pub.pem" >/dev/null &&
         openssl x509 -new -subj "/O=Devid Test OEM/CN=Devid Test IAK SN-ATT" \
             -force_pubkey "$work/iak-pub.pem" -CA "$pki/$1.pem" -CAkey "$pki/$1.key" \
-            -days 30 -out "$2" 2>/dev/null
+            -days "${3:-30}" -extfile "${4:-$work/iak.ext}" -out "$2" 2>/dev/null
 }
 check "IAK certificate issued by the OEM CA" issue_iak oem-ca "$work/iak.pem"
 check "IAK certificate written to NV 0x01C90001" nv_cert 0x01C90001 "$work/iak.pem"
@@ -48,7 +51,7 @@ check "status: IAK with its certificate ($iak)" test "$iak" = "NV 0x01c90001 val
 # --- accepted: LDevID, service identity, re-key ----------------------------------------------
 owner_server --require-attestation "$pki/oem-ca.pem"
 out=$(enroll --server "$server" ldevid "${rsa[@]}" 2>&1); rc=$?
-check "attested LDevID accepted ($out)" test $rc -eq 0
+check "attested LDevID accepted (exit $rc: $out)" test $rc -eq 0
 attestation_of_last() { jq -s -r '[.[] | select(.op == "simpleenroll" or .op == "simplereenroll")] | last | .attestation' "$work/owner.log"; }
 check_match "the owner CA verified the LDevID's evidence" "^TPM2_Certify by IAK" attestation_of_last
 attested_of() { enroll --json status | jq -r ".identities[] | select(.name==\"$1\") | .attested"; }
@@ -57,7 +60,7 @@ check_match "status: LDevID attested (text)" "attested: yes" enroll status
 
 out=$(DEVID_LOG=info enroll --server "$server" enroll telemetry "${rsa[@]}" 2>&1); rc=$?
 tpm_attested=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
-check "attested service identity accepted ($out)" test $rc -eq 0
+check "attested service identity accepted (exit $rc: $out)" test $rc -eq 0
 check_match "the owner CA verified the service identity's evidence" "^TPM2_Certify by IAK" attestation_of_last
 service_attested() { enroll --json status | jq -r ".service_identities[] | select(.name==\"$1\") | .attested"; }
 check_out "status --json: service identity attested" true service_attested telemetry
@@ -69,13 +72,13 @@ check "the attested record of the service certificate is in the store" test -f "
 old=$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")
 out=$(DEVID_LOG=info enroll --server "$server" renew --force --rekey telemetry 2>&1); rc=$?
 echo "# TPM commands of an attested re-key: $(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)"
-check "attested re-key accepted ($out)" test $rc -eq 0
+check "attested re-key accepted (exit $rc: $out)" test $rc -eq 0
 check "re-key gave a new certificate" test "$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")" != "$old"
 check_match "the owner CA verified the new key's evidence" "^TPM2_Certify by IAK" attestation_of_last
 check "the replaced certificate's record is gone" test ! -e "$old_record"
 check "the new certificate's record is there" test -f "$(record_of "$DEVID_STORE/telemetry-chain.pem")"
 out=$(enroll --server "$server" renew --force --rekey LDevID 2>&1); rc=$?
-check "attested LDevID re-key accepted ($out)" test $rc -eq 0
+check "attested LDevID re-key accepted (exit $rc: $out)" test $rc -eq 0
 check_out "status --json: re-keyed LDevID attested" true attested_of ldevid
 check_out "status --json: re-keyed service identity attested" true service_attested telemetry
 
@@ -83,7 +86,7 @@ check_out "status --json: re-keyed service identity attested" true service_attes
 est_server_stop
 owner_server --require-attestation "$pki/oem-ca.pem" --pop
 out=$(enroll --server "$server" enroll bound 2>&1); rc=$?
-check "attested request with proof-of-possession accepted ($out)" test $rc -eq 0
+check "attested request with proof-of-possession accepted (exit $rc: $out)" test $rc -eq 0
 pop_and_attestation() { jq -s -r '[.[] | select(.op == "simpleenroll")] | last | [.pop, (.attestation | split(" ")[0])] | join(" ")' "$work/owner.log"; }
 check_out "the owner CA checked both" "ok TPM2_Certify" pop_and_attestation
 est_server_stop
@@ -98,7 +101,7 @@ check "exit code of that refusal is 4" bash -c "OPENSSL_MODULES=$modules $enroll
 check "nothing left of the refused identity" test "$(count_label noevidence)" -eq 0
 write_conf </dev/null
 out=$(enroll --server "$server" renew --force LDevID 2>&1); rc=$?
-check "re-enrollment (same key) carries evidence too ($out)" test $rc -eq 0
+check "re-enrollment (same key) carries evidence too (exit $rc: $out)" test $rc -eq 0
 check_out "status --json: LDevID still attested" true attested_of ldevid
 est_server_stop
 # a server that does not ask for attestation: the certificate is not recorded as attested
@@ -110,7 +113,7 @@ check_out "status --json: LDevID no longer attested" false attested_of ldevid
 out=$(DEVID_LOG=info enroll --server "$server" enroll plain 2>&1); rc=$?
 tpm_plain=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
 echo "# TPM commands of a service enrollment: $tpm_attested attested, $tpm_plain without evidence"
-check "service identity without evidence ($out)" test $rc -eq 0
+check "service identity without evidence (exit $rc: $out)" test $rc -eq 0
 check_out "status --json: that service identity not attested" false service_attested plain
 check_match "status: not attested (text)" "attested: no" enroll status
 write_conf </dev/null
@@ -124,6 +127,21 @@ check_fails "IAK certificate not from the OEM root refused (exit 4)" \
     "HTTP 403: attestation refused: the IAK certificate does not chain to the OEM root" \
     enroll --server "$server" enroll rogue
 check "nothing left of the refused identity" test "$(count_label rogue)" -eq 0
+# an OEM IAK certificate that expired yesterday (-days -1: notAfter a day before now), and one
+# whose keyUsage does not allow digitalSignature: the device sends them, the owner CA refuses
+check "expired IAK certificate from the OEM CA" issue_iak oem-ca "$work/iak-expired.pem" -1
+check "expired IAK certificate written to NV" nv_cert 0x01C90001 "$work/iak-expired.pem"
+check_fails "expired IAK certificate refused (exit 4)" \
+    "HTTP 403: attestation refused: the IAK certificate expired on " \
+    enroll --server "$server" enroll expired
+printf 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, keyAgreement\n' >"$work/iak-nosign.ext"
+check "IAK certificate without digitalSignature from the OEM CA" \
+    issue_iak oem-ca "$work/iak-nosign.pem" 30 "$work/iak-nosign.ext"
+check "IAK certificate without digitalSignature written to NV" nv_cert 0x01C90001 "$work/iak-nosign.pem"
+check_fails "IAK certificate whose keyUsage does not allow signing refused (exit 4)" \
+    "HTTP 403: attestation refused: the IAK certificate's keyUsage does not allow digitalSignature" \
+    enroll --server "$server" enroll nosign
+check "nothing left of the refused identities" test "$(count_label expired)$(count_label nosign)" = 00
 check "OEM IAK certificate back in NV" nv_cert 0x01C90001 "$work/iak.pem"
 
 # --- refused: requests made by hand (posted with curl, no TLS client auth needed) ------------
@@ -161,6 +179,13 @@ check "TPM2_Certify with another request's qualifying data" certify "$(printf '%
 check_match "evidence bound to another request refused" \
     "^HTTP 403: attestation refused: the certification's qualifying data is not SHA-256 of this CSR" \
     post "$work/replayed.der"
+# the certification's qualifiedSigner: the TPM's passes; a handle, or the certified key's own
+# qualified name, in its place is refused
+check_out "qualifiedSigner checks on the TPM's certification" \
+    "tpm: accepted
+handle: refused: the certification's qualifiedSigner is not the qualified name of a key (40000007)
+itself: refused: the certification's signer is the certified key (the IAK certified itself)" \
+    python3 "$src/tests/enroll/signer-name.py" "$work/attest.bin" "$src/tests/est-server"
 # (the key comparison is the policy's last check: that refusal also shows the crafted
 # evidence passed the chain, signature, qualifying data, name and attribute checks)
 est_server_stop

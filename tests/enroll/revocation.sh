@@ -172,7 +172,12 @@ rm -rf "$DEVID_STORE/revocation" # the cached good answer holds until nextUpdate
 owner_server
 out=$(enroll --server "$server" renew --force 2>&1); rc=$?
 json=$(enroll --json --server "$server" renew --force 2>/dev/null); jrc=$?
+# the daemon stops on it (the one result that ends it), after its first pass
+dout=$(OPENSSL_MODULES=$modules DEVID_LOG_STDERR=1 timeout 120 "$enroll_bin" --server "$server" run --interval 1 2>&1 \
+    </dev/null); drc=$?
 est_server_stop
+check "run with a revoked IDevID stops: exit 1 (exit $drc: $dout)" test $drc -eq 1
+check "... says why" grep -q "IDevID is revoked" <<<"$dout"
 check "renew with a revoked IDevID: exit 1 ($out)" test $rc -eq 1
 check "... says it is fatal" grep -q "IDevID is revoked" <<<"$out"
 check "... --json: the error object, exit 1 ($json)" test \

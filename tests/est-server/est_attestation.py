@@ -8,11 +8,28 @@ SEQUENCE { TPMS_ATTEST, TPMT_SIGNATURE, TPMT_PUBLIC } (OCTET STRINGs, marshalled
 IAK certificate followed by its chain. verify() checks, and says in its exception why not:
 
   - the IAK certificate chains to one of the given roots (signatures, validity, CA flags);
+  - the IAK certificate itself is within its validity period, is no CA certificate, and has
+    a keyUsage extension that allows digitalSignature (the TCG profile of IAK certificates);
   - the IAK certificate's key signed the TPMS_ATTEST (TPMT_SIGNATURE: ECDSA, RSASSA, RSAPSS);
   - it is a TPM-generated certification (magic, type), its extraData is SHA-256 over the
     CSR's DER SubjectPublicKeyInfo and DER subject;
+  - its qualifiedSigner is the qualified name of a key (nameAlg || digest of that size, not a
+    handle as an unsigned attestation has) and not the certified key's qualified name (the
+    IAK did not certify itself); the CSR's key is not the IAK certificate's key;
   - the certified name is nameAlg || H_nameAlg(TPMT_PUBLIC) of the included public area;
   - that public area has fixedTPM and fixedParent, and its key is the CSR's key.
+
+What is not checked, and why:
+  - qualifiedSigner against the IAK certificate: a TPM name hashes the IAK's whole
+    TPMT_PUBLIC (objectAttributes, authPolicy, scheme, parameters), which the certificate does
+    not carry, and the qualified name also hashes the names of the IAK's parents up to its
+    hierarchy. Only a CA that assumes the device's exact IAK template and hierarchy could
+    rebuild it. What binds the evidence to the certified IAK is the signature verifying with
+    the certificate's key; the TPM-generated magic is trustworthy because the OEM certified
+    that key as a restricted signing key of a TPM (it cannot sign outside data that starts
+    with it).
+  - revocation of the IAK certificate (or its CAs): this test server is given no CRL or OCSP
+    source of the OEM; a production CA would check the IAK certificate's status there too.
 
 Plain DER and TPM parsing in the standard library, so it runs with python3-cryptography 38
 (Debian 12), which cannot read such attribute values or verify chains.
@@ -142,15 +159,27 @@ class Reader:
 def parse_attest(data):
     r = Reader(data, "TPMS_ATTEST")
     magic, typ = r.u32(), r.u16()
-    r.tpm2b()                      # qualifiedSigner
+    signer = r.tpm2b()             # qualifiedSigner
     extra = r.tpm2b()
     r.take(17 + 8)                 # clockInfo, firmwareVersion
     if magic != TPM_GENERATED_VALUE or typ != TPM_ST_ATTEST_CERTIFY:
         raise Refused("the TPMS_ATTEST is not a TPM-generated certification")
     name = r.tpm2b()
-    r.tpm2b()                      # qualifiedName
+    qualified = r.tpm2b()          # qualifiedName
     r.end()
+    check_signer_name(signer, qualified)
     return extra, name
+
+
+def check_signer_name(signer, certified):
+    """What can be checked of qualifiedSigner without the IAK's public area (module doc)."""
+    alg = struct.unpack(">H", signer[:2])[0] if len(signer) >= 2 else None
+    if alg not in TPM_HASHLIB or len(signer) != 2 + hashlib.new(TPM_HASHLIB[alg]).digest_size:
+        raise Refused("the certification's qualifiedSigner is not the qualified name of a key "
+                      f"({signer.hex() or 'empty'})")
+    if signer == certified:
+        raise Refused("the certification's signer is the certified key (the IAK certified "
+                      "itself)")
 
 
 def verify_tpm_signature(key, signature, attest):
@@ -245,6 +274,24 @@ def _valid_now(cert, now):
     return before <= now <= after
 
 
+def check_iak_certificate(cert, now):
+    """The IAK certificate as an end-entity signing certificate, valid now."""
+    if now > cert.not_valid_after.replace(tzinfo=datetime.timezone.utc):
+        raise Refused(f"the IAK certificate expired on {cert.not_valid_after:%Y-%m-%d %H:%M:%S} "
+                      "UTC")
+    if now < cert.not_valid_before.replace(tzinfo=datetime.timezone.utc):
+        raise Refused("the IAK certificate is not valid before "
+                      f"{cert.not_valid_before:%Y-%m-%d %H:%M:%S} UTC")
+    if _is_ca(cert):
+        raise Refused("the IAK certificate is a CA certificate")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise Refused("the IAK certificate has no keyUsage (digitalSignature required)")
+    if not usage.digital_signature:
+        raise Refused("the IAK certificate's keyUsage does not allow digitalSignature")
+
+
 def verify_chain(cert_ders, roots):
     """The IAK certificate (first) chains to a root through the others. Returns it."""
     if not cert_ders:
@@ -254,6 +301,7 @@ def verify_chain(cert_ders, roots):
     except ValueError as e:
         raise Refused(f"a certificate of the evidence does not parse: {e}")
     now = datetime.datetime.now(datetime.timezone.utc)
+    check_iak_certificate(certs[0], now)
     cur, pool = certs[0], certs[1:]
     for _ in range(8):
         if not _valid_now(cur, now):
@@ -298,4 +346,6 @@ def verify(csr_der, csr_public_key, roots):
         raise Refused("the attested key is not fixedTPM and fixedParent")
     if key.public_numbers() != csr_public_key.public_numbers():
         raise Refused("the attested key is not the CSR's key")
+    if key.public_numbers() == iak_cert.public_key().public_numbers():
+        raise Refused("the CSR's key is the IAK")
     return f"TPM2_Certify by IAK {iak_cert.subject.rfc4514_string()}"
