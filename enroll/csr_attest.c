@@ -94,15 +94,22 @@ devid_rc csr_attest_evidence(enroll_attest_mode mode, const enroll_key_ref *ref,
     return rc;
 }
 
-static bool record_path(X509 *cert, char *path, size_t n, char *dir, size_t dn)
+bool csr_attest_cert_id(X509 *cert, char hex[CSR_ATTEST_ID_LEN + 1])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
     if (!cert || X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != sizeof(md))
         return false;
-    char hex[65];
     for (unsigned i = 0; i < mdlen; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return true;
+}
+
+static bool record_path(X509 *cert, char *path, size_t n, char *dir, size_t dn)
+{
+    char hex[CSR_ATTEST_ID_LEN + 1];
+    if (!csr_attest_cert_id(cert, hex))
+        return false;
     const char *store = devid_core_config()->store;
     return (size_t)snprintf(dir, dn, "%s/attested", store) < dn &&
            (size_t)snprintf(path, n, "%s/%s", dir, hex) < n;

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "csr_attest.h"
 #include "enroll_config.h"
+#include "factory_record.h"
 #include "json.h"
 #include "revocation.h"
 #include "service.h"
@@ -30,7 +31,9 @@ typedef struct {
     char not_before[32], not_after[32];
     long days_left;
     bool has_cert;
-    bool attested;              /* issued on a request with TPM evidence (csr_attest.h) */
+    bool attested;              /* issued on TPM evidence: the EK-attested exchange for the
+                                   factory identities (factory_record.h), else an attested
+                                   CSR (csr_attest.h) */
     devid_chain_status chain;
     char chain_detail[256];
     revocation_result rev;      /* has_cert: OCSP or CRL (revocation.h) */
@@ -118,6 +121,13 @@ static void describe_cert(status_row *row, const devid_identity *id)
         row->days_left = days;
 }
 
+/* The identities the factory step makes; their certificates are in NV, recorded as attested
+ * beside the configuration (factory_record.h). */
+static bool factory_identity(int map_id)
+{
+    return map_id == DEVID_MAP_IDEVID || map_id == DEVID_MAP_IAK;
+}
+
 static int gather(status_row *rows)
 {
     int result = EXIT_HEALTHY;
@@ -143,7 +153,8 @@ static int gather(status_row *rows)
         row->rotating = id->rotating;
         if (id->cert) {
             describe_cert(row, id);
-            row->attested = csr_attest_recorded(id->cert);
+            row->attested = factory_identity(i) ? factory_record_exists(id->cert)
+                                                : csr_attest_recorded(id->cert);
         }
         row->chain = devid_identity_verify(id, row->chain_detail, sizeof(row->chain_detail));
         if (id->cert) {
@@ -232,8 +243,10 @@ static void print_text(const status_row *rows, const broken_identity *broken, si
                    r->serial);
             printf("  validity: %s .. %s (%ld days left)\n", r->not_before, r->not_after,
                    r->days_left);
-            printf("  attested: %s\n", r->attested ? "yes (issued on TPM evidence from the IAK)"
-                                                    : "no");
+            printf("  attested: %s\n",
+                   !r->attested        ? "no"
+                   : factory_identity(i) ? "yes (issued on the EK-attested factory exchange)"
+                                         : "yes (issued on TPM evidence from the IAK)");
         }
         printf("  chain:    %s (%s)\n", devid_chain_status_name(r->chain), r->chain_detail);
         if (r->has_cert) {
