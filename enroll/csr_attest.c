@@ -120,11 +120,13 @@ devid_rc csr_attest_record(X509 *cert)
     char path[4096], dir[4096];
     if (!record_path(cert, path, sizeof(path), dir, sizeof(dir)))
         return devid_fail(DEVID_ERR_INTERNAL, "the attested record's path");
+    /* the store's modes: a record made by root (an owner step run by the station) is
+     * replaced by the service user's renewals and removed by its retire, as the identities */
     devid_rc rc = devid_store_ensure_dir();
     if (rc == DEVID_OK)
-        rc = devid_ensure_dir(dir, 0755);
+        rc = devid_ensure_dir(dir, (mode_t)devid_core_config()->store_dir_mode);
     if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, "", 0, 0644);
+        rc = devid_write_file_atomic(path, "", 0, devid_store_file_mode(false));
     return rc;
 }
 
