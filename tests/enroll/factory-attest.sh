@@ -111,6 +111,20 @@ check_match "status: IAK attested (text)" \
 check "the IDevID's record beside the configuration" test -f "$(nv_cert_record 0x01c90000)"
 check "the IAK's record beside the configuration" test -f "$(nv_cert_record 0x01c90001)"
 check "no factory record in the store (group-writable)" test ! -e "$DEVID_STORE/attested"
+# root wrote them (0755 / 0644): status run by another user reads them
+if [[ $(id -u) == 0 ]]; then
+    chmod 0755 "$DEVID_FIXTURE"
+    as_nobody_attested() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups -- env OPENSSL_MODULES="$modules" \
+            "$enroll_bin" --json status | jq -r '.identities[] | select(.name=="idevid") | .attested'
+    }
+    check_out "status as another user: IDevID attested" true as_nobody_attested
+    chmod 0700 "$DEVID_FIXTURE"
+fi
+# retire keeps the IDevID, and the records of the factory identities with it
+check "retire --yes" enroll retire --yes
+check_out "after retire: IDevID still attested" true attested_of idevid
+check_out "after retire: IAK still attested" true attested_of iak
 # a record directory others may write in vouches for nothing (a forged record could be there)
 chmod 0775 "$records"
 check_out "a group-writable record directory: IDevID not attested" false attested_of idevid
