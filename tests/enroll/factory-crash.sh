@@ -36,8 +36,8 @@ for point in factory-before-iak factory-after-iak; do
 done
 est_server_stop
 
-# The attested exchange (est.factory_mode = attested): killed after every check passed but before
-# anything is written, and between the IAK's certificate and the IDevID's. The IAK certificate
+# The attested exchange (est.factory_mode = attested): killed after every check passed and the
+# records were written (docs/factory.md "The record") but before anything is in NV, and between the IAK's certificate and the IDevID's. The IAK certificate
 # alone is the documented resumable state: the next run repeats the exchange and replaces it.
 printf 'factory_mode = attested\n' | write_conf
 est_server_start "$work" --ca-cert "$pki/oem-ca.pem" --ca-key "$pki/oem-ca.key" \
