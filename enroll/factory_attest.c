@@ -203,7 +203,8 @@ devid_rc factory_attested_enroll(enroll_ctx *ctx, EVP_PKEY *idevid_pub, const X5
     est_reply_clear(&reply);
     if (rc == DEVID_OK)
         rc = check_certs(ctx, &s, idevid_pub, *idevid_cert, *chain);
-    if (rc == DEVID_OK) /* before NV: a crash leaves a record of no certificate, never the reverse */
+    /* before NV: a crash leaves a record of no certificate, never a certificate unrecorded */
+    if (rc == DEVID_OK)
         rc = factory_record_write(s.iak_cert);
     if (rc == DEVID_OK)
         rc = factory_record_write(*idevid_cert);

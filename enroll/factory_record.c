@@ -40,9 +40,10 @@ devid_rc factory_record_check(void)
     if (!conf_dir(conf, sizeof(conf)))
         return devid_fail(DEVID_ERR_INTERNAL, "the configuration's directory");
     if (access(conf, W_OK) != 0)
-        return devid_fail(DEVID_ERR_CONFIG, "the attested exchange records its certificates "
-                          "beside the configuration, in %s/%s: %s: %s", conf, RECORD_DIR,
-                          conf, strerror(errno));
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "the attested exchange records its certificates "
+                          "beside the configuration, in %s/%s: %s: %s",
+                          conf, RECORD_DIR, conf, strerror(errno));
     return DEVID_OK;
 }
 
@@ -68,8 +69,8 @@ bool factory_record_exists(X509 *cert)
 {
     char conf[4096], dir[4096], path[4096];
     struct stat st;
-    if (!record_path(cert, conf, dir, path, sizeof(path)) ||
-        lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    if (!record_path(cert, conf, dir, path, sizeof(path)) || lstat(path, &st) != 0 ||
+        !S_ISREG(st.st_mode))
         return false;
     if (owner_only(conf) && owner_only(dir))
         return true;

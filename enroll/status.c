@@ -243,10 +243,12 @@ static void print_text(const status_row *rows, const broken_identity *broken, si
                    r->serial);
             printf("  validity: %s .. %s (%ld days left)\n", r->not_before, r->not_after,
                    r->days_left);
-            printf("  attested: %s\n",
-                   !r->attested        ? "no"
-                   : factory_identity(i) ? "yes (issued on the EK-attested factory exchange)"
-                                         : "yes (issued on TPM evidence from the IAK)");
+            const char *how = factory_identity(i) ? "the EK-attested factory exchange"
+                                                  : "TPM evidence from the IAK";
+            if (r->attested)
+                printf("  attested: yes (issued on %s)\n", how);
+            else
+                printf("  attested: no\n");
         }
         printf("  chain:    %s (%s)\n", devid_chain_status_name(r->chain), r->chain_detail);
         if (r->has_cert) {
