@@ -6,6 +6,7 @@
 #include "context.h"
 #include "factory_attest.h"
 #include "factory_iak.h"
+#include "factory_record.h"
 #include "fsutil.h"
 #include "json.h"
 #include "subject.h"
@@ -346,14 +347,16 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     devid_rc rc = enroll_ctx_init(&ctx, opt);
     if (rc == DEVID_OK)
         rc = preflight(&ctx, a.out);
+    bool attested = ctx.conf && ctx.conf->est.factory_mode &&
+                    strcmp(ctx.conf->est.factory_mode, "attested") == 0;
+    if (rc == DEVID_OK && attested)
+        rc = factory_record_check();
     if (rc == DEVID_OK)
         rc = enroll_parse_subject(a.subject, &subject);
     if (rc == DEVID_OK) {
         enroll_fetch_wishes(&ctx);
         rc = ensure_key(&ctx, entry, DEVID_HIER_ENDORSEMENT, a.rsa, &pkey, &res.key_created);
     }
-    bool attested = ctx.conf && ctx.conf->est.factory_mode &&
-                    strcmp(ctx.conf->est.factory_mode, "attested") == 0;
     if (rc == DEVID_OK && attested && !devid_core_config()->map[DEVID_MAP_IAK].key_handle)
         rc = devid_fail(DEVID_ERR_CONFIG, "est.factory_mode = attested needs the IAK, which "
                                           "the configuration disables");

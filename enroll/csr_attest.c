@@ -94,15 +94,22 @@ devid_rc csr_attest_evidence(enroll_attest_mode mode, const enroll_key_ref *ref,
     return rc;
 }
 
-static bool record_path(X509 *cert, char *path, size_t n, char *dir, size_t dn)
+bool csr_attest_cert_id(X509 *cert, char hex[CSR_ATTEST_ID_LEN + 1])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
     if (!cert || X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != sizeof(md))
         return false;
-    char hex[65];
     for (unsigned i = 0; i < mdlen; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return true;
+}
+
+static bool record_path(X509 *cert, char *path, size_t n, char *dir, size_t dn)
+{
+    char hex[CSR_ATTEST_ID_LEN + 1];
+    if (!csr_attest_cert_id(cert, hex))
+        return false;
     const char *store = devid_core_config()->store;
     return (size_t)snprintf(dir, dn, "%s/attested", store) < dn &&
            (size_t)snprintf(path, n, "%s/%s", dir, hex) < n;
@@ -113,11 +120,13 @@ devid_rc csr_attest_record(X509 *cert)
     char path[4096], dir[4096];
     if (!record_path(cert, path, sizeof(path), dir, sizeof(dir)))
         return devid_fail(DEVID_ERR_INTERNAL, "the attested record's path");
+    /* the store's modes: a record made by root (an owner step run by the station) is
+     * replaced by the service user's renewals and removed by its retire, as the identities */
     devid_rc rc = devid_store_ensure_dir();
     if (rc == DEVID_OK)
-        rc = devid_ensure_dir(dir, 0755);
+        rc = devid_ensure_dir(dir, (mode_t)devid_core_config()->store_dir_mode);
     if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, "", 0, 0644);
+        rc = devid_write_file_atomic(path, "", 0, devid_store_file_mode(false));
     return rc;
 }
 

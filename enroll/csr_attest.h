@@ -32,6 +32,9 @@ typedef struct enroll_key_ref {
 devid_rc csr_attest_evidence(enroll_attest_mode mode, const enroll_key_ref *ref, EVP_PKEY *key,
                              const X509_NAME *subject, unsigned char **der, size_t *len);
 
+/* The name of a record: the SHA-256 of the certificate (DER), hex. */
+#define CSR_ATTEST_ID_LEN 64
+bool csr_attest_cert_id(X509 *cert, char hex[CSR_ATTEST_ID_LEN + 1]);
 /* Records that `cert` was issued on a request with evidence: an empty file
  * STORE/attested/<SHA-256 of the certificate, hex>. Keyed by the certificate, so a record
  * written before a crash never vouches for another certificate. */

@@ -5,6 +5,7 @@
 #include "factory_attest.h"
 #include "attest_msg.h"
 #include "factory_iak.h"
+#include "factory_record.h"
 
 #include "devid.h"
 
@@ -202,6 +203,11 @@ devid_rc factory_attested_enroll(enroll_ctx *ctx, EVP_PKEY *idevid_pub, const X5
     est_reply_clear(&reply);
     if (rc == DEVID_OK)
         rc = check_certs(ctx, &s, idevid_pub, *idevid_cert, *chain);
+    /* before NV: a crash leaves a record of no certificate, never a certificate unrecorded */
+    if (rc == DEVID_OK)
+        rc = factory_record_write(s.iak_cert);
+    if (rc == DEVID_OK)
+        rc = factory_record_write(*idevid_cert);
     factory_crash_point("factory-attest-before-nv");
     if (rc == DEVID_OK)
         rc = store_iak_cert(&s);

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "csr_attest.h"
 #include "enroll_config.h"
+#include "factory_record.h"
 #include "json.h"
 #include "revocation.h"
 #include "service.h"
@@ -27,12 +28,16 @@ typedef struct {
     uint32_t key_handle;        /* 0 if no key */
     bool restricted;
     bool rotating;              /* the new key of a re-key in progress (identity.h) */
-    bool attested;              /* issued on a request with TPM evidence (csr_attest.h) */
+    bool attested;              /* issued on TPM evidence: the EK-attested exchange for the
+                                   factory identities (factory_record.h), else an attested
+                                   CSR (csr_attest.h) */
+    const char *attested_how;   /* which evidence; NULL: attestation does not apply (EKs) */
     char cert_source[64];       /* "NV 0x01c90000", "/path", "" */
     char subject[512], issuer[512], serial[128];
     char not_before[32], not_after[32];
     long days_left;
     bool has_cert;
+
     devid_chain_status chain;
     char chain_detail[256];
     revocation_result rev;      /* has_cert: OCSP or CRL (revocation.h) */
@@ -176,6 +181,7 @@ static int gather_services(status_row **rows, size_t *count)
         }
         describe_cert(row, cert);
         row->attested = csr_attest_recorded(cert);
+        row->attested_how = "TPM evidence from the IAK";
         snprintf(row->cert_source, sizeof(row->cert_source), "store object %s", r[i].group.uid);
         EVP_PKEY *pk = X509_get0_pubkey(cert);
         if (pk)
@@ -192,6 +198,13 @@ static int gather_services(status_row **rows, size_t *count)
     free(r);
     ERR_clear_error();
     return result;
+}
+
+/* The identities the factory step makes; their certificates are in NV, recorded as attested
+ * beside the configuration (factory_record.h). */
+static bool factory_identity(int map_id)
+{
+    return map_id == DEVID_MAP_IDEVID || map_id == DEVID_MAP_IAK;
 }
 
 static int gather(status_row *rows)
@@ -219,7 +232,13 @@ static int gather(status_row *rows)
         row->rotating = id->rotating;
         if (id->cert) {
             describe_cert(row, id->cert);
-            row->attested = csr_attest_recorded(id->cert);
+            if (factory_identity(i)) {
+                row->attested = factory_record_exists(id->cert);
+                row->attested_how = "the EK-attested factory exchange";
+            } else if (i == DEVID_MAP_LDEVID) {
+                row->attested = csr_attest_recorded(id->cert);
+                row->attested_how = "TPM evidence from the IAK";
+            } /* (an EK's certificate is the vendor's: attestation does not apply) */
             if (id->cert_nv)
                 snprintf(row->cert_source, sizeof(row->cert_source), "NV 0x%08x", id->cert_nv);
             else
@@ -247,7 +266,10 @@ static void print_cert_text(const status_row *r)
     printf("  cert:     %s\n", r->cert_source);
     printf("  subject:  %s\n  issuer:   %s\n  serial:   %s\n", r->subject, r->issuer, r->serial);
     printf("  validity: %s .. %s (%ld days left)\n", r->not_before, r->not_after, r->days_left);
-    printf("  attested: %s\n", r->attested ? "yes (issued on TPM evidence from the IAK)" : "no");
+    if (r->attested_how && r->attested)
+        printf("  attested: yes (issued on %s)\n", r->attested_how);
+    else if (r->attested_how)
+        printf("  attested: no\n");
 }
 
 static void print_revocation_text(const revocation_result *rev)
@@ -322,7 +344,8 @@ static void cert_json(json_writer *w, const status_row *r)
     json_string(w, "not_after", r->not_after);
     json_int(w, "days_left", r->days_left);
     json_end_object(w);
-    json_bool(w, "attested", r->attested);
+    if (r->attested_how)
+        json_bool(w, "attested", r->attested);
     char next[32], when[32];
     time_string(r->rev.next_update, next, sizeof(next));
     time_string(r->rev.revoked_at, when, sizeof(when));

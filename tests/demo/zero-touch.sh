@@ -80,6 +80,13 @@ say "IAK and IDevID certificates issued on EK attestation. The OEM CA checked:" 
     "then sealed both certificates to this TPM (TPM2_MakeCredential to the EK, with the IAK's" \
     "name): only the TPM holding that EK and that IAK opens them (TPM2_ActivateCredential, done)." \
     "Written into NV 0x01C90000 (IDevID) and 0x01C90001 (IAK), platform-written and write-locked."
+for name in idevid iak; do
+    identity_attested "$name" || die "status does not say the $name certificate is attested"
+done
+[ -f "$(dirname "$DEVID_CONF")/factory-attested/$(tpm2_nvread 0x01c90000 -C o 2>/dev/null |
+    sha256sum | cut -d' ' -f1)" ] || die "no record of the IDevID certificate beside the configuration"
+say "Recorded, before the NV writes, beside the configuration (factory-attested/, root's like" \
+    "devid.conf, not the group-writable store): status shows IDevID and IAK as attested."
 write_conf </dev/null
 done_step
 
@@ -139,10 +146,14 @@ say "request: openssl req (key in a file), sent with openssl s_client and the LD
 [ "$(last_of "$work/owner.log" simpleenroll client_cert)" != - ] || die "the request was not authenticated"
 done_step
 
-step "devid-enroll status: every identity valid; those issued on attested CSRs say so"
-# ("attested" in status is the record of an attested CSR, kept in the store: the LDevID and the
-# service identities; the IAK and IDevID certificates came from the EK exchange above)
-enroll status | grep -E '^[A-Za-z].*:|chain:|attested: yes' || true
+step "devid-enroll status: every identity valid, and each issued on TPM evidence"
+# ("attested" in status is the device's own record: for the IDevID and the IAK, of the
+# EK-attested exchange, kept beside the configuration; for the LDevID and the service
+# identities, of an attested CSR, kept in the store)
+enroll status | grep -E '^[A-Za-z].*:|chain:|attested:' || true
+for name in idevid iak ldevid device-ca device-id; do
+    identity_attested "$name" || die "status does not say $name is attested"
+done
 done_step
 
 step "Mutual TLS with device-id through the OpenSSL provider: openssl s_client, then curl"

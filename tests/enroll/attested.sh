@@ -69,6 +69,12 @@ check_match "status: service identity attested (text)" "telemetry \(service iden
 record_of() { echo "$DEVID_STORE/attested/$(openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1)"; }
 old_record=$(record_of "$DEVID_STORE/telemetry-chain.pem")
 check "the attested record of the service certificate is in the store" test -f "$old_record"
+# made with the store's modes whatever the umask (022 here), so a record directory made by
+# root (the station's owner step) is still the group's: the service user's renewals replace
+# records in it and its retire removes them (unlink needs write permission on the directory)
+modes() { echo $(stat -c %a "$@"); }
+check_out "the record directory and file have the store's modes" "2770 640" \
+    modes "$DEVID_STORE/attested" "$old_record"
 old=$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")
 out=$(DEVID_LOG=info enroll --server "$server" renew --force --rekey telemetry 2>&1); rc=$?
 echo "# TPM commands of an attested re-key: $(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)"

@@ -21,9 +21,15 @@ last_answer() { jq -s -r '[.[] | select(.op == "attest-enroll")] | last | "\(.st
 nv_indices() { tpm2_getcap handles-nv-index | tr 'A-F' 'a-f'; }
 persistent() { tpm2_getcap handles-persistent | tr 'A-F' 'a-f' | sed 's/^- //' | sort | tr '\n' ' '; }
 # Nothing of a refused run is kept but the documented state: the two keys, no certificate.
+# The factory records (docs/factory.md "The record"): beside the configuration, not in the store.
+records=$(dirname "$DEVID_CONF")/factory-attested
+record_of() { echo "$records/$(openssl x509 -inform DER -outform DER | sha256sum | cut -d' ' -f1)"; }
+nv_cert_record() { tpm2_nvread "$1" -C o 2>/dev/null | record_of; }
+status_section() { enroll status | awk -v h="$1:" '$0 == h { p = 1; next } /^$/ { p = 0 } p'; }
+attested_of() { enroll --json status | jq -r ".identities[] | select(.name==\"$1\") | .attested"; }
 nothing_stored() {
     ! nv_indices | grep -qE '0x1c90000|0x1c90001' &&
-        test "$(persistent)" = "0x81010001 0x81020000 0x81020001 "
+        test "$(persistent)" = "0x81010001 0x81020000 0x81020001 " && test ! -e "$records"
 }
 
 # --- a software IDevID key: a key imported from outside the TPM (fixedTPM, fixedParent and
@@ -96,6 +102,49 @@ check "IDevID valid" test "$(status_of idevid)" = valid
 check "IAK valid" test "$(status_of iak)" = valid
 check "IAK certificate in NV 0x01c90001" test "$(enroll --json status | jq -r '.identities[] | select(.name=="iak") | .certificate.source')" = "NV 0x01c90001"
 check "status: healthy" enroll status
+# status says both certificates were issued on the exchange, from the records written before NV
+check_out "status --json: IDevID attested" true attested_of idevid
+check_out "status --json: IAK attested" true attested_of iak
+check_match "status: IDevID attested (text)" \
+    "attested: yes \(issued on the EK-attested factory exchange\)" status_section IDevID
+check_match "status: IAK attested (text)" \
+    "attested: yes \(issued on the EK-attested factory exchange\)" status_section IAK
+# an EK's certificate is its vendor's: "attested" does not apply to it (no line, no field)
+ek_json=$(enroll --json status | jq -c '.identities[] | select(.name=="ek_rsa")')
+check "status --json: the EK has a certificate but no attested field ($ek_json)" \
+    test "$(jq -r '[(.certificate != null), has("attested")] | join(" ")' <<<"$ek_json")" = "true false"
+ek_text=$(status_section "EK (RSA)")
+check "status: the EK's section has a certificate but no attested line" \
+    bash -c 'grep -q "cert:" <<<"$1" && ! grep -q attested <<<"$1"' _ "$ek_text"
+check "the IDevID's record beside the configuration" test -f "$(nv_cert_record 0x01c90000)"
+check "the IAK's record beside the configuration" test -f "$(nv_cert_record 0x01c90001)"
+check "no factory record in the store (group-writable)" test ! -e "$DEVID_STORE/attested"
+# root wrote them (0755 / 0644): status run by another user reads them
+if [[ $(id -u) == 0 ]]; then
+    chmod 0755 "$DEVID_FIXTURE"
+    as_nobody_attested() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups -- env OPENSSL_MODULES="$modules" \
+            "$enroll_bin" --json status | jq -r '.identities[] | select(.name=="idevid") | .attested'
+    }
+    check_out "status as another user: IDevID attested" true as_nobody_attested
+    chmod 0700 "$DEVID_FIXTURE"
+fi
+# retire keeps the IDevID, and the records of the factory identities with it
+check "retire --yes" enroll retire --yes
+check_out "after retire: IDevID still attested" true attested_of idevid
+check_out "after retire: IAK still attested" true attested_of iak
+# a record directory others may write in vouches for nothing (a forged record could be there)
+chmod 0775 "$records"
+check_out "a group-writable record directory: IDevID not attested" false attested_of idevid
+chmod 0755 "$records"
+# a record in the store, where the service users may write, is not believed for the IDevID
+mv "$records" "$records.moved"
+mkdir -p "$DEVID_STORE/attested"
+touch "$DEVID_STORE/attested/$(basename "$(nv_cert_record 0x01c90000)")"
+check_out "an IDevID record forged in the store: not attested" false attested_of idevid
+rm -r "$DEVID_STORE/attested"
+mv "$records.moved" "$records"
+check_out "IDevID attested again" true attested_of idevid
 check "the exchange: csrattrs, one nonce, one request" test "$(jq -s -r '[.[] | .op] | join(" ")' "$work/attest.log")" = "csrattrs attest-nonce attest-enroll"
 # the IAK certificate is for the IAK's key; the IDevID's for the IDevID's
 tpm2_readpublic -c 0x81020001 -f pem -o "$work/iak-pub.pem" >/dev/null
@@ -135,6 +184,8 @@ check "attested idevid --rsa: exit 0 ($out)" test $rc -eq 0
 check "attested idevid --rsa: an RSA IAK made" grep -q "IAK: created key at 0x81020001 (RSA 2048" <<<"$out"
 check "attested idevid --rsa: IDevID valid" test "$(status_of idevid)" = valid
 check "attested idevid --rsa: IAK valid" test "$(status_of iak)" = valid
+check_out "attested idevid --rsa: IDevID attested" true attested_of idevid
+check_out "attested idevid --rsa: IAK attested" true attested_of iak
 check "attested idevid --rsa: the IAK certificate's key is RSA" bash -c \
     "tpm2_nvread 0x01c90001 -C o 2>/dev/null | openssl x509 -inform DER -noout -text | grep -q 'rsaEncryption'"
 est_server_stop

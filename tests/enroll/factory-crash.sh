@@ -36,14 +36,16 @@ for point in factory-before-iak factory-after-iak; do
 done
 est_server_stop
 
-# The attested exchange (est.factory_mode = attested): killed after every check passed but before
-# anything is written, and between the IAK's certificate and the IDevID's. The IAK certificate
+# The attested exchange (est.factory_mode = attested): killed after every check passed and the
+# records were written (docs/factory.md "The record") but before anything is in NV, and between the IAK's certificate and the IDevID's. The IAK certificate
 # alone is the documented resumable state: the next run repeats the exchange and replaces it.
 printf 'factory_mode = attested\n' | write_conf
 est_server_start "$work" --ca-cert "$pki/oem-ca.pem" --ca-key "$pki/oem-ca.key" \
     --ek-ca "$pki/vendor-ca.pem" --log "$work/attest-crash.log"
 server=https://localhost:$EST_PORT
 nv_has() { tpm2_getcap handles-nv-index | grep -qi "$1"; }
+records=$(dirname "$DEVID_CONF")/factory-attested
+attested_of() { enroll --json status | jq -r ".identities[] | select(.name==\"$1\") | .attested"; }
 for point in factory-attest-before-nv factory-attest-after-iak-nv; do
     DEVID_ENROLL_CRASH_AT=$point enroll --server "$server" idevid --subject "$subject" >/dev/null 2>&1
     rc=$?
@@ -51,6 +53,9 @@ for point in factory-attest-before-nv factory-attest-after-iak-nv; do
     want="${ek_handles}0x81020000 0x81020001 "
     check "after $point: persistent handles are [$want] ($(persistent))" test "$(persistent)" = "$want"
     check "after $point: no IDevID certificate index" bash -c "$(declare -f nv_has); ! nv_has 0x1c90000"
+    # the records (docs/factory.md "The record") are written before NV: whatever the crash left
+    # in NV has its record; a record whose certificate never reached NV vouches for nothing
+    check "after $point: both records written" test "$(ls "$records" | wc -l)" -eq 2
     if [ $point = factory-attest-before-nv ]; then
         check "after $point: no IAK certificate index" bash -c "$(declare -f nv_has); ! nv_has 0x1c90001"
     else
@@ -61,7 +66,10 @@ for point in factory-attest-before-nv factory-attest-after-iak-nv; do
     check "after $point: idevid again finishes ($out)" test $rc -eq 0
     check "after $point: IDevID valid" test "$(status_of idevid)" = valid
     check "after $point: IAK valid" test "$(status_of iak)" = valid
+    check "after $point: IDevID attested" test "$(attested_of idevid)" = true
+    check "after $point: IAK attested" test "$(attested_of iak)" = true
     check "after $point: healthy" enroll status
+    rm -r "$records"
     for index in 0x01c90000 0x01c90001; do
         tpm2_nvundefine -C p $index >/dev/null 2>&1 || tpm2_nvundefine $index >/dev/null 2>&1
     done

@@ -33,6 +33,9 @@ check "an IAK without certificate is healthy" enroll status
 check "IDevID valid" test "$(status_of idevid)" = valid
 check "IDevID certificate in NV" test "$(enroll --json status | jq -r '.identities[] | select(.name=="idevid") | .certificate.source')" = "NV 0x01c90000"
 check "serialNumber in the IDevID" grep -q 'serialNumber=SN-4242' <<<"$(enroll status)"
+# the password mode proves nothing about the key: status does not say attested, no record made
+check "password mode: IDevID not attested" test "$(enroll --json status | jq -r '.identities[] | select(.name=="idevid") | .attested')" = false
+check "password mode: no factory record" test ! -e "$(dirname "$DEVID_CONF")/factory-attested"
 out=$(enroll --server "$server" idevid --subject "$subject" 2>&1); rc=$?
 check "idevid again: left alone" test $rc -eq 0
 check "idevid again: says so" grep -q "already provisioned" <<<"$out"

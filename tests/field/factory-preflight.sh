@@ -38,6 +38,32 @@ if [[ $variant == ek-only ]]; then
     check_fails "idevid with a missing password file" "$work/no-password" \
         "$enroll_bin" "${server[@]}" --trust "$pki/trust.pem" idevid --subject CN=dev1
     sed -i '/^username = station$/d; /^password_file = /d' "$work/devid.conf"
+    # attested mode: the factory records go beside the configuration (docs/factory.md "The
+    # record"); a station that may not write there is told so before the TPM is touched. Run
+    # as nobody (root may write anywhere), with the configuration in a directory root owns.
+    if [[ $(id -u) == 0 ]]; then
+        ro=$(mktemp -d)
+        chmod 0755 "$ro"
+        printf 'trust_anchors = %s/trust.pem
+[est]
+factory_mode = attested
+max_attempts = 1
+' \
+            "$ro" >"$ro/devid.conf"
+        cp "$pki/trust.pem" "$ro/trust.pem"
+        chmod 0644 "$ro/devid.conf" "$ro/trust.pem"
+        rc=0
+        DEVID_CONF=$ro/devid.conf setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+            "$enroll_bin" "${server[@]}" --trust "$ro/trust.pem" idevid --subject CN=dev1 \
+            >"$work/out" 2>&1 || rc=$?
+        check "attested idevid, the configuration's directory not writable: exit 2 ($rc)" test $rc -eq 2
+        check_match "... the message says where the records go and why not" \
+            "records its certificates beside the configuration, in $ro/factory-attested: $ro: Permission denied" \
+            cat "$work/out"
+        rm -r "$ro"
+    else
+        echo "# (not root: the unwritable configuration directory is not tried)"
+    fi
     check "after all of them: no key at 0x81020000" no_handle 0x81020000
     # Past the checks the key is made; the server is unreachable: the key stays (documented)
     rc=0
