@@ -9,9 +9,11 @@
 #                    claims (the bench-smoke test)
 #   --nice N         run everything (swtpm included) at this nice value, e.g. -10 on a machine
 #                    busy with other work (needs root for negative values)
-#   --est-runs N     runs per EST row (est-bench.sh; default 15, 3 with --quick)
+#   --est-runs N     runs per EST and attestation row (est-bench.sh, attest-bench.sh; default
+#                    15, 3 with --quick)
 # Other options go to devid-bench (e.g. --seconds 5, --only floor,core,p11); --only selects the
-# EST rows too when a name in it is a prefix of "est" rows' names (est, est-enroll, ...).
+# EST rows too when a name in it is a prefix of "est" rows' names (est, est-enroll, ...), and the
+# attestation rows (attest-bench.sh) when it names "attest".
 #
 # Around devid-bench it sets up what the peer rows need: a private D-Bus session bus (for
 # tpm2-abrmd, see abrmd.sh) and a tpm2-pkcs11 store (setup-tpm2-pkcs11.sh). Missing pieces
@@ -24,6 +26,7 @@ args=()
 json=
 est_runs=
 est=1
+attest=1
 quick=
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -33,10 +36,12 @@ while [[ $# -gt 0 ]]; do
     --est-runs) est_runs=$2; shift 2 ;;
     --only) args+=("$1" "$2")
         est=
+        attest=
         IFS=, read -ra wanted <<<"$2"
         for w in "${wanted[@]}"; do
             [[ -n $w && ( est-enroll == "$w"* || est-reenroll == "$w"* || est-rekey == "$w"* ||
                          est-ldevid == "$w"* ) ]] && est=1
+            [[ -n $w && attest == "$w"* ]] && attest=1
         done
         shift 2 ;;
     --quick) args+=("$1"); quick=1; shift ;;
@@ -97,5 +102,10 @@ status=0
 if [[ -n $est ]]; then
     runs=${est_runs:-$([[ -n $quick ]] && echo 3 || echo 15)}
     "$here/est-bench.sh" "$build" "$runs" "${json%.json}-est.json" || status=1
+fi
+# The attestation rows on their own EK-only swtpm (attest-bench.sh)
+if [[ -n $attest ]]; then
+    runs=${est_runs:-$([[ -n $quick ]] && echo 3 || echo 15)}
+    "$here/attest-bench.sh" "$build" "$runs" "${json%.json}-attest.json" || status=1
 fi
 exit $status
