@@ -9,13 +9,18 @@
 #     with both keys already present (a factory step re-run after a refusal), and the password
 #     mode on a factory-fresh TPM for comparison (its IAK is created, but gets no certificate);
 #   - after the attested factory step and an attested LDevID: a service identity's enroll, its
-#     re-enroll and its re-key with attested CSRs (owner CA with --require-attestation), then
-#     the same with est.attestation = never against an owner CA that does not require it.
+#     re-enroll and its re-key, the LDevID's re-enroll and re-key, with attested CSRs (owner
+#     CA with --require-attestation), then the same with est.attestation = never against an
+#     owner CA that does not require it;
+#   - after the password-mode factory step (an IAK without certificate): a service enroll and
+#     re-enroll with the default est.attestation = auto (no evidence sent; the cost of looking).
 # "Factory-fresh" is the EK-only state restored before each run (swtpm stopped, its state
-# copied back, restarted: untimed). Columns: TPM commands (core's counter, mean), the mix from
-# one more run at DEVID_LOG=debug (which names every command; Esys_TR_FromTPMPublic is one
-# TPM2_ReadPublic or TPM2_NV_ReadPublic), TPM2_Sign count, wall time of the whole process
-# (median, range). The debug logs are kept in JSON's directory (NAME.log under
+# copied back, restarted: untimed). Columns: TPM commands of the whole process and their mix,
+# from one more run at DEVID_LOG=debug (which names every command; Esys_TR_FromTPMPublic is one
+# TPM2_ReadPublic or TPM2_NV_ReadPublic); the count devid-enroll logs at info level (core's
+# counter over its EST context only: without the commands before it, e.g. the factory step's
+# "already provisioned?" check, and the final flush), mean over the timed runs; TPM2_Sign
+# count; wall time of the whole process (median, range). The debug logs are kept in JSON's directory (NAME.log under
 # ${JSON%.json}.logs). Nothing is asserted but that every run succeeds.
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -103,20 +108,23 @@ row() {
     }
     mix=$(grep -oE 'TPM command [0-9]+: Esys_[A-Za-z_]+' "$log" | sed 's/.*Esys_//' | sort | uniq -c |
           sort -k1,1nr -k2 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')
-    local create primary certify activate policy nv signs
+    local create primary certify activate policy nv signs all
+    all=$(grep -cE 'TPM command [0-9]+: Esys_[A-Za-z_]+$' "$log")
     create=$(count Create "$log"); primary=$(count CreatePrimary "$log"); certify=$(count Certify "$log")
     activate=$(count ActivateCredential "$log"); policy=$(count PolicySecret "$log")
     nv=$(grep -cE 'TPM command [0-9]+: Esys_NV_[A-Za-z]+$' "$log"); signs=$(count Sign "$log")
     read -r p50 lo hi < <(printf '%s\n' "${times[@]}" | stats)
-    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s–%s | %s |\n' "$label" "$runs" \
-        "$(awk -v a=$tpm -v n=$runs 'BEGIN { printf "%.1f", a / n }')" \
+    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s–%s | %s |\n' "$label" "$runs" \
+        "$all" "$(awk -v a=$tpm -v n=$runs 'BEGIN { printf "%.1f", a / n }')" \
         "$create" "$primary" "$certify" "$activate" "$policy" "$nv" "$signs" "$p50" "$lo" "$hi" "$mix"
     ROW_JSON=$(jq -n --arg name "$name" --arg op "$label" --argjson runs "$runs" --argjson p50 "$p50" \
         --argjson min "$lo" --argjson max "$hi" --argjson tpm "$tpm" --argjson signs "$signs" \
         --argjson create "$create" --argjson primary "$primary" --argjson certify "$certify" \
         --argjson activate "$activate" --argjson policy "$policy" --argjson nv "$nv" --arg mix "$mix" \
+        --argjson all "$all" \
         '{name: $name, operation: $op, runs: $runs, wall_ms: {p50: $p50, min: $min, max: $max},
-          tpm_commands_per_op: ($tpm / $runs), tpm_signatures: $signs,
+          tpm_commands_per_op: $all, tpm_commands_est_context_per_op: ($tpm / $runs),
+          tpm_signatures: $signs,
           tpm_counts: {Create: $create, CreatePrimary: $primary, Certify: $certify,
                        ActivateCredential: $activate, PolicySecret: $policy, NV: $nv},
           tpm_mix: $mix}') || { failed=1; return; }
@@ -132,8 +140,8 @@ attest_factory() {
 echo
 echo "Attestation (devid-enroll against tests/est-server on an EK-only swtpm; $runs runs each, one process per run):"
 echo
-echo '| operation | runs | TPM cmds | Create | CreatePrimary | Certify | ActivateCredential | PolicySecret | NV_* | TPM2_Sign | wall p50 ms | range | TPM command mix |'
-echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|'
+echo '| operation | runs | TPM cmds | EST context | Create | CreatePrimary | Certify | ActivateCredential | PolicySecret | NV_* | TPM2_Sign | wall p50 ms | range | TPM command mix |'
+echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|'
 rows=()
 write_conf <<<$'timeout = 10\nfactory_mode = attested'
 snapshot fresh || { echo "attestation rows: cannot snapshot the TPM" >&2; exit 1; }
@@ -169,6 +177,8 @@ snapshot attested || exit 1
 row attest-enroll "service enroll, attested CSR" none enroll abench-@I
 row attest-reenroll "service re-enroll, attested CSR" none renew --force abench-1
 row attest-rekey "service re-key, attested CSR" none renew --force --rekey abench-1
+row attest-ldevid-reenroll "LDevID re-enroll, attested CSR" none renew --force LDevID
+row attest-ldevid-rekey "LDevID re-key, attested CSR" none renew --force --rekey LDevID
 est_server_stop
 
 # the same device, unattested CSRs
@@ -178,6 +188,23 @@ owner_server
 row plain-enroll "service enroll, unattested (attestation = never)" none enroll pbench-@I
 row plain-reenroll "service re-enroll, unattested" none renew --force pbench-1
 row plain-rekey "service re-key, unattested" none renew --force --rekey pbench-1
+row plain-ldevid-reenroll "LDevID re-enroll, unattested" none renew --force LDevID
+row plain-ldevid-rekey "LDevID re-key, unattested" none renew --force --rekey LDevID
+est_server_stop
+
+# a device from the password-mode factory step: its IAK has no certificate, so with the
+# default est.attestation = auto its requests go without evidence (what looking for it costs)
+write_conf <<<$'timeout = 10\nattestation = auto'
+restore fresh
+factory_server
+out=$(enroll --server "$server" idevid --subject "$subject" 2>&1) ||
+    { echo "attestation rows: password factory step failed: $out" >&2; exit 1; }
+est_server_stop
+owner_server
+out=$(enroll --server "$server" ldevid 2>&1) ||
+    { echo "attestation rows: LDevID failed: $out" >&2; exit 1; }
+row auto-nocert-enroll "service enroll, attestation = auto, IAK without certificate" none enroll nbench-@I
+row auto-nocert-reenroll "service re-enroll, attestation = auto, IAK without certificate" none renew --force nbench-1
 est_server_stop
 
 printf '%s\n' "${rows[@]}" | jq -s --arg swtpm "$(swtpm --version 2>/dev/null | head -1)" \
