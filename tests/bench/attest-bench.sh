@@ -44,6 +44,7 @@ fi
 
 # shellcheck source=../enroll/lib.sh
 . "$here/../enroll/lib.sh" "$build"
+# (lib.sh sets work, pki, server, DEVID_* come from with-swtpm)
 logs=${json%.json}.logs
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -73,8 +74,12 @@ restore() {
         { [[ ! -e $d/factory-attested ]] || cp -a "$d/factory-attested" "$DEVID_FIXTURE/"; } &&
         "$DEVID_FIXTURE/swtpm-ctl" start >/dev/null
 }
+# (the PREP functions of row, called by name)
+# shellcheck disable=SC2317
 fresh() { restore fresh; }
+# shellcheck disable=SC2317
 keys() { restore keys; }
+# shellcheck disable=SC2317
 none() { :; }
 
 # count NAME LOG: how many commands of that name the debug log shows
@@ -115,7 +120,7 @@ row() {
     nv=$(grep -cE 'TPM command [0-9]+: Esys_NV_[A-Za-z]+$' "$log"); signs=$(count Sign "$log")
     read -r p50 lo hi < <(printf '%s\n' "${times[@]}" | stats)
     printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s–%s | %s |\n' "$label" "$runs" \
-        "$all" "$(awk -v a=$tpm -v n=$runs 'BEGIN { printf "%.1f", a / n }')" \
+        "$all" "$(awk -v a="$tpm" -v n="$runs" 'BEGIN { printf "%.1f", a / n }')" \
         "$create" "$primary" "$certify" "$activate" "$policy" "$nv" "$signs" "$p50" "$lo" "$hi" "$mix"
     ROW_JSON=$(jq -n --arg name "$name" --arg op "$label" --argjson runs "$runs" --argjson p50 "$p50" \
         --argjson min "$lo" --argjson max "$hi" --argjson tpm "$tpm" --argjson signs "$signs" \
