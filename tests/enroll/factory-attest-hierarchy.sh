@@ -9,10 +9,10 @@
 # stored, the dictionary-attack lockout counter untouched; a setting that is missing while the
 # TPM says the hierarchy has a value is found before the CA is asked. Last, a deployed device
 # (platform hierarchy disabled): the owner's auth for the NV certificate indices.
-# usage (under with-swtpm ek-only-hauth): factory-attest-hierarchy.sh BUILD_DIR CERTIFY_IDEVID
-# (CERTIFY_IDEVID: tests/core/certify_idevid.c, TPM2_Certify of the IDevID by the IAK)
+# usage (under with-swtpm ek-only-hauth): factory-attest-hierarchy.sh BUILD_DIR CERTIFY_KEY
+# (CERTIFY_KEY: tests/core/certify_key.c, TPM2_Certify of a key by the IAK)
 set -uo pipefail
-certify_idevid=$2
+certify_key=$2
 . "$(dirname "$0")/lib.sh" "$1"
 subject="O=Devid Test OEM,OU=Devid Test Device Model 1,CN=Devid Test Device,serialNumber=SN-4243"
 owner_auth=$(<"$pki/owner-auth")
@@ -161,7 +161,7 @@ check "the IDevID signs without the settings" ossl pkeyutl -sign -provider devid
 check "the signature verifies" openssl pkeyutl -verify -pubin -inkey "$work/idevid-pub.pem" \
     -rawin -digest sha256 -in "$work/data" -sigfile "$work/data.sig"
 check_match "devid_certify of the IDevID by the IAK without the settings" '^certified: ' \
-    env TSS2_LOG=esys+error "$certify_idevid" fresh-nonce-0123456789
+    env TSS2_LOG=esys+error "$certify_key" 0x81020000 "$(printf fresh-nonce-0123456789 | od -An -tx1 | tr -d ' \n')"
 check "devid_certify: the TPM refused no authorisation" test "$(auth_refusals "$work/check.log")" -eq 0
 tpm2_flushcontext -t
 check "tpm2_certify of the IDevID by the IAK needs no hierarchy auth" \
