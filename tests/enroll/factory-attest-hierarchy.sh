@@ -79,25 +79,24 @@ check "status without the settings, fresh TPM: no configuration error (exit $rc)
 check "status without the settings: no hierarchy is asked for" bash -c "! grep -q auth_file <<<\"\$1\"" _ "$out"
 
 # --- creating the keys: the endorsement auth (CreatePrimary), then the owner's (EvictControl)
-conf "$owner_line"
-run_idevid no-endorsement-create
-refused no-endorsement-create "creating the key in the endorsement hierarchy: the TPM's endorsement hierarchy has an auth value: set endorsement_auth_file"
-check "no-endorsement-create: no key made" test "$(persistent)" = "0x81010001 "
-
-conf "$owner_line" "$wrong_endorsement_line"
-run_idevid wrong-endorsement-create
-refused wrong-endorsement-create "refused the auth value in endorsement_auth_file \\($work/wrong-endorsement-auth\\)"
-check "wrong-endorsement-create: no key made" test "$(persistent)" = "0x81010001 "
-
-conf "$endorsement_line"
-run_idevid no-owner-persist
-refused no-owner-persist "TPM2_EvictControl\\): the TPM's owner hierarchy has an auth value: set owner_auth_file"
-check "no-owner-persist: no key made" test "$(persistent)" = "0x81010001 "
-
-conf "$endorsement_line" "$wrong_owner_line"
-run_idevid wrong-owner-persist
-refused wrong-owner-persist "refused the auth value in owner_auth_file \\($work/wrong-owner-auth\\)"
-check "wrong-owner-persist: no key made" test "$(persistent)" = "0x81010001 "
+# keys_refused NAME PATTERN SETTING...: with these settings making the keys is refused
+# (refused NAME PATTERN) and no key is made
+keys_refused() {
+    local name=$1 pattern=$2
+    shift 2
+    conf "$@"
+    run_idevid "$name"
+    refused "$name" "$pattern"
+    check "$name: no key made" test "$(persistent)" = "0x81010001 "
+}
+keys_refused no-endorsement-create "creating the key in the endorsement hierarchy: the TPM's endorsement hierarchy has an auth value: set endorsement_auth_file" \
+    "$owner_line"
+keys_refused wrong-endorsement-create "refused the auth value in endorsement_auth_file \\($work/wrong-endorsement-auth\\)" \
+    "$owner_line" "$wrong_endorsement_line"
+keys_refused no-owner-persist "TPM2_EvictControl\\): the TPM's owner hierarchy has an auth value: set owner_auth_file" \
+    "$endorsement_line"
+keys_refused wrong-owner-persist "refused the auth value in owner_auth_file \\($work/wrong-owner-auth\\)" \
+    "$endorsement_line" "$wrong_owner_line"
 check "no request to enroll while the keys could not be made ($(ops))" \
     bash -c "! grep -q attest <<<\"\$1\"" _ "$(ops)"
 
