@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+import est_der as der  # beside this file
 import est_tpm as tpm  # beside this file
 
 NONCE_LEN = 32
@@ -42,68 +43,35 @@ class Refused(Exception):
 # --- DER (the request is a SEQUENCE of an INTEGER and OCTET STRINGs) ------------
 
 
-def der_len(n):
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def der(tag, content):
-    return bytes([tag]) + der_len(len(content)) + content
-
-
-def der_read(buf, pos):
-    """(tag, content, next position) of the DER element at POS; strict lengths."""
-    if pos + 2 > len(buf):
-        raise ValueError("truncated")
-    tag, first = buf[pos], buf[pos + 1]
-    pos += 2
-    if first < 0x80:
-        n = first
-    else:
-        k = first & 0x7F
-        if k == 0 or k > 4 or pos + k > len(buf) or buf[pos] == 0:
-            raise ValueError("bad length")
-        n = int.from_bytes(buf[pos:pos + k], "big")
-        if n < 0x80:
-            raise ValueError("non-minimal length")
-        pos += k
-    if pos + n > len(buf):
-        raise ValueError("truncated")
-    return tag, buf[pos:pos + n], pos + n
-
-
 REQUEST_FIELDS = ("nonce", "ek_cert", "iak_public", "idevid_public", "certify_info",
                   "certify_signature", "csr")
 
 
 def parse_request(body):
-    tag, content, end = der_read(body, 0)
+    tag, start, end = der.read(body, 0)
     if tag != 0x30 or end != len(body):
         raise ValueError("not one DER SEQUENCE")
-    tag, version, pos = der_read(content, 0)
-    if tag != 0x02 or version != b"\x00":
+    items = der.children(body, start, end)
+    if len(items) != 1 + len(REQUEST_FIELDS):
+        raise ValueError(f"{len(items)} elements in the SEQUENCE, not {1 + len(REQUEST_FIELDS)}")
+    (tag, vs, ve, _), fields = items[0], {}
+    if tag != 0x02 or body[vs:ve] != b"\x00":
         raise ValueError("version is not INTEGER 0")
-    fields = {}
-    for name in REQUEST_FIELDS:
-        tag, value, pos = der_read(content, pos)
+    for name, (tag, cs, ce, _) in zip(REQUEST_FIELDS, items[1:]):
         if tag != 0x04:
             raise ValueError(f"{name} is not an OCTET STRING")
-        fields[name] = value
-    if pos != len(content):
-        raise ValueError("trailing data in the SEQUENCE")
+        fields[name] = body[cs:ce]
     return fields
 
 
 def encode_response(blob, secret, iv, sealed):
-    return der(0x30, der(0x02, b"\x00") + der(0x04, blob) + der(0x04, secret) +
-               der(0x04, iv) + der(0x04, sealed))
+    return der.tlv(0x30, der.tlv(0x02, b"\x00") + der.tlv(0x04, blob) + der.tlv(0x04, secret) +
+                   der.tlv(0x04, iv) + der.tlv(0x04, sealed))
 
 
 def encode_certs(iak_cert, idevid_cert, chain):
     d = [c.public_bytes(serialization.Encoding.DER) for c in [iak_cert, idevid_cert] + chain]
-    return der(0x30, d[0] + d[1] + der(0x30, b"".join(d[2:])))
+    return der.tlv(0x30, d[0] + d[1] + der.tlv(0x30, b"".join(d[2:])))
 
 
 # --- TPM structures (est_tpm.py) ---------------------------------------------------

@@ -31,7 +31,7 @@ What is not checked, and why:
   - revocation of the IAK certificate (or its CAs): this test server is given no CRL or OCSP
     source of the OEM; a production CA would check the IAK certificate's status there too.
 
-Plain DER parsing in the standard library (TPM structures: est_tpm.py), so it runs with python3-cryptography 38
+Plain DER (est_der.py) and TPM (est_tpm.py) parsing in the standard library, so it runs with python3-cryptography 38
 (Debian 12), which cannot read such attribute values or verify chains.
 """
 
@@ -42,6 +42,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+import est_der  # beside this file
 import est_tpm  # beside this file
 
 ID_AA_EVIDENCE = bytes.fromhex("2a864886f70d010910023b")   # 1.2.840.113549.1.9.16.2.59
@@ -54,45 +55,19 @@ class Refused(Exception):
 
 # -- DER -------------------------------------------------------------------------------------
 
-def der_item(buf, off):
-    """(tag, content start, end) of the TLV at off."""
-    if off + 2 > len(buf):
-        raise Refused("malformed DER: truncated")
-    tag, n = buf[off], buf[off + 1]
-    off += 2
-    if n & 0x80:
-        k = n & 0x7F
-        if k == 0 or k > 4 or off + k > len(buf):
-            raise Refused("malformed DER: bad length")
-        n = int.from_bytes(buf[off:off + k], "big")
-        off += k
-    if off + n > len(buf):
-        raise Refused("malformed DER: truncated")
-    return tag, off, off + n
-
-
-def der_children(buf, start, end):
-    out = []
-    while start < end:
-        tag, cs, ce = der_item(buf, start)
-        out.append((tag, cs, ce, start))  # (tag, content start, end, TLV start)
-        start = ce
-    return out
-
-
 def csr_parts(csr_der):
     """(raw subject DER, raw SPKI DER, [(oid bytes, raw SET content)]) of a PKCS#10 request."""
-    _, s, e = der_item(csr_der, 0)
-    tag, cs, ce = der_item(csr_der, s)           # CertificationRequestInfo
-    kids = der_children(csr_der, cs, ce)
+    _, s, e = est_der.read(csr_der, 0)
+    tag, cs, ce = est_der.read(csr_der, s)           # CertificationRequestInfo
+    kids = est_der.children(csr_der, cs, ce)
     if tag != 0x30 or len(kids) < 3:
         raise Refused("malformed CSR")
     subject = csr_der[kids[1][3]:kids[1][2]]
     spki = csr_der[kids[2][3]:kids[2][2]]
     attrs = []
     if len(kids) > 3 and kids[3][0] == 0xA0:
-        for t, a, b, _ in der_children(csr_der, kids[3][1], kids[3][2]):
-            parts = der_children(csr_der, a, b)
+        for t, a, b, _ in est_der.children(csr_der, kids[3][1], kids[3][2]):
+            parts = est_der.children(csr_der, a, b)
             if t != 0x30 or len(parts) != 2 or parts[0][0] != 0x06 or parts[1][0] != 0x31:
                 raise Refused("malformed CSR attribute")
             attrs.append((csr_der[parts[0][1]:parts[0][2]], csr_der[parts[1][1]:parts[1][2]]))
@@ -101,21 +76,21 @@ def csr_parts(csr_der):
 
 def parse_evidence(value):
     """(attest, signature, public, [certificate DER]) from one attribute value."""
-    _, s, e = der_item(value, 0)
-    for _, bs, be, _ in der_children(value, s, e):           # EvidenceBundle
-        parts = der_children(value, bs, be)
+    _, s, e = est_der.read(value, 0)
+    for _, bs, be, _ in est_der.children(value, s, e):           # EvidenceBundle
+        parts = est_der.children(value, bs, be)
         if not parts or parts[0][0] != 0x30:
             raise Refused("malformed EvidenceBundle")
         certs = []
         if len(parts) > 1:
-            certs = [value[t0:ce] for _, _, ce, t0 in der_children(value, parts[1][1], parts[1][2])]
-        for _, ss, se, _ in der_children(value, parts[0][1], parts[0][2]):   # statements
-            st = der_children(value, ss, se)
+            certs = [value[t0:ce] for _, _, ce, t0 in est_der.children(value, parts[1][1], parts[1][2])]
+        for _, ss, se, _ in est_der.children(value, parts[0][1], parts[0][2]):   # statements
+            st = est_der.children(value, ss, se)
             if len(st) < 2 or st[0][0] != 0x06:
                 raise Refused("malformed EvidenceStatement")
             if value[st[0][1]:st[0][2]] != TCG_ATTEST_TPM_CERTIFY:
                 continue
-            f = der_children(value, st[1][1], st[1][2])
+            f = est_der.children(value, st[1][1], st[1][2])
             if st[1][0] != 0x30 or len(f) != 3 or any(x[0] != 0x04 for x in f):
                 raise Refused("the tcg-attest-tpm-certify statement is not "
                               "SEQUENCE { OCTET STRING x3 } (devid includes the public area)")
@@ -244,14 +219,17 @@ def verify_chain(cert_ders, roots):
 
 def verify(csr_der, csr_public_key, roots):
     """Checks the CSR's evidence; returns a short description, raises Refused."""
-    subject, spki, attrs = csr_parts(csr_der)
-    values = [v for oid, v in attrs if oid == ID_AA_EVIDENCE]
-    if not values:
-        raise Refused("attestation required: the CSR has no evidence attribute "
-                      "(id-aa-evidence, 1.2.840.113549.1.9.16.2.59)")
-    if len(values) > 1:
-        raise Refused("more than one evidence attribute")
-    attest, signature, public, cert_ders = parse_evidence(values[0])
+    try:
+        subject, spki, attrs = csr_parts(csr_der)
+        values = [v for oid, v in attrs if oid == ID_AA_EVIDENCE]
+        if not values:
+            raise Refused("attestation required: the CSR has no evidence attribute "
+                          "(id-aa-evidence, 1.2.840.113549.1.9.16.2.59)")
+        if len(values) > 1:
+            raise Refused("more than one evidence attribute")
+        attest, signature, public, cert_ders = parse_evidence(values[0])
+    except est_der.DerError as e:
+        raise Refused(f"malformed DER: {e}")
     iak_cert = verify_chain(cert_ders, roots)
     verify_tpm_signature(iak_cert.public_key(), signature, attest)
     extra, name = parse_attest(attest)
