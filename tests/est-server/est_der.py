@@ -2,7 +2,8 @@
 """The little DER the test EST server writes and reads by hand (X.690): TLVs with definite,
 minimal lengths. Used by est-server (CsrAttrs), est_attest_factory.py (its request and
 answer) and est_attestation.py (the CSR's evidence attribute, which python3-cryptography 38
-cannot read). Reading raises DerError (a ValueError) saying what is wrong."""
+cannot read), and by the test tools that forge requests (tests/enroll/craft-csr,
+attest-tamper). Reading raises DerError (a ValueError) saying what is wrong."""
 
 
 class DerError(ValueError):
