@@ -35,8 +35,7 @@ static int write_evidence(const char *dir, const devid_certification *c)
 static int parse_hex(const char *hex, unsigned char *q, size_t *qlen)
 {
     size_t n = strlen(hex);
-    if (n % 2 || n / 2 > DEVID_CERTIFY_QUALIFYING_MAX ||
-        strspn(hex, "0123456789abcdefABCDEF") != n)
+    if (n % 2 || n / 2 > DEVID_CERTIFY_QUALIFYING_MAX || strspn(hex, "0123456789abcdefABCDEF") != n)
         return 0;
     for (*qlen = 0; *hex; hex += 2) {
         unsigned v;
