@@ -31,8 +31,8 @@ What is not checked, and why:
   - revocation of the IAK certificate (or its CAs): this test server is given no CRL or OCSP
     source of the OEM; a production CA would check the IAK certificate's status there too.
 
-Plain DER (est_der.py) and TPM (est_tpm.py) parsing in the standard library, so it runs with python3-cryptography 38
-(Debian 12), which cannot read such attribute values or verify chains.
+Plain DER (est_der.py) and TPM (est_tpm.py) parsing in the standard library, so it runs
+with python3-cryptography 38 (Debian 12), which cannot read such attribute values or verify chains.
 """
 
 import datetime
@@ -83,7 +83,8 @@ def parse_evidence(value):
             raise Refused("malformed EvidenceBundle")
         certs = []
         if len(parts) > 1:
-            certs = [value[t0:ce] for _, _, ce, t0 in est_der.children(value, parts[1][1], parts[1][2])]
+            certs = [value[t0:ce]
+                     for _, _, ce, t0 in est_der.children(value, parts[1][1], parts[1][2])]
         for _, ss, se, _ in est_der.children(value, parts[0][1], parts[0][2]):   # statements
             st = est_der.children(value, ss, se)
             if len(st) < 2 or st[0][0] != 0x06:

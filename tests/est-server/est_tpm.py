@@ -97,8 +97,9 @@ class Public:
             r.end()
             if curve not in ECC_CURVES:
                 raise TpmError(f"TPM curve 0x{curve:04x} not supported")
-            self.key = ec.EllipticCurvePublicNumbers(
-                int.from_bytes(x, "big"), int.from_bytes(y, "big"), ECC_CURVES[curve]()).public_key()
+            self.key = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"),
+                                                     int.from_bytes(y, "big"),
+                                                     ECC_CURVES[curve]()).public_key()
         else:
             raise TpmError(f"TPMT_PUBLIC of type 0x{self.type:04x} is no ECC or RSA key")
         self.name = name_of(self.name_alg, data)
