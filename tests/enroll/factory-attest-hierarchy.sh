@@ -9,10 +9,10 @@
 # stored, the dictionary-attack lockout counter untouched; a setting that is missing while the
 # TPM says the hierarchy has a value is found before the CA is asked. Last, a deployed device
 # (platform hierarchy disabled): the owner's auth for the NV certificate indices.
-# usage (under with-swtpm ek-only-hauth): factory-attest-hierarchy.sh BUILD_DIR CERTIFY_IDEVID
-# (CERTIFY_IDEVID: tests/core/certify_idevid.c, TPM2_Certify of the IDevID by the IAK)
+# usage (under with-swtpm ek-only-hauth): factory-attest-hierarchy.sh BUILD_DIR CERTIFY_KEY
+# (CERTIFY_KEY: tests/core/certify_key.c, TPM2_Certify of a key by the IAK)
 set -uo pipefail
-certify_idevid=$2
+certify_key=$2
 . "$(dirname "$0")/lib.sh" "$1"
 subject="O=Devid Test OEM,OU=Devid Test Device Model 1,CN=Devid Test Device,serialNumber=SN-4243"
 owner_auth=$(<"$pki/owner-auth")
@@ -79,25 +79,24 @@ check "status without the settings, fresh TPM: no configuration error (exit $rc)
 check "status without the settings: no hierarchy is asked for" bash -c "! grep -q auth_file <<<\"\$1\"" _ "$out"
 
 # --- creating the keys: the endorsement auth (CreatePrimary), then the owner's (EvictControl)
-conf "$owner_line"
-run_idevid no-endorsement-create
-refused no-endorsement-create "creating the key in the endorsement hierarchy: the TPM's endorsement hierarchy has an auth value: set endorsement_auth_file"
-check "no-endorsement-create: no key made" test "$(persistent)" = "0x81010001 "
-
-conf "$owner_line" "$wrong_endorsement_line"
-run_idevid wrong-endorsement-create
-refused wrong-endorsement-create "refused the auth value in endorsement_auth_file \\($work/wrong-endorsement-auth\\)"
-check "wrong-endorsement-create: no key made" test "$(persistent)" = "0x81010001 "
-
-conf "$endorsement_line"
-run_idevid no-owner-persist
-refused no-owner-persist "TPM2_EvictControl\\): the TPM's owner hierarchy has an auth value: set owner_auth_file"
-check "no-owner-persist: no key made" test "$(persistent)" = "0x81010001 "
-
-conf "$endorsement_line" "$wrong_owner_line"
-run_idevid wrong-owner-persist
-refused wrong-owner-persist "refused the auth value in owner_auth_file \\($work/wrong-owner-auth\\)"
-check "wrong-owner-persist: no key made" test "$(persistent)" = "0x81010001 "
+# keys_refused NAME PATTERN SETTING...: with these settings making the keys is refused
+# (refused NAME PATTERN) and no key is made
+keys_refused() {
+    local name=$1 pattern=$2
+    shift 2
+    conf "$@"
+    run_idevid "$name"
+    refused "$name" "$pattern"
+    check "$name: no key made" test "$(persistent)" = "0x81010001 "
+}
+keys_refused no-endorsement-create "creating the key in the endorsement hierarchy: the TPM's endorsement hierarchy has an auth value: set endorsement_auth_file" \
+    "$owner_line"
+keys_refused wrong-endorsement-create "refused the auth value in endorsement_auth_file \\($work/wrong-endorsement-auth\\)" \
+    "$owner_line" "$wrong_endorsement_line"
+keys_refused no-owner-persist "TPM2_EvictControl\\): the TPM's owner hierarchy has an auth value: set owner_auth_file" \
+    "$endorsement_line"
+keys_refused wrong-owner-persist "refused the auth value in owner_auth_file \\($work/wrong-owner-auth\\)" \
+    "$endorsement_line" "$wrong_owner_line"
 check "no request to enroll while the keys could not be made ($(ops))" \
     bash -c "! grep -q attest <<<\"\$1\"" _ "$(ops)"
 
@@ -161,7 +160,7 @@ check "the IDevID signs without the settings" ossl pkeyutl -sign -provider devid
 check "the signature verifies" openssl pkeyutl -verify -pubin -inkey "$work/idevid-pub.pem" \
     -rawin -digest sha256 -in "$work/data" -sigfile "$work/data.sig"
 check_match "devid_certify of the IDevID by the IAK without the settings" '^certified: ' \
-    env TSS2_LOG=esys+error "$certify_idevid" fresh-nonce-0123456789
+    env TSS2_LOG=esys+error "$certify_key" 0x81020000 "$(printf fresh-nonce-0123456789 | od -An -tx1 | tr -d ' \n')"
 check "devid_certify: the TPM refused no authorisation" test "$(auth_refusals "$work/check.log")" -eq 0
 tpm2_flushcontext -t
 check "tpm2_certify of the IDevID by the IAK needs no hierarchy auth" \

@@ -9,13 +9,14 @@ import sys
 
 sys.path.insert(0, sys.argv[2])
 import est_attestation as ea  # noqa: E402
+import est_tpm  # noqa: E402
 
 attest = open(sys.argv[1], "rb").read()
-r = ea.Reader(attest, "TPMS_ATTEST")
+r = est_tpm.Reader(attest, "TPMS_ATTEST")
 r.u32(), r.u16()
-start = r.o
+start = r.pos
 signer = r.tpm2b()
-rest = attest[r.o:]
+rest = attest[r.pos:]
 r.tpm2b(), r.take(25), r.tpm2b()
 qualified = r.tpm2b()
 

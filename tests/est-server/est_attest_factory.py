@@ -17,24 +17,18 @@ import threading
 import time
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+import est_der as der  # beside this file
+import est_tpm as tpm  # beside this file
 
 NONCE_LEN = 32
 NONCE_LIFETIME = 300  # seconds
 FAULTS = ("other-ek", "other-iak", "wrong-iak-cert")
 
-# TPMA_OBJECT bits (TPM 2.0 Part 2, 8.3)
-FIXED_TPM, FIXED_PARENT, SENSITIVE_DATA_ORIGIN = 0x2, 0x10, 0x20
-RESTRICTED, DECRYPT, SIGN = 0x10000, 0x20000, 0x40000
-ALG_RSA, ALG_ECC, ALG_SHA256, ALG_NULL = 0x0001, 0x0023, 0x000B, 0x0010
-ALG_RSASSA, ALG_ECDSA = 0x0014, 0x0018
-ECC_CURVES = {0x0003: ec.SECP256R1(), 0x0004: ec.SECP384R1()}
-GENERATED_VALUE, ST_ATTEST_CERTIFY = 0xFF544347, 0x8017
 
 
 class Refused(Exception):
@@ -49,175 +43,46 @@ class Refused(Exception):
 # --- DER (the request is a SEQUENCE of an INTEGER and OCTET STRINGs) ------------
 
 
-def der_len(n):
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def der(tag, content):
-    return bytes([tag]) + der_len(len(content)) + content
-
-
-def der_read(buf, pos):
-    """(tag, content, next position) of the DER element at POS; strict lengths."""
-    if pos + 2 > len(buf):
-        raise ValueError("truncated")
-    tag, first = buf[pos], buf[pos + 1]
-    pos += 2
-    if first < 0x80:
-        n = first
-    else:
-        k = first & 0x7F
-        if k == 0 or k > 4 or pos + k > len(buf) or buf[pos] == 0:
-            raise ValueError("bad length")
-        n = int.from_bytes(buf[pos:pos + k], "big")
-        if n < 0x80:
-            raise ValueError("non-minimal length")
-        pos += k
-    if pos + n > len(buf):
-        raise ValueError("truncated")
-    return tag, buf[pos:pos + n], pos + n
-
-
 REQUEST_FIELDS = ("nonce", "ek_cert", "iak_public", "idevid_public", "certify_info",
                   "certify_signature", "csr")
 
 
 def parse_request(body):
-    tag, content, end = der_read(body, 0)
+    tag, start, end = der.read(body, 0)
     if tag != 0x30 or end != len(body):
         raise ValueError("not one DER SEQUENCE")
-    tag, version, pos = der_read(content, 0)
-    if tag != 0x02 or version != b"\x00":
+    items = der.children(body, start, end)
+    if len(items) != 1 + len(REQUEST_FIELDS):
+        raise ValueError(f"{len(items)} elements in the SEQUENCE, not {1 + len(REQUEST_FIELDS)}")
+    (tag, vs, ve, _), fields = items[0], {}
+    if tag != 0x02 or body[vs:ve] != b"\x00":
         raise ValueError("version is not INTEGER 0")
-    fields = {}
-    for name in REQUEST_FIELDS:
-        tag, value, pos = der_read(content, pos)
+    for name, (tag, cs, ce, _) in zip(REQUEST_FIELDS, items[1:]):
         if tag != 0x04:
             raise ValueError(f"{name} is not an OCTET STRING")
-        fields[name] = value
-    if pos != len(content):
-        raise ValueError("trailing data in the SEQUENCE")
+        fields[name] = body[cs:ce]
     return fields
 
 
 def encode_response(blob, secret, iv, sealed):
-    return der(0x30, der(0x02, b"\x00") + der(0x04, blob) + der(0x04, secret) +
-               der(0x04, iv) + der(0x04, sealed))
+    return der.tlv(0x30, der.tlv(0x02, b"\x00") + der.tlv(0x04, blob) + der.tlv(0x04, secret) +
+                   der.tlv(0x04, iv) + der.tlv(0x04, sealed))
 
 
 def encode_certs(iak_cert, idevid_cert, chain):
     d = [c.public_bytes(serialization.Encoding.DER) for c in [iak_cert, idevid_cert] + chain]
-    return der(0x30, d[0] + d[1] + der(0x30, b"".join(d[2:])))
+    return der.tlv(0x30, d[0] + d[1] + der.tlv(0x30, b"".join(d[2:])))
 
 
-# --- TPM structures (TPM 2.0 Part 2, big-endian) -----------------------------------
+# --- TPM structures (est_tpm.py) ---------------------------------------------------
 
 
-class Reader:
-    def __init__(self, data):
-        self.data, self.pos = data, 0
-
-    def take(self, n):
-        if self.pos + n > len(self.data):
-            raise ValueError("truncated TPM structure")
-        v = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return v
-
-    def u8(self):
-        return self.take(1)[0]
-
-    def u16(self):
-        return struct.unpack(">H", self.take(2))[0]
-
-    def u32(self):
-        return struct.unpack(">I", self.take(4))[0]
-
-    def u64(self):
-        return struct.unpack(">Q", self.take(8))[0]
-
-    def tpm2b(self):
-        return self.take(self.u16())
-
-    def done(self):
-        if self.pos != len(self.data):
-            raise ValueError("trailing bytes after the TPM structure")
-
-
-class Public:
-    """A TPMT_PUBLIC: its attributes, its key and its name."""
-
-    def __init__(self, data):
-        r = Reader(data)
-        self.type, self.name_alg, self.attrs = r.u16(), r.u16(), r.u32()
-        r.tpm2b()  # authPolicy
-        if r.u16() != ALG_NULL:  # symmetric
-            r.u16(), r.u16()
-        scheme = r.u16()
-        if scheme != ALG_NULL:
-            r.u16()
-        if self.type == ALG_RSA:
-            bits, exponent = r.u16(), r.u32()
-            n = int.from_bytes(r.tpm2b(), "big")
-            if n.bit_length() != bits:
-                raise ValueError("RSA modulus size is not keyBits")
-            self.key = rsa.RSAPublicNumbers(exponent or 65537, n).public_key()
-        elif self.type == ALG_ECC:
-            curve = r.u16()
-            if r.u16() != ALG_NULL:  # kdf
-                r.u16()
-            x, y = r.tpm2b(), r.tpm2b()
-            if curve not in ECC_CURVES:
-                raise ValueError(f"unsupported curve 0x{curve:04x}")
-            self.key = ec.EllipticCurvePublicNumbers(
-                int.from_bytes(x, "big"), int.from_bytes(y, "big"), ECC_CURVES[curve]).public_key()
-        else:
-            raise ValueError(f"unsupported key type 0x{self.type:04x}")
-        r.done()
-        if self.name_alg != ALG_SHA256:
-            raise ValueError("nameAlg is not SHA-256")
-        self.name = struct.pack(">H", self.name_alg) + hashlib.sha256(data).digest()
-
-    def has(self, bits):
-        return self.attrs & bits == bits
-
-
-def parse_certify(data):
-    """(extraData, certified name) of a TPMS_ATTEST of type certify."""
-    r = Reader(data)
-    if r.u32() != GENERATED_VALUE:
-        raise ValueError("magic is not TPM_GENERATED_VALUE")
-    if r.u16() != ST_ATTEST_CERTIFY:
-        raise ValueError("not a TPM_ST_ATTEST_CERTIFY")
-    r.tpm2b()  # qualifiedSigner
-    extra = r.tpm2b()
-    r.u64(), r.u32(), r.u32(), r.u8()  # clockInfo
-    r.u64()  # firmwareVersion
-    name = r.tpm2b()
-    r.tpm2b()  # qualifiedName
-    r.done()
-    return extra, name
-
-
-def verify_signature(iak, attest, sig):
-    """The IAK's TPMT_SIGNATURE over the TPMS_ATTEST (SHA-256)."""
-    r = Reader(sig)
-    alg, hash_alg = r.u16(), r.u16()
-    if hash_alg != ALG_SHA256:
-        raise InvalidSignature("signature hash is not SHA-256")
-    if alg == ALG_ECDSA and isinstance(iak.key, ec.EllipticCurvePublicKey):
-        sr, ss = int.from_bytes(r.tpm2b(), "big"), int.from_bytes(r.tpm2b(), "big")
-        r.done()
-        iak.key.verify(encode_dss_signature(sr, ss), attest, ec.ECDSA(hashes.SHA256()))
-    elif alg == ALG_RSASSA and isinstance(iak.key, rsa.RSAPublicKey):
-        s = r.tpm2b()
-        r.done()
-        iak.key.verify(s, attest, padding.PKCS1v15(), hashes.SHA256())
-    else:
-        raise InvalidSignature(f"signature algorithm 0x{alg:04x} does not fit the IAK")
+def public_of(data):
+    """The Public of a key sent: RSA or ECC, SHA-256 name algorithm (as the TCG templates)."""
+    pub = tpm.Public(data)
+    if pub.name_alg != tpm.ALG_SHA256:
+        raise tpm.TpmError("nameAlg is not SHA-256")
+    return pub
 
 
 # --- TPM2_MakeCredential (TPM 2.0 Part 1, 24; Part 3, 12.6) ------------------------
@@ -321,25 +186,26 @@ class AttestFactory:
             raise Refused(400, f"not an AttestEnrollRequest: {e}")
         ek_key = self.check_ek(f["ek_cert"], signed_by, lock)
         try:
-            iak, idevid = Public(f["iak_public"]), Public(f["idevid_public"])
-        except ValueError as e:
+            iak, idevid = public_of(f["iak_public"]), public_of(f["idevid_public"])
+        except tpm.TpmError as e:
             raise Refused(400, f"a public area does not parse: {e}")
-        fixed = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN
-        if not iak.has(fixed | RESTRICTED | SIGN) or iak.attrs & DECRYPT:
+        fixed = tpm.FIXED_TPM | tpm.FIXED_PARENT | tpm.SENSITIVE_DATA_ORIGIN
+        if not iak.has(fixed | tpm.RESTRICTED | tpm.SIGN) or iak.attrs & tpm.DECRYPT:
             raise Refused(403, "the IAK is not a restricted signing key with fixedTPM, "
                           f"fixedParent and sensitiveDataOrigin (attributes 0x{iak.attrs:08x})")
-        if not idevid.has(fixed | SIGN) or idevid.attrs & (RESTRICTED | DECRYPT):
+        if not idevid.has(fixed | tpm.SIGN) or idevid.attrs & (tpm.RESTRICTED | tpm.DECRYPT):
             raise Refused(403, "the IDevID key is not an unrestricted signing key with "
                           "fixedTPM, fixedParent and sensitiveDataOrigin (attributes "
                           f"0x{idevid.attrs:08x}): not a key generated in and bound to a TPM")
         try:
-            verify_signature(iak, f["certify_info"], f["certify_signature"])
-            extra, certified = parse_certify(f["certify_info"])
-        except (InvalidSignature, ValueError) as e:
+            tpm.verify_signature(iak.key, f["certify_signature"], f["certify_info"],
+                                 hash_algs=(tpm.ALG_SHA256,))
+            certify = tpm.Certify(f["certify_info"])
+        except tpm.TpmError as e:
             raise Refused(403, f"the IAK's certification does not verify: {e}")
-        if extra != f["nonce"]:
+        if certify.extra != f["nonce"]:
             raise Refused(403, "the certification's qualifying data is not the request's nonce")
-        if certified != idevid.name:
+        if certify.name != idevid.name:
             raise Refused(403, "the certification is over another key than the IDevID public "
                           "area sent")
         try:

@@ -31,27 +31,22 @@ What is not checked, and why:
   - revocation of the IAK certificate (or its CAs): this test server is given no CRL or OCSP
     source of the OEM; a production CA would check the IAK certificate's status there too.
 
-Plain DER and TPM parsing in the standard library, so it runs with python3-cryptography 38
-(Debian 12), which cannot read such attribute values or verify chains.
+Plain DER (est_der.py) and TPM (est_tpm.py) parsing in the standard library, so it runs
+with python3-cryptography 38 (Debian 12), which cannot read such attribute values or verify chains.
 """
 
 import datetime
 import hashlib
-import struct
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+import est_der  # beside this file
+import est_tpm  # beside this file
 
 ID_AA_EVIDENCE = bytes.fromhex("2a864886f70d010910023b")   # 1.2.840.113549.1.9.16.2.59
 TCG_ATTEST_TPM_CERTIFY = bytes.fromhex("6781051401")       # 2.23.133.20.1
-TPM_GENERATED_VALUE = 0xFF544347
-TPM_ST_ATTEST_CERTIFY = 0x8017
-TPMA_FIXED_TPM, TPMA_FIXED_PARENT = 0x00000002, 0x00000010
-TPM_ALG = {0x000B: hashes.SHA256, 0x000C: hashes.SHA384, 0x000D: hashes.SHA512}
-TPM_HASHLIB = {0x000B: "sha256", 0x000C: "sha384", 0x000D: "sha512"}
-TPM_ECC_CURVE = {0x0003: ec.SECP256R1, 0x0004: ec.SECP384R1}
 
 
 class Refused(Exception):
@@ -60,45 +55,19 @@ class Refused(Exception):
 
 # -- DER -------------------------------------------------------------------------------------
 
-def der_item(buf, off):
-    """(tag, content start, end) of the TLV at off."""
-    if off + 2 > len(buf):
-        raise Refused("malformed DER: truncated")
-    tag, n = buf[off], buf[off + 1]
-    off += 2
-    if n & 0x80:
-        k = n & 0x7F
-        if k == 0 or k > 4 or off + k > len(buf):
-            raise Refused("malformed DER: bad length")
-        n = int.from_bytes(buf[off:off + k], "big")
-        off += k
-    if off + n > len(buf):
-        raise Refused("malformed DER: truncated")
-    return tag, off, off + n
-
-
-def der_children(buf, start, end):
-    out = []
-    while start < end:
-        tag, cs, ce = der_item(buf, start)
-        out.append((tag, cs, ce, start))  # (tag, content start, end, TLV start)
-        start = ce
-    return out
-
-
 def csr_parts(csr_der):
     """(raw subject DER, raw SPKI DER, [(oid bytes, raw SET content)]) of a PKCS#10 request."""
-    _, s, e = der_item(csr_der, 0)
-    tag, cs, ce = der_item(csr_der, s)           # CertificationRequestInfo
-    kids = der_children(csr_der, cs, ce)
+    _, s, e = est_der.read(csr_der, 0)
+    tag, cs, ce = est_der.read(csr_der, s)           # CertificationRequestInfo
+    kids = est_der.children(csr_der, cs, ce)
     if tag != 0x30 or len(kids) < 3:
         raise Refused("malformed CSR")
     subject = csr_der[kids[1][3]:kids[1][2]]
     spki = csr_der[kids[2][3]:kids[2][2]]
     attrs = []
     if len(kids) > 3 and kids[3][0] == 0xA0:
-        for t, a, b, _ in der_children(csr_der, kids[3][1], kids[3][2]):
-            parts = der_children(csr_der, a, b)
+        for t, a, b, _ in est_der.children(csr_der, kids[3][1], kids[3][2]):
+            parts = est_der.children(csr_der, a, b)
             if t != 0x30 or len(parts) != 2 or parts[0][0] != 0x06 or parts[1][0] != 0x31:
                 raise Refused("malformed CSR attribute")
             attrs.append((csr_der[parts[0][1]:parts[0][2]], csr_der[parts[1][1]:parts[1][2]]))
@@ -107,21 +76,22 @@ def csr_parts(csr_der):
 
 def parse_evidence(value):
     """(attest, signature, public, [certificate DER]) from one attribute value."""
-    _, s, e = der_item(value, 0)
-    for _, bs, be, _ in der_children(value, s, e):           # EvidenceBundle
-        parts = der_children(value, bs, be)
+    _, s, e = est_der.read(value, 0)
+    for _, bs, be, _ in est_der.children(value, s, e):           # EvidenceBundle
+        parts = est_der.children(value, bs, be)
         if not parts or parts[0][0] != 0x30:
             raise Refused("malformed EvidenceBundle")
         certs = []
         if len(parts) > 1:
-            certs = [value[t0:ce] for _, _, ce, t0 in der_children(value, parts[1][1], parts[1][2])]
-        for _, ss, se, _ in der_children(value, parts[0][1], parts[0][2]):   # statements
-            st = der_children(value, ss, se)
+            certs = [value[t0:ce]
+                     for _, _, ce, t0 in est_der.children(value, parts[1][1], parts[1][2])]
+        for _, ss, se, _ in est_der.children(value, parts[0][1], parts[0][2]):   # statements
+            st = est_der.children(value, ss, se)
             if len(st) < 2 or st[0][0] != 0x06:
                 raise Refused("malformed EvidenceStatement")
             if value[st[0][1]:st[0][2]] != TCG_ATTEST_TPM_CERTIFY:
                 continue
-            f = der_children(value, st[1][1], st[1][2])
+            f = est_der.children(value, st[1][1], st[1][2])
             if st[1][0] != 0x30 or len(f) != 3 or any(x[0] != 0x04 for x in f):
                 raise Refused("the tcg-attest-tpm-certify statement is not "
                               "SEQUENCE { OCTET STRING x3 } (devid includes the public area)")
@@ -129,52 +99,21 @@ def parse_evidence(value):
     raise Refused("the evidence attribute has no tcg-attest-tpm-certify statement")
 
 
-# -- TPM structures --------------------------------------------------------------------------
-
-class Reader:
-    def __init__(self, data, what):
-        self.d, self.o, self.what = data, 0, what
-
-    def take(self, n):
-        if self.o + n > len(self.d):
-            raise Refused(f"truncated {self.what}")
-        b = self.d[self.o:self.o + n]
-        self.o += n
-        return b
-
-    def u16(self):
-        return struct.unpack(">H", self.take(2))[0]
-
-    def u32(self):
-        return struct.unpack(">I", self.take(4))[0]
-
-    def tpm2b(self):
-        return self.take(self.u16())
-
-    def end(self):
-        if self.o != len(self.d):
-            raise Refused(f"{self.what}: trailing bytes")
-
+# -- TPM structures (est_tpm.py), refusals in this policy's words -----------------------------
 
 def parse_attest(data):
-    r = Reader(data, "TPMS_ATTEST")
-    magic, typ = r.u32(), r.u16()
-    signer = r.tpm2b()             # qualifiedSigner
-    extra = r.tpm2b()
-    r.take(17 + 8)                 # clockInfo, firmwareVersion
-    if magic != TPM_GENERATED_VALUE or typ != TPM_ST_ATTEST_CERTIFY:
-        raise Refused("the TPMS_ATTEST is not a TPM-generated certification")
-    name = r.tpm2b()
-    qualified = r.tpm2b()          # qualifiedName
-    r.end()
-    check_signer_name(signer, qualified)
-    return extra, name
+    """(extraData, certified name) of the TPMS_ATTEST, after the qualifiedSigner checks."""
+    try:
+        c = est_tpm.Certify(data)
+    except est_tpm.TpmError as e:
+        raise Refused(str(e))
+    check_signer_name(c.signer, c.qualified)
+    return c.extra, c.name
 
 
 def check_signer_name(signer, certified):
     """What can be checked of qualifiedSigner without the IAK's public area (module doc)."""
-    alg = struct.unpack(">H", signer[:2])[0] if len(signer) >= 2 else None
-    if alg not in TPM_HASHLIB or len(signer) != 2 + hashlib.new(TPM_HASHLIB[alg]).digest_size:
+    if not est_tpm.is_key_name(signer):
         raise Refused("the certification's qualifiedSigner is not the qualified name of a key "
                       f"({signer.hex() or 'empty'})")
     if signer == certified:
@@ -183,62 +122,20 @@ def check_signer_name(signer, certified):
 
 
 def verify_tpm_signature(key, signature, attest):
-    r = Reader(signature, "TPMT_SIGNATURE")
-    alg, halg = r.u16(), r.u16()
-    if halg not in TPM_ALG:
-        raise Refused(f"TPMT_SIGNATURE hash 0x{halg:04x} not supported")
-    h = TPM_ALG[halg]()
     try:
-        if alg == 0x0018 and isinstance(key, ec.EllipticCurvePublicKey):       # ECDSA
-            rr, ss = r.tpm2b(), r.tpm2b()
-            r.end()
-            der = utils.encode_dss_signature(int.from_bytes(rr, "big"), int.from_bytes(ss, "big"))
-            key.verify(der, attest, ec.ECDSA(h))
-        elif alg in (0x0014, 0x0016) and isinstance(key, rsa.RSAPublicKey):   # RSASSA, RSAPSS
-            sig = r.tpm2b()
-            r.end()
-            pad = padding.PKCS1v15() if alg == 0x0014 else padding.PSS(
-                mgf=padding.MGF1(h), salt_length=padding.PSS.AUTO)
-            key.verify(sig, attest, pad, h)
-        else:
-            raise Refused(f"TPMT_SIGNATURE algorithm 0x{alg:04x} does not fit the IAK "
-                          "certificate's key")
-    except InvalidSignature:
+        est_tpm.verify_signature(key, signature, attest)
+    except est_tpm.BadSignature:
         raise Refused("the certification's signature does not verify with the IAK "
                       "certificate's key")
+    except est_tpm.TpmError as e:
+        raise Refused(f"the certification's signature, for the IAK certificate's key: {e}")
 
 
-def public_key_of(pub):
-    """(objectAttributes, nameAlg, public key) of a marshalled TPMT_PUBLIC."""
-    r = Reader(pub, "TPMT_PUBLIC")
-    typ, name_alg, attrs = r.u16(), r.u16(), r.u32()
-    r.tpm2b()                                  # authPolicy
-    sym = r.u16()
-    if sym != 0x0010:                          # TPM_ALG_NULL: else keyBits, mode
-        r.take(4)
-    scheme = r.u16()
-    if scheme != 0x0010:
-        r.take(2)
-    if typ == 0x0023:                          # TPM_ALG_ECC
-        curve = r.u16()
-        kdf = r.u16()
-        if kdf != 0x0010:
-            r.take(2)
-        x, y = r.tpm2b(), r.tpm2b()
-        r.end()
-        if curve not in TPM_ECC_CURVE:
-            raise Refused(f"TPM curve 0x{curve:04x} not supported")
-        key = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"),
-                                            TPM_ECC_CURVE[curve]()).public_key()
-    elif typ == 0x0001:                        # TPM_ALG_RSA
-        r.u16()                                # keyBits
-        exp = r.u32() or 65537
-        n = r.tpm2b()
-        r.end()
-        key = rsa.RSAPublicNumbers(exp, int.from_bytes(n, "big")).public_key()
-    else:
-        raise Refused(f"TPMT_PUBLIC of type 0x{typ:04x} is no ECC or RSA key")
-    return attrs, name_alg, key
+def public_of(data):
+    try:
+        return est_tpm.Public(data)
+    except est_tpm.TpmError as e:
+        raise Refused(f"the attested key's public area: {e}")
 
 
 # -- certificates ----------------------------------------------------------------------------
@@ -323,26 +220,28 @@ def verify_chain(cert_ders, roots):
 
 def verify(csr_der, csr_public_key, roots):
     """Checks the CSR's evidence; returns a short description, raises Refused."""
-    subject, spki, attrs = csr_parts(csr_der)
-    values = [v for oid, v in attrs if oid == ID_AA_EVIDENCE]
-    if not values:
-        raise Refused("attestation required: the CSR has no evidence attribute "
-                      "(id-aa-evidence, 1.2.840.113549.1.9.16.2.59)")
-    if len(values) > 1:
-        raise Refused("more than one evidence attribute")
-    attest, signature, public, cert_ders = parse_evidence(values[0])
+    try:
+        subject, spki, attrs = csr_parts(csr_der)
+        values = [v for oid, v in attrs if oid == ID_AA_EVIDENCE]
+        if not values:
+            raise Refused("attestation required: the CSR has no evidence attribute "
+                          "(id-aa-evidence, 1.2.840.113549.1.9.16.2.59)")
+        if len(values) > 1:
+            raise Refused("more than one evidence attribute")
+        attest, signature, public, cert_ders = parse_evidence(values[0])
+    except est_der.DerError as e:
+        raise Refused(f"malformed DER: {e}")
     iak_cert = verify_chain(cert_ders, roots)
     verify_tpm_signature(iak_cert.public_key(), signature, attest)
     extra, name = parse_attest(attest)
     if extra != hashlib.sha256(spki + subject).digest():
         raise Refused("the certification's qualifying data is not SHA-256 of this CSR's "
                       "SubjectPublicKeyInfo and subject (evidence made for another request)")
-    attrs_, name_alg, key = public_key_of(public)
-    if name_alg not in TPM_HASHLIB:
-        raise Refused(f"nameAlg 0x{name_alg:04x} not supported")
-    if name != struct.pack(">H", name_alg) + hashlib.new(TPM_HASHLIB[name_alg], public).digest():
+    pub = public_of(public)
+    key = pub.key
+    if name != pub.name:
         raise Refused("the certified name is not the name of the included public area")
-    if not attrs_ & TPMA_FIXED_TPM or not attrs_ & TPMA_FIXED_PARENT:
+    if not pub.has(est_tpm.FIXED_TPM | est_tpm.FIXED_PARENT):
         raise Refused("the attested key is not fixedTPM and fixedParent")
     if key.public_numbers() != csr_public_key.public_numbers():
         raise Refused("the attested key is not the CSR's key")
