@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,8 @@
 static devid_rc io_fail(const char *what, const char *path)
 {
     int err = errno;
-    return devid_fail(err == ENOENT ? DEVID_ERR_NOT_FOUND : DEVID_ERR_IO, "%s %s: %s", what,
-                      path, strerror(err));
+    return devid_fail(err == ENOENT ? DEVID_ERR_NOT_FOUND : DEVID_ERR_IO, "%s %s: %s", what, path,
+                      strerror(err));
 }
 
 devid_rc devid__sync_dir(const char *dir)
@@ -55,7 +56,8 @@ static devid_rc write_all(int fd, const void *data, size_t len, const char *path
     return DEVID_OK;
 }
 
-devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static devid_rc write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                                  bool sync_dir)
 {
     char tmp[4096], dir[4096];
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp) ||
@@ -77,7 +79,18 @@ devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len,
         unlink(tmp);
         return rc;
     }
-    return devid__sync_dir(dirname(dir));
+    return sync_dir ? devid__sync_dir(dirname(dir)) : DEVID_OK;
+}
+
+devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_file_atomic(path, data, len, mode, true);
+}
+
+devid_rc devid_write_file_atomic_batched(const char *path, const void *data, size_t len,
+                                         mode_t mode)
+{
+    return write_file_atomic(path, data, len, mode, false);
 }
 
 /* Reads the open regular file fd (at most max bytes) into a malloc'd, NUL-terminated buffer;

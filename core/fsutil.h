@@ -13,6 +13,13 @@
  * fsync the directory. A crash leaves the old content or the new, never a mix. */
 devid_rc devid_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* The same but the directory's fsync: the rename is durable only once the directory is, by the
+ * next devid_write_file_atomic (or any synced change) in the same directory. For a batch of
+ * files in one directory whose renames may become durable in any order: one directory fsync
+ * for the batch instead of one per file. */
+devid_rc devid_write_file_atomic_batched(const char *path, const void *data, size_t len,
+                                         mode_t mode);
+
 /* Reads a whole regular file (at most max bytes) into a malloc'd, NUL-terminated buffer. */
 devid_rc devid_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
 

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <tss2/tss2_mu.h>
 
 static devid_rc read_chunks(ESYS_CONTEXT *ctx, ESYS_TR auth, ESYS_TR nv, uint16_t size,
                             uint16_t chunk, unsigned char *buf)
@@ -28,8 +29,8 @@ static devid_rc read_chunks(ESYS_CONTEXT *ctx, ESYS_TR auth, ESYS_TR nv, uint16_
             return drc;
         if (data->size != n) {
             Esys_Free(data);
-            return devid_fail(DEVID_ERR_TPM, "TPM2_NV_Read returned %u bytes, asked %u",
-                              data->size, n);
+            return devid_fail(DEVID_ERR_TPM, "TPM2_NV_Read returned %u bytes, asked %u", data->size,
+                              n);
         }
         memcpy(buf + off, data->buffer, n);
         Esys_Free(data);
@@ -38,8 +39,36 @@ static devid_rc read_chunks(ESYS_CONTEXT *ctx, ESYS_TR auth, ESYS_TR nv, uint16_
     return DEVID_OK;
 }
 
-static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char **data,
-                               size_t *len)
+/* The index's public area as ESYS read it when it made the ESYS_TR (Esys_TR_FromTPMPublic
+ * sends TPM2_NV_ReadPublic): asking the TPM again would cost one more command per read. ESYS
+ * keeps it in the object's serialized metadata (the stable format Esys_TR_Deserialize reads:
+ * handle, name, resource type, then for an NV index its TPM2B_NV_PUBLIC). False when that is
+ * not what the buffer holds, or the index was not written yet when ESYS looked (another
+ * process may have written it since): the caller asks the TPM then. */
+static bool nv_public_from_esys(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index, TPMS_NV_PUBLIC *out)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0, off = 0;
+    if (Esys_TR_Serialize(ctx, nv, &buf, &len) != TSS2_RC_SUCCESS)
+        return false;
+    TPM2_HANDLE handle = 0;
+    TPM2B_NAME name = { 0 };
+    uint32_t type = 0;
+    TPM2B_NV_PUBLIC pub = { 0 }; /* (a sized structure unmarshals into a zeroed one only) */
+    bool ok = Tss2_MU_TPM2_HANDLE_Unmarshal(buf, len, &off, &handle) == TSS2_RC_SUCCESS &&
+              Tss2_MU_TPM2B_NAME_Unmarshal(buf, len, &off, &name) == TSS2_RC_SUCCESS &&
+              Tss2_MU_UINT32_Unmarshal(buf, len, &off, &type) == TSS2_RC_SUCCESS &&
+              type == 2 /* IESYSC_NV_RSRC */ &&
+              Tss2_MU_TPM2B_NV_PUBLIC_Unmarshal(buf, len, &off, &pub) == TSS2_RC_SUCCESS &&
+              off == len && handle == index && pub.nvPublic.nvIndex == index &&
+              (pub.nvPublic.attributes & TPMA_NV_WRITTEN);
+    Esys_Free(buf);
+    if (ok)
+        *out = pub.nvPublic;
+    return ok;
+}
+
+static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char **data, size_t *len)
 {
     ESYS_TR nv;
     devid_rc rc = devid_tpm_resolve(ctx, index, &nv);
@@ -47,17 +76,25 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
         return rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM
                    ? devid_fail(DEVID_ERR_NOT_FOUND, "NV index 0x%08x is not defined", index)
                    : rc;
-    TPM2B_NV_PUBLIC *pub = NULL;
-    rc = DEVID_ESYS("TPM2_NV_ReadPublic", Esys_NV_ReadPublic, ctx, nv, ESYS_TR_NONE, ESYS_TR_NONE,
-                    ESYS_TR_NONE, &pub, NULL);
-    if (rc != DEVID_OK) {
-        if (devid_tpm_alive(ctx))
-            devid_tpm_release(ctx, nv);
-        return rc;
+    TPMS_NV_PUBLIC known;
+    uint16_t size;
+    TPMA_NV attrs;
+    if (nv_public_from_esys(ctx, nv, index, &known)) {
+        size = known.dataSize;
+        attrs = known.attributes;
+    } else {
+        TPM2B_NV_PUBLIC *pub = NULL;
+        rc = DEVID_ESYS("TPM2_NV_ReadPublic", Esys_NV_ReadPublic, ctx, nv, ESYS_TR_NONE,
+                        ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
+        if (rc != DEVID_OK) {
+            if (devid_tpm_alive(ctx))
+                devid_tpm_release(ctx, nv);
+            return rc;
+        }
+        size = pub->nvPublic.dataSize;
+        attrs = pub->nvPublic.attributes;
+        Esys_Free(pub);
     }
-    uint16_t size = pub->nvPublic.dataSize;
-    TPMA_NV attrs = pub->nvPublic.attributes;
-    Esys_Free(pub);
 
     uint16_t chunk = 0;
     unsigned char *buf = NULL;
@@ -89,8 +126,10 @@ static devid_rc nv_read_locked(ESYS_CONTEXT *ctx, uint32_t index, unsigned char 
                 break;
         }
         if (n == 0)
-            rc = devid_fail(DEVID_ERR_AUTH, "NV index 0x%08x is readable neither with its own "
-                            "auth nor by the owner", index);
+            rc = devid_fail(DEVID_ERR_AUTH,
+                            "NV index 0x%08x is readable neither with its own "
+                            "auth nor by the owner",
+                            index);
     }
     if (devid_tpm_alive(ctx))
         devid_tpm_release(ctx, nv);

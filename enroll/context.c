@@ -75,8 +75,7 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
             known = true;
         }
     if (!known)
-        return devid_fail(DEVID_ERR_CONFIG, "est.pop = %s: expected auto, always or never",
-                          e->pop);
+        return devid_fail(DEVID_ERR_CONFIG, "est.pop = %s: expected auto, always or never", e->pop);
     known = !e->attestation;
     for (size_t i = 0; e->attestation && i < sizeof(pop_modes) / sizeof(pop_modes[0]); i++)
         if (strcmp(e->attestation, pop_modes[i].name) == 0) {
@@ -85,12 +84,15 @@ devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt)
             known = true;
         }
     if (!known)
-        return devid_fail(DEVID_ERR_CONFIG, "est.attestation = %s: expected auto, always or "
-                          "never", e->attestation);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "est.attestation = %s: expected auto, always or "
+                          "never",
+                          e->attestation);
     static const struct {
         const char *name;
         est_auth_mode mode;
-    } auth_modes[] = { { "basic", EST_AUTH_BASIC }, { "digest", EST_AUTH_DIGEST },
+    } auth_modes[] = { { "basic", EST_AUTH_BASIC },
+                       { "digest", EST_AUTH_DIGEST },
                        { "any", EST_AUTH_ANY } };
     for (size_t i = 0; e->auth && i < sizeof(auth_modes) / sizeof(auth_modes[0]); i++)
         if (strcmp(e->auth, auth_modes[i].name) == 0)
@@ -182,8 +184,8 @@ static devid_rc ctx_conn(enroll_ctx *ctx, est_conn **out)
 {
     unsigned char id[32] = { 0 };
     unsigned int n = 0;
-    if (ctx->est.tls_cert && (X509_digest(ctx->est.tls_cert, EVP_sha256(), id, &n) != 1 ||
-                              n != sizeof(id)))
+    if (ctx->est.tls_cert &&
+        (X509_digest(ctx->est.tls_cert, EVP_sha256(), id, &n) != 1 || n != sizeof(id)))
         return devid_fail(DEVID_ERR_INTERNAL, "client certificate digest");
     if (ctx->conn && memcmp(id, ctx->conn_identity, sizeof(id)) != 0)
         close_conn(ctx);
@@ -202,16 +204,15 @@ void enroll_ctx_free(enroll_ctx *ctx)
     close_conn(ctx);
     if (ctx->connections)
         devid_info("EST: %u TLS connection(s): %u full handshake(s), %u resumed; %llu TPM "
-                   "command(s) in this run", ctx->connections, ctx->full_handshakes,
-                   ctx->resumed,
+                   "command(s) in this run",
+                   ctx->connections, ctx->full_handshakes, ctx->resumed,
                    (unsigned long long)devid_tpm_command_count() - ctx->tpm_commands_at_start);
     free_secret(ctx->password);
     free_secret(ctx->header);
     memset(ctx, 0, sizeof(*ctx));
 }
 
-void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert,
-                                 STACK_OF(X509) *chain)
+void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain)
 {
     ctx->est.tls_key = key;
     ctx->est.tls_cert = cert;
@@ -229,8 +230,7 @@ static devid_rc verify_issued(const enroll_ctx *ctx, X509 *leaf, STACK_OF(X509) 
     X509_STORE_CTX *vctx = X509_STORE_CTX_new();
     devid_rc rc = DEVID_OK;
     if (!store || !vctx || X509_STORE_load_file(store, ctx->est.trust_file) != 1)
-        rc = devid_fail(DEVID_ERR_CONFIG, "cannot load trust anchors from %s",
-                        ctx->est.trust_file);
+        rc = devid_fail(DEVID_ERR_CONFIG, "cannot load trust anchors from %s", ctx->est.trust_file);
     else if (X509_STORE_CTX_init(vctx, store, leaf, chain) != 1)
         rc = devid_fail(DEVID_ERR_INTERNAL, "certificate verification setup");
     else if (X509_verify_cert(vctx) != 1) {
@@ -276,7 +276,8 @@ devid_rc enroll_reply_error(const est_reply *r, const char *what)
         [EST_REFUSED] = { DEVID_ERR_AUTH, "refused our credentials (authentication refused)" },
     };
     unsigned o = (unsigned)r->outcome < sizeof(by_outcome) / sizeof(by_outcome[0])
-                     ? (unsigned)r->outcome : EST_FAILED;
+                     ? (unsigned)r->outcome
+                     : EST_FAILED;
     return devid_fail(by_outcome[o].rc, "EST server %s%s%s: %s (%s)", by_outcome[o].says,
                       what ? ", " : "", what ? what : "", r->detail, est_outcome_name(r->outcome));
 }
@@ -296,9 +297,9 @@ static devid_rc conn_attempt(void *arg, est_reply *reply)
     return est_conn_request(r->conn, r->op, r->csr, r->csr_len, EST_REQ_LAST, reply);
 }
 
-devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key,
-                         const enroll_key_ref *tpm_key, const X509_NAME *subject,
-                         const X509 *like, X509 **leaf, STACK_OF(X509) **chain)
+devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const enroll_key_ref *tpm_key,
+                         const X509_NAME *subject, const X509 *like, X509 **leaf,
+                         STACK_OF(X509) **chain)
 {
     devid_rc src = scope_credentials(ctx); /* the identity may have changed under us */
     if (src != DEVID_OK)
@@ -319,8 +320,8 @@ devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key,
     if (rc == DEVID_OK)
         rc = ctx_conn(ctx, &conn);
     if (rc == DEVID_OK && pop) {
-        est_pop_request r = { conn, op, key, subject, like, ctx->wishes.md_nid, evidence,
-                              evidence_len };
+        est_pop_request r = { conn,     op,          key, subject, like, ctx->wishes.md_nid,
+                              evidence, evidence_len };
         rc = est_retry_run(&ctx->retry, "enroll (proof-of-possession)", est_pop_attempt, &r,
                            &reply);
     } else if (rc == DEVID_OK) {
@@ -373,7 +374,7 @@ devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key,
     return DEVID_OK;
 }
 
-devid_rc enroll_write_chain(const char *path, X509 *leaf, STACK_OF(X509) *chain)
+static devid_rc write_chain(const char *path, X509 *leaf, STACK_OF(X509) *chain, bool batched)
 {
     BIO *bio = BIO_new(BIO_s_mem());
     devid_rc rc = bio && PEM_write_bio_X509(bio, leaf) == 1 ? DEVID_OK : DEVID_ERR_MEMORY;
@@ -382,12 +383,28 @@ devid_rc enroll_write_chain(const char *path, X509 *leaf, STACK_OF(X509) *chain)
             rc = DEVID_ERR_MEMORY;
     char *data = NULL;
     long len = bio ? BIO_get_mem_data(bio, &data) : 0;
-    if (rc == DEVID_OK)
+    if (rc == DEVID_OK && batched)
+        rc = devid_write_file_atomic_batched(path, data, (size_t)len, 0644);
+    else if (rc == DEVID_OK)
         rc = devid_write_file_atomic(path, data, (size_t)len, 0644);
     else
         devid_fail(rc, "encoding %s", path);
     BIO_free(bio);
     return rc;
+}
+
+devid_rc enroll_write_chain(const char *path, X509 *leaf, STACK_OF(X509) *chain)
+{
+    return write_chain(path, leaf, chain, false);
+}
+
+devid_rc enroll_write_chain_batched(const char *path, X509 *leaf, STACK_OF(X509) *chain)
+{
+    const char *store = devid_core_config()->store;
+    size_t n = store ? strlen(store) : 0;
+    bool in_store = n && strncmp(path, store, n) == 0 && path[n] == '/' &&
+                    !strchr(path + n + 1, '/');
+    return write_chain(path, leaf, chain, in_store);
 }
 
 devid_rc enroll_parse_subject(const char *text, X509_NAME **out)
@@ -418,8 +435,7 @@ void enroll_fetch_wishes(enroll_ctx *ctx)
         if (ctx->wishes.ignored)
             devid_info("/csrattrs: %d item(s) not acted on", ctx->wishes.ignored);
     } else {
-        devid_debug("/csrattrs: %s (%s): no wishes", est_outcome_name(reply.outcome),
-                    reply.detail);
+        devid_debug("/csrattrs: %s (%s): no wishes", est_outcome_name(reply.outcome), reply.detail);
     }
     est_reply_clear(&reply);
 }
@@ -431,8 +447,8 @@ void enroll_key_choice(const enroll_ctx *ctx, bool rsa, devid_key_type *type, in
     *type = rsa ? DEVID_KEY_RSA : DEVID_KEY_EC;
     *curve_nid = NID_X9_62_prime256v1;
     *bits = 2048;
-    if (w->key_type == EVP_PKEY_EC && (w->curve_nid == NID_X9_62_prime256v1 ||
-                                       w->curve_nid == NID_secp384r1)) {
+    if (w->key_type == EVP_PKEY_EC &&
+        (w->curve_nid == NID_X9_62_prime256v1 || w->curve_nid == NID_secp384r1)) {
         *type = DEVID_KEY_EC;
         *curve_nid = w->curve_nid;
     } else if (w->key_type == EVP_PKEY_RSA) {

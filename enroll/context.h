@@ -16,7 +16,7 @@
 
 /* When CSRs carry proof-of-possession (est.pop). */
 typedef enum enroll_pop_mode {
-    ENROLL_POP_AUTO = 0,       /* when the server's /csrattrs asks for challengePassword */
+    ENROLL_POP_AUTO = 0, /* when the server's /csrattrs asks for challengePassword */
     ENROLL_POP_ALWAYS,
     ENROLL_POP_NEVER,
 } enroll_pop_mode;
@@ -30,8 +30,8 @@ typedef struct enroll_ctx {
     enroll_attest_mode attest; /* est.attestation */
     est_csr_wishes wishes;     /* what /csrattrs asked for (enroll_fetch_wishes) */
     bool wishes_fetched;
-    char *password;            /* cleansed on free */
-    char *header;              /* cleansed on free */
+    char *password; /* cleansed on free */
+    char *header;   /* cleansed on free */
     /* The EST session of the current TLS client identity (est.h: one connection per
      * operation, TLS sessions resumed between them), replaced when the identity changes. */
     est_conn *conn;
@@ -51,9 +51,9 @@ void enroll_ctx_free(enroll_ctx *ctx);
  * before it is returned: the issued certificate must carry key's public key, chain to the
  * explicit trust anchor and be within its validity. *chain gets the CA certificates. A
  * certificate issued on a request with evidence is recorded as such (csr_attest_record). */
-devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key,
-                         const enroll_key_ref *tpm_key, const X509_NAME *subject,
-                         const X509 *like, X509 **leaf, STACK_OF(X509) **chain);
+devid_rc enroll_get_cert(enroll_ctx *ctx, est_op op, EVP_PKEY *key, const enroll_key_ref *tpm_key,
+                         const X509_NAME *subject, const X509 *like, X509 **leaf,
+                         STACK_OF(X509) **chain);
 
 /* The EST connection of the current TLS client identity (opened if needed), with the
  * credentials scoped to it, for exchanges other than enroll_get_cert's. */
@@ -80,11 +80,14 @@ void enroll_key_choice(const enroll_ctx *ctx, bool rsa, devid_key_type *type, in
                        int *bits);
 
 /* Uses key + cert (+ chain) as the TLS client identity for the next requests (not owned). */
-void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert,
-                                 STACK_OF(X509) *chain);
+void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain);
 
 /* Writes leaf + chain as a PEM file, atomically (mode 0644: certificates are public). */
 devid_rc enroll_write_chain(const char *path, X509 *leaf, STACK_OF(X509) *chain);
+/* The same, for a chain file followed by a change in the store that may become durable before
+ * or after it: when path is in the store's directory, that change's directory fsync makes
+ * both renames durable (one fsync less); elsewhere the file gets its own. */
+devid_rc enroll_write_chain_batched(const char *path, X509 *leaf, STACK_OF(X509) *chain);
 
 /* Parses "O=Org,OU=Unit,CN=name,serialNumber=123" (or "/O=.../CN=..."). */
 devid_rc enroll_parse_subject(const char *text, X509_NAME **out);

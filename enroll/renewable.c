@@ -101,7 +101,7 @@ void renewable_identity_free(renewable_identity *cur)
 /* What one renewal holds: the current identity (it authenticates the request), the new
  * certificate and, when re-keying, the pending group with the new key. */
 typedef struct {
-    renewable_identity *cur;      /* the caller's */
+    renewable_identity *cur; /* the caller's */
     EVP_PKEY *new_key;
     X509 *leaf;
     STACK_OF(X509) *chain;
@@ -138,7 +138,10 @@ static devid_rc rotate_service(const renewable *r, renewal *w)
 {
     char path[4096];
     service_chain_path(r->name, path, sizeof(path));
-    devid_rc rc = enroll_write_chain(path, w->leaf, w->chain);
+    /* durable with the relabelling (one directory fsync for both): whichever of the two a
+     * power cut keeps, the recovery ends with one whole identity, the old or the new (a
+     * pending pair: completed; two groups of one name: the one the chain file names) */
+    devid_rc rc = enroll_write_chain_batched(path, w->leaf, w->chain);
     if (rc == DEVID_OK)
         crash_point("chain-written");
     devid_store_attrs attrs;
@@ -187,8 +190,9 @@ static devid_rc renew_rekey(enroll_ctx *ctx, const renewable *r, renewal *w)
 static devid_rc renew_reenroll(enroll_ctx *ctx, const renewable *r, renewal *w)
 {
     crash_point("pending-key"); /* at the same step as in a re-key, before the request */
-    enroll_key_ref cur = { .handle = r->ldevid ? devid_core_config()->map[DEVID_MAP_LDEVID]
-                                                     .key_handle : 0,
+    enroll_key_ref cur = { .handle = r->ldevid
+                                         ? devid_core_config()->map[DEVID_MAP_LDEVID].key_handle
+                                         : 0,
                            .uid = r->group.uid };
     devid_rc rc = enroll_get_cert(ctx, EST_SIMPLEREENROLL, w->cur->key, &cur, NULL, w->cur->cert,
                                   &w->leaf, &w->chain);
@@ -198,25 +202,28 @@ static devid_rc renew_reenroll(enroll_ctx *ctx, const renewable *r, renewal *w)
     if (r->ldevid)
         return enroll_write_chain(devid_core_config()->map[DEVID_MAP_LDEVID].cert_file, w->leaf,
                                   w->chain);
+    /* The same key: the old certificate and the new are both whole identities, in the store
+     * and in the chain file, so the two files may become durable in either order and the
+     * store's directory fsync makes both durable (the chain file is in the store's
+     * directory). */
     char path[4096];
-    rc = devid_store_put_cert(r->group.uid, w->leaf, NULL, NULL);
     service_chain_path(r->name, path, sizeof(path));
+    rc = enroll_write_chain_batched(path, w->leaf, w->chain);
     if (rc == DEVID_OK)
-        rc = enroll_write_chain(path, w->leaf, w->chain);
+        rc = devid_store_put_cert(r->group.uid, w->leaf, NULL, NULL);
     return rc;
 }
 
 /* One renewal: same key (re-enroll) or a new one (re-key), authenticated with the current
  * certificate and key. */
-devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, renewable_identity *cur,
-                         bool rekey)
+devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, renewable_identity *cur, bool rekey)
 {
     renewal w = { .cur = cur };
     enroll_ctx_use_tls_identity(ctx, cur->key, cur->cert, cur->chain);
     devid_rc rc = rekey ? renew_rekey(ctx, r, &w) : renew_reenroll(ctx, r, &w);
     if (rc == DEVID_OK)
         csr_attest_forget(cur->cert); /* replaced: its record vouches for nothing any more */
-    ctx->est.tls_key = NULL; /* the caller frees the identity */
+    ctx->est.tls_key = NULL;          /* the caller frees the identity */
     ctx->est.tls_cert = NULL;
     ctx->est.tls_chain = NULL;
     X509_free(w.leaf);

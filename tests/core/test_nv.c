@@ -60,6 +60,15 @@ static void test_owner_fallback(void)
     CHECK(data && len == 14 && memcmp(data, "owner readable", 14) == 0, "owner fallback");
     free(data);
     data = NULL;
+    /* Once connected: the index's public area comes with the ESYS object (TR_FromTPMPublic),
+     * not from a second TPM2_NV_ReadPublic: TR_FromTPMPublic, the NV_Read with the index's
+     * auth that fails, the owner's that works. */
+    uint64_t before = devid_tpm_command_count();
+    CHECK_RC(devid__nv_read(0x01500011, &data, &len), DEVID_OK);
+    CHECK(devid_tpm_command_count() - before == 3, "3 TPM commands per NV read, not %llu",
+          (unsigned long long)(devid_tpm_command_count() - before));
+    free(data);
+    data = NULL;
     /* DA-protected index: read as owner first, so no failed auth is counted */
     CHECK_RC(devid__nv_read(0x01500012, &data, &len), DEVID_OK);
     free(data);
