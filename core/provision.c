@@ -356,7 +356,7 @@ static devid_rc auth_ready_op(ESYS_CONTEXT *ctx, void *arg)
                                         "hierarchy is disabled: the owner defines them)");
     if (rc == DEVID_OK && (needs & DEVID_NEEDS_PERSIST))
         rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_OWNER,
-                                        "making the key persistent (TPM2_EvictControl)");
+                                        "a persistent key made or removed (TPM2_EvictControl)");
     if (rc == DEVID_OK && (needs & DEVID_NEEDS_STORE_KEY)) {
         uint32_t parent = 0; /* (probing the persistent SRK reads its public area only) */
         rc = devid_srk_default_parent(ctx, &parent);

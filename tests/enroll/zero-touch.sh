@@ -245,6 +245,9 @@ if [[ -n $full_auth ]]; then
 fi
 
 # --- retirement: owner identities go, the IDevID stays
+if [[ -n $full_auth ]]; then # (TPM2_EvictControl of the LDevID key: said before anything goes)
+    without_owner_auth retire-no-owner-auth enroll retire --yes
+fi
 out=$(enroll retire --yes 2>&1); rc=$?
 check "retire ($out)" test $rc -eq 0
 check "LDevID gone" test "$(status_of ldevid)" = absent
