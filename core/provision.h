@@ -56,9 +56,9 @@ devid_rc devid_provision_remove_key(uint32_t handle);
 #define DEVID_NEEDS_STORE_KEY 0x8u /* a new store key: the owner, when there is no persistent
                                     * SRK (the standard SRK is created) */
 
-/* Asked by a step before its CA issues anything (a request that cannot be undone): whether
- * the hierarchy auth values the `needs` (DEVID_NEEDS_*) of the rest of the step are
- * configured. DEVID_ERR_CONFIG naming the setting when the TPM has such an auth value
+/* Asked by a step before it does what cannot be undone (a CA asked to issue, identities
+ * removed): whether the hierarchy auth values the `needs` (DEVID_NEEDS_*) of the rest of the
+ * step are configured. DEVID_ERR_CONFIG naming the setting when the TPM has such an auth value
  * (TPMA_PERMANENT) and the configuration no file for it. No authorisation is sent: one
  * TPM2_GetCapability (and for DEVID_NEEDS_STORE_KEY the persistent SRK's public area), none
  * when the files needed are configured (their one use tells whether they are right). */

@@ -378,7 +378,8 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     res.attested = attested;
     /* a hierarchy auth value the rest needs but nobody configured: said before the CA issues */
     if (rc == DEVID_OK)
-        rc = devid_hierarchy_auth_ready(DEVID_NEEDS_CERT_NV | (attested ? DEVID_NEEDS_ACTIVATE : 0));
+        rc = devid_hierarchy_auth_ready(DEVID_NEEDS_CERT_NV |
+                                        (attested ? DEVID_NEEDS_ACTIVATE : 0));
     if (rc == DEVID_OK && attested)
         rc = factory_attested_enroll(&ctx, pkey, subject, &leaf, &chain);
     else if (rc == DEVID_OK)
