@@ -334,27 +334,41 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
     return rc;
 }
 
+/* Which hierarchies the steps in `needs` authorise with, given what the TPM has. */
 static devid_rc auth_ready_op(ESYS_CONTEXT *ctx, void *arg)
 {
-    bool activate = *(bool *)arg;
-    if (devid_hierarchy_has_file(ESYS_TR_RH_OWNER) &&
-        (!activate || devid_hierarchy_has_file(ESYS_TR_RH_ENDORSEMENT)))
-        return DEVID_OK;
+    unsigned needs = *(unsigned *)arg;
+    bool owner_may = needs & (DEVID_NEEDS_CERT_NV | DEVID_NEEDS_PERSIST | DEVID_NEEDS_STORE_KEY);
+    if ((!owner_may || devid_hierarchy_has_file(ESYS_TR_RH_OWNER)) &&
+        (!(needs & DEVID_NEEDS_ACTIVATE) || devid_hierarchy_has_file(ESYS_TR_RH_ENDORSEMENT)))
+        return DEVID_OK; /* nothing to ask the TPM */
     TPMA_PERMANENT permanent = 0;
     TPMA_STARTUP_CLEAR startup = 0;
     devid_rc rc = devid_hierarchy_state(ctx, &permanent, &startup);
-    if (rc == DEVID_OK && activate)
+    if (rc == DEVID_OK && (needs & DEVID_NEEDS_ACTIVATE))
         rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_ENDORSEMENT,
                                         "TPM2_ActivateCredential with the EK (its policy: "
                                         "TPM2_PolicySecret of the endorsement hierarchy)");
-    if (rc == DEVID_OK && !(startup & TPMA_STARTUP_CLEAR_PHENABLE))
+    if (rc == DEVID_OK && (needs & DEVID_NEEDS_CERT_NV) &&
+        !(startup & TPMA_STARTUP_CLEAR_PHENABLE))
         rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_OWNER,
                                         "defining the certificate indices (the platform "
                                         "hierarchy is disabled: the owner defines them)");
+    if (rc == DEVID_OK && (needs & DEVID_NEEDS_PERSIST))
+        rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_OWNER,
+                                        "a persistent key made or removed (TPM2_EvictControl)");
+    if (rc == DEVID_OK && (needs & DEVID_NEEDS_STORE_KEY)) {
+        uint32_t parent = 0; /* (probing the persistent SRK reads its public area only) */
+        rc = devid_srk_default_parent(ctx, &parent);
+        if (rc == DEVID_OK && parent == TPM2_RH_OWNER)
+            rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_OWNER,
+                                            "creating the standard SRK for the new key (the "
+                                            "TPM has no persistent SRK)");
+    }
     return rc;
 }
 
-devid_rc devid_factory_auth_ready(bool activate)
+devid_rc devid_hierarchy_auth_ready(unsigned needs)
 {
-    return devid_tpm_run(auth_ready_op, &activate);
+    return devid_tpm_run(auth_ready_op, &needs);
 }

@@ -46,14 +46,23 @@ devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle);
 /* Removes the persistent key at handle (owner authorisation). */
 devid_rc devid_provision_remove_key(uint32_t handle);
 
-/* Asked by the factory step before the CA issues anything: whether the hierarchy auth values
- * the rest of the step needs are configured. With `activate`, the endorsement hierarchy's (the
- * EK's policy for TPM2_ActivateCredential); when the platform hierarchy is disabled (a
- * deployed device), the owner's (it defines the certificate indices, devid_nv_write_cert).
- * DEVID_ERR_CONFIG naming the setting when the TPM has such an auth value and the
- * configuration no file for it. No authorisation is sent: one TPM2_GetCapability, none when
- * both files are configured. */
-devid_rc devid_factory_auth_ready(bool activate);
+/* What a step will ask of the TPM's hierarchies, for devid_hierarchy_auth_ready. */
+#define DEVID_NEEDS_ACTIVATE 0x1u  /* TPM2_ActivateCredential with the EK (its policy: the
+                                    * endorsement hierarchy's PolicySecret) */
+#define DEVID_NEEDS_CERT_NV 0x2u   /* defining certificate NV indices (devid_nv_write_cert): the
+                                    * owner, when the platform hierarchy is disabled */
+#define DEVID_NEEDS_PERSIST 0x4u   /* TPM2_EvictControl (devid_provision_key,
+                                    * _persist_store_key, _remove_key): the owner */
+#define DEVID_NEEDS_STORE_KEY 0x8u /* a new store key: the owner, when there is no persistent
+                                    * SRK (the standard SRK is created) */
+
+/* Asked by a step before it does what cannot be undone (a CA asked to issue, identities
+ * removed): whether the hierarchy auth values the `needs` (DEVID_NEEDS_*) of the rest of the
+ * step are configured. DEVID_ERR_CONFIG naming the setting when the TPM has such an auth value
+ * (TPMA_PERMANENT) and the configuration no file for it. No authorisation is sent: one
+ * TPM2_GetCapability (and for DEVID_NEEDS_STORE_KEY the persistent SRK's public area), none
+ * when the files needed are configured (their one use tells whether they are right). */
+devid_rc devid_hierarchy_auth_ready(unsigned needs);
 
 /* Writes a DER certificate into NV index `index`, defining it (platform hierarchy when its
  * authorisation is available, as at a factory station; else the owner) with TCG certificate

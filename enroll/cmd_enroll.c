@@ -98,6 +98,8 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
         X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
                                    (const unsigned char *)name, -1, -1, 0);
     }
+    if (rc == DEVID_OK) /* (a hierarchy auth the key needs and nobody configured: before the CA) */
+        rc = devid_hierarchy_auth_ready(DEVID_NEEDS_STORE_KEY);
     if (rc == DEVID_OK) {
         enroll_fetch_wishes(&ctx);
         rc = service_new_store_key(&ctx, pending, a.rsa, false, uid, &pkey);

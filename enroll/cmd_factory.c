@@ -304,6 +304,19 @@ static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
     return rc == DEVID_OK ? enroll_key_by_handle(entry->key_handle, pkey) : rc;
 }
 
+/* Before the CA is asked: making the LDevID key (none when it exists) needs the owner's
+ * authorisation to persist it, and for the store key's SRK unless the TPM has a persistent one. */
+static devid_rc ldevid_auth_ready(const devid_map_entry *entry)
+{
+    devid_key *key = NULL;
+    devid_rc rc = devid_key_open_persistent(entry->key_handle, &key);
+    devid_key_free(key);
+    if (rc != DEVID_ERR_NOT_FOUND)
+        return rc;
+    devid_clear_error();
+    return devid_hierarchy_auth_ready(DEVID_NEEDS_PERSIST | DEVID_NEEDS_STORE_KEY);
+}
+
 static void print_cert(const char *label, X509 *cert)
 {
     printf("%s: certificate issued\n  subject: ", label);
@@ -365,7 +378,8 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     res.attested = attested;
     /* a hierarchy auth value the rest needs but nobody configured: said before the CA issues */
     if (rc == DEVID_OK)
-        rc = devid_factory_auth_ready(attested);
+        rc = devid_hierarchy_auth_ready(DEVID_NEEDS_CERT_NV |
+                                        (attested ? DEVID_NEEDS_ACTIVATE : 0));
     if (rc == DEVID_OK && attested)
         rc = factory_attested_enroll(&ctx, pkey, subject, &leaf, &chain);
     else if (rc == DEVID_OK)
@@ -447,6 +461,8 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
         else
             subject = X509_NAME_dup(X509_get_subject_name(idevid->cert));
     }
+    if (rc == DEVID_OK)
+        rc = ldevid_auth_ready(entry);
     if (rc == DEVID_OK) {
         enroll_fetch_wishes(&ctx);
         rc = ensure_key(&ctx, entry, DEVID_HIER_OWNER, a.rsa, &pkey, &res.key_created);

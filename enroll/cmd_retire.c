@@ -58,6 +58,18 @@ static void retire_json(const devid_store_entry *e, size_t n, const bool *chain_
     json_end_command(&w, EXIT_HEALTHY);
 }
 
+/* Removing the LDevID key (TPM2_EvictControl) needs the owner's authorisation: a missing
+ * setting is said before anything is removed, not after the service identities are gone. */
+static devid_rc retire_auth_ready(uint32_t ldevid_handle)
+{
+    devid_key *key = NULL;
+    devid_rc rc = ldevid_handle ? devid_key_open_persistent(ldevid_handle, &key)
+                                : DEVID_ERR_NOT_FOUND;
+    devid_key_free(key);
+    devid_clear_error(); /* (no key, or one that cannot be opened: the removal says why) */
+    return rc == DEVID_OK ? devid_hierarchy_auth_ready(DEVID_NEEDS_PERSIST) : DEVID_OK;
+}
+
 int cmd_retire(const enroll_options *opt, int argc, char **argv)
 {
     bool yes = false;
@@ -76,7 +88,9 @@ int cmd_retire(const enroll_options *opt, int argc, char **argv)
     /* what was there and is gone, for --json: the store's objects and their chain files,
      * the LDevID's key and certificate file */
     bool *chain_gone = NULL, ldevid_key_gone = false, ldevid_cert_gone = false;
-    devid_rc rc = devid_store_list(&e, &n);
+    devid_rc rc = retire_auth_ready(m->key_handle);
+    if (rc == DEVID_OK)
+        rc = devid_store_list(&e, &n);
     if (rc == DEVID_OK && n && !(chain_gone = calloc(n, sizeof(*chain_gone))))
         rc = devid_fail(DEVID_ERR_MEMORY, "retire");
     for (size_t i = 0; rc == DEVID_OK && i < n; i++) {

@@ -7,6 +7,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +21,48 @@ static devid_rc open_key(const enroll_key_ref *ref, devid_key **key)
     return devid_store_open_key(ref->uid, key);
 }
 
-/* The IAK and its certificate, if the device has both. *iak NULL: it has not. */
+/* A certificate time for a message (ISO 8601, UTC). */
+static void time_text(const ASN1_TIME *t, char *buf, size_t n)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    int len = -1;
+    if (b && ASN1_TIME_print_ex(b, t, ASN1_DTFLGS_ISO8601) == 1)
+        len = BIO_read(b, buf, (int)n - 1);
+    if (len > 0)
+        buf[len] = '\0';
+    else
+        snprintf(buf, n, "(unreadable time)");
+    BIO_free(b);
+}
+
+/* Whether the IAK certificate is within its validity period now; if not, why (its NV index
+ * and validity: what the owner looks up and has renewed). A CA verifying the evidence refuses
+ * an expired IAK certificate; the device says so itself, before the request. */
+static bool iak_cert_current(const devid_identity *id, char *why, size_t n)
+{
+    const ASN1_TIME *not_before = X509_get0_notBefore(id->cert);
+    const ASN1_TIME *not_after = X509_get0_notAfter(id->cert);
+    int after = X509_cmp_current_time(not_after), before = X509_cmp_current_time(not_before);
+    if (after > 0 && before < 0)
+        return true; /* (0: a time that cannot be read, not current either) */
+    char where[64], nb[64], na[64];
+    if (id->cert_nv)
+        snprintf(where, sizeof(where), "NV 0x%08x", id->cert_nv);
+    else
+        snprintf(where, sizeof(where), "%s", id->entry->cert_file ? id->entry->cert_file : "?");
+    time_text(not_before, nb, sizeof(nb));
+    time_text(not_after, na, sizeof(na));
+    if (before >= 0 && after > 0)
+        snprintf(why, n, "the IAK certificate (%s) is not valid yet (notBefore %s, notAfter %s)",
+                 where, nb, na);
+    else
+        snprintf(why, n, "the IAK certificate (%s) %s (notAfter %s)", where,
+                 after < 0 ? "has expired" : "has an unreadable validity period", na);
+    return false;
+}
+
+/* The IAK and its certificate, if the device has both and the certificate is current.
+ * *iak NULL: it has not. */
 static devid_rc load_iak(enroll_attest_mode mode, devid_identity **iak)
 {
     *iak = NULL;
@@ -28,12 +71,15 @@ static devid_rc load_iak(enroll_attest_mode mode, devid_identity **iak)
     if (rc != DEVID_OK && rc != DEVID_ERR_NOT_FOUND)
         return rc;
     const char *why = NULL;
+    char validity[256] = "";
     if (rc == DEVID_ERR_NOT_FOUND || !id->key)
         why = "the device has no IAK";
     else if (!id->cert)
         why = "the IAK has no certificate";
     else if (EVP_PKEY_eq(X509_get0_pubkey(id->cert), devid_key_get_public(id->key)) != 1)
         why = "the IAK certificate is not for the IAK";
+    else if (!iak_cert_current(id, validity, sizeof(validity)))
+        why = validity;
     ERR_clear_error();
     devid_clear_error();
     if (!why) {
@@ -46,7 +92,11 @@ static devid_rc load_iak(enroll_attest_mode mode, devid_identity **iak)
                           "est.attestation = always, but %s: no evidence "
                           "for the request",
                           why);
-    devid_debug("request without evidence: %s", why);
+    if (why == validity) /* (a device without IAK certificate is normal; this is not) */
+        fprintf(stderr, "devid-enroll: warning: %s: the request is sent without evidence "
+                        "(est.attestation = auto)\n", why);
+    else
+        devid_debug("request without evidence: %s", why);
     return DEVID_OK;
 }
 

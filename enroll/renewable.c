@@ -163,9 +163,15 @@ static devid_rc renew_rekey(enroll_ctx *ctx, const renewable *r, renewal *w)
 {
     char pending[DEVID_LABEL_MAX + 16];
     snprintf(pending, sizeof(pending), "%s%s", r->name, PENDING);
+    /* what the new key and, for the LDevID, its TPM2_EvictControl need of the hierarchies,
+     * known before the CA issues a certificate the device could not take */
+    devid_rc rc = devid_hierarchy_auth_ready(DEVID_NEEDS_STORE_KEY |
+                                             (r->ldevid ? DEVID_NEEDS_PERSIST : 0));
+    if (rc != DEVID_OK)
+        return rc;
     enroll_fetch_wishes(ctx);
     /* the LDevID's new key is the same kind as the one `ldevid` makes: no auth value */
-    devid_rc rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur->key, "RSA"), r->ldevid,
+    rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur->key, "RSA"), r->ldevid,
                                         w->uid, &w->new_key);
     if (rc == DEVID_OK)
         crash_point("pending-key");

@@ -133,13 +133,60 @@ check_fails "IAK certificate not from the OEM root refused (exit 4)" \
     "HTTP 403: attestation refused: the IAK certificate does not chain to the OEM root" \
     enroll --server "$server" enroll rogue
 check "nothing left of the refused identity" test "$(count_label rogue)" -eq 0
-# an OEM IAK certificate that expired yesterday (-days -1: notAfter a day before now), and one
-# whose keyUsage does not allow digitalSignature: the device sends them, the owner CA refuses
+# an OEM IAK certificate that expired yesterday (-days -1: notAfter a day before now): the
+# device does not send it as evidence (the owner CA would refuse it: a crafted request below).
+# auto: a warning naming the index and notAfter, the request sent without evidence (which this
+# CA refuses as unattested); always: exit 2 saying so, nothing asked of the CA
 check "expired IAK certificate from the OEM CA" issue_iak oem-ca "$work/iak-expired.pem" -1
 check "expired IAK certificate written to NV" nv_cert 0x01C90001 "$work/iak-expired.pem"
-check_fails "expired IAK certificate refused (exit 4)" \
-    "HTTP 403: attestation refused: the IAK certificate expired on " \
+iso_time() { date -u -d "$(openssl x509 -in "$1" -noout "-$2" | cut -d= -f2)" '+%Y-%m-%d %H:%M:%SZ'; }
+expired_after=$(iso_time "$work/iak-expired.pem" enddate)
+check_fails "expired IAK certificate, auto: sent without evidence, refused as unattested (exit 4)" \
+    "HTTP 403: attestation refused: attestation required: the CSR has no evidence attribute" \
     enroll --server "$server" enroll expired
+cp "$work/check.log" "$work/expired-auto.log"
+check "expired IAK certificate, auto: the warning names the index and notAfter ($(grep warning "$work/expired-auto.log"))" \
+    grep -qF "devid-enroll: warning: the IAK certificate (NV 0x01c90001) has expired (notAfter $expired_after): the request is sent without evidence (est.attestation = auto)" "$work/expired-auto.log"
+write_conf <<<'attestation = always'
+enrolls() { jq -s '[.[] | select(.op == "simpleenroll")] | length' "$work/owner.log"; }
+requests=$(enrolls)
+check_fails "expired IAK certificate, always: refused by the device" \
+    "est.attestation = always, but the IAK certificate \(NV 0x01c90001\) has expired \(notAfter $expired_after\): no evidence for the request" \
+    enroll --server "$server" enroll expired-always
+check "expired IAK certificate, always: exit 2" \
+    bash -c "OPENSSL_MODULES=$modules $enroll_bin --server $server enroll expired-always >/dev/null 2>&1; test \$? -eq 2"
+check "expired IAK certificate, always: no request to enroll sent" test "$(enrolls)" -eq "$requests"
+# one not valid until tomorrow (notBefore a day after now): the same, said so
+python3 - "$work/iak-pub.pem" "$pki/oem-ca.pem" "$pki/oem-ca.key" "$work/iak-future.pem" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+pub = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
+ca = x509.load_pem_x509_certificate(open(sys.argv[2], "rb").read())
+key = serialization.load_pem_private_key(open(sys.argv[3], "rb").read(), None)
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(x509.Name.from_rfc4514_string("CN=Devid Test IAK SN-ATT"))
+        .issuer_name(ca.subject).public_key(pub).serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+open(sys.argv[4], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+check "IAK certificate not valid yet written to NV" nv_cert 0x01C90001 "$work/iak-future.pem"
+check_fails "IAK certificate not valid yet, always: refused by the device" \
+    "est.attestation = always, but the IAK certificate \(NV 0x01c90001\) is not valid yet \(notBefore $(iso_time "$work/iak-future.pem" startdate), notAfter " \
+    enroll --server "$server" enroll future-always
+check "IAK certificate not valid yet, always: no request to enroll sent" test "$(enrolls)" -eq "$requests"
+write_conf </dev/null
+check_fails "IAK certificate not valid yet, auto: sent without evidence" \
+    "HTTP 403: attestation refused: attestation required: the CSR has no evidence attribute" \
+    enroll --server "$server" enroll future
+cp "$work/check.log" "$work/future-auto.log"
+check "IAK certificate not valid yet, auto: warned" \
+    grep -q "warning: the IAK certificate (NV 0x01c90001) is not valid yet" "$work/future-auto.log"
+check "nothing left of these identities" \
+    test "$(count_label expired)$(count_label expired-always)$(count_label future)$(count_label future-always)" = 0000
+# and one whose keyUsage does not allow digitalSignature: the device sends it, the owner CA refuses
 printf 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, keyAgreement\n' >"$work/iak-nosign.ext"
 check "IAK certificate without digitalSignature from the OEM CA" \
     issue_iak oem-ca "$work/iak-nosign.pem" 30 "$work/iak-nosign.ext"
@@ -147,7 +194,7 @@ check "IAK certificate without digitalSignature written to NV" nv_cert 0x01C9000
 check_fails "IAK certificate whose keyUsage does not allow signing refused (exit 4)" \
     "HTTP 403: attestation refused: the IAK certificate's keyUsage does not allow digitalSignature" \
     enroll --server "$server" enroll nosign
-check "nothing left of the refused identities" test "$(count_label expired)$(count_label nosign)" = 00
+check "nothing left of the refused identity" test "$(count_label nosign)" -eq 0
 check "OEM IAK certificate back in NV" nv_cert 0x01C90001 "$work/iak.pem"
 
 # --- refused: requests made by hand (posted with curl, no TLS client auth needed) ------------
@@ -185,6 +232,12 @@ check "TPM2_Certify with another request's qualifying data" certify "$(printf '%
 check_match "evidence bound to another request refused" \
     "^HTTP 403: attestation refused: the certification's qualifying data is not SHA-256 of this CSR" \
     post "$work/replayed.der"
+# an expired IAK certificate (which devid-enroll no longer sends) with valid evidence otherwise
+check "TPM2_Certify for the crafted request" certify "$q"
+"$craft" build "$work/craft.key" "$subject" "$work/attest.bin" "$work/sig.bin" \
+    "$work/public.bin" "$work/iak-expired.pem" >"$work/expired.der"
+check_match "expired IAK certificate refused by the owner CA" \
+    "^HTTP 403: attestation refused: the IAK certificate expired on " post "$work/expired.der"
 # the certification's qualifiedSigner: the TPM's passes; a handle, or the certified key's own
 # qualified name, in its place is refused
 check_out "qualifiedSigner checks on the TPM's certification" \

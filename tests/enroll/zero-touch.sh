@@ -78,6 +78,35 @@ check "bootstrap: the unauthenticated server got no secret ($(received "$work/fa
 
 # --- owner: the LDevID, authenticated by the IDevID over TLS
 owner_server
+full_auth=$hierarchy_auth
+# (the -hauth variant) without_owner_auth NAME CMD...: CMD, with the owner's auth value on the
+# TPM but no owner_auth_file, is refused with a message naming it before the owner's CA hears of
+# it (not even /csrattrs: no certificate issued for nothing), no hierarchy value sent to the TPM,
+# nothing changed in the TPM or the store
+without_owner_auth() {
+    local name=$1 rc=0 sent persistent store
+    shift
+    sent=$(received "$work/owner.log" | wc -l)
+    persistent=$(tpm2_getcap handles-persistent)
+    store=$(ls "$DEVID_STORE")
+    hierarchy_auth=$(grep -v '^owner_auth_file' <<<"$full_auth")
+    write_conf </dev/null
+    TSS2_LOG=esys+error "$@" >"$work/$name.out" 2>&1 || rc=$?
+    hierarchy_auth=$full_auth
+    write_conf </dev/null
+    check "$name without owner_auth_file: exit 2 ($(tail -n 2 "$work/$name.out"))" test $rc -eq 2
+    check "$name: the message names the setting" \
+        grep -q "owner hierarchy has an auth value: set owner_auth_file" "$work/$name.out"
+    check "$name: nothing sent to the CA ($(received "$work/owner.log" | tail -n +$((sent + 1)) | cut -f1 | tr '\n' ' '))" \
+        test "$(received "$work/owner.log" | wc -l)" -eq "$sent"
+    check "$name: no hierarchy value sent to the TPM (none refused)" \
+        bash -c "! grep -qiE 'ErrorCode \(0x0000(09a2|098e)\)' '$work/$name.out'"
+    check "$name: persistent handles unchanged" test "$(tpm2_getcap handles-persistent)" = "$persistent"
+    check "$name: store unchanged" test "$(ls "$DEVID_STORE")" = "$store"
+}
+if [[ -n $full_auth ]]; then
+    without_owner_auth ldevid-no-owner-auth enroll --server "$server" ldevid
+fi
 out=$(enroll --server "$server" ldevid 2>&1); rc=$?
 check "ldevid enrolls ($out)" test $rc -eq 0
 check "LDevID valid" test "$(status_of ldevid)" = valid
@@ -85,6 +114,9 @@ check "LDevID chain file" test -s "$DEVID_STORE/ldevid-chain.pem"
 check "LDevID keeps the device's serial" bash -c "openssl x509 -in '$DEVID_STORE/ldevid-chain.pem' -noout -subject | grep -q SN-4242"
 
 # --- a service identity, authenticated by the LDevID
+if [[ -n $full_auth ]]; then # (no persistent SRK on this TPM: a store key needs the owner's)
+    without_owner_auth enroll-no-owner-auth enroll --server "$server" enroll device-id
+fi
 out=$(enroll --server "$server" enroll device-id 2>&1); rc=$?
 check "enroll device-id ($out)" test $rc -eq 0
 chain=$DEVID_STORE/device-id-chain.pem
@@ -109,6 +141,11 @@ ossl pkeyutl -provider devid -provider default -sign -inkey "devid:object=device
     -rawin -digest sha256 -in "$work/msg" -out "$work/sig2" 2>/dev/null
 check "the new key signs" openssl pkeyutl -verify -certin -inkey "$chain" -rawin -digest sha256 -in "$work/msg" -sigfile "$work/sig2"
 lpub0=$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")
+if [[ -n $full_auth ]]; then # (TPM2_EvictControl of the new key, after the CA issued it)
+    without_owner_auth rekey-no-owner-auth enroll --server "$server" renew --force --rekey LDevID
+    check "rekey-no-owner-auth: the LDevID kept its key" \
+        test "$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")" = "$lpub0"
+fi
 out=$(enroll --server "$server" renew --force --rekey LDevID 2>&1); rc=$?
 check "re-key LDevID ($out)" test $rc -eq 0
 check "LDevID re-keyed" test "$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")" != "$lpub0"
@@ -185,7 +222,32 @@ check "enroll under /csrattrs wishes ($out)" test $rc -eq 0
 check "the key is P-384, as asked" grep -q "NIST CURVE: P-384" \
     <<<"$(openssl x509 -in "$DEVID_STORE/device-p384-chain.pem" -noout -text 2>/dev/null)"
 
+# --- (the -hauth variant) a persistent SRK: a store key needs no hierarchy auth, so `enroll`
+# works without owner_auth_file; a re-keyed LDevID still needs it
+if [[ -n $full_auth ]]; then
+    tpm2_createprimary -Q -C o -P "$(<"$pki/owner-auth")" -g sha256 -G ecc256:aes128cfb \
+        -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda' \
+        -c "$work/srk.ctx"
+    tpm2_evictcontrol -Q -C o -P "$(<"$pki/owner-auth")" -c "$work/srk.ctx" 0x81000001 >/dev/null
+    hierarchy_auth=$(grep -v '^owner_auth_file' <<<"$full_auth")
+    write_conf </dev/null
+    out=$(TSS2_LOG=esys+error enroll --server "$server" enroll device-srk 2>&1); rc=$?
+    hierarchy_auth=$full_auth
+    write_conf </dev/null
+    check "persistent SRK: enroll without owner_auth_file ($out)" test $rc -eq 0
+    check "persistent SRK: no authorisation refused" bash -c "! grep -qiE 'ErrorCode \(0x0000(09a2|098e)\)' <<<\"\$1\"" _ "$out"
+    # the re-keyed LDevID's new key is made without the owner, its TPM2_EvictControl is not:
+    # known before the CA issues a certificate the device could not take
+    lpub1=$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")
+    without_owner_auth srk-rekey-no-owner-auth enroll --server "$server" renew --force --rekey LDevID
+    check "srk-rekey-no-owner-auth: the LDevID kept its key" \
+        test "$(pubkey_of_cert "$DEVID_STORE/ldevid-chain.pem")" = "$lpub1"
+fi
+
 # --- retirement: owner identities go, the IDevID stays
+if [[ -n $full_auth ]]; then # (TPM2_EvictControl of the LDevID key: said before anything goes)
+    without_owner_auth retire-no-owner-auth enroll retire --yes
+fi
 out=$(enroll retire --yes 2>&1); rc=$?
 check "retire ($out)" test $rc -eq 0
 check "LDevID gone" test "$(status_of ldevid)" = absent
