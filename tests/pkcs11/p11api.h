@@ -15,8 +15,16 @@ void attributes(CK_SESSION_HANDLE s); /* p11-api-objects.c */
 void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
 void signatures(CK_SESSION_HANDLE s); /* p11-api-crypto.c */
 void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
-void hmac(CK_SESSION_HANDLE rw); /* p11-api-hmac.c */
-void hmac_import(CK_SESSION_HANDLE rw);
+void hmac_mechanisms(CK_SESSION_HANDLE rw); /* p11-api-hmac.c */
+void hmac_refusals(CK_SESSION_HANDLE rw);
+void hmac_keys(CK_SESSION_HANDLE rw); /* then the steps: */
+void hmac_macs(CK_SESSION_HANDLE rw);
+void hmac_verify(CK_SESSION_HANDLE rw);
+void hmac_wrong_mechanisms(CK_SESSION_HANDLE rw);
+void hmac_destroy(CK_SESSION_HANDLE rw);
+void hmac_import_refusals(CK_SESSION_HANDLE rw);
+void hmac_import_32(CK_SESSION_HANDLE rw);
+void hmac_import_sizes(CK_SESSION_HANDLE rw);
 void lazy_discovery(void);    /* p11-api-lazy.c */
 void tpm_sizes_measure(void); /* p11-api-mechs.c */
 void advertised(CK_SESSION_HANDLE rw);
