@@ -386,7 +386,11 @@ static void sessions(void)
         call;                                                                                      \
     }
 WITH_SESSIONS(test_attributes, attributes(rw))
-WITH_SESSIONS(test_signatures, signatures(rw))
+WITH_SESSIONS(test_signatures_refusals, signatures_refusals(rw))
+WITH_SESSIONS(test_signatures_operation, signatures_operation(rw))
+WITH_SESSIONS(test_signatures_ecdsa_lengths, signatures_ecdsa_lengths(rw))
+WITH_SESSIONS(test_signatures_rsa_lengths, signatures_rsa_lengths(rw))
+WITH_SESSIONS(test_signatures_rsa_decrypt, signatures_rsa_decrypt(rw))
 WITH_SESSIONS(test_misc, misc(rw))
 WITH_SESSIONS(test_advertised, advertised(rw))
 WITH_SESSIONS(test_operation_states, operation_states(rw))
@@ -443,7 +447,14 @@ int main(int argc, char **argv)
     devid_test(test_slots_and_sessions, "/p11-api/slots-and-sessions");
     if (ids) {
         devid_test(test_attributes, "/p11-api/attributes");
-        devid_test(test_signatures, "/p11-api/signatures");
+        devid_test(test_signatures_refusals, "/p11-api/signatures/refusals");
+        devid_test(test_signatures_operation, "/p11-api/signatures/operation");
+        if (!strcmp(variant, "ecc"))
+            devid_test(test_signatures_ecdsa_lengths, "/p11-api/signatures/ecdsa-lengths");
+        if (!strcmp(variant, "rsa")) {
+            devid_test(test_signatures_rsa_lengths, "/p11-api/signatures/rsa-lengths");
+            devid_test(test_signatures_rsa_decrypt, "/p11-api/signatures/rsa-decrypt");
+        }
     }
     devid_test(test_misc, "/p11-api/misc");
     devid_test(test_advertised, "/p11-api/advertised");

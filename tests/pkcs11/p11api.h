@@ -13,7 +13,11 @@ CK_OBJECT_HANDLE one(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label
 
 void attributes(CK_SESSION_HANDLE s); /* p11-api-objects.c */
 void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
-void signatures(CK_SESSION_HANDLE s); /* p11-api-crypto.c */
+void signatures_refusals(CK_SESSION_HANDLE s); /* p11-api-crypto.c */
+void signatures_operation(CK_SESSION_HANDLE s);
+void signatures_ecdsa_lengths(CK_SESSION_HANDLE s);
+void signatures_rsa_lengths(CK_SESSION_HANDLE s);
+void signatures_rsa_decrypt(CK_SESSION_HANDLE s);
 void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
 void hmac_mechanisms(CK_SESSION_HANDLE rw); /* p11-api-hmac.c */
 void hmac_refusals(CK_SESSION_HANDLE rw);
