@@ -288,6 +288,81 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     return p11_leave(rv);
 }
 
+/* A flag (CK_BBOOL attribute) of a secret-key template. */
+static CK_RV parse_secret_flag(const CK_ATTRIBUTE *at, bool *token)
+{
+    CK_BBOOL b = CK_FALSE;
+    if (p11_tmpl_bool(at, &b) != CKR_OK)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    switch (at->type) {
+    case CKA_TOKEN: /* true: the store; false: a session object (loaded, not kept) */
+        *token = b == CK_TRUE;
+        return CKR_OK;
+    case CKA_SENSITIVE: /* its value never leaves the TPM */
+    case CKA_SIGN:
+    case CKA_VERIFY:
+        return b ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_PRIVATE:
+    case CKA_MODIFIABLE:
+    case CKA_DESTROYABLE:
+        return CKR_OK;
+    case CKA_EXTRACTABLE:
+    case CKA_COPYABLE:
+    case CKA_ENCRYPT:
+    case CKA_DECRYPT:
+    case CKA_WRAP:
+    case CKA_UNWRAP:
+    case CKA_DERIVE:
+    case CKA_TRUSTED:
+    case CKA_WRAP_WITH_TRUSTED:
+    case CKA_ALWAYS_AUTHENTICATE:
+        return b ? CKR_TEMPLATE_INCONSISTENT : CKR_OK;
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+/* One attribute of a secret-key template other than CKA_VALUE. `importing`: C_CreateObject. */
+static CK_RV parse_secret_attr(const CK_ATTRIBUTE *at, bool importing, devid_store_attrs *a,
+                               bool *token)
+{
+    CK_ULONG u = 0;
+    size_t len;
+    switch (at->type) {
+    case CKA_CLASS:
+        if (p11_tmpl_ulong(at, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        return u == CKO_SECRET_KEY ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_KEY_TYPE:
+        if (p11_tmpl_ulong(at, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        /* Only generic secrets: a CKK_SHA256_HMAC object would have to report that type,
+         * and the store keeps one kind of secret key. */
+        if (u != CKK_GENERIC_SECRET)
+            return importing ? CKR_ATTRIBUTE_VALUE_INVALID : CKR_TEMPLATE_INCONSISTENT;
+        return CKR_OK;
+    case CKA_VALUE_LEN:
+        if (p11_tmpl_ulong(at, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        /* HMAC-SHA256 keys of the hash's size only */
+        return u == DEVID_HMAC_SIZE ? CKR_OK : CKR_KEY_SIZE_RANGE;
+    case CKA_LABEL:
+        if (tmpl_bytes(at, a->label, DEVID_LABEL_MAX, &len) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        a->label[len] = '\0';
+        return strlen(a->label) == len ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+    case CKA_ID:
+        if (tmpl_bytes(at, a->id, DEVID_ID_MAX, &a->id_len) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        return CKR_OK;
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return CKR_OK;
+    default:
+        return parse_secret_flag(at, token);
+    }
+}
+
 /* A secret-key template: an HMAC-SHA256 key in the TPM, on the token. Generated (value NULL):
  * 32 bytes; imported (C_CreateObject: value set): CKA_KEY_TYPE and CKA_VALUE required,
  * CKA_VALUE_LEN not allowed (PKCS#11 2.40, generic secret keys). */
@@ -307,79 +382,9 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
         if (value && t[i].type == CKA_VALUE_LEN)
             return CKR_TEMPLATE_INCONSISTENT;
         have_type |= t[i].type == CKA_KEY_TYPE;
-        CK_BBOOL b = CK_FALSE;
-        CK_ULONG u = 0;
-        size_t len;
-        switch (t[i].type) {
-        case CKA_CLASS:
-            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            if (u != CKO_SECRET_KEY)
-                return CKR_TEMPLATE_INCONSISTENT;
-            continue;
-        case CKA_KEY_TYPE:
-            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            /* Only generic secrets: a CKK_SHA256_HMAC object would have to report that type,
-             * and the store keeps one kind of secret key. */
-            if (u != CKK_GENERIC_SECRET)
-                return value ? CKR_ATTRIBUTE_VALUE_INVALID : CKR_TEMPLATE_INCONSISTENT;
-            continue;
-        case CKA_VALUE_LEN:
-            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            if (u != DEVID_HMAC_SIZE)
-                return CKR_KEY_SIZE_RANGE; /* HMAC-SHA256 keys of the hash's size only */
-            continue;
-        case CKA_LABEL:
-            if (tmpl_bytes(&t[i], a->label, DEVID_LABEL_MAX, &len) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            a->label[len] = '\0';
-            if (strlen(a->label) != len)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            continue;
-        case CKA_ID:
-            if (tmpl_bytes(&t[i], a->id, DEVID_ID_MAX, &a->id_len) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            continue;
-        case CKA_START_DATE:
-        case CKA_END_DATE:
-            continue;
-        default:
-            break;
-        }
-        if (p11_tmpl_bool(&t[i], &b) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        switch (t[i].type) {
-        case CKA_TOKEN: /* true: the store; false: a session object (loaded, not kept) */
-            *token = b == CK_TRUE;
-            break;
-        case CKA_SENSITIVE: /* its value never leaves the TPM */
-        case CKA_SIGN:
-        case CKA_VERIFY:
-            if (!b)
-                return CKR_TEMPLATE_INCONSISTENT;
-            break;
-        case CKA_PRIVATE:
-        case CKA_MODIFIABLE:
-        case CKA_DESTROYABLE:
-            break;
-        case CKA_EXTRACTABLE:
-        case CKA_COPYABLE:
-        case CKA_ENCRYPT:
-        case CKA_DECRYPT:
-        case CKA_WRAP:
-        case CKA_UNWRAP:
-        case CKA_DERIVE:
-        case CKA_TRUSTED:
-        case CKA_WRAP_WITH_TRUSTED:
-        case CKA_ALWAYS_AUTHENTICATE:
-            if (b)
-                return CKR_TEMPLATE_INCONSISTENT;
-            break;
-        default:
-            return CKR_ATTRIBUTE_TYPE_INVALID;
-        }
+        CK_RV rv = parse_secret_attr(&t[i], value != NULL, a, token);
+        if (rv != CKR_OK)
+            return rv;
     }
     if (value && (!have_type || !*value))
         return CKR_TEMPLATE_INCOMPLETE;
