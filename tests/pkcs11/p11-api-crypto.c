@@ -208,39 +208,76 @@ void signatures_rsa_decrypt(CK_SESSION_HANDLE s)
 
 /* ---- ECDH: the shared secret as a session object ----------------------------------------- */
 
-void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+
+/* CKA_DERIVE of both halves of a pair. */
+static void derive_flags(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv,
+                         CK_BBOOL *d_pub, CK_BBOOL *d_priv)
 {
-    static const unsigned char p256[] = {
-        0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07
-    };
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE da = { CKA_DERIVE, d_pub, sizeof(*d_pub) };
+    CHECK_RV(f->C_GetAttributeValue(rw, pub, &da, 1), CKR_OK);
+    da.pValue = d_priv;
+    CHECK_RV(f->C_GetAttributeValue(rw, priv, &da, 1), CKR_OK);
+}
+
+/* An ECDH pair ("dh"): CKA_DERIVE on both halves, and on neither of a signing pair. */
+static void ecdh_pair(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
     CK_ATTRIBUTE pubt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
                             { CKA_LABEL, (void *)"dh", 2 } };
     CK_ATTRIBUTE privt[] = { { CKA_DERIVE, &yes, sizeof(yes) }, { CKA_SIGN, &no, sizeof(no) } };
     CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-    CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &gen, pubt, 2, privt, 2, &pub, &priv), CKR_OK);
-    /* CKA_DERIVE on both halves of the pair, and on neither of a signing pair */
+    CHECK_RV(f->C_GenerateKeyPair(rw, &gen, pubt, 2, privt, 2, pub, priv), CKR_OK);
     CK_BBOOL d_pub = CK_FALSE, d_priv = CK_FALSE;
-    CK_ATTRIBUTE da = { CKA_DERIVE, &d_pub, sizeof(d_pub) };
-    CHECK_RV(f->C_GetAttributeValue(rw, pub, &da, 1), CKR_OK);
-    da.pValue = &d_priv;
-    CHECK_RV(f->C_GetAttributeValue(rw, priv, &da, 1), CKR_OK);
+    derive_flags(rw, *pub, *priv, &d_pub, &d_priv);
     CHECK(d_pub == CK_TRUE && d_priv == CK_TRUE, "CKA_DERIVE public %d, private %d", d_pub, d_priv);
     CK_OBJECT_HANDLE spub = 0, spriv = 0;
     CK_ATTRIBUTE signt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
                              { CKA_LABEL, (void *)"no-dh", 5 } };
     CHECK_RV(f->C_GenerateKeyPair(rw, &gen, signt, 2, NULL, 0, &spub, &spriv), CKR_OK);
     d_pub = d_priv = CK_TRUE;
-    da.pValue = &d_pub;
-    CHECK_RV(f->C_GetAttributeValue(rw, spub, &da, 1), CKR_OK);
-    da.pValue = &d_priv;
-    CHECK_RV(f->C_GetAttributeValue(rw, spriv, &da, 1), CKR_OK);
-    CHECK(d_pub == CK_FALSE && d_priv == CK_FALSE,
-          "signing pair: CKA_DERIVE public %d, "
-          "private %d",
+    derive_flags(rw, spub, spriv, &d_pub, &d_priv);
+    CHECK(d_pub == CK_FALSE && d_priv == CK_FALSE, "signing pair: CKA_DERIVE public %d, private %d",
           d_pub, d_priv);
     CHECK_RV(f->C_DestroyObject(rw, spriv), CKR_OK);
+}
+
+/* The derived secret z equals OpenSSL's ECDH of the peer with our public key. */
+static void ecdh_same_secret(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE z, CK_OBJECT_HANDLE pub,
+                             EVP_PKEY *peer)
+{
+    CK_ULONG zlen = 0;
+    unsigned char *value = attr(f, rw, z, CKA_VALUE, &zlen);
+    EVP_PKEY *ours = pub_from_attrs(f, rw, pub);
+    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+    unsigned char want[32];
+    size_t wlen = sizeof(want);
+    CHECK(value && ours && dctx && EVP_PKEY_derive_init(dctx) == 1 &&
+              EVP_PKEY_derive_set_peer(dctx, ours) == 1 &&
+              EVP_PKEY_derive(dctx, want, &wlen) == 1 && zlen == wlen && !memcmp(value, want, wlen),
+          "ECDH secret differs from OpenSSL's");
+    EVP_PKEY_CTX_free(dctx);
+    EVP_PKEY_free(ours);
+    free(value);
+    CHECK(attr_ulong(f, rw, z, CKA_VALUE_LEN) == 32, "CKA_VALUE_LEN");
+}
+
+/* Derived secrets are session objects: seen from every session, gone with their own. */
+static void ecdh_session_secrets(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro, CK_OBJECT_HANDLE z)
+{
+    CK_OBJECT_HANDLE found[4];
+    CHECK(find(f, ro, CKO_SECRET_KEY, NULL, found, 4) == 2, "secrets seen from every session");
+    CHECK_RV(f->C_DestroyObject(ro, z), CKR_OK);
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 1, "secret destroyed");
+    CHECK_RV(f->C_CloseSession(ro), CKR_OK); /* takes its session object along */
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 0, "session secret outlived its session");
+}
+
+void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+{
+    CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
+    ecdh_pair(rw, &pub, &priv);
 
     /* the peer: a software key; its point raw, ours from CKA_EC_POINT */
     EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -277,28 +314,9 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_DeriveKey(ro, &m, priv, st, 5, &z), CKR_OK); /* session objects: RO is fine */
     CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_OK);
 
-    /* the secret equals OpenSSL's ECDH of the peer with our public key */
-    CK_ULONG zlen = 0;
-    unsigned char *value = attr(f, rw, z, CKA_VALUE, &zlen);
-    EVP_PKEY *ours = pub_from_attrs(f, rw, pub);
-    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
-    unsigned char want[32];
-    size_t wlen = sizeof(want);
-    CHECK(value && ours && dctx && EVP_PKEY_derive_init(dctx) == 1 &&
-              EVP_PKEY_derive_set_peer(dctx, ours) == 1 &&
-              EVP_PKEY_derive(dctx, want, &wlen) == 1 && zlen == wlen && !memcmp(value, want, wlen),
-          "ECDH secret differs from OpenSSL's");
-    EVP_PKEY_CTX_free(dctx);
-    EVP_PKEY_free(ours);
+    ecdh_same_secret(rw, z, pub, peer);
     EVP_PKEY_free(peer);
-    free(value);
-    CHECK(attr_ulong(f, rw, z, CKA_VALUE_LEN) == 32, "CKA_VALUE_LEN");
-    CK_OBJECT_HANDLE found[4];
-    CHECK(find(f, ro, CKO_SECRET_KEY, NULL, found, 4) == 2, "secrets seen from every session");
-    CHECK_RV(f->C_DestroyObject(ro, z), CKR_OK);
-    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 1, "secret destroyed");
-    CHECK_RV(f->C_CloseSession(ro), CKR_OK); /* takes its session object along */
-    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 0, "session secret outlived its session");
+    ecdh_session_secrets(rw, ro, z);
 
     CK_OBJECT_HANDLE h;
     if (find(f, rw, CKO_PUBLIC_KEY, "dh", &h, 1) == 1)
