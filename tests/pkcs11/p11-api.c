@@ -399,7 +399,9 @@ WITH_SESSIONS(test_session_key_pairs, session_key_pairs(rw))
 WITH_SESSIONS(test_session_secret_keys, session_secret_keys())
 WITH_SESSIONS(test_session_data_objects, session_data_objects())
 WITH_SESSIONS(test_token_data_objects, token_data_objects(rw, ro))
-WITH_SESSIONS(test_changes, changes(rw, ro))
+WITH_SESSIONS(test_create_refusals, create_refusals(rw, ro))
+WITH_SESSIONS(test_keygen_refusals, keygen_refusals(rw, ro))
+WITH_SESSIONS(test_store_key_changes, store_key_changes(rw, ro))
 WITH_SESSIONS(test_ecdh, ecdh(rw, ro))
 WITH_SESSIONS(test_hmac_mechanisms, hmac_mechanisms(rw))
 WITH_SESSIONS(test_hmac_refusals, hmac_refusals(rw))
@@ -464,7 +466,9 @@ int main(int argc, char **argv)
     devid_test(test_session_secret_keys, "/p11-api/session/secret-keys");
     devid_test(test_session_data_objects, "/p11-api/session/data-objects");
     devid_test(test_token_data_objects, "/p11-api/token-data-objects");
-    devid_test(test_changes, "/p11-api/changes");
+    devid_test(test_create_refusals, "/p11-api/changes/create-refusals");
+    devid_test(test_keygen_refusals, "/p11-api/changes/keygen-refusals");
+    devid_test(test_store_key_changes, "/p11-api/changes/store-key");
     devid_test(test_ecdh, "/p11-api/ecdh");
     devid_test(test_hmac_mechanisms, "/p11-api/hmac/mechanisms");
     devid_test(test_hmac_refusals, "/p11-api/hmac/refusals");

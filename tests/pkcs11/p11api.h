@@ -12,7 +12,9 @@ extern CK_FUNCTION_LIST *f;
 CK_OBJECT_HANDLE one(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label);
 
 void attributes(CK_SESSION_HANDLE s); /* p11-api-objects.c */
-void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
+void create_refusals(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
+void keygen_refusals(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
+void store_key_changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
 void signatures_refusals(CK_SESSION_HANDLE s); /* p11-api-crypto.c */
 void signatures_operation(CK_SESSION_HANDLE s);
 void signatures_ecdsa_lengths(CK_SESSION_HANDLE s);
