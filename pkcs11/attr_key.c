@@ -106,50 +106,29 @@ static CK_RV key_subject(p11_object *obj, p11_val *v)
     return rv == CKR_OK ? p11_val_name(v, X509_get_subject_name(cert)) : rv;
 }
 
-CK_RV p11_attr_key(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
+/* The public values in PKCS#11's encodings: they need OpenSSL's form of the public key, whose
+ * first use costs milliseconds that a signature does not need to pay. */
+static bool key_public_value_type(CK_ATTRIBUTE_TYPE type)
 {
-    devid_key *key;
-    CK_RV rv = p11_item_key(obj->item, &key);
-    if (rv != CKR_OK)
-        return rv;
-    /* OpenSSL's form of the public key only for the attributes that show it: its first use
-     * costs milliseconds that a signature does not need to pay. */
-    EVP_PKEY *pkey = NULL;
     switch (type) {
     case CKA_PUBLIC_KEY_INFO:
     case CKA_EC_PARAMS:
     case CKA_EC_POINT:
     case CKA_MODULUS:
     case CKA_PUBLIC_EXPONENT:
-        if (!(pkey = devid_key_get_public(key)))
-            return CKR_GENERAL_ERROR;
-        break;
+        return true;
     default:
-        break;
+        return false;
     }
-    bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
-    bool priv = obj->cls == CKO_PRIVATE_KEY;
-    unsigned f = devid_key_get_flags(key);
-    bool tpm_made = (f & DEVID_KEY_TPM_GENERATED) && (f & DEVID_KEY_FIXED_TPM);
+}
 
+static CK_RV key_public_value(devid_key *key, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    EVP_PKEY *pkey = devid_key_get_public(key);
+    if (!pkey)
+        return CKR_GENERAL_ERROR;
+    bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
     switch (type) {
-    case CKA_KEY_TYPE:
-        return p11_val_ulong(v, ec ? CKK_EC : CKK_RSA);
-    case CKA_START_DATE:
-    case CKA_END_DATE:
-        return p11_val_ref(v, NULL, 0);
-    case CKA_DERIVE:
-        return p11_val_bool(v, p11_key_can_derive(key)); /* both halves of the pair */
-    case CKA_LOCAL:
-        return p11_val_bool(v, f & DEVID_KEY_TPM_GENERATED);
-    case CKA_KEY_GEN_MECHANISM:
-        /* Store and session keys were all made by the TPM's key generation; factory keys:
-         * unknown. */
-        if (obj->item->src == P11_ITEM_MAP)
-            return p11_val_ulong(v, CK_UNAVAILABLE_INFORMATION);
-        return p11_val_ulong(v, ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
-    case CKA_SUBJECT:
-        return key_subject(obj, v);
     case CKA_PUBLIC_KEY_INFO:
         return p11_val_spki(v, pkey);
     case CKA_EC_PARAMS:
@@ -162,28 +141,65 @@ CK_RV p11_attr_key(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_N);
     case CKA_PUBLIC_EXPONENT:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_bn(v, pkey, OSSL_PKEY_PARAM_RSA_E);
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+/* Attributes both halves of the pair have; CKR_ATTRIBUTE_TYPE_INVALID for the others. */
+static CK_RV key_common(p11_object *obj, devid_key *key, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
+    switch (type) {
+    case CKA_KEY_TYPE:
+        return p11_val_ulong(v, ec ? CKK_EC : CKK_RSA);
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return p11_val_ref(v, NULL, 0);
+    case CKA_DERIVE:
+        return p11_val_bool(v, p11_key_can_derive(key)); /* both halves of the pair */
+    case CKA_LOCAL:
+        return p11_val_bool(v, devid_key_get_flags(key) & DEVID_KEY_TPM_GENERATED);
+    case CKA_KEY_GEN_MECHANISM:
+        /* Store and session keys were all made by the TPM's key generation; factory keys:
+         * unknown. */
+        if (obj->item->src == P11_ITEM_MAP)
+            return p11_val_ulong(v, CK_UNAVAILABLE_INFORMATION);
+        return p11_val_ulong(v, ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
+    case CKA_SUBJECT:
+        return key_subject(obj, v);
     case CKA_MODULUS_BITS:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID
                   : p11_val_ulong(v, (CK_ULONG)devid_key_get_bits(key));
     case CKA_ALLOWED_MECHANISMS:
         return p11_val_allowed_mechs(v, key);
     default:
-        break;
+        return CKR_ATTRIBUTE_TYPE_INVALID;
     }
-    if (!priv) {
-        switch (type) {
-        case CKA_VERIFY:
-            return p11_val_bool(v, p11_key_can_sign(key));
-        case CKA_ENCRYPT:
-            return p11_val_bool(v, p11_key_can_decrypt(key));
-        case CKA_VERIFY_RECOVER:
-        case CKA_WRAP:
-        case CKA_TRUSTED:
-            return p11_val_bool(v, false);
-        default:
-            return CKR_ATTRIBUTE_TYPE_INVALID;
-        }
+}
+
+/* Attributes of the public half only. */
+static CK_RV key_public_half(devid_key *key, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    switch (type) {
+    case CKA_VERIFY:
+        return p11_val_bool(v, p11_key_can_sign(key));
+    case CKA_ENCRYPT:
+        return p11_val_bool(v, p11_key_can_decrypt(key));
+    case CKA_VERIFY_RECOVER:
+    case CKA_WRAP:
+    case CKA_TRUSTED:
+        return p11_val_bool(v, false);
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
     }
+}
+
+/* Attributes of the private half only: its usage, and its values, which never leave the TPM. */
+static CK_RV key_private_half(devid_key *key, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
+    unsigned f = devid_key_get_flags(key);
     switch (type) {
     case CKA_SIGN:
         return p11_val_bool(v, p11_key_can_sign(key));
@@ -193,7 +209,7 @@ CK_RV p11_attr_key(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_NEVER_EXTRACTABLE:
         return p11_val_bool(v, true);
     case CKA_ALWAYS_SENSITIVE:
-        return p11_val_bool(v, tpm_made);
+        return p11_val_bool(v, (f & DEVID_KEY_TPM_GENERATED) && (f & DEVID_KEY_FIXED_TPM));
     case CKA_SIGN_RECOVER:
     case CKA_UNWRAP:
     case CKA_EXTRACTABLE:
@@ -212,4 +228,20 @@ CK_RV p11_attr_key(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }
+}
+
+CK_RV p11_attr_key(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    devid_key *key;
+    CK_RV rv = p11_item_key(obj->item, &key);
+    if (rv != CKR_OK)
+        return rv;
+    if (key_public_value_type(type))
+        return key_public_value(key, type, v);
+    /* The three groups share no attribute: one that is not common is the half's own. */
+    rv = key_common(obj, key, type, v);
+    if (rv != CKR_ATTRIBUTE_TYPE_INVALID)
+        return rv;
+    return obj->cls == CKO_PRIVATE_KEY ? key_private_half(key, type, v)
+                                       : key_public_half(key, type, v);
 }

@@ -9,15 +9,24 @@
 #include <string.h>
 
 const p11_mech p11_mech_keygen[] = {
-    { .type = CKM_EC_KEY_PAIR_GEN, .name = "CKM_EC_KEY_PAIR_GEN", .key_type = CKK_EC,
-      .min_bits = 256, .max_bits = 384,
+    { .type = CKM_EC_KEY_PAIR_GEN,
+      .name = "CKM_EC_KEY_PAIR_GEN",
+      .key_type = CKK_EC,
+      .min_bits = 256,
+      .max_bits = 384,
       .flags = CKF_HW | CKF_GENERATE_KEY_PAIR | CKF_EC_F_P | CKF_EC_NAMEDCURVE |
                CKF_EC_UNCOMPRESS },
-    { .type = CKM_RSA_PKCS_KEY_PAIR_GEN, .name = "CKM_RSA_PKCS_KEY_PAIR_GEN",
-      .key_type = CKK_RSA, .min_bits = 2048, .max_bits = 4096,
+    { .type = CKM_RSA_PKCS_KEY_PAIR_GEN,
+      .name = "CKM_RSA_PKCS_KEY_PAIR_GEN",
+      .key_type = CKK_RSA,
+      .min_bits = 2048,
+      .max_bits = 4096,
       .flags = CKF_HW | CKF_GENERATE_KEY_PAIR },
-    { .type = CKM_GENERIC_SECRET_KEY_GEN, .name = "CKM_GENERIC_SECRET_KEY_GEN",
-      .key_type = CKK_GENERIC_SECRET, .min_bits = 256, .max_bits = 256,
+    { .type = CKM_GENERIC_SECRET_KEY_GEN,
+      .name = "CKM_GENERIC_SECRET_KEY_GEN",
+      .key_type = CKK_GENERIC_SECRET,
+      .min_bits = 256,
+      .max_bits = 256,
       .flags = CKF_HW | CKF_GENERATE },
 };
 const size_t p11_mech_keygen_count = sizeof(p11_mech_keygen) / sizeof(p11_mech_keygen[0]);
@@ -25,10 +34,10 @@ const size_t p11_mech_keygen_count = sizeof(p11_mech_keygen) / sizeof(p11_mech_k
 /* What a key pair template may say, and what we make of it. */
 typedef struct {
     devid_keygen gen;
-    devid_store_attrs attrs;    /* the private key's name (the group's) */
+    devid_store_attrs attrs; /* the private key's name (the group's) */
     bool have_label, have_id;
-    bool pub_label, pub_id;     /* the public-key template named its object */
-    bool token, token_seen;     /* CKA_TOKEN true in a template (absent: a session pair) */
+    bool pub_label, pub_id; /* the public-key template named its object */
+    bool token, token_seen; /* CKA_TOKEN true in a template (absent: a session pair) */
 } keygen_req;
 
 /* A label from a template: no NUL inside. */
@@ -76,71 +85,63 @@ static CK_RV exponent_ok(const CK_ATTRIBUTE *a)
         i++;
     /* The TPM's default exponent is 65537 (01 00 01); others are not worth the trouble. */
     return n - i == 3 && e[i] == 1 && e[i + 1] == 0 && e[i + 2] == 1 ? CKR_OK
-                                                                      : CKR_ATTRIBUTE_VALUE_INVALID;
+                                                                     : CKR_ATTRIBUTE_VALUE_INVALID;
 }
 
-/* One attribute of either template. `priv`: it came from the private-key template. */
-static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_TYPE kt)
+/* CKA_LABEL, CKA_ID: each object its own. */
+static CK_RV parse_name_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv)
 {
-    CK_BBOOL b = CK_FALSE;
-    CK_ULONG u = 0;
-    switch (a->type) {
-    case CKA_CLASS:
-        if (p11_tmpl_ulong(a, &u) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        return u == (priv ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY) ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
-    case CKA_KEY_TYPE:
-        if (p11_tmpl_ulong(a, &u) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        return u == kt ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
-    case CKA_LABEL: /* each object its own */
+    if (a->type == CKA_LABEL) {
         if (!priv) {
             r->pub_label = true;
             return tmpl_label(a, r->attrs.pub.label);
         }
         r->have_label = true;
         return tmpl_label(a, r->attrs.label);
-    case CKA_ID:
-        if (!priv) {
-            r->pub_id = true;
-            return tmpl_bytes(a, r->attrs.pub.id, DEVID_ID_MAX, &r->attrs.pub.id_len);
-        }
-        if (tmpl_bytes(a, r->attrs.id, DEVID_ID_MAX, &r->attrs.id_len) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        r->have_id = r->attrs.id_len > 0;
-        return CKR_OK;
-    case CKA_EC_PARAMS:
-        return kt == CKK_EC ? curve_from_params(a, &r->gen.curve_nid) : CKR_TEMPLATE_INCONSISTENT;
-    case CKA_MODULUS_BITS:
-        if (kt != CKK_RSA)
-            return CKR_TEMPLATE_INCONSISTENT;
-        if (p11_tmpl_ulong(a, &u) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        if (u != 2048 && u != 3072 && u != 4096)
-            return CKR_KEY_SIZE_RANGE;
-        r->gen.bits = (int)u;
-        return CKR_OK;
-    case CKA_PUBLIC_EXPONENT:
-        return kt == CKK_RSA ? exponent_ok(a) : CKR_TEMPLATE_INCONSISTENT;
-    case CKA_SUBJECT:
-    case CKA_START_DATE:
-    case CKA_END_DATE:
-        return CKR_OK; /* accepted; the certificate says these */
-    default:
-        break;
     }
-    /* The rest are flags. */
+    if (!priv) {
+        r->pub_id = true;
+        return tmpl_bytes(a, r->attrs.pub.id, DEVID_ID_MAX, &r->attrs.pub.id_len);
+    }
+    if (tmpl_bytes(a, r->attrs.id, DEVID_ID_MAX, &r->attrs.id_len) != CKR_OK)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    r->have_id = r->attrs.id_len > 0;
+    return CKR_OK;
+}
+
+static CK_RV parse_modulus_bits(keygen_req *r, const CK_ATTRIBUTE *a, CK_KEY_TYPE kt)
+{
+    CK_ULONG u = 0;
+    if (kt != CKK_RSA)
+        return CKR_TEMPLATE_INCONSISTENT;
+    if (p11_tmpl_ulong(a, &u) != CKR_OK)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    if (u != 2048 && u != 3072 && u != 4096)
+        return CKR_KEY_SIZE_RANGE;
+    r->gen.bits = (int)u;
+    return CKR_OK;
+}
+
+/* CKA_TOKEN true: a store key pair; false or absent: a session key pair (never persisted); the
+ * two templates must agree. */
+static CK_RV parse_token(keygen_req *r, CK_BBOOL b)
+{
+    if (r->token_seen && r->token != (b == CK_TRUE))
+        return CKR_TEMPLATE_INCONSISTENT;
+    r->token_seen = true;
+    r->token = b == CK_TRUE;
+    return CKR_OK;
+}
+
+/* A flag (CK_BBOOL attribute) of either template. */
+static CK_RV parse_flag_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_TYPE kt)
+{
+    CK_BBOOL b = CK_FALSE;
     if (p11_tmpl_bool(a, &b) != CKR_OK)
         return CKR_ATTRIBUTE_VALUE_INVALID;
     switch (a->type) {
     case CKA_TOKEN:
-        /* true: a store key pair; false or absent: a session key pair (never persisted); the
-         * two templates must agree */
-        if (r->token_seen && r->token != (b == CK_TRUE))
-            return CKR_TEMPLATE_INCONSISTENT;
-        r->token_seen = true;
-        r->token = b == CK_TRUE;
-        return CKR_OK;
+        return parse_token(r, b);
     case CKA_PRIVATE:
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
@@ -176,6 +177,37 @@ static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_
         return CKR_OK;
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+/* One attribute of either template. `priv`: it came from the private-key template. */
+static CK_RV parse_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv, CK_KEY_TYPE kt)
+{
+    CK_ULONG u = 0;
+    switch (a->type) {
+    case CKA_CLASS:
+        if (p11_tmpl_ulong(a, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        return u == (priv ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY) ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_KEY_TYPE:
+        if (p11_tmpl_ulong(a, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        return u == kt ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_LABEL:
+    case CKA_ID:
+        return parse_name_attr(r, a, priv);
+    case CKA_EC_PARAMS:
+        return kt == CKK_EC ? curve_from_params(a, &r->gen.curve_nid) : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_MODULUS_BITS:
+        return parse_modulus_bits(r, a, kt);
+    case CKA_PUBLIC_EXPONENT:
+        return kt == CKK_RSA ? exponent_ok(a) : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_SUBJECT:
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return CKR_OK; /* accepted; the certificate says these */
+    default:
+        return parse_flag_attr(r, a, priv, kt); /* the rest are flags */
     }
 }
 
@@ -222,9 +254,8 @@ static CK_RV parse(keygen_req *r, CK_KEY_TYPE kt, const CK_ATTRIBUTE *pub, CK_UL
 
 CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                         CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-                        CK_ATTRIBUTE_PTR pPrivateKeyTemplate,
-                        CK_ULONG ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey,
-                        CK_OBJECT_HANDLE_PTR phPrivateKey)
+                        CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
+                        CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
 {
     p11_session *s;
     CK_RV rv = p11_enter_session(hSession, &s);
@@ -249,12 +280,87 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         return p11_leave(rv);
     }
     if (!r.token) /* a session key pair: also in a read-only session */
-        return p11_leave(p11_session_generate(hSession, &r.gen, &r.attrs, phPublicKey,
-                                              phPrivateKey));
+        return p11_leave(
+            p11_session_generate(hSession, &r.gen, &r.attrs, phPublicKey, phPrivateKey));
     if (!(s->flags & CKF_RW_SESSION))
         return p11_leave(CKR_SESSION_READ_ONLY);
     rv = p11_store_generate(&r.gen, &r.attrs, phPublicKey, phPrivateKey);
     return p11_leave(rv);
+}
+
+/* A flag (CK_BBOOL attribute) of a secret-key template. */
+static CK_RV parse_secret_flag(const CK_ATTRIBUTE *at, bool *token)
+{
+    CK_BBOOL b = CK_FALSE;
+    if (p11_tmpl_bool(at, &b) != CKR_OK)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    switch (at->type) {
+    case CKA_TOKEN: /* true: the store; false: a session object (loaded, not kept) */
+        *token = b == CK_TRUE;
+        return CKR_OK;
+    case CKA_SENSITIVE: /* its value never leaves the TPM */
+    case CKA_SIGN:
+    case CKA_VERIFY:
+        return b ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_PRIVATE:
+    case CKA_MODIFIABLE:
+    case CKA_DESTROYABLE:
+        return CKR_OK;
+    case CKA_EXTRACTABLE:
+    case CKA_COPYABLE:
+    case CKA_ENCRYPT:
+    case CKA_DECRYPT:
+    case CKA_WRAP:
+    case CKA_UNWRAP:
+    case CKA_DERIVE:
+    case CKA_TRUSTED:
+    case CKA_WRAP_WITH_TRUSTED:
+    case CKA_ALWAYS_AUTHENTICATE:
+        return b ? CKR_TEMPLATE_INCONSISTENT : CKR_OK;
+    default:
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+}
+
+/* One attribute of a secret-key template other than CKA_VALUE. `importing`: C_CreateObject. */
+static CK_RV parse_secret_attr(const CK_ATTRIBUTE *at, bool importing, devid_store_attrs *a,
+                               bool *token)
+{
+    CK_ULONG u = 0;
+    size_t len;
+    switch (at->type) {
+    case CKA_CLASS:
+        if (p11_tmpl_ulong(at, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        return u == CKO_SECRET_KEY ? CKR_OK : CKR_TEMPLATE_INCONSISTENT;
+    case CKA_KEY_TYPE:
+        if (p11_tmpl_ulong(at, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        /* Only generic secrets: a CKK_SHA256_HMAC object would have to report that type,
+         * and the store keeps one kind of secret key. */
+        if (u != CKK_GENERIC_SECRET)
+            return importing ? CKR_ATTRIBUTE_VALUE_INVALID : CKR_TEMPLATE_INCONSISTENT;
+        return CKR_OK;
+    case CKA_VALUE_LEN:
+        if (p11_tmpl_ulong(at, &u) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        /* HMAC-SHA256 keys of the hash's size only */
+        return u == DEVID_HMAC_SIZE ? CKR_OK : CKR_KEY_SIZE_RANGE;
+    case CKA_LABEL:
+        if (tmpl_bytes(at, a->label, DEVID_LABEL_MAX, &len) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        a->label[len] = '\0';
+        return strlen(a->label) == len ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+    case CKA_ID:
+        if (tmpl_bytes(at, a->id, DEVID_ID_MAX, &a->id_len) != CKR_OK)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+        return CKR_OK;
+    case CKA_START_DATE:
+    case CKA_END_DATE:
+        return CKR_OK;
+    default:
+        return parse_secret_flag(at, token);
+    }
 }
 
 /* A secret-key template: an HMAC-SHA256 key in the TPM, on the token. Generated (value NULL):
@@ -276,79 +382,9 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
         if (value && t[i].type == CKA_VALUE_LEN)
             return CKR_TEMPLATE_INCONSISTENT;
         have_type |= t[i].type == CKA_KEY_TYPE;
-        CK_BBOOL b = CK_FALSE;
-        CK_ULONG u = 0;
-        size_t len;
-        switch (t[i].type) {
-        case CKA_CLASS:
-            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            if (u != CKO_SECRET_KEY)
-                return CKR_TEMPLATE_INCONSISTENT;
-            continue;
-        case CKA_KEY_TYPE:
-            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            /* Only generic secrets: a CKK_SHA256_HMAC object would have to report that type,
-             * and the store keeps one kind of secret key. */
-            if (u != CKK_GENERIC_SECRET)
-                return value ? CKR_ATTRIBUTE_VALUE_INVALID : CKR_TEMPLATE_INCONSISTENT;
-            continue;
-        case CKA_VALUE_LEN:
-            if (p11_tmpl_ulong(&t[i], &u) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            if (u != DEVID_HMAC_SIZE)
-                return CKR_KEY_SIZE_RANGE; /* HMAC-SHA256 keys of the hash's size only */
-            continue;
-        case CKA_LABEL:
-            if (tmpl_bytes(&t[i], a->label, DEVID_LABEL_MAX, &len) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            a->label[len] = '\0';
-            if (strlen(a->label) != len)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            continue;
-        case CKA_ID:
-            if (tmpl_bytes(&t[i], a->id, DEVID_ID_MAX, &a->id_len) != CKR_OK)
-                return CKR_ATTRIBUTE_VALUE_INVALID;
-            continue;
-        case CKA_START_DATE:
-        case CKA_END_DATE:
-            continue;
-        default:
-            break;
-        }
-        if (p11_tmpl_bool(&t[i], &b) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        switch (t[i].type) {
-        case CKA_TOKEN:       /* true: the store; false: a session object (loaded, not kept) */
-            *token = b == CK_TRUE;
-            break;
-        case CKA_SENSITIVE:   /* its value never leaves the TPM */
-        case CKA_SIGN:
-        case CKA_VERIFY:
-            if (!b)
-                return CKR_TEMPLATE_INCONSISTENT;
-            break;
-        case CKA_PRIVATE:
-        case CKA_MODIFIABLE:
-        case CKA_DESTROYABLE:
-            break;
-        case CKA_EXTRACTABLE:
-        case CKA_COPYABLE:
-        case CKA_ENCRYPT:
-        case CKA_DECRYPT:
-        case CKA_WRAP:
-        case CKA_UNWRAP:
-        case CKA_DERIVE:
-        case CKA_TRUSTED:
-        case CKA_WRAP_WITH_TRUSTED:
-        case CKA_ALWAYS_AUTHENTICATE:
-            if (b)
-                return CKR_TEMPLATE_INCONSISTENT;
-            break;
-        default:
-            return CKR_ATTRIBUTE_TYPE_INVALID;
-        }
+        CK_RV rv = parse_secret_attr(&t[i], value != NULL, a, token);
+        if (rv != CKR_OK)
+            return rv;
     }
     if (value && (!have_type || !*value))
         return CKR_TEMPLATE_INCOMPLETE;
@@ -357,8 +393,8 @@ static CK_RV parse_secret(const CK_ATTRIBUTE *t, CK_ULONG n, devid_store_attrs *
     return CKR_OK;
 }
 
-CK_RV p11_create_secret(CK_SESSION_HANDLE session, bool rw, const CK_ATTRIBUTE *tmpl,
-                        CK_ULONG n, CK_OBJECT_HANDLE *key)
+CK_RV p11_create_secret(CK_SESSION_HANDLE session, bool rw, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                        CK_OBJECT_HANDLE *key)
 {
     devid_store_attrs a;
     const CK_ATTRIBUTE *value = NULL;

@@ -36,38 +36,124 @@ static int unhex(const char *s, unsigned char *out, size_t max)
     return (int)n;
 }
 
-int main(int argc, char **argv)
-{
-    double t_main = bench_now();
-    const char *module = NULL, *key = NULL, *token = NULL, *pin = NULL, *hex = "";
-    bool count = false, with_libcrypto = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--module") && v)
-            module = v, i++;
-        else if (!strcmp(a, "--key") && v)
-            key = v, i++;
-        else if (!strcmp(a, "--token") && v)
-            token = v, i++;
-        else if (!strcmp(a, "--pin") && v)
-            pin = v, i++;
-        else if (!strcmp(a, "--digest") && v)
-            hex = v, i++;
-        else if (!strcmp(a, "--count"))
-            count = true;
-        else if (!strcmp(a, "--with-libcrypto"))
-            with_libcrypto = true;
-        else
-            module = NULL, i = argc;
-    }
+/* The command line. */
+typedef struct {
+    const char *module, *key, *token, *pin, *hex;
+    bool count, with_libcrypto;
     unsigned char dgst[64];
-    int dlen = unhex(hex, dgst, sizeof(dgst));
-    if (!module || !key || dlen <= 0) {
+    int dlen;
+} cs_args;
+
+/* 0, or 2 after the usage line. */
+static int parse_args(int argc, char **argv, cs_args *a)
+{
+    *a = (cs_args){ .hex = "" };
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--module") && v)
+            a->module = v, i++;
+        else if (!strcmp(o, "--key") && v)
+            a->key = v, i++;
+        else if (!strcmp(o, "--token") && v)
+            a->token = v, i++;
+        else if (!strcmp(o, "--pin") && v)
+            a->pin = v, i++;
+        else if (!strcmp(o, "--digest") && v)
+            a->hex = v, i++;
+        else if (!strcmp(o, "--count"))
+            a->count = true;
+        else if (!strcmp(o, "--with-libcrypto"))
+            a->with_libcrypto = true;
+        else
+            a->module = NULL, i = argc;
+    }
+    a->dlen = unhex(a->hex, a->dgst, sizeof(a->dgst));
+    if (!a->module || !a->key || a->dlen <= 0) {
         fprintf(stderr, "usage: devid-coldstart --module PATH --key LABEL --digest HEX "
                         "[--token LABEL] [--pin PIN] [--count] [--with-libcrypto]\n");
         return 2;
     }
-    if (with_libcrypto && !dlopen("libcrypto.so.3", RTLD_NOW | RTLD_GLOBAL)) {
+    return 0;
+}
+
+/* One step of the cold start; 0 or -1 with err. */
+static int run_step(int step, p11_mod *m, const cs_args *a, bench_result *r, size_t *sig_len,
+                    char *err, size_t errlen)
+{
+    switch (step) {
+    case CS_DLOPEN:
+        return p11_load(m, a->module, err, errlen);
+    case CS_INITIALIZE:
+        return p11_initialize(m, err, errlen);
+    case CS_OPEN:
+        return p11_open(m, a->token, err, errlen);
+    case CS_LOGIN:
+        return p11_login(m, a->pin, err, errlen);
+    case CS_FIND:
+        return p11_find_key(m, a->key, err, errlen);
+    case CS_SIGN:
+        return p11_sign(m, a->dgst, (size_t)a->dlen, r->sig, sig_len, err, errlen);
+    }
+    return 0;
+}
+
+/* The steps, timed (and counted with --count), then the signature and the key's point for
+ * devid-bench to verify. */
+static void cold_start(p11_mod *m, const cs_args *a, bench_result *r)
+{
+    char err[256] = "";
+    bench_counts c[CS_STEPS + 1];
+    size_t sig_len = sizeof(r->sig);
+    double t = bench_now();
+    for (int step = 0; step < CS_STEPS; step++) {
+        if (a->count)
+            bench_proxy_snapshot(&c[step]);
+        int rc = run_step(step, m, a, r, &sig_len, err, sizeof(err));
+        double t2 = bench_now();
+        r->step_ms[step] = (t2 - t) * 1e3;
+        t = t2;
+        if (rc) {
+            bench_fail(r, "%s", err);
+            break;
+        }
+    }
+    r->rss_peak_kb = bench_maxrss_kb();
+    if (a->count && r->status == BENCH_OK) {
+        bench_proxy_snapshot(&c[CS_STEPS]);
+        for (int s = 0; s < CS_STEPS; s++)
+            r->step_cmds[s] = (double)(c[s + 1].total - c[s].total);
+        bench_counts_apply(r, &c[0], &c[CS_STEPS], 1); /* the whole cold start's mix */
+    }
+    if (r->status == BENCH_OK) {
+        r->sig_len = (uint32_t)sig_len;
+        size_t plen = sizeof(r->point);
+        if (p11_ec_point(m, a->key, r->point, &plen, err, sizeof(err)) == 0)
+            r->point_len = (uint32_t)plen;
+        r->ops = 1;
+    }
+}
+
+static int send_result(int fd, const bench_result *r)
+{
+    const char *p = (const char *)r;
+    size_t left = sizeof(*r);
+    while (left) {
+        ssize_t n = write(fd, p, left);
+        if (n <= 0)
+            return 1;
+        p += n;
+        left -= (size_t)n;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    double t_main = bench_now();
+    cs_args a;
+    if (parse_args(argc, argv, &a))
+        return 2;
+    if (a.with_libcrypto && !dlopen("libcrypto.so.3", RTLD_NOW | RTLD_GLOBAL)) {
         fprintf(stderr, "devid-coldstart: %s\n", dlerror());
         return 1;
     }
@@ -78,61 +164,13 @@ int main(int argc, char **argv)
     r.exec_ms = t_main * 1e3; /* devid-bench turns this into fork → main() */
     r.rss_base_kb = rss_base;
     char err[256] = "";
-    bench_counts c[CS_STEPS + 1];
-    if (count && bench_proxy_start(err, sizeof(err))) {
+    if (a.count && bench_proxy_start(err, sizeof(err))) {
         bench_fail(&r, "%s", err);
-        goto send;
+        return send_result(3, &r);
     }
     p11_mod m;
     memset(&m, 0, sizeof(m));
-    size_t sig_len = sizeof(r.sig);
-    double t = bench_now();
-    for (int step = 0; step < CS_STEPS; step++) {
-        if (count)
-            bench_proxy_snapshot(&c[step]);
-        int rc = 0;
-        switch (step) {
-        case CS_DLOPEN: rc = p11_load(&m, module, err, sizeof(err)); break;
-        case CS_INITIALIZE: rc = p11_initialize(&m, err, sizeof(err)); break;
-        case CS_OPEN: rc = p11_open(&m, token, err, sizeof(err)); break;
-        case CS_LOGIN: rc = p11_login(&m, pin, err, sizeof(err)); break;
-        case CS_FIND: rc = p11_find_key(&m, key, err, sizeof(err)); break;
-        case CS_SIGN:
-            rc = p11_sign(&m, dgst, (size_t)dlen, r.sig, &sig_len, err, sizeof(err));
-            break;
-        }
-        double t2 = bench_now();
-        r.step_ms[step] = (t2 - t) * 1e3;
-        t = t2;
-        if (rc) {
-            bench_fail(&r, "%s", err);
-            break;
-        }
-    }
-    r.rss_peak_kb = bench_maxrss_kb();
-    if (count && r.status == BENCH_OK) {
-        bench_proxy_snapshot(&c[CS_STEPS]);
-        for (int s = 0; s < CS_STEPS; s++)
-            r.step_cmds[s] = (double)(c[s + 1].total - c[s].total);
-        bench_counts_apply(&r, &c[0], &c[CS_STEPS], 1); /* the whole cold start's mix */
-    }
-    if (r.status == BENCH_OK) {
-        r.sig_len = (uint32_t)sig_len;
-        size_t plen = sizeof(r.point);
-        if (p11_ec_point(&m, key, r.point, &plen, err, sizeof(err)) == 0)
-            r.point_len = (uint32_t)plen;
-        r.ops = 1;
-    }
+    cold_start(&m, &a, &r);
     p11_close(&m);
-send:;
-    const char *p = (const char *)&r;
-    size_t left = sizeof(r);
-    while (left) {
-        ssize_t n = write(3, p, left);
-        if (n <= 0)
-            return 1;
-        p += n;
-        left -= (size_t)n;
-    }
-    return 0;
+    return send_result(3, &r);
 }

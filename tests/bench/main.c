@@ -31,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 const phase_def bench_phases[] = {
     { "floor-pw", K_FLOOR, NULL, false, false, "ESAPI TPM2_Sign, password session (floor)" },
     { "floor-enc", K_FLOOR, NULL, true, false, "ESAPI TPM2_Sign, salted HMAC + AES-128-CFB" },
@@ -63,7 +62,6 @@ static int cmp_double(const void *a, const void *b)
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
-
 
 /* ------------------------------------------------------------------ child side */
 
@@ -102,12 +100,23 @@ static int child_main(int argc, char **argv)
         bench_fail(&r, "%s", err);
     } else {
         switch (d->kind) {
-        case K_FLOOR: phase_floor(&r, &o, d->flag); break;
-        case K_CORE: phase_core(&r, &o, d->flag); break;
-        case K_P11: phase_p11(&r, &o, d->which); break;
-        case K_PROV: phase_prov(&r, &o, d->which, d->flag); break;
-        case K_TLS: phase_tls(&r, &o, d->which); break;
-        case K_COLD: break;
+        case K_FLOOR:
+            phase_floor(&r, &o, d->flag);
+            break;
+        case K_CORE:
+            phase_core(&r, &o, d->flag);
+            break;
+        case K_P11:
+            phase_p11(&r, &o, d->which);
+            break;
+        case K_PROV:
+            phase_prov(&r, &o, d->which, d->flag);
+            break;
+        case K_TLS:
+            phase_tls(&r, &o, d->which);
+            break;
+        case K_COLD:
+            break;
         }
     }
     const char *p = (const char *)&r;
@@ -145,48 +154,49 @@ static void usage(void)
     exit(2);
 }
 
-int main(int argc, char **argv)
+/* The command line into ro; exits 2 on bad usage. */
+static void parse_args(int argc, char **argv, run_opts *ro)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--phase"))
-            return child_main(argc, argv);
-
-    run_opts ro = { .seconds = 2, .count_ops = 50, .coldstart_runs = 5, .rounds = 3,
-                    .json = "bench-results.json" };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
         if (!strcmp(a, "--seconds") && has)
-            ro.seconds = atof(argv[++i]);
+            ro->seconds = atof(argv[++i]);
         else if (!strcmp(a, "--iterations") && has)
-            ro.iterations = strtoull(argv[++i], NULL, 10);
+            ro->iterations = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(a, "--json") && has)
-            ro.json = argv[++i];
+            ro->json = argv[++i];
         else if (!strcmp(a, "--only") && has)
-            ro.only = argv[++i];
+            ro->only = argv[++i];
         else if (!strcmp(a, "--rounds") && has)
-            ro.rounds = atoi(argv[++i]);
+            ro->rounds = atoi(argv[++i]);
         else if (!strcmp(a, "--coldstart-runs") && has)
-            ro.coldstart_runs = atoi(argv[++i]);
+            ro->coldstart_runs = atoi(argv[++i]);
         else if (!strcmp(a, "--count-ops") && has)
-            ro.count_ops = strtoull(argv[++i], NULL, 10);
+            ro->count_ops = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(a, "--quick"))
-            ro.quick = true;
+            ro->quick = true;
         else
             usage();
     }
-    if (ro.quick) {
-        if (!ro.iterations)
-            ro.iterations = 20;
-        ro.seconds = 60;
-        ro.count_ops = 5;
-        ro.coldstart_runs = 1;
-        ro.rounds = 1;
+    if (ro->quick) {
+        if (!ro->iterations)
+            ro->iterations = 20;
+        ro->seconds = 60;
+        ro->count_ops = 5;
+        ro->coldstart_runs = 1;
+        ro->rounds = 1;
     }
-    if (ro.rounds < 1 || ro.rounds > MAX_ROUNDS) {
+    if (ro->rounds < 1 || ro->rounds > MAX_ROUNDS) {
         fprintf(stderr, "devid-bench: --rounds must be 1..%d\n", MAX_ROUNDS);
-        return 2;
+        exit(2);
     }
+}
+
+/* Our own path (children are this program again), the fixture's TPM for the peers too.
+ * Returns the exit status to end with, or -1 to go on. */
+static int prepare(void)
+{
     ssize_t sl = readlink("/proc/self/exe", bench_self_path, sizeof(bench_self_path) - 1);
     if (sl <= 0) {
         fprintf(stderr, "devid-bench: cannot find my own executable\n");
@@ -203,23 +213,144 @@ int main(int argc, char **argv)
     setenv("TPM2_PKCS11_TCTI", bench_env("TPM2_PKCS11_TCTI", getenv("DEVID_TCTI")), 1);
     setenv("TPM2_PKCS11_BACKEND", bench_env("TPM2_PKCS11_BACKEND", "esysdb"), 1);
     signal(SIGPIPE, SIG_IGN);
+    return -1;
+}
+
+/* "swtpm X.Y.Z" from swtpm --version; "unknown" stays if it says nothing we understand. */
+static void swtpm_version(char *out, size_t len)
+{
+    FILE *v = popen("swtpm --version 2>/dev/null", "r");
+    if (!v)
+        return;
+    char line[256];
+    if (fgets(line, sizeof(line), v)) {
+        char *p = strstr(line, "version ");
+        if (p) {
+            p += 8;
+            p[strcspn(p, ", \n")] = 0;
+            snprintf(out, len, "swtpm %s", p);
+        }
+    }
+    pclose(v);
+}
+
+/* One row in one round, with its progress lines on stderr. */
+static void run_row(bench_result *r, const phase_def *d, const run_opts *ro, int round)
+{
+    fprintf(stderr, "devid-bench: %s%s ...\n", d->name,
+            ro->rounds > 1 ? (round == 0 ? " (round 1)" : " (next round)") : "");
+    double t0 = bench_now();
+    bench_peer_env(d, true);
+    if (d->kind == K_COLD)
+        bench_run_coldstart(r, d, ro);
+    else
+        bench_run_throughput(r, d, ro, round == 0);
+    bench_peer_env(d, false);
+    t0 = bench_now() - t0;
+    if (r->status == BENCH_OK && r->ops)
+        fprintf(stderr, "devid-bench: %s: %.0f/s%s [%.1f s]\n", d->name,
+                d->kind == K_COLD ? 1e3 / r->total_ms : r->ops_per_s,
+                d->kind == K_COLD ? " (1/total time)" : "", t0);
+    else
+        fprintf(stderr, "devid-bench: %s: %s %s [%.1f s]\n", d->name,
+                r->status == BENCH_SKIPPED ? "skipped:" : "FAILED:", r->note, t0);
+}
+
+/* Rounds are interleaved (every row, then every row again) so that a burst of load from
+ * elsewhere on the machine hits one round of several rows, not every round of one row.
+ * rs[k]: row k's first round (or its failed one); all[k][round]: every round. */
+static void run_rounds(const phase_def **defs, size_t n, const run_opts *ro, bench_result *rs,
+                       bench_result all[][MAX_ROUNDS])
+{
+    for (int round = 0; round < ro->rounds; round++) {
+        for (size_t k = 0; k < n; k++) {
+            const phase_def *d = defs[k];
+            bench_result *r = round == 0 ? &rs[k] : &all[k][round];
+            if (round > 0 && (d->kind == K_COLD || rs[k].status != BENCH_OK))
+                continue;
+            run_row(r, d, ro, round);
+            if (round == 0)
+                all[k][0] = *r;
+            else if (r->status != BENCH_OK)
+                rs[k] = *r; /* a later round failed: the row failed */
+        }
+    }
+}
+
+/* A row's result: the median round's timings; counts and checks from all rounds. */
+static void take_median(bench_result *r, const bench_result *rounds, int m)
+{
+    double rates[MAX_ROUNDS];
+    for (int i = 0; i < m; i++)
+        rates[i] = r->round_ops_per_s[i] = rounds[i].ops_per_s;
+    r->rounds = m;
+    qsort(rates, (size_t)m, sizeof(rates[0]), cmp_double);
+    for (int i = 0; i < m; i++) {
+        const bench_result *x = &rounds[i];
+        if (x->ops_per_s != rates[m / 2])
+            continue;
+        r->ops = x->ops;
+        r->seconds = x->seconds;
+        r->ops_per_s = x->ops_per_s;
+        r->p50_us = x->p50_us;
+        r->p99_us = x->p99_us;
+        r->client_cpu_us = x->client_cpu_us;
+        r->tpm_cpu_us = x->tpm_cpu_us;
+        if (x->core_cmds >= 0)
+            r->core_cmds = x->core_cmds;
+        break;
+    }
+    for (int i = 1; i < m; i++)
+        r->verified += rounds[i].verified;
+}
+
+/* 1 when a devid or floor row failed or a signature did not verify; peers' failures are
+ * reported, not fatal. */
+static int rows_status(const bench_result *rs, size_t n)
+{
+    int status = 0;
+    for (size_t i = 0; i < n; i++) {
+        const phase_def *d = bench_def_of(&rs[i]);
+        if (rs[i].verify_failed || (rs[i].status == BENCH_FAILED && d && !d->peer))
+            status = 1;
+    }
+    return status;
+}
+
+static int write_json(const bench_result *rs, size_t n, const run_opts *ro, const char *date,
+                      const char *swtpm)
+{
+    FILE *f = fopen(ro->json, "w");
+    if (!f) {
+        fprintf(stderr, "devid-bench: cannot write %s: %s\n", ro->json, strerror(errno));
+        return 1;
+    }
+    bench_write_json(f, rs, n, ro, date, swtpm);
+    fclose(f);
+    printf("\nJSON: %s\n", ro->json);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--phase"))
+            return child_main(argc, argv);
+
+    run_opts ro = { .seconds = 2,
+                    .count_ops = 50,
+                    .coldstart_runs = 5,
+                    .rounds = 3,
+                    .json = "bench-results.json" };
+    parse_args(argc, argv, &ro);
+    int early = prepare();
+    if (early >= 0)
+        return early;
 
     char date[64], swtpm[128] = "unknown";
     time_t now = time(NULL);
     strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-    FILE *v = popen("swtpm --version 2>/dev/null", "r");
-    if (v) {
-        char line[256];
-        if (fgets(line, sizeof(line), v)) {
-            char *p = strstr(line, "version ");
-            if (p) {
-                p += 8;
-                p[strcspn(p, ", \n")] = 0;
-                snprintf(swtpm, sizeof(swtpm), "swtpm %s", p);
-            }
-        }
-        pclose(v);
-    }
+    swtpm_version(swtpm, sizeof(swtpm));
     printf("devid-bench %s, %ld cores, %s, %s\n", date, sysconf(_SC_NPROCESSORS_ONLN), swtpm,
            ro.iterations ? "fixed iterations per row" : "time-boxed rows");
     fflush(stdout);
@@ -235,83 +366,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < bench_nphases; i++)
         if (selected(&ro, bench_phases[i].name))
             defs[n++] = &bench_phases[i];
-    /* Rounds are interleaved (every row, then every row again) so that a burst of load from
-     * elsewhere on the machine hits one round of several rows, not every round of one row;
-     * each row reports its median round. */
-    for (int round = 0; round < ro.rounds; round++) {
-        for (size_t k = 0; k < n; k++) {
-            const phase_def *d = defs[k];
-            bench_result *r = round == 0 ? &rs[k] : &all[k][round];
-            if (round > 0 && (d->kind == K_COLD || rs[k].status != BENCH_OK))
-                continue;
-            fprintf(stderr, "devid-bench: %s%s ...\n", d->name,
-                    ro.rounds > 1 ? (round == 0 ? " (round 1)" : " (next round)") : "");
-            double t0 = bench_now();
-            bench_peer_env(d, true);
-            if (d->kind == K_COLD)
-                bench_run_coldstart(r, d, &ro);
-            else
-                bench_run_throughput(r, d, &ro, round == 0);
-            bench_peer_env(d, false);
-            t0 = bench_now() - t0;
-            if (round == 0)
-                all[k][0] = *r;
-            else if (r->status != BENCH_OK)
-                rs[k] = *r; /* a later round failed: the row failed */
-            if (r->status == BENCH_OK && r->ops)
-                fprintf(stderr, "devid-bench: %s: %.0f/s%s [%.1f s]\n", d->name,
-                        d->kind == K_COLD ? 1e3 / r->total_ms : r->ops_per_s,
-                        d->kind == K_COLD ? " (1/total time)" : "", t0);
-            else
-                fprintf(stderr, "devid-bench: %s: %s %s [%.1f s]\n", d->name,
-                        r->status == BENCH_SKIPPED ? "skipped:" : "FAILED:", r->note, t0);
-        }
-    }
-    for (size_t k = 0; k < n; k++) {
-        bench_result *r = &rs[k];
-        if (defs[k]->kind == K_COLD || r->status != BENCH_OK)
-            continue;
-        double rates[MAX_ROUNDS];
-        int m = ro.rounds;
-        for (int i = 0; i < m; i++)
-            rates[i] = r->round_ops_per_s[i] = all[k][i].ops_per_s;
-        r->rounds = m;
-        qsort(rates, (size_t)m, sizeof(rates[0]), cmp_double);
-        for (int i = 0; i < m; i++) {
-            const bench_result *x = &all[k][i];
-            if (x->ops_per_s != rates[m / 2])
-                continue;
-            /* the median round's timings; counts and checks from all rounds */
-            r->ops = x->ops;
-            r->seconds = x->seconds;
-            r->ops_per_s = x->ops_per_s;
-            r->p50_us = x->p50_us;
-            r->p99_us = x->p99_us;
-            r->client_cpu_us = x->client_cpu_us;
-            r->tpm_cpu_us = x->tpm_cpu_us;
-            if (x->core_cmds >= 0)
-                r->core_cmds = x->core_cmds;
-            break;
-        }
-        for (int i = 1; i < m; i++)
-            r->verified += all[k][i].verified;
-    }
+    run_rounds(defs, n, &ro, rs, all);
+    for (size_t k = 0; k < n; k++)
+        if (defs[k]->kind != K_COLD && rs[k].status == BENCH_OK)
+            take_median(&rs[k], all[k], ro.rounds);
     bench_print_table(rs, n, &ro);
 
-    int status = 0;
-    for (size_t i = 0; i < n; i++) {
-        const phase_def *d = bench_def_of(&rs[i]);
-        if (rs[i].verify_failed || (rs[i].status == BENCH_FAILED && d && !d->peer))
-            status = 1;
-    }
-    FILE *f = fopen(ro.json, "w");
-    if (f) {
-        bench_write_json(f, rs, n, &ro, date, swtpm);
-        fclose(f);
-        printf("\nJSON: %s\n", ro.json);
-    } else {
-        fprintf(stderr, "devid-bench: cannot write %s: %s\n", ro.json, strerror(errno));
+    int status = rows_status(rs, n);
+    if (write_json(rs, n, &ro, date, swtpm))
         status = 1;
-    }
     return status;
 }

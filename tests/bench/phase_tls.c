@@ -43,8 +43,7 @@ typedef struct {
     char server_err[256];
 } tls_ctx;
 
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
-                       bool ca)
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca)
 {
     static long serial = 1;
     X509 *x = X509_new();
@@ -132,8 +131,8 @@ static int handshake_op(void *arg, bench_op_io *io, char *err, size_t errlen)
     }
     SSL *s = SSL_new(t->client);
     char byte = 0;
-    int ok = s && SSL_set_fd(s, sv[0]) == 1 && SSL_connect(s) == 1 &&
-             SSL_read(s, &byte, 1) == 1 && byte == 'k';
+    int ok = s && SSL_set_fd(s, sv[0]) == 1 && SSL_connect(s) == 1 && SSL_read(s, &byte, 1) == 1 &&
+             byte == 'k';
     if (!ok) {
         char buf[200];
         bench_ossl_err(buf, sizeof(buf), "client handshake");
@@ -164,6 +163,46 @@ static SSL_CTX *new_ctx(OSSL_LIB_CTX *lib, const char *propq, const SSL_METHOD *
     return c;
 }
 
+/* The server's context (its certificate, requiring a client certificate from the bench CA
+ * or the owner CA) and the client's in lib (the client's certificate and key). 0, or -1 with
+ * note. */
+static int tls_contexts(tls_ctx *t, OSSL_LIB_CTX *lib, X509 *srv, EVP_PKEY *srv_key, X509 *ca,
+                        X509 *owner_ca, X509 *cli, EVP_PKEY *cli_key, char *note, size_t len)
+{
+    t->server = new_ctx(NULL, NULL, TLS_server_method());
+    t->client = new_ctx(lib, NULL, TLS_client_method());
+    if (!t->server || !t->client || SSL_CTX_use_certificate(t->server, srv) != 1 ||
+        SSL_CTX_use_PrivateKey(t->server, srv_key) != 1) {
+        bench_ossl_err(note, len, "server SSL_CTX");
+        return -1;
+    }
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(t->server), ca);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(t->server), owner_ca);
+    SSL_CTX_set_verify(t->server, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(t->client), ca);
+    SSL_CTX_set_verify(t->client, SSL_VERIFY_PEER, NULL);
+    if (SSL_CTX_use_certificate(t->client, cli) != 1 ||
+        SSL_CTX_use_PrivateKey(t->client, cli_key) != 1) {
+        bench_ossl_err(note, len, "client certificate/key");
+        return -1;
+    }
+    return 0;
+}
+
+/* Stops the server thread (if it runs) and closes its pipe. */
+static void tls_server_stop(tls_ctx *t)
+{
+    if (t->thread_started) {
+        int stop = -1;
+        if (write(t->pipe_fd[1], &stop, sizeof(stop)) == sizeof(stop))
+            pthread_join(t->thread, NULL);
+    }
+    if (t->pipe_fd[0] >= 0) {
+        close(t->pipe_fd[0]);
+        close(t->pipe_fd[1]);
+    }
+}
+
 void phase_tls(bench_result *r, const bench_opts *o, const char *which)
 {
     char note[320];
@@ -184,8 +223,7 @@ void phase_tls(bench_result *r, const bench_opts *o, const char *which)
         goto out;
     }
     if (in_devid_ctx) {
-        int rc = bench_prov_open(!strcmp(which, "tpm2") ? "tpm2" : "devid", &p, note,
-                                 sizeof(note));
+        int rc = bench_prov_open(!strcmp(which, "tpm2") ? "tpm2" : "devid", &p, note, sizeof(note));
         if (rc) {
             if (rc > 0)
                 bench_skip(r, "%s", note);
@@ -205,22 +243,8 @@ void phase_tls(bench_result *r, const bench_opts *o, const char *which)
         goto out;
     }
 
-    t.server = new_ctx(NULL, NULL, TLS_server_method());
-    t.client = new_ctx(in_devid_ctx ? p.lib : NULL, NULL, TLS_client_method());
-    if (!t.server || !t.client || SSL_CTX_use_certificate(t.server, srv) != 1 ||
-        SSL_CTX_use_PrivateKey(t.server, srv_key) != 1) {
-        bench_ossl_err(note, sizeof(note), "server SSL_CTX");
-        bench_fail(r, "%s", note);
-        goto out;
-    }
-    X509_STORE_add_cert(SSL_CTX_get_cert_store(t.server), ca);
-    X509_STORE_add_cert(SSL_CTX_get_cert_store(t.server), owner_ca);
-    SSL_CTX_set_verify(t.server, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-    X509_STORE_add_cert(SSL_CTX_get_cert_store(t.client), ca);
-    SSL_CTX_set_verify(t.client, SSL_VERIFY_PEER, NULL);
-    if (SSL_CTX_use_certificate(t.client, cli) != 1 ||
-        SSL_CTX_use_PrivateKey(t.client, soft ? cli_key : p.key) != 1) {
-        bench_ossl_err(note, sizeof(note), "client certificate/key");
+    if (tls_contexts(&t, in_devid_ctx ? p.lib : NULL, srv, srv_key, ca, owner_ca, cli,
+                     soft ? cli_key : p.key, note, sizeof(note))) {
         bench_fail(r, "%s", note);
         goto out;
     }
@@ -233,15 +257,7 @@ void phase_tls(bench_result *r, const bench_opts *o, const char *which)
     if (r->status == BENCH_OK)
         r->verified = (int)(r->ops ? r->ops : o->count_ops); /* each one verified by the server */
 out:
-    if (t.thread_started) {
-        int stop = -1;
-        if (write(t.pipe_fd[1], &stop, sizeof(stop)) == sizeof(stop))
-            pthread_join(t.thread, NULL);
-    }
-    if (t.pipe_fd[0] >= 0) {
-        close(t.pipe_fd[0]);
-        close(t.pipe_fd[1]);
-    }
+    tls_server_stop(&t);
     SSL_CTX_free(t.client);
     SSL_CTX_free(t.server);
     X509_free(ca);

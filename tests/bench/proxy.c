@@ -36,7 +36,8 @@ static int connect_upstream(int port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
                               .sin_addr = upstream_addr };
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         close(fd);
@@ -185,7 +186,8 @@ static int listen_on(int port)
         return -1;
     int one = 1; /* earlier runs' connections may linger in TIME_WAIT on these ports */
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0) {
         close(fd);
@@ -205,7 +207,8 @@ int bench_proxy_listen(char *conf, size_t conflen, char *err, size_t errlen)
     const char *h = tcti ? strstr(tcti, "host=") : NULL, *p = tcti ? strstr(tcti, "port=") : NULL;
     char host[64] = "127.0.0.1";
     if (!tcti || strncmp(tcti, "swtpm:", 6) != 0 || !p) {
-        snprintf(err, errlen, "DEVID_TCTI is not swtpm:host=...,port=... (%s)", tcti ? tcti : "unset");
+        snprintf(err, errlen, "DEVID_TCTI is not swtpm:host=...,port=... (%s)",
+                 tcti ? tcti : "unset");
         return -1;
     }
     if (h) {
@@ -271,8 +274,7 @@ void bench_proxy_snapshot(bench_counts *out)
     pthread_mutex_unlock(&lock);
 }
 
-void bench_counts_apply(bench_result *r, const bench_counts *a, const bench_counts *b,
-                        uint64_t ops)
+void bench_counts_apply(bench_result *r, const bench_counts *a, const bench_counts *b, uint64_t ops)
 {
     if (!ops)
         return;
@@ -297,124 +299,137 @@ void bench_counts_apply(bench_result *r, const bench_counts *a, const bench_coun
     }
 }
 
-/* Names of the TPM 2.0 command codes, from tpm2-tss's TPM2_CC_* constants. */
+/* Names of the TPM 2.0 command codes, from tpm2-tss's TPM2_CC_* constants (the name is the
+ * constant's, without its prefix). */
+#define CC(name)                                                                                   \
+    {                                                                                              \
+        TPM2_CC_##name, #name                                                                      \
+    }
+static const struct {
+    uint32_t cc;
+    const char *name;
+} cc_names[] = {
+    CC(NV_UndefineSpaceSpecial),
+    CC(EvictControl),
+    CC(HierarchyControl),
+    CC(NV_UndefineSpace),
+    CC(ChangeEPS),
+    CC(ChangePPS),
+    CC(Clear),
+    CC(ClearControl),
+    CC(ClockSet),
+    CC(HierarchyChangeAuth),
+    CC(NV_DefineSpace),
+    CC(PCR_Allocate),
+    CC(PCR_SetAuthPolicy),
+    CC(PP_Commands),
+    CC(SetPrimaryPolicy),
+    CC(FieldUpgradeStart),
+    CC(ClockRateAdjust),
+    CC(CreatePrimary),
+    CC(NV_GlobalWriteLock),
+    CC(GetCommandAuditDigest),
+    CC(NV_Increment),
+    CC(NV_SetBits),
+    CC(NV_Extend),
+    CC(NV_Write),
+    CC(NV_WriteLock),
+    CC(DictionaryAttackLockReset),
+    CC(DictionaryAttackParameters),
+    CC(NV_ChangeAuth),
+    CC(PCR_Event),
+    CC(PCR_Reset),
+    CC(SequenceComplete),
+    CC(SetAlgorithmSet),
+    CC(SetCommandCodeAuditStatus),
+    CC(FieldUpgradeData),
+    CC(IncrementalSelfTest),
+    CC(SelfTest),
+    CC(Startup),
+    CC(Shutdown),
+    CC(StirRandom),
+    CC(ActivateCredential),
+    CC(Certify),
+    CC(PolicyNV),
+    CC(CertifyCreation),
+    CC(Duplicate),
+    CC(GetTime),
+    CC(GetSessionAuditDigest),
+    CC(NV_Read),
+    CC(NV_ReadLock),
+    CC(ObjectChangeAuth),
+    CC(PolicySecret),
+    CC(Rewrap),
+    CC(Create),
+    CC(ECDH_ZGen),
+    CC(HMAC),
+    CC(Import),
+    CC(Load),
+    CC(Quote),
+    CC(RSA_Decrypt),
+    CC(HMAC_Start),
+    CC(SequenceUpdate),
+    CC(Sign),
+    CC(Unseal),
+    CC(PolicySigned),
+    CC(ContextLoad),
+    CC(ContextSave),
+    CC(ECDH_KeyGen),
+    CC(EncryptDecrypt),
+    CC(FlushContext),
+    CC(LoadExternal),
+    CC(MakeCredential),
+    CC(NV_ReadPublic),
+    CC(PolicyAuthorize),
+    CC(PolicyAuthValue),
+    CC(PolicyCommandCode),
+    CC(PolicyCounterTimer),
+    CC(PolicyCpHash),
+    CC(PolicyLocality),
+    CC(PolicyNameHash),
+    CC(PolicyOR),
+    CC(PolicyTicket),
+    CC(ReadPublic),
+    CC(RSA_Encrypt),
+    CC(StartAuthSession),
+    CC(VerifySignature),
+    CC(ECC_Parameters),
+    CC(FirmwareRead),
+    CC(GetCapability),
+    CC(GetRandom),
+    CC(GetTestResult),
+    CC(Hash),
+    CC(PCR_Read),
+    CC(PolicyPCR),
+    CC(PolicyRestart),
+    CC(ReadClock),
+    CC(PCR_Extend),
+    CC(PCR_SetAuthValue),
+    CC(NV_Certify),
+    CC(EventSequenceComplete),
+    CC(HashSequenceStart),
+    CC(PolicyPhysicalPresence),
+    CC(PolicyDuplicationSelect),
+    CC(PolicyGetDigest),
+    CC(TestParms),
+    CC(Commit),
+    CC(PolicyPassword),
+    CC(ZGen_2Phase),
+    CC(EC_Ephemeral),
+    CC(PolicyNvWritten),
+    CC(PolicyTemplate),
+    CC(CreateLoaded),
+    CC(PolicyAuthorizeNV),
+    CC(EncryptDecrypt2),
+    CC(CertifyX509),
+    CC(ACT_SetTimeout),
+};
+#undef CC
+
 const char *bench_cc_name(uint32_t cc)
 {
-    switch (cc) {
-    case TPM2_CC_NV_UndefineSpaceSpecial: return "NV_UndefineSpaceSpecial";
-    case TPM2_CC_EvictControl: return "EvictControl";
-    case TPM2_CC_HierarchyControl: return "HierarchyControl";
-    case TPM2_CC_NV_UndefineSpace: return "NV_UndefineSpace";
-    case TPM2_CC_ChangeEPS: return "ChangeEPS";
-    case TPM2_CC_ChangePPS: return "ChangePPS";
-    case TPM2_CC_Clear: return "Clear";
-    case TPM2_CC_ClearControl: return "ClearControl";
-    case TPM2_CC_ClockSet: return "ClockSet";
-    case TPM2_CC_HierarchyChangeAuth: return "HierarchyChangeAuth";
-    case TPM2_CC_NV_DefineSpace: return "NV_DefineSpace";
-    case TPM2_CC_PCR_Allocate: return "PCR_Allocate";
-    case TPM2_CC_PCR_SetAuthPolicy: return "PCR_SetAuthPolicy";
-    case TPM2_CC_PP_Commands: return "PP_Commands";
-    case TPM2_CC_SetPrimaryPolicy: return "SetPrimaryPolicy";
-    case TPM2_CC_FieldUpgradeStart: return "FieldUpgradeStart";
-    case TPM2_CC_ClockRateAdjust: return "ClockRateAdjust";
-    case TPM2_CC_CreatePrimary: return "CreatePrimary";
-    case TPM2_CC_NV_GlobalWriteLock: return "NV_GlobalWriteLock";
-    case TPM2_CC_GetCommandAuditDigest: return "GetCommandAuditDigest";
-    case TPM2_CC_NV_Increment: return "NV_Increment";
-    case TPM2_CC_NV_SetBits: return "NV_SetBits";
-    case TPM2_CC_NV_Extend: return "NV_Extend";
-    case TPM2_CC_NV_Write: return "NV_Write";
-    case TPM2_CC_NV_WriteLock: return "NV_WriteLock";
-    case TPM2_CC_DictionaryAttackLockReset: return "DictionaryAttackLockReset";
-    case TPM2_CC_DictionaryAttackParameters: return "DictionaryAttackParameters";
-    case TPM2_CC_NV_ChangeAuth: return "NV_ChangeAuth";
-    case TPM2_CC_PCR_Event: return "PCR_Event";
-    case TPM2_CC_PCR_Reset: return "PCR_Reset";
-    case TPM2_CC_SequenceComplete: return "SequenceComplete";
-    case TPM2_CC_SetAlgorithmSet: return "SetAlgorithmSet";
-    case TPM2_CC_SetCommandCodeAuditStatus: return "SetCommandCodeAuditStatus";
-    case TPM2_CC_FieldUpgradeData: return "FieldUpgradeData";
-    case TPM2_CC_IncrementalSelfTest: return "IncrementalSelfTest";
-    case TPM2_CC_SelfTest: return "SelfTest";
-    case TPM2_CC_Startup: return "Startup";
-    case TPM2_CC_Shutdown: return "Shutdown";
-    case TPM2_CC_StirRandom: return "StirRandom";
-    case TPM2_CC_ActivateCredential: return "ActivateCredential";
-    case TPM2_CC_Certify: return "Certify";
-    case TPM2_CC_PolicyNV: return "PolicyNV";
-    case TPM2_CC_CertifyCreation: return "CertifyCreation";
-    case TPM2_CC_Duplicate: return "Duplicate";
-    case TPM2_CC_GetTime: return "GetTime";
-    case TPM2_CC_GetSessionAuditDigest: return "GetSessionAuditDigest";
-    case TPM2_CC_NV_Read: return "NV_Read";
-    case TPM2_CC_NV_ReadLock: return "NV_ReadLock";
-    case TPM2_CC_ObjectChangeAuth: return "ObjectChangeAuth";
-    case TPM2_CC_PolicySecret: return "PolicySecret";
-    case TPM2_CC_Rewrap: return "Rewrap";
-    case TPM2_CC_Create: return "Create";
-    case TPM2_CC_ECDH_ZGen: return "ECDH_ZGen";
-    case TPM2_CC_HMAC: return "HMAC";
-    case TPM2_CC_Import: return "Import";
-    case TPM2_CC_Load: return "Load";
-    case TPM2_CC_Quote: return "Quote";
-    case TPM2_CC_RSA_Decrypt: return "RSA_Decrypt";
-    case TPM2_CC_HMAC_Start: return "HMAC_Start";
-    case TPM2_CC_SequenceUpdate: return "SequenceUpdate";
-    case TPM2_CC_Sign: return "Sign";
-    case TPM2_CC_Unseal: return "Unseal";
-    case TPM2_CC_PolicySigned: return "PolicySigned";
-    case TPM2_CC_ContextLoad: return "ContextLoad";
-    case TPM2_CC_ContextSave: return "ContextSave";
-    case TPM2_CC_ECDH_KeyGen: return "ECDH_KeyGen";
-    case TPM2_CC_EncryptDecrypt: return "EncryptDecrypt";
-    case TPM2_CC_FlushContext: return "FlushContext";
-    case TPM2_CC_LoadExternal: return "LoadExternal";
-    case TPM2_CC_MakeCredential: return "MakeCredential";
-    case TPM2_CC_NV_ReadPublic: return "NV_ReadPublic";
-    case TPM2_CC_PolicyAuthorize: return "PolicyAuthorize";
-    case TPM2_CC_PolicyAuthValue: return "PolicyAuthValue";
-    case TPM2_CC_PolicyCommandCode: return "PolicyCommandCode";
-    case TPM2_CC_PolicyCounterTimer: return "PolicyCounterTimer";
-    case TPM2_CC_PolicyCpHash: return "PolicyCpHash";
-    case TPM2_CC_PolicyLocality: return "PolicyLocality";
-    case TPM2_CC_PolicyNameHash: return "PolicyNameHash";
-    case TPM2_CC_PolicyOR: return "PolicyOR";
-    case TPM2_CC_PolicyTicket: return "PolicyTicket";
-    case TPM2_CC_ReadPublic: return "ReadPublic";
-    case TPM2_CC_RSA_Encrypt: return "RSA_Encrypt";
-    case TPM2_CC_StartAuthSession: return "StartAuthSession";
-    case TPM2_CC_VerifySignature: return "VerifySignature";
-    case TPM2_CC_ECC_Parameters: return "ECC_Parameters";
-    case TPM2_CC_FirmwareRead: return "FirmwareRead";
-    case TPM2_CC_GetCapability: return "GetCapability";
-    case TPM2_CC_GetRandom: return "GetRandom";
-    case TPM2_CC_GetTestResult: return "GetTestResult";
-    case TPM2_CC_Hash: return "Hash";
-    case TPM2_CC_PCR_Read: return "PCR_Read";
-    case TPM2_CC_PolicyPCR: return "PolicyPCR";
-    case TPM2_CC_PolicyRestart: return "PolicyRestart";
-    case TPM2_CC_ReadClock: return "ReadClock";
-    case TPM2_CC_PCR_Extend: return "PCR_Extend";
-    case TPM2_CC_PCR_SetAuthValue: return "PCR_SetAuthValue";
-    case TPM2_CC_NV_Certify: return "NV_Certify";
-    case TPM2_CC_EventSequenceComplete: return "EventSequenceComplete";
-    case TPM2_CC_HashSequenceStart: return "HashSequenceStart";
-    case TPM2_CC_PolicyPhysicalPresence: return "PolicyPhysicalPresence";
-    case TPM2_CC_PolicyDuplicationSelect: return "PolicyDuplicationSelect";
-    case TPM2_CC_PolicyGetDigest: return "PolicyGetDigest";
-    case TPM2_CC_TestParms: return "TestParms";
-    case TPM2_CC_Commit: return "Commit";
-    case TPM2_CC_PolicyPassword: return "PolicyPassword";
-    case TPM2_CC_ZGen_2Phase: return "ZGen_2Phase";
-    case TPM2_CC_EC_Ephemeral: return "EC_Ephemeral";
-    case TPM2_CC_PolicyNvWritten: return "PolicyNvWritten";
-    case TPM2_CC_PolicyTemplate: return "PolicyTemplate";
-    case TPM2_CC_CreateLoaded: return "CreateLoaded";
-    case TPM2_CC_PolicyAuthorizeNV: return "PolicyAuthorizeNV";
-    case TPM2_CC_EncryptDecrypt2: return "EncryptDecrypt2";
-    case TPM2_CC_CertifyX509: return "CertifyX509";
-    case TPM2_CC_ACT_SetTimeout: return "ACT_SetTimeout";
-    default: return NULL;
-    }
+    for (size_t i = 0; i < sizeof(cc_names) / sizeof(cc_names[0]); i++)
+        if (cc_names[i].cc == cc)
+            return cc_names[i].name;
+    return NULL;
 }

@@ -74,10 +74,10 @@ static void print_status(const bench_result *r, const char *label)
            r->status == BENCH_SKIPPED ? "SKIPPED" : "FAILED", r->note);
 }
 
-void bench_print_table(const bench_result *rs, size_t n, const run_opts *ro)
+/* Signatures/s of the throughput rows, against the floor rows. */
+static void print_signature_table(const bench_result *rs, size_t n, const run_opts *ro)
 {
     const bench_result *floor = find(rs, n, "floor-pw"), *enc = find(rs, n, "floor-enc");
-    const bench_result *soft = find(rs, n, "tls-soft");
     char b[8][32];
     printf("\nECDSA P-256 signatures/s, same swtpm, one run (%s per row)\n",
            ro->iterations ? "fixed iterations" : "time-boxed");
@@ -101,8 +101,8 @@ void bench_print_table(const bench_result *rs, size_t n, const run_opts *ro)
         fmt_range(b[5], 32, r);
         fmt_num(b[6], 32, floor ? floor->p50_us / r->p50_us : -1, 2);
         printf("  %-17s %-44s %7.0f %11s %6s %6s %7.0f %6s %7.0f %7.0f %6.0f %6s %5s %5s\n",
-               r->name, d->label, r->ops_per_s, b[5], b[0], b[1], 1e6 / r->p50_us, b[6],
-               r->p50_us, r->p99_us, r->client_cpu_us, b[2], b[3], b[4]);
+               r->name, d->label, r->ops_per_s, b[5], b[0], b[1], 1e6 / r->p50_us, b[6], r->p50_us,
+               r->p99_us, r->client_cpu_us, b[2], b[3], b[4]);
         if (r->note[0])
             printf("  %-17s   note: %s\n", "", r->note);
     }
@@ -111,12 +111,17 @@ void bench_print_table(const bench_result *rs, size_t n, const run_opts *ro)
            "stalls from other load), /floor: that relative to floor-pw;\n  p50/p99: latency of "
            "one op; cpu us: this process's user+sys per op; tpm us: the swtpm process's;\n  cmds: "
            "TPM commands per op counted on the wire; core: devid_tpm_command_count() per op\n");
+}
 
+/* The cold starts: each step's time, peak and base RSS, TPM commands per step. */
+static void print_coldstart_table(const bench_result *rs, size_t n, const run_opts *ro)
+{
     printf("\nCold start, fresh process each (median of %d): dlopen → C_Initialize → "
-           "C_OpenSession → C_Login → find key → first C_Sign\n", ro->coldstart_runs);
-    printf("  %-19s %-18s %7s %7s %7s %7s %7s %7s %7s %8s %9s %9s  %s\n", "row", "module",
-           "exec", "dlopen", "init", "open", "login", "find", "sign", "total ms", "peak RSS",
-           "base RSS", "TPM cmds init/open/login/find/sign");
+           "C_OpenSession → C_Login → find key → first C_Sign\n",
+           ro->coldstart_runs);
+    printf("  %-19s %-18s %7s %7s %7s %7s %7s %7s %7s %8s %9s %9s  %s\n", "row", "module", "exec",
+           "dlopen", "init", "open", "login", "find", "sign", "total ms", "peak RSS", "base RSS",
+           "TPM cmds init/open/login/find/sign");
     for (size_t i = 0; i < n; i++) {
         const bench_result *r = &rs[i];
         const phase_def *d = bench_def_of(r);
@@ -131,12 +136,19 @@ void bench_print_table(const bench_result *rs, size_t n, const run_opts *ro)
             snprintf(cmds, sizeof(cmds), "%.0f/%.0f/%.0f/%.0f/%.0f", r->step_cmds[CS_INITIALIZE],
                      r->step_cmds[CS_OPEN], r->step_cmds[CS_LOGIN], r->step_cmds[CS_FIND],
                      r->step_cmds[CS_SIGN]);
-        printf("  %-19s %-18s %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %8.1f %6ld kB %6ld kB  %s\n",
-               r->name, d->label, r->exec_ms, r->step_ms[CS_DLOPEN], r->step_ms[CS_INITIALIZE],
-               r->step_ms[CS_OPEN], r->step_ms[CS_LOGIN], r->step_ms[CS_FIND],
-               r->step_ms[CS_SIGN], r->total_ms, r->rss_peak_kb, r->rss_base_kb, cmds);
+        printf(
+            "  %-19s %-18s %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %8.1f %6ld kB %6ld kB  %s\n",
+            r->name, d->label, r->exec_ms, r->step_ms[CS_DLOPEN], r->step_ms[CS_INITIALIZE],
+            r->step_ms[CS_OPEN], r->step_ms[CS_LOGIN], r->step_ms[CS_FIND], r->step_ms[CS_SIGN],
+            r->total_ms, r->rss_peak_kb, r->rss_base_kb, cmds);
     }
+}
 
+/* TLS handshakes/s, against the software key's. */
+static void print_tls_table(const bench_result *rs, size_t n)
+{
+    const bench_result *soft = find(rs, n, "tls-soft");
+    char b[8][32];
     printf("\nMutual TLS 1.3 full handshakes/s, one process (server thread: software P-256, "
            "client certificate required)\n");
     printf("  %-17s %-44s %7s %11s %6s %7s %6s %7s %7s %6s %6s %5s %5s\n", "row", "client key",
@@ -163,7 +175,13 @@ void bench_print_table(const bench_result *rs, size_t n, const run_opts *ro)
         if (r->note[0])
             printf("  %-17s   note: %s\n", "", r->note);
     }
+}
 
+void bench_print_table(const bench_result *rs, size_t n, const run_opts *ro)
+{
+    print_signature_table(rs, n, ro);
+    print_coldstart_table(rs, n, ro);
+    print_tls_table(rs, n);
     printf("\nTPM commands per operation, counted on the wire (most frequent first)\n");
     for (size_t i = 0; i < n; i++)
         if (rs[i].status == BENCH_OK)
@@ -207,7 +225,7 @@ static void json_mix(FILE *f, const bench_result *r)
 }
 
 void bench_write_json(FILE *f, const bench_result *rs, size_t n, const run_opts *ro,
-                       const char *date, const char *swtpm)
+                      const char *date, const char *swtpm)
 {
     const bench_result *floor = find(rs, n, "floor-pw"), *soft = find(rs, n, "tls-soft");
     fprintf(f, "{\"date\":");
@@ -217,8 +235,8 @@ void bench_write_json(FILE *f, const bench_result *rs, size_t n, const run_opts 
     fprintf(f, "},\"seconds_per_row\":%g,\"iterations\":%llu,\"rows\":[", ro->seconds,
             (unsigned long long)ro->iterations);
     static const char *status[] = { "ok", "skipped", "failed" };
-    static const char *steps[] = { "dlopen", "initialize", "open_session", "login", "find_key",
-                                   "first_sign" };
+    static const char *steps[] = { "dlopen", "initialize", "open_session",
+                                   "login",  "find_key",   "first_sign" };
     for (size_t i = 0; i < n; i++) {
         const bench_result *r = &rs[i];
         const phase_def *d = bench_def_of(r);
@@ -270,4 +288,3 @@ void bench_write_json(FILE *f, const bench_result *rs, size_t n, const run_opts 
     }
     fprintf(f, "]}\n");
 }
-

@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void note_append(bench_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note_append(bench_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Copies the child's output (tpm2-tss and friends log to stderr) to our stderr; when the row
  * failed, its last ERROR line goes into the note too. */
@@ -328,6 +329,91 @@ static int cmp_total(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* devid-coldstart: beside this program unless DEVID_BENCH_COLDSTART says where. */
+static const char *coldstart_path(char *cs, size_t len)
+{
+    snprintf(cs, len, "%s", bench_self_path);
+    char *slash = strrchr(cs, '/');
+    snprintf(slash ? slash + 1 : cs, len - (size_t)(slash ? slash + 1 - cs : 0), "devid-coldstart");
+    return bench_env("DEVID_BENCH_COLDSTART", cs);
+}
+
+/* devid-coldstart's command line for target t; argv has room for 16. */
+static void coldstart_argv(const char *argv[16], const char *coldstart, const bench_p11_target *t,
+                           const char *hex, bool count, bool with_libcrypto)
+{
+    int k = 0;
+    argv[k++] = coldstart;
+    argv[k++] = "--module";
+    argv[k++] = t->path;
+    argv[k++] = "--key";
+    argv[k++] = t->key;
+    argv[k++] = "--digest";
+    argv[k++] = hex;
+    if (t->token) {
+        argv[k++] = "--token";
+        argv[k++] = t->token;
+    }
+    if (t->pin) {
+        argv[k++] = "--pin";
+        argv[k++] = t->pin;
+    }
+    if (count)
+        argv[k++] = "--count";
+    if (with_libcrypto)
+        argv[k++] = "--with-libcrypto";
+    argv[k] = NULL;
+}
+
+/* One cold start in a fresh process, its total time and its first signature checked (against
+ * pub, or the point the child read from the key). 0, or -1 with r set to the failure. */
+static int coldstart_once(bench_result *x, bench_result *r, const phase_def *d, const char **argv,
+                          void *pub, const unsigned char dgst[32])
+{
+    bench_result_init(x, d->name);
+    double t_fork;
+    run_child(x, argv, 120, &t_fork);
+    sweep(x);
+    if (x->status != BENCH_OK) {
+        *r = *x;
+        snprintf(r->name, sizeof(r->name), "%s", d->name);
+        return -1;
+    }
+    /* the child's step timings are from main(); total_ms is fork → first signature */
+    x->exec_ms -= t_fork * 1e3;
+    x->total_ms = x->exec_ms;
+    for (int s = 0; s < CS_STEPS; s++)
+        x->total_ms += x->step_ms[s];
+    void *key = pub ? pub : bench_pub_from_point(x->point, x->point_len);
+    bool good = key && bench_verify(key, SIG_RAW_RS, dgst, x->sig, x->sig_len);
+    if (key != pub)
+        EVP_PKEY_free(key);
+    if (!good) {
+        *r = *x;
+        snprintf(r->name, sizeof(r->name), "%s", d->name);
+        r->verify_failed = 1;
+        bench_fail(r, "the first signature does not verify");
+        return -1;
+    }
+    return 0;
+}
+
+/* The row's result: the median of the ok runs; command counts from the counting run. */
+static void coldstart_result(bench_result *r, const phase_def *d, const run_opts *ro,
+                             bench_result *all, int ok, const bench_result *counted)
+{
+    qsort(all, (size_t)ok, sizeof(*all), cmp_total);
+    *r = all[ok / 2]; /* the median run */
+    snprintf(r->name, sizeof(r->name), "%s", d->name);
+    r->verified = ok;
+    r->ops = (uint64_t)ok;
+    if (ro->count_ops) {
+        memcpy(r->step_cmds, counted->step_cmds, sizeof(r->step_cmds));
+        memcpy(r->mix, counted->mix, sizeof(r->mix));
+        r->wire_cmds = counted->wire_cmds; /* the whole cold start */
+    }
+}
+
 void bench_run_coldstart(bench_result *r, const phase_def *d, const run_opts *ro)
 {
     bench_result_init(r, d->name);
@@ -337,11 +423,7 @@ void bench_run_coldstart(bench_result *r, const phase_def *d, const run_opts *ro
         bench_skip(r, "%s", note);
         return;
     }
-    snprintf(cs, sizeof(cs), "%s", bench_self_path);
-    char *slash = strrchr(cs, '/');
-    snprintf(slash ? slash + 1 : cs, sizeof(cs) - (size_t)(slash ? slash + 1 - cs : 0),
-             "devid-coldstart");
-    const char *coldstart = bench_env("DEVID_BENCH_COLDSTART", cs);
+    const char *coldstart = coldstart_path(cs, sizeof(cs));
     void *pub = NULL;
     if (t.key_is_ldevid && !(pub = bench_ldevid_pub(note, sizeof(note)))) {
         bench_fail(r, "%s", note);
@@ -362,68 +444,14 @@ void bench_run_coldstart(bench_result *r, const phase_def *d, const run_opts *ro
         if (count && !ro->count_ops)
             break;
         const char *argv[16];
-        int k = 0;
-        argv[k++] = coldstart;
-        argv[k++] = "--module";
-        argv[k++] = t.path;
-        argv[k++] = "--key";
-        argv[k++] = t.key;
-        argv[k++] = "--digest";
-        argv[k++] = hex;
-        if (t.token) {
-            argv[k++] = "--token";
-            argv[k++] = t.token;
-        }
-        if (t.pin) {
-            argv[k++] = "--pin";
-            argv[k++] = t.pin;
-        }
-        if (count)
-            argv[k++] = "--count";
-        if (d->flag)
-            argv[k++] = "--with-libcrypto";
-        argv[k] = NULL;
-        bench_result *x = count ? &counted : &all[ok];
-        bench_result_init(x, d->name);
-        double t_fork;
-        run_child(x, argv, 120, &t_fork);
-        sweep(x);
-        if (x->status != BENCH_OK) {
-            *r = *x;
-            snprintf(r->name, sizeof(r->name), "%s", d->name);
+        coldstart_argv(argv, coldstart, &t, hex, count, d->flag);
+        if (coldstart_once(count ? &counted : &all[ok], r, d, argv, pub, dgst))
             goto out;
-        }
-        /* the child's step timings are from main(); total_ms is fork → first signature */
-        x->exec_ms -= t_fork * 1e3;
-        x->total_ms = x->exec_ms;
-        for (int s = 0; s < CS_STEPS; s++)
-            x->total_ms += x->step_ms[s];
-        void *key = pub ? pub : bench_pub_from_point(x->point, x->point_len);
-        bool good = key && bench_verify(key, SIG_RAW_RS, dgst, x->sig, x->sig_len);
-        if (key != pub)
-            EVP_PKEY_free(key);
-        if (!good) {
-            *r = *x;
-            snprintf(r->name, sizeof(r->name), "%s", d->name);
-            r->verify_failed = 1;
-            bench_fail(r, "the first signature does not verify");
-            goto out;
-        }
         if (!count)
             ok++;
     }
-    qsort(all, (size_t)ok, sizeof(*all), cmp_total);
-    *r = all[ok / 2]; /* the median run */
-    snprintf(r->name, sizeof(r->name), "%s", d->name);
-    r->verified = ok;
-    r->ops = (uint64_t)ok;
-    if (ro->count_ops) {
-        memcpy(r->step_cmds, counted.step_cmds, sizeof(r->step_cmds));
-        memcpy(r->mix, counted.mix, sizeof(r->mix));
-        r->wire_cmds = counted.wire_cmds; /* the whole cold start */
-    }
+    coldstart_result(r, d, ro, all, ok, &counted);
 out:
     free(all);
     EVP_PKEY_free(pub);
 }
-

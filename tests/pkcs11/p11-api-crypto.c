@@ -4,14 +4,33 @@
 
 /* ---- signatures: wrong keys, mechanisms, lengths, state ----------------------------------- */
 
-void signatures(CK_SESSION_HANDLE s)
+/* The LDevID's keys and certificate, the EK, and the LDevID's own signature mechanism. */
+typedef struct {
+    bool rsa;
+    CK_OBJECT_HANDLE priv, pub, cert, ek;
+    CK_MECHANISM own;
+} sig_keys;
+
+static sig_keys sig_keys_find(CK_SESSION_HANDLE s)
 {
-    bool rsa = !strcmp(variant, "rsa");
-    CK_OBJECT_HANDLE priv = one(s, CKO_PRIVATE_KEY, "LDevID");
-    CK_OBJECT_HANDLE pub = one(s, CKO_PUBLIC_KEY, "LDevID");
-    CK_OBJECT_HANDLE cert = one(s, CKO_CERTIFICATE, "LDevID");
-    CK_OBJECT_HANDLE ek = one(s, CKO_PUBLIC_KEY, "EK");
-    CK_MECHANISM own = { rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA_SHA256, NULL, 0 };
+    sig_keys k = { .rsa = !strcmp(variant, "rsa") };
+    k.priv = one(s, CKO_PRIVATE_KEY, "LDevID");
+    k.pub = one(s, CKO_PUBLIC_KEY, "LDevID");
+    k.cert = one(s, CKO_CERTIFICATE, "LDevID");
+    k.ek = one(s, CKO_PUBLIC_KEY, "EK");
+    k.own = (CK_MECHANISM){ k.rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA_SHA256, NULL, 0 };
+    return k;
+}
+
+/* C_SignInit and C_VerifyInit refused: no mechanism, an unknown one, a digest, no key, a
+ * certificate, the public key, the other key type, a parameter where none is taken, the
+ * restricted EK; C_Sign without C_SignInit. */
+void signatures_refusals(CK_SESSION_HANDLE s)
+{
+    sig_keys k = sig_keys_find(s);
+    bool rsa = k.rsa;
+    CK_OBJECT_HANDLE priv = k.priv, pub = k.pub, cert = k.cert, ek = k.ek;
+    CK_MECHANISM own = k.own;
     CK_MECHANISM other = { rsa ? CKM_ECDSA : CKM_RSA_PKCS, NULL, 0 };
     CK_MECHANISM unknown = { CKM_AES_GCM, NULL, 0 };
     unsigned char sig[512], data[300] = { 0 };
@@ -29,10 +48,21 @@ void signatures(CK_SESSION_HANDLE s)
              CKR_MECHANISM_PARAM_INVALID);
     CHECK_RV(f->C_Sign(s, data, 32, sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
     CHECK_RV(f->C_SignFinal(s, sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
-    CHECK_RV(f->C_VerifyInit(s, &own, ek), rsa ? CKR_KEY_FUNCTION_NOT_PERMITTED
-                                              : CKR_KEY_TYPE_INCONSISTENT); /* restricted EK */
+    CHECK_RV(f->C_VerifyInit(s, &own, ek),
+             rsa ? CKR_KEY_FUNCTION_NOT_PERMITTED : CKR_KEY_TYPE_INCONSISTENT); /* restricted EK */
+}
 
-    /* two-call and too-small: the operation survives both */
+/* One operation: two-call and too-small (the operation survives both), an argument error
+ * (it ends the operation), multi-part and single-part, verification. */
+void signatures_operation(CK_SESSION_HANDLE s)
+{
+    sig_keys k = sig_keys_find(s);
+    bool rsa = k.rsa;
+    CK_OBJECT_HANDLE priv = k.priv, pub = k.pub;
+    CK_MECHANISM own = k.own;
+    unsigned char sig[512], data[300] = { 0 };
+    CK_ULONG siglen = sizeof(sig);
+
     CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OK);
     CHECK_RV(f->C_SignInit(s, &own, priv), CKR_OPERATION_ACTIVE);
     CK_ULONG need = 0;
@@ -68,19 +98,30 @@ void signatures(CK_SESSION_HANDLE s)
     CHECK_RV(f->C_VerifyInit(s, &own, pub), CKR_OK);
     CHECK_RV(f->C_Verify(s, data, 100, sig, siglen - 1), CKR_SIGNATURE_LEN_RANGE);
     CHECK_RV(f->C_VerifyInit(s, &own, priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
+}
 
-    if (!rsa) {
-        CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 };
-        CHECK_RV(f->C_SignInit(s, &ecdsa, priv), CKR_OK);
-        CHECK_RV(f->C_Sign(s, data, 0, sig, &siglen), CKR_DATA_LEN_RANGE);
-        CHECK_RV(f->C_SignInit(s, &ecdsa, priv), CKR_OK);
-        siglen = sizeof(sig);
-        CHECK_RV(f->C_Sign(s, data, 65, sig, &siglen), CKR_DATA_LEN_RANGE);
-        CHECK_RV(f->C_DecryptInit(s, &(CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 }, priv),
-                 CKR_KEY_TYPE_INCONSISTENT);
-        return;
-    }
-    /* RSA: lengths, values, PSS parameters */
+/* Raw ECDSA: the data is a hash, of at most 64 bytes and not empty; no RSA decryption. */
+void signatures_ecdsa_lengths(CK_SESSION_HANDLE s)
+{
+    CK_OBJECT_HANDLE priv = sig_keys_find(s).priv;
+    unsigned char sig[512], data[300] = { 0 };
+    CK_ULONG siglen = sizeof(sig);
+    CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 };
+    CHECK_RV(f->C_SignInit(s, &ecdsa, priv), CKR_OK);
+    CHECK_RV(f->C_Sign(s, data, 0, sig, &siglen), CKR_DATA_LEN_RANGE);
+    CHECK_RV(f->C_SignInit(s, &ecdsa, priv), CKR_OK);
+    siglen = sizeof(sig);
+    CHECK_RV(f->C_Sign(s, data, 65, sig, &siglen), CKR_DATA_LEN_RANGE);
+    CHECK_RV(f->C_DecryptInit(s, &(CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 }, priv),
+             CKR_KEY_TYPE_INCONSISTENT);
+}
+
+/* RSA signatures: lengths, values, PSS parameters. */
+void signatures_rsa_lengths(CK_SESSION_HANDLE s)
+{
+    CK_OBJECT_HANDLE priv = sig_keys_find(s).priv;
+    unsigned char sig[512], data[300] = { 0 };
+    CK_ULONG siglen;
     CK_MECHANISM pkcs = { CKM_RSA_PKCS, NULL, 0 }, raw = { CKM_RSA_X_509, NULL, 0 };
     CHECK_RV(f->C_SignInit(s, &pkcs, priv), CKR_OK);
     siglen = sizeof(sig);
@@ -106,9 +147,15 @@ void signatures(CK_SESSION_HANDLE s)
     CK_MECHANISM sha384_pss = { CKM_SHA384_RSA_PKCS_PSS, &pss, sizeof(pss) };
     pss = (CK_RSA_PKCS_PSS_PARAMS){ CKM_SHA256, CKG_MGF1_SHA256, 32 };
     CHECK_RV(f->C_SignInit(s, &sha384_pss, priv), CKR_MECHANISM_PARAM_INVALID);
+}
 
-    /* decryption: lengths, padding, OAEP labels as the TPM takes them */
-    unsigned char ct[256], pt[256];
+/* RSA decryption: lengths, padding, OAEP labels as the TPM takes them. */
+void signatures_rsa_decrypt(CK_SESSION_HANDLE s)
+{
+    sig_keys k = sig_keys_find(s);
+    CK_OBJECT_HANDLE priv = k.priv, pub = k.pub;
+    CK_MECHANISM pkcs = { CKM_RSA_PKCS, NULL, 0 }, raw = { CKM_RSA_X_509, NULL, 0 };
+    unsigned char data[300] = { 0 }, ct[256], pt[256];
     CK_ULONG ctlen = sizeof(ct), ptlen = sizeof(pt);
     CHECK_RV(f->C_DecryptInit(s, &pkcs, pub), CKR_KEY_FUNCTION_NOT_PERMITTED);
     CHECK_RV(f->C_DecryptInit(s, &pkcs, priv), CKR_OK);
@@ -161,43 +208,85 @@ void signatures(CK_SESSION_HANDLE s)
 
 /* ---- ECDH: the shared secret as a session object ----------------------------------------- */
 
-void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+
+/* CKA_DERIVE of both halves of a pair. */
+static void derive_flags(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv,
+                         CK_BBOOL *d_pub, CK_BBOOL *d_priv)
 {
-    static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE da = { CKA_DERIVE, d_pub, sizeof(*d_pub) };
+    CHECK_RV(f->C_GetAttributeValue(rw, pub, &da, 1), CKR_OK);
+    da.pValue = d_priv;
+    CHECK_RV(f->C_GetAttributeValue(rw, priv, &da, 1), CKR_OK);
+}
+
+/* An ECDH pair ("dh"): CKA_DERIVE on both halves, and on neither of a signing pair. */
+static void ecdh_pair(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
     CK_ATTRIBUTE pubt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
                             { CKA_LABEL, (void *)"dh", 2 } };
     CK_ATTRIBUTE privt[] = { { CKA_DERIVE, &yes, sizeof(yes) }, { CKA_SIGN, &no, sizeof(no) } };
     CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-    CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &gen, pubt, 2, privt, 2, &pub, &priv), CKR_OK);
-    /* CKA_DERIVE on both halves of the pair, and on neither of a signing pair */
+    CHECK_RV(f->C_GenerateKeyPair(rw, &gen, pubt, 2, privt, 2, pub, priv), CKR_OK);
     CK_BBOOL d_pub = CK_FALSE, d_priv = CK_FALSE;
-    CK_ATTRIBUTE da = { CKA_DERIVE, &d_pub, sizeof(d_pub) };
-    CHECK_RV(f->C_GetAttributeValue(rw, pub, &da, 1), CKR_OK);
-    da.pValue = &d_priv;
-    CHECK_RV(f->C_GetAttributeValue(rw, priv, &da, 1), CKR_OK);
-    CHECK(d_pub == CK_TRUE && d_priv == CK_TRUE, "CKA_DERIVE public %d, private %d", d_pub,
-          d_priv);
+    derive_flags(rw, *pub, *priv, &d_pub, &d_priv);
+    CHECK(d_pub == CK_TRUE && d_priv == CK_TRUE, "CKA_DERIVE public %d, private %d", d_pub, d_priv);
     CK_OBJECT_HANDLE spub = 0, spriv = 0;
     CK_ATTRIBUTE signt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
                              { CKA_LABEL, (void *)"no-dh", 5 } };
     CHECK_RV(f->C_GenerateKeyPair(rw, &gen, signt, 2, NULL, 0, &spub, &spriv), CKR_OK);
     d_pub = d_priv = CK_TRUE;
-    da.pValue = &d_pub;
-    CHECK_RV(f->C_GetAttributeValue(rw, spub, &da, 1), CKR_OK);
-    da.pValue = &d_priv;
-    CHECK_RV(f->C_GetAttributeValue(rw, spriv, &da, 1), CKR_OK);
-    CHECK(d_pub == CK_FALSE && d_priv == CK_FALSE, "signing pair: CKA_DERIVE public %d, "
-          "private %d", d_pub, d_priv);
+    derive_flags(rw, spub, spriv, &d_pub, &d_priv);
+    CHECK(d_pub == CK_FALSE && d_priv == CK_FALSE, "signing pair: CKA_DERIVE public %d, private %d",
+          d_pub, d_priv);
     CHECK_RV(f->C_DestroyObject(rw, spriv), CKR_OK);
+}
+
+/* The derived secret z equals OpenSSL's ECDH of the peer with our public key. */
+static void ecdh_same_secret(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE z, CK_OBJECT_HANDLE pub,
+                             EVP_PKEY *peer)
+{
+    CK_ULONG zlen = 0;
+    unsigned char *value = attr(f, rw, z, CKA_VALUE, &zlen);
+    EVP_PKEY *ours = pub_from_attrs(f, rw, pub);
+    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+    unsigned char want[32];
+    size_t wlen = sizeof(want);
+    CHECK(value && ours && dctx && EVP_PKEY_derive_init(dctx) == 1 &&
+              EVP_PKEY_derive_set_peer(dctx, ours) == 1 &&
+              EVP_PKEY_derive(dctx, want, &wlen) == 1 && zlen == wlen && !memcmp(value, want, wlen),
+          "ECDH secret differs from OpenSSL's");
+    EVP_PKEY_CTX_free(dctx);
+    EVP_PKEY_free(ours);
+    free(value);
+    CHECK(attr_ulong(f, rw, z, CKA_VALUE_LEN) == 32, "CKA_VALUE_LEN");
+}
+
+/* Derived secrets are session objects: seen from every session, gone with their own. */
+static void ecdh_session_secrets(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro, CK_OBJECT_HANDLE z)
+{
+    CK_OBJECT_HANDLE found[4];
+    CHECK(find(f, ro, CKO_SECRET_KEY, NULL, found, 4) == 2, "secrets seen from every session");
+    CHECK_RV(f->C_DestroyObject(ro, z), CKR_OK);
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 1, "secret destroyed");
+    CHECK_RV(f->C_CloseSession(ro), CKR_OK); /* takes its session object along */
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 0, "session secret outlived its session");
+}
+
+void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+{
+    CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
+    ecdh_pair(rw, &pub, &priv);
 
     /* the peer: a software key; its point raw, ours from CKA_EC_POINT */
     EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     unsigned char point[65];
     size_t plen = 0;
-    CHECK(peer && EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-                                                  sizeof(point), &plen) == 1 && plen == 65,
+    CHECK(peer &&
+              EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                              sizeof(point), &plen) == 1 &&
+              plen == 65,
           "peer key");
     CK_ECDH1_DERIVE_PARAMS dp = { CKD_NULL, 0, NULL, plen, point };
     CK_MECHANISM m = { CKM_ECDH1_DERIVE, &dp, sizeof(dp) };
@@ -210,9 +299,9 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
                           { CKA_EXTRACTABLE, &yes, sizeof(yes) } };
     CK_OBJECT_HANDLE idevid = one(rw, CKO_PRIVATE_KEY, "IDevID");
     if (idevid) /* a signing-only key (or an RSA one) */
-        CHECK_RV(f->C_DeriveKey(rw, &m, idevid, st, 5, &z),
-                 !strcmp(variant, "rsa") ? CKR_KEY_TYPE_INCONSISTENT
-                                         : CKR_KEY_FUNCTION_NOT_PERMITTED);
+        CHECK_RV(f->C_DeriveKey(rw, &m, idevid, st, 5, &z), !strcmp(variant, "rsa")
+                                                                ? CKR_KEY_TYPE_INCONSISTENT
+                                                                : CKR_KEY_FUNCTION_NOT_PERMITTED);
     CHECK_RV(f->C_DeriveKey(rw, &m, pub, st, 5, &z), CKR_KEY_FUNCTION_NOT_PERMITTED);
     dp.kdf = CKD_SHA256_KDF;
     CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_MECHANISM_PARAM_INVALID);
@@ -225,29 +314,9 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_DeriveKey(ro, &m, priv, st, 5, &z), CKR_OK); /* session objects: RO is fine */
     CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_OK);
 
-    /* the secret equals OpenSSL's ECDH of the peer with our public key */
-    CK_ULONG zlen = 0;
-    unsigned char *value = attr(f, rw, z, CKA_VALUE, &zlen);
-    EVP_PKEY *ours = pub_from_attrs(f, rw, pub);
-    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
-    unsigned char want[32];
-    size_t wlen = sizeof(want);
-    CHECK(value && ours && dctx && EVP_PKEY_derive_init(dctx) == 1 &&
-              EVP_PKEY_derive_set_peer(dctx, ours) == 1 &&
-              EVP_PKEY_derive(dctx, want, &wlen) == 1 && zlen == wlen &&
-              !memcmp(value, want, wlen),
-          "ECDH secret differs from OpenSSL's");
-    EVP_PKEY_CTX_free(dctx);
-    EVP_PKEY_free(ours);
+    ecdh_same_secret(rw, z, pub, peer);
     EVP_PKEY_free(peer);
-    free(value);
-    CHECK(attr_ulong(f, rw, z, CKA_VALUE_LEN) == 32, "CKA_VALUE_LEN");
-    CK_OBJECT_HANDLE found[4];
-    CHECK(find(f, ro, CKO_SECRET_KEY, NULL, found, 4) == 2, "secrets seen from every session");
-    CHECK_RV(f->C_DestroyObject(ro, z), CKR_OK);
-    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 1, "secret destroyed");
-    CHECK_RV(f->C_CloseSession(ro), CKR_OK); /* takes its session object along */
-    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 0, "session secret outlived its session");
+    ecdh_session_secrets(rw, ro, z);
 
     CK_OBJECT_HANDLE h;
     if (find(f, rw, CKO_PUBLIC_KEY, "dh", &h, 1) == 1)

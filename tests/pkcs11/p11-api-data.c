@@ -76,56 +76,51 @@ static bool seen_by_another_process(const char *label, const void *value, size_t
     return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+static const unsigned char data_oid[] = { 0x06, 0x03, 0x2A, 0x03, 0x05 }; /* 1.2.3.5 */
+static const char data_value[] = "ca chain\n\x00\x01\x02 binary too";
+
+/* The public data object h: found by class, label, application and object id; read back. */
+static void data_object_found(CK_SESSION_HANDLE ro, CK_OBJECT_HANDLE h)
 {
     CK_OBJECT_CLASS dc = CKO_DATA;
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-    static const unsigned char oid[] = { 0x06, 0x03, 0x2A, 0x03, 0x05 }; /* 1.2.3.5 */
-    static const char value[] = "ca chain\n\x00\x01\x02 binary too";
-    int groups = store_count(".attr", NULL), dats = store_count(".dat", NULL);
-    CK_ATTRIBUTE t[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                         { CKA_LABEL, (void *)"tok-data", 8 }, { CKA_APPLICATION, (void *)"devid-app", 9 },
-                         { CKA_OBJECT_ID, (void *)oid, sizeof(oid) },
-                         { CKA_VALUE, (void *)value, sizeof(value) },
-                         { CKA_PRIVATE, &no, sizeof(no) } };
-    CK_OBJECT_HANDLE h = 0, found[4];
-    CHECK_RV(f->C_CreateObject(ro, t, 7, &h), CKR_SESSION_READ_ONLY);
-    CHECK(store_count(".dat", NULL) == dats, "a R/O session wrote a data object");
-    CHECK_RV(f->C_CreateObject(rw, t, 7, &h), CKR_OK);
-    mode_t mode = 0;
-    CHECK(store_count(".attr", NULL) == groups + 1 && store_count(".dat", &mode) == dats + 1,
-          "a data token object is one store group with a value file");
-    CHECK(mode == 0640, "a public data object's value has the certificates' mode (0%o)",
-          (unsigned)mode);
-
-    /* found by class, label, application and object id; read back */
+    CK_OBJECT_HANDLE found[4];
     CHECK(find(f, ro, CKO_DATA, "tok-data", found, 4) == 1 && found[0] == h, "found by label");
     CK_ATTRIBUTE by_app[] = { { CKA_CLASS, &dc, sizeof(dc) },
                               { CKA_APPLICATION, (void *)"devid-app", 9 } };
     CHECK(find_by(ro, by_app, 2, found, 4) == 1 && found[0] == h, "found by application");
-    CK_ATTRIBUTE by_oid[] = { { CKA_OBJECT_ID, (void *)oid, sizeof(oid) } };
+    CK_ATTRIBUTE by_oid[] = { { CKA_OBJECT_ID, (void *)data_oid, sizeof(data_oid) } };
     CHECK(find_by(ro, by_oid, 1, found, 4) == 1 && found[0] == h, "found by object id");
     CK_ATTRIBUTE other_app[] = { { CKA_CLASS, &dc, sizeof(dc) },
                                  { CKA_APPLICATION, (void *)"other", 5 } };
     CHECK(find_by(ro, other_app, 2, found, 4) == 0, "found by a wrong application");
-    CHECK(value_is(ro, h, CKA_VALUE, value, sizeof(value)), "CKA_VALUE");
+    CHECK(value_is(ro, h, CKA_VALUE, data_value, sizeof(data_value)), "CKA_VALUE");
     CHECK(value_is(ro, h, CKA_APPLICATION, "devid-app", 9), "CKA_APPLICATION");
-    CHECK(value_is(ro, h, CKA_OBJECT_ID, oid, sizeof(oid)), "CKA_OBJECT_ID");
+    CHECK(value_is(ro, h, CKA_OBJECT_ID, data_oid, sizeof(data_oid)), "CKA_OBJECT_ID");
     CHECK(value_is(ro, h, CKA_LABEL, "tok-data", 8), "CKA_LABEL");
     CHECK(value_is(ro, h, CKA_TOKEN, &yes, 1), "CKA_TOKEN true");
     CHECK(value_is(ro, h, CKA_PRIVATE, &no, 1), "CKA_PRIVATE false");
-    CHECK(seen_by_another_process("tok-data", value, sizeof(value)),
+    CHECK(seen_by_another_process("tok-data", data_value, sizeof(data_value)),
           "another process sees the data object");
+}
 
-    /* a private one (no PIN on this token: visible); its value file has the keys' mode */
+/* A private one (no PIN on this token: visible); its value file has the keys' mode; a value
+ * above the limit and a bad object id refused. false if out of memory. */
+static bool private_data_object(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro, int dats)
+{
+    CK_OBJECT_CLASS dc = CKO_DATA;
+    CK_BBOOL yes = CK_TRUE;
+    CK_OBJECT_HANDLE found[4];
     unsigned char *big = calloc(1, DATA_MAX + 1);
     CHECK(big != NULL, "malloc");
     if (!big)
-        return;
+        return false;
     for (size_t i = 0; i < DATA_MAX + 1; i++)
         big[i] = (unsigned char)(i * 7);
-    CK_ATTRIBUTE pt[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                          { CKA_LABEL, (void *)"tok-private", 11 }, { CKA_VALUE, big, DATA_MAX },
+    CK_ATTRIBUTE pt[] = { { CKA_CLASS, &dc, sizeof(dc) },
+                          { CKA_TOKEN, &yes, sizeof(yes) },
+                          { CKA_LABEL, (void *)"tok-private", 11 },
+                          { CKA_VALUE, big, DATA_MAX },
                           { CKA_PRIVATE, &yes, sizeof(yes) } };
     CK_OBJECT_HANDLE hp = 0;
     CHECK_RV(f->C_CreateObject(rw, pt, 5, &hp), CKR_OK);
@@ -142,16 +137,23 @@ void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_CreateObject(rw, pt, 5, &hp), CKR_ATTRIBUTE_VALUE_INVALID);
     CHECK(store_count(".dat", NULL) == dats + 2, "an oversized value was written");
     free(big);
-    CK_ATTRIBUTE bad_oid[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
+    CK_ATTRIBUTE bad_oid[] = { { CKA_CLASS, &dc, sizeof(dc) },
+                               { CKA_TOKEN, &yes, sizeof(yes) },
                                { CKA_OBJECT_ID, (void *)"xyz", 3 } };
     CHECK_RV(f->C_CreateObject(rw, bad_oid, 3, &hp), CKR_ATTRIBUTE_VALUE_INVALID);
+    return true;
+}
 
-    /* renamed in place, then destroyed: the group goes whole */
+/* h renamed in place, then destroyed with the private one: each group goes whole. */
+static void data_objects_renamed_destroyed(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro,
+                                           CK_OBJECT_HANDLE h, int groups, int dats)
+{
+    CK_OBJECT_HANDLE found[4];
     CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"tok-data-2", 10 };
     CHECK_RV(f->C_SetAttributeValue(ro, h, &relabel, 1), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_SetAttributeValue(rw, h, &relabel, 1), CKR_OK);
     CHECK(find(f, ro, CKO_DATA, "tok-data-2", found, 4) == 1 && found[0] == h, "renamed");
-    CHECK(seen_by_another_process("tok-data-2", value, sizeof(value)),
+    CHECK(seen_by_another_process("tok-data-2", data_value, sizeof(data_value)),
           "another process sees the new label");
     CHECK_RV(f->C_DestroyObject(ro, h), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_DestroyObject(rw, h), CKR_OK);
@@ -161,6 +163,33 @@ void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_DestroyObject(rw, hq), CKR_OK);
     CHECK(store_count(".attr", NULL) == groups && store_count(".dat", NULL) == dats,
           "destroyed data objects left files in the store");
+}
+
+void token_data_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+{
+    CK_OBJECT_CLASS dc = CKO_DATA;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    int groups = store_count(".attr", NULL), dats = store_count(".dat", NULL);
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &dc, sizeof(dc) },
+                         { CKA_TOKEN, &yes, sizeof(yes) },
+                         { CKA_LABEL, (void *)"tok-data", 8 },
+                         { CKA_APPLICATION, (void *)"devid-app", 9 },
+                         { CKA_OBJECT_ID, (void *)data_oid, sizeof(data_oid) },
+                         { CKA_VALUE, (void *)data_value, sizeof(data_value) },
+                         { CKA_PRIVATE, &no, sizeof(no) } };
+    CK_OBJECT_HANDLE h = 0;
+    CHECK_RV(f->C_CreateObject(ro, t, 7, &h), CKR_SESSION_READ_ONLY);
+    CHECK(store_count(".dat", NULL) == dats, "a R/O session wrote a data object");
+    CHECK_RV(f->C_CreateObject(rw, t, 7, &h), CKR_OK);
+    mode_t mode = 0;
+    CHECK(store_count(".attr", NULL) == groups + 1 && store_count(".dat", &mode) == dats + 1,
+          "a data token object is one store group with a value file");
+    CHECK(mode == 0640, "a public data object's value has the certificates' mode (0%o)",
+          (unsigned)mode);
+    data_object_found(ro, h);
+    if (!private_data_object(rw, ro, dats))
+        return;
+    data_objects_renamed_destroyed(rw, ro, h, groups, dats);
 }
 
 /* With a user PIN set (the test's last step: C_InitToken sets the SO PIN and clears the store):
@@ -174,11 +203,15 @@ void token_data_objects_pin(void)
     memcpy(label, "DevID", 5);
     CK_OBJECT_CLASS dc = CKO_DATA;
     CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE priv[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                            { CKA_PRIVATE, &yes, sizeof(yes) }, { CKA_LABEL, (void *)"pin-private", 11 },
+    CK_ATTRIBUTE priv[] = { { CKA_CLASS, &dc, sizeof(dc) },
+                            { CKA_TOKEN, &yes, sizeof(yes) },
+                            { CKA_PRIVATE, &yes, sizeof(yes) },
+                            { CKA_LABEL, (void *)"pin-private", 11 },
                             { CKA_VALUE, (void *)"private value", 13 } };
-    CK_ATTRIBUTE pub[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_TOKEN, &yes, sizeof(yes) },
-                           { CKA_LABEL, (void *)"pin-public", 10 }, { CKA_VALUE, (void *)"public value", 12 } };
+    CK_ATTRIBUTE pub[] = { { CKA_CLASS, &dc, sizeof(dc) },
+                           { CKA_TOKEN, &yes, sizeof(yes) },
+                           { CKA_LABEL, (void *)"pin-public", 10 },
+                           { CKA_VALUE, (void *)"public value", 12 } };
     CK_SESSION_HANDLE s = 0;
     CK_OBJECT_HANDLE h = 0, hp = 0, found[2];
     CHECK_RV(f->C_CloseAllSessions(0), CKR_OK);

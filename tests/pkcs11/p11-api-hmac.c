@@ -32,18 +32,39 @@ static CK_RV read_secret(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k, secret_attrs *
     return f->C_GetAttributeValue(s, k, q, sizeof(q) / sizeof(q[0]));
 }
 
-void hmac(CK_SESSION_HANDLE rw)
+static CK_MECHANISM gen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+static CK_MECHANISM mac = { CKM_SHA256_HMAC, NULL, 0 };
+static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+static CK_ULONG len32 = 32;
+static CK_OBJECT_CLASS scls = CKO_SECRET_KEY;
+static CK_KEY_TYPE generic = CKK_GENERIC_SECRET, aes_type = CKK_AES;
+
+/* A token HMAC key's template: labelled "mac", CKA_ID 42. */
+static const CK_ATTRIBUTE mac_template[] = { { CKA_CLASS, &scls, sizeof(scls) },
+                                             { CKA_KEY_TYPE, &generic, sizeof(generic) },
+                                             { CKA_VALUE_LEN, &len32, sizeof(len32) },
+                                             { CKA_LABEL, (void *)"mac", 3 },
+                                             { CKA_ID, (void *)"\x42", 1 },
+                                             { CKA_SIGN, &yes, sizeof(yes) },
+                                             { CKA_VERIFY, &yes, sizeof(yes) },
+                                             { CKA_SENSITIVE, &yes, sizeof(yes) },
+                                             { CKA_EXTRACTABLE, &no, sizeof(no) },
+                                             { CKA_TOKEN, &yes, sizeof(yes) } };
+#define MAC_TEMPLATE_LEN (sizeof(mac_template) / sizeof(mac_template[0]))
+
+/* A read-only session of the case's own (the fixture's is gone after /p11-api/ecdh). */
+static CK_SESSION_HANDLE open_ro(void)
 {
     CK_SESSION_HANDLE ro = 0;
     CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
-    CK_MECHANISM gen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+    return ro;
+}
+
+/* What the module advertises: HMAC-SHA256 and its key generation, no AES. */
+void hmac_mechanisms(CK_SESSION_HANDLE rw)
+{
     CK_MECHANISM aes = { CKM_AES_KEY_GEN, NULL, 0 };
-    CK_MECHANISM mac = { CKM_SHA256_HMAC, NULL, 0 };
-    CK_OBJECT_CLASS scls = CKO_SECRET_KEY;
-    CK_KEY_TYPE generic = CKK_GENERIC_SECRET, aes_type = CKK_AES;
-    CK_ULONG len32 = 32, len16 = 16;
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-    CK_OBJECT_HANDLE k = 0, k2 = 0, h[4];
+    CK_OBJECT_HANDLE k = 0, h[4];
     CK_MECHANISM_INFO mi;
 
     CHECK_RV(f->C_GetMechanismInfo(0, CKM_SHA256_HMAC, &mi), CKR_OK);
@@ -58,19 +79,17 @@ void hmac(CK_SESSION_HANDLE rw)
     CK_ATTRIBUTE at[] = { { CKA_KEY_TYPE, &aes_type, sizeof(aes_type) },
                           { CKA_VALUE_LEN, &len32, sizeof(len32) } };
     CHECK_RV(f->C_GenerateKey(rw, &aes, at, 2, &k), CKR_MECHANISM_INVALID);
+}
 
-    /* template refusals */
-    CK_ATTRIBUTE t[] = { { CKA_CLASS, &scls, sizeof(scls) },
-                         { CKA_KEY_TYPE, &generic, sizeof(generic) },
-                         { CKA_VALUE_LEN, &len32, sizeof(len32) },
-                         { CKA_LABEL, (void *)"mac", 3 },
-                         { CKA_ID, (void *)"\x42", 1 },
-                         { CKA_SIGN, &yes, sizeof(yes) },
-                         { CKA_VERIFY, &yes, sizeof(yes) },
-                         { CKA_SENSITIVE, &yes, sizeof(yes) },
-                         { CKA_EXTRACTABLE, &no, sizeof(no) },
-                         { CKA_TOKEN, &yes, sizeof(yes) } };
-    CK_ULONG nt = sizeof(t) / sizeof(t[0]);
+/* Templates C_GenerateKey refuses, and nothing left behind. */
+void hmac_refusals(CK_SESSION_HANDLE rw)
+{
+    CK_SESSION_HANDLE ro = open_ro();
+    CK_ULONG len16 = 16;
+    CK_OBJECT_HANDLE k = 0, h[4];
+    CK_ATTRIBUTE t[MAC_TEMPLATE_LEN];
+    memcpy(t, mac_template, sizeof(t));
+    CK_ULONG nt = MAC_TEMPLATE_LEN;
     CHECK_RV(f->C_GenerateKey(ro, &gen, t, nt, &k), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_GenerateKey(rw, &gen, t, nt, NULL), CKR_ARGUMENTS_BAD);
     CK_MECHANISM gen_param = { CKM_GENERIC_SECRET_KEY_GEN, &len32, sizeof(len32) };
@@ -94,48 +113,64 @@ void hmac(CK_SESSION_HANDLE rw)
     CK_ATTRIBUTE enc = { CKA_ENCRYPT, &yes, sizeof(yes) };
     CHECK_RV(f->C_GenerateKey(rw, &gen, &enc, 1, &k), CKR_TEMPLATE_INCONSISTENT);
     CHECK(find(f, rw, CKO_SECRET_KEY, NULL, h, 4) == 0, "refused templates leave nothing");
+    CHECK_RV(f->C_CloseSession(ro), CKR_OK);
+}
 
-    CHECK_RV(f->C_GenerateKey(rw, &gen, t, nt, &k), CKR_OK);
-    CHECK_RV(f->C_GenerateKey(rw, &gen, NULL, 0, &k2), CKR_OK); /* all defaults */
-    CHECK(find(f, rw, CKO_SECRET_KEY, "mac", h, 4) == 1 && h[0] == k, "found by label");
+/* The keys the steps below share: made_k from the template, made_k2 all defaults; m1 made_k's MAC of big. */
+static CK_OBJECT_HANDLE made_k, made_k2;
+static CK_SESSION_HANDLE ro; /* read-only, from hmac_keys to hmac_destroy */
+static unsigned char big[3000], m1[32];
+
+/* Two generated keys: found, their attributes, a relabel. */
+void hmac_keys(CK_SESSION_HANDLE rw)
+{
+    ro = open_ro();
+    CK_OBJECT_HANDLE h[4];
+    CK_ATTRIBUTE t[MAC_TEMPLATE_LEN];
+    memcpy(t, mac_template, sizeof(t));
+    CHECK_RV(f->C_GenerateKey(rw, &gen, t, MAC_TEMPLATE_LEN, &made_k), CKR_OK);
+    CHECK_RV(f->C_GenerateKey(rw, &gen, NULL, 0, &made_k2), CKR_OK); /* all defaults */
+    CHECK(find(f, rw, CKO_SECRET_KEY, "mac", h, 4) == 1 && h[0] == made_k, "found by label");
     CHECK(find(f, ro, CKO_SECRET_KEY, NULL, h, 4) == 2, "two secret keys");
     CHECK(find(f, rw, CKO_PRIVATE_KEY, "mac", h, 4) == 0 &&
               find(f, rw, CKO_PUBLIC_KEY, "mac", h, 4) == 0,
           "an HMAC key has no private/public key objects");
 
-    /* attributes */
     secret_attrs sa;
-    CHECK_RV(read_secret(rw, k, &sa), CKR_OK);
+    CHECK_RV(read_secret(rw, made_k, &sa), CKR_OK);
     CHECK(sa.cls == CKO_SECRET_KEY && sa.ktype == CKK_GENERIC_SECRET && sa.vlen == 32 && sa.sens &&
-              !sa.extr && sa.sign && sa.verify && sa.local && !sa.decrypt && sa.priv &&
-              sa.never && sa.always && sa.kgm == CKM_GENERIC_SECRET_KEY_GEN,
+              !sa.extr && sa.sign && sa.verify && sa.local && !sa.decrypt && sa.priv && sa.never &&
+              sa.always && sa.kgm == CKM_GENERIC_SECRET_KEY_GEN,
           "HMAC key attributes");
     CK_ATTRIBUTE value = { CKA_VALUE, NULL, 0 };
-    CHECK_RV(f->C_GetAttributeValue(rw, k, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
+    CHECK_RV(f->C_GetAttributeValue(rw, made_k, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
     CHECK(value.ulValueLen == CK_UNAVAILABLE_INFORMATION, "CKA_VALUE length unavailable");
     CK_ULONG idlen = 0;
-    unsigned char *id = attr(f, rw, k, CKA_ID, &idlen);
+    unsigned char *id = attr(f, rw, made_k, CKA_ID, &idlen);
     CHECK(id && idlen == 1 && id[0] == 0x42, "CKA_ID as asked");
     free(id);
     CK_ULONG amlen = 0;
-    CK_MECHANISM_TYPE *am = (CK_MECHANISM_TYPE *)attr(f, rw, k, CKA_ALLOWED_MECHANISMS, &amlen);
+    CK_MECHANISM_TYPE *am = (CK_MECHANISM_TYPE *)attr(f, rw, made_k, CKA_ALLOWED_MECHANISMS,
+                                                      &amlen);
     CHECK(am && amlen == sizeof(CK_MECHANISM_TYPE) && am[0] == CKM_SHA256_HMAC,
           "allowed mechanisms: CKM_SHA256_HMAC");
     free(am);
     CK_ATTRIBUTE relabel[] = { { CKA_LABEL, (void *)"mac2", 4 }, { CKA_ID, (void *)"\x43", 1 } };
-    CHECK_RV(f->C_SetAttributeValue(ro, k, relabel, 2), CKR_SESSION_READ_ONLY);
-    CHECK_RV(f->C_SetAttributeValue(rw, k, relabel, 2), CKR_OK);
-    CHECK(find(f, rw, CKO_SECRET_KEY, "mac2", h, 4) == 1 && h[0] == k, "relabelled");
+    CHECK_RV(f->C_SetAttributeValue(ro, made_k, relabel, 2), CKR_SESSION_READ_ONLY);
+    CHECK_RV(f->C_SetAttributeValue(rw, made_k, relabel, 2), CKR_OK);
+    CHECK(find(f, rw, CKO_SECRET_KEY, "mac2", h, 4) == 1 && h[0] == made_k, "relabelled");
     CK_ATTRIBUTE mkext = { CKA_EXTRACTABLE, &yes, sizeof(yes) };
-    CHECK_RV(f->C_SetAttributeValue(rw, k, &mkext, 1), CKR_ATTRIBUTE_READ_ONLY);
+    CHECK_RV(f->C_SetAttributeValue(rw, made_k, &mkext, 1), CKR_ATTRIBUTE_READ_ONLY);
+}
 
-    /* MACs: two-call, determinism, separation, multi-part, data beyond one TPM buffer */
-    static unsigned char big[3000];
+/* MACs: two-call, determinism, separation, multi-part, data beyond one TPM buffer. */
+void hmac_macs(CK_SESSION_HANDLE rw)
+{
     for (size_t i = 0; i < sizeof(big); i++)
         big[i] = (unsigned char)(i * 7);
-    unsigned char m1[32], m2[32], m3[32];
+    unsigned char m2[32], m3[32];
     CK_ULONG l = 0;
-    CHECK_RV(f->C_SignInit(ro, &mac, k), CKR_OK); /* using a token key: RO is fine */
+    CHECK_RV(f->C_SignInit(ro, &mac, made_k), CKR_OK); /* using a token key: RO is fine */
     CHECK_RV(f->C_Sign(ro, big, 100, NULL, &l), CKR_OK);
     CHECK(l == 32, "MAC length query");
     l = 16;
@@ -143,55 +178,66 @@ void hmac(CK_SESSION_HANDLE rw)
     l = sizeof(m1);
     CHECK_RV(f->C_Sign(ro, big, 100, m1, &l), CKR_OK);
     l = sizeof(m2);
-    CHECK_RV(f->C_SignInit(rw, &mac, k), CKR_OK);
+    CHECK_RV(f->C_SignInit(rw, &mac, made_k), CKR_OK);
     CHECK_RV(f->C_SignUpdate(rw, big, 60), CKR_OK);
     CHECK_RV(f->C_SignUpdate(rw, big + 60, 40), CKR_OK);
     CHECK_RV(f->C_SignFinal(rw, m2, &l), CKR_OK);
     CHECK(memcmp(m1, m2, 32) == 0, "multi-part MAC equals single-part");
     l = sizeof(m3);
-    CHECK_RV(f->C_SignInit(rw, &mac, k2), CKR_OK);
+    CHECK_RV(f->C_SignInit(rw, &mac, made_k2), CKR_OK);
     CHECK_RV(f->C_Sign(rw, big, 100, m3, &l), CKR_OK);
     CHECK(memcmp(m1, m3, 32) != 0, "another key, another MAC");
     l = sizeof(m1);
-    CHECK_RV(f->C_SignInit(rw, &mac, k), CKR_OK);
+    CHECK_RV(f->C_SignInit(rw, &mac, made_k), CKR_OK);
     CHECK_RV(f->C_Sign(rw, big, sizeof(big), m1, &l), CKR_OK); /* an HMAC sequence */
     l = sizeof(m2);
-    CHECK_RV(f->C_SignInit(rw, &mac, k), CKR_OK);
+    CHECK_RV(f->C_SignInit(rw, &mac, made_k), CKR_OK);
     for (size_t off = 0; off < sizeof(big); off += 700)
         CHECK_RV(f->C_SignUpdate(rw, big + off, sizeof(big) - off < 700 ? sizeof(big) - off : 700),
                  CKR_OK);
     CHECK_RV(f->C_SignFinal(rw, m2, &l), CKR_OK);
     CHECK(memcmp(m1, m2, 32) == 0, "3000 bytes: multi-part equals single-part");
+}
 
-    CHECK_RV(f->C_VerifyInit(rw, &mac, k), CKR_OK);
+/* Verification of the MAC of big made in the step before: single- and multi-part, the wrong
+ * key, a changed MAC, a short one. */
+void hmac_verify(CK_SESSION_HANDLE rw)
+{
+    CHECK_RV(f->C_VerifyInit(rw, &mac, made_k), CKR_OK);
     CHECK_RV(f->C_Verify(rw, big, sizeof(big), m1, 32), CKR_OK);
-    CHECK_RV(f->C_VerifyInit(rw, &mac, k), CKR_OK);
+    CHECK_RV(f->C_VerifyInit(rw, &mac, made_k), CKR_OK);
     CHECK_RV(f->C_VerifyUpdate(rw, big, 1000), CKR_OK);
     CHECK_RV(f->C_VerifyUpdate(rw, big + 1000, sizeof(big) - 1000), CKR_OK);
     CHECK_RV(f->C_VerifyFinal(rw, m1, 32), CKR_OK);
-    CHECK_RV(f->C_VerifyInit(rw, &mac, k2), CKR_OK);
+    CHECK_RV(f->C_VerifyInit(rw, &mac, made_k2), CKR_OK);
     CHECK_RV(f->C_Verify(rw, big, sizeof(big), m1, 32), CKR_SIGNATURE_INVALID);
     m1[0] ^= 0x80;
-    CHECK_RV(f->C_VerifyInit(rw, &mac, k), CKR_OK);
+    CHECK_RV(f->C_VerifyInit(rw, &mac, made_k), CKR_OK);
     CHECK_RV(f->C_Verify(rw, big, sizeof(big), m1, 32), CKR_SIGNATURE_INVALID);
-    CHECK_RV(f->C_VerifyInit(rw, &mac, k), CKR_OK);
+    CHECK_RV(f->C_VerifyInit(rw, &mac, made_k), CKR_OK);
     CHECK_RV(f->C_Verify(rw, big, sizeof(big), m1, 31), CKR_SIGNATURE_LEN_RANGE);
+}
 
-    /* wrong mechanisms for the key, and the key for wrong mechanisms */
+/* Wrong mechanisms for the key, and the key for wrong mechanisms. */
+void hmac_wrong_mechanisms(CK_SESSION_HANDLE rw)
+{
     CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 };
-    CHECK_RV(f->C_SignInit(rw, &ecdsa, k), CKR_KEY_TYPE_INCONSISTENT);
+    CHECK_RV(f->C_SignInit(rw, &ecdsa, made_k), CKR_KEY_TYPE_INCONSISTENT);
     CK_MECHANISM oaep = { CKM_RSA_PKCS, NULL, 0 };
-    CHECK_RV(f->C_DecryptInit(rw, &oaep, k), CKR_KEY_TYPE_INCONSISTENT);
+    CHECK_RV(f->C_DecryptInit(rw, &oaep, made_k), CKR_KEY_TYPE_INCONSISTENT);
     if (!strcmp(variant, "ecc") || !strcmp(variant, "rsa"))
         CHECK_RV(f->C_SignInit(rw, &mac, one(rw, CKO_PRIVATE_KEY, "IDevID")),
                  CKR_KEY_TYPE_INCONSISTENT);
+}
 
-    /* destroy */
-    CHECK_RV(f->C_DestroyObject(ro, k), CKR_SESSION_READ_ONLY);
-    CHECK_RV(f->C_DestroyObject(rw, k), CKR_OK);
-    CHECK_RV(f->C_DestroyObject(rw, k), CKR_OBJECT_HANDLE_INVALID);
-    CHECK_RV(f->C_SignInit(rw, &mac, k), CKR_KEY_HANDLE_INVALID);
-    CHECK_RV(f->C_DestroyObject(rw, k2), CKR_OK);
+void hmac_destroy(CK_SESSION_HANDLE rw)
+{
+    CK_OBJECT_HANDLE h[4];
+    CHECK_RV(f->C_DestroyObject(ro, made_k), CKR_SESSION_READ_ONLY);
+    CHECK_RV(f->C_DestroyObject(rw, made_k), CKR_OK);
+    CHECK_RV(f->C_DestroyObject(rw, made_k), CKR_OBJECT_HANDLE_INVALID);
+    CHECK_RV(f->C_SignInit(rw, &mac, made_k), CKR_KEY_HANDLE_INVALID);
+    CHECK_RV(f->C_DestroyObject(rw, made_k2), CKR_OK);
     CHECK(find(f, rw, CKO_SECRET_KEY, NULL, h, 4) == 0, "no secret keys left");
     CHECK_RV(f->C_CloseSession(ro), CKR_OK);
 }
@@ -200,13 +246,12 @@ void hmac(CK_SESSION_HANDLE rw)
 
 /* The module's MAC of data with key h against OpenSSL's HMAC-SHA256 with the same value, single-
  * and multi-part (the 3000 bytes take an HMAC sequence in the TPM). */
-static void same_mac(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, const unsigned char *key,
-                     size_t klen, const char *what)
+static void same_mac(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, const unsigned char *key, size_t klen,
+                     const char *what)
 {
     static unsigned char data[3000];
     for (size_t i = 0; i < sizeof(data); i++)
         data[i] = (unsigned char)(i * 13 + 1);
-    CK_MECHANISM mac = { CKM_SHA256_HMAC, NULL, 0 };
     const size_t sizes[] = { 0, 100, sizeof(data) };
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         unsigned char want[32], got[32];
@@ -230,35 +275,39 @@ static void same_mac(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, const unsigned cha
     }
 }
 
-void hmac_import(CK_SESSION_HANDLE rw)
+/* The values imported: the first bytes of one pattern; `import_copy` to see that the module
+ * leaves the caller's value as it was. */
+static unsigned char import_value[4097], import_copy[sizeof(import_value)];
+
+static void import_value_fill(void)
 {
-    CK_SESSION_HANDLE ro = 0;
-    CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
-    CK_OBJECT_CLASS scls = CKO_SECRET_KEY;
-    CK_KEY_TYPE generic = CKK_GENERIC_SECRET, aes = CKK_AES, sha256_hmac = CKK_SHA256_HMAC;
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-    CK_ULONG len32 = 32;
-    static unsigned char key[4097];
-    for (size_t i = 0; i < sizeof(key); i++)
-        key[i] = (unsigned char)(0xA5 ^ (i * 29));
-    static unsigned char copy[sizeof(key)];
-    memcpy(copy, key, sizeof(key));
+    for (size_t i = 0; i < sizeof(import_value); i++)
+        import_value[i] = (unsigned char)(0xA5 ^ (i * 29));
+    memcpy(import_copy, import_value, sizeof(import_value));
+}
+
+/* A token HMAC key's import template: 32 bytes, labelled "imported", CKA_ID 51. */
+static const CK_ATTRIBUTE import_template[] = {
+    { CKA_CLASS, &scls, sizeof(scls) },   { CKA_KEY_TYPE, &generic, sizeof(generic) },
+    { CKA_VALUE, import_value, 32 },      { CKA_LABEL, (void *)"imported", 8 },
+    { CKA_ID, (void *)"\x51", 1 },        { CKA_SIGN, &yes, sizeof(yes) },
+    { CKA_VERIFY, &yes, sizeof(yes) },    { CKA_SENSITIVE, &yes, sizeof(yes) },
+    { CKA_EXTRACTABLE, &no, sizeof(no) }, { CKA_TOKEN, &yes, sizeof(yes) }
+};
+#define IMPORT_TEMPLATE_LEN (sizeof(import_template) / sizeof(import_template[0]))
+
+/* Bad templates: the specification's codes, and nothing left behind. */
+void hmac_import_refusals(CK_SESSION_HANDLE rw)
+{
+    CK_SESSION_HANDLE ro_own = open_ro();
+    CK_KEY_TYPE aes = CKK_AES, sha256_hmac = CKK_SHA256_HMAC;
     CK_OBJECT_HANDLE k = 0, h[4];
+    CK_ATTRIBUTE t[IMPORT_TEMPLATE_LEN];
+    memcpy(t, import_template, sizeof(t));
+    CK_ULONG nt = IMPORT_TEMPLATE_LEN;
+    import_value_fill();
 
-    CK_ATTRIBUTE t[] = { { CKA_CLASS, &scls, sizeof(scls) },
-                         { CKA_KEY_TYPE, &generic, sizeof(generic) },
-                         { CKA_VALUE, key, 32 },
-                         { CKA_LABEL, (void *)"imported", 8 },
-                         { CKA_ID, (void *)"\x51", 1 },
-                         { CKA_SIGN, &yes, sizeof(yes) },
-                         { CKA_VERIFY, &yes, sizeof(yes) },
-                         { CKA_SENSITIVE, &yes, sizeof(yes) },
-                         { CKA_EXTRACTABLE, &no, sizeof(no) },
-                         { CKA_TOKEN, &yes, sizeof(yes) } };
-    CK_ULONG nt = sizeof(t) / sizeof(t[0]);
-
-    /* bad templates: the specification's codes, and nothing left behind */
-    CHECK_RV(f->C_CreateObject(ro, t, nt, &k), CKR_SESSION_READ_ONLY);
+    CHECK_RV(f->C_CreateObject(ro_own, t, nt, &k), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_CreateObject(rw, t, nt, NULL), CKR_ARGUMENTS_BAD);
     CHECK_RV(f->C_CreateObject(rw, t, 2, &k), CKR_TEMPLATE_INCOMPLETE); /* no CKA_VALUE */
     CK_ATTRIBUTE no_type[] = { t[0], t[2] };
@@ -286,44 +335,60 @@ void hmac_import(CK_SESSION_HANDLE rw)
     CK_ATTRIBUTE bad_bool[] = { t[0], t[1], t[2], { CKA_SIGN, &len32, sizeof(len32) } };
     CHECK_RV(f->C_CreateObject(rw, bad_bool, 4, &k), CKR_ATTRIBUTE_VALUE_INVALID);
     CHECK(find(f, rw, CKO_SECRET_KEY, NULL, h, 4) == 0, "refused imports leave nothing");
+    CHECK_RV(f->C_CloseSession(ro_own), CKR_OK);
+}
 
-    /* a 32-byte value: stored, sensitive, usable, the same MACs as OpenSSL's */
-    CHECK_RV(f->C_CreateObject(rw, t, nt, &k), CKR_OK);
-    CHECK(memcmp(key, copy, sizeof(key)) == 0, "the caller's value is left as it was");
-    CHECK(find(f, ro, CKO_SECRET_KEY, "imported", h, 4) == 1 && h[0] == k, "found by label");
+/* A 32-byte value: stored, sensitive, usable, the same MACs as OpenSSL's. */
+void hmac_import_32(CK_SESSION_HANDLE rw)
+{
+    CK_SESSION_HANDLE ro_own = open_ro();
+    CK_OBJECT_HANDLE k = 0, h[4];
+    import_value_fill();
+    CK_ATTRIBUTE t[IMPORT_TEMPLATE_LEN];
+    memcpy(t, import_template, sizeof(t));
+    CHECK_RV(f->C_CreateObject(rw, t, IMPORT_TEMPLATE_LEN, &k), CKR_OK);
+    CHECK(memcmp(import_value, import_copy, sizeof(import_value)) == 0,
+          "the caller's value is left as it was");
+    CHECK(find(f, ro_own, CKO_SECRET_KEY, "imported", h, 4) == 1 && h[0] == k, "found by label");
     secret_attrs sa;
     CHECK_RV(read_secret(rw, k, &sa), CKR_OK);
     CHECK(sa.cls == CKO_SECRET_KEY && sa.ktype == CKK_GENERIC_SECRET && sa.vlen == 32 && sa.sens &&
-              !sa.extr && !sa.local && !sa.never && !sa.always && sa.sign && sa.verify &&
-              sa.priv && sa.kgm == CK_UNAVAILABLE_INFORMATION,
+              !sa.extr && !sa.local && !sa.never && !sa.always && sa.sign && sa.verify && sa.priv &&
+              sa.kgm == CK_UNAVAILABLE_INFORMATION,
           "imported key attributes (not local, was extractable once, no generation mechanism)");
     unsigned char out[64];
     CK_ATTRIBUTE value = { CKA_VALUE, out, sizeof(out) };
     CHECK_RV(f->C_GetAttributeValue(rw, k, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
     CHECK(value.ulValueLen == CK_UNAVAILABLE_INFORMATION, "CKA_VALUE unavailable");
-    same_mac(ro, k, key, 32, "32-byte key");
+    same_mac(ro_own, k, import_value, 32, "32-byte key");
     CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"imported2", 9 };
     CHECK_RV(f->C_SetAttributeValue(rw, k, &relabel, 1), CKR_OK);
     CHECK_RV(read_secret(rw, k, &sa), CKR_OK);
     CHECK(sa.vlen == 32, "CKA_VALUE_LEN kept across a relabel");
+    CHECK_RV(f->C_DestroyObject(rw, k), CKR_OK);
+    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, h, 4) == 0, "no secret keys left");
+    CHECK_RV(f->C_CloseSession(ro_own), CKR_OK);
+}
 
-    /* other sizes: shorter than the hash, one hash block (the most the TPM takes), longer
-     * (imported as their hash, which HMAC does with such keys), the largest devid takes */
+/* Other sizes: shorter than the hash, one hash block (the most the TPM takes), longer
+ * (imported as their hash, which HMAC does with such keys), the largest devid takes. */
+void hmac_import_sizes(CK_SESSION_HANDLE rw)
+{
+    import_value_fill();
     const size_t lens[] = { 1, 20, 64, 65, 100, 4096 };
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
-        CK_OBJECT_HANDLE k2 = 0;
-        CK_ATTRIBUTE t2[] = { t[0], t[1], { CKA_VALUE, key, lens[i] } };
-        CHECK_RV(f->C_CreateObject(rw, t2, 3, &k2), CKR_OK);
-        CHECK_RV(read_secret(rw, k2, &sa), CKR_OK);
+        CK_OBJECT_HANDLE k = 0;
+        secret_attrs sa;
+        CK_ATTRIBUTE t[] = { import_template[0],
+                             import_template[1],
+                             { CKA_VALUE, import_value, lens[i] } };
+        CHECK_RV(f->C_CreateObject(rw, t, 3, &k), CKR_OK);
+        CHECK_RV(read_secret(rw, k, &sa), CKR_OK);
         CHECK(sa.vlen == lens[i] && !sa.local, "CKA_VALUE_LEN %lu, imported %zu",
               (unsigned long)sa.vlen, lens[i]);
         char what[32];
         snprintf(what, sizeof(what), "%zu-byte key", lens[i]);
-        same_mac(rw, k2, key, lens[i], what);
-        CHECK_RV(f->C_DestroyObject(rw, k2), CKR_OK);
+        same_mac(rw, k, import_value, lens[i], what);
+        CHECK_RV(f->C_DestroyObject(rw, k), CKR_OK);
     }
-
-    CHECK_RV(f->C_DestroyObject(rw, k), CKR_OK);
-    CHECK(find(f, rw, CKO_SECRET_KEY, NULL, h, 4) == 0, "no secret keys left");
-    CHECK_RV(f->C_CloseSession(ro), CKR_OK);
 }

@@ -17,9 +17,9 @@ void attributes(CK_SESSION_HANDLE s)
     unsigned char small[4], label[32];
     CK_BBOOL sens = CK_FALSE;
     CK_ATTRIBUTE t[] = {
-        { CKA_VALUE, small, sizeof(small) },     /* certificate: too small */
-        { 0x80001234UL, label, sizeof(label) },  /* vendor attribute: invalid */
-        { CKA_LABEL, label, sizeof(label) },     /* fine */
+        { CKA_VALUE, small, sizeof(small) },    /* certificate: too small */
+        { 0x80001234UL, label, sizeof(label) }, /* vendor attribute: invalid */
+        { CKA_LABEL, label, sizeof(label) },    /* fine */
     };
     CK_RV rv = f->C_GetAttributeValue(s, cert, t, 3);
     CHECK(rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_TYPE_INVALID, "mixed: 0x%lx",
@@ -70,10 +70,12 @@ void attributes(CK_SESSION_HANDLE s)
 
 /* ---- creating, changing, destroying -------------------------------------------------------- */
 
-void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+/* C_CreateObject refused: a bad certificate, a token object in a R/O session, missing
+ * arguments and attributes, a key import; C_DestroyObject of no object. */
+void create_refusals(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
 {
     CK_OBJECT_CLASS cert = CKO_CERTIFICATE, key = CKO_PRIVATE_KEY;
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_BBOOL yes = CK_TRUE;
     unsigned char garbage[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
     CK_OBJECT_HANDLE h;
     CK_ATTRIBUTE t[4] = { { CKA_CLASS, &cert, sizeof(cert) }, { CKA_VALUE, garbage, 5 } };
@@ -88,11 +90,19 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     t[0].pValue = &key;
     CHECK_RV(f->C_CreateObject(rw, t, 2, &h), CKR_ATTRIBUTE_VALUE_INVALID); /* no key import */
     CHECK_RV(f->C_DestroyObject(rw, 0xdead), CKR_OBJECT_HANDLE_INVALID);
+}
 
-    /* a store key to change */
-    static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+
+/* C_GenerateKeyPair refused: R/O session, arguments, mechanism, templates, curves, sizes. */
+void keygen_refusals(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+{
+    CK_OBJECT_CLASS cert = CKO_CERTIFICATE;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_OBJECT_HANDLE h;
     CK_ULONG bits = 1000;
-    CK_MECHANISM ec = { CKM_EC_KEY_PAIR_GEN, NULL, 0 }, rsa = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+    CK_MECHANISM ec = { CKM_EC_KEY_PAIR_GEN, NULL, 0 },
+                 rsa = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
     CK_OBJECT_HANDLE pub = 0, priv = 0;
     CK_ATTRIBUTE pt[3] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
                            { CKA_LABEL, (void *)"api-key", 7 } };
@@ -104,8 +114,9 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_GenerateKeyPair(ro, &ec, pt, 2, tok, 1, &pub, &priv), CKR_SESSION_READ_ONLY);
     CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 2, NULL, 0, NULL, &priv), CKR_ARGUMENTS_BAD);
     CHECK_RV(f->C_GenerateKeyPair(rw, NULL, pt, 2, tok, 1, &pub, &priv), CKR_ARGUMENTS_BAD);
-    CHECK_RV(f->C_GenerateKeyPair(rw, &(CK_MECHANISM){ CKM_ECDSA, NULL, 0 }, pt, 2, tok, 1,
-                                  &pub, &priv), CKR_MECHANISM_INVALID);
+    CHECK_RV(f->C_GenerateKeyPair(rw, &(CK_MECHANISM){ CKM_ECDSA, NULL, 0 }, pt, 2, tok, 1, &pub,
+                                  &priv),
+             CKR_MECHANISM_INVALID);
     CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt + 1, 1, tok, 1, &pub, &priv),
              CKR_TEMPLATE_INCOMPLETE);
     unsigned char p521[] = { 0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x23 };
@@ -116,14 +127,11 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_GenerateKeyPair(rw, &ec, &curve521, 1, tok, 1, &pub, &priv),
              CKR_ATTRIBUTE_VALUE_INVALID);
     pt[2] = wrong_class;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv),
-             CKR_TEMPLATE_INCONSISTENT);
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv), CKR_TEMPLATE_INCONSISTENT);
     pt[2] = not_token;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv),
-             CKR_TEMPLATE_INCONSISTENT);
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv), CKR_TEMPLATE_INCONSISTENT);
     pt[2] = odd;
-    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv),
-             CKR_ATTRIBUTE_TYPE_INVALID);
+    CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 3, tok, 1, &pub, &priv), CKR_ATTRIBUTE_TYPE_INVALID);
     CK_ATTRIBUTE rt[2] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) },
                            { CKA_PUBLIC_EXPONENT, (void *)"\x03", 1 } };
     CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 1, tok, 1, &pub, &priv), CKR_KEY_SIZE_RANGE);
@@ -131,7 +139,18 @@ void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 2, tok, 1, &pub, &priv),
              CKR_ATTRIBUTE_VALUE_INVALID);
     CHECK_RV(f->C_GenerateKey(rw, NULL, NULL, 0, &h), CKR_ARGUMENTS_BAD);
+}
 
+/* A store key pair changed one object at a time: read-only attributes, a too long label, a
+ * new CKA_ID; destroyed with its public half. */
+void store_key_changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
+{
+    CK_BBOOL yes = CK_TRUE;
+    CK_MECHANISM ec = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+    CK_OBJECT_HANDLE pub = 0, priv = 0;
+    CK_ATTRIBUTE pt[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+                          { CKA_LABEL, (void *)"api-key", 7 } };
+    CK_ATTRIBUTE tok[] = { { CKA_TOKEN, &yes, sizeof(yes) } };
     CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 2, tok, 1, &pub, &priv), CKR_OK);
     CHECK(pub && priv && pub != priv, "generated handles");
     CK_ATTRIBUTE kt = { CKA_KEY_TYPE, &(CK_KEY_TYPE){ CKK_RSA }, sizeof(CK_KEY_TYPE) };

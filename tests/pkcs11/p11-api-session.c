@@ -25,19 +25,19 @@ static int store_files(void)
 }
 
 /* A software key's public half as a session object (template without CKA_TOKEN). */
-static CK_RV create_pub(CK_SESSION_HANDLE s, EVP_PKEY *pk, const char *label,
-                        CK_OBJECT_HANDLE *h)
+static CK_RV create_pub(CK_SESSION_HANDLE s, EVP_PKEY *pk, const char *label, CK_OBJECT_HANDLE *h)
 {
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
     CK_KEY_TYPE kt = EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC ? CKK_EC : CKK_RSA;
     CK_BBOOL yes = CK_TRUE;
     unsigned char a1[600], a2[600];
-    CK_ATTRIBUTE t[6] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
+    CK_ATTRIBUTE t[6] = { { CKA_CLASS, &cls, sizeof(cls) },
+                          { CKA_KEY_TYPE, &kt, sizeof(kt) },
                           { CKA_VERIFY, &yes, sizeof(yes) },
                           { CKA_LABEL, (void *)label, strlen(label) } };
     if (kt == CKK_EC) {
-        static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03,
-                                              0x01, 0x07 };
+        static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48,
+                                              0xCE, 0x3D, 0x03, 0x01, 0x07 };
         size_t plen = 0;
         EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, a2 + 2,
                                         sizeof(a2) - 2, &plen);
@@ -84,7 +84,7 @@ void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     int files = store_files();
     EVP_PKEY *ec = EVP_EC_gen("P-256"), *rsa = EVP_RSA_gen(2048);
     CK_OBJECT_HANDLE hec = 0, hrsa = 0, hcert = 0, h[4];
-    CHECK_RV(create_pub(ro, ec, "session-ec", &hec), CKR_OK);      /* a read-only session */
+    CHECK_RV(create_pub(ro, ec, "session-ec", &hec), CKR_OK); /* a read-only session */
     CHECK_RV(create_pub(rw, rsa, "session-rsa", &hrsa), CKR_OK);
     CHECK(find(f, rw, CKO_PUBLIC_KEY, "session-ec", h, 4) == 1 && h[0] == hec,
           "the R/O session's object, found from another session");
@@ -104,14 +104,16 @@ void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     X509_NAME *nm = X509_NAME_new();
     unsigned char *der = NULL;
     int dlen = -1;
-    if (x && nm && X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
-                                              (const unsigned char *)"session", -1, -1, 0) &&
+    if (x && nm &&
+        X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"session", -1, -1,
+                                   0) &&
         X509_set_subject_name(x, nm) && X509_set_issuer_name(x, nm) &&
         X509_gmtime_adj(X509_getm_notBefore(x), 0) && X509_gmtime_adj(X509_getm_notAfter(x), 60) &&
         X509_set_pubkey(x, ec) && X509_sign(x, ec, EVP_sha256()) > 0)
         dlen = i2d_X509(x, &der);
     CK_OBJECT_CLASS cc = CKO_CERTIFICATE;
-    CK_ATTRIBUTE ct[] = { { CKA_CLASS, &cc, sizeof(cc) }, { CKA_VALUE, der, (CK_ULONG)dlen },
+    CK_ATTRIBUTE ct[] = { { CKA_CLASS, &cc, sizeof(cc) },
+                          { CKA_VALUE, der, (CK_ULONG)dlen },
                           { CKA_LABEL, (void *)"session-cert", 12 } };
     CHECK_RV(f->C_CreateObject(ro, ct, 3, &hcert), CKR_OK);
     unsigned char *v = attr(f, rw, hcert, CKA_VALUE, &len);
@@ -125,7 +127,8 @@ void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
 
     /* a token object stays refused in a R/O session */
     CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE tt[] = { { CKA_CLASS, &cc, sizeof(cc) }, { CKA_VALUE, der, (CK_ULONG)dlen },
+    CK_ATTRIBUTE tt[] = { { CKA_CLASS, &cc, sizeof(cc) },
+                          { CKA_VALUE, der, (CK_ULONG)dlen },
                           { CKA_TOKEN, &yes, sizeof(yes) } };
     CHECK_RV(f->C_CreateObject(ro, tt, 3, &h[0]), CKR_SESSION_READ_ONLY);
 
@@ -156,7 +159,8 @@ void session_objects(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
 static bool forked_finalize_first(CK_SESSION_HANDLE ro)
 {
     CK_OBJECT_CLASS dc = CKO_DATA;
-    CK_ATTRIBUTE dt[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, (void *)"parent-data", 11 },
+    CK_ATTRIBUTE dt[] = { { CKA_CLASS, &dc, sizeof(dc) },
+                          { CKA_LABEL, (void *)"parent-data", 11 },
                           { CKA_VALUE, (void *)"parent", 6 } };
     CK_OBJECT_HANDLE hd = 0;
     if (f->C_CreateObject(ro, dt, 3, &hd) != CKR_OK)
@@ -175,10 +179,11 @@ static bool forked_finalize_first(CK_SESSION_HANDLE ro)
         bad |= (find(f, s, CKO_PUBLIC_KEY, "sess-ec", h, 4) != 0) << 3;
         bad |= (find(f, s, CKO_DATA, "parent-data", h, 4) != 0) << 3;
         bad |= (f->C_GetAttributeValue(s, hd, &(CK_ATTRIBUTE){ CKA_CLASS, NULL, 0 }, 1) !=
-                CKR_OBJECT_HANDLE_INVALID) << 4;
+                CKR_OBJECT_HANDLE_INVALID)
+               << 4;
         /* the child's own session key pair, used and dropped in the TPM */
-        static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03,
-                                              0x01, 0x07 };
+        static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48,
+                                              0xCE, 0x3D, 0x03, 0x01, 0x07 };
         CK_ATTRIBUTE ept[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
                                { CKA_LABEL, (void *)"child-ec", 8 } };
         CK_MECHANISM eg = { CKM_EC_KEY_PAIR_GEN, NULL, 0 }, m = { CKM_ECDSA, NULL, 0 };
@@ -186,8 +191,9 @@ static bool forked_finalize_first(CK_SESSION_HANDLE ro)
         unsigned char dg[32] = { 9 }, sig[64];
         CK_ULONG siglen = sizeof(sig);
         bad |= (f->C_GenerateKeyPair(s, &eg, ept, 2, NULL, 0, &pub, &priv) != CKR_OK) << 5;
-        bad |= (f->C_SignInit(s, &m, priv) != CKR_OK || f->C_Sign(s, dg, 32, sig, &siglen) != CKR_OK)
-               << 5;
+        bad |=
+            (f->C_SignInit(s, &m, priv) != CKR_OK || f->C_Sign(s, dg, 32, sig, &siglen) != CKR_OK)
+            << 5;
         bad |= (f->C_CloseAllSessions(0) != CKR_OK) << 6;
         bad |= (f->C_Finalize(NULL) != CKR_OK) << 6;
         _exit(bad);
@@ -199,6 +205,70 @@ static bool forked_finalize_first(CK_SESSION_HANDLE ro)
     return ok;
 }
 
+/* The digest the session keys sign. */
+static unsigned char session_dg[32] = { 1, 2, 3 };
+
+/* An ECDSA signature with the session key priv that OpenSSL verifies with pk. */
+static void session_key_signs(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE priv, EVP_PKEY *pk,
+                              const char *what)
+{
+    unsigned char sig[64];
+    CK_ULONG siglen = sizeof(sig);
+    CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+    CHECK_RV(f->C_SignInit(rw, &m, priv), CKR_OK);
+    CHECK_RV(f->C_Sign(rw, session_dg, 32, sig, &siglen), CKR_OK);
+    CHECK(pk && verify_rs(pk, session_dg, 32, sig, siglen), "%s", what);
+}
+
+/* A forked child starts without the parent's session objects, and dropping what it inherited
+ * leaves the parent's TPM key alone. */
+static void forked_child_without(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE priv)
+{
+    CK_BBOOL token = CK_TRUE;
+    CK_ATTRIBUTE ta = { CKA_TOKEN, &token, sizeof(token) };
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int bad = f->C_Initialize(NULL) != CKR_OK;
+        bad |= f->C_GetAttributeValue(rw, priv, &ta, 1) != CKR_SESSION_HANDLE_INVALID;
+        bad |= f->C_Finalize(NULL) != CKR_OK;
+        _exit(bad);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "forked child: status 0x%x", st);
+}
+
+/* After a forked child's C_Finalize: the parent's session data object and key pair. */
+static void parent_objects_kept(CK_SESSION_HANDLE ro, CK_OBJECT_HANDLE epub, CK_OBJECT_HANDLE epriv)
+{
+    CHECK(forked_finalize_first(ro), "forked child (C_Finalize first)");
+    CK_OBJECT_HANDLE hd = one(ro, CKO_DATA, "parent-data");
+    CK_ULONG dlen = 0;
+    unsigned char *dv = attr(f, ro, hd, CKA_VALUE, &dlen);
+    CHECK(dv && dlen == 6 && !memcmp(dv, "parent", 6),
+          "the parent's session data object after the child's C_Finalize");
+    free(dv);
+    CHECK_RV(f->C_DestroyObject(ro, hd), CKR_OK);
+    CHECK(one(ro, CKO_PRIVATE_KEY, "sess-ec") == epriv &&
+              one(ro, CKO_PUBLIC_KEY, "sess-ec") == epub,
+          "the parent finds its session key pair after the child's C_Finalize");
+}
+
+/* RSA decryption in the TPM with a session key pair. */
+static void session_rsa_round_trip(CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE rpub,
+                                   CK_OBJECT_HANDLE rpriv)
+{
+    unsigned char ct[256], pt[256];
+    CK_ULONG ctlen = sizeof(ct), ptlen = sizeof(pt);
+    CK_MECHANISM rm = { CKM_RSA_PKCS, NULL, 0 };
+    CHECK_RV(f->C_EncryptInit(rw, &rm, rpub), CKR_OK);
+    CHECK_RV(f->C_Encrypt(rw, (CK_BYTE *)"session", 7, ct, &ctlen), CKR_OK);
+    CHECK_RV(f->C_DecryptInit(rw, &rm, rpriv), CKR_OK);
+    CHECK_RV(f->C_Decrypt(rw, ct, ctlen, pt, &ptlen), CKR_OK);
+    CHECK(ptlen == 7 && !memcmp(pt, "session", 7), "RSA round trip with a session key pair");
+}
+
 /* Session key pairs: TPM keys generated in a R/O session, used, renamed one object at a
  * time, never written to the store, gone with their session. */
 void session_key_pairs(CK_SESSION_HANDLE rw)
@@ -206,8 +276,9 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
     int files = store_files();
     CK_SESSION_HANDLE ro;
     CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
-    static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01,
-                                          0x07 };
+    static const unsigned char p256[] = {
+        0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07
+    };
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ULONG bits = 2048;
     CK_ATTRIBUTE ept[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
@@ -225,60 +296,26 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
           "CKA_TOKEN of a session private key");
     CHECK(store_files() == files, "a session key pair was written to the store");
     /* ECDSA in the TPM, verified through the module and by OpenSSL */
-    unsigned char dg[32] = { 1, 2, 3 }, sig[64];
+    unsigned char sig[64];
     CK_ULONG siglen = sizeof(sig);
     CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
     CHECK_RV(f->C_SignInit(rw, &m, epriv), CKR_OK);
-    CHECK_RV(f->C_Sign(rw, dg, 32, sig, &siglen), CKR_OK);
+    CHECK_RV(f->C_Sign(rw, session_dg, 32, sig, &siglen), CKR_OK);
     CHECK_RV(f->C_VerifyInit(rw, &m, epub), CKR_OK);
-    CHECK_RV(f->C_Verify(rw, dg, 32, sig, siglen), CKR_OK);
+    CHECK_RV(f->C_Verify(rw, session_dg, 32, sig, siglen), CKR_OK);
     /* static: the forked children below inherit it, and valgrind (run on this test) looks
      * for it in memory, not in a register of the parent's frame */
     static EVP_PKEY *pk;
     pk = pub_from_attrs(f, rw, epub);
-    CHECK(pk && verify_rs(pk, dg, 32, sig, siglen), "OpenSSL verifies the session key's ECDSA");
-    /* a forked child starts without them, and dropping what it inherited leaves the
-     * parent's TPM key alone */
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int bad = f->C_Initialize(NULL) != CKR_OK;
-        bad |= f->C_GetAttributeValue(rw, epriv, &ta, 1) != CKR_SESSION_HANDLE_INVALID;
-        bad |= f->C_Finalize(NULL) != CKR_OK;
-        _exit(bad);
-    }
-    int st = 0;
-    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-          "forked child: status 0x%x", st);
-    siglen = sizeof(sig);
-    CHECK_RV(f->C_SignInit(rw, &m, epriv), CKR_OK);
-    CHECK_RV(f->C_Sign(rw, dg, 32, sig, &siglen), CKR_OK);
-    CHECK(pk && verify_rs(pk, dg, 32, sig, siglen), "the session key signs after a fork");
-    CHECK(forked_finalize_first(ro), "forked child (C_Finalize first)");
-    CK_OBJECT_HANDLE hd = one(ro, CKO_DATA, "parent-data");
-    CK_ULONG dlen = 0;
-    unsigned char *dv = attr(f, ro, hd, CKA_VALUE, &dlen);
-    CHECK(dv && dlen == 6 && !memcmp(dv, "parent", 6),
-          "the parent's session data object after the child's C_Finalize");
-    free(dv);
-    CHECK_RV(f->C_DestroyObject(ro, hd), CKR_OK);
-    CHECK(one(ro, CKO_PRIVATE_KEY, "sess-ec") == epriv && one(ro, CKO_PUBLIC_KEY, "sess-ec") == epub,
-          "the parent finds its session key pair after the child's C_Finalize");
-    siglen = sizeof(sig);
-    CHECK_RV(f->C_SignInit(rw, &m, epriv), CKR_OK);
-    CHECK_RV(f->C_Sign(rw, dg, 32, sig, &siglen), CKR_OK);
-    CHECK(pk && verify_rs(pk, dg, 32, sig, siglen),
-          "the session key signs after the child's C_Finalize and C_Initialize");
+    CHECK(pk && verify_rs(pk, session_dg, 32, sig, siglen),
+          "OpenSSL verifies the session key's ECDSA");
+    forked_child_without(rw, epriv);
+    session_key_signs(rw, epriv, pk, "the session key signs after a fork");
+    parent_objects_kept(ro, epub, epriv);
+    session_key_signs(rw, epriv, pk,
+                      "the session key signs after the child's C_Finalize and C_Initialize");
     EVP_PKEY_free(pk);
-    /* RSA decryption in the TPM */
-    unsigned char ct[256], pt[256];
-    CK_ULONG ctlen = sizeof(ct), ptlen = sizeof(pt);
-    CK_MECHANISM rm = { CKM_RSA_PKCS, NULL, 0 };
-    CHECK_RV(f->C_EncryptInit(rw, &rm, rpub), CKR_OK);
-    CHECK_RV(f->C_Encrypt(rw, (CK_BYTE *)"session", 7, ct, &ctlen), CKR_OK);
-    CHECK_RV(f->C_DecryptInit(rw, &rm, rpriv), CKR_OK);
-    CHECK_RV(f->C_Decrypt(rw, ct, ctlen, pt, &ptlen), CKR_OK);
-    CHECK(ptlen == 7 && !memcmp(pt, "session", 7), "RSA round trip with a session key pair");
+    session_rsa_round_trip(rw, rpub, rpriv);
     /* keyd's rename, one object at a time */
     CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"sess-ec-new", 11 };
     CHECK_RV(f->C_SetAttributeValue(ro, epub, &relabel, 1), CKR_OK);
@@ -305,7 +342,8 @@ void session_secret_keys(void)
     static const unsigned char value[20] = "a session hmac key!";
     CK_ATTRIBUTE gen_t[] = { { CKA_VALUE_LEN, &l32, sizeof(l32) },
                              { CKA_LABEL, (void *)"sess-mac", 8 } };
-    CK_ATTRIBUTE imp_t[] = { { CKA_CLASS, &sc, sizeof(sc) }, { CKA_KEY_TYPE, &gt, sizeof(gt) },
+    CK_ATTRIBUTE imp_t[] = { { CKA_CLASS, &sc, sizeof(sc) },
+                             { CKA_KEY_TYPE, &gt, sizeof(gt) },
                              { CKA_VALUE, (void *)value, sizeof(value) } };
     CK_MECHANISM kg = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 }, mac = { CKM_SHA256_HMAC, NULL, 0 };
     CK_OBJECT_HANDLE gk = 0, ik = 0, h;
@@ -347,7 +385,8 @@ void session_data_objects(void)
     CK_OBJECT_CLASS dc = CKO_DATA;
     CK_BBOOL yes = CK_TRUE;
     static const unsigned char oid[] = { 0x06, 0x03, 0x2A, 0x03, 0x04 }; /* 1.2.3.4 */
-    CK_ATTRIBUTE t[] = { { CKA_CLASS, &dc, sizeof(dc) }, { CKA_LABEL, (void *)"chain", 5 },
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &dc, sizeof(dc) },
+                         { CKA_LABEL, (void *)"chain", 5 },
                          { CKA_APPLICATION, (void *)"devid-test", 10 },
                          { CKA_OBJECT_ID, (void *)oid, sizeof(oid) },
                          { CKA_VALUE, (void *)"some configuration", 18 },

@@ -386,7 +386,11 @@ static void sessions(void)
         call;                                                                                      \
     }
 WITH_SESSIONS(test_attributes, attributes(rw))
-WITH_SESSIONS(test_signatures, signatures(rw))
+WITH_SESSIONS(test_signatures_refusals, signatures_refusals(rw))
+WITH_SESSIONS(test_signatures_operation, signatures_operation(rw))
+WITH_SESSIONS(test_signatures_ecdsa_lengths, signatures_ecdsa_lengths(rw))
+WITH_SESSIONS(test_signatures_rsa_lengths, signatures_rsa_lengths(rw))
+WITH_SESSIONS(test_signatures_rsa_decrypt, signatures_rsa_decrypt(rw))
 WITH_SESSIONS(test_misc, misc(rw))
 WITH_SESSIONS(test_advertised, advertised(rw))
 WITH_SESSIONS(test_operation_states, operation_states(rw))
@@ -395,10 +399,20 @@ WITH_SESSIONS(test_session_key_pairs, session_key_pairs(rw))
 WITH_SESSIONS(test_session_secret_keys, session_secret_keys())
 WITH_SESSIONS(test_session_data_objects, session_data_objects())
 WITH_SESSIONS(test_token_data_objects, token_data_objects(rw, ro))
-WITH_SESSIONS(test_changes, changes(rw, ro))
+WITH_SESSIONS(test_create_refusals, create_refusals(rw, ro))
+WITH_SESSIONS(test_keygen_refusals, keygen_refusals(rw, ro))
+WITH_SESSIONS(test_store_key_changes, store_key_changes(rw, ro))
 WITH_SESSIONS(test_ecdh, ecdh(rw, ro))
-WITH_SESSIONS(test_hmac, hmac(rw))
-WITH_SESSIONS(test_hmac_import, hmac_import(rw))
+WITH_SESSIONS(test_hmac_mechanisms, hmac_mechanisms(rw))
+WITH_SESSIONS(test_hmac_refusals, hmac_refusals(rw))
+WITH_SESSIONS(test_hmac_keys, hmac_keys(rw))
+WITH_SESSIONS(test_hmac_macs, hmac_macs(rw))
+WITH_SESSIONS(test_hmac_verify, hmac_verify(rw))
+WITH_SESSIONS(test_hmac_wrong_mechanisms, hmac_wrong_mechanisms(rw))
+WITH_SESSIONS(test_hmac_destroy, hmac_destroy(rw))
+WITH_SESSIONS(test_hmac_import_refusals, hmac_import_refusals(rw))
+WITH_SESSIONS(test_hmac_import_32, hmac_import_32(rw))
+WITH_SESSIONS(test_hmac_import_sizes, hmac_import_sizes(rw))
 WITH_SESSIONS(test_tpm_restart, tpm_restart(rw))
 
 /* C_CloseAllSessions: the sessions gone, their session objects with them. */
@@ -435,7 +449,14 @@ int main(int argc, char **argv)
     devid_test(test_slots_and_sessions, "/p11-api/slots-and-sessions");
     if (ids) {
         devid_test(test_attributes, "/p11-api/attributes");
-        devid_test(test_signatures, "/p11-api/signatures");
+        devid_test(test_signatures_refusals, "/p11-api/signatures/refusals");
+        devid_test(test_signatures_operation, "/p11-api/signatures/operation");
+        if (!strcmp(variant, "ecc"))
+            devid_test(test_signatures_ecdsa_lengths, "/p11-api/signatures/ecdsa-lengths");
+        if (!strcmp(variant, "rsa")) {
+            devid_test(test_signatures_rsa_lengths, "/p11-api/signatures/rsa-lengths");
+            devid_test(test_signatures_rsa_decrypt, "/p11-api/signatures/rsa-decrypt");
+        }
     }
     devid_test(test_misc, "/p11-api/misc");
     devid_test(test_advertised, "/p11-api/advertised");
@@ -445,10 +466,21 @@ int main(int argc, char **argv)
     devid_test(test_session_secret_keys, "/p11-api/session/secret-keys");
     devid_test(test_session_data_objects, "/p11-api/session/data-objects");
     devid_test(test_token_data_objects, "/p11-api/token-data-objects");
-    devid_test(test_changes, "/p11-api/changes");
+    devid_test(test_create_refusals, "/p11-api/changes/create-refusals");
+    devid_test(test_keygen_refusals, "/p11-api/changes/keygen-refusals");
+    devid_test(test_store_key_changes, "/p11-api/changes/store-key");
     devid_test(test_ecdh, "/p11-api/ecdh");
-    devid_test(test_hmac, "/p11-api/hmac");
-    devid_test(test_hmac_import, "/p11-api/hmac-import");
+    devid_test(test_hmac_mechanisms, "/p11-api/hmac/mechanisms");
+    devid_test(test_hmac_refusals, "/p11-api/hmac/refusals");
+    /* the life of two keys: made, used, destroyed */
+    devid_test(test_hmac_keys, "/p11-api/hmac/keys");
+    devid_test_step(test_hmac_macs, "/p11-api/hmac/macs");
+    devid_test_step(test_hmac_verify, "/p11-api/hmac/verify");
+    devid_test_step(test_hmac_wrong_mechanisms, "/p11-api/hmac/wrong-mechanisms");
+    devid_test_step(test_hmac_destroy, "/p11-api/hmac/destroy");
+    devid_test(test_hmac_import_refusals, "/p11-api/hmac-import/refusals");
+    devid_test(test_hmac_import_32, "/p11-api/hmac-import/32-bytes");
+    devid_test(test_hmac_import_sizes, "/p11-api/hmac-import/sizes");
     if (ids)
         devid_test(test_tpm_restart, "/p11-api/tpm-restart");
     devid_test(test_close_all, "/p11-api/close-all");

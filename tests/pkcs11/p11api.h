@@ -12,11 +12,25 @@ extern CK_FUNCTION_LIST *f;
 CK_OBJECT_HANDLE one(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label);
 
 void attributes(CK_SESSION_HANDLE s); /* p11-api-objects.c */
-void changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
-void signatures(CK_SESSION_HANDLE s); /* p11-api-crypto.c */
+void create_refusals(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
+void keygen_refusals(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
+void store_key_changes(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
+void signatures_refusals(CK_SESSION_HANDLE s); /* p11-api-crypto.c */
+void signatures_operation(CK_SESSION_HANDLE s);
+void signatures_ecdsa_lengths(CK_SESSION_HANDLE s);
+void signatures_rsa_lengths(CK_SESSION_HANDLE s);
+void signatures_rsa_decrypt(CK_SESSION_HANDLE s);
 void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro);
-void hmac(CK_SESSION_HANDLE rw); /* p11-api-hmac.c */
-void hmac_import(CK_SESSION_HANDLE rw);
+void hmac_mechanisms(CK_SESSION_HANDLE rw); /* p11-api-hmac.c */
+void hmac_refusals(CK_SESSION_HANDLE rw);
+void hmac_keys(CK_SESSION_HANDLE rw); /* then the steps: */
+void hmac_macs(CK_SESSION_HANDLE rw);
+void hmac_verify(CK_SESSION_HANDLE rw);
+void hmac_wrong_mechanisms(CK_SESSION_HANDLE rw);
+void hmac_destroy(CK_SESSION_HANDLE rw);
+void hmac_import_refusals(CK_SESSION_HANDLE rw);
+void hmac_import_32(CK_SESSION_HANDLE rw);
+void hmac_import_sizes(CK_SESSION_HANDLE rw);
 void lazy_discovery(void);    /* p11-api-lazy.c */
 void tpm_sizes_measure(void); /* p11-api-mechs.c */
 void advertised(CK_SESSION_HANDLE rw);
