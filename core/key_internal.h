@@ -50,7 +50,7 @@ bool devid_keys_evict_one(ESYS_CONTEXT *ctx);
 devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, const devid_key *keep,
                              ESYS_TR *out);
 /* True if rc is the TPM's "out of object memory" warning. */
-#define DEVID_TPM_OBJECT_MEMORY(rc) (((rc) & 0xFFF) == TPM2_RC_OBJECT_MEMORY)
+#define DEVID_TPM_OBJECT_MEMORY(rc) ((0xFFF & (rc)) == TPM2_RC_OBJECT_MEMORY)
 
 /* devid_key_hmac with the path chosen: an HMAC sequence even for short data (tests compare the
  * two paths). */

@@ -22,6 +22,13 @@
 static pthread_mutex_t tpm_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* One resolved TPM handle and the users of its ESYS_TR (tpm.refs below). */
+struct resolved_tr {
+    uint32_t handle;
+    ESYS_TR tr;
+    unsigned refs;
+};
+
 static struct {
     ESYS_CONTEXT *esys;
     TSS2_TCTI_CONTEXT *tcti;
@@ -43,7 +50,7 @@ static struct {
     struct {
         uint64_t generation;
         uint64_t epoch;          /* bumped when a persistent handle or NV index changes */
-        struct { uint32_t handle; ESYS_TR tr; unsigned refs; } *list;
+        struct resolved_tr *list;
         size_t count, cap;
     } refs;
 } tpm;

@@ -428,7 +428,9 @@ static const OSSL_PARAM *rsa_gen_settable(void *genctx, void *provctx)
     return gen_settable(DEVID_KEY_RSA);
 }
 
+/* clang-format off */ /* braced lists in macros: clang-format 14 and 19 lay them out differently */
 #define FN(id, f) { OSSL_FUNC_KEYMGMT_##id, (void (*)(void))(f) }
+/* clang-format on */
 #define COMMON_FUNCTIONS                                                                       \
     FN(FREE, km_free), FN(HAS, km_has), FN(MATCH, km_match), FN(VALIDATE, km_validate),        \
     FN(LOAD, km_load), FN(DUP, km_dup), FN(IMPORT, km_import), FN(EXPORT, km_export),          \

@@ -303,7 +303,9 @@ static const OSSL_PARAM *rsa_gettable(void *vctx, void *provctx)
     return dp_sw_params(OSSL_OP_SIGNATURE, "RSA", DP_SW_GETTABLE);
 }
 
+/* clang-format off */ /* braced lists in macros: clang-format 14 and 19 lay them out differently */
 #define FN(id, f) { OSSL_FUNC_SIGNATURE_##id, (void (*)(void))(f) }
+/* clang-format on */
 #define COMMON_FUNCTIONS                                                                       \
     FN(NEWCTX, sig_newctx), FN(FREECTX, sig_freectx), FN(DUPCTX, sig_dupctx),                  \
     FN(SIGN_INIT, sig_sign_init), FN(SIGN, sig_sign), FN(VERIFY_INIT, sig_verify_init),        \

@@ -104,7 +104,7 @@ static CK_RV run(CK_SESSION_HANDLE s, int op, step st)
     }
 }
 
-#define BAD ((CK_RV)-1) /* the operation's own refusal of bad data (bad_rv) */
+#define BAD (~(CK_RV)0) /* the operation's own refusal of bad data (bad_rv) */
 static const struct {
     const char *what;
     struct { step st; CK_RV rv; } steps[4];
