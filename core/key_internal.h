@@ -15,6 +15,7 @@ struct devid_key {
     bool token_bound;       /* auth value is the token secret (token.h) */
     devid_tss2_key blob;    /* loadable keys: public, wrapped private, parent */
     devid_key *lru_prev, *lru_next; /* loaded loadable keys, most recently used first */
+    devid_key *open_prev, *open_next; /* every open loadable key (sharing one loaded object) */
     TPMT_PUBLIC pub;        /* public area as read from the TPM */
     TPM2B_NAME name;        /* persistent keys: the TPM's name of the object */
     EVP_PKEY *pkey;         /* its OpenSSL form, built on first use (devid_key_get_public):
