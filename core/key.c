@@ -205,6 +205,30 @@ static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
     return true;
 }
 
+#define PC_CLIENT_MIN_TRANSIENT_SLOTS 3
+
+void devid_keys_make_room_locked(ESYS_CONTEXT *ctx)
+{
+    if (devid_tpm_behind_rm_locked()) /* it swaps objects out: never out of slots */
+        return;
+    unsigned held = (devid_srk_transient_loaded_locked() ? 1u : 0u) +
+                    (devid_session_salt_loaded_locked() ? 1u : 0u);
+    for (devid_key *k = lru_head; k; k = k->lru_next)
+        held++;
+    if (held < PC_CLIENT_MIN_TRANSIENT_SLOTS)
+        return;
+    if (lru_tail) {
+        devid_key *victim = lru_tail;
+        devid_debug("%u transient objects loaded: one flushed before a persistent object is used",
+                    held);
+        DEVID_ESYS_RAW(Esys_FlushContext, ctx, victim->tr);
+        victim->tr = ESYS_TR_NONE;
+        lru_unlink_locked(victim);
+    } else {
+        devid_session_release_salt(ctx);
+    }
+}
+
 bool devid_keys_evict_one(ESYS_CONTEXT *ctx)
 {
     return evict_one(ctx, NULL);

@@ -86,6 +86,7 @@ old=$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")
 out=$(DEVID_LOG=debug enroll --server "$server" renew --force --rekey telemetry 2>&1); rc=$?
 echo "# TPM commands of an attested re-key: $(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)"
 check "attested re-key accepted (exit $rc: $out)" test $rc -eq 0
+check "no tpm2-tss ERROR/WARNING line in the attested re-key" no_tss_noise "$out"
 check "re-key gave a new certificate" test "$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")" != "$old"
 check_match "the owner CA verified the new key's evidence" "^TPM2_Certify by IAK" attestation_of_last
 check "the replaced certificate's record is gone" test ! -e "$old_record"
