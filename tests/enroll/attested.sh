@@ -68,6 +68,9 @@ out=$(DEVID_LOG=debug enroll --server "$server" enroll telemetry "${rsa[@]}" 2>&
 tpm_attested=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
 check "attested service identity accepted (exit $rc: $out)" test $rc -eq 0
 check "no tpm2-tss ERROR/WARNING line in the attested service enrollment" no_tss_noise "$out"
+# the new key is loaded once (after TPM2_Create) for the TPM2_Certify and the CSR's signature
+loads() { grep -c 'TPM command [0-9]*: Esys_Load$' <<<"$1"; }
+check_out "the attested service enrollment loads its new key once" 1 loads "$out"
 check_match "the owner CA verified the service identity's evidence" "^TPM2_Certify by IAK" attestation_of_last
 service_attested() { enroll --json status | jq -r ".service_identities[] | select(.name==\"$1\") | .attested"; }
 check_out "status --json: service identity attested" true service_attested telemetry
@@ -87,6 +90,7 @@ out=$(DEVID_LOG=debug enroll --server "$server" renew --force --rekey telemetry 
 echo "# TPM commands of an attested re-key: $(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)"
 check "attested re-key accepted (exit $rc: $out)" test $rc -eq 0
 check "no tpm2-tss ERROR/WARNING line in the attested re-key" no_tss_noise "$out"
+check_out "the attested re-key loads two keys once each (the old for TLS, the new)" 2 loads "$out"
 check "re-key gave a new certificate" test "$(serial_of_cert "$DEVID_STORE/telemetry-chain.pem")" != "$old"
 check_match "the owner CA verified the new key's evidence" "^TPM2_Certify by IAK" attestation_of_last
 check "the replaced certificate's record is gone" test ! -e "$old_record"
