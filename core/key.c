@@ -217,7 +217,9 @@ void devid_keys_make_room_locked(ESYS_CONTEXT *ctx)
         held++;
     if (held < PC_CLIENT_MIN_TRANSIENT_SLOTS)
         return;
-    if (lru_tail) {
+    /* never the most recently bound key: the operation asking may be about to use it (a
+     * TPM2_Certify of it by a persistent key not yet resolved) */
+    if (lru_tail && lru_tail != lru_head) {
         devid_key *victim = lru_tail;
         devid_debug("%u transient objects loaded: one flushed before a persistent object is used",
                     held);

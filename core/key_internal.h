@@ -48,8 +48,8 @@ void devid_keys_forget_loaded_locked(void);
 bool devid_keys_evict_one(ESYS_CONTEXT *ctx);
 /* Lock held: before a command brings a persistent object into the TPM (TPM2_ReadPublic of it):
  * without a resource manager, if our transient objects already fill the PC Client minimum of
- * three slots (swtpm has exactly three), flushes the least recently used key (or the salt key)
- * first, so the command does not fail with TPM_RC_OBJECT_MEMORY (and tpm2-tss print an error)
+ * three slots (swtpm has exactly three), flushes the least recently used key (never the most
+ * recently bound one, which the asking operation may use; else the salt key) first, so the command does not fail with TPM_RC_OBJECT_MEMORY (and tpm2-tss print an error)
  * to be sent again after the same flush. A TPM with more slots only sees an idle key flushed
  * early (loaded again if used again). */
 void devid_keys_make_room_locked(ESYS_CONTEXT *ctx);
