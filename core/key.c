@@ -64,6 +64,58 @@ static bool lru_member_locked(const devid_key *key)
     return key->lru_prev || lru_head == key;
 }
 
+/* Every open loadable key. Two devid_keys of one key (the provider's, opened for the TLS or CSR
+ * signature, and the one a caller opens to have it certified) hold ONE loaded TPM object
+ * between them: the one that needs it takes it over from the other, and a key freed while
+ * loaded hands it to another of the same key instead of flushing it. Loading the same key twice
+ * would fill a third of swtpm's three object slots (the PC Client minimum) for nothing, and
+ * the next command needing a slot (the IAK's TPM2_Certify) would fail first.
+ * Protected by the TPM lock. */
+static devid_key *open_head;
+
+static void open_link_locked(devid_key *key)
+{
+    key->open_prev = NULL;
+    key->open_next = open_head;
+    if (open_head)
+        open_head->open_prev = key;
+    open_head = key;
+}
+
+static void open_unlink_locked(devid_key *key)
+{
+    if (key->open_prev)
+        key->open_prev->open_next = key->open_next;
+    else if (open_head == key)
+        open_head = key->open_next;
+    if (key->open_next)
+        key->open_next->open_prev = key->open_prev;
+    key->open_prev = key->open_next = NULL;
+}
+
+static bool same_key(const devid_key *a, const devid_key *b)
+{
+    return a->blob.parent == b->blob.parent && a->blob.priv.size == b->blob.priv.size &&
+           a->blob.pub.size == b->blob.pub.size &&
+           memcmp(a->blob.priv.buffer, b->blob.priv.buffer, a->blob.priv.size) == 0 &&
+           memcmp(&a->blob.pub.publicArea, &b->blob.pub.publicArea,
+                  sizeof(a->blob.pub.publicArea)) == 0;
+}
+
+/* Another open key of the same key, loaded on this connection (loaded) or not (!loaded). */
+static devid_key *sibling_locked(const devid_key *key, bool loaded)
+{
+    uint64_t gen = devid_tpm_generation_locked();
+    for (devid_key *k = open_head; k; k = k->open_next) {
+        if (k == key || !same_key(k, key))
+            continue;
+        bool is_loaded = k->tr != ESYS_TR_NONE && k->generation == gen;
+        if (is_loaded == loaded)
+            return k;
+    }
+    return NULL;
+}
+
 void devid_keys_forget_loaded_locked(void)
 {
     while (lru_head) {
@@ -153,6 +205,32 @@ static bool evict_one(ESYS_CONTEXT *ctx, const devid_key *keep)
     return true;
 }
 
+#define PC_CLIENT_MIN_TRANSIENT_SLOTS 3
+
+void devid_keys_make_room_locked(ESYS_CONTEXT *ctx)
+{
+    if (devid_tpm_behind_rm_locked()) /* it swaps objects out: never out of slots */
+        return;
+    unsigned held = (devid_srk_transient_loaded_locked() ? 1u : 0u) +
+                    (devid_session_salt_loaded_locked() ? 1u : 0u);
+    for (devid_key *k = lru_head; k; k = k->lru_next)
+        held++;
+    if (held < PC_CLIENT_MIN_TRANSIENT_SLOTS)
+        return;
+    /* never the most recently bound key: the operation asking may be about to use it (a
+     * TPM2_Certify of it by a persistent key not yet resolved) */
+    if (lru_tail && lru_tail != lru_head) {
+        devid_key *victim = lru_tail;
+        devid_debug("%u transient objects loaded: one flushed before a persistent object is used",
+                    held);
+        DEVID_ESYS_RAW(Esys_FlushContext, ctx, victim->tr);
+        victim->tr = ESYS_TR_NONE;
+        lru_unlink_locked(victim);
+    } else {
+        devid_session_release_salt(ctx);
+    }
+}
+
 bool devid_keys_evict_one(ESYS_CONTEXT *ctx)
 {
     return evict_one(ctx, NULL);
@@ -186,9 +264,17 @@ devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key)
         if (key->generation != devid_tpm_generation_locked() || key->tr == ESYS_TR_NONE) {
             if (lru_member_locked(key))
                 lru_unlink_locked(key);
-            devid_rc rc = devid_tpm_load_blob(ctx, &key->blob, key, &key->tr);
-            if (rc != DEVID_OK)
-                return rc;
+            devid_key *loaded = sibling_locked(key, true);
+            if (loaded) { /* the same key is loaded: take its object over */
+                key->tr = loaded->tr;
+                loaded->tr = ESYS_TR_NONE;
+                if (lru_member_locked(loaded))
+                    lru_unlink_locked(loaded);
+            } else {
+                devid_rc rc = devid_tpm_load_blob(ctx, &key->blob, key, &key->tr);
+                if (rc != DEVID_OK)
+                    return rc;
+            }
             key->generation = devid_tpm_generation_locked();
             lru_push_front_locked(key);
         } else if (lru_head != key) {
@@ -345,14 +431,23 @@ void devid_key_free(devid_key *key)
     ESYS_CONTEXT *ctx;
     devid_tpm_lock_noconnect(&ctx);
     bool live = ctx && key->tr != ESYS_TR_NONE && key->generation == devid_tpm_generation_locked();
-    if (live && key->loadable) {
+    devid_key *heir = live && key->loadable ? sibling_locked(key, false) : NULL;
+    if (lru_member_locked(key))
+        lru_unlink_locked(key);
+    if (heir) { /* another object of the same key uses it next: no flush and reload */
+        heir->tr = key->tr;
+        heir->generation = key->generation;
+        if (lru_member_locked(heir))
+            lru_unlink_locked(heir);
+        lru_push_front_locked(heir);
+    } else if (live && key->loadable) {
         /* give its object slot back */
         DEVID_ESYS_RAW(Esys_FlushContext, ctx, key->tr);
     } else if (live) {
         devid_tpm_release(ctx, key->tr);
     }
-    if (lru_member_locked(key))
-        lru_unlink_locked(key);
+    if (key->loadable)
+        open_unlink_locked(key);
     devid_tpm_unlock();
     EVP_PKEY_free(key->pkey);
     OPENSSL_cleanse(&key->auth, sizeof(key->auth));
@@ -378,6 +473,7 @@ devid_rc devid_key_load_tss2(const unsigned char *data, size_t len, devid_key **
         ESYS_CONTEXT *ctx;
         rc = devid_tpm_lock(&ctx);
         if (rc == DEVID_OK) {
+            open_link_locked(key);
             rc = devid_key_bind(ctx, key);
             devid_tpm_unlock();
         }

@@ -15,6 +15,7 @@ struct devid_key {
     bool token_bound;       /* auth value is the token secret (token.h) */
     devid_tss2_key blob;    /* loadable keys: public, wrapped private, parent */
     devid_key *lru_prev, *lru_next; /* loaded loadable keys, most recently used first */
+    devid_key *open_prev, *open_next; /* every open loadable key (sharing one loaded object) */
     TPMT_PUBLIC pub;        /* public area as read from the TPM */
     TPM2B_NAME name;        /* persistent keys: the TPM's name of the object */
     EVP_PKEY *pkey;         /* its OpenSSL form, built on first use (devid_key_get_public):
@@ -45,6 +46,13 @@ void devid_keys_forget_loaded_locked(void);
 /* Lock held: flushes the least recently used loaded key to free a TPM object slot (a TPM
  * without resource manager has only a few). False if there was none to flush. */
 bool devid_keys_evict_one(ESYS_CONTEXT *ctx);
+/* Lock held: before a command brings a persistent object into the TPM (TPM2_ReadPublic of it):
+ * without a resource manager, if our transient objects already fill the PC Client minimum of
+ * three slots (swtpm has exactly three), flushes the least recently used key (never the most
+ * recently bound one, which the asking operation may use; else the salt key) first, so the command does not fail with TPM_RC_OBJECT_MEMORY (and tpm2-tss print an error)
+ * to be sent again after the same flush. A TPM with more slots only sees an idle key flushed
+ * early (loaded again if used again). */
+void devid_keys_make_room_locked(ESYS_CONTEXT *ctx);
 /* Lock held: loads a TSS2 blob under its parent, evicting our least recently used keys (but
  * not `keep`) when the TPM is out of object memory. */
 devid_rc devid_tpm_load_blob(ESYS_CONTEXT *ctx, const devid_tss2_key *blob, const devid_key *keep,

@@ -38,6 +38,12 @@ void devid_session_forget_locked(void)
     kept.salt_transient = false;
 }
 
+bool devid_session_salt_loaded_locked(void)
+{
+    return kept.salt_transient && kept.salt_key != ESYS_TR_NONE &&
+           kept.generation == devid_tpm_generation_locked();
+}
+
 bool devid_session_release_salt(ESYS_CONTEXT *ctx)
 {
     if (!kept.salt_transient || kept.salt_key == ESYS_TR_NONE ||

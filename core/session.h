@@ -39,6 +39,8 @@ bool devid_session_release_salt(ESYS_CONTEXT *ctx);
 
 /* True if TPM handle h is our transient salt key. Lock held. */
 bool devid_session_owns_transient(ESYS_CONTEXT *ctx, uint32_t h);
+/* True if our transient salt key is loaded on this connection. Lock held. */
+bool devid_session_salt_loaded_locked(void);
 
 /* Number of salted sessions started (tests assert sessions are reused). */
 unsigned long devid_session_started_count(void);

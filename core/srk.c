@@ -29,6 +29,11 @@ bool devid_srk_owns_transient_locked(uint32_t h)
     return srk.created_handle == h;
 }
 
+bool devid_srk_transient_loaded_locked(void)
+{
+    return srk.created != ESYS_TR_NONE && srk.generation == devid_tpm_generation_locked();
+}
+
 void devid_srk_close(ESYS_CONTEXT *ctx)
 {
     if (ctx && srk.generation == devid_tpm_generation_locked() && srk.created != ESYS_TR_NONE)

@@ -30,6 +30,8 @@ void devid_srk_close(ESYS_CONTEXT *ctx);
 
 /* True if TPM handle h is the standard SRK we created on this connection. Lock held. */
 bool devid_srk_owns_transient_locked(uint32_t h);
+/* True if we hold the standard SRK as a transient object on this connection. Lock held. */
+bool devid_srk_transient_loaded_locked(void);
 
 /* Drops cached handles (new connection or fork). */
 void devid_srk_forget_locked(void);

@@ -572,6 +572,8 @@ devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out)
         tpm.refs.list = grown;
         tpm.refs.cap = cap;
     }
+    if (type == TPM2_HT_PERSISTENT) /* its TPM2_ReadPublic needs an object slot */
+        devid_keys_make_room_locked(ctx);
     TSS2_RC rc = DEVID_ESYS_RAW(Esys_TR_FromTPMPublic, ctx, tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE,
                                 ESYS_TR_NONE, out);
     if (rc == TSS2_RC_SUCCESS) {

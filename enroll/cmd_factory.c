@@ -300,8 +300,12 @@ static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
             printf("%s: created key at 0x%08x (%s %d)\n", entry->label, entry->key_handle,
                    spec.type == DEVID_KEY_RSA ? "RSA" : "EC", devid_key_get_bits(key));
     }
+    /* opened through the provider while core still holds it: the same TPM object reference,
+     * no second TPM2_ReadPublic */
+    if (rc == DEVID_OK)
+        rc = enroll_key_by_handle(entry->key_handle, pkey);
     devid_key_free(key);
-    return rc == DEVID_OK ? enroll_key_by_handle(entry->key_handle, pkey) : rc;
+    return rc;
 }
 
 /* Before the CA is asked: making the LDevID key (none when it exists) needs the owner's
@@ -373,8 +377,9 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     if (rc == DEVID_OK && attested && !devid_core_config()->map[DEVID_MAP_IAK].key_handle)
         rc = devid_fail(DEVID_ERR_CONFIG, "est.factory_mode = attested needs the IAK, which "
                                           "the configuration disables");
+    devid_key *iak = NULL; /* held until the attested exchange has opened it too */
     if (rc == DEVID_OK)
-        rc = factory_ensure_iak(pkey, &res.iak);
+        rc = factory_ensure_iak(pkey, &res.iak, &iak);
     res.attested = attested;
     /* a hierarchy auth value the rest needs but nobody configured: said before the CA issues */
     if (rc == DEVID_OK)
@@ -402,6 +407,7 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
     EVP_PKEY_free(pkey);
+    devid_key_free(iak);
     X509_NAME_free(subject);
     enroll_ctx_free(&ctx);
     return rc == DEVID_OK ? EXIT_HEALTHY : command_failed("idevid", rc);

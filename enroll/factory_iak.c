@@ -17,8 +17,10 @@ void factory_crash_point(const char *point)
     }
 }
 
-devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action)
+devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action, devid_key **keep)
 {
+    if (keep)
+        *keep = NULL;
     const devid_map_entry *entry = &devid_core_config()->map[DEVID_MAP_IAK];
     const char *unused;
     if (!action)
@@ -35,7 +37,10 @@ devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action)
     if (rc == DEVID_OK && created)
         printf("IAK: created key at 0x%08x (%s %d, restricted signing key)\n",
                entry->key_handle, type == DEVID_KEY_RSA ? "RSA" : "EC", devid_key_get_bits(iak));
-    devid_key_free(iak);
+    if (rc == DEVID_OK && keep)
+        *keep = iak;
+    else
+        devid_key_free(iak);
     if (rc == DEVID_OK)
         *action = created ? "created" : "reused";
     if (rc == DEVID_OK)

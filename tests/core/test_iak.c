@@ -359,6 +359,50 @@ static void test_certify_store_keys(void)
     }
 }
 
+/* An attested request: the key is open for its signature (the provider's object) and opened
+ * again to be certified. Both share one loaded TPM object: the second open, the certify's
+ * handing it over and the signature after it load nothing, so the SRK, the key and the IAK
+ * fit swtpm's three object slots (a second load filled them: TPM2_Certify failed, 0x902). */
+static void test_certify_store_key_open_twice(void)
+{
+    devid_key *iak = the_iak(), *idevid = the_idevid();
+    unsigned char nonce[32], digest[32] = { 7 }, sig[512];
+    size_t siglen = sizeof(sig);
+    fill_nonce(nonce);
+    devid_certification c;
+    CHECK_RC(devid_certify(iak, idevid, nonce, 8, &c), DEVID_OK); /* warm: resolves the IAK */
+    devid_certification_clear(&c);
+    devid_keygen kg = { .type = DEVID_KEY_EC, .curve_nid = NID_X9_62_prime256v1, .sign = true };
+    devid_store_attrs attrs = { 0 };
+    snprintf(attrs.label, sizeof(attrs.label), "certified-twice");
+    char uid[DEVID_UID_LEN + 1];
+    devid_key *signer = NULL, *target = NULL;
+    CHECK_RC(devid_store_generate(&kg, &attrs, uid), DEVID_OK);
+    CHECK_RC(devid_store_open_key(uid, &signer), DEVID_OK);
+    if (!signer)
+        return;
+    uint64_t before = devid_tpm_command_count();
+    CHECK_RC(devid_store_open_key(uid, &target), DEVID_OK);
+    CHECK(devid_tpm_command_count() == before, "second open: %llu TPM commands (want 0)",
+          (unsigned long long)(devid_tpm_command_count() - before));
+    before = devid_tpm_command_count();
+    if (target)
+        CHECK_RC(devid_certify(iak, target, nonce, sizeof(nonce), &c), DEVID_OK);
+    CHECK(devid_tpm_command_count() - before == 1, "certify: %llu TPM commands (want 1)",
+          (unsigned long long)(devid_tpm_command_count() - before));
+    if (c.attest)
+        verify_certification("store key opened twice", &c, iak, nonce, sizeof(nonce), NULL);
+    devid_certification_clear(&c);
+    before = devid_tpm_command_count();
+    devid_key_free(target); /* hands the loaded object back: no flush */
+    CHECK_RC(devid_key_sign(signer, DEVID_SIG_ECDSA, NID_sha256, digest, 32, sig, &siglen),
+             DEVID_OK);
+    CHECK(devid_tpm_command_count() - before == 1, "free + sign: %llu TPM commands (want 1)",
+          (unsigned long long)(devid_tpm_command_count() - before));
+    devid_key_free(signer);
+    CHECK_RC(devid_store_delete(uid, DEVID_STORE_KEY), DEVID_OK);
+}
+
 /* TPM2_ActivateCredential: a secret wrapped for this EK and the IAK's name comes back;
  * wrapped for another name (a key that is not this IAK), it does not. */
 static void test_activate_credential(void)
@@ -453,6 +497,7 @@ int main(int argc, char **argv)
     devid_test(test_certify_self, "/iak/certify/self");
     devid_test(test_certify_refusals, "/iak/certify/refusals");
     devid_test(test_certify_store_keys, "/iak/certify/store-keys");
+    devid_test(test_certify_store_key_open_twice, "/iak/certify/store-key-open-twice");
     devid_test(test_activate_credential, "/iak/activate-credential");
     devid_test(test_rsa_iak, "/iak/rsa-iak");
     return devid_test_run("iak", argc, argv);
