@@ -18,12 +18,16 @@ devid_rc devid_credential_parse(const unsigned char *credential, size_t credenti
     TPM2B_ID_OBJECT id;
     TPM2B_ENCRYPTED_SECRET es;
     size_t off = 0;
-    if (!credential || Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(credential, credential_len, &off, &id) !=
-                           TSS2_RC_SUCCESS || off != credential_len || id.size == 0)
+    if (!credential ||
+        Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(credential, credential_len, &off, &id) !=
+            TSS2_RC_SUCCESS ||
+        off != credential_len || id.size == 0)
         return devid_fail(DEVID_ERR_FORMAT, "the credential is not a TPM2B_ID_OBJECT");
     off = 0;
-    if (!secret || Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(secret, secret_len, &off, &es) !=
-                       TSS2_RC_SUCCESS || off != secret_len || es.size == 0)
+    if (!secret ||
+        Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(secret, secret_len, &off, &es) !=
+            TSS2_RC_SUCCESS ||
+        off != secret_len || es.size == 0)
         return devid_fail(DEVID_ERR_FORMAT, "the credential's secret is not a "
                                             "TPM2B_ENCRYPTED_SECRET");
     if (id_object)
@@ -93,21 +97,25 @@ static devid_rc activate_op(ESYS_CONTEXT *ctx, devid_key *iak, ESYS_TR session, 
     return rc;
 }
 
-devid_rc devid_activate_credential(devid_key *iak, devid_key *ek,
-                                   const unsigned char *credential, size_t credential_len,
-                                   const unsigned char *secret, size_t secret_len,
-                                   unsigned char out[DEVID_CREDENTIAL_MAX], size_t *out_len)
+devid_rc devid_activate_credential(devid_key *iak, devid_key *ek, const unsigned char *credential,
+                                   size_t credential_len, const unsigned char *secret,
+                                   size_t secret_len, unsigned char out[DEVID_CREDENTIAL_MAX],
+                                   size_t *out_len)
 {
     if (!iak || !ek || !out || !out_len)
         return devid_fail(DEVID_ERR_ARG, "devid_activate_credential: NULL argument");
     *out_len = 0;
     if (!(iak->flags & DEVID_KEY_RESTRICTED) || !(iak->flags & DEVID_KEY_CAN_SIGN) ||
         iak->auth.size)
-        return devid_fail(DEVID_ERR_KEY_USAGE, "key 0x%08x is not an IAK (a restricted signing "
-                                               "key with an empty auth value)", iak->handle);
+        return devid_fail(DEVID_ERR_KEY_USAGE,
+                          "key 0x%08x is not an IAK (a restricted signing "
+                          "key with an empty auth value)",
+                          iak->handle);
     if (!(ek->flags & DEVID_KEY_RESTRICTED) || !(ek->flags & DEVID_KEY_CAN_DECRYPT))
-        return devid_fail(DEVID_ERR_KEY_USAGE, "key 0x%08x is not an EK (a restricted "
-                                               "decryption key)", ek->handle);
+        return devid_fail(DEVID_ERR_KEY_USAGE,
+                          "key 0x%08x is not an EK (a restricted "
+                          "decryption key)",
+                          ek->handle);
     activate_req req = { .ek = ek };
     devid_rc rc = devid_credential_parse(credential, credential_len, secret, secret_len, &req.id,
                                          &req.secret);

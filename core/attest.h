@@ -25,11 +25,11 @@ bool devid_key_signs_arbitrary_data(const devid_key *key);
 
 /* TPM2_Certify of `key` by the restricted signing key `iak`. */
 typedef struct devid_certification {
-    unsigned char *attest;      /* TPMS_ATTEST as the TPM marshalled and signed it */
+    unsigned char *attest; /* TPMS_ATTEST as the TPM marshalled and signed it */
     size_t attest_len;
-    unsigned char *signature;   /* TPMT_SIGNATURE, marshalled (Tss2_MU) */
+    unsigned char *signature; /* TPMT_SIGNATURE, marshalled (Tss2_MU) */
     size_t signature_len;
-    unsigned char *sig_der;     /* the same signature as X.509 carries it: DER
+    unsigned char *sig_der; /* the same signature as X.509 carries it: DER
                                    ECDSA-Sig-Value, or the RSA PKCS#1 v1.5 block */
     size_t sig_der_len;
     unsigned char *public_area; /* the certified key's TPMT_PUBLIC, marshalled (Tss2_MU) */
@@ -59,10 +59,10 @@ void devid_certification_clear(devid_certification *c);
  * from endorsement_auth_file when the TPM has one (hierarchy.h: a missing or refused value is
  * a DEVID_ERR_CONFIG naming the setting, not retried). */
 #define DEVID_CREDENTIAL_MAX 64
-devid_rc devid_activate_credential(devid_key *iak, devid_key *ek,
-                                   const unsigned char *credential, size_t credential_len,
-                                   const unsigned char *secret, size_t secret_len,
-                                   unsigned char out[DEVID_CREDENTIAL_MAX], size_t *out_len);
+devid_rc devid_activate_credential(devid_key *iak, devid_key *ek, const unsigned char *credential,
+                                   size_t credential_len, const unsigned char *secret,
+                                   size_t secret_len, unsigned char out[DEVID_CREDENTIAL_MAX],
+                                   size_t *out_len);
 
 /* Parses a CA's credential (marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET, each
  * exactly filling its buffer, neither empty). Either output may be NULL. DEVID_ERR_FORMAT

@@ -74,7 +74,7 @@ static devid_rc parse_bio(BIO *bio, const char *origin, X509 **leaf, STACK_OF(X5
 }
 
 devid_rc devid__cert_parse_pem(const char *pem, size_t len, const char *origin, X509 **leaf,
-                              STACK_OF(X509) **chain)
+                               STACK_OF(X509) **chain)
 {
     if (len > INT32_MAX)
         return devid_fail(DEVID_ERR_FORMAT, "%s: too large", origin);

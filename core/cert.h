@@ -18,6 +18,6 @@ devid_rc devid_cert_read_pem(const char *path, X509 **leaf, STACK_OF(X509) **cha
 
 /* Same from memory (core-internal; for fuzzing). */
 devid_rc devid__cert_parse_pem(const char *pem, size_t len, const char *origin, X509 **leaf,
-                              STACK_OF(X509) **chain);
+                               STACK_OF(X509) **chain);
 
 #endif

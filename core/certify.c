@@ -49,8 +49,8 @@ static devid_rc check_attest(const TPM2B_ATTEST *a, const devid_key *key, const 
 {
     TPMS_ATTEST st;
     size_t off = 0;
-    if (Tss2_MU_TPMS_ATTEST_Unmarshal(a->attestationData, a->size, &off, &st) !=
-            TSS2_RC_SUCCESS || off != a->size)
+    if (Tss2_MU_TPMS_ATTEST_Unmarshal(a->attestationData, a->size, &off, &st) != TSS2_RC_SUCCESS ||
+        off != a->size)
         return devid_fail(DEVID_ERR_TPM, "TPM2_Certify returned a malformed TPMS_ATTEST");
     if (st.magic != TPM2_GENERATED_VALUE || st.type != TPM2_ST_ATTEST_CERTIFY)
         return devid_fail(DEVID_ERR_TPM, "TPM2_Certify returned something other than a "
@@ -64,8 +64,8 @@ static devid_rc check_attest(const TPM2B_ATTEST *a, const devid_key *key, const 
     const EVP_MD *md = EVP_get_digestbynid(devid_tpm_hash_to_nid(key->pub.nameAlg));
     name[0] = (unsigned char)(key->pub.nameAlg >> 8);
     name[1] = (unsigned char)key->pub.nameAlg;
-    if (!md || Tss2_MU_TPMT_PUBLIC_Marshal(&key->pub, pub, sizeof(pub), &publen) !=
-                   TSS2_RC_SUCCESS ||
+    if (!md ||
+        Tss2_MU_TPMT_PUBLIC_Marshal(&key->pub, pub, sizeof(pub), &publen) != TSS2_RC_SUCCESS ||
         EVP_Digest(pub, publen, name + 2, &mdlen, md, NULL) != 1)
         return devid_fail(DEVID_ERR_INTERNAL, "computing the key's name");
     const TPM2B_NAME *n = &st.attested.certify.name;
@@ -110,8 +110,8 @@ static devid_rc marshal_outputs(const TPMT_SIGNATURE *sig, const TPMT_PUBLIC *pu
         return devid_fail(DEVID_ERR_INTERNAL, "marshalling the signature");
     devid_rc rc = dup_bytes(buf, off, &out->signature, &out->signature_len);
     off = 0;
-    if (rc == DEVID_OK && Tss2_MU_TPMT_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) !=
-                              TSS2_RC_SUCCESS)
+    if (rc == DEVID_OK &&
+        Tss2_MU_TPMT_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
         rc = devid_fail(DEVID_ERR_INTERNAL, "marshalling the public area");
     if (rc == DEVID_OK)
         rc = dup_bytes(buf, off, &out->public_area, &out->public_len);
@@ -127,11 +127,13 @@ devid_rc devid_certify(devid_key *iak, devid_key *key, const unsigned char *qual
     if (!iak || !key || (!qualifying && qualifying_len))
         return devid_fail(DEVID_ERR_ARG, "devid_certify: NULL argument");
     if (qualifying_len > DEVID_CERTIFY_QUALIFYING_MAX)
-        return devid_fail(DEVID_ERR_ARG, "qualifying data of %zu bytes: at most %d",
-                          qualifying_len, DEVID_CERTIFY_QUALIFYING_MAX);
+        return devid_fail(DEVID_ERR_ARG, "qualifying data of %zu bytes: at most %d", qualifying_len,
+                          DEVID_CERTIFY_QUALIFYING_MAX);
     if (!(iak->flags & DEVID_KEY_RESTRICTED) || !(iak->flags & DEVID_KEY_CAN_SIGN))
-        return devid_fail(DEVID_ERR_KEY_USAGE, "key 0x%08x is not a restricted signing key: "
-                                               "it cannot certify", iak->handle);
+        return devid_fail(DEVID_ERR_KEY_USAGE,
+                          "key 0x%08x is not a restricted signing key: "
+                          "it cannot certify",
+                          iak->handle);
     if (iak->auth.size)
         return devid_fail(DEVID_ERR_UNSUPPORTED, "an IAK with an auth value");
     certify_req req = { .iak = iak, .qualifying.size = (UINT16)qualifying_len };
@@ -139,7 +141,8 @@ devid_rc devid_certify(devid_key *iak, devid_key *key, const unsigned char *qual
         memcpy(req.qualifying.buffer, qualifying, qualifying_len);
     /* Certify: qualifyingData in (sized), certifyInfo out (sized); the key's auth value (if
      * any) authorises the ADMIN role on it, so it takes the session policy's session */
-    devid_cmd_shape shape = { .carries_secret = key->auth.size > 0, .first_in_sized = true,
+    devid_cmd_shape shape = { .carries_secret = key->auth.size > 0,
+                              .first_in_sized = true,
                               .first_out_sized = true };
     devid_rc rc = devid_key_run(key, shape, certify_op, &req);
     if (rc == DEVID_OK)

@@ -10,12 +10,21 @@
 #define MAX_CONF_SIZE (256 * 1024)
 #define MAX_KEY_LEN 64
 
-typedef enum { V_STRING, V_PATH, V_LOG, V_KEY_HANDLE, V_NV_INDEX, V_CERT, V_MODE, V_DIR_MODE,
-               V_TOKEN_LABEL } value_kind;
+typedef enum {
+    V_STRING,
+    V_PATH,
+    V_LOG,
+    V_KEY_HANDLE,
+    V_NV_INDEX,
+    V_CERT,
+    V_MODE,
+    V_DIR_MODE,
+    V_TOKEN_LABEL
+} value_kind;
 
 /* Where a key's value goes: a field of the config, or of map entry `map`. */
 typedef struct {
-    const char *key;        /* without the map prefix for map keys */
+    const char *key; /* without the map prefix for map keys */
     value_kind kind;
     size_t offset;
     bool per_map_entry;
@@ -25,30 +34,35 @@ typedef struct {
 #define MAP(f) offsetof(devid_map_entry, f)
 
 static const key_spec key_table[] = {
-    { "tcti",          V_STRING,     CFG(tcti),          false },
-    { "store",         V_PATH,       CFG(store),         false },
-    { "log",           V_LOG,        CFG(log_level),     false },
-    { "store_dir_mode",  V_DIR_MODE, CFG(store_dir_mode),  false },
-    { "store_key_mode",  V_MODE,     CFG(store_key_mode),  false },
-    { "store_cert_mode", V_MODE,     CFG(store_cert_mode), false },
-    { "token_label",   V_TOKEN_LABEL, CFG(token_label),  false },
-    { "trust_anchors", V_PATH,       CFG(trust_anchors), false },
-    { "pin_file",      V_PATH,       CFG(pin_file),      false },
-    { "owner_auth_file",       V_PATH, CFG(owner_auth_file),       false },
+    { "tcti", V_STRING, CFG(tcti), false },
+    { "store", V_PATH, CFG(store), false },
+    { "log", V_LOG, CFG(log_level), false },
+    { "store_dir_mode", V_DIR_MODE, CFG(store_dir_mode), false },
+    { "store_key_mode", V_MODE, CFG(store_key_mode), false },
+    { "store_cert_mode", V_MODE, CFG(store_cert_mode), false },
+    { "token_label", V_TOKEN_LABEL, CFG(token_label), false },
+    { "trust_anchors", V_PATH, CFG(trust_anchors), false },
+    { "pin_file", V_PATH, CFG(pin_file), false },
+    { "owner_auth_file", V_PATH, CFG(owner_auth_file), false },
     { "endorsement_auth_file", V_PATH, CFG(endorsement_auth_file), false },
-    { "key",           V_KEY_HANDLE, MAP(key_handle),    true },
-    { "cert_nv",       V_NV_INDEX,   MAP(cert_nv),       true },
-    { "cert_nv_alt",   V_NV_INDEX,   MAP(cert_nv_alt),   true },
-    { "cert",          V_CERT,       MAP(cert_file),     true },
-    { "chain",         V_PATH,       MAP(chain_file),    true },
+    { "key", V_KEY_HANDLE, MAP(key_handle), true },
+    { "cert_nv", V_NV_INDEX, MAP(cert_nv), true },
+    { "cert_nv_alt", V_NV_INDEX, MAP(cert_nv_alt), true },
+    { "cert", V_CERT, MAP(cert_file), true },
+    { "chain", V_PATH, MAP(chain_file), true },
 };
 
 static const devid_map_entry map_defaults[DEVID_MAP_COUNT] = {
-    [DEVID_MAP_EK_RSA] = { "ek_rsa", "EK", 0x81010001, DEVID_CERT_NV, 0x01C00002, 0, NULL, NULL, true },
-    [DEVID_MAP_EK_ECC] = { "ek_ecc", "EK", 0x81010002, DEVID_CERT_NV, 0x01C0000A, 0, NULL, NULL, true },
-    [DEVID_MAP_IDEVID] = { "idevid", "IDevID", 0x81020000, DEVID_CERT_NV, 0x01C90000, 0x01C90200, NULL, NULL, true },
-    [DEVID_MAP_IAK]    = { "iak", "IAK", 0x81020001, DEVID_CERT_NV, 0x01C90001, 0x01C90100, NULL, NULL, true },
-    [DEVID_MAP_LDEVID] = { "ldevid", "LDevID", 0x81000002, DEVID_CERT_FILE, 0, 0, NULL, NULL, false },
+    [DEVID_MAP_EK_RSA] = { "ek_rsa", "EK", 0x81010001, DEVID_CERT_NV, 0x01C00002, 0, NULL, NULL,
+                           true },
+    [DEVID_MAP_EK_ECC] = { "ek_ecc", "EK", 0x81010002, DEVID_CERT_NV, 0x01C0000A, 0, NULL, NULL,
+                           true },
+    [DEVID_MAP_IDEVID] = { "idevid", "IDevID", 0x81020000, DEVID_CERT_NV, 0x01C90000, 0x01C90200,
+                           NULL, NULL, true },
+    [DEVID_MAP_IAK] = { "iak", "IAK", 0x81020001, DEVID_CERT_NV, 0x01C90001, 0x01C90100, NULL, NULL,
+                        true },
+    [DEVID_MAP_LDEVID] = { "ldevid", "LDevID", 0x81000002, DEVID_CERT_FILE, 0, 0, NULL, NULL,
+                           false },
 };
 
 /* Sections devid-enroll reads (enroll/enroll_config.c): skipped here, checked there. */
@@ -130,16 +144,19 @@ static devid_rc set_mode(unsigned *field, const char *value, bool dir, const cha
         (v = strtoul(value, &end, 8)) > 07777)
         return devid_fail(DEVID_ERR_CONFIG, "%s: '%s' is not an octal file mode", where, value);
     if (v & 07)
-        return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo gives other users access: the store "
-                          "is shared by its group only (e.g. %s)", where, v,
-                          dir ? "2770" : "0640");
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "%s: mode %04lo gives other users access: the store "
+                          "is shared by its group only (e.g. %s)",
+                          where, v, dir ? "2770" : "0640");
     unsigned need = dir ? 0700 : 0600;
     if ((v & need) != need)
         return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo must give the owner %s", where, v,
                           dir ? "rwx" : "rw");
     if (!dir && (v & 07000))
-        return devid_fail(DEVID_ERR_CONFIG, "%s: mode %04lo: setuid/setgid/sticky bits are for "
-                          "the directory", where, v);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "%s: mode %04lo: setuid/setgid/sticky bits are for "
+                          "the directory",
+                          where, v);
     *field = (unsigned)v;
     return DEVID_OK;
 }
@@ -162,14 +179,16 @@ static devid_rc set_value(devid_config *cfg, const key_spec *spec, devid_map_ent
         return set_string(field, value, where);
     case V_CERT:
         if (strcmp(value, STORE_MARK) != 0 && value[0] != '/')
-            return devid_fail(DEVID_ERR_CONFIG, "%s: expected \"store\" or an absolute path, got '%s'",
-                              where, value);
+            return devid_fail(DEVID_ERR_CONFIG,
+                              "%s: expected \"store\" or an absolute path, got '%s'", where, value);
         entry->cert_source = DEVID_CERT_FILE;
         return set_string(field, value, where);
     case V_TOKEN_LABEL: /* CK_TOKEN_INFO.label: 32 bytes, blank-padded (consumers trim) */
         if (!*value || strlen(value) > 32 || isspace((unsigned char)value[strlen(value) - 1]))
-            return devid_fail(DEVID_ERR_CONFIG, "%s: token_label must be 1 to 32 bytes without "
-                              "trailing spaces (a PKCS#11 token label), got '%s'", where, value);
+            return devid_fail(DEVID_ERR_CONFIG,
+                              "%s: token_label must be 1 to 32 bytes without "
+                              "trailing spaces (a PKCS#11 token label), got '%s'",
+                              where, value);
         return set_string(field, value, where);
     case V_MODE:
     case V_DIR_MODE:
@@ -369,8 +388,8 @@ const char *devid_config_file(bool *explicit_path)
 }
 
 /* key_table[spec] from the environment variable env, else from the host's setting. */
-static devid_rc apply_override(devid_config *cfg, size_t spec, const char *env,
-                               const char *setting, const char *origin)
+static devid_rc apply_override(devid_config *cfg, size_t spec, const char *env, const char *setting,
+                               const char *origin)
 {
     const char *v = getenv(env);
     if (v && *v)

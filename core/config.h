@@ -40,14 +40,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DEVID_DEFAULT_CONF  "/etc/devid/devid.conf"
+#define DEVID_DEFAULT_CONF "/etc/devid/devid.conf"
 #ifndef DEVID_DEFAULT_STORE /* meson option store_dir */
 #define DEVID_DEFAULT_STORE "/var/lib/devid"
 #endif
 /* Store modes: shared by the group owning the store directory (setgid, so new files get that
  * group); never any access for other users. */
-#define DEVID_DEFAULT_STORE_DIR_MODE  02770
-#define DEVID_DEFAULT_STORE_KEY_MODE  0640
+#define DEVID_DEFAULT_STORE_DIR_MODE 02770
+#define DEVID_DEFAULT_STORE_KEY_MODE 0640
 #define DEVID_DEFAULT_STORE_CERT_MODE 0640
 #define DEVID_DEFAULT_TOKEN_LABEL "DevID"
 
@@ -63,32 +63,32 @@ typedef enum devid_map_id {
 
 typedef enum devid_cert_source {
     DEVID_CERT_NONE = 0,
-    DEVID_CERT_NV,      /* DER certificate in an NV index (factory) */
-    DEVID_CERT_FILE,    /* PEM file: leaf first, then chain (owner identities) */
+    DEVID_CERT_NV,   /* DER certificate in an NV index (factory) */
+    DEVID_CERT_FILE, /* PEM file: leaf first, then chain (owner identities) */
 } devid_cert_source;
 
 typedef struct devid_map_entry {
-    const char *name;        /* config prefix: "idevid" */
-    const char *label;       /* object label: "IDevID" */
-    uint32_t key_handle;     /* persistent handle, 0 = none */
+    const char *name;    /* config prefix: "idevid" */
+    const char *label;   /* object label: "IDevID" */
+    uint32_t key_handle; /* persistent handle, 0 = none */
     devid_cert_source cert_source;
-    uint32_t cert_nv;        /* DEVID_CERT_NV: index */
-    uint32_t cert_nv_alt;    /* probed when cert_nv is absent, 0 = none */
-    char *cert_file;         /* DEVID_CERT_FILE: path ("store" resolved at load) */
-    char *chain_file;        /* optional CA chain, NULL = none */
-    bool factory;            /* created at the factory: never modified or destroyed */
+    uint32_t cert_nv;     /* DEVID_CERT_NV: index */
+    uint32_t cert_nv_alt; /* probed when cert_nv is absent, 0 = none */
+    char *cert_file;      /* DEVID_CERT_FILE: path ("store" resolved at load) */
+    char *chain_file;     /* optional CA chain, NULL = none */
+    bool factory;         /* created at the factory: never modified or destroyed */
 } devid_map_entry;
 
 typedef struct devid_config {
-    char *tcti;              /* NULL: tpm2-tss default search */
+    char *tcti; /* NULL: tpm2-tss default search */
     char *store;
     unsigned store_dir_mode, store_key_mode, store_cert_mode;
     devid_log_level log_level;
     char *token_label;
-    char *trust_anchors;     /* NULL: none configured */
-    char *pin_file;          /* file holding the user PIN; NULL: none configured */
-    char *path;              /* the file this configuration was read from (for messages) */
-    char *owner_auth_file;   /* owner hierarchy auth value (NULL: empty), core/hierarchy.h */
+    char *trust_anchors;         /* NULL: none configured */
+    char *pin_file;              /* file holding the user PIN; NULL: none configured */
+    char *path;                  /* the file this configuration was read from (for messages) */
+    char *owner_auth_file;       /* owner hierarchy auth value (NULL: empty), core/hierarchy.h */
     char *endorsement_auth_file; /* endorsement hierarchy auth value (NULL: empty) */
     devid_map_entry map[DEVID_MAP_COUNT];
 } devid_config;

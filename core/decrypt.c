@@ -25,9 +25,8 @@ static devid_rc rsa_decrypt_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR sessio
 }
 
 devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
-                           const unsigned char *label, size_t label_len,
-                           const unsigned char *in, size_t inlen, unsigned char *out,
-                           size_t *outlen)
+                           const unsigned char *label, size_t label_len, const unsigned char *in,
+                           size_t inlen, unsigned char *out, size_t *outlen)
 {
     if (!key || !outlen || (!in && inlen))
         return devid_fail(DEVID_ERR_ARG, "devid_key_decrypt: NULL argument");
@@ -35,8 +34,7 @@ devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
         (key->flags & DEVID_KEY_RESTRICTED))
         return devid_fail(DEVID_ERR_KEY_USAGE, "key 0x%08x cannot decrypt", key->handle);
     if (inlen != key->size)
-        return devid_fail(DEVID_ERR_ARG, "ciphertext must be %zu bytes, got %zu", key->size,
-                          inlen);
+        return devid_fail(DEVID_ERR_ARG, "ciphertext must be %zu bytes, got %zu", key->size, inlen);
     if (!out) {
         *outlen = key->size;
         return DEVID_OK;
@@ -66,7 +64,8 @@ devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
     if (label_len && scheme != DEVID_DEC_RSA_OAEP)
         return devid_fail(DEVID_ERR_UNSUPPORTED, "labels are for OAEP only");
     (void)label; /* OAEP labels are refused (rsa_scheme.h) */
-    devid_cmd_shape shape = { .carries_secret = true, .first_in_sized = true,
+    devid_cmd_shape shape = { .carries_secret = true,
+                              .first_in_sized = true,
                               .first_out_sized = true };
     devid_rc rc = devid_key_run(key, shape, rsa_decrypt_op, &req);
     if (rc != DEVID_OK)
@@ -125,7 +124,8 @@ devid_rc devid_key_ecdh(devid_key *key, const unsigned char *peer, size_t peer_l
     memcpy(req.peer.point.x.buffer, peer + 1, n);
     memcpy(req.peer.point.y.buffer, peer + 1 + n, n);
     /* ECDH_ZGen's first parameter is a TPM2B_ECC_POINT, the response a TPM2B too */
-    devid_cmd_shape shape = { .carries_secret = true, .first_in_sized = true,
+    devid_cmd_shape shape = { .carries_secret = true,
+                              .first_in_sized = true,
                               .first_out_sized = true };
     devid_rc rc = devid_key_run(key, shape, ecdh_op, &req);
     if (rc != DEVID_OK)
@@ -156,7 +156,7 @@ static devid_rc random_op(ESYS_CONTEXT *ctx, void *arg)
     for (size_t done = 0; rc == DEVID_OK && done < out->len;) {
         TPM2B_DIGEST *r = NULL;
         UINT16 want = (UINT16)(out->len - done > sizeof(r->buffer) ? sizeof(r->buffer)
-                                                                  : out->len - done);
+                                                                   : out->len - done);
         rc = DEVID_ESYS("TPM2_GetRandom", Esys_GetRandom, ctx, ESYS_TR_NONE, ESYS_TR_NONE,
                         ESYS_TR_NONE, want, &r);
         if (rc == DEVID_OK) {

@@ -6,8 +6,8 @@
 
 /* What both factory keys are: never leave this TPM, never re-parented, generated inside it,
  * used with their (empty) auth value, signing only. */
-#define FACTORY_ATTRS                                                                      \
-    (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |    \
+#define FACTORY_ATTRS                                                                              \
+    (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
      TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT)
 
 static void set_unique(TPMT_PUBLIC *t, const char *tag)

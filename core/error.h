@@ -13,21 +13,21 @@
 
 typedef enum devid_rc {
     DEVID_OK = 0,
-    DEVID_ERR_NO_TPM,       /* no TPM reachable (device absent, swtpm down, connection lost) */
-    DEVID_ERR_TPM,          /* the TPM answered with an error we do not classify further */
-    DEVID_ERR_RETRY,        /* transient TPM condition (TPM_RC_RETRY/YIELDED/TESTING): try later */
-    DEVID_ERR_NOT_FOUND,    /* no such key, certificate, NV index or object */
-    DEVID_ERR_ARG,          /* a caller passed something invalid */
-    DEVID_ERR_CONFIG,       /* the configuration is invalid */
-    DEVID_ERR_AUTH,         /* wrong auth value / PIN */
-    DEVID_ERR_LOCKOUT,      /* the TPM's dictionary-attack lockout is active */
-    DEVID_ERR_UNSUPPORTED,  /* algorithm, scheme or feature not available */
-    DEVID_ERR_KEY_USAGE,    /* the key's attributes forbid this operation */
-    DEVID_ERR_BUFFER,       /* output buffer too small; the needed size was reported */
+    DEVID_ERR_NO_TPM,      /* no TPM reachable (device absent, swtpm down, connection lost) */
+    DEVID_ERR_TPM,         /* the TPM answered with an error we do not classify further */
+    DEVID_ERR_RETRY,       /* transient TPM condition (TPM_RC_RETRY/YIELDED/TESTING): try later */
+    DEVID_ERR_NOT_FOUND,   /* no such key, certificate, NV index or object */
+    DEVID_ERR_ARG,         /* a caller passed something invalid */
+    DEVID_ERR_CONFIG,      /* the configuration is invalid */
+    DEVID_ERR_AUTH,        /* wrong auth value / PIN */
+    DEVID_ERR_LOCKOUT,     /* the TPM's dictionary-attack lockout is active */
+    DEVID_ERR_UNSUPPORTED, /* algorithm, scheme or feature not available */
+    DEVID_ERR_KEY_USAGE,   /* the key's attributes forbid this operation */
+    DEVID_ERR_BUFFER,      /* output buffer too small; the needed size was reported */
     DEVID_ERR_MEMORY,
-    DEVID_ERR_IO,           /* file system error */
-    DEVID_ERR_FORMAT,       /* malformed input data (PEM, DER, URI, ...) */
-    DEVID_ERR_PROHIBITED,   /* the object is read-only (factory identity) */
+    DEVID_ERR_IO,         /* file system error */
+    DEVID_ERR_FORMAT,     /* malformed input data (PEM, DER, URI, ...) */
+    DEVID_ERR_PROHIBITED, /* the object is read-only (factory identity) */
     DEVID_ERR_INTERNAL,
     DEVID_RC_COUNT
 } devid_rc;

@@ -12,8 +12,9 @@
 
 static const char *setting_of(ESYS_TR h)
 {
-    return h == ESYS_TR_RH_OWNER ? "owner_auth_file"
-           : h == ESYS_TR_RH_ENDORSEMENT ? "endorsement_auth_file" : NULL;
+    return h == ESYS_TR_RH_OWNER         ? "owner_auth_file"
+           : h == ESYS_TR_RH_ENDORSEMENT ? "endorsement_auth_file"
+                                         : NULL;
 }
 
 static const char *file_of(ESYS_TR h)
@@ -21,8 +22,9 @@ static const char *file_of(ESYS_TR h)
     const devid_config *cfg = devid_core_config();
     if (!cfg)
         return NULL;
-    return h == ESYS_TR_RH_OWNER ? cfg->owner_auth_file
-           : h == ESYS_TR_RH_ENDORSEMENT ? cfg->endorsement_auth_file : NULL;
+    return h == ESYS_TR_RH_OWNER         ? cfg->owner_auth_file
+           : h == ESYS_TR_RH_ENDORSEMENT ? cfg->endorsement_auth_file
+                                         : NULL;
 }
 
 /* The file's content without one trailing newline (what `echo VALUE > file` leaves). */
@@ -85,11 +87,14 @@ devid_rc devid_hierarchy_check(ESYS_CONTEXT *ctx, TSS2_RC trc, ESYS_TR h, const 
     const char *name = h == ESYS_TR_RH_OWNER ? "owner" : "endorsement";
     const char *path = file_of(h);
     if (!path)
-        return devid_fail(DEVID_ERR_CONFIG, "%s: the TPM's %s hierarchy has an auth value: set "
-                          "%s in devid.conf to a file holding it (not retried)", what, name,
-                          setting);
-    return devid_fail(DEVID_ERR_CONFIG, "%s: the TPM's %s hierarchy refused the auth value in "
-                      "%s (%s): fix that file (not retried)", what, name, setting, path);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "%s: the TPM's %s hierarchy has an auth value: set "
+                          "%s in devid.conf to a file holding it (not retried)",
+                          what, name, setting);
+    return devid_fail(DEVID_ERR_CONFIG,
+                      "%s: the TPM's %s hierarchy refused the auth value in "
+                      "%s (%s): fix that file (not retried)",
+                      what, name, setting, path);
 }
 
 bool devid_hierarchy_has_file(ESYS_TR h)
@@ -129,7 +134,8 @@ devid_rc devid_hierarchy_configured(TPMA_PERMANENT permanent, ESYS_TR h, const c
                                                : TPMA_PERMANENT_ENDORSEMENTAUTHSET;
     if (!setting || file_of(h) || !(permanent & set))
         return DEVID_OK; /* (a configured value: its one use tells whether it is right) */
-    return devid_fail(DEVID_ERR_CONFIG, "%s: the TPM's %s hierarchy has an auth value: set %s in "
-                      "devid.conf to a file holding it (nothing sent to the TPM with it)", what,
-                      h == ESYS_TR_RH_OWNER ? "owner" : "endorsement", setting);
+    return devid_fail(DEVID_ERR_CONFIG,
+                      "%s: the TPM's %s hierarchy has an auth value: set %s in "
+                      "devid.conf to a file holding it (nothing sent to the TPM with it)",
+                      what, h == ESYS_TR_RH_OWNER ? "owner" : "endorsement", setting);
 }

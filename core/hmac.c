@@ -110,7 +110,8 @@ devid_rc devid_key_hmac_path(devid_key *key, const unsigned char *data, size_t l
     bool secret = key->auth.size > 0;
     if (!sequence && len <= CHUNK) {
         /* TPM2_HMAC: buffer in (sized), HMAC out (sized) */
-        devid_cmd_shape shape = { .carries_secret = secret, .first_in_sized = true,
+        devid_cmd_shape shape = { .carries_secret = secret,
+                                  .first_in_sized = true,
                                   .first_out_sized = true };
         return devid_key_run(key, shape, oneshot_op, &req);
     }
@@ -153,10 +154,10 @@ static devid_rc import_params(const unsigned char *value, size_t len,
     /* TPM2_Create with the value as the keyed-hash object's sensitive data: the command
      * carries a secret, so the session policy sends it in a salted session with parameter
      * encryption (core/session.h); devid_keygen_create cleanses its copy. */
-    *gen = (devid_keygen){ .type = DEVID_KEY_HMAC, .sign = true,
+    *gen = (devid_keygen){ .type = DEVID_KEY_HMAC,
+                           .sign = true,
                            .hmac_value = len > DEVID_HMAC_BLOCK_SIZE ? hashed : value,
-                           .hmac_value_len = len > DEVID_HMAC_BLOCK_SIZE ? DEVID_HMAC_SIZE
-                                                                         : len };
+                           .hmac_value_len = len > DEVID_HMAC_BLOCK_SIZE ? DEVID_HMAC_SIZE : len };
     return DEVID_OK;
 }
 

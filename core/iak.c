@@ -26,7 +26,8 @@ devid_rc devid_iak_ensure(devid_key_type type, bool *created, devid_key **out)
     if (rc == DEVID_OK) {
         if (!devid_factory_public_ok(DEVID_TEMPLATE_IAK, &key->pub)) {
             devid_key_free(key);
-            return devid_fail(DEVID_ERR_PROHIBITED, "handle 0x%08x holds a key that is not a "
+            return devid_fail(DEVID_ERR_PROHIBITED,
+                              "handle 0x%08x holds a key that is not a "
                               "restricted signing key of this TPM: not an IAK; left alone "
                               "(configure another handle with iak.key, or iak.key = none)",
                               entry->key_handle);
@@ -38,8 +39,12 @@ devid_rc devid_iak_ensure(devid_key_type type, bool *created, devid_key **out)
         return rc;
     devid_clear_error();
     devid_provision_spec spec = {
-        .handle = entry->key_handle, .hierarchy = DEVID_HIER_ENDORSEMENT, .type = type,
-        .curve_nid = NID_X9_62_prime256v1, .bits = 2048, .tmpl = DEVID_TEMPLATE_IAK,
+        .handle = entry->key_handle,
+        .hierarchy = DEVID_HIER_ENDORSEMENT,
+        .type = type,
+        .curve_nid = NID_X9_62_prime256v1,
+        .bits = 2048,
+        .tmpl = DEVID_TEMPLATE_IAK,
     };
     rc = devid_provision_key(&spec, out);
     *created = rc == DEVID_OK;

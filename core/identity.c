@@ -63,8 +63,7 @@ static devid_rc load_cert(devid_identity *ident)
                     X509_free(c);
             sk_X509_free(extra);
         } else {
-            snprintf(ident->cert_error, sizeof(ident->cert_error), "chain: %s",
-                     devid_last_error());
+            snprintf(ident->cert_error, sizeof(ident->cert_error), "chain: %s", devid_last_error());
         }
     }
     return DEVID_OK;
@@ -78,8 +77,8 @@ static void use_rotation_in_progress(devid_identity *ident)
     const devid_map_entry *e = ident->entry;
     if (e->cert_source != DEVID_CERT_FILE || !e->key_handle || !ident->cert)
         return; /* (a first enrollment is no rotation) */
-    if (ident->key && EVP_PKEY_eq(X509_get0_pubkey(ident->cert),
-                                  devid_key_get_public(ident->key)) == 1)
+    if (ident->key &&
+        EVP_PKEY_eq(X509_get0_pubkey(ident->cert), devid_key_get_public(ident->key)) == 1)
         return;
     char label[DEVID_LABEL_MAX + 1];
     snprintf(label, sizeof(label), "%s%s", e->label, DEVID_ROTATION_SUFFIX);
@@ -96,7 +95,8 @@ static void use_rotation_in_progress(devid_identity *ident)
             devid_store_open_key(list[i].uid, &key) == DEVID_OK &&
             EVP_PKEY_eq(X509_get0_pubkey(cert), devid_key_get_public(key)) == 1) {
             devid_info("%s: the handle 0x%08x is being re-keyed: using the new key and "
-                       "certificate (%s)", e->label, e->key_handle, label);
+                       "certificate (%s)",
+                       e->label, e->key_handle, label);
             devid_key_free(ident->key);
             X509_free(ident->cert);
             ident->key = key;
@@ -275,12 +275,12 @@ devid_chain_status devid_identity_verify(const devid_identity *ident, char *deta
                                          size_t detail_len)
 {
     if (!ident->cert) {
-        snprintf(detail, detail_len, "%s", ident->cert_error[0] ? ident->cert_error
-                                                                : "no certificate");
+        snprintf(detail, detail_len, "%s",
+                 ident->cert_error[0] ? ident->cert_error : "no certificate");
         return DEVID_CHAIN_NO_CERT;
     }
-    if (ident->key && EVP_PKEY_eq(X509_get0_pubkey(ident->cert),
-                                  devid_key_get_public(ident->key)) != 1) {
+    if (ident->key &&
+        EVP_PKEY_eq(X509_get0_pubkey(ident->cert), devid_key_get_public(ident->key)) != 1) {
         ERR_clear_error();
         snprintf(detail, detail_len, "certificate public key differs from the TPM key");
         return DEVID_CHAIN_KEY_MISMATCH;

@@ -14,16 +14,16 @@
 
 typedef struct devid_identity {
     devid_map_id id;
-    const devid_map_entry *entry;  /* from the configuration */
-    devid_key *key;                /* NULL: no key at entry->key_handle */
-    X509 *cert;                    /* NULL: no certificate (see cert_error) */
-    STACK_OF(X509) *chain;         /* CA certificates that came with it; never NULL */
-    uint32_t cert_nv;              /* index the certificate was read from, 0 if not NV */
-    char cert_error[256];          /* why a configured certificate could not be read */
-    bool rotating;                 /* key and cert are the new pair of a rotation in progress
+    const devid_map_entry *entry; /* from the configuration */
+    devid_key *key;               /* NULL: no key at entry->key_handle */
+    X509 *cert;                   /* NULL: no certificate (see cert_error) */
+    STACK_OF(X509) *chain;        /* CA certificates that came with it; never NULL */
+    uint32_t cert_nv;             /* index the certificate was read from, 0 if not NV */
+    char cert_error[256];         /* why a configured certificate could not be read */
+    bool rotating;                /* key and cert are the new pair of a rotation in progress
                                       (store object LABEL.pending; see devid_identity_load) */
-    bool key_present;              /* the TPM has a persistent object at entry->key_handle */
-    bool key_loaded, cert_loaded;  /* the parts read so far (see devid_identity_probe) */
+    bool key_present;             /* the TPM has a persistent object at entry->key_handle */
+    bool key_loaded, cert_loaded; /* the parts read so far (see devid_identity_probe) */
 } devid_identity;
 
 /* Label suffix of the store object holding an identity's next key and certificate while
@@ -55,13 +55,13 @@ devid_rc devid_identity_load_cert(devid_identity *ident);
 void devid_identity_free(devid_identity *ident);
 
 typedef enum devid_chain_status {
-    DEVID_CHAIN_VALID = 0,      /* key matches, chain verifies to a trust anchor, in validity */
+    DEVID_CHAIN_VALID = 0, /* key matches, chain verifies to a trust anchor, in validity */
     DEVID_CHAIN_NO_CERT,
-    DEVID_CHAIN_KEY_MISMATCH,   /* the certificate is not for this key */
-    DEVID_CHAIN_NO_ANCHORS,     /* no trust_anchors configured: not checked */
+    DEVID_CHAIN_KEY_MISMATCH, /* the certificate is not for this key */
+    DEVID_CHAIN_NO_ANCHORS,   /* no trust_anchors configured: not checked */
     DEVID_CHAIN_EXPIRED,
     DEVID_CHAIN_NOT_YET_VALID,
-    DEVID_CHAIN_UNTRUSTED,      /* does not chain to a trust anchor (detail says why) */
+    DEVID_CHAIN_UNTRUSTED, /* does not chain to a trust anchor (detail says why) */
 } devid_chain_status;
 
 const char *devid_chain_status_name(devid_chain_status st);

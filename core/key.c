@@ -502,8 +502,14 @@ devid_rc devid_key_set_auth(devid_key *key, const void *auth, size_t len)
     return DEVID_OK;
 }
 
-bool devid_key_needs_auth(const devid_key *key) { return key->loadable && !key->blob.empty_auth; }
-bool devid_key_token_bound(const devid_key *key) { return key->token_bound; }
+bool devid_key_needs_auth(const devid_key *key)
+{
+    return key->loadable && !key->blob.empty_auth;
+}
+bool devid_key_token_bound(const devid_key *key)
+{
+    return key->token_bound;
+}
 
 bool devid_key_takes_pin_as_auth(const devid_key *key)
 {
@@ -515,11 +521,26 @@ bool devid_key_takes_pin_as_auth(const devid_key *key)
             return false;
     return true;
 }
-void devid__key_mark_token_bound(devid_key *key) { key->token_bound = true; }
-devid_key_type devid_key_get_type(const devid_key *key) { return key->type; }
-unsigned devid_key_get_flags(const devid_key *key) { return key->flags; }
-uint32_t devid_key_get_handle(const devid_key *key) { return key->handle; }
-int devid_key_get_bits(const devid_key *key) { return key->bits; }
+void devid__key_mark_token_bound(devid_key *key)
+{
+    key->token_bound = true;
+}
+devid_key_type devid_key_get_type(const devid_key *key)
+{
+    return key->type;
+}
+unsigned devid_key_get_flags(const devid_key *key)
+{
+    return key->flags;
+}
+uint32_t devid_key_get_handle(const devid_key *key)
+{
+    return key->handle;
+}
+int devid_key_get_bits(const devid_key *key)
+{
+    return key->bits;
+}
 /* Built on first use under its own lock: keys are shared between threads (the provider). */
 static pthread_mutex_t pkey_mutex = PTHREAD_MUTEX_INITIALIZER;
 

@@ -21,25 +21,29 @@ typedef struct devid_key devid_key;
 
 /* DEVID_KEY_HMAC: a TPM KEYEDHASH object with the sign attribute and the HMAC-SHA256 scheme;
  * a secret key, so it has no public part (devid_key_get_public returns NULL). */
-typedef enum devid_key_type { DEVID_KEY_EC = 1, DEVID_KEY_RSA = 2, DEVID_KEY_HMAC = 3 } devid_key_type;
+typedef enum devid_key_type {
+    DEVID_KEY_EC = 1,
+    DEVID_KEY_RSA = 2,
+    DEVID_KEY_HMAC = 3
+} devid_key_type;
 
 /* Key attributes, from the TPM object's TPMA_OBJECT. */
 enum {
-    DEVID_KEY_CAN_SIGN    = 1u << 0,
+    DEVID_KEY_CAN_SIGN = 1u << 0,
     DEVID_KEY_CAN_DECRYPT = 1u << 1,
-    DEVID_KEY_RESTRICTED  = 1u << 2, /* attestation/storage key: no arbitrary digests */
-    DEVID_KEY_FIXED_TPM   = 1u << 3,
+    DEVID_KEY_RESTRICTED = 1u << 2, /* attestation/storage key: no arbitrary digests */
+    DEVID_KEY_FIXED_TPM = 1u << 3,
     DEVID_KEY_TPM_GENERATED = 1u << 4, /* sensitiveDataOrigin: never existed outside a TPM */
-    DEVID_KEY_NEEDS_AUTH  = 1u << 5, /* an auth value has been set on this handle */
+    DEVID_KEY_NEEDS_AUTH = 1u << 5,    /* an auth value has been set on this handle */
 };
 
 typedef enum devid_sig_scheme {
-    DEVID_SIG_ECDSA,      /* tbs: a digest of any length (truncated/padded to the curve order
+    DEVID_SIG_ECDSA,     /* tbs: a digest of any length (truncated/padded to the curve order
                              as ECDSA does); sig: r||s, each the size of the order */
-    DEVID_SIG_RSA_PKCS1,  /* md given: tbs is that digest. md NID_undef: tbs is a DigestInfo, or
+    DEVID_SIG_RSA_PKCS1, /* md given: tbs is that digest. md NID_undef: tbs is a DigestInfo, or
                              other data padded in software (needs a decrypt-capable key) */
-    DEVID_SIG_RSA_PSS,    /* tbs: digest of md; salt length = digest length (TLS 1.3) */
-    DEVID_SIG_RSA_RAW,    /* tbs: a block of exactly the modulus size; raw RSA (X.509) */
+    DEVID_SIG_RSA_PSS,   /* tbs: digest of md; salt length = digest length (TLS 1.3) */
+    DEVID_SIG_RSA_RAW,   /* tbs: a block of exactly the modulus size; raw RSA (X.509) */
 } devid_sig_scheme;
 
 /* Opens the persistent key at `handle` (0x81xxxxxx). DEVID_ERR_NOT_FOUND if absent. */
@@ -86,17 +90,16 @@ devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
                         size_t *siglen);
 
 typedef enum devid_dec_scheme {
-    DEVID_DEC_RSA_OAEP,   /* md_nid: OAEP hash (MGF1 uses the same); label optional */
-    DEVID_DEC_RSA_PKCS1,  /* PKCS#1 v1.5 encryption padding */
-    DEVID_DEC_RSA_RAW,    /* no padding: out is the modulus-size block */
+    DEVID_DEC_RSA_OAEP,  /* md_nid: OAEP hash (MGF1 uses the same); label optional */
+    DEVID_DEC_RSA_PKCS1, /* PKCS#1 v1.5 encryption padding */
+    DEVID_DEC_RSA_RAW,   /* no padding: out is the modulus-size block */
 } devid_dec_scheme;
 
 /* RSA decryption in the TPM (keys with the decrypt attribute). out == NULL asks for the
  * maximum size; DEVID_ERR_BUFFER reports the needed size in *outlen. */
 devid_rc devid_key_decrypt(devid_key *key, devid_dec_scheme scheme, int md_nid,
-                           const unsigned char *label, size_t label_len,
-                           const unsigned char *in, size_t inlen, unsigned char *out,
-                           size_t *outlen);
+                           const unsigned char *label, size_t label_len, const unsigned char *in,
+                           size_t inlen, unsigned char *out, size_t *outlen);
 
 /* ECDH (TPM2_ECDH_ZGen): the x-coordinate of d*peer, for an EC key with the decrypt
  * attribute. peer is an uncompressed point (04 || X || Y). */

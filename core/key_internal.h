@@ -10,24 +10,24 @@
 #include <tss2/tss2_esys.h>
 
 struct devid_key {
-    uint32_t handle;        /* persistent handle; 0 for a loadable (store/file) key */
+    uint32_t handle; /* persistent handle; 0 for a loadable (store/file) key */
     bool loadable;
-    bool token_bound;       /* auth value is the token secret (token.h) */
-    devid_tss2_key blob;    /* loadable keys: public, wrapped private, parent */
-    devid_key *lru_prev, *lru_next; /* loaded loadable keys, most recently used first */
+    bool token_bound;                 /* auth value is the token secret (token.h) */
+    devid_tss2_key blob;              /* loadable keys: public, wrapped private, parent */
+    devid_key *lru_prev, *lru_next;   /* loaded loadable keys, most recently used first */
     devid_key *open_prev, *open_next; /* every open loadable key (sharing one loaded object) */
-    TPMT_PUBLIC pub;        /* public area as read from the TPM */
-    TPM2B_NAME name;        /* persistent keys: the TPM's name of the object */
-    EVP_PKEY *pkey;         /* its OpenSSL form, built on first use (devid_key_get_public):
+    TPMT_PUBLIC pub;                  /* public area as read from the TPM */
+    TPM2B_NAME name;                  /* persistent keys: the TPM's name of the object */
+    EVP_PKEY *pkey; /* its OpenSSL form, built on first use (devid_key_get_public):
                                signing needs none, and OpenSSL's first use costs milliseconds */
     devid_key_type type;
     unsigned flags;
     int bits;
-    size_t size;            /* EC: order length; RSA: modulus length */
-    TPM2B_AUTH auth;        /* cleansed on free */
-    ESYS_TR tr;             /* resolved object, valid for `generation` */
+    size_t size;     /* EC: order length; RSA: modulus length */
+    TPM2B_AUTH auth; /* cleansed on free */
+    ESYS_TR tr;      /* resolved object, valid for `generation` */
     uint64_t generation;
-    uint64_t tr_epoch;      /* persistent keys: devid_tpm_tr_epoch_locked() when resolved */
+    uint64_t tr_epoch; /* persistent keys: devid_tpm_tr_epoch_locked() when resolved */
 };
 
 /* One TPM operation on a key, run with the lock held and key->tr bound; `session` is what the

@@ -17,8 +17,7 @@ devid_rc devid_key_public_area(const devid_key *key, unsigned char **out, size_t
     unsigned char buf[sizeof(TPMT_PUBLIC)];
     size_t off = 0;
     if (Tss2_MU_TPMT_PUBLIC_Marshal(&key->pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
-        return devid_fail(DEVID_ERR_INTERNAL, "marshalling the public area of 0x%08x",
-                          key->handle);
+        return devid_fail(DEVID_ERR_INTERNAL, "marshalling the public area of 0x%08x", key->handle);
     *out = malloc(off);
     if (!*out)
         return devid_fail(DEVID_ERR_MEMORY, "out of memory");

@@ -14,8 +14,7 @@ devid_rc devid_keygen_template(const devid_keygen *p, TPM2B_PUBLIC *tmpl)
     memset(tmpl, 0, sizeof(*tmpl));
     TPMT_PUBLIC *t = &tmpl->publicArea;
     t->nameAlg = TPM2_ALG_SHA256;
-    t->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                          TPMA_OBJECT_USERWITHAUTH;
+    t->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH;
     if (!p->hmac_value_len) /* an imported value did not originate in the TPM */
         t->objectAttributes |= TPMA_OBJECT_SENSITIVEDATAORIGIN;
     if (p->hmac_value_len && p->type != DEVID_KEY_HMAC)
@@ -87,7 +86,8 @@ static devid_rc create_op(ESYS_CONTEXT *ctx, void *arg)
     /* TPM2_Create: inSensitive first (sized); secret when it carries an auth value or data. */
     const TPM2B_SENSITIVE_CREATE *sensitive = req->sensitive;
     bool secret = sensitive->sensitive.userAuth.size || sensitive->sensitive.data.size;
-    devid_cmd_shape shape = { .carries_secret = secret, .first_in_sized = true,
+    devid_cmd_shape shape = { .carries_secret = secret,
+                              .first_in_sized = true,
                               .first_out_sized = true };
     if (rc == DEVID_OK)
         rc = devid_session_for(ctx, shape, &session);

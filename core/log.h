@@ -36,9 +36,9 @@ void devid_log_unusable(const char *fmt, ...) __attribute__((format(printf, 1, 2
 
 void devid_log(devid_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define devid_err(...)   devid_log(DEVID_LOG_ERROR, __VA_ARGS__)
-#define devid_warn(...)  devid_log(DEVID_LOG_WARN, __VA_ARGS__)
-#define devid_info(...)  devid_log(DEVID_LOG_INFO, __VA_ARGS__)
+#define devid_err(...) devid_log(DEVID_LOG_ERROR, __VA_ARGS__)
+#define devid_warn(...) devid_log(DEVID_LOG_WARN, __VA_ARGS__)
+#define devid_info(...) devid_log(DEVID_LOG_INFO, __VA_ARGS__)
 #define devid_debug(...) devid_log(DEVID_LOG_DEBUG, __VA_ARGS__)
 
 #endif

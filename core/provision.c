@@ -23,8 +23,10 @@ static devid_rc handle_free(ESYS_CONTEXT *ctx, uint32_t handle)
     devid_rc rc = devid_tpm_resolve(ctx, handle, &tr);
     if (rc == DEVID_OK) {
         devid_tpm_release(ctx, tr);
-        return devid_fail(DEVID_ERR_PROHIBITED, "handle 0x%08x is in use: devid never "
-                                                "overwrites an occupied handle", handle);
+        return devid_fail(DEVID_ERR_PROHIBITED,
+                          "handle 0x%08x is in use: devid never "
+                          "overwrites an occupied handle",
+                          handle);
     }
     if (rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_TPM) {
         devid_clear_error();
@@ -75,9 +77,9 @@ static devid_rc create_endorsement_primary(ESYS_CONTEXT *ctx, const TPM2B_PUBLIC
     if (rc != DEVID_OK)
         return rc;
     do {
-        trc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, ESYS_TR_RH_ENDORSEMENT, session,
-                             ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, tmpl, &outside, &pcrs, obj,
-                             NULL, NULL, NULL, NULL);
+        trc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_NONE,
+                             ESYS_TR_NONE, &sensitive, tmpl, &outside, &pcrs, obj, NULL, NULL, NULL,
+                             NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(trc) && devid_keys_evict_one(ctx));
     return devid_hierarchy_check(ctx, trc, ESYS_TR_RH_ENDORSEMENT,
                                  "creating the key in the endorsement hierarchy");
@@ -87,13 +89,16 @@ devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out)
 {
     if ((spec->handle >> 24) != TPM2_HT_PERSISTENT)
         return devid_fail(DEVID_ERR_ARG, "0x%08x is not a persistent handle", spec->handle);
-    devid_keygen kg = { .type = spec->type, .curve_nid = spec->curve_nid, .bits = spec->bits,
-                        .sign = true, .decrypt = spec->type == DEVID_KEY_RSA };
+    devid_keygen kg = { .type = spec->type,
+                        .curve_nid = spec->curve_nid,
+                        .bits = spec->bits,
+                        .sign = true,
+                        .decrypt = spec->type == DEVID_KEY_RSA };
     TPM2B_PUBLIC tmpl;
     devid_rc rc = spec->tmpl == DEVID_TEMPLATE_PLAIN
                       ? devid_keygen_template(&kg, &tmpl)
-                      : devid_factory_template(spec->tmpl, spec->type, spec->curve_nid,
-                                               spec->bits, &tmpl);
+                      : devid_factory_template(spec->tmpl, spec->type, spec->curve_nid, spec->bits,
+                                               &tmpl);
     if (rc == DEVID_OK && spec->tmpl != DEVID_TEMPLATE_PLAIN &&
         spec->hierarchy != DEVID_HIER_ENDORSEMENT)
         rc = devid_fail(DEVID_ERR_ARG, "the TCG device identity keys are endorsement primaries");
@@ -145,7 +150,8 @@ devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle)
      * persisted unusable (the TPM refuses it: wrong auth value) */
     if (rc == DEVID_OK && attrs.token_bound)
         rc = devid_fail(DEVID_ERR_PROHIBITED,
-                        "store key %s is bound to the token: it cannot become a DevID map key", uid);
+                        "store key %s is bound to the token: it cannot become a DevID map key",
+                        uid);
     if (rc == DEVID_OK)
         rc = devid_store_key_path(uid, path, sizeof(path));
     if (rc == DEVID_OK)
@@ -187,8 +193,7 @@ devid_rc devid_provision_remove_key(uint32_t handle)
              * handle would clash with it */
             Esys_TR_Close(ctx, &tr);
             devid_tpm_handles_changed_locked(handle);
-        }
-        else if (devid_tpm_alive(ctx))
+        } else if (devid_tpm_alive(ctx))
             devid_tpm_release(ctx, tr);
     }
     devid_tpm_unlock();
@@ -199,11 +204,13 @@ devid_rc devid_provision_remove_key(uint32_t handle)
 static TPM2B_NV_PUBLIC cert_index(uint32_t index, size_t len, bool platform)
 {
     TPMA_NV attrs = TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA;
-    attrs |= platform ? TPMA_NV_PPWRITE | TPMA_NV_PPREAD | TPMA_NV_WRITEDEFINE |
-                            TPMA_NV_PLATFORMCREATE
-                      : TPMA_NV_OWNERWRITE;
+    attrs |= platform
+                 ? TPMA_NV_PPWRITE | TPMA_NV_PPREAD | TPMA_NV_WRITEDEFINE | TPMA_NV_PLATFORMCREATE
+                 : TPMA_NV_OWNERWRITE;
     TPM2B_NV_PUBLIC pub = {
-        .nvPublic = { .nvIndex = index, .nameAlg = TPM2_ALG_SHA256, .attributes = attrs,
+        .nvPublic = { .nvIndex = index,
+                      .nameAlg = TPM2_ALG_SHA256,
+                      .attributes = attrs,
                       .dataSize = (UINT16)len },
     };
     return pub;
@@ -231,8 +238,7 @@ static devid_rc undefine(ESYS_CONTEXT *ctx, ESYS_TR nv, uint32_t index)
     if (rc == DEVID_OK) {
         Esys_TR_Close(ctx, &nv); /* harmless if ESAPI already dropped it with the index */
         devid_tpm_handles_changed_locked(index);
-    }
-    else if (devid_tpm_alive(ctx))
+    } else if (devid_tpm_alive(ctx))
         devid_tpm_release(ctx, nv);
     return rc == DEVID_OK ? rc : devid_fail(rc, "NV 0x%08x: %s", index, devid_last_error());
 }
@@ -301,12 +307,12 @@ devid_rc devid_nv_write_cert(uint32_t index, const unsigned char *der, size_t le
         X509 *held = NULL;
         devid_rc rc = devid__nv_read(index, &cur, &curlen);
         if (rc == DEVID_OK && devid__cert_from_der(cur, curlen, &held) == DEVID_OK)
-            rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate",
-                            index);
+            rc = devid_fail(DEVID_ERR_PROHIBITED, "NV 0x%08x already holds a certificate", index);
         else if (rc == DEVID_OK || rc == DEVID_ERR_NOT_FOUND || rc == DEVID_ERR_FORMAT) {
             if (rc == DEVID_OK)
                 devid_warn("NV 0x%08x holds no complete certificate (an interrupted write?): "
-                           "writing it again", index);
+                           "writing it again",
+                           index);
             rc = DEVID_OK;
             devid_clear_error();
         }
@@ -349,8 +355,7 @@ static devid_rc auth_ready_op(ESYS_CONTEXT *ctx, void *arg)
         rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_ENDORSEMENT,
                                         "TPM2_ActivateCredential with the EK (its policy: "
                                         "TPM2_PolicySecret of the endorsement hierarchy)");
-    if (rc == DEVID_OK && (needs & DEVID_NEEDS_CERT_NV) &&
-        !(startup & TPMA_STARTUP_CLEAR_PHENABLE))
+    if (rc == DEVID_OK && (needs & DEVID_NEEDS_CERT_NV) && !(startup & TPMA_STARTUP_CLEAR_PHENABLE))
         rc = devid_hierarchy_configured(permanent, ESYS_TR_RH_OWNER,
                                         "defining the certificate indices (the platform "
                                         "hierarchy is disabled: the owner defines them)");

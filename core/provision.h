@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 typedef enum devid_hierarchy {
-    DEVID_HIER_ENDORSEMENT,  /* a primary key in the endorsement hierarchy (IDevID, IAK) */
-    DEVID_HIER_OWNER,        /* a child of the SRK in the storage hierarchy (LDevID) */
+    DEVID_HIER_ENDORSEMENT, /* a primary key in the endorsement hierarchy (IDevID, IAK) */
+    DEVID_HIER_OWNER,       /* a child of the SRK in the storage hierarchy (LDevID) */
 } devid_hierarchy;
 
 /* Which template a provisioned key is made from (devid_templates.h). */
@@ -25,11 +25,11 @@ typedef enum devid_provision_template {
 } devid_provision_template;
 
 typedef struct devid_provision_spec {
-    uint32_t handle;         /* persistent handle to make it at */
+    uint32_t handle; /* persistent handle to make it at */
     devid_hierarchy hierarchy;
     devid_key_type type;
-    int curve_nid;           /* EC: NID_X9_62_prime256v1 or NID_secp384r1 */
-    int bits;                /* RSA: 2048, 3072, 4096 */
+    int curve_nid;                 /* EC: NID_X9_62_prime256v1 or NID_secp384r1 */
+    int bits;                      /* RSA: 2048, 3072, 4096 */
     devid_provision_template tmpl; /* TCG templates: endorsement hierarchy only */
 } devid_provision_spec;
 
@@ -47,13 +47,17 @@ devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle);
 devid_rc devid_provision_remove_key(uint32_t handle);
 
 /* What a step will ask of the TPM's hierarchies, for devid_hierarchy_auth_ready. */
-#define DEVID_NEEDS_ACTIVATE 0x1u  /* TPM2_ActivateCredential with the EK (its policy: the
+#define DEVID_NEEDS_ACTIVATE                                                                       \
+    0x1u /* TPM2_ActivateCredential with the EK (its policy: the
                                     * endorsement hierarchy's PolicySecret) */
-#define DEVID_NEEDS_CERT_NV 0x2u   /* defining certificate NV indices (devid_nv_write_cert): the
+#define DEVID_NEEDS_CERT_NV                                                                        \
+    0x2u /* defining certificate NV indices (devid_nv_write_cert): the
                                     * owner, when the platform hierarchy is disabled */
-#define DEVID_NEEDS_PERSIST 0x4u   /* TPM2_EvictControl (devid_provision_key,
+#define DEVID_NEEDS_PERSIST                                                                        \
+    0x4u /* TPM2_EvictControl (devid_provision_key,
                                     * _persist_store_key, _remove_key): the owner */
-#define DEVID_NEEDS_STORE_KEY 0x8u /* a new store key: the owner, when there is no persistent
+#define DEVID_NEEDS_STORE_KEY                                                                      \
+    0x8u /* a new store key: the owner, when there is no persistent
                                     * SRK (the standard SRK is created) */
 
 /* Asked by a step before it does what cannot be undone (a CA asked to issue, identities

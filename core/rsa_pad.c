@@ -21,8 +21,8 @@ devid_rc devid_rsa_pad_pkcs1(const unsigned char *t, size_t tlen, unsigned char 
 }
 
 /* MGF1 (RFC 8017 B.2.1), XORed into out[len]. */
-static int mgf1_xor(const EVP_MD *md, const unsigned char *seed, size_t seedlen,
-                    unsigned char *out, size_t len)
+static int mgf1_xor(const EVP_MD *md, const unsigned char *seed, size_t seedlen, unsigned char *out,
+                    size_t len)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char block[EVP_MAX_MD_SIZE];

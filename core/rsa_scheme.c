@@ -24,8 +24,8 @@ devid_rc devid_rsa_check_pss(int md_nid, int mgf1_nid, int salt_len)
     if (salt_len != RSA_PSS_SALTLEN_DIGEST && salt_len != RSA_PSS_SALTLEN_AUTO &&
         salt_len != RSA_PSS_SALTLEN_AUTO_DIGEST_MAX && salt_len != mdsize)
         return devid_fail(DEVID_ERR_UNSUPPORTED,
-                          "TPM keys sign PSS with salt length = digest length (%d), not %d",
-                          mdsize, salt_len);
+                          "TPM keys sign PSS with salt length = digest length (%d), not %d", mdsize,
+                          salt_len);
     if (mgf1_nid != md_nid)
         return devid_fail(DEVID_ERR_UNSUPPORTED,
                           "TPM keys use MGF1 with the signature digest (%s), not %s",
@@ -41,7 +41,7 @@ devid_rc devid_rsa_check_oaep(int md_nid, int mgf1_nid, size_t label_len)
         return devid_fail(DEVID_ERR_UNSUPPORTED, "OAEP digest %s", md_name(md_nid));
     if (mgf1_nid != md_nid)
         return devid_fail(DEVID_ERR_UNSUPPORTED,
-                          "TPM OAEP uses MGF1 with the OAEP digest (%s), not %s",
-                          md_name(md_nid), md_name(mgf1_nid));
+                          "TPM OAEP uses MGF1 with the OAEP digest (%s), not %s", md_name(md_nid),
+                          md_name(mgf1_nid));
     return DEVID_OK;
 }

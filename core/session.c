@@ -11,9 +11,9 @@
 static const uint32_t salt_key_handles[] = { 0x81000001, 0x81010001, 0x81010002 };
 
 static struct {
-    ESYS_TR session;      /* ESYS_TR_NONE when none */
+    ESYS_TR session; /* ESYS_TR_NONE when none */
     ESYS_TR salt_key;
-    bool salt_transient;  /* created by us: flush on close */
+    bool salt_transient; /* created by us: flush on close */
     uint64_t generation;
 } kept = { ESYS_TR_NONE, ESYS_TR_NONE, false, 0 };
 
@@ -100,7 +100,8 @@ static devid_rc start_session(ESYS_CONTEXT *ctx)
         if (rc != DEVID_OK)
             return rc;
     }
-    TPMT_SYM_DEF symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+    TPMT_SYM_DEF symmetric = { .algorithm = TPM2_ALG_AES,
+                               .keyBits.aes = 128,
                                .mode.aes = TPM2_ALG_CFB };
     devid_rc drc = DEVID_ESYS("starting a salted HMAC session", Esys_StartAuthSession, ctx,
                               kept.salt_key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,

@@ -20,9 +20,9 @@
 #include <tss2/tss2_esys.h>
 
 typedef struct devid_cmd_shape {
-    bool carries_secret;   /* the authorised object has an auth value, or a parameter is secret */
-    bool first_in_sized;   /* the command's first parameter is a TPM2B (can be encrypted) */
-    bool first_out_sized;  /* the response's first parameter is a TPM2B */
+    bool carries_secret;  /* the authorised object has an auth value, or a parameter is secret */
+    bool first_in_sized;  /* the command's first parameter is a TPM2B (can be encrypted) */
+    bool first_out_sized; /* the response's first parameter is a TPM2B */
 } devid_cmd_shape;
 
 /* Returns the session to pass as shandle1. Lock held. Never needs releasing. */

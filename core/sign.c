@@ -56,14 +56,16 @@ static devid_rc tpm_sign(devid_key *key, sign_req *req)
 /* Raw RSA private operation on a modulus-size block; the result is left-padded to k bytes. */
 static devid_rc tpm_raw_rsa(devid_key *key, const unsigned char *block, unsigned char *sig)
 {
-    if (!(key->flags & DEVID_KEY_CAN_DECRYPT) || key->pub.parameters.rsaDetail.scheme.scheme !=
-                                                     TPM2_ALG_NULL)
+    if (!(key->flags & DEVID_KEY_CAN_DECRYPT) ||
+        key->pub.parameters.rsaDetail.scheme.scheme != TPM2_ALG_NULL)
         return devid_fail(DEVID_ERR_KEY_USAGE,
                           "key 0x%08x does not allow raw RSA (needs the decrypt attribute and a "
-                          "null scheme)", key->handle);
+                          "null scheme)",
+                          key->handle);
     raw_req req = { .in.size = (UINT16)key->size };
     memcpy(req.in.buffer, block, key->size);
-    devid_cmd_shape shape = { .carries_secret = key->auth.size > 0, .first_in_sized = true,
+    devid_cmd_shape shape = { .carries_secret = key->auth.size > 0,
+                              .first_in_sized = true,
                               .first_out_sized = true };
     devid_rc rc = devid_key_run(key, shape, tpm_raw_op, &req);
     if (rc != DEVID_OK)
@@ -81,11 +83,16 @@ static devid_rc tpm_raw_rsa(devid_key *key, const unsigned char *block, unsigned
 static TPM2_ALG_ID hash_for_size(size_t n)
 {
     switch (n) {
-    case 20: return TPM2_ALG_SHA1;
-    case 32: return TPM2_ALG_SHA256;
-    case 48: return TPM2_ALG_SHA384;
-    case 64: return TPM2_ALG_SHA512;
-    default: return TPM2_ALG_ERROR;
+    case 20:
+        return TPM2_ALG_SHA1;
+    case 32:
+        return TPM2_ALG_SHA256;
+    case 48:
+        return TPM2_ALG_SHA384;
+    case 64:
+        return TPM2_ALG_SHA512;
+    default:
+        return TPM2_ALG_ERROR;
     }
 }
 
@@ -123,7 +130,8 @@ static devid_rc ecdsa_digest(const devid_key *key, const unsigned char *tbs, siz
             if (e[i])
                 return devid_fail(DEVID_ERR_UNSUPPORTED,
                                   "key 0x%08x is bound to a %zu-byte hash; %zu-byte input does "
-                                  "not fit", key->handle, want, tbslen);
+                                  "not fit",
+                                  key->handle, want, tbslen);
         memcpy(req->digest.buffer, e + order - want, want);
     }
     req->scheme.scheme = TPM2_ALG_ECDSA;
@@ -185,7 +193,8 @@ static devid_rc tpm_rsa_sign(devid_key *key, TPM2_ALG_ID scheme, int md_nid,
 static bool pss_salt_is_digest_len(devid_key *key, int md_nid, const unsigned char *digest,
                                    size_t dlen, const unsigned char *sig)
 {
-    EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new_from_pkey(NULL, devid_key_get_public(key), DEVID_SW_PROPQ);
+    EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new_from_pkey(NULL, devid_key_get_public(key),
+                                                    DEVID_SW_PROPQ);
     const EVP_MD *md = EVP_get_digestbynid(md_nid);
     bool ok = vctx && md && EVP_PKEY_verify_init(vctx) == 1 &&
               EVP_PKEY_CTX_set_rsa_padding(vctx, RSA_PKCS1_PSS_PADDING) == 1 &&
@@ -196,8 +205,8 @@ static bool pss_salt_is_digest_len(devid_key *key, int md_nid, const unsigned ch
     return ok;
 }
 
-static devid_rc sign_rsa_pss(devid_key *key, int md_nid, const unsigned char *digest,
-                             size_t dlen, unsigned char *sig)
+static devid_rc sign_rsa_pss(devid_key *key, int md_nid, const unsigned char *digest, size_t dlen,
+                             unsigned char *sig)
 {
     bool raw_ok = (key->flags & DEVID_KEY_CAN_DECRYPT) &&
                   key->pub.parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL;
@@ -209,7 +218,8 @@ static devid_rc sign_rsa_pss(devid_key *key, int md_nid, const unsigned char *di
         if (rc == DEVID_OK && !raw_ok)
             return devid_fail(DEVID_ERR_UNSUPPORTED,
                               "the TPM signs PSS with a salt other than the digest length and "
-                              "key 0x%08x does not allow raw RSA", key->handle);
+                              "key 0x%08x does not allow raw RSA",
+                              key->handle);
         if (rc != DEVID_OK && rc != DEVID_ERR_UNSUPPORTED && rc != DEVID_ERR_KEY_USAGE)
             return rc;
     }
@@ -223,8 +233,8 @@ static devid_rc sign_rsa_pss(devid_key *key, int md_nid, const unsigned char *di
     return rc;
 }
 
-static devid_rc sign_rsa_pkcs1(devid_key *key, int md_nid, const unsigned char *tbs,
-                               size_t tbslen, unsigned char *sig)
+static devid_rc sign_rsa_pkcs1(devid_key *key, int md_nid, const unsigned char *tbs, size_t tbslen,
+                               unsigned char *sig)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     size_t dlen = 0;
@@ -246,8 +256,7 @@ static devid_rc sign_rsa_pkcs1(devid_key *key, int md_nid, const unsigned char *
 }
 
 devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
-                        const unsigned char *tbs, size_t tbslen, unsigned char *sig,
-                        size_t *siglen)
+                        const unsigned char *tbs, size_t tbslen, unsigned char *sig, size_t *siglen)
 {
     if (!key || !siglen || (!tbs && tbslen))
         return devid_fail(DEVID_ERR_ARG, "devid_key_sign: NULL argument");
@@ -265,7 +274,8 @@ devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
     if (key->flags & DEVID_KEY_RESTRICTED)
         return devid_fail(DEVID_ERR_KEY_USAGE,
                           "key 0x%08x is restricted (an attestation key): it only signs "
-                          "TPM-generated data", key->handle);
+                          "TPM-generated data",
+                          key->handle);
     bool is_ec = key->type == DEVID_KEY_EC;
     if (is_ec != (scheme == DEVID_SIG_ECDSA))
         return devid_fail(DEVID_ERR_KEY_USAGE, "scheme does not match the %s key 0x%08x",
@@ -287,8 +297,8 @@ devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
         break;
     case DEVID_SIG_RSA_RAW:
         if (tbslen != key->size)
-            return devid_fail(DEVID_ERR_ARG, "raw RSA input must be %zu bytes, got %zu",
-                              key->size, tbslen);
+            return devid_fail(DEVID_ERR_ARG, "raw RSA input must be %zu bytes, got %zu", key->size,
+                              tbslen);
         rc = tpm_raw_rsa(key, tbs, sig);
         break;
     default:

@@ -8,10 +8,10 @@
 
 static struct {
     uint64_t generation;
-    ESYS_TR persistent;  /* resolved DEVID_SRK_PERSISTENT, or ESYS_TR_NONE */
-    ESYS_TR created;     /* transient standard SRK, or ESYS_TR_NONE */
+    ESYS_TR persistent;      /* resolved DEVID_SRK_PERSISTENT, or ESYS_TR_NONE */
+    ESYS_TR created;         /* transient standard SRK, or ESYS_TR_NONE */
     uint32_t created_handle; /* its TPM handle */
-    int has_persistent;  /* -1 unknown, 0 no, 1 yes */
+    int has_persistent;      /* -1 unknown, 0 no, 1 yes */
 } srk = { 0, ESYS_TR_NONE, ESYS_TR_NONE, 0, -1 };
 
 void devid_srk_forget_locked(void)
@@ -79,13 +79,13 @@ devid_rc devid_create_storage_primary(ESYS_CONTEXT *ctx, ESYS_TR hierarchy, ESYS
             return hrc;
     }
     do {
-        rc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, hierarchy, session, ESYS_TR_NONE,
-                            ESYS_TR_NONE, &sensitive, &tmpl, &outside, &pcrs, out, NULL, NULL, NULL,
-                            NULL);
+        rc = DEVID_ESYS_RAW(Esys_CreatePrimary, ctx, hierarchy, session, ESYS_TR_NONE, ESYS_TR_NONE,
+                            &sensitive, &tmpl, &outside, &pcrs, out, NULL, NULL, NULL, NULL);
     } while (DEVID_TPM_OBJECT_MEMORY(rc) && devid_keys_evict_one(ctx));
-    return devid_hierarchy_check(ctx, rc, hierarchy, hierarchy == ESYS_TR_RH_OWNER
-                                   ? "creating the standard SRK (owner hierarchy)"
-                                   : "creating a storage key in the null hierarchy");
+    return devid_hierarchy_check(ctx, rc, hierarchy,
+                                 hierarchy == ESYS_TR_RH_OWNER
+                                     ? "creating the standard SRK (owner hierarchy)"
+                                     : "creating a storage key in the null hierarchy");
 }
 
 static devid_rc probe_persistent(ESYS_CONTEXT *ctx)
@@ -130,8 +130,10 @@ devid_rc devid_srk_resolve(ESYS_CONTEXT *ctx, uint32_t parent, ESYS_TR *out)
         return DEVID_OK;
     }
     if ((parent >> 24) != TPM2_HT_PERSISTENT)
-        return devid_fail(DEVID_ERR_UNSUPPORTED, "parent 0x%08x: only persistent parents and "
-                                                 "the owner SRK are supported", parent);
+        return devid_fail(DEVID_ERR_UNSUPPORTED,
+                          "parent 0x%08x: only persistent parents and "
+                          "the owner SRK are supported",
+                          parent);
     if (parent == DEVID_SRK_PERSISTENT) {
         devid_rc rc = probe_persistent(ctx);
         if (rc != DEVID_OK)

@@ -105,9 +105,11 @@ devid_rc store_lock(int *fd)
     /* read-only is enough for flock, so every member of the store's group can lock it */
     *fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, cert_mode());
     if (*fd < 0 && (errno == EACCES || errno == EPERM))
-        return devid_fail(DEVID_ERR_IO, "store %s: %s: %s (the store is shared by its "
+        return devid_fail(DEVID_ERR_IO,
+                          "store %s: %s: %s (the store is shared by its "
                           "directory's group: this user must be in it, and files an older devid "
-                          "made 0600 need chmod g+r)", dir, path, strerror(errno));
+                          "made 0600 need chmod g+r)",
+                          dir, path, strerror(errno));
     if (*fd < 0)
         return devid_fail(DEVID_ERR_IO, "store %s: %s", dir, strerror(errno));
     struct stat st;
@@ -540,8 +542,7 @@ typedef struct rename_req {
     size_t id_len;
 } rename_req;
 
-static void set_name(devid_store_name *n, const char *label, const unsigned char *id,
-                     size_t id_len)
+static void set_name(devid_store_name *n, const char *label, const unsigned char *id, size_t id_len)
 {
     if (label)
         snprintf(n->label, sizeof(n->label), "%s", label);

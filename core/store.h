@@ -19,37 +19,37 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define DEVID_UID_LEN 32      /* hex characters */
+#define DEVID_UID_LEN 32 /* hex characters */
 #define DEVID_LABEL_MAX 128
 #define DEVID_ID_MAX 64
-#define DEVID_APP_MAX 256         /* a data object's CKA_APPLICATION, bytes */
-#define DEVID_OID_MAX 128         /* a data object's CKA_OBJECT_ID, DER bytes */
+#define DEVID_APP_MAX 256          /* a data object's CKA_APPLICATION, bytes */
+#define DEVID_OID_MAX 128          /* a data object's CKA_OBJECT_ID, DER bytes */
 #define DEVID_DATA_MAX (64 * 1024) /* a data object's value */
 
 typedef struct devid_keygen {
     devid_key_type type;
-    int bits;                 /* RSA: 2048, 3072, 4096 */
-    int curve_nid;            /* EC: NID_X9_62_prime256v1, NID_secp384r1 */
+    int bits;      /* RSA: 2048, 3072, 4096 */
+    int curve_nid; /* EC: NID_X9_62_prime256v1, NID_secp384r1 */
     bool sign;
-    bool decrypt;             /* RSA: raw/OAEP decrypt (needed for CKM_RSA_X_509); EC: ECDH */
-    const void *auth;         /* auth value (a password the user chose), NULL/0 for none: then
+    bool decrypt;     /* RSA: raw/OAEP decrypt (needed for CKM_RSA_X_509); EC: ECDH */
+    const void *auth; /* auth value (a password the user chose), NULL/0 for none: then
                                  the token secret while PINs are set */
     size_t auth_len;
-    bool auth_is_secret;      /* core: auth is the random token secret, not guessable */
+    bool auth_is_secret;             /* core: auth is the random token secret, not guessable */
     const unsigned char *hmac_value; /* HMAC: import this key value (sensitive data of the
                                         TPM object) instead of letting the TPM generate one */
     size_t hmac_value_len;
-    bool map_key;             /* the key is to become a DevID map key at a persistent handle
+    bool map_key;     /* the key is to become a DevID map key at a persistent handle
                                  (devid_provision_persist_store_key): those are opened with an
                                  empty auth value, so it never gets the token secret; auth
                                  must be empty */
-    bool id_from_key;         /* devid_store_generate: CKA_ID = the public key's id
+    bool id_from_key; /* devid_store_generate: CKA_ID = the public key's id
                                  (devid_pubkey_id), written with the other attributes */
 } devid_keygen;
 
 /* The label and CKA_ID of one object of a group whose name is its own (see below). */
 typedef struct devid_store_name {
-    bool own;                 /* false: the object shows the group's label and id */
+    bool own; /* false: the object shows the group's label and id */
     char label[DEVID_LABEL_MAX + 1];
     unsigned char id[DEVID_ID_MAX];
     size_t id_len;
@@ -64,19 +64,19 @@ typedef struct devid_store_attrs {
     char label[DEVID_LABEL_MAX + 1];
     unsigned char id[DEVID_ID_MAX];
     size_t id_len;
-    devid_store_name pub;     /* the public-key object's own name, if any */
-    devid_store_name cert;    /* the certificate's own name, if any */
-    bool public_hidden;       /* the PKCS#11 public-key object was destroyed, the key kept */
-    bool token_bound;         /* the key's auth value is the token secret (token.h): log in
+    devid_store_name pub;  /* the public-key object's own name, if any */
+    devid_store_name cert; /* the certificate's own name, if any */
+    bool public_hidden;    /* the PKCS#11 public-key object was destroyed, the key kept */
+    bool token_bound;      /* the key's auth value is the token secret (token.h): log in
                                  with the user PIN to use it; set by core */
-    bool secret;              /* the key is a secret (HMAC) key: no public part. Set by
+    bool secret;           /* the key is a secret (HMAC) key: no public part. Set by
                                  devid_store_generate from the key type. */
-    size_t value_len;         /* secret keys: the key's length in bytes; 0 for a key the TPM
+    size_t value_len;      /* secret keys: the key's length in bytes; 0 for a key the TPM
                                  generated (DEVID_HMAC_SIZE). Set by devid_store_import_hmac. */
     /* data objects (a group with a <uid>.dat value file, no key, no certificate) */
-    bool data_private;        /* CKA_PRIVATE: seen (and read) only after login */
-    char application[DEVID_APP_MAX + 1];         /* CKA_APPLICATION */
-    unsigned char object_id[DEVID_OID_MAX];      /* CKA_OBJECT_ID (DER), object_id_len bytes */
+    bool data_private;                      /* CKA_PRIVATE: seen (and read) only after login */
+    char application[DEVID_APP_MAX + 1];    /* CKA_APPLICATION */
+    unsigned char object_id[DEVID_OID_MAX]; /* CKA_OBJECT_ID (DER), object_id_len bytes */
     size_t object_id_len;
 } devid_store_attrs;
 
@@ -86,7 +86,7 @@ typedef struct devid_store_entry {
     devid_store_attrs attrs;
     bool has_key;
     bool has_cert;
-    bool has_data;            /* a data object: its value is in <uid>.dat */
+    bool has_data; /* a data object: its value is in <uid>.dat */
 } devid_store_entry;
 
 /* Lists the store's key and certificate groups (an absent store directory is an empty store).
@@ -142,14 +142,13 @@ devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *attrs);
 
 /* The objects of a group, by the name each shows. */
 typedef enum devid_store_object {
-    DEVID_STORE_OBJ_KEY,      /* the private or secret key */
-    DEVID_STORE_OBJ_PUBLIC,   /* the public-key object of a key pair */
-    DEVID_STORE_OBJ_CERT,     /* the certificate */
+    DEVID_STORE_OBJ_KEY,    /* the private or secret key */
+    DEVID_STORE_OBJ_PUBLIC, /* the public-key object of a key pair */
+    DEVID_STORE_OBJ_CERT,   /* the certificate */
 } devid_store_object;
 
 /* The label and id object `which` of a group shows. */
-static inline const char *devid_store_label_of(const devid_store_attrs *a,
-                                               devid_store_object which)
+static inline const char *devid_store_label_of(const devid_store_attrs *a, devid_store_object which)
 {
     const devid_store_name *n = which == DEVID_STORE_OBJ_PUBLIC ? &a->pub
                                 : which == DEVID_STORE_OBJ_CERT ? &a->cert

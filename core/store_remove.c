@@ -80,8 +80,7 @@ static devid_rc finish_trash(const char *uid)
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
         if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT)
-            rc = devid_fail(DEVID_ERR_IO, "removing %s/%s: %s", trash, de->d_name,
-                            strerror(errno));
+            rc = devid_fail(DEVID_ERR_IO, "removing %s/%s: %s", trash, de->d_name, strerror(errno));
     }
     if (d)
         closedir(d);
@@ -135,7 +134,7 @@ devid_rc devid_store_clear(void)
     if (!d)
         rc = devid_fail(DEVID_ERR_IO, "store %s: %s", store_dir(), strerror(errno));
     /* collect first: removing while reading a directory may skip entries */
-    char (*uids)[DEVID_UID_LEN + 1] = NULL;
+    char(*uids)[DEVID_UID_LEN + 1] = NULL;
     size_t n = 0, cap = 0;
     for (struct dirent *de; d && rc == DEVID_OK && (de = readdir(d));) {
         size_t len = strlen(de->d_name);

@@ -388,15 +388,20 @@ static devid_rc login_with_file(const devid_config *cfg)
         return rc;
     rc = login_once_locked(pin, len, &repeated);
     if (rc == DEVID_ERR_AUTH && repeated)
-        devid_fail(rc, "the user PIN in pin_file %s (in %s) was refused by the TPM and is not "
-                   "sent again: correct the file", cfg->pin_file, cfg->path);
+        devid_fail(rc,
+                   "the user PIN in pin_file %s (in %s) was refused by the TPM and is not "
+                   "sent again: correct the file",
+                   cfg->pin_file, cfg->path);
     else if (rc == DEVID_ERR_AUTH)
-        devid_fail(rc, "incorrect user PIN in pin_file %s (in %s); not sent again (each wrong "
+        devid_fail(rc,
+                   "incorrect user PIN in pin_file %s (in %s); not sent again (each wrong "
                    "try counts toward the TPM's dictionary-attack lockout): correct the file",
                    cfg->pin_file, cfg->path);
     else if (rc == DEVID_ERR_NOT_FOUND)
-        rc = devid_fail(DEVID_ERR_AUTH, "the SO PIN is set but no user PIN (pkcs11-tool "
-                        "--init-pin) for pin_file %s (in %s)", cfg->pin_file, cfg->path);
+        rc = devid_fail(DEVID_ERR_AUTH,
+                        "the SO PIN is set but no user PIN (pkcs11-tool "
+                        "--init-pin) for pin_file %s (in %s)",
+                        cfg->pin_file, cfg->path);
     OPENSSL_cleanse(pin, len);
     free(pin);
     return rc;
@@ -412,8 +417,10 @@ devid_rc devid_token_login_configured(void)
     if (!need_login())
         rc = DEVID_OK;
     else if (!cfg->pin_file)
-        rc = devid_fail(DEVID_ERR_AUTH, "PINs are set and no PIN source is configured: set "
-                        "pin_file in %s", cfg->path);
+        rc = devid_fail(DEVID_ERR_AUTH,
+                        "PINs are set and no PIN source is configured: set "
+                        "pin_file in %s",
+                        cfg->path);
     else
         rc = login_with_file(cfg);
     pthread_mutex_unlock(&pin_source_mutex);

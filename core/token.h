@@ -24,7 +24,7 @@ typedef enum devid_role { DEVID_ROLE_USER = 0, DEVID_ROLE_SO = 1 } devid_role;
 typedef struct devid_token_state {
     bool so_pin_set;
     bool user_pin_set;
-    bool logged_in[2];        /* by role, in this process */
+    bool logged_in[2]; /* by role, in this process */
 } devid_token_state;
 
 devid_rc devid_token_state_get(devid_token_state *st);

@@ -32,10 +32,10 @@ struct resolved_tr {
 static struct {
     ESYS_CONTEXT *esys;
     TSS2_TCTI_CONTEXT *tcti;
-    pid_t pid;               /* process that opened the connection */
-    bool behind_rm;          /* through a resource manager (tpm_users.h) */
+    pid_t pid;      /* process that opened the connection */
+    bool behind_rm; /* through a resource manager (tpm_users.h) */
     uint64_t generation;
-    uint16_t nv_buffer_max;  /* 0 = not read yet */
+    uint16_t nv_buffer_max; /* 0 = not read yet */
     /* Persistent handles ([0]) and NV indices ([1]) that exist, each listed with one
      * GetCapability when first asked about, so that probing the DevID map for absent entries
      * costs no TPM command each, and finding keys costs no NV listing. */
@@ -49,7 +49,7 @@ static struct {
      * resolved handles are reference-counted here and closed with their last user. */
     struct {
         uint64_t generation;
-        uint64_t epoch;          /* bumped when a persistent handle or NV index changes */
+        uint64_t epoch; /* bumped when a persistent handle or NV index changes */
         struct resolved_tr *list;
         size_t count, cap;
     } refs;
@@ -115,7 +115,10 @@ static void atfork_prepare(void)
         devid_srk_close(tpm.esys);
     }
 }
-static void atfork_parent(void) { pthread_mutex_unlock(&tpm_mutex); }
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&tpm_mutex);
+}
 static void atfork_child(void)
 {
     if (tpm.esys)
@@ -163,8 +166,8 @@ static devid_rc connect_locked(void)
     } else {
         /* tpm2-tss's own search tries tabrmd first, whose D-Bus client prints to stderr when
          * there is no bus: search ourselves, silently (tabrmd only when configured). */
-        static const char *const defaults[] = { "device:/dev/tpmrm0", "device:/dev/tpm0",
-                                                "swtpm", "mssim" };
+        static const char *const defaults[] = { "device:/dev/tpmrm0", "device:/dev/tpm0", "swtpm",
+                                                "mssim" };
         for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && rc; i++) {
             if (strncmp(defaults[i], "device:", 7) == 0 && access(defaults[i] + 7, F_OK) != 0)
                 continue;

@@ -12,9 +12,13 @@ static const struct {
     unsigned bits;
     TPM2_ECC_CURVE curve;
 } candidates[] = {
-    { DEVID_KEY_RSA, 1024, 0 }, { DEVID_KEY_RSA, 2048, 0 }, { DEVID_KEY_RSA, 3072, 0 },
-    { DEVID_KEY_RSA, 4096, 0 }, { DEVID_KEY_EC, 256, TPM2_ECC_NIST_P256 },
-    { DEVID_KEY_EC, 384, TPM2_ECC_NIST_P384 }, { DEVID_KEY_EC, 521, TPM2_ECC_NIST_P521 },
+    { DEVID_KEY_RSA, 1024, 0 },
+    { DEVID_KEY_RSA, 2048, 0 },
+    { DEVID_KEY_RSA, 3072, 0 },
+    { DEVID_KEY_RSA, 4096, 0 },
+    { DEVID_KEY_EC, 256, TPM2_ECC_NIST_P256 },
+    { DEVID_KEY_EC, 384, TPM2_ECC_NIST_P384 },
+    { DEVID_KEY_EC, 521, TPM2_ECC_NIST_P521 },
 };
 #define N_CANDIDATES (sizeof(candidates) / sizeof(candidates[0]))
 
@@ -119,11 +123,24 @@ static devid_rc lockout_op(ESYS_CONTEXT *ctx, void *arg)
     for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
         const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
         switch (p->property) {
-        case TPM2_PT_LOCKOUT_COUNTER: st->counter = p->value; seen |= 1; break;
-        case TPM2_PT_MAX_AUTH_FAIL: st->max_tries = p->value; seen |= 2; break;
-        case TPM2_PT_LOCKOUT_INTERVAL: st->interval = p->value; seen |= 4; break;
-        case TPM2_PT_LOCKOUT_RECOVERY: st->recovery = p->value; seen |= 8; break;
-        default: break;
+        case TPM2_PT_LOCKOUT_COUNTER:
+            st->counter = p->value;
+            seen |= 1;
+            break;
+        case TPM2_PT_MAX_AUTH_FAIL:
+            st->max_tries = p->value;
+            seen |= 2;
+            break;
+        case TPM2_PT_LOCKOUT_INTERVAL:
+            st->interval = p->value;
+            seen |= 4;
+            break;
+        case TPM2_PT_LOCKOUT_RECOVERY:
+            st->recovery = p->value;
+            seen |= 8;
+            break;
+        default:
+            break;
         }
     }
     Esys_Free(cap);

@@ -15,18 +15,24 @@ void devid_tpm_device_problem(const char *path, int err, char *msg, size_t len)
     case ENOENT:
     case ENODEV:
     case ENXIO:
-        snprintf(msg, len, "no TPM device: %s does not exist (enable the TPM in the firmware "
+        snprintf(msg, len,
+                 "no TPM device: %s does not exist (enable the TPM in the firmware "
                  "and load its kernel driver, tpm_tis or tpm_crb; or set tcti in devid.conf "
-                 "for a TPM reached otherwise)", path);
+                 "for a TPM reached otherwise)",
+                 path);
         break;
     case EACCES:
     case EPERM:
-        snprintf(msg, len, "permission denied on %s: add the user to group tss (usermod -aG "
-                 "tss USER, then log in again; for a service, SupplementaryGroups=tss)", path);
+        snprintf(msg, len,
+                 "permission denied on %s: add the user to group tss (usermod -aG "
+                 "tss USER, then log in again; for a service, SupplementaryGroups=tss)",
+                 path);
         break;
     case EBUSY:
-        snprintf(msg, len, "%s is busy: another process has it open and the kernel allows "
-                 "only one (use /dev/tpmrm0, the kernel's resource manager, in tcti)", path);
+        snprintf(msg, len,
+                 "%s is busy: another process has it open and the kernel allows "
+                 "only one (use /dev/tpmrm0, the kernel's resource manager, in tcti)",
+                 path);
         break;
     default:
         snprintf(msg, len, "cannot open %s: %s", path, strerror(err));
@@ -71,12 +77,15 @@ devid_rc devid_tpm_connect_failed(const char *conf, TSS2_RC rc)
         if (rm || raw)
             probe(rm ? "/dev/tpmrm0" : "/dev/tpm0", msg, sizeof(msg));
         else
-            snprintf(msg, sizeof(msg), "no TPM device: neither /dev/tpmrm0 nor /dev/tpm0 exists "
+            snprintf(msg, sizeof(msg),
+                     "no TPM device: neither /dev/tpmrm0 nor /dev/tpm0 exists "
                      "(enable the TPM in the firmware and load its kernel driver, tpm_tis or "
                      "tpm_crb; or set tcti in devid.conf, e.g. swtpm:host=127.0.0.1,port=2321)");
     } else {
-        snprintf(msg, sizeof(msg), "no TPM reachable through TCTI '%s': %s (is the simulator "
-                 "or resource manager it names running?)", conf, Tss2_RC_Decode(rc));
+        snprintf(msg, sizeof(msg),
+                 "no TPM reachable through TCTI '%s': %s (is the simulator "
+                 "or resource manager it names running?)",
+                 conf, Tss2_RC_Decode(rc));
     }
     devid_log_unusable("%s", msg);
     return devid_fail(DEVID_ERR_NO_TPM, "%s", msg);

@@ -119,8 +119,8 @@ devid_rc devid_tss2_decode(const unsigned char *data, size_t len, devid_tss2_key
     if (!asn || p != start + derlen)
         rc = devid_fail(DEVID_ERR_FORMAT, "TSS2 key: malformed ASN.1");
     else if (OBJ_obj2txt(oid, sizeof(oid), asn->type, 1) <= 0 || strcmp(oid, OID_LOADABLE_KEY))
-        rc = devid_fail(DEVID_ERR_UNSUPPORTED, "TSS2 key of type %s: only loadable keys (%s)",
-                        oid, OID_LOADABLE_KEY);
+        rc = devid_fail(DEVID_ERR_UNSUPPORTED, "TSS2 key of type %s: only loadable keys (%s)", oid,
+                        OID_LOADABLE_KEY);
     else if (asn->policy || asn->secret)
         rc = devid_fail(DEVID_ERR_UNSUPPORTED, "TSS2 keys with policies or imported secrets "
                                                "are not supported");
@@ -132,8 +132,8 @@ devid_rc devid_tss2_decode(const unsigned char *data, size_t len, devid_tss2_key
                                        &key->pub) == TSS2_RC_SUCCESS &&
         off == (size_t)asn->pubkey->length && key->pub.size != 0) { /* tss2-mu takes size 0 */
         off = 0;
-        if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(asn->privkey->data, (size_t)asn->privkey->length,
-                                            &off, &key->priv) != TSS2_RC_SUCCESS ||
+        if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(asn->privkey->data, (size_t)asn->privkey->length, &off,
+                                            &key->priv) != TSS2_RC_SUCCESS ||
             off != (size_t)asn->privkey->length)
             rc = devid_fail(DEVID_ERR_FORMAT, "TSS2 key: malformed private blob");
     } else if (rc == DEVID_OK) {

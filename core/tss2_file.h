@@ -15,7 +15,7 @@
 
 typedef struct devid_tss2_key {
     bool empty_auth;
-    uint32_t parent;          /* persistent handle, or TPM2_RH_OWNER: the standard ECC SRK */
+    uint32_t parent; /* persistent handle, or TPM2_RH_OWNER: the standard ECC SRK */
     TPM2B_PUBLIC pub;
     TPM2B_PRIVATE priv;
 } devid_tss2_key;

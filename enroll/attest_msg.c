@@ -99,9 +99,9 @@ devid_rc attest_response_parse(const unsigned char *der, size_t len, attest_resp
 {
     memset(out, 0, sizeof(*out));
     const unsigned char *p = der;
-    ATTEST_RESPONSE *r = der && len <= INT32_MAX ? (ATTEST_RESPONSE *)ASN1_item_d2i(NULL, &p, (long)len,
-                                                                   RESPONSE_ITEM)
-                                                 : NULL;
+    ATTEST_RESPONSE *r = der && len <= INT32_MAX
+                             ? (ATTEST_RESPONSE *)ASN1_item_d2i(NULL, &p, (long)len, RESPONSE_ITEM)
+                             : NULL;
     devid_rc rc = DEVID_OK;
     long version = r ? ASN1_INTEGER_get(r->version) : -1;
     if (!r || p != der + len)
@@ -120,8 +120,7 @@ devid_rc attest_response_parse(const unsigned char *der, size_t len, attest_resp
         rc = dup_octets(r->credential_blob, &out->credential_blob, &out->credential_blob_len);
     }
     if (rc == DEVID_OK)
-        rc = dup_octets(r->encrypted_secret, &out->encrypted_secret,
-                        &out->encrypted_secret_len);
+        rc = dup_octets(r->encrypted_secret, &out->encrypted_secret, &out->encrypted_secret_len);
     if (rc == DEVID_OK)
         rc = dup_octets(r->sealed, &out->sealed, &out->sealed_len);
     ASN1_item_free((ASN1_VALUE *)r, RESPONSE_ITEM);
@@ -143,7 +142,9 @@ devid_rc attest_certs_parse(const unsigned char *der, size_t len, X509 **iak_cer
                             X509 **idevid_cert, STACK_OF(X509) **chain)
 {
     const unsigned char *p = der;
-    ATTESTED_CERTS *c = der && len <= INT32_MAX ? (ATTESTED_CERTS *)ASN1_item_d2i(NULL, &p, (long)len, CERTS_ITEM) : NULL;
+    ATTESTED_CERTS *c = der && len <= INT32_MAX
+                            ? (ATTESTED_CERTS *)ASN1_item_d2i(NULL, &p, (long)len, CERTS_ITEM)
+                            : NULL;
     ERR_clear_error();
     if (!c || p != der + len) {
         ASN1_item_free((ASN1_VALUE *)c, CERTS_ITEM);
@@ -169,21 +170,19 @@ devid_rc attest_certs_open(const unsigned char key[ATTEST_KEY_LEN], const attest
     unsigned char *plain = malloc(ct_len ? ct_len : 1);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, fin = 0;
-    bool ok = plain && ctx &&
-              EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+    bool ok = plain && ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, ATTEST_GCM_IV, NULL) == 1 &&
               EVP_DecryptInit_ex(ctx, NULL, NULL, key, r->iv) == 1 &&
               EVP_DecryptUpdate(ctx, NULL, &n, nonce, (int)nonce_len) == 1 &&
               EVP_DecryptUpdate(ctx, plain, &n, r->sealed, (int)ct_len) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ATTEST_GCM_TAG,
-                                  r->sealed + ct_len) == 1;
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ATTEST_GCM_TAG, r->sealed + ct_len) ==
+                  1;
     bool authentic = ok && EVP_DecryptFinal_ex(ctx, plain + n, &fin) == 1;
     EVP_CIPHER_CTX_free(ctx);
     ERR_clear_error();
     devid_rc rc;
     if (!ok)
-        rc = devid_fail(plain && ctx ? DEVID_ERR_INTERNAL : DEVID_ERR_MEMORY,
-                        "AES-256-GCM setup");
+        rc = devid_fail(plain && ctx ? DEVID_ERR_INTERNAL : DEVID_ERR_MEMORY, "AES-256-GCM setup");
     else if (!authentic)
         rc = devid_fail(DEVID_ERR_AUTH, "the sealed certificates do not open with the "
                                         "activated credential (tag mismatch)");

@@ -14,7 +14,7 @@
 #define ATTEST_NONCE_MAX 64
 #define ATTEST_GCM_IV 12
 #define ATTEST_GCM_TAG 16
-#define ATTEST_KEY_LEN 32   /* the credential is the AES-256 key: exactly 32 bytes */
+#define ATTEST_KEY_LEN 32 /* the credential is the AES-256 key: exactly 32 bytes */
 
 typedef struct attest_bytes {
     const unsigned char *data;
@@ -41,7 +41,7 @@ typedef struct attest_response {
     unsigned char *encrypted_secret; /* TPM2B_ENCRYPTED_SECRET, marshalled */
     size_t encrypted_secret_len;
     unsigned char iv[ATTEST_GCM_IV];
-    unsigned char *sealed;          /* ciphertext || 16-byte tag */
+    unsigned char *sealed; /* ciphertext || 16-byte tag */
     size_t sealed_len;
 } attest_response;
 

@@ -105,8 +105,8 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
         rc = service_new_store_key(&ctx, pending, a.rsa, false, uid, &pkey);
     }
     if (rc == DEVID_OK)
-        rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, &(enroll_key_ref){ .uid = uid },
-                             subject, NULL, &leaf, &chain);
+        rc = enroll_get_cert(&ctx, EST_SIMPLEENROLL, pkey, &(enroll_key_ref){ .uid = uid }, subject,
+                             NULL, &leaf, &chain);
     if (rc == DEVID_OK)
         rc = devid_store_put_cert(uid, leaf, NULL, NULL);
     if (rc == DEVID_OK) {
@@ -123,8 +123,7 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     if (rc != DEVID_OK && uid[0])
         devid_store_delete(uid, DEVID_STORE_KEY | DEVID_STORE_CERT);
     if (rc == DEVID_OK) {
-        printf("%s: enrolled; key in the store (devid:object=%s), chain in %s\n", name, name,
-               path);
+        printf("%s: enrolled; key in the store (devid:object=%s), chain in %s\n", name, name, path);
         if (opt->json)
             enroll_json(name, false, leaf, path);
     }

@@ -46,10 +46,18 @@ static int parse_args(const char *cmd, int argc, char **argv, factory_args *a)
     int c;
     while ((c = getopt_long(argc + 1, argv - 1, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 's': a->subject = optarg; break;
-        case 'o': a->out = optarg; break;
-        case 'f': a->fingerprint = optarg; break;
-        case 'r': a->rsa = true; break;
+        case 's':
+            a->subject = optarg;
+            break;
+        case 'o':
+            a->out = optarg;
+            break;
+        case 'f':
+            a->fingerprint = optarg;
+            break;
+        case 'r':
+            a->rsa = true;
+            break;
         default:
             return usage_failed(cmd, "bad option (see devid-enroll %s --help)", cmd);
         }
@@ -88,7 +96,7 @@ static devid_rc bootstrap(enroll_ctx *ctx, const unsigned char want[32], est_rep
     X509 *anchor = rc == DEVID_OK ? find_fingerprint(reply->certs, want) : NULL;
     if (rc == DEVID_OK && !anchor)
         rc = devid_fail(DEVID_ERR_AUTH, "no CA certificate from the server matches the "
-                        "configured fingerprint: refusing to trust it");
+                                        "configured fingerprint: refusing to trust it");
     BIO *pem = rc == DEVID_OK ? BIO_new(BIO_s_mem()) : NULL;
     char *text = NULL;
     if (rc == DEVID_OK && (!pem || PEM_write_bio_X509(pem, anchor) != 1 ||
@@ -103,10 +111,10 @@ static devid_rc bootstrap(enroll_ctx *ctx, const unsigned char want[32], est_rep
         ctx->est.trust_pem = NULL;
         if (rc == DEVID_OK && reply->outcome != EST_DONE)
             rc = enroll_reply_error(reply, "/cacerts over TLS verified against the "
-                                    "fingerprinted CA");
+                                           "fingerprinted CA");
         if (rc == DEVID_OK && !find_fingerprint(reply->certs, want))
             rc = devid_fail(DEVID_ERR_AUTH, "the authenticated /cacerts answer lacks the "
-                            "fingerprinted CA certificate");
+                                            "fingerprinted CA certificate");
     }
     BIO_free(pem);
     return rc;
@@ -202,13 +210,13 @@ static bool identity_valid(devid_map_id id, X509 **cert)
 /* What idevid / ldevid did, for --json: the identity, its key (made now or found), its
  * certificate and where it is stored. */
 typedef struct {
-    const char *identity;       /* "IDevID" / "LDevID" */
+    const char *identity; /* "IDevID" / "LDevID" */
     const devid_map_entry *entry;
-    bool already;               /* valid before: nothing done */
+    bool already; /* valid before: nothing done */
     bool key_created;
-    const char *iak;            /* idevid: "created" / "reused" / "none"; ldevid: NULL */
-    bool attested;              /* idevid: issued on the EK-attested exchange */
-    const char *chain_file;     /* where the certificate and its CA chain were written */
+    const char *iak;        /* idevid: "created" / "reused" / "none"; ldevid: NULL */
+    bool attested;          /* idevid: issued on the EK-attested exchange */
+    const char *chain_file; /* where the certificate and its CA chain were written */
 } factory_result;
 
 static void factory_json(const char *cmd, const factory_result *r, X509 *cert)
@@ -267,7 +275,8 @@ static devid_rc preflight(const enroll_ctx *ctx, const char *out)
         return devid_fail(DEVID_ERR_CONFIG, "est.server (or --server) must be an https:// URL");
     const char *trust = ctx->est.trust_file;
     if (!trust)
-        return devid_fail(DEVID_ERR_CONFIG, "no trust anchor for the EST server and the "
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "no trust anchor for the EST server and the "
                           "certificate it issues: set est.trust_anchor (or --trust)");
     X509_STORE *store = X509_STORE_new();
     bool loaded = store && X509_STORE_load_file(store, trust) == 1;
@@ -275,8 +284,10 @@ static devid_rc preflight(const enroll_ctx *ctx, const char *out)
     X509_STORE_free(store);
     ERR_clear_error();
     if (n <= 0)
-        return devid_fail(DEVID_ERR_CONFIG, "est.trust_anchor %s: no CA certificate could be "
-                          "read from it (a PEM file of CA certificates)", trust);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "est.trust_anchor %s: no CA certificate could be "
+                          "read from it (a PEM file of CA certificates)",
+                          trust);
     return out ? check_writable_dir("output", out) : DEVID_OK;
 }
 
@@ -289,7 +300,8 @@ static devid_rc ensure_key(const enroll_ctx *ctx, const devid_map_entry *entry,
     devid_key *key = NULL;
     devid_rc rc = devid_key_open_persistent(entry->key_handle, &key);
     if (rc == DEVID_ERR_NOT_FOUND) {
-        devid_provision_spec spec = { .handle = entry->key_handle, .hierarchy = hier,
+        devid_provision_spec spec = { .handle = entry->key_handle,
+                                      .hierarchy = hier,
                                       .tmpl = hier == DEVID_HIER_ENDORSEMENT
                                                   ? DEVID_TEMPLATE_IDEVID
                                                   : DEVID_TEMPLATE_PLAIN };
@@ -350,11 +362,11 @@ int cmd_idevid(const enroll_options *opt, int argc, char **argv)
     }
     if (!a.subject) {
         return usage_failed("idevid", "--subject is required (e.g. "
-                            "'O=Maker,OU=Model,CN=Device,serialNumber=SN123')");
+                                      "'O=Maker,OU=Model,CN=Device,serialNumber=SN123')");
     }
     if (entry->cert_source != DEVID_CERT_NV || !entry->key_handle) {
         return usage_failed("idevid", "the IDevID map entry needs a key handle and an NV "
-                            "certificate index");
+                                      "certificate index");
     }
     enroll_ctx ctx;
     X509_NAME *subject = NULL;
@@ -421,8 +433,7 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
         return ec;
     const devid_config *cfg = devid_core_config();
     const devid_map_entry *entry = &cfg->map[DEVID_MAP_LDEVID];
-    factory_result res = { .identity = "LDevID", .entry = entry,
-                           .chain_file = entry->cert_file };
+    factory_result res = { .identity = "LDevID", .entry = entry, .chain_file = entry->cert_file };
     X509 *have = NULL;
     if (identity_valid(DEVID_MAP_LDEVID, &have)) {
         printf("LDevID: already provisioned and valid; nothing to do (renewal: devid-enroll "
@@ -435,7 +446,7 @@ int cmd_ldevid(const enroll_options *opt, int argc, char **argv)
     }
     if (entry->cert_source != DEVID_CERT_FILE || !entry->key_handle) {
         return usage_failed("ldevid", "the LDevID map entry needs a key handle and a "
-                            "certificate file");
+                                      "certificate file");
     }
     enroll_ctx ctx;
     devid_identity *idevid = NULL;

@@ -245,7 +245,10 @@ static int renew_one(enroll_ctx *ctx, const service_args *a, const renewable *r,
     if (rc != DEVID_OK)
         return renewal_failed(a, r, revoked, rc);
     printf("%s: renewed%s\n", r->name, rekey ? " with a new key" : "");
-    renew_outcome *o = note(a, r->name, revoked ? "revoked-renewed" : rekey ? "re-keyed" : "renewed");
+    renew_outcome *o = note(a, r->name,
+                            revoked ? "revoked-renewed"
+                            : rekey ? "re-keyed"
+                                    : "renewed");
     if (o)
         o->revoked = revoked;
     run_hook(r->name);

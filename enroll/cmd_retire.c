@@ -18,7 +18,7 @@ static bool confirmed(bool yes)
         return true;
     if (!isatty(STDIN_FILENO)) {
         usage_failed("retire", "removes the LDevID and every service identity; standard "
-                     "input is not a terminal: confirm with --yes");
+                               "input is not a terminal: confirm with --yes");
         return false;
     }
     fprintf(stderr, "Remove the LDevID and every service identity (the IDevID is kept)? "

@@ -7,20 +7,20 @@
 
 /* Exit codes, documented in devid-enroll(1). */
 enum {
-    EXIT_HEALTHY = 0,       /* done; every identity present is valid */
-    EXIT_ATTENTION = 1,     /* an identity needs attention (missing/mismatched/expired/untrusted) */
-    EXIT_USAGE = 2,         /* bad command line or configuration */
-    EXIT_NO_TPM = 3,        /* the TPM could not be reached */
-    EXIT_FAILED = 4,        /* an operation failed (nothing was changed) */
-    EXIT_RETRY = 5,         /* the EST server was unavailable or kept us waiting: try later */
+    EXIT_HEALTHY = 0,   /* done; every identity present is valid */
+    EXIT_ATTENTION = 1, /* an identity needs attention (missing/mismatched/expired/untrusted) */
+    EXIT_USAGE = 2,     /* bad command line or configuration */
+    EXIT_NO_TPM = 3,    /* the TPM could not be reached */
+    EXIT_FAILED = 4,    /* an operation failed (nothing was changed) */
+    EXIT_RETRY = 5,     /* the EST server was unavailable or kept us waiting: try later */
 };
 
 /* Global options (before the command). */
 typedef struct enroll_options {
     bool json;
-    const char *server;      /* overrides est.server */
-    const char *trust;       /* overrides est.trust_anchor */
-    const char *ca_label;    /* overrides est.ca_label */
+    const char *server;   /* overrides est.server */
+    const char *trust;    /* overrides est.trust_anchor */
+    const char *ca_label; /* overrides est.ca_label */
 } enroll_options;
 
 int cmd_status(const enroll_options *opt, int argc, char **argv);
@@ -41,7 +41,6 @@ int command_failed(const char *cmd, int devid_rc_value);
 
 /* A usage error of command `cmd`: says "devid-enroll CMD: <message>" on stderr, keeps the
  * message as devid_last_error() (so --json reports it) and returns EXIT_USAGE. */
-int usage_failed(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int usage_failed(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

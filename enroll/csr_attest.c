@@ -93,8 +93,10 @@ static devid_rc load_iak(enroll_attest_mode mode, devid_identity **iak)
                           "for the request",
                           why);
     if (why == validity) /* (a device without IAK certificate is normal; this is not) */
-        fprintf(stderr, "devid-enroll: warning: %s: the request is sent without evidence "
-                        "(est.attestation = auto)\n", why);
+        fprintf(stderr,
+                "devid-enroll: warning: %s: the request is sent without evidence "
+                "(est.attestation = auto)\n",
+                why);
     else
         devid_debug("request without evidence: %s", why);
     return DEVID_OK;

@@ -17,34 +17,34 @@ typedef struct {
     const char *key;
     key_kind kind;
     size_t offset;
-    long min, max;          /* K_INT range */
+    long min, max; /* K_INT range */
 } key_spec;
 
 #define EST(f) offsetof(enroll_config, est.f)
 #define RENEW(f) offsetof(enroll_config, renew.f)
 
 static const key_spec keys[] = {
-    { "est.server",             K_STRING, EST(server), 0, 0 },
-    { "est.ca_label",           K_STRING, EST(ca_label), 0, 0 },
-    { "est.trust_anchor",       K_PATH,   EST(trust_anchor), 0, 0 },
-    { "est.fingerprint",        K_STRING, EST(fingerprint), 0, 0 },
-    { "est.username",           K_STRING, EST(username), 0, 0 },
-    { "est.password_file",      K_PATH,   EST(password_file), 0, 0 },
-    { "est.header_file",        K_PATH,   EST(header_file), 0, 0 },
-    { "est.auth",               K_STRING, EST(auth), 0, 0 },
-    { "est.credentials_for",    K_STRING, EST(credentials_for), 0, 0 },
+    { "est.server", K_STRING, EST(server), 0, 0 },
+    { "est.ca_label", K_STRING, EST(ca_label), 0, 0 },
+    { "est.trust_anchor", K_PATH, EST(trust_anchor), 0, 0 },
+    { "est.fingerprint", K_STRING, EST(fingerprint), 0, 0 },
+    { "est.username", K_STRING, EST(username), 0, 0 },
+    { "est.password_file", K_PATH, EST(password_file), 0, 0 },
+    { "est.header_file", K_PATH, EST(header_file), 0, 0 },
+    { "est.auth", K_STRING, EST(auth), 0, 0 },
+    { "est.credentials_for", K_STRING, EST(credentials_for), 0, 0 },
     { "est.credentials_server", K_STRING, EST(credentials_server), 0, 0 },
-    { "est.timeout",            K_INT,    EST(timeout), 1, 3600 },
-    { "est.max_attempts",       K_INT,    EST(max_attempts), 1, 1000 },
-    { "est.retry_base_ms",      K_INT,    EST(retry_base_ms), 1, 3600000 },
-    { "est.retry_cap_ms",       K_INT,    EST(retry_cap_ms), 1, 86400000 },
-    { "est.pop",                K_STRING, EST(pop), 0, 0 },
+    { "est.timeout", K_INT, EST(timeout), 1, 3600 },
+    { "est.max_attempts", K_INT, EST(max_attempts), 1, 1000 },
+    { "est.retry_base_ms", K_INT, EST(retry_base_ms), 1, 3600000 },
+    { "est.retry_cap_ms", K_INT, EST(retry_cap_ms), 1, 86400000 },
+    { "est.pop", K_STRING, EST(pop), 0, 0 },
     { "est.check_server_revocation", K_STRING, EST(check_server_revocation), 0, 0 },
-    { "est.factory_mode",       K_STRING, EST(factory_mode), 0, 0 },
-    { "est.attestation",        K_STRING, EST(attestation), 0, 0 },
-    { "renew.threshold",        K_INT,    RENEW(threshold), 1, 99 },
-    { "renew.jitter",           K_INT,    RENEW(jitter), 0, 50 },
-    { "renew.hook",             K_STRING, RENEW(hook), 0, 0 },
+    { "est.factory_mode", K_STRING, EST(factory_mode), 0, 0 },
+    { "est.attestation", K_STRING, EST(attestation), 0, 0 },
+    { "renew.threshold", K_INT, RENEW(threshold), 1, 99 },
+    { "renew.jitter", K_INT, RENEW(jitter), 0, 50 },
+    { "renew.hook", K_STRING, RENEW(hook), 0, 0 },
 };
 
 /* Values checked where they are read, so a bad one names its line. */
@@ -112,19 +112,20 @@ static devid_rc check_choice(const char *key, const char *value, const char *whe
             if (strcmp(choices[i].allowed[j], value) == 0)
                 return DEVID_OK;
         if (!choices[i].allowed[2])
-            return devid_fail(DEVID_ERR_CONFIG, "%s: %s = %s: expected %s or %s", where, key,
-                              value, choices[i].allowed[0], choices[i].allowed[1]);
-        return devid_fail(DEVID_ERR_CONFIG, "%s: %s = %s: expected %s, %s or %s", where, key,
-                          value, choices[i].allowed[0], choices[i].allowed[1],
-                          choices[i].allowed[2]);
+            return devid_fail(DEVID_ERR_CONFIG, "%s: %s = %s: expected %s or %s", where, key, value,
+                              choices[i].allowed[0], choices[i].allowed[1]);
+        return devid_fail(DEVID_ERR_CONFIG, "%s: %s = %s: expected %s, %s or %s", where, key, value,
+                          choices[i].allowed[0], choices[i].allowed[1], choices[i].allowed[2]);
     }
     if ((strcmp(key, "est.credentials_server") == 0 || strcmp(key, "est.server") == 0) &&
         strncmp(value, "https://", 8) != 0)
         return devid_fail(DEVID_ERR_CONFIG, "%s: %s: expected an https:// URL", where, key);
     unsigned char fp[32];
     if (strcmp(key, "est.fingerprint") == 0 && !enroll_parse_fingerprint(value, fp))
-        return devid_fail(DEVID_ERR_CONFIG, "%s: %s: expected a SHA-256 fingerprint (64 hex "
-                          "digits, colons allowed)", where, key);
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "%s: %s: expected a SHA-256 fingerprint (64 hex "
+                          "digits, colons allowed)",
+                          where, key);
     return DEVID_OK;
 }
 
@@ -167,8 +168,7 @@ static devid_rc apply_key(void *arg, const char *key, const char *value, const c
     return devid_fail(DEVID_ERR_CONFIG, "%s: unknown key '%s'", where, key);
 }
 
-devid_rc enroll_config_parse(enroll_config *cfg, const char *text, size_t len,
-                             const char *origin)
+devid_rc enroll_config_parse(enroll_config *cfg, const char *text, size_t len, const char *origin)
 {
     return devid_config_scan(text, len, origin, apply_key, cfg);
 }
@@ -181,14 +181,17 @@ devid_rc enroll_config_read_file(enroll_config *cfg, const char *path)
 devid_rc enroll_config_check(const enroll_config *cfg)
 {
     if (cfg->renew.threshold + cfg->renew.jitter > 95)
-        return devid_fail(DEVID_ERR_CONFIG, "renew.threshold + renew.jitter must stay at or "
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "renew.threshold + renew.jitter must stay at or "
                           "below 95%% of the lifetime, or a certificate may expire before it is "
                           "renewed");
     const char *scope = cfg->est.credentials_for;
     if (scope && strcmp(scope, "factory") != 0 && !cfg->est.credentials_server)
-        return devid_fail(DEVID_ERR_CONFIG, "est.credentials_for = %s sends the password with "
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "est.credentials_for = %s sends the password with "
                           "a client certificate: name the one server it is for in "
-                          "est.credentials_server", scope);
+                          "est.credentials_server",
+                          scope);
     return DEVID_OK;
 }
 

@@ -33,32 +33,32 @@
 
 /* [est]: the enrollment server. Secrets come from files, never the config. */
 typedef struct enroll_est_config {
-    char *server;            /* https://host[:port] */
-    char *ca_label;          /* optional CA label path segment */
-    char *trust_anchor;      /* PEM file of CAs that may issue the server's certificate */
-    char *fingerprint;       /* SHA-256 of the CA certificate, for bootstrapping /cacerts */
-    char *username;          /* HTTP user (Basic or Digest) */
-    char *password_file;     /* file holding the HTTP password */
-    char *header_file;       /* file holding an extra "Name: value" header (a secret) */
-    char *auth;              /* basic (default), digest, any */
-    char *credentials_for;   /* factory (default), owner, both */
-    char *credentials_server;/* the only server the credentials go to (NULL: the one in use) */
-    long timeout;            /* seconds per request */
+    char *server;             /* https://host[:port] */
+    char *ca_label;           /* optional CA label path segment */
+    char *trust_anchor;       /* PEM file of CAs that may issue the server's certificate */
+    char *fingerprint;        /* SHA-256 of the CA certificate, for bootstrapping /cacerts */
+    char *username;           /* HTTP user (Basic or Digest) */
+    char *password_file;      /* file holding the HTTP password */
+    char *header_file;        /* file holding an extra "Name: value" header (a secret) */
+    char *auth;               /* basic (default), digest, any */
+    char *credentials_for;    /* factory (default), owner, both */
+    char *credentials_server; /* the only server the credentials go to (NULL: the one in use) */
+    long timeout;             /* seconds per request */
     long max_attempts;
     long retry_base_ms, retry_cap_ms;
-    char *pop;               /* proof-of-possession: auto (when /csrattrs asks), always, never */
+    char *pop; /* proof-of-possession: auto (when /csrattrs asks), always, never */
     char *check_server_revocation; /* no (default), yes */
-    char *factory_mode;      /* password (default): idevid authenticated by the station's
+    char *factory_mode;            /* password (default): idevid authenticated by the station's
                                 credentials; attested: by the EK (docs/factory.md) */
-    char *attestation;       /* CSRs carry TPM evidence: auto (when the IAK has a
+    char *attestation;             /* CSRs carry TPM evidence: auto (when the IAK has a
                                 certificate), always, never */
 } enroll_est_config;
 
 /* [renew]: when and how certificates are renewed. */
 typedef struct enroll_renew_config {
-    long threshold;          /* percent of the lifetime after which to renew */
-    long jitter;             /* percent of the lifetime added at random (fleet spread) */
-    char *hook;              /* command run after a renewal (sh -c), e.g. restart a service */
+    long threshold; /* percent of the lifetime after which to renew */
+    long jitter;    /* percent of the lifetime added at random (fleet spread) */
+    char *hook;     /* command run after a renewal (sh -c), e.g. restart a service */
 } enroll_renew_config;
 
 typedef struct enroll_config {
@@ -69,8 +69,7 @@ typedef struct enroll_config {
 /* The defaults. */
 devid_rc enroll_config_new(enroll_config **out);
 /* Applies the [est] and [renew] keys of `text` (the syntax of core/config.h) on top of cfg. */
-devid_rc enroll_config_parse(enroll_config *cfg, const char *text, size_t len,
-                             const char *origin);
+devid_rc enroll_config_parse(enroll_config *cfg, const char *text, size_t len, const char *origin);
 /* Applies the [est] and [renew] keys of the file at path. */
 devid_rc enroll_config_read_file(enroll_config *cfg, const char *path);
 /* "AB:CD:..." or "abcd...": a SHA-256 fingerprint into out (false: not 64 hex digits). */

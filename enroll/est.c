@@ -48,15 +48,15 @@ struct est_conn {
     CURL *curl;
     const est_client_cfg *cfg;
     est_tls_setup tls;
-    est_tls_watch watch;      /* of the connection the last request went on */
-    bool bound;               /* the current request may not open a new connection */
-    bool refused_socket;      /* ... and tried to */
+    est_tls_watch watch; /* of the connection the last request went on */
+    bool bound;          /* the current request may not open a new connection */
+    bool refused_socket; /* ... and tried to */
     unsigned connections, full, resumed;
 };
 
 typedef struct {
     est_conn *conn;
-    bool captured;            /* the TLS state of this transfer is in conn->watch */
+    bool captured; /* the TLS state of this transfer is in conn->watch */
     char *body;
     size_t len;
     bool too_big;
@@ -135,12 +135,11 @@ static void classify_http(est_op op, const reply_buf *rb, long status, est_reply
         reply->outcome = EST_FAILED;
         snprintf(reply->detail, sizeof(reply->detail),
                  "HTTP %ld redirect to '%s' refused (EST credentials stay with the configured "
-                 "server)", status, rb->hdr.location);
+                 "server)",
+                 status, rb->hdr.location);
         return;
     }
-    reply->outcome = status == 401 ? EST_UNAUTHORIZED
-                     : status >= 500 ? EST_TRANSIENT
-                                     : EST_FAILED;
+    reply->outcome = status == 401 ? EST_UNAUTHORIZED : status >= 500 ? EST_TRANSIENT : EST_FAILED;
     if (rb->hdr.retry_after[0] && status >= 500)
         reply->retry_after = est_parse_retry_after(rb->hdr.retry_after, (long)time(NULL));
     /* a short, printable excerpt of the server's explanation */
@@ -149,8 +148,7 @@ static void classify_http(est_op op, const reply_buf *rb, long status, est_reply
     for (size_t i = 0; rb->body && i < rb->len && n < sizeof(excerpt) - 1; i++)
         excerpt[n++] = isprint((unsigned char)rb->body[i]) ? rb->body[i] : ' ';
     excerpt[n] = '\0';
-    snprintf(reply->detail, sizeof(reply->detail), "HTTP %ld%s%s", status, n ? ": " : "",
-             excerpt);
+    snprintf(reply->detail, sizeof(reply->detail), "HTTP %ld%s%s", status, n ? ": " : "", excerpt);
 }
 
 /* Counts the connections the transfer just made (full handshake or resumed session). */
@@ -193,7 +191,8 @@ static void describe_401(const reply_buf *rb, int mode, est_reply *reply)
     size_t n = strlen(reply->detail);
     snprintf(reply->detail + n, sizeof(reply->detail) - n,
              " [the server offers:%s; we %s%s; not retried: a wrong password tried again "
-             "counts against an account lockout]", offered,
+             "counts against an account lockout]",
+             offered,
              mode < 0 ? "sent no password (none is configured for this server and phase)"
                       : "authenticated with ",
              mode < 0 ? "" : sent[mode]);
@@ -210,15 +209,17 @@ static void describe_refusal(const est_conn *c, est_reply *reply)
         int expired = X509_cmp_current_time(X509_get0_notAfter(cert)) < 0;
         int early = X509_cmp_current_time(X509_get0_notBefore(cert)) > 0;
         snprintf(mine, sizeof(mine), "our certificate %s %s", subject,
-                 expired ? "has expired" : early ? "is not valid yet" : "is within its validity");
+                 expired ? "has expired"
+                 : early ? "is not valid yet"
+                         : "is within its validity");
     }
     snprintf(reply->detail, sizeof(reply->detail),
              "the server refused our TLS client certificate with the TLS alert '%s' (%s)",
              est_tls_alert_text(c->watch.alert), mine);
 }
 
-static void classify_curl(const est_conn *c, CURLcode cc, const char *errbuf,
-                          const reply_buf *rb, est_reply *reply)
+static void classify_curl(const est_conn *c, CURLcode cc, const char *errbuf, const reply_buf *rb,
+                          est_reply *reply)
 {
     if (est_tls_alert_refuses_cert(c->watch.alert)) {
         /* under TLS 1.3 this alert arrives at the first read (CURLE_RECV_ERROR), which would
@@ -275,7 +276,8 @@ devid_rc est_conn_open(const est_client_cfg *cfg, est_conn **out)
     if (!cfg->server || strncmp(cfg->server, "https://", 8) != 0)
         return devid_fail(DEVID_ERR_CONFIG, "EST server must be an https:// URL");
     if (!cfg->trust_file && !cfg->trust_pem && !cfg->system_trust && !cfg->bootstrap)
-        return devid_fail(DEVID_ERR_CONFIG, "no trust anchor for the EST server (set "
+        return devid_fail(DEVID_ERR_CONFIG,
+                          "no trust anchor for the EST server (set "
                           "est.trust_anchor, or bootstrap /cacerts with a fingerprint)");
     pthread_once(&curl_once, curl_init_once);
     est_conn *c = calloc(1, sizeof(*c));
@@ -346,16 +348,15 @@ bool est_conn_alive(est_conn *c)
            s != CURL_SOCKET_BAD;
 }
 
-void est_conn_counts(const est_conn *c, unsigned *connections, unsigned *full,
-                     unsigned *resumed)
+void est_conn_counts(const est_conn *c, unsigned *connections, unsigned *full, unsigned *resumed)
 {
     *connections = c->connections;
     *full = c->full;
     *resumed = c->resumed;
 }
 
-devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
-                          size_t csr_len, unsigned flags, est_reply *reply)
+devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der, size_t csr_len,
+                          unsigned flags, est_reply *reply)
 {
     bool bound = flags & EST_REQ_BOUND;
     const est_client_cfg *cfg = c->cfg;
@@ -398,9 +399,10 @@ devid_rc est_conn_request(est_conn *c, est_op op, const unsigned char *csr_der,
     bool password = secrets && cfg->basic_user;
     set_credentials(curl, password ? cfg : NULL, password ? auth_bits[cfg->auth] : 0);
     if (post) {
-        headers = curl_slist_append(headers, op == EST_ATTEST_ENROLL
-                                                 ? "Content-Type: application/vnd.devid.attest-request"
-                                                 : "Content-Type: application/pkcs10");
+        headers = curl_slist_append(headers,
+                                    op == EST_ATTEST_ENROLL
+                                        ? "Content-Type: application/vnd.devid.attest-request"
+                                        : "Content-Type: application/pkcs10");
         headers = curl_slist_append(headers, "Content-Transfer-Encoding: base64");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);

@@ -28,34 +28,40 @@
 
 /* How the HTTP password is offered. */
 typedef enum est_auth_mode {
-    EST_AUTH_BASIC = 0,  /* HTTP Basic with the request (Digest if the server asks only that) */
-    EST_AUTH_DIGEST,     /* HTTP Digest (RFC 7616), on the server's challenge */
-    EST_AUTH_ANY,        /* nothing until the server's 401 names a scheme (Digest preferred) */
+    EST_AUTH_BASIC = 0, /* HTTP Basic with the request (Digest if the server asks only that) */
+    EST_AUTH_DIGEST,    /* HTTP Digest (RFC 7616), on the server's challenge */
+    EST_AUTH_ANY,       /* nothing until the server's 401 names a scheme (Digest preferred) */
 } est_auth_mode;
 
 typedef struct est_client_cfg {
-    const char *server;         /* "https://host[:port]" (/.well-known/est is appended) */
-    const char *label;          /* optional CA label path segment */
-    const char *trust_file;     /* PEM trust anchors for the server's certificate */
-    const char *trust_pem;      /* ... or the anchors themselves, PEM text (instead of a file) */
-    bool system_trust;          /* also trust the system store */
-    bool check_revocation;      /* check the server certificate's revocation status in the
+    const char *server;     /* "https://host[:port]" (/.well-known/est is appended) */
+    const char *label;      /* optional CA label path segment */
+    const char *trust_file; /* PEM trust anchors for the server's certificate */
+    const char *trust_pem;  /* ... or the anchors themselves, PEM text (instead of a file) */
+    bool system_trust;      /* also trust the system store */
+    bool check_revocation;  /* check the server certificate's revocation status in the
                                    handshake (OCSP or CRL, revocation.h): revoked fails it */
-    bool bootstrap;             /* unauthenticated server: /cacerts only */
-    long timeout;               /* seconds per request (default 30) */
+    bool bootstrap;         /* unauthenticated server: /cacerts only */
+    long timeout;           /* seconds per request (default 30) */
     /* client authentication, any combination */
-    EVP_PKEY *tls_key;          /* TLS client key (a TPM key through the devid provider) */
+    EVP_PKEY *tls_key; /* TLS client key (a TPM key through the devid provider) */
     X509 *tls_cert;
     STACK_OF(X509) *tls_chain;
     const char *basic_user, *basic_pass; /* the HTTP credentials (Basic or Digest) */
     est_auth_mode auth;
-    const char *header;         /* an extra "Name: value" header carrying a secret */
+    const char *header; /* an extra "Name: value" header carrying a secret */
 } est_client_cfg;
 
 /* EST_ATTEST_*: the EK-attested factory exchange (docs/factory.md "The attested exchange"):
  * a GET of a fresh nonce, then a POST of the evidence; both answers are base64 DER. */
-typedef enum est_op { EST_CACERTS, EST_SIMPLEENROLL, EST_SIMPLEREENROLL, EST_CSRATTRS,
-                      EST_ATTEST_NONCE, EST_ATTEST_ENROLL } est_op;
+typedef enum est_op {
+    EST_CACERTS,
+    EST_SIMPLEENROLL,
+    EST_SIMPLEREENROLL,
+    EST_CSRATTRS,
+    EST_ATTEST_NONCE,
+    EST_ATTEST_ENROLL
+} est_op;
 
 typedef enum est_outcome {
     EST_DONE = 0,     /* 200 (or 204 for csrattrs) with a well-formed body */
@@ -69,13 +75,13 @@ typedef enum est_outcome {
 
 typedef struct est_reply {
     est_outcome outcome;
-    long http_status;           /* 0 if no HTTP answer */
-    long retry_after;           /* seconds from now, -1 if the server sent none */
-    unsigned auth_offered;      /* 401: the schemes the server offered (EST_SCHEME_*) */
-    char detail[512];           /* why, for logs and errors (never secrets) */
-    bool not_sent;              /* a bound request whose connection had closed: not sent */
-    STACK_OF(X509) *certs;      /* EST_DONE for cacerts / (re)enroll */
-    unsigned char *csrattrs;    /* EST_DONE for csrattrs: DER (NULL on 204); for the
+    long http_status;        /* 0 if no HTTP answer */
+    long retry_after;        /* seconds from now, -1 if the server sent none */
+    unsigned auth_offered;   /* 401: the schemes the server offered (EST_SCHEME_*) */
+    char detail[512];        /* why, for logs and errors (never secrets) */
+    bool not_sent;           /* a bound request whose connection had closed: not sent */
+    STACK_OF(X509) *certs;   /* EST_DONE for cacerts / (re)enroll */
+    unsigned char *csrattrs; /* EST_DONE for csrattrs: DER (NULL on 204); for the
                                    EST_ATTEST_* operations: the decoded body */
     size_t csrattrs_len;
 } est_reply;
@@ -106,14 +112,13 @@ enum {
 };
 
 /* One request on the connection; flags: EST_REQ_*. */
-devid_rc est_conn_request(est_conn *conn, est_op op, const unsigned char *csr_der,
-                          size_t csr_len, unsigned flags, est_reply *reply);
+devid_rc est_conn_request(est_conn *conn, est_op op, const unsigned char *csr_der, size_t csr_len,
+                          unsigned flags, est_reply *reply);
 
 /* The channel binding of the connection the last request went on: tls-unique (RFC 5929) on
  * TLS 1.2, tls-exporter (RFC 9266) on TLS 1.3, and its TLS version (TLS1_2_VERSION...).
  * *len is 0 when it has none. */
-void est_conn_binding(const est_conn *conn, const unsigned char **data, size_t *len,
-                      int *version);
+void est_conn_binding(const est_conn *conn, const unsigned char **data, size_t *len, int *version);
 
 /* Whether the connection the last request went on is still open (a bound request can go). */
 bool est_conn_alive(est_conn *conn);

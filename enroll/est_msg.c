@@ -146,8 +146,8 @@ static devid_rc add_san(X509_REQ *req, const X509 *like)
 }
 
 devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
-                       const char *challenge, const unsigned char *evidence,
-                       size_t evidence_len, unsigned char **der, size_t *len)
+                       const char *challenge, const unsigned char *evidence, size_t evidence_len,
+                       unsigned char **der, size_t *len)
 {
     X509_REQ *req = X509_REQ_new();
     devid_rc rc = DEVID_OK;
@@ -166,8 +166,7 @@ devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like
         /* the whole DER value as one SEQUENCE (OpenSSL keeps a SEQUENCE's encoding as is) */
         ASN1_OBJECT *oid = OBJ_txt2obj(EVIDENCE_ATTRIBUTE_OID, 1);
         if (!oid || evidence_len > INT32_MAX ||
-            X509_REQ_add1_attr_by_OBJ(req, oid, V_ASN1_SEQUENCE, evidence,
-                                      (int)evidence_len) != 1)
+            X509_REQ_add1_attr_by_OBJ(req, oid, V_ASN1_SEQUENCE, evidence, (int)evidence_len) != 1)
             rc = devid_fail(DEVID_ERR_ARG, "cannot add the evidence attribute");
         ASN1_OBJECT_free(oid);
     }

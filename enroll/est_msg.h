@@ -28,8 +28,8 @@ devid_rc est_parse_certs_only(const char *body, size_t len, STACK_OF(X509) **cer
  * non-NULL `evidence` (evidence_len bytes of DER, evidence.h) becomes the id-aa-evidence
  * attribute. */
 devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
-                       const char *challenge, const unsigned char *evidence,
-                       size_t evidence_len, unsigned char **der, size_t *len);
+                       const char *challenge, const unsigned char *evidence, size_t evidence_len,
+                       unsigned char **der, size_t *len);
 
 /* What a server's /csrattrs (RFC 7030 4.5) asks for, as far as devid-enroll can honour it. */
 typedef struct est_csr_wishes {

@@ -85,8 +85,8 @@ void est_tls_capture(CURL *curl, est_tls_watch *w)
     if (w->version == TLS1_3_VERSION) {
         /* RFC 9266: 32 bytes, label "EXPORTER-Channel-Binding", no context */
         static const char label[] = "EXPORTER-Channel-Binding";
-        if (SSL_export_keying_material(ssl, w->binding, 32, label, sizeof(label) - 1, NULL, 0,
-                                       0) == 1)
+        if (SSL_export_keying_material(ssl, w->binding, 32, label, sizeof(label) - 1, NULL, 0, 0) ==
+            1)
             w->binding_len = 32;
         return;
     }

@@ -18,12 +18,12 @@
 #include <stddef.h>
 
 typedef struct est_tls_watch {
-    int alert;                     /* last fatal alert received (SSL_AD_*), -1: none */
-    int version;                   /* negotiated version (TLS1_2_VERSION, ...), 0: unknown */
-    bool resumed;                  /* the connection resumed an earlier TLS session */
-    unsigned char binding[64];     /* tls-unique (TLS 1.2: the first Finished message) or
+    int alert;                 /* last fatal alert received (SSL_AD_*), -1: none */
+    int version;               /* negotiated version (TLS1_2_VERSION, ...), 0: unknown */
+    bool resumed;              /* the connection resumed an earlier TLS session */
+    unsigned char binding[64]; /* tls-unique (TLS 1.2: the first Finished message) or
                                       tls-exporter (TLS 1.3: 32 exported bytes) */
-    size_t binding_len;            /* 0: none */
+    size_t binding_len;        /* 0: none */
 } est_tls_watch;
 
 typedef struct est_tls_setup {

@@ -81,8 +81,8 @@ static devid_rc get_nonce(est_conn *conn, attest_state *s)
     devid_rc rc = est_conn_request(conn, EST_ATTEST_NONCE, NULL, 0, 0, &reply);
     if (rc == DEVID_OK && reply.outcome != EST_DONE)
         rc = enroll_reply_error(&reply, "attest-nonce");
-    if (rc == DEVID_OK && (reply.csrattrs_len < ATTEST_NONCE_MIN ||
-                           reply.csrattrs_len > ATTEST_NONCE_MAX))
+    if (rc == DEVID_OK &&
+        (reply.csrattrs_len < ATTEST_NONCE_MIN || reply.csrattrs_len > ATTEST_NONCE_MAX))
         rc = devid_fail(DEVID_ERR_FORMAT, "attest-nonce: a nonce of %zu bytes (want %d to %d)",
                         reply.csrattrs_len, ATTEST_NONCE_MIN, ATTEST_NONCE_MAX);
     if (rc == DEVID_OK) {
@@ -93,13 +93,13 @@ static devid_rc get_nonce(est_conn *conn, attest_state *s)
     return rc;
 }
 
-static devid_rc post_request(enroll_ctx *ctx, est_conn *conn, attest_state *s,
-                             EVP_PKEY *idevid_pub, const X509_NAME *subject, est_reply *reply)
+static devid_rc post_request(enroll_ctx *ctx, est_conn *conn, attest_state *s, EVP_PKEY *idevid_pub,
+                             const X509_NAME *subject, est_reply *reply)
 {
     unsigned char *csr = NULL, *der = NULL;
     size_t csr_len = 0, der_len = 0;
-    devid_rc rc = est_build_csr(idevid_pub, subject, NULL, ctx->wishes.md_nid, NULL, NULL, 0,
-                                &csr, &csr_len);
+    devid_rc rc = est_build_csr(idevid_pub, subject, NULL, ctx->wishes.md_nid, NULL, NULL, 0, &csr,
+                                &csr_len);
     if (rc == DEVID_OK) {
         attest_request req = {
             .nonce = { s->nonce, s->nonce_len },
@@ -137,14 +137,16 @@ static devid_rc open_answer(attest_state *s, const est_reply *reply, X509 **idev
                                    resp.credential_blob_len, resp.encrypted_secret,
                                    resp.encrypted_secret_len, credential, &cred_len);
     if (rc == DEVID_ERR_TPM || rc == DEVID_ERR_FORMAT)
-        rc = devid_fail(DEVID_ERR_AUTH, "the CA's credential does not activate on this TPM "
-                        "(not made for this TPM's EK and IAK): %s", devid_last_error());
+        rc = devid_fail(DEVID_ERR_AUTH,
+                        "the CA's credential does not activate on this TPM "
+                        "(not made for this TPM's EK and IAK): %s",
+                        devid_last_error());
     if (rc == DEVID_OK && cred_len != ATTEST_KEY_LEN)
         rc = devid_fail(DEVID_ERR_FORMAT, "the activated credential has %zu bytes, not %d",
                         cred_len, ATTEST_KEY_LEN);
     if (rc == DEVID_OK)
-        rc = attest_certs_open(credential, &resp, s->nonce, s->nonce_len, &s->iak_cert,
-                               idevid_cert, chain);
+        rc = attest_certs_open(credential, &resp, s->nonce, s->nonce_len, &s->iak_cert, idevid_cert,
+                               chain);
     OPENSSL_cleanse(credential, sizeof(credential));
     attest_response_clear(&resp);
     return rc;
@@ -176,8 +178,7 @@ static devid_rc store_iak_cert(attest_state *s)
                           : devid_fail(DEVID_ERR_INTERNAL, "encoding the IAK certificate");
     OPENSSL_free(der);
     if (rc == DEVID_OK)
-        printf("IAK: certificate issued on the EK's attestation\n  stored:  NV 0x%08x\n",
-               index);
+        printf("IAK: certificate issued on the EK's attestation\n  stored:  NV 0x%08x\n", index);
     return rc;
 }
 

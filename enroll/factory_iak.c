@@ -35,8 +35,8 @@ devid_rc factory_ensure_iak(EVP_PKEY *idevid_pub, const char **action, devid_key
     factory_crash_point("factory-before-iak");
     devid_rc rc = devid_iak_ensure(type, &created, &iak);
     if (rc == DEVID_OK && created)
-        printf("IAK: created key at 0x%08x (%s %d, restricted signing key)\n",
-               entry->key_handle, type == DEVID_KEY_RSA ? "RSA" : "EC", devid_key_get_bits(iak));
+        printf("IAK: created key at 0x%08x (%s %d, restricted signing key)\n", entry->key_handle,
+               type == DEVID_KEY_RSA ? "RSA" : "EC", devid_key_get_bits(iak));
     if (rc == DEVID_OK && keep)
         *keep = iak;
     else

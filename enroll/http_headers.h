@@ -14,7 +14,7 @@ typedef struct est_headers {
     char content_type[128]; /* values trimmed, cut at the buffer's size, always terminated */
     char retry_after[128];
     char location[256];
-    unsigned auth_offered;  /* EST_SCHEME_* of every WWW-Authenticate challenge */
+    unsigned auth_offered; /* EST_SCHEME_* of every WWW-Authenticate challenge */
 } est_headers;
 
 /* Takes the value of Content-Type, Retry-After or Location (names case-insensitive) from one

@@ -66,11 +66,21 @@ static void put_escaped(FILE *out, const char *s)
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
         default:
             if (*p < 0x20) {
                 fprintf(out, "\\u%04x", *p);
@@ -137,10 +147,22 @@ static void close_(json_writer *w, char c)
     }
 }
 
-void json_begin_object(json_writer *w, const char *key) { open_(w, key, '{'); }
-void json_end_object(json_writer *w) { close_(w, '}'); }
-void json_begin_array(json_writer *w, const char *key) { open_(w, key, '['); }
-void json_end_array(json_writer *w) { close_(w, ']'); }
+void json_begin_object(json_writer *w, const char *key)
+{
+    open_(w, key, '{');
+}
+void json_end_object(json_writer *w)
+{
+    close_(w, '}');
+}
+void json_begin_array(json_writer *w, const char *key)
+{
+    open_(w, key, '[');
+}
+void json_end_array(json_writer *w)
+{
+    close_(w, ']');
+}
 
 void json_string(json_writer *w, const char *key, const char *value)
 {

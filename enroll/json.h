@@ -14,7 +14,7 @@ typedef struct json_writer {
     bool need_comma[32];
 } json_writer;
 
-void json_begin_object(json_writer *w, const char *key);  /* key NULL inside arrays/top */
+void json_begin_object(json_writer *w, const char *key); /* key NULL inside arrays/top */
 void json_end_object(json_writer *w);
 void json_begin_array(json_writer *w, const char *key);
 void json_end_array(json_writer *w);
@@ -22,7 +22,7 @@ void json_string(json_writer *w, const char *key, const char *value); /* NULL �
 void json_int(json_writer *w, const char *key, long long value);
 void json_bool(json_writer *w, const char *key, bool value);
 
-void json_time(json_writer *w, const char *key, time_t t);   /* ISO 8601 UTC; 0 → null */
+void json_time(json_writer *w, const char *key, time_t t); /* ISO 8601 UTC; 0 → null */
 
 /* subject, issuer (RFC 4514, UTF-8 as is), serial (hex, as openssl x509 -serial),
  * not_before, not_after and sha256 (AB:CD:... as openssl x509 -fingerprint -sha256). */

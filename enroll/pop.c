@@ -35,8 +35,8 @@ static devid_rc bound_post(const est_pop_request *r, est_reply *reply)
     EVP_EncodeBlock((unsigned char *)challenge, bound, (int)len);
     unsigned char *csr = NULL;
     size_t csr_len = 0;
-    devid_rc rc = est_build_csr(r->key, r->subject, r->like, r->md_nid, challenge,
-                                r->evidence, r->evidence_len, &csr, &csr_len);
+    devid_rc rc = est_build_csr(r->key, r->subject, r->like, r->md_nid, challenge, r->evidence,
+                                r->evidence_len, &csr, &csr_len);
     if (rc == DEVID_OK) {
         devid_debug("proof-of-possession: CSR bound to the connection (%s, %zu bytes)",
                     binding_name(version), len);

@@ -17,13 +17,13 @@
 #include "est.h"
 
 typedef struct est_pop_request {
-    est_conn *conn;                 /* the operation's connection (context.c) */
-    est_op op;                      /* EST_SIMPLEENROLL or EST_SIMPLEREENROLL */
-    EVP_PKEY *key;                  /* the key the certificate is for (signs the CSR) */
-    const X509_NAME *subject;       /* as est_build_csr */
+    est_conn *conn;           /* the operation's connection (context.c) */
+    est_op op;                /* EST_SIMPLEENROLL or EST_SIMPLEREENROLL */
+    EVP_PKEY *key;            /* the key the certificate is for (signs the CSR) */
+    const X509_NAME *subject; /* as est_build_csr */
     const X509 *like;
     int md_nid;
-    const unsigned char *evidence;  /* as est_build_csr (NULL: none) */
+    const unsigned char *evidence; /* as est_build_csr (NULL: none) */
     size_t evidence_len;
 } est_pop_request;
 

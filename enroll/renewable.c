@@ -171,8 +171,8 @@ static devid_rc renew_rekey(enroll_ctx *ctx, const renewable *r, renewal *w)
         return rc;
     enroll_fetch_wishes(ctx);
     /* the LDevID's new key is the same kind as the one `ldevid` makes: no auth value */
-    rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur->key, "RSA"), r->ldevid,
-                                        w->uid, &w->new_key);
+    rc = service_new_store_key(ctx, pending, EVP_PKEY_is_a(w->cur->key, "RSA"), r->ldevid, w->uid,
+                               &w->new_key);
     if (rc == DEVID_OK)
         crash_point("pending-key");
     if (rc == DEVID_OK)

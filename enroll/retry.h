@@ -11,10 +11,10 @@
 #include "est.h"
 
 typedef struct est_retry_policy {
-    unsigned max_attempts;   /* total requests, >= 1 (default 8) */
-    long base_ms;            /* first back-off (default 2000) */
-    long cap_ms;             /* largest back-off (default 300000) */
-    long max_wait_ms;        /* largest Retry-After honoured (default 3600000) */
+    unsigned max_attempts; /* total requests, >= 1 (default 8) */
+    long base_ms;          /* first back-off (default 2000) */
+    long cap_ms;           /* largest back-off (default 300000) */
+    long max_wait_ms;      /* largest Retry-After honoured (default 3600000) */
 } est_retry_policy;
 
 /* Fills unset (zero) fields with the defaults. */

@@ -143,7 +143,8 @@ static bool ocsp(X509 *cert, X509 *issuer, STACK_OF(X509) *certs, X509_STORE *st
         snprintf(r->detail, sizeof(r->detail), "cannot build the OCSP request");
         goto out;
     }
-    if (OCSP_request_add1_nonce(req, NULL, -1) != 1 || (der_len = i2d_OCSP_REQUEST(req, &der)) <= 0) {
+    if (OCSP_request_add1_nonce(req, NULL, -1) != 1 ||
+        (der_len = i2d_OCSP_REQUEST(req, &der)) <= 0) {
         snprintf(r->detail, sizeof(r->detail), "cannot encode the OCSP request");
         goto out;
     }
@@ -274,8 +275,8 @@ static bool cache_path(X509 *cert, char *path, size_t len, bool make_dir)
         return false;
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/revocation", store);
-    if (make_dir && (devid_ensure_dir(store, 0700) != DEVID_OK ||
-                     devid_ensure_dir(dir, 0755) != DEVID_OK)) {
+    if (make_dir &&
+        (devid_ensure_dir(store, 0700) != DEVID_OK || devid_ensure_dir(dir, 0755) != DEVID_OK)) {
         devid_clear_error();
         return false;
     }
@@ -337,7 +338,8 @@ void revocation_check(X509 *cert, STACK_OF(X509) *chain, const char *const *anch
         X509_STORE_add_cert(store, sk_X509_value(certs, i));
     out->status = REVOCATION_UNAVAILABLE;
     if (!issuer || !store) {
-        snprintf(out->detail, sizeof(out->detail), "the issuer's certificate is not at hand "
+        snprintf(out->detail, sizeof(out->detail),
+                 "the issuer's certificate is not at hand "
                  "(chain or trust anchors)");
     } else {
         bool answered = false;

@@ -16,18 +16,18 @@ typedef enum revocation_status {
     REVOCATION_NOT_CHECKED = 0, /* the certificate names no OCSP responder and no CRL */
     REVOCATION_GOOD,
     REVOCATION_REVOKED,
-    REVOCATION_UNKNOWN,         /* the responder does not know the certificate */
-    REVOCATION_UNAVAILABLE,     /* no valid answer (unreachable, bad signature, stale...) */
+    REVOCATION_UNKNOWN,     /* the responder does not know the certificate */
+    REVOCATION_UNAVAILABLE, /* no valid answer (unreachable, bad signature, stale...) */
 } revocation_status;
 
 typedef struct revocation_result {
     revocation_status status;
-    const char *source;         /* "ocsp", "crl" or "" */
+    const char *source; /* "ocsp", "crl" or "" */
     char url[256];
-    time_t next_update;         /* 0: none given */
-    time_t revoked_at;          /* REVOCATION_REVOKED */
-    bool cached;                /* from the cache (its answer is still current) */
-    char detail[256];           /* why, for unavailable and unknown */
+    time_t next_update; /* 0: none given */
+    time_t revoked_at;  /* REVOCATION_REVOKED */
+    bool cached;        /* from the cache (its answer is still current) */
+    char detail[256];   /* why, for unavailable and unknown */
 } revocation_result;
 
 /* Checks `cert`; its issuer is looked up in `chain` (may be NULL) and then in the PEM files

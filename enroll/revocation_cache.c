@@ -6,13 +6,12 @@
 
 bool revocation_cache_format(const revocation_result *r, char *buf, size_t len)
 {
-    if (!(r->status == REVOCATION_GOOD && r->next_update > 0) &&
-        r->status != REVOCATION_REVOKED)
+    if (!(r->status == REVOCATION_GOOD && r->next_update > 0) && r->status != REVOCATION_REVOKED)
         return false;
     if (strpbrk(r->url, " \t\r\n"))
         return false; /* (URLs from certificates have none; a record is one line) */
-    int n = snprintf(buf, len, "%d %lld %lld %s %s\n", (int)r->status,
-                     (long long)r->next_update, (long long)r->revoked_at,
+    int n = snprintf(buf, len, "%d %lld %lld %s %s\n", (int)r->status, (long long)r->next_update,
+                     (long long)r->revoked_at,
                      r->source && strcmp(r->source, "crl") == 0 ? "crl" : "ocsp",
                      r->url[0] ? r->url : "-");
     return n > 0 && (size_t)n < len;

@@ -127,8 +127,7 @@ void renewable_identity_free(renewable_identity *cur);
 
 /* One renewal: same key (re-enroll) or a new one (re-key), authenticated with the current
  * identity `cur` (from renewable_current; a re-key of the LDevID consumes its key). */
-devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, renewable_identity *cur,
-                         bool rekey);
+devid_rc renewable_renew(enroll_ctx *ctx, const renewable *r, renewable_identity *cur, bool rekey);
 
 /* ---- the renewal pass (cmd_renew.c) ---- */
 

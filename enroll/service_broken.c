@@ -14,8 +14,7 @@
 #define CHAIN_SUFFIX "-chain.pem"
 
 /* Why NAME is broken ("" if it is not): its store groups and a pending rotation. */
-static void diagnose(const devid_store_entry *e, size_t n, const char *name, char *why,
-                     size_t len)
+static void diagnose(const devid_store_entry *e, size_t n, const char *name, char *why, size_t len)
 {
     char pending[DEVID_LABEL_MAX + 16];
     snprintf(pending, sizeof(pending), "%s%s", name, PENDING);
@@ -32,7 +31,9 @@ static void diagnose(const devid_store_entry *e, size_t n, const char *name, cha
     if (whole)
         return;
     snprintf(why, len, "%s gone from the store (its chain file is still there): enroll it again",
-             key ? "its certificate is" : cert ? "its key is" : "its key and certificate are");
+             key    ? "its certificate is"
+             : cert ? "its key is"
+                    : "its key and certificate are");
 }
 
 devid_rc service_list_broken(broken_identity **out, size_t *count)
@@ -48,9 +49,9 @@ devid_rc service_list_broken(broken_identity **out, size_t *count)
     DIR *d = opendir(cfg->store);
     if (!d) {
         free(e);
-        return errno == ENOENT ? DEVID_OK
-                               : devid_fail(DEVID_ERR_IO, "store %s: %s", cfg->store,
-                                            strerror(errno));
+        return errno == ENOENT
+                   ? DEVID_OK
+                   : devid_fail(DEVID_ERR_IO, "store %s: %s", cfg->store, strerror(errno));
     }
     size_t cap = 0;
     for (struct dirent *de; rc == DEVID_OK && (de = readdir(d));) {

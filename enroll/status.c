@@ -24,15 +24,15 @@ typedef struct {
     const devid_map_entry *entry; /* NULL: a service identity (name) */
     char name[DEVID_LABEL_MAX + 1];
     bool present;
-    char key_type[48];          /* "EC P-256", "RSA 2048" or "" */
-    uint32_t key_handle;        /* 0 if no key */
+    char key_type[48];   /* "EC P-256", "RSA 2048" or "" */
+    uint32_t key_handle; /* 0 if no key */
     bool restricted;
-    bool rotating;              /* the new key of a re-key in progress (identity.h) */
-    bool attested;              /* issued on TPM evidence: the EK-attested exchange for the
+    bool rotating;            /* the new key of a re-key in progress (identity.h) */
+    bool attested;            /* issued on TPM evidence: the EK-attested exchange for the
                                    factory identities (factory_record.h), else an attested
                                    CSR (csr_attest.h) */
-    const char *attested_how;   /* which evidence; NULL: attestation does not apply (EKs) */
-    char cert_source[64];       /* "NV 0x01c90000", "/path", "" */
+    const char *attested_how; /* which evidence; NULL: attestation does not apply (EKs) */
+    char cert_source[64];     /* "NV 0x01c90000", "/path", "" */
     char subject[512], issuer[512], serial[128];
     char not_before[32], not_after[32];
     long days_left;
@@ -40,7 +40,7 @@ typedef struct {
 
     devid_chain_status chain;
     char chain_detail[256];
-    revocation_result rev;      /* has_cert: OCSP or CRL (revocation.h) */
+    revocation_result rev; /* has_cert: OCSP or CRL (revocation.h) */
 } status_row;
 
 /* The files an identity's issuer may be in: core's trust anchors and the EST ones. */
@@ -94,8 +94,9 @@ static void key_type_name(bool ec, EVP_PKEY *pk, int rsa_bits, char *buf, size_t
         char group[32] = "";
         EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL);
         snprintf(buf, n, "EC %s",
-                 strcmp(group, "prime256v1") == 0 ? "P-256"
-                 : strcmp(group, "secp384r1") == 0 ? "P-384" : group);
+                 strcmp(group, "prime256v1") == 0  ? "P-256"
+                 : strcmp(group, "secp384r1") == 0 ? "P-384"
+                                                   : group);
     } else {
         snprintf(buf, n, "RSA %d", rsa_bits);
     }

@@ -36,8 +36,10 @@ static devid_rc read_value(const char **p, bool slash, const char *type, unsigne
     while (*s == ' ')
         s++;
     if (*s == '#')
-        return devid_fail(DEVID_ERR_ARG, "subject: %s: hex-encoded values (#...) are not "
-                          "supported: write the value as text", type);
+        return devid_fail(DEVID_ERR_ARG,
+                          "subject: %s: hex-encoded values (#...) are not "
+                          "supported: write the value as text",
+                          type);
     while (*s) {
         char c = *s;
         if ((c == ',' && !slash) || c == '+' || (c == '/' && slash)) {
@@ -54,7 +56,8 @@ static devid_rc read_value(const char **p, bool slash, const char *type, unsigne
                 val[n++] = (unsigned char)s[1];
                 s += 2;
             } else {
-                return devid_fail(DEVID_ERR_ARG, "subject: %s: bad escape '\\%.1s' (RFC 4514: "
+                return devid_fail(DEVID_ERR_ARG,
+                                  "subject: %s: bad escape '\\%.1s' (RFC 4514: "
                                   "\\ and one of \" + , ; < > \\ # = space, or two hex digits)",
                                   type, s + 1);
             }
@@ -64,8 +67,10 @@ static devid_rc read_value(const char **p, bool slash, const char *type, unsigne
             continue;
         }
         if (strchr("\";<>", c))
-            return devid_fail(DEVID_ERR_ARG, "subject: %s: '%c' must be escaped as \\%c "
-                              "(RFC 4514)", type, c, c);
+            return devid_fail(DEVID_ERR_ARG,
+                              "subject: %s: '%c' must be escaped as \\%c "
+                              "(RFC 4514)",
+                              type, c, c);
         val[n++] = (unsigned char)c;
         s++;
         if (c != ' ')

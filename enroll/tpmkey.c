@@ -20,8 +20,10 @@ static void load_once(void)
     if (!OSSL_PROVIDER_available(NULL, "devid") &&
         !(loaded[0] = OSSL_PROVIDER_load(NULL, "devid"))) {
         unsigned long e = ERR_peek_last_error();
-        snprintf(load_err, sizeof(load_err), "cannot load the devid OpenSSL provider (%s); set "
-                 "OPENSSL_MODULES to its directory", e ? ERR_reason_error_string(e) : "?");
+        snprintf(load_err, sizeof(load_err),
+                 "cannot load the devid OpenSSL provider (%s); set "
+                 "OPENSSL_MODULES to its directory",
+                 e ? ERR_reason_error_string(e) : "?");
         load_rc = DEVID_ERR_CONFIG;
     } else if (!OSSL_PROVIDER_available(NULL, "default") &&
                !(loaded[1] = OSSL_PROVIDER_load(NULL, "default"))) {
@@ -98,8 +100,7 @@ static void append_escaped(char *uri, size_t size, size_t *n, const unsigned cha
     }
 }
 
-devid_rc enroll_store_key(const char *label, const unsigned char *id, size_t id_len,
-                          EVP_PKEY **out)
+devid_rc enroll_store_key(const char *label, const unsigned char *id, size_t id_len, EVP_PKEY **out)
 {
     char uri[64 + 3 * DEVID_LABEL_MAX + 3 * 64];
     size_t n = (size_t)snprintf(uri, sizeof(uri), "devid:type=private;object=");

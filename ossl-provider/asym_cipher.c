@@ -14,7 +14,7 @@
 typedef struct ac_ctx {
     dp_ctx *ctx;
     dp_key *key;
-    bool tpm;            /* decrypt in the TPM; d is then a shadow encrypt context */
+    bool tpm; /* decrypt in the TPM; d is then a shadow encrypt context */
     EVP_PKEY_CTX *d;
 } ac_ctx;
 

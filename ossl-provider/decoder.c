@@ -45,8 +45,7 @@ static OSSL_FUNC_decoder_freectx_fn dec_freectx;
 static OSSL_FUNC_decoder_does_selection_fn dec_does_selection;
 static OSSL_FUNC_decoder_decode_fn pem_decode, der_decode, tss2_pem2der_decode;
 
-static bool tss2_peek(const unsigned char *der, size_t len, devid_key_type *type,
-                      bool *empty_auth)
+static bool tss2_peek(const unsigned char *der, size_t len, devid_key_type *type, bool *empty_auth)
 {
     const unsigned char *p = der;
     long l;
@@ -99,8 +98,7 @@ static bool tss2_peek(const unsigned char *der, size_t len, devid_key_type *type
     return true;
 }
 
-static int ask_password(dec_ctx *d, devid_key *key, OSSL_PASSPHRASE_CALLBACK *pw_cb,
-                        void *pw_cbarg)
+static int ask_password(dec_ctx *d, devid_key *key, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     char pass[256];
     size_t plen = 0;
@@ -222,8 +220,8 @@ static bool read_input(dec_ctx *d, OSSL_CORE_BIO *in, unsigned char **data, size
     return ok;
 }
 
-static int pem_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb,
-                      void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+static int pem_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb, void *cbarg,
+                      OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     (void)selection;
     dec_ctx *d = vctx;
@@ -264,8 +262,8 @@ static int pem_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBAC
     return ok;
 }
 
-static int der_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb,
-                      void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+static int der_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb, void *cbarg,
+                      OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     (void)selection;
     dec_ctx *d = vctx;
@@ -330,10 +328,22 @@ static void *dec_newctx(dp_ctx *ctx, devid_key_type type)
     d->type = type;
     return d;
 }
-static void *der_newctx(void *provctx) { return dec_newctx(provctx, DEVID_KEY_EC); }
-static void *ec_newctx(void *provctx) { return dec_newctx(provctx, DEVID_KEY_EC); }
-static void *rsa_newctx(void *provctx) { return dec_newctx(provctx, DEVID_KEY_RSA); }
-static void dec_freectx(void *vctx) { free(vctx); }
+static void *der_newctx(void *provctx)
+{
+    return dec_newctx(provctx, DEVID_KEY_EC);
+}
+static void *ec_newctx(void *provctx)
+{
+    return dec_newctx(provctx, DEVID_KEY_EC);
+}
+static void *rsa_newctx(void *provctx)
+{
+    return dec_newctx(provctx, DEVID_KEY_RSA);
+}
+static void dec_freectx(void *vctx)
+{
+    free(vctx);
+}
 
 /* Private keys only (or "anything", selection 0, as the file: loader asks). OpenSSL 3.0 builds a
  * decoder chain for every public key it parses (each certificate a TLS peer sends); declining
@@ -345,13 +355,13 @@ static int dec_does_selection(void *provctx, int selection)
     return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
 }
 
-#define DECODER(name, newctx, fn)                                                              \
-    const OSSL_DISPATCH name[] = {                                                             \
-        { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))newctx },                                  \
-        { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },                            \
-        { OSSL_FUNC_DECODER_DOES_SELECTION, (void (*)(void))dec_does_selection },              \
-        { OSSL_FUNC_DECODER_DECODE, (void (*)(void))fn },                                      \
-        { 0, NULL },                                                                           \
+#define DECODER(name, newctx, fn)                                                                  \
+    const OSSL_DISPATCH name[] = {                                                                 \
+        { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))newctx },                                      \
+        { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },                                \
+        { OSSL_FUNC_DECODER_DOES_SELECTION, (void (*)(void))dec_does_selection },                  \
+        { OSSL_FUNC_DECODER_DECODE, (void (*)(void))fn },                                          \
+        { 0, NULL },                                                                               \
     }
 
 DECODER(dp_pem_ec_decoder_functions, ec_newctx, pem_decode);

@@ -23,7 +23,7 @@ enum enc_kind { ENC_SPKI_DER, ENC_SPKI_PEM, ENC_TEXT, ENC_PRIV_PEM, ENC_PRIV_DER
 
 typedef struct enc_ctx {
     dp_ctx *ctx;
-    char cipher[64];   /* private-key encryption asked for (soft keys only) */
+    char cipher[64]; /* private-key encryption asked for (soft keys only) */
 } enc_ctx;
 
 /* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
@@ -33,8 +33,8 @@ static OSSL_FUNC_encoder_settable_ctx_params_fn enc_settable_ctx_params;
 static OSSL_FUNC_encoder_set_ctx_params_fn enc_set_ctx_params;
 static OSSL_FUNC_encoder_does_selection_fn spki_does_selection, text_does_selection,
     priv_does_selection;
-static OSSL_FUNC_encoder_encode_fn spki_der_encode, spki_pem_encode, text_encode,
-    priv_pem_encode, priv_der_encode;
+static OSSL_FUNC_encoder_encode_fn spki_der_encode, spki_pem_encode, text_encode, priv_pem_encode,
+    priv_der_encode;
 
 static void *enc_newctx(void *provctx)
 {
@@ -45,7 +45,10 @@ static void *enc_newctx(void *provctx)
         e->ctx = provctx;
     return e;
 }
-static void enc_freectx(void *vctx) { free(vctx); }
+static void enc_freectx(void *vctx)
+{
+    free(vctx);
+}
 
 static const OSSL_PARAM *enc_settable_ctx_params(void *provctx)
 {
@@ -205,9 +208,9 @@ static int encode(void *vctx, OSSL_CORE_BIO *out, const void *obj, int selection
             break;
         case ENC_PRIV_PEM:
         case ENC_PRIV_DER:
-            ok = key->tpm ? write_private(ctx, mem, key, kind == ENC_PRIV_DER)
-                          : write_soft_private(e, mem, key, selection, kind == ENC_PRIV_DER, cb,
-                                               cbarg);
+            ok = key->tpm
+                     ? write_private(ctx, mem, key, kind == ENC_PRIV_DER)
+                     : write_soft_private(e, mem, key, selection, kind == ENC_PRIV_DER, cb, cbarg);
             if (!ok) {
                 BIO_free(mem);
                 return 0; /* raised; other encoders may take the key */
@@ -227,54 +230,53 @@ static int encode(void *vctx, OSSL_CORE_BIO *out, const void *obj, int selection
 }
 
 static int spki_der_encode(void *ctx, OSSL_CORE_BIO *out, const void *obj,
-                           const OSSL_PARAM abstract[], int selection,
-                           OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+                           const OSSL_PARAM abstract[], int selection, OSSL_PASSPHRASE_CALLBACK *cb,
+                           void *cbarg)
 {
     (void)abstract;
     return encode(ctx, out, obj, selection, ENC_SPKI_DER, cb, cbarg);
 }
 
 static int spki_pem_encode(void *ctx, OSSL_CORE_BIO *out, const void *obj,
-                           const OSSL_PARAM abstract[], int selection,
-                           OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+                           const OSSL_PARAM abstract[], int selection, OSSL_PASSPHRASE_CALLBACK *cb,
+                           void *cbarg)
 {
     (void)abstract;
     return encode(ctx, out, obj, selection, ENC_SPKI_PEM, cb, cbarg);
 }
 
-static int text_encode(void *ctx, OSSL_CORE_BIO *out, const void *obj,
-                       const OSSL_PARAM abstract[], int selection, OSSL_PASSPHRASE_CALLBACK *cb,
-                       void *cbarg)
+static int text_encode(void *ctx, OSSL_CORE_BIO *out, const void *obj, const OSSL_PARAM abstract[],
+                       int selection, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
 {
     (void)abstract;
     return encode(ctx, out, obj, selection, ENC_TEXT, cb, cbarg);
 }
 
 static int priv_pem_encode(void *ctx, OSSL_CORE_BIO *out, const void *obj,
-                           const OSSL_PARAM abstract[], int selection,
-                           OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+                           const OSSL_PARAM abstract[], int selection, OSSL_PASSPHRASE_CALLBACK *cb,
+                           void *cbarg)
 {
     (void)abstract;
     return encode(ctx, out, obj, selection, ENC_PRIV_PEM, cb, cbarg);
 }
 
 static int priv_der_encode(void *ctx, OSSL_CORE_BIO *out, const void *obj,
-                           const OSSL_PARAM abstract[], int selection,
-                           OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+                           const OSSL_PARAM abstract[], int selection, OSSL_PASSPHRASE_CALLBACK *cb,
+                           void *cbarg)
 {
     (void)abstract;
     return encode(ctx, out, obj, selection, ENC_PRIV_DER, cb, cbarg);
 }
 
-#define ENCODER(name, does, fn)                                                                \
-    const OSSL_DISPATCH name[] = {                                                             \
-        { OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))enc_newctx },                              \
-        { OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))enc_freectx },                            \
-        { OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))does },                            \
-        { OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))fn },                                      \
-        { OSSL_FUNC_ENCODER_SETTABLE_CTX_PARAMS, (void (*)(void))enc_settable_ctx_params },    \
-        { OSSL_FUNC_ENCODER_SET_CTX_PARAMS, (void (*)(void))enc_set_ctx_params },              \
-        { 0, NULL },                                                                           \
+#define ENCODER(name, does, fn)                                                                    \
+    const OSSL_DISPATCH name[] = {                                                                 \
+        { OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))enc_newctx },                                  \
+        { OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))enc_freectx },                                \
+        { OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))does },                                \
+        { OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))fn },                                          \
+        { OSSL_FUNC_ENCODER_SETTABLE_CTX_PARAMS, (void (*)(void))enc_settable_ctx_params },        \
+        { OSSL_FUNC_ENCODER_SET_CTX_PARAMS, (void (*)(void))enc_set_ctx_params },                  \
+        { 0, NULL },                                                                               \
     }
 
 ENCODER(dp_spki_der_ec_encoder_functions, spki_does_selection, spki_der_encode);

@@ -88,8 +88,8 @@ void dp_raise_at(const dp_ctx *ctx, const char *file, int line, const char *func
     va_end(ap);
 }
 
-void dp_raise_rc_at(const dp_ctx *ctx, const char *file, int line, const char *func,
-                    devid_rc rc, const char *what)
+void dp_raise_rc_at(const dp_ctx *ctx, const char *file, int line, const char *func, devid_rc rc,
+                    const char *what)
 {
     const char *detail = devid_last_error();
     if (!detail || !*detail)

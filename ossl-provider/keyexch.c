@@ -13,7 +13,7 @@ typedef struct kx_ctx {
     dp_ctx *ctx;
     dp_key *key;
     dp_key *peer;
-    EVP_PKEY_CTX *d;       /* soft keys: the delegate */
+    EVP_PKEY_CTX *d; /* soft keys: the delegate */
 } kx_ctx;
 
 /* Entry points, typed: a signature that does not match OpenSSL's does not compile. */
@@ -150,8 +150,8 @@ static int kx_derive(void *vctx, unsigned char *secret, size_t *secretlen, size_
     }
     unsigned char point[256];
     size_t plen = 0;
-    if (EVP_PKEY_get_octet_string_param(k->peer->pub, OSSL_PKEY_PARAM_PUB_KEY, point,
-                                        sizeof(point), &plen) != 1 ||
+    if (EVP_PKEY_get_octet_string_param(k->peer->pub, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point),
+                                        &plen) != 1 ||
         EVP_PKEY_parameters_eq(k->key->pub, k->peer->pub) != 1) {
         dp_raise(k->ctx, DP_R_ARG, "peer key is not a point on the key's curve");
         return 0;

@@ -32,8 +32,7 @@ static int dup_string(dp_ctx *ctx, const OSSL_PARAM *p, char **out)
     return 1;
 }
 
-int dp_keygen_parse(dp_ctx *ctx, devid_key_type type, dp_keygen_req *req,
-                    const OSSL_PARAM params[])
+int dp_keygen_parse(dp_ctx *ctx, devid_key_type type, dp_keygen_req *req, const OSSL_PARAM params[])
 {
     (void)type;
     const OSSL_PARAM *p;

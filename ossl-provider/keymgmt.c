@@ -43,8 +43,7 @@ static OSSL_FUNC_keymgmt_get_params_fn km_get_params;
 static OSSL_FUNC_keymgmt_set_params_fn km_set_params;
 static OSSL_FUNC_keymgmt_gettable_params_fn ec_gettable, rsa_gettable;
 static OSSL_FUNC_keymgmt_settable_params_fn ec_settable, rsa_settable;
-static OSSL_FUNC_keymgmt_query_operation_name_fn ec_query_operation_name,
-    rsa_query_operation_name;
+static OSSL_FUNC_keymgmt_query_operation_name_fn ec_query_operation_name, rsa_query_operation_name;
 static OSSL_FUNC_keymgmt_gen_set_params_fn gen_set_params;
 static OSSL_FUNC_keymgmt_gen_cleanup_fn gen_cleanup;
 static OSSL_FUNC_keymgmt_gen_init_fn ec_gen_init, rsa_gen_init;
@@ -52,9 +51,18 @@ static OSSL_FUNC_keymgmt_gen_set_template_fn gen_set_template;
 static OSSL_FUNC_keymgmt_gen_fn gen;
 static OSSL_FUNC_keymgmt_gen_settable_params_fn ec_gen_settable, rsa_gen_settable;
 
-static void *ec_new(void *provctx) { return dp_key_new(provctx, DEVID_KEY_EC); }
-static void *rsa_new(void *provctx) { return dp_key_new(provctx, DEVID_KEY_RSA); }
-static void km_free(void *keydata) { dp_key_free(keydata); }
+static void *ec_new(void *provctx)
+{
+    return dp_key_new(provctx, DEVID_KEY_EC);
+}
+static void *rsa_new(void *provctx)
+{
+    return dp_key_new(provctx, DEVID_KEY_RSA);
+}
+static void km_free(void *keydata)
+{
+    dp_key_free(keydata);
+}
 
 static int km_has(const void *keydata, int selection)
 {
@@ -182,31 +190,29 @@ static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbar
     return ok;
 }
 
-#define EC_PUBLIC_TYPES                                                                        \
-    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),                               \
-    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),                              \
-    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),               \
-    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0)
+#define EC_PUBLIC_TYPES                                                                            \
+    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),                                   \
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),                              \
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),               \
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0)
 
 static const OSSL_PARAM ec_public_types[] = { EC_PUBLIC_TYPES, OSSL_PARAM_END };
-static const OSSL_PARAM ec_all_types[] = {
-    EC_PUBLIC_TYPES, OSSL_PARAM_BN(OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0), OSSL_PARAM_END
-};
-static const OSSL_PARAM rsa_public_types[] = {
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0), OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-    OSSL_PARAM_END
-};
-static const OSSL_PARAM rsa_all_types[] = {
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_D, NULL, 0),
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_FACTOR1, NULL, 0),
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_FACTOR2, NULL, 0),
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_EXPONENT1, NULL, 0),
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_EXPONENT2, NULL, 0),
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_COEFFICIENT1, NULL, 0),
-    OSSL_PARAM_END
-};
+static const OSSL_PARAM ec_all_types[] = { EC_PUBLIC_TYPES,
+                                           OSSL_PARAM_BN(OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0),
+                                           OSSL_PARAM_END };
+static const OSSL_PARAM rsa_public_types[] = { OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
+                                               OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
+                                               OSSL_PARAM_END };
+static const OSSL_PARAM rsa_all_types[] = { OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
+                                            OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
+                                            OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_D, NULL, 0),
+                                            OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_FACTOR1, NULL, 0),
+                                            OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_FACTOR2, NULL, 0),
+                                            OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_EXPONENT1, NULL, 0),
+                                            OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_EXPONENT2, NULL, 0),
+                                            OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_COEFFICIENT1, NULL,
+                                                          0),
+                                            OSSL_PARAM_END };
 
 static const OSSL_PARAM *ec_types(int selection)
 {
@@ -295,8 +301,8 @@ typedef struct gen_ctx {
     dp_ctx *ctx;
     devid_key_type type;
     int selection;
-    EVP_PKEY_CTX *sw;           /* the default provider's generator */
-    dp_keygen_req tpm;          /* set by devid-* parameters: generate in the TPM store */
+    EVP_PKEY_CTX *sw;  /* the default provider's generator */
+    dp_keygen_req tpm; /* set by devid-* parameters: generate in the TPM store */
 } gen_ctx;
 
 static int gen_set_params(void *genctx, const OSSL_PARAM params[])
@@ -335,7 +341,7 @@ static void *gen_init(dp_ctx *ctx, devid_key_type type, int selection, const OSS
     int ok = g->sw != NULL;
     if (ok)
         ok = ((selection & OSSL_KEYMGMT_SELECT_KEYPAIR) ? EVP_PKEY_keygen_init(g->sw)
-                                                         : EVP_PKEY_paramgen_init(g->sw)) == 1;
+                                                        : EVP_PKEY_paramgen_init(g->sw)) == 1;
     if (!ok) {
         dp_raise(ctx, DP_R_OPENSSL, "setting up %s key generation", dp_key_type_name(type));
         gen_cleanup(g);
@@ -397,8 +403,8 @@ static const OSSL_PARAM *gen_settable(devid_key_type type)
     static OSSL_PARAM *merged[3];
     pthread_mutex_lock(&lock);
     if (!merged[type]) {
-        const OSSL_PARAM *sw =
-            dp_sw_params(OSSL_OP_KEYMGMT, dp_key_type_name(type), DP_SW_GEN_SETTABLE);
+        const OSSL_PARAM *sw = dp_sw_params(OSSL_OP_KEYMGMT, dp_key_type_name(type),
+                                            DP_SW_GEN_SETTABLE);
         size_t n = 0, m = 0;
         while (sw[n].key)
             n++;
@@ -431,12 +437,12 @@ static const OSSL_PARAM *rsa_gen_settable(void *genctx, void *provctx)
 /* clang-format off */ /* braced lists in macros: clang-format 14 and 19 lay them out differently */
 #define FN(id, f) { OSSL_FUNC_KEYMGMT_##id, (void (*)(void))(f) }
 /* clang-format on */
-#define COMMON_FUNCTIONS                                                                       \
-    FN(FREE, km_free), FN(HAS, km_has), FN(MATCH, km_match), FN(VALIDATE, km_validate),        \
-    FN(LOAD, km_load), FN(DUP, km_dup), FN(IMPORT, km_import), FN(EXPORT, km_export),          \
-    FN(GET_PARAMS, km_get_params), FN(SET_PARAMS, km_set_params),                              \
-    FN(GEN_SET_PARAMS, gen_set_params), FN(GEN_SET_TEMPLATE, gen_set_template),                \
-    FN(GEN, gen), FN(GEN_CLEANUP, gen_cleanup)
+#define COMMON_FUNCTIONS                                                                           \
+    FN(FREE, km_free), FN(HAS, km_has), FN(MATCH, km_match), FN(VALIDATE, km_validate),            \
+        FN(LOAD, km_load), FN(DUP, km_dup), FN(IMPORT, km_import), FN(EXPORT, km_export),          \
+        FN(GET_PARAMS, km_get_params), FN(SET_PARAMS, km_set_params),                              \
+        FN(GEN_SET_PARAMS, gen_set_params), FN(GEN_SET_TEMPLATE, gen_set_template), FN(GEN, gen),  \
+        FN(GEN_CLEANUP, gen_cleanup)
 
 const OSSL_DISPATCH dp_ec_keymgmt_functions[] = {
     COMMON_FUNCTIONS,

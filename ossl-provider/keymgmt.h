@@ -17,8 +17,8 @@ typedef struct dp_keygen_req {
     char *label;
     char *auth;
     int decrypt;
-    char group[64];      /* EC group name as given to the generator */
-    size_t bits;         /* RSA modulus size as given to the generator */
+    char group[64]; /* EC group name as given to the generator */
+    size_t bits;    /* RSA modulus size as given to the generator */
 } dp_keygen_req;
 
 extern const OSSL_PARAM dp_keygen_settable[];

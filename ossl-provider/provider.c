@@ -18,7 +18,8 @@
 
 static const OSSL_ALGORITHM keymgmt_algs[] = {
     { DP_NAMES_EC, DP_PROPS, dp_ec_keymgmt_functions, "devid EC (TPM keys; others via default)" },
-    { DP_NAMES_RSA, DP_PROPS, dp_rsa_keymgmt_functions, "devid RSA (TPM keys; others via default)" },
+    { DP_NAMES_RSA, DP_PROPS, dp_rsa_keymgmt_functions,
+      "devid RSA (TPM keys; others via default)" },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -223,9 +224,9 @@ static devid_settings read_settings(const OSSL_CORE_HANDLE *handle,
 }
 
 __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HANDLE *handle,
-                                                               const OSSL_DISPATCH *in,
-                                                               const OSSL_DISPATCH **out,
-                                                               void **provctx)
+                                                              const OSSL_DISPATCH *in,
+                                                              const OSSL_DISPATCH **out,
+                                                              void **provctx)
 {
     dp_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)

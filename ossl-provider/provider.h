@@ -39,9 +39,9 @@ static inline int dp_md_nid(const char *name)
 
 typedef struct dp_ctx {
     const OSSL_CORE_HANDLE *handle;
-    OSSL_LIB_CTX *libctx;          /* the application's library context (for BIOs) */
-    bool core_ok;                  /* devid_core_init succeeded */
-    char core_error[256];          /* why it did not */
+    OSSL_LIB_CTX *libctx; /* the application's library context (for BIOs) */
+    bool core_ok;         /* devid_core_init succeeded */
+    char core_error[256]; /* why it did not */
     OSSL_FUNC_core_new_error_fn *new_error;
     OSSL_FUNC_core_set_error_debug_fn *set_error_debug;
     OSSL_FUNC_core_vset_error_fn *vset_error;
@@ -67,23 +67,23 @@ enum {
     DP_R_FORMAT,
     DP_R_PROHIBITED,
     DP_R_INTERNAL,
-    DP_R_BAD_URI,        /* provider-level reasons */
-    DP_R_OPENSSL,        /* a libcrypto call failed */
+    DP_R_BAD_URI, /* provider-level reasons */
+    DP_R_OPENSSL, /* a libcrypto call failed */
     DP_R_NOT_INITIALISED,
 };
 extern const OSSL_ITEM dp_reason_strings[];
 
 /* Raises an OpenSSL error with our reason code and a printf-style detail, recording where it
  * was raised (as ERR_raise_data does), so the error queue names the devid source line. */
-#define dp_raise(ctx, reason, ...)                                                             \
+#define dp_raise(ctx, reason, ...)                                                                 \
     dp_raise_at((ctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (reason), __VA_ARGS__)
 /* Raises the error for a core failure: reason from the table, detail devid_last_error(). */
-#define dp_raise_rc(ctx, rc, what)                                                             \
+#define dp_raise_rc(ctx, rc, what)                                                                 \
     dp_raise_rc_at((ctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (rc), (what))
 void dp_raise_at(const dp_ctx *ctx, const char *file, int line, const char *func, int reason,
                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-void dp_raise_rc_at(const dp_ctx *ctx, const char *file, int line, const char *func,
-                    devid_rc rc, const char *what);
+void dp_raise_rc_at(const dp_ctx *ctx, const char *file, int line, const char *func, devid_rc rc,
+                    const char *what);
 /* Fails with DP_R_NOT_INITIALISED when core could not start. */
 bool dp_core_ready(const dp_ctx *ctx);
 
@@ -103,10 +103,10 @@ typedef struct dp_key {
     int refs;
     dp_ctx *ctx;
     devid_key_type type;
-    devid_key *tpm;      /* TPM-resident key, or NULL for a soft key */
-    EVP_PKEY *pub;       /* TPM key: devid_key_get_public (borrowed). Soft key: owned, may
+    devid_key *tpm;              /* TPM-resident key, or NULL for a soft key */
+    EVP_PKEY *pub;               /* TPM key: devid_key_get_public (borrowed). Soft key: owned, may
                             hold a private part (see sel). NULL: empty keydata */
-    int sel;             /* OSSL_KEYMGMT_SELECT_* parts present */
+    int sel;                     /* OSSL_KEYMGMT_SELECT_* parts present */
     char uid[DEVID_UID_LEN + 1]; /* store object the TPM key came from ("" if none) */
 } dp_key;
 

@@ -173,8 +173,8 @@ static int sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsi
     return dp_sig_tpm_sign(s, sig, siglen, sigsize, tbs, tbslen);
 }
 
-static int sig_verify(void *vctx, const unsigned char *sig, size_t siglen,
-                      const unsigned char *tbs, size_t tbslen)
+static int sig_verify(void *vctx, const unsigned char *sig, size_t siglen, const unsigned char *tbs,
+                      size_t tbslen)
 {
     sig_ctx *s = vctx;
     if (!s->d || s->op != EVP_PKEY_OP_VERIFY)
@@ -182,8 +182,8 @@ static int sig_verify(void *vctx, const unsigned char *sig, size_t siglen,
     return EVP_PKEY_verify(s->d, sig, siglen, tbs, tbslen);
 }
 
-static int sig_verify_recover(void *vctx, unsigned char *rout, size_t *routlen,
-                              size_t routsize, const unsigned char *sig, size_t siglen)
+static int sig_verify_recover(void *vctx, unsigned char *rout, size_t *routlen, size_t routsize,
+                              const unsigned char *sig, size_t siglen)
 {
     sig_ctx *s = vctx;
     if (!s->d || s->op != EVP_PKEY_OP_VERIFYRECOVER)
@@ -306,15 +306,15 @@ static const OSSL_PARAM *rsa_gettable(void *vctx, void *provctx)
 /* clang-format off */ /* braced lists in macros: clang-format 14 and 19 lay them out differently */
 #define FN(id, f) { OSSL_FUNC_SIGNATURE_##id, (void (*)(void))(f) }
 /* clang-format on */
-#define COMMON_FUNCTIONS                                                                       \
-    FN(NEWCTX, sig_newctx), FN(FREECTX, sig_freectx), FN(DUPCTX, sig_dupctx),                  \
-    FN(SIGN_INIT, sig_sign_init), FN(SIGN, sig_sign), FN(VERIFY_INIT, sig_verify_init),        \
-    FN(VERIFY, sig_verify), FN(DIGEST_SIGN_INIT, sig_digest_sign_init),                        \
-    FN(DIGEST_SIGN_UPDATE, sig_digest_update), FN(DIGEST_SIGN_FINAL, sig_digest_sign_final),   \
-    FN(DIGEST_VERIFY_INIT, sig_digest_verify_init),                                            \
-    FN(DIGEST_VERIFY_UPDATE, sig_digest_update),                                               \
-    FN(DIGEST_VERIFY_FINAL, sig_digest_verify_final),                                          \
-    FN(SET_CTX_PARAMS, sig_set_ctx_params), FN(GET_CTX_PARAMS, sig_get_ctx_params)
+#define COMMON_FUNCTIONS                                                                           \
+    FN(NEWCTX, sig_newctx), FN(FREECTX, sig_freectx), FN(DUPCTX, sig_dupctx),                      \
+        FN(SIGN_INIT, sig_sign_init), FN(SIGN, sig_sign), FN(VERIFY_INIT, sig_verify_init),        \
+        FN(VERIFY, sig_verify), FN(DIGEST_SIGN_INIT, sig_digest_sign_init),                        \
+        FN(DIGEST_SIGN_UPDATE, sig_digest_update), FN(DIGEST_SIGN_FINAL, sig_digest_sign_final),   \
+        FN(DIGEST_VERIFY_INIT, sig_digest_verify_init),                                            \
+        FN(DIGEST_VERIFY_UPDATE, sig_digest_update),                                               \
+        FN(DIGEST_VERIFY_FINAL, sig_digest_verify_final), FN(SET_CTX_PARAMS, sig_set_ctx_params),  \
+        FN(GET_CTX_PARAMS, sig_get_ctx_params)
 
 const OSSL_DISPATCH dp_ecdsa_signature_functions[] = {
     COMMON_FUNCTIONS,

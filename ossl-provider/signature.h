@@ -10,13 +10,13 @@
 typedef struct sig_ctx {
     dp_ctx *ctx;
     dp_key *key;
-    int op;                 /* EVP_PKEY_OP_SIGN / VERIFY / VERIFYRECOVER */
-    bool tpm;               /* sign in the TPM (else: everything delegated) */
-    EVP_PKEY_CTX *d;        /* TPM: shadow verify context; else: the delegate */
-    EVP_MD_CTX *dmd;        /* delegated digest-sign/verify (owns d) */
-    EVP_MD_CTX *mdctx;      /* TPM digest-sign: software hashing */
-    EVP_MD *md;             /* TPM: effective digest (NULL: none) */
-    int pad;                /* TPM RSA: RSA_PKCS1_PADDING / RSA_PKCS1_PSS_PADDING / RSA_NO_PADDING */
+    int op;            /* EVP_PKEY_OP_SIGN / VERIFY / VERIFYRECOVER */
+    bool tpm;          /* sign in the TPM (else: everything delegated) */
+    EVP_PKEY_CTX *d;   /* TPM: shadow verify context; else: the delegate */
+    EVP_MD_CTX *dmd;   /* delegated digest-sign/verify (owns d) */
+    EVP_MD_CTX *mdctx; /* TPM digest-sign: software hashing */
+    EVP_MD *md;        /* TPM: effective digest (NULL: none) */
+    int pad;           /* TPM RSA: RSA_PKCS1_PADDING / RSA_PKCS1_PSS_PADDING / RSA_NO_PADDING */
     int saltlen;
     char mgf1[64];
 } sig_ctx;

@@ -15,11 +15,10 @@ static int digest_init(sig_ctx *s, const char *mdname, const OSSL_PARAM params[]
     if (ok && s->op == EVP_PKEY_OP_SIGN)
         ok = EVP_DigestSignInit_ex(s->dmd, &s->d, md, NULL, DP_SW_PROPQ, s->key->pub, params) == 1;
     else if (ok)
-        ok = EVP_DigestVerifyInit_ex(s->dmd, &s->d, md, NULL, DP_SW_PROPQ, s->key->pub,
-                                     params) == 1;
+        ok = EVP_DigestVerifyInit_ex(s->dmd, &s->d, md, NULL, DP_SW_PROPQ, s->key->pub, params) ==
+             1;
     if (!ok)
-        dp_raise(s->ctx, DP_R_OPENSSL, "setting up a %s signature",
-                 dp_key_type_name(s->key->type));
+        dp_raise(s->ctx, DP_R_OPENSSL, "setting up a %s signature", dp_key_type_name(s->key->type));
     return ok;
 }
 
@@ -36,8 +35,7 @@ int dp_sig_delegate_init(sig_ctx *s, const char *mdname, const OSSL_PARAM params
     else if (ok)
         ok = EVP_PKEY_verify_recover_init(s->d) == 1;
     if (!ok) {
-        dp_raise(s->ctx, DP_R_OPENSSL, "setting up a %s signature",
-                 dp_key_type_name(s->key->type));
+        dp_raise(s->ctx, DP_R_OPENSSL, "setting up a %s signature", dp_key_type_name(s->key->type));
         return 0;
     }
     return dp_sig_set_params(s, params);

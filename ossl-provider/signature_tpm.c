@@ -109,8 +109,7 @@ static int pss_salt_fits(sig_ctx *s, int mdsize)
 static int start_digest(sig_ctx *s, const char *mdname)
 {
     OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST,
-                                                        (char *)(mdname[0] ? mdname : "SHA256"),
-                                                        0),
+                                                        (char *)(mdname[0] ? mdname : "SHA256"), 0),
                        OSSL_PARAM_END };
     if (!dp_sig_set_params(s, p))
         return 0;
@@ -133,8 +132,10 @@ int dp_sig_tpm_init(sig_ctx *s, const char *mdname, const OSSL_PARAM params[])
     if (!dp_core_ready(s->ctx))
         return 0;
     if (!devid_key_signs_arbitrary_data(key->tpm)) {
-        dp_raise(s->ctx, DP_R_KEY_USAGE, "TPM key 0x%08x is restricted (an attestation "
-                 "key): it signs only TPM-generated data", devid_key_get_handle(key->tpm));
+        dp_raise(s->ctx, DP_R_KEY_USAGE,
+                 "TPM key 0x%08x is restricted (an attestation "
+                 "key): it signs only TPM-generated data",
+                 devid_key_get_handle(key->tpm));
         return 0;
     }
     if (!(devid_key_get_flags(key->tpm) & (DEVID_KEY_CAN_SIGN | DEVID_KEY_CAN_DECRYPT))) {

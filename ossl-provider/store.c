@@ -23,7 +23,7 @@ typedef struct item {
 typedef struct loader {
     dp_ctx *ctx;
     dp_uri uri;
-    int expect;          /* OSSL_STORE_INFO_* or 0 */
+    int expect; /* OSSL_STORE_INFO_* or 0 */
     bool collected;
     item *items;
     size_t n, cap, next;
@@ -210,8 +210,8 @@ static bool collect_store(loader *l)
         const devid_store_entry *e = &entries[i];
         if (u->object && strcmp(u->object, e->attrs.label) != 0)
             continue;
-        if (u->has_id && (e->attrs.id_len != u->id_len ||
-                          memcmp(e->attrs.id, u->id, u->id_len) != 0))
+        if (u->has_id &&
+            (e->attrs.id_len != u->id_len || memcmp(e->attrs.id, u->id, u->id_len) != 0))
             continue;
         if (e->has_key && !e->attrs.secret && want_keys(l)) { /* HMAC keys: PKCS#11 only */
             devid_key *k = NULL;

@@ -91,8 +91,7 @@ static bool read_pin_file(const char *src, dp_uri *u, char *err, size_t errlen)
     if (strncmp(path, "///", 3) == 0) /* file:///path */
         path += 2;
     if (path[0] != '/')
-        return fail(err, errlen, "pin-source \"%s\": only file:/ABSOLUTE/PATH is supported",
-                    src);
+        return fail(err, errlen, "pin-source \"%s\": only file:/ABSOLUTE/PATH is supported", src);
     FILE *f = fopen(path, "r");
     if (!f)
         return fail(err, errlen, "pin-source %s: %s", path, strerror(errno));
@@ -121,9 +120,15 @@ static bool read_pin_file(const char *src, dp_uri *u, char *err, size_t errlen)
 
 static bool is_ignored(const char *name, size_t len)
 {
-    static const char *const ignored[] = { "token", "manufacturer", "serial", "model",
-                                           "library-manufacturer", "library-description",
-                                           "library-version", "slot-id", "slot-description",
+    static const char *const ignored[] = { "token",
+                                           "manufacturer",
+                                           "serial",
+                                           "model",
+                                           "library-manufacturer",
+                                           "library-description",
+                                           "library-version",
+                                           "slot-id",
+                                           "slot-description",
                                            "slot-manufacturer" };
     for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
         if (strlen(ignored[i]) == len && strncmp(ignored[i], name, len) == 0)

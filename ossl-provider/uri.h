@@ -22,13 +22,13 @@
 typedef enum dp_uri_type { DP_URI_ANY = 0, DP_URI_PRIVATE, DP_URI_PUBLIC, DP_URI_CERT } dp_uri_type;
 
 typedef struct dp_uri {
-    char *object;                  /* NULL: any */
+    char *object; /* NULL: any */
     unsigned char id[DEVID_ID_MAX];
     size_t id_len;
     bool has_id;
     dp_uri_type type;
-    uint32_t handle;               /* 0: any */
-    char *pin;                     /* NULL: none (pin-value or the content of pin-source) */
+    uint32_t handle; /* 0: any */
+    char *pin;       /* NULL: none (pin-value or the content of pin-source) */
     size_t pin_len;
 } dp_uri;
 

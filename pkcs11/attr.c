@@ -95,9 +95,12 @@ static bool writable(const p11_object *obj)
 static devid_store_object store_object(const p11_object *obj)
 {
     switch (obj->cls) {
-    case CKO_PUBLIC_KEY: return DEVID_STORE_OBJ_PUBLIC;
-    case CKO_CERTIFICATE: return DEVID_STORE_OBJ_CERT;
-    default: return DEVID_STORE_OBJ_KEY;
+    case CKO_PUBLIC_KEY:
+        return DEVID_STORE_OBJ_PUBLIC;
+    case CKO_CERTIFICATE:
+        return DEVID_STORE_OBJ_CERT;
+    default:
+        return DEVID_STORE_OBJ_KEY;
     }
 }
 

@@ -94,8 +94,8 @@ CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_
         p11_op_init(&s->decrypt, pMechanism, hKey, CKF_DECRYPT, CKO_PRIVATE_KEY, CKA_DECRYPT));
 }
 
-CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
-                CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen,
+                CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
     return one_shot(hSession, true, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen);
 }
@@ -107,8 +107,7 @@ CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
     return update(hSession, true, pEncryptedPart, ulEncryptedPartLen, pulPartLen);
 }
 
-CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
-                     CK_ULONG_PTR pulLastPartLen)
+CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen)
 {
     return final(hSession, true, pLastPart, pulLastPartLen);
 }

@@ -47,8 +47,11 @@ static CK_RV peer_point(p11_op *op, const unsigned char **pt, size_t *len)
 }
 
 const p11_mech p11_mech_derive[] = {
-    { .type = CKM_ECDH1_DERIVE, .name = "CKM_ECDH1_DERIVE", .key_type = CKK_EC,
-      .min_bits = 256, .max_bits = 521,
+    { .type = CKM_ECDH1_DERIVE,
+      .name = "CKM_ECDH1_DERIVE",
+      .key_type = CKK_EC,
+      .min_bits = 256,
+      .max_bits = 521,
       .flags = CKF_HW | CKF_DERIVE | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS,
       .param = ecdh_param },
 };

@@ -12,12 +12,9 @@ static const struct {
     const p11_mech *table;
     const size_t *count;
 } tables[] = {
-    { p11_mech_ecdsa, &p11_mech_ecdsa_count },
-    { p11_mech_rsa, &p11_mech_rsa_count },
-    { p11_mech_digest, &p11_mech_digest_count },
-    { p11_mech_keygen, &p11_mech_keygen_count },
-    { p11_mech_derive, &p11_mech_derive_count },
-    { p11_mech_hmac, &p11_mech_hmac_count },
+    { p11_mech_ecdsa, &p11_mech_ecdsa_count },   { p11_mech_rsa, &p11_mech_rsa_count },
+    { p11_mech_digest, &p11_mech_digest_count }, { p11_mech_keygen, &p11_mech_keygen_count },
+    { p11_mech_derive, &p11_mech_derive_count }, { p11_mech_hmac, &p11_mech_hmac_count },
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -75,8 +72,8 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
     /* Key sizes: the mechanism's, within what this TPM accepts (TPM2_TestParms). */
     unsigned lo = 0, hi = 0;
     if (m->key_type == CKK_EC || m->key_type == CKK_RSA) {
-        devid_rc rc = devid_tpm_key_sizes(m->key_type == CKK_EC ? DEVID_KEY_EC : DEVID_KEY_RSA,
-                                          &lo, &hi);
+        devid_rc rc = devid_tpm_key_sizes(m->key_type == CKK_EC ? DEVID_KEY_EC : DEVID_KEY_RSA, &lo,
+                                          &hi);
         if (rc == DEVID_OK) {
             if (lo > pInfo->ulMinKeySize)
                 pInfo->ulMinKeySize = lo;
@@ -112,8 +109,7 @@ size_t p11_mech_allowed_list(devid_key *key, CK_MECHANISM_TYPE *out, size_t max)
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; i < *tables[t].count; i++) {
             const p11_mech *m = &tables[t].table[i];
-            if (!(m->flags & (CKF_GENERATE_KEY_PAIR | CKF_GENERATE)) &&
-                p11_mech_allowed(m, key)) {
+            if (!(m->flags & (CKF_GENERATE_KEY_PAIR | CKF_GENERATE)) && p11_mech_allowed(m, key)) {
                 if (out && n < max)
                     out[n] = m->type;
                 n++;
@@ -231,8 +227,7 @@ static CK_RV bind_session_pub(p11_op *op, p11_object *obj, CK_OBJECT_CLASS cls,
     return CKR_OK;
 }
 
-CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
-                      CK_ATTRIBUTE_TYPE usage)
+CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage)
 {
     p11_object *obj = p11_object_get(h);
     /* A store secret key (HMAC in the TPM) serves both directions. */

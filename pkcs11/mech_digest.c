@@ -11,10 +11,8 @@
 /* clang-format on */
 
 const p11_mech p11_mech_digest[] = {
-    DIGEST(CKM_SHA_1, NID_sha1, "SHA-1"),
-    DIGEST(CKM_SHA224, NID_sha224, "SHA224"),
-    DIGEST(CKM_SHA256, NID_sha256, "SHA256"),
-    DIGEST(CKM_SHA384, NID_sha384, "SHA384"),
+    DIGEST(CKM_SHA_1, NID_sha1, "SHA-1"),     DIGEST(CKM_SHA224, NID_sha224, "SHA224"),
+    DIGEST(CKM_SHA256, NID_sha256, "SHA256"), DIGEST(CKM_SHA384, NID_sha384, "SHA384"),
     DIGEST(CKM_SHA512, NID_sha512, "SHA512"),
 };
 const size_t p11_mech_digest_count = sizeof(p11_mech_digest) / sizeof(p11_mech_digest[0]);
@@ -24,10 +22,8 @@ static const struct {
     CK_MECHANISM_TYPE mech;
     CK_RSA_PKCS_MGF_TYPE mgf;
 } hashes[] = {
-    { NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1 },
-    { NID_sha224, CKM_SHA224, CKG_MGF1_SHA224 },
-    { NID_sha256, CKM_SHA256, CKG_MGF1_SHA256 },
-    { NID_sha384, CKM_SHA384, CKG_MGF1_SHA384 },
+    { NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1 },      { NID_sha224, CKM_SHA224, CKG_MGF1_SHA224 },
+    { NID_sha256, CKM_SHA256, CKG_MGF1_SHA256 }, { NID_sha384, CKM_SHA384, CKG_MGF1_SHA384 },
     { NID_sha512, CKM_SHA512, CKG_MGF1_SHA512 },
 };
 #define N_HASHES (sizeof(hashes) / sizeof(hashes[0]))

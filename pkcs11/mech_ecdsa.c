@@ -30,15 +30,15 @@ static CK_RV ecdsa_verify(p11_op *op, const unsigned char *in, size_t inlen,
     CK_RV rv = CKR_SIGNATURE_INVALID;
     if (!ctx)
         rv = CKR_HOST_MEMORY;
-    else if (EVP_PKEY_verify_init(ctx) == 1 &&
-             EVP_PKEY_verify(ctx, der, n, in, inlen) == 1)
+    else if (EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_verify(ctx, der, n, in, inlen) == 1)
         rv = CKR_OK;
     EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();
     return rv;
 }
 
-#define EC_FLAGS (CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define EC_FLAGS                                                                                   \
+    (CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 /* clang-format off */ /* braced lists in macros: clang-format 14 and 19 lay them out differently */
 #define ECDSA(ck, nid, nm)                                                                  \
     { .type = ck, .name = nm, .key_type = CKK_EC, .min_bits = 256, .max_bits = 521,         \

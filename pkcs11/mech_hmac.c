@@ -28,8 +28,13 @@ static CK_RV hmac_verify(p11_op *op, const unsigned char *in, size_t inlen,
 }
 
 const p11_mech p11_mech_hmac[] = {
-    { .type = CKM_SHA256_HMAC, .name = "CKM_SHA256_HMAC", .key_type = CKK_GENERIC_SECRET,
-      .min_bits = 256, .max_bits = 256, .flags = CKF_HW | CKF_SIGN | CKF_VERIFY,
-      .sign = hmac_sign, .verify = hmac_verify },
+    { .type = CKM_SHA256_HMAC,
+      .name = "CKM_SHA256_HMAC",
+      .key_type = CKK_GENERIC_SECRET,
+      .min_bits = 256,
+      .max_bits = 256,
+      .flags = CKF_HW | CKF_SIGN | CKF_VERIFY,
+      .sign = hmac_sign,
+      .verify = hmac_verify },
 };
 const size_t p11_mech_hmac_count = sizeof(p11_mech_hmac) / sizeof(p11_mech_hmac[0]);

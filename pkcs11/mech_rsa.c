@@ -159,8 +159,8 @@ static CK_RV pkcs_verify(p11_op *op, const unsigned char *in, size_t inlen,
     return verify_with(verify_ctx(op, RSA_PKCS1_PADDING), in, inlen, sig, siglen);
 }
 
-static CK_RV pss_verify(p11_op *op, const unsigned char *in, size_t inlen,
-                        const unsigned char *sig, size_t siglen)
+static CK_RV pss_verify(p11_op *op, const unsigned char *in, size_t inlen, const unsigned char *sig,
+                        size_t siglen)
 {
     if (siglen != modulus_len(op))
         return CKR_SIGNATURE_LEN_RANGE;
@@ -278,17 +278,37 @@ static CK_RV rsa_encrypt(p11_op *op, const unsigned char *in, size_t inlen, unsi
 /* clang-format on */
 
 const p11_mech p11_mech_rsa[] = {
-    { .type = CKM_RSA_PKCS, .name = "CKM_RSA_PKCS", RSA_BITS,
-      .flags = SIGN_VERIFY | CKF_ENCRYPT | CKF_DECRYPT, .sign = pkcs_sign, .verify = pkcs_verify,
-      .decrypt = rsa_decrypt, .encrypt = rsa_encrypt },
-    { .type = CKM_RSA_X_509, .name = "CKM_RSA_X_509", RSA_BITS,
-      .flags = SIGN_VERIFY | CKF_ENCRYPT | CKF_DECRYPT, .needs_raw = true, .sign = x509_sign,
-      .verify = x509_verify, .decrypt = rsa_decrypt, .encrypt = rsa_encrypt },
-    { .type = CKM_RSA_PKCS_OAEP, .name = "CKM_RSA_PKCS_OAEP", RSA_BITS,
-      .flags = CKF_HW | CKF_ENCRYPT | CKF_DECRYPT, .param = oaep_param, .decrypt = rsa_decrypt,
+    { .type = CKM_RSA_PKCS,
+      .name = "CKM_RSA_PKCS",
+      RSA_BITS,
+      .flags = SIGN_VERIFY | CKF_ENCRYPT | CKF_DECRYPT,
+      .sign = pkcs_sign,
+      .verify = pkcs_verify,
+      .decrypt = rsa_decrypt,
       .encrypt = rsa_encrypt },
-    { .type = CKM_RSA_PKCS_PSS, .name = "CKM_RSA_PKCS_PSS", RSA_BITS, .flags = SIGN_VERIFY,
-      .param = pss_param, .sign = pss_sign, .verify = pss_verify },
+    { .type = CKM_RSA_X_509,
+      .name = "CKM_RSA_X_509",
+      RSA_BITS,
+      .flags = SIGN_VERIFY | CKF_ENCRYPT | CKF_DECRYPT,
+      .needs_raw = true,
+      .sign = x509_sign,
+      .verify = x509_verify,
+      .decrypt = rsa_decrypt,
+      .encrypt = rsa_encrypt },
+    { .type = CKM_RSA_PKCS_OAEP,
+      .name = "CKM_RSA_PKCS_OAEP",
+      RSA_BITS,
+      .flags = CKF_HW | CKF_ENCRYPT | CKF_DECRYPT,
+      .param = oaep_param,
+      .decrypt = rsa_decrypt,
+      .encrypt = rsa_encrypt },
+    { .type = CKM_RSA_PKCS_PSS,
+      .name = "CKM_RSA_PKCS_PSS",
+      RSA_BITS,
+      .flags = SIGN_VERIFY,
+      .param = pss_param,
+      .sign = pss_sign,
+      .verify = pss_verify },
     HASH_PKCS(CKM_SHA1_RSA_PKCS, NID_sha1, "CKM_SHA1_RSA_PKCS"),
     HASH_PKCS(CKM_SHA256_RSA_PKCS, NID_sha256, "CKM_SHA256_RSA_PKCS"),
     HASH_PKCS(CKM_SHA384_RSA_PKCS, NID_sha384, "CKM_SHA384_RSA_PKCS"),

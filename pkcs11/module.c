@@ -24,9 +24,9 @@
 
 static struct {
     atomic_bool initialized;
-    pid_t pid;                      /* process that initialised */
-    pthread_mutex_t mutex;          /* module lock (OS locking) */
-    CK_C_INITIALIZE_ARGS app;       /* application mutex callbacks, when we must use them */
+    pid_t pid;                /* process that initialised */
+    pthread_mutex_t mutex;    /* module lock (OS locking) */
+    CK_C_INITIALIZE_ARGS app; /* application mutex callbacks, when we must use them */
     void *app_mutex;
 } mod = { .mutex = PTHREAD_MUTEX_INITIALIZER };
 
@@ -95,9 +95,9 @@ static void drop_inherited_state(void)
     p11_token_free();
     p11_login_reset();
     p11_md_cache_free();
-    mod.app_mutex = NULL;           /* the application's mutex is the parent's: abandon it */
+    mod.app_mutex = NULL; /* the application's mutex is the parent's: abandon it */
     pthread_mutex_init(&mod.mutex, NULL);
-    devid_core_fini();              /* drops the parent's reference */
+    devid_core_fini(); /* drops the parent's reference */
     atomic_store(&mod.initialized, false);
 }
 
@@ -232,21 +232,20 @@ static CK_RV get_info_3_0(CK_INFO_PTR pInfo)
     return get_info(pInfo, 3, 0);
 }
 
-#define P11_FUNCTIONS_2_40                                                                    \
-    C_Initialize, C_Finalize, C_GetInfo_slot, C_GetFunctionList, C_GetSlotList,              \
-        C_GetSlotInfo, C_GetTokenInfo, C_GetMechanismList, C_GetMechanismInfo, C_InitToken,  \
-        C_InitPIN, C_SetPIN, C_OpenSession, C_CloseSession, C_CloseAllSessions,              \
-        C_GetSessionInfo, C_GetOperationState, C_SetOperationState, C_Login, C_Logout,       \
-        C_CreateObject, C_CopyObject, C_DestroyObject, C_GetObjectSize, C_GetAttributeValue, \
-        C_SetAttributeValue, C_FindObjectsInit, C_FindObjects, C_FindObjectsFinal,           \
-        C_EncryptInit, C_Encrypt, C_EncryptUpdate, C_EncryptFinal, C_DecryptInit, C_Decrypt, \
-        C_DecryptUpdate, C_DecryptFinal, C_DigestInit, C_Digest, C_DigestUpdate,             \
-        C_DigestKey, C_DigestFinal, C_SignInit, C_Sign, C_SignUpdate, C_SignFinal,           \
-        C_SignRecoverInit, C_SignRecover, C_VerifyInit, C_Verify, C_VerifyUpdate,            \
-        C_VerifyFinal, C_VerifyRecoverInit, C_VerifyRecover, C_DigestEncryptUpdate,          \
-        C_DecryptDigestUpdate, C_SignEncryptUpdate, C_DecryptVerifyUpdate, C_GenerateKey,    \
-        C_GenerateKeyPair, C_WrapKey, C_UnwrapKey, C_DeriveKey, C_SeedRandom,                \
-        C_GenerateRandom, C_GetFunctionStatus, C_CancelFunction, C_WaitForSlotEvent
+#define P11_FUNCTIONS_2_40                                                                         \
+    C_Initialize, C_Finalize, C_GetInfo_slot, C_GetFunctionList, C_GetSlotList, C_GetSlotInfo,     \
+        C_GetTokenInfo, C_GetMechanismList, C_GetMechanismInfo, C_InitToken, C_InitPIN, C_SetPIN,  \
+        C_OpenSession, C_CloseSession, C_CloseAllSessions, C_GetSessionInfo, C_GetOperationState,  \
+        C_SetOperationState, C_Login, C_Logout, C_CreateObject, C_CopyObject, C_DestroyObject,     \
+        C_GetObjectSize, C_GetAttributeValue, C_SetAttributeValue, C_FindObjectsInit,              \
+        C_FindObjects, C_FindObjectsFinal, C_EncryptInit, C_Encrypt, C_EncryptUpdate,              \
+        C_EncryptFinal, C_DecryptInit, C_Decrypt, C_DecryptUpdate, C_DecryptFinal, C_DigestInit,   \
+        C_Digest, C_DigestUpdate, C_DigestKey, C_DigestFinal, C_SignInit, C_Sign, C_SignUpdate,    \
+        C_SignFinal, C_SignRecoverInit, C_SignRecover, C_VerifyInit, C_Verify, C_VerifyUpdate,     \
+        C_VerifyFinal, C_VerifyRecoverInit, C_VerifyRecover, C_DigestEncryptUpdate,                \
+        C_DecryptDigestUpdate, C_SignEncryptUpdate, C_DecryptVerifyUpdate, C_GenerateKey,          \
+        C_GenerateKeyPair, C_WrapKey, C_UnwrapKey, C_DeriveKey, C_SeedRandom, C_GenerateRandom,    \
+        C_GetFunctionStatus, C_CancelFunction, C_WaitForSlotEvent
 
 #define C_GetInfo_slot C_GetInfo
 static CK_FUNCTION_LIST list_2_40 = { { 2, 40 }, P11_FUNCTIONS_2_40 };
@@ -256,12 +255,30 @@ static CK_FUNCTION_LIST list_2_40 = { { 2, 40 }, P11_FUNCTIONS_2_40 };
 static CK_FUNCTION_LIST_3_0 list_3_0 = {
     { 3, 0 },
     P11_FUNCTIONS_2_40,
-    C_GetInterfaceList, C_GetInterface, C_LoginUser, C_SessionCancel,
-    C_MessageEncryptInit, C_EncryptMessage, C_EncryptMessageBegin, C_EncryptMessageNext,
-    C_MessageEncryptFinal, C_MessageDecryptInit, C_DecryptMessage, C_DecryptMessageBegin,
-    C_DecryptMessageNext, C_MessageDecryptFinal, C_MessageSignInit, C_SignMessage,
-    C_SignMessageBegin, C_SignMessageNext, C_MessageSignFinal, C_MessageVerifyInit,
-    C_VerifyMessage, C_VerifyMessageBegin, C_VerifyMessageNext, C_MessageVerifyFinal,
+    C_GetInterfaceList,
+    C_GetInterface,
+    C_LoginUser,
+    C_SessionCancel,
+    C_MessageEncryptInit,
+    C_EncryptMessage,
+    C_EncryptMessageBegin,
+    C_EncryptMessageNext,
+    C_MessageEncryptFinal,
+    C_MessageDecryptInit,
+    C_DecryptMessage,
+    C_DecryptMessageBegin,
+    C_DecryptMessageNext,
+    C_MessageDecryptFinal,
+    C_MessageSignInit,
+    C_SignMessage,
+    C_SignMessageBegin,
+    C_SignMessageNext,
+    C_MessageSignFinal,
+    C_MessageVerifyInit,
+    C_VerifyMessage,
+    C_VerifyMessageBegin,
+    C_VerifyMessageNext,
+    C_MessageVerifyFinal,
 };
 #undef C_GetInfo_slot
 
@@ -308,7 +325,7 @@ CK_RV C_GetInterface(CK_UTF8CHAR *pInterfaceName, CK_VERSION *pVersion,
     if (pInterfaceName && strcmp((const char *)pInterfaceName, (const char *)interface_name))
         return CKR_ARGUMENTS_BAD;
     for (size_t i = 0; i < N_INTERFACES; i++) {
-        const CK_VERSION *v = interfaces[i].pFunctionList;  /* each list starts with it */
+        const CK_VERSION *v = interfaces[i].pFunctionList; /* each list starts with it */
         if (pVersion && (pVersion->major != v->major || pVersion->minor != v->minor))
             continue;
         if ((interfaces[i].flags & flags) != flags)

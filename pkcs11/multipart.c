@@ -12,12 +12,18 @@
 static p11_op **slot_of(p11_session *s, CK_FLAGS purpose)
 {
     switch (purpose) {
-    case CKF_SIGN: return &s->sign;
-    case CKF_VERIFY: return &s->verify;
-    case CKF_DIGEST: return &s->digest;
-    case CKF_ENCRYPT: return &s->encrypt;
-    case CKF_DECRYPT: return &s->decrypt;
-    default: return NULL;
+    case CKF_SIGN:
+        return &s->sign;
+    case CKF_VERIFY:
+        return &s->verify;
+    case CKF_DIGEST:
+        return &s->digest;
+    case CKF_ENCRYPT:
+        return &s->encrypt;
+    case CKF_DECRYPT:
+        return &s->decrypt;
+    default:
+        return NULL;
     }
 }
 
@@ -41,8 +47,7 @@ CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, 
         p11_part_end(op);
         return p11_leave(CKR_ARGUMENTS_BAD);
     }
-    if ((call == P11_PART_SINGLE && (*op)->updated) ||
-        (call != P11_PART_SINGLE && (*op)->single)) {
+    if ((call == P11_PART_SINGLE && (*op)->updated) || (call != P11_PART_SINGLE && (*op)->single)) {
         /* single-part and multi-part do not mix: the operation ends */
         p11_part_end(op);
         return p11_leave(CKR_OPERATION_ACTIVE);

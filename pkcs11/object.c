@@ -138,28 +138,29 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
     /* CKA_TOKEN absent means false: public keys, certificates and secret keys become session
      * objects, also in read-only sessions. */
     if (c == CKO_DATA && token) /* a store object: R/W sessions only */
-        return p11_leave(s->flags & CKF_RW_SESSION ? p11_store_create_data(pTemplate, ulCount,
-                                                                           phObject)
-                                                   : CKR_SESSION_READ_ONLY);
+        return p11_leave(s->flags & CKF_RW_SESSION
+                             ? p11_store_create_data(pTemplate, ulCount, phObject)
+                             : CKR_SESSION_READ_ONLY);
     if (!token && (c == CKO_PUBLIC_KEY || c == CKO_CERTIFICATE || c == CKO_DATA))
         return p11_leave(p11_session_object_create(hSession, c, pTemplate, ulCount, phObject));
     if (c == CKO_SECRET_KEY) /* an HMAC key value, imported into the TPM */
-        return p11_leave(p11_create_secret(hSession, s->flags & CKF_RW_SESSION, pTemplate,
-                                           ulCount, phObject));
+        return p11_leave(
+            p11_create_secret(hSession, s->flags & CKF_RW_SESSION, pTemplate, ulCount, phObject));
     if (!(s->flags & CKF_RW_SESSION))
         return p11_leave(CKR_SESSION_READ_ONLY);
     if (c != CKO_CERTIFICATE) {
         /* Key pairs come into being in the TPM (C_GenerateKeyPair): no private key is
          * imported. */
         devid_info("pkcs11: C_CreateObject: only certificates and HMAC keys can be created "
-                   "(class %lu)", (unsigned long)c);
+                   "(class %lu)",
+                   (unsigned long)c);
         return p11_leave(CKR_ATTRIBUTE_VALUE_INVALID);
     }
     return p11_leave(p11_store_create_cert(pTemplate, ulCount, phObject));
 }
 
-CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                   CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
+CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
+                   CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
 {
     p11_session *s;
     CK_RV rv = p11_enter_session(hSession, &s);

@@ -22,7 +22,7 @@
 #include <stddef.h>
 
 #define P11_SLOT_ID 0
-#define P11_MAX_PIN_LEN 64  /* a TPM auth value is at most a digest long */
+#define P11_MAX_PIN_LEN 64       /* a TPM auth value is at most a digest long */
 #define P11_MAX_DATA (64 * 1024) /* largest input buffered for a single-part mechanism */
 
 /* ---- module lock and entry checks (module.c) --------------------------------------------- */
@@ -47,36 +47,36 @@ CK_RV p11_rv(devid_rc rc, const char *what);
 typedef enum p11_item_src {
     P11_ITEM_MAP,
     P11_ITEM_STORE,
-    P11_ITEM_SESSION,           /* a session object: a public key or a certificate the
+    P11_ITEM_SESSION, /* a session object: a public key or a certificate the
                                    application created, never persisted (session_obj.c) */
 } p11_item_src;
 
 typedef struct p11_item {
     p11_item_src src;
-    unsigned refs;              /* the token's list holds one; each operation holds one */
-    bool listed;                /* still part of the token */
-    bool factory;               /* read-only through PKCS#11 */
+    unsigned refs; /* the token's list holds one; each operation holds one */
+    bool listed;   /* still part of the token */
+    bool factory;  /* read-only through PKCS#11 */
     char label[DEVID_LABEL_MAX + 1];
     unsigned char id[DEVID_ID_MAX];
     size_t id_len;
     /* P11_ITEM_MAP */
-    devid_identity *ident;      /* probed; key and certificate loaded on first use */
+    devid_identity *ident; /* probed; key and certificate loaded on first use */
     /* P11_ITEM_STORE */
     char uid[DEVID_UID_LEN + 1];
     devid_store_attrs attrs;
     bool has_key, has_cert;
-    devid_key *key;             /* opened on first use */
-    X509 *cert;                 /* read on first use; a session certificate's own */
+    devid_key *key; /* opened on first use */
+    X509 *cert;     /* read on first use; a session certificate's own */
     /* P11_ITEM_SESSION; the data fields below also for a store data object */
-    CK_SESSION_HANDLE session;  /* the session that created it: it goes with that session */
-    EVP_PKEY *pub_only;         /* a session public key (software: verify, encrypt) */
+    CK_SESSION_HANDLE session; /* the session that created it: it goes with that session */
+    EVP_PKEY *pub_only;        /* a session public key (software: verify, encrypt) */
     bool can_verify, can_encrypt;
-    bool is_data;               /* a CKO_DATA object: */
-    bool data_private;          /* CKA_PRIVATE */
-    unsigned char *data;        /* CKA_VALUE */
+    bool is_data;        /* a CKO_DATA object: */
+    bool data_private;   /* CKA_PRIVATE */
+    unsigned char *data; /* CKA_VALUE */
     size_t data_len;
-    char *application;          /* CKA_APPLICATION */
-    unsigned char *object_id;   /* CKA_OBJECT_ID (DER) */
+    char *application;        /* CKA_APPLICATION */
+    unsigned char *object_id; /* CKA_OBJECT_ID (DER) */
     size_t object_id_len;
 } p11_item;
 
@@ -93,11 +93,11 @@ typedef struct p11_secret {
 
 typedef struct p11_object {
     CK_OBJECT_HANDLE handle;
-    CK_OBJECT_CLASS cls;        /* CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE,
+    CK_OBJECT_CLASS cls; /* CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE,
                                    CKO_SECRET_KEY (session secrets, store HMAC keys) */
-    p11_item *item;             /* NULL for a session secret */
-    int chain;                  /* -1: the item's own; n >= 0: the item's n-th CA certificate */
-    p11_secret *secret;         /* a session secret */
+    p11_item *item;      /* NULL for a session secret */
+    int chain;           /* -1: the item's own; n >= 0: the item's n-th CA certificate */
+    p11_secret *secret;  /* a session secret */
 } p11_object;
 
 /* Brings the token up to date: probes the DevID identities once (the first TPM access: which
@@ -190,8 +190,8 @@ CK_RV p11_store_import_secret(const void *value, size_t len, const devid_store_a
                               CK_OBJECT_HANDLE *key);
 /* C_CreateObject of a CKO_SECRET_KEY (keygen.c): checks the template, imports the value
  * (a store object only with CKA_TOKEN true, which needs a R/W session: rw). */
-CK_RV p11_create_secret(CK_SESSION_HANDLE session, bool rw, const CK_ATTRIBUTE *tmpl,
-                        CK_ULONG n, CK_OBJECT_HANDLE *key);
+CK_RV p11_create_secret(CK_SESSION_HANDLE session, bool rw, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                        CK_OBJECT_HANDLE *key);
 /* The token's items, for the store to update. */
 size_t p11_item_count(void);
 p11_item *p11_item_at(size_t i);
@@ -211,7 +211,7 @@ typedef struct p11_val {
     const void *ptr;
     size_t len;
     unsigned char inl[sizeof(CK_ULONG)];
-    unsigned char *heap;        /* owned copy, freed by p11_val_free */
+    unsigned char *heap; /* owned copy, freed by p11_val_free */
 } p11_val;
 
 /* The value of attribute `type` of obj: CKR_OK, CKR_ATTRIBUTE_TYPE_INVALID,
@@ -273,46 +273,46 @@ typedef struct p11_mech p11_mech;
 /* One cryptographic operation in progress on a session. */
 struct p11_op {
     const p11_mech *mech;
-    CK_FLAGS purpose;           /* CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_DIGEST */
-    p11_item *item;             /* the key's item (a reference is held) */
-    devid_key *key;             /* private-key and secret-key operations */
-    EVP_PKEY *pub;              /* borrowed from the key: public-key operations; private-key
+    CK_FLAGS purpose;   /* CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_DIGEST */
+    p11_item *item;     /* the key's item (a reference is held) */
+    devid_key *key;     /* private-key and secret-key operations */
+    EVP_PKEY *pub;      /* borrowed from the key: public-key operations; private-key
                                    ones fetch it when needed (p11_op_pub) */
-    EVP_MD_CTX *md;             /* mechanisms that hash in software */
-    unsigned char *buf;         /* input collected for single-shot mechanisms */
+    EVP_MD_CTX *md;     /* mechanisms that hash in software */
+    unsigned char *buf; /* input collected for single-shot mechanisms */
     size_t len, cap;
-    bool updated;               /* a multi-part call was made */
-    bool single;                /* a single-part call left it active (a length query or a
+    bool updated; /* a multi-part call was made */
+    bool single;  /* a single-part call left it active (a length query or a
                                    buffer too small): only that call may follow */
     /* mechanism parameters */
-    int md_nid;                 /* digest the key operation signs / OAEP/PSS hash */
+    int md_nid; /* digest the key operation signs / OAEP/PSS hash */
     int mgf_nid;
     size_t salt_len;
-    unsigned char *label;       /* OAEP label */
+    unsigned char *label; /* OAEP label */
     size_t label_len;
-    unsigned char *peer;        /* ECDH: the other party's uncompressed point */
+    unsigned char *peer; /* ECDH: the other party's uncompressed point */
     size_t peer_len;
-    unsigned char *result;      /* decryption result kept for a repeated call */
+    unsigned char *result; /* decryption result kept for a repeated call */
     size_t result_len;
 };
 
 typedef CK_RV (*p11_param_fn)(p11_op *op, const CK_MECHANISM *m);
-typedef CK_RV (*p11_sign_fn)(p11_op *op, const unsigned char *in, size_t inlen,
-                             unsigned char *sig, size_t *siglen);
+typedef CK_RV (*p11_sign_fn)(p11_op *op, const unsigned char *in, size_t inlen, unsigned char *sig,
+                             size_t *siglen);
 typedef CK_RV (*p11_verify_fn)(p11_op *op, const unsigned char *in, size_t inlen,
                                const unsigned char *sig, size_t siglen);
-typedef CK_RV (*p11_crypt_fn)(p11_op *op, const unsigned char *in, size_t inlen,
-                              unsigned char *out, size_t *outlen);
+typedef CK_RV (*p11_crypt_fn)(p11_op *op, const unsigned char *in, size_t inlen, unsigned char *out,
+                              size_t *outlen);
 
 struct p11_mech {
     CK_MECHANISM_TYPE type;
     const char *name;
-    CK_KEY_TYPE key_type;       /* CKK_EC, CKK_RSA; P11_KEY_NONE for digests */
+    CK_KEY_TYPE key_type; /* CKK_EC, CKK_RSA; P11_KEY_NONE for digests */
     CK_ULONG min_bits, max_bits;
-    CK_FLAGS flags;             /* CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, ... as reported */
-    int hash_nid;               /* hashed in software before the key operation (0: none) */
-    bool needs_raw;             /* needs a key allowing the raw RSA private operation */
-    p11_param_fn param;         /* NULL: the mechanism takes no parameter */
+    CK_FLAGS flags;     /* CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, ... as reported */
+    int hash_nid;       /* hashed in software before the key operation (0: none) */
+    bool needs_raw;     /* needs a key allowing the raw RSA private operation */
+    p11_param_fn param; /* NULL: the mechanism takes no parameter */
     p11_sign_fn sign;
     p11_verify_fn verify;
     p11_crypt_fn decrypt;
@@ -348,8 +348,7 @@ CK_RV p11_op_append(p11_op *op, const unsigned char *in, size_t len);
 
 /* Resolves a key handle for an operation: the object must be a key of the mechanism's type
  * whose attribute `usage` (CKA_SIGN, ...) is true. Sets op->item (+ref) and op->key/op->pub. */
-CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls,
-                      CK_ATTRIBUTE_TYPE usage);
+CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage);
 /* The operation's public key in OpenSSL's form; for a private-key operation converted on first
  * use (a plain signature never needs it). */
 EVP_PKEY *p11_op_pub(const p11_op *op);
@@ -364,9 +363,9 @@ CK_RV p11_op_init(p11_op **slot, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_FL
  * CKR_BUFFER_TOO_SMALL ends the operation, as does a call that delivers the result; a length
  * query leaves it active. */
 typedef enum p11_part_call {
-    P11_PART_SINGLE,            /* C_Sign, C_Verify, C_Digest, ...: not after an update */
-    P11_PART_UPDATE,            /* ... Update, C_DigestKey: not after a single-part call */
-    P11_PART_FINAL,             /* ... Final: not after a single-part call */
+    P11_PART_SINGLE, /* C_Sign, C_Verify, C_Digest, ...: not after an update */
+    P11_PART_UPDATE, /* ... Update, C_DigestKey: not after a single-part call */
+    P11_PART_FINAL,  /* ... Final: not after a single-part call */
 } p11_part_call;
 /* The start of each such call: enters the session (module lock), finds the operation of
  * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST, CKF_ENCRYPT, CKF_DECRYPT) in progress or
@@ -394,11 +393,11 @@ void p11_part_end(p11_op **slot);
 /* Digest helpers (mech_digest.c). Software hashing always uses OpenSSL's default provider,
  * never a provider that might route back into the TPM. */
 #define P11_SW_PROPQ "?provider=default"
-const EVP_MD *p11_md_get(int nid);                 /* fetched once, kept until finalize */
+const EVP_MD *p11_md_get(int nid); /* fetched once, kept until finalize */
 void p11_md_cache_free(void);
 size_t p11_md_size(int nid);
-int p11_md_nid(CK_MECHANISM_TYPE hash_mech);      /* CKM_SHA256 → NID_sha256, 0 if unknown */
-int p11_mgf_nid(CK_RSA_PKCS_MGF_TYPE mgf);        /* CKG_MGF1_SHA256 → NID_sha256 */
+int p11_md_nid(CK_MECHANISM_TYPE hash_mech); /* CKM_SHA256 → NID_sha256, 0 if unknown */
+int p11_mgf_nid(CK_RSA_PKCS_MGF_TYPE mgf);   /* CKG_MGF1_SHA256 → NID_sha256 */
 
 /* Two-call output convention: if out is NULL set *outlen = need and return CKR_OK with
  * *done false; if too small CKR_BUFFER_TOO_SMALL; else *done true. */

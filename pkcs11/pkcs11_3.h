@@ -36,8 +36,8 @@ typedef CK_RV (*CK_C_MessageFinal)(CK_SESSION_HANDLE);
 typedef CK_RV (*CK_C_SignMessage)(CK_SESSION_HANDLE, CK_VOID_PTR, CK_ULONG, CK_BYTE *, CK_ULONG,
                                   CK_BYTE *, CK_ULONG_PTR);
 typedef CK_RV (*CK_C_SignMessageBegin)(CK_SESSION_HANDLE, CK_VOID_PTR, CK_ULONG);
-typedef CK_RV (*CK_C_VerifyMessage)(CK_SESSION_HANDLE, CK_VOID_PTR, CK_ULONG, CK_BYTE *,
-                                    CK_ULONG, CK_BYTE *, CK_ULONG);
+typedef CK_RV (*CK_C_VerifyMessage)(CK_SESSION_HANDLE, CK_VOID_PTR, CK_ULONG, CK_BYTE *, CK_ULONG,
+                                    CK_BYTE *, CK_ULONG);
 
 typedef struct CK_FUNCTION_LIST_3_0 {
     CK_VERSION version;
@@ -150,35 +150,33 @@ CK_RV C_MessageEncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDL
 CK_RV C_EncryptMessage(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *ad,
                        CK_ULONG ad_len, CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
                        CK_ULONG_PTR out_len);
-CK_RV C_EncryptMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                            CK_BYTE *ad, CK_ULONG ad_len);
-CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                           CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG_PTR out_len,
-                           CK_FLAGS flags);
+CK_RV C_EncryptMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *ad,
+                            CK_ULONG ad_len);
+CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *in,
+                           CK_ULONG in_len, CK_BYTE *out, CK_ULONG_PTR out_len, CK_FLAGS flags);
 CK_RV C_MessageEncryptFinal(CK_SESSION_HANDLE h);
 CK_RV C_MessageDecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE key);
 CK_RV C_DecryptMessage(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *ad,
                        CK_ULONG ad_len, CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
                        CK_ULONG_PTR out_len);
-CK_RV C_DecryptMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                            CK_BYTE *ad, CK_ULONG ad_len);
-CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                           CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG_PTR out_len,
-                           CK_FLAGS flags);
+CK_RV C_DecryptMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *ad,
+                            CK_ULONG ad_len);
+CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *in,
+                           CK_ULONG in_len, CK_BYTE *out, CK_ULONG_PTR out_len, CK_FLAGS flags);
 CK_RV C_MessageDecryptFinal(CK_SESSION_HANDLE h);
 CK_RV C_MessageSignInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE key);
 CK_RV C_SignMessage(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *data,
                     CK_ULONG data_len, CK_BYTE *sig, CK_ULONG_PTR sig_len);
 CK_RV C_SignMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len);
-CK_RV C_SignMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                        CK_BYTE *data, CK_ULONG data_len, CK_BYTE *sig, CK_ULONG_PTR sig_len);
+CK_RV C_SignMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *data,
+                        CK_ULONG data_len, CK_BYTE *sig, CK_ULONG_PTR sig_len);
 CK_RV C_MessageSignFinal(CK_SESSION_HANDLE h);
 CK_RV C_MessageVerifyInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE key);
 CK_RV C_VerifyMessage(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *data,
                       CK_ULONG data_len, CK_BYTE *sig, CK_ULONG sig_len);
 CK_RV C_VerifyMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len);
-CK_RV C_VerifyMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                          CK_BYTE *data, CK_ULONG data_len, CK_BYTE *sig, CK_ULONG sig_len);
+CK_RV C_VerifyMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *data,
+                          CK_ULONG data_len, CK_BYTE *sig, CK_ULONG sig_len);
 CK_RV C_MessageVerifyFinal(CK_SESSION_HANDLE h);
 
 #endif

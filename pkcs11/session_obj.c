@@ -39,7 +39,8 @@ typedef struct {
 static CK_RV name_attr(p11_item *it, const CK_ATTRIBUTE *a)
 {
     if (a->type == CKA_LABEL) {
-        if (a->ulValueLen > DEVID_LABEL_MAX || (a->ulValueLen && memchr(a->pValue, 0, a->ulValueLen)))
+        if (a->ulValueLen > DEVID_LABEL_MAX ||
+            (a->ulValueLen && memchr(a->pValue, 0, a->ulValueLen)))
             return CKR_ATTRIBUTE_VALUE_INVALID;
         memset(it->label, 0, sizeof(it->label));
         if (a->ulValueLen)
@@ -69,7 +70,7 @@ static CK_RV parse_attr(session_req *r, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE 
         if (cls != CKO_CERTIFICATE)
             return CKR_ATTRIBUTE_TYPE_INVALID;
         return p11_tmpl_ulong(a, &u) == CKR_OK && u == CKC_X_509 ? CKR_OK
-                                                                  : CKR_ATTRIBUTE_VALUE_INVALID;
+                                                                 : CKR_ATTRIBUTE_VALUE_INVALID;
     case CKA_KEY_TYPE:
         if (cls != CKO_PUBLIC_KEY)
             return CKR_ATTRIBUTE_TYPE_INVALID;
@@ -82,10 +83,18 @@ static CK_RV parse_attr(session_req *r, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE 
             return CKR_ATTRIBUTE_TYPE_INVALID;
         r->value = a;
         return CKR_OK;
-    case CKA_EC_PARAMS: r->ec_params = a; return CKR_OK;
-    case CKA_EC_POINT: r->ec_point = a; return CKR_OK;
-    case CKA_MODULUS: r->modulus = a; return CKR_OK;
-    case CKA_PUBLIC_EXPONENT: r->exponent = a; return CKR_OK;
+    case CKA_EC_PARAMS:
+        r->ec_params = a;
+        return CKR_OK;
+    case CKA_EC_POINT:
+        r->ec_point = a;
+        return CKR_OK;
+    case CKA_MODULUS:
+        r->modulus = a;
+        return CKR_OK;
+    case CKA_PUBLIC_EXPONENT:
+        r->exponent = a;
+        return CKR_OK;
     case CKA_SUBJECT:
     case CKA_ISSUER:
     case CKA_SERIAL_NUMBER:
@@ -154,12 +163,12 @@ static CK_RV public_key(const session_req *r, EVP_PKEY **out)
     } else {
         if (!r->modulus || !r->exponent || r->ec_params || r->ec_point) {
             OSSL_PARAM_BLD_free(bld);
-            return r->ec_params || r->ec_point ? CKR_TEMPLATE_INCONSISTENT : CKR_TEMPLATE_INCOMPLETE;
+            return r->ec_params || r->ec_point ? CKR_TEMPLATE_INCONSISTENT
+                                               : CKR_TEMPLATE_INCOMPLETE;
         }
         n = r->modulus->pValue ? BN_bin2bn(r->modulus->pValue, (int)r->modulus->ulValueLen, NULL)
                                : NULL;
-        e = r->exponent->pValue ? BN_bin2bn(r->exponent->pValue, (int)r->exponent->ulValueLen,
-                                            NULL)
+        e = r->exponent->pValue ? BN_bin2bn(r->exponent->pValue, (int)r->exponent->ulValueLen, NULL)
                                 : NULL;
         ok = ok && n && e && BN_num_bits(n) >= 1024 && BN_num_bits(n) <= 8192 && BN_is_odd(e) &&
              OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
@@ -167,10 +176,10 @@ static CK_RV public_key(const session_req *r, EVP_PKEY **out)
         if (ok)
             params = OSSL_PARAM_BLD_to_param(bld);
     }
-    EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, r->key_type == CKK_EC ? "EC"
-                                                                                       : "RSA",
-                                                            P11_SW_PROPQ)
-                               : NULL;
+    EVP_PKEY_CTX *ctx = params
+                            ? EVP_PKEY_CTX_new_from_name(NULL, r->key_type == CKK_EC ? "EC" : "RSA",
+                                                         P11_SW_PROPQ)
+                            : NULL;
     EVP_PKEY *pkey = NULL;
     if (ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
         EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1) {
@@ -304,8 +313,7 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
         return *out ? CKR_OK : CKR_GENERAL_ERROR;
     }
     if (cls != CKO_PUBLIC_KEY && cls != CKO_CERTIFICATE) {
-        devid_info("pkcs11: session objects of class %lu are not supported",
-                   (unsigned long)cls);
+        devid_info("pkcs11: session objects of class %lu are not supported", (unsigned long)cls);
         return CKR_ATTRIBUTE_VALUE_INVALID;
     }
     CK_RV rv = p11_token_sync(false);
@@ -342,8 +350,8 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
 }
 
 /* A session item around a TPM key (a pair or a secret key) named by attrs. */
-static CK_RV add_key_item(CK_SESSION_HANDLE session, devid_key *key,
-                          const devid_store_attrs *attrs, p11_item **out)
+static CK_RV add_key_item(CK_SESSION_HANDLE session, devid_key *key, const devid_store_attrs *attrs,
+                          p11_item **out)
 {
     p11_item *it = p11_item_new(P11_ITEM_SESSION);
     if (!it) {

@@ -18,8 +18,8 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
 }
 
 /* Signs what the operation has (plus `more`), following the two-call convention. */
-static CK_RV sign_final(p11_op **slot, const unsigned char *more, size_t more_len,
-                        CK_BYTE_PTR sig, CK_ULONG_PTR siglen)
+static CK_RV sign_final(p11_op **slot, const unsigned char *more, size_t more_len, CK_BYTE_PTR sig,
+                        CK_ULONG_PTR siglen)
 {
     p11_op *op = *slot;
     bool done;
@@ -56,8 +56,7 @@ CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPar
     return p11_part_update(hSession, CKF_SIGN, pPart, ulPartLen);
 }
 
-CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-                  CK_ULONG_PTR pulSignatureLen)
+CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
     p11_op **op;
     CK_RV rv = p11_part_begin(hSession, CKF_SIGN, P11_PART_FINAL, pulSignatureLen != NULL, &op);
@@ -112,11 +111,12 @@ CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulP
 CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
     p11_op **op;
-    CK_RV rv = p11_part_begin(hSession, CKF_VERIFY, P11_PART_FINAL,
-                              pSignature || !ulSignatureLen, &op);
+    CK_RV rv = p11_part_begin(hSession, CKF_VERIFY, P11_PART_FINAL, pSignature || !ulSignatureLen,
+                              &op);
     if (rv != CKR_OK)
         return rv;
-    return p11_part_leave(op, P11_PART_FINAL, verify_final(op, NULL, 0, pSignature, ulSignatureLen));
+    return p11_part_leave(op, P11_PART_FINAL,
+                          verify_final(op, NULL, 0, pSignature, ulSignatureLen));
 }
 
 /* ---- recovery: no mechanism here recovers data from a signature --------------------------- */

@@ -53,7 +53,7 @@ static void apply_data(p11_item *it, const devid_store_entry *e)
     free(it->object_id);
     it->object_id = a->object_id_len ? malloc(a->object_id_len) : NULL;
     if (!it->application || (a->object_id_len && !it->object_id))
-        return; /* out of memory: not shown until the next listing */
+        return;           /* out of memory: not shown until the next listing */
     if (a->object_id_len) /* (no memcpy to a NULL buffer, even of 0 bytes) */
         memcpy(it->object_id, a->object_id, a->object_id_len);
     it->object_id_len = a->object_id_len;
@@ -258,8 +258,7 @@ static p11_item *key_group_for(X509 *cert, const unsigned char *id, size_t id_le
     for (size_t i = 0; i < p11_item_count(); i++) {
         p11_item *it = p11_item_at(i);
         if (it->src != P11_ITEM_STORE || !it->has_key || it->attrs.secret || it->has_cert ||
-            it->id_len != id_len ||
-            memcmp(it->id, id, id_len) != 0)
+            it->id_len != id_len || memcmp(it->id, id, id_len) != 0)
             continue;
         devid_key *key;
         if (p11_item_key(it, &key) == CKR_OK &&
@@ -269,8 +268,8 @@ static p11_item *key_group_for(X509 *cert, const unsigned char *id, size_t id_le
     return NULL;
 }
 
-static CK_RV cert_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, X509 **cert,
-                           devid_store_attrs *a, bool *have_label, bool *have_id)
+static CK_RV cert_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, X509 **cert, devid_store_attrs *a,
+                           bool *have_label, bool *have_id)
 {
     CK_RV rv = CKR_OK;
     CK_ULONG u;
@@ -382,7 +381,8 @@ CK_RV p11_store_create_data(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HAND
     if (rv == CKR_OK && ((t->application && strlen(t->application) > DEVID_APP_MAX) ||
                          t->object_id_len > DEVID_OID_MAX || t->data_len > DEVID_DATA_MAX)) {
         devid_info("pkcs11: data object: CKA_APPLICATION at most %d bytes, CKA_OBJECT_ID %d, "
-                   "CKA_VALUE %d", DEVID_APP_MAX, DEVID_OID_MAX, DEVID_DATA_MAX);
+                   "CKA_VALUE %d",
+                   DEVID_APP_MAX, DEVID_OID_MAX, DEVID_DATA_MAX);
         rv = CKR_ATTRIBUTE_VALUE_INVALID;
     }
     devid_store_attrs a;

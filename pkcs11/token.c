@@ -10,14 +10,14 @@
 #include <string.h>
 
 static struct {
-    bool loaded;                 /* map identities probed: a TPM answered */
-    bool certs_loaded;           /* map certificates read (on the first search that wants them) */
+    bool loaded;       /* map identities probed: a TPM answered */
+    bool certs_loaded; /* map certificates read (on the first search that wants them) */
     bool serial_set;
     p11_item **items;
     size_t nitems, items_cap;
     p11_object *objs;
     size_t nobjs;
-    p11_object *secrets;         /* session objects (p11_object.secret set) */
+    p11_object *secrets; /* session objects (p11_object.secret set) */
     size_t nsecrets;
     CK_OBJECT_HANDLE next_handle;
     char serial[17];
@@ -177,9 +177,12 @@ CK_RV p11_item_id(p11_item *item, const unsigned char **id, size_t *len)
 CK_KEY_TYPE p11_key_type(devid_key *key)
 {
     switch (devid_key_get_type(key)) {
-    case DEVID_KEY_EC: return CKK_EC;
-    case DEVID_KEY_RSA: return CKK_RSA;
-    default: return CKK_GENERIC_SECRET;
+    case DEVID_KEY_EC:
+        return CKK_EC;
+    case DEVID_KEY_RSA:
+        return CKK_RSA;
+    default:
+        return CKK_GENERIC_SECRET;
     }
 }
 
@@ -367,8 +370,7 @@ static size_t item_objects(const p11_item *it, obj_want *out, size_t max)
             out[n++] = (obj_want){ CKO_SECRET_KEY, -1 };
         if (it->key && !it->attrs.secret && n < max)
             out[n++] = (obj_want){ CKO_PRIVATE_KEY, -1 };
-        if ((it->pub_only || (it->key && !it->attrs.secret && !it->attrs.public_hidden)) &&
-            n < max)
+        if ((it->pub_only || (it->key && !it->attrs.secret && !it->attrs.public_hidden)) && n < max)
             out[n++] = (obj_want){ CKO_PUBLIC_KEY, -1 };
         if (it->cert && n < max)
             out[n++] = (obj_want){ CKO_CERTIFICATE, -1 };
@@ -414,8 +416,10 @@ void p11_token_rebuild(void)
         size_t k = item_objects(it, want, MAX_ITEM_OBJECTS);
         for (size_t j = 0; j < k; j++) {
             CK_OBJECT_HANDLE h = old_handle(it, want[j]);
-            objs[n++] = (p11_object){ .handle = h ? h : ++tok.next_handle, .cls = want[j].cls,
-                                      .item = it, .chain = want[j].chain };
+            objs[n++] = (p11_object){ .handle = h ? h : ++tok.next_handle,
+                                      .cls = want[j].cls,
+                                      .item = it,
+                                      .chain = want[j].chain };
         }
     }
     free(tok.objs);
@@ -491,7 +495,8 @@ CK_RV p11_token_add_secret(p11_secret *sec, CK_OBJECT_HANDLE *h)
     }
     tok.secrets = n;
     tok.secrets[tok.nsecrets++] = (p11_object){ .handle = ++tok.next_handle,
-                                                .cls = CKO_SECRET_KEY, .chain = -1,
+                                                .cls = CKO_SECRET_KEY,
+                                                .chain = -1,
                                                 .secret = sec };
     *h = tok.next_handle;
     return CKR_OK;

@@ -35,8 +35,7 @@ CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_UL
 }
 
 CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-                            CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
-                            CK_ULONG_PTR pulPartLen)
+                            CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
 {
     UNUSED(pEncryptedPart), UNUSED(ulEncryptedPartLen), UNUSED(pPart), UNUSED(pulPartLen);
     return unsupported(hSession);
@@ -50,8 +49,7 @@ CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULON
 }
 
 CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-                            CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
-                            CK_ULONG_PTR pulPartLen)
+                            CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
 {
     UNUSED(pEncryptedPart), UNUSED(ulEncryptedPartLen), UNUSED(pPart), UNUSED(pulPartLen);
     return unsupported(hSession);
@@ -93,16 +91,15 @@ CK_RV C_EncryptMessage(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_le
     return unsupported(h);
 }
 
-CK_RV C_EncryptMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                            CK_BYTE *ad, CK_ULONG ad_len)
+CK_RV C_EncryptMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *ad,
+                            CK_ULONG ad_len)
 {
     UNUSED(param), UNUSED(param_len), UNUSED(ad), UNUSED(ad_len);
     return unsupported(h);
 }
 
-CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                           CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG_PTR out_len,
-                           CK_FLAGS flags)
+CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *in,
+                           CK_ULONG in_len, CK_BYTE *out, CK_ULONG_PTR out_len, CK_FLAGS flags)
 {
     UNUSED(param), UNUSED(param_len), UNUSED(in), UNUSED(in_len), UNUSED(out), UNUSED(out_len),
         UNUSED(flags);
@@ -129,16 +126,15 @@ CK_RV C_DecryptMessage(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_le
     return unsupported(h);
 }
 
-CK_RV C_DecryptMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                            CK_BYTE *ad, CK_ULONG ad_len)
+CK_RV C_DecryptMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *ad,
+                            CK_ULONG ad_len)
 {
     UNUSED(param), UNUSED(param_len), UNUSED(ad), UNUSED(ad_len);
     return unsupported(h);
 }
 
-CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                           CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG_PTR out_len,
-                           CK_FLAGS flags)
+CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *in,
+                           CK_ULONG in_len, CK_BYTE *out, CK_ULONG_PTR out_len, CK_FLAGS flags)
 {
     UNUSED(param), UNUSED(param_len), UNUSED(in), UNUSED(in_len), UNUSED(out), UNUSED(out_len),
         UNUSED(flags);
@@ -159,8 +155,7 @@ CK_RV C_MessageSignInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k
 CK_RV C_SignMessage(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *data,
                     CK_ULONG data_len, CK_BYTE *sig, CK_ULONG_PTR sig_len)
 {
-    UNUSED(param), UNUSED(param_len), UNUSED(data), UNUSED(data_len), UNUSED(sig),
-        UNUSED(sig_len);
+    UNUSED(param), UNUSED(param_len), UNUSED(data), UNUSED(data_len), UNUSED(sig), UNUSED(sig_len);
     return unsupported(h);
 }
 
@@ -170,11 +165,10 @@ CK_RV C_SignMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_
     return unsupported(h);
 }
 
-CK_RV C_SignMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                        CK_BYTE *data, CK_ULONG data_len, CK_BYTE *sig, CK_ULONG_PTR sig_len)
+CK_RV C_SignMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *data,
+                        CK_ULONG data_len, CK_BYTE *sig, CK_ULONG_PTR sig_len)
 {
-    UNUSED(param), UNUSED(param_len), UNUSED(data), UNUSED(data_len), UNUSED(sig),
-        UNUSED(sig_len);
+    UNUSED(param), UNUSED(param_len), UNUSED(data), UNUSED(data_len), UNUSED(sig), UNUSED(sig_len);
     return unsupported(h);
 }
 
@@ -192,8 +186,7 @@ CK_RV C_MessageVerifyInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE
 CK_RV C_VerifyMessage(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *data,
                       CK_ULONG data_len, CK_BYTE *sig, CK_ULONG sig_len)
 {
-    UNUSED(param), UNUSED(param_len), UNUSED(data), UNUSED(data_len), UNUSED(sig),
-        UNUSED(sig_len);
+    UNUSED(param), UNUSED(param_len), UNUSED(data), UNUSED(data_len), UNUSED(sig), UNUSED(sig_len);
     return unsupported(h);
 }
 
@@ -203,11 +196,10 @@ CK_RV C_VerifyMessageBegin(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG para
     return unsupported(h);
 }
 
-CK_RV C_VerifyMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len,
-                          CK_BYTE *data, CK_ULONG data_len, CK_BYTE *sig, CK_ULONG sig_len)
+CK_RV C_VerifyMessageNext(CK_SESSION_HANDLE h, CK_VOID_PTR param, CK_ULONG param_len, CK_BYTE *data,
+                          CK_ULONG data_len, CK_BYTE *sig, CK_ULONG sig_len)
 {
-    UNUSED(param), UNUSED(param_len), UNUSED(data), UNUSED(data_len), UNUSED(sig),
-        UNUSED(sig_len);
+    UNUSED(param), UNUSED(param_len), UNUSED(data), UNUSED(data_len), UNUSED(sig), UNUSED(sig_len);
     return unsupported(h);
 }
 

@@ -29,12 +29,12 @@ typedef struct {
 
 /* Cold-start steps of a PKCS#11 module (devid-coldstart). */
 enum {
-    CS_DLOPEN,      /* dlopen + C_GetFunctionList */
-    CS_INITIALIZE,  /* C_Initialize */
-    CS_OPEN,        /* C_GetSlotList + C_GetTokenInfo + C_OpenSession */
-    CS_LOGIN,       /* C_Login (0 when the token needs none) */
-    CS_FIND,        /* C_FindObjectsInit/C_FindObjects/Final for the key */
-    CS_SIGN,        /* C_SignInit + C_Sign, the first signature */
+    CS_DLOPEN,     /* dlopen + C_GetFunctionList */
+    CS_INITIALIZE, /* C_Initialize */
+    CS_OPEN,       /* C_GetSlotList + C_GetTokenInfo + C_OpenSession */
+    CS_LOGIN,      /* C_Login (0 when the token needs none) */
+    CS_FIND,       /* C_FindObjectsInit/C_FindObjects/Final for the key */
+    CS_SIGN,       /* C_SignInit + C_Sign, the first signature */
     CS_STEPS
 };
 
@@ -48,15 +48,15 @@ typedef struct {
     double seconds;
     double ops_per_s;
     double p50_us, p99_us;
-    double client_cpu_us;  /* user+sys of this process per op */
-    double tpm_cpu_us;     /* user+sys of the swtpm process per op (-1: unknown) */
-    double core_cmds;      /* devid_tpm_command_count() per op (-1: n/a) */
-    double wire_cmds;      /* TPM commands per op counted on the wire (-1: not counted) */
+    double client_cpu_us;   /* user+sys of this process per op */
+    double tpm_cpu_us;      /* user+sys of the swtpm process per op (-1: unknown) */
+    double core_cmds;       /* devid_tpm_command_count() per op (-1: n/a) */
+    double wire_cmds;       /* TPM commands per op counted on the wire (-1: not counted) */
     double setup_wire_cmds; /* TPM commands before the first op (-1: not counted) */
     bench_mix mix[BENCH_MIX_MAX];
-    int verified;          /* signatures checked against the certificate's public key */
+    int verified; /* signatures checked against the certificate's public key */
 #define MAX_ROUNDS 8
-    int rounds;            /* devid-bench: rounds run, and each one's throughput */
+    int rounds; /* devid-bench: rounds run, and each one's throughput */
     double round_ops_per_s[MAX_ROUNDS];
     int verify_failed;
 
@@ -79,11 +79,11 @@ void bench_skip(bench_result *r, const char *fmt, ...) __attribute__((format(pri
 void bench_fail(bench_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- time and resources ---- */
-double bench_now(void);        /* CLOCK_MONOTONIC seconds */
-double bench_cpu_self(void);   /* user+sys seconds of this process */
+double bench_now(void);         /* CLOCK_MONOTONIC seconds */
+double bench_cpu_self(void);    /* user+sys seconds of this process */
 double bench_cpu_pid(long pid); /* user+sys seconds of another process (-1 on error) */
 long bench_maxrss_kb(void);
-long bench_swtpm_pid(void);    /* from $DEVID_FIXTURE/swtpm.pid, -1 if unknown */
+long bench_swtpm_pid(void); /* from $DEVID_FIXTURE/swtpm.pid, -1 if unknown */
 
 /* ---- the counting proxy (proxy.c) ----
  * Listens on 127.0.0.1:Q (TPM) and Q+1 (control) and forwards to the swtpm of $DEVID_TCTI,
@@ -116,8 +116,8 @@ typedef struct {
 typedef enum { SIG_NONE, SIG_RAW_RS, SIG_DER } bench_sig_format;
 
 typedef struct {
-    double seconds;    /* time budget of the timed loop */
-    uint64_t max_ops;  /* 0: no limit */
+    double seconds;     /* time budget of the timed loop */
+    uint64_t max_ops;   /* 0: no limit */
     uint64_t count_ops; /* >0: counting run through the proxy, this many ops */
     int warmup;
     bool verify_all;

@@ -34,8 +34,7 @@ static int floor_op(void *arg, bench_op_io *io, char *err, size_t errlen)
     floor_ctx *f = arg;
     TPM2B_DIGEST d = { .size = 32 };
     memcpy(d.buffer, io->dgst, 32);
-    TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_ECDSA,
-                               .details.ecdsa.hashAlg = TPM2_ALG_SHA256 };
+    TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_ECDSA, .details.ecdsa.hashAlg = TPM2_ALG_SHA256 };
     TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL };
     TPMT_SIGNATURE *sig = NULL;
     TSS2_RC rc = Esys_Sign(f->ctx, f->key, f->session, ESYS_TR_NONE, ESYS_TR_NONE, &d, &scheme,
@@ -105,7 +104,8 @@ void phase_floor(bench_result *r, const bench_opts *o, bool encrypted)
     }
     if (encrypted) {
         ESYS_TR srk;
-        TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+        TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_AES,
+                             .keyBits.aes = 128,
                              .mode.aes = TPM2_ALG_CFB };
         rc = Esys_TR_FromTPMPublic(f.ctx, SRK, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &srk);
         if (rc == TSS2_RC_SUCCESS)
@@ -150,8 +150,7 @@ int bench_tpm_sweep(char *err, size_t errlen)
     for (size_t k = 0; k < 2; k++) {
         TPMS_CAPABILITY_DATA cap = { 0 };
         TPMI_YES_NO more;
-        rc = Tss2_Sys_GetCapability(sys, NULL, TPM2_CAP_HANDLES, firsts[k], 64, &more, &cap,
-                                    NULL);
+        rc = Tss2_Sys_GetCapability(sys, NULL, TPM2_CAP_HANDLES, firsts[k], 64, &more, &cap, NULL);
         if (rc != TSS2_RC_SUCCESS) {
             snprintf(err, errlen, "sweep: GetCapability: %s", Tss2_RC_Decode(rc));
             flushed = -1;

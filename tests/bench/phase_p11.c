@@ -42,8 +42,9 @@ int bench_p11_target_get(const char *which, bench_p11_target *t, char *note, siz
         return -1;
     }
     if (!getenv("TPM2_PKCS11_STORE")) {
-        snprintf(note, notelen, "no tpm2-pkcs11 store (TPM2_PKCS11_STORE unset: "
-                                "tests/bench/setup-tpm2-pkcs11.sh makes one)");
+        snprintf(note, notelen,
+                 "no tpm2-pkcs11 store (TPM2_PKCS11_STORE unset: "
+                 "tests/bench/setup-tpm2-pkcs11.sh makes one)");
         return -1;
     }
     return 0;

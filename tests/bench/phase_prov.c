@@ -24,7 +24,6 @@
 #define DEVID_BENCH_PROVIDER_DIR_DEFAULT "build/ossl-provider"
 #endif
 
-
 static int sign_op(void *arg, bench_op_io *io, char *err, size_t errlen)
 {
     prov_ctx *p = arg;

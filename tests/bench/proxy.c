@@ -301,10 +301,9 @@ void bench_counts_apply(bench_result *r, const bench_counts *a, const bench_coun
 
 /* Names of the TPM 2.0 command codes, from tpm2-tss's TPM2_CC_* constants (the name is the
  * constant's, without its prefix). */
-#define CC(name)                                                                                   \
-    {                                                                                              \
-        TPM2_CC_##name, #name                                                                      \
-    }
+/* clang-format off */ /* braced lists in macros: clang-format 14 and 19 lay them out differently */
+#define CC(name) { TPM2_CC_##name, #name }
+/* clang-format on */
 static const struct {
     uint32_t cc;
     const char *name;

@@ -14,8 +14,7 @@ static X509 *issue(EVP_PKEY *subject)
     EVP_PKEY *ca = EVP_EC_gen("P-256");
     X509 *c = X509_new();
     X509_NAME *n = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"Test IAK", -1, -1,
-                               0);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"Test IAK", -1, -1, 0);
     X509_set_version(c, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(c), 7);
     X509_set_subject_name(c, n);
@@ -40,7 +39,8 @@ int main(int argc, char **argv)
         X509 *cert = issue(devid_key_get_public(iak));
         unsigned char *der = NULL;
         int len = i2d_X509(cert, &der);
-        rc = len > 0 ? devid_nv_write_cert(0x01C90001, der, (size_t)len, false) : DEVID_ERR_INTERNAL;
+        rc = len > 0 ? devid_nv_write_cert(0x01C90001, der, (size_t)len, false)
+                     : DEVID_ERR_INTERNAL;
         FILE *f = rc == DEVID_OK ? fopen(argv[1], "w") : NULL;
         if (rc == DEVID_OK && (!f || PEM_write_X509(f, cert) != 1))
             rc = DEVID_ERR_IO;

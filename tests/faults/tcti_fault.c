@@ -49,9 +49,9 @@ extern char **environ;
 typedef struct fault_ctx {
     TSS2_TCTI_CONTEXT_COMMON_V2 common;
     TSS2_TCTI_CONTEXT *inner;
-    bool pending;      /* the last command was answered here: receive returns `pending_rc` */
+    bool pending; /* the last command was answered here: receive returns `pending_rc` */
     uint32_t pending_rc;
-    bool lost;         /* the TPM was killed with the last command in flight: no response */
+    bool lost; /* the TPM was killed with the last command in flight: no response */
 } fault_ctx;
 
 /* Process-wide, like core's one TPM connection. */
@@ -60,8 +60,8 @@ typedef enum { ACT_RC, ACT_KILL_BEFORE_COMMAND, ACT_KILL_BEFORE_RESPONSE } fault
 static struct {
     uint32_t cc, rc;
     fault_action action;
-    long skip;         /* matching commands still to let through */
-    long remaining;    /* -1: for ever */
+    long skip;      /* matching commands still to let through */
+    long remaining; /* -1: for ever */
     unsigned long injected;
     char kill_cmd[1024];
 } fault = { .cc = CC_ANY, .remaining = 0 };
@@ -91,8 +91,7 @@ static void set_kill_command(const char *command)
     if (command && *command)
         snprintf(fault.kill_cmd, sizeof(fault.kill_cmd), "%s", command);
     else
-        snprintf(fault.kill_cmd, sizeof(fault.kill_cmd), "'%s/swtpm-ctl' restart",
-                 dir ? dir : ".");
+        snprintf(fault.kill_cmd, sizeof(fault.kill_cmd), "'%s/swtpm-ctl' restart", dir ? dir : ".");
 }
 
 /* Kill the TPM once, at the (skip+1)-th command `cc` (CC_ANY: any). command NULL: the
@@ -177,8 +176,8 @@ static void run_kill_command(const char *cmd)
     posix_spawn_file_actions_destroy(&fa);
     if (err != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0)
-        fprintf(stderr, "devidfault: kill command '%s' failed (error %d, status 0x%x)\n", cmd,
-                err, status);
+        fprintf(stderr, "devidfault: kill command '%s' failed (error %d, status 0x%x)\n", cmd, err,
+                status);
 }
 
 /* Waits (up to 10 s) until the TPM's response can be read: it executed the command. */
@@ -263,8 +262,15 @@ static TSS2_RC fault_receive(TSS2_TCTI_CONTEXT *tcti, size_t *size, uint8_t *res
     if (*size < 10)
         return TSS2_TCTI_RC_INSUFFICIENT_BUFFER;
     /* TPM_ST_NO_SESSIONS, size 10, the response code: a bare error response. */
-    const uint8_t hdr[10] = { 0x80, 0x01, 0, 0, 0, 10, (uint8_t)(c->pending_rc >> 24),
-                              (uint8_t)(c->pending_rc >> 16), (uint8_t)(c->pending_rc >> 8),
+    const uint8_t hdr[10] = { 0x80,
+                              0x01,
+                              0,
+                              0,
+                              0,
+                              10,
+                              (uint8_t)(c->pending_rc >> 24),
+                              (uint8_t)(c->pending_rc >> 16),
+                              (uint8_t)(c->pending_rc >> 8),
                               (uint8_t)c->pending_rc };
     memcpy(response, hdr, sizeof(hdr));
     *size = 10;

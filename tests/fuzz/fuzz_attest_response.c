@@ -116,10 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(r.credential_blob && r.encrypted_secret && r.sealed, "missing parts");
         X509 *iak = NULL, *idevid = NULL;
         STACK_OF(X509) *chain = NULL;
-        rc = attest_certs_open(key, &r, (const unsigned char *)nonce, strlen(nonce), &iak,
-                               &idevid, &chain);
-        FUZZ_ASSERT(rc == DEVID_OK || rc == DEVID_ERR_AUTH || rc == DEVID_ERR_FORMAT,
-                    "open: rc %s", devid_rc_name(rc));
+        rc = attest_certs_open(key, &r, (const unsigned char *)nonce, strlen(nonce), &iak, &idevid,
+                               &chain);
+        FUZZ_ASSERT(rc == DEVID_OK || rc == DEVID_ERR_AUTH || rc == DEVID_ERR_FORMAT, "open: rc %s",
+                    devid_rc_name(rc));
         check_certs(rc, iak, idevid, chain);
         attest_response_clear(&r);
     } else {

@@ -134,8 +134,7 @@ static char *dump(const devid_config *c, const enroll_config *ec, size_t *len)
     put_string(f, "check_server_revocation", est->check_server_revocation);
     fprintf(f, "timeout = %ld\nmax_attempts = %ld\nretry_base_ms = %ld\nretry_cap_ms = %ld\n",
             est->timeout, est->max_attempts, est->retry_base_ms, est->retry_cap_ms);
-    fprintf(f, "[renew]\nthreshold = %ld\njitter = %ld\n", ec->renew.threshold,
-            ec->renew.jitter);
+    fprintf(f, "[renew]\nthreshold = %ld\njitter = %ld\n", ec->renew.threshold, ec->renew.jitter);
     put_string(f, "hook", ec->renew.hook);
     for (int i = 0; i < DEVID_MAP_COUNT; i++) {
         const devid_map_entry *e = &c->map[i];
@@ -190,8 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     new_both(&again);
     FUZZ_ASSERT(parse_both(&again, (const char *)data, size, ORIGIN) == DEVID_OK,
                 "second parse: %s", devid_last_error());
-    FUZZ_ASSERT(parse_both(&again, (const char *)data, size, ORIGIN) == DEVID_OK,
-                "reapplied: %s", devid_last_error());
+    FUZZ_ASSERT(parse_both(&again, (const char *)data, size, ORIGIN) == DEVID_OK, "reapplied: %s",
+                devid_last_error());
     check_same(cfg.core, again.core, "reapplied");
     check_same_enroll(cfg.enroll, again.enroll, "reapplied");
     free_both(&again);
@@ -201,8 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = dump(cfg.core, cfg.enroll, &len);
     both_config back;
     new_both(&back);
-    FUZZ_ASSERT(parse_both(&back, text, len, "dump") == DEVID_OK,
-                "dump does not parse: %s\n%s", devid_last_error(), text);
+    FUZZ_ASSERT(parse_both(&back, text, len, "dump") == DEVID_OK, "dump does not parse: %s\n%s",
+                devid_last_error(), text);
     check_same(cfg.core, back.core, "round trip");
     check_same_enroll(cfg.enroll, back.enroll, "round trip");
     free_both(&back);

@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(id.size > 0 && es.size > 0, "an empty part accepted");
     unsigned char buf[sizeof(TPM2B_ID_OBJECT) + sizeof(TPM2B_ENCRYPTED_SECRET)];
     size_t off = 0;
-    FUZZ_ASSERT(Tss2_MU_TPM2B_ID_OBJECT_Marshal(&id, buf, sizeof(buf), &off) == 0 &&
-                    off == clen && memcmp(buf, cred, clen) == 0,
+    FUZZ_ASSERT(Tss2_MU_TPM2B_ID_OBJECT_Marshal(&id, buf, sizeof(buf), &off) == 0 && off == clen &&
+                    memcmp(buf, cred, clen) == 0,
                 "the credential re-marshals differently");
     off = 0;
     FUZZ_ASSERT(Tss2_MU_TPM2B_ENCRYPTED_SECRET_Marshal(&es, buf, sizeof(buf), &off) == 0 &&

@@ -22,8 +22,8 @@ static void check_same(STACK_OF(X509) *a, STACK_OF(X509) *b)
     for (int i = 0; i < sk_X509_num(a); i++) {
         unsigned char *da = NULL, *db = NULL;
         int la = i2d_X509(sk_X509_value(a, i), &da), lb = i2d_X509(sk_X509_value(b, i), &db);
-        FUZZ_ASSERT(la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0,
-                    "certificate %d differs", i);
+        FUZZ_ASSERT(la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0, "certificate %d differs",
+                    i);
         OPENSSL_free(da);
         OPENSSL_free(db);
     }

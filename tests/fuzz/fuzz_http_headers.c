@@ -87,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (const char *p = h.retry_after; *p; p++)
         digits = digits && isdigit((unsigned char)*p);
     if (digits)
-        FUZZ_ASSERT(strlen(h.retry_after) > 9 ? wait == -1 : wait == strtol(h.retry_after, NULL, 10),
+        FUZZ_ASSERT(strlen(h.retry_after) > 9 ? wait == -1
+                                              : wait == strtol(h.retry_after, NULL, 10),
                     "delta-seconds '%s' gave %ld", h.retry_after, wait);
     return 0;
 }

@@ -84,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 replaced = true;
             } else {
                 FUZZ_ASSERT(buf[i + 1] == '0' && buf[i + 2] == '0' && hexval(buf[i + 3]) >= 0 &&
-                            hexval(buf[i + 4]) >= 0, "unexpected escape \\u%.4s", buf + i + 1);
+                                hexval(buf[i + 4]) >= 0,
+                            "unexpected escape \\u%.4s", buf + i + 1);
                 int v = hexval(buf[i + 3]) * 16 + hexval(buf[i + 4]);
                 FUZZ_ASSERT(v < 0x20 && v != '\n' && v != '\r' && v != '\t',
                             "\\u%04x needs no escape", v);

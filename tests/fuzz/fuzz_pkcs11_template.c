@@ -42,16 +42,58 @@ static CK_OBJECT_HANDLE *initial;
 static size_t n_initial;
 
 static const CK_ATTRIBUTE_TYPE types[] = {
-    CKA_CLASS, CKA_TOKEN, CKA_PRIVATE, CKA_LABEL, CKA_APPLICATION, CKA_VALUE, CKA_OBJECT_ID,
-    CKA_CERTIFICATE_TYPE, CKA_ISSUER, CKA_SERIAL_NUMBER, CKA_TRUSTED, CKA_CERTIFICATE_CATEGORY,
-    CKA_CHECK_VALUE, CKA_KEY_TYPE, CKA_SUBJECT, CKA_ID, CKA_SENSITIVE, CKA_ENCRYPT, CKA_DECRYPT,
-    CKA_WRAP, CKA_UNWRAP, CKA_SIGN, CKA_SIGN_RECOVER, CKA_VERIFY, CKA_VERIFY_RECOVER,
-    CKA_DERIVE, CKA_START_DATE, CKA_END_DATE, CKA_MODULUS, CKA_MODULUS_BITS,
-    CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_VALUE_LEN, CKA_EXTRACTABLE, CKA_LOCAL,
-    CKA_NEVER_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_KEY_GEN_MECHANISM, CKA_MODIFIABLE,
-    CKA_COPYABLE, CKA_DESTROYABLE, CKA_EC_PARAMS, CKA_EC_POINT, CKA_ALWAYS_AUTHENTICATE,
-    CKA_WRAP_WITH_TRUSTED, CKA_ALLOWED_MECHANISMS, CKA_PUBLIC_KEY_INFO, CKA_HASH_OF_SUBJECT_PUBLIC_KEY,
-    CKA_HASH_OF_ISSUER_PUBLIC_KEY, CKA_URL, CKA_NAME_HASH_ALGORITHM, 0x4 /* CKA_UNIQUE_ID (3.0) */
+    CKA_CLASS,
+    CKA_TOKEN,
+    CKA_PRIVATE,
+    CKA_LABEL,
+    CKA_APPLICATION,
+    CKA_VALUE,
+    CKA_OBJECT_ID,
+    CKA_CERTIFICATE_TYPE,
+    CKA_ISSUER,
+    CKA_SERIAL_NUMBER,
+    CKA_TRUSTED,
+    CKA_CERTIFICATE_CATEGORY,
+    CKA_CHECK_VALUE,
+    CKA_KEY_TYPE,
+    CKA_SUBJECT,
+    CKA_ID,
+    CKA_SENSITIVE,
+    CKA_ENCRYPT,
+    CKA_DECRYPT,
+    CKA_WRAP,
+    CKA_UNWRAP,
+    CKA_SIGN,
+    CKA_SIGN_RECOVER,
+    CKA_VERIFY,
+    CKA_VERIFY_RECOVER,
+    CKA_DERIVE,
+    CKA_START_DATE,
+    CKA_END_DATE,
+    CKA_MODULUS,
+    CKA_MODULUS_BITS,
+    CKA_PUBLIC_EXPONENT,
+    CKA_PRIVATE_EXPONENT,
+    CKA_VALUE_LEN,
+    CKA_EXTRACTABLE,
+    CKA_LOCAL,
+    CKA_NEVER_EXTRACTABLE,
+    CKA_ALWAYS_SENSITIVE,
+    CKA_KEY_GEN_MECHANISM,
+    CKA_MODIFIABLE,
+    CKA_COPYABLE,
+    CKA_DESTROYABLE,
+    CKA_EC_PARAMS,
+    CKA_EC_POINT,
+    CKA_ALWAYS_AUTHENTICATE,
+    CKA_WRAP_WITH_TRUSTED,
+    CKA_ALLOWED_MECHANISMS,
+    CKA_PUBLIC_KEY_INFO,
+    CKA_HASH_OF_SUBJECT_PUBLIC_KEY,
+    CKA_HASH_OF_ISSUER_PUBLIC_KEY,
+    CKA_URL,
+    CKA_NAME_HASH_ALGORITHM,
+    0x4 /* CKA_UNIQUE_ID (3.0) */
 };
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
 
@@ -140,7 +182,7 @@ static void rsa_bits_cap(tmpl *t)
 #define MAX_HANDLES 64
 
 typedef struct handles {
-    CK_OBJECT_HANDLE known[MAX_HANDLES];  /* initial objects, then created and found */
+    CK_OBJECT_HANDLE known[MAX_HANDLES]; /* initial objects, then created and found */
     size_t n_known;
     CK_OBJECT_HANDLE created[MAX_HANDLES];
     size_t n_created;
@@ -229,9 +271,9 @@ static void get_attrs(in *s, handles *h)
         given[i] = t.a[i].ulValueLen;
     CK_RV rv = f->C_GetAttributeValue(session, o, t.a, t.n);
     rv_ok(rv, "C_GetAttributeValue");
-    FUZZ_ASSERT(rv == CKR_OK || rv == CKR_ATTRIBUTE_SENSITIVE ||
-                    rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_BUFFER_TOO_SMALL ||
-                    rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_ARGUMENTS_BAD,
+    FUZZ_ASSERT(rv == CKR_OK || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+                    rv == CKR_BUFFER_TOO_SMALL || rv == CKR_OBJECT_HANDLE_INVALID ||
+                    rv == CKR_ARGUMENTS_BAD,
                 "C_GetAttributeValue: 0x%lx", (unsigned long)rv);
     if (rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_ARGUMENTS_BAD) {
         tmpl_free(&t);
@@ -288,7 +330,8 @@ static void run_op(in *s, handles *h)
         break;
     case 2: {
         static const CK_MECHANISM_TYPE mechs[] = { CKM_EC_KEY_PAIR_GEN, CKM_RSA_PKCS_KEY_PAIR_GEN,
-                                                   CKM_DSA_KEY_PAIR_GEN, CKM_EC_EDWARDS_KEY_PAIR_GEN };
+                                                   CKM_DSA_KEY_PAIR_GEN,
+                                                   CKM_EC_EDWARDS_KEY_PAIR_GEN };
         CK_MECHANISM m = { mechs[byte(s) % 4], NULL, 0 };
         tmpl_read(s, &t);
         tmpl_read(s, &u);
@@ -380,8 +423,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CK_RV rv = f->C_DestroyObject(session, h.created[i]);
         /* a key pair's second half may have gone with the first */
         FUZZ_ASSERT(rv == CKR_OK || rv == CKR_OBJECT_HANDLE_INVALID,
-                    "C_DestroyObject(%lu) of a created object: 0x%lx",
-                    (unsigned long)h.created[i], (unsigned long)rv);
+                    "C_DestroyObject(%lu) of a created object: 0x%lx", (unsigned long)h.created[i],
+                    (unsigned long)rv);
     }
     size_t now = count_objects(NULL, 0);
     FUZZ_ASSERT(now == n_initial, "the token has %zu objects after the input, %zu before", now,

@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 "accepted status %d, next %lld", (int)r.status, (long long)r.next_update);
     FUZZ_ASSERT(r.cached && r.source && memchr(r.url, '\0', sizeof(r.url)), "fields");
     char text[512];
-    FUZZ_ASSERT(revocation_cache_format(&r, text, sizeof(text)), "cannot format an accepted record");
+    FUZZ_ASSERT(revocation_cache_format(&r, text, sizeof(text)),
+                "cannot format an accepted record");
     revocation_result back;
     FUZZ_ASSERT(revocation_cache_parse(text, strlen(text), NOW, &back), "own record refused: %s",
                 text);

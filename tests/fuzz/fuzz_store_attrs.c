@@ -60,9 +60,9 @@ static char *encode(const devid_store_attrs *a)
 
 static bool same_name(const devid_store_name *x, const devid_store_name *y)
 {
-    return x->own == y->own && (!x->own || (strcmp(x->label, y->label) == 0 &&
-                                             x->id_len == y->id_len &&
-                                             memcmp(x->id, y->id, x->id_len) == 0));
+    return x->own == y->own &&
+           (!x->own || (strcmp(x->label, y->label) == 0 && x->id_len == y->id_len &&
+                        memcmp(x->id, y->id, x->id_len) == 0));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == DEVID_OK) {
         FUZZ_ASSERT(name && X509_NAME_entry_count(name) > 0, "accepted an empty name");
         for (int i = 0; i < X509_NAME_entry_count(name); i++)
-            FUZZ_ASSERT(ASN1_STRING_length(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))) > 0,
+            FUZZ_ASSERT(ASN1_STRING_length(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))) >
+                            0,
                         "entry %d has no value", i);
         char out[8192];
         enroll_subject_to_string(name, out, sizeof(out));

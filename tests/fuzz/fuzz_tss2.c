@@ -42,8 +42,7 @@ static void check(const uint8_t *data, size_t size)
 
     devid_rc rc = devid_tss2_decode(data, size, &k1);
     if (rc != DEVID_OK) {
-        FUZZ_ASSERT(rc == DEVID_ERR_FORMAT || rc == DEVID_ERR_UNSUPPORTED ||
-                        rc == DEVID_ERR_MEMORY,
+        FUZZ_ASSERT(rc == DEVID_ERR_FORMAT || rc == DEVID_ERR_UNSUPPORTED || rc == DEVID_ERR_MEMORY,
                     "rc %s", devid_rc_name(rc));
         return;
     }
@@ -112,9 +111,8 @@ static size_t der_tlv(uint8_t *out, uint8_t tag, const uint8_t *v, size_t n)
 /* TPMKey { loadable OID, emptyAuth TRUE, parent 0x81000001, pub, priv } around raw blobs. */
 static void check_blobs(const uint8_t *data, size_t size)
 {
-    static const uint8_t head[] = { 0x06, 0x06, 0x67, 0x81, 0x05, 0x0a, 0x01, 0x03,
-                                    0xa0, 0x03, 0x01, 0x01, 0xff,
-                                    0x02, 0x05, 0x00, 0x81, 0x00, 0x00, 0x01 };
+    static const uint8_t head[] = { 0x06, 0x06, 0x67, 0x81, 0x05, 0x0a, 0x01, 0x03, 0xa0, 0x03,
+                                    0x01, 0x01, 0xff, 0x02, 0x05, 0x00, 0x81, 0x00, 0x00, 0x01 };
     size_t publen = 2 + ((size_t)data[0] << 8 | data[1]);
     if (publen > size)
         publen = size;

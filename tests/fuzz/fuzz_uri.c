@@ -91,14 +91,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_ASSERT(!u.object || (u.object[0] && strlen(u.object) <= DEVID_LABEL_MAX),
                 "object label of %zu bytes", u.object ? strlen(u.object) : 0);
-    FUZZ_ASSERT(u.has_id == (u.id_len > 0) && u.id_len <= DEVID_ID_MAX, "id_len %zu",
-                u.id_len);
+    FUZZ_ASSERT(u.has_id == (u.id_len > 0) && u.id_len <= DEVID_ID_MAX, "id_len %zu", u.id_len);
     FUZZ_ASSERT(u.handle == 0 || (u.handle >> 24) == 0x81, "handle 0x%08x", u.handle);
     FUZZ_ASSERT(u.type >= DP_URI_ANY && u.type <= DP_URI_CERT, "type %d", (int)u.type);
     FUZZ_ASSERT(u.pin || u.pin_len == 0, "pin_len without pin");
     FUZZ_ASSERT(!u.pin || u.pin_len > 0, "an empty PIN accepted");
-    FUZZ_ASSERT(u.pin_len <= 256 && (!u.pin || u.pin[u.pin_len] == '\0'), "pin_len %zu",
-                u.pin_len);
+    FUZZ_ASSERT(u.pin_len <= 256 && (!u.pin || u.pin[u.pin_len] == '\0'), "pin_len %zu", u.pin_len);
 
     /* A PIN read through pin-source may hold NUL bytes, which pin-value cannot carry. */
     if (u.pin && memchr(u.pin, '\0', u.pin_len)) {
@@ -108,8 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char *again = encode(&u);
     dp_uri v;
-    FUZZ_ASSERT(dp_uri_parse(again, &v, err, sizeof(err)), "re-encoded URI refused: %s: %s",
-                again, err);
+    FUZZ_ASSERT(dp_uri_parse(again, &v, err, sizeof(err)), "re-encoded URI refused: %s: %s", again,
+                err);
     FUZZ_ASSERT((!u.object && !v.object) || (u.object && v.object && !strcmp(u.object, v.object)),
                 "object changed: %s", again);
     FUZZ_ASSERT(u.has_id == v.has_id && u.id_len == v.id_len && !memcmp(u.id, v.id, u.id_len),

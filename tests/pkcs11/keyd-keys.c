@@ -23,12 +23,22 @@ static CK_RV mx_destroy(void *m)
     free(m);
     return CKR_OK;
 }
-static CK_RV mx_lock(void *m) { return pthread_mutex_lock(m) == 0 ? CKR_OK : CKR_GENERAL_ERROR; }
-static CK_RV mx_unlock(void *m) { return pthread_mutex_unlock(m) == 0 ? CKR_OK : CKR_GENERAL_ERROR; }
+static CK_RV mx_lock(void *m)
+{
+    return pthread_mutex_lock(m) == 0 ? CKR_OK : CKR_GENERAL_ERROR;
+}
+static CK_RV mx_unlock(void *m)
+{
+    return pthread_mutex_unlock(m) == 0 ? CKR_OK : CKR_GENERAL_ERROR;
+}
 
 CK_C_INITIALIZE_ARGS keyd_args = {
-    mx_create, mx_destroy, mx_lock, mx_unlock,
-    CKF_LIBRARY_CANT_CREATE_OS_THREADS | CKF_OS_LOCKING_OK, NULL,
+    mx_create,
+    mx_destroy,
+    mx_lock,
+    mx_unlock,
+    CKF_LIBRARY_CANT_CREATE_OS_THREADS | CKF_OS_LOCKING_OK,
+    NULL,
 };
 
 CK_SESSION_HANDLE keyd_open(p11_mod *mod, CK_SLOT_ID slot)
@@ -99,8 +109,10 @@ CK_RV keyd_generate(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label,
     static const unsigned char exp[] = { 1, 0, 1 };
     CK_ATTRIBUTE pubt[7] = {
         { CKA_EC_PARAMS, (void *)p256_oid, sizeof(p256_oid) },
-        { CKA_ENCRYPT, &t, sizeof(t) }, { CKA_PRIVATE, &fl, sizeof(fl) },
-        { CKA_TOKEN, &t, sizeof(t) }, { CKA_VERIFY, &t, sizeof(t) },
+        { CKA_ENCRYPT, &t, sizeof(t) },
+        { CKA_PRIVATE, &fl, sizeof(fl) },
+        { CKA_TOKEN, &t, sizeof(t) },
+        { CKA_VERIFY, &t, sizeof(t) },
         { CKA_LABEL, (void *)label, strlen(label) },
     };
     CK_ULONG npub = 6;
@@ -109,16 +121,16 @@ CK_RV keyd_generate(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label,
         pubt[npub++] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, (void *)exp, sizeof(exp) };
     }
     CK_ATTRIBUTE privt[] = {
-        { CKA_DECRYPT, &t, sizeof(t) }, { CKA_PRIVATE, &t, sizeof(t) },
+        { CKA_DECRYPT, &t, sizeof(t) },   { CKA_PRIVATE, &t, sizeof(t) },
         { CKA_SENSITIVE, &t, sizeof(t) }, { CKA_SIGN, &t, sizeof(t) },
-        { CKA_TOKEN, &t, sizeof(t) }, { CKA_LABEL, (void *)label, strlen(label) },
+        { CKA_TOKEN, &t, sizeof(t) },     { CKA_LABEL, (void *)label, strlen(label) },
     };
     CK_MECHANISM m = { want_rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0 };
     return f->C_GenerateKeyPair(s, &m, pubt, npub, privt, 6, pub, priv);
 }
 
-bool keyd_rename_pair(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *from,
-                      const char *to, bool only_public)
+bool keyd_rename_pair(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *from, const char *to,
+                      bool only_public)
 {
     CK_OBJECT_CLASS classes[] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
     for (int i = 0; i < (only_public ? 1 : 2); i++) {
@@ -172,8 +184,8 @@ void ec_signatures(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label,
         CHECK_RV(f->C_Sign(s, dg, dlen, sig, &siglen), CKR_OK);
         CHECK(siglen == 64, "%s: ECDSA over %u bytes gave %lu bytes", label, dlen,
               (unsigned long)siglen);
-        CHECK(verify_rs(pk, dg, dlen, sig, siglen), "%s: r||s over %u bytes does not verify",
-              label, dlen);
+        CHECK(verify_rs(pk, dg, dlen, sig, siglen), "%s: r||s over %u bytes does not verify", label,
+              dlen);
         CK_MECHANISM vm = { CKM_ECDSA, NULL, 0 };
         CHECK_RV(f->C_VerifyInit(s, &vm, pub), CKR_OK);
         CHECK_RV(f->C_Verify(s, dg, dlen, sig, siglen), CKR_OK);

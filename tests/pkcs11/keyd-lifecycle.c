@@ -20,7 +20,7 @@ void fork_rule(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
         int bad = 0;
         bad |= f->C_GetSlotList(CK_FALSE, NULL, &n) != CKR_CRYPTOKI_NOT_INITIALIZED;
         bad |= f->C_GetSessionInfo(s, &(CK_SESSION_INFO){ 0 }) != CKR_CRYPTOKI_NOT_INITIALIZED;
-        bad |= f->C_Initialize(&keyd_args) != CKR_OK;   /* no TPM access: the parent holds it */
+        bad |= f->C_Initialize(&keyd_args) != CKR_OK; /* no TPM access: the parent holds it */
         CK_INFO info;
         bad |= f->C_GetInfo(&info) != CKR_OK;
         bad |= f->C_GetSessionInfo(s, &(CK_SESSION_INFO){ 0 }) != CKR_SESSION_HANDLE_INVALID;
@@ -55,9 +55,9 @@ static void *signer(void *p)
         return NULL;
     EVP_PKEY *pk = pub_from_attrs(f, s, pub);
     for (int i = 0; pk && i < 10; i++) {
-        unsigned char dg[32], sig[512], di[51] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
-                                                   0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-                                                   0x00, 0x04, 0x20 };
+        unsigned char dg[32], sig[512],
+            di[51] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                       0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
         char msg[32];
         snprintf(msg, sizeof(msg), "thread %p %d", (void *)a, i);
         EVP_Digest(msg, strlen(msg), dg, NULL, EVP_sha256(), NULL);

@@ -36,8 +36,8 @@ static bool has_label(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
 
 /* A certificate for the pair's key (issued by a throwaway software CA), imported with the
  * key's CKA_ID so that it joins the key's store group. */
-static CK_OBJECT_HANDLE import_cert(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
-                                    CK_OBJECT_HANDLE pub, const char *label)
+static CK_OBJECT_HANDLE import_cert(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pub,
+                                    const char *label)
 {
     EVP_PKEY *pk = pub_from_attrs(f, s, pub), *ca = EVP_EC_gen("P-256");
     X509 *x = X509_new();
@@ -46,12 +46,13 @@ static CK_OBJECT_HANDLE import_cert(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
     unsigned char *id = attr(f, s, pub, CKA_ID, &idlen), *der = NULL;
     int n = -1;
     if (pk && ca && x && name && id &&
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)label, -1,
-                                   -1, 0) == 1 &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)label, -1, -1,
+                                   0) == 1 &&
         X509_set_version(x, 2) == 1 && ASN1_INTEGER_set(X509_get_serialNumber(x), 7) == 1 &&
         X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, name) == 1 &&
-        X509_gmtime_adj(X509_getm_notBefore(x), 0) && X509_gmtime_adj(X509_getm_notAfter(x), 3600) &&
-        X509_set_pubkey(x, pk) == 1 && X509_sign(x, ca, EVP_sha256()) > 0)
+        X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+        X509_gmtime_adj(X509_getm_notAfter(x), 3600) && X509_set_pubkey(x, pk) == 1 &&
+        X509_sign(x, ca, EVP_sha256()) > 0)
         n = i2d_X509(x, &der);
     CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
     CK_CERTIFICATE_TYPE ct = CKC_X_509;
@@ -194,9 +195,9 @@ void generate_rotate_delete(CK_SLOT_ID slot)
 }
 
 /* One keyd operation in a load of its own (keyd may load the module for each). */
-#define KEYD_STEP(mod, s, f, slot)                                                           \
-    for (int once_ = ((s) = keyd_open(&(mod), (slot)), (f) = (mod).f, keyd_login(f, s), 1);  \
-         once_; once_ = 0, keyd_close(&(mod)))
+#define KEYD_STEP(mod, s, f, slot)                                                                 \
+    for (int once_ = ((s) = keyd_open(&(mod), (slot)), (f) = (mod).f, keyd_login(f, s), 1); once_; \
+         once_ = 0, keyd_close(&(mod)))
 
 /* certd's renewal with key rotation, through keyd: create `id-temp`, sign with it (the CSR),
  * move it over `id` (delete pair `id`, rename `id-temp` → `id`), then load `id` afresh and
@@ -211,22 +212,26 @@ void certd_rotation(CK_SLOT_ID slot)
     unsigned char *temp_point = NULL;
 
     KEYD_STEP(mod, s, f, slot) /* the identity certd has today */
-        CHECK_RV(keyd_generate(f, s, "aziot-id", false, &pub, &priv), CKR_OK);
-    KEYD_STEP(mod, s, f, slot) { /* renewal: a new key as id-temp (keyd creates it if absent) */
+    CHECK_RV(keyd_generate(f, s, "aziot-id", false, &pub, &priv), CKR_OK);
+    KEYD_STEP(mod, s, f, slot)
+    { /* renewal: a new key as id-temp (keyd creates it if absent) */
         if (!keyd_key_pair(f, s, "aziot-id-temp", &pub, &priv))
             CHECK_RV(keyd_generate(f, s, "aziot-id-temp", false, &pub, &priv), CKR_OK);
     }
-    KEYD_STEP(mod, s, f, slot) { /* the CSR is signed with it */
+    KEYD_STEP(mod, s, f, slot)
+    { /* the CSR is signed with it */
         CHECK(keyd_key_pair(f, s, "aziot-id-temp", &pub, &priv), "'aziot-id-temp' for the CSR");
         temp_point = ec_point(f, s, pub, &plen);
         ec_signatures(f, s, "aziot-id-temp", pub, priv);
     }
-    KEYD_STEP(mod, s, f, slot) { /* the certificate came: move_key_pair(id-temp → id) */
+    KEYD_STEP(mod, s, f, slot)
+    { /* the certificate came: move_key_pair(id-temp → id) */
         keyd_delete_pair(f, s, "aziot-id");
         CHECK(keyd_rename_pair(f, s, "aziot-id-temp", "aziot-id", false),
               "certd rotation: keyd's rename failed");
     }
-    KEYD_STEP(mod, s, f, slot) { /* reload and use the rotated identity */
+    KEYD_STEP(mod, s, f, slot)
+    { /* reload and use the rotated identity */
         CHECK(keyd_key_pair(f, s, "aziot-id", &pub, &priv), "'aziot-id' after the rotation");
         CHECK(same_key(f, s, pub, temp_point, plen), "'aziot-id' is not the new key");
         CHECK(!keyd_find(f, s, CKO_PUBLIC_KEY, "aziot-id-temp", &pub) &&
@@ -250,7 +255,8 @@ void crash_between_renames(CK_SLOT_ID slot)
     CK_OBJECT_HANDLE pub, priv, h;
     CK_ULONG plen = 0;
     unsigned char *temp_point = NULL;
-    KEYD_STEP(mod, s, f, slot) {
+    KEYD_STEP(mod, s, f, slot)
+    {
         CHECK_RV(keyd_generate(f, s, "crash", false, &pub, &priv), CKR_OK);
         CHECK_RV(keyd_generate(f, s, "crash-temp", false, &pub, &priv), CKR_OK);
         temp_point = ec_point(f, s, pub, &plen);
@@ -259,7 +265,8 @@ void crash_between_renames(CK_SLOT_ID slot)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        KEYD_STEP(mod, s, f, slot) {
+        KEYD_STEP(mod, s, f, slot)
+        {
             bool ok = keyd_rename_pair(f, s, "crash-temp", "crash", true);
             _exit(ok ? 0 : 1); /* dies here: no C_Finalize, no C_CloseSession */
         }
@@ -268,7 +275,8 @@ void crash_between_renames(CK_SLOT_ID slot)
     int st = 0;
     CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "the renaming child: status 0x%x", st);
-    KEYD_STEP(mod, s, f, slot) {
+    KEYD_STEP(mod, s, f, slot)
+    {
         CHECK(keyd_find(f, s, CKO_PUBLIC_KEY, "crash", &pub) &&
                   same_key(f, s, pub, temp_point, plen),
               "the public key renamed before the crash is found under its new label");

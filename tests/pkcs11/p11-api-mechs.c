@@ -66,10 +66,9 @@ static void sign_verify(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJECT_HA
     } else if (m == CKM_RSA_PKCS) {
         /* a DigestInfo, as consumers sign: a sign-only TPM key signs nothing else (arbitrary
          * data needs the raw RSA operation, CKR_KEY_FUNCTION_NOT_PERMITTED there) */
-        static const unsigned char sha256_prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
-                                                         0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-                                                         0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
-                                                         0x20 };
+        static const unsigned char sha256_prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                                         0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                                         0x01, 0x05, 0x00, 0x04, 0x20 };
         memcpy(data, sha256_prefix, sizeof(sha256_prefix));
         len = sizeof(sha256_prefix) + 32;
     }
@@ -111,11 +110,12 @@ static void encrypt_decrypt(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJEC
 }
 
 /* Every mechanism the private key allows: in the list, and working. */
-static void key_mechanisms(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, const CK_MECHANISM_TYPE *list,
-                           CK_ULONG n)
+static void key_mechanisms(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv,
+                           const CK_MECHANISM_TYPE *list, CK_ULONG n)
 {
     CK_ULONG alen = 0, idlen = 0, mlen = 0;
-    CK_MECHANISM_TYPE *allowed = (CK_MECHANISM_TYPE *)attr(f, s, priv, CKA_ALLOWED_MECHANISMS, &alen);
+    CK_MECHANISM_TYPE *allowed = (CK_MECHANISM_TYPE *)attr(f, s, priv, CKA_ALLOWED_MECHANISMS,
+                                                           &alen);
     unsigned char *id = attr(f, s, priv, CKA_ID, &idlen);
     CK_OBJECT_CLASS pc = CKO_PUBLIC_KEY;
     CK_ATTRIBUTE t[] = { { CKA_CLASS, &pc, sizeof(pc) }, { CKA_ID, id, idlen } };
@@ -155,15 +155,20 @@ void advertised(CK_SESSION_HANDLE rw)
 
     /* key sizes: within what the TPM accepts */
     CK_MECHANISM_INFO info;
-    CK_MECHANISM_TYPE rsa_mechs[] = { CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_RSA_PKCS, CKM_SHA256_RSA_PKCS };
+    CK_MECHANISM_TYPE rsa_mechs[] = { CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_RSA_PKCS,
+                                      CKM_SHA256_RSA_PKCS };
     CK_MECHANISM_TYPE ec_mechs[] = { CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDH1_DERIVE };
     for (int i = 0; i < 3; i++) {
         CHECK_RV(f->C_GetMechanismInfo(0, rsa_mechs[i], &info), CKR_OK);
-        CHECK(info.ulMaxKeySize <= tpm_rsa_max, "mechanism 0x%lx: RSA up to %lu bits, the TPM "
-              "takes %lu", (unsigned long)rsa_mechs[i], info.ulMaxKeySize, tpm_rsa_max);
+        CHECK(info.ulMaxKeySize <= tpm_rsa_max,
+              "mechanism 0x%lx: RSA up to %lu bits, the TPM "
+              "takes %lu",
+              (unsigned long)rsa_mechs[i], info.ulMaxKeySize, tpm_rsa_max);
         CHECK_RV(f->C_GetMechanismInfo(0, ec_mechs[i], &info), CKR_OK);
-        CHECK(info.ulMaxKeySize <= tpm_ec_max, "mechanism 0x%lx: EC up to %lu bits, the TPM "
-              "takes %lu", (unsigned long)ec_mechs[i], info.ulMaxKeySize, tpm_ec_max);
+        CHECK(info.ulMaxKeySize <= tpm_ec_max,
+              "mechanism 0x%lx: EC up to %lu bits, the TPM "
+              "takes %lu",
+              (unsigned long)ec_mechs[i], info.ulMaxKeySize, tpm_ec_max);
     }
     CHECK_RV(f->C_GetMechanismInfo(0, CKM_RSA_PKCS, &info), CKR_OK);
     CHECK(info.ulMaxKeySize == tpm_rsa_max, "CKM_RSA_PKCS up to %lu bits, the TPM takes %lu",
@@ -178,7 +183,9 @@ void advertised(CK_SESSION_HANDLE rw)
     CK_ATTRIBUTE rk[] = { { CKA_SIGN, &yes, 1 }, { CKA_DECRYPT, &yes, 1 } };
     CK_MECHANISM rg = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
     CHECK_RV(f->C_GenerateKeyPair(rw, &rg, rp, 2, rk, 2, &pub, &priv), CKR_OK);
-    static const unsigned char p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+    static const unsigned char p256[] = {
+        0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07
+    };
     CK_ATTRIBUTE ep[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
                           { CKA_LABEL, (void *)"adv-ec", 6 } };
     CK_MECHANISM eg = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };

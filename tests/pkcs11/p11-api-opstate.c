@@ -9,12 +9,33 @@
 #include "p11api.h"
 
 typedef enum {
-    INIT, SINGLE_QUERY, SINGLE_SMALL, SINGLE_FULL, SINGLE_BADARGS, SINGLE_BADDATA,
-    UPDATE, UPDATE_BADARGS, FINAL_QUERY, FINAL_SMALL, FINAL_FULL, FINAL_BADARGS, FINAL_BADDATA,
+    INIT,
+    SINGLE_QUERY,
+    SINGLE_SMALL,
+    SINGLE_FULL,
+    SINGLE_BADARGS,
+    SINGLE_BADDATA,
+    UPDATE,
+    UPDATE_BADARGS,
+    FINAL_QUERY,
+    FINAL_SMALL,
+    FINAL_FULL,
+    FINAL_BADARGS,
+    FINAL_BADDATA,
 } step;
 static const char *const step_names[] = {
-    "Init", "single(query)", "single(small)", "single", "single(bad args)", "single(bad data)",
-    "Update", "Update(bad args)", "Final(query)", "Final(small)", "Final", "Final(bad args)",
+    "Init",
+    "single(query)",
+    "single(small)",
+    "single",
+    "single(bad args)",
+    "single(bad data)",
+    "Update",
+    "Update(bad args)",
+    "Final(query)",
+    "Final(small)",
+    "Final",
+    "Final(bad args)",
     "Final(bad data)",
 };
 
@@ -37,11 +58,16 @@ static CK_RV init(CK_SESSION_HANDLE s, int op)
     CK_MECHANISM sha = { CKM_SHA256, NULL, 0 }, sign = { CKM_SHA256_RSA_PKCS, NULL, 0 },
                  rsa = { CKM_RSA_PKCS, NULL, 0 };
     switch (op) {
-    case OP_DIGEST: return f->C_DigestInit(s, &sha);
-    case OP_SIGN: return f->C_SignInit(s, &sign, priv);
-    case OP_VERIFY: return f->C_VerifyInit(s, &sign, pub);
-    case OP_ENCRYPT: return f->C_EncryptInit(s, &rsa, pub);
-    default: return f->C_DecryptInit(s, &rsa, priv);
+    case OP_DIGEST:
+        return f->C_DigestInit(s, &sha);
+    case OP_SIGN:
+        return f->C_SignInit(s, &sign, priv);
+    case OP_VERIFY:
+        return f->C_VerifyInit(s, &sign, pub);
+    case OP_ENCRYPT:
+        return f->C_EncryptInit(s, &rsa, pub);
+    default:
+        return f->C_DecryptInit(s, &rsa, priv);
     }
 }
 
@@ -73,33 +99,52 @@ static CK_RV run(CK_SESSION_HANDLE s, int op, step st)
     switch (st) {
     case INIT:
         return init(s, op);
-    case SINGLE_QUERY: case SINGLE_SMALL: case SINGLE_FULL: case SINGLE_BADARGS:
+    case SINGLE_QUERY:
+    case SINGLE_SMALL:
+    case SINGLE_FULL:
+    case SINGLE_BADARGS:
     case SINGLE_BADDATA:
         switch (op) {
-        case OP_DIGEST: return f->C_Digest(s, (CK_BYTE *)in, inlen, o, ol);
-        case OP_SIGN: return f->C_Sign(s, (CK_BYTE *)in, inlen, o, ol);
-        case OP_VERIFY: return f->C_Verify(s, (CK_BYTE *)in, inlen, (CK_BYTE *)sg, sl);
-        case OP_ENCRYPT: return f->C_Encrypt(s, (CK_BYTE *)in, inlen, o, ol);
-        default: return f->C_Decrypt(s, (CK_BYTE *)in, inlen, o, ol);
+        case OP_DIGEST:
+            return f->C_Digest(s, (CK_BYTE *)in, inlen, o, ol);
+        case OP_SIGN:
+            return f->C_Sign(s, (CK_BYTE *)in, inlen, o, ol);
+        case OP_VERIFY:
+            return f->C_Verify(s, (CK_BYTE *)in, inlen, (CK_BYTE *)sg, sl);
+        case OP_ENCRYPT:
+            return f->C_Encrypt(s, (CK_BYTE *)in, inlen, o, ol);
+        default:
+            return f->C_Decrypt(s, (CK_BYTE *)in, inlen, o, ol);
         }
-    case UPDATE: case UPDATE_BADARGS: {
+    case UPDATE:
+    case UPDATE_BADARGS: {
         CK_BYTE *p = st == UPDATE_BADARGS ? NULL : (CK_BYTE *)in;
         CK_ULONG n = st == UPDATE_BADARGS ? 5 : inlen, ul = sizeof(out);
         switch (op) {
-        case OP_DIGEST: return f->C_DigestUpdate(s, p, n);
-        case OP_SIGN: return f->C_SignUpdate(s, p, n);
-        case OP_VERIFY: return f->C_VerifyUpdate(s, p, n);
-        case OP_ENCRYPT: return f->C_EncryptUpdate(s, p, n, out, &ul);
-        default: return f->C_DecryptUpdate(s, p, n, out, &ul);
+        case OP_DIGEST:
+            return f->C_DigestUpdate(s, p, n);
+        case OP_SIGN:
+            return f->C_SignUpdate(s, p, n);
+        case OP_VERIFY:
+            return f->C_VerifyUpdate(s, p, n);
+        case OP_ENCRYPT:
+            return f->C_EncryptUpdate(s, p, n, out, &ul);
+        default:
+            return f->C_DecryptUpdate(s, p, n, out, &ul);
         }
     }
     default: /* the final calls */
         switch (op) {
-        case OP_DIGEST: return f->C_DigestFinal(s, o, ol);
-        case OP_SIGN: return f->C_SignFinal(s, o, ol);
-        case OP_VERIFY: return f->C_VerifyFinal(s, (CK_BYTE *)sg, sl);
-        case OP_ENCRYPT: return f->C_EncryptFinal(s, o, ol);
-        default: return f->C_DecryptFinal(s, o, ol);
+        case OP_DIGEST:
+            return f->C_DigestFinal(s, o, ol);
+        case OP_SIGN:
+            return f->C_SignFinal(s, o, ol);
+        case OP_VERIFY:
+            return f->C_VerifyFinal(s, (CK_BYTE *)sg, sl);
+        case OP_ENCRYPT:
+            return f->C_EncryptFinal(s, o, ol);
+        default:
+            return f->C_DecryptFinal(s, o, ol);
         }
     }
 }
@@ -107,47 +152,70 @@ static CK_RV run(CK_SESSION_HANDLE s, int op, step st)
 #define BAD (~(CK_RV)0) /* the operation's own refusal of bad data (bad_rv) */
 static const struct {
     const char *what;
-    struct { step st; CK_RV rv; } steps[4];
+    struct {
+        step st;
+        CK_RV rv;
+    } steps[4];
     size_t n;
-    bool active;             /* still active afterwards */
+    bool active; /* still active afterwards */
 } rows[] = {
     { "length query", { { SINGLE_QUERY, CKR_OK } }, 1, true },
-    { "query, small, full", { { SINGLE_QUERY, CKR_OK }, { SINGLE_SMALL, CKR_BUFFER_TOO_SMALL },
-                              { SINGLE_FULL, CKR_OK } }, 3, false },
+    { "query, small, full",
+      { { SINGLE_QUERY, CKR_OK }, { SINGLE_SMALL, CKR_BUFFER_TOO_SMALL }, { SINGLE_FULL, CKR_OK } },
+      3,
+      false },
     { "buffer too small", { { SINGLE_SMALL, CKR_BUFFER_TOO_SMALL } }, 1, true },
     { "single part", { { SINGLE_FULL, CKR_OK } }, 1, false },
     { "single, bad arguments", { { SINGLE_BADARGS, CKR_ARGUMENTS_BAD } }, 1, false },
     { "single, bad data", { { SINGLE_BADDATA, BAD } }, 1, false },
     { "update", { { UPDATE, CKR_OK } }, 1, true },
-    { "single after update", { { UPDATE, CKR_OK }, { SINGLE_FULL, CKR_OPERATION_ACTIVE } }, 2,
+    { "single after update",
+      { { UPDATE, CKR_OK }, { SINGLE_FULL, CKR_OPERATION_ACTIVE } },
+      2,
       false },
-    { "multi-part with queries", { { UPDATE, CKR_OK }, { FINAL_QUERY, CKR_OK },
-                                   { FINAL_SMALL, CKR_BUFFER_TOO_SMALL }, { FINAL_FULL, CKR_OK } },
-      4, false },
+    { "multi-part with queries",
+      { { UPDATE, CKR_OK },
+        { FINAL_QUERY, CKR_OK },
+        { FINAL_SMALL, CKR_BUFFER_TOO_SMALL },
+        { FINAL_FULL, CKR_OK } },
+      4,
+      false },
     { "multi-part", { { UPDATE, CKR_OK }, { FINAL_FULL, CKR_OK } }, 2, false },
     { "final too small", { { UPDATE, CKR_OK }, { FINAL_SMALL, CKR_BUFFER_TOO_SMALL } }, 2, true },
     { "update, bad arguments", { { UPDATE_BADARGS, CKR_ARGUMENTS_BAD } }, 1, false },
-    { "final, bad arguments", { { UPDATE, CKR_OK }, { FINAL_BADARGS, CKR_ARGUMENTS_BAD } }, 2,
+    { "final, bad arguments",
+      { { UPDATE, CKR_OK }, { FINAL_BADARGS, CKR_ARGUMENTS_BAD } },
+      2,
       false },
     { "final, bad data", { { UPDATE, CKR_OK }, { FINAL_BADDATA, BAD } }, 2, false },
-    { "update after a query", { { SINGLE_QUERY, CKR_OK }, { UPDATE, CKR_OPERATION_ACTIVE } }, 2,
+    { "update after a query",
+      { { SINGLE_QUERY, CKR_OK }, { UPDATE, CKR_OPERATION_ACTIVE } },
+      2,
       false },
-    { "final after a query", { { SINGLE_QUERY, CKR_OK }, { FINAL_FULL, CKR_OPERATION_ACTIVE } },
-      2, false },
-    { "update after too small", { { SINGLE_SMALL, CKR_BUFFER_TOO_SMALL },
-                                  { UPDATE, CKR_OPERATION_ACTIVE } }, 2, false },
-    { "init while active", { { UPDATE, CKR_OK }, { INIT, CKR_OPERATION_ACTIVE },
-                             { FINAL_FULL, CKR_OK } }, 3, false },
-    { "init while active (single)", { { SINGLE_QUERY, CKR_OK }, { INIT, CKR_OPERATION_ACTIVE },
-                                      { SINGLE_FULL, CKR_OK } }, 3, false },
+    { "final after a query",
+      { { SINGLE_QUERY, CKR_OK }, { FINAL_FULL, CKR_OPERATION_ACTIVE } },
+      2,
+      false },
+    { "update after too small",
+      { { SINGLE_SMALL, CKR_BUFFER_TOO_SMALL }, { UPDATE, CKR_OPERATION_ACTIVE } },
+      2,
+      false },
+    { "init while active",
+      { { UPDATE, CKR_OK }, { INIT, CKR_OPERATION_ACTIVE }, { FINAL_FULL, CKR_OK } },
+      3,
+      false },
+    { "init while active (single)",
+      { { SINGLE_QUERY, CKR_OK }, { INIT, CKR_OPERATION_ACTIVE }, { SINGLE_FULL, CKR_OK } },
+      3,
+      false },
 };
 
 static bool applies(int op, size_t r)
 {
     for (size_t i = 0; i < rows[r].n; i++) {
         step st = rows[r].steps[i].st;
-        if (!has_output[op] && (st == SINGLE_QUERY || st == SINGLE_SMALL || st == FINAL_QUERY ||
-                                st == FINAL_SMALL))
+        if (!has_output[op] &&
+            (st == SINGLE_QUERY || st == SINGLE_SMALL || st == FINAL_QUERY || st == FINAL_SMALL))
             return false;
         if ((st == SINGLE_BADDATA && !has_bad_single[op]) ||
             (st == FINAL_BADDATA && !has_bad_final[op]))

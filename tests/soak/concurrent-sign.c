@@ -334,7 +334,8 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long want = (long)threads * g.per_thread;
     printf("%s: %ld signatures made and verified of %ld, %ld errors, %ld bad signatures, "
-           "%.1f s\n", argv[1], (long)signed_ok, want, (long)errors, (long)bad,
+           "%.1f s\n",
+           argv[1], (long)signed_ok, want, (long)errors, (long)bad,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     rc = (signed_ok == want && errors == 0 && bad == 0) ? 0 : 1;
 out:

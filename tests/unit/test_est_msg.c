@@ -161,7 +161,8 @@ static void test_csr(void)
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_REQ_free(req);
     OPENSSL_free(der);
-    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, NULL, NULL, 0, &der, &len), DEVID_ERR_ARG);
+    CHECK_RC(est_build_csr(newkey, NULL, NULL, NID_undef, NULL, NULL, 0, &der, &len),
+             DEVID_ERR_ARG);
 
     /* proof-of-possession: the challengePassword attribute carries the given text */
     const char *binding = "q83vEjRWeJCrze8S";
@@ -306,25 +307,24 @@ static void test_csr_evidence(void)
     size_t ev_len = 0, len = 0;
     CHECK_RC(evidence_encode(&c, iak, chain, &ev, &ev_len), DEVID_OK);
     X509_NAME *subject = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, (const unsigned char *)"svc", -1,
-                               -1, 0);
-    CHECK_RC(est_build_csr(key, subject, NULL, NID_undef, NULL, ev, ev_len, &der, &len),
-             DEVID_OK);
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, (const unsigned char *)"svc", -1, -1,
+                               0);
+    CHECK_RC(est_build_csr(key, subject, NULL, NID_undef, NULL, ev, ev_len, &der, &len), DEVID_OK);
     const unsigned char *p = der;
     X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
     CHECK(req && X509_REQ_verify(req, key) == 1, "attested CSR signed by its key");
     ASN1_OBJECT *oid = OBJ_txt2obj(EVIDENCE_ATTRIBUTE_OID, 1);
     int at = req ? X509_REQ_get_attr_by_OBJ(req, oid, -1) : -1;
     ASN1_TYPE *v = at >= 0 ? X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(req, at), 0) : NULL;
-    CHECK(v && v->type == V_ASN1_SEQUENCE &&
-              ASN1_STRING_length(v->value.sequence) == (int)ev_len &&
+    CHECK(v && v->type == V_ASN1_SEQUENCE && ASN1_STRING_length(v->value.sequence) == (int)ev_len &&
               memcmp(ASN1_STRING_get0_data(v->value.sequence), ev, ev_len) == 0,
           "id-aa-evidence attribute: the encoded EvidenceBundles");
     evidence_tpm_certify got;
     STACK_OF(X509) *certs = NULL;
     CHECK_RC(v ? evidence_decode(ASN1_STRING_get0_data(v->value.sequence),
                                  (size_t)ASN1_STRING_length(v->value.sequence), &got, &certs)
-               : DEVID_ERR_FORMAT, DEVID_OK);
+               : DEVID_ERR_FORMAT,
+             DEVID_OK);
     CHECK(got.attest_len == sizeof(attest) && memcmp(got.attest, attest, sizeof(attest)) == 0 &&
               got.signature_len == sizeof(sig) && got.public_len == sizeof(pub) &&
               sk_X509_num(certs) == 2 && X509_cmp(sk_X509_value(certs, 0), iak) == 0 &&
