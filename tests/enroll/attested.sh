@@ -43,6 +43,33 @@ issue_iak() { # issue_iak CA_NAME OUT.pem [DAYS [EXTFILE]]: a certificate for th
             -force_pubkey "$work/iak-pub.pem" -CA "$pki/$1.pem" -CAkey "$pki/$1.key" \
             -days "${3:-30}" -extfile "${4:-$work/iak.ext}" -out "$2" 2>/dev/null
 }
+# iak_valid_between FROM_DAYS TO_DAYS OUT.pem: an OEM certificate for the TPM's IAK valid from
+# now+FROM to now+TO days (python3-cryptography: OpenSSL 3.5's x509 refuses `-days -1`, and 3.0
+# has no option to set notBefore)
+iak_valid_between() {
+    tpm2_readpublic -c 0x81020001 -f pem -o "$work/iak-pub.pem" >/dev/null &&
+        python3 - "$1" "$2" "$work/iak-pub.pem" "$pki/oem-ca.pem" "$pki/oem-ca.key" "$3" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+days_from, days_to = int(sys.argv[1]), int(sys.argv[2])
+pub = serialization.load_pem_public_key(open(sys.argv[3], "rb").read())
+ca = x509.load_pem_x509_certificate(open(sys.argv[4], "rb").read())
+key = serialization.load_pem_private_key(open(sys.argv[5], "rb").read(), None)
+now = datetime.datetime.now(datetime.timezone.utc)
+usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                      data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                      crl_sign=False, encipher_only=False, decipher_only=False)
+cert = (x509.CertificateBuilder().subject_name(x509.Name.from_rfc4514_string("CN=Devid Test IAK SN-ATT"))
+        .issuer_name(ca.subject).public_key(pub).serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(days=days_from))
+        .not_valid_after(now + datetime.timedelta(days=days_to))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256()))
+open(sys.argv[6], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+}
 check "IAK certificate issued by the OEM CA" issue_iak oem-ca "$work/iak.pem"
 check "IAK certificate written to NV 0x01C90001" nv_cert 0x01C90001 "$work/iak.pem"
 iak=$(enroll --json status | jq -r '.identities[] | select(.name=="iak") | [.certificate.source, .chain.status] | join(" ")')
@@ -146,11 +173,11 @@ check_fails "IAK certificate not from the OEM root refused (exit 4)" \
     "HTTP 403: attestation refused: the IAK certificate does not chain to the OEM root" \
     enroll --server "$server" enroll rogue
 check "nothing left of the refused identity" test "$(count_label rogue)" -eq 0
-# an OEM IAK certificate that expired yesterday (-days -1: notAfter a day before now): the
+# an OEM IAK certificate that expired yesterday (notAfter a day before now): the
 # device does not send it as evidence (the owner CA would refuse it: a crafted request below).
 # auto: a warning naming the index and notAfter, the request sent without evidence (which this
 # CA refuses as unattested); always: exit 2 saying so, nothing asked of the CA
-check "expired IAK certificate from the OEM CA" issue_iak oem-ca "$work/iak-expired.pem" -1
+check "expired IAK certificate from the OEM CA" iak_valid_between -30 -1 "$work/iak-expired.pem"
 check "expired IAK certificate written to NV" nv_cert 0x01C90001 "$work/iak-expired.pem"
 iso_time() { date -u -d "$(openssl x509 -in "$1" -noout "-$2" | cut -d= -f2)" '+%Y-%m-%d %H:%M:%SZ'; }
 expired_after=$(iso_time "$work/iak-expired.pem" enddate)
@@ -170,21 +197,7 @@ check "expired IAK certificate, always: exit 2" \
     bash -c "OPENSSL_MODULES=$modules $enroll_bin --server $server enroll expired-always >/dev/null 2>&1; test \$? -eq 2"
 check "expired IAK certificate, always: no request to enroll sent" test "$(enrolls)" -eq "$requests"
 # one not valid until tomorrow (notBefore a day after now): the same, said so
-python3 - "$work/iak-pub.pem" "$pki/oem-ca.pem" "$pki/oem-ca.key" "$work/iak-future.pem" <<'PY'
-import datetime, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-pub = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
-ca = x509.load_pem_x509_certificate(open(sys.argv[2], "rb").read())
-key = serialization.load_pem_private_key(open(sys.argv[3], "rb").read(), None)
-now = datetime.datetime.now(datetime.timezone.utc)
-cert = (x509.CertificateBuilder().subject_name(x509.Name.from_rfc4514_string("CN=Devid Test IAK SN-ATT"))
-        .issuer_name(ca.subject).public_key(pub).serial_number(x509.random_serial_number())
-        .not_valid_before(now + datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256()))
-open(sys.argv[4], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
-PY
+check "IAK certificate not valid yet, from the OEM CA" iak_valid_between 1 30 "$work/iak-future.pem"
 check "IAK certificate not valid yet written to NV" nv_cert 0x01C90001 "$work/iak-future.pem"
 check_fails "IAK certificate not valid yet, always: refused by the device" \
     "est.attestation = always, but the IAK certificate \(NV 0x01c90001\) is not valid yet \(notBefore $(iso_time "$work/iak-future.pem" startdate), notAfter " \
