@@ -190,8 +190,10 @@ devid_rc devid_provision_remove_key(uint32_t handle)
                                         "removing the persistent key (TPM2_EvictControl)");
         if (rc == DEVID_OK) {
             /* the ESYS object of the removed key must not outlive it: a new key at the same
-             * handle would clash with it */
+             * handle would clash with it (tpm2-tss >= 4.1 removes it itself: meson.build) */
+#ifndef DEVID_ESYS_EVICT_REMOVES_OBJECT
             Esys_TR_Close(ctx, &tr);
+#endif
             devid_tpm_handles_changed_locked(handle);
         } else if (devid_tpm_alive(ctx))
             devid_tpm_release(ctx, tr);
