@@ -34,12 +34,11 @@ CK_RV p11_val_allowed_mechs(p11_val *v, devid_key *key);
  * CKR_ATTRIBUTE_TYPE_INVALID; each returns CKR_ATTRIBUTE_TYPE_INVALID for what its class
  * does not have ------------------------------------------------------------------------------ */
 
-/* Public values in PKCS#11's encodings (attr_key.c): CKA_MODULUS / CKA_PUBLIC_EXPONENT,
- * CKA_EC_PARAMS, CKA_EC_POINT, CKA_PUBLIC_KEY_INFO. */
-CK_RV p11_val_bn(p11_val *v, EVP_PKEY *pkey, const char *param);
-CK_RV p11_val_ec_params(p11_val *v, EVP_PKEY *pkey);
-CK_RV p11_val_ec_point(p11_val *v, EVP_PKEY *pkey);
-CK_RV p11_val_spki(p11_val *v, EVP_PKEY *pkey);
+/* A public value in PKCS#11's encoding (attr_key.c): CKA_PUBLIC_KEY_INFO (DER SPKI),
+ * CKA_EC_PARAMS (the curve's DER OID), CKA_EC_POINT (DER OCTET STRING of the uncompressed
+ * point), CKA_MODULUS / CKA_PUBLIC_EXPONENT (big-endian); CKR_ATTRIBUTE_TYPE_INVALID for any
+ * other type and for a value the key's type does not have. */
+CK_RV p11_val_public(p11_val *v, EVP_PKEY *pkey, CK_ATTRIBUTE_TYPE type);
 /* CKO_DATA of a session item: CKA_APPLICATION, CKA_OBJECT_ID, CKA_VALUE (session_obj.c). */
 CK_RV p11_attr_session_data(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v);
 /* CKO_PUBLIC_KEY of a session item: a public key the application gave (session_obj.c). */

@@ -14,7 +14,7 @@
 /* ---- public values in PKCS#11's encodings ---------------------------------------------------- */
 
 /* CKA_MODULUS, CKA_PUBLIC_EXPONENT: an RSA parameter, big-endian. */
-CK_RV p11_val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
+static CK_RV p11_val_bn(p11_val *v, EVP_PKEY *pkey, const char *param)
 {
     BIGNUM *bn = NULL;
     if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
@@ -41,7 +41,7 @@ static int ec_curve_nid(EVP_PKEY *pkey)
 }
 
 /* CKA_EC_PARAMS: the DER OID of the named curve. */
-CK_RV p11_val_ec_params(p11_val *v, EVP_PKEY *pkey)
+static CK_RV p11_val_ec_params(p11_val *v, EVP_PKEY *pkey)
 {
     ASN1_OBJECT *oid = OBJ_nid2obj(ec_curve_nid(pkey));
     if (!oid)
@@ -52,7 +52,7 @@ CK_RV p11_val_ec_params(p11_val *v, EVP_PKEY *pkey)
 }
 
 /* CKA_EC_POINT: DER OCTET STRING around the uncompressed point 04 || X || Y. */
-CK_RV p11_val_ec_point(p11_val *v, EVP_PKEY *pkey)
+static CK_RV p11_val_ec_point(p11_val *v, EVP_PKEY *pkey)
 {
     BIGNUM *x = NULL, *y = NULL;
     size_t flen = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
@@ -86,7 +86,7 @@ CK_RV p11_val_ec_point(p11_val *v, EVP_PKEY *pkey)
 }
 
 /* CKA_PUBLIC_KEY_INFO: the DER SubjectPublicKeyInfo. */
-CK_RV p11_val_spki(p11_val *v, EVP_PKEY *pkey)
+static CK_RV p11_val_spki(p11_val *v, EVP_PKEY *pkey)
 {
     unsigned char *p = NULL;
     int n = i2d_PUBKEY(pkey, &p);
@@ -122,12 +122,9 @@ static bool key_public_value_type(CK_ATTRIBUTE_TYPE type)
     }
 }
 
-static CK_RV key_public_value(devid_key *key, CK_ATTRIBUTE_TYPE type, p11_val *v)
+CK_RV p11_val_public(p11_val *v, EVP_PKEY *pkey, CK_ATTRIBUTE_TYPE type)
 {
-    EVP_PKEY *pkey = devid_key_get_public(key);
-    if (!pkey)
-        return CKR_GENERAL_ERROR;
-    bool ec = devid_key_get_type(key) == DEVID_KEY_EC;
+    bool ec = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC;
     switch (type) {
     case CKA_PUBLIC_KEY_INFO:
         return p11_val_spki(v, pkey);
@@ -144,6 +141,12 @@ static CK_RV key_public_value(devid_key *key, CK_ATTRIBUTE_TYPE type, p11_val *v
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }
+}
+
+static CK_RV key_public_value(devid_key *key, CK_ATTRIBUTE_TYPE type, p11_val *v)
+{
+    EVP_PKEY *pkey = devid_key_get_public(key);
+    return pkey ? p11_val_public(v, pkey, type) : CKR_GENERAL_ERROR;
 }
 
 /* Attributes both halves of the pair have; CKR_ATTRIBUTE_TYPE_INVALID for the others. */

@@ -539,15 +539,11 @@ CK_RV p11_attr_session_pub(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_SUBJECT:
         return p11_val_ref(v, NULL, 0);
     case CKA_PUBLIC_KEY_INFO:
-        return p11_val_spki(v, pk);
     case CKA_EC_PARAMS:
-        return ec ? p11_val_ec_params(v, pk) : CKR_ATTRIBUTE_TYPE_INVALID;
     case CKA_EC_POINT:
-        return ec ? p11_val_ec_point(v, pk) : CKR_ATTRIBUTE_TYPE_INVALID;
     case CKA_MODULUS:
-        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_bn(v, pk, OSSL_PKEY_PARAM_RSA_N);
     case CKA_PUBLIC_EXPONENT:
-        return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_bn(v, pk, OSSL_PKEY_PARAM_RSA_E);
+        return p11_val_public(v, pk, type);
     case CKA_MODULUS_BITS:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_ulong(v, (CK_ULONG)EVP_PKEY_get_bits(pk));
     default:
