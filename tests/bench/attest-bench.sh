@@ -28,15 +28,8 @@ runs=$2
 json=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
-skip() {
-    echo "attestation rows: SKIPPED: $*"
-    exit 0
-}
-[[ -x $build/enroll/devid-enroll ]] || skip "not built yet (no $build/enroll/devid-enroll)"
-[[ -e $build/ossl-provider/devid.so ]] || skip "not built yet (no $build/ossl-provider/devid.so)"
-for tool in jq openssl; do
-    command -v "$tool" >/dev/null || skip "$tool is missing"
-done
+# shellcheck source=rows-lib.sh
+. "$here/rows-lib.sh" "attestation rows" jq openssl
 if [[ $(cat "${DEVID_FIXTURE:-/nonexistent}/variant" 2>/dev/null) != ek-only ]]; then
     export DEVID_FIXTURE_CACHE=${DEVID_FIXTURE_CACHE:-$build/tests/fixture-cache}
     exec "$here/../fixture/with-swtpm" ek-only -- "$0" "$@"
@@ -51,11 +44,6 @@ mkdir -p "$logs"
 subject="O=Devid Test OEM,OU=Devid Test Device Model 1,CN=Devid Test Device,serialNumber=SN-BENCH"
 failed=0
 trap est_server_stop EXIT
-
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
-# median / min / max of the numbers on stdin
-stats() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-                                             printf "%s %s %s\n", m, v[1], v[NR] }'; }
 
 # TPM states: snapshot NAME saves the TPM's state, the store and the factory records; restore
 # NAME puts them back (swtpm stopped and restarted around the copy, as after a power cycle).

@@ -19,15 +19,8 @@ runs=$2
 json=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
-skip() {
-    echo "EST rows: SKIPPED: $*"
-    exit 0
-}
-[[ -x $build/enroll/devid-enroll ]] || skip "not built yet (no $build/enroll/devid-enroll)"
-[[ -e $build/ossl-provider/devid.so ]] || skip "not built yet (no $build/ossl-provider/devid.so)"
-for tool in curl jq openssl; do
-    command -v "$tool" >/dev/null || skip "$tool is missing"
-done
+# shellcheck source=rows-lib.sh
+. "$here/rows-lib.sh" "EST rows" curl jq openssl
 
 # shellcheck source=../enroll/lib.sh
 . "$here/../enroll/lib.sh" "$build"
@@ -36,11 +29,6 @@ log=$work/bench-est.log
 owner_server --log "$log" || { echo "EST rows: the test EST server did not start" >&2; exit 1; }
 trap est_server_stop EXIT
 failed=0
-
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
-# median / min / max of the numbers on stdin
-stats() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-                                             printf "%s %s %s\n", m, v[1], v[NR] }'; }
 
 # The minimal client: curl, a software P-256 key and certificate from the owner CA, the same
 # simpleenroll POST (a CSR made once), a fresh process each time; one after each timed
