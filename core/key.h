@@ -88,6 +88,10 @@ size_t devid_key_sig_size(const devid_key *key);
 devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
                         const unsigned char *tbs, size_t tbslen, unsigned char *sig,
                         size_t *siglen);
+/* Whether devid_key_sign can sign with this scheme and digest on this TPM: an RSA key signs
+ * with a hash the TPM lacks only if it allows raw RSA (the encoding is then done in software).
+ * ECDSA takes any digest. May ask the TPM once (devid_tpm_hash_implemented). */
+devid_rc devid_key_sign_hash_ok(devid_key *key, devid_sig_scheme scheme, int md_nid, bool *ok);
 
 typedef enum devid_dec_scheme {
     DEVID_DEC_RSA_OAEP,  /* md_nid: OAEP hash (MGF1 uses the same); label optional */

@@ -109,3 +109,31 @@ devid_rc devid_rsa_parse_digestinfo(const unsigned char *in, size_t len, int *md
     X509_SIG_free(sig);
     return rc;
 }
+
+devid_rc devid_rsa_digestinfo(int md_nid, const unsigned char *digest, size_t dlen,
+                              unsigned char *out, size_t max, size_t *outlen)
+{
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *alg = NULL;
+    ASN1_OCTET_STRING *os = NULL;
+    unsigned char *der = NULL;
+    int derlen = -1;
+    if (sig) {
+        X509_SIG_getm(sig, &alg, &os);
+        if (X509_ALGOR_set0(alg, OBJ_nid2obj(md_nid), V_ASN1_NULL, NULL) == 1 &&
+            ASN1_OCTET_STRING_set(os, digest, (int)dlen) == 1)
+            derlen = i2d_X509_SIG(sig, &der);
+    }
+    X509_SIG_free(sig);
+    devid_rc rc = DEVID_OK;
+    if (derlen <= 0)
+        rc = devid_fail(DEVID_ERR_MEMORY, "encoding a DigestInfo");
+    else if ((size_t)derlen > max)
+        rc = devid_fail(DEVID_ERR_BUFFER, "DigestInfo of %d bytes", derlen);
+    else {
+        memcpy(out, der, (size_t)derlen);
+        *outlen = (size_t)derlen;
+    }
+    OPENSSL_free(der);
+    return rc;
+}

@@ -17,6 +17,10 @@ devid_rc devid_rsa_pad_pkcs1(const unsigned char *t, size_t tlen, unsigned char 
 devid_rc devid_rsa_pad_pss(int md_nid, const unsigned char *mhash, size_t hlen, int mod_bits,
                            unsigned char *em, size_t k);
 
+/* The DER DigestInfo (NULL parameters) of a digest of md_nid, into out[max]: the bytes a
+ * PKCS#1 v1.5 signature covers. */
+devid_rc devid_rsa_digestinfo(int md_nid, const unsigned char *digest, size_t dlen,
+                              unsigned char *out, size_t max, size_t *outlen);
 /* Splits a DER DigestInfo into its digest NID and digest. DEVID_ERR_FORMAT if `in` is not
  * exactly one DigestInfo with a known digest of the right length, DER-encoded with NULL
  * parameters (the bytes a TPM RSASSA signature covers). */

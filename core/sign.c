@@ -6,6 +6,7 @@
 #include "rsa_pad.h"
 #include "session.h"
 #include "tpm.h"
+#include "tpm_caps.h"
 #include "tpm_pub.h"
 
 #include <openssl/core_names.h>
@@ -53,11 +54,17 @@ static devid_rc tpm_sign(devid_key *key, sign_req *req)
     return devid_key_run(key, sign_shape(key), tpm_sign_op, req);
 }
 
+/* Raw RSA (the TPM's decryption primitive) needs the decrypt attribute and a null scheme. */
+static bool raw_allowed(const devid_key *key)
+{
+    return (key->flags & DEVID_KEY_CAN_DECRYPT) &&
+           key->pub.parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL;
+}
+
 /* Raw RSA private operation on a modulus-size block; the result is left-padded to k bytes. */
 static devid_rc tpm_raw_rsa(devid_key *key, const unsigned char *block, unsigned char *sig)
 {
-    if (!(key->flags & DEVID_KEY_CAN_DECRYPT) ||
-        key->pub.parameters.rsaDetail.scheme.scheme != TPM2_ALG_NULL)
+    if (!raw_allowed(key))
         return devid_fail(DEVID_ERR_KEY_USAGE,
                           "key 0x%08x does not allow raw RSA (needs the decrypt attribute and a "
                           "null scheme)",
@@ -205,13 +212,32 @@ static bool pss_salt_is_digest_len(devid_key *key, int md_nid, const unsigned ch
     return ok;
 }
 
+/* TPM2_Sign with a hash the TPM does not implement fails (TPM_RC_HASH): *has_hash says
+ * whether to ask it; if not, the key must allow raw RSA (the encoding is then done here). */
+static devid_rc tpm_hash_or_raw(devid_key *key, int md_nid, size_t dlen, bool *has_hash)
+{
+    TPM2_ALG_ID hash = devid_tpm_hash_from_nid(md_nid);
+    if (hash == TPM2_ALG_ERROR || devid_tpm_hash_size(hash) != dlen)
+        return devid_fail(DEVID_ERR_ARG, "%zu-byte digest for %s", dlen,
+                          md_nid ? OBJ_nid2sn(md_nid) : "no digest");
+    devid_rc rc = devid_tpm_hash_implemented(md_nid, has_hash);
+    if (rc != DEVID_OK || *has_hash || raw_allowed(key))
+        return rc;
+    return devid_fail(DEVID_ERR_UNSUPPORTED,
+                      "the TPM does not implement %s, and RSA key 0x%08x does not allow raw RSA "
+                      "(decrypt attribute and null scheme) to encode the signature in software",
+                      OBJ_nid2sn(md_nid), key->handle);
+}
+
 static devid_rc sign_rsa_pss(devid_key *key, int md_nid, const unsigned char *digest, size_t dlen,
                              unsigned char *sig)
 {
-    bool raw_ok = (key->flags & DEVID_KEY_CAN_DECRYPT) &&
-                  key->pub.parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL;
-    devid_rc rc = DEVID_OK;
-    if (key->flags & DEVID_KEY_CAN_SIGN) {
+    bool raw_ok = raw_allowed(key);
+    bool has_hash = false;
+    devid_rc rc = tpm_hash_or_raw(key, md_nid, dlen, &has_hash);
+    if (rc != DEVID_OK)
+        return rc;
+    if (has_hash && (key->flags & DEVID_KEY_CAN_SIGN)) {
         rc = tpm_rsa_sign(key, TPM2_ALG_RSAPSS, md_nid, digest, dlen, sig);
         if (rc == DEVID_OK && pss_salt_is_digest_len(key, md_nid, digest, dlen, sig))
             return DEVID_OK;
@@ -243,11 +269,24 @@ static devid_rc sign_rsa_pkcs1(devid_key *key, int md_nid, const unsigned char *
         tbs = digest;
         tbslen = dlen;
     }
-    if (md_nid != NID_undef && (key->flags & DEVID_KEY_CAN_SIGN))
-        return tpm_rsa_sign(key, TPM2_ALG_RSASSA, md_nid, tbs, tbslen, sig);
-    /* No recognised digest (e.g. TLS 1.0's MD5+SHA1): pad here, raw RSA in the TPM. */
-    if (md_nid != NID_undef)
+    unsigned char info[128]; /* the DigestInfo of a hash the TPM lacks */
+    if (md_nid != NID_undef && (key->flags & DEVID_KEY_CAN_SIGN)) {
+        bool has_hash = false;
+        devid_rc rc = tpm_hash_or_raw(key, md_nid, tbslen, &has_hash);
+        if (rc != DEVID_OK || has_hash)
+            return rc == DEVID_OK ? tpm_rsa_sign(key, TPM2_ALG_RSASSA, md_nid, tbs, tbslen, sig)
+                                  : rc;
+        size_t infolen = 0;
+        if ((rc = devid_rsa_digestinfo(md_nid, tbs, tbslen, info, sizeof(info), &infolen)) !=
+            DEVID_OK)
+            return rc;
+        tbs = info;
+        tbslen = infolen;
+    } else if (md_nid != NID_undef) {
         return devid_fail(DEVID_ERR_KEY_USAGE, "key 0x%08x cannot sign", key->handle);
+    }
+    /* A hash the TPM lacks, or no recognised digest (e.g. TLS 1.0's MD5+SHA1): pad here, raw
+     * RSA in the TPM. */
     unsigned char em[512];
     devid_rc rc = devid_rsa_pad_pkcs1(tbs, tbslen, em, key->size);
     if (rc == DEVID_OK)
@@ -306,5 +345,18 @@ devid_rc devid_key_sign(devid_key *key, devid_sig_scheme scheme, int md_nid,
     }
     if (rc == DEVID_OK)
         *siglen = need;
+    return rc;
+}
+
+devid_rc devid_key_sign_hash_ok(devid_key *key, devid_sig_scheme scheme, int md_nid, bool *ok)
+{
+    if (!key || !ok)
+        return devid_fail(DEVID_ERR_ARG, "devid_key_sign_hash_ok: NULL argument");
+    *ok = true;
+    if (key->type != DEVID_KEY_RSA || scheme == DEVID_SIG_RSA_RAW || md_nid == NID_undef)
+        return DEVID_OK; /* ECDSA re-expresses any digest; raw RSA has none */
+    devid_rc rc = devid_tpm_hash_implemented(md_nid, ok);
+    if (rc == DEVID_OK && !*ok)
+        *ok = raw_allowed(key);
     return rc;
 }

@@ -14,6 +14,29 @@
 #include <openssl/rsa.h>
 #include <string.h>
 
+/* An RSA signature with a digest the TPM does not implement works only by raw RSA (core
+ * decides): refused here, at init or when the digest is set, rather than at the TPM. TLS
+ * (check_cert_usable) tries a digest-sign init per signature algorithm, so a handshake never
+ * picks one the TPM cannot do. */
+static int tpm_has_digest(sig_ctx *s)
+{
+    if (s->key->type != DEVID_KEY_RSA || !s->md || s->pad == RSA_NO_PADDING)
+        return 1;
+    int nid = EVP_MD_get_type(s->md);
+    bool ok = false;
+    devid_rc rc = devid_key_sign_hash_ok(s->key->tpm, DEVID_SIG_RSA_PKCS1, nid, &ok);
+    if (rc != DEVID_OK) {
+        dp_raise_rc(s->ctx, rc, "asking the TPM for its hashes");
+        return 0;
+    }
+    if (!ok)
+        dp_raise(s->ctx, DP_R_UNSUPPORTED,
+                 "the TPM does not implement %s, and RSA key 0x%08x does not allow raw RSA to "
+                 "encode the signature in software",
+                 OBJ_nid2sn(nid), devid_key_get_handle(s->key->tpm));
+    return ok;
+}
+
 /* Reads the effective digest / padding / salt length back from the shadow context. */
 static int sync_from_shadow(sig_ctx *s)
 {
@@ -46,7 +69,7 @@ static int sync_from_shadow(sig_ctx *s)
         EVP_MD_free(s->md);
         s->md = md;
     }
-    return 1;
+    return tpm_has_digest(s);
 }
 
 /* OpenSSL >= 3.1's default PSS salt length for signing ("auto-digestmax": the digest length,

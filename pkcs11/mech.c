@@ -5,6 +5,7 @@
 #include "p11.h"
 
 #include <openssl/crypto.h>
+#include <openssl/objects.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,15 +34,37 @@ const p11_mech *p11_mech_find(CK_MECHANISM_TYPE type, CK_FLAGS flag)
     return m && (m->flags & flag) ? m : NULL;
 }
 
+/* Whether the mechanism is offered on this TPM: an RSA signature mechanism bound to a hash
+ * only if the TPM implements that hash (many have SHA-1 and SHA-256 only). A key that allows
+ * raw RSA still signs with the others (core encodes in software): C_SignInit decides per key. */
+static CK_RV offered(const p11_mech *m, bool *ok)
+{
+    *ok = true;
+    if (m->key_type != CKK_RSA || !m->hash_nid || !(m->flags & CKF_SIGN))
+        return CKR_OK;
+    devid_rc rc = devid_tpm_hash_implemented(m->hash_nid, ok);
+    return rc == DEVID_OK ? CKR_OK : p11_rv(rc, "asking the TPM for its hashes");
+}
+
 CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
                          CK_ULONG_PTR pulCount)
 {
     CK_RV rv = p11_enter_slot(slotID, pulCount != NULL, true);
     if (rv != CKR_OK)
         return rv;
-    CK_ULONG n = 0;
+    CK_ULONG n = 0, k = 0;
+    bool room = pMechanismList != NULL;
     for (size_t t = 0; t < N_TABLES; t++)
-        n += *tables[t].count;
+        for (size_t i = 0; i < *tables[t].count; i++) {
+            bool ok = true;
+            if ((rv = offered(&tables[t].table[i], &ok)) != CKR_OK)
+                return p11_leave(rv);
+            if (!ok)
+                continue;
+            if (room && n < *pulCount)
+                pMechanismList[k++] = tables[t].table[i].type;
+            n++;
+        }
     if (!pMechanismList) {
         *pulCount = n;
         return p11_leave(CKR_OK);
@@ -50,10 +73,6 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
         *pulCount = n;
         return p11_leave(CKR_BUFFER_TOO_SMALL);
     }
-    CK_ULONG k = 0;
-    for (size_t t = 0; t < N_TABLES; t++)
-        for (size_t i = 0; i < *tables[t].count; i++)
-            pMechanismList[k++] = tables[t].table[i].type;
     *pulCount = n;
     return p11_leave(CKR_OK);
 }
@@ -64,7 +83,10 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
     if (rv != CKR_OK)
         return rv;
     const p11_mech *m = lookup(type);
-    if (!m)
+    bool ok = false;
+    if (m && (rv = offered(m, &ok)) != CKR_OK)
+        return p11_leave(rv);
+    if (!m || !ok)
         return p11_leave(CKR_MECHANISM_INVALID);
     pInfo->ulMinKeySize = m->min_bits;
     pInfo->ulMaxKeySize = m->max_bits;
@@ -227,6 +249,20 @@ static CK_RV bind_session_pub(p11_op *op, p11_object *obj, CK_OBJECT_CLASS cls,
     return CKR_OK;
 }
 
+/* A signature with a hash the TPM lacks: only by a key that allows raw RSA (core decides). */
+static CK_RV sign_hash_ok(const p11_op *op, devid_key *key)
+{
+    bool ok = true;
+    devid_rc rc = devid_key_sign_hash_ok(key, DEVID_SIG_RSA_PKCS1, op->md_nid, &ok);
+    if (rc != DEVID_OK)
+        return p11_rv(rc, "asking the TPM for its hashes");
+    if (!ok)
+        devid_info("pkcs11: %s: the TPM does not implement %s and the key does not allow raw "
+                   "RSA",
+                   op->mech->name, OBJ_nid2sn(op->md_nid));
+    return ok ? CKR_OK : CKR_MECHANISM_INVALID;
+}
+
 CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage)
 {
     p11_object *obj = p11_object_get(h);
@@ -258,6 +294,8 @@ CK_RV p11_op_bind_key(p11_op *op, CK_OBJECT_HANDLE h, CK_OBJECT_CLASS cls, CK_AT
         return CKR_KEY_SIZE_RANGE;
     if (!p11_mech_allowed(op->mech, key))
         return CKR_MECHANISM_INVALID; /* not in the key's CKA_ALLOWED_MECHANISMS */
+    if (op->purpose == CKF_SIGN && op->md_nid && (rv = sign_hash_ok(op, key)) != CKR_OK)
+        return rv;
     if (cls != CKO_PUBLIC_KEY && (rv = p11_key_auth(key)) != CKR_OK)
         return rv;
     op->item = it;

@@ -27,7 +27,12 @@
  *   DEVID_FAULT_KILL  the kill command, run with /bin/sh -c (default
  *             "$DEVID_FIXTURE/swtpm-ctl restart": SIGKILL swtpm and start it again from its
  *             saved NV state, i.e. a TPM reset; "... stop" leaves it dead)
- * In-process: devid_fault_kill(cc, before_response, skip, command). */
+ * In-process: devid_fault_kill(cc, before_response, skip, command).
+ *
+ * Or make the TPM look like one with fewer hashes (hash_filter.c):
+ *   DEVID_FAULT_HASHES="sha1,sha256" */
+#include "hash_filter.h"
+
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -51,7 +56,8 @@ typedef struct fault_ctx {
     TSS2_TCTI_CONTEXT *inner;
     bool pending; /* the last command was answered here: receive returns `pending_rc` */
     uint32_t pending_rc;
-    bool lost; /* the TPM was killed with the last command in flight: no response */
+    bool lost;            /* the TPM was killed with the last command in flight: no response */
+    bool filter_response; /* the response lists algorithms: hide the filtered hashes */
 } fault_ctx;
 
 /* Process-wide, like core's one TPM connection. */
@@ -202,6 +208,13 @@ static uint32_t be32(const uint8_t *p)
 static TSS2_RC fault_transmit(TSS2_TCTI_CONTEXT *tcti, size_t size, const uint8_t *command)
 {
     fault_ctx *c = (fault_ctx *)tcti;
+    uint32_t hash_rc = 0;
+    if (command && hash_filter_command(command, size, &hash_rc)) {
+        c->pending = true; /* a TPM without that hash refuses it */
+        c->pending_rc = hash_rc;
+        return TSS2_RC_SUCCESS;
+    }
+    c->filter_response = command && hash_filter_wants_response(command, size);
     if (size >= 10 && command) {
         uint32_t cc = be32(command + 6);
         pthread_mutex_lock(&fault_mutex);
@@ -253,8 +266,14 @@ static TSS2_RC fault_receive(TSS2_TCTI_CONTEXT *tcti, size_t *size, uint8_t *res
         c->lost = false;
         return TSS2_TCTI_RC_IO_ERROR;
     }
-    if (!c->pending)
-        return Tss2_Tcti_Receive(c->inner, size, response, timeout);
+    if (!c->pending) {
+        TSS2_RC rc = Tss2_Tcti_Receive(c->inner, size, response, timeout);
+        if (rc == TSS2_RC_SUCCESS && response && c->filter_response) {
+            hash_filter_response(response, size);
+            c->filter_response = false;
+        }
+        return rc;
+    }
     if (!response) {
         *size = 10;
         return TSS2_RC_SUCCESS;
