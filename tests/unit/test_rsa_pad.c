@@ -90,6 +90,18 @@ static void test_digestinfo(void)
     CHECK_RC(devid_rsa_parse_digestinfo(md5_di, sizeof(md5_di), &nid, out, &dlen),
              DEVID_ERR_FORMAT);
     CHECK_RC(devid_rsa_parse_digestinfo(md5_di, 0, &nid, out, &dlen), DEVID_ERR_FORMAT);
+
+    /* encoding (a signature with a hash the TPM lacks): the bytes parsing accepts */
+    unsigned char digest[64], der[128];
+    memset(digest, 0x5c, sizeof(digest));
+    size_t derlen = 0;
+    CHECK_RC(devid_rsa_digestinfo(NID_sha256, digest, 32, der, sizeof(der), &derlen), DEVID_OK);
+    CHECK(derlen == sizeof(sha256_di) + 32 && memcmp(der, sha256_di, sizeof(sha256_di)) == 0,
+          "SHA-256 DigestInfo encoded as PKCS#1 lists it");
+    CHECK_RC(devid_rsa_digestinfo(NID_sha512, digest, 64, der, sizeof(der), &derlen), DEVID_OK);
+    CHECK_RC(devid_rsa_parse_digestinfo(der, derlen, &nid, out, &dlen), DEVID_OK);
+    CHECK(nid == NID_sha512 && dlen == 64 && out[63] == 0x5c, "SHA-512 DigestInfo round trip");
+    CHECK_RC(devid_rsa_digestinfo(NID_sha512, digest, 64, der, 80, &derlen), DEVID_ERR_BUFFER);
 }
 
 /* The TPM's limits on PSS and OAEP, as every front-end sees them. */
