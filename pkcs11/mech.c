@@ -125,13 +125,26 @@ bool p11_mech_allowed(const p11_mech *m, devid_key *key)
            ((m->flags & CKF_DERIVE) && p11_key_can_derive(key));
 }
 
+/* CKA_ALLOWED_MECHANISMS: an RSA signature mechanism whose hash the TPM lacks only for a key
+ * that allows raw RSA (as C_SignInit decides). A TPM error leaves it listed (C_SignInit
+ * reports it). */
+static bool signs_on_this_tpm(const p11_mech *m, devid_key *key)
+{
+    bool ok = true;
+    if (m->key_type == CKK_RSA && m->hash_nid && (m->flags & CKF_SIGN) &&
+        devid_key_sign_hash_ok(key, DEVID_SIG_RSA_PKCS1, m->hash_nid, &ok) != DEVID_OK)
+        return true;
+    return ok;
+}
+
 size_t p11_mech_allowed_list(devid_key *key, CK_MECHANISM_TYPE *out, size_t max)
 {
     size_t n = 0;
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; i < *tables[t].count; i++) {
             const p11_mech *m = &tables[t].table[i];
-            if (!(m->flags & (CKF_GENERATE_KEY_PAIR | CKF_GENERATE)) && p11_mech_allowed(m, key)) {
+            if (!(m->flags & (CKF_GENERATE_KEY_PAIR | CKF_GENERATE)) && p11_mech_allowed(m, key) &&
+                signs_on_this_tpm(m, key)) {
                 if (out && n < max)
                     out[n] = m->type;
                 n++;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # A TPM with SHA-1 and SHA-256 only (as many discrete TPM 2.0 chips are), made of swtpm by the
 # devidfault TCTI's hash filter (hash_filter.c), seen through pkcs11-tool: the RSA mechanisms
-# bound to SHA-384/SHA-512 are not listed; the sign-only IDevID refuses them at C_SignInit
+# bound to SHA-384/SHA-512 are not listed (nor allowed for the IDevID); the sign-only IDevID refuses them at C_SignInit
 # (CKR_MECHANISM_INVALID, never a device error); the LDevID, which allows raw RSA, signs with
 # them (encoded in software) and openssl verifies; SHA-256/SHA-1 sign as before; the digest
 # mechanisms (software) stay.
@@ -21,6 +21,15 @@ for m in SHA384-RSA-PKCS SHA512-RSA-PKCS SHA384-RSA-PKCS-PSS SHA512-RSA-PKCS-PSS
 done
 check "SHA512 digest listed (software)" listed SHA512
 check "ECDSA-SHA512 listed (any digest)" listed ECDSA-SHA512
+
+# CKA_ALLOWED_MECHANISMS says the same per key: the IDevID (sign only) has no SHA-384/512 RSA
+# mechanism, the LDevID (raw RSA) has them.
+p11 --list-objects --type privkey >"$work/privkeys" 2>&1 || true
+allowed() { sed -n "/label: *$1\$/,/Allowed mechanisms/s/.*Allowed mechanisms: //p" "$work/privkeys"; }
+check "IDevID allows SHA256-RSA-PKCS" grep -qw SHA256-RSA-PKCS <(allowed IDevID)
+check "IDevID does not allow SHA512-RSA-PKCS or SHA384-RSA-PKCS-PSS" \
+    bash -c "! grep -qE 'SHA512-RSA-PKCS|SHA384-RSA-PKCS-PSS' <<<'$(allowed IDevID)'"
+check "LDevID allows SHA512-RSA-PKCS (raw RSA)" grep -qw SHA512-RSA-PKCS <(allowed LDevID)
 
 head -c 1000 /dev/urandom >"$work/data"
 check "SHA512 digest" cmp <(p11 --hash -m SHA512 -i "$work/data" -o /dev/stdout 2>/dev/null) \
