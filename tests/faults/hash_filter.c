@@ -2,7 +2,8 @@
 /* The devidfault TCTI's hash filter (hash_filter.h): makes a TPM that implements every hash
  * (swtpm) look like one with fewer, as many discrete TPM 2.0 chips are (SHA-1 and SHA-256
  * only). The hashes it hides disappear from TPM2_GetCapability(TPM_CAP_ALGS) answers, and
- * TPM2_Sign, TPM2_HMAC, TPM2_Hash and TPM2_TestParms naming one are answered with TPM_RC_HASH
+ * TPM2_Sign, TPM2_HMAC(_Start), TPM2_Hash(SequenceStart) and TPM2_TestParms naming one are
+ * answered with TPM_RC_HASH
  * on the parameter, as such a TPM does, without reaching the TPM. Layouts: TPM 2.0 Part 3
  * (command and response structures) and Part 2 (TPMT_SIG_SCHEME, TPMT_PUBLIC_PARMS,
  * TPML_ALG_PROPERTY). */
@@ -15,6 +16,8 @@
 
 #define ST_SESSIONS 0x8002u
 #define CC_HMAC 0x155u
+#define CC_HMAC_START 0x15Bu
+#define CC_HASH_SEQUENCE_START 0x186u
 #define CC_SIGN 0x15Du
 #define CC_GET_CAPABILITY 0x17Au
 #define CC_HASH 0x17Du
@@ -134,8 +137,9 @@ bool hash_filter_command(const uint8_t *cmd, size_t size, uint32_t *rc)
     if (!hash_filter_active() || size < 10)
         return false;
     uint32_t cc = be32(cmd + 6);
-    size_t handles = cc == CC_SIGN || cc == CC_HMAC ? 1 : 0;
-    if (cc != CC_SIGN && cc != CC_HMAC && cc != CC_HASH && cc != CC_TEST_PARMS)
+    size_t handles = cc == CC_SIGN || cc == CC_HMAC || cc == CC_HMAC_START ? 1 : 0;
+    if (cc != CC_SIGN && cc != CC_HMAC && cc != CC_HMAC_START && cc != CC_HASH &&
+        cc != CC_HASH_SEQUENCE_START && cc != CC_TEST_PARMS)
         return false;
     rd r = { cmd + 10, cmd + size, false };
     rd_skip(&r, 4 * handles);
@@ -152,7 +156,7 @@ bool hash_filter_command(const uint8_t *cmd, size_t size, uint32_t *rc)
         hash = public_parms_hash(&r);
         param = 1;
     } else {
-        rd_skip(&r, rd16(&r)); /* the digest, buffer or data (TPM2B) */
+        rd_skip(&r, rd16(&r)); /* the digest, buffer, data or auth (TPM2B) */
         hash = rd16(&r);
         if (cc == CC_SIGN) /* TPMT_SIG_SCHEME: the scheme, then its hash */
             hash = hash == ALG_NULL ? 0 : rd16(&r);
