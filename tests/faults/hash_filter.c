@@ -3,10 +3,9 @@
  * (swtpm) look like one with fewer, as many discrete TPM 2.0 chips are (SHA-1 and SHA-256
  * only). The hashes it hides disappear from TPM2_GetCapability(TPM_CAP_ALGS) answers, and
  * TPM2_Sign, TPM2_HMAC(_Start), TPM2_Hash(SequenceStart) and TPM2_TestParms naming one are
- * answered with TPM_RC_HASH
- * on the parameter, as such a TPM does, without reaching the TPM. Layouts: TPM 2.0 Part 3
- * (command and response structures) and Part 2 (TPMT_SIG_SCHEME, TPMT_PUBLIC_PARMS,
- * TPML_ALG_PROPERTY). */
+ * answered with TPM_RC_HASH on the parameter, as such a TPM does, without reaching the TPM.
+ * Layouts: TPM 2.0 Part 3 (command and response structures) and Part 2 (TPMT_SIG_SCHEME,
+ * TPMT_PUBLIC_PARMS, TPML_ALG_PROPERTY). */
 #include "hash_filter.h"
 
 #include <pthread.h>
