@@ -145,6 +145,52 @@ static devid_rc add_san(X509_REQ *req, const X509 *like)
     return rc;
 }
 
+/* The request's SubjectPublicKeyInfo. For the key the `like` certificate already certifies (a
+ * re-enroll) it is the certificate's, copied as it is: OpenSSL 3.0 would encode a provider's
+ * key through every provider's encoders and decode the result back (~1 ms of CPU) to reach
+ * the same bytes. Any other key (a new one, a certificate of another key) is encoded. */
+static bool set_pubkey(X509_REQ *req, EVP_PKEY *key, const X509 *like)
+{
+    EVP_PKEY *certified = like ? X509_get0_pubkey(like) : NULL;
+    if (!certified || EVP_PKEY_eq(certified, key) != 1) {
+        ERR_clear_error();
+        return X509_REQ_set_pubkey(req, key) == 1;
+    }
+    const unsigned char *bits = NULL;
+    int nbits = 0;
+    X509_ALGOR *alg = NULL;
+    const ASN1_OBJECT *oid = NULL;
+    int ptype = V_ASN1_UNDEF;
+    const void *pval = NULL;
+    if (X509_PUBKEY_get0_param(NULL, &bits, &nbits, &alg, X509_get_X509_PUBKEY(like)) != 1)
+        return X509_REQ_set_pubkey(req, key) == 1;
+    X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+    void *param = NULL; /* the algorithm's parameters: a curve's name, RSA's NULL, or none */
+    if (ptype == V_ASN1_OBJECT)
+        param = OBJ_dup(pval);
+    else if (ptype == V_ASN1_SEQUENCE)
+        param = ASN1_STRING_dup(pval);
+    else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+        return X509_REQ_set_pubkey(req, key) == 1;
+    ASN1_OBJECT *oid_copy = OBJ_dup(oid);
+    unsigned char *bits_copy = OPENSSL_memdup(bits, (size_t)nbits);
+    if ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) && !param)
+        goto fail;
+    if (!oid_copy || !bits_copy ||
+        X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req), oid_copy, ptype, param, bits_copy,
+                               nbits) != 1)
+        goto fail;
+    return true;
+fail:
+    ASN1_OBJECT_free(oid_copy);
+    OPENSSL_free(bits_copy);
+    if (ptype == V_ASN1_OBJECT)
+        ASN1_OBJECT_free(param);
+    else
+        ASN1_STRING_free(param);
+    return false;
+}
+
 devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
                        const char *challenge, const unsigned char *evidence, size_t evidence_len,
                        unsigned char **der, size_t *len)
@@ -153,7 +199,7 @@ devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like
     devid_rc rc = DEVID_OK;
     const X509_NAME *name = like ? X509_get_subject_name(like) : subject;
     if (!req || !name || X509_REQ_set_version(req, 0) != 1 ||
-        X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, key) != 1)
+        X509_REQ_set_subject_name(req, name) != 1 || !set_pubkey(req, key, like))
         rc = devid_fail(DEVID_ERR_ARG, "cannot build the certificate request");
     if (rc == DEVID_OK && like)
         rc = add_san(req, like);
