@@ -10,6 +10,7 @@
 #include "retry.h"
 
 #include <curl/curl.h>
+#include <openssl/core_names.h>
 #include <openssl/pkcs7.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
@@ -209,6 +210,34 @@ static void test_csr(void)
         X509_REQ_free(req);
         OPENSSL_free(der);
     }
+
+    /* a new key: its SubjectPublicKeyInfo as OpenSSL encodes it (EC: built from the curve and
+     * the point in the key's own form, compressed too; RSA: OpenSSL's encoder) */
+    EVP_PKEY *p384 = EVP_EC_gen("P-384");
+    EVP_PKEY *packed = EVP_EC_gen("P-256");
+    CHECK(EVP_PKEY_set_utf8_string_param(packed, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                         "compressed") == 1,
+          "a key holding its point compressed");
+    EVP_PKEY *fresh[] = { newkey, p384, packed, rsa };
+    for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
+        der = NULL;
+        CHECK_RC(est_build_csr(fresh[i], NULL, old, NID_undef, NULL, NULL, 0, &der, &len),
+                 DEVID_OK);
+        p = der;
+        req = d2i_X509_REQ(NULL, &p, (long)len);
+        unsigned char *want = NULL, *got = NULL;
+        int want_len = i2d_PUBKEY(fresh[i], &want);
+        int got_len = req ? i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &got) : -1;
+        CHECK(want_len > 0 && got_len == want_len && memcmp(want, got, (size_t)want_len) == 0,
+              "new key's CSR: the SubjectPublicKeyInfo OpenSSL encodes");
+        CHECK(req && X509_REQ_verify(req, fresh[i]) == 1, "new key's CSR signed by its key");
+        OPENSSL_free(want);
+        OPENSSL_free(got);
+        X509_REQ_free(req);
+        OPENSSL_free(der);
+    }
+    EVP_PKEY_free(p384);
+    EVP_PKEY_free(packed);
     X509_free(rsa_cert);
     EVP_PKEY_free(rsa);
     X509_free(old);
