@@ -98,6 +98,12 @@ op() {
         check "$label: the store listed twice ($attrs_read attribute files, $groups groups)" \
             test "$attrs_read" -le $((2 * groups + 1))
     fi
+    # an enroll: the recovery's listing also says whether the name is enrolled (before: 5 x
+    # groups + 4, the recovery listing twice and the name looked up in a listing of its own)
+    if [[ $kind == enroll ]]; then
+        check "$label: the store listed four times ($attrs_read attribute files, $groups groups)" \
+            test "$attrs_read" -le $((4 * groups + 4))
+    fi
 }
 
 for pop in "" --pop; do
