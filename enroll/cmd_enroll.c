@@ -67,11 +67,17 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
                                       "IDevID/LDevID)");
     }
     const char *name = argv[0];
-    devid_rc rec = service_recover_pending();
+    devid_store_entry *groups = NULL; /* the store after the recovery: listed once */
+    size_t ngroups = 0;
+    devid_rc rec = service_recover_pending_listed(&groups, &ngroups);
     if (rec != DEVID_OK)
         return command_failed("enroll", rec);
-    devid_store_entry existing;
-    if (service_find_group(name, &existing) == DEVID_OK && existing.has_cert) {
+    size_t at = 0; /* the first group of that name, as service_find_group finds it */
+    while (at < ngroups && strcmp(groups[at].attrs.label, name) != 0)
+        at++;
+    bool enrolled = at < ngroups && groups[at].has_cert;
+    free(groups);
+    if (enrolled) {
         printf("%s: already enrolled; renewal: devid-enroll renew %s\n", name, name);
         if (opt->json)
             enroll_json_existing(name);

@@ -162,12 +162,13 @@ static bool named(int argc, char **argv, const char *name)
 
 /* Identities whose key or certificate is gone cannot be renewed: said, never skipped. Returns
  * the pass's result so far. */
-static int report_broken(const service_args *a, int argc, char **argv, int *matched)
+static int report_broken(const service_args *a, const devid_store_entry *groups, size_t ngroups,
+                         int argc, char **argv, int *matched)
 {
     int result = EXIT_HEALTHY;
     broken_identity *broken = NULL;
     size_t nbroken = 0;
-    devid_rc rc = service_list_broken(&broken, &nbroken);
+    devid_rc rc = service_list_broken_in(groups, ngroups, &broken, &nbroken);
     if (rc != DEVID_OK) {
         result = command_failed("renew", rc);
         if (a->report)
@@ -263,11 +264,14 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
     devid_rc rc = enroll_ctx_init(&ctx, opt);
     renewable *list = NULL;
     size_t n = 0;
+    devid_store_entry *groups = NULL; /* the store as the pass found it: listed once */
+    size_t ngroups = 0;
     if (rc == DEVID_OK)
-        rc = service_recover_pending();
+        rc = service_recover_pending_listed(&groups, &ngroups);
     if (rc == DEVID_OK)
-        rc = renewable_list(&list, &n);
+        rc = renewable_list_in(groups, ngroups, &list, &n);
     if (rc != DEVID_OK) {
+        free(groups);
         enroll_ctx_free(&ctx);
         return command_failed("renew", rc);
     }
@@ -275,6 +279,7 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
         if (a->idevid_revoked)
             *a->idevid_revoked = true;
         free(list);
+        free(groups);
         enroll_ctx_free(&ctx);
         return EXIT_ATTENTION;
     }
@@ -282,7 +287,8 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
     *next = 0;
     if (a->passed)
         *a->passed = true;
-    int result = report_broken(a, argc, argv, &matched);
+    int result = report_broken(a, groups, ngroups, argc, argv, &matched);
+    free(groups);
     for (size_t i = 0; i < n; i++) {
         if (!named(argc, argv, list[i].name))
             continue;

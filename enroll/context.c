@@ -222,6 +222,24 @@ void enroll_ctx_use_tls_identity(enroll_ctx *ctx, EVP_PKEY *key, X509 *cert, STA
 
 /* The issued certificate must be for our key, chain to the explicit trust anchor and be
  * valid now: nothing is written otherwise. */
+/* Every certificate and CRL of `from` into `to` (the objects are shared, not parsed again);
+ * false if `from` has none (then the file is read). */
+static bool copy_anchors(X509_STORE *from, X509_STORE *to)
+{
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(from);
+    int n = 0;
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+        X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+        X509 *cert = X509_OBJECT_get0_X509(o);
+        X509_CRL *crl = X509_OBJECT_get0_X509_CRL(o);
+        if ((cert && X509_STORE_add_cert(to, cert) != 1) ||
+            (crl && X509_STORE_add_crl(to, crl) != 1))
+            return false;
+        n += cert != NULL;
+    }
+    return n > 0;
+}
+
 static devid_rc verify_issued(const enroll_ctx *ctx, X509 *leaf, STACK_OF(X509) *chain)
 {
     if (!ctx->est.trust_file)
@@ -229,7 +247,12 @@ static devid_rc verify_issued(const enroll_ctx *ctx, X509 *leaf, STACK_OF(X509) 
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *vctx = X509_STORE_CTX_new();
     devid_rc rc = DEVID_OK;
-    if (!store || !vctx || X509_STORE_load_file(store, ctx->est.trust_file) != 1)
+    /* the anchors of the connection the certificate came on, if that is the file: a store of
+     * its own all the same (without the flags libcurl set on the connection's) */
+    X509_STORE *seen = est_conn_trust_anchors(ctx->conn, ctx->est.trust_file);
+    if (!store || !vctx ||
+        (!(seen && copy_anchors(seen, store)) &&
+         X509_STORE_load_file(store, ctx->est.trust_file) != 1))
         rc = devid_fail(DEVID_ERR_CONFIG, "cannot load trust anchors from %s", ctx->est.trust_file);
     else if (X509_STORE_CTX_init(vctx, store, leaf, chain) != 1)
         rc = devid_fail(DEVID_ERR_INTERNAL, "certificate verification setup");

@@ -52,6 +52,8 @@ struct est_conn {
     bool bound;          /* the current request may not open a new connection */
     bool refused_socket; /* ... and tried to */
     unsigned connections, full, resumed;
+    X509_STORE *anchors; /* what the server was verified with, when that is trust_file alone */
+    char *anchors_file;  /* ... that trust_file */
 };
 
 typedef struct {
@@ -81,12 +83,38 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return add;
 }
 
+/* The trust anchors libcurl loaded from trust_file (CAINFO) to verify the server: the same
+ * certificates verify what the server issues, without reading and parsing the file again.
+ * Only when that file is all libcurl trusts (no CAPATH, whose lookups add certificates from
+ * the directory to the store, no anchors in memory, verification on). */
+static void keep_anchors(est_conn *c)
+{
+    const est_client_cfg *cfg = c->cfg;
+    if (c->anchors || !cfg->trust_file || cfg->trust_pem || cfg->system_trust || cfg->bootstrap)
+        return;
+    char *file = strdup(cfg->trust_file);
+    X509_STORE *store = file ? est_tls_verify_store(c->curl) : NULL;
+    if (!store) {
+        free(file);
+        return;
+    }
+    c->anchors = store;
+    c->anchors_file = file;
+}
+
+X509_STORE *est_conn_trust_anchors(const est_conn *c, const char *trust_file)
+{
+    return c && c->anchors && trust_file && strcmp(c->anchors_file, trust_file) == 0 ? c->anchors
+                                                                                     : NULL;
+}
+
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
     reply_buf *r = arg;
     size_t len = size * n;
     if (!r->captured) { /* the connection is in use now: its SSL* is valid */
         est_tls_capture(r->conn->curl, &r->conn->watch);
+        keep_anchors(r->conn);
         r->captured = true;
     }
     est_parse_header_line(line, len, &r->hdr);
@@ -330,6 +358,8 @@ void est_conn_close(est_conn *c)
     if (!c)
         return;
     curl_easy_cleanup(c->curl);
+    X509_STORE_free(c->anchors);
+    free(c->anchors_file);
     free(c);
     ERR_clear_error();
 }

@@ -127,6 +127,10 @@ bool est_conn_alive(est_conn *conn);
 void est_conn_counts(const est_conn *conn, unsigned *connections, unsigned *full,
                      unsigned *resumed);
 
+/* The trust anchors the connection verified the server with, if they are exactly those of
+ * trust_file (borrowed, valid until est_conn_close), else NULL: then read the file. */
+X509_STORE *est_conn_trust_anchors(const est_conn *conn, const char *trust_file);
+
 void est_conn_close(est_conn *conn);
 void est_reply_clear(est_reply *reply);
 

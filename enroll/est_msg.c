@@ -3,6 +3,8 @@
 #include "evidence.h"
 
 #include <ctype.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
@@ -145,6 +147,79 @@ static devid_rc add_san(X509_REQ *req, const X509 *like)
     return rc;
 }
 
+/* The request's SubjectPublicKeyInfo without OpenSSL 3.0's encoder for a provider's key, which
+ * walks every provider's encoders and decodes its own output back (~1 ms of CPU per CSR):
+ * from the certificate of the same key (a re-enroll), or built from an EC key's curve and
+ * point as OpenSSL's own encoder does (RFC 5480: id-ecPublicKey, the named curve, the point as
+ * the key holds it). Anything else (RSA, an explicit curve) is encoded as before. Each helper
+ * leaves the request untouched when it returns false. */
+static bool spki_from_cert(X509_REQ *req, EVP_PKEY *key, const X509 *like)
+{
+    EVP_PKEY *certified = like ? X509_get0_pubkey(like) : NULL;
+    const unsigned char *bits = NULL;
+    int nbits = 0;
+    X509_ALGOR *alg = NULL;
+    if (!certified || EVP_PKEY_eq(certified, key) != 1 ||
+        X509_PUBKEY_get0_param(NULL, &bits, &nbits, &alg, X509_get_X509_PUBKEY(like)) != 1)
+        return false;
+    const ASN1_OBJECT *oid = NULL;
+    int ptype = V_ASN1_UNDEF;
+    const void *pval = NULL;
+    X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+    void *param = NULL; /* the algorithm's parameters: a curve's name, RSA's NULL, or none */
+    if (ptype == V_ASN1_OBJECT)
+        param = OBJ_dup(pval);
+    else if (ptype == V_ASN1_SEQUENCE)
+        param = ASN1_STRING_dup(pval);
+    else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+        return false;
+    ASN1_OBJECT *oid_copy = OBJ_dup(oid);
+    unsigned char *bits_copy = OPENSSL_memdup(bits, (size_t)nbits);
+    if (oid_copy && bits_copy && (param || ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF) &&
+        X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req), oid_copy, ptype, param, bits_copy,
+                               nbits) == 1)
+        return true;
+    ASN1_OBJECT_free(oid_copy);
+    OPENSSL_free(bits_copy);
+    if (ptype == V_ASN1_OBJECT)
+        ASN1_OBJECT_free(param);
+    else
+        ASN1_STRING_free(param);
+    return false;
+}
+
+static bool spki_from_ec_key(X509_REQ *req, EVP_PKEY *key)
+{
+    char group[80];
+    unsigned char point[1 + 2 * 66]; /* uncompressed P-521 at most */
+    size_t glen = 0, plen = 0;
+    if (!EVP_PKEY_is_a(key, "EC") ||
+        EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                       &glen) != 1 ||
+        EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point),
+                                        &plen) != 1 ||
+        plen == 0 || plen > INT32_MAX)
+        return false;
+    int curve = OBJ_txt2nid(group);
+    if (curve == NID_undef)
+        curve = EC_curve_nist2nid(group);
+    unsigned char *bits = curve != NID_undef ? OPENSSL_memdup(point, plen) : NULL;
+    /* (OBJ_nid2obj's objects are static: the request may own them) */
+    if (bits &&
+        X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                               V_ASN1_OBJECT, OBJ_nid2obj(curve), bits, (int)plen) == 1)
+        return true;
+    OPENSSL_free(bits);
+    return false;
+}
+
+static bool set_pubkey(X509_REQ *req, EVP_PKEY *key, const X509 *like)
+{
+    bool done = spki_from_cert(req, key, like) || spki_from_ec_key(req, key);
+    ERR_clear_error(); /* (a key of another kind than the certificate's says so) */
+    return done || X509_REQ_set_pubkey(req, key) == 1;
+}
+
 devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like, int md_nid,
                        const char *challenge, const unsigned char *evidence, size_t evidence_len,
                        unsigned char **der, size_t *len)
@@ -153,7 +228,7 @@ devid_rc est_build_csr(EVP_PKEY *key, const X509_NAME *subject, const X509 *like
     devid_rc rc = DEVID_OK;
     const X509_NAME *name = like ? X509_get_subject_name(like) : subject;
     if (!req || !name || X509_REQ_set_version(req, 0) != 1 ||
-        X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, key) != 1)
+        X509_REQ_set_subject_name(req, name) != 1 || !set_pubkey(req, key, like))
         rc = devid_fail(DEVID_ERR_ARG, "cannot build the certificate request");
     if (rc == DEVID_OK && like)
         rc = add_san(req, like);

@@ -99,6 +99,16 @@ void est_tls_capture(CURL *curl, est_tls_watch *w)
     w->binding_len = n <= sizeof(w->binding) ? n : 0;
 }
 
+X509_STORE *est_tls_verify_store(CURL *curl)
+{
+    struct curl_tlssessioninfo *info = NULL;
+    if (curl_easy_getinfo(curl, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+        info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+        return NULL;
+    X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(info->internals));
+    return store && X509_STORE_up_ref(store) == 1 ? store : NULL;
+}
+
 bool est_tls_alert_refuses_cert(int alert)
 {
     switch (alert) {

@@ -14,6 +14,7 @@
 #include "est.h"
 
 #include <curl/curl.h>
+#include <openssl/x509_vfy.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,6 +38,10 @@ CURLcode est_tls_on_ssl_ctx(CURL *curl, void *sslctx, void *setup);
 /* Records the connection's version, resumption and channel binding into w. Only valid during a transfer
  * (libcurl's SSL pointer belongs to the connection in use): call it from a callback. */
 void est_tls_capture(CURL *curl, est_tls_watch *w);
+
+/* The trust store the connection in use verifies the server with (a new reference), NULL if
+ * none. Only valid during a transfer, as est_tls_capture. */
+X509_STORE *est_tls_verify_store(CURL *curl);
 
 /* True for the fatal alerts by which a server refuses the client's certificate (expired,
  * revoked, unknown CA, bad, required but absent, access denied). */

@@ -34,13 +34,17 @@ devid_rc renewable_list(renewable **out, size_t *count)
     devid_store_entry *e = NULL;
     size_t n = 0;
     devid_rc rc = devid_store_list(&e, &n);
-    if (rc != DEVID_OK)
-        return rc;
+    if (rc == DEVID_OK)
+        rc = renewable_list_in(e, n, out, count);
+    free(e);
+    return rc;
+}
+
+devid_rc renewable_list_in(const devid_store_entry *e, size_t n, renewable **out, size_t *count)
+{
     renewable *r = calloc(n + 1, sizeof(*r));
-    if (!r) {
-        free(e);
+    if (!r)
         return devid_fail(DEVID_ERR_MEMORY, "renewal list");
-    }
     size_t k = 0;
     const devid_map_entry *m = &devid_core_config()->map[DEVID_MAP_LDEVID];
     if (m->key_handle && m->cert_source == DEVID_CERT_FILE && access(m->cert_file, F_OK) == 0) {
@@ -58,7 +62,6 @@ devid_rc renewable_list(renewable **out, size_t *count)
         snprintf(r[k].name, sizeof(r[k].name), "%s", e[i].attrs.label);
         r[k++].group = e[i];
     }
-    free(e);
     *out = r;
     *count = k;
     return DEVID_OK;

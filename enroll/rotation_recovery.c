@@ -34,7 +34,7 @@ static devid_rc ensure_chain_leaf(const char *path, X509 *cert)
 
 /* After a crash between relabelling and deleting, two groups carry one name: keep the one the
  * chain file names (the newer), remove the other. */
-static devid_rc drop_duplicates(const devid_store_entry *e, size_t n)
+static devid_rc drop_duplicates(const devid_store_entry *e, size_t n, bool *changed)
 {
     devid_rc rc = DEVID_OK;
     for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
@@ -53,6 +53,7 @@ static devid_rc drop_duplicates(const devid_store_entry *e, size_t n)
                     e[i].attrs.label);
             rc = devid_store_delete(keep_i ? e[j].uid : e[i].uid,
                                     DEVID_STORE_KEY | DEVID_STORE_CERT);
+            *changed = true;
             X509_free(ci);
             X509_free(leaf);
         }
@@ -60,16 +61,16 @@ static devid_rc drop_duplicates(const devid_store_entry *e, size_t n)
     return rc;
 }
 
-/* Finishes or discards what a crashed rotation left: pending groups with a certificate
- * replace their target, those without are removed. */
-devid_rc service_recover_pending(void)
+devid_rc service_recover_pending_listed(devid_store_entry **groups, size_t *count)
 {
     devid_store_entry *e = NULL;
     size_t n = 0;
+    bool changed = false; /* then the store is listed again */
     devid_rc rc = devid_store_list(&e, &n);
     for (size_t i = 0; rc == DEVID_OK && i < n; i++) {
         if (!ends_with(e[i].attrs.label, PENDING))
             continue;
+        changed = true;
         char target[DEVID_LABEL_MAX + 1], path[4096];
         snprintf(target, sizeof(target), "%.*s", (int)(strlen(e[i].attrs.label) - strlen(PENDING)),
                  e[i].attrs.label);
@@ -111,13 +112,37 @@ devid_rc service_recover_pending(void)
         }
         X509_free(cert);
     }
-    free(e);
-    if (rc != DEVID_OK)
+    if (rc != DEVID_OK) {
+        free(e);
         return rc;
-    rc = devid_store_list(&e, &n);
+    }
+    if (changed) {
+        free(e);
+        e = NULL;
+        rc = devid_store_list(&e, &n);
+    }
+    changed = false;
     if (rc == DEVID_OK)
-        rc = drop_duplicates(e, n);
-    free(e);
+        rc = drop_duplicates(e, n, &changed);
+    if (rc == DEVID_OK && changed) {
+        free(e);
+        e = NULL;
+        rc = devid_store_list(&e, &n);
+    }
     devid_clear_error();
+    if (rc != DEVID_OK || !groups) {
+        free(e);
+        e = NULL;
+        n = 0;
+    }
+    if (groups) {
+        *groups = e;
+        *count = n;
+    }
     return rc;
+}
+
+devid_rc service_recover_pending(void)
+{
+    return service_recover_pending_listed(NULL, NULL);
 }

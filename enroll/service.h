@@ -94,12 +94,18 @@ typedef struct {
 /* The service identities devid-enroll made (a chain file in the store) whose key or
  * certificate is gone from the store. *out is freed by the caller. */
 devid_rc service_list_broken(broken_identity **out, size_t *count);
+/* The same among the store's groups e (devid_store_list's). */
+devid_rc service_list_broken_in(const devid_store_entry *e, size_t n, broken_identity **out,
+                                size_t *count);
 
 /* ---- after a crash (rotation_recovery.c) ---- */
 
 /* Finishes or discards what a crashed rotation left: pending groups with a certificate
  * replace their target, those without are removed. */
 devid_rc service_recover_pending(void);
+/* The same, and the store's groups as they are after it (listed again only if it changed
+ * anything: one listing serves the whole pass). *groups is freed by the caller. */
+devid_rc service_recover_pending_listed(devid_store_entry **groups, size_t *count);
 
 /* ---- the identities devid-enroll renews (renewable.c) ---- */
 
@@ -112,6 +118,8 @@ typedef struct {
 /* The LDevID and every complete store identity devid-enroll made. *out is freed by the
  * caller. */
 devid_rc renewable_list(renewable **out, size_t *count);
+/* The same among the store's groups e (devid_store_list's). */
+devid_rc renewable_list_in(const devid_store_entry *e, size_t n, renewable **out, size_t *count);
 
 /* A renewable's current key, certificate and CA chain: what says whether it is due and what
  * authenticates its renewal (opened once per pass: each opening costs TPM commands). */

@@ -40,15 +40,24 @@ devid_rc service_list_broken(broken_identity **out, size_t *count)
 {
     *out = NULL;
     *count = 0;
-    const devid_config *cfg = devid_core_config();
     devid_store_entry *e = NULL;
     size_t n = 0;
     devid_rc rc = devid_store_list(&e, &n);
-    if (rc != DEVID_OK)
-        return rc;
+    if (rc == DEVID_OK)
+        rc = service_list_broken_in(e, n, out, count);
+    free(e);
+    return rc;
+}
+
+devid_rc service_list_broken_in(const devid_store_entry *e, size_t n, broken_identity **out,
+                                size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    const devid_config *cfg = devid_core_config();
+    devid_rc rc = DEVID_OK;
     DIR *d = opendir(cfg->store);
     if (!d) {
-        free(e);
         return errno == ENOENT
                    ? DEVID_OK
                    : devid_fail(DEVID_ERR_IO, "store %s: %s", cfg->store, strerror(errno));
@@ -84,7 +93,6 @@ devid_rc service_list_broken(broken_identity **out, size_t *count)
         (*out)[(*count)++] = b;
     }
     closedir(d);
-    free(e);
     if (rc != DEVID_OK) {
         free(*out);
         *out = NULL;

@@ -47,28 +47,36 @@ declare -A most=([enroll]=7 [re-enroll]=7 [re-key]=10 [re-enroll-ldevid]=5 [re-k
 #   the LDevID's re-enroll 2 (chain file); re-key 9: key 2, attributes 2, certificate 2,
 #   chain file 2, the pending group's removal 1
 declare -A fsyncs=([enroll]=10 [re-enroll]=3 [re-key]=10 [re-enroll-ldevid]=2 [re-key-ldevid]=9)
+# The trust anchors (est.trust_anchor) are read once per operation, by libcurl to verify the
+# server (a second connection uses libcurl's copy); the issued certificate is verified against
+# those same anchors (before: the file was read and parsed again for that, ~0.5 ms of CPU).
 
 # op LABEL WANT_CONNECTIONS WANT_FULL ARGS...: one devid-enroll run, counted
 op() {
     local label=$1 want_conns=$2 want_full=$3 t0 ms out rc conns full reqs tpm signs other synced
+    local anchors_read attrs_read groups
+    groups=$(find "$DEVID_STORE" -maxdepth 1 -name '*.attr' | wc -l)
     shift 3
     : >"$log"
     t0=$(date +%s%N)
     # (LeakSanitizer cannot run under ptrace: an ASan build checks its leaks in the other
     # enrollment tests, which run the same operations without strace)
     out=$(DEVID_LOG=debug OPENSSL_MODULES=$modules ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-        strace --seccomp-bpf -f -qq -e trace=fsync -o "$work/fsync.trace" \
+        strace --seccomp-bpf -f -qq -e trace=fsync,open,openat -o "$work/fsync.trace" \
         "$enroll_bin" --server "$server" "$@" 2>&1); rc=$?
     ms=$((($(date +%s%N) - t0) / 1000000))
     synced=$(grep -c 'fsync(' "$work/fsync.trace")
+    anchors_read=$(grep -c "open.*\"$work/est-trust.pem\"" "$work/fsync.trace")
+    attrs_read=$(grep -cE "open.*\"$DEVID_STORE/[^/\"]*\.attr\"" "$work/fsync.trace")
     conns=$(jq -s '[.[] | select(.op != null) | .conn] | unique | length' "$log")
     full=$(jq -s '[.[] | select(.op != null)] | group_by(.conn) | map(select(.[0].session_reused | not)) | length' "$log")
     reqs=$(jq -r -s '[.[] | select(.op != null) | "\(.op)@\(.conn)"] | join(" ")' "$log")
     tpm=$(grep -oE '[0-9]+ TPM command' <<<"$out" | cut -d' ' -f1)
     signs=$(grep -cE 'TPM command [0-9]+: Esys_Sign$' <<<"$out")
     other=$(grep -E 'TPM command [0-9]+: ' <<<"$out" | grep -cv 'Esys_GetCapability$')
-    printf '   %-30s %s connection(s), %s full handshake(s), TPM commands %s (%s signatures, %s other than GetCapability), %s fsyncs, %d ms: %s\n' \
-        "$label" "$conns" "$full" "${tpm:-?}" "$signs" "$other" "$synced" "$ms" "$reqs"
+    printf '   %-30s %s connection(s), %s full handshake(s), TPM commands %s (%s signatures, %s other than GetCapability), %s fsyncs, trust anchors read %s time(s), %s attribute files read (%s groups), %d ms: %s\n' \
+        "$label" "$conns" "$full" "${tpm:-?}" "$signs" "$other" "$synced" "$anchors_read" \
+        "$attrs_read" "$groups" "$ms" "$reqs"
     check "$label: done" test "$rc" -eq 0 || tail -20 <<<"$out"
     check "$label: $want_conns connection(s) ($reqs)" test "$conns" -eq "$want_conns"
     check "$label: $want_full full handshake(s)" test "$full" -eq "$want_full"
@@ -82,6 +90,20 @@ op() {
     check "$label: at most ${most[$kind]} TPM commands besides GetCapability ($other)" \
         test "$other" -le "${most[$kind]}"
     check "$label: ${fsyncs[$kind]} fsyncs ($synced)" test "$synced" -eq "${fsyncs[$kind]}"
+    check "$label: the trust anchors read once ($anchors_read)" test "$anchors_read" -eq 1
+    # a service identity's re-enroll lists the store twice: once for the whole pass (recovery,
+    # what is renewable, what is broken) and once in the provider's key lookup, plus the
+    # identity's own attributes (before: five listings, 5 x groups + 1 attribute files read)
+    if [[ $kind == re-enroll ]]; then
+        check "$label: the store listed twice ($attrs_read attribute files, $groups groups)" \
+            test "$attrs_read" -le $((2 * groups + 1))
+    fi
+    # an enroll: the recovery's listing also says whether the name is enrolled (before: 5 x
+    # groups + 4, the recovery listing twice and the name looked up in a listing of its own)
+    if [[ $kind == enroll ]]; then
+        check "$label: the store listed four times ($attrs_read attribute files, $groups groups)" \
+            test "$attrs_read" -le $((4 * groups + 4))
+    fi
 }
 
 for pop in "" --pop; do
@@ -113,6 +135,26 @@ owner_server --fault disconnect --fault-count 1 --log "$log"
 op "re-enroll, first POST dropped" 2 1 renew --force svc-13
 check "... the second connection resumed the session" \
     test "$(jq -s '[.[] | select(.op != null and .session_reused)] | length' "$log")" -ge 1
+est_server_stop
+
+# The issued certificate is verified against the trust anchors the connection verified the
+# server with (not read again): a server trusted for TLS (its certificate from the owner CA)
+# that issues from a CA outside them (the TPM vendor's) is refused, and nothing is stored
+echo "a certificate from a CA outside the trust anchors:"
+mkdir -p "$work/foreign-issuer"
+"$EST_SERVER" --make-server-cert "$work/foreign-issuer" --hostname localhost >/dev/null \
+    --ca-cert "$pki/owner-ca.pem" --ca-key "$pki/owner-ca.key"
+est_server_start "$work" --tls-cert "$work/foreign-issuer/server.pem" \
+    --tls-key "$work/foreign-issuer/server.key" --ca-cert "$pki/vendor-ca.pem" \
+    --ca-key "$pki/vendor-ca.key" --client-ca "$pki/oem-ca.pem" --client-ca "$pki/owner-ca.pem" \
+    --require tls --log "$log"
+out=$(enroll --server "https://localhost:$EST_PORT" enroll svc-foreign 2>&1)
+check "foreign issuer: refused" test $? -ne 0
+check "foreign issuer: the message says why" grep -q "the issued certificate does not verify" <<<"$out"
+check "foreign issuer: the server did issue one" \
+    test "$(jq -s '[.[] | select(.op == "simpleenroll" and .status == 200)] | length' "$log")" -eq 1
+check "foreign issuer: nothing stored" test "$(count_label svc-foreign)" -eq 0
+check "foreign issuer: no chain file" test ! -e "$DEVID_STORE/svc-foreign-chain.pem"
 est_server_stop
 
 # The same POST by a minimal client (curl, software key and certificate) for scale

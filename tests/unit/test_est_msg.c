@@ -10,6 +10,7 @@
 #include "retry.h"
 
 #include <curl/curl.h>
+#include <openssl/core_names.h>
 #include <openssl/pkcs7.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
@@ -180,6 +181,65 @@ static void test_csr(void)
     CHECK(req && X509_REQ_verify(req, newkey) == 1, "PoP CSR signed by its key");
     X509_REQ_free(req);
     OPENSSL_free(der);
+
+    /* a re-enroll (the key `old` certifies): the certificate's SubjectPublicKeyInfo, as it is,
+     * for EC and RSA (the CSR is built without encoding the key again) */
+    EVP_PKEY *rsa = EVP_RSA_gen(2048);
+    X509 *rsa_cert = self_signed(rsa, "device-8", "DNS:device-8.example");
+    const struct {
+        EVP_PKEY *key;
+        X509 *cert;
+    } same[] = { { key, old }, { rsa, rsa_cert } };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        der = NULL;
+        CHECK_RC(est_build_csr(same[i].key, NULL, same[i].cert, NID_undef, binding, NULL, 0, &der,
+                               &len),
+                 DEVID_OK);
+        p = der;
+        req = d2i_X509_REQ(NULL, &p, (long)len);
+        unsigned char *want = NULL, *got = NULL;
+        int want_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(same[i].cert), &want);
+        int got_len = req ? i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &got) : -1;
+        CHECK(want_len > 0 && got_len == want_len && memcmp(want, got, (size_t)want_len) == 0,
+              "re-enroll CSR: the certificate's SubjectPublicKeyInfo");
+        CHECK(req && X509_REQ_verify(req, same[i].key) == 1, "re-enroll CSR signed by its key");
+        CHECK(req && EVP_PKEY_eq(X509_REQ_get0_pubkey(req), same[i].key) == 1,
+              "re-enroll CSR: its public key is the key's");
+        OPENSSL_free(want);
+        OPENSSL_free(got);
+        X509_REQ_free(req);
+        OPENSSL_free(der);
+    }
+
+    /* a new key: its SubjectPublicKeyInfo as OpenSSL encodes it (EC: built from the curve and
+     * the point in the key's own form, compressed too; RSA: OpenSSL's encoder) */
+    EVP_PKEY *p384 = EVP_EC_gen("P-384");
+    EVP_PKEY *packed = EVP_EC_gen("P-256");
+    CHECK(EVP_PKEY_set_utf8_string_param(packed, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                         "compressed") == 1,
+          "a key holding its point compressed");
+    EVP_PKEY *fresh[] = { newkey, p384, packed, rsa };
+    for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
+        der = NULL;
+        CHECK_RC(est_build_csr(fresh[i], NULL, old, NID_undef, NULL, NULL, 0, &der, &len),
+                 DEVID_OK);
+        p = der;
+        req = d2i_X509_REQ(NULL, &p, (long)len);
+        unsigned char *want = NULL, *got = NULL;
+        int want_len = i2d_PUBKEY(fresh[i], &want);
+        int got_len = req ? i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &got) : -1;
+        CHECK(want_len > 0 && got_len == want_len && memcmp(want, got, (size_t)want_len) == 0,
+              "new key's CSR: the SubjectPublicKeyInfo OpenSSL encodes");
+        CHECK(req && X509_REQ_verify(req, fresh[i]) == 1, "new key's CSR signed by its key");
+        OPENSSL_free(want);
+        OPENSSL_free(got);
+        X509_REQ_free(req);
+        OPENSSL_free(der);
+    }
+    EVP_PKEY_free(p384);
+    EVP_PKEY_free(packed);
+    X509_free(rsa_cert);
+    EVP_PKEY_free(rsa);
     X509_free(old);
     EVP_PKEY_free(key);
     EVP_PKEY_free(newkey);
