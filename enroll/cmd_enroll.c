@@ -69,13 +69,12 @@ int cmd_enroll(const enroll_options *opt, int argc, char **argv)
     const char *name = argv[0];
     devid_store_entry *groups = NULL; /* the store after the recovery: listed once */
     size_t ngroups = 0;
-    devid_rc rec = service_recover_pending_listed(&groups, &ngroups);
+    devid_rc rec = service_recover_pending(&groups, &ngroups);
     if (rec != DEVID_OK)
         return command_failed("enroll", rec);
-    size_t at = 0; /* the first group of that name, as service_find_group finds it */
-    while (at < ngroups && strcmp(groups[at].attrs.label, name) != 0)
-        at++;
-    bool enrolled = at < ngroups && groups[at].has_cert;
+    devid_store_entry existing;
+    bool enrolled = service_find_group_in(groups, ngroups, name, &existing) == DEVID_OK &&
+                    existing.has_cert;
     free(groups);
     if (enrolled) {
         printf("%s: already enrolled; renewal: devid-enroll renew %s\n", name, name);

@@ -267,7 +267,7 @@ int renew_pass(const enroll_options *opt, const service_args *a, int argc, char 
     devid_store_entry *groups = NULL; /* the store as the pass found it: listed once */
     size_t ngroups = 0;
     if (rc == DEVID_OK)
-        rc = service_recover_pending_listed(&groups, &ngroups);
+        rc = service_recover_pending(&groups, &ngroups);
     if (rc == DEVID_OK)
         rc = renewable_list_in(groups, ngroups, &list, &n);
     if (rc != DEVID_OK) {

@@ -61,7 +61,7 @@ static devid_rc drop_duplicates(const devid_store_entry *e, size_t n, bool *chan
     return rc;
 }
 
-devid_rc service_recover_pending_listed(devid_store_entry **groups, size_t *count)
+devid_rc service_recover_pending(devid_store_entry **groups, size_t *count)
 {
     devid_store_entry *e = NULL;
     size_t n = 0;
@@ -130,19 +130,12 @@ devid_rc service_recover_pending_listed(devid_store_entry **groups, size_t *coun
         rc = devid_store_list(&e, &n);
     }
     devid_clear_error();
-    if (rc != DEVID_OK || !groups) {
+    if (rc != DEVID_OK) {
         free(e);
         e = NULL;
         n = 0;
     }
-    if (groups) {
-        *groups = e;
-        *count = n;
-    }
+    *groups = e;
+    *count = n;
     return rc;
-}
-
-devid_rc service_recover_pending(void)
-{
-    return service_recover_pending_listed(NULL, NULL);
 }

@@ -76,6 +76,9 @@ void service_chain_path(const char *name, char *path, size_t len);
 
 /* Finds the store group labelled `label`: DEVID_ERR_NOT_FOUND when there is none. */
 devid_rc service_find_group(const char *label, devid_store_entry *out);
+/* The same among the store's groups e (devid_store_list's). */
+devid_rc service_find_group_in(const devid_store_entry *e, size_t n, const char *label,
+                               devid_store_entry *out);
 
 /* A new store key labelled `label` (the server's wish, or EC P-256 / RSA 2048 with rsa),
  * with CKA_ID = its public key id; opened as EVP_PKEY. With map_key it is to become a DevID
@@ -101,11 +104,10 @@ devid_rc service_list_broken_in(const devid_store_entry *e, size_t n, broken_ide
 /* ---- after a crash (rotation_recovery.c) ---- */
 
 /* Finishes or discards what a crashed rotation left: pending groups with a certificate
- * replace their target, those without are removed. */
-devid_rc service_recover_pending(void);
-/* The same, and the store's groups as they are after it (listed again only if it changed
- * anything: one listing serves the whole pass). *groups is freed by the caller. */
-devid_rc service_recover_pending_listed(devid_store_entry **groups, size_t *count);
+ * replace their target, those without are removed. Returns the store's groups as they are
+ * after it (listed again only if it changed anything: one listing serves the whole command).
+ * *groups is freed by the caller. */
+devid_rc service_recover_pending(devid_store_entry **groups, size_t *count);
 
 /* ---- the identities devid-enroll renews (renewable.c) ---- */
 

@@ -30,17 +30,21 @@ devid_rc service_find_group(const char *label, devid_store_entry *out)
     devid_store_entry *e = NULL;
     size_t n = 0;
     devid_rc rc = devid_store_list(&e, &n);
-    if (rc != DEVID_OK)
-        return rc;
-    rc = DEVID_ERR_NOT_FOUND;
+    if (rc == DEVID_OK)
+        rc = service_find_group_in(e, n, label, out);
+    free(e);
+    return rc;
+}
+
+devid_rc service_find_group_in(const devid_store_entry *e, size_t n, const char *label,
+                               devid_store_entry *out)
+{
     for (size_t i = 0; i < n; i++)
         if (strcmp(e[i].attrs.label, label) == 0) {
             *out = e[i];
-            rc = DEVID_OK;
-            break;
+            return DEVID_OK;
         }
-    free(e);
-    return rc;
+    return DEVID_ERR_NOT_FOUND;
 }
 
 /* A new store key labelled `label`, with CKA_ID = its public key id; opened as EVP_PKEY. */
