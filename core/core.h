@@ -26,6 +26,10 @@ void devid_core_fini(void);
 /* Number of TPM commands this process has sent, over every front-end (tests and benchmarks
  * assert on it). */
 uint64_t devid_tpm_command_count(void);
+/* The wall time, in nanoseconds, this process has spent inside the ESAPI calls that send
+ * those commands: the TPM's work, the transport and tpm2-tss's own (marshalling, the name
+ * hashes it computes). What a benchmark subtracts to see an operation's own time. */
+uint64_t devid_tpm_command_ns(void);
 
 /* The loaded configuration (NULL before init). */
 const devid_config *devid_core_config(void);

@@ -4,12 +4,37 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+static atomic_uint syncs;
+static atomic_uint_fast64_t sync_ns;
+
+/* fsync, counted and timed for devid_fs_sync_stats. */
+static int timed_fsync(int fd)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r = fsync(fd);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+    atomic_fetch_add(&syncs, 1);
+    if (ns > 0)
+        atomic_fetch_add(&sync_ns, (uint64_t)ns);
+    return r;
+}
+
+void devid_fs_sync_stats(unsigned *count, uint64_t *ns)
+{
+    *count = atomic_load(&syncs);
+    *ns = atomic_load(&sync_ns);
+}
 
 static devid_rc io_fail(const char *what, const char *path)
 {
@@ -23,7 +48,7 @@ devid_rc devid__sync_dir(const char *dir)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return io_fail("opening directory", dir);
-    int r = fsync(fd);
+    int r = timed_fsync(fd);
     close(fd);
     return r == 0 ? DEVID_OK : io_fail("syncing directory", dir);
 }
@@ -69,7 +94,7 @@ static devid_rc write_file_atomic(const char *path, const void *data, size_t len
     devid_rc rc = write_all(fd, data, len, tmp);
     if (rc == DEVID_OK && fchmod(fd, mode) != 0)
         rc = io_fail("setting the mode of", tmp);
-    if (rc == DEVID_OK && fsync(fd) != 0)
+    if (rc == DEVID_OK && timed_fsync(fd) != 0)
         rc = io_fail("syncing", tmp);
     if (close(fd) != 0 && rc == DEVID_OK)
         rc = io_fail("closing", tmp);

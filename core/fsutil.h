@@ -7,6 +7,7 @@
 #include "error.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Writes data to path atomically: a temp file in the same directory, fsync, rename over path,
@@ -33,6 +34,10 @@ devid_rc devid_read_secret_file(const char *path, const char *what, size_t max,
 /* Creates dir (one level) with exactly mode (whatever the umask) if absent; an existing
  * directory is left as it is. */
 devid_rc devid_ensure_dir(const char *dir, mode_t mode);
+
+/* The fsyncs (of files and directories) this process has made through these helpers, and
+ * their wall time in nanoseconds: the price of durability, which a benchmark shows apart. */
+void devid_fs_sync_stats(unsigned *count, uint64_t *ns);
 
 /* fsyncs a directory, so renames and unlinks in it are durable. */
 devid_rc devid__sync_dir(const char *dir);

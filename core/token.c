@@ -157,7 +157,7 @@ static devid_rc unseal_op(ESYS_CONTEXT *ctx, void *arg)
         if (r == TSS2_RC_SUCCESS) {
             sent = true;
             do /* TRY_AGAIN: ESAPI resubmitted after TPM_RC_RETRY/TESTING/YIELDED */
-                r = Esys_Unseal_Finish(ctx, &req->out);
+                r = DEVID_ESYS_FINISH(Esys_Unseal_Finish, ctx, &req->out);
             while (r == TSS2_ESYS_RC_TRY_AGAIN);
         }
         rc = devid_tpm_result_locked(r, "checking the PIN (TPM2_Unseal)");

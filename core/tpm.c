@@ -56,6 +56,8 @@ static struct {
 } tpm;
 
 static atomic_uint_fast64_t command_count;
+static atomic_uint_fast64_t command_ns; /* wall time inside the ESAPI calls that send them */
+static _Thread_local struct timespec command_start;
 static _Thread_local TSS2_RC last_rc;
 
 TSS2_RC devid_tpm_last_rc(void)
@@ -271,10 +273,32 @@ uint64_t devid_tpm_command_count(void)
     return atomic_load(&command_count);
 }
 
+uint64_t devid_tpm_command_ns(void)
+{
+    return atomic_load(&command_ns);
+}
+
 void devid_tpm_count_command(const char *esys_fn)
 {
     uint64_t n = atomic_fetch_add(&command_count, 1) + 1;
     devid_debug("TPM command %llu: %s", (unsigned long long)n, esys_fn);
+    devid_tpm_command_resumed();
+}
+
+void devid_tpm_command_resumed(void)
+{
+    clock_gettime(CLOCK_MONOTONIC, &command_start);
+}
+
+TSS2_RC devid_tpm_command_done(TSS2_RC rc)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns = (int64_t)(now.tv_sec - command_start.tv_sec) * 1000000000 +
+                 (now.tv_nsec - command_start.tv_nsec);
+    if (ns > 0)
+        atomic_fetch_add(&command_ns, (uint64_t)ns);
+    return rc;
 }
 
 /* Connection-level failures: the context cannot be trusted any more. */

@@ -54,11 +54,15 @@ devid_rc devid_tpm_result_locked(TSS2_RC rc, const char *what);
  * devid_tpm_result_locked:
  *     devid_rc rc = DEVID_ESYS("TPM2_Sign", Esys_Sign, ctx, key->tr, ...);
  *     TSS2_RC trc = DEVID_ESYS_RAW(Esys_FlushContext, ctx, tr);  (the raw code, not mapped)
- * (An _Async/_Finish pair is one command: the _Async call goes through DEVID_ESYS_RAW.)
+ * (An _Async/_Finish pair is one command: the _Async call goes through DEVID_ESYS_RAW, each
+ * _Finish call through DEVID_ESYS_FINISH, which times it without counting it again.)
  * At log level debug (DEVID_LOG=debug) each command is logged by name as it is sent,
  * "devid: debug: TPM command N: Esys_Sign", N counting from 1 in this process: what a test or
  * a benchmark needs to see which commands an operation costs. */
-#define DEVID_ESYS_RAW(fn, ...) (devid_tpm_count_command(#fn), fn(__VA_ARGS__))
+#define DEVID_ESYS_RAW(fn, ...)                                                                    \
+    (devid_tpm_count_command(#fn), devid_tpm_command_done(fn(__VA_ARGS__)))
+#define DEVID_ESYS_FINISH(fn, ...)                                                                 \
+    (devid_tpm_command_resumed(), devid_tpm_command_done(fn(__VA_ARGS__)))
 #define DEVID_ESYS(what, fn, ...) devid_tpm_result_locked(DEVID_ESYS_RAW(fn, __VA_ARGS__), what)
 
 /* Retry policy for transient TPM conditions, the one place it lives. DEVID_ERR_RETRY means the
@@ -109,5 +113,9 @@ void devid_tpm_disconnect(void);
  * ESAPI function's name, for the debug log). */
 uint64_t devid_tpm_command_count(void);
 void devid_tpm_count_command(const char *esys_fn);
+/* The ESAPI call's wall time, added up for devid_tpm_command_ns (core.h): count_command and
+ * resumed note when it starts (per thread), done adds what it took and passes rc on. */
+void devid_tpm_command_resumed(void);
+TSS2_RC devid_tpm_command_done(TSS2_RC rc);
 
 #endif

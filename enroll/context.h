@@ -14,6 +14,8 @@
 
 #include "devid.h"
 
+#include <stdint.h>
+
 /* When CSRs carry proof-of-possession (est.pop). */
 typedef enum enroll_pop_mode {
     ENROLL_POP_AUTO = 0, /* when the server's /csrattrs asks for challengePassword */
@@ -38,6 +40,9 @@ typedef struct enroll_ctx {
     unsigned char conn_identity[32]; /* SHA-256 of the client certificate (zeros: none) */
     unsigned connections, full_handshakes, resumed; /* of the sessions closed so far */
     unsigned long long tpm_commands_at_start;
+    /* what the run's TPM commands and fsyncs took, from here on (the summary line's times) */
+    uint64_t tpm_ns_at_start, sync_ns_at_start;
+    unsigned syncs_at_start;
 } enroll_ctx;
 
 devid_rc enroll_ctx_init(enroll_ctx *ctx, const enroll_options *opt);

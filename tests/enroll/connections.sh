@@ -90,6 +90,14 @@ op() {
     check "$label: at most ${most[$kind]} TPM commands besides GetCapability ($other)" \
         test "$other" -le "${most[$kind]}"
     check "$label: ${fsyncs[$kind]} fsyncs ($synced)" test "$synced" -eq "${fsyncs[$kind]}"
+    # the summary line's times, which the bench takes from the wall time (tests/bench): the
+    # fsyncs it counted are those strace saw, and the TPM commands took some time
+    local summary
+    summary=$(grep -oE 'in this run \([0-9.]+ ms\), [0-9]+ fsync\(s\) \([0-9.]+ ms\)' <<<"$out")
+    check "$label: the summary counts the fsyncs strace saw ($summary)" \
+        grep -qE "\), $synced fsync\(s\) \([0-9]+\.[0-9]+ ms\)" <<<"$summary"
+    check "$label: the summary times the TPM commands ($summary)" \
+        awk -v s="$summary" 'BEGIN { split(s, f, "[(]"); exit !(f[2] + 0 > 0) }'
     check "$label: the trust anchors read once ($anchors_read)" test "$anchors_read" -eq 1
     # a service identity's re-enroll lists the store twice: once for the whole pass (recovery,
     # what is renewable, what is broken) and once in the provider's key lookup, plus the
