@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fsutil.h"
+#include "access_hint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +37,21 @@ void devid_fs_sync_stats(unsigned *count, uint64_t *ns)
     *ns = atomic_load(&sync_ns);
 }
 
-static devid_rc io_fail(const char *what, const char *path)
+/* A failed file operation; a "Permission denied" says which mode or group is in the way
+ * (`write`: writing or creating path). */
+static devid_rc io_fail_w(const char *what, const char *path, bool write)
 {
     int err = errno;
-    return devid_fail(err == ENOENT ? DEVID_ERR_NOT_FOUND : DEVID_ERR_IO, "%s %s: %s", what, path,
-                      strerror(err));
+    char hint[1024] = "";
+    if (err == EACCES)
+        devid_access_hint(path, write, hint, sizeof(hint));
+    return devid_fail(err == ENOENT ? DEVID_ERR_NOT_FOUND : DEVID_ERR_IO, "%s %s: %s%s", what, path,
+                      strerror(err), hint);
+}
+
+static devid_rc io_fail(const char *what, const char *path)
+{
+    return io_fail_w(what, path, false);
 }
 
 devid_rc devid__sync_dir(const char *dir)
@@ -56,7 +67,7 @@ devid_rc devid__sync_dir(const char *dir)
 devid_rc devid_ensure_dir(const char *dir, mode_t mode)
 {
     if (mkdir(dir, mode & 0777) != 0)
-        return errno == EEXIST ? DEVID_OK : io_fail("creating directory", dir);
+        return errno == EEXIST ? DEVID_OK : io_fail_w("creating directory", dir, true);
     /* ours: the umask may have dropped group bits, and mkdir ignores setgid */
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -90,7 +101,7 @@ static devid_rc write_file_atomic(const char *path, const void *data, size_t len
         return devid_fail(DEVID_ERR_ARG, "path too long: %s", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
-        return io_fail("creating", tmp);
+        return io_fail_w("creating", tmp, true);
     devid_rc rc = write_all(fd, data, len, tmp);
     if (rc == DEVID_OK && fchmod(fd, mode) != 0)
         rc = io_fail("setting the mode of", tmp);

@@ -154,8 +154,14 @@ else
 fi
 kid=$(key_id "$enroll" privkey keyd-id)
 check_fails "a user outside the group cannot sign with keyd's key, and is told why" \
-    "devid.conf|store" as_p11 "$outsider" --sign --id "${kid:-00}" -m ECDSA-SHA256 \
+    "this user, $outsider, is not in the group $grp: usermod -aG $grp $outsider" as_p11 "$outsider" --sign --id "${kid:-00}" -m ECDSA-SHA256 \
     --input-file "$work/data" --output-file /dev/null
+# A file of keyd's that an older devid made 0600: the other members are told the chmod
+attr=$(find "$store" -user "$keyd" -name '*.attr' | head -n 1)
+chmod 0600 "$attr"
+check_match "a 0600 file of keyd's: devid-enroll's user is told the chmod" \
+    "its group may not read it: chmod g\+r $attr" as_p11 "$enroll" --list-objects
+chmod 0640 "$attr"
 
 # -- the owner sets the PINs (devid-enroll's user, docs/install.md), keyd logs in ---------------
 check "devid-enroll's user initialises the token (SO PIN)" as_p11 "$enroll" --init-token \
@@ -170,6 +176,11 @@ check "keyd's replay as keyd's own user ($variant, with its PIN)" as "$keyd" "$r
     "$variant" pin
 check "keyd's files: 0640, the store's group" keyd_files_shared
 check "the replay left nothing behind but the lock file" no_leftovers
+# a user PIN seal an older devid made 0600: keyd cannot log in, and is told the chmod
+chmod 0600 "$store/token-user.seal"
+check_fails "a 0600 PIN seal: keyd's login fails and says the chmod" \
+    "chmod g\+r $store/token-user.seal" as_p11 "$keyd" --login --pin 1234 --list-objects
+chmod 0640 "$store/token-user.seal"
 check "keyd keeps a key pair and an HMAC key, logged in" as "$keyd" "$keep" "$M" keyd-pin-id pin
 check "keyd made key and attribute files" keyd_made key attr
 check "keyd's files: 0640, the store's group" keyd_files_shared
