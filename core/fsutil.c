@@ -77,6 +77,41 @@ devid_rc devid_ensure_dir(const char *dir, mode_t mode)
     return r == 0 ? DEVID_OK : io_fail("setting the mode of", dir);
 }
 
+int devid__open_or_create(const char *path, mode_t mode)
+{
+    static atomic_uint serial;
+    for (int tries = 0; tries < 3; tries++) {
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOENT)
+            return fd;
+        /* absent: made under a name of our own, given its mode, then linked into place, so that
+         * no one ever opens it with the mode our umask left (the group refused meanwhile) */
+        char tmp[4096];
+        if (snprintf(tmp, sizeof(tmp), "%s.new.%ld.%u", path, (long)getpid(),
+                     atomic_fetch_add(&serial, 1)) >= (int)sizeof(tmp)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        fd = open(tmp, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0)
+            return -1;
+        int r = fchmod(fd, mode);
+        bool linked = r == 0 && link(tmp, path) == 0;
+        int err = errno;
+        unlink(tmp);
+        if (linked)
+            return fd; /* the same file as path now */
+        close(fd);
+        if (r != 0 || err != EEXIST) {
+            errno = err;
+            return -1;
+        }
+        /* another process made it first: open theirs */
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
 static devid_rc write_all(int fd, const void *data, size_t len, const char *path)
 {
     const unsigned char *p = data;

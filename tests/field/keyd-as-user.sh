@@ -136,7 +136,24 @@ no_leftovers() { # what keyd's replay leaves: the lock file and what was there b
 check "keyd's replay as keyd's own user ($variant, no PIN)" as "$keyd" "$replay" "$M" "$variant"
 check "keyd's files: 0640, the store's group" keyd_files_shared
 check "the replay left nothing behind but the lock file" no_leftovers
-check "keyd keeps a key pair and an HMAC key" as "$keyd" "$keep" "$M" keyd-id
+# keyd and devid-enroll starting together on a fresh store (a device's first boot): keyd makes
+# the store's lock file and is held (strace) just before it gives the file its mode; meanwhile
+# devid-enroll's user opens the lock file and generates a key. Neither may fail.
+rm "$store/.lock"
+as "$keyd" strace -qq -o /dev/null -e trace=fchmod -e inject=fchmod:delay_enter=5000000:when=1 \
+    "$keep" "$M" keyd-id >"$out/keep.log" 2>&1 &
+keep_pid=$!
+for _ in $(seq 200); do
+    compgen -G "$store/.lock*" >/dev/null && break
+    sleep 0.05
+done
+check "keyd is making the lock file" compgen -G "$store/.lock*"
+check "meanwhile devid-enroll's user generates a key" as_p11 "$enroll" --keypairgen \
+    --key-type EC:prime256v1 --label enroll-key --id e001
+check "keyd keeps a key pair and an HMAC key" wait "$keep_pid"
+cat "$out/keep.log" >&2
+check_match "the lock file: 0640, the store's group" "^640 $grp\$" stat -c '%a %G' "$store/.lock"
+check "no temporary lock file left" bash -c '! compgen -G "$1/.lock.*"' _ "$store"
 check "keyd made key and attribute files" keyd_made key attr
 check "keyd's files: 0640, the store's group" keyd_files_shared
 check "nothing in the store for others" nothing_for_others
