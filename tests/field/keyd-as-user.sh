@@ -7,7 +7,9 @@
 # guide has the owner do) and keyd logging in with the user PIN. After each, keyd makes the keys
 # it keeps (keyd-keep) and the test looks at what it left: its files in the store's group,
 # the configured modes, nothing for others; devid-enroll's user lists and uses them, a user
-# outside the group does not.
+# outside the group does not. Also: keyd and devid-enroll's user starting together on a fresh
+# store, and the errors of a user outside the group and of files an older devid made 0600 (they
+# say the usermod or chmod that fixes them).
 # usage (under with-swtpm ecc|rsa|empty): keyd-as-user.sh KEYD_REPLAY KEYD_KEEP
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../pkcs11/lib.sh"
@@ -141,7 +143,8 @@ check "the replay left nothing behind but the lock file" no_leftovers
 # devid-enroll's user opens the lock file and generates a key. Neither may fail.
 # (LeakSanitizer cannot work under ptrace: the runs of keyd-keep not held check for leaks.)
 rm "$store/.lock"
-as "$keyd" env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -qq -o /dev/null -e trace=fchmod -e inject=fchmod:delay_enter=5000000:when=1 \
+as "$keyd" env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    strace -qq -o /dev/null -e trace=fchmod -e inject=fchmod:delay_enter=5000000:when=1 \
     "$keep" "$M" keyd-id >"$out/keep.log" 2>&1 &
 keep_pid=$!
 for _ in $(seq 200); do
@@ -172,8 +175,9 @@ else
 fi
 kid=$(key_id "$enroll" privkey keyd-id)
 check_fails "a user outside the group cannot sign with keyd's key, and is told why" \
-    "this user, $outsider, is not in the group $grp: usermod -aG $grp $outsider" as_p11 "$outsider" --sign --id "${kid:-00}" -m ECDSA-SHA256 \
-    --input-file "$work/data" --output-file /dev/null
+    "this user, $outsider, is not in the group $grp: usermod -aG $grp $outsider" \
+    as_p11 "$outsider" --sign --id "${kid:-00}" -m ECDSA-SHA256 --input-file "$work/data" \
+    --output-file /dev/null
 # A file of keyd's that an older devid made 0600: the other members are told the chmod
 attr=$(find "$store" -user "$keyd" -name '*.attr' | head -n 1)
 chmod 0600 "$attr"
