@@ -93,7 +93,8 @@ key_id() {
     local u=$1 class=$2 label=$3
     shift 3
     as_p11 "$u" "$@" --list-objects --type "$class" 2>/dev/null |
-        awk -v l="$label" '$1 == "label:" { mine = ($2 == l) } mine && $1 == "ID:" { print $2; exit }'
+        awk -v l="$label" '$1 == "label:" { mine = ($2 == l) }
+                           mine && $1 == "ID:" { print $2; exit }'
 }
 # signs_with_keyd_key USER LABEL [pkcs11-tool options]: USER signs with keyd's EC key LABEL and
 # the signature verifies with that key's public key (read by USER)
@@ -130,7 +131,8 @@ macs_as_keyd() {
 }
 no_leftovers() { # what keyd's replay leaves: the lock file and what was there before it
     local extra
-    extra=$(store_files | awk '{print $4}' | grep -vxE '\.lock|ldevid-chain\.pem|token-(user|so)\.seal')
+    extra=$(store_files | awk '{print $4}' |
+        grep -vxE '\.lock|ldevid-chain\.pem|token-(user|so)\.seal')
     [[ -z $extra ]] || { echo "left in the store:"; store_files; return 1; }
 }
 
