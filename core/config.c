@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
+#include "access_hint.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -358,9 +359,14 @@ devid_rc devid_config_parse(devid_config *cfg, const char *text, size_t len, con
 devid_rc devid_config_scan_file(const char *path, devid_config_visit_fn visit, void *arg)
 {
     FILE *f = fopen(path, "re");
-    if (!f)
-        return devid_fail(errno == ENOENT ? DEVID_ERR_NOT_FOUND : DEVID_ERR_IO, "%s: %s", path,
-                          strerror(errno));
+    if (!f) {
+        int err = errno;
+        char hint[1024] = "";
+        if (err == EACCES)
+            devid_access_hint(path, false, hint, sizeof(hint));
+        return devid_fail(err == ENOENT ? DEVID_ERR_NOT_FOUND : DEVID_ERR_IO, "%s: %s%s", path,
+                          strerror(err), hint);
+    }
     char *buf = malloc(MAX_CONF_SIZE + 1);
     if (!buf) {
         fclose(f);

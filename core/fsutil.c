@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fsutil.h"
+#include "access_hint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +37,21 @@ void devid_fs_sync_stats(unsigned *count, uint64_t *ns)
     *ns = atomic_load(&sync_ns);
 }
 
-static devid_rc io_fail(const char *what, const char *path)
+/* A failed file operation; a "Permission denied" says which mode or group is in the way
+ * (`write`: writing or creating path). */
+static devid_rc io_fail_w(const char *what, const char *path, bool write)
 {
     int err = errno;
-    return devid_fail(err == ENOENT ? DEVID_ERR_NOT_FOUND : DEVID_ERR_IO, "%s %s: %s", what, path,
-                      strerror(err));
+    char hint[1024] = "";
+    if (err == EACCES)
+        devid_access_hint(path, write, hint, sizeof(hint));
+    return devid_fail(err == ENOENT ? DEVID_ERR_NOT_FOUND : DEVID_ERR_IO, "%s %s: %s%s", what, path,
+                      strerror(err), hint);
+}
+
+static devid_rc io_fail(const char *what, const char *path)
+{
+    return io_fail_w(what, path, false);
 }
 
 devid_rc devid__sync_dir(const char *dir)
@@ -56,7 +67,7 @@ devid_rc devid__sync_dir(const char *dir)
 devid_rc devid_ensure_dir(const char *dir, mode_t mode)
 {
     if (mkdir(dir, mode & 0777) != 0)
-        return errno == EEXIST ? DEVID_OK : io_fail("creating directory", dir);
+        return errno == EEXIST ? DEVID_OK : io_fail_w("creating directory", dir, true);
     /* ours: the umask may have dropped group bits, and mkdir ignores setgid */
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -64,6 +75,41 @@ devid_rc devid_ensure_dir(const char *dir, mode_t mode)
     int r = fchmod(fd, mode);
     close(fd);
     return r == 0 ? DEVID_OK : io_fail("setting the mode of", dir);
+}
+
+int devid__open_or_create(const char *path, mode_t mode)
+{
+    static atomic_uint serial;
+    for (int tries = 0; tries < 3; tries++) {
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOENT)
+            return fd;
+        /* absent: made under a name of our own, given its mode, then linked into place, so that
+         * no one ever opens it with the mode our umask left (the group refused meanwhile) */
+        char tmp[4096];
+        if (snprintf(tmp, sizeof(tmp), "%s.new.%ld.%u", path, (long)getpid(),
+                     atomic_fetch_add(&serial, 1)) >= (int)sizeof(tmp)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        fd = open(tmp, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0)
+            return -1;
+        int r = fchmod(fd, mode);
+        bool linked = r == 0 && link(tmp, path) == 0;
+        int err = errno;
+        unlink(tmp);
+        if (linked)
+            return fd; /* the same file as path now */
+        close(fd);
+        if (r != 0 || err != EEXIST) {
+            errno = err;
+            return -1;
+        }
+        /* another process made it first: open theirs */
+    }
+    errno = EAGAIN;
+    return -1;
 }
 
 static devid_rc write_all(int fd, const void *data, size_t len, const char *path)
@@ -90,7 +136,7 @@ static devid_rc write_file_atomic(const char *path, const void *data, size_t len
         return devid_fail(DEVID_ERR_ARG, "path too long: %s", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
-        return io_fail("creating", tmp);
+        return io_fail_w("creating", tmp, true);
     devid_rc rc = write_all(fd, data, len, tmp);
     if (rc == DEVID_OK && fchmod(fd, mode) != 0)
         rc = io_fail("setting the mode of", tmp);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Crash-safe file helpers. devid-enroll uses all but devid__sync_dir (exported, core.map);
- * devid__sync_dir is core-internal. */
+/* Crash-safe file helpers. devid-enroll uses all but the devid__ ones (exported, core.map);
+ * those are core-internal. */
 #ifndef DEVID_FSUTIL_H
 #define DEVID_FSUTIL_H
 
@@ -38,6 +38,11 @@ devid_rc devid_ensure_dir(const char *dir, mode_t mode);
 /* The fsyncs (of files and directories) this process has made through these helpers, and
  * their wall time in nanoseconds: the price of durability, which a benchmark shows apart. */
 void devid_fs_sync_stats(unsigned *count, uint64_t *ns);
+
+/* Opens path read-only, creating it with exactly mode (whatever the umask) if it is absent; no
+ * other process ever sees it with another mode. A file shared by a group that any member may
+ * be the first to create (the store's lock file). An fd, or -1 with errno. */
+int devid__open_or_create(const char *path, mode_t mode);
 
 /* fsyncs a directory, so renames and unlinks in it are durable. */
 devid_rc devid__sync_dir(const char *dir);

@@ -103,7 +103,7 @@ devid_rc store_lock(int *fd)
         return rc;
     snprintf(path, sizeof(path), "%s/.lock", dir);
     /* read-only is enough for flock, so every member of the store's group can lock it */
-    *fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, cert_mode());
+    *fd = devid__open_or_create(path, cert_mode());
     if (*fd < 0 && (errno == EACCES || errno == EPERM))
         return devid_fail(DEVID_ERR_IO,
                           "store %s: %s: %s (the store is shared by its "

@@ -4,6 +4,7 @@
 #include "tpm_users.h"
 #include "config.h"
 #include "core.h"
+#include "fsutil.h"
 #include "log.h"
 #include "store_internal.h"
 
@@ -40,8 +41,7 @@ void devid_tpm_users_join_locked(void)
     snprintf(path, sizeof(path), "%s/.lock", dir);
     /* read-only, like the store lock: every member of the store's group can take a read lock;
      * created with the certificates' mode, as store_lock would */
-    int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-                  (mode_t)devid_core_config()->store_cert_mode);
+    int fd = devid__open_or_create(path, (mode_t)devid_core_config()->store_cert_mode);
     if (fd < 0) {
         devid_debug("TPM users: %s: %s (this process will not flush orphaned objects)", path,
                     strerror(errno));

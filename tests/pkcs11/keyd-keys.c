@@ -129,6 +129,26 @@ CK_RV keyd_generate(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label,
     return f->C_GenerateKeyPair(s, &m, pubt, npub, privt, 6, pub, priv);
 }
 
+CK_RV keyd_generate_hmac(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label,
+                         CK_OBJECT_HANDLE *key)
+{
+    CK_OBJECT_CLASS scls = CKO_SECRET_KEY;
+    CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+    CK_ULONG len32 = 32;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE kt[] = { { CKA_CLASS, &scls, sizeof(scls) },
+                          { CKA_KEY_TYPE, &generic, sizeof(generic) },
+                          { CKA_VALUE_LEN, &len32, sizeof(len32) },
+                          { CKA_TOKEN, &yes, sizeof(yes) },
+                          { CKA_PRIVATE, &yes, sizeof(yes) },
+                          { CKA_SENSITIVE, &yes, sizeof(yes) },
+                          { CKA_SIGN, &yes, sizeof(yes) },
+                          { CKA_VERIFY, &yes, sizeof(yes) },
+                          { CKA_LABEL, (void *)label, strlen(label) } };
+    CK_MECHANISM hmac = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+    return f->C_GenerateKey(s, &hmac, kt, 9, key);
+}
+
 bool keyd_rename_pair(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *from, const char *to,
                       bool only_public)
 {

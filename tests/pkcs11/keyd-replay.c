@@ -143,17 +143,8 @@ static void refusals(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s)
     key = CK_INVALID_HANDLE;
     CHECK_RV(f->C_GenerateKey(s, &hmac, st, 2, &key), CKR_OK);
     CHECK(key != CK_INVALID_HANDLE, "HMAC key handle");
-    CK_OBJECT_CLASS scls = CKO_SECRET_KEY;
-    CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
-    CK_ATTRIBUTE kt[] = {
-        { CKA_CLASS, &scls, sizeof(scls) },       { CKA_KEY_TYPE, &generic, sizeof(generic) },
-        { CKA_VALUE_LEN, &len32, sizeof(len32) }, { CKA_TOKEN, &yes, sizeof(yes) },
-        { CKA_PRIVATE, &yes, sizeof(yes) },       { CKA_SENSITIVE, &yes, sizeof(yes) },
-        { CKA_SIGN, &yes, sizeof(yes) },          { CKA_VERIFY, &yes, sizeof(yes) },
-        { CKA_LABEL, (void *)"keyd-hmac", 9 }
-    };
     CK_OBJECT_HANDLE named = CK_INVALID_HANDLE;
-    CHECK_RV(f->C_GenerateKey(s, &hmac, kt, 9, &named), CKR_OK);
+    CHECK_RV(keyd_generate_hmac(f, s, "keyd-hmac", &named), CKR_OK);
     CHECK(find(f, s, CKO_SECRET_KEY, "keyd-hmac", h, 4) == 1 && h[0] == named,
           "the HMAC key is found by class and label");
     CHECK(find(f, s, CKO_SECRET_KEY, NULL, h, 4) == 2, "two secret keys");

@@ -31,6 +31,10 @@ void keyd_delete_pair(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *labe
  * templates exactly (no CLASS, KEY_TYPE, ID). */
 CK_RV keyd_generate(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label, bool want_rsa,
                     CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
+/* keyd's HMAC-SHA256 key: C_GenerateKey(CKM_GENERIC_SECRET_KEY_GEN) with its template (a
+ * token object, private, sensitive, for signing and verifying, 32 bytes, labelled). */
+CK_RV keyd_generate_hmac(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label,
+                         CK_OBJECT_HANDLE *key);
 /* keyd's rename_key_pair: for CKO_PUBLIC_KEY, then CKO_PRIVATE_KEY: find the object by its
  * old label, set CKA_LABEL to the new one. false ("source not found") if a lookup finds
  * nothing; `only_public` stops after the public key (a crash between the two renames). */
