@@ -27,6 +27,17 @@ static p11_op **slot_of(p11_session *s, CK_FLAGS purpose)
     }
 }
 
+CK_RV p11_part_init(CK_SESSION_HANDLE h, CK_FLAGS purpose, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key,
+                    CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage)
+{
+    p11_session *s;
+    CK_RV rv = p11_enter_session(h, &s);
+    if (rv != CKR_OK)
+        return rv;
+    p11_op **slot = slot_of(s, purpose);
+    return p11_leave(slot ? p11_op_init(slot, m, key, purpose, cls, usage) : CKR_GENERAL_ERROR);
+}
+
 void p11_part_end(p11_op **slot)
 {
     p11_op_free(*slot);

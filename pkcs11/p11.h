@@ -367,6 +367,10 @@ typedef enum p11_part_call {
     P11_PART_UPDATE, /* ... Update, C_DigestKey: not after a single-part call */
     P11_PART_FINAL,  /* ... Final: not after a single-part call */
 } p11_part_call;
+/* A whole C_SignInit / C_VerifyInit / C_EncryptInit / C_DecryptInit: p11_op_init on the
+ * session's operation of `purpose`, under the module lock. */
+CK_RV p11_part_init(CK_SESSION_HANDLE h, CK_FLAGS purpose, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key,
+                    CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage);
 /* The start of each such call: enters the session (module lock), finds the operation of
  * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST, CKF_ENCRYPT, CKF_DECRYPT) in progress or
  * answers CKR_OPERATION_NOT_INITIALIZED; args_ok false ends it with CKR_ARGUMENTS_BAD; a

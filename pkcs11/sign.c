@@ -10,11 +10,7 @@
 
 CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    return p11_leave(p11_op_init(&s->sign, pMechanism, hKey, CKF_SIGN, CKO_PRIVATE_KEY, CKA_SIGN));
+    return p11_part_init(hSession, CKF_SIGN, pMechanism, hKey, CKO_PRIVATE_KEY, CKA_SIGN);
 }
 
 /* Signs what the operation has (plus `more`), following the two-call convention. */
@@ -69,12 +65,7 @@ CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_P
 
 CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    return p11_leave(
-        p11_op_init(&s->verify, pMechanism, hKey, CKF_VERIFY, CKO_PUBLIC_KEY, CKA_VERIFY));
+    return p11_part_init(hSession, CKF_VERIFY, pMechanism, hKey, CKO_PUBLIC_KEY, CKA_VERIFY);
 }
 
 static CK_RV verify_final(p11_op **slot, const unsigned char *more, size_t more_len,
