@@ -74,6 +74,36 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     return unsupported(hSession);
 }
 
+/* ---- recovery: no mechanism here recovers data from a signature --------------------------- */
+
+CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                        CK_OBJECT_HANDLE hKey)
+{
+    UNUSED(pMechanism), UNUSED(hKey);
+    return unsupported(hSession);
+}
+
+CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                    CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+    UNUSED(pData), UNUSED(ulDataLen), UNUSED(pSignature), UNUSED(pulSignatureLen);
+    return unsupported(hSession);
+}
+
+CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                          CK_OBJECT_HANDLE hKey)
+{
+    UNUSED(pMechanism), UNUSED(hKey);
+    return unsupported(hSession);
+}
+
+CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
+                      CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+{
+    UNUSED(pSignature), UNUSED(ulSignatureLen), UNUSED(pData), UNUSED(pulDataLen);
+    return unsupported(hSession);
+}
+
 /* ---- PKCS#11 3.0 message-based functions: no AEAD or message signing here --------------- */
 
 CK_RV C_MessageEncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE key)
