@@ -255,6 +255,9 @@ typedef struct p11_session {
 
 /* p11_enter + session lookup (CKR_SESSION_HANDLE_INVALID). On error the lock is released. */
 CK_RV p11_enter_session(CK_SESSION_HANDLE h, p11_session **s);
+/* The whole of an entry point with nothing behind it (unsupported.c): the session is checked,
+ * then CKR_FUNCTION_NOT_SUPPORTED. */
+CK_RV p11_unsupported(CK_SESSION_HANDLE h);
 size_t p11_session_count(bool rw_only);
 bool p11_session_ro_exists(void);
 void p11_sessions_free(void);

@@ -109,3 +109,41 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
     return p11_part_leave(op, P11_PART_FINAL,
                           verify_final(op, NULL, 0, pSignature, ulSignatureLen));
 }
+
+/* ---- recovery: no mechanism here recovers data from a signature --------------------------- */
+
+CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                        CK_OBJECT_HANDLE hKey)
+{
+    (void)pMechanism;
+    (void)hKey;
+    return p11_unsupported(hSession);
+}
+
+CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                    CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+    (void)pData;
+    (void)ulDataLen;
+    (void)pSignature;
+    (void)pulSignatureLen;
+    return p11_unsupported(hSession);
+}
+
+CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                          CK_OBJECT_HANDLE hKey)
+{
+    (void)pMechanism;
+    (void)hKey;
+    return p11_unsupported(hSession);
+}
+
+CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
+                      CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+{
+    (void)pSignature;
+    (void)ulSignatureLen;
+    (void)pData;
+    (void)pulDataLen;
+    return p11_unsupported(hSession);
+}
