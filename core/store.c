@@ -187,6 +187,31 @@ devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *a)
     return rc;
 }
 
+/* A new group (its id in uid) of one part, <uid>.<ext>, and its attributes, under the store
+ * lock: the part first, the attributes last, so that a listing only sees complete objects; a
+ * part whose attributes cannot be written is removed (without them it is no object). */
+static devid_rc create_group(const char *ext, const void *content, size_t len, mode_t mode,
+                             const devid_store_attrs *attrs, char uid[DEVID_UID_LEN + 1])
+{
+    char path[4096];
+    int lock = -1;
+    devid_rc rc = new_uid(uid);
+    if (rc == DEVID_OK)
+        rc = store_lock(&lock);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = store_part_path(uid, ext, path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_write_file_atomic(path, content, len, mode);
+    if (rc == DEVID_OK) {
+        rc = write_attrs(uid, attrs);
+        if (rc != DEVID_OK)
+            unlink(path);
+    }
+    store_unlock(lock);
+    return rc;
+}
+
 /* ---- listing ---- */
 
 static devid_rc list_groups(bool with_data, devid_store_entry **entries, size_t *count)
@@ -291,9 +316,8 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     OPENSSL_cleanse(secret, sizeof(secret));
     if (rc != DEVID_OK)
         return rc;
-    char *pem = NULL, path[4096];
+    char *pem = NULL;
     size_t pemlen = 0;
-    int lock = -1;
     a.secret = params->type == DEVID_KEY_HMAC;
     if (!a.secret)
         a.value_len = 0;
@@ -301,23 +325,7 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     if (rc == DEVID_OK)
         rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
     if (rc == DEVID_OK)
-        rc = new_uid(uid);
-    if (rc == DEVID_OK)
-        rc = store_lock(&lock);
-    if (rc != DEVID_OK)
-        goto free_pem;
-    /* key first, attributes last: a listing only sees complete objects */
-    rc = store_part_path(uid, "key", path, sizeof(path));
-    if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, pem, pemlen, key_mode());
-    if (rc != DEVID_OK)
-        goto unlock; /* no key file was written */
-    rc = write_attrs(uid, &a);
-    if (rc != DEVID_OK)
-        unlink(path); /* the key without its attributes: not an object */
-unlock:
-    store_unlock(lock);
-free_pem:
+        rc = create_group("key", pem, pemlen, key_mode(), &a, uid);
     OPENSSL_free(pem);
     OPENSSL_cleanse(&blob, sizeof(blob));
     if (rc == DEVID_OK)
@@ -407,24 +415,9 @@ devid_rc devid_store_put_data(const unsigned char *value, size_t len,
     if (len > DEVID_DATA_MAX)
         return devid_fail(DEVID_ERR_ARG, "data object of %zu bytes: at most %d", len,
                           DEVID_DATA_MAX);
-    char uid[DEVID_UID_LEN + 1], path[4096];
-    int lock = -1;
-    devid_rc rc = new_uid(uid);
-    if (rc == DEVID_OK)
-        rc = store_lock(&lock);
-    if (rc != DEVID_OK)
-        return rc;
-    /* value first, attributes last: a listing only sees complete objects */
-    rc = store_part_path(uid, "dat", path, sizeof(path));
-    if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, value, len,
-                                     attrs->data_private ? key_mode() : cert_mode());
-    if (rc == DEVID_OK) {
-        rc = write_attrs(uid, attrs);
-        if (rc != DEVID_OK)
-            unlink(path); /* the value without its attributes: not an object */
-    }
-    store_unlock(lock);
+    char uid[DEVID_UID_LEN + 1];
+    devid_rc rc = create_group("dat", value, len, attrs->data_private ? key_mode() : cert_mode(),
+                               attrs, uid);
     if (rc == DEVID_OK && uid_out)
         memcpy(uid_out, uid, sizeof(uid));
     return rc;
