@@ -294,6 +294,8 @@ static CK_RV parse_secret_flag(const CK_ATTRIBUTE *at, bool *token)
     CK_BBOOL b = CK_FALSE;
     if (p11_tmpl_bool(at, &b) != CKR_OK)
         return CKR_ATTRIBUTE_VALUE_INVALID;
+    if (at->type == CKA_COPYABLE || p11_store_secret_never(at->type))
+        return b ? CKR_TEMPLATE_INCONSISTENT : CKR_OK;
     switch (at->type) {
     case CKA_TOKEN: /* true: the store; false: a session object (loaded, not kept) */
         *token = b == CK_TRUE;
@@ -306,17 +308,6 @@ static CK_RV parse_secret_flag(const CK_ATTRIBUTE *at, bool *token)
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
         return CKR_OK;
-    case CKA_EXTRACTABLE:
-    case CKA_COPYABLE:
-    case CKA_ENCRYPT:
-    case CKA_DECRYPT:
-    case CKA_WRAP:
-    case CKA_UNWRAP:
-    case CKA_DERIVE:
-    case CKA_TRUSTED:
-    case CKA_WRAP_WITH_TRUSTED:
-    case CKA_ALWAYS_AUTHENTICATE:
-        return b ? CKR_TEMPLATE_INCONSISTENT : CKR_OK;
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }

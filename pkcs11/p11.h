@@ -220,6 +220,9 @@ CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v);
 void p11_val_free(p11_val *v);
 /* Whether obj has every attribute of the template with exactly that value. */
 bool p11_attr_match(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+/* The CK_BBOOL attributes a store secret key (HMAC-SHA256 in the TPM) never has: they read
+ * false (attr_secret.c), and a template that sets one true is refused (keygen.c). */
+bool p11_store_secret_never(CK_ATTRIBUTE_TYPE type);
 
 /* ---- templates callers pass (template.c) ------------------------------------------------- */
 
