@@ -258,6 +258,9 @@ typedef struct p11_session {
 
 /* p11_enter + session lookup (CKR_SESSION_HANDLE_INVALID). On error the lock is released. */
 CK_RV p11_enter_session(CK_SESSION_HANDLE h, p11_session **s);
+/* The session's slot for the operation of `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST,
+ * CKF_ENCRYPT, CKF_DECRYPT), NULL for any other. */
+p11_op **p11_session_op(p11_session *s, CK_FLAGS purpose);
 /* The whole of an entry point with nothing behind it (unsupported.c): the session is checked,
  * then CKR_FUNCTION_NOT_SUPPORTED. */
 CK_RV p11_unsupported(CK_SESSION_HANDLE h);
