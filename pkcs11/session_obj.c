@@ -287,6 +287,21 @@ CK_RV p11_attr_session_data(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     }
 }
 
+/* The end of making a session object from a template: after rv (of reading it) CKR_OK the new
+ * item joins the token and *out is its object of class cls; otherwise the item is released. */
+static CK_RV finish_item(p11_item *it, CK_RV rv, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out)
+{
+    if (rv == CKR_OK)
+        rv = p11_token_add_item(it);
+    if (rv != CKR_OK) {
+        p11_item_unref(it);
+        return rv;
+    }
+    p11_token_rebuild();
+    *out = p11_object_handle(it, cls);
+    return *out ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
 CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
                                 const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
@@ -302,15 +317,7 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
         rv = p11_data_template(it, tmpl, n);
         if (rv == CKR_OK && it->data_private && p11_pin_set() && p11_login_user() != CKU_USER)
             rv = CKR_USER_NOT_LOGGED_IN; /* a private object nobody could see */
-        if (rv == CKR_OK)
-            rv = p11_token_add_item(it);
-        if (rv != CKR_OK) {
-            p11_item_unref(it);
-            return rv;
-        }
-        p11_token_rebuild();
-        *out = p11_object_handle(it, CKO_DATA);
-        return *out ? CKR_OK : CKR_GENERAL_ERROR;
+        return finish_item(it, rv, CKO_DATA, out);
     }
     if (cls != CKO_PUBLIC_KEY && cls != CKO_CERTIFICATE) {
         devid_info("pkcs11: session objects of class %lu are not supported", (unsigned long)cls);
@@ -338,15 +345,7 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
         rv = r.key_type == (CK_KEY_TYPE)-1 ? CKR_TEMPLATE_INCOMPLETE
                                            : public_key(&r, &it->pub_only);
     }
-    if (rv == CKR_OK)
-        rv = p11_token_add_item(it);
-    if (rv != CKR_OK) {
-        p11_item_unref(it);
-        return rv;
-    }
-    p11_token_rebuild();
-    *out = p11_object_handle(it, cls);
-    return *out ? CKR_OK : CKR_GENERAL_ERROR;
+    return finish_item(it, rv, cls, out);
 }
 
 /* A session item around a TPM key (a pair or a secret key) named by attrs. */
