@@ -41,6 +41,10 @@ CK_RV p11_leave(CK_RV rv);
 
 /* Maps a core error onto its CK_RV (one table) and logs `what` with core's detail. */
 CK_RV p11_rv(devid_rc rc, const char *what);
+/* p11_rv for a key pair generation: PINs set and nobody logged in is CKR_USER_NOT_LOGGED_IN;
+ * a template the TPM refuses (a size or curve it lacks) CKR_CURVE_NOT_SUPPORTED for EC,
+ * CKR_KEY_SIZE_RANGE for RSA. */
+CK_RV p11_keygen_rv(devid_rc rc, devid_key_type type, const char *what);
 
 /* ---- items and objects (token.c) ------------------------------------------------------------- */
 

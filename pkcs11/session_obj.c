@@ -409,16 +409,8 @@ CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
         return rv;
     devid_key *key = NULL;
     devid_rc rc = devid_store_generate_unstored(gen, &key);
-    if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
-        p11_rv(rc, "generating a session key");
-        return CKR_USER_NOT_LOGGED_IN;
-    }
-    if (rc == DEVID_ERR_ARG || rc == DEVID_ERR_UNSUPPORTED) {
-        p11_rv(rc, "generating a session key");
-        return gen->type == DEVID_KEY_EC ? CKR_CURVE_NOT_SUPPORTED : CKR_KEY_SIZE_RANGE;
-    }
     if (rc != DEVID_OK)
-        return p11_rv(rc, "generating a session key");
+        return p11_keygen_rv(rc, gen->type, "generating a session key");
     p11_item *it;
     rv = add_key_item(session, key, attrs, &it);
     if (rv != CKR_OK)

@@ -419,17 +419,8 @@ CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs
 {
     char uid[DEVID_UID_LEN + 1];
     devid_rc rc = devid_store_generate(gen, attrs, uid);
-    if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
-        p11_rv(rc, "generating a key");
-        return CKR_USER_NOT_LOGGED_IN;
-    }
-    if (rc == DEVID_ERR_ARG || rc == DEVID_ERR_UNSUPPORTED) {
-        /* the TPM refused the key template: this TPM lacks that size or curve */
-        p11_rv(rc, "generating a key");
-        return gen->type == DEVID_KEY_EC ? CKR_CURVE_NOT_SUPPORTED : CKR_KEY_SIZE_RANGE;
-    }
     if (rc != DEVID_OK)
-        return p11_rv(rc, "generating a key");
+        return p11_keygen_rv(rc, gen->type, "generating a key");
     CK_RV rv = p11_token_sync(true);
     p11_item *it = rv == CKR_OK ? find_item(uid) : NULL;
     if (rv == CKR_OK && !it)
