@@ -235,6 +235,11 @@ const CK_ATTRIBUTE *p11_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRI
 /* A CK_BBOOL / CK_ULONG attribute's value (CKR_ATTRIBUTE_VALUE_INVALID if not one). */
 CK_RV p11_tmpl_bool(const CK_ATTRIBUTE *a, CK_BBOOL *out);
 CK_RV p11_tmpl_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out);
+/* A name a store object keeps (CKR_ATTRIBUTE_VALUE_INVALID if it cannot be one): a CKA_LABEL of
+ * at most DEVID_LABEL_MAX bytes without a NUL, NUL-terminated into label; a CKA_ID of at most
+ * DEVID_ID_MAX bytes, *len its length. */
+CK_RV p11_tmpl_label(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1]);
+CK_RV p11_tmpl_id(const CK_ATTRIBUTE *a, unsigned char id[DEVID_ID_MAX], size_t *len);
 /* Checks a template's pointers: CKR_ARGUMENTS_BAD / CKR_ATTRIBUTE_VALUE_INVALID. */
 CK_RV p11_tmpl_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 
