@@ -36,23 +36,16 @@ typedef struct {
     const CK_ATTRIBUTE *value, *ec_params, *ec_point, *modulus, *exponent;
 } session_req;
 
+/* A CKA_LABEL or CKA_ID into the name given: label, id and its length. */
+static CK_RV name_into(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1],
+                       unsigned char id[DEVID_ID_MAX], size_t *id_len)
+{
+    return a->type == CKA_LABEL ? p11_tmpl_label(a, label) : p11_tmpl_id(a, id, id_len);
+}
+
 static CK_RV name_attr(p11_item *it, const CK_ATTRIBUTE *a)
 {
-    if (a->type == CKA_LABEL) {
-        if (a->ulValueLen > DEVID_LABEL_MAX ||
-            (a->ulValueLen && memchr(a->pValue, 0, a->ulValueLen)))
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        memset(it->label, 0, sizeof(it->label));
-        if (a->ulValueLen)
-            memcpy(it->label, a->pValue, a->ulValueLen);
-        return CKR_OK;
-    }
-    if (a->ulValueLen > DEVID_ID_MAX)
-        return CKR_ATTRIBUTE_VALUE_INVALID;
-    if (a->ulValueLen)
-        memcpy(it->id, a->pValue, a->ulValueLen);
-    it->id_len = a->ulValueLen;
-    return CKR_OK;
+    return name_into(a, it->label, it->id, &it->id_len);
 }
 
 /* One attribute of a session object's template. */
@@ -464,10 +457,12 @@ CK_RV p11_session_object_set(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG
     /* checked first, then applied: all or nothing */
     for (CK_ULONG i = 0; i < n; i++) {
         if (tmpl[i].type == CKA_LABEL || tmpl[i].type == CKA_ID) {
-            if (tmpl[i].ulValueLen > (tmpl[i].type == CKA_LABEL ? DEVID_LABEL_MAX : DEVID_ID_MAX) ||
-                (tmpl[i].type == CKA_LABEL && tmpl[i].ulValueLen &&
-                 memchr(tmpl[i].pValue, 0, tmpl[i].ulValueLen)))
-                return CKR_ATTRIBUTE_VALUE_INVALID;
+            char label[DEVID_LABEL_MAX + 1];
+            unsigned char id[DEVID_ID_MAX];
+            size_t id_len;
+            CK_RV rv = name_into(&tmpl[i], label, id, &id_len);
+            if (rv != CKR_OK)
+                return rv;
             continue;
         }
         p11_val v;
@@ -479,28 +474,19 @@ CK_RV p11_session_object_set(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG
             return rv == CKR_ATTRIBUTE_TYPE_INVALID ? rv : CKR_ATTRIBUTE_READ_ONLY;
     }
     p11_item *it = obj->item;
-    for (CK_ULONG i = 0; i < n; i++) {
+    CK_RV rv = CKR_OK;
+    for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
         if (tmpl[i].type != CKA_LABEL && tmpl[i].type != CKA_ID)
             continue;
         if (it->key) { /* a key pair: each object its own name */
             devid_store_name *nm = obj->cls == CKO_PUBLIC_KEY ? &it->attrs.pub : NULL;
-            char *label = nm ? nm->label : it->attrs.label;
-            unsigned char *id = nm ? nm->id : it->attrs.id;
-            size_t *id_len = nm ? &nm->id_len : &it->attrs.id_len;
-            if (tmpl[i].type == CKA_LABEL) {
-                memset(label, 0, DEVID_LABEL_MAX + 1);
-                if (tmpl[i].ulValueLen)
-                    memcpy(label, tmpl[i].pValue, tmpl[i].ulValueLen);
-            } else {
-                if (tmpl[i].ulValueLen)
-                    memcpy(id, tmpl[i].pValue, tmpl[i].ulValueLen);
-                *id_len = tmpl[i].ulValueLen;
-            }
+            rv = nm ? name_into(&tmpl[i], nm->label, nm->id, &nm->id_len)
+                    : name_into(&tmpl[i], it->attrs.label, it->attrs.id, &it->attrs.id_len);
         } else {
-            name_attr(it, &tmpl[i]);
+            rv = name_attr(it, &tmpl[i]);
         }
     }
-    return CKR_OK;
+    return rv; /* (checked above: CKR_OK) */
 }
 
 /* ---- attributes of a session public key -------------------------------------------------- */
