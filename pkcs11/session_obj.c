@@ -515,15 +515,9 @@ CK_RV p11_attr_session_pub(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_END_DATE:
     case CKA_SUBJECT:
         return p11_val_ref(v, NULL, 0);
-    case CKA_PUBLIC_KEY_INFO:
-    case CKA_EC_PARAMS:
-    case CKA_EC_POINT:
-    case CKA_MODULUS:
-    case CKA_PUBLIC_EXPONENT:
-        return p11_val_public(v, pk, type);
     case CKA_MODULUS_BITS:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_ulong(v, (CK_ULONG)EVP_PKEY_get_bits(pk));
-    default:
-        return CKR_ATTRIBUTE_TYPE_INVALID;
+    default: /* the public values (attr_key.c knows which), CKR_ATTRIBUTE_TYPE_INVALID if none */
+        return p11_val_public(v, pk, type);
     }
 }
