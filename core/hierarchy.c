@@ -105,26 +105,18 @@ bool devid_hierarchy_has_file(ESYS_TR h)
 devid_rc devid_hierarchy_state(ESYS_CONTEXT *ctx, TPMA_PERMANENT *permanent,
                                TPMA_STARTUP_CLEAR *startup)
 {
-    TPMS_CAPABILITY_DATA *cap = NULL;
-    devid_rc rc = DEVID_ESYS("reading the TPM's hierarchy state", Esys_GetCapability, ctx,
-                             ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
-                             TPM2_PT_PERMANENT, 2, NULL, &cap);
+    _Static_assert(TPM2_PT_STARTUP_CLEAR == TPM2_PT_PERMANENT + 1, "read as one range");
+    UINT32 v[2] = { 0 };
+    unsigned seen = 0;
+    devid_rc rc = devid_tpm_properties(ctx, "reading the TPM's hierarchy state", TPM2_PT_PERMANENT,
+                                       2, v, &seen);
     if (rc != DEVID_OK)
         return rc;
-    unsigned seen = 0;
-    for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
-        const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
-        if (p->property == TPM2_PT_PERMANENT) {
-            *permanent = p->value;
-            seen |= 1;
-        } else if (p->property == TPM2_PT_STARTUP_CLEAR) {
-            *startup = p->value;
-            seen |= 2;
-        }
-    }
-    Esys_Free(cap);
-    return seen == 3 ? DEVID_OK
-                     : devid_fail(DEVID_ERR_TPM, "the TPM did not report its hierarchy state");
+    if (seen != 3)
+        return devid_fail(DEVID_ERR_TPM, "the TPM did not report its hierarchy state");
+    *permanent = v[0];
+    *startup = v[1];
+    return DEVID_OK;
 }
 
 devid_rc devid_hierarchy_configured(TPMA_PERMANENT permanent, ESYS_TR h, const char *what)

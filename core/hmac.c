@@ -22,12 +22,18 @@ typedef struct {
     unsigned char *mac;
 } hmac_req;
 
-static devid_rc copy_mac(const TPM2B_DIGEST *d, unsigned char *mac)
+/* The end of an HMAC command (rc): the MAC copied out of the TPM's answer d, which is
+ * cleansed and freed either way. */
+static devid_rc take_mac(devid_rc rc, TPM2B_DIGEST *d, unsigned char *mac)
 {
-    if (d->size != DEVID_HMAC_SIZE)
-        return devid_fail(DEVID_ERR_TPM, "TPM returned a %u-byte HMAC-SHA256", d->size);
-    memcpy(mac, d->buffer, DEVID_HMAC_SIZE);
-    return DEVID_OK;
+    if (rc == DEVID_OK && d->size != DEVID_HMAC_SIZE)
+        rc = devid_fail(DEVID_ERR_TPM, "TPM returned a %u-byte HMAC-SHA256", d->size);
+    else if (rc == DEVID_OK)
+        memcpy(mac, d->buffer, DEVID_HMAC_SIZE);
+    if (d)
+        OPENSSL_cleanse(d, sizeof(*d));
+    Esys_Free(d);
+    return rc;
 }
 
 static devid_rc oneshot_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, void *arg)
@@ -39,11 +45,7 @@ static devid_rc oneshot_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, v
     TPM2B_DIGEST *out = NULL;
     devid_rc rc = DEVID_ESYS("TPM2_HMAC", Esys_HMAC, ctx, key->tr, session, ESYS_TR_NONE,
                              ESYS_TR_NONE, &buf, TPM2_ALG_SHA256, &out);
-    if (rc == DEVID_OK)
-        rc = copy_mac(out, req->mac);
-    if (out)
-        OPENSSL_cleanse(out, sizeof(*out));
-    Esys_Free(out);
+    rc = take_mac(rc, out, req->mac);
     OPENSSL_cleanse(&buf, sizeof(buf));
     return rc;
 }
@@ -83,11 +85,7 @@ static devid_rc sequence_op(ESYS_CONTEXT *ctx, devid_key *key, ESYS_TR session, 
                     ESYS_TR_NONE, ESYS_TR_NONE, &buf, ESYS_TR_RH_NULL, &out, &ticket);
     if (rc != DEVID_OK && devid_tpm_alive(ctx)) /* a failed completion leaves it loaded */
         DEVID_ESYS_RAW(Esys_FlushContext, ctx, seq);
-    if (rc == DEVID_OK)
-        rc = copy_mac(out, req->mac);
-    if (out)
-        OPENSSL_cleanse(out, sizeof(*out));
-    Esys_Free(out);
+    rc = take_mac(rc, out, req->mac);
     Esys_Free(ticket);
     OPENSSL_cleanse(&buf, sizeof(buf));
     return rc;

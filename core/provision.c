@@ -8,7 +8,7 @@
 #include "nv.h"
 #include "srk.h"
 #include "store.h"
-#include "fsutil.h"
+#include "store_internal.h"
 #include "hierarchy.h"
 
 #include <stdio.h>
@@ -140,9 +140,6 @@ devid_rc devid_provision_key(const devid_provision_spec *spec, devid_key **out)
 
 devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle)
 {
-    char path[4096];
-    unsigned char *pem = NULL;
-    size_t len = 0;
     devid_tss2_key blob;
     devid_store_attrs attrs;
     devid_rc rc = devid_store_get_attrs(uid, &attrs);
@@ -153,12 +150,7 @@ devid_rc devid_provision_persist_store_key(const char *uid, uint32_t handle)
                         "store key %s is bound to the token: it cannot become a DevID map key",
                         uid);
     if (rc == DEVID_OK)
-        rc = devid_store_key_path(uid, path, sizeof(path));
-    if (rc == DEVID_OK)
-        rc = devid_read_file(path, 64 * 1024, &pem, &len);
-    if (rc == DEVID_OK)
-        rc = devid_tss2_decode(pem, len, &blob);
-    free(pem);
+        rc = store_read_key_blob(uid, &blob);
     if (rc != DEVID_OK)
         return rc;
     ESYS_CONTEXT *ctx;

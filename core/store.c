@@ -85,6 +85,26 @@ devid_rc devid_store_key_path(const char *uid, char *path, size_t len)
     return store_part_path(uid, "key", path, len);
 }
 
+/* Reads <store>/<uid>.<ext> (at most max bytes), leaving its path for the caller's messages. */
+static devid_rc read_part(const char *uid, const char *ext, size_t max, char *path, size_t path_len,
+                          unsigned char **data, size_t *len)
+{
+    devid_rc rc = store_part_path(uid, ext, path, path_len);
+    return rc == DEVID_OK ? devid_read_file(path, max, data, len) : rc;
+}
+
+devid_rc store_read_key_blob(const char *uid, devid_tss2_key *blob)
+{
+    char path[4096];
+    unsigned char *pem = NULL;
+    size_t len = 0;
+    devid_rc rc = read_part(uid, "key", MAX_KEY_FILE, path, sizeof(path), &pem, &len);
+    if (rc == DEVID_OK)
+        rc = devid_tss2_decode(pem, len, blob);
+    free(pem);
+    return rc;
+}
+
 static bool part_exists(const char *uid, const char *ext)
 {
     char path[4096];
@@ -157,15 +177,38 @@ devid_rc devid_store_get_attrs(const char *uid, devid_store_attrs *a)
     char path[4096];
     unsigned char *text = NULL;
     size_t len = 0;
-    devid_rc rc = store_part_path(uid, "attr", path, sizeof(path));
-    if (rc == DEVID_OK)
-        rc = devid_read_file(path, MAX_ATTR_FILE, &text, &len);
+    devid_rc rc = read_part(uid, "attr", MAX_ATTR_FILE, path, sizeof(path), &text, &len);
     if (rc == DEVID_OK) {
         rc = devid_store_parse_attrs((const char *)text, len, a);
         if (rc != DEVID_OK)
             rc = devid_fail(rc, "%s: %s", path, devid_last_error());
     }
     free(text);
+    return rc;
+}
+
+/* A new group (its id in uid) of one part, <uid>.<ext>, and its attributes, under the store
+ * lock: the part first, the attributes last, so that a listing only sees complete objects; a
+ * part whose attributes cannot be written is removed (without them it is no object). */
+static devid_rc create_group(const char *ext, const void *content, size_t len, mode_t mode,
+                             const devid_store_attrs *attrs, char uid[DEVID_UID_LEN + 1])
+{
+    char path[4096];
+    int lock = -1;
+    devid_rc rc = new_uid(uid);
+    if (rc == DEVID_OK)
+        rc = store_lock(&lock);
+    if (rc != DEVID_OK)
+        return rc;
+    rc = store_part_path(uid, ext, path, sizeof(path));
+    if (rc == DEVID_OK)
+        rc = devid_write_file_atomic(path, content, len, mode);
+    if (rc == DEVID_OK) {
+        rc = write_attrs(uid, attrs);
+        if (rc != DEVID_OK)
+            unlink(path);
+    }
+    store_unlock(lock);
     return rc;
 }
 
@@ -273,9 +316,8 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     OPENSSL_cleanse(secret, sizeof(secret));
     if (rc != DEVID_OK)
         return rc;
-    char *pem = NULL, path[4096];
+    char *pem = NULL;
     size_t pemlen = 0;
-    int lock = -1;
     a.secret = params->type == DEVID_KEY_HMAC;
     if (!a.secret)
         a.value_len = 0;
@@ -283,23 +325,7 @@ devid_rc devid_store_generate(const devid_keygen *params, const devid_store_attr
     if (rc == DEVID_OK)
         rc = devid_tss2_encode_pem(&blob, &pem, &pemlen);
     if (rc == DEVID_OK)
-        rc = new_uid(uid);
-    if (rc == DEVID_OK)
-        rc = store_lock(&lock);
-    if (rc != DEVID_OK)
-        goto free_pem;
-    /* key first, attributes last: a listing only sees complete objects */
-    rc = store_part_path(uid, "key", path, sizeof(path));
-    if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, pem, pemlen, key_mode());
-    if (rc != DEVID_OK)
-        goto unlock; /* no key file was written */
-    rc = write_attrs(uid, &a);
-    if (rc != DEVID_OK)
-        unlink(path); /* the key without its attributes: not an object */
-unlock:
-    store_unlock(lock);
-free_pem:
+        rc = create_group("key", pem, pemlen, key_mode(), &a, uid);
     OPENSSL_free(pem);
     OPENSSL_cleanse(&blob, sizeof(blob));
     if (rc == DEVID_OK)
@@ -389,24 +415,9 @@ devid_rc devid_store_put_data(const unsigned char *value, size_t len,
     if (len > DEVID_DATA_MAX)
         return devid_fail(DEVID_ERR_ARG, "data object of %zu bytes: at most %d", len,
                           DEVID_DATA_MAX);
-    char uid[DEVID_UID_LEN + 1], path[4096];
-    int lock = -1;
-    devid_rc rc = new_uid(uid);
-    if (rc == DEVID_OK)
-        rc = store_lock(&lock);
-    if (rc != DEVID_OK)
-        return rc;
-    /* value first, attributes last: a listing only sees complete objects */
-    rc = store_part_path(uid, "dat", path, sizeof(path));
-    if (rc == DEVID_OK)
-        rc = devid_write_file_atomic(path, value, len,
-                                     attrs->data_private ? key_mode() : cert_mode());
-    if (rc == DEVID_OK) {
-        rc = write_attrs(uid, attrs);
-        if (rc != DEVID_OK)
-            unlink(path); /* the value without its attributes: not an object */
-    }
-    store_unlock(lock);
+    char uid[DEVID_UID_LEN + 1];
+    devid_rc rc = create_group("dat", value, len, attrs->data_private ? key_mode() : cert_mode(),
+                               attrs, uid);
     if (rc == DEVID_OK && uid_out)
         memcpy(uid_out, uid, sizeof(uid));
     return rc;
@@ -417,8 +428,7 @@ devid_rc devid_store_put_data(const unsigned char *value, size_t len,
 devid_rc devid_store_read_data(const char *uid, unsigned char **value, size_t *len)
 {
     char path[4096];
-    devid_rc rc = store_part_path(uid, "dat", path, sizeof(path));
-    return rc == DEVID_OK ? devid_read_file(path, DEVID_DATA_MAX, value, len) : rc;
+    return read_part(uid, "dat", DEVID_DATA_MAX, path, sizeof(path), value, len);
 }
 
 static bool same_tpm_key(const devid_tss2_key *a, const devid_tss2_key *b)
@@ -440,17 +450,11 @@ devid_rc devid_store_find_key(const unsigned char *data, size_t len, char uid[DE
         return rc;
     rc = DEVID_ERR_NOT_FOUND;
     for (size_t i = 0; i < n && rc == DEVID_ERR_NOT_FOUND; i++) {
-        char path[4096];
-        unsigned char *pem = NULL;
-        size_t plen = 0;
-        if (!e[i].has_key || store_part_path(e[i].uid, "key", path, sizeof(path)) != DEVID_OK ||
-            devid_read_file(path, MAX_KEY_FILE, &pem, &plen) != DEVID_OK)
-            continue;
-        if (devid_tss2_decode(pem, plen, &have) == DEVID_OK && same_tpm_key(&want, &have)) {
+        if (e[i].has_key && store_read_key_blob(e[i].uid, &have) == DEVID_OK &&
+            same_tpm_key(&want, &have)) {
             memcpy(uid, e[i].uid, DEVID_UID_LEN + 1);
             rc = DEVID_OK;
         }
-        free(pem);
     }
     free(e);
     devid_clear_error();
@@ -462,9 +466,7 @@ devid_rc devid_store_open_key(const char *uid, devid_key **key)
     char path[4096];
     unsigned char *pem = NULL;
     size_t len = 0;
-    devid_rc rc = store_part_path(uid, "key", path, sizeof(path));
-    if (rc == DEVID_OK)
-        rc = devid_read_file(path, MAX_KEY_FILE, &pem, &len);
+    devid_rc rc = read_part(uid, "key", MAX_KEY_FILE, path, sizeof(path), &pem, &len);
     if (rc == DEVID_OK) {
         rc = devid_key_load_tss2(pem, len, key);
         if (rc != DEVID_OK && rc != DEVID_ERR_NO_TPM)

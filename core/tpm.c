@@ -454,21 +454,40 @@ devid_rc devid_tpm_run(devid_tpm_op op, void *arg)
     }
 }
 
+devid_rc devid_tpm_properties(ESYS_CONTEXT *ctx, const char *what, TPM2_PT first, UINT32 count,
+                              UINT32 *values, unsigned *seen)
+{
+    *seen = 0;
+    if (count == 0 || count > 32)
+        return devid_fail(DEVID_ERR_INTERNAL, "%s: %u TPM properties asked", what, count);
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    devid_rc rc = DEVID_ESYS(what, Esys_GetCapability, ctx, ESYS_TR_NONE, ESYS_TR_NONE,
+                             ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES, first, count, NULL, &cap);
+    if (rc != DEVID_OK)
+        return rc;
+    for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
+        const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+        if (p->property >= first && p->property - first < count) {
+            values[p->property - first] = p->value;
+            *seen |= 1u << (p->property - first);
+        }
+    }
+    Esys_Free(cap);
+    return DEVID_OK;
+}
+
 devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out)
 {
     if (!tpm.nv_buffer_max) {
-        TPMI_YES_NO more = 0;
-        TPMS_CAPABILITY_DATA *cap = NULL;
-        devid_rc drc = DEVID_ESYS("reading TPM2_PT_NV_BUFFER_MAX", Esys_GetCapability, ctx,
-                                  ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
-                                  TPM2_PT_NV_BUFFER_MAX, 1, &more, &cap);
+        UINT32 value = 0;
+        unsigned seen = 0;
+        devid_rc drc = devid_tpm_properties(ctx, "reading TPM2_PT_NV_BUFFER_MAX",
+                                            TPM2_PT_NV_BUFFER_MAX, 1, &value, &seen);
         if (drc != DEVID_OK)
             return drc;
         uint16_t max = 512; /* the PC Client minimum, if the TPM does not say */
-        if (cap->data.tpmProperties.count == 1 &&
-            cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX)
-            max = (uint16_t)cap->data.tpmProperties.tpmProperty[0].value;
-        Esys_Free(cap);
+        if (seen)
+            max = (uint16_t)value;
         tpm.nv_buffer_max = max ? max : 512;
     }
     *out = tpm.nv_buffer_max;

@@ -88,6 +88,11 @@ devid_rc devid_tpm_run(devid_tpm_op op, void *arg);
 /* The tpm2-tss code most recently passed to devid_tpm_rc_map in this thread. */
 TSS2_RC devid_tpm_last_rc(void);
 
+/* TPM properties first .. first + count - 1 (count <= 32), in one TPM2_GetCapability (what:
+ * for the error message). Lock held. values[i] is property first + i; bit i of *seen says the
+ * TPM reported it (it may leave some out). */
+devid_rc devid_tpm_properties(ESYS_CONTEXT *ctx, const char *what, TPM2_PT first, UINT32 count,
+                              UINT32 *values, unsigned *seen);
 /* The TPM's NV buffer size (TPM2_PT_NV_BUFFER_MAX), cached per connection. Lock held. */
 devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out);
 

@@ -109,43 +109,27 @@ devid_rc devid_tpm_key_size_ok(devid_key_type type, unsigned bits, bool *ok)
     return DEVID_OK;
 }
 
+_Static_assert(TPM2_PT_MAX_AUTH_FAIL == TPM2_PT_LOCKOUT_COUNTER + 1 &&
+                   TPM2_PT_LOCKOUT_INTERVAL == TPM2_PT_LOCKOUT_COUNTER + 2 &&
+                   TPM2_PT_LOCKOUT_RECOVERY == TPM2_PT_LOCKOUT_COUNTER + 3,
+               "the lockout properties are read as one range");
+
 static devid_rc lockout_op(ESYS_CONTEXT *ctx, void *arg)
 {
     devid_lockout_state *st = arg;
-    TPMI_YES_NO more = 0;
-    TPMS_CAPABILITY_DATA *cap = NULL;
-    devid_rc rc = DEVID_ESYS("reading the TPM's lockout state", Esys_GetCapability, ctx,
-                             ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
-                             TPM2_PT_LOCKOUT_COUNTER, 4, &more, &cap);
+    UINT32 v[4] = { 0 };
+    unsigned seen = 0;
+    devid_rc rc = devid_tpm_properties(ctx, "reading the TPM's lockout state",
+                                       TPM2_PT_LOCKOUT_COUNTER, 4, v, &seen);
     if (rc != DEVID_OK)
         return rc;
-    unsigned seen = 0;
-    for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
-        const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
-        switch (p->property) {
-        case TPM2_PT_LOCKOUT_COUNTER:
-            st->counter = p->value;
-            seen |= 1;
-            break;
-        case TPM2_PT_MAX_AUTH_FAIL:
-            st->max_tries = p->value;
-            seen |= 2;
-            break;
-        case TPM2_PT_LOCKOUT_INTERVAL:
-            st->interval = p->value;
-            seen |= 4;
-            break;
-        case TPM2_PT_LOCKOUT_RECOVERY:
-            st->recovery = p->value;
-            seen |= 8;
-            break;
-        default:
-            break;
-        }
-    }
-    Esys_Free(cap);
-    return seen == 15 ? DEVID_OK
-                      : devid_fail(DEVID_ERR_TPM, "the TPM did not report its lockout state");
+    if (seen != 15)
+        return devid_fail(DEVID_ERR_TPM, "the TPM did not report its lockout state");
+    st->counter = v[0];
+    st->max_tries = v[1];
+    st->interval = v[2];
+    st->recovery = v[3];
+    return DEVID_OK;
 }
 
 devid_rc devid_tpm_lockout_state(devid_lockout_state *out)

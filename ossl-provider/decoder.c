@@ -220,6 +220,31 @@ static bool read_input(dec_ctx *d, OSSL_CORE_BIO *in, unsigned char **data, size
     return ok;
 }
 
+/* The DER of the first TSS2 PRIVATE KEY PEM block in data (NUL-terminated): 1 (*der to
+ * OPENSSL_free), 0 there is none, -1 a malformed one (OpenSSL's errors about it cleared). */
+static int tss2_pem_der(const unsigned char *data, size_t len, unsigned char **der, long *derlen)
+{
+    *der = NULL;
+    *derlen = 0;
+    const char *begin = strstr((const char *)data, "-----BEGIN " TSS2_PEM_NAME "-----");
+    if (!begin)
+        return 0;
+    BIO *mem = BIO_new_mem_buf(begin, (int)(len - (size_t)(begin - (const char *)data)));
+    char *name = NULL, *header = NULL;
+    bool found = mem && PEM_read_bio(mem, &name, &header, der, derlen) == 1 &&
+                 strcmp(name, TSS2_PEM_NAME) == 0;
+    if (!found) {
+        ERR_clear_error();
+        OPENSSL_free(*der);
+        *der = NULL;
+        *derlen = 0;
+    }
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    BIO_free(mem);
+    return found ? 1 : -1;
+}
+
 static int pem_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb, void *cbarg,
                       OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
@@ -229,34 +254,28 @@ static int pem_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBAC
     size_t len = 0;
     if (!read_input(d, in, &data, &len))
         return 1; /* too large or unreadable: not ours, let others try */
-    int ok = 1;
-    const char *begin = strstr((const char *)data, "-----BEGIN " TSS2_PEM_NAME "-----");
-    if (begin) {
-        BIO *mem = BIO_new_mem_buf(begin, (int)(len - (size_t)(begin - (const char *)data)));
-        char *name = NULL, *header = NULL;
-        unsigned char *der = NULL;
-        long derlen = 0;
-        if (mem && PEM_read_bio(mem, &name, &header, &der, &derlen) == 1 &&
-            strcmp(name, TSS2_PEM_NAME) == 0) {
-            ok = decode_tss2(d, der, (size_t)derlen, cb, cbarg, pw_cb, pw_cbarg);
-            if (ok < 0) {
-                dp_raise(d->ctx, DP_R_FORMAT, "malformed TSS2 PRIVATE KEY");
-                ok = 0;
-            }
-        } else {
-            ERR_clear_error();
-            dp_raise(d->ctx, DP_R_FORMAT, "malformed TSS2 PRIVATE KEY PEM");
+    unsigned char *der = NULL;
+    long derlen = 0;
+    int ok;
+    switch (tss2_pem_der(data, len, &der, &derlen)) {
+    case 1:
+        ok = decode_tss2(d, der, (size_t)derlen, cb, cbarg, pw_cb, pw_cbarg);
+        if (ok < 0) {
+            dp_raise(d->ctx, DP_R_FORMAT, "malformed TSS2 PRIVATE KEY");
             ok = 0;
         }
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(der);
-        BIO_free(mem);
-    } else {
+        break;
+    case -1:
+        dp_raise(d->ctx, DP_R_FORMAT, "malformed TSS2 PRIVATE KEY PEM");
+        ok = 0;
+        break;
+    default:
         ok = decode_reference(d, (char *)data, len, cb, cbarg);
         if (ok < 0)
             ok = 1; /* neither: empty-handed */
+        break;
     }
+    OPENSSL_free(der);
     OPENSSL_cleanse(data, len);
     free(data);
     return ok;
@@ -291,13 +310,10 @@ static int tss2_pem2der_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSS
     if (!read_input(d, in, &data, &len))
         return 1;
     int ok = 1;
-    const char *begin = strstr((const char *)data, "-----BEGIN " TSS2_PEM_NAME "-----");
-    BIO *mem = begin ? BIO_new_mem_buf(begin, (int)(len - (size_t)(begin - (char *)data))) : NULL;
-    char *name = NULL, *header = NULL;
     unsigned char *der = NULL;
     long derlen = 0;
-    if (mem && PEM_read_bio(mem, &name, &header, &der, &derlen) == 1 &&
-        strcmp(name, TSS2_PEM_NAME) == 0) {
+    /* a malformed one: the key decoders report it */
+    if (tss2_pem_der(data, len, &der, &derlen) == 1) {
         int objtype = OSSL_OBJECT_PKEY;
         OSSL_PARAM params[] = {
             OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &objtype),
@@ -306,13 +322,8 @@ static int tss2_pem2der_decode(void *vctx, OSSL_CORE_BIO *in, int selection, OSS
             OSSL_PARAM_END,
         };
         ok = cb(params, cbarg);
-    } else if (begin) {
-        ERR_clear_error(); /* malformed: the key decoders report it */
     }
-    OPENSSL_free(name);
-    OPENSSL_free(header);
     OPENSSL_free(der);
-    BIO_free(mem);
     free(data);
     return ok;
 }

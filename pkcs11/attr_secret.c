@@ -61,8 +61,28 @@ CK_RV p11_attr_session_secret(const p11_secret *sec, CK_ATTRIBUTE_TYPE type, p11
 
 /* ---- store secret keys (HMAC-SHA256 in the TPM) ---------------------------------------------- */
 
+bool p11_store_secret_never(CK_ATTRIBUTE_TYPE type)
+{
+    switch (type) {
+    case CKA_ENCRYPT:
+    case CKA_DECRYPT:
+    case CKA_WRAP:
+    case CKA_UNWRAP:
+    case CKA_DERIVE:
+    case CKA_TRUSTED:
+    case CKA_WRAP_WITH_TRUSTED:
+    case CKA_EXTRACTABLE:
+    case CKA_ALWAYS_AUTHENTICATE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 CK_RV p11_attr_store_secret(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
 {
+    if (p11_store_secret_never(type))
+        return p11_val_bool(v, false);
     switch (type) { /* what needs no key */
     case CKA_KEY_TYPE:
         return p11_val_ulong(v, CKK_GENERIC_SECRET);
@@ -76,16 +96,6 @@ CK_RV p11_attr_store_secret(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
         return p11_val_ref(v, NULL, 0);
     case CKA_SENSITIVE:
         return p11_val_bool(v, true);
-    case CKA_ENCRYPT:
-    case CKA_DECRYPT:
-    case CKA_WRAP:
-    case CKA_UNWRAP:
-    case CKA_DERIVE:
-    case CKA_TRUSTED:
-    case CKA_WRAP_WITH_TRUSTED:
-    case CKA_EXTRACTABLE:
-    case CKA_ALWAYS_AUTHENTICATE:
-        return p11_val_bool(v, false);
     default:
         break;
     }

@@ -86,12 +86,7 @@ static CK_RV final(CK_SESSION_HANDLE h, bool decrypt, CK_BYTE_PTR out, CK_ULONG_
 
 CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    return p11_leave(
-        p11_op_init(&s->decrypt, pMechanism, hKey, CKF_DECRYPT, CKO_PRIVATE_KEY, CKA_DECRYPT));
+    return p11_part_init(hSession, CKF_DECRYPT, pMechanism, hKey, CKO_PRIVATE_KEY, CKA_DECRYPT);
 }
 
 CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen,
@@ -114,12 +109,7 @@ CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG
 
 CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    return p11_leave(
-        p11_op_init(&s->encrypt, pMechanism, hKey, CKF_ENCRYPT, CKO_PUBLIC_KEY, CKA_ENCRYPT));
+    return p11_part_init(hSession, CKF_ENCRYPT, pMechanism, hKey, CKO_PUBLIC_KEY, CKA_ENCRYPT);
 }
 
 CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,

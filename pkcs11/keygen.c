@@ -40,27 +40,6 @@ typedef struct {
     bool token, token_seen; /* CKA_TOKEN true in a template (absent: a session pair) */
 } keygen_req;
 
-/* A label from a template: no NUL inside. */
-static CK_RV tmpl_label(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1])
-{
-    if (a->ulValueLen > DEVID_LABEL_MAX || (a->ulValueLen && !a->pValue))
-        return CKR_ATTRIBUTE_VALUE_INVALID;
-    memset(label, 0, DEVID_LABEL_MAX + 1);
-    if (a->ulValueLen)
-        memcpy(label, a->pValue, a->ulValueLen);
-    return strlen(label) == a->ulValueLen ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
-}
-
-static CK_RV tmpl_bytes(const CK_ATTRIBUTE *a, void *dst, size_t max, size_t *len)
-{
-    if (a->ulValueLen > max)
-        return CKR_ATTRIBUTE_VALUE_INVALID;
-    if (a->ulValueLen)
-        memcpy(dst, a->pValue, a->ulValueLen);
-    *len = a->ulValueLen;
-    return CKR_OK;
-}
-
 static CK_RV curve_from_params(const CK_ATTRIBUTE *a, int *nid)
 {
     const unsigned char *p = a->pValue;
@@ -94,16 +73,16 @@ static CK_RV parse_name_attr(keygen_req *r, const CK_ATTRIBUTE *a, bool priv)
     if (a->type == CKA_LABEL) {
         if (!priv) {
             r->pub_label = true;
-            return tmpl_label(a, r->attrs.pub.label);
+            return p11_tmpl_label(a, r->attrs.pub.label);
         }
         r->have_label = true;
-        return tmpl_label(a, r->attrs.label);
+        return p11_tmpl_label(a, r->attrs.label);
     }
     if (!priv) {
         r->pub_id = true;
-        return tmpl_bytes(a, r->attrs.pub.id, DEVID_ID_MAX, &r->attrs.pub.id_len);
+        return p11_tmpl_id(a, r->attrs.pub.id, &r->attrs.pub.id_len);
     }
-    if (tmpl_bytes(a, r->attrs.id, DEVID_ID_MAX, &r->attrs.id_len) != CKR_OK)
+    if (p11_tmpl_id(a, r->attrs.id, &r->attrs.id_len) != CKR_OK)
         return CKR_ATTRIBUTE_VALUE_INVALID;
     r->have_id = r->attrs.id_len > 0;
     return CKR_OK;
@@ -294,6 +273,8 @@ static CK_RV parse_secret_flag(const CK_ATTRIBUTE *at, bool *token)
     CK_BBOOL b = CK_FALSE;
     if (p11_tmpl_bool(at, &b) != CKR_OK)
         return CKR_ATTRIBUTE_VALUE_INVALID;
+    if (at->type == CKA_COPYABLE || p11_store_secret_never(at->type))
+        return b ? CKR_TEMPLATE_INCONSISTENT : CKR_OK;
     switch (at->type) {
     case CKA_TOKEN: /* true: the store; false: a session object (loaded, not kept) */
         *token = b == CK_TRUE;
@@ -306,17 +287,6 @@ static CK_RV parse_secret_flag(const CK_ATTRIBUTE *at, bool *token)
     case CKA_MODIFIABLE:
     case CKA_DESTROYABLE:
         return CKR_OK;
-    case CKA_EXTRACTABLE:
-    case CKA_COPYABLE:
-    case CKA_ENCRYPT:
-    case CKA_DECRYPT:
-    case CKA_WRAP:
-    case CKA_UNWRAP:
-    case CKA_DERIVE:
-    case CKA_TRUSTED:
-    case CKA_WRAP_WITH_TRUSTED:
-    case CKA_ALWAYS_AUTHENTICATE:
-        return b ? CKR_TEMPLATE_INCONSISTENT : CKR_OK;
     default:
         return CKR_ATTRIBUTE_TYPE_INVALID;
     }
@@ -327,7 +297,6 @@ static CK_RV parse_secret_attr(const CK_ATTRIBUTE *at, bool importing, devid_sto
                                bool *token)
 {
     CK_ULONG u = 0;
-    size_t len;
     switch (at->type) {
     case CKA_CLASS:
         if (p11_tmpl_ulong(at, &u) != CKR_OK)
@@ -347,14 +316,9 @@ static CK_RV parse_secret_attr(const CK_ATTRIBUTE *at, bool importing, devid_sto
         /* HMAC-SHA256 keys of the hash's size only */
         return u == DEVID_HMAC_SIZE ? CKR_OK : CKR_KEY_SIZE_RANGE;
     case CKA_LABEL:
-        if (tmpl_bytes(at, a->label, DEVID_LABEL_MAX, &len) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        a->label[len] = '\0';
-        return strlen(a->label) == len ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+        return p11_tmpl_label(at, a->label);
     case CKA_ID:
-        if (tmpl_bytes(at, a->id, DEVID_ID_MAX, &a->id_len) != CKR_OK)
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        return CKR_OK;
+        return p11_tmpl_id(at, a->id, &a->id_len);
     case CKA_START_DATE:
     case CKA_END_DATE:
         return CKR_OK;

@@ -9,22 +9,15 @@
 
 #include <openssl/crypto.h>
 
-static p11_op **slot_of(p11_session *s, CK_FLAGS purpose)
+CK_RV p11_part_init(CK_SESSION_HANDLE h, CK_FLAGS purpose, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key,
+                    CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage)
 {
-    switch (purpose) {
-    case CKF_SIGN:
-        return &s->sign;
-    case CKF_VERIFY:
-        return &s->verify;
-    case CKF_DIGEST:
-        return &s->digest;
-    case CKF_ENCRYPT:
-        return &s->encrypt;
-    case CKF_DECRYPT:
-        return &s->decrypt;
-    default:
-        return NULL;
-    }
+    p11_session *s;
+    CK_RV rv = p11_enter_session(h, &s);
+    if (rv != CKR_OK)
+        return rv;
+    p11_op **slot = p11_session_op(s, purpose);
+    return p11_leave(slot ? p11_op_init(slot, m, key, purpose, cls, usage) : CKR_GENERAL_ERROR);
 }
 
 void p11_part_end(p11_op **slot)
@@ -40,7 +33,7 @@ CK_RV p11_part_begin(CK_SESSION_HANDLE h, CK_FLAGS purpose, p11_part_call call, 
     CK_RV rv = p11_enter_session(h, &s);
     if (rv != CKR_OK)
         return rv;
-    p11_op **op = slot_of(s, purpose);
+    p11_op **op = p11_session_op(s, purpose);
     if (!op || !*op)
         return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
     if (!args_ok) {

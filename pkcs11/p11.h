@@ -41,6 +41,10 @@ CK_RV p11_leave(CK_RV rv);
 
 /* Maps a core error onto its CK_RV (one table) and logs `what` with core's detail. */
 CK_RV p11_rv(devid_rc rc, const char *what);
+/* p11_rv for a key pair generation: PINs set and nobody logged in is CKR_USER_NOT_LOGGED_IN;
+ * a template the TPM refuses (a size or curve it lacks) CKR_CURVE_NOT_SUPPORTED for EC,
+ * CKR_KEY_SIZE_RANGE for RSA. */
+CK_RV p11_keygen_rv(devid_rc rc, devid_key_type type, const char *what);
 
 /* ---- items and objects (token.c) ------------------------------------------------------------- */
 
@@ -220,6 +224,9 @@ CK_RV p11_attr_get(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v);
 void p11_val_free(p11_val *v);
 /* Whether obj has every attribute of the template with exactly that value. */
 bool p11_attr_match(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+/* The CK_BBOOL attributes a store secret key (HMAC-SHA256 in the TPM) never has: they read
+ * false (attr_secret.c), and a template that sets one true is refused (keygen.c). */
+bool p11_store_secret_never(CK_ATTRIBUTE_TYPE type);
 
 /* ---- templates callers pass (template.c) ------------------------------------------------- */
 
@@ -228,6 +235,11 @@ const CK_ATTRIBUTE *p11_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRI
 /* A CK_BBOOL / CK_ULONG attribute's value (CKR_ATTRIBUTE_VALUE_INVALID if not one). */
 CK_RV p11_tmpl_bool(const CK_ATTRIBUTE *a, CK_BBOOL *out);
 CK_RV p11_tmpl_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out);
+/* A name a store object keeps (CKR_ATTRIBUTE_VALUE_INVALID if it cannot be one): a CKA_LABEL of
+ * at most DEVID_LABEL_MAX bytes without a NUL, NUL-terminated into label; a CKA_ID of at most
+ * DEVID_ID_MAX bytes, *len its length. */
+CK_RV p11_tmpl_label(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1]);
+CK_RV p11_tmpl_id(const CK_ATTRIBUTE *a, unsigned char id[DEVID_ID_MAX], size_t *len);
 /* Checks a template's pointers: CKR_ARGUMENTS_BAD / CKR_ATTRIBUTE_VALUE_INVALID. */
 CK_RV p11_tmpl_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 
@@ -255,6 +267,12 @@ typedef struct p11_session {
 
 /* p11_enter + session lookup (CKR_SESSION_HANDLE_INVALID). On error the lock is released. */
 CK_RV p11_enter_session(CK_SESSION_HANDLE h, p11_session **s);
+/* The session's slot for the operation of `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST,
+ * CKF_ENCRYPT, CKF_DECRYPT), NULL for any other. */
+p11_op **p11_session_op(p11_session *s, CK_FLAGS purpose);
+/* The whole of an entry point with nothing behind it (unsupported.c): the session is checked,
+ * then CKR_FUNCTION_NOT_SUPPORTED. */
+CK_RV p11_unsupported(CK_SESSION_HANDLE h);
 size_t p11_session_count(bool rw_only);
 bool p11_session_ro_exists(void);
 void p11_sessions_free(void);
@@ -367,6 +385,10 @@ typedef enum p11_part_call {
     P11_PART_UPDATE, /* ... Update, C_DigestKey: not after a single-part call */
     P11_PART_FINAL,  /* ... Final: not after a single-part call */
 } p11_part_call;
+/* A whole C_SignInit / C_VerifyInit / C_EncryptInit / C_DecryptInit: p11_op_init on the
+ * session's operation of `purpose`, under the module lock. */
+CK_RV p11_part_init(CK_SESSION_HANDLE h, CK_FLAGS purpose, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key,
+                    CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage);
 /* The start of each such call: enters the session (module lock), finds the operation of
  * `purpose` (CKF_SIGN, CKF_VERIFY, CKF_DIGEST, CKF_ENCRYPT, CKF_DECRYPT) in progress or
  * answers CKR_OPERATION_NOT_INITIALIZED; args_ok false ends it with CKR_ARGUMENTS_BAD; a

@@ -32,3 +32,13 @@ CK_RV p11_rv(devid_rc rc, const char *what)
               what, devid_last_error(), devid_rc_name(rc));
     return rv;
 }
+
+CK_RV p11_keygen_rv(devid_rc rc, devid_key_type type, const char *what)
+{
+    CK_RV rv = p11_rv(rc, what);
+    if (rc == DEVID_ERR_AUTH) /* PINs are set and nobody logged in */
+        return CKR_USER_NOT_LOGGED_IN;
+    if (rc == DEVID_ERR_ARG || rc == DEVID_ERR_UNSUPPORTED)
+        return type == DEVID_KEY_EC ? CKR_CURVE_NOT_SUPPORTED : CKR_KEY_SIZE_RANGE;
+    return rv;
+}

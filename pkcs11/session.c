@@ -11,14 +11,41 @@ static struct {
     CK_SESSION_HANDLE next;
 } ss;
 
+p11_op **p11_session_op(p11_session *s, CK_FLAGS purpose)
+{
+    switch (purpose) {
+    case CKF_SIGN:
+        return &s->sign;
+    case CKF_VERIFY:
+        return &s->verify;
+    case CKF_DIGEST:
+        return &s->digest;
+    case CKF_ENCRYPT:
+        return &s->encrypt;
+    case CKF_DECRYPT:
+        return &s->decrypt;
+    default:
+        return NULL;
+    }
+}
+
+/* Ends the session's operations that `which` names (CKF_SIGN, ..., CKF_FIND_OBJECTS). */
+static void end_operations(p11_session *s, CK_FLAGS which)
+{
+    static const CK_FLAGS parts[] = { CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_DIGEST };
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (which & parts[i])
+            p11_part_end(p11_session_op(s, parts[i]));
+    if (which & CKF_FIND_OBJECTS) {
+        p11_find_free(s->find);
+        s->find = NULL;
+    }
+}
+
 static void session_free(p11_session *s)
 {
-    p11_find_free(s->find);
-    p11_op_free(s->sign);
-    p11_op_free(s->verify);
-    p11_op_free(s->decrypt);
-    p11_op_free(s->encrypt);
-    p11_op_free(s->digest);
+    end_operations(s, CKF_SIGN | CKF_VERIFY | CKF_DECRYPT | CKF_ENCRYPT | CKF_DIGEST |
+                          CKF_FIND_OBJECTS);
     free(s);
 }
 
@@ -165,30 +192,7 @@ CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
     CK_RV rv = p11_enter_session(hSession, &s);
     if (rv != CKR_OK)
         return rv;
-    if (flags & CKF_SIGN) {
-        p11_op_free(s->sign);
-        s->sign = NULL;
-    }
-    if (flags & CKF_VERIFY) {
-        p11_op_free(s->verify);
-        s->verify = NULL;
-    }
-    if (flags & CKF_DECRYPT) {
-        p11_op_free(s->decrypt);
-        s->decrypt = NULL;
-    }
-    if (flags & CKF_ENCRYPT) {
-        p11_op_free(s->encrypt);
-        s->encrypt = NULL;
-    }
-    if (flags & CKF_DIGEST) {
-        p11_op_free(s->digest);
-        s->digest = NULL;
-    }
-    if (flags & CKF_FIND_OBJECTS) {
-        p11_find_free(s->find);
-        s->find = NULL;
-    }
+    end_operations(s, flags);
     return p11_leave(CKR_OK);
 }
 

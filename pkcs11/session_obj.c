@@ -36,23 +36,16 @@ typedef struct {
     const CK_ATTRIBUTE *value, *ec_params, *ec_point, *modulus, *exponent;
 } session_req;
 
+/* A CKA_LABEL or CKA_ID into the name given: label, id and its length. */
+static CK_RV name_into(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1],
+                       unsigned char id[DEVID_ID_MAX], size_t *id_len)
+{
+    return a->type == CKA_LABEL ? p11_tmpl_label(a, label) : p11_tmpl_id(a, id, id_len);
+}
+
 static CK_RV name_attr(p11_item *it, const CK_ATTRIBUTE *a)
 {
-    if (a->type == CKA_LABEL) {
-        if (a->ulValueLen > DEVID_LABEL_MAX ||
-            (a->ulValueLen && memchr(a->pValue, 0, a->ulValueLen)))
-            return CKR_ATTRIBUTE_VALUE_INVALID;
-        memset(it->label, 0, sizeof(it->label));
-        if (a->ulValueLen)
-            memcpy(it->label, a->pValue, a->ulValueLen);
-        return CKR_OK;
-    }
-    if (a->ulValueLen > DEVID_ID_MAX)
-        return CKR_ATTRIBUTE_VALUE_INVALID;
-    if (a->ulValueLen)
-        memcpy(it->id, a->pValue, a->ulValueLen);
-    it->id_len = a->ulValueLen;
-    return CKR_OK;
+    return name_into(a, it->label, it->id, &it->id_len);
 }
 
 /* One attribute of a session object's template. */
@@ -287,6 +280,21 @@ CK_RV p11_attr_session_data(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     }
 }
 
+/* The end of making a session object from a template: after rv (of reading it) CKR_OK the new
+ * item joins the token and *out is its object of class cls; otherwise the item is released. */
+static CK_RV finish_item(p11_item *it, CK_RV rv, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out)
+{
+    if (rv == CKR_OK)
+        rv = p11_token_add_item(it);
+    if (rv != CKR_OK) {
+        p11_item_unref(it);
+        return rv;
+    }
+    p11_token_rebuild();
+    *out = p11_object_handle(it, cls);
+    return *out ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
 CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
                                 const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
@@ -302,15 +310,7 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
         rv = p11_data_template(it, tmpl, n);
         if (rv == CKR_OK && it->data_private && p11_pin_set() && p11_login_user() != CKU_USER)
             rv = CKR_USER_NOT_LOGGED_IN; /* a private object nobody could see */
-        if (rv == CKR_OK)
-            rv = p11_token_add_item(it);
-        if (rv != CKR_OK) {
-            p11_item_unref(it);
-            return rv;
-        }
-        p11_token_rebuild();
-        *out = p11_object_handle(it, CKO_DATA);
-        return *out ? CKR_OK : CKR_GENERAL_ERROR;
+        return finish_item(it, rv, CKO_DATA, out);
     }
     if (cls != CKO_PUBLIC_KEY && cls != CKO_CERTIFICATE) {
         devid_info("pkcs11: session objects of class %lu are not supported", (unsigned long)cls);
@@ -338,15 +338,7 @@ CK_RV p11_session_object_create(CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
         rv = r.key_type == (CK_KEY_TYPE)-1 ? CKR_TEMPLATE_INCOMPLETE
                                            : public_key(&r, &it->pub_only);
     }
-    if (rv == CKR_OK)
-        rv = p11_token_add_item(it);
-    if (rv != CKR_OK) {
-        p11_item_unref(it);
-        return rv;
-    }
-    p11_token_rebuild();
-    *out = p11_object_handle(it, cls);
-    return *out ? CKR_OK : CKR_GENERAL_ERROR;
+    return finish_item(it, rv, cls, out);
 }
 
 /* A session item around a TPM key (a pair or a secret key) named by attrs. */
@@ -410,16 +402,8 @@ CK_RV p11_session_generate(CK_SESSION_HANDLE session, const devid_keygen *gen,
         return rv;
     devid_key *key = NULL;
     devid_rc rc = devid_store_generate_unstored(gen, &key);
-    if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
-        p11_rv(rc, "generating a session key");
-        return CKR_USER_NOT_LOGGED_IN;
-    }
-    if (rc == DEVID_ERR_ARG || rc == DEVID_ERR_UNSUPPORTED) {
-        p11_rv(rc, "generating a session key");
-        return gen->type == DEVID_KEY_EC ? CKR_CURVE_NOT_SUPPORTED : CKR_KEY_SIZE_RANGE;
-    }
     if (rc != DEVID_OK)
-        return p11_rv(rc, "generating a session key");
+        return p11_keygen_rv(rc, gen->type, "generating a session key");
     p11_item *it;
     rv = add_key_item(session, key, attrs, &it);
     if (rv != CKR_OK)
@@ -473,10 +457,12 @@ CK_RV p11_session_object_set(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG
     /* checked first, then applied: all or nothing */
     for (CK_ULONG i = 0; i < n; i++) {
         if (tmpl[i].type == CKA_LABEL || tmpl[i].type == CKA_ID) {
-            if (tmpl[i].ulValueLen > (tmpl[i].type == CKA_LABEL ? DEVID_LABEL_MAX : DEVID_ID_MAX) ||
-                (tmpl[i].type == CKA_LABEL && tmpl[i].ulValueLen &&
-                 memchr(tmpl[i].pValue, 0, tmpl[i].ulValueLen)))
-                return CKR_ATTRIBUTE_VALUE_INVALID;
+            char label[DEVID_LABEL_MAX + 1];
+            unsigned char id[DEVID_ID_MAX];
+            size_t id_len;
+            CK_RV rv = name_into(&tmpl[i], label, id, &id_len);
+            if (rv != CKR_OK)
+                return rv;
             continue;
         }
         p11_val v;
@@ -488,28 +474,19 @@ CK_RV p11_session_object_set(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG
             return rv == CKR_ATTRIBUTE_TYPE_INVALID ? rv : CKR_ATTRIBUTE_READ_ONLY;
     }
     p11_item *it = obj->item;
-    for (CK_ULONG i = 0; i < n; i++) {
+    CK_RV rv = CKR_OK;
+    for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
         if (tmpl[i].type != CKA_LABEL && tmpl[i].type != CKA_ID)
             continue;
         if (it->key) { /* a key pair: each object its own name */
             devid_store_name *nm = obj->cls == CKO_PUBLIC_KEY ? &it->attrs.pub : NULL;
-            char *label = nm ? nm->label : it->attrs.label;
-            unsigned char *id = nm ? nm->id : it->attrs.id;
-            size_t *id_len = nm ? &nm->id_len : &it->attrs.id_len;
-            if (tmpl[i].type == CKA_LABEL) {
-                memset(label, 0, DEVID_LABEL_MAX + 1);
-                if (tmpl[i].ulValueLen)
-                    memcpy(label, tmpl[i].pValue, tmpl[i].ulValueLen);
-            } else {
-                if (tmpl[i].ulValueLen)
-                    memcpy(id, tmpl[i].pValue, tmpl[i].ulValueLen);
-                *id_len = tmpl[i].ulValueLen;
-            }
+            rv = nm ? name_into(&tmpl[i], nm->label, nm->id, &nm->id_len)
+                    : name_into(&tmpl[i], it->attrs.label, it->attrs.id, &it->attrs.id_len);
         } else {
-            name_attr(it, &tmpl[i]);
+            rv = name_attr(it, &tmpl[i]);
         }
     }
-    return CKR_OK;
+    return rv; /* (checked above: CKR_OK) */
 }
 
 /* ---- attributes of a session public key -------------------------------------------------- */
@@ -538,15 +515,9 @@ CK_RV p11_attr_session_pub(p11_object *obj, CK_ATTRIBUTE_TYPE type, p11_val *v)
     case CKA_END_DATE:
     case CKA_SUBJECT:
         return p11_val_ref(v, NULL, 0);
-    case CKA_PUBLIC_KEY_INFO:
-    case CKA_EC_PARAMS:
-    case CKA_EC_POINT:
-    case CKA_MODULUS:
-    case CKA_PUBLIC_EXPONENT:
-        return p11_val_public(v, pk, type);
     case CKA_MODULUS_BITS:
         return ec ? CKR_ATTRIBUTE_TYPE_INVALID : p11_val_ulong(v, (CK_ULONG)EVP_PKEY_get_bits(pk));
-    default:
-        return CKR_ATTRIBUTE_TYPE_INVALID;
+    default: /* the public values (attr_key.c knows which), CKR_ATTRIBUTE_TYPE_INVALID if none */
+        return p11_val_public(v, pk, type);
     }
 }

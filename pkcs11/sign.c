@@ -10,11 +10,7 @@
 
 CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    return p11_leave(p11_op_init(&s->sign, pMechanism, hKey, CKF_SIGN, CKO_PRIVATE_KEY, CKA_SIGN));
+    return p11_part_init(hSession, CKF_SIGN, pMechanism, hKey, CKO_PRIVATE_KEY, CKA_SIGN);
 }
 
 /* Signs what the operation has (plus `more`), following the two-call convention. */
@@ -69,12 +65,7 @@ CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_P
 
 CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    return p11_leave(
-        p11_op_init(&s->verify, pMechanism, hKey, CKF_VERIFY, CKO_PUBLIC_KEY, CKA_VERIFY));
+    return p11_part_init(hSession, CKF_VERIFY, pMechanism, hKey, CKO_PUBLIC_KEY, CKA_VERIFY);
 }
 
 static CK_RV verify_final(p11_op **slot, const unsigned char *more, size_t more_len,
@@ -121,21 +112,12 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
 
 /* ---- recovery: no mechanism here recovers data from a signature --------------------------- */
 
-static CK_RV no_recover(CK_SESSION_HANDLE hSession)
-{
-    p11_session *s;
-    CK_RV rv = p11_enter_session(hSession, &s);
-    if (rv != CKR_OK)
-        return rv;
-    return p11_leave(CKR_FUNCTION_NOT_SUPPORTED);
-}
-
 CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                         CK_OBJECT_HANDLE hKey)
 {
     (void)pMechanism;
     (void)hKey;
-    return no_recover(hSession);
+    return p11_unsupported(hSession);
 }
 
 CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
@@ -145,7 +127,7 @@ CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDa
     (void)ulDataLen;
     (void)pSignature;
     (void)pulSignatureLen;
-    return no_recover(hSession);
+    return p11_unsupported(hSession);
 }
 
 CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -153,7 +135,7 @@ CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanis
 {
     (void)pMechanism;
     (void)hKey;
-    return no_recover(hSession);
+    return p11_unsupported(hSession);
 }
 
 CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
@@ -163,5 +145,5 @@ CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULO
     (void)ulSignatureLen;
     (void)pData;
     (void)pulDataLen;
-    return no_recover(hSession);
+    return p11_unsupported(hSession);
 }

@@ -176,27 +176,6 @@ CK_RV p11_store_destroy(p11_object *obj)
     return CKR_OK;
 }
 
-static CK_RV label_from(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1])
-{
-    if (a->ulValueLen > DEVID_LABEL_MAX || (a->ulValueLen && !a->pValue) ||
-        (a->ulValueLen && memchr(a->pValue, 0, a->ulValueLen)))
-        return CKR_ATTRIBUTE_VALUE_INVALID;
-    memset(label, 0, DEVID_LABEL_MAX + 1);
-    if (a->ulValueLen)
-        memcpy(label, a->pValue, a->ulValueLen);
-    return CKR_OK;
-}
-
-static CK_RV id_from(const CK_ATTRIBUTE *a, unsigned char id[DEVID_ID_MAX], size_t *len)
-{
-    if (a->ulValueLen > DEVID_ID_MAX || (a->ulValueLen && !a->pValue))
-        return CKR_ATTRIBUTE_VALUE_INVALID;
-    if (a->ulValueLen)
-        memcpy(id, a->pValue, a->ulValueLen);
-    *len = a->ulValueLen;
-    return CKR_OK;
-}
-
 static devid_store_object store_object(CK_OBJECT_CLASS cls)
 {
     return cls == CKO_PUBLIC_KEY    ? DEVID_STORE_OBJ_PUBLIC
@@ -215,11 +194,11 @@ CK_RV p11_store_set_attrs(p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
     for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
         switch (tmpl[i].type) {
         case CKA_LABEL:
-            rv = label_from(&tmpl[i], label);
+            rv = p11_tmpl_label(&tmpl[i], label);
             set_label = true;
             break;
         case CKA_ID:
-            rv = id_from(&tmpl[i], id, &id_len);
+            rv = p11_tmpl_id(&tmpl[i], id, &id_len);
             set_id = true;
             break;
         default: {
@@ -298,11 +277,11 @@ static CK_RV cert_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, X509 **cert, de
             break;
         }
         case CKA_LABEL:
-            rv = label_from(t, a->label);
+            rv = p11_tmpl_label(t, a->label);
             *have_label = true;
             break;
         case CKA_ID:
-            rv = id_from(t, a->id, &a->id_len);
+            rv = p11_tmpl_id(t, a->id, &a->id_len);
             *have_id = a->id_len > 0;
             break;
         case CKA_TRUSTED:
@@ -419,17 +398,8 @@ CK_RV p11_store_generate(const devid_keygen *gen, const devid_store_attrs *attrs
 {
     char uid[DEVID_UID_LEN + 1];
     devid_rc rc = devid_store_generate(gen, attrs, uid);
-    if (rc == DEVID_ERR_AUTH) { /* PINs are set and nobody logged in */
-        p11_rv(rc, "generating a key");
-        return CKR_USER_NOT_LOGGED_IN;
-    }
-    if (rc == DEVID_ERR_ARG || rc == DEVID_ERR_UNSUPPORTED) {
-        /* the TPM refused the key template: this TPM lacks that size or curve */
-        p11_rv(rc, "generating a key");
-        return gen->type == DEVID_KEY_EC ? CKR_CURVE_NOT_SUPPORTED : CKR_KEY_SIZE_RANGE;
-    }
     if (rc != DEVID_OK)
-        return p11_rv(rc, "generating a key");
+        return p11_keygen_rv(rc, gen->type, "generating a key");
     CK_RV rv = p11_token_sync(true);
     p11_item *it = rv == CKR_OK ? find_item(uid) : NULL;
     if (rv == CKR_OK && !it)

@@ -33,6 +33,27 @@ CK_RV p11_tmpl_ulong(const CK_ATTRIBUTE *a, CK_ULONG *out)
     return CKR_OK;
 }
 
+CK_RV p11_tmpl_label(const CK_ATTRIBUTE *a, char label[DEVID_LABEL_MAX + 1])
+{
+    if (a->ulValueLen > DEVID_LABEL_MAX || (a->ulValueLen && !a->pValue) ||
+        (a->ulValueLen && memchr(a->pValue, 0, a->ulValueLen)))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    memset(label, 0, DEVID_LABEL_MAX + 1);
+    if (a->ulValueLen)
+        memcpy(label, a->pValue, a->ulValueLen);
+    return CKR_OK;
+}
+
+CK_RV p11_tmpl_id(const CK_ATTRIBUTE *a, unsigned char id[DEVID_ID_MAX], size_t *len)
+{
+    if (a->ulValueLen > DEVID_ID_MAX || (a->ulValueLen && !a->pValue))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    if (a->ulValueLen)
+        memcpy(id, a->pValue, a->ulValueLen);
+    *len = a->ulValueLen;
+    return CKR_OK;
+}
+
 CK_RV p11_tmpl_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
     if (n && !tmpl)

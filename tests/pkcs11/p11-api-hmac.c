@@ -112,6 +112,15 @@ void hmac_refusals(CK_SESSION_HANDLE rw)
     t[1].pValue = &generic;
     CK_ATTRIBUTE enc = { CKA_ENCRYPT, &yes, sizeof(yes) };
     CHECK_RV(f->C_GenerateKey(rw, &gen, &enc, 1, &k), CKR_TEMPLATE_INCONSISTENT);
+    /* names a store object cannot keep: a label with a NUL inside, a CKA_ID of 65 bytes */
+    static const char nul_label[] = { 'm', 0, 'c' };
+    static const unsigned char long_id[65] = { 0 };
+    t[3] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)nul_label, sizeof(nul_label) };
+    CHECK_RV(f->C_GenerateKey(rw, &gen, t, nt, &k), CKR_ATTRIBUTE_VALUE_INVALID);
+    t[3] = mac_template[3];
+    t[4] = (CK_ATTRIBUTE){ CKA_ID, (void *)long_id, sizeof(long_id) };
+    CHECK_RV(f->C_GenerateKey(rw, &gen, t, nt, &k), CKR_ATTRIBUTE_VALUE_INVALID);
+    t[4] = mac_template[4];
     CHECK(find(f, rw, CKO_SECRET_KEY, NULL, h, 4) == 0, "refused templates leave nothing");
     CHECK_RV(f->C_CloseSession(ro), CKR_OK);
 }

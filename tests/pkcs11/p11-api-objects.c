@@ -138,6 +138,21 @@ void keygen_refusals(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     bits = 2048;
     CHECK_RV(f->C_GenerateKeyPair(rw, &rsa, rt, 2, tok, 1, &pub, &priv),
              CKR_ATTRIBUTE_VALUE_INVALID);
+    /* names a store object cannot keep, in either template: a label with a NUL inside or of
+     * 129 bytes, a CKA_ID of 65 bytes */
+    static const char nul_label[] = { 'a', 0, 'b' };
+    static const char long_label[129] = { 0 };
+    static const unsigned char long_id[65] = { 0 };
+    CK_ATTRIBUTE names[] = { { CKA_LABEL, (void *)nul_label, sizeof(nul_label) },
+                             { CKA_LABEL, (void *)long_label, sizeof(long_label) },
+                             { CKA_ID, (void *)long_id, sizeof(long_id) } };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        CK_ATTRIBUTE pt2[] = { pt[0], names[i] }, kt2[] = { tok[0], names[i] };
+        CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt2, 2, tok, 1, &pub, &priv),
+                 CKR_ATTRIBUTE_VALUE_INVALID);
+        CHECK_RV(f->C_GenerateKeyPair(rw, &ec, pt, 2, kt2, 2, &pub, &priv),
+                 CKR_ATTRIBUTE_VALUE_INVALID);
+    }
     CHECK_RV(f->C_GenerateKey(rw, NULL, NULL, 0, &h), CKR_ARGUMENTS_BAD);
 }
 

@@ -5,7 +5,8 @@
  * the operation; a length query or a buffer too small leaves it active; a single-part call
  * after an update, or an update/final call after a single-part call, is refused with
  * CKR_OPERATION_ACTIVE and ends it; *Init while active is refused and leaves it running.
- * Whether an operation is still active is asked with its *Init (CKR_OPERATION_ACTIVE). */
+ * Whether an operation is still active is asked with its *Init (CKR_OPERATION_ACTIVE).
+ * C_SessionCancel (3.0) ends the operations it names, and only those. */
 #include "p11api.h"
 
 typedef enum {
@@ -224,6 +225,44 @@ static bool applies(int op, size_t r)
     return true;
 }
 
+/* Every operation and a search started; C_SessionCancel ends those its flags name. */
+static void cancel_some(CK_SESSION_HANDLE s, CK_FLAGS which)
+{
+    static const CK_FLAGS flag[N_OPS] = { CKF_DIGEST, CKF_SIGN, CKF_VERIFY, CKF_ENCRYPT,
+                                          CKF_DECRYPT };
+    for (int op = 0; op < N_OPS; op++)
+        CHECK_RV(init(s, op), CKR_OK);
+    CHECK_RV(f->C_FindObjectsInit(s, NULL, 0), CKR_OK);
+    CHECK_RV(f3->C_SessionCancel(s, which), CKR_OK);
+    for (int op = 0; op < N_OPS; op++) {
+        CK_RV probe = init(s, op); /* starts it again if it was ended */
+        CHECK(probe == ((which & flag[op]) ? CKR_OK : CKR_OPERATION_ACTIVE),
+              "C_SessionCancel(0x%lx): %s Init says 0x%lx", (unsigned long)which, op_names[op],
+              (unsigned long)probe);
+    }
+    CK_OBJECT_HANDLE h;
+    CK_ULONG n = 0;
+    CHECK_RV(f->C_FindObjects(s, &h, 1, &n),
+             (which & CKF_FIND_OBJECTS) ? CKR_OPERATION_NOT_INITIALIZED : CKR_OK);
+    CHECK_RV(f3->C_SessionCancel(s, CKF_DIGEST | CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT |
+                                        CKF_FIND_OBJECTS),
+             CKR_OK);
+    for (int op = 0; op < N_OPS; op++) {
+        CHECK_RV(init(s, op), CKR_OK);
+        run(s, op, SINGLE_BADARGS); /* and ended */
+    }
+}
+
+static void session_cancel(CK_SESSION_HANDLE s)
+{
+    CHECK(f3 != NULL, "no 3.0 function list");
+    if (!f3)
+        return;
+    cancel_some(s, CKF_SIGN | CKF_DIGEST | CKF_FIND_OBJECTS);
+    cancel_some(s, CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT);
+    cancel_some(s, 0);
+}
+
 void operation_states(CK_SESSION_HANDLE s)
 {
     /* an RSA key pair that signs and decrypts, and inputs that work with it */
@@ -264,5 +303,6 @@ void operation_states(CK_SESSION_HANDLE s)
             CHECK(init(s, op) == CKR_OK, "%s: an operation survived bad arguments", op_names[op]);
             run(s, op, SINGLE_BADARGS);
         }
+    session_cancel(s);
     CHECK_RV(f->C_DestroyObject(s, priv), CKR_OK);
 }

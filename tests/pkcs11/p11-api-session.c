@@ -318,6 +318,21 @@ void session_key_pairs(CK_SESSION_HANDLE rw)
     session_rsa_round_trip(rw, rpub, rpriv);
     /* keyd's rename, one object at a time */
     CK_ATTRIBUTE relabel = { CKA_LABEL, (void *)"sess-ec-new", 11 };
+    /* a name no object can keep changes nothing, also with a good one beside it */
+    static const unsigned char long_id[65] = { 0 };
+    CK_ATTRIBUTE bad_names[][2] = {
+        { relabel, { CKA_LABEL, (void *)"a\0b", 3 } },
+        { relabel, { CKA_ID, (void *)long_id, sizeof(long_id) } },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_RV(f->C_SetAttributeValue(ro, epub, bad_names[i], 2), CKR_ATTRIBUTE_VALUE_INVALID);
+        CHECK(find(f, rw, CKO_PUBLIC_KEY, "sess-ec", h, 4) == 1 && h[0] == epub,
+              "a refused rename changed the session public key's label");
+    }
+    CK_ATTRIBUTE nul_label[] = { { CKA_CLASS, &(CK_OBJECT_CLASS){ CKO_CERTIFICATE },
+                                   sizeof(CK_OBJECT_CLASS) },
+                                 { CKA_LABEL, (void *)"a\0b", 3 } };
+    CHECK_RV(f->C_CreateObject(ro, nul_label, 2, &h[0]), CKR_ATTRIBUTE_VALUE_INVALID);
     CHECK_RV(f->C_SetAttributeValue(ro, epub, &relabel, 1), CKR_OK);
     CHECK(find(f, rw, CKO_PRIVATE_KEY, "sess-ec", h, 4) == 1 && h[0] == epriv &&
               find(f, rw, CKO_PUBLIC_KEY, "sess-ec-new", h, 4) == 1 && h[0] == epub,

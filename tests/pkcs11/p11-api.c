@@ -16,6 +16,7 @@
 
 const char *variant;
 CK_FUNCTION_LIST *f;
+CK_FUNCTION_LIST_3_0 *f3;
 
 static double now_ms(void)
 {
@@ -337,6 +338,11 @@ static int setup(void)
     if (!mod_load(&mod, module_path))
         return 1;
     f = mod.f;
+    CK_C_GetInterface gi = (CK_C_GetInterface)dlsym(mod.dl, "C_GetInterface");
+    CK_INTERFACE *iface = NULL;
+    CK_VERSION v30 = { 3, 0 };
+    if (gi && gi((CK_UTF8CHAR *)"PKCS 11", &v30, &iface, 0) == CKR_OK && iface)
+        f3 = iface->pFunctionList; /* the same module: its 3.0 functions */
     /* What the TPM takes (for /p11-api/advertised), before the module holds the TPM
      * connection. */
     if (strcmp(variant, "no-tpm") != 0)

@@ -5,8 +5,11 @@
 
 #include "p11test.h"
 
+#include "../../pkcs11/pkcs11_3.h"
+
 extern const char *variant; /* ecc, rsa, empty, no-tpm */
 extern CK_FUNCTION_LIST *f;
+extern CK_FUNCTION_LIST_3_0 *f3; /* the same module's 3.0 list (C_SessionCancel, ...) */
 
 /* The one object of class cls labelled label (CK_INVALID_HANDLE if not exactly one). */
 CK_OBJECT_HANDLE one(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label);
