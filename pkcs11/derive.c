@@ -80,19 +80,13 @@ static CK_RV secret_template(const CK_ATTRIBUTE *t, CK_ULONG n, p11_secret *sec,
             if (p11_tmpl_ulong(&t[i], value_len) != CKR_OK || *value_len == 0)
                 return CKR_ATTRIBUTE_VALUE_INVALID;
             break;
-        case CKA_LABEL:
-            if (t[i].ulValueLen > DEVID_LABEL_MAX || (t[i].ulValueLen && !t[i].pValue))
+        case CKA_LABEL: /* the same rules as every other object's label and id */
+            if (p11_tmpl_label(&t[i], sec->label) != CKR_OK)
                 return CKR_ATTRIBUTE_VALUE_INVALID;
-            if (t[i].ulValueLen)
-                memcpy(sec->label, t[i].pValue, t[i].ulValueLen);
-            sec->label[t[i].ulValueLen] = '\0';
             break;
         case CKA_ID:
-            if (t[i].ulValueLen > DEVID_ID_MAX || (t[i].ulValueLen && !t[i].pValue))
+            if (p11_tmpl_id(&t[i], sec->id, &sec->id_len) != CKR_OK)
                 return CKR_ATTRIBUTE_VALUE_INVALID;
-            if (t[i].ulValueLen)
-                memcpy(sec->id, t[i].pValue, t[i].ulValueLen);
-            sec->id_len = t[i].ulValueLen;
             break;
         case CKA_TOKEN:
             if (p11_tmpl_bool(&t[i], &b) != CKR_OK || b)

@@ -274,6 +274,47 @@ static void ecdh_session_secrets(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro, CK_
     CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 4) == 0, "session secret outlived its session");
 }
 
+/* The derived secret's CKA_LABEL and CKA_ID follow the rules of every other object: a label
+ * with a zero byte inside or over 128 bytes, an ID over 64 bytes are refused, and nothing is
+ * derived; a label and ID within them name the secret. */
+static void ecdh_names(CK_SESSION_HANDLE rw, CK_MECHANISM *m, CK_OBJECT_HANDLE priv,
+                       const CK_ATTRIBUTE *st)
+{
+    char label[129], cut[] = "dh\0z";
+    unsigned char id[65];
+    memset(label, 'a', sizeof(label));
+    memset(id, 0x42, sizeof(id));
+    CK_ATTRIBUTE t[7];
+    memcpy(t, st, 5 * sizeof(*t));
+    CK_OBJECT_HANDLE z = 0, found[2];
+    const struct {
+        CK_ATTRIBUTE a;
+        const char *what;
+    } bad[] = { { { CKA_LABEL, cut, 4 }, "a label with a zero byte inside" },
+                { { CKA_LABEL, label, 129 }, "a 129-byte label" },
+                { { CKA_ID, id, 65 }, "a 65-byte CKA_ID" } };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        t[5] = bad[i].a;
+        CK_RV rv = f->C_DeriveKey(rw, m, priv, t, 6, &z);
+        CHECK(rv == CKR_ATTRIBUTE_VALUE_INVALID, "C_DeriveKey with %s: 0x%lx", bad[i].what,
+              (unsigned long)rv);
+        CHECK(find(f, rw, CKO_SECRET_KEY, NULL, found, 2) == 0, "%s: a secret was derived",
+              bad[i].what);
+        if (rv == CKR_OK) /* keep a failure here from spilling into the later checks */
+            f->C_DestroyObject(rw, z);
+    }
+    t[5] = (CK_ATTRIBUTE){ CKA_LABEL, label, 128 }; /* the longest allowed */
+    t[6] = (CK_ATTRIBUTE){ CKA_ID, id, 64 };
+    CHECK_RV(f->C_DeriveKey(rw, m, priv, t, 7, &z), CKR_OK);
+    CK_ULONG llen = 0, ilen = 0;
+    unsigned char *l = attr(f, rw, z, CKA_LABEL, &llen), *i = attr(f, rw, z, CKA_ID, &ilen);
+    CHECK(l && llen == 128 && !memcmp(l, label, 128) && i && ilen == 64 && !memcmp(i, id, 64),
+          "derived secret's label and ID");
+    free(l);
+    free(i);
+    CHECK_RV(f->C_DestroyObject(rw, z), CKR_OK);
+}
+
 void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
 {
     CK_OBJECT_HANDLE pub = 0, priv = 0, z = 0;
@@ -311,6 +352,7 @@ void ecdh(CK_SESSION_HANDLE rw, CK_SESSION_HANDLE ro)
     st[2].pValue = &yes;
     CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_TEMPLATE_INCONSISTENT);
     st[2].pValue = &no;
+    ecdh_names(rw, &m, priv, st);
     CHECK_RV(f->C_DeriveKey(ro, &m, priv, st, 5, &z), CKR_OK); /* session objects: RO is fine */
     CHECK_RV(f->C_DeriveKey(rw, &m, priv, st, 5, &z), CKR_OK);
 
