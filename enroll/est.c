@@ -327,7 +327,7 @@ devid_rc est_conn_open(const est_client_cfg *cfg, est_conn **out)
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, c);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "devid-enroll/0.1");
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, EST_USER_AGENT);
     if (cfg->bootstrap) {
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -26,6 +26,10 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 
+/* The client's name in every HTTP request it makes (EST, and the OCSP and CRL fetches of
+ * revocation.h): "devid-enroll/<project version>"; DEVID_ENROLL_VERSION comes from the build. */
+#define EST_USER_AGENT "devid-enroll/" DEVID_ENROLL_VERSION
+
 /* How the HTTP password is offered. */
 typedef enum est_auth_mode {
     EST_AUTH_BASIC = 0, /* HTTP Basic with the request (Digest if the server asks only that) */

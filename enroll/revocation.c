@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "revocation.h"
+#include "est.h"
 #include "revocation_cache.h"
 #include "fsutil.h"
 #include "log.h"
@@ -96,7 +97,7 @@ static bool fetch(const char *url, const unsigned char *body, size_t body_len, b
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "devid-enroll/0.1");
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, EST_USER_AGENT);
     if (body) {
         headers = curl_slist_append(headers, "Content-Type: application/ocsp-request");
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

@@ -90,6 +90,13 @@ all_secrets() { # all_secrets LOGFILE OP
 no_secrets() { # no_secrets LOGFILE [OP]
     ! received "$1" | awk -F'\t' -v op="${2:-}" '(op == "" || $1 == op) && ($3 != "-" || $4 != "no")' | grep -q .
 }
+# The User-Agent values the requests in LOGFILE carried, each once ("-": a request without one).
+user_agents() { # user_agents LOGFILE
+    jq -s -r '[.[] | select(.op != null) | [.headers[] | select(.[0] | ascii_downcase == "user-agent") | .[1]]
+        | if length == 0 then "-" else join(",") end] | unique[]' "$1"
+}
+# What devid-enroll calls itself in every HTTP request (the version meson gives the test)
+user_agent=devid-enroll/${DEVID_PROJECT_VERSION:-unknown-version}
 trap est_server_stop EXIT
 
 count_label() { grep -l "^label=$1\$" "$DEVID_STORE"/*.attr 2>/dev/null | wc -l; }

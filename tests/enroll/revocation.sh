@@ -26,7 +26,18 @@ gencrl() {
         openssl crl -in "$rev/crl/oem.pem" -outform DER -out "$rev/crl/oem.crl"
 }
 gencrl
-/usr/bin/python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$rev/crl" >"$rev/http.out" 2>&1 &
+# (each request logged with the User-Agent it carried: the device's fetches must name it)
+/usr/bin/python3 -u - "$rev/crl" >"$rev/http.out" 2>&1 <<'EOF' &
+import functools, http.server, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, fmt, *args):
+        agent = self.headers.get("User-Agent") if getattr(self, "headers", None) else None
+        print("request %s user-agent %s" % (getattr(self, "path", "?"), agent), flush=True)
+server = http.server.ThreadingHTTPServer(
+    ("127.0.0.1", 0), functools.partial(Handler, directory=sys.argv[1]))
+print("serving on port %d" % server.server_port, flush=True)
+server.serve_forever()
+EOF
 pids+=($!)
 # the OCSP responder of the owner CA (port 0; it says which)
 openssl ocsp -index "$rev/owner-index" -CA "$pki/owner-ca.pem" -rsigner "$pki/owner-ca.pem" \
@@ -79,6 +90,8 @@ ocsp_poke
 out=$(enroll status 2>&1); rc=$?
 check "status: healthy (exit $rc)" test $rc -eq 0
 check "status: the IDevID is good by the CRL" test "$(revocation_of idevid)" = "good crl"
+check "the CRL fetches named the client $user_agent ($(grep '^request /oem.crl' "$rev/http.out" | sort -u | tr '\n' ' '))" \
+    test "$(grep '^request /oem.crl' "$rev/http.out" | sort -u)" = "request /oem.crl user-agent $user_agent"
 check "status: the LDevID is good by OCSP" test "$(revocation_of ldevid)" = "good ocsp"
 check "status text shows revocation ($out)" grep -q "revocation: good (ocsp $ocsp_url" <<<"$out"
 check "status: the service identity device-id is good by OCSP" \

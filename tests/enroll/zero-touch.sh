@@ -57,6 +57,8 @@ check "factory: every enrollment POST had the password and the header ($(receive
 check "factory: no secret with /cacerts (strict or bootstrap)" no_secrets "$work/factory.log" cacerts
 check "factory: the bootstrap fetched /cacerts twice (unverified, then verified)" \
     test "$(received "$work/factory.log" | grep -c '^cacerts')" -eq 4
+check "factory: every request named the client $user_agent ($(user_agents "$work/factory.log" | tr '\n' ' '))" \
+    test "$(user_agents "$work/factory.log")" = "$user_agent"
 
 # --- bootstrap: after the fingerprint matches, only TLS verified against that CA: a server
 # whose TLS certificate another CA issued gets one unauthenticated /cacerts and nothing more
