@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* devid_key internals shared by key.c (objects) and sign.c (signatures). Core-internal. */
+/* devid_key internals shared by key.c (objects), key_slots.c (their TPM objects) and sign.c
+ * (signatures). Core-internal. */
 #ifndef DEVID_KEY_INTERNAL_H
 #define DEVID_KEY_INTERNAL_H
 
@@ -46,6 +47,8 @@ void devid_keys_forget_loaded_locked(void);
 /* Lock held: flushes the least recently used loaded key to free a TPM object slot (a TPM
  * without resource manager has only a few). False if there was none to flush. */
 bool devid_keys_evict_one(ESYS_CONTEXT *ctx);
+/* The same, never flushing `keep` (the key the asking operation uses). */
+bool devid_keys_evict_one_but(ESYS_CONTEXT *ctx, const devid_key *keep);
 /* Lock held: before a command brings a persistent object into the TPM (TPM2_ReadPublic of it):
  * without a resource manager, if our transient objects already fill the PC Client minimum of
  * three slots (swtpm has exactly three), flushes the least recently used key (never the most
@@ -67,5 +70,12 @@ devid_rc devid_key_hmac_path(devid_key *key, const unsigned char *data, size_t l
 
 /* With the TPM lock held: makes key->tr valid for the current connection and sets its auth. */
 devid_rc devid_key_bind(ESYS_CONTEXT *ctx, devid_key *key);
+/* Lock held: a loadable key just opened joins the open keys, with which it shares one loaded
+ * TPM object per key. */
+void devid_key_opened_locked(devid_key *key);
+/* Lock held (ctx NULL when not connected), as key is freed: its loaded object goes to another
+ * open devid_key of the same key, or is flushed; a persistent key's ESYS_TR is released; a
+ * loadable key leaves the open keys. */
+void devid_key_release_locked(ESYS_CONTEXT *ctx, devid_key *key);
 
 #endif

@@ -12,7 +12,6 @@
 #include "tss2_file.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -105,7 +104,7 @@ devid_rc store_read_key_blob(const char *uid, devid_tss2_key *blob)
     return rc;
 }
 
-static bool part_exists(const char *uid, const char *ext)
+bool store_part_exists(const char *uid, const char *ext)
 {
     char path[4096];
     return store_part_path(uid, ext, path, sizeof(path)) == DEVID_OK && access(path, F_OK) == 0;
@@ -161,7 +160,7 @@ static devid_rc new_uid(char uid[DEVID_UID_LEN + 1])
     return DEVID_OK;
 }
 
-static devid_rc write_attrs(const char *uid, const devid_store_attrs *a)
+devid_rc store_write_attrs(const char *uid, const devid_store_attrs *a)
 {
     char path[4096], text[MAX_ATTR_FILE];
     devid_rc rc = store_part_path(uid, "attr", path, sizeof(path));
@@ -204,78 +203,12 @@ static devid_rc create_group(const char *ext, const void *content, size_t len, m
     if (rc == DEVID_OK)
         rc = devid_write_file_atomic(path, content, len, mode);
     if (rc == DEVID_OK) {
-        rc = write_attrs(uid, attrs);
+        rc = store_write_attrs(uid, attrs);
         if (rc != DEVID_OK)
             unlink(path);
     }
     store_unlock(lock);
     return rc;
-}
-
-/* ---- listing ---- */
-
-static devid_rc list_groups(bool with_data, devid_store_entry **entries, size_t *count)
-{
-    *entries = NULL;
-    *count = 0;
-    const char *dir = store_dir();
-    if (!dir)
-        return devid_fail(DEVID_ERR_INTERNAL, "devid core not initialised");
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (errno == ENOENT)
-            return DEVID_OK; /* no store yet: empty */
-        return devid_fail(DEVID_ERR_IO, "store %s: %s", dir, strerror(errno));
-    }
-    size_t cap = 0;
-    devid_rc rc = DEVID_OK;
-    struct dirent *de;
-    while ((de = readdir(d)) && rc == DEVID_OK) {
-        const char *name = de->d_name;
-        size_t n = strlen(name);
-        if (n != DEVID_UID_LEN + 5 || strcmp(name + DEVID_UID_LEN, ".attr") != 0)
-            continue;
-        devid_store_entry e = { 0 };
-        memcpy(e.uid, name, DEVID_UID_LEN);
-        if (!store_valid_uid(e.uid))
-            continue;
-        if (devid_store_get_attrs(e.uid, &e.attrs) != DEVID_OK) {
-            devid_warn("skipping store object %s: %s", e.uid, devid_last_error());
-            continue; /* one corrupted object must not hide the others */
-        }
-        e.has_key = part_exists(e.uid, "key");
-        e.has_cert = part_exists(e.uid, "crt");
-        e.has_data = part_exists(e.uid, "dat");
-        if (!e.has_key && !e.has_cert && !(with_data && e.has_data))
-            continue; /* data objects only for those that ask (PKCS#11) */
-        if (*count == cap) {
-            cap = cap ? 2 * cap : 8;
-            devid_store_entry *grown = realloc(*entries, cap * sizeof(**entries));
-            if (!grown) {
-                rc = devid_fail(DEVID_ERR_MEMORY, "store listing");
-                break;
-            }
-            *entries = grown;
-        }
-        (*entries)[(*count)++] = e;
-    }
-    closedir(d);
-    if (rc != DEVID_OK) {
-        free(*entries);
-        *entries = NULL;
-        *count = 0;
-    }
-    return rc;
-}
-
-devid_rc devid_store_list(devid_store_entry **entries, size_t *count)
-{
-    return list_groups(false, entries, count);
-}
-
-devid_rc devid_store_list_objects(devid_store_entry **entries, size_t *count)
-{
-    return list_groups(true, entries, count);
 }
 
 /* ---- creating ---- */
@@ -393,14 +326,14 @@ devid_rc devid_store_put_cert(const char *uid_or_null, X509 *cert, const devid_s
     if (rc == DEVID_OK)
         rc = store_lock(&lock);
     if (rc == DEVID_OK) {
-        if (uid_or_null && !part_exists(uid, "attr"))
+        if (uid_or_null && !store_part_exists(uid, "attr"))
             rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
         if (rc == DEVID_OK)
             rc = store_part_path(uid, "crt", path, sizeof(path));
         if (rc == DEVID_OK)
             rc = devid_write_file_atomic(path, pem, (size_t)pemlen, cert_mode());
         if (rc == DEVID_OK && attrs)
-            rc = write_attrs(uid, attrs);
+            rc = store_write_attrs(uid, attrs);
         store_unlock(lock);
     }
     BIO_free(bio);
@@ -494,163 +427,4 @@ devid_rc devid_store_read_cert(const char *uid, X509 **cert)
     char path[4096];
     devid_rc rc = store_part_path(uid, "crt", path, sizeof(path));
     return rc == DEVID_OK ? devid_cert_read_pem(path, cert, NULL) : rc;
-}
-
-/* ---- changing and deleting ---- */
-
-devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs)
-{
-    int lock = -1;
-    devid_rc rc = store_lock(&lock);
-    if (rc != DEVID_OK)
-        return rc;
-    if (!part_exists(uid, "attr"))
-        rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
-    else
-        rc = write_attrs(uid, attrs);
-    store_unlock(lock);
-    return rc;
-}
-
-/* Reads a group's attributes, changes them (change returns false: nothing to write) and
- * writes them back, all under the store lock. */
-static devid_rc update_attrs(const char *uid, bool (*change)(devid_store_attrs *a, void *arg),
-                             void *arg, devid_store_attrs *out)
-{
-    if (!store_valid_uid(uid))
-        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
-    int lock = -1;
-    devid_rc rc = store_lock(&lock);
-    if (rc != DEVID_OK)
-        return rc;
-    devid_store_attrs a;
-    if (!part_exists(uid, "attr"))
-        rc = devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
-    if (rc == DEVID_OK)
-        rc = devid_store_get_attrs(uid, &a);
-    if (rc == DEVID_OK && change(&a, arg))
-        rc = write_attrs(uid, &a);
-    store_unlock(lock);
-    if (rc == DEVID_OK && out)
-        *out = a;
-    return rc;
-}
-
-typedef struct rename_req {
-    const char *uid;
-    devid_store_object which;
-    const char *label;
-    const unsigned char *id;
-    size_t id_len;
-} rename_req;
-
-static void set_name(devid_store_name *n, const char *label, const unsigned char *id, size_t id_len)
-{
-    if (label)
-        snprintf(n->label, sizeof(n->label), "%s", label);
-    if (id) {
-        memcpy(n->id, id, id_len);
-        n->id_len = id_len;
-    }
-}
-
-static bool apply_rename(devid_store_attrs *a, void *arg)
-{
-    const rename_req *r = arg;
-    devid_store_name group = { .own = true };
-    set_name(&group, a->label, a->id, a->id_len);
-    /* The group's name belongs to the key; a group without key is its certificate's. */
-    devid_store_object which = r->which;
-    if (which == DEVID_STORE_OBJ_CERT && !part_exists(r->uid, "key"))
-        which = DEVID_STORE_OBJ_KEY;
-    if (which == DEVID_STORE_OBJ_KEY) {
-        /* the other objects keep the name they show now (a public key only with a key: a
-         * certificate or data group gets no public name) */
-        if (!a->pub.own && part_exists(r->uid, "key"))
-            a->pub = group;
-        if (!a->cert.own && part_exists(r->uid, "crt"))
-            a->cert = group;
-        set_name(&group, r->label, r->id, r->id_len);
-        memcpy(a->label, group.label, sizeof(a->label));
-        memcpy(a->id, group.id, group.id_len);
-        a->id_len = group.id_len;
-    } else {
-        devid_store_name *n = which == DEVID_STORE_OBJ_PUBLIC ? &a->pub : &a->cert;
-        if (!n->own)
-            *n = group;
-        set_name(n, r->label, r->id, r->id_len);
-    }
-    store_attrs_normalize(a);
-    return true;
-}
-
-devid_rc devid_store_rename(const char *uid, devid_store_object which, const char *label,
-                            const unsigned char *id, size_t id_len, devid_store_attrs *out)
-{
-    if ((label && strlen(label) > DEVID_LABEL_MAX) || (id && id_len > DEVID_ID_MAX))
-        return devid_fail(DEVID_ERR_ARG, "label or id too long");
-    rename_req r = { uid, which, label, id, id_len };
-    return update_attrs(uid, apply_rename, &r, out);
-}
-
-static bool apply_hide(devid_store_attrs *a, void *arg)
-{
-    (void)arg;
-    a->public_hidden = true;
-    return true;
-}
-
-devid_rc devid_store_hide_public(const char *uid, devid_store_attrs *out)
-{
-    return update_attrs(uid, apply_hide, NULL, out);
-}
-
-static devid_rc unlink_part(const char *uid, const char *ext)
-{
-    char path[4096];
-    devid_rc rc = store_part_path(uid, ext, path, sizeof(path));
-    if (rc == DEVID_OK && unlink(path) != 0 && errno != ENOENT)
-        rc = devid_fail(DEVID_ERR_IO, "removing %s: %s", path, strerror(errno));
-    return rc;
-}
-
-static devid_rc delete_locked(const char *uid, unsigned parts)
-{
-    if (!part_exists(uid, "attr"))
-        return devid_fail(DEVID_ERR_NOT_FOUND, "no store object %s", uid);
-    bool keep_key = !(parts & DEVID_STORE_KEY) && part_exists(uid, "key");
-    bool keep_cert = !(parts & DEVID_STORE_CERT) && part_exists(uid, "crt");
-    bool keep_data = !(parts & DEVID_STORE_DATA) && part_exists(uid, "dat");
-    devid_rc rc = DEVID_OK;
-    if (!keep_key && !keep_cert && !keep_data)
-        rc = unlink_part(uid, "attr"); /* the group vanishes from listings first */
-    if (rc == DEVID_OK && (parts & DEVID_STORE_KEY))
-        rc = unlink_part(uid, "key");
-    if (rc == DEVID_OK && (parts & DEVID_STORE_CERT))
-        rc = unlink_part(uid, "crt");
-    if (rc == DEVID_OK && (parts & DEVID_STORE_DATA))
-        rc = unlink_part(uid, "dat");
-    devid_store_attrs a;
-    if (rc == DEVID_OK && (parts & DEVID_STORE_CERT) && keep_key &&
-        devid_store_get_attrs(uid, &a) == DEVID_OK && a.cert.own) {
-        /* a later certificate of the group starts with the group's name, not the old one's */
-        a.cert.own = false;
-        rc = write_attrs(uid, &a);
-    }
-    return rc;
-}
-
-devid_rc devid_store_delete(const char *uid, unsigned parts)
-{
-    if (!store_valid_uid(uid))
-        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
-    int lock = -1;
-    devid_rc rc = store_lock(&lock);
-    if (rc != DEVID_OK)
-        return rc;
-    rc = delete_locked(uid, parts);
-    if (rc == DEVID_OK)
-        rc = devid__sync_dir(store_dir());
-    store_unlock(lock);
-    return rc;
 }

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +21,6 @@
 static pthread_mutex_t tpm_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-/* One resolved TPM handle and the users of its ESYS_TR (tpm.refs below). */
-struct resolved_tr {
-    uint32_t handle;
-    ESYS_TR tr;
-    unsigned refs;
-};
-
 static struct {
     ESYS_CONTEXT *esys;
     TSS2_TCTI_CONTEXT *tcti;
@@ -36,50 +28,13 @@ static struct {
     bool behind_rm; /* through a resource manager (tpm_users.h) */
     uint64_t generation;
     uint16_t nv_buffer_max; /* 0 = not read yet */
-    /* Persistent handles ([0]) and NV indices ([1]) that exist, each listed with one
-     * GetCapability when first asked about, so that probing the DevID map for absent entries
-     * costs no TPM command each, and finding keys costs no NV listing. */
-    struct {
-        uint64_t generation;
-        struct timespec when;
-        uint32_t *handles;
-        size_t count;
-    } present[2];
-    /* ESAPI keeps one ESYS_TR per TPM handle and hands the same one to every resolver, so
-     * resolved handles are reference-counted here and closed with their last user. */
-    struct {
-        uint64_t generation;
-        uint64_t epoch; /* bumped when a persistent handle or NV index changes */
-        struct resolved_tr *list;
-        size_t count, cap;
-    } refs;
 } tpm;
 
-static atomic_uint_fast64_t command_count;
-static atomic_uint_fast64_t command_ns; /* wall time inside the ESAPI calls that send them */
-static _Thread_local struct timespec command_start;
 static _Thread_local TSS2_RC last_rc;
 
 TSS2_RC devid_tpm_last_rc(void)
 {
     return last_rc;
-}
-
-static void forget_refs_locked(void)
-{
-    free(tpm.refs.list);
-    tpm.refs.list = NULL;
-    tpm.refs.count = tpm.refs.cap = 0;
-}
-
-static void forget_present_locked(void)
-{
-    for (int i = 0; i < 2; i++) {
-        free(tpm.present[i].handles);
-        tpm.present[i].handles = NULL;
-        tpm.present[i].count = 0;
-        tpm.present[i].generation = 0;
-    }
 }
 
 /* The child of a fork must not talk over the parent's connection: forget it without sending
@@ -97,8 +52,7 @@ static void forget_connection_locked(void)
         abandoned_tcti = tpm.tcti;
     tpm.tcti = NULL;
     tpm.nv_buffer_max = 0;
-    forget_present_locked();
-    forget_refs_locked();
+    devid_tpm_handles_forget_locked();
     devid_session_forget_locked();
     devid_srk_forget_locked();
     devid_keys_forget_loaded_locked();
@@ -136,8 +90,7 @@ static void install_atfork(void)
 /* graceful: flush what we loaded; otherwise the connection is broken and only forgotten. */
 static void close_connection_locked(bool graceful)
 {
-    forget_present_locked();
-    forget_refs_locked();
+    devid_tpm_handles_forget_locked();
     if (graceful && tpm.esys) {
         devid_keys_flush_loaded(tpm.esys);
         devid_session_close(tpm.esys);
@@ -266,39 +219,6 @@ __attribute__((destructor)) static void flush_at_unload(void)
     if (tpm.esys && tpm.pid == getpid())
         close_connection_locked(true);
     pthread_mutex_unlock(&tpm_mutex);
-}
-
-uint64_t devid_tpm_command_count(void)
-{
-    return atomic_load(&command_count);
-}
-
-uint64_t devid_tpm_command_ns(void)
-{
-    return atomic_load(&command_ns);
-}
-
-void devid_tpm_count_command(const char *esys_fn)
-{
-    uint64_t n = atomic_fetch_add(&command_count, 1) + 1;
-    devid_debug("TPM command %llu: %s", (unsigned long long)n, esys_fn);
-    devid_tpm_command_resumed();
-}
-
-void devid_tpm_command_resumed(void)
-{
-    clock_gettime(CLOCK_MONOTONIC, &command_start);
-}
-
-TSS2_RC devid_tpm_command_done(TSS2_RC rc)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ns = (int64_t)(now.tv_sec - command_start.tv_sec) * 1000000000 +
-                 (now.tv_nsec - command_start.tv_nsec);
-    if (ns > 0)
-        atomic_fetch_add(&command_ns, (uint64_t)ns);
-    return rc;
 }
 
 /* Connection-level failures: the context cannot be trusted any more. */
@@ -492,146 +412,4 @@ devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out)
     }
     *out = tpm.nv_buffer_max;
     return DEVID_OK;
-}
-
-void devid_tpm_handles_changed_locked(uint32_t handle)
-{
-    forget_present_locked();
-    for (size_t i = 0; i < tpm.refs.count; i++) {
-        if (tpm.refs.list[i].handle == handle) { /* its ESYS object is gone or stale */
-            tpm.refs.list[i] = tpm.refs.list[--tpm.refs.count];
-            break;
-        }
-    }
-    tpm.refs.epoch++;
-}
-
-uint64_t devid_tpm_tr_epoch_locked(void)
-{
-    return tpm.refs.epoch;
-}
-
-void devid_tpm_release(ESYS_CONTEXT *ctx, ESYS_TR tr)
-{
-    if (tpm.refs.generation != tpm.generation)
-        return;
-    for (size_t i = 0; i < tpm.refs.count; i++) {
-        if (tpm.refs.list[i].tr == tr) {
-            if (--tpm.refs.list[i].refs == 0) {
-                Esys_TR_Close(ctx, &tr);
-                tpm.refs.list[i] = tpm.refs.list[--tpm.refs.count];
-            }
-            return;
-        }
-    }
-}
-
-static devid_rc list_handles(ESYS_CONTEXT *ctx, uint32_t first, uint32_t **list, size_t *n)
-{
-    for (TPMI_YES_NO more = 1; more;) {
-        TPMS_CAPABILITY_DATA *cap = NULL;
-        devid_rc rc = DEVID_ESYS("listing TPM handles", Esys_GetCapability, ctx, ESYS_TR_NONE,
-                                 ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, first,
-                                 TPM2_MAX_CAP_HANDLES, &more, &cap);
-        if (rc != DEVID_OK)
-            return rc;
-        uint32_t count = cap->data.handles.count;
-        uint32_t *grown = count ? realloc(*list, (*n + count) * sizeof(**list)) : *list;
-        if (count && !grown) {
-            Esys_Free(cap);
-            return devid_fail(DEVID_ERR_MEMORY, "handle list");
-        }
-        *list = grown;
-        for (uint32_t i = 0; i < count; i++)
-            (*list)[(*n)++] = cap->data.handles.handle[i];
-        if (count) /* the TPM lists handles of first's type only */
-            first = cap->data.handles.handle[count - 1] + 1;
-        else
-            more = 0;
-        Esys_Free(cap);
-    }
-    return DEVID_OK;
-}
-
-/* Is this persistent handle / NV index defined? From a list of its type at most a second old
- * (other processes may provision meanwhile). Lock held. */
-devid_rc devid_tpm_handle_present(ESYS_CONTEXT *ctx, uint32_t handle, bool *present)
-{
-    uint8_t type = (uint8_t)(handle >> 24);
-    if (type != TPM2_HT_PERSISTENT && type != TPM2_HT_NV_INDEX)
-        return devid_fail(DEVID_ERR_ARG, "0x%08x is neither persistent nor an NV index", handle);
-    int k = type == TPM2_HT_NV_INDEX;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (tpm.present[k].generation != tpm.generation ||
-        now.tv_sec - tpm.present[k].when.tv_sec > 1) {
-        free(tpm.present[k].handles);
-        tpm.present[k].handles = NULL;
-        tpm.present[k].count = 0;
-        tpm.present[k].generation = 0;
-        uint32_t *list = NULL;
-        size_t n = 0;
-        devid_rc rc = list_handles(ctx, (uint32_t)type << 24, &list, &n);
-        if (rc != DEVID_OK) {
-            free(list);
-            return rc;
-        }
-        tpm.present[k].handles = list;
-        tpm.present[k].count = n;
-        tpm.present[k].generation = tpm.generation;
-        tpm.present[k].when = now;
-    }
-    *present = false;
-    for (size_t i = 0; i < tpm.present[k].count; i++)
-        if (tpm.present[k].handles[i] == handle)
-            *present = true;
-    return DEVID_OK;
-}
-
-devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out)
-{
-    uint8_t type = (uint8_t)(tpm_handle >> 24);
-    if (type == TPM2_HT_PERSISTENT || type == TPM2_HT_NV_INDEX) {
-        bool present = false;
-        devid_rc rc = devid_tpm_handle_present(ctx, tpm_handle, &present);
-        if (rc != DEVID_OK)
-            return rc;
-        if (!present)
-            return devid_fail(DEVID_ERR_NOT_FOUND, "handle 0x%08x: not defined", tpm_handle);
-    }
-    if (tpm.refs.generation != tpm.generation) { /* a new connection: a new ESYS context */
-        tpm.refs.count = 0;
-        tpm.refs.generation = tpm.generation;
-    }
-    for (size_t i = 0; i < tpm.refs.count; i++) {
-        if (tpm.refs.list[i].handle == tpm_handle) {
-            tpm.refs.list[i].refs++;
-            *out = tpm.refs.list[i].tr;
-            return DEVID_OK;
-        }
-    }
-    if (tpm.refs.count == tpm.refs.cap) {
-        size_t cap = tpm.refs.cap ? 2 * tpm.refs.cap : 16;
-        void *grown = realloc(tpm.refs.list, cap * sizeof(*tpm.refs.list));
-        if (!grown)
-            return devid_fail(DEVID_ERR_MEMORY, "handle table");
-        tpm.refs.list = grown;
-        tpm.refs.cap = cap;
-    }
-    if (type == TPM2_HT_PERSISTENT) /* its TPM2_ReadPublic needs an object slot */
-        devid_keys_make_room_locked(ctx);
-    TSS2_RC rc = DEVID_ESYS_RAW(Esys_TR_FromTPMPublic, ctx, tpm_handle, ESYS_TR_NONE, ESYS_TR_NONE,
-                                ESYS_TR_NONE, out);
-    if (rc == TSS2_RC_SUCCESS) {
-        tpm.refs.list[tpm.refs.count].handle = tpm_handle;
-        tpm.refs.list[tpm.refs.count].tr = *out;
-        tpm.refs.list[tpm.refs.count].refs = 1;
-        tpm.refs.count++;
-        return DEVID_OK;
-    }
-    char what[64];
-    snprintf(what, sizeof(what), "handle 0x%08x", tpm_handle);
-    devid_rc drc = devid_tpm_result_locked(rc, what);
-    /* Absent handles come back as TPM_RC_HANDLE or (NV) TPM_RC_HANDLE|P1 */
-    return drc;
 }

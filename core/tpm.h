@@ -96,6 +96,7 @@ devid_rc devid_tpm_properties(ESYS_CONTEXT *ctx, const char *what, TPM2_PT first
 /* The TPM's NV buffer size (TPM2_PT_NV_BUFFER_MAX), cached per connection. Lock held. */
 devid_rc devid_tpm_nv_buffer_max(ESYS_CONTEXT *ctx, uint16_t *out);
 
+/* Persistent handles and NV indices (tpm_handles.c). */
 /* Call after creating or removing the persistent handle or NV index `handle`: holders of its
  * ESYS_TR re-resolve (see devid_tpm_tr_epoch_locked). Lock held. */
 void devid_tpm_handles_changed_locked(uint32_t handle);
@@ -109,10 +110,14 @@ devid_rc devid_tpm_handle_present(ESYS_CONTEXT *ctx, uint32_t handle, bool *pres
  * give it back with devid_tpm_release(), never Esys_TR_Close. Lock held. */
 devid_rc devid_tpm_resolve(ESYS_CONTEXT *ctx, uint32_t tpm_handle, ESYS_TR *out);
 void devid_tpm_release(ESYS_CONTEXT *ctx, ESYS_TR tr);
+/* Drops both caches (the handle lists, the resolved ESYS_TRs) without TPM commands: for the
+ * connection, when it is closed or lost. Lock held. */
+void devid_tpm_handles_forget_locked(void);
 
 /* Closes the connection (finalize / tests). Safe to call when not connected. */
 void devid_tpm_disconnect(void);
 
+/* Counting and timing the commands (tpm_count.c). */
 /* Number of TPM commands sent by this process (for tests and benchmarks); counted by
  * DEVID_ESYS / DEVID_ESYS_RAW, the only callers of devid_tpm_count_command (`esys_fn`: the
  * ESAPI function's name, for the debug log). */
