@@ -51,7 +51,8 @@ static const char *group_name(gid_t gid, char *buf, size_t len)
     return buf;
 }
 
-/* The first of path's directories (from the root down) this user may not enter, else NULL. */
+/* Whether one of path's directories is one this user may not enter: the first (from the root
+ * down) into dir. */
 static bool blocking_dir(const char *path, char *dir, size_t len)
 {
     size_t n = strlen(path);
