@@ -4,7 +4,7 @@
 #  - systemd-analyze security --offline=true rates each service <= 2.5 (it reads the unit files
 #    alone: no running systemd needed);
 #  - the services run as the devid user with the TPM group, no capabilities, the store the only
-#    path written;
+#    path written, and start after the TPM and the clock;
 #  - the timer's Persistent= has a wall-clock (OnCalendar=) schedule to act on.
 set -uo pipefail
 work=$(mktemp -d)
@@ -30,6 +30,7 @@ for unit in "$@"; do
         check "$name: one writable path, the store" \
             bash -c "[[ \$(grep -c '^ReadWritePaths=' '$unit') == 1 ]] && grep -qx 'ReadWritePaths=/[^ ]*' '$unit'"
         check "$name: ordered after the TPM" grep -qE '^After=.*(tpm2\.target|dev-tpmrm0\.device)' "$unit"
+        check "$name: ordered after the clock is set" grep -qE '^After=.*time-sync\.target' "$unit"
         check "$name: not running as root" bash -c "! grep -qE '^User=(root|0)?\$' '$unit'"
         ;;
     *.timer)
