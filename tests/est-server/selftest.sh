@@ -677,6 +677,26 @@ sec_misc() {
     wait "$pid" || rc=$?
     check "SIGTERM: exits 0" same "$rc" 0
 
+    # the server certificate made at start, out of its validity (a client clock behind/ahead)
+    local why
+    start --server-cert-not-before-days 3
+    why=$(curl -sS -o /dev/null --cacert "$pki/issuing.pem" \
+        "https://localhost:$port/.well-known/est/cacerts" 2>&1) || true
+    stop
+    check "--server-cert-not-before-days 3: not yet valid to a client ($why)" \
+        grep -q "not yet valid" <<<"$why"
+    start --server-cert-expired
+    why=$(curl -sS -o /dev/null --cacert "$pki/issuing.pem" \
+        "https://localhost:$port/.well-known/est/cacerts" 2>&1) || true
+    stop
+    check "--server-cert-expired: expired to a client ($why)" grep -q "has expired" <<<"$why"
+    check "... no request reached the HTTP layer" \
+        same "$(cat "$work/log.json" 2>/dev/null | jq -s '[.[] | select(.op != null)] | length')" 0
+    rc=0
+    "$server" --ca-cert "$pki/issuing.pem" --ca-key "$pki/issuing.key" --server-cert-expired \
+        --tls-cert "$work/srv/server.pem" --tls-key "$work/srv/server.key" 2>"$work/err" || rc=$?
+    check "--server-cert-expired with --tls-cert: exit 2" same "$rc" 2
+
     rc=0
     "$server" --ca-cert "$pki/issuing.pem" --ca-key "$pki/issuing.key" --require tls \
         2>"$work/err" || rc=$?
