@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "est.h"
+#include "clock_hint.h"
 #include "est_msg.h"
 #include "est_tls.h"
 #include "http_headers.h"
@@ -284,6 +285,10 @@ static void classify_curl(const est_conn *c, CURLcode cc, const char *errbuf, co
                  est_tls_alert_text(c->watch.alert));
     snprintf(reply->detail, sizeof(reply->detail), "%s%s%s%s", curl_easy_strerror(cc),
              errbuf[0] ? ": " : "", rb->too_big ? "reply too large" : errbuf, alert);
+    long verify = X509_V_OK;
+    if (cc == CURLE_PEER_FAILED_VERIFICATION &&
+        curl_easy_getinfo(c->curl, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK)
+        clock_hint_append(reply->detail, sizeof(reply->detail), verify);
 }
 
 /* New connections are made here so that a request bound to the previous connection cannot
