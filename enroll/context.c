@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "context.h"
+#include "clock_hint.h"
 #include "subject.h"
 #include "est_msg.h"
 #include "fsutil.h"
@@ -285,9 +286,12 @@ static devid_rc verify_issued(const enroll_ctx *ctx, X509 *leaf, STACK_OF(X509) 
                     err = X509_STORE_CTX_get_error(vctx);
             }
         }
-        if (err != X509_V_OK)
-            rc = devid_fail(DEVID_ERR_FORMAT, "the issued certificate does not verify: %s",
-                            X509_verify_cert_error_string(err));
+        if (err != X509_V_OK) {
+            char why[400];
+            snprintf(why, sizeof(why), "%s", X509_verify_cert_error_string(err));
+            clock_hint_append(why, sizeof(why), err);
+            rc = devid_fail(DEVID_ERR_FORMAT, "the issued certificate does not verify: %s", why);
+        }
     }
     X509_STORE_CTX_free(vctx);
     X509_STORE_free(store);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "revocation.h"
+#include "clock_hint.h"
 #include "est.h"
 #include "revocation_cache.h"
 #include "fsutil.h"
@@ -105,13 +106,16 @@ static bool fetch(const char *url, const unsigned char *body, size_t body_len, b
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
     }
     CURLcode cc = curl_easy_perform(curl);
-    long status = 0;
+    long status = 0, verify = X509_V_OK;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (cc == CURLE_PEER_FAILED_VERIFICATION)
+        curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &verify);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     if (cc != CURLE_OK || status != 200) {
         snprintf(why, why_len, "%s: %s", url,
                  cc != CURLE_OK ? (errbuf[0] ? errbuf : curl_easy_strerror(cc)) : "not HTTP 200");
+        clock_hint_append(why, why_len, verify); /* an https responder's certificate */
         return false;
     }
     return true;
@@ -350,7 +354,7 @@ void revocation_check(X509 *cert, STACK_OF(X509) *chain, const char *const *anch
                 answered = ocsp(cert, issuer, certs, store, u, out);
         }
         if (!answered && has_crl) {
-            char ocsp_why[256];
+            char ocsp_why[sizeof(out->detail)];
             snprintf(ocsp_why, sizeof(ocsp_why), "%s", out->detail);
             out->status = REVOCATION_UNAVAILABLE;
             answered = crl(cert, issuer, crl_url, out);

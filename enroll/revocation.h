@@ -27,7 +27,7 @@ typedef struct revocation_result {
     time_t next_update; /* 0: none given */
     time_t revoked_at;  /* REVOCATION_REVOKED */
     bool cached;        /* from the cache (its answer is still current) */
-    char detail[256];   /* why, for unavailable and unknown */
+    char detail[512];   /* why, for unavailable and unknown */
 } revocation_result;
 
 /* Checks `cert`; its issuer is looked up in `chain` (may be NULL) and then in the PEM files
