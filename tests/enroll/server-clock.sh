@@ -3,8 +3,9 @@
 # An EST server certificate that fails verification on time (not yet valid, expired) is judged
 # by this device's clock, which on a device without a battery-backed clock may be what is
 # wrong: the error names the clock's reading and says to set it. Exit 4 (failed, not retried),
-# nothing stored, and no request (so no secret) reached the server. A certificate from a CA
-# the device does not trust is a different failure: no clock hint there.
+# nothing stored, and no request (so no secret) reached the server. An issued certificate that
+# has expired gets the same hint. A certificate from a CA the device does not trust is a
+# different failure: no clock hint there.
 # usage (under with-swtpm ecc): server-clock.sh BUILD_DIR
 set -uo pipefail
 . "$(dirname "$0")/lib.sh" "$1"
@@ -34,6 +35,15 @@ clock_case() { # clock_case NAME CURL_TEXT SERVER_ARGS...
 }
 clock_case ahead-server "certificate is not yet valid" --server-cert-not-before-days 3
 clock_case expired-server "certificate has expired" --server-cert-expired
+
+# --- the issued certificate expired (by this clock): the same hint, nothing stored
+owner_server --fault expired-chain --fault-on simpleenroll
+out=$(enroll --server "$server" enroll expired-issued 2>&1); rc=$?
+est_server_stop
+check "issued certificate expired: exit 4 ($out)" test $rc -eq 4
+check "... the issued certificate does not verify, then the hint" \
+    grep -Eq "the issued certificate does not verify: certificate has expired -- $hint" <<<"$out"
+check "... nothing stored" absent expired-issued
 
 # --- a server certificate from a CA the device does not trust: no clock hint
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=stranger-ca \
