@@ -13,10 +13,18 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Takes the store lock for a change to group uid, a malformed id refused first. */
+static devid_rc lock_group(const char *uid, int *lock)
+{
+    if (!store_valid_uid(uid))
+        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
+    return store_lock(lock);
+}
+
 devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs)
 {
     int lock = -1;
-    devid_rc rc = store_lock(&lock);
+    devid_rc rc = lock_group(uid, &lock);
     if (rc != DEVID_OK)
         return rc;
     if (!store_part_exists(uid, "attr"))
@@ -32,10 +40,8 @@ devid_rc devid_store_set_attrs(const char *uid, const devid_store_attrs *attrs)
 static devid_rc update_attrs(const char *uid, bool (*change)(devid_store_attrs *a, void *arg),
                              void *arg, devid_store_attrs *out)
 {
-    if (!store_valid_uid(uid))
-        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
     int lock = -1;
-    devid_rc rc = store_lock(&lock);
+    devid_rc rc = lock_group(uid, &lock);
     if (rc != DEVID_OK)
         return rc;
     devid_store_attrs a;
@@ -157,10 +163,8 @@ static devid_rc delete_locked(const char *uid, unsigned parts)
 
 devid_rc devid_store_delete(const char *uid, unsigned parts)
 {
-    if (!store_valid_uid(uid))
-        return devid_fail(DEVID_ERR_ARG, "invalid store object id");
     int lock = -1;
-    devid_rc rc = store_lock(&lock);
+    devid_rc rc = lock_group(uid, &lock);
     if (rc != DEVID_OK)
         return rc;
     rc = delete_locked(uid, parts);

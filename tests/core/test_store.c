@@ -281,6 +281,8 @@ static void test_certs_attrs_delete(void)
     CHECK_RC(devid_store_get_attrs(uid, &b), DEVID_ERR_NOT_FOUND);
     CHECK_RC(devid_store_delete(uid, DEVID_STORE_CERT), DEVID_ERR_NOT_FOUND);
     CHECK_RC(devid_store_delete("../../etc/passwd", DEVID_STORE_KEY), DEVID_ERR_ARG);
+    /* every change refuses a malformed id the same way, before taking the store lock */
+    CHECK_RC(devid_store_set_attrs("../../etc/passwd", &a), DEVID_ERR_ARG);
     X509_free(cert);
     devid_key_free(key);
 }
