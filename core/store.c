@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "store.h"
+#include "access_hint.h"
 #include "store_attrs.h"
 #include "store_internal.h"
 #include "cert.h"
@@ -123,17 +124,20 @@ devid_rc store_lock(int *fd)
     snprintf(path, sizeof(path), "%s/.lock", dir);
     /* read-only is enough for flock, so every member of the store's group can lock it */
     *fd = devid__open_or_create(path, cert_mode());
-    if (*fd < 0 && (errno == EACCES || errno == EPERM))
-        return devid_fail(DEVID_ERR_IO,
-                          "store %s: %s: %s (the store is shared by its "
-                          "directory's group: this user must be in it, and files an older devid "
-                          "made 0600 need chmod g+r)",
-                          dir, path, strerror(errno));
+    if (*fd < 0 && (errno == EACCES || errno == EPERM)) {
+        int err = errno;
+        char hint[1024] = "";
+        devid_access_hint(path, false, hint, sizeof(hint)); /* which mode or group, the fix */
+        return devid_fail(DEVID_ERR_IO, "store %s: %s: %s%s", dir, path, strerror(err),
+                          hint[0] ? hint
+                                  : " (the store is shared by its directory's group: this "
+                                    "user must be in it)");
+    }
     if (*fd < 0)
         return devid_fail(DEVID_ERR_IO, "store %s: %s", dir, strerror(errno));
     struct stat st;
     if (fstat(*fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) != cert_mode())
-        (void)fchmod(*fd, cert_mode()); /* ours, made under another umask: best effort */
+        (void)fchmod(*fd, cert_mode()); /* ours, made by an older devid under another umask */
     while (flock(*fd, LOCK_EX) != 0) {
         if (errno != EINTR) {
             close(*fd);

@@ -74,8 +74,9 @@ check_fails "a user outside the group cannot generate into it, and is told why" 
 # A lock file an older devid made (root, 0600): a clear error, not a bare EACCES
 chown root "$store/.lock"
 chmod 0600 "$store/.lock"
-check_fails "a root-only lock file from an older devid: said so" "need chmod g\+r" \
-    u_p11_warn "$ub" --keypairgen --key-type EC:prime256v1 --label old --id 5e01
+check_fails "a root-only lock file from an older devid: said so, with the fix" \
+    "its group may not read it: chmod g\+r .*/\.lock" u_p11_warn "$ub" --keypairgen \
+    --key-type EC:prime256v1 --label old --id 5e01
 chmod 0640 "$store/.lock"
 
 # A store devid creates itself (no tmpfiles.d): store_dir_mode, whatever the umask.
